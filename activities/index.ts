@@ -1,0 +1,23 @@
+// The activities a backup server's worker registers, bound to that worker's inventory file.
+import type { BackupInput } from '../domain/backup.js';
+import { ensureDataset } from './dataset.js';
+import { planBackup } from './plan.js';
+import { takeSnapshot } from './snapshot.js';
+import { transferFiles } from './transfer.js';
+
+export interface ActivityDeps {
+  /** The inventory this server reads at each backup. */
+  inventoryPath: string;
+}
+
+/** Activities keyed by the names workflows call them by. */
+export function createActivities(deps: ActivityDeps) {
+  return {
+    planBackup: (input: BackupInput) => planBackup(deps.inventoryPath, input),
+    ensureDataset,
+    transferFiles,
+    takeSnapshot,
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,29 @@
+// Step 1, on the backup server: read this server's inventory and fix what the backup will do.
+import { ApplicationFailure } from '@temporalio/activity';
+import type { BackupInput, BackupPlan } from '../domain/backup.js';
+import { TidemarkError } from '../domain/errors.js';
+import { loadInventory } from '../inventory/load.js';
+import { resolveHost, resolveServer, resolveSsh } from '../inventory/resolve.js';
+
+/** Builds the plan from the inventory file as it is now (edits apply without restarting workers). */
+export async function planBackup(inventoryPath: string, input: BackupInput): Promise<BackupPlan> {
+  try {
+    const inventory = await loadInventory(inventoryPath);
+    const host = resolveHost(inventory, input.host);
+    const { dataset } = resolveServer(inventory, host, input.server);
+    return {
+      host: host.host,
+      server: input.server,
+      dataset: `${dataset}/${host.host}`,
+      source: { address: host.address, port: host.port, user: host.user, sudo: host.sudo },
+      paths: host.paths,
+      excludes: host.excludes,
+      ssh: resolveSsh(inventory),
+      transfer: host.transfer,
+    };
+  } catch (error) {
+    // A broken inventory will not fix itself by retrying: fail at once with the field-naming message.
+    if (error instanceof TidemarkError) throw ApplicationFailure.nonRetryable(error.message, error.code);
+    throw error;
+  }
+}

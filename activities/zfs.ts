@@ -1,0 +1,58 @@
+// The few zfs(8) commands Tidemark uses, limited to what both OpenZFS and zfs-fuse accept.
+import { execa } from 'execa';
+
+/** Runs `zfs ...args` and returns stdout; the error message carries zfs's own complaint. */
+export async function zfs(args: string[]): Promise<string> {
+  const result = await execa('zfs', args, { reject: false, stdin: 'ignore' });
+  if (result.exitCode !== 0) {
+    throw new Error(`zfs ${args.join(' ')}: ${(result.stderr || result.stdout).trim() || `exit ${result.exitCode}`}`);
+  }
+  return result.stdout;
+}
+
+export interface DatasetInfo {
+  mountpoint: string;
+  mounted: boolean;
+}
+
+/** Mount state of a dataset, or undefined when it does not exist. */
+export async function datasetInfo(dataset: string): Promise<DatasetInfo | undefined> {
+  const result = await execa('zfs', ['list', '-H', '-o', 'mountpoint,mounted', '-t', 'filesystem', dataset], {
+    reject: false,
+    stdin: 'ignore',
+  });
+  if (result.exitCode !== 0) {
+    if (/does not exist/.test(result.stderr)) return undefined;
+    throw new Error(`zfs list ${dataset}: ${result.stderr.trim()}`);
+  }
+  const [mountpoint = '', mounted = ''] = result.stdout.trim().split('\t');
+  return { mountpoint, mounted: mounted === 'yes' };
+}
+
+export interface SnapshotInfo {
+  /** Name after the "@". */
+  name: string;
+  /** Creation time, Unix seconds. */
+  createdAt: number;
+  /** Bytes unique to this snapshot. */
+  used: number;
+  /** Operator holds (`zfs hold`). */
+  holds: number;
+}
+
+/** Snapshots of exactly this dataset (not its children), oldest first. */
+export async function listSnapshots(dataset: string): Promise<SnapshotInfo[]> {
+  const output = await zfs(['get', '-H', '-p', '-r', '-d', '1', '-o', 'name,property,value', 'creation,used,userrefs', dataset]);
+  const byName = new Map<string, SnapshotInfo>();
+  for (const line of output.split('\n')) {
+    const [fullName = '', property, value = ''] = line.split('\t');
+    const [owner, name] = fullName.split('@');
+    if (owner !== dataset || name === undefined) continue;
+    const info = byName.get(name) ?? { name, createdAt: 0, used: 0, holds: 0 };
+    if (property === 'creation') info.createdAt = Number(value);
+    if (property === 'used') info.used = Number(value);
+    if (property === 'userrefs') info.holds = Number(value);
+    byName.set(name, info);
+  }
+  return [...byName.values()].sort((a, b) => a.createdAt - b.createdAt || a.name.localeCompare(b.name));
+}

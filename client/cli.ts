@@ -1,0 +1,58 @@
+#!/usr/bin/env node
+// The `tidemark` command: parses arguments, loads the inventory, maps errors to exit codes.
+import { Command, CommanderError } from 'commander';
+import { ExitCode, TidemarkError } from '../domain/errors.js';
+import { inventoryPath, loadInventory } from '../inventory/load.js';
+import { describeInventory } from './config-check.js';
+import { startBackup } from './start-backup.js';
+
+const program = new Command('tidemark')
+  .description('Backups of Linux hosts: rsync over SSH into ZFS, snapshots and retention, run by Temporal')
+  .option('-c, --config <file>', 'inventory file (default: $TIDEMARK_CONFIG, else /etc/tidemark/tidemark.yaml)')
+  .exitOverride()
+  .configureOutput({ outputError: (text, write) => write(text) });
+
+const configPath = () => inventoryPath(program.opts<{ config?: string }>().config);
+
+program
+  .command('start-backup')
+  .description('back up a host now, on each of its servers (or just --server)')
+  .requiredOption('--host <name>', 'host from the inventory')
+  .option('--server <name>', 'backup server (default: every server of the host)')
+  .option('--wait', 'follow progress and exit 0 on success, 1 on failure', false)
+  .action(async (options: { host: string; server?: string; wait: boolean }) => {
+    process.exitCode = await startBackup(await loadInventory(configPath()), options);
+  });
+
+program
+  .command('worker')
+  .description("run this backup server's worker (workflows, pool steps and transfers)")
+  .requiredOption('--server <name>', 'this backup server, as named under "servers"')
+  .action(async (options: { server: string }) => {
+    const { runWorker } = await import('../worker/run-worker.js');
+    await runWorker({ server: options.server, inventoryPath: configPath() });
+  });
+
+program
+  .command('config')
+  .description('inventory tools')
+  .command('check')
+  .description('validate the inventory and print what was found (exit 2 when invalid)')
+  .action(async () => {
+    const path = configPath();
+    console.log(describeInventory(await loadInventory(path), path));
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    process.exitCode = error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
+  } else if (error instanceof TidemarkError) {
+    console.error(`tidemark: ${error.message}`);
+    process.exitCode = error.exitCode;
+  } else {
+    console.error(error);
+    process.exitCode = ExitCode.backupFailed;
+  }
+}

@@ -1,0 +1,84 @@
+// `tidemark start-backup --host vpn [--server S] [--wait]`: start (or join) one backup per server.
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import type { BackupInput, BackupSummary } from '../domain/backup.js';
+import { ExitCode, TidemarkError } from '../domain/errors.js';
+import { backupWorkflowId, controlTaskQueue } from '../domain/names.js';
+import type { Inventory } from '../inventory/schema.js';
+import { resolveHost, resolveServer, resolveTemporal } from '../inventory/resolve.js';
+import { connectClient, runUrl } from './temporal.js';
+import { watchBackup } from './watch-backup.js';
+
+export interface StartBackupOptions {
+  host: string;
+  server?: string;
+  wait?: boolean;
+}
+
+/** Starts the backups and returns the CLI's exit code. */
+export async function startBackup(inventory: Inventory, options: StartBackupOptions): Promise<ExitCode> {
+  const host = resolveHost(inventory, options.host);
+  const servers = options.server ? [options.server] : host.servers;
+  for (const server of servers) resolveServer(inventory, host, server);
+  const temporal = resolveTemporal(inventory);
+  const client = await connectClient(temporal);
+
+  let exitCode: ExitCode = ExitCode.ok;
+  const runs = [];
+  for (const server of servers) {
+    const started = await startOne(client, { host: host.host, server });
+    const link = runUrl(temporal, started.workflowId, started.runId);
+    if (started.joined) {
+      console.log(`a backup of ${host.host} on ${server} is already running: ${started.workflowId} run ${started.runId}, started ${started.startTime}\n  ${link}`);
+      if (!options.wait) exitCode = ExitCode.alreadyRunning;
+    } else {
+      console.log(`started ${started.workflowId} run ${started.runId}\n  ${link}`);
+    }
+    runs.push(started);
+  }
+  if (!options.wait) return exitCode;
+
+  for (const run of runs) {
+    try {
+      const summary: BackupSummary = await watchBackup(client.workflow.getHandle(run.workflowId), run.runId);
+      console.log(`${summary.status}: ${summary.host} on ${summary.server}: ${summary.message}`);
+    } catch (error) {
+      console.error(`FAILED: ${run.workflowId}: ${failureMessage(error)}`);
+      exitCode = ExitCode.backupFailed;
+    }
+  }
+  return exitCode;
+}
+
+interface StartedRun {
+  workflowId: string;
+  runId: string;
+  joined: boolean;
+  startTime?: string;
+}
+
+/** One workflow id per (host, server) with conflict policy FAIL: Temporal itself refuses a twin. */
+async function startOne(client: Client, input: BackupInput): Promise<StartedRun> {
+  const workflowId = backupWorkflowId(input.host, input.server);
+  try {
+    const handle = await client.workflow.start('backupHost', {
+      taskQueue: controlTaskQueue,
+      workflowId,
+      args: [input],
+      workflowIdConflictPolicy: 'FAIL',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+    });
+    return { workflowId, runId: handle.firstExecutionRunId, joined: false };
+  } catch (error) {
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    const description = await client.workflow.getHandle(workflowId).describe();
+    return { workflowId, runId: description.runId, joined: true, startTime: description.startTime.toISOString() };
+  }
+}
+
+/** The workflow failure's own message (it names the host and the cause), not the SDK's wrapper. */
+function failureMessage(error: unknown): string {
+  let cause: unknown = error;
+  while (cause instanceof Error && cause.cause instanceof Error) cause = cause.cause;
+  if (error instanceof TidemarkError) return error.message;
+  return cause instanceof Error ? cause.message : String(cause);
+}

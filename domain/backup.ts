@@ -1,0 +1,71 @@
+// The data that flows through a backup workflow: its input, the plan, step results and the summary.
+// Only names, paths and counts: never secrets, never file lists (history payloads stay small).
+
+/** Input of the `backupHost` workflow: which host, onto which backup server. */
+export interface BackupInput {
+  host: string;
+  server: string;
+}
+
+/** Everything the steps need, resolved from the server's inventory by `planBackup`. */
+export interface BackupPlan {
+  host: string;
+  server: string;
+  /** `<server dataset>/<host>`, e.g. "data/vpn". */
+  dataset: string;
+  source: { address: string; port: number; user: string; sudo: boolean };
+  paths: string[];
+  excludes: string[];
+  ssh: { identityFile: string; knownHostsFile: string };
+  transfer: { ioTimeoutSeconds: number; heartbeatTimeoutMs: number; attempts: number; retryIntervalMs: number };
+}
+
+/** What `transferFiles` reports: figures from rsync --stats plus how the run ended. */
+export interface TransferResult {
+  outcome: 'complete' | 'partial';
+  exitCode: number;
+  /** Regular files whose data was sent. */
+  filesTransferred: number;
+  /** Files (of all kinds) in the source. */
+  filesTotal: number;
+  /** File data sent (rsync's "Total transferred file size"). */
+  bytesTransferred: number;
+  /** Bytes that crossed the network towards the backup server. */
+  bytesReceived: number;
+  durationMs: number;
+  /** Last lines of rsync's stderr when it complained (partial transfers). */
+  warnings: string[];
+}
+
+/** Live state of a transfer, sent as activity heartbeat details (shown in the Temporal UI). */
+export interface TransferProgress {
+  bytes: number;
+  percent: number;
+  filesTransferred: number;
+  rate: string;
+}
+
+export type BackupPhase = 'planning' | 'dataset' | 'transfer' | 'snapshot' | 'done' | 'failed';
+
+/** Answer of the workflow's `progress` query. */
+export interface BackupProgress {
+  phase: BackupPhase;
+  /** Workflow time the backup started, ISO 8601. */
+  startedAt: string;
+}
+
+export type BackupStatus = 'SUCCESS' | 'WARNING' | 'FAILED';
+
+/** What a finished backup returns (and what monitoring will be told). */
+export interface BackupSummary {
+  host: string;
+  server: string;
+  status: BackupStatus;
+  dataset: string;
+  snapshot: string | null;
+  filesTransferred: number;
+  bytesTransferred: number;
+  bytesReceived: number;
+  durationMs: number;
+  message: string;
+}

@@ -1,0 +1,44 @@
+// Errors that reach an operator: a stable code, a message naming the culprit, and the CLI exit code.
+
+/** Exit codes of the `tidemark` CLI. Scripts and monitoring may rely on them. */
+export const ExitCode = {
+  ok: 0,
+  /** The backup ran and failed (or ended in a state worse than WARNING). */
+  backupFailed: 1,
+  /** Bad command line or invalid inventory: nothing was started. */
+  usage: 2,
+  /** A backup of the same host and server is already running. */
+  alreadyRunning: 3,
+  /** Temporal could not be reached. */
+  unavailable: 4,
+} as const;
+export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+
+export type TidemarkErrorCode =
+  | 'CONFIG_INVALID'
+  | 'CONFIG_NOT_FOUND'
+  | 'USAGE'
+  | 'UNKNOWN_HOST'
+  | 'ALREADY_RUNNING'
+  | 'TEMPORAL_UNAVAILABLE';
+
+const exitCodeOf: Record<TidemarkErrorCode, ExitCode> = {
+  CONFIG_INVALID: ExitCode.usage,
+  CONFIG_NOT_FOUND: ExitCode.usage,
+  USAGE: ExitCode.usage,
+  UNKNOWN_HOST: ExitCode.usage,
+  ALREADY_RUNNING: ExitCode.alreadyRunning,
+  TEMPORAL_UNAVAILABLE: ExitCode.unavailable,
+};
+
+/** An error meant for an operator's eyes: the message says what is wrong and how to fix it. */
+export class TidemarkError extends Error {
+  readonly code: TidemarkErrorCode;
+  readonly exitCode: ExitCode;
+  constructor(code: TidemarkErrorCode, message: string) {
+    super(message);
+    this.name = 'TidemarkError';
+    this.code = code;
+    this.exitCode = exitCodeOf[code];
+  }
+}

@@ -1,0 +1,46 @@
+// Names shared by the CLI, the worker and workflows: task queues, workflow ids, snapshot names.
+
+/** Workflow code of every backup runs here; any backup server's worker may pick it up. */
+export const controlTaskQueue = 'tidemark-control';
+
+/** Quick pool work (plan, dataset, snapshot) of one backup server; it has a short schedule-to-start
+ * timeout so that a dead server is reported instead of waited on. */
+export function serverTaskQueue(server: string): string {
+  return `tidemark-server-${server}`;
+}
+
+/** Transfers (rsync) of one backup server; its slot count is the server's concurrency. */
+export function transferTaskQueue(server: string): string {
+  return `tidemark-transfer-${server}`;
+}
+
+/** One id per (host, server): Temporal then refuses a second concurrent backup of the same pair. */
+export function backupWorkflowId(host: string, server: string): string {
+  return `backup:${host}@${server}`;
+}
+
+/** Prefix of every snapshot Tidemark creates; anything else is never touched. */
+export const snapshotPrefix = 'tidemark-';
+/** Suffix marking a snapshot taken after a partial transfer (rsync exit 23). */
+export const partialSuffix = '-partial';
+
+/** Snapshot name for a backup finished at `at`: `tidemark-20261123T091900Z[-partial]`, UTC, sortable. */
+export function snapshotName(at: Date, partial: boolean): string {
+  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  return `${snapshotPrefix}${stamp}${partial ? partialSuffix : ''}`;
+}
+
+export interface TidemarkSnapshotName {
+  takenAt: Date;
+  partial: boolean;
+}
+
+/** Reads back a Tidemark snapshot name; undefined for any name Tidemark did not make. */
+export function parseSnapshotName(name: string): TidemarkSnapshotName | undefined {
+  const match = /^tidemark-(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z(-partial)?$/.exec(name);
+  if (!match) return undefined;
+  const [, y, mo, d, h, mi, s, partial] = match;
+  const takenAt = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)));
+  if (Number.isNaN(takenAt.getTime()) || snapshotName(takenAt, false) !== name.replace(partialSuffix, '')) return undefined;
+  return { takenAt, partial: partial !== undefined };
+}

@@ -1,0 +1,54 @@
+// The exact rsync command line Tidemark runs (also used by the benchmark's bare baseline).
+import type { BackupPlan } from './backup.js';
+
+/** ssh options: never prompt, trust only the configured known_hosts, notice dead links, no compression
+ * (rsync's own delta transfer matters more; compressing costs CPU on fast links), fast AEAD ciphers first. */
+export function sshCommand(plan: Pick<BackupPlan, 'ssh' | 'source'>): string[] {
+  return [
+    'ssh',
+    '-p', String(plan.source.port),
+    '-i', plan.ssh.identityFile,
+    '-o', 'BatchMode=yes',
+    '-o', 'IdentitiesOnly=yes',
+    '-o', 'StrictHostKeyChecking=yes',
+    '-o', `UserKnownHostsFile=${plan.ssh.knownHostsFile}`,
+    '-o', 'GlobalKnownHostsFile=/dev/null',
+    '-o', 'ConnectTimeout=20',
+    '-o', 'ServerAliveInterval=15',
+    '-o', 'ServerAliveCountMax=4',
+    '-o', 'Compression=no',
+    '-o', 'Ciphers=aes128-gcm@openssh.com,aes256-gcm@openssh.com,chacha20-poly1305@openssh.com',
+    '-o', 'ControlMaster=no',
+    '-o', 'ControlPath=none',
+    '-o', 'LogLevel=ERROR',
+  ];
+}
+
+/** `user@host:` with brackets for IPv6 literals. */
+export function remotePrefix(source: BackupPlan['source']): string {
+  const host = source.address.includes(':') ? `[${source.address}]` : source.address;
+  return `${source.user}@${host}:`;
+}
+
+/** rsync arguments (without the leading "rsync") pulling the plan's paths into `destination`. */
+export function rsyncArgs(plan: BackupPlan, destination: string): string[] {
+  const args = [
+    // Full-system copy: archive (-rlptgoD), hard links, ACLs, xattrs, numeric ids, sparse files.
+    '--archive', '--hard-links', '--acls', '--xattrs', '--numeric-ids', '--sparse',
+    // Keep each listed path's full name; stay on the filesystem of each listed path.
+    '--relative', '--one-file-system',
+    // The copy mirrors the source: gone files and newly excluded ones vanish (older snapshots keep them).
+    '--delete', '--delete-excluded',
+    // Rewrite only changed blocks: unchanged blocks stay shared with older ZFS snapshots.
+    '--inplace',
+    `--timeout=${plan.transfer.ioTimeoutSeconds}`,
+    '--stats', '--info=progress2',
+    `--rsh=${sshCommand(plan).join(' ')}`,
+  ];
+  if (plan.source.sudo) args.push('--rsync-path=sudo rsync');
+  for (const pattern of plan.excludes) args.push(`--exclude=${pattern}`);
+  const prefix = remotePrefix(plan.source);
+  for (const path of plan.paths) args.push(`${prefix}${path}`);
+  args.push(destination.endsWith('/') ? destination : `${destination}/`);
+  return args;
+}

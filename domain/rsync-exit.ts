@@ -1,0 +1,25 @@
+// What an rsync exit code means for the backup: pure, shared by the activity and the tests.
+
+export type RsyncOutcome =
+  /** Complete copy (0), or only files that vanished while being read (24). */
+  | 'complete'
+  /** Some files could not be transferred (23): snapshot it, labelled partial, run ends as WARNING. */
+  | 'partial'
+  /** Network, ssh or timeout trouble: worth retrying with backoff. */
+  | 'transient'
+  /** Usage, protocol or configuration trouble: retrying cannot help. */
+  | 'fatal';
+
+const transientCodes = new Set([10, 12, 20, 30, 35, 255]);
+
+/** Classifies rsync's exit code (see rsync(1), EXIT VALUES). */
+export function classifyRsyncExit(code: number): RsyncOutcome {
+  if (code === 0 || code === 24) return 'complete';
+  if (code === 23) return 'partial';
+  if (transientCodes.has(code)) return 'transient';
+  return 'fatal';
+}
+
+/** Failure types of the transfer activity that the workflow's retry policy must not retry. */
+export const fatalTransferErrors = ['HostKeyRejected', 'SshAuthFailed', 'RsyncFailed'] as const;
+export type FatalTransferError = (typeof fatalTransferErrors)[number];

@@ -1,0 +1,29 @@
+// Reads rsync's --info=progress2 lines and --stats block; pure so that tests pin the formats.
+import type { TransferProgress } from './backup.js';
+
+const number = (text: string | undefined): number => Number((text ?? '0').replace(/,/g, ''));
+
+/** One progress2 line, e.g. "  1,238,099,968  45%  118.09MB/s    0:00:10 (xfr#3, ir-chk=1009/2031)". */
+export function parseProgressLine(line: string): TransferProgress | undefined {
+  const match = /^\s*([\d,]+)\s+(\d+)%\s+(\S+)\s+\S+(?:\s+\(xfr#(\d+))?/.exec(line);
+  if (!match) return undefined;
+  return { bytes: number(match[1]), percent: Number(match[2]), rate: match[3] ?? '', filesTransferred: number(match[4]) };
+}
+
+export interface RsyncStats {
+  filesTotal: number;
+  filesTransferred: number;
+  bytesTransferred: number;
+  bytesReceived: number;
+}
+
+/** The figures of rsync's --stats block (missing lines read as 0). */
+export function parseStats(output: string): RsyncStats {
+  const field = (label: string) => number(new RegExp(`^${label}: ([\\d,]+)`, 'm').exec(output)?.[1]);
+  return {
+    filesTotal: field('Number of files'),
+    filesTransferred: field('Number of regular files transferred'),
+    bytesTransferred: field('Total transferred file size'),
+    bytesReceived: field('Total bytes received'),
+  };
+}

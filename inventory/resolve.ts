@@ -1,0 +1,101 @@
+// Turns the inventory into fully-defaulted settings: every default lives here, once.
+import { parseDuration } from '../domain/duration.js';
+import { TidemarkError } from '../domain/errors.js';
+import type { Inventory } from './schema.js';
+
+/** Everything needed to back up one host onto one server, with defaults applied. */
+export interface ResolvedHost {
+  host: string;
+  address: string;
+  /** Default 22. */
+  port: number;
+  /** Default "root". */
+  user: string;
+  /** Default false. */
+  sudo: boolean;
+  /** Default ["/"]. */
+  paths: string[];
+  /** Default []. */
+  excludes: string[];
+  /** Default: every server of the inventory. */
+  servers: string[];
+  transfer: {
+    /** rsync --timeout in seconds. Default 600 ("10m"). */
+    ioTimeoutSeconds: number;
+    /** Default 60 000 ("60s"). */
+    heartbeatTimeoutMs: number;
+    /** Default 5. */
+    attempts: number;
+    /** Default 30 000 ("30s"). */
+    retryIntervalMs: number;
+  };
+}
+
+export interface TemporalSettings {
+  /** TEMPORAL_ADDRESS, else temporal.address, else 127.0.0.1:7233. */
+  address: string;
+  /** TEMPORAL_NAMESPACE, else temporal.namespace, else "default". */
+  namespace: string;
+  /** temporal.uiUrl, else http://<address host>:8233. */
+  uiUrl: string;
+}
+
+export interface SshSettings {
+  /** Default /etc/tidemark/id_ed25519. */
+  identityFile: string;
+  /** Default /etc/tidemark/known_hosts. */
+  knownHostsFile: string;
+}
+
+export function resolveTemporal(inventory: Inventory, env = process.env): TemporalSettings {
+  const address = env.TEMPORAL_ADDRESS ?? inventory.temporal?.address ?? '127.0.0.1:7233';
+  const namespace = env.TEMPORAL_NAMESPACE ?? inventory.temporal?.namespace ?? 'default';
+  const uiUrl = inventory.temporal?.uiUrl ?? `http://${address.replace(/:\d+$/, '')}:8233`;
+  return { address, namespace, uiUrl: uiUrl.replace(/\/$/, '') };
+}
+
+export function resolveSsh(inventory: Inventory): SshSettings {
+  return {
+    identityFile: inventory.ssh?.identityFile ?? '/etc/tidemark/id_ed25519',
+    knownHostsFile: inventory.ssh?.knownHostsFile ?? '/etc/tidemark/known_hosts',
+  };
+}
+
+/** The host's settings merged over `defaults`; throws UNKNOWN_HOST naming the known hosts. */
+export function resolveHost(inventory: Inventory, host: string): ResolvedHost {
+  const entry = inventory.hosts[host];
+  if (!entry) {
+    const known = Object.keys(inventory.hosts);
+    throw new TidemarkError(
+      'UNKNOWN_HOST',
+      `--host: "${host}" is not in the inventory (${known.length > 0 ? `known: ${known.slice(0, 20).join(', ')}` : 'it has no hosts'})`,
+    );
+  }
+  const defaults = inventory.defaults ?? {};
+  const transfer = { ...defaults.transfer, ...entry.transfer };
+  return {
+    host,
+    address: entry.address,
+    port: entry.port ?? defaults.port ?? 22,
+    user: entry.user ?? defaults.user ?? 'root',
+    sudo: entry.sudo ?? defaults.sudo ?? false,
+    paths: entry.paths ?? defaults.paths ?? ['/'],
+    excludes: [...(defaults.excludes ?? []), ...(entry.excludes ?? [])],
+    servers: entry.servers ?? defaults.servers ?? Object.keys(inventory.servers),
+    transfer: {
+      ioTimeoutSeconds: Math.ceil((parseDuration(transfer.ioTimeout ?? '10m') ?? 600_000) / 1000),
+      heartbeatTimeoutMs: parseDuration(transfer.heartbeatTimeout ?? '60s') ?? 60_000,
+      attempts: transfer.attempts ?? 5,
+      retryIntervalMs: parseDuration(transfer.retryInterval ?? '30s') ?? 30_000,
+    },
+  };
+}
+
+/** The server entry; throws USAGE naming the servers this host is backed up on. */
+export function resolveServer(inventory: Inventory, host: ResolvedHost, server: string): { dataset: string; concurrency: number } {
+  const entry = inventory.servers[server];
+  if (!entry || !host.servers.includes(server)) {
+    throw new TidemarkError('USAGE', `--server: host "${host.host}" is not backed up on "${server}" (its servers: ${host.servers.join(', ')})`);
+  }
+  return { dataset: entry.dataset, concurrency: entry.concurrency ?? 2 };
+}

@@ -1,0 +1,126 @@
+// The inventory file's shape (the public contract): validated with zod, strict about unknown keys.
+import { isIP } from 'node:net';
+import { z } from 'zod';
+import { parseDuration } from '../domain/duration.js';
+
+/** Host and server names become dataset components, task queues and workflow ids. */
+const nameSchema = z
+  .string({ error: 'expected a host name' })
+  .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i, {
+    error: 'expected a host name (letters, digits, "-" and "."), e.g. "vpn" or "vpn.example.org"',
+  })
+  .max(253);
+
+/** ZFS dataset names: components of letters, digits and _ . : - with no "..", spaces or empty parts. */
+const datasetSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.:-]*(\/[A-Za-z0-9_.:-]+)*$/, {
+    error: 'expected a ZFS dataset name such as "data" or "tank/backup" (no spaces, no leading or trailing "/")',
+  })
+  .refine((name) => !name.split('/').some((part) => part === '.' || part === '..'), {
+    error: 'a dataset name may not contain "." or ".." components',
+  });
+
+const absolutePathSchema = z
+  .string()
+  .regex(/^\/[^\n\0]*$/, { error: 'expected an absolute path starting with "/"' })
+  .refine((path) => !path.split('/').includes('..'), { error: 'a path may not contain ".." components' });
+
+/** Files handed to ssh inside rsync's --rsh string, which rsync splits on whitespace and quotes. */
+const sshFileSchema = absolutePathSchema.refine((path) => !/[\s'"\\]/.test(path), {
+  error: 'an ssh file path may not contain spaces, quotes or backslashes',
+});
+
+const durationSchema = z.string({ error: 'expected a duration such as "30s", "10m", "1h30m" or "7d"' }).refine((text) => parseDuration(text) !== undefined, {
+  error: 'expected a duration such as "30s", "10m", "1h30m" or "7d"',
+});
+
+const excludeSchema = z
+  .string()
+  .min(1, { error: 'an exclude pattern may not be empty' })
+  .regex(/^[^\n\0]+$/, { error: 'an exclude pattern may not contain a newline' });
+
+const transferSchema = z
+  .object({
+    /** rsync --timeout: give up when no data moves for this long. Default "10m". */
+    ioTimeout: durationSchema.optional(),
+    /** How soon a silent transfer (dead worker) is noticed and retried. Default "60s". */
+    heartbeatTimeout: durationSchema.optional(),
+    /** Attempts for a transfer failing on network/ssh errors, the first included. Default 5. */
+    attempts: z.int().min(1, { error: 'expected an integer 1-100' }).max(100, { error: 'expected an integer 1-100' }).optional(),
+    /** Wait before the first retry; doubles each time up to 10m. Default "30s". */
+    retryInterval: durationSchema.optional(),
+  })
+  .strict();
+
+/** Settings a host may have, each also settable once under `defaults`. */
+const hostSettingsShape = {
+  port: z.int({ error: 'expected an integer 1-65535' }).min(1, { error: 'expected an integer 1-65535' }).max(65535, { error: 'expected an integer 1-65535' }).optional(),
+  user: z.string().regex(/^[a-z_][a-z0-9_.-]*$/i, { error: 'expected a user name such as "root" or "backup"' }).optional(),
+  sudo: z.boolean({ error: 'expected true or false' }).optional(),
+  paths: z.array(absolutePathSchema).min(1, { error: 'list at least one path, e.g. ["/"]' }).optional(),
+  excludes: z.array(excludeSchema).optional(),
+  servers: z.array(nameSchema).min(1, { error: 'list at least one server, or leave "servers" out for every server' }).optional(),
+  transfer: transferSchema.optional(),
+};
+
+const hostSchema = z
+  .object({
+    /** The ssh target: a DNS name or an IP address. */
+    address: z
+      .string({ error: 'expected the ssh target, a host name or IP address' })
+      .refine((text) => isIP(text) !== 0 || nameSchema.safeParse(text).success, {
+        error: 'expected the ssh target, a host name or IP address',
+      }),
+    ...hostSettingsShape,
+  })
+  .strict();
+
+const serverSchema = z
+  .object({
+    dataset: datasetSchema,
+    /** Transfers this server runs at once. Default 2. */
+    concurrency: z.int().min(1, { error: 'expected an integer 1-64' }).max(64, { error: 'expected an integer 1-64' }).optional(),
+  })
+  .strict();
+
+export const inventorySchema = z
+  .object({
+    temporal: z
+      .object({
+        address: z.string().regex(/^[^\s:]+:\d{1,5}$/, { error: 'expected host:port, e.g. "127.0.0.1:7233"' }).optional(),
+        namespace: z.string().min(1).optional(),
+        /** Base URL of the Temporal Web UI, for links. Default http://<address host>:8233. */
+        uiUrl: z.url().optional(),
+      })
+      .strict()
+      .optional(),
+    ssh: z
+      .object({ identityFile: sshFileSchema.optional(), knownHostsFile: sshFileSchema.optional() })
+      .strict()
+      .optional(),
+    servers: z.record(nameSchema, serverSchema, { error: 'expected a mapping of backup servers, e.g. servers: { backup-1: { dataset: data } }' }).refine((servers) => Object.keys(servers).length > 0, {
+      error: 'define at least one backup server, e.g. servers: { backup-1: { dataset: data } }',
+    }),
+    defaults: z.object(hostSettingsShape).strict().optional(),
+    hosts: z.record(nameSchema, hostSchema, { error: 'expected a mapping of hosts, e.g. hosts: { vpn: { address: vpn.example.org } }' }),
+  })
+  .strict()
+  .superRefine((inventory, ctx) => {
+    const known = Object.keys(inventory.servers);
+    const check = (servers: string[] | undefined, path: (string | number)[]) =>
+      servers?.forEach((server, index) => {
+        if (!known.includes(server))
+          ctx.addIssue({
+            code: 'custom',
+            path: [...path, index],
+            input: server,
+            message: `unknown server; define it under "servers" (known: ${known.join(', ')})`,
+          });
+      });
+    check(inventory.defaults?.servers, ['defaults', 'servers']);
+    for (const [host, settings] of Object.entries(inventory.hosts)) check(settings.servers, ['hosts', host, 'servers']);
+  });
+
+export type Inventory = z.infer<typeof inventorySchema>;
+export type HostEntry = Inventory['hosts'][string];

@@ -1,0 +1,57 @@
+// `tidemark worker --server NAME`: the process each backup server runs. It polls three queues:
+// the shared control queue (workflow code), its own server queue (plan, dataset, snapshot) and its
+// own transfer queue (rsync, as many at once as the server's concurrency).
+import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
+import { createActivities } from '../activities/index.js';
+import { controlTaskQueue, serverTaskQueue, transferTaskQueue } from '../domain/names.js';
+import { loadInventory } from '../inventory/load.js';
+import { resolveTemporal } from '../inventory/resolve.js';
+import { workflowBundlePath, workflowsPath } from './bundle.js';
+import { TidemarkError } from '../domain/errors.js';
+
+export interface WorkerOptions {
+  server: string;
+  inventoryPath: string;
+}
+
+/** Quick pool steps a server runs at once; they take seconds. */
+const poolStepSlots = 16;
+
+/** Runs until SIGINT/SIGTERM, then finishes running activities' bookkeeping and exits. */
+export async function runWorker(options: WorkerOptions): Promise<void> {
+  const inventory = await loadInventory(options.inventoryPath);
+  const serverEntry = inventory.servers[options.server];
+  if (!serverEntry) {
+    throw new TidemarkError('USAGE', `--server: "${options.server}" is not under "servers" in ${options.inventoryPath} (known: ${Object.keys(inventory.servers).join(', ')})`);
+  }
+  const temporal = resolveTemporal(inventory);
+  Runtime.install({ logger: new DefaultLogger((process.env.TIDEMARK_LOG_LEVEL ?? 'WARN') as LogLevel) });
+  const connection = await NativeConnection.connect({ address: temporal.address });
+  const activities = createActivities({ inventoryPath: options.inventoryPath });
+  const common = { connection, namespace: temporal.namespace, identity: `${options.server}@${hostname()}` };
+  const workflowSource = existsSync(workflowBundlePath) ? { workflowBundle: { codePath: workflowBundlePath } } : { workflowsPath };
+
+  const workers = await Promise.all([
+    Worker.create({ ...common, taskQueue: controlTaskQueue, ...workflowSource }),
+    Worker.create({
+      ...common,
+      taskQueue: serverTaskQueue(options.server),
+      activities,
+      maxConcurrentActivityTaskExecutions: poolStepSlots,
+    }),
+    Worker.create({
+      ...common,
+      taskQueue: transferTaskQueue(options.server),
+      activities: { transferFiles: activities.transferFiles },
+      maxConcurrentActivityTaskExecutions: serverEntry.concurrency ?? 2,
+    }),
+  ]);
+  console.log(`tidemark worker for ${options.server}: polling ${controlTaskQueue}, ${serverTaskQueue(options.server)}, ${transferTaskQueue(options.server)} on ${temporal.address}`);
+  try {
+    await Promise.all(workers.map((worker) => worker.run()));
+  } finally {
+    await connection.close();
+  }
+}

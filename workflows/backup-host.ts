@@ -1,0 +1,107 @@
+// One backup of one host onto one backup server: plan → dataset → transfer → snapshot.
+// Deterministic workflow code: no Node modules, no I/O; every side effect is an activity on the
+// server that owns the pool.
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  TimeoutFailure,
+  defineQuery,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+} from '@temporalio/workflow';
+import { TimeoutType } from '@temporalio/common';
+import type { Activities } from '../activities/index.js';
+import type { BackupInput, BackupPlan, BackupProgress, BackupSummary } from '../domain/backup.js';
+import { formatDuration } from '../domain/duration.js';
+import { serverTaskQueue, snapshotName, transferTaskQueue } from '../domain/names.js';
+import { fatalTransferErrors } from '../domain/rsync-exit.js';
+
+/** Which step the backup is in; transfer figures are in the transfer activity's heartbeat details. */
+export const progressQuery = defineQuery<BackupProgress>('progress');
+
+/** How long quick pool steps wait for the server's worker before reporting it as down. */
+const serverPickupTimeout = '5m';
+
+
+export async function backupHost(input: BackupInput): Promise<BackupSummary> {
+  const started = Date.now();
+  const progress: BackupProgress = { phase: 'planning', startedAt: new Date(started).toISOString() };
+  setHandler(progressQuery, () => progress);
+
+  const onServer = proxyActivities<Activities>({
+    taskQueue: serverTaskQueue(input.server),
+    scheduleToStartTimeout: serverPickupTimeout,
+    startToCloseTimeout: '5m',
+    retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 },
+  });
+
+  try {
+    const plan = await onServer.planBackup(input);
+    progress.phase = 'dataset';
+    const { mountpoint } = await onServer.ensureDataset(plan.dataset, plan.host);
+
+    progress.phase = 'transfer';
+    const transfer = await transferActivities(plan).transferFiles(plan, mountpoint);
+
+    progress.phase = 'snapshot';
+    const partial = transfer.outcome === 'partial';
+    const { snapshot } = await onServer.takeSnapshot(plan.dataset, snapshotName(new Date(), partial));
+    // Retention (prune) and monitoring (notify) steps slot in here.
+
+    progress.phase = 'done';
+    const durationMs = Date.now() - started;
+    return {
+      host: plan.host,
+      server: plan.server,
+      status: partial ? 'WARNING' : 'SUCCESS',
+      dataset: plan.dataset,
+      snapshot,
+      filesTransferred: transfer.filesTransferred,
+      bytesTransferred: transfer.bytesTransferred,
+      bytesReceived: transfer.bytesReceived,
+      durationMs,
+      message: partial
+        ? `partial transfer (rsync exit 23), snapshot ${snapshot} labelled partial: ${transfer.warnings.slice(-3).join(' | ')}`
+        : `${transfer.filesTransferred} files, ${transfer.bytesTransferred} bytes in ${formatDuration(durationMs)}, snapshot ${snapshot}`,
+    };
+  } catch (error) {
+    const phase = progress.phase;
+    progress.phase = 'failed';
+    if (isCancellation(error)) throw error;
+    throw ApplicationFailure.nonRetryable(
+      `backup of ${input.host} on ${input.server} failed during ${phase}: ${explain(error, input.server)}`,
+      'BackupFailed',
+    );
+  }
+}
+
+/** The transfer runs on its own queue (slots = the server's concurrency) with the host's retry policy. */
+function transferActivities(plan: BackupPlan) {
+  return proxyActivities<Activities>({
+    taskQueue: transferTaskQueue(plan.server),
+    startToCloseTimeout: '7d',
+    heartbeatTimeout: plan.transfer.heartbeatTimeoutMs,
+    retry: {
+      initialInterval: plan.transfer.retryIntervalMs,
+      backoffCoefficient: 2,
+      maximumInterval: '10m',
+      maximumAttempts: plan.transfer.attempts,
+      nonRetryableErrorTypes: [...fatalTransferErrors],
+    },
+  });
+}
+
+/** The innermost useful message of an activity failure, with advice for timeouts. */
+function explain(error: unknown, server: string): string {
+  let cause: unknown = error;
+  while (cause instanceof ActivityFailure && cause.cause) cause = cause.cause;
+  if (cause instanceof TimeoutFailure) {
+    if (cause.timeoutType === TimeoutType.SCHEDULE_TO_START) {
+      return `backup server "${server}" did not pick the step up within ${serverPickupTimeout}; is "tidemark worker --server ${server}" running?`;
+    }
+    if (cause.timeoutType === TimeoutType.HEARTBEAT) return 'the transfer stopped reporting progress (worker died or hung)';
+    return `timed out (${TimeoutType[cause.timeoutType ?? TimeoutType.START_TO_CLOSE]})`;
+  }
+  return cause instanceof Error ? cause.message : String(cause);
+}
