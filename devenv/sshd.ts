@@ -1,0 +1,88 @@
+// A real OpenSSH server on a loopback address, standing in for a host to back up.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { freePort, waitFor } from './process.js';
+
+export interface LoopbackHost {
+  /** 127.0.0.x */
+  address: string;
+  port: number;
+  /** Client key the backup server logs in with. */
+  identityFile: string;
+  /** known_hosts holding this host's key. */
+  knownHostsFile: string;
+  /** The host's public key line, for adding to another known_hosts. */
+  hostKeyLine: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Keys, config and a stopped sshd under `dir`; call start(). Root may log in with the client key only. */
+export async function createLoopbackHost(dir: string, address: string): Promise<LoopbackHost> {
+  await mkdir(dir, { recursive: true });
+  await mkdir('/run/sshd', { recursive: true });
+  const hostKey = join(dir, 'host_ed25519');
+  const identityFile = join(dir, 'client_ed25519');
+  for (const key of [hostKey, identityFile]) {
+    await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'tidemark-test', '-f', key]);
+  }
+  const port = await freePort(address);
+  const authorizedKeys = join(dir, 'authorized_keys');
+  await writeFile(authorizedKeys, await readFile(`${identityFile}.pub`));
+  const hostPublic = (await readFile(`${hostKey}.pub`, 'utf8')).trim().split(' ').slice(0, 2).join(' ');
+  const hostKeyLine = `[${address}]:${port} ${hostPublic}`;
+  const knownHostsFile = join(dir, 'known_hosts');
+  await writeFile(knownHostsFile, `${hostKeyLine}\n`);
+  const config = join(dir, 'sshd_config');
+  await writeFile(
+    config,
+    [
+      `ListenAddress ${address}:${port}`,
+      `HostKey ${hostKey}`,
+      `AuthorizedKeysFile ${authorizedKeys}`,
+      `PidFile ${join(dir, 'sshd.pid')}`,
+      'PermitRootLogin prohibit-password',
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'UsePAM no',
+      'StrictModes no',
+      'MaxStartups 100',
+      'MaxSessions 100',
+      'Subsystem sftp internal-sftp',
+      '',
+    ].join('\n'),
+  );
+
+  let child: ChildProcess | undefined;
+  const host: LoopbackHost = {
+    address,
+    port,
+    identityFile,
+    knownHostsFile,
+    hostKeyLine,
+    async start() {
+      child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', config], { stdio: 'ignore' });
+      await waitFor(`sshd on ${address}:${port}`, () => canConnect(address, port), 10_000);
+    },
+    async stop() {
+      if (!child || child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child!.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+  return host;
+}
+
+function canConnect(address: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: address, port }, () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}

@@ -1,0 +1,51 @@
+// Acceptance 2 and 3: a real backup over SSH into zfs-fuse is an exact copy, and snapshots keep history.
+import assert from 'node:assert/strict';
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { parseSnapshotName } from '../domain/names.js';
+import { createRig, withSnapshotClone, type Rig } from './helpers/rig.js';
+import { allocatedBytes, buildSampleTree, describeTree } from './helpers/tree.js';
+
+let rig: Rig;
+before(async () => {
+  rig = await createRig('backup');
+  await buildSampleTree(rig.source);
+  await rig.startWorker();
+});
+after(() => rig.close());
+
+test('first backup: the copy is identical to the source and a Tidemark snapshot exists', async () => {
+  const run = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
+  assert.equal(run.exitCode, 0, run.stderr + run.stdout);
+  assert.match(run.stdout, /started backup:demo-host@srv-backup-\S+ run \S+\n\s+http:\/\/\S+\/history/);
+  assert.match(run.stdout, /SUCCESS: demo-host on srv-backup-\S+: \d+ files, \d+ bytes in .*snapshot \S+@tidemark-\d{8}T\d{6}Z/);
+
+  const copy = join(await rig.copyPath(), rig.source);
+  assert.deepEqual(await describeTree(copy), await describeTree(rig.source));
+  assert.ok(allocatedBytes(join(copy, 'var/lib/db/sparse.img')) < 1024 * 1024, 'sparse file stays sparse');
+
+  const snapshots = await rig.snapshots();
+  assert.equal(snapshots.length, 1);
+  assert.equal(parseSnapshotName(snapshots[0]!)?.partial, false);
+});
+
+test('second backup after changes: the copy follows the source, the first snapshot keeps the old tree', async () => {
+  const before = await describeTree(rig.source);
+  writeFileSync(join(rig.source, 'etc/app/config.ini'), '[main]\nanswer = 43\n');
+  rmSync(join(rig.source, 'file with spaces.txt'));
+  writeFileSync(join(rig.source, 'new-file.txt'), 'new\n');
+  // Snapshot names have one-second resolution.
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
+
+  const run = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
+  assert.equal(run.exitCode, 0, run.stderr + run.stdout);
+  const copy = join(await rig.copyPath(), rig.source);
+  assert.deepEqual(await describeTree(copy), await describeTree(rig.source));
+
+  const [first, second] = await rig.snapshots();
+  assert.ok(first && second && first < second, 'two snapshots, in time order');
+  await withSnapshotClone(rig.dataset, first, async (path) => {
+    assert.deepEqual(await describeTree(join(path, rig.source)), before);
+  });
+});

@@ -1,0 +1,165 @@
+// A backup rig for one test: a loopback host (real sshd), a server dataset on the test pool, an
+// inventory file, worker processes and the CLI, all real. Services come from test/run-suite.ts.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { execa } from 'execa';
+import { stringify } from 'yaml';
+import { createLoopbackHost, type LoopbackHost } from '../../devenv/sshd.js';
+import { waitFor } from '../../devenv/process.js';
+import { zfs } from '../../activities/zfs.js';
+
+export const cliPath = fileURLToPath(new URL('../../client/cli.js', import.meta.url));
+
+export function testServices(): { temporal: string; pool: string } {
+  const temporal = process.env.TIDEMARK_TEST_TEMPORAL;
+  const pool = process.env.TIDEMARK_TEST_POOL;
+  if (!temporal || !pool) throw new Error('integration tests need the services of `npm test` (test/run-suite.ts)');
+  return { temporal, pool };
+}
+
+let addressCounter = 0;
+/** A distinct 127.0.0.x per rig in this process (x from the pid, so parallel runs rarely collide). */
+function nextLoopbackAddress(): string {
+  addressCounter += 1;
+  return `127.0.${(process.pid % 200) + 20}.${(addressCounter % 250) + 2}`;
+}
+
+export interface RigOptions {
+  /** Extra host settings merged into the inventory entry. */
+  host?: Record<string, unknown>;
+  concurrency?: number;
+}
+
+export interface Rig {
+  dir: string;
+  /** The tree on the "host" that gets backed up. */
+  source: string;
+  hostName: string;
+  server: string;
+  /** `<pool>/<rig>/<host>` */
+  dataset: string;
+  inventoryPath: string;
+  host: LoopbackHost;
+  client: Client;
+  /** Runs the CLI with this rig's inventory. */
+  cli(args: string[], options?: { timeoutMs?: number }): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  startWorker(): Promise<ChildProcess>;
+  /** Mountpoint of the host's dataset (the current copy). */
+  copyPath(): Promise<string>;
+  /** Snapshot names of the host's dataset, oldest first. */
+  snapshots(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+/** Builds a rig named `name`; the host serves `<dir>/src`. */
+export async function createRig(name: string, options: RigOptions = {}): Promise<Rig> {
+  const services = testServices();
+  const dir = await mkdtemp(`/tmp/tidemark-${name}-`);
+  const suffix = dir.slice(-6).toLowerCase().replace(/[^a-z0-9]/g, 'x');
+  const source = join(dir, 'src');
+  const hostName = 'demo-host';
+  const server = `srv-${name}-${suffix}`;
+  const serverDataset = `${services.pool}/${name}-${suffix}`;
+  const host = await createLoopbackHost(join(dir, 'ssh'), nextLoopbackAddress());
+  await host.start();
+  const inventoryPath = join(dir, 'tidemark.yaml');
+  await writeFile(
+    inventoryPath,
+    stringify({
+      temporal: { address: services.temporal },
+      ssh: { identityFile: host.identityFile, knownHostsFile: host.knownHostsFile },
+      servers: { [server]: { dataset: serverDataset, concurrency: options.concurrency ?? 2 } },
+      hosts: {
+        [hostName]: {
+          address: host.address,
+          port: host.port,
+          user: 'root',
+          paths: [source],
+          transfer: { heartbeatTimeout: '3s', retryInterval: '1s', attempts: 3, ioTimeout: '30s' },
+          ...options.host,
+        },
+      },
+    }),
+  );
+  const connection = await Connection.connect({ address: services.temporal });
+  const client = new Client({ connection });
+  const workers = new Set<ChildProcess>();
+  const dataset = `${serverDataset}/${hostName}`;
+
+  return {
+    dir,
+    source,
+    hostName,
+    server,
+    dataset,
+    inventoryPath,
+    host,
+    client,
+    async cli(args, cliOptions = {}) {
+      const result = await execa(process.execPath, [cliPath, '--config', inventoryPath, ...args], {
+        reject: false,
+        timeout: cliOptions.timeoutMs ?? 120_000,
+        env: { TEMPORAL_ADDRESS: services.temporal },
+      });
+      return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
+    },
+    async startWorker() {
+      const child = spawn(process.execPath, [cliPath, '--config', inventoryPath, 'worker', '--server', server], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      workers.add(child);
+      child.once('exit', () => workers.delete(child));
+      let output = '';
+      child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      await waitFor(`worker for ${server}`, async () => output.includes('polling'), 30_000);
+      return child;
+    },
+    async copyPath() {
+      return (await zfs(['get', '-H', '-o', 'value', 'mountpoint', dataset])).trim();
+    },
+    async snapshots() {
+      const output = await zfs(['list', '-H', '-t', 'snapshot', '-o', 'name', '-r', '-d', '1', dataset]).catch(() => '');
+      return output.split('\n').filter(Boolean).map((line) => line.split('@')[1]!);
+    },
+    async close() {
+      for (const worker of workers) worker.kill('SIGKILL');
+      await host.stop();
+      await connection.close();
+      await destroyWhenIdle(serverDataset).catch(() => undefined);
+    },
+  };
+}
+
+/** Reads a snapshot through a temporary clone (zfs-fuse has no .zfs directory) and cleans up after. */
+export async function withSnapshotClone<T>(dataset: string, snapshot: string, read: (path: string) => Promise<T>): Promise<T> {
+  const clone = `${dataset}-clone${Date.now()}`;
+  await zfs(['clone', `${dataset}@${snapshot}`, clone]);
+  try {
+    const mountpoint = (await zfs(['get', '-H', '-o', 'value', 'mountpoint', clone])).trim();
+    return await read(mountpoint);
+  } finally {
+    await destroyWhenIdle(clone);
+  }
+}
+
+/** zfs-fuse keeps a just-read dataset busy for a moment: retry the destroy briefly. */
+async function destroyWhenIdle(dataset: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await zfs(['destroy', '-r', '-f', dataset]);
+      return;
+    } catch (error) {
+      if (attempt >= 20) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
+/** Process ids whose command line contains `needle` (for "no rsync left" checks). */
+export async function processesMatching(needle: string): Promise<number[]> {
+  const result = await execa('pgrep', ['-f', needle], { reject: false });
+  return result.stdout.split('\n').filter(Boolean).map(Number).filter((pid) => pid !== process.pid);
+}

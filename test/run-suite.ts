@@ -1,0 +1,44 @@
+// `npm test`: starts what every test file shares (a Temporal dev server, a file-backed ZFS pool),
+// runs all test files with Node's test runner, then stops them. Args filter test files by name.
+import { spawn } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { cacheDir } from '../devenv/paths.js';
+import { freePort } from '../devenv/process.js';
+import { startDevServer } from '../devenv/temporal-dev.js';
+import { destroyPool, ensureFilePool } from '../devenv/zfs-pool.js';
+
+const testDir = fileURLToPath(new URL('.', import.meta.url));
+const filters = process.argv.slice(2);
+const files = readdirSync(testDir, { recursive: true, encoding: 'utf8' })
+  .filter((file) => file.endsWith('.test.js'))
+  .filter((file) => filters.length === 0 || filters.some((filter) => file.includes(filter)))
+  .sort()
+  .map((file) => join(testDir, file));
+
+const pool = `tmtest${process.pid}`;
+await ensureFilePool({
+  name: pool,
+  imageFile: join(cacheDir, 'test', `${pool}.img`),
+  mountpoint: join(cacheDir, 'test', pool),
+  size: '4G',
+  compression: false,
+});
+const temporal = await startDevServer({ port: await freePort() });
+console.log(`test services: Temporal ${temporal.address}, ZFS pool ${pool}`);
+
+let code = 1;
+try {
+  code = await new Promise<number>((resolve) => {
+    const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
+      stdio: 'inherit',
+      env: { ...process.env, TIDEMARK_TEST_TEMPORAL: temporal.address, TIDEMARK_TEST_POOL: pool },
+    });
+    child.once('exit', (exitCode) => resolve(exitCode ?? 1));
+  });
+} finally {
+  await temporal.stop();
+  await destroyPool(pool);
+}
+process.exit(code);
