@@ -19,6 +19,15 @@ export interface WorkerOptions {
 /** Quick pool steps a server runs at once; they take seconds. */
 const poolStepSlots = 16;
 
+/** The SDK's logger minus its warnings about our deliberate split (workflows and activities on separate queues). */
+function quietLogger(level: LogLevel): DefaultLogger {
+  const fallback = new DefaultLogger(level);
+  return new DefaultLogger(level, (entry) => {
+    if (/^No (activities|workflows) registered/.test(entry.message)) return;
+    fallback.log(entry.level, entry.message, entry.meta);
+  });
+}
+
 /** Runs until SIGINT/SIGTERM, then finishes running activities' bookkeeping and exits. */
 export async function runWorker(options: WorkerOptions): Promise<void> {
   const inventory = await loadInventory(options.inventoryPath);
@@ -27,7 +36,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     throw new TidemarkError('USAGE', `--server: "${options.server}" is not under "servers" in ${options.inventoryPath} (known: ${Object.keys(inventory.servers).join(', ')})`);
   }
   const temporal = resolveTemporal(inventory);
-  Runtime.install({ logger: new DefaultLogger((process.env.TIDEMARK_LOG_LEVEL ?? 'WARN') as LogLevel) });
+  Runtime.install({ logger: quietLogger((process.env.TIDEMARK_LOG_LEVEL ?? 'WARN') as LogLevel) });
   const connection = await NativeConnection.connect({ address: temporal.address });
   const activities = createActivities({ inventoryPath: options.inventoryPath });
   const common = { connection, namespace: temporal.namespace, identity: `${options.server}@${hostname()}` };
