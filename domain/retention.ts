@@ -1,0 +1,296 @@
+// Retention: which snapshots of one dataset to keep and which to destroy. Pure and deterministic
+// (no clock, no randomness, no Node modules) so workflow code can call it.
+//
+// Rules, in full:
+// - A snapshot is "recognized" when its name is Tidemark's (`tidemark-YYYYMMDDTHHMMSSZ[-partial]`) or,
+//   when adoption is on for that system, SOWN's (`backup-<class>-YYYY-MM-DD`) or PlanB's
+//   (`planb-YYYYmmddTHHMMZ`). Adopted snapshots count as complete. Everything else is foreign.
+// - Its time (takenAt) is the one in the name (UTC) for Tidemark and PlanB. SOWN names carry only a
+//   local date: takenAt is the zfs creation time when that falls on the named date in the policy's
+//   zone, else the first instant of that date there (local 00:00). Foreign: the zfs creation time.
+//   Snapshots are ordered by (takenAt, name); "newest" means last in that order.
+// - Class rules (hourly/daily/weekly/monthly/yearly, periods in the policy's zone) and keepWithin see
+//   only recognized complete snapshots (held ones included). For each class with count N, the N
+//   periods whose newest snapshot is newest each keep that newest snapshot.
+// - Never destroyed: foreign snapshots, held ones (holds > 0, or unreadable holds), the newest complete
+//   one, partial ones newer than it (all partials while no complete exists), and nothing at all when
+//   the backup did not succeed. Older partials are destroyed unless held: class rules skip them.
+import { parsePlanbSnapshotName, parseSownSnapshotName, type SownSnapshotName } from './adopted-names.js';
+import { parseDuration } from './duration.js';
+import { parseSnapshotName } from './names.js';
+
+export const retentionClasses = ['hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const;
+export type RetentionClass = (typeof retentionClasses)[number];
+
+/** What to keep; a missing or zero count keeps nothing of that class. */
+export interface RetentionPolicy {
+  hourly?: number;
+  daily?: number;
+  weekly?: number;
+  monthly?: number;
+  yearly?: number;
+  /** Milliseconds: every complete snapshot younger than this (now - takenAt < keepWithin) is kept. */
+  keepWithin?: number;
+  /** IANA zone whose calendar defines hours, days, weeks, months and years. */
+  timeZone: string;
+  /** First day of a week, 0 Sunday .. 6 Saturday; default 1 (Monday: ISO weeks). */
+  weekStartsOn?: number;
+}
+
+/** Suggested counts for an inventory that sets none; the caller adds its time zone. */
+export const defaultRetentionCounts: Readonly<Omit<RetentionPolicy, 'timeZone'>> = { daily: 7, weekly: 4, monthly: 12, yearly: 3 };
+
+/** One snapshot as zfs lists it: name after the "@", creation in Unix seconds (activities' SnapshotInfo fits). */
+export interface RetentionSnapshot {
+  name: string;
+  createdAt: number;
+  holds: number;
+}
+
+/** Which reference systems' snapshots are adopted (rotated as complete copies); off means foreign. */
+export interface AdoptOptions {
+  sown?: boolean;
+  planb?: boolean;
+}
+
+export interface RetentionInput {
+  snapshots: readonly RetentionSnapshot[];
+  policy: RetentionPolicy;
+  /** Milliseconds since the epoch (workflow time); only keepWithin uses it. */
+  now: number;
+  /** False: the plan destroys nothing. */
+  backupSucceeded: boolean;
+  adopt?: AdoptOptions;
+}
+
+/** held wins over partial/complete; foreign wins over held. */
+export type SnapshotKind = 'complete' | 'partial' | 'held' | 'foreign';
+
+export interface SnapshotVerdict {
+  name: string;
+  kind: SnapshotKind;
+  keep: boolean;
+  /** The rules keeping it ("daily 2026-11-20", "weekly 2026-W47", "newest complete", ...); empty when destroyed. */
+  reasons: string[];
+  /** Time used for ordering and periods, ms since the epoch (see the rules at the top of this file). */
+  takenAt: number;
+}
+
+export interface RetentionPlan {
+  /** One verdict per input snapshot, oldest first. */
+  verdicts: SnapshotVerdict[];
+  /** Names to destroy, oldest first. */
+  destroy: string[];
+}
+
+/** Context checkDestroySafety needs besides the snapshot list: how names are read, and the backup's outcome. */
+export interface SafetyContext {
+  timeZone: string;
+  adopt?: AdoptOptions;
+  backupSucceeded: boolean;
+}
+
+export type PolicyValidation = { ok: true; policy: RetentionPolicy } | { ok: false; errors: string[] };
+
+interface Entry {
+  snapshot: RetentionSnapshot;
+  takenAt: number;
+  recognized: boolean;
+  partial: boolean;
+  reasons: string[];
+}
+
+/** The keep/destroy plan for one dataset's snapshots; the same whatever the input order. */
+export function planRetention(input: RetentionInput): RetentionPlan {
+  const { policy, now } = input;
+  const entries = classifyAll(input.snapshots, policy.timeZone, input.adopt);
+  const complete = entries.filter((entry) => entry.recognized && !entry.partial);
+  const local = new Map(complete.map((entry) => [entry, localTime(entry.takenAt, policy.timeZone)]));
+
+  for (const cls of retentionClasses) {
+    const count = policy[cls] ?? 0;
+    if (!(count > 0)) continue;
+    const newestOfPeriod = new Map<string, Entry>();
+    for (const entry of complete) newestOfPeriod.set(periodLabel(cls, local.get(entry)!, policy.weekStartsOn ?? 1), entry);
+    const ranked = [...newestOfPeriod].sort(([, a], [, b]) => compare(b, a));
+    for (const [label, entry] of ranked.slice(0, count)) entry.reasons.push(`${cls} ${label}`);
+  }
+  const within = policy.keepWithin ?? 0;
+  for (const entry of complete) if (within > 0 && now - entry.takenAt < within) entry.reasons.push('keepWithin');
+  const newest = complete.at(-1);
+  for (const entry of entries) {
+    entry.reasons.push(...protections(entry, newest));
+    if (entry.reasons.length === 0 && !input.backupSucceeded) entry.reasons.push('backup did not succeed');
+  }
+
+  const verdicts = entries.map((entry) => ({
+    name: entry.snapshot.name,
+    kind: kindOf(entry),
+    keep: entry.reasons.length > 0,
+    reasons: entry.reasons,
+    takenAt: entry.takenAt,
+  }));
+  return { verdicts, destroy: verdicts.filter((verdict) => !verdict.keep).map((verdict) => verdict.name) };
+}
+
+/** Defence in depth for the prune activity: why `name` must not be destroyed, judged on fresh zfs data
+ * (all snapshots of the dataset); an empty list means it may go. Policy-independent rules only. */
+export function checkDestroySafety(name: string, snapshots: readonly RetentionSnapshot[], context: SafetyContext): string[] {
+  const entries = classifyAll(snapshots, context.timeZone, context.adopt);
+  const target = entries.find((entry) => entry.snapshot.name === name);
+  if (!target) return ['not found'];
+  const reasons = protections(target, entries.filter((entry) => entry.recognized && !entry.partial).at(-1));
+  if (!context.backupSucceeded) reasons.push('backup did not succeed');
+  return reasons;
+}
+
+/** Checks a policy as an inventory writes it; errors start with the field name. keepWithin may be
+ * milliseconds or a duration ("36h"); a missing timeZone takes `defaultTimeZone`. */
+export function validateRetentionPolicy(value: unknown, defaultTimeZone?: string): PolicyValidation {
+  const fields = [...retentionClasses, 'keepWithin', 'timeZone', 'weekStartsOn'].join(', ');
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, errors: [`retention: must be a mapping with some of ${fields}`] };
+  }
+  const errors: string[] = [];
+  const policy: RetentionPolicy = { timeZone: defaultTimeZone ?? '' };
+  for (const [key, raw] of Object.entries(value)) {
+    const got = `got ${JSON.stringify(raw) ?? String(raw)}`;
+    if ((retentionClasses as readonly string[]).includes(key)) {
+      if (typeof raw === 'number' && Number.isSafeInteger(raw) && raw >= 0) policy[key as RetentionClass] = raw;
+      else errors.push(`${key}: must be a whole number of periods, 0 or more (${got})`);
+    } else if (key === 'keepWithin') {
+      const ms = typeof raw === 'string' ? parseDuration(raw) : raw;
+      if (typeof ms === 'number' && Number.isFinite(ms) && ms >= 0) policy.keepWithin = ms;
+      else errors.push(`keepWithin: must be a duration such as "36h" or "7d", or milliseconds (${got})`);
+    } else if (key === 'timeZone') {
+      if (typeof raw === 'string' && isTimeZone(raw)) policy.timeZone = raw;
+      else errors.push(`timeZone: must be an IANA time zone such as "Europe/Amsterdam" (${got})`);
+    } else if (key === 'weekStartsOn') {
+      if (typeof raw === 'number' && Number.isInteger(raw) && raw >= 0 && raw <= 6) policy.weekStartsOn = raw;
+      else errors.push(`weekStartsOn: must be 0 (Sunday) to 6 (Saturday) (${got})`);
+    } else {
+      errors.push(`${key}: unknown field (known: ${fields})`);
+    }
+  }
+  if (!('timeZone' in value) && !isTimeZone(policy.timeZone)) {
+    errors.push(`timeZone: required (no valid default given: ${JSON.stringify(defaultTimeZone ?? null)})`);
+  }
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, policy };
+}
+
+function classifyAll(snapshots: readonly RetentionSnapshot[], timeZone: string, adopt: AdoptOptions | undefined): Entry[] {
+  return snapshots.map((snapshot) => ({ snapshot, ...classify(snapshot, timeZone, adopt), reasons: [] })).sort(compare);
+}
+
+function classify(snapshot: RetentionSnapshot, timeZone: string, adopt: AdoptOptions | undefined) {
+  const own = parseSnapshotName(snapshot.name);
+  if (own) return { takenAt: own.takenAt.getTime(), recognized: true, partial: own.partial };
+  const planb = adopt?.planb ? parsePlanbSnapshotName(snapshot.name) : undefined;
+  if (planb !== undefined) return { takenAt: planb, recognized: true, partial: false };
+  const sown = adopt?.sown ? parseSownSnapshotName(snapshot.name) : undefined;
+  if (sown) return { takenAt: sownTime(sown, snapshot.createdAt, timeZone), recognized: true, partial: false };
+  return { takenAt: Number.isFinite(snapshot.createdAt) ? snapshot.createdAt * 1000 : 0, recognized: false, partial: false };
+}
+
+/** Total order: takenAt, then name (code units), then the raw fields, so input order never matters. */
+function compare(a: Entry, b: Entry): number {
+  const [x, y] = [a.snapshot, b.snapshot];
+  return a.takenAt - b.takenAt || (x.name < y.name ? -1 : x.name > y.name ? 1 : 0) || x.createdAt - y.createdAt || x.holds - y.holds;
+}
+
+function isHeld(entry: Entry): boolean {
+  return !(entry.snapshot.holds <= 0); // NaN or missing counts as held: never guess in favour of destroying
+}
+
+function protections(entry: Entry, newestComplete: Entry | undefined): string[] {
+  const reasons: string[] = [];
+  if (entry === newestComplete) reasons.push('newest complete');
+  if (entry.recognized && entry.partial && (!newestComplete || compare(entry, newestComplete) > 0)) {
+    reasons.push('partial newer than newest complete');
+  }
+  if (isHeld(entry)) reasons.push('held');
+  if (!entry.recognized) reasons.push('foreign');
+  return reasons;
+}
+
+function kindOf(entry: Entry): SnapshotKind {
+  if (!entry.recognized) return 'foreign';
+  if (isHeld(entry)) return 'held';
+  return entry.partial ? 'partial' : 'complete';
+}
+
+const dayMs = 86_400_000;
+
+interface LocalTime {
+  year: number;
+  month: number;
+  day: number;
+  hour: number;
+  /** Days since 1970-01-01 of the local calendar date. */
+  dayNumber: number;
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+/** Calendar fields of instant `ms` in `timeZone` (wall clock: a repeated DST hour is one hour). */
+function localTime(ms: number, timeZone: string): LocalTime {
+  let format = formatters.get(timeZone);
+  if (!format) {
+    const options = { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric' } as const;
+    format = new Intl.DateTimeFormat('en-US', options);
+    formatters.set(timeZone, format);
+  }
+  const parts = format.formatToParts(ms);
+  const field = (type: Intl.DateTimeFormatPartTypes) => Number(parts.find((part) => part.type === type)?.value);
+  const [year, month, day, hour] = [field('year'), field('month'), field('day'), field('hour')];
+  return { year, month, day, hour, dayNumber: Date.UTC(year, month - 1, day) / dayMs };
+}
+
+function periodLabel(cls: RetentionClass, t: LocalTime, weekStartsOn: number): string {
+  const [mm, dd, hh] = [t.month, t.day, t.hour].map((n) => String(n).padStart(2, '0'));
+  switch (cls) {
+    case 'hourly':
+      return `${t.year}-${mm}-${dd}T${hh}`;
+    case 'daily':
+      return `${t.year}-${mm}-${dd}`;
+    case 'weekly':
+      return weekLabel(t.dayNumber, weekStartsOn);
+    case 'monthly':
+      return `${t.year}-${mm}`;
+    case 'yearly':
+      return String(t.year);
+  }
+}
+
+/** `YYYY-Www`: the week belongs to the year holding its 4th day, numbered from that year's first such
+ * week; with Monday starts this is exactly ISO 8601. */
+function weekLabel(dayNumber: number, weekStartsOn: number): string {
+  const weekday = (((dayNumber + 4) % 7) + 7) % 7; // 1970-01-01 was a Thursday (4)
+  const fourthDay = dayNumber - ((((weekday - weekStartsOn) % 7) + 7) % 7) + 3;
+  const year = new Date(fourthDay * dayMs).getUTCFullYear();
+  const week = Math.floor((fourthDay - Date.UTC(year, 0, 1) / dayMs) / 7) + 1;
+  return `${year}-W${String(week).padStart(2, '0')}`;
+}
+
+/** SOWN names carry a local date: the zfs creation time if it lies on that date, else the date's first instant. */
+function sownTime(name: SownSnapshotName, createdAt: number, timeZone: string): number {
+  const dayNumber = Date.UTC(name.year, name.month - 1, name.day) / dayMs;
+  if (Number.isFinite(createdAt) && localTime(createdAt * 1000, timeZone).dayNumber === dayNumber) return createdAt * 1000;
+  // Binary search (whole seconds) for the first instant on that date; UTC offsets lie within ±15 h.
+  let [before, after] = [dayNumber * 86_400 - 15 * 3600, dayNumber * 86_400 + 15 * 3600];
+  while (after - before > 1) {
+    const mid = Math.floor((before + after) / 2);
+    if (localTime(mid * 1000, timeZone).dayNumber >= dayNumber) after = mid;
+    else before = mid;
+  }
+  return after * 1000;
+}
+
+function isTimeZone(name: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: name });
+    return name !== '';
+  } catch {
+    return false;
+  }
+}
