@@ -43,7 +43,7 @@ export async function transferFiles(plan: BackupPlan, destination: string): Prom
   const stderrLines: string[] = [];
   let stderrRest = '';
   child.stderr?.on('data', (chunk: Buffer | string) => {
-    const lines = (stderrRest + chunk.toString()).split('\n');
+    const lines = (stderrRest + chunk.toString()).split(/\r?\n/);
     stderrRest = lines.pop() ?? '';
     stderrLines.push(...lines.filter((line) => line.trim() !== ''));
     stderrLines.splice(0, Math.max(0, stderrLines.length - stderrTailLines));
@@ -84,7 +84,8 @@ export async function transferFiles(plan: BackupPlan, destination: string): Prom
   if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|host key .* is not known/i.test(stderr)) {
     throw ApplicationFailure.nonRetryable(
       `ssh rejected the host key of ${source}: it is not in ${plan.ssh.knownHostsFile} (or it changed); nothing was transferred. ` +
-        `Add the host's key there after checking it (ssh-keyscan -p ${plan.source.port} ${plan.source.address}). ssh said: ${stderr}`,
+        `Add the host's key there after checking it (ssh-keyscan -p ${plan.source.port} ${plan.source.address}). ssh said: ` +
+        stderrLines.filter((line) => /host key|verification failed/i.test(line)).join(' '),
       'HostKeyRejected' satisfies FatalTransferError,
     );
   }

@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { ExitCode, TidemarkError } from '../domain/errors.js';
 import { inventoryPath, loadInventory } from '../inventory/load.js';
 import { describeInventory } from './config-check.js';
+import { cancelBackup } from './cancel-backup.js';
 import { startBackup } from './start-backup.js';
 
 const program = new Command('tidemark')
@@ -22,6 +23,15 @@ program
   .option('--wait', 'follow progress and exit 0 on success, 1 on failure', false)
   .action(async (options: { host: string; server?: string; wait: boolean }) => {
     process.exitCode = await startBackup(await loadInventory(configPath()), options);
+  });
+
+program
+  .command('cancel-backup')
+  .description('cancel running backups of a host (rsync is stopped, no snapshot is taken)')
+  .requiredOption('--host <name>', 'host from the inventory')
+  .option('--server <name>', 'backup server (default: every server of the host)')
+  .action(async (options: { host: string; server?: string }) => {
+    process.exitCode = await cancelBackup(await loadInventory(configPath()), options);
   });
 
 program

@@ -33,12 +33,12 @@ async function describeProgress(handle: WorkflowHandle, runId: string): Promise<
   const parts = [`${handle.workflowId}: ${(progress as BackupProgress).phase}`];
   for (const activity of description.raw.pendingActivities ?? []) {
     const payload = activity.heartbeatDetails?.payloads?.[0];
-    if (payload) {
-      const transfer = defaultPayloadConverter.fromPayload<TransferProgress>(payload);
+    const transfer = payload ? defaultPayloadConverter.fromPayload<TransferProgress>(payload) : undefined;
+    if (transfer && transfer.bytes > 0) {
       parts.push(`${transfer.percent}% ${transfer.bytes} bytes, ${transfer.filesTransferred} files, ${transfer.rate}`);
     }
     if ((activity.attempt ?? 1) > 1) {
-      parts.push(`attempt ${activity.attempt}${activity.lastFailure?.message ? ` (last: ${activity.lastFailure.message.slice(0, 160)})` : ''}`);
+      parts.push(`attempt ${activity.attempt}${activity.lastFailure?.message ? ` (last: ${activity.lastFailure.message.split('\n')[0]!.slice(0, 160)})` : ''}`);
     }
   }
   parts.push(formatDuration(Date.now() - Date.parse((progress as BackupProgress).startedAt)));

@@ -17,7 +17,7 @@ export interface BackupPlan {
   paths: string[];
   excludes: string[];
   ssh: { identityFile: string; knownHostsFile: string };
-  transfer: { ioTimeoutSeconds: number; heartbeatTimeoutMs: number; attempts: number; retryIntervalMs: number };
+  transfer: { ioTimeoutSeconds: number; heartbeatTimeoutMs: number; attempts: number; retryIntervalMs: number; bandwidthLimit?: string };
 }
 
 /** What `transferFiles` reports: figures from rsync --stats plus how the run ended. */

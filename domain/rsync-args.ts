@@ -45,6 +45,7 @@ export function rsyncArgs(plan: BackupPlan, destination: string): string[] {
     '--stats', '--info=progress2',
     `--rsh=${sshCommand(plan).join(' ')}`,
   ];
+  if (plan.transfer.bandwidthLimit) args.push(`--bwlimit=${plan.transfer.bandwidthLimit}`);
   if (plan.source.sudo) args.push('--rsync-path=sudo rsync');
   for (const pattern of plan.excludes) args.push(`--exclude=${pattern}`);
   const prefix = remotePrefix(plan.source);

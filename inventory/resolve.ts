@@ -28,6 +28,8 @@ export interface ResolvedHost {
     attempts: number;
     /** Default 30 000 ("30s"). */
     retryIntervalMs: number;
+    /** rsync --bwlimit value; default none. */
+    bandwidthLimit?: string;
   };
 }
 
@@ -87,6 +89,7 @@ export function resolveHost(inventory: Inventory, host: string): ResolvedHost {
       heartbeatTimeoutMs: parseDuration(transfer.heartbeatTimeout ?? '60s') ?? 60_000,
       attempts: transfer.attempts ?? 5,
       retryIntervalMs: parseDuration(transfer.retryInterval ?? '30s') ?? 30_000,
+      ...(transfer.bandwidthLimit ? { bandwidthLimit: transfer.bandwidthLimit } : {}),
     },
   };
 }

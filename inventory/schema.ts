@@ -50,6 +50,8 @@ const transferSchema = z
     attempts: z.int().min(1, { error: 'expected an integer 1-100' }).max(100, { error: 'expected an integer 1-100' }).optional(),
     /** Wait before the first retry; doubles each time up to 10m. Default "30s". */
     retryInterval: durationSchema.optional(),
+    /** rsync --bwlimit, e.g. "10M" (bytes per second, K/M/G suffix). Default: unlimited. */
+    bandwidthLimit: z.string({ error: 'expected a rate such as "500K" or "10M"' }).regex(/^[1-9]\d*[KMG]?$/, { error: 'expected a rate such as "500K" or "10M"' }).optional(),
   })
   .strict();
 

@@ -1,0 +1,438 @@
+#!/usr/bin/env node
+// `npm run bench -- --hosts 20`: builds a fleet of loopback hosts, a ZFS pool and a Temporal dev server,
+// then times, for each workload (first full, unchanged re-run, 1% of files changed):
+//   SOWN's and PlanB's rsync invocations, Tidemark's own rsync command run bare, Tidemark one host at a
+//   time and Tidemark with the whole fleet started at once; plus worker/Temporal CPU, memory and idle
+//   load. Prints tables with PASS/MISS per target and writes JSON and a PNG chart under results/.
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Client, Connection } from '@temporalio/client';
+import { Command, InvalidArgumentError } from 'commander';
+import { execa, execaSync } from 'execa';
+import { stringify } from 'yaml';
+import { zfs } from '../activities/zfs.js';
+import type { BackupPlan } from '../domain/backup.js';
+import { cacheDir, projectRoot } from '../devenv/paths.js';
+import { freePort } from '../devenv/process.js';
+import { startDevServer, type DevServer } from '../devenv/temporal-dev.js';
+import { ensureFilePool } from '../devenv/zfs-pool.js';
+import { barePlan, runBare, runPlanb, runSown, type DirectContext, type HostRun } from './baselines.js';
+import { renderChart } from './chart.js';
+import { changeFiles, createFleet, memoryPhaseName, sequentialName, type Fleet } from './fleet.js';
+import {
+  childrenNamed,
+  listeningPid,
+  machineBusySeconds,
+  processCpu,
+  processMemory,
+  resetPeakMemory,
+  sampleMax,
+  zfsFusePid,
+} from './procstat.js';
+import {
+  evaluateTargets,
+  findRun,
+  formatReport,
+  median,
+  methodLabels,
+  methods,
+  overheadFor,
+  workloadLabels,
+  workloads,
+  type BenchResult,
+  type Method,
+  type MethodRun,
+  type Workload,
+} from './report.js';
+import { runFleet, runSequential, startWorker, type WorkerProcess } from './tidemark.js';
+
+const integer = (min: number) => (text: string) => {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min) throw new InvalidArgumentError(`expected an integer >= ${min}`);
+  return value;
+};
+const number = (text: string) => {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < 0) throw new InvalidArgumentError('expected a number >= 0');
+  return value;
+};
+
+interface Options {
+  hosts?: number;
+  files?: number;
+  mb?: number;
+  largeFiles?: number;
+  concurrency: number;
+  changePercent: number;
+  workloads?: string;
+  idleSeconds?: number;
+  memoryPhase?: boolean;
+  smoke: boolean;
+  temporal?: string;
+  pool?: string;
+  out: string;
+  keep: boolean;
+}
+
+const program = new Command('bench')
+  .description('Tidemark benchmark: bare rsync, the reference systems\' flags and Tidemark on one generated fleet')
+  .option('--hosts <n>', 'hosts in the fleet (default 20; smoke 2)', integer(1))
+  .option('--files <n>', 'small files per host (default 3000; smoke 60)', integer(1))
+  .option('--mb <n>', 'MiB per host, small and large files together (default 40; smoke 2)', integer(1))
+  .option('--large-files <n>', 'large files per host (default 4; smoke 1)', integer(0))
+  .option('--concurrency <n>', 'transfers the Tidemark server runs at once (inventory "concurrency")', integer(1), 2)
+  .option('--change-percent <n>', 'share of files the "changed" workload modifies', number, 1)
+  .option('--workloads <list>', 'comma list of full,unchanged,changed (default all; smoke full)')
+  .option('--idle-seconds <n>', 'idle CPU window (default 10; smoke 2)', integer(1))
+  .option('--memory-phase', 'measure worker RSS with 4 transfers at once (default on; smoke off)')
+  .option('--no-memory-phase', 'skip the 4-at-once memory phase')
+  .option('--smoke', '2 tiny hosts, first full backup only, short idle window: a < 60 s sanity run', false)
+  .option('--temporal <address>', 'use this Temporal server instead of starting a dev server (env TIDEMARK_BENCH_TEMPORAL)')
+  .option('--pool <name>', 'use this existing ZFS pool instead of creating one (env TIDEMARK_BENCH_POOL)')
+  .option('--out <dir>', 'where JSON and PNG go', join(projectRoot, 'results'))
+  .option('--keep', 'keep the datasets and generated trees', false);
+
+const log = (() => {
+  const started = performance.now();
+  return (line: string) => console.log(`[${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
+})();
+
+async function main(): Promise<void> {
+  program.parse(process.argv);
+  const options = program.opts<Options>();
+  const smoke = options.smoke;
+  const config: BenchResult['config'] = {
+    smoke,
+    hosts: options.hosts ?? (smoke ? 2 : 20),
+    files: options.files ?? (smoke ? 60 : 3000),
+    mebibytes: options.mb ?? (smoke ? 2 : 40),
+    largeFiles: options.largeFiles ?? (smoke ? 1 : 4),
+    concurrency: options.concurrency,
+    changePercent: options.changePercent,
+    workloads: parseWorkloads(options.workloads ?? (smoke ? 'full' : workloads.join(','))),
+    idleSeconds: options.idleSeconds ?? (smoke ? 2 : 10),
+    memoryPhase: options.memoryPhase ?? !smoke,
+    ownTemporal: false,
+    ownPool: false,
+    temporalAddress: '',
+    pool: '',
+  };
+  const startedAt = new Date();
+  const loadBefore = loadavg();
+  const cleanups: (() => Promise<unknown>)[] = [];
+  const cleanup = async () => {
+    for (const step of cleanups.reverse()) await step().catch((error: unknown) => console.error(`cleanup: ${(error as Error).message}`));
+    cleanups.length = 0;
+  };
+  process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
+
+  try {
+    // Services: a ZFS pool and a Temporal server, ours unless given.
+    const pool = options.pool ?? process.env.TIDEMARK_BENCH_POOL ?? `tmbench${process.pid}`;
+    config.pool = pool;
+    if (!options.pool && !process.env.TIDEMARK_BENCH_POOL) {
+      config.ownPool = true;
+      const copies = 5 + (config.memoryPhase ? 4 / config.hosts : 0);
+      const sizeGiB = Math.ceil((config.hosts * config.mebibytes * copies * 1.6 + 1024) / 1024);
+      log(`creating file-backed pool ${pool} (${sizeGiB} GiB sparse, compression off)`);
+      await ensureFilePool({
+        name: pool,
+        imageFile: join(cacheDir, 'bench', `${pool}.img`),
+        mountpoint: join(cacheDir, 'bench', pool),
+        size: `${sizeGiB}G`,
+        compression: false,
+      });
+      if (!options.keep) cleanups.push(async () => {
+        await destroyWhenIdle(() => execa('zpool', ['destroy', '-f', pool]));
+        rmSync(join(cacheDir, 'bench', `${pool}.img`), { force: true });
+      });
+    }
+    const datasetRoot = `${pool}/bench-${Date.now().toString(36)}`;
+    await zfs(['create', '-p', datasetRoot]);
+    if (!config.ownPool && !options.keep) cleanups.push(() => destroyWhenIdle(() => zfs(['destroy', '-r', '-f', datasetRoot])));
+    const poolMountpoint = (await zfs(['get', '-H', '-o', 'value', 'mountpoint', pool])).trim();
+    const mountpointOf = (dataset: string) => poolMountpoint + dataset.slice(pool.length);
+
+    let temporal: DevServer | undefined;
+    let temporalAddress = options.temporal ?? process.env.TIDEMARK_BENCH_TEMPORAL;
+    if (!temporalAddress) {
+      log('starting a Temporal dev server');
+      temporal = await startDevServer({ port: await freePort() });
+      temporalAddress = temporal.address;
+      config.ownTemporal = true;
+      cleanups.push(() => temporal!.stop());
+    }
+    config.temporalAddress = temporalAddress;
+    const temporalPid = temporal?.pid ?? listeningPid(Number(temporalAddress.split(':').pop()));
+    if (temporalPid === undefined) log(`note: no pid found for Temporal at ${temporalAddress}; its CPU will not be reported`);
+
+    // The fleet.
+    const dir = await mkdtemp('/tmp/tidemark-bench-');
+    if (!options.keep) cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    log(`generating ${config.hosts} hosts x ${config.files} small + ${config.largeFiles} large files, ${config.mebibytes} MiB each, in ${dir}`);
+    const fleet = await createFleet(dir, config.hosts, { files: config.files, mebibytes: config.mebibytes, largeFiles: config.largeFiles }, log);
+    cleanups.push(() => fleet.stop());
+
+    const inventoryPath = join(dir, 'tidemark.yaml');
+    writeFileSync(inventoryPath, inventoryYaml(fleet, temporalAddress, datasetRoot, config.concurrency));
+    const context: DirectContext = { fleet, inventoryPath, bareServer: 'bare', datasetRoot, mountpointOf };
+    const plans = await Promise.all(fleet.hosts.map((host) => barePlan(context, host)));
+
+    const connection = await Connection.connect({ address: temporalAddress });
+    cleanups.push(() => connection.close());
+    const client = new Client({ connection });
+    let worker: WorkerProcess | undefined = await startWorker(inventoryPath, 'bench', temporalAddress);
+    cleanups.push(() => worker?.stop() ?? Promise.resolve());
+    log(`worker pid ${worker.pid} (server "bench", concurrency ${config.concurrency}); Temporal ${temporalAddress} pid ${temporalPid ?? '?'}; pool ${pool}`);
+
+    const result: BenchResult = {
+      version: 1,
+      startedAt: startedAt.toISOString(),
+      finishedAt: '',
+      durationS: 0,
+      machine: machineInfo(loadBefore),
+      config,
+      fleet: {
+        perHost: fleet.hosts[0]!.tree,
+        totalFiles: fleet.hosts.reduce((sum, host) => sum + host.tree.files, 0),
+        totalMiB: fleet.hosts.reduce((sum, host) => sum + host.tree.bytes, 0) / 1024 / 1024,
+      },
+      runs: [],
+      overhead: {},
+      targets: [],
+    };
+
+    for (const workload of config.workloads) {
+      if (workload === 'changed') {
+        const changed = fleet.hosts.map((host) => changeFiles(host, config.changePercent, 42));
+        result.fleet.filesChangedPerHost = median(changed);
+        log(`changed ${median(changed)} files per host (${config.changePercent}%)`);
+      }
+      for (const method of methods) {
+        await settle(smoke);
+        const run = await measure(method, workload, async () => {
+          switch (method) {
+            case 'sown':
+              return sequentially(fleet, (host) => runSown(context, host, workload));
+            case 'planb':
+              return sequentially(fleet, (host) => runPlanb(context, host, workload));
+            case 'bare':
+              return sequentially(fleet, (host, index) => runBare(context, host, plans[index]!));
+            case 'tidemark-seq': {
+              const started = performance.now();
+              const hosts = await runSequential(client, 'bench', fleet.hosts.map(sequentialName));
+              return { wallMs: performance.now() - started, hosts };
+            }
+            case 'tidemark':
+              return runFleet(client, 'bench', fleet.hosts.map((host) => host.name));
+          }
+        }, { worker: method.startsWith('tidemark') ? worker : undefined, temporalPid });
+        result.runs.push(run);
+        log(
+          `${workloadLabels[workload].padEnd(17)} ${methodLabels[method].padEnd(22)} wall ${(run.wallMs / 1000).toFixed(2)} s, ` +
+            `host median ${(run.medianHostMs / 1000).toFixed(2)} s, ${(run.bytesReceived / 1024 / 1024).toFixed(1)} MiB received`,
+        );
+      }
+      const bare = findRun(result, 'bare', workload);
+      const sequential = findRun(result, 'tidemark-seq', workload);
+      if (bare && sequential) result.overhead[workload] = overheadFor(bare, sequential);
+    }
+
+    // Idle: the worker and Temporal with nothing to do.
+    await sleep(smoke ? 500 : 3_000);
+    log(`measuring idle CPU for ${config.idleSeconds} s`);
+    const workerBefore = processCpu(worker.pid);
+    const temporalBefore = temporalPid === undefined ? undefined : processCpu(temporalPid);
+    const idleStarted = performance.now();
+    await sleep(config.idleSeconds * 1000);
+    const idleSeconds = (performance.now() - idleStarted) / 1000;
+    const workerIdle = (processCpu(worker.pid)?.self ?? NaN) - (workerBefore?.self ?? NaN);
+    const temporalAfter = temporalPid === undefined ? undefined : processCpu(temporalPid);
+    const temporalIdle = temporalBefore && temporalAfter ? temporalAfter.self - temporalBefore.self : undefined;
+    const idleTotal = workerIdle + (temporalIdle ?? 0);
+    result.idle = {
+      seconds: config.idleSeconds,
+      workerCpuS: workerIdle,
+      temporalCpuS: temporalIdle,
+      percentOfOneCore: (idleTotal / idleSeconds) * 100,
+      percentOfMachine: (idleTotal / idleSeconds / result.machine.nproc) * 100,
+    };
+
+    // Memory: a fresh worker with concurrency 4 running 4 first full backups at once.
+    if (config.memoryPhase) {
+      await worker.stop();
+      worker = await startWorker(inventoryPath, 'bench4', temporalAddress);
+      await settle(smoke);
+      const names = fleet.hosts.slice(0, 4).map(memoryPhaseName);
+      log(`memory phase: ${names.length} first full backups on a fresh worker (pid ${worker.pid}) with concurrency 4`);
+      const pid = worker.pid;
+      resetPeakMemory(pid);
+      const transfers = sampleMax(() => childrenNamed(pid, 'rsync').length, 300);
+      const rss = sampleMax(() => processMemory(pid)?.rssMiB ?? 0, 300);
+      const run = await runFleet(client, 'bench4', names);
+      const maxConcurrentTransfers = transfers.stop();
+      const sampledRss = rss.stop();
+      result.memoryPhase = {
+        concurrency: 4,
+        hosts: names.length,
+        wallMs: run.wallMs,
+        peakMiB: Math.max(processMemory(pid)?.peakMiB ?? 0, sampledRss),
+        maxConcurrentTransfers,
+      };
+    }
+
+    result.machine.loadAfter = loadavg();
+    result.finishedAt = new Date().toISOString();
+    result.durationS = (Date.now() - startedAt.getTime()) / 1000;
+    result.targets = evaluateTargets(result);
+
+    mkdirSync(options.out, { recursive: true });
+    const stem = `${smoke ? 'smoke' : 'bench'}-${result.startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
+    const jsonPath = join(options.out, `${stem}.json`);
+    const pngPath = join(options.out, `${stem}.png`);
+    writeFileSync(jsonPath, JSON.stringify(result, null, 2) + '\n');
+    writeFileSync(pngPath, renderChart(result));
+    console.log('');
+    console.log(formatReport(result));
+    console.log('');
+    console.log(`json: ${jsonPath}`);
+    console.log(`chart: ${pngPath}`);
+  } finally {
+    log('cleaning up');
+    await cleanup();
+  }
+}
+
+function parseWorkloads(list: string): Workload[] {
+  const chosen = list.split(',').map((item) => item.trim()).filter(Boolean);
+  for (const item of chosen) {
+    if (!(workloads as readonly string[]).includes(item)) throw new InvalidArgumentError(`--workloads: unknown "${item}" (known: ${workloads.join(', ')})`);
+  }
+  // "unchanged" and "changed" re-run what "full" copied: keep the canonical order.
+  return workloads.filter((workload) => chosen.includes(workload));
+}
+
+function inventoryYaml(fleet: Fleet, temporalAddress: string, datasetRoot: string, concurrency: number): string {
+  const hosts: Record<string, unknown> = {};
+  for (const host of fleet.hosts) {
+    const entry = { address: host.ssh.address, port: host.ssh.port, user: 'root', paths: [host.source] };
+    hosts[host.name] = entry;
+    hosts[sequentialName(host)] = entry;
+    if (host.index <= 4) hosts[memoryPhaseName(host)] = entry;
+  }
+  return stringify({
+    temporal: { address: temporalAddress },
+    ssh: { identityFile: fleet.identityFile, knownHostsFile: fleet.knownHostsFile },
+    servers: {
+      bench: { dataset: `${datasetRoot}/tidemark`, concurrency },
+      bare: { dataset: `${datasetRoot}/bare` },
+      bench4: { dataset: `${datasetRoot}/tidemark4`, concurrency: 4 },
+    },
+    hosts,
+  });
+}
+
+async function sequentially(fleet: Fleet, run: (host: Fleet['hosts'][number], index: number) => Promise<HostRun>): Promise<{ wallMs: number; hosts: HostRun[] }> {
+  const started = performance.now();
+  const hosts: HostRun[] = [];
+  for (const [index, host] of fleet.hosts.entries()) hosts.push(await run(host, index));
+  return { wallMs: performance.now() - started, hosts };
+}
+
+/** Runs one method over the fleet with CPU/memory accounting around it. */
+async function measure(
+  method: Method,
+  workload: Workload,
+  run: () => Promise<{ wallMs: number; hosts: HostRun[] }>,
+  watch: { worker?: WorkerProcess; temporalPid?: number },
+): Promise<MethodRun> {
+  const zfsPid = zfsFusePid();
+  const before = {
+    machine: machineBusySeconds(),
+    zfs: zfsPid === undefined ? undefined : processCpu(zfsPid),
+    worker: watch.worker ? processCpu(watch.worker.pid) : undefined,
+    temporal: watch.temporalPid === undefined ? undefined : processCpu(watch.temporalPid),
+  };
+  const workerPid = watch.worker?.pid;
+  if (workerPid !== undefined) resetPeakMemory(workerPid);
+  const transfers = workerPid === undefined ? undefined : sampleMax(() => childrenNamed(workerPid, 'rsync').length, 500);
+  const outcome = await run();
+  const maxConcurrentTransfers = transfers?.stop();
+  const after = {
+    machine: machineBusySeconds(),
+    zfs: zfsPid === undefined ? undefined : processCpu(zfsPid),
+    worker: workerPid === undefined ? undefined : processCpu(workerPid),
+    temporal: watch.temporalPid === undefined ? undefined : processCpu(watch.temporalPid),
+  };
+  const sent = outcome.hosts.map((host) => host.bytesSent);
+  return {
+    method,
+    workload,
+    wallMs: outcome.wallMs,
+    hosts: outcome.hosts.map((host) => ({ ...host, ms: Math.round(host.ms * 10) / 10 })),
+    medianHostMs: median(outcome.hosts.map((host) => host.ms)),
+    bytesReceived: outcome.hosts.reduce((sum, host) => sum + host.bytesReceived, 0),
+    bytesSent: sent.every((value) => value !== undefined) ? sent.reduce((sum, value) => sum + value!, 0) : undefined,
+    machineCpuS: after.machine - before.machine,
+    zfsFuseCpuS: before.zfs && after.zfs ? after.zfs.self - before.zfs.self : undefined,
+    worker:
+      before.worker && after.worker
+        ? {
+            cpuS: after.worker.self - before.worker.self,
+            childCpuS: after.worker.children - before.worker.children,
+            peakMiB: processMemory(workerPid!)?.peakMiB,
+          }
+        : undefined,
+    temporal: before.temporal && after.temporal ? { cpuS: after.temporal.self - before.temporal.self } : undefined,
+    maxConcurrentTransfers,
+  };
+}
+
+/** Between methods: flush dirty pages so one method's writeback does not bill the next. */
+async function settle(smoke: boolean): Promise<void> {
+  await execa('sync', [], { reject: false });
+  await sleep(smoke ? 200 : 1_500);
+}
+
+/** zfs-fuse keeps just-used datasets busy for a moment: retry. */
+async function destroyWhenIdle(destroy: () => Promise<unknown>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await destroy();
+      return;
+    } catch (error) {
+      if (attempt >= 40) throw error;
+      await sleep(250);
+    }
+  }
+}
+
+function machineInfo(loadBefore: number[]): BenchResult['machine'] {
+  let rsync = '';
+  try {
+    rsync = /rsync\s+version\s+(\S+)/.exec(execaSync('rsync', ['--version']).stdout)?.[1] ?? '';
+  } catch {
+    rsync = '';
+  }
+  return {
+    nproc: availableParallelism(),
+    kernel: release(),
+    cpuModel: (cpus()[0]?.model ?? 'unknown').trim(),
+    memoryGiB: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
+    node: process.version,
+    rsync,
+    loadBefore,
+    loadAfter: [],
+  };
+}
+
+try {
+  await main();
+} catch (error) {
+  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
+  process.exitCode = 1;
+}
