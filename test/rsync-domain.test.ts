@@ -1,0 +1,52 @@
+// Pure pieces of the transfer: exit-code meaning, output parsing, the command line, snapshot names.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { BackupPlan } from '../domain/backup.js';
+import { parseSnapshotName, snapshotName } from '../domain/names.js';
+import { rsyncArgs } from '../domain/rsync-args.js';
+import { classifyRsyncExit } from '../domain/rsync-exit.js';
+import { parseProgressLine, parseStats } from '../domain/rsync-output.js';
+
+test('rsync exit codes: 0/24 complete, 23 partial, network and ssh transient, usage fatal', () => {
+  const expected = { 0: 'complete', 24: 'complete', 23: 'partial', 10: 'transient', 12: 'transient', 30: 'transient', 35: 'transient', 255: 'transient', 1: 'fatal', 2: 'fatal', 4: 'fatal' };
+  for (const [code, outcome] of Object.entries(expected)) assert.equal(classifyRsyncExit(Number(code)), outcome, `exit ${code}`);
+});
+
+test('progress2 lines and the --stats block are read', () => {
+  assert.deepEqual(parseProgressLine('  1,238,099,968  45%  118.09MB/s    0:00:10 (xfr#3, ir-chk=1009/2031)'), {
+    bytes: 1_238_099_968, percent: 45, rate: '118.09MB/s', filesTransferred: 3,
+  });
+  assert.equal(parseProgressLine('sending incremental file list'), undefined);
+  const stats = parseStats(
+    'Number of files: 1,234 (reg: 1,000, dir: 234)\nNumber of regular files transferred: 12\nTotal file size: 99,999 bytes\n' +
+      'Total transferred file size: 4,567 bytes\nTotal bytes sent: 1,000\nTotal bytes received: 5,678\n',
+  );
+  assert.deepEqual(stats, { filesTotal: 1234, filesTransferred: 12, bytesTransferred: 4567, bytesReceived: 5678 });
+});
+
+test('the command line is an argument array with strict ssh and the full-system flags', () => {
+  const plan: BackupPlan = {
+    host: 'vpn', server: 'b1', dataset: 'data/vpn',
+    source: { address: '2001:db8::1', port: 2222, user: 'backup', sudo: true },
+    paths: ['/', '/srv/with space'], excludes: ['/var/cache/apt'],
+    ssh: { identityFile: '/etc/tidemark/id_ed25519', knownHostsFile: '/etc/tidemark/known_hosts' },
+    transfer: { ioTimeoutSeconds: 600, heartbeatTimeoutMs: 60_000, attempts: 5, retryIntervalMs: 30_000 },
+  };
+  const args = rsyncArgs(plan, '/data/vpn');
+  for (const flag of ['--archive', '--hard-links', '--acls', '--xattrs', '--numeric-ids', '--sparse', '--delete', '--delete-excluded', '--timeout=600', '--rsync-path=sudo rsync', '--exclude=/var/cache/apt']) {
+    assert.ok(args.includes(flag), flag);
+  }
+  const rsh = args.find((arg) => arg.startsWith('--rsh='))!;
+  assert.match(rsh, /BatchMode=yes .*StrictHostKeyChecking=yes .*UserKnownHostsFile=\/etc\/tidemark\/known_hosts .*ServerAliveInterval=15/);
+  assert.deepEqual(args.slice(-3), ['backup@[2001:db8::1]:/', 'backup@[2001:db8::1]:/srv/with space', '/data/vpn/']);
+});
+
+test('snapshot names encode UTC time and partial state, and only ours parse', () => {
+  const at = new Date('2026-11-23T09:19:00.456Z');
+  assert.equal(snapshotName(at, false), 'tidemark-20261123T091900Z');
+  assert.equal(snapshotName(at, true), 'tidemark-20261123T091900Z-partial');
+  assert.deepEqual(parseSnapshotName('tidemark-20261123T091900Z-partial'), { takenAt: new Date('2026-11-23T09:19:00Z'), partial: true });
+  for (const foreign of ['before-upgrade', 'tidemark-2026', 'tidemark-20261332T000000Z', 'planb-202611230919Z', 'backup-daily-2026-11-23']) {
+    assert.equal(parseSnapshotName(foreign), undefined, foreign);
+  }
+});
