@@ -64,11 +64,12 @@ export async function createLoopbackHost(dir: string, address: string): Promise<
     knownHostsFile,
     hostKeyLine,
     async start() {
+      if (child && child.exitCode === null && child.signalCode === null) return;
       child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', config], { stdio: 'ignore' });
       await waitFor(`sshd on ${address}:${port}`, () => canConnect(address, port), 10_000);
     },
     async stop() {
-      if (!child || child.exitCode !== null) return;
+      if (!child || child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child!.once('exit', resolve));
       child.kill('SIGTERM');
       await exited;

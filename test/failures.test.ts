@@ -26,15 +26,18 @@ test('sshd down: the transfer is retried with backoff, then the run fails naming
   assert.equal(snapshotsBefore.length, 1);
 
   await rig.host.stop();
-  after(() => rig.host.start());
-  const failed = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
+  let failed;
+  try {
+    failed = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
+  } finally {
+    await rig.host.start();
+  }
   assert.equal(failed.exitCode, 1, failed.stdout + failed.stderr);
   assert.match(failed.stderr, /FAILED: .*backup of demo-host on srv-failures-\S+ failed during transfer: rsync from root@127\.\S+ exited 255: .*Connection refused/);
   // rig: 3 attempts, 1 s initial interval doubling; history keeps the last attempt's start.
   const transfer = await activityRecord(rig.client, backupWorkflowId(rig.hostName, rig.server), 'transferFiles');
   assert.deepEqual(transfer, { attempts: [3], backoffCoefficient: 2, initialIntervalSeconds: 1 });
   assert.deepEqual(await listSnapshots(rig.dataset), snapshotsBefore, 'the previous snapshot is untouched');
-  await rig.host.start();
 });
 
 test('unknown host key: the run fails at once, saying so, and nothing is transferred', async () => {
