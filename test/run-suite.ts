@@ -5,7 +5,8 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cacheDir } from '../devenv/paths.js';
-import { freePort } from '../devenv/process.js';
+import { execa } from 'execa';
+import { freePort, isAlive } from '../devenv/process.js';
 import { startDevServer } from '../devenv/temporal-dev.js';
 import { destroyPool, ensureFilePool } from '../devenv/zfs-pool.js';
 
@@ -16,6 +17,12 @@ const files = readdirSync(testDir, { recursive: true, encoding: 'utf8' })
   .filter((file) => filters.length === 0 || filters.some((filter) => file.includes(filter)))
   .sort()
   .map((file) => join(testDir, file));
+
+// Pools of earlier runs that were killed before cleaning up (their pid is gone).
+for (const stale of (await execa('zpool', ['list', '-H', '-o', 'name'], { reject: false })).stdout.split('\n')) {
+  const pid = /^tmtest(\d+)$/.exec(stale)?.[1];
+  if (pid && !isAlive(Number(pid))) await destroyPool(stale);
+}
 
 const pool = `tmtest${process.pid}`;
 await ensureFilePool({
@@ -37,6 +44,8 @@ try {
       env: { ...process.env, TIDEMARK_TEST_TEMPORAL: temporal.address, TIDEMARK_TEST_POOL: pool },
     });
     child.once('exit', (exitCode) => resolve(exitCode ?? 1));
+    // Ctrl-C or a CI timeout: let the finally block below stop the services.
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => child.kill(signal));
   });
 } finally {
   await temporal.stop();
