@@ -2,8 +2,10 @@
 import type { BackupInput } from '../domain/backup.js';
 import { ensureDataset } from './dataset.js';
 import { planBackup } from './plan.js';
+import { pruneSnapshots } from './prune.js';
 import { takeSnapshot } from './snapshot.js';
 import { transferFiles } from './transfer.js';
+import { listSnapshots } from './zfs.js';
 
 export interface ActivityDeps {
   /** The inventory this server reads at each backup. */
@@ -17,6 +19,8 @@ export function createActivities(deps: ActivityDeps) {
     ensureDataset,
     transferFiles,
     takeSnapshot,
+    listSnapshots,
+    pruneSnapshots,
   };
 }
 

@@ -2,15 +2,18 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { BackupInput, BackupPlan } from '../domain/backup.js';
 import { TidemarkError } from '../domain/errors.js';
+import { keepReasonProblem } from '../domain/keep.js';
 import { loadInventory } from '../inventory/load.js';
-import { resolveHost, resolveServer, resolveSsh } from '../inventory/resolve.js';
+import { resolveHost, resolveRetention, resolveServer, resolveSsh } from '../inventory/resolve.js';
 
 /** Builds the plan from the inventory file as it is now (edits apply without restarting workers). */
 export async function planBackup(inventoryPath: string, input: BackupInput): Promise<BackupPlan> {
   try {
+    const keepProblem = input.keep === undefined ? undefined : keepReasonProblem(input.keep);
+    if (keepProblem) throw new TidemarkError('USAGE', `--keep: ${keepProblem}`);
     const inventory = await loadInventory(inventoryPath);
     const host = resolveHost(inventory, input.host);
-    const { dataset } = resolveServer(inventory, host, input.server);
+    const { dataset, adopt } = resolveServer(inventory, host, input.server);
     return {
       host: host.host,
       server: input.server,
@@ -20,10 +23,17 @@ export async function planBackup(inventoryPath: string, input: BackupInput): Pro
       excludes: host.excludes,
       ssh: resolveSsh(inventory),
       transfer: host.transfer,
+      // The server's own zone is the policy's default; workflow code cannot read it.
+      retention: { policy: resolveRetention(inventory, host.host, serverTimeZone()), adopt },
     };
   } catch (error) {
     // A broken inventory will not fix itself by retrying: fail at once with the field-naming message.
     if (error instanceof TidemarkError) throw ApplicationFailure.nonRetryable(error.message, error.code);
     throw error;
   }
+}
+
+/** This backup server's IANA time zone (TZ, else the system's), UTC when unknown. */
+export function serverTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 }

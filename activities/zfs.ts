@@ -36,7 +36,7 @@ export interface SnapshotInfo {
   createdAt: number;
   /** Bytes unique to this snapshot. */
   used: number;
-  /** Operator holds (`zfs hold`). */
+  /** Operator holds (`zfs hold`); NaN when unreadable, which retention treats as held. */
   holds: number;
 }
 
@@ -48,7 +48,7 @@ export async function listSnapshots(dataset: string): Promise<SnapshotInfo[]> {
     const [fullName = '', property, value = ''] = line.split('\t');
     const [owner, name] = fullName.split('@');
     if (owner !== dataset || name === undefined) continue;
-    const info = byName.get(name) ?? { name, createdAt: 0, used: 0, holds: 0 };
+    const info = byName.get(name) ?? { name, createdAt: 0, used: 0, holds: Number.NaN };
     if (property === 'creation') info.createdAt = Number(value);
     if (property === 'used') info.used = Number(value);
     if (property === 'userrefs') info.holds = Number(value);

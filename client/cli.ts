@@ -21,7 +21,8 @@ program
   .requiredOption('--host <name>', 'host from the inventory')
   .option('--server <name>', 'backup server (default: every server of the host)')
   .option('--wait', 'follow progress and exit 0 on success, 1 on failure', false)
-  .action(async (options: { host: string; server?: string; wait: boolean }) => {
+  .option('--keep <reason>', 'hold the new snapshot (retention leaves it) until "tidemark release"')
+  .action(async (options: { host: string; server?: string; wait: boolean; keep?: string }) => {
     process.exitCode = await startBackup(await loadInventory(configPath()), options);
   });
 
@@ -32,6 +33,42 @@ program
   .option('--server <name>', 'backup server (default: every server of the host)')
   .action(async (options: { host: string; server?: string }) => {
     process.exitCode = await cancelBackup(await loadInventory(configPath()), options);
+  });
+
+// Retention verbs (issue 4): they read this backup server's pool directly.
+program
+  .command('snapshots')
+  .description("list a host's snapshots on this backup server: time, size, kind and the rule keeping each")
+  .requiredOption('--host <name>', 'host from the inventory')
+  .option('--server <name>', "backup server (default: the host's one whose dataset is on this machine)")
+  .option('--json', 'machine-readable output', false)
+  .action(async (options: { host: string; server?: string; json: boolean }) => {
+    const { showSnapshots } = await import('./snapshots.js');
+    process.exitCode = await showSnapshots(await loadInventory(configPath()), options);
+  });
+
+program
+  .command('prune')
+  .description("apply the host's retention policy now (held, foreign and the newest snapshots always stay)")
+  .requiredOption('--host <name>', 'host from the inventory')
+  .option('--server <name>', "backup server (default: the host's one whose dataset is on this machine)")
+  .option('--dry-run', 'show what would be destroyed, destroy nothing', false)
+  .option('--json', 'machine-readable output', false)
+  .action(async (options: { host: string; server?: string; dryRun: boolean; json: boolean }) => {
+    const { pruneNow } = await import('./prune.js');
+    process.exitCode = await pruneNow(await loadInventory(configPath()), options);
+  });
+
+program
+  .command('release')
+  .description('release a snapshot kept with "start-backup --keep"; retention may prune it afterwards')
+  .requiredOption('--host <name>', 'host from the inventory')
+  .requiredOption('--snapshot <name>', 'snapshot name, e.g. tidemark-20261123T091900Z')
+  .option('--server <name>', "backup server (default: the host's one whose dataset is on this machine)")
+  .option('--json', 'machine-readable output', false)
+  .action(async (options: { host: string; snapshot: string; server?: string; json: boolean }) => {
+    const { releaseKept } = await import('./hold.js');
+    process.exitCode = await releaseKept(await loadInventory(configPath()), options);
   });
 
 program

@@ -2,6 +2,7 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import type { BackupInput, BackupSummary } from '../domain/backup.js';
 import { ExitCode, TidemarkError } from '../domain/errors.js';
+import { keepReasonProblem } from '../domain/keep.js';
 import { backupWorkflowId, controlTaskQueue } from '../domain/names.js';
 import type { Inventory } from '../inventory/schema.js';
 import { resolveHost, resolveServer, resolveTemporal } from '../inventory/resolve.js';
@@ -12,6 +13,8 @@ export interface StartBackupOptions {
   host: string;
   server?: string;
   wait?: boolean;
+  /** Hold the new snapshot with this reason until `tidemark release`. */
+  keep?: string;
 }
 
 /** Starts the backups and returns the CLI's exit code. */
@@ -19,17 +22,20 @@ export async function startBackup(inventory: Inventory, options: StartBackupOpti
   const host = resolveHost(inventory, options.host);
   const servers = options.server ? [options.server] : host.servers;
   for (const server of servers) resolveServer(inventory, host, server);
+  const keepProblem = options.keep === undefined ? undefined : keepReasonProblem(options.keep);
+  if (keepProblem) throw new TidemarkError('USAGE', `--keep: ${keepProblem}`);
   const temporal = resolveTemporal(inventory);
   const client = await connectClient(temporal);
 
   let exitCode: ExitCode = ExitCode.ok;
   const runs = [];
   for (const server of servers) {
-    const started = await startOne(client, { host: host.host, server });
+    const started = await startOne(client, { host: host.host, server, ...(options.keep !== undefined ? { keep: options.keep } : {}) });
     const link = runUrl(temporal, started.workflowId, started.runId);
     if (started.joined) {
       console.log(`a backup of ${host.host} on ${server} is already running: ${started.workflowId} run ${started.runId}, started ${started.startTime}\n  ${link}`);
       if (!options.wait) exitCode = ExitCode.alreadyRunning;
+      if (options.keep !== undefined) console.log('  --keep does not apply to a backup that is already running: its snapshot will not be held');
     } else {
       console.log(`started ${started.workflowId} run ${started.runId}\n  ${link}`);
     }

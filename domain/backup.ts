@@ -1,10 +1,13 @@
 // The data that flows through a backup workflow: its input, the plan, step results and the summary.
 // Only names, paths and counts: never secrets, never file lists (history payloads stay small).
+import type { AdoptOptions, RetentionPolicy } from './retention.js';
 
 /** Input of the `backupHost` workflow: which host, onto which backup server. */
 export interface BackupInput {
   host: string;
   server: string;
+  /** Hold the snapshot (`zfs hold tidemark-keep`) with this reason until `tidemark release`. */
+  keep?: string;
 }
 
 /** Everything the steps need, resolved from the server's inventory by `planBackup`. */
@@ -18,6 +21,8 @@ export interface BackupPlan {
   excludes: string[];
   ssh: { identityFile: string; knownHostsFile: string };
   transfer: { ioTimeoutSeconds: number; heartbeatTimeoutMs: number; attempts: number; retryIntervalMs: number; bandwidthLimit?: string };
+  /** What to prune after the snapshot; absent: no pruning. */
+  retention?: { policy: RetentionPolicy; adopt: AdoptOptions };
 }
 
 /** What `transferFiles` reports: figures from rsync --stats plus how the run ended. */
@@ -45,7 +50,7 @@ export interface TransferProgress {
   rate: string;
 }
 
-export type BackupPhase = 'planning' | 'dataset' | 'transfer' | 'snapshot' | 'done' | 'failed';
+export type BackupPhase = 'planning' | 'dataset' | 'transfer' | 'snapshot' | 'retention' | 'done' | 'failed';
 
 /** Answer of the workflow's `progress` query. */
 export interface BackupProgress {
@@ -68,4 +73,6 @@ export interface BackupSummary {
   bytesReceived: number;
   durationMs: number;
   message: string;
+  /** Snapshots retention removed after this backup (names after "@"); absent when retention did not run. */
+  pruned?: string[];
 }

@@ -1,6 +1,7 @@
 // Turns the inventory into fully-defaulted settings: every default lives here, once.
 import { parseDuration } from '../domain/duration.js';
 import { TidemarkError } from '../domain/errors.js';
+import { defaultRetentionCounts, retentionClasses, validateRetentionPolicy, type AdoptOptions, type RetentionPolicy } from '../domain/retention.js';
 import type { Inventory } from './schema.js';
 
 /** Everything needed to back up one host onto one server, with defaults applied. */
@@ -94,11 +95,26 @@ export function resolveHost(inventory: Inventory, host: string): ResolvedHost {
   };
 }
 
-/** The server entry; throws USAGE naming the servers this host is backed up on. */
-export function resolveServer(inventory: Inventory, host: ResolvedHost, server: string): { dataset: string; concurrency: number } {
+/** The server entry; throws USAGE naming the servers this host is backed up on. `adopt`: default none. */
+export function resolveServer(
+  inventory: Inventory,
+  host: ResolvedHost,
+  server: string,
+): { dataset: string; concurrency: number; adopt: AdoptOptions } {
   const entry = inventory.servers[server];
   if (!entry || !host.servers.includes(server)) {
     throw new TidemarkError('USAGE', `--server: host "${host.host}" is not backed up on "${server}" (its servers: ${host.servers.join(', ')})`);
   }
-  return { dataset: entry.dataset, concurrency: entry.concurrency ?? 2 };
+  return { dataset: entry.dataset, concurrency: entry.concurrency ?? 2, adopt: { sown: entry.adopt?.sown ?? false, planb: entry.adopt?.planb ?? false } };
+}
+
+/** The host's retention policy: its fields over `defaults.retention`; the default counts when no class is
+ * set anywhere; timeZone defaults to `serverTimeZone` (the backup server's own zone). */
+export function resolveRetention(inventory: Inventory, host: string, serverTimeZone: string): RetentionPolicy {
+  const merged: Record<string, unknown> = { ...inventory.defaults?.retention, ...inventory.hosts[host]?.retention };
+  for (const [key, value] of Object.entries(merged)) if (value === undefined) delete merged[key];
+  const counts = retentionClasses.some((cls) => merged[cls] !== undefined) ? {} : defaultRetentionCounts;
+  const result = validateRetentionPolicy({ ...counts, ...merged }, serverTimeZone);
+  if (!result.ok) throw new TidemarkError('CONFIG_INVALID', result.errors.map((error) => `hosts.${host}.retention.${error}`).join('\n'));
+  return result.policy;
 }

@@ -2,6 +2,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration.js';
+import { validateRetentionPolicy } from '../domain/retention.js';
 
 /** Host and server names become dataset components, task queues and workflow ids. */
 const nameSchema = z
@@ -55,6 +56,38 @@ const transferSchema = z
   })
   .strict();
 
+const retentionCountSchema = z
+  .int({ error: 'expected a whole number of periods, 0 or more' })
+  .min(0, { error: 'expected a whole number of periods, 0 or more' })
+  .optional();
+
+/** Which snapshots to keep (issue 4). Fields merge over `defaults.retention`; a class left out or 0 keeps
+ * none of that class, but when no class is set anywhere the counts are daily 7, weekly 4, monthly 12,
+ * yearly 3. timeZone defaults to the backup server's zone, weekStartsOn to 1 (Monday). */
+const retentionSchema = z
+  .object(
+    {
+      hourly: retentionCountSchema,
+      daily: retentionCountSchema,
+      weekly: retentionCountSchema,
+      monthly: retentionCountSchema,
+      yearly: retentionCountSchema,
+      /** Every complete snapshot younger than this is kept, e.g. "36h". */
+      keepWithin: durationSchema.optional(),
+      timeZone: z
+        .string({ error: 'expected an IANA time zone such as "Europe/Amsterdam"' })
+        .refine((zone) => validateRetentionPolicy({ timeZone: zone }).ok, { error: 'expected an IANA time zone such as "Europe/Amsterdam"' })
+        .optional(),
+      weekStartsOn: z
+        .int({ error: 'expected 0 (Sunday) to 6 (Saturday)' })
+        .min(0, { error: 'expected 0 (Sunday) to 6 (Saturday)' })
+        .max(6, { error: 'expected 0 (Sunday) to 6 (Saturday)' })
+        .optional(),
+    },
+    { error: 'expected a mapping such as { daily: 7, weekly: 4, monthly: 12, yearly: 3 }' },
+  )
+  .strict();
+
 /** Settings a host may have, each also settable once under `defaults`. */
 const hostSettingsShape = {
   port: z.int({ error: 'expected an integer 1-65535' }).min(1, { error: 'expected an integer 1-65535' }).max(65535, { error: 'expected an integer 1-65535' }).optional(),
@@ -64,6 +97,7 @@ const hostSettingsShape = {
   excludes: z.array(excludeSchema).optional(),
   servers: z.array(nameSchema).min(1, { error: 'list at least one server, or leave "servers" out for every server' }).optional(),
   transfer: transferSchema.optional(),
+  retention: retentionSchema.optional(),
 };
 
 const hostSchema = z
@@ -83,6 +117,14 @@ const serverSchema = z
     dataset: datasetSchema,
     /** Transfers this server runs at once. Default 2. */
     concurrency: z.int().min(1, { error: 'expected an integer 1-64' }).max(64, { error: 'expected an integer 1-64' }).optional(),
+    /** Rotate snapshots of the systems Tidemark replaces as complete copies (off: left alone as foreign). */
+    adopt: z
+      .object(
+        { sown: z.boolean({ error: 'expected true or false' }).optional(), planb: z.boolean({ error: 'expected true or false' }).optional() },
+        { error: 'expected a mapping such as { sown: true, planb: true }' },
+      )
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -16,6 +16,7 @@ import type { BackupInput, BackupPlan, BackupProgress, BackupSummary } from '../
 import { formatDuration } from '../domain/duration.js';
 import { serverTaskQueue, snapshotName, transferTaskQueue } from '../domain/names.js';
 import { fatalTransferErrors } from '../domain/rsync-exit.js';
+import { pruneAfterBackup } from './retention.js';
 
 /** Which step the backup is in; transfer figures are in the transfer activity's heartbeat details. */
 export const progressQuery = defineQuery<BackupProgress>('progress');
@@ -46,12 +47,10 @@ export async function backupHost(input: BackupInput): Promise<BackupSummary> {
 
     progress.phase = 'snapshot';
     const partial = transfer.outcome === 'partial';
-    const { snapshot } = await onServer.takeSnapshot(plan.dataset, snapshotName(new Date(), partial));
-    // Retention (prune) and monitoring (notify) steps slot in here.
-
-    progress.phase = 'done';
+    const { snapshot } = await onServer.takeSnapshot(plan.dataset, snapshotName(new Date(), partial), input.keep);
     const durationMs = Date.now() - started;
-    return {
+    progress.phase = 'retention';
+    const summary = await pruneAfterBackup(plan, {
       host: plan.host,
       server: plan.server,
       status: partial ? 'WARNING' : 'SUCCESS',
@@ -64,7 +63,10 @@ export async function backupHost(input: BackupInput): Promise<BackupSummary> {
       message: partial
         ? `partial transfer (rsync exit 23), snapshot ${snapshot} labelled partial: ${transfer.warnings.slice(-3).join(' | ')}`
         : `${transfer.filesTransferred} files, ${transfer.bytesTransferred} bytes in ${formatDuration(durationMs)}, snapshot ${snapshot}`,
-    };
+    });
+    // Monitoring (notify) slots in here.
+    progress.phase = 'done';
+    return summary;
   } catch (error) {
     const phase = progress.phase;
     progress.phase = 'failed';

@@ -1,0 +1,159 @@
+// `tidemark snapshots --host vpn [--server S] [--json]`: the host's snapshots on this backup server, with
+// time, size, kind and the retention rule keeping each one (or that the next prune removes it).
+// Runs on the backup server itself: it reads the pool with zfs, not through Temporal.
+import { keepReasons } from '../activities/hold.js';
+import { serverTimeZone } from '../activities/plan.js';
+import { datasetInfo, listSnapshots } from '../activities/zfs.js';
+import { ExitCode, TidemarkError } from '../domain/errors.js';
+import { planRetention, type AdoptOptions, type RetentionPlan, type RetentionPolicy, type SnapshotKind } from '../domain/retention.js';
+import { resolveHost, resolveRetention, resolveServer } from '../inventory/resolve.js';
+import type { Inventory } from '../inventory/schema.js';
+
+/** One host's dataset on this machine and the policy that applies to it. */
+export interface LocalTarget {
+  host: string;
+  server: string;
+  /** `<server dataset>/<host>` */
+  dataset: string;
+  /** False when no backup has created the dataset yet. */
+  exists: boolean;
+  policy: RetentionPolicy;
+  adopt: AdoptOptions;
+}
+
+/** `--server`, else the host's only server, else the one of its servers whose dataset is on this machine. */
+export async function localTarget(inventory: Inventory, hostName: string, serverName?: string): Promise<LocalTarget> {
+  const host = resolveHost(inventory, hostName);
+  const candidates = (serverName ? [serverName] : host.servers).map((server) => {
+    const { dataset, adopt } = resolveServer(inventory, host, server);
+    return { server, dataset: `${dataset}/${host.host}`, adopt };
+  });
+  const present = [];
+  for (const candidate of candidates) if (await datasetInfo(candidate.dataset)) present.push(candidate);
+  let chosen = candidates.length === 1 ? candidates[0] : undefined;
+  if (!chosen && present.length === 1) chosen = present[0];
+  if (!chosen) {
+    const here = present.length > 0 ? `datasets of ${present.map((entry) => entry.server).join(', ')} are here` : 'none of their datasets is on this machine';
+    throw new TidemarkError('USAGE', `--server: ${host.host} is backed up on ${host.servers.join(', ')}; name one (${here})`);
+  }
+  return {
+    host: host.host,
+    server: chosen.server,
+    dataset: chosen.dataset,
+    exists: present.includes(chosen),
+    policy: resolveRetention(inventory, host.host, serverTimeZone()),
+    adopt: chosen.adopt,
+  };
+}
+
+export interface SnapshotRow {
+  /** Name after the "@". */
+  name: string;
+  /** `dataset@name`, for zfs commands. */
+  snapshot: string;
+  /** The time retention uses (from the name when it has one), ISO 8601 UTC. */
+  takenAt: string;
+  /** zfs creation time, ISO 8601 UTC. */
+  createdAt: string;
+  /** Bytes unique to this snapshot (what destroying it would free). */
+  used: number;
+  kind: SnapshotKind;
+  /** zfs holds on it (userrefs); null when unreadable. */
+  holds: number | null;
+  /** Reason given with --keep, when Tidemark holds it. */
+  keepReason: string | null;
+  /** False: the next prune destroys it. */
+  keep: boolean;
+  /** The rules keeping it ("daily 2026-11-20", "newest complete", "held", "foreign", ...). */
+  reasons: string[];
+}
+
+export interface SnapshotReport {
+  host: string;
+  server: string;
+  dataset: string;
+  exists: boolean;
+  policy: RetentionPolicy;
+  adopt: AdoptOptions;
+  /** Oldest first. */
+  snapshots: SnapshotRow[];
+}
+
+/** Reads the dataset's snapshots and plans retention over them as a successful backup now would. */
+export async function snapshotReport(target: LocalTarget, now = Date.now()): Promise<{ report: SnapshotReport; plan: RetentionPlan }> {
+  const listed = target.exists ? await listSnapshots(target.dataset) : [];
+  const reasons = target.exists ? await keepReasons(target.dataset) : new Map<string, string>();
+  const plan = planRetention({ snapshots: listed, policy: target.policy, now, backupSucceeded: true, adopt: target.adopt });
+  const byName = new Map(listed.map((snapshot) => [snapshot.name, snapshot]));
+  const snapshots = plan.verdicts.map((verdict): SnapshotRow => {
+    const info = byName.get(verdict.name)!;
+    return {
+      name: verdict.name,
+      snapshot: `${target.dataset}@${verdict.name}`,
+      takenAt: new Date(verdict.takenAt).toISOString(),
+      createdAt: new Date(info.createdAt * 1000).toISOString(),
+      used: info.used,
+      kind: verdict.kind,
+      holds: Number.isFinite(info.holds) ? info.holds : null,
+      keepReason: reasons.get(verdict.name) ?? null,
+      keep: verdict.keep,
+      reasons: verdict.reasons,
+    };
+  });
+  const { host, server, dataset, exists, policy, adopt } = target;
+  return { report: { host, server, dataset, exists, policy, adopt, snapshots }, plan };
+}
+
+export async function showSnapshots(inventory: Inventory, options: { host: string; server?: string; json?: boolean }): Promise<ExitCode> {
+  const target = await localTarget(inventory, options.host, options.server);
+  const { report } = await snapshotReport(target);
+  if (options.json) {
+    console.log(JSON.stringify(report, null, 2));
+    return ExitCode.ok;
+  }
+  console.log(`${report.dataset} (${report.host} on ${report.server}), policy ${describePolicy(report.policy, report.adopt)}`);
+  if (!report.exists) console.log('no backup yet: the dataset does not exist');
+  else if (report.snapshots.length === 0) console.log('no snapshots');
+  else console.log(formatTable(report.snapshots, report.policy.timeZone));
+  return ExitCode.ok;
+}
+
+/** "daily 7, weekly 4, keepWithin 36h, Europe/Amsterdam, weeks from Monday; adopts SOWN". */
+export function describePolicy(policy: RetentionPolicy, adopt: AdoptOptions): string {
+  const days = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
+  const parts = (['hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const).filter((cls) => (policy[cls] ?? 0) > 0).map((cls) => `${cls} ${policy[cls]}`);
+  if ((policy.keepWithin ?? 0) > 0) parts.push(`keepWithin ${formatHours(policy.keepWithin!)}`);
+  if (parts.length === 0) parts.push('newest only');
+  parts.push(policy.timeZone, `weeks from ${days[policy.weekStartsOn ?? 1]}`);
+  const adopted = [adopt.sown ? 'SOWN' : '', adopt.planb ? 'PlanB' : ''].filter(Boolean);
+  return parts.join(', ') + (adopted.length > 0 ? `; adopts ${adopted.join(' and ')} snapshots` : '');
+}
+
+function formatHours(ms: number): string {
+  return ms % 86_400_000 === 0 ? `${ms / 86_400_000}d` : ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : `${Math.round(ms / 1000)}s`;
+}
+
+/** Columns: name, local time in the policy's zone, size, kind, the rules keeping it (or "prune"). */
+export function formatTable(rows: SnapshotRow[], timeZone: string): string {
+  const local = new Intl.DateTimeFormat('en-CA', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' });
+  const table = [['SNAPSHOT', `TAKEN (${timeZone})`, 'SIZE', 'KIND', 'KEPT BY']];
+  for (const row of rows) {
+    const kept = row.keep ? row.reasons.join(', ') : '— (pruned by the next prune)';
+    const held = row.keepReason !== null ? ` ("${row.keepReason}")` : '';
+    table.push([row.name, local.format(new Date(row.takenAt)).replace(', ', ' '), formatBytes(row.used), row.kind, kept + held]);
+  }
+  const widths = table[0]!.map((_, column) => Math.max(...table.map((line) => line[column]!.length)));
+  return table.map((line) => line.map((cell, column) => (column === line.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ')).join('\n');
+}
+
+export function formatBytes(bytes: number): string {
+  if (!Number.isFinite(bytes)) return '?';
+  const units = ['B', 'K', 'M', 'G', 'T'];
+  let value = bytes;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${value}B` : `${value.toFixed(value < 10 ? 1 : 0)}${units[unit]}`;
+}

@@ -1,0 +1,50 @@
+// Retention after a backup: list the dataset's snapshots → plan which go (here, in workflow code, so the
+// plan and the rule keeping each snapshot are in the history: pruneSnapshots' input in the UI) → destroy
+// exactly those on the server, each re-checked against fresh zfs data. Deterministic: no Node modules.
+import { ActivityFailure, isCancellation, patched, proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import type { BackupPlan, BackupSummary } from '../domain/backup.js';
+import { serverTaskQueue } from '../domain/names.js';
+import { planRetention } from '../domain/retention.js';
+
+const retry = { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 };
+
+/** Prunes after a backup that succeeded (status SUCCESS or WARNING) and returns its summary with the
+ * figures added (`pruned`, a note in `message`). Nothing is pruned for a FAILED run, nor when the plan
+ * carries no policy. A listing or pruning failure leaves the snapshots and turns SUCCESS into WARNING. */
+export async function pruneAfterBackup(plan: BackupPlan, summary: BackupSummary): Promise<BackupSummary> {
+  // Histories of runs that completed before retention existed replay without these steps.
+  if (!plan.retention || summary.status === 'FAILED' || !patched('retention')) return summary;
+  const { policy, adopt } = plan.retention;
+  const common = { taskQueue: serverTaskQueue(plan.server), scheduleToStartTimeout: '5m', retry } as const;
+  const listing = proxyActivities<Activities>({ ...common, startToCloseTimeout: '5m' });
+  // A first prune after adopting years of snapshots may take minutes: heartbeats show it is alive.
+  const pruning = proxyActivities<Activities>({ ...common, startToCloseTimeout: '1h', heartbeatTimeout: '2m' });
+
+  try {
+    const listed = await listing.listSnapshots(plan.dataset);
+    // NaN (unreadable holds) crosses the history as null: keep it unknown, which planRetention treats as held.
+    const snapshots = listed.map(({ name, createdAt, holds }) => ({ name, createdAt, holds: typeof holds === 'number' ? holds : Number.NaN }));
+    const retention = planRetention({ snapshots, policy, now: Date.now(), backupSucceeded: true, adopt });
+    const result = await pruning.pruneSnapshots({
+      dataset: plan.dataset,
+      plan: retention,
+      safety: { timeZone: policy.timeZone, adopt, backupSucceeded: true },
+    });
+    const gone = new Set([...result.destroyed, ...result.alreadyGone]);
+    const pruned = retention.destroy.filter((name) => gone.has(name));
+    const kept = retention.verdicts.length - retention.destroy.length;
+    let note = pruned.length > 0 ? `pruned ${pruned.length} snapshot${pruned.length === 1 ? '' : 's'}, ${kept} kept` : `nothing to prune, ${kept} kept`;
+    if (result.refused.length > 0) {
+      const refused = result.refused.slice(0, 3).map(({ name, reasons }) => `${name}: ${reasons.join(', ')}`);
+      note += `; ${result.refused.length} left by the safety check (${refused.join('; ')})`;
+    }
+    return { ...summary, pruned, message: `${summary.message}; ${note}` };
+  } catch (error) {
+    if (isCancellation(error)) throw error;
+    let cause: unknown = error;
+    while (cause instanceof ActivityFailure && cause.cause) cause = cause.cause;
+    const why = cause instanceof Error ? cause.message : String(cause);
+    return { ...summary, status: 'WARNING', pruned: [], message: `${summary.message}; snapshots were not pruned: ${why}` };
+  }
+}
