@@ -79,6 +79,8 @@ export async function createRig(name: string, options: RigOptions = {}): Promise
           user: 'root',
           paths: [source],
           transfer: { heartbeatTimeout: '3s', retryInterval: '1s', attempts: 3, ioTimeout: '30s' },
+          // Keep every snapshot of a test run (retention tests set their own policy through options.host).
+          retention: { keepWithin: '7d' },
           ...options.host,
         },
       },
