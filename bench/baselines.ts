@@ -24,7 +24,9 @@ export interface HostRun {
   /** File data rsync sent ("Total transferred file size"). */
   bytesTransferred: number;
   filesTransferred: number;
-  /** Tidemark runs: time of each step from the workflow history, ms. */
+  /** Time of each step, ms: zfsCreate/rsync/zfsSnapshot for direct runs; for Tidemark runs each activity
+   * (scheduled → completed, from the workflow history), `dispatch` (sum of scheduled → started), `workflow`
+   * (first → last history event) and `betweenSteps` (workflow minus activities). */
   steps?: Record<string, number>;
   /** Tidemark runs: the workflow's own durationMs. */
   workflowMs?: number;
@@ -62,12 +64,29 @@ function checkExit(method: string, host: string, result: { exitCode?: number; st
   throw new Error(`${method} rsync of ${host} exited ${result.exitCode ?? 'by signal'}: ${String(result.stderr).slice(-2000)}`);
 }
 
-function hostRun(host: string, ms: number, stdout: string): HostRun {
+/** Times the three steps of a direct run: dataset, rsync, snapshot. */
+async function timedSteps(
+  dataset: string,
+  rsync: () => Promise<{ exitCode?: number; stdout: string; stderr: unknown }>,
+  snapshot: string,
+): Promise<{ ms: number; stdout: string; steps: Record<string, number>; result: { exitCode?: number; stderr: unknown } }> {
+  const t0 = performance.now();
+  await zfs(['create', '-p', dataset]);
+  const t1 = performance.now();
+  const result = await rsync();
+  const t2 = performance.now();
+  if (result.exitCode === 0 || result.exitCode === 24) await zfs(['snapshot', `${dataset}@${snapshot}`]);
+  const t3 = performance.now();
+  return { ms: t3 - t0, stdout: result.stdout, result, steps: { zfsCreate: t1 - t0, rsync: t2 - t1, zfsSnapshot: t3 - t2 } };
+}
+
+function hostRun(host: string, ms: number, stdout: string, steps: Record<string, number>): HostRun {
   const stats = parseStats(stdout);
   const sent = /^Total bytes sent: ([\d,]+)/m.exec(stdout)?.[1];
   return {
     host,
     ms,
+    steps,
     bytesReceived: stats.bytesReceived,
     bytesSent: sent === undefined ? undefined : Number(sent.replace(/,/g, '')),
     bytesTransferred: stats.bytesTransferred,
@@ -83,12 +102,13 @@ export function barePlan(context: DirectContext, host: FleetHost): Promise<Backu
 
 export async function runBare(context: DirectContext, host: FleetHost, plan: BackupPlan): Promise<HostRun> {
   const destination = context.mountpointOf(plan.dataset);
-  const started = performance.now();
-  await zfs(['create', '-p', plan.dataset]);
-  const result = await execa('rsync', rsyncArgs(plan, destination), { reject: false, stdin: 'ignore', maxBuffer: 256 * 1024 * 1024 });
-  checkExit('bare', host.name, result);
-  await zfs(['snapshot', `${plan.dataset}@${snapshotName(new Date(), false)}`]);
-  return hostRun(host.name, performance.now() - started, result.stdout);
+  const run = await timedSteps(
+    plan.dataset,
+    () => execa('rsync', rsyncArgs(plan, destination), { reject: false, stdin: 'ignore', maxBuffer: 256 * 1024 * 1024 }),
+    snapshotName(new Date(), false),
+  );
+  checkExit('bare', host.name, run.result);
+  return hostRun(host.name, run.ms, run.stdout, run.steps);
 }
 
 /** SOWN: `rsync -e "ssh -o 'StrictHostKeyChecking yes'" --compress --one-file-system --numeric-ids --quiet
@@ -108,12 +128,13 @@ export function sownArgs(fleet: Fleet, host: FleetHost, destination: string): st
 export async function runSown(context: DirectContext, host: FleetHost, tag: string): Promise<HostRun> {
   const dataset = `${context.datasetRoot}/sown/${host.name}`;
   const destination = context.mountpointOf(dataset);
-  const started = performance.now();
-  await zfs(['create', '-p', dataset]);
-  const result = await execa('rsync', sownArgs(context.fleet, host, destination), { reject: false, input: sownExcludes, maxBuffer: 64 * 1024 * 1024 });
-  checkExit('sown', host.name, result);
-  await zfs(['snapshot', `${dataset}@backup-daily-${new Date().toISOString().slice(0, 10)}-${tag}`]);
-  return hostRun(host.name, performance.now() - started, result.stdout);
+  const run = await timedSteps(
+    dataset,
+    () => execa('rsync', sownArgs(context.fleet, host, destination), { reject: false, input: sownExcludes, maxBuffer: 64 * 1024 * 1024 }),
+    `backup-daily-${new Date().toISOString().slice(0, 10)}-${tag}`,
+  );
+  checkExit('sown', host.name, run.result);
+  return hostRun(host.name, run.ms, run.stdout, run.steps);
 }
 
 /** PlanB: its flag set with the default include allow-list, minus --bwlimit=10M (a 10 MB/s cap would
@@ -134,11 +155,12 @@ export function planbArgs(fleet: Fleet, host: FleetHost, destination: string): s
 export async function runPlanb(context: DirectContext, host: FleetHost, tag: string): Promise<HostRun> {
   const dataset = `${context.datasetRoot}/planb/${host.name}`;
   const destination = context.mountpointOf(dataset);
-  const started = performance.now();
-  await zfs(['create', '-p', dataset]);
-  const result = await execa('rsync', planbArgs(context.fleet, host, destination), { reject: false, stdin: 'ignore', maxBuffer: 64 * 1024 * 1024 });
-  checkExit('planb', host.name, result);
   const stamp = new Date().toISOString().replace(/[-:]/g, '').slice(0, 13);
-  await zfs(['snapshot', `${dataset}@planb-${stamp}Z-${tag}`]);
-  return hostRun(host.name, performance.now() - started, result.stdout);
+  const run = await timedSteps(
+    dataset,
+    () => execa('rsync', planbArgs(context.fleet, host, destination), { reject: false, stdin: 'ignore', maxBuffer: 64 * 1024 * 1024 }),
+    `planb-${stamp}Z-${tag}`,
+  );
+  checkExit('planb', host.name, run.result);
+  return hostRun(host.name, run.ms, run.stdout, run.steps);
 }

@@ -81,6 +81,40 @@ export function resetPeakMemory(pid: number): boolean {
   }
 }
 
+/** CPU seconds (own, not reaped children: those would bring in CPU used before the phase) of every
+ * process outside this process's tree and other than `exclude` (the shared zfs-fuse daemon), keyed by
+ * pid. Two snapshots give a lower bound of how busy other users' jobs kept the machine during a phase
+ * (processes that start and end between the snapshots are missed). */
+export function foreignCpuSnapshot(exclude: number[] = []): Map<number, number> {
+  const parents = new Map<number, number>();
+  const cpu = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    const fields = statFields(pid);
+    if (!fields) continue;
+    parents.set(pid, Number(fields[1]));
+    const at = (field: number) => Number(fields[field - 3] ?? 0);
+    cpu.set(pid, (at(14) + at(15)) / clockTicks);
+  }
+  const ours = (pid: number): boolean => {
+    for (let current = pid, depth = 0; current > 1 && depth < 64; depth++) {
+      if (current === process.pid) return true;
+      current = parents.get(current) ?? 0;
+    }
+    return false;
+  };
+  for (const pid of [...cpu.keys()]) if (ours(pid) || exclude.includes(pid)) cpu.delete(pid);
+  return cpu;
+}
+
+/** CPU seconds the foreign processes used between two snapshots (new processes count in full). */
+export function foreignCpuBetween(before: Map<number, number>, after: Map<number, number>): number {
+  let total = 0;
+  for (const [pid, seconds] of after) total += Math.max(0, seconds - (before.get(pid) ?? 0));
+  return total;
+}
+
 /** Busy CPU seconds of the whole machine so far (all cores, /proc/stat minus idle and iowait). */
 export function machineBusySeconds(): number {
   const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';

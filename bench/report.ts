@@ -41,10 +41,14 @@ export interface MethodRun {
   bytesSent?: number;
   /** Busy CPU seconds of the whole machine (all processes) during the phase. */
   machineCpuS: number;
+  /** Lower bound of the CPU seconds processes outside the bench (other users' jobs) used during the phase: noise indicator. */
+  foreignCpuS?: number;
   /** CPU seconds of the zfs-fuse daemon during the phase (it does every pool write). */
   zfsFuseCpuS?: number;
   worker?: ProcessUsage;
   temporal?: ProcessUsage;
+  /** Space used by all of the run's datasets after this phase, MiB. */
+  poolUsedMiB?: number;
   /** Most rsync processes the worker ran at once (sampled). */
   maxConcurrentTransfers?: number;
 }
@@ -59,6 +63,8 @@ export interface OverheadFigures {
   perHostMs: number[];
   /** Median time of each workflow step (scheduled → completed) in the one-at-a-time runs, ms. */
   medianStepsMs: Record<string, number>;
+  /** Median time of each bare step (zfsCreate, rsync, zfsSnapshot), ms. */
+  medianBareStepsMs: Record<string, number>;
 }
 
 export interface TargetResult {
@@ -115,16 +121,20 @@ export function findRun(result: Pick<BenchResult, 'runs'>, method: Method, workl
 /** Per-host overhead of Tidemark over its own bare command, hosts paired by index. */
 export function overheadFor(bare: MethodRun, sequential: MethodRun): OverheadFigures {
   const pairs = bare.hosts.map((host, index) => ({ bare: host.ms, tidemark: sequential.hosts[index]?.ms ?? NaN }));
-  const stepNames = new Set(sequential.hosts.flatMap((host) => Object.keys(host.steps ?? {})));
-  const medianStepsMs: Record<string, number> = {};
-  for (const name of stepNames) medianStepsMs[name] = median(sequential.hosts.map((host) => host.steps?.[name] ?? 0));
+  const medianSteps = (runs: HostRun[]) => {
+    const names = new Set(runs.flatMap((host) => Object.keys(host.steps ?? {})));
+    const medians: Record<string, number> = {};
+    for (const name of names) medians[name] = Math.round(median(runs.map((host) => host.steps?.[name] ?? 0)) * 10) / 10;
+    return medians;
+  };
   return {
     medianMs: median(pairs.map((pair) => pair.tidemark - pair.bare)),
     medianPercent: median(pairs.map((pair) => ((pair.tidemark - pair.bare) / pair.bare) * 100)),
     medianBareMs: median(pairs.map((pair) => pair.bare)),
     medianTidemarkMs: median(pairs.map((pair) => pair.tidemark)),
     perHostMs: pairs.map((pair) => Math.round(pair.tidemark - pair.bare)),
-    medianStepsMs,
+    medianStepsMs: medianSteps(sequential.hosts),
+    medianBareStepsMs: medianSteps(bare.hosts),
   };
 }
 
@@ -223,7 +233,7 @@ export function formatReport(result: BenchResult): string {
   out.push('');
   out.push(
     table(
-      ['workload', 'method', 'wall s', 'host median s', 'MiB recv', 'MiB sent', 'machine CPU s', 'zfs-fuse CPU s'],
+      ['workload', 'method', 'wall s', 'host median s', 'MiB recv', 'MiB sent', 'machine CPU s', 'zfs-fuse CPU s', 'others CPU s (min)'],
       result.runs.map((run) => [
         workloadLabels[run.workload],
         methodLabels[run.method] + (run.method === 'tidemark' ? ` (c=${c.concurrency})` : ''),
@@ -233,6 +243,7 @@ export function formatReport(result: BenchResult): string {
         mib(run.bytesSent),
         run.machineCpuS.toFixed(1),
         run.zfsFuseCpuS === undefined ? '-' : run.zfsFuseCpuS.toFixed(1),
+        run.foreignCpuS === undefined ? '-' : run.foreignCpuS.toFixed(1),
       ]),
     ),
   );
@@ -254,10 +265,12 @@ export function formatReport(result: BenchResult): string {
     ),
   );
   out.push('');
-  const stepColumns = ['planBackup', 'ensureDataset', 'transferFiles', 'takeSnapshot', 'betweenSteps'];
+  const stepColumns = ['planBackup', 'ensureDataset', 'transferFiles', 'takeSnapshot', 'betweenSteps', 'dispatch'];
+  const bareColumns = ['zfsCreate', 'rsync', 'zfsSnapshot'];
+  out.push('per-host overhead: Tidemark one host at a time minus bare, medians over hosts (ms)');
   out.push(
     table(
-      ['workload', 'bare host median ms', 'Tidemark host median ms', 'overhead median ms', 'overhead median %', ...stepColumns.map((step) => `${step} ms`)],
+      ['workload', 'bare', 'Tidemark', 'overhead', 'overhead %', ...bareColumns.map((step) => `bare ${step}`), ...stepColumns.map((step) => `TM ${step}`)],
       workloads
         .filter((workload) => result.overhead[workload])
         .map((workload) => {
@@ -268,6 +281,7 @@ export function formatReport(result: BenchResult): string {
             figures.medianTidemarkMs.toFixed(0),
             figures.medianMs.toFixed(0),
             figures.medianPercent.toFixed(1),
+            ...bareColumns.map((step) => figures.medianBareStepsMs[step]?.toFixed(0) ?? '-'),
             ...stepColumns.map((step) => figures.medianStepsMs[step]?.toFixed(0) ?? '-'),
           ];
         }),

@@ -4,7 +4,7 @@
 //   SOWN's and PlanB's rsync invocations, Tidemark's own rsync command run bare, Tidemark one host at a
 //   time and Tidemark with the whole fleet started at once; plus worker/Temporal CPU, memory and idle
 //   load. Prints tables with PASS/MISS per target and writes JSON and a PNG chart under results/.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -15,21 +15,23 @@ import { Command, InvalidArgumentError } from 'commander';
 import { execa, execaSync } from 'execa';
 import { stringify } from 'yaml';
 import { zfs } from '../activities/zfs.js';
-import type { BackupPlan } from '../domain/backup.js';
 import { cacheDir, projectRoot } from '../devenv/paths.js';
 import { freePort } from '../devenv/process.js';
 import { startDevServer, type DevServer } from '../devenv/temporal-dev.js';
 import { ensureFilePool } from '../devenv/zfs-pool.js';
 import { barePlan, runBare, runPlanb, runSown, type DirectContext, type HostRun } from './baselines.js';
 import { renderChart } from './chart.js';
-import { changeFiles, createFleet, memoryPhaseName, sequentialName, type Fleet } from './fleet.js';
+import { changeFiles, createFleet, memoryPhaseName, sequentialName, type Fleet, type FleetHost } from './fleet.js';
 import {
   childrenNamed,
+  foreignCpuBetween,
+  foreignCpuSnapshot,
   listeningPid,
   machineBusySeconds,
   processCpu,
   processMemory,
   resetPeakMemory,
+  type ProcCpu,
   sampleMax,
   zfsFusePid,
 } from './procstat.js';
@@ -39,7 +41,6 @@ import {
   formatReport,
   median,
   methodLabels,
-  methods,
   overheadFor,
   workloadLabels,
   workloads,
@@ -48,7 +49,7 @@ import {
   type MethodRun,
   type Workload,
 } from './report.js';
-import { runFleet, runSequential, startWorker, type WorkerProcess } from './tidemark.js';
+import { runFleet, runOne, startWorker, type WorkerProcess } from './tidemark.js';
 
 const integer = (min: number) => (text: string) => {
   const value = Number(text);
@@ -81,8 +82,8 @@ interface Options {
 const program = new Command('bench')
   .description('Tidemark benchmark: bare rsync, the reference systems\' flags and Tidemark on one generated fleet')
   .option('--hosts <n>', 'hosts in the fleet (default 20; smoke 2)', integer(1))
-  .option('--files <n>', 'small files per host (default 3000; smoke 60)', integer(1))
-  .option('--mb <n>', 'MiB per host, small and large files together (default 40; smoke 2)', integer(1))
+  .option('--files <n>', 'small files per host (default 2000; smoke 60)', integer(1))
+  .option('--mb <n>', 'MiB per host, small and large files together (default 30; smoke 2)', integer(1))
   .option('--large-files <n>', 'large files per host (default 4; smoke 1)', integer(0))
   .option('--concurrency <n>', 'transfers the Tidemark server runs at once (inventory "concurrency")', integer(1), 2)
   .option('--change-percent <n>', 'share of files the "changed" workload modifies', number, 1)
@@ -108,8 +109,8 @@ async function main(): Promise<void> {
   const config: BenchResult['config'] = {
     smoke,
     hosts: options.hosts ?? (smoke ? 2 : 20),
-    files: options.files ?? (smoke ? 60 : 3000),
-    mebibytes: options.mb ?? (smoke ? 2 : 40),
+    files: options.files ?? (smoke ? 60 : 2000),
+    mebibytes: options.mb ?? (smoke ? 2 : 30),
     largeFiles: options.largeFiles ?? (smoke ? 1 : 4),
     concurrency: options.concurrency,
     changePercent: options.changePercent,
@@ -136,8 +137,9 @@ async function main(): Promise<void> {
     config.pool = pool;
     if (!options.pool && !process.env.TIDEMARK_BENCH_POOL) {
       config.ownPool = true;
+      // Sparse, so only what is written takes disk space; ZFS slows down when nearly full, so be generous.
       const copies = 5 + (config.memoryPhase ? 4 / config.hosts : 0);
-      const sizeGiB = Math.ceil((config.hosts * config.mebibytes * copies * 1.6 + 1024) / 1024);
+      const sizeGiB = Math.ceil((config.hosts * config.mebibytes * copies * 3 + 2048) / 1024);
       log(`creating file-backed pool ${pool} (${sizeGiB} GiB sparse, compression off)`);
       await ensureFilePool({
         name: pool,
@@ -149,6 +151,7 @@ async function main(): Promise<void> {
       if (!options.keep) cleanups.push(async () => {
         await destroyWhenIdle(() => execa('zpool', ['destroy', '-f', pool]));
         rmSync(join(cacheDir, 'bench', `${pool}.img`), { force: true });
+        rmSync(join(cacheDir, 'bench', pool), { recursive: true, force: true });
       });
     }
     const datasetRoot = `${pool}/bench-${Date.now().toString(36)}`;
@@ -179,15 +182,15 @@ async function main(): Promise<void> {
 
     const inventoryPath = join(dir, 'tidemark.yaml');
     writeFileSync(inventoryPath, inventoryYaml(fleet, temporalAddress, datasetRoot, config.concurrency));
-    const context: DirectContext = { fleet, inventoryPath, bareServer: 'bare', datasetRoot, mountpointOf };
+    const context: DirectContext = { fleet, inventoryPath, bareServer: servers.bare, datasetRoot, mountpointOf };
     const plans = await Promise.all(fleet.hosts.map((host) => barePlan(context, host)));
 
     const connection = await Connection.connect({ address: temporalAddress });
     cleanups.push(() => connection.close());
     const client = new Client({ connection });
-    let worker: WorkerProcess | undefined = await startWorker(inventoryPath, 'bench', temporalAddress);
+    let worker: WorkerProcess | undefined = await startWorker(inventoryPath, servers.tidemark, temporalAddress);
     cleanups.push(() => worker?.stop() ?? Promise.resolve());
-    log(`worker pid ${worker.pid} (server "bench", concurrency ${config.concurrency}); Temporal ${temporalAddress} pid ${temporalPid ?? '?'}; pool ${pool}`);
+    log(`worker pid ${worker.pid} (server "${servers.tidemark}", concurrency ${config.concurrency}); Temporal ${temporalAddress} pid ${temporalPid ?? '?'}; pool ${pool}`);
 
     const result: BenchResult = {
       version: 1,
@@ -212,30 +215,56 @@ async function main(): Promise<void> {
         result.fleet.filesChangedPerHost = median(changed);
         log(`changed ${median(changed)} files per host (${config.changePercent}%)`);
       }
-      for (const method of methods) {
-        await settle(smoke);
-        const run = await measure(method, workload, async () => {
-          switch (method) {
-            case 'sown':
-              return sequentially(fleet, (host) => runSown(context, host, workload));
-            case 'planb':
-              return sequentially(fleet, (host) => runPlanb(context, host, workload));
-            case 'bare':
-              return sequentially(fleet, (host, index) => runBare(context, host, plans[index]!));
-            case 'tidemark-seq': {
-              const started = performance.now();
-              const hosts = await runSequential(client, 'bench', fleet.hosts.map(sequentialName));
-              return { wallMs: performance.now() - started, hosts };
-            }
-            case 'tidemark':
-              return runFleet(client, 'bench', fleet.hosts.map((host) => host.name));
-          }
-        }, { worker: method.startsWith('tidemark') ? worker : undefined, temporalPid });
+      const record = (run: MethodRun) => {
         result.runs.push(run);
         log(
-          `${workloadLabels[workload].padEnd(17)} ${methodLabels[method].padEnd(22)} wall ${(run.wallMs / 1000).toFixed(2)} s, ` +
-            `host median ${(run.medianHostMs / 1000).toFixed(2)} s, ${(run.bytesReceived / 1024 / 1024).toFixed(1)} MiB received`,
+          `${workloadLabels[run.workload].padEnd(17)} ${methodLabels[run.method].padEnd(22)} wall ${(run.wallMs / 1000).toFixed(2)} s, ` +
+            `host median ${(run.medianHostMs / 1000).toFixed(2)} s, ${(run.bytesReceived / 1024 / 1024).toFixed(1)} MiB received; ` +
+            `bench datasets use ${run.poolUsedMiB?.toFixed(0) ?? '?'} MiB`,
         );
+      };
+      const direct = { temporalPid };
+      const withWorker = { worker, temporalPid };
+      // The reference systems' flags: one host after another.
+      for (const method of ['sown', 'planb'] as const) {
+        await settle(smoke);
+        const run = method === 'sown' ? (host: FleetHost) => runSown(context, host, workload) : (host: FleetHost) => runPlanb(context, host, workload);
+        const meter = startMeter(direct);
+        const started = performance.now();
+        const hosts: HostRun[] = [];
+        for (const host of fleet.hosts) hosts.push(await run(host));
+        record(methodRun(method, workload, performance.now() - started, hosts, meter.stop(), await poolUsedMiB(datasetRoot)));
+      }
+      // Bare and Tidemark one at a time, interleaved host by host (alternating which goes first), so that
+      // the per-host pairs see the same machine: other load and pool state drift between them, not within.
+      await settle(smoke);
+      {
+        const bareHosts: HostRun[] = [];
+        const sequentialHosts: HostRun[] = [];
+        const bareMeter = accumulator();
+        const sequentialMeter = accumulator();
+        const peak = startPeakWatch(worker.pid);
+        for (const [index, host] of fleet.hosts.entries()) {
+          const steps = [
+            async () => bareMeter.time(direct, async () => bareHosts.push(await runBare(context, host, plans[index]!))),
+            async () => sequentialMeter.time(withWorker, async () => sequentialHosts.push(await runOne(client, servers.tidemark, sequentialName(host)))),
+          ];
+          if (index % 2 === 1) steps.reverse();
+          for (const step of steps) await step();
+        }
+        const peaks = peak.stop();
+        const used = await poolUsedMiB(datasetRoot);
+        const sum = (hosts: HostRun[]) => hosts.reduce((total, host) => total + host.ms, 0);
+        record(methodRun('bare', workload, sum(bareHosts), bareHosts, bareMeter.usage(), used));
+        record(methodRun('tidemark-seq', workload, sum(sequentialHosts), sequentialHosts, { ...sequentialMeter.usage(), ...peaks }, used));
+      }
+      // Tidemark with the whole fleet started at once.
+      await settle(smoke);
+      {
+        const meter = startMeter(withWorker);
+        const peak = startPeakWatch(worker.pid);
+        const fleetRun = await runFleet(client, servers.tidemark, fleet.hosts.map((host) => host.name));
+        record(methodRun('tidemark', workload, fleetRun.wallMs, fleetRun.hosts, { ...meter.stop(), ...peak.stop() }, await poolUsedMiB(datasetRoot)));
       }
       const bare = findRun(result, 'bare', workload);
       const sequential = findRun(result, 'tidemark-seq', workload);
@@ -265,7 +294,7 @@ async function main(): Promise<void> {
     // Memory: a fresh worker with concurrency 4 running 4 first full backups at once.
     if (config.memoryPhase) {
       await worker.stop();
-      worker = await startWorker(inventoryPath, 'bench4', temporalAddress);
+      worker = await startWorker(inventoryPath, servers.memory, temporalAddress);
       await settle(smoke);
       const names = fleet.hosts.slice(0, 4).map(memoryPhaseName);
       log(`memory phase: ${names.length} first full backups on a fresh worker (pid ${worker.pid}) with concurrency 4`);
@@ -273,7 +302,7 @@ async function main(): Promise<void> {
       resetPeakMemory(pid);
       const transfers = sampleMax(() => childrenNamed(pid, 'rsync').length, 300);
       const rss = sampleMax(() => processMemory(pid)?.rssMiB ?? 0, 300);
-      const run = await runFleet(client, 'bench4', names);
+      const run = await runFleet(client, servers.memory, names);
       const maxConcurrentTransfers = transfers.stop();
       const sampledRss = rss.stop();
       result.memoryPhase = {
@@ -316,6 +345,9 @@ function parseWorkloads(list: string): Workload[] {
   return workloads.filter((workload) => chosen.includes(workload));
 }
 
+/** Server names, unique per run so that runs sharing a Temporal server never share task queues. */
+const servers = { tidemark: `bench${process.pid}`, memory: `bench${process.pid}-c4`, bare: 'bare' };
+
 function inventoryYaml(fleet: Fleet, temporalAddress: string, datasetRoot: string, concurrency: number): string {
   const hosts: Record<string, unknown> = {};
   for (const host of fleet.hosts) {
@@ -328,68 +360,125 @@ function inventoryYaml(fleet: Fleet, temporalAddress: string, datasetRoot: strin
     temporal: { address: temporalAddress },
     ssh: { identityFile: fleet.identityFile, knownHostsFile: fleet.knownHostsFile },
     servers: {
-      bench: { dataset: `${datasetRoot}/tidemark`, concurrency },
-      bare: { dataset: `${datasetRoot}/bare` },
-      bench4: { dataset: `${datasetRoot}/tidemark4`, concurrency: 4 },
+      [servers.tidemark]: { dataset: `${datasetRoot}/tidemark`, concurrency },
+      [servers.bare]: { dataset: `${datasetRoot}/bare` },
+      [servers.memory]: { dataset: `${datasetRoot}/tidemark-c4`, concurrency: 4 },
     },
     hosts,
   });
 }
 
-async function sequentially(fleet: Fleet, run: (host: Fleet['hosts'][number], index: number) => Promise<HostRun>): Promise<{ wallMs: number; hosts: HostRun[] }> {
-  const started = performance.now();
-  const hosts: HostRun[] = [];
-  for (const [index, host] of fleet.hosts.entries()) hosts.push(await run(host, index));
-  return { wallMs: performance.now() - started, hosts };
+interface Watch {
+  worker?: WorkerProcess;
+  temporalPid?: number;
 }
 
-/** Runs one method over the fleet with CPU/memory accounting around it. */
-async function measure(
-  method: Method,
-  workload: Workload,
-  run: () => Promise<{ wallMs: number; hosts: HostRun[] }>,
-  watch: { worker?: WorkerProcess; temporalPid?: number },
-): Promise<MethodRun> {
+interface Reading {
+  machine: number;
+  foreign: Map<number, number>;
+  zfs?: ProcCpu;
+  worker?: ProcCpu;
+  temporal?: ProcCpu;
+}
+
+interface Usage {
+  machineCpuS: number;
+  foreignCpuS?: number;
+  zfsFuseCpuS?: number;
+  workerCpuS?: number;
+  workerChildCpuS?: number;
+  temporalCpuS?: number;
+  peakMiB?: number;
+  maxConcurrentTransfers?: number;
+}
+
+function readUsage(watch: Watch): Reading {
   const zfsPid = zfsFusePid();
-  const before = {
+  return {
     machine: machineBusySeconds(),
+    foreign: foreignCpuSnapshot(zfsPid === undefined ? [] : [zfsPid]),
     zfs: zfsPid === undefined ? undefined : processCpu(zfsPid),
     worker: watch.worker ? processCpu(watch.worker.pid) : undefined,
     temporal: watch.temporalPid === undefined ? undefined : processCpu(watch.temporalPid),
   };
-  const workerPid = watch.worker?.pid;
-  if (workerPid !== undefined) resetPeakMemory(workerPid);
-  const transfers = workerPid === undefined ? undefined : sampleMax(() => childrenNamed(workerPid, 'rsync').length, 500);
-  const outcome = await run();
-  const maxConcurrentTransfers = transfers?.stop();
-  const after = {
-    machine: machineBusySeconds(),
-    zfs: zfsPid === undefined ? undefined : processCpu(zfsPid),
-    worker: workerPid === undefined ? undefined : processCpu(workerPid),
-    temporal: watch.temporalPid === undefined ? undefined : processCpu(watch.temporalPid),
+}
+
+/** CPU used between two readings, added up over any number of intervals. */
+function accumulator() {
+  const total: Usage = { machineCpuS: 0 };
+  const add = (key: keyof Usage, value: number | undefined) => {
+    if (value !== undefined) total[key] = (total[key] ?? 0) + value;
   };
-  const sent = outcome.hosts.map((host) => host.bytesSent);
+  return {
+    add(before: Reading, after: Reading) {
+      total.machineCpuS += after.machine - before.machine;
+      add('foreignCpuS', foreignCpuBetween(before.foreign, after.foreign));
+      add('zfsFuseCpuS', before.zfs && after.zfs ? after.zfs.self - before.zfs.self : undefined);
+      add('workerCpuS', before.worker && after.worker ? after.worker.self - before.worker.self : undefined);
+      add('workerChildCpuS', before.worker && after.worker ? after.worker.children - before.worker.children : undefined);
+      add('temporalCpuS', before.temporal && after.temporal ? after.temporal.self - before.temporal.self : undefined);
+    },
+    async time<T>(watch: Watch, run: () => Promise<T>): Promise<T> {
+      const before = readUsage(watch);
+      try {
+        return await run();
+      } finally {
+        this.add(before, readUsage(watch));
+      }
+    },
+    usage(): Usage {
+      return { ...total };
+    },
+  };
+}
+
+/** CPU used from now until stop(). */
+function startMeter(watch: Watch): { stop(): Usage } {
+  const meter = accumulator();
+  const before = readUsage(watch);
+  return {
+    stop() {
+      meter.add(before, readUsage(watch));
+      return meter.usage();
+    },
+  };
+}
+
+/** Worker peak RSS (VmHWM reset now) and most rsync children at once, until stop(). */
+function startPeakWatch(workerPid: number): { stop(): Pick<Usage, 'peakMiB' | 'maxConcurrentTransfers'> } {
+  resetPeakMemory(workerPid);
+  const transfers = sampleMax(() => childrenNamed(workerPid, 'rsync').length, 500);
+  return {
+    stop() {
+      return { maxConcurrentTransfers: transfers.stop(), peakMiB: processMemory(workerPid)?.peakMiB };
+    },
+  };
+}
+
+function methodRun(method: Method, workload: Workload, wallMs: number, hosts: HostRun[], usage: Usage, poolUsed: number | undefined): MethodRun {
+  const sent = hosts.map((host) => host.bytesSent);
   return {
     method,
     workload,
-    wallMs: outcome.wallMs,
-    hosts: outcome.hosts.map((host) => ({ ...host, ms: Math.round(host.ms * 10) / 10 })),
-    medianHostMs: median(outcome.hosts.map((host) => host.ms)),
-    bytesReceived: outcome.hosts.reduce((sum, host) => sum + host.bytesReceived, 0),
+    wallMs,
+    hosts: hosts.map((host) => ({ ...host, ms: Math.round(host.ms * 10) / 10 })),
+    medianHostMs: median(hosts.map((host) => host.ms)),
+    bytesReceived: hosts.reduce((sum, host) => sum + host.bytesReceived, 0),
     bytesSent: sent.every((value) => value !== undefined) ? sent.reduce((sum, value) => sum + value!, 0) : undefined,
-    machineCpuS: after.machine - before.machine,
-    zfsFuseCpuS: before.zfs && after.zfs ? after.zfs.self - before.zfs.self : undefined,
-    worker:
-      before.worker && after.worker
-        ? {
-            cpuS: after.worker.self - before.worker.self,
-            childCpuS: after.worker.children - before.worker.children,
-            peakMiB: processMemory(workerPid!)?.peakMiB,
-          }
-        : undefined,
-    temporal: before.temporal && after.temporal ? { cpuS: after.temporal.self - before.temporal.self } : undefined,
-    maxConcurrentTransfers,
+    machineCpuS: usage.machineCpuS,
+    foreignCpuS: usage.foreignCpuS,
+    zfsFuseCpuS: usage.zfsFuseCpuS,
+    worker: usage.workerCpuS === undefined ? undefined : { cpuS: usage.workerCpuS, childCpuS: usage.workerChildCpuS, peakMiB: usage.peakMiB },
+    temporal: usage.temporalCpuS === undefined ? undefined : { cpuS: usage.temporalCpuS },
+    maxConcurrentTransfers: usage.maxConcurrentTransfers,
+    poolUsedMiB: poolUsed,
   };
+}
+
+/** Space used by the run's datasets (copies and snapshots), MiB. */
+async function poolUsedMiB(dataset: string): Promise<number | undefined> {
+  const used = await zfs(['get', '-H', '-p', '-o', 'value', 'used', dataset]).catch(() => '');
+  return used.trim() ? Number(used.trim()) / 1024 / 1024 : undefined;
 }
 
 /** Between methods: flush dirty pages so one method's writeback does not bill the next. */

@@ -67,16 +67,22 @@ async function stepTimes(handle: WorkflowHandle): Promise<Record<string, number>
   const history = await handle.fetchHistory();
   const events = history.events ?? [];
   const scheduled = new Map<string, { name: string; at: number }>();
-  const steps: Record<string, number> = {};
+  const startedAt = new Map<string, number>();
+  const steps: Record<string, number> = { dispatch: 0 };
   for (const event of events) {
     const id = String(event.eventId ?? '');
     const at = timestampMs(event.eventTime as Timestamp);
     const attributes = event.activityTaskScheduledEventAttributes;
     if (attributes) scheduled.set(id, { name: attributes.activityType?.name ?? '?', at });
+    const started = event.activityTaskStartedEventAttributes;
+    if (started) startedAt.set(String(started.scheduledEventId ?? ''), at);
     const completed = event.activityTaskCompletedEventAttributes;
     if (completed) {
-      const from = scheduled.get(String(completed.scheduledEventId ?? ''));
+      const scheduledId = String(completed.scheduledEventId ?? '');
+      const from = scheduled.get(scheduledId);
       if (from) steps[from.name] = (steps[from.name] ?? 0) + (at - from.at);
+      const start = startedAt.get(scheduledId);
+      if (from && start !== undefined) steps.dispatch! += start - from.at;
     }
   }
   const first = events[0];
@@ -98,17 +104,20 @@ function fromSummary(host: string, ms: number, summary: BackupSummary): HostRun 
   };
 }
 
-/** One backup at a time, each timed from the start request to its result (what an operator waits for). */
+/** One backup, timed from the start request to its result (what an operator waits for), with step times. */
+export async function runOne(client: Client, server: string, host: string): Promise<HostRun> {
+  const started = performance.now();
+  const handle = await startBackup(client, { host, server });
+  const summary = (await handle.result()) as BackupSummary;
+  const run = fromSummary(host, performance.now() - started, summary);
+  run.steps = await stepTimes(handle);
+  return run;
+}
+
+/** One backup at a time. */
 export async function runSequential(client: Client, server: string, hosts: string[]): Promise<HostRun[]> {
   const runs: HostRun[] = [];
-  for (const host of hosts) {
-    const started = performance.now();
-    const handle = await startBackup(client, { host, server });
-    const summary = (await handle.result()) as BackupSummary;
-    const run = fromSummary(host, performance.now() - started, summary);
-    run.steps = await stepTimes(handle);
-    runs.push(run);
-  }
+  for (const host of hosts) runs.push(await runOne(client, server, host));
   return runs;
 }
 
