@@ -3,7 +3,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { execa } from 'execa';
 import type { BackupPlan, TransferProgress, TransferResult } from '../domain/backup.js';
-import { rsyncArgs } from '../domain/rsync-args.js';
+import { rsyncArgs, rsyncFilterInput } from '../domain/rsync-args.js';
 import { classifyRsyncExit, type FatalTransferError } from '../domain/rsync-exit.js';
 import { parseProgressLine, parseStats } from '../domain/rsync-output.js';
 
@@ -23,7 +23,8 @@ export async function transferFiles(plan: BackupPlan, destination: string): Prom
     detached: true,
     cleanup: false,
     reject: false,
-    stdin: 'ignore',
+    // Exclude and allow-list rules for --exclude-from=- (a string input: execa closes stdin after it).
+    ...(rsyncFilterInput(plan) ? { input: rsyncFilterInput(plan) } : { stdin: 'ignore' as const }),
     buffer: false,
     encoding: 'utf8',
   });

@@ -1,5 +1,6 @@
 // The data that flows through a backup workflow: its input, the plan, step results and the summary.
 // Only names, paths and counts: never secrets, never file lists (history payloads stay small).
+import type { HostStepsPlan, HostStepsSummary } from './host-steps.js';
 import type { AdoptOptions, RetentionPolicy } from './retention.js';
 
 /** Input of the `backupHost` workflow: which host, onto which backup server. */
@@ -21,6 +22,10 @@ export interface BackupPlan {
   excludes: string[];
   ssh: { identityFile: string; knownHostsFile: string };
   transfer: { ioTimeoutSeconds: number; heartbeatTimeoutMs: number; attempts: number; retryIntervalMs: number; bandwidthLimit?: string };
+  /** Hooks, veto, what is selected and excluded on the host (domain/host-steps.ts); absent: none of these steps. */
+  hostSteps?: HostStepsPlan;
+  /** PlanB-style allow-list: only these paths (relative to `root`) are copied, as rsync filter rules. */
+  include?: { root: string; items: string[] };
   /** What to prune after the snapshot; absent: no pruning. */
   retention?: { policy: RetentionPolicy; adopt: AdoptOptions };
 }
@@ -50,13 +55,15 @@ export interface TransferProgress {
   rate: string;
 }
 
-export type BackupPhase = 'planning' | 'dataset' | 'transfer' | 'snapshot' | 'retention' | 'done' | 'failed';
+export type BackupPhase = 'planning' | 'dataset' | 'host-check' | 'vetoed' | 'hooks' | 'transfer' | 'snapshot' | 'retention' | 'done' | 'failed';
 
 /** Answer of the workflow's `progress` query. */
 export interface BackupProgress {
   phase: BackupPhase;
   /** Workflow time the backup started, ISO 8601. */
   startedAt: string;
+  /** While the host vetoes the run (files in its do-not-run directory): what it said and when it is asked again. */
+  veto?: { files: string[]; checks: number; nextCheckAt: string };
 }
 
 export type BackupStatus = 'SUCCESS' | 'WARNING' | 'FAILED';
@@ -73,6 +80,8 @@ export interface BackupSummary {
   bytesReceived: number;
   durationMs: number;
   message: string;
+  /** Hooks, veto, selection and exclude counts (absent when the run failed before them). */
+  hostSteps?: HostStepsSummary;
   /** Snapshots retention removed after this backup (names after "@"); absent when retention did not run. */
   pruned?: string[];
 }

@@ -1,5 +1,6 @@
 // The exact rsync command line Tidemark runs (also used by the benchmark's bare baseline).
 import type { BackupPlan } from './backup.js';
+import { filterRules } from './excludes.js';
 
 /** ssh options: never prompt, trust only the configured known_hosts, notice dead links, no compression
  * (rsync's own delta transfer matters more; compressing costs CPU on fast links), fast AEAD ciphers first. */
@@ -47,9 +48,21 @@ export function rsyncArgs(plan: BackupPlan, destination: string): string[] {
   ];
   if (plan.transfer.bandwidthLimit) args.push(`--bwlimit=${plan.transfer.bandwidthLimit}`);
   if (plan.source.sudo) args.push('--rsync-path=sudo rsync');
-  for (const pattern of plan.excludes) args.push(`--exclude=${pattern}`);
+  // Excludes and the allow-list go to rsync's stdin (rsyncFilterInput), not argv: host files can be long.
+  if (rsyncFilterRules(plan).length > 0) args.push('--exclude-from=-');
   const prefix = remotePrefix(plan.source);
   for (const path of plan.paths) args.push(`${prefix}${path}`);
   args.push(destination.endsWith('/') ? destination : `${destination}/`);
   return args;
+}
+
+/** The filter rules ("- pattern" excludes in order, then "+ …" / "- *" for an allow-list), one a line. */
+export function rsyncFilterRules(plan: Pick<BackupPlan, 'excludes' | 'include'>): string[] {
+  return filterRules(plan.excludes, plan.include);
+}
+
+/** What to write to rsync's stdin for `--exclude-from=-`; empty when there are no rules. */
+export function rsyncFilterInput(plan: Pick<BackupPlan, 'excludes' | 'include'>): string {
+  const rules = rsyncFilterRules(plan);
+  return rules.length > 0 ? `${rules.join('\n')}\n` : '';
 }

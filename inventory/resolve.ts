@@ -2,6 +2,7 @@
 import { parseDuration } from '../domain/duration.js';
 import { TidemarkError } from '../domain/errors.js';
 import { defaultRetentionCounts, retentionClasses, validateRetentionPolicy, type AdoptOptions, type RetentionPolicy } from '../domain/retention.js';
+import type { HostStepsPlan } from '../domain/host-steps.js';
 import type { Inventory } from './schema.js';
 
 /** Everything needed to back up one host onto one server, with defaults applied. */
@@ -20,6 +21,10 @@ export interface ResolvedHost {
   excludes: string[];
   /** Default: every server of the inventory. */
   servers: string[];
+  /** Hooks, veto, selection and exclude file; see resolveHostSteps for the defaults. */
+  hostSteps: Omit<HostStepsPlan, 'server'>;
+  /** PlanB-style allow-list under the selection root; default none (everything selected is copied). */
+  include?: { root: string; items: string[] };
   transfer: {
     /** rsync --timeout in seconds. Default 600 ("10m"). */
     ioTimeoutSeconds: number;
@@ -31,6 +36,51 @@ export interface ResolvedHost {
     retryIntervalMs: number;
     /** rsync --bwlimit value; default none. */
     bandwidthLimit?: string;
+  };
+}
+
+type HostSettings = NonNullable<Inventory['defaults']>;
+
+/** Defaults: hooks in /etc/backup-scripts, 30m, continue; veto /var/lib/backup/do-not-run.d, every 1h, 24
+ * times; without `paths` every local filesystem under `selectionRoot` ("/"); /etc/backup-exclude.conf;
+ * standard excludes on. */
+function resolveHostSteps(entry: HostSettings, defaults: HostSettings): Pick<ResolvedHost, 'hostSteps' | 'include'> {
+  const hooks = { ...defaults.hooks, ...entry.hooks };
+  const veto = { ...defaults.veto, ...entry.veto };
+  const root = entry.selectionRoot ?? defaults.selectionRoot ?? '/';
+  const include = entry.include ?? defaults.include;
+  return {
+    hostSteps: {
+      hooks: {
+        dir: hooks.dir ?? '/etc/backup-scripts/',
+        timeoutMs: parseDuration(hooks.timeout ?? '30m') ?? 1_800_000,
+        onFailure: hooks.onFailure ?? 'continue',
+      },
+      veto: {
+        dir: veto.dir ?? '/var/lib/backup/do-not-run.d/',
+        retryIntervalMs: parseDuration(veto.retryInterval ?? '1h') ?? 3_600_000,
+        retries: veto.retries ?? 24,
+      },
+      selection: {
+        mode: (entry.paths ?? defaults.paths) ? 'explicit' : 'mounts',
+        root,
+        includeNetworkMounts: entry.includeNetworkMounts ?? defaults.includeNetworkMounts ?? false,
+        extraTypes: entry.includeFilesystemTypes ?? defaults.includeFilesystemTypes ?? [],
+      },
+      excludeFile: entry.excludeFile ?? defaults.excludeFile ?? '/etc/backup-exclude.conf',
+      standardExcludes: entry.standardExcludes ?? defaults.standardExcludes ?? true,
+    },
+    ...(include ? { include: { root, items: include } } : {}),
+  };
+}
+
+/** The backup server's own scripts (`servers.<name>.hooks`); timeout default 30m. */
+export function resolveServerHooks(inventory: Inventory, server: string): HostStepsPlan['server'] {
+  const hooks = inventory.servers[server]?.hooks ?? {};
+  return {
+    ...(hooks.before ? { before: hooks.before } : {}),
+    ...(hooks.after ? { after: hooks.after } : {}),
+    timeoutMs: parseDuration(hooks.timeout ?? '30m') ?? 1_800_000,
   };
 }
 
@@ -85,6 +135,7 @@ export function resolveHost(inventory: Inventory, host: string): ResolvedHost {
     paths: entry.paths ?? defaults.paths ?? ['/'],
     excludes: [...(defaults.excludes ?? []), ...(entry.excludes ?? [])],
     servers: entry.servers ?? defaults.servers ?? Object.keys(inventory.servers),
+    ...resolveHostSteps(entry, defaults),
     transfer: {
       ioTimeoutSeconds: Math.ceil((parseDuration(transfer.ioTimeout ?? '10m') ?? 600_000) / 1000),
       heartbeatTimeoutMs: parseDuration(transfer.heartbeatTimeout ?? '60s') ?? 60_000,

@@ -2,6 +2,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration.js';
+import { safeRemotePath } from '../domain/host-steps.js';
 import { validateRetentionPolicy } from '../domain/retention.js';
 
 /** Host and server names become dataset components, task queues and workflow ids. */
@@ -88,6 +89,40 @@ const retentionSchema = z
   )
   .strict();
 
+/** Paths written into the fixed commands Tidemark runs on the host (through its shell): a strict alphabet. */
+const remotePathSchema = absolutePathSchema.refine((path) => safeRemotePath.test(path), {
+  error: 'expected an absolute path of letters, digits and . _ + - only (it is passed to the host\'s shell)',
+});
+
+/** Hook scripts on the host, run with run-parts before rsync (SOWN). */
+const hooksSchema = z
+  .object({
+    /** Default /etc/backup-scripts/; a missing directory means no hooks. */
+    dir: remotePathSchema.optional(),
+    /** Default "30m". */
+    timeout: durationSchema.optional(),
+    /** Default "continue": the run is FAILED but still copied and snapshotted; "abort" skips both. */
+    onFailure: z.enum(['continue', 'abort'], { error: 'expected "continue" or "abort"' }).optional(),
+  })
+  .strict();
+
+/** PlanB's host-side veto: files in `dir` postpone the run. */
+const vetoSchema = z
+  .object({
+    /** Default /var/lib/backup/do-not-run.d/. */
+    dir: remotePathSchema.optional(),
+    /** Default "1h". */
+    retryInterval: durationSchema.optional(),
+    /** Checks after the first; default 24. */
+    retries: z.int({ error: 'expected an integer 0-1000' }).min(0, { error: 'expected an integer 0-1000' }).max(1000, { error: 'expected an integer 0-1000' }).optional(),
+  })
+  .strict();
+
+const includeItemSchema = z
+  .string()
+  .regex(/^[^/\n\0][^\n\0]*$/, { error: 'expected a path relative to the selection root, e.g. "etc" or "var/backups"' })
+  .refine((path) => !path.split('/').some((part) => part === '..' || part === '.'), { error: 'an include path may not contain "." or ".." components' });
+
 /** Settings a host may have, each also settable once under `defaults`. */
 const hostSettingsShape = {
   port: z.int({ error: 'expected an integer 1-65535' }).min(1, { error: 'expected an integer 1-65535' }).max(65535, { error: 'expected an integer 1-65535' }).optional(),
@@ -97,6 +132,19 @@ const hostSettingsShape = {
   excludes: z.array(excludeSchema).optional(),
   servers: z.array(nameSchema).min(1, { error: 'list at least one server, or leave "servers" out for every server' }).optional(),
   transfer: transferSchema.optional(),
+  hooks: hooksSchema.optional(),
+  veto: vetoSchema.optional(),
+  /** Without `paths`: every local filesystem mounted at or under this directory (default "/"). */
+  selectionRoot: absolutePathSchema.optional(),
+  includeNetworkMounts: z.boolean({ error: 'expected true or false' }).optional(),
+  /** Filesystem types copied besides the built-in local ones, e.g. ["fuse.mergerfs"]. */
+  includeFilesystemTypes: z.array(z.string().regex(/^[a-z0-9_.+-]+$/i, { error: 'expected a filesystem type such as "fuse.mergerfs"' })).optional(),
+  /** PlanB-style allow-list relative to the selection root, e.g. ["etc", "home", "var/backups"]. */
+  include: z.array(includeItemSchema).min(1, { error: 'list at least one path, or leave "include" out to copy everything' }).optional(),
+  /** The host's own exclude file, read at backup time. Default /etc/backup-exclude.conf. */
+  excludeFile: remotePathSchema.optional(),
+  /** The built-in excludes for full-system backups (default true). */
+  standardExcludes: z.boolean({ error: 'expected true or false' }).optional(),
   retention: retentionSchema.optional(),
 };
 
@@ -117,6 +165,8 @@ const serverSchema = z
     dataset: datasetSchema,
     /** Transfers this server runs at once. Default 2. */
     concurrency: z.int().min(1, { error: 'expected an integer 1-64' }).max(64, { error: 'expected an integer 1-64' }).optional(),
+    /** Scripts on this backup server, run before the host's hooks and at the end of each run. */
+    hooks: z.object({ before: absolutePathSchema.optional(), after: absolutePathSchema.optional(), timeout: durationSchema.optional() }).strict().optional(),
     /** Rotate snapshots of the systems Tidemark replaces as complete copies (off: left alone as foreign). */
     adopt: z
       .object(

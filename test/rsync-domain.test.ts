@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { BackupPlan } from '../domain/backup.js';
 import { parseSnapshotName, snapshotName } from '../domain/names.js';
-import { rsyncArgs } from '../domain/rsync-args.js';
+import { rsyncArgs, rsyncFilterInput } from '../domain/rsync-args.js';
 import { classifyRsyncExit } from '../domain/rsync-exit.js';
 import { parseProgressLine, parseStats } from '../domain/rsync-output.js';
 
@@ -33,9 +33,11 @@ test('the command line is an argument array with strict ssh and the full-system 
     transfer: { ioTimeoutSeconds: 600, heartbeatTimeoutMs: 60_000, attempts: 5, retryIntervalMs: 30_000 },
   };
   const args = rsyncArgs(plan, '/data/vpn');
-  for (const flag of ['--archive', '--hard-links', '--acls', '--xattrs', '--numeric-ids', '--sparse', '--delete', '--delete-excluded', '--timeout=600', '--rsync-path=sudo rsync', '--exclude=/var/cache/apt']) {
+  for (const flag of ['--archive', '--hard-links', '--acls', '--xattrs', '--numeric-ids', '--sparse', '--delete', '--delete-excluded', '--timeout=600', '--rsync-path=sudo rsync', '--exclude-from=-']) {
     assert.ok(args.includes(flag), flag);
   }
+  // Excludes reach rsync on stdin, not argv.
+  assert.equal(rsyncFilterInput(plan), '- /var/cache/apt\n');
   const rsh = args.find((arg) => arg.startsWith('--rsh='))!;
   assert.match(rsh, /BatchMode=yes .*StrictHostKeyChecking=yes .*UserKnownHostsFile=\/etc\/tidemark\/known_hosts .*ServerAliveInterval=15/);
   assert.deepEqual(args.slice(-3), ['backup@[2001:db8::1]:/', 'backup@[2001:db8::1]:/srv/with space', '/data/vpn/']);

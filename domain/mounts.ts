@@ -1,0 +1,133 @@
+// What "the whole host" means: the local filesystems in its mount table, read at backup time.
+// Pure: parsing /proc/self/mounts and choosing the mount points rsync copies (with --one-file-system).
+
+/** One line of /proc/self/mounts (fields decoded: "\040" is a space). */
+export interface MountEntry {
+  source: string;
+  target: string;
+  fstype: string;
+  options: string;
+}
+
+/** Disk filesystems that hold a host's data. Anything not listed here (or asked for) is skipped. */
+export const localFilesystemTypes: readonly string[] = [
+  'ext2', 'ext3', 'ext4', 'xfs', 'btrfs', 'zfs', 'f2fs', 'jfs', 'reiserfs', 'vfat', 'exfat', 'ntfs', 'ntfs3',
+  'bcachefs', 'nilfs2', 'hfsplus', 'ufs',
+];
+
+/** Network and cluster filesystems: backed up only with `includeNetworkMounts: true` (their own server
+ * should back them up). */
+export const networkFilesystemTypes: readonly string[] = [
+  'nfs', 'nfs4', 'cifs', 'smb3', 'smbfs', 'glusterfs', 'fuse.glusterfs', 'ceph', 'fuse.ceph', 'fuse.sshfs',
+  'sshfs', '9p', 'afs', 'fuse.davfs2', 'davfs', 'lustre', 'fuse.s3fs', 'fuse.rclone', 'gfs2', 'ocfs2',
+];
+
+/** Kernel and memory filesystems: never backed up (their contents are made at boot or are not files). */
+export const pseudoFilesystemTypes: readonly string[] = [
+  'proc', 'sysfs', 'tmpfs', 'devtmpfs', 'devpts', 'ramfs', 'cgroup', 'cgroup2', 'overlay', 'squashfs', 'nsfs',
+  'autofs', 'mqueue', 'hugetlbfs', 'debugfs', 'tracefs', 'securityfs', 'pstore', 'efivarfs', 'bpf', 'configfs',
+  'fusectl', 'binfmt_misc', 'rpc_pipefs', 'nfsd', 'selinuxfs', 'iso9660', 'udf', 'fuse', 'fuseblk', 'fuse.lxcfs',
+  'fuse.gvfsd-fuse', 'fuse.portal', 'fuse.zfs', 'zfs-kstat',
+];
+
+export interface SelectionOptions {
+  /** Only mount points at or under this directory count (default "/"); the root's own filesystem is copied from the root. */
+  root: string;
+  /** Also copy network filesystems. */
+  includeNetworkMounts: boolean;
+  /** Extra filesystem types to treat as local, e.g. "fuse.mergerfs". */
+  extraTypes: readonly string[];
+}
+
+export type SkipReason = 'pseudo' | 'network' | 'unknown type' | 'hidden' | 'under a skipped mount' | 'same filesystem' | 'unusable name';
+
+export interface MountSelection {
+  /** Source paths for rsync, parents before children: the root first when its filesystem is selected. */
+  paths: string[];
+  /** Mounts at or under the root that are not copied, and why (for the run summary). */
+  skipped: { target: string; fstype: string; reason: SkipReason }[];
+}
+
+/** Parses /proc/self/mounts (or /proc/mounts, /etc/mtab): six fields, octal escapes for space, tab, newline and "\". */
+export function parseMountTable(text: string): MountEntry[] {
+  const entries: MountEntry[] = [];
+  for (const line of text.split('\n')) {
+    const fields = line.trim().split(/\s+/);
+    if (fields.length < 3 || fields[0]!.startsWith('#')) continue;
+    const [source, target, fstype, options = ''] = fields.map(unescapeMountField) as [string, string, string, string?];
+    if (!target.startsWith('/')) continue;
+    entries.push({ source, target: normalizePath(target), fstype, options });
+  }
+  return entries;
+}
+
+function unescapeMountField(field: string): string {
+  return field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+}
+
+/** "/a//b/" → "/a/b"; "/" stays "/". */
+export function normalizePath(path: string): string {
+  const normalized = `/${path.split('/').filter((part) => part !== '' && part !== '.').join('/')}`;
+  return normalized;
+}
+
+/** True when `path` is `dir` or inside it. */
+export function isUnder(path: string, dir: string): boolean {
+  return dir === '/' || path === dir || path.startsWith(`${dir}/`);
+}
+
+function classify(fstype: string, options: SelectionOptions): 'local' | SkipReason {
+  if (options.extraTypes.includes(fstype)) return 'local';
+  if (localFilesystemTypes.includes(fstype)) return 'local';
+  if (networkFilesystemTypes.includes(fstype)) return options.includeNetworkMounts ? 'local' : 'network';
+  if (pseudoFilesystemTypes.includes(fstype) || fstype.startsWith('fuse.') || fstype.startsWith('cgroup')) return 'pseudo';
+  return 'unknown type';
+}
+
+/**
+ * Chooses what to copy of a host: its root's filesystem plus every local filesystem mounted under the
+ * root, each copied from its mount point (rsync --relative --one-file-system then stays on each).
+ * Skipped: pseudo and network filesystems, mounts hidden by a later mount on the same directory, mounts under a skipped mount (e.g. a USB disk under /run/media), and a second mount of a
+ * filesystem already selected (bind mounts; btrfs subvolumes and ZFS datasets are told apart by source).
+ */
+export function selectMounts(entries: readonly MountEntry[], options: SelectionOptions): MountSelection {
+  const root = normalizePath(options.root);
+  // The mount visible at a mount point is the last one mounted there (the table lists mounts in order).
+  // (A later mount on a parent would hide it too, but container tables do not list "/" first: ignored.)
+  const visible: MountEntry[] = [];
+  const hidden: MountEntry[] = [];
+  entries.forEach((entry, index) => {
+    const coveredLater = entries.slice(index + 1).some((later) => later.target === entry.target);
+    (coveredLater ? hidden : visible).push(entry);
+  });
+  // The filesystem holding the root: the deepest visible mount point containing it.
+  const holder = visible.filter((entry) => isUnder(root, entry.target)).sort((a, b) => b.target.length - a.target.length)[0];
+  const candidates = visible.filter((entry) => entry.target !== root && isUnder(entry.target, root)).sort((a, b) => a.target.localeCompare(b.target));
+
+  const paths: string[] = [];
+  const skipped: MountSelection['skipped'] = [];
+  const selected: MountEntry[] = [];
+  const skippedTargets: string[] = [];
+  const consider = (entry: MountEntry, path: string) => {
+    let verdict = classify(entry.fstype, options);
+    if (verdict === 'local' && /[\n\r]/.test(path)) verdict = 'unusable name';
+    if (verdict === 'local' && skippedTargets.some((target) => isUnder(path, target))) verdict = 'under a skipped mount';
+    if (verdict === 'local' && entry.fstype !== 'btrfs' && selected.some((other) => other.source === entry.source && other.fstype === entry.fstype)) {
+      verdict = 'same filesystem';
+    }
+    if (verdict === 'local') {
+      selected.push(entry);
+      paths.push(path);
+    } else {
+      skipped.push({ target: path, fstype: entry.fstype, reason: verdict });
+      // Mounts under a skipped one are skipped too (a USB disk under /run), except under the asked-for root.
+      if (verdict !== 'same filesystem' && path !== root) skippedTargets.push(path);
+    }
+  };
+  if (holder) consider(holder, root);
+  for (const entry of candidates) consider(entry, entry.target);
+  for (const entry of hidden) {
+    if (isUnder(entry.target, root) && entry.target !== root) skipped.push({ target: entry.target, fstype: entry.fstype, reason: 'hidden' });
+  }
+  return { paths, skipped };
+}
