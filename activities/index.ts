@@ -1,6 +1,8 @@
 // The activities a backup server's worker registers, bound to that worker's inventory file.
 import type { BackupInput } from '../domain/backup.js';
 import { ensureDataset } from './dataset.js';
+import { runHostHooks, runServerHook } from './hooks.js';
+import { probeHost } from './host-probe.js';
 import { planBackup } from './plan.js';
 import { pruneSnapshots } from './prune.js';
 import { takeSnapshot } from './snapshot.js';
@@ -17,6 +19,9 @@ export function createActivities(deps: ActivityDeps) {
   return {
     planBackup: (input: BackupInput) => planBackup(deps.inventoryPath, input),
     ensureDataset,
+    probeHost,
+    runHostHooks,
+    runServerHook,
     transferFiles,
     takeSnapshot,
     listSnapshots,

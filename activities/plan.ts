@@ -4,6 +4,7 @@ import type { BackupInput, BackupPlan } from '../domain/backup.js';
 import { TidemarkError } from '../domain/errors.js';
 import { keepReasonProblem } from '../domain/keep.js';
 import { loadInventory } from '../inventory/load.js';
+import { resolveServerHooks } from '../inventory/resolve.js';
 import { resolveHost, resolveRetention, resolveServer, resolveSsh } from '../inventory/resolve.js';
 
 /** Builds the plan from the inventory file as it is now (edits apply without restarting workers). */
@@ -23,6 +24,8 @@ export async function planBackup(inventoryPath: string, input: BackupInput): Pro
       excludes: host.excludes,
       ssh: resolveSsh(inventory),
       transfer: host.transfer,
+      hostSteps: { ...host.hostSteps, server: resolveServerHooks(inventory, input.server) },
+      ...(host.include ? { include: host.include } : {}),
       // The server's own zone is the policy's default; workflow code cannot read it.
       retention: { policy: resolveRetention(inventory, host.host, serverTimeZone()), adopt },
     };

@@ -31,6 +31,8 @@ async function describeProgress(handle: WorkflowHandle, runId: string): Promise<
   const run = handle.client.getHandle(handle.workflowId, runId);
   const [progress, description] = await Promise.all([run.query(progressQuery), run.describe()]);
   const parts = [`${handle.workflowId}: ${(progress as BackupProgress).phase}`];
+  const veto = (progress as BackupProgress).veto;
+  if (veto) parts.push(`host veto (${veto.files.join(', ')}), check ${veto.checks}, next at ${veto.nextCheckAt}`);
   for (const activity of description.raw.pendingActivities ?? []) {
     const payload = activity.heartbeatDetails?.payloads?.[0];
     const transfer = payload ? defaultPayloadConverter.fromPayload<TransferProgress>(payload) : undefined;

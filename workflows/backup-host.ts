@@ -16,6 +16,7 @@ import type { BackupInput, BackupPlan, BackupProgress, BackupSummary } from '../
 import { formatDuration } from '../domain/duration.js';
 import { serverTaskQueue, snapshotName, transferTaskQueue } from '../domain/names.js';
 import { fatalTransferErrors } from '../domain/rsync-exit.js';
+import { finishRun, prepareHost, runAfterHook, runFailedAfterHook } from './host-steps.js';
 import { pruneAfterBackup } from './retention.js';
 
 /** Which step the backup is in; transfer figures are in the transfer activity's heartbeat details. */
@@ -37,13 +38,20 @@ export async function backupHost(input: BackupInput): Promise<BackupSummary> {
     retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 },
   });
 
+  let plan: BackupPlan | undefined;
   try {
-    const plan = await onServer.planBackup(input);
+    plan = await onServer.planBackup(input);
     progress.phase = 'dataset';
     const { mountpoint } = await onServer.ensureDataset(plan.dataset, plan.host);
+    // Host veto, hooks, mount-table selection and excludes (workflows/host-steps.ts).
+    const host = await prepareHost(plan, progress, started);
+    if (host.skipped) {
+      progress.phase = 'done';
+      return await runAfterHook(plan, host.skipped);
+    }
 
     progress.phase = 'transfer';
-    const transfer = await transferActivities(plan).transferFiles(plan, mountpoint);
+    const transfer = await transferActivities(plan).transferFiles(host.transferPlan, mountpoint);
 
     progress.phase = 'snapshot';
     const partial = transfer.outcome === 'partial';
@@ -64,13 +72,15 @@ export async function backupHost(input: BackupInput): Promise<BackupSummary> {
         ? `partial transfer (rsync exit 23), snapshot ${snapshot} labelled partial: ${transfer.warnings.slice(-3).join(' | ')}`
         : `${transfer.filesTransferred} files, ${transfer.bytesTransferred} bytes in ${formatDuration(durationMs)}, snapshot ${snapshot}`,
     });
+    const finished = await finishRun(plan, host, summary);
     // Monitoring (notify) slots in here.
     progress.phase = 'done';
-    return summary;
+    return finished;
   } catch (error) {
     const phase = progress.phase;
     progress.phase = 'failed';
     if (isCancellation(error)) throw error;
+    if (plan) await runFailedAfterHook(plan, `backup of ${input.host} on ${input.server} failed during ${phase}: ${explain(error, input.server)}`);
     throw ApplicationFailure.nonRetryable(
       `backup of ${input.host} on ${input.server} failed during ${phase}: ${explain(error, input.server)}`,
       'BackupFailed',

@@ -1,0 +1,111 @@
+// Runs one fixed command on the backed-up host over the same ssh settings as rsync, the way the
+// transfer runs rsync: its own process group under setpriv --pdeathsig, heartbeats, cancellation kills
+// the group, and ssh's own failures turned into retry decisions.
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { execa } from 'execa';
+import type { BackupPlan } from '../domain/backup.js';
+import { sshCommand } from '../domain/rsync-args.js';
+import type { FatalTransferError } from '../domain/rsync-exit.js';
+
+const heartbeatEveryMs = 1_000;
+const killGraceMs = 3_000;
+const outputLimit = 4 * 1024 * 1024;
+
+export interface SshRunResult {
+  exitCode: number;
+  stdout: string;
+  stderr: string;
+  /** The local deadline passed and the process group was killed. */
+  timedOut: boolean;
+  durationMs: number;
+}
+
+export interface SshRunOptions {
+  /** Kill ssh (and with it the remote command's watcher) after this long. */
+  timeoutMs: number;
+  /** Heartbeat details, called once a second. */
+  details?: () => unknown;
+}
+
+/** `ssh … -l user -- address command`; never a local shell. */
+export function sshArgv(plan: Pick<BackupPlan, 'ssh' | 'source'>, command: string): string[] {
+  return [...sshCommand(plan), '-l', plan.source.user, '--', plan.source.address, command];
+}
+
+export async function runOverSsh(plan: Pick<BackupPlan, 'ssh' | 'source'>, command: string, options: SshRunOptions): Promise<SshRunResult> {
+  const context = Context.current();
+  const started = Date.now();
+  const [ssh, ...args] = sshArgv(plan, command);
+  // stdin stays an open pipe: the remote hook watcher treats its end-of-file as "the server went away".
+  const child = execa('setpriv', ['--pdeathsig', 'SIGKILL', '--', ssh!, ...args], {
+    detached: true,
+    cleanup: false,
+    reject: false,
+    stdin: 'pipe',
+    encoding: 'utf8',
+    maxBuffer: outputLimit,
+    stripFinalNewline: false,
+  });
+  let timedOut = false;
+  const killGroup = () => {
+    signalGroup(child.pid, 'SIGTERM');
+    setTimeout(() => signalGroup(child.pid, 'SIGKILL'), killGraceMs).unref();
+  };
+  const deadline = setTimeout(() => {
+    timedOut = true;
+    killGroup();
+  }, options.timeoutMs);
+  context.cancellationSignal.addEventListener('abort', killGroup, { once: true });
+  const beat = () => context.heartbeat(options.details?.() ?? { elapsedMs: Date.now() - started });
+  const heartbeat = setInterval(beat, heartbeatEveryMs);
+  beat();
+  let result;
+  try {
+    result = await child;
+  } finally {
+    clearInterval(heartbeat);
+    clearTimeout(deadline);
+    context.cancellationSignal.removeEventListener('abort', killGroup);
+  }
+  if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
+  return {
+    exitCode: result.exitCode ?? -1,
+    stdout: String(result.stdout ?? ''),
+    stderr: String(result.stderr ?? ''),
+    timedOut,
+    durationMs: Date.now() - started,
+  };
+}
+
+/** Throws for ssh's own failures: host key and login refusals at once, connection trouble retryably. */
+export function throwOnSshFailure(plan: Pick<BackupPlan, 'ssh' | 'source'>, what: string, result: SshRunResult): void {
+  const source = `${plan.source.user}@${plan.source.address}:${plan.source.port}`;
+  const stderr = result.stderr.trim();
+  if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|host key .* is not known/i.test(stderr)) {
+    throw ApplicationFailure.nonRetryable(
+      `ssh rejected the host key of ${source}: it is not in ${plan.ssh.knownHostsFile} (or it changed); nothing was transferred. ` +
+        `Add the host's key there after checking it (ssh-keyscan -p ${plan.source.port} ${plan.source.address}). ssh said: ` +
+        stderr.split('\n').filter((line) => /host key|verification failed/i.test(line)).join(' '),
+      'HostKeyRejected' satisfies FatalTransferError,
+    );
+  }
+  if (/Permission denied \(/.test(stderr)) {
+    throw ApplicationFailure.nonRetryable(
+      `ssh login to ${source} with ${plan.ssh.identityFile} was refused; install the backup server's public key for ${plan.source.user}. ssh said: ${stderr}`,
+      'SshAuthFailed' satisfies FatalTransferError,
+    );
+  }
+  if (result.exitCode === 255 || result.exitCode === -1) {
+    const how = result.exitCode === 255 ? 'exited 255' : 'was killed';
+    throw ApplicationFailure.retryable(`${what}: ssh to ${source} ${how}: ${stderr.split('\n').slice(-5).join(' ') || '(no error output)'}`, 'SshTransient');
+  }
+}
+
+function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
