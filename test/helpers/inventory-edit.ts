@@ -1,0 +1,39 @@
+// Changing a rig's inventory after it is made (workers read it at each backup), for settings that
+// depend on the rig's own paths: hook and veto directories, the exclude file, the selection root.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { parse, stringify } from 'yaml';
+import { waitFor } from '../../devenv/process.js';
+import { cliPath, type Rig } from './rig.js';
+
+type Mapping = Record<string, unknown>;
+
+/** Applies `change` to the parsed inventory and writes it back. */
+export function editInventory(rig: Rig, change: (inventory: { servers: Record<string, Mapping>; hosts: Record<string, Mapping> }) => void): void {
+  const inventory = parse(readFileSync(rig.inventoryPath, 'utf8'));
+  change(inventory);
+  writeFileSync(rig.inventoryPath, stringify(inventory));
+}
+
+/** Sets (or, with undefined, removes) settings of the rig's host. */
+export function setHostSettings(rig: Rig, settings: Mapping): void {
+  editInventory(rig, (inventory) => {
+    const host = inventory.hosts[rig.hostName]!;
+    for (const [key, value] of Object.entries(settings)) {
+      if (value === undefined) delete host[key];
+      else host[key] = value;
+    }
+  });
+}
+
+/** A worker for another server of the rig's inventory (rig.startWorker only starts the rig's own). */
+export async function startServerWorker(rig: Rig, server: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [cliPath, '--config', rig.inventoryPath, 'worker', '--server', server], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, TIDEMARK_LOG_LEVEL: process.env.TIDEMARK_LOG_LEVEL ?? 'ERROR' },
+  });
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  await waitFor(`worker for ${server}`, async () => output.includes('polling'), 30_000);
+  return child;
+}
