@@ -5,15 +5,19 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { execFileSync } from 'node:child_process';
 import { defaultPayloadConverter } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
 import { parse, stringify } from 'yaml';
+import { destroyPlanned } from '../activities/prune.js';
 import { zfs } from '../activities/zfs.js';
 import type { BackupSummary } from '../domain/backup.js';
 import { backupWorkflowId, parseSnapshotName } from '../domain/names.js';
 import type { RetentionPlan } from '../domain/retention.js';
 import type { PruneReport } from '../client/prune.js';
 import type { SnapshotReport } from '../client/snapshots.js';
-import { createRig, type Rig } from './helpers/rig.js';
+import { workflowBundlePath } from '../worker/bundle.js';
+import { createRig, testServices, type Rig } from './helpers/rig.js';
 
 const policy = { daily: 3, weekly: 2, monthly: 3, yearly: 3, timeZone: 'Europe/Amsterdam' };
 
@@ -105,6 +109,8 @@ describe('retention after backups', () => {
     assert.deepEqual(reasons.get('manual-before-upgrade'), ['foreign']);
     assert.ok(reasons.get(second.snapshot)!.includes('newest complete'));
     assert.deepEqual(sorted(input.plan.destroy), sorted(pruned));
+    // Planning in workflow code (Intl time zones included) replays deterministically.
+    await Worker.runReplayHistory({ workflowBundle: { codePath: workflowBundlePath } }, history, backupWorkflowId(rig.hostName, rig.server));
   });
 
   test('a failed backup (sshd down) prunes nothing', async () => {
@@ -269,5 +275,59 @@ describe('adopting SOWN and PlanB snapshots', () => {
     assert.deepEqual(reasons.get(planb(12, 21)), ['weekly 2025-W51']);
     assert.ok(listing.snapshots.every((row) => row.kind === 'complete' && row.keep));
     assert.equal(listing.snapshots.find((row) => row.name === sown(2, 28))!.takenAt, '2025-02-27T23:00:00.000Z', 'SOWN: local midnight of the named date');
+  });
+});
+
+describe('the prune step', () => {
+  let dataset: string;
+  const hold = 'test-hold';
+  const held = 'tidemark-20250201T020000Z';
+  before(async () => {
+    dataset = `${testServices().pool}/prune-safety-${process.pid}`;
+    await zfs(['create', '-p', dataset]);
+    for (const name of ['tidemark-20250101T020000Z', held, 'tidemark-20250301T020000Z-partial', 'tidemark-20250401T020000Z', 'tidemark-20250501T020000Z', 'tidemark-20250601T020000Z-partial', 'handmade']) {
+      await zfs(['snapshot', `${dataset}@${name}`]);
+    }
+  });
+  after(async () => {
+    await zfs(['release', hold, `${dataset}@${held}`]).catch(() => undefined);
+    await zfs(['destroy', '-r', '-f', dataset]).catch(() => undefined);
+  });
+  const safety = { timeZone: 'Europe/Amsterdam', backupSucceeded: true };
+  const names = async () => (await zfs(['list', '-H', '-t', 'snapshot', '-o', 'name', '-r', '-d', '1', dataset])).split('\n').filter(Boolean).map((line) => line.split('@')[1]!);
+
+  test('destroys only what a fresh check allows, whatever the plan says, and is idempotent', async () => {
+    // A stale or wrong plan: a snapshot held since planning, the newest complete, a newer partial, a foreign one, one already gone.
+    await zfs(['hold', hold, `${dataset}@${held}`]);
+    const destroy = ['tidemark-20240101T020000Z', 'tidemark-20250101T020000Z', held, 'tidemark-20250301T020000Z-partial', 'handmade', 'tidemark-20250601T020000Z-partial', 'tidemark-20250501T020000Z'];
+    const refused = [
+      { name: held, reasons: ['held'] },
+      { name: 'handmade', reasons: ['foreign'] },
+      { name: 'tidemark-20250601T020000Z-partial', reasons: ['partial newer than newest complete'] },
+      { name: 'tidemark-20250501T020000Z', reasons: ['newest complete'] },
+    ];
+    const first = await destroyPlanned({ dataset, plan: { verdicts: [], destroy }, safety });
+    assert.deepEqual(first, {
+      destroyed: ['tidemark-20250101T020000Z', 'tidemark-20250301T020000Z-partial'],
+      alreadyGone: ['tidemark-20240101T020000Z'],
+      refused,
+    });
+    assert.deepEqual(sorted(await names()), sorted([held, 'tidemark-20250401T020000Z', 'tidemark-20250501T020000Z', 'tidemark-20250601T020000Z-partial', 'handmade']));
+    const retried = await destroyPlanned({ dataset, plan: { verdicts: [], destroy }, safety });
+    assert.deepEqual(retried, { destroyed: [], alreadyGone: ['tidemark-20240101T020000Z', 'tidemark-20250101T020000Z', 'tidemark-20250301T020000Z-partial'], refused });
+  });
+
+  test('nothing goes when the backup did not succeed', async () => {
+    const result = await destroyPlanned({ dataset, plan: { verdicts: [], destroy: ['tidemark-20250401T020000Z'] }, safety: { ...safety, backupSucceeded: false } });
+    assert.deepEqual(result, { destroyed: [], alreadyGone: [], refused: [{ name: 'tidemark-20250401T020000Z', reasons: ['backup did not succeed'] }] });
+  });
+
+  test('a snapshot that becomes the newest complete while pruning (the newer one vanished) is kept', async () => {
+    const result = await destroyPlanned({ dataset, plan: { verdicts: [], destroy: ['tidemark-20250401T020000Z'] }, safety }, (done) => {
+      // Someone destroys the newest complete snapshot after the prune step's first listing.
+      if (done === 0) execFileSync('zfs', ['destroy', `${dataset}@tidemark-20250501T020000Z`]);
+    });
+    assert.deepEqual(result.refused, [{ name: 'tidemark-20250401T020000Z', reasons: ['newest complete'] }]);
+    assert.ok((await names()).includes('tidemark-20250401T020000Z'));
   });
 });
