@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(rsync openssh-server openssh-client attr acl util-linux procps python3-venv)
+packages=(rsync openssh-server openssh-client attr acl util-linux procps python3-venv e2fsprogs)
 command -v zfs >/dev/null 2>&1 && [ -e /dev/zfs ] || packages+=(zfs-fuse)
 missing=()
 for package in "${packages[@]}"; do
