@@ -4,6 +4,7 @@ import type { BackupInput, BackupPlan } from '../domain/backup.js';
 import { TidemarkError } from '../domain/errors.js';
 import { keepReasonProblem } from '../domain/keep.js';
 import { loadInventory } from '../inventory/load.js';
+import { withSourcedHost } from '../inventory/sources.js';
 import { resolveServerHooks } from '../inventory/resolve.js';
 import { resolveHost, resolveRetention, resolveServer, resolveSsh } from '../inventory/resolve.js';
 
@@ -12,7 +13,7 @@ export async function planBackup(inventoryPath: string, input: BackupInput): Pro
   try {
     const keepProblem = input.keep === undefined ? undefined : keepReasonProblem(input.keep);
     if (keepProblem) throw new TidemarkError('USAGE', `--keep: ${keepProblem}`);
-    const inventory = await loadInventory(inventoryPath);
+    const inventory = withSourcedHost(await loadInventory(inventoryPath), input.host, input.sourced);
     const host = resolveHost(inventory, input.host);
     const { dataset, adopt } = resolveServer(inventory, host, input.server);
     return {

@@ -5,6 +5,7 @@ import { ExitCode, TidemarkError } from '../domain/errors.js';
 import { inventoryPath, loadInventory } from '../inventory/load.js';
 import { describeInventory } from './config-check.js';
 import { cancelBackup } from './cancel-backup.js';
+import { registerScheduleCommands } from './schedule-commands.js';
 import { startBackup } from './start-backup.js';
 
 const program = new Command('tidemark')
@@ -89,6 +90,8 @@ program
     const path = configPath();
     console.log(describeInventory(await loadInventory(path), path));
   });
+
+registerScheduleCommands(program, configPath);
 
 try {
   await program.parseAsync(process.argv);

@@ -9,6 +9,8 @@ export interface BackupInput {
   server: string;
   /** Hold the snapshot (`zfs hold tidemark-keep`) with this reason until `tidemark release`. */
   keep?: string;
+  /** Host settings from NetBox as of the last schedule sync (scheduled runs); the YAML entry wins field by field. */
+  sourced?: Record<string, unknown>;
 }
 
 /** Everything the steps need, resolved from the server's inventory by `planBackup`. */

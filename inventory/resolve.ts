@@ -3,6 +3,7 @@ import { parseDuration } from '../domain/duration.js';
 import { TidemarkError } from '../domain/errors.js';
 import { defaultRetentionCounts, retentionClasses, validateRetentionPolicy, type AdoptOptions, type RetentionPolicy } from '../domain/retention.js';
 import type { HostStepsPlan } from '../domain/host-steps.js';
+import type { ScheduleSettings } from '../domain/schedule-spec.js';
 import type { Inventory } from './schema.js';
 
 /** Everything needed to back up one host onto one server, with defaults applied. */
@@ -168,4 +169,19 @@ export function resolveRetention(inventory: Inventory, host: string, serverTimeZ
   const result = validateRetentionPolicy({ ...counts, ...merged }, serverTimeZone);
   if (!result.ok) throw new TidemarkError('CONFIG_INVALID', result.errors.map((error) => `hosts.${host}.retention.${error}`).join('\n'));
   return result.policy;
+}
+
+/** When the host's backups run (domain/schedule-spec.ts): its fields over `defaults`. Defaults: daily,
+ * jitter a tenth of the interval (at most 30m; none for cron), UTC, no blackout, enabled. */
+export function resolveSchedule(inventory: Inventory, host: string): ScheduleSettings {
+  const entry: NonNullable<Inventory['defaults']> = inventory.hosts[host] ?? {};
+  const defaults: NonNullable<Inventory['defaults']> = inventory.defaults ?? {};
+  const jitter = entry.jitter ?? defaults.jitter;
+  return {
+    schedule: entry.schedule ?? defaults.schedule ?? 'daily',
+    ...(jitter !== undefined ? { jitter } : {}),
+    timezone: entry.timezone ?? defaults.timezone ?? 'UTC',
+    blackout: entry.blackout ?? defaults.blackout ?? [],
+    enabled: entry.enabled ?? defaults.enabled ?? true,
+  };
 }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { parseDuration } from '../domain/duration.js';
 import { safeRemotePath } from '../domain/host-steps.js';
 import { validateRetentionPolicy } from '../domain/retention.js';
+import { netboxSchema, scheduleSettingsShape, syncSchema } from './schedule-schema.js';
 
 /** Host and server names become dataset components, task queues and workflow ids. */
 const nameSchema = z
@@ -146,6 +147,8 @@ const hostSettingsShape = {
   /** The built-in excludes for full-system backups (default true). */
   standardExcludes: z.boolean({ error: 'expected true or false' }).optional(),
   retention: retentionSchema.optional(),
+  /** schedule, jitter, timezone, blackout, enabled (inventory/schedule-schema.ts). */
+  ...scheduleSettingsShape,
 };
 
 const hostSchema = z
@@ -197,6 +200,10 @@ export const inventorySchema = z
       error: 'define at least one backup server, e.g. servers: { backup-1: { dataset: data } }',
     }),
     defaults: z.object(hostSettingsShape).strict().optional(),
+    /** Hosts from NetBox besides `hosts:` (a `hosts:` entry of the same name wins field by field). */
+    netbox: netboxSchema.optional(),
+    /** The syncInventory schedule (default every 15m). */
+    sync: syncSchema.optional(),
     hosts: z.record(nameSchema, hostSchema, { error: 'expected a mapping of hosts, e.g. hosts: { vpn: { address: vpn.example.org } }' }),
   })
   .strict()

@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
+import { createControlActivities } from '../activities/sync-inventory.js';
 import { controlTaskQueue, serverTaskQueue, transferTaskQueue } from '../domain/names.js';
 import { loadInventory } from '../inventory/load.js';
 import { resolveTemporal } from '../inventory/resolve.js';
@@ -43,7 +44,8 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   const workflowSource = existsSync(workflowBundlePath) ? { workflowBundle: { codePath: workflowBundlePath } } : { workflowsPath };
 
   const workers = await Promise.all([
-    Worker.create({ ...common, taskQueue: controlTaskQueue, ...workflowSource }),
+    // The control queue also runs the scheduled inventory sync's activity: any server may do it.
+    Worker.create({ ...common, taskQueue: controlTaskQueue, ...workflowSource, activities: createControlActivities({ inventoryPath: options.inventoryPath }) }),
     Worker.create({
       ...common,
       taskQueue: serverTaskQueue(options.server),

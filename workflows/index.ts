@@ -1,2 +1,4 @@
 // Every workflow type the control worker runs.
 export { backupHost, progressQuery } from './backup-host.js';
+export { scheduledBackup } from './scheduled-backup.js';
+export { syncInventory } from './sync-inventory.js';

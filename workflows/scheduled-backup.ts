@@ -1,0 +1,38 @@
+// What a Tidemark schedule starts: a small workflow that runs the (host, server) backup as a child under
+// the fixed id backupWorkflowId(host, server). Schedules append the scheduled time to their own workflow
+// ids, so only that fixed child id makes Temporal refuse a second concurrent backup, ad-hoc runs included:
+// when one is already running this run records "skipped: already running" and ends.
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
+import { ApplicationFailure, ChildWorkflowFailure, log, startChild } from '@temporalio/workflow';
+import type { BackupInput } from '../domain/backup.js';
+import { backupWorkflowId } from '../domain/names.js';
+import type { ScheduledBackupInput, ScheduledBackupResult } from '../domain/schedule-spec.js';
+import { backupHost } from './backup-host.js';
+
+export async function scheduledBackup(input: ScheduledBackupInput): Promise<ScheduledBackupResult> {
+  const workflowId = backupWorkflowId(input.host, input.server);
+  const backupInput: BackupInput = { host: input.host, server: input.server, ...(input.sourced ? { sourced: input.sourced } : {}) };
+  let child;
+  try {
+    child = await startChild(backupHost, {
+      workflowId,
+      args: [backupInput],
+      // The backup outlives this run if someone terminates it; the id alone guards against twins.
+      parentClosePolicy: 'ABANDON',
+      workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+    });
+  } catch (error) {
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    const message = `skipped: already running (a backup of ${input.host} on ${input.server} holds ${workflowId})`;
+    log.info(message);
+    return { outcome: 'skipped', reason: 'already running', workflowId, message };
+  }
+  try {
+    const summary = await child.result();
+    return { outcome: 'ran', workflowId, runId: child.firstExecutionRunId, status: summary.status, message: summary.message };
+  } catch (error) {
+    let cause: unknown = error;
+    while (cause instanceof ChildWorkflowFailure && cause.cause) cause = cause.cause;
+    throw ApplicationFailure.nonRetryable(cause instanceof Error ? cause.message : String(cause), 'BackupFailed');
+  }
+}
