@@ -87,8 +87,9 @@ function classify(fstype: string, options: SelectionOptions): 'local' | SkipReas
 /**
  * Chooses what to copy of a host: its root's filesystem plus every local filesystem mounted under the
  * root, each copied from its mount point (rsync --relative --one-file-system then stays on each).
- * Skipped: pseudo and network filesystems, mounts hidden by a later mount on the same directory, mounts under a skipped mount (e.g. a USB disk under /run/media), and a second mount of a
- * filesystem already selected (bind mounts; btrfs subvolumes and ZFS datasets are told apart by source).
+ * Skipped: pseudo and network filesystems, mounts hidden by a later mount on the same directory, mounts
+ * under a skipped mount (e.g. a USB disk under /run/media), and bind mounts of the filesystem they sit in
+ * (rsync reaches them from the parent's copy). Btrfs subvolumes are kept (their own device numbers).
  */
 export function selectMounts(entries: readonly MountEntry[], options: SelectionOptions): MountSelection {
   const root = normalizePath(options.root);
@@ -112,7 +113,10 @@ export function selectMounts(entries: readonly MountEntry[], options: SelectionO
     let verdict = classify(entry.fstype, options);
     if (verdict === 'local' && /[\n\r]/.test(path)) verdict = 'unusable name';
     if (verdict === 'local' && skippedTargets.some((target) => isUnder(path, target))) verdict = 'under a skipped mount';
-    if (verdict === 'local' && entry.fstype !== 'btrfs' && selected.some((other) => other.source === entry.source && other.fstype === entry.fstype)) {
+    // A bind mount of the filesystem it sits in has the same device number, so rsync --one-file-system
+    // already walks into it from the parent's copy (btrfs subvolumes differ in device number: kept).
+    const parent = visible.filter((other) => other !== entry && other.target !== path && isUnder(path, other.target)).sort((a, b) => b.target.length - a.target.length)[0];
+    if (verdict === 'local' && parent && selected.includes(parent) && parent.source === entry.source && parent.fstype === entry.fstype && entry.fstype !== 'btrfs') {
       verdict = 'same filesystem';
     }
     if (verdict === 'local') {

@@ -62,6 +62,12 @@ test('selection: every local filesystem, never pseudo, network (unless asked), h
 
   const withNetwork = selectMounts(entries, { root: '/', includeNetworkMounts: true, extraTypes: [] });
   assert.ok(withNetwork.paths.includes('/mnt/nas') && withNetwork.paths.includes('/mnt/box'));
+  // A bind of the root device on a directory of another filesystem: rsync would not reach it from /srv.
+  const crossBind = selectMounts(
+    [...entries, { source: '/dev/sdx1', target: '/data', fstype: 'xfs', options: '' }, { source: '/dev/vda2', target: '/data/www', fstype: 'ext4', options: '' }],
+    { root: '/', includeNetworkMounts: false, extraTypes: [] },
+  );
+  assert.ok(crossBind.paths.includes('/data') && crossBind.paths.includes('/data/www'));
   const withFuse = selectMounts([...entries, { source: 'pool', target: '/pool', fstype: 'fuse.mergerfs', options: '' }], { root: '/', includeNetworkMounts: false, extraTypes: ['fuse.mergerfs'] });
   assert.ok(withFuse.paths.includes('/pool'));
 });
