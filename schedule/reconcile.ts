@@ -162,9 +162,6 @@ export async function reconcileSchedules(options: ReconcileOptions): Promise<Syn
   if (suspicion && options.force) report.warnings.push(`applied despite: ${suspicion} (--force)`);
   if (suspicion && !options.force) report.suspicious = suspicion;
 
-  for (const { want, decision } of decisions) {
-    if (decision.op === 'foreign') report.errors.push(`! ${label(want)}: schedule ${want.scheduleId} exists but is not Tidemark's; left alone`);
-  }
   const apply = !options.dryRun && !report.suspicious;
 
   const state = (want: DesiredSchedule) => (want.enabled ? {} : { paused: true, note: 'disabled in the inventory (enabled: false)' });
@@ -214,6 +211,7 @@ export async function reconcileSchedules(options: ReconcileOptions): Promise<Syn
       report.updated++;
       lines.push({ key: `2${label(want)}`, line: `~ ${label(want)} ${want.summary}${outcome.was ? ` (was ${outcome.was})` : ''}` });
     } else if (outcome.op === 'unchanged') report.unchanged++;
+    else report.errors.push(`! ${label(want)}: schedule ${want.scheduleId} exists but is not Tidemark's; left alone`);
   });
   await mapLimit(deletions, limit, async (schedule) => {
     try {
