@@ -42,6 +42,13 @@ function sorted(names: Iterable<string>): string[] {
   return [...names].sort();
 }
 
+/** Rewrites the rig's inventory (workers read it at every backup). */
+function editInventory(rig: Rig, edit: (inventory: any) => void): void {
+  const inventory = parse(readFileSync(rig.inventoryPath, 'utf8'));
+  edit(inventory);
+  writeFileSync(rig.inventoryPath, stringify(inventory));
+}
+
 async function cliJson<T>(rig: Rig, args: string[], expectedExit = 0): Promise<T> {
   const run = await rig.cli(args);
   assert.equal(run.exitCode, expectedExit, run.stdout + run.stderr);
@@ -124,7 +131,7 @@ describe('retention after backups', () => {
       await rig.host.start();
     }
     assert.equal(failed.exitCode, 1, failed.stdout + failed.stderr);
-    assert.match(failed.stderr, /failed during transfer/);
+    assert.match(failed.stderr, /FAILED: .*failed during [\w-]+: .*Connection refused/);
     assert.deepEqual(await rig.snapshots(), before);
   });
 
@@ -202,6 +209,26 @@ describe('retention after backups', () => {
     assert.equal(run.exitCode, 2);
     assert.match(run.stderr, /--keep: give a reason/);
   });
+
+  test('a run that a failed host hook makes FAILED (copied and snapshotted anyway) prunes nothing', async () => {
+    const hooksDir = join(rig.dir, 'backup-scripts');
+    mkdirSync(hooksDir, { recursive: true });
+    writeFileSync(join(hooksDir, '20-dump-db'), '#!/bin/sh\necho "pg_dump failed" >&2\nexit 3\n', { mode: 0o755 });
+    editInventory(rig, (inventory) => (inventory.hosts[rig.hostName].hooks = { dir: hooksDir, timeout: '20s' }));
+    await makeSnapshots(rig, ['tidemark-20230101T020000Z']);
+    const before = await rig.snapshots();
+    try {
+      const run = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
+      assert.equal(run.exitCode, 1, run.stdout + run.stderr);
+      const summary = (await rig.client.workflow.getHandle(backupWorkflowId(rig.hostName, rig.server)).result()) as BackupSummary;
+      assert.equal(summary.status, 'FAILED');
+      assert.equal(summary.pruned, undefined);
+      const taken = summary.snapshot!.split('@')[1]!;
+      assert.deepEqual(sorted(await rig.snapshots()), sorted([...before, taken]), 'the new snapshot is added, nothing is pruned');
+    } finally {
+      editInventory(rig, (inventory) => delete inventory.hosts[rig.hostName].hooks);
+    }
+  });
 });
 
 describe('adopting SOWN and PlanB snapshots', () => {
@@ -216,11 +243,8 @@ describe('adopting SOWN and PlanB snapshots', () => {
     inherited.push((date.getUTCMonth() < 6 ? sown : planb)(date.getUTCMonth() + 1, date.getUTCDate()));
   }
 
-  async function setAdopt(adopt: { sown?: boolean; planb?: boolean } | undefined) {
-    const inventory = parse(readFileSync(rig.inventoryPath, 'utf8'));
-    if (adopt) inventory.servers[rig.server].adopt = adopt;
-    else delete inventory.servers[rig.server].adopt;
-    writeFileSync(rig.inventoryPath, stringify(inventory));
+  function setAdopt(adopt: { sown?: boolean; planb?: boolean }) {
+    editInventory(rig, (inventory) => (inventory.servers[rig.server].adopt = adopt));
   }
 
   before(async () => {
@@ -243,7 +267,7 @@ describe('adopting SOWN and PlanB snapshots', () => {
     assert.deepEqual(off.summary.pruned, [first.snapshot]);
 
     // SOWN only: its snapshots are complete copies (taken at local midnight of the named date); PlanB's stay foreign.
-    await setAdopt({ sown: true });
+    setAdopt({ sown: true });
     const sownOnly = await backup(rig);
     const sownKept = [
       ...[25, 26, 27, 28, 29, 30].map((date) => sown(6, date)), // daily (with today's backup: 7)
@@ -254,7 +278,7 @@ describe('adopting SOWN and PlanB snapshots', () => {
     assert.deepEqual(sorted(await rig.snapshots()), sorted([...sownKept, ...planbAll, sownOnly.snapshot]));
     assert.equal(sownOnly.summary.pruned!.length, 181 - sownKept.length + 1);
 
-    await setAdopt({ sown: true, planb: true });
+    setAdopt({ sown: true, planb: true });
     const both = await backup(rig);
     const expected = [
       ...[26, 27, 28, 29, 30, 31].map((date) => planb(12, date)), // daily

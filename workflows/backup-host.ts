@@ -61,7 +61,8 @@ export async function backupHost(input: BackupInput): Promise<BackupSummary> {
     const summary = await pruneAfterBackup(plan, {
       host: plan.host,
       server: plan.server,
-      status: partial ? 'WARNING' : 'SUCCESS',
+      // A failed hook makes the run FAILED (finishRun says why): then retention must not prune.
+      status: host.failure ? 'FAILED' : partial ? 'WARNING' : 'SUCCESS',
       dataset: plan.dataset,
       snapshot,
       filesTransferred: transfer.filesTransferred,
