@@ -17,7 +17,8 @@ export interface LoopbackHost {
   /** The host's public key line, for adding to another known_hosts. */
   hostKeyLine: string;
   start(): Promise<void>;
-  stop(): Promise<void>;
+  /** Stops listening and cuts the sessions in progress (a host going down mid-transfer). */
+  stop(options?: { dropSessions?: boolean }): Promise<void>;
 }
 
 /** Keys, config and a stopped sshd under `dir`; call start(). Root may log in with the client key only. */
@@ -68,9 +69,11 @@ export async function createLoopbackHost(dir: string, address: string): Promise<
       child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', config], { stdio: 'ignore' });
       await waitFor(`sshd on ${address}:${port}`, () => canConnect(address, port), 10_000);
     },
-    async stop() {
+    async stop(options = {}) {
       if (!child || child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child!.once('exit', resolve));
+      // Session processes are children of the listener; a plain stop leaves them running.
+      if (options.dropSessions && child.pid) await execa('pkill', ['-KILL', '-P', String(child.pid)], { reject: false });
       child.kill('SIGTERM');
       await exited;
     },
