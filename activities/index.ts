@@ -3,6 +3,7 @@ import type { BackupInput } from '../domain/backup.js';
 import { ensureDataset } from './dataset.js';
 import { runHostHooks, runServerHook } from './hooks.js';
 import { probeHost } from './host-probe.js';
+import { createNotifyActivities } from './notify.js';
 import { planBackup } from './plan.js';
 import { pruneSnapshots } from './prune.js';
 import { takeSnapshot } from './snapshot.js';
@@ -26,6 +27,8 @@ export function createActivities(deps: ActivityDeps) {
     takeSnapshot,
     listSnapshots,
     pruneSnapshots,
+    // notifyStart, recordOutcome, notifyTarget (activities/notify.ts)
+    ...createNotifyActivities(deps.inventoryPath),
   };
 }
 

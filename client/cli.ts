@@ -6,6 +6,7 @@ import { inventoryPath, loadInventory } from '../inventory/load.js';
 import { describeInventory } from './config-check.js';
 import { cancelBackup } from './cancel-backup.js';
 import { registerScheduleCommands } from './schedule-commands.js';
+import { hostServerPairs, hostsTable, zabbixDiscovery } from './hosts.js';
 import { startBackup } from './start-backup.js';
 
 const program = new Command('tidemark')
@@ -76,9 +77,20 @@ program
   .command('worker')
   .description("run this backup server's worker (workflows, pool steps and transfers)")
   .requiredOption('--server <name>', 'this backup server, as named under "servers"')
-  .action(async (options: { server: string }) => {
+  .option('--metrics <host:port>', 'serve Prometheus metrics here (default: servers.<name>.metrics, else off)')
+  .action(async (options: { server: string; metrics?: string }) => {
     const { runWorker } = await import('../worker/run-worker.js');
-    await runWorker({ server: options.server, inventoryPath: configPath() });
+    await runWorker({ server: options.server, inventoryPath: configPath(), ...(options.metrics ? { metrics: options.metrics } : {}) });
+  });
+
+program
+  .command('hosts')
+  .description('list the hosts and their backup servers (--zabbix: as Zabbix low-level discovery JSON)')
+  .option('--server <name>', 'only this backup server')
+  .option('--zabbix', 'print {"data":[{"{#HOST}":…,"{#SERVER}":…}]}', false)
+  .action(async (options: { server?: string; zabbix: boolean }) => {
+    const pairs = hostServerPairs(await loadInventory(configPath()), options.server);
+    console.log(options.zabbix ? zabbixDiscovery(pairs) : hostsTable(pairs));
   });
 
 program

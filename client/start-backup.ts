@@ -47,6 +47,7 @@ export async function startBackup(inventory: Inventory, options: StartBackupOpti
     try {
       const summary: BackupSummary = await watchBackup(client.workflow.getHandle(run.workflowId), run.runId);
       console.log(`${summary.status}: ${summary.host} on ${summary.server}: ${summary.message}`);
+      for (const note of summary.notifications ?? []) if (!note.ok) console.error(`  notify ${note.target} (${note.type}) failed: ${note.error}`);
       // A run can end FAILED without the workflow failing (a hook failed; the copy may still exist).
       if (summary.status === 'FAILED') exitCode = ExitCode.backupFailed;
     } catch (error) {

@@ -1,6 +1,7 @@
 // The data that flows through a backup workflow: its input, the plan, step results and the summary.
 // Only names, paths and counts: never secrets, never file lists (history payloads stay small).
 import type { HostStepsPlan, HostStepsSummary } from './host-steps.js';
+import type { NotificationResult } from './notify.js';
 import type { AdoptOptions, RetentionPolicy } from './retention.js';
 
 /** Input of the `backupHost` workflow: which host, onto which backup server. */
@@ -68,7 +69,8 @@ export interface BackupProgress {
   veto?: { files: string[]; checks: number; nextCheckAt: string };
 }
 
-export type BackupStatus = 'SUCCESS' | 'WARNING' | 'FAILED';
+/** CANCELLED: the run was cancelled; only monitoring sees it (reported as WARNING, domain/notify.ts). */
+export type BackupStatus = 'SUCCESS' | 'WARNING' | 'FAILED' | 'CANCELLED';
 
 /** What a finished backup returns (and what monitoring will be told). */
 export interface BackupSummary {
@@ -86,4 +88,6 @@ export interface BackupSummary {
   hostSteps?: HostStepsSummary;
   /** Snapshots retention removed after this backup (names after "@"); absent when retention did not run. */
   pruned?: string[];
+  /** How each monitoring target fared (notify step); absent when none is configured. */
+  notifications?: NotificationResult[];
 }

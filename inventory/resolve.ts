@@ -185,3 +185,9 @@ export function resolveSchedule(inventory: Inventory, host: string): ScheduleSet
     enabled: entry.enabled ?? defaults.enabled ?? true,
   };
 }
+
+/** Monitoring settings of one server's worker: state file default /var/lib/tidemark/state.json, metrics default off. */
+export function resolveMonitoring(inventory: Inventory, server: string): { stateFile: string; metrics?: string } {
+  const entry = inventory.servers[server];
+  return { stateFile: entry?.stateFile ?? '/var/lib/tidemark/state.json', ...(entry?.metrics ? { metrics: entry.metrics } : {}) };
+}

@@ -5,6 +5,7 @@ import { parseDuration } from '../domain/duration.js';
 import { safeRemotePath } from '../domain/host-steps.js';
 import { validateRetentionPolicy } from '../domain/retention.js';
 import { netboxSchema, scheduleSettingsShape, syncSchema } from './schedule-schema.js';
+import { notifyListSchema, serverMonitoringShape } from '../notify/schema.js';
 
 /** Host and server names become dataset components, task queues and workflow ids. */
 const nameSchema = z
@@ -168,6 +169,8 @@ const serverSchema = z
     dataset: datasetSchema,
     /** Transfers this server runs at once. Default 2. */
     concurrency: z.int().min(1, { error: 'expected an integer 1-64' }).max(64, { error: 'expected an integer 1-64' }).optional(),
+    /** notify (targets of this server only), metrics, stateFile: notify/schema.ts. */
+    ...serverMonitoringShape,
     /** Scripts on this backup server, run before the host's hooks and at the end of each run. */
     hooks: z.object({ before: absolutePathSchema.optional(), after: absolutePathSchema.optional(), timeout: durationSchema.optional() }).strict().optional(),
     /** Rotate snapshots of the systems Tidemark replaces as complete copies (off: left alone as foreign). */
@@ -200,6 +203,8 @@ export const inventorySchema = z
       error: 'define at least one backup server, e.g. servers: { backup-1: { dataset: data } }',
     }),
     defaults: z.object(hostSettingsShape).strict().optional(),
+    /** Monitoring targets told about every run on every server (notify/schema.ts). */
+    notify: notifyListSchema.optional(),
     /** Hosts from NetBox besides `hosts:` (a `hosts:` entry of the same name wins field by field). */
     netbox: netboxSchema.optional(),
     /** The syncInventory schedule (default every 15m). */

@@ -8,13 +8,16 @@ import { createActivities } from '../activities/index.js';
 import { createControlActivities } from '../activities/sync-inventory.js';
 import { controlTaskQueue, serverTaskQueue, transferTaskQueue } from '../domain/names.js';
 import { loadInventory } from '../inventory/load.js';
-import { resolveTemporal } from '../inventory/resolve.js';
+import { resolveMonitoring, resolveTemporal } from '../inventory/resolve.js';
+import { prepareMetrics } from './metrics.js';
 import { workflowBundlePath, workflowsPath } from './bundle.js';
 import { TidemarkError } from '../domain/errors.js';
 
 export interface WorkerOptions {
   server: string;
   inventoryPath: string;
+  /** Prometheus endpoint, e.g. "127.0.0.1:9464"; overrides servers.<name>.metrics (default off). */
+  metrics?: string;
 }
 
 /** Quick pool steps a server runs at once; they take seconds. */
@@ -37,7 +40,12 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     throw new TidemarkError('USAGE', `--server: "${options.server}" is not under "servers" in ${options.inventoryPath} (known: ${Object.keys(inventory.servers).join(', ')})`);
   }
   const temporal = resolveTemporal(inventory);
-  Runtime.install({ logger: quietLogger((process.env.TIDEMARK_LOG_LEVEL ?? 'WARN') as LogLevel) });
+  const monitoring = resolveMonitoring(inventory, options.server);
+  const metrics = await prepareMetrics(options.metrics ?? monitoring.metrics);
+  Runtime.install({
+    logger: quietLogger((process.env.TIDEMARK_LOG_LEVEL ?? 'WARN') as LogLevel),
+    ...(metrics.telemetryOptions ? { telemetryOptions: metrics.telemetryOptions } : {}),
+  });
   const connection = await NativeConnection.connect({ address: temporal.address });
   const activities = createActivities({ inventoryPath: options.inventoryPath });
   const common = { connection, namespace: temporal.namespace, identity: `${options.server}@${hostname()}` };
@@ -59,10 +67,13 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
       maxConcurrentActivityTaskExecutions: serverEntry.concurrency ?? 2,
     }),
   ]);
+  const metricsServer = await metrics.start({ server: options.server, stateFile: monitoring.stateFile, serverDataset: serverEntry.dataset });
+  if (metricsServer) console.log(`tidemark worker for ${options.server}: metrics on ${metricsServer.url}`);
   console.log(`tidemark worker for ${options.server}: polling ${controlTaskQueue}, ${serverTaskQueue(options.server)}, ${transferTaskQueue(options.server)} on ${temporal.address}`);
   try {
     await Promise.all(workers.map((worker) => worker.run()));
   } finally {
+    await metricsServer?.close();
     await connection.close();
   }
 }

@@ -17,6 +17,7 @@ import { formatDuration } from '../domain/duration.js';
 import { serverTaskQueue, snapshotName, transferTaskQueue } from '../domain/names.js';
 import { fatalTransferErrors } from '../domain/rsync-exit.js';
 import { finishRun, prepareHost, runAfterHook, runFailedAfterHook } from './host-steps.js';
+import { notifyRun, pingStart, unfinishedSummary } from './notify.js';
 import { pruneAfterBackup } from './retention.js';
 
 /** Which step the backup is in; transfer figures are in the transfer activity's heartbeat details. */
@@ -38,6 +39,8 @@ export async function backupHost(input: BackupInput): Promise<BackupSummary> {
     retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 },
   });
 
+  // Monitoring (workflows/notify.ts): healthchecks /start now, every target at the end of every run.
+  const startPing = pingStart(input);
   let plan: BackupPlan | undefined;
   try {
     plan = await onServer.planBackup(input);
@@ -47,7 +50,7 @@ export async function backupHost(input: BackupInput): Promise<BackupSummary> {
     const host = await prepareHost(plan, progress, started);
     if (host.skipped) {
       progress.phase = 'done';
-      return await runAfterHook(plan, host.skipped);
+      return await notifyRun(await runAfterHook(plan, host.skipped), startPing);
     }
 
     progress.phase = 'transfer';
@@ -74,18 +77,20 @@ export async function backupHost(input: BackupInput): Promise<BackupSummary> {
         : `${transfer.filesTransferred} files, ${transfer.bytesTransferred} bytes in ${formatDuration(durationMs)}, snapshot ${snapshot}`,
     });
     const finished = await finishRun(plan, host, summary);
-    // Monitoring (notify) slots in here.
     progress.phase = 'done';
-    return finished;
+    return await notifyRun(finished, startPing);
   } catch (error) {
     const phase = progress.phase;
     progress.phase = 'failed';
-    if (isCancellation(error)) throw error;
-    if (plan) await runFailedAfterHook(plan, `backup of ${input.host} on ${input.server} failed during ${phase}: ${explain(error, input.server)}`);
-    throw ApplicationFailure.nonRetryable(
-      `backup of ${input.host} on ${input.server} failed during ${phase}: ${explain(error, input.server)}`,
-      'BackupFailed',
-    );
+    if (isCancellation(error)) {
+      await notifyRun(unfinishedSummary(input, plan, 'CANCELLED', `backup of ${input.host} on ${input.server} cancelled during ${phase}`, started), startPing);
+      throw error;
+    }
+    const message = `backup of ${input.host} on ${input.server} failed during ${phase}: ${explain(error, input.server)}`;
+    if (plan) await runFailedAfterHook(plan, message);
+    // Monitoring hears of failures too; the run still fails, so Temporal shows it Failed.
+    const summary = await notifyRun(unfinishedSummary(input, plan, 'FAILED', message, started), startPing);
+    throw ApplicationFailure.nonRetryable(message, 'BackupFailed', summary);
   }
 }
 

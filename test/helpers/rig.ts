@@ -71,7 +71,8 @@ export async function createRig(name: string, options: RigOptions = {}): Promise
     stringify({
       temporal: { address: services.temporal },
       ssh: { identityFile: host.identityFile, knownHostsFile: host.knownHostsFile },
-      servers: { [server]: { dataset: serverDataset, concurrency: options.concurrency ?? 2 } },
+      // stateFile: the notify step's per-host state stays in the rig (default /var/lib/tidemark/state.json).
+      servers: { [server]: { dataset: serverDataset, concurrency: options.concurrency ?? 2, stateFile: join(dir, 'state.json') } },
       hosts: {
         [hostName]: {
           address: host.address,

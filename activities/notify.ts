@@ -1,0 +1,108 @@
+// The notify step's activities, on the backup server's queue; targets come from this worker's inventory
+// file at run time, secrets from files: the workflow passes only the summary and a target's id.
+//
+//   notifyStart    healthchecks /start pings (best effort, while the backup starts)
+//   recordOutcome  the run into the state file (previous status, metrics); returns the targets to notify
+//   notifyTarget   one target; its own retries; a failure never changes the backup's status
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { runUrl } from '../client/temporal.js';
+import type { BackupInput, BackupStatus, BackupSummary } from '../domain/backup.js';
+import type { NotificationResult, OutcomeRecord } from '../domain/notify.js';
+import { loadInventory } from '../inventory/load.js';
+import { resolveMonitoring, resolveTemporal } from '../inventory/resolve.js';
+import type { Inventory } from '../inventory/schema.js';
+import { sendHealthchecks, sendPing } from '../notify/healthchecks.js';
+import { sendIcinga } from '../notify/icinga.js';
+import { sendFailureMail } from '../notify/mail.js';
+import { recordOutcomeInFile } from '../notify/state.js';
+import { PermanentNotifyError, resolveNotifyTargets, targetRef } from '../notify/targets.js';
+import { sendWebhook, type RunInfo } from '../notify/webhook.js';
+import { sendZabbix } from '../notify/zabbix.js';
+
+/** Errors as Temporal failures: permanent ones are not retried. */
+function asFailure(error: unknown): ApplicationFailure {
+  if (error instanceof ApplicationFailure) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  if (error instanceof PermanentNotifyError) return ApplicationFailure.nonRetryable(message, 'NotifyRejected');
+  return ApplicationFailure.retryable(message, 'NotifyFailed');
+}
+
+async function inventoryOf(path: string): Promise<Inventory> {
+  try {
+    return await loadInventory(path);
+  } catch (error) {
+    throw ApplicationFailure.nonRetryable((error as Error).message, 'NotifyConfig');
+  }
+}
+
+/** The calling workflow run. */
+function execution(): { workflowId: string; runId: string } {
+  const run = Context.current().info.workflowExecution;
+  if (!run) throw ApplicationFailure.nonRetryable('notify activities run only inside a backup workflow', 'NotifyConfig');
+  return run;
+}
+
+function runInfo(inventory: Inventory): RunInfo {
+  const { workflowId, runId } = execution();
+  return { workflowId, runId, url: runUrl(resolveTemporal(inventory), workflowId, runId) };
+}
+
+export function createNotifyActivities(inventoryPath: string) {
+  return {
+    /** Start pings of the healthchecks targets; returns how many were sent. */
+    async notifyStart(input: BackupInput): Promise<number> {
+      const inventory = await inventoryOf(inventoryPath);
+      const { runId } = execution();
+      const pings = resolveNotifyTargets(inventory, input.server).flatMap(({ target }) => (target.type === 'healthchecks' ? [target] : []));
+      const errors: string[] = [];
+      for (const target of pings) await sendPing(target, input, 'start', runId).catch((error: Error) => errors.push(error.message));
+      if (errors.length > 0) throw ApplicationFailure.retryable(errors.join('; '), 'NotifyFailed');
+      return pings.length;
+    },
+
+    /** Records the run in the state file (metrics read it) and lists the targets to notify. */
+    async recordOutcome(summary: BackupSummary): Promise<OutcomeRecord> {
+      const inventory = await inventoryOf(inventoryPath);
+      const { runId } = execution();
+      const { stateFile } = resolveMonitoring(inventory, summary.server);
+      let previousStatus: BackupStatus | undefined;
+      try {
+        previousStatus = await recordOutcomeInFile(stateFile, summary, runId);
+      } catch (error) {
+        throw ApplicationFailure.retryable(`state file ${stateFile}: ${(error as Error).message}`, 'NotifyState');
+      }
+      return { targets: resolveNotifyTargets(inventory, summary.server).map(targetRef), ...(previousStatus ? { previousStatus } : {}) };
+    },
+
+    /** Tells one target; throws (and is retried) when it could not be told. */
+    async notifyTarget(targetId: string, summary: BackupSummary, previousStatus?: BackupStatus): Promise<NotificationResult> {
+      const inventory = await inventoryOf(inventoryPath);
+      const resolved = resolveNotifyTargets(inventory, summary.server).find((candidate) => candidate.id === targetId);
+      if (!resolved) throw ApplicationFailure.nonRetryable(`notify target ${targetId} is no longer in the inventory`, 'NotifyConfig');
+      const { target } = resolved;
+      const run = runInfo(inventory);
+      const result = (detail: string | undefined): NotificationResult => ({
+        target: targetId,
+        type: target.type,
+        ok: true,
+        ...(detail === undefined ? { skipped: true } : { detail }),
+      });
+      try {
+        switch (target.type) {
+          case 'icinga':
+            return result(await sendIcinga(target, summary));
+          case 'webhook':
+            return result(await sendWebhook(target, summary, run));
+          case 'healthchecks':
+            return result(await sendHealthchecks(target, summary, run.runId));
+          case 'zabbix':
+            return result(await sendZabbix(target, summary, new Date()));
+          case 'mail':
+            return result(await sendFailureMail(target, summary, run, previousStatus));
+        }
+      } catch (error) {
+        throw asFailure(error);
+      }
+    },
+  };
+}

@@ -1,0 +1,49 @@
+// Monitoring and notification: what the workflow and the notify activities exchange, and the status
+// codes every target shares. Pure; usable in workflow code.
+import type { BackupStatus } from './backup.js';
+
+/** One configured target as the workflow sees it: no URLs, no secrets, just how to call and retry it. */
+export interface NotifyTargetRef {
+  /** Where it is in the inventory: "notify.0" or "servers.<server>.notify.1". */
+  id: string;
+  type: 'icinga' | 'webhook' | 'healthchecks' | 'zabbix' | 'mail';
+  /** Attempts of its notify activity, the first included (default 5). */
+  attempts: number;
+}
+
+/** How one target fared, in the run's summary (`notifications`). */
+export interface NotificationResult {
+  /** The target's id, e.g. "notify.0". */
+  target: string;
+  type: string;
+  ok: boolean;
+  /** Nothing was sent because nothing was due (mail: neither a failure nor a recovery). */
+  skipped?: boolean;
+  /** What was sent, e.g. "CRITICAL to demo-host!BACKUP-b1". */
+  detail?: string;
+  /** Why it failed after its last attempt. */
+  error?: string;
+}
+
+/** What `recordOutcome` returns: the targets to notify and the host's previous settled status. */
+export interface OutcomeRecord {
+  targets: NotifyTargetRef[];
+  /** Status of the run before this one, cancelled runs skipped (for recovery mail); undefined at first. */
+  previousStatus?: BackupStatus;
+}
+
+/**
+ * Monitoring code of a status, shared by Icinga (exit_status), Zabbix (`tidemark.status`) and
+ * Prometheus (`tidemark_last_status`): 0 OK, 1 WARNING, 2 FAILED. A cancelled run is reported as
+ * WARNING: no backup was made, but nothing is broken either.
+ */
+export function statusCode(status: BackupStatus): 0 | 1 | 2 {
+  if (status === 'SUCCESS') return 0;
+  if (status === 'FAILED') return 2;
+  return 1;
+}
+
+/** True when a run counts as a good backup (a snapshot was taken): SUCCESS or WARNING. */
+export function isGoodStatus(status: BackupStatus | undefined): boolean {
+  return status === 'SUCCESS' || status === 'WARNING';
+}

@@ -1,0 +1,168 @@
+// Prometheus metrics of a backup server's worker, on one endpoint (`worker --metrics 127.0.0.1:9464` or
+// `servers.<name>.metrics`; off by default): Tidemark's own gauges per host, then the Temporal SDK's
+// metrics (its exporter listens on a private loopback port; each scrape fetches and appends them).
+//
+// Per (host, server), from the state file the notify step writes after every run:
+//   tidemark_last_success_timestamp_seconds, tidemark_last_run_timestamp_seconds,
+//   tidemark_last_status (0 ok, 1 warning or cancelled, 2 failed),
+//   tidemark_transferred_bytes, tidemark_transferred_files, tidemark_duration_seconds (last run);
+// from zfs at scrape time (cached 15 s): tidemark_snapshot_count, tidemark_dataset_used_bytes.
+import { createServer, type Server } from 'node:http';
+import { createServer as createTcpServer } from 'node:net';
+import type { RuntimeOptions } from '@temporalio/worker';
+import { request } from 'undici';
+import { zfs } from '../activities/zfs.js';
+import { statusCode } from '../domain/notify.js';
+import { readState, type HostState } from '../notify/state.js';
+
+export interface HostMetrics {
+  host: string;
+  server: string;
+  state?: HostState;
+  zfs?: { snapshots: number; usedBytes: number };
+}
+
+const escapeLabel = (value: string) => value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+
+/** Prometheus text exposition (version 0.0.4) of the hosts' gauges. */
+export function renderMetrics(hosts: HostMetrics[], zfsUp = true): string {
+  const families: { name: string; help: string; value: (entry: HostMetrics) => number | undefined }[] = [
+    { name: 'tidemark_last_success_timestamp_seconds', help: 'Unix time the last backup with status SUCCESS finished.', value: (e) => seconds(e.state?.lastSuccessAt) },
+    { name: 'tidemark_last_run_timestamp_seconds', help: 'Unix time the last backup run finished, whatever its status.', value: (e) => seconds(e.state?.last.finishedAt) },
+    { name: 'tidemark_last_status', help: 'Status of the last run: 0 ok, 1 warning (or cancelled), 2 failed.', value: (e) => (e.state ? statusCode(e.state.last.status) : undefined) },
+    { name: 'tidemark_transferred_bytes', help: 'File data sent by the last run (rsync total transferred file size).', value: (e) => e.state?.last.bytesTransferred },
+    { name: 'tidemark_transferred_files', help: 'Regular files whose data the last run sent.', value: (e) => e.state?.last.filesTransferred },
+    { name: 'tidemark_duration_seconds', help: 'Duration of the last run.', value: (e) => (e.state ? e.state.last.durationMs / 1000 : undefined) },
+    { name: 'tidemark_snapshot_count', help: "Snapshots of the host's dataset (all names, Tidemark's and others).", value: (e) => e.zfs?.snapshots },
+    { name: 'tidemark_dataset_used_bytes', help: "Space used by the host's dataset and its snapshots (zfs used).", value: (e) => e.zfs?.usedBytes },
+  ];
+  const lines: string[] = [];
+  for (const family of families) {
+    lines.push(`# HELP ${family.name} ${family.help}`, `# TYPE ${family.name} gauge`);
+    for (const entry of hosts) {
+      const value = family.value(entry);
+      if (value !== undefined && Number.isFinite(value)) lines.push(`${family.name}{host="${escapeLabel(entry.host)}",server="${escapeLabel(entry.server)}"} ${value}`);
+    }
+  }
+  lines.push('# HELP tidemark_zfs_up 1 when the last zfs query for the dataset figures worked.', '# TYPE tidemark_zfs_up gauge', `tidemark_zfs_up ${zfsUp ? 1 : 0}`);
+  return `${lines.join('\n')}\n`;
+}
+
+function seconds(iso: string | undefined): number | undefined {
+  return iso ? Date.parse(iso) / 1000 : undefined;
+}
+
+/** Snapshot count and used bytes of each host dataset under the server's dataset (one zfs call). */
+export async function datasetFigures(serverDataset: string): Promise<Map<string, { snapshots: number; usedBytes: number }>> {
+  const output = await zfs(['get', '-H', '-p', '-r', '-d', '2', '-o', 'name,property,value', 'used', serverDataset]);
+  const figures = new Map<string, { snapshots: number; usedBytes: number }>();
+  const prefix = `${serverDataset}/`;
+  for (const line of output.split('\n')) {
+    const [name = '', , value = ''] = line.split('\t');
+    if (!name.startsWith(prefix)) continue;
+    const [dataset = '', snapshot] = name.slice(prefix.length).split('@');
+    if (dataset.includes('/')) continue;
+    const entry = figures.get(dataset) ?? { snapshots: 0, usedBytes: 0 };
+    if (snapshot === undefined) entry.usedBytes = Number(value);
+    else entry.snapshots += 1;
+    figures.set(dataset, entry);
+  }
+  return figures;
+}
+
+export interface MetricsServerOptions {
+  /** "127.0.0.1:9464" */
+  listen: string;
+  server: string;
+  stateFile: string;
+  /** The server's dataset (host datasets are its children). */
+  serverDataset: string;
+  /** The SDK exporter's URL, appended to every scrape. */
+  sdkMetricsUrl?: string;
+}
+
+/** Serves GET /metrics; resolves once listening. */
+export async function startMetricsServer(options: MetricsServerOptions): Promise<{ url: string; close: () => Promise<void> }> {
+  let cached: { at: number; figures: Map<string, { snapshots: number; usedBytes: number }> } | undefined;
+  const zfsFigures = async () => {
+    if (!cached || Date.now() - cached.at > 15_000) cached = { at: Date.now(), figures: await datasetFigures(options.serverDataset) };
+    return cached.figures;
+  };
+
+  const scrape = async (): Promise<string> => {
+    const state = await readState(options.stateFile).catch(() => undefined);
+    let zfsUp = true;
+    const figures = await zfsFigures().catch(() => {
+      zfsUp = false;
+      return new Map<string, { snapshots: number; usedBytes: number }>();
+    });
+    const hosts = new Map<string, HostMetrics>();
+    for (const entry of Object.values(state?.hosts ?? {})) {
+      if (entry.server === options.server) hosts.set(entry.host, { host: entry.host, server: entry.server, state: entry });
+    }
+    for (const [host, zfsEntry] of figures) hosts.set(host, { ...(hosts.get(host) ?? { host, server: options.server }), zfs: zfsEntry });
+    let text = renderMetrics([...hosts.values()].sort((a, b) => a.host.localeCompare(b.host)), zfsUp);
+    if (options.sdkMetricsUrl) {
+      try {
+        const response = await request(options.sdkMetricsUrl, { headersTimeout: 3_000, bodyTimeout: 3_000 });
+        text += `${await response.body.text()}\n`;
+      } catch (error) {
+        text += `# Temporal SDK metrics unavailable: ${(error as Error).message.replace(/\n/g, ' ')}\n`;
+      }
+    }
+    return text;
+  };
+
+  const http: Server = createServer((req, res) => {
+    if (req.method !== 'GET' || (req.url ?? '/').split('?')[0] !== '/metrics') {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('metrics are at /metrics\n');
+      return;
+    }
+    scrape().then(
+      (text) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(text),
+      (error: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${error.message}\n`),
+    );
+  });
+  const { host, port } = parseListen(options.listen);
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject);
+    http.listen(port, host, () => resolve());
+  });
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/metrics`,
+    close: () => new Promise((resolve) => http.close(() => resolve())),
+  };
+}
+
+/** "127.0.0.1:9464", "[::1]:9464" or a bare port (loopback). */
+export function parseListen(listen: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(listen) ?? /^()()(\d{1,5})$/.exec(listen);
+  if (!match) throw new Error(`metrics address "${listen}": expected host:port, e.g. 127.0.0.1:9464`);
+  return { host: match[1] || match[2] || '127.0.0.1', port: Number(match[3]) };
+}
+
+/** A loopback port free right now, for the SDK's exporter. */
+async function freeLoopbackPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createTcpServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Runtime telemetry for the SDK's exporter and a starter for the endpoint; nothing when metrics are off. */
+export async function prepareMetrics(listen: string | undefined): Promise<{
+  telemetryOptions?: RuntimeOptions['telemetryOptions'];
+  start: (options: Omit<MetricsServerOptions, 'listen' | 'sdkMetricsUrl'>) => Promise<{ url: string; close: () => Promise<void> } | undefined>;
+}> {
+  if (!listen) return { start: async () => undefined };
+  parseListen(listen);
+  const sdkAddress = `127.0.0.1:${await freeLoopbackPort()}`;
+  return {
+    telemetryOptions: { metrics: { prometheus: { bindAddress: sdkAddress } } },
+    start: (options) => startMetricsServer({ ...options, listen, sdkMetricsUrl: `http://${sdkAddress}/metrics` }),
+  };
+}
