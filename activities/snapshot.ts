@@ -1,7 +1,12 @@
 // Step 4, on the backup server: freeze the copy. Idempotent: a retry finds its snapshot and stops.
+import { ApplicationFailure, Context } from '@temporalio/activity';
 import { keepReasonProperty } from '../domain/keep.js';
+import { snapshotNameTaken } from '../domain/names.js';
 import { holdSnapshot } from './hold.js';
 import { zfs } from './zfs.js';
+
+/** User property naming the workflow run that took a snapshot. */
+const runProperty = 'tidemark:run';
 
 export interface TakenSnapshot {
   snapshot: string;
@@ -17,12 +22,18 @@ export async function takeSnapshot(dataset: string, name: string, keepReason?: s
   const snapshot = `${dataset}@${name}`;
   const keep = keepReason ?? undefined;
   let created = true;
+  const runId = Context.current().info.workflowExecution?.runId ?? 'unknown';
   try {
-    // The reason is set atomically with the snapshot; the hold follows at once.
-    await zfs(['snapshot', ...(keep !== undefined ? ['-o', `${keepReasonProperty}=${keep}`] : []), snapshot]);
+    // The run id and keep reason are set atomically with the snapshot; the hold follows at once.
+    const properties = [`${runProperty}=${runId}`, ...(keep !== undefined ? [`${keepReasonProperty}=${keep}`] : [])];
+    await zfs(['snapshot', ...properties.flatMap((property) => ['-o', property]), snapshot]);
   } catch (error) {
-    // The name is fixed by the workflow, so an existing snapshot is this step's own earlier attempt.
     if (!/dataset already exists/.test((error as Error).message)) throw error;
+    // Ours from an earlier attempt of this step, or another run's from the same second.
+    const owner = (await zfs(['get', '-H', '-o', 'value', runProperty, snapshot])).trim();
+    if (owner !== runId) {
+      throw ApplicationFailure.nonRetryable(`snapshot ${snapshot} already exists and belongs to run ${owner}`, snapshotNameTaken);
+    }
     created = false;
   }
   if (keep === undefined) return { snapshot, created };

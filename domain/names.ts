@@ -30,6 +30,9 @@ export function snapshotName(at: Date, partial: boolean): string {
   return `${snapshotPrefix}${stamp}${partial ? partialSuffix : ''}`;
 }
 
+/** Failure type when another run took a snapshot of the same name (same second); the workflow picks a new name. */
+export const snapshotNameTaken = 'SnapshotNameTaken';
+
 export interface TidemarkSnapshotName {
   takenAt: Date;
   partial: boolean;

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { parseSnapshotName } from '../domain/names.js';
+import { zfs } from '../activities/zfs.js';
+import { parseSnapshotName, snapshotName } from '../domain/names.js';
 import { createRig, withSnapshotClone, type Rig } from './helpers/rig.js';
 import { allocatedBytes, buildSampleTree, describeTree } from './helpers/tree.js';
 
@@ -48,4 +49,18 @@ test('second backup after changes: the copy follows the source, the first snapsh
   await withSnapshotClone(rig.dataset, first, async (path) => {
     assert.deepEqual(await describeTree(join(path, rig.source)), before);
   });
+});
+
+test('a snapshot name already taken in the same second (another run) is never reused: the run takes the next second', async () => {
+  const dataset = rig.dataset;
+  const soon = Array.from({ length: 5 }, (_, offset) => snapshotName(new Date(Date.now() + offset * 1_000), false));
+  for (const name of soon) await zfs(['snapshot', `${dataset}@${name}`]);
+  const before = await rig.snapshots();
+
+  const run = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
+  assert.equal(run.exitCode, 0, run.stderr + run.stdout);
+  const added = (await rig.snapshots()).filter((name) => !before.includes(name));
+  assert.equal(added.length, 1, 'exactly one new snapshot');
+  assert.ok(!soon.includes(added[0]!));
+  for (const name of soon) assert.ok((await rig.snapshots()).includes(name), `${name} untouched`);
 });
