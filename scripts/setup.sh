@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(rsync openssh-server openssh-client attr acl util-linux procps python3-venv e2fsprogs)
+# icinga2: the notify tests run a real Icinga 2 of their own (devenv/icinga.ts).
+packages=(rsync openssh-server openssh-client attr acl util-linux procps python3-venv e2fsprogs icinga2)
 command -v zfs >/dev/null 2>&1 && [ -e /dev/zfs ] || packages+=(zfs-fuse)
 missing=()
 for package in "${packages[@]}"; do
@@ -15,6 +16,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The package's own service (started by the install where systemd runs) would hold Icinga's pid file.
+if [[ " ${missing[*]:-} " == *" icinga2 "* ]] && command -v systemctl >/dev/null 2>&1 && systemctl is-active -q icinga2 2>/dev/null; then
+  systemctl disable --now icinga2 >/dev/null 2>&1 || true
 fi
 
 if [ ! -x .cache/temporal-venv/bin/temporal ]; then

@@ -1,0 +1,86 @@
+// Acceptance 4: a real Icinga 2 (devenv/icinga.ts) shows the service BACKUP-<server> of the host OK after
+// a good backup and CRITICAL after a failed one, with the plugin output, performance data and check
+// source Tidemark sent through POST /v1/actions/process-check-result.
+import assert from 'node:assert/strict';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { startIcinga, type DevIcinga } from '../devenv/icinga.js';
+import type { BackupSummary } from '../domain/backup.js';
+import { backupWorkflowId } from '../domain/names.js';
+import { createRig, type Rig } from './helpers/rig.js';
+import { editInventory } from './helpers/fake-servers.js';
+
+let icinga: DevIcinga | undefined;
+let rig: Rig | undefined;
+let service: string;
+
+before(async () => {
+  icinga = await startIcinga();
+  rig = await createRig('icinga');
+  mkdirSync(join(rig.source, 'etc'), { recursive: true });
+  writeFileSync(join(rig.source, 'etc/hostname'), 'demo-host\n');
+  service = `BACKUP-${rig.server}`;
+  await icinga.ensurePassiveService(rig.hostName, service);
+  const { url, user, passwordFile, caFile, tlsServerName } = icinga;
+  await editInventory(rig.inventoryPath, (inventory) => {
+    // service defaults to BACKUP-{server} and host to {host}, as in SOWN.
+    inventory.notify = [{ type: 'icinga', url, user, passwordFile, caFile, tlsServerName, attempts: 2 }];
+  });
+  await rig.startWorker();
+});
+after(async () => {
+  await rig?.close();
+  // API-made objects persist in /var/lib/icinga2: remove the host (and its services).
+  if (rig) await icinga?.deleteHost(rig.hostName).catch(() => undefined);
+  await icinga?.stop();
+});
+
+test('a good backup: Icinga shows BACKUP-<server> OK with files, bytes, duration and snapshot', async () => {
+  const run = await rig!.cli(['start-backup', '--host', rig!.hostName, '--wait']);
+  assert.equal(run.exitCode, 0, run.stderr);
+  const summary = (await rig!.client.workflow.getHandle(backupWorkflowId(rig!.hostName, rig!.server)).result()) as BackupSummary;
+  assert.deepEqual(summary.notifications, [{ target: 'notify.0', type: 'icinga', ok: true, detail: `OK to demo-host!${service}` }]);
+
+  const result = await icinga!.lastCheckResult(rig!.hostName, service);
+  assert.ok(result, 'a check result arrived');
+  assert.equal(result.state, 0);
+  assert.match(result.output, /^BACKUP OK - \d+ files, \d+ bytes in \S+, snapshot \S+\/demo-host@tidemark-\d{8}T\d{6}Z$/);
+  assert.ok(result.output.includes(summary.snapshot!));
+  assert.equal(result.check_source, rig!.server);
+  assert.deepEqual(
+    result.performance_data?.map((item) => item.split('=')[0]),
+    ['bytes', 'files', 'duration'],
+  );
+  assert.ok(result.performance_data?.includes(`bytes=${summary.bytesTransferred}B;;;0`));
+});
+
+test('a failed backup: Icinga shows CRITICAL with the error, and the run still fails', async () => {
+  await rig!.host.stop();
+  let run;
+  try {
+    run = await rig!.cli(['start-backup', '--host', rig!.hostName, '--wait']);
+  } finally {
+    await rig!.host.start();
+  }
+  assert.equal(run.exitCode, 1, run.stdout + run.stderr);
+  const result = await icinga!.lastCheckResult(rig!.hostName, service);
+  assert.equal(result?.state, 2);
+  assert.match(result?.output ?? '', /^BACKUP CRITICAL - backup of demo-host on srv-icinga-\S+ failed during [a-z-]+: .*exited 255: .*Connection refused/);
+  assert.equal(result?.check_source, rig!.server);
+});
+
+test('a service Icinga does not know: the target fails at once (not retried) naming the service, the backup is fine', async () => {
+  await editInventory(rig!.inventoryPath, (inventory) => {
+    inventory.notify[0].service = 'NO-SUCH-SERVICE';
+  });
+  try {
+    const run = await rig!.cli(['start-backup', '--host', rig!.hostName, '--wait']);
+    assert.equal(run.exitCode, 0, run.stderr);
+    assert.match(run.stderr, /notify notify\.0 \(icinga\) failed: Icinga has no service "demo-host!NO-SUCH-SERVICE"/);
+  } finally {
+    await editInventory(rig!.inventoryPath, (inventory) => {
+      delete inventory.notify[0].service;
+    });
+  }
+});
