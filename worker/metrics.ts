@@ -6,7 +6,8 @@
 //   tidemark_last_success_timestamp_seconds, tidemark_last_run_timestamp_seconds,
 //   tidemark_last_status (0 ok, 1 warning or cancelled, 2 failed),
 //   tidemark_transferred_bytes, tidemark_transferred_files, tidemark_duration_seconds (last run);
-// from zfs at scrape time (cached 15 s): tidemark_snapshot_count, tidemark_dataset_used_bytes.
+// from zfs at scrape time (cached 15 s unless a run ended since): tidemark_snapshot_count,
+// tidemark_dataset_used_bytes.
 import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
 import type { RuntimeOptions } from '@temporalio/worker';
@@ -83,16 +84,22 @@ export interface MetricsServerOptions {
 
 /** Serves GET /metrics; resolves once listening. */
 export async function startMetricsServer(options: MetricsServerOptions): Promise<{ url: string; close: () => Promise<void> }> {
-  let cached: { at: number; figures: Map<string, { snapshots: number; usedBytes: number }> } | undefined;
-  const zfsFigures = async () => {
-    if (!cached || Date.now() - cached.at > 15_000) cached = { at: Date.now(), figures: await datasetFigures(options.serverDataset) };
+  // zfs figures are cached 15 s, and refreshed at once when a run has been recorded since.
+  let cached: { at: number; runs: string; figures: Map<string, { snapshots: number; usedBytes: number }> } | undefined;
+  const zfsFigures = async (runs: string) => {
+    if (!cached || cached.runs !== runs || Date.now() - cached.at > 15_000) {
+      cached = { at: Date.now(), runs, figures: await datasetFigures(options.serverDataset) };
+    }
     return cached.figures;
   };
 
   const scrape = async (): Promise<string> => {
     const state = await readState(options.stateFile).catch(() => undefined);
     let zfsUp = true;
-    const figures = await zfsFigures().catch(() => {
+    const runs = Object.values(state?.hosts ?? {})
+      .map((entry) => entry.last.runId)
+      .join(',');
+    const figures = await zfsFigures(runs).catch(() => {
       zfsUp = false;
       return new Map<string, { snapshots: number; usedBytes: number }>();
     });
