@@ -6,7 +6,7 @@ import { inventoryPath, loadInventory } from '../inventory/load.js';
 import { describeInventory } from './config-check.js';
 import { cancelBackup } from './cancel-backup.js';
 import { registerScheduleCommands } from './schedule-commands.js';
-import { hostServerPairs, hostsTable, zabbixDiscovery } from './hosts.js';
+import { hostsCommand } from './hosts.js';
 import { startBackup } from './start-backup.js';
 
 const program = new Command('tidemark')
@@ -89,8 +89,7 @@ program
   .option('--server <name>', 'only this backup server')
   .option('--zabbix', 'print {"data":[{"{#HOST}":…,"{#SERVER}":…}]}', false)
   .action(async (options: { server?: string; zabbix: boolean }) => {
-    const pairs = hostServerPairs(await loadInventory(configPath()), options.server);
-    console.log(options.zabbix ? zabbixDiscovery(pairs) : hostsTable(pairs));
+    console.log(await hostsCommand(await loadInventory(configPath()), options));
   });
 
 program

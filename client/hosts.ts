@@ -1,9 +1,11 @@
 // `tidemark hosts [--server S] [--zabbix]`: the (host, server) pairs of the inventory; with --zabbix as
 // Zabbix low-level discovery JSON (like PlanB's `blist --zabbix`): {"data":[{"{#HOST}":…,"{#SERVER}":…}]}.
 // A discovery rule on the Zabbix side then makes the trapper items tidemark.status[{#SERVER}] & co.
+// Hosts come from `hosts:` and, when `netbox:` is set, from NetBox (as the schedules do).
 import { TidemarkError } from '../domain/errors.js';
 import { resolveHost } from '../inventory/resolve.js';
 import type { Inventory } from '../inventory/schema.js';
+import { loadHostSources } from '../inventory/sources.js';
 
 export interface HostServerPair {
   host: string;
@@ -28,4 +30,11 @@ export function zabbixDiscovery(pairs: HostServerPair[]): string {
 export function hostsTable(pairs: HostServerPair[]): string {
   const width = Math.max(4, ...pairs.map((pair) => pair.host.length));
   return [`${'HOST'.padEnd(width)}  SERVER`, ...pairs.map((pair) => `${pair.host.padEnd(width)}  ${pair.server}`)].join('\n');
+}
+
+/** `tidemark hosts`: the pairs of the YAML hosts and NetBox's, printed as a table or discovery JSON. */
+export async function hostsCommand(inventory: Inventory, options: { server?: string; zabbix: boolean }): Promise<string> {
+  const { inventory: merged } = await loadHostSources(inventory);
+  const pairs = hostServerPairs(merged, options.server);
+  return options.zabbix ? zabbixDiscovery(pairs) : hostsTable(pairs);
 }
