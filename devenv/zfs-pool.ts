@@ -1,9 +1,18 @@
 // A file-backed ZFS pool for tests and the demo: zfs-fuse on Debian, or OpenZFS where its module is loaded.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { execa } from 'execa';
-import { waitFor } from './process.js';
+import { isAlive, waitFor } from './process.js';
+
+const pidFile = '/run/zfs-fuse.pid';
+
+/** Removes a pid file left by a daemon killed with its machine: zfs-fuse refuses to start while it exists. */
+function removeStalePidFile(): void {
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').trim());
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) rmSync(pidFile, { force: true });
+}
 
 /** True when `zpool` answers (a daemon or kernel module is there). */
 async function zfsAnswers(): Promise<boolean> {
@@ -17,8 +26,13 @@ export async function ensureZfsDaemon(): Promise<void> {
   if (!existsSync('/sbin/zfs-fuse') && !existsSync('/usr/sbin/zfs-fuse')) {
     throw new Error('no ZFS here: install zfs-fuse (Debian) or OpenZFS; scripts/setup.sh does it');
   }
-  await execa('zfs-fuse', ['-x', '--pidfile', '/run/zfs-fuse.pid'], { reject: false });
-  await waitFor('zfs-fuse daemon', zfsAnswers, 15_000);
+  removeStalePidFile();
+  const started = await execa('zfs-fuse', ['-x', '--pidfile', pidFile], { reject: false, all: true });
+  try {
+    await waitFor('zfs-fuse daemon', zfsAnswers, 15_000);
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; zfs-fuse exited ${started.exitCode}: ${started.all?.trim() || '(no output)'}`);
+  }
 }
 
 export interface FilePoolOptions {
