@@ -18,7 +18,7 @@ import { zfs } from '../activities/zfs.js';
 import { cacheDir, projectRoot } from '../devenv/paths.js';
 import { freePort } from '../devenv/process.js';
 import { startDevServer, type DevServer } from '../devenv/temporal-dev.js';
-import { ensureFilePool } from '../devenv/zfs-pool.js';
+import { ensureFilePool, removeStalePools } from '../devenv/zfs-pool.js';
 import { barePlan, runBare, runPlanb, runSown, type DirectContext, type HostRun } from './baselines.js';
 import { renderChart } from './chart.js';
 import { changeFiles, createFleet, memoryPhaseName, sequentialName, type Fleet, type FleetHost } from './fleet.js';
@@ -140,6 +140,7 @@ async function main(): Promise<void> {
       // Sparse, so only what is written takes disk space; ZFS slows down when nearly full, so be generous.
       const copies = 5 + (config.memoryPhase ? 4 / config.hosts : 0);
       const sizeGiB = Math.ceil((config.hosts * config.mebibytes * copies * 3 + 2048) / 1024);
+      await removeStalePools('tmbench', join(cacheDir, 'bench'));
       log(`creating file-backed pool ${pool} (${sizeGiB} GiB sparse, compression off)`);
       await ensureFilePool({
         name: pool,

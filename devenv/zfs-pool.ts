@@ -1,7 +1,7 @@
 // A file-backed ZFS pool for tests and the demo: zfs-fuse on Debian, or OpenZFS where its module is loaded.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { execa } from 'execa';
 import { isAlive, waitFor } from './process.js';
 
@@ -61,4 +61,30 @@ export async function ensureFilePool(options: FilePoolOptions): Promise<void> {
 /** Destroys the pool (tests only). */
 export async function destroyPool(name: string): Promise<void> {
   await execa('zpool', ['destroy', '-f', name], { reject: false });
+}
+
+/**
+ * Destroys pools named `<prefix><pid>` whose process is gone (a killed test or bench run), with their
+ * image files under `folder`. zfs-fuse re-imports every pool it knew when it restarts, so without this
+ * they pile up.
+ */
+export async function removeStalePools(prefix: string, folder: string): Promise<void> {
+  await ensureZfsDaemon();
+  const staleName = (name: string) => {
+    const pid = name.startsWith(prefix) ? Number(name.slice(prefix.length)) : NaN;
+    return Number.isInteger(pid) && !isAlive(pid);
+  };
+  const pools = (await execa('zpool', ['list', '-H', '-o', 'name'], { reject: false })).stdout.split('\n');
+  for (const name of pools.filter(staleName)) await destroyPool(name);
+  // Images and mountpoints of pools the daemon no longer knows.
+  const leftovers = existsSync(folder) ? readdirSync(folder).map((entry) => entry.replace(/\.img$/, '')) : [];
+  for (const name of new Set(leftovers.filter(staleName))) {
+    for (const path of [join(folder, `${name}.img`), join(folder, name)]) {
+      try {
+        rmSync(path, { recursive: true, force: true });
+      } catch {
+        // A mountpoint still held by a dead FUSE mount: harmless, left for a reboot.
+      }
+    }
+  }
 }

@@ -1,14 +1,13 @@
 // `npm test`: starts what every test file shares (a Temporal dev server, a file-backed ZFS pool),
 // runs all test files with Node's test runner, then stops them. Args filter test files by name.
 import { spawn } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cacheDir } from '../devenv/paths.js';
-import { execa } from 'execa';
-import { freePort, isAlive } from '../devenv/process.js';
+import { freePort } from '../devenv/process.js';
 import { startDevServer } from '../devenv/temporal-dev.js';
-import { destroyPool, ensureFilePool } from '../devenv/zfs-pool.js';
+import { destroyPool, ensureFilePool, removeStalePools } from '../devenv/zfs-pool.js';
 
 const testDir = fileURLToPath(new URL('.', import.meta.url));
 const filters = process.argv.slice(2);
@@ -19,10 +18,7 @@ const files = readdirSync(testDir, { recursive: true, encoding: 'utf8' })
   .map((file) => join(testDir, file));
 
 // Pools of earlier runs that were killed before cleaning up (their pid is gone).
-for (const stale of (await execa('zpool', ['list', '-H', '-o', 'name'], { reject: false })).stdout.split('\n')) {
-  const pid = /^tmtest(\d+)$/.exec(stale)?.[1];
-  if (pid && !isAlive(Number(pid))) await destroyPool(stale);
-}
+await removeStalePools('tmtest', join(cacheDir, 'test'));
 
 const pool = `tmtest${process.pid}`;
 await ensureFilePool({
@@ -50,5 +46,7 @@ try {
 } finally {
   await temporal.stop();
   await destroyPool(pool);
+  rmSync(join(cacheDir, 'test', `${pool}.img`), { force: true });
+  rmSync(join(cacheDir, 'test', pool), { recursive: true, force: true });
 }
 process.exit(code);
