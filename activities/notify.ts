@@ -60,18 +60,19 @@ export function createNotifyActivities(inventoryPath: string) {
       return pings.length;
     },
 
-    /** Records the run in the state file (metrics read it) and lists the targets to notify. */
+    /** Records the run in the state file (metrics read it) and lists the targets to notify. A state file
+     * that cannot be written does not stop the notifications: it is reported beside them. */
     async recordOutcome(summary: BackupSummary): Promise<OutcomeRecord> {
       const inventory = await inventoryOf(inventoryPath);
       const { runId } = execution();
       const { stateFile } = resolveMonitoring(inventory, summary.server);
-      let previousStatus: BackupStatus | undefined;
+      const targets = resolveNotifyTargets(inventory, summary.server).map(targetRef);
       try {
-        previousStatus = await recordOutcomeInFile(stateFile, summary, runId);
+        const previousStatus = await recordOutcomeInFile(stateFile, summary, runId);
+        return { targets, ...(previousStatus ? { previousStatus } : {}) };
       } catch (error) {
-        throw ApplicationFailure.retryable(`state file ${stateFile}: ${(error as Error).message}`, 'NotifyState');
+        return { targets, stateError: `state file ${stateFile}: ${(error as Error).message}` };
       }
-      return { targets: resolveNotifyTargets(inventory, summary.server).map(targetRef), ...(previousStatus ? { previousStatus } : {}) };
     },
 
     /** Tells one target; throws (and is retried) when it could not be told. */

@@ -1,6 +1,7 @@
 // `tidemark config check`: validate the inventory and show what Tidemark understood.
 import type { Inventory } from '../inventory/schema.js';
-import { resolveHost, resolveRetention, resolveTemporal } from '../inventory/resolve.js';
+import { resolveHost, resolveMonitoring, resolveRetention, resolveTemporal } from '../inventory/resolve.js';
+import { resolveNotifyTargets } from '../notify/targets.js';
 import { serverTimeZone } from '../activities/plan.js';
 import { describePolicy } from './snapshots.js';
 
@@ -11,6 +12,9 @@ export function describeInventory(inventory: Inventory, path: string): string {
   for (const [name, server] of Object.entries(inventory.servers)) {
     const adopted = [server.adopt?.sown ? 'SOWN' : '', server.adopt?.planb ? 'PlanB' : ''].filter(Boolean);
     lines.push(`  ${name}: dataset ${server.dataset}, ${server.concurrency ?? 2} transfers at once${adopted.length > 0 ? `, adopts ${adopted.join(' and ')} snapshots` : ''}`);
+    const targets = resolveNotifyTargets(inventory, name);
+    const monitoring = resolveMonitoring(inventory, name);
+    lines.push(`    notify: ${targets.map(({ id, target }) => `${target.type} (${id})`).join(', ') || 'none'}; metrics ${monitoring.metrics ?? 'off'}; state ${monitoring.stateFile}`);
   }
   lines.push(`hosts (${Object.keys(inventory.hosts).length}):`);
   for (const name of Object.keys(inventory.hosts)) {

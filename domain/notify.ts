@@ -30,6 +30,8 @@ export interface OutcomeRecord {
   targets: NotifyTargetRef[];
   /** Status of the run before this one, cancelled runs skipped (for recovery mail); undefined at first. */
   previousStatus?: BackupStatus;
+  /** The state file could not be written (targets are still notified; recovery mail may be missed). */
+  stateError?: string;
 }
 
 /**

@@ -203,3 +203,29 @@ test('a cancelled backup is still notified: CANCELLED, healthchecks /log, the ru
     });
   }
 });
+
+test('a state file that cannot be written: the targets are still told, the run stays SUCCESS and names the problem', async () => {
+  hooks.requests.length = 0;
+  // A regular file where the state file's folder should be: every write fails with ENOTDIR.
+  writeFileSync(join(rig.dir, 'not-a-dir'), '');
+  let previous: unknown;
+  await editInventory(rig.inventoryPath, (inventory) => {
+    previous = inventory.servers[rig.server].stateFile;
+    inventory.servers[rig.server].stateFile = join(rig.dir, 'not-a-dir', 'state.json');
+  });
+  try {
+    const run = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
+    assert.equal(run.exitCode, 0, run.stderr);
+    assert.equal(hooks.requests.length, 1, 'the webhook is delivered once');
+    const summary = (await handle().result()) as BackupSummary;
+    assert.equal(summary.status, 'SUCCESS');
+    const state = summary.notifications?.find((note) => note.type === 'state');
+    assert.equal(state?.ok, false);
+    assert.match(state?.error ?? '', /not-a-dir\/state\.json: .*ENOTDIR/);
+    assert.equal(summary.notifications?.find((note) => note.type === 'webhook')?.ok, true);
+  } finally {
+    await editInventory(rig.inventoryPath, (inventory) => {
+      inventory.servers[rig.server].stateFile = previous;
+    });
+  }
+});

@@ -66,7 +66,8 @@ export async function notifyRun(summary: BackupSummary, startPing: Promise<void>
     } catch (error) {
       return { ...summary, notifications: [{ target: 'state', type: 'state', ok: false, error: innermostMessage(error) }] };
     }
-    if (outcome.targets.length === 0) return summary;
+    const stateProblem: NotificationResult[] = outcome.stateError ? [{ target: 'state', type: 'state', ok: false, error: outcome.stateError }] : [];
+    if (outcome.targets.length === 0 && stateProblem.length === 0) return summary;
     const notifications = await Promise.all(
       outcome.targets.map(async (target): Promise<NotificationResult> => {
         try {
@@ -76,7 +77,7 @@ export async function notifyRun(summary: BackupSummary, startPing: Promise<void>
         }
       }),
     );
-    return { ...summary, notifications };
+    return { ...summary, notifications: [...notifications, ...stateProblem] };
   });
 }
 
