@@ -9,12 +9,13 @@ import {
   isCancellation,
   proxyActivities,
   setHandler,
+  sleep,
 } from '@temporalio/workflow';
 import { TimeoutType } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import type { BackupInput, BackupPlan, BackupProgress, BackupSummary } from '../domain/backup.js';
 import { formatDuration } from '../domain/duration.js';
-import { serverTaskQueue, snapshotName, transferTaskQueue } from '../domain/names.js';
+import { serverTaskQueue, snapshotName, snapshotNameTaken, transferTaskQueue } from '../domain/names.js';
 import { fatalTransferErrors } from '../domain/rsync-exit.js';
 import { finishRun, prepareHost, runAfterHook, runFailedAfterHook } from './host-steps.js';
 import { notifyRun, pingStart, unfinishedSummary } from './notify.js';
@@ -58,7 +59,7 @@ export async function backupHost(input: BackupInput): Promise<BackupSummary> {
 
     progress.phase = 'snapshot';
     const partial = transfer.outcome === 'partial';
-    const { snapshot } = await onServer.takeSnapshot(plan.dataset, snapshotName(new Date(), partial), input.keep);
+    const { snapshot } = await takeSnapshotOnce(onServer, plan.dataset, partial, input.keep);
     const durationMs = Date.now() - started;
     progress.phase = 'retention';
     const summary = await pruneAfterBackup(plan, {
@@ -91,6 +92,18 @@ export async function backupHost(input: BackupInput): Promise<BackupSummary> {
     // Monitoring hears of failures too; the run still fails, so Temporal shows it Failed.
     const summary = await notifyRun(unfinishedSummary(input, plan, 'FAILED', message, started), startPing);
     throw ApplicationFailure.nonRetryable(message, 'BackupFailed', summary);
+  }
+}
+
+/** Names the snapshot by workflow time; if a run of the same second already took that name, waits a second. */
+async function takeSnapshotOnce(onServer: Activities, dataset: string, partial: boolean, keep: BackupInput['keep']) {
+  for (;;) {
+    try {
+      return await onServer.takeSnapshot(dataset, snapshotName(new Date(), partial), keep);
+    } catch (error) {
+      if (!(error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === snapshotNameTaken)) throw error;
+      await sleep('1s');
+    }
   }
 }
 
