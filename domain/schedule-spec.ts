@@ -110,6 +110,21 @@ function touchesBlackout(start: number, jitterMs: number, windows: Array<{ start
   return false;
 }
 
+const badMinuteCache = new Map<string, Uint8Array>();
+
+/** 1 for each start minute of the day that would touch a blackout window (cached: fleets share settings). */
+function badMinutes(blackout: string[], jitterMs: number, windows: Array<{ start: number; end: number }>): Uint8Array {
+  const key = `${blackout.join(',')}|${jitterMs}`;
+  let bad = badMinuteCache.get(key);
+  if (!bad) {
+    bad = new Uint8Array(minutesPerDay);
+    for (let minute = 0; minute < minutesPerDay; minute++) bad[minute] = touchesBlackout(minute, jitterMs, windows) ? 1 : 0;
+    if (badMinuteCache.size > 1000) badMinuteCache.clear();
+    badMinuteCache.set(key, bad);
+  }
+  return bad;
+}
+
 /** Minutes of the day grouped into calendar rules: hours sharing the same minute set share a rule. */
 export function groupMinutes(minutesOfDay: Iterable<number>, anySecond: boolean): CalendarRule[] {
   const byHour = new Map<number, number[]>();
@@ -186,9 +201,11 @@ export function planTiming(host: string, serverIndex: number, serverCount: numbe
   const jitterText = jitterMs > 0 ? `+${shortDuration(jitterMs)}` : '';
   const paused = settings.enabled ? '' : ' (disabled)';
   const base = { jitterMs, timezone: settings.timezone, enabled: settings.enabled };
+  // Start minutes of the day whose run (plus jitter) would touch a blackout window: computed once.
+  const bad = badMinutes(settings.blackout, jitterMs, windows);
   const skipMinutes = () => {
     const skip: number[] = [];
-    for (let minute = 0; minute < minutesPerDay; minute++) if (touchesBlackout(minute, jitterMs, windows)) skip.push(minute);
+    for (let minute = 0; minute < minutesPerDay; minute++) if (bad[minute]) skip.push(minute);
     return skip;
   };
 
@@ -230,12 +247,12 @@ export function planTiming(host: string, serverIndex: number, serverCount: numbe
   let best = Infinity;
   let good: number[] = [];
   for (let phase = 0; phase < everyMinutes; phase++) {
-    let bad = 0;
-    for (let slot = 0; slot < slotsPerDay; slot++) if (touchesBlackout(phase + slot * everyMinutes, jitterMs, windows)) bad++;
-    if (bad < best) {
-      best = bad;
+    let lost = 0;
+    for (let slot = 0; slot < slotsPerDay; slot++) lost += bad[phase + slot * everyMinutes]!;
+    if (lost < best) {
+      best = lost;
       good = [phase];
-    } else if (bad === best) good.push(phase);
+    } else if (lost === best) good.push(phase);
   }
   if (best === slotsPerDay) {
     return { ok: false, error: `blackout ${settings.blackout.join(', ')} leaves no start time for a run with jitter ${shortDuration(jitterMs)}` };
@@ -245,7 +262,7 @@ export function planTiming(host: string, serverIndex: number, serverCount: numbe
   const starts: number[] = [];
   for (let slot = 0; slot < slotsPerDay; slot++) {
     const minute = phase + slot * everyMinutes;
-    if (!touchesBlackout(minute, jitterMs, windows)) starts.push(minute);
+    if (!bad[minute]) starts.push(minute);
   }
   const lost = best > 0 ? ` (${starts.length}/day)` : '';
   const what =
