@@ -1,6 +1,6 @@
 // A real OpenSSH server on a loopback address, standing in for a host to back up.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -28,6 +28,9 @@ export async function createLoopbackHost(dir: string, address: string): Promise<
   const hostKey = join(dir, 'host_ed25519');
   const identityFile = join(dir, 'client_ed25519');
   for (const key of [hostKey, identityFile]) {
+    // ssh-keygen asks before overwriting (and would wait forever): a second demo run starts afresh.
+    await rm(key, { force: true });
+    await rm(`${key}.pub`, { force: true });
     await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'tidemark-test', '-f', key]);
   }
   const port = await freePort(address);

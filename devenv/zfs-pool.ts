@@ -20,6 +20,20 @@ async function zfsAnswers(): Promise<boolean> {
   return result.exitCode === 0;
 }
 
+/**
+ * With no daemon running, every zfs-fuse mount left in the mount table is dead ("Transport endpoint is
+ * not connected"), and the restarted daemon could not mount the pool over it: detach them, deepest first.
+ */
+async function unmountDeadZfsMounts(): Promise<void> {
+  const mounts = readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' '))
+    .filter((fields) => fields[2] === 'fuse.zfs' || fields[2] === 'fuse.zfs-fuse')
+    .map((fields) => fields[1]!.replace(/\\040/g, ' '))
+    .sort((a, b) => b.length - a.length);
+  for (const mountpoint of mounts) await execa('umount', ['-l', mountpoint], { reject: false });
+}
+
 /** Starts zfs-fuse (with xattr support, which rsync -X needs) unless ZFS already answers. */
 export async function ensureZfsDaemon(): Promise<void> {
   if (await zfsAnswers()) return;
@@ -27,6 +41,7 @@ export async function ensureZfsDaemon(): Promise<void> {
     throw new Error('no ZFS here: install zfs-fuse (Debian) or OpenZFS; scripts/setup.sh does it');
   }
   removeStalePidFile();
+  await unmountDeadZfsMounts();
   const started = await execa('zfs-fuse', ['-x', '--pidfile', pidFile], { reject: false, all: true });
   try {
     await waitFor('zfs-fuse daemon', zfsAnswers, 15_000);
