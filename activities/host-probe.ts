@@ -15,7 +15,7 @@ export async function probeHost(plan: BackupPlan): Promise<HostProbe> {
   const steps = plan.hostSteps;
   if (!steps) throw ApplicationFailure.nonRetryable('the plan has no host settings (planBackup is older than this worker)', 'HostProbeFailed');
   const marker = randomBytes(12).toString('hex');
-  const result = await runOverSsh(plan, probeCommand(steps.veto.dir, steps.excludeFile, marker), { timeoutMs: probeTimeoutMs });
+  const result = await runOverSsh(plan, probeCommand(steps.veto.dir, steps.excludeFile, marker, steps.hooks.dir), { timeoutMs: probeTimeoutMs });
   throwOnSshFailure(plan, 'reading the host (veto, mounts, exclude file)', result);
   const output = result.exitCode === 0 ? parseProbeOutput(result.stdout, marker) : undefined;
   if (!output) {
@@ -60,5 +60,6 @@ export async function probeHost(plan: BackupPlan): Promise<HostProbe> {
     hostExcludes: parsed.patterns,
     malformedExcludes: malformed.slice(0, 50),
     excludeFilePresent: output.excludes.present,
+    hooksAbsent: output.hooksAbsent,
   };
 }

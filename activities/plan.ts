@@ -1,4 +1,8 @@
 // Step 1, on the backup server: read this server's inventory and fix what the backup will do.
+import { randomBytes } from 'node:crypto';
+import { mkdir, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ApplicationFailure } from '@temporalio/activity';
 import type { BackupInput, BackupPlan } from '../domain/backup.js';
 import { TidemarkError } from '../domain/errors.js';
@@ -6,7 +10,7 @@ import { keepReasonProblem } from '../domain/keep.js';
 import { loadInventory } from '../inventory/load.js';
 import { withSourcedHost } from '../inventory/sources.js';
 import { resolveServerHooks } from '../inventory/resolve.js';
-import { resolveHost, resolveRetention, resolveServer, resolveSsh } from '../inventory/resolve.js';
+import { resolveHost, resolveRetention, resolveServer, resolveSsh, type SshSettings } from '../inventory/resolve.js';
 
 /** Builds the plan from the inventory file as it is now (edits apply without restarting workers). */
 export async function planBackup(inventoryPath: string, input: BackupInput): Promise<BackupPlan> {
@@ -23,7 +27,7 @@ export async function planBackup(inventoryPath: string, input: BackupInput): Pro
       source: { address: host.address, port: host.port, user: host.user, sudo: host.sudo },
       paths: host.paths,
       excludes: host.excludes,
-      ssh: resolveSsh(inventory),
+      ssh: await sshForRun(resolveSsh(inventory)),
       transfer: host.transfer,
       hostSteps: { ...host.hostSteps, server: resolveServerHooks(inventory, input.server) },
       ...(host.include ? { include: host.include } : {}),
@@ -35,6 +39,18 @@ export async function planBackup(inventoryPath: string, input: BackupInput): Pro
     if (error instanceof TidemarkError) throw ApplicationFailure.nonRetryable(error.message, error.code);
     throw error;
   }
+}
+
+/** The run's ssh settings: with multiplexing, a fresh control socket path in a private folder. */
+async function sshForRun(settings: SshSettings): Promise<BackupPlan['ssh']> {
+  const ssh = { identityFile: settings.identityFile, knownHostsFile: settings.knownHostsFile };
+  if (!settings.multiplex) return ssh;
+  const dir = settings.controlDir ?? join(tmpdir(), `tidemark-ssh-${process.getuid?.() ?? 'user'}`);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const folder = await stat(dir);
+  // Another user's folder could hold a socket that is not ours: then go without multiplexing.
+  if (!folder.isDirectory() || (process.getuid && folder.uid !== process.getuid()) || (folder.mode & 0o077) !== 0) return ssh;
+  return { ...ssh, controlPath: join(dir, randomBytes(8).toString('hex')) };
 }
 
 /** This backup server's IANA time zone (TZ, else the system's), UTC when unknown. */

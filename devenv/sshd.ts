@@ -17,6 +17,8 @@ export interface LoopbackHost {
   /** The host's public key line, for adding to another known_hosts. */
   hostKeyLine: string;
   start(): Promise<void>;
+  /** Successful logins so far (from sshd's own log). */
+  logins(): Promise<number>;
   /** Stops listening and cuts the sessions in progress (a host going down mid-transfer). */
   stop(options?: { dropSessions?: boolean }): Promise<void>;
 }
@@ -60,6 +62,7 @@ export async function createLoopbackHost(dir: string, address: string): Promise<
     ].join('\n'),
   );
 
+  const logFile = join(dir, 'sshd.log');
   let child: ChildProcess | undefined;
   const host: LoopbackHost = {
     address,
@@ -69,8 +72,12 @@ export async function createLoopbackHost(dir: string, address: string): Promise<
     hostKeyLine,
     async start() {
       if (child && child.exitCode === null && child.signalCode === null) return;
-      child = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', config], { stdio: 'ignore' });
+      child = spawn('/usr/sbin/sshd', ['-D', '-E', logFile, '-f', config], { stdio: 'ignore' });
       await waitFor(`sshd on ${address}:${port}`, () => canConnect(address, port), 10_000);
+    },
+    async logins() {
+      const log = await readFile(logFile, 'utf8').catch(() => '');
+      return log.split('\n').filter((line) => line.includes('Accepted publickey')).length;
     },
     async stop(options = {}) {
       if (!child || child.exitCode !== null || child.signalCode !== null) return;

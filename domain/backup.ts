@@ -23,7 +23,8 @@ export interface BackupPlan {
   source: { address: string; port: number; user: string; sudo: boolean };
   paths: string[];
   excludes: string[];
-  ssh: { identityFile: string; knownHostsFile: string };
+  /** controlPath: this run's OpenSSH multiplexing socket (probe, hooks and rsync share one login); absent: off. */
+  ssh: { identityFile: string; knownHostsFile: string; controlPath?: string };
   transfer: { ioTimeoutSeconds: number; heartbeatTimeoutMs: number; attempts: number; retryIntervalMs: number; bandwidthLimit?: string };
   /** Hooks, veto, what is selected and excluded on the host (domain/host-steps.ts); absent: none of these steps. */
   hostSteps?: HostStepsPlan;

@@ -50,6 +50,8 @@ export interface HostProbe {
   /** "line 3: var/cache: relative path …" */
   malformedExcludes: string[];
   excludeFilePresent: boolean;
+  /** No hook directory on the host: the hook step is skipped. Undefined in runs probed by older workers. */
+  hooksAbsent?: boolean;
 }
 
 /** How the host's hook scripts went. */
@@ -96,13 +98,15 @@ function shell(script: string): string {
 }
 
 /**
- * One ssh call reading: the veto directory's entries, the mount table, the exclude file. Sections start
- * with `marker` lines (a random token per call, so file contents cannot fake one).
+ * One ssh call reading: the veto directory's entries, the mount table, the exclude file, and whether the
+ * hook directory exists (when it does not, the hook step needs no ssh call). Sections start with `marker`
+ * lines (a random token per call, so file contents cannot fake one).
  */
-export function probeCommand(vetoDir: string, excludeFile: string, marker: string): string {
+export function probeCommand(vetoDir: string, excludeFile: string, marker: string, hookDir = '/etc/backup-scripts'): string {
   if (!/^[a-z0-9]{8,64}$/.test(marker)) throw new Error('bad marker');
   const veto = checked(vetoDir);
   const file = checked(excludeFile);
+  const hooks = checked(hookDir);
   return shell(
     [
       `m=${marker}`,
@@ -112,6 +116,7 @@ export function probeCommand(vetoDir: string, excludeFile: string, marker: strin
       'cat /proc/self/mounts',
       'echo "$m excludes"',
       `if [ -r "${file}" ]; then echo "$m present"; cat "${file}"; echo; elif [ -e "${file}" ]; then echo "$m unreadable"; fi`,
+      `if [ ! -d "${hooks}" ]; then echo "$m hooks-absent"; fi`,
       'echo "$m end"',
     ].join('; '),
   );
@@ -121,6 +126,8 @@ export interface ProbeOutput {
   veto: string[];
   mounts: string;
   excludes: { present: boolean; unreadable: boolean; text: string };
+  /** The hook directory does not exist (the same test the hook command makes). */
+  hooksAbsent: boolean;
 }
 
 /** Splits `probeCommand`'s output; undefined when a section is missing (the command did not finish). */
@@ -145,6 +152,7 @@ export function parseProbeOutput(stdout: string, marker: string): ProbeOutput | 
       unreadable: sections.has('unreadable'),
       text: (sections.get('present') ?? []).join('\n'),
     },
+    hooksAbsent: sections.has('hooks-absent'),
   };
 }
 

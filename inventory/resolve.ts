@@ -99,6 +99,10 @@ export interface SshSettings {
   identityFile: string;
   /** Default /etc/tidemark/known_hosts. */
   knownHostsFile: string;
+  /** Default true. */
+  multiplex: boolean;
+  /** Default undefined: <tmpdir>/tidemark-ssh-<uid>, chosen on the backup server. */
+  controlDir?: string;
 }
 
 export function resolveTemporal(inventory: Inventory, env = process.env): TemporalSettings {
@@ -112,6 +116,8 @@ export function resolveSsh(inventory: Inventory): SshSettings {
   return {
     identityFile: inventory.ssh?.identityFile ?? '/etc/tidemark/id_ed25519',
     knownHostsFile: inventory.ssh?.knownHostsFile ?? '/etc/tidemark/known_hosts',
+    multiplex: inventory.ssh?.multiplex ?? true,
+    ...(inventory.ssh?.controlDir ? { controlDir: inventory.ssh.controlDir } : {}),
   };
 }
 

@@ -196,7 +196,14 @@ export const inventorySchema = z
       .strict()
       .optional(),
     ssh: z
-      .object({ identityFile: sshFileSchema.optional(), knownHostsFile: sshFileSchema.optional() })
+      .object({
+        identityFile: sshFileSchema.optional(),
+        knownHostsFile: sshFileSchema.optional(),
+        /** One ssh login per run shared by probe, hooks and rsync (OpenSSH ControlMaster). Default true. */
+        multiplex: z.boolean().optional(),
+        /** Folder for the runs' control sockets (made 0700). Default <tmpdir>/tidemark-ssh-<uid>. */
+        controlDir: sshFileSchema.optional(),
+      })
       .strict()
       .optional(),
     servers: z.record(nameSchema, serverSchema, { error: 'expected a mapping of backup servers, e.g. servers: { backup-1: { dataset: data } }' }).refine((servers) => Object.keys(servers).length > 0, {

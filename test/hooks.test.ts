@@ -59,6 +59,7 @@ async function lastSummary(server = rig.server): Promise<BackupSummary> {
 
 test('a passing hook runs on the host before rsync, and its output file is in the backup', async () => {
   hook('10-date', exampleHook(join(rig.source, 'var/lib/backup/date')));
+  const loginsBefore = await rig.host.logins();
   const run = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
   assert.equal(run.exitCode, 0, run.stdout + run.stderr);
   const copied = readFileSync(join(await rig.copyPath(), rig.source, 'var/lib/backup/date'), 'utf8');
@@ -67,6 +68,24 @@ test('a passing hook runs on the host before rsync, and its output file is in th
   const summary = await lastSummary();
   assert.equal(summary.status, 'SUCCESS');
   assert.deepEqual(summary.hostSteps?.hooks, { status: 'passed', failed: [] });
+  // Probe, hooks and rsync share one multiplexed ssh connection: one login for the whole run.
+  assert.equal((await rig.host.logins()) - loginsBefore, 1, 'one ssh login per run');
+});
+
+test('with ssh.multiplex: false every step logs in on its own', async () => {
+  editInventory(rig, (inventory) => {
+    inventory.ssh.multiplex = false;
+  });
+  try {
+    const loginsBefore = await rig.host.logins();
+    const run = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
+    assert.equal(run.exitCode, 0, run.stdout + run.stderr);
+    assert.equal((await rig.host.logins()) - loginsBefore, 3, 'probe, hooks, rsync');
+  } finally {
+    editInventory(rig, (inventory) => {
+      delete inventory.ssh.multiplex;
+    });
+  }
 });
 
 test('a failing hook makes the run FAILED naming the script and its output; the copy and snapshot still happen', async () => {

@@ -192,13 +192,15 @@ test('probe command: veto entries, mount table and exclude file in marked sectio
   writeFileSync(join(dir, 'veto', 'maintenance'), '');
   writeFileSync(join(dir, 'exclude.conf'), '# c\n/var/x\n');
   const marker = 'abcdef0123456789';
-  const run = await execa('sh', ['-c', probeCommand(join(dir, 'veto'), join(dir, 'exclude.conf'), marker)]);
+  mkdirSync(join(dir, 'hooks'));
+  const run = await execa('sh', ['-c', probeCommand(join(dir, 'veto'), join(dir, 'exclude.conf'), marker, join(dir, 'hooks'))]);
   const output = parseProbeOutput(run.stdout, marker)!;
   assert.deepEqual(output.veto, ['maintenance']);
+  assert.equal(output.hooksAbsent, false);
   assert.match(output.mounts, / \/ /);
   assert.deepEqual(output.excludes, { present: true, unreadable: false, text: '# c\n/var/x\n' });
-  const none = parseProbeOutput((await execa('sh', ['-c', probeCommand(join(dir, 'nope'), join(dir, 'nope.conf'), marker)])).stdout, marker)!;
-  assert.deepEqual([none.veto, none.excludes.present], [[], false]);
+  const none = parseProbeOutput((await execa('sh', ['-c', probeCommand(join(dir, 'nope'), join(dir, 'nope.conf'), marker, join(dir, 'no-hooks'))])).stdout, marker)!;
+  assert.deepEqual([none.veto, none.excludes.present, none.hooksAbsent], [[], false, true]);
   assert.throws(() => probeCommand("/x'; reboot", '/y', marker), /unsafe remote path/);
 });
 

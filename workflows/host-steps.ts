@@ -117,7 +117,10 @@ export async function prepareHost(plan: BackupPlan, progress: BackupProgress, st
   }
 
   progress.phase = 'hooks';
-  const hooks: HookResult = await hostActivities(plan, steps.hooks.timeoutMs + 300_000).runHostHooks(plan);
+  // The probe saw no hook directory: nothing to run, and no ssh call to make for it.
+  const hooks: HookResult = probe.hooksAbsent
+    ? { status: 'absent', failed: [], outputTail: [], exitCode: 0, durationMs: 0 }
+    : await hostActivities(plan, steps.hooks.timeoutMs + 300_000).runHostHooks(plan);
   summary.hooks = { status: hooks.status, failed: hooks.failed };
   let failure: string | undefined;
   if (hooks.status === 'failed' || hooks.status === 'timeout') {

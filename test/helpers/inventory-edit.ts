@@ -9,7 +9,7 @@ import { cliPath, type Rig } from './rig.js';
 type Mapping = Record<string, unknown>;
 
 /** Applies `change` to the parsed inventory and writes it back. */
-export function editInventory(rig: Rig, change: (inventory: { servers: Record<string, Mapping>; hosts: Record<string, Mapping> }) => void): void {
+export function editInventory(rig: Rig, change: (inventory: { servers: Record<string, Mapping>; hosts: Record<string, Mapping>; ssh: Mapping }) => void): void {
   const inventory = parse(readFileSync(rig.inventoryPath, 'utf8'));
   change(inventory);
   writeFileSync(rig.inventoryPath, stringify(inventory));
