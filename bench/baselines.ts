@@ -111,6 +111,20 @@ export async function runBare(context: DirectContext, host: FleetHost, plan: Bac
   return hostRun(host.name, run.ms, run.stdout, run.steps);
 }
 
+/** Tidemark's command without --acls and --xattrs: shows what ACL/xattr fidelity costs (the reference
+ * systems copy neither), separately from the other flag choices (cipher, no compression, --inplace). */
+export async function runBareWithoutMetadata(context: DirectContext, host: FleetHost, plan: BackupPlan, tag: string): Promise<HostRun> {
+  const dataset = `${context.datasetRoot}/nometa/${host.name}`;
+  const args = rsyncArgs(plan, context.mountpointOf(dataset)).filter((arg) => arg !== '--acls' && arg !== '--xattrs');
+  const run = await timedSteps(
+    dataset,
+    () => execa('rsync', args, { reject: false, stdin: 'ignore', maxBuffer: 256 * 1024 * 1024 }),
+    `nometa-${tag}-${Date.now()}`,
+  );
+  checkExit('bare-nometa', host.name, run.result);
+  return hostRun(host.name, run.ms, run.stdout, run.steps);
+}
+
 /** SOWN: `rsync -e "ssh -o 'StrictHostKeyChecking yes'" --compress --one-file-system --numeric-ids --quiet
  * --archive --delete --delete-excluded --exclude-from=- HOST:/ /data/HOST/`, adapted: the loopback host's
  * port, key and known_hosts go into -e, the source is the host's tree, and --stats replaces --quiet

@@ -5,6 +5,7 @@ import { findRun, methodLabels, methods, workloadLabels, type BenchResult, type 
 const colors: Record<Method, Color> = {
   sown: [150, 150, 150],
   planb: [100, 100, 100],
+  'bare-nometa': [140, 180, 220],
   bare: [70, 130, 180],
   'tidemark-seq': [240, 160, 40],
   tidemark: [210, 80, 40],

@@ -4,12 +4,13 @@ import type { TreeStats } from './fleet.js';
 
 export const workloads = ['full', 'unchanged', 'changed'] as const;
 export type Workload = (typeof workloads)[number];
-export const methods = ['sown', 'planb', 'bare', 'tidemark-seq', 'tidemark'] as const;
+export const methods = ['sown', 'planb', 'bare-nometa', 'bare', 'tidemark-seq', 'tidemark'] as const;
 export type Method = (typeof methods)[number];
 
 export const methodLabels: Record<Method, string> = {
   sown: 'SOWN flags',
   planb: 'PlanB flags',
+  'bare-nometa': 'Tidemark flags - A/X',
   bare: 'bare (Tidemark flags)',
   'tidemark-seq': 'Tidemark, 1 at a time',
   tidemark: 'Tidemark fleet',
@@ -211,6 +212,19 @@ export function evaluateTargets(result: BenchResult): TargetResult[] {
       pass: ratio <= 1,
       note: ratio > 1 && ratio <= 1.05 ? 'within 5 %, about the run-to-run noise' : undefined,
     });
+    // The same comparison without ACLs and xattrs, which the reference systems do not copy.
+    const withoutMetadata = findRun(result, 'bare-nometa', workload);
+    if (withoutMetadata) {
+      const plain = withoutMetadata.wallMs / fastest.wallMs;
+      targets.push({
+        id: `flags-nometa-${workload}`,
+        description: `Tidemark flags without -A/-X vs fastest reference, ${workloadLabels[workload]}`,
+        measured: `${seconds(withoutMetadata.wallMs)} s vs ${methodLabels[fastest.method]} ${seconds(fastest.wallMs)} s (${plain.toFixed(2)}x)`,
+        limit: '<= 1.00x',
+        pass: plain <= 1,
+        note: plain > 1 && plain <= 1.05 ? 'within 5 %, about the run-to-run noise' : undefined,
+      });
+    }
   }
   return targets;
 }
@@ -265,7 +279,8 @@ export function formatReport(result: BenchResult): string {
     ),
   );
   out.push('');
-  const stepColumns = ['planBackup', 'ensureDataset', 'transferFiles', 'takeSnapshot', 'betweenSteps', 'dispatch'];
+  // prune = listSnapshots + pruneSnapshots; notify = notifyStart + recordOutcome + notifyTarget (bench/tidemark.ts).
+  const stepColumns = ['planBackup', 'ensureDataset', 'probeHost', 'runHostHooks', 'transferFiles', 'takeSnapshot', 'prune', 'notify', 'betweenSteps', 'dispatch'];
   const bareColumns = ['zfsCreate', 'rsync', 'zfsSnapshot'];
   out.push('per-host overhead: Tidemark one host at a time minus bare, medians over hosts (ms)');
   out.push(

@@ -19,7 +19,7 @@ import { cacheDir, projectRoot } from '../devenv/paths.js';
 import { freePort } from '../devenv/process.js';
 import { startDevServer, type DevServer } from '../devenv/temporal-dev.js';
 import { ensureFilePool, removeStalePools } from '../devenv/zfs-pool.js';
-import { barePlan, runBare, runPlanb, runSown, type DirectContext, type HostRun } from './baselines.js';
+import { barePlan, runBare, runBareWithoutMetadata, runPlanb, runSown, type DirectContext, type HostRun } from './baselines.js';
 import { renderChart } from './chart.js';
 import { changeFiles, createFleet, memoryPhaseName, sequentialName, type Fleet, type FleetHost } from './fleet.js';
 import {
@@ -226,10 +226,15 @@ async function main(): Promise<void> {
       };
       const direct = { temporalPid };
       const withWorker = { worker, temporalPid };
-      // The reference systems' flags: one host after another.
-      for (const method of ['sown', 'planb'] as const) {
+      // The reference systems' flags, and Tidemark's without ACLs/xattrs: one host after another.
+      for (const method of ['sown', 'planb', 'bare-nometa'] as const) {
         await settle(smoke);
-        const run = method === 'sown' ? (host: FleetHost) => runSown(context, host, workload) : (host: FleetHost) => runPlanb(context, host, workload);
+        const run = (host: FleetHost) =>
+          method === 'sown'
+            ? runSown(context, host, workload)
+            : method === 'planb'
+              ? runPlanb(context, host, workload)
+              : runBareWithoutMetadata(context, host, plans[host.index - 1]!, workload);
         const meter = startMeter(direct);
         const started = performance.now();
         const hosts: HostRun[] = [];

@@ -88,8 +88,13 @@ async function stepTimes(handle: WorkflowHandle): Promise<Record<string, number>
   const first = events[0];
   const last = events[events.length - 1];
   if (first && last) steps.workflow = timestampMs(last.eventTime as Timestamp) - timestampMs(first.eventTime as Timestamp);
-  const activities = ['planBackup', 'ensureDataset', 'transferFiles', 'takeSnapshot'].reduce((sum, name) => sum + (steps[name] ?? 0), 0);
+  const activities = Object.entries(steps)
+    .filter(([name]) => name !== 'dispatch' && name !== 'workflow')
+    .reduce((sum, [, ms]) => sum + ms, 0);
   steps.betweenSteps = (steps.workflow ?? 0) - activities;
+  // Grouped as the report shows them.
+  steps.prune = (steps.listSnapshots ?? 0) + (steps.pruneSnapshots ?? 0);
+  steps.notify = (steps.notifyStart ?? 0) + (steps.recordOutcome ?? 0) + (steps.notifyTarget ?? 0);
   return steps;
 }
 

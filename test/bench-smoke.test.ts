@@ -35,7 +35,7 @@ test('bench --smoke: all methods run, JSON and PNG written, figures sane, under 
     assert.deepEqual(result.config.workloads, ['full']);
     assert.deepEqual(
       result.runs.map((entry) => entry.method).sort(),
-      ['bare', 'planb', 'sown', 'tidemark', 'tidemark-seq'],
+      ['bare', 'bare-nometa', 'planb', 'sown', 'tidemark', 'tidemark-seq'],
     );
     for (const entry of result.runs) {
       assert.ok(entry.wallMs > 0, `${entry.method}: wall time ${entry.wallMs}`);
