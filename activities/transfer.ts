@@ -3,7 +3,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { execa } from 'execa';
 import type { BackupPlan, TransferProgress, TransferResult } from '../domain/backup.js';
-import { rsyncArgs, rsyncFilterInput } from '../domain/rsync-args.js';
+import { closeMasterCommand, rsyncArgs, rsyncFilterInput } from '../domain/rsync-args.js';
 import { classifyRsyncExit, type FatalTransferError } from '../domain/rsync-exit.js';
 import { parseProgressLine, parseStats } from '../domain/rsync-output.js';
 
@@ -11,6 +11,15 @@ const heartbeatEveryMs = 1_000;
 const killGraceMs = 3_000;
 const stderrTailLines = 20;
 const stdoutTailChars = 8_192;
+
+/** rsync was the run's last use of the shared ssh connection: close it now rather than when it times out
+ * (a retried transfer logs in afresh, which also replaces a master that went bad). */
+async function closeSshMaster(plan: BackupPlan): Promise<void> {
+  const command = closeMasterCommand(plan);
+  if (!command) return;
+  const [ssh, ...args] = command;
+  await execa(ssh!, args, { reject: false, timeout: 5_000, stdin: 'ignore' });
+}
 
 /** Pulls the plan's paths into `destination`; resolves for complete and partial copies, throws otherwise. */
 export async function transferFiles(plan: BackupPlan, destination: string): Promise<TransferResult> {
@@ -64,6 +73,7 @@ export async function transferFiles(plan: BackupPlan, destination: string): Prom
   } finally {
     clearInterval(heartbeat);
     context.cancellationSignal.removeEventListener('abort', killGroup);
+    await closeSshMaster(plan);
   }
   if (stderrRest.trim() !== '') stderrLines.push(stderrRest);
   // Reported as cancelled, not failed, so the workflow knows an operator asked for it.

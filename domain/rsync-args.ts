@@ -24,8 +24,10 @@ export function sshCommand(plan: Pick<BackupPlan, 'ssh' | 'source'>): string[] {
   ];
 }
 
-/** How long a run's shared ssh connection outlives its last use. */
-export const controlPersistSeconds = 15;
+/** How long a run's shared ssh connection outlives its last use: the transfer closes it when done, so this
+ * only bounds a run that stopped before its transfer (veto, abort). Long enough to span the wait for a
+ * transfer slot when many hosts are started at once. */
+export const controlPersistSeconds = 300;
 
 /**
  * One ssh login per run instead of one per step: the first ssh of the run (the probe) becomes the master
@@ -35,6 +37,12 @@ export const controlPersistSeconds = 15;
 function multiplexing(controlPath: string | undefined): string[] {
   if (!controlPath) return ['-o', 'ControlMaster=no', '-o', 'ControlPath=none'];
   return ['-o', 'ControlMaster=auto', '-o', `ControlPath=${controlPath}`, '-o', `ControlPersist=${controlPersistSeconds}s`];
+}
+
+/** `ssh -O exit` for the run's control master (undefined without multiplexing). */
+export function closeMasterCommand(plan: Pick<BackupPlan, 'ssh' | 'source'>): string[] | undefined {
+  if (!plan.ssh.controlPath) return undefined;
+  return ['ssh', '-o', `ControlPath=${plan.ssh.controlPath}`, '-O', 'exit', '-p', String(plan.source.port), '-l', plan.source.user, '--', plan.source.address];
 }
 
 /** `user@host:` with brackets for IPv6 literals. */
