@@ -226,43 +226,35 @@ async function main(): Promise<void> {
       };
       const direct = { temporalPid };
       const withWorker = { worker, temporalPid };
-      // The reference systems' flags, and Tidemark's without ACLs/xattrs: one host after another.
-      for (const method of ['sown', 'planb', 'bare-nometa'] as const) {
-        await settle(smoke);
-        const run = (host: FleetHost) =>
-          method === 'sown'
-            ? runSown(context, host, workload)
-            : method === 'planb'
-              ? runPlanb(context, host, workload)
-              : runBareWithoutMetadata(context, host, plans[host.index - 1]!, workload);
-        const meter = startMeter(direct);
-        const started = performance.now();
-        const hosts: HostRun[] = [];
-        for (const host of fleet.hosts) hosts.push(await run(host));
-        record(methodRun(method, workload, performance.now() - started, hosts, meter.stop(), await poolUsedMiB(datasetRoot)));
-      }
-      // Bare and Tidemark one at a time, interleaved host by host (alternating which goes first), so that
-      // the per-host pairs see the same machine: other load and pool state drift between them, not within.
+      // Every one-host-at-a-time method, interleaved host by host with the order rotating, so that each
+      // method meets the pool and the machine in every state: for a first full backup the pool fills up as
+      // the workload goes on, which would otherwise favour whatever ran first.
       await settle(smoke);
       {
-        const bareHosts: HostRun[] = [];
-        const sequentialHosts: HostRun[] = [];
-        const bareMeter = accumulator();
-        const sequentialMeter = accumulator();
+        const perHost = {
+          sown: (host: FleetHost) => runSown(context, host, workload),
+          planb: (host: FleetHost) => runPlanb(context, host, workload),
+          'bare-nometa': (host: FleetHost) => runBareWithoutMetadata(context, host, plans[host.index - 1]!, workload),
+          bare: (host: FleetHost) => runBare(context, host, plans[host.index - 1]!),
+          'tidemark-seq': (host: FleetHost) => runOne(client, servers.tidemark, sequentialName(host)),
+        } satisfies Partial<Record<Method, (host: FleetHost) => Promise<HostRun>>>;
+        const order = Object.keys(perHost) as (keyof typeof perHost)[];
+        const hostsOf = Object.fromEntries(order.map((method) => [method, [] as HostRun[]])) as Record<keyof typeof perHost, HostRun[]>;
+        const meters = Object.fromEntries(order.map((method) => [method, accumulator()])) as Record<keyof typeof perHost, ReturnType<typeof accumulator>>;
         const peak = startPeakWatch(worker.pid);
         for (const [index, host] of fleet.hosts.entries()) {
-          const steps = [
-            async () => bareMeter.time(direct, async () => bareHosts.push(await runBare(context, host, plans[index]!))),
-            async () => sequentialMeter.time(withWorker, async () => sequentialHosts.push(await runOne(client, servers.tidemark, sequentialName(host)))),
-          ];
-          if (index % 2 === 1) steps.reverse();
-          for (const step of steps) await step();
+          for (let step = 0; step < order.length; step++) {
+            const method = order[(index + step) % order.length]!;
+            const watch = method === 'tidemark-seq' ? withWorker : direct;
+            await meters[method].time(watch, async () => hostsOf[method].push(await perHost[method](host)));
+          }
         }
         const peaks = peak.stop();
         const used = await poolUsedMiB(datasetRoot);
         const sum = (hosts: HostRun[]) => hosts.reduce((total, host) => total + host.ms, 0);
-        record(methodRun('bare', workload, sum(bareHosts), bareHosts, bareMeter.usage(), used));
-        record(methodRun('tidemark-seq', workload, sum(sequentialHosts), sequentialHosts, { ...sequentialMeter.usage(), ...peaks }, used));
+        for (const method of order) {
+          record(methodRun(method, workload, sum(hostsOf[method]), hostsOf[method], { ...meters[method].usage(), ...(method === 'tidemark-seq' ? peaks : {}) }, used));
+        }
       }
       // Tidemark with the whole fleet started at once.
       await settle(smoke);

@@ -1,5 +1,5 @@
 // A file-backed ZFS pool for tests and the demo: zfs-fuse on Debian, or OpenZFS where its module is loaded.
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { execa } from 'execa';
@@ -60,6 +60,19 @@ export interface FilePoolOptions {
   compression?: boolean;
 }
 
+/** Removes `folder` and its subfolders when they hold no files (never a file, never a mount in use). */
+function removeEmptyFolders(folder: string): void {
+  if (!existsSync(folder)) return;
+  for (const entry of readdirSync(folder, { withFileTypes: true })) {
+    if (entry.isDirectory()) removeEmptyFolders(join(folder, entry.name));
+  }
+  try {
+    rmdirSync(folder);
+  } catch {
+    // Not empty (or busy): zpool create will say so.
+  }
+}
+
 /** Imports or creates the pool; idempotent. */
 export async function ensureFilePool(options: FilePoolOptions): Promise<void> {
   await ensureZfsDaemon();
@@ -69,6 +82,8 @@ export async function ensureFilePool(options: FilePoolOptions): Promise<void> {
     if (imported.exitCode === 0) return;
   }
   await mkdir(dirname(options.imageFile), { recursive: true });
+  // Empty folders left at the mountpoint by an earlier pool would make zpool create refuse it.
+  removeEmptyFolders(options.mountpoint);
   await execa('truncate', ['-s', options.size ?? '2G', options.imageFile]);
   await execa('zpool', ['create', '-f', '-m', options.mountpoint, '-O', `compression=${options.compression === false ? 'off' : 'on'}`, options.name, options.imageFile]);
 }
