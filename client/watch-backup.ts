@@ -5,6 +5,7 @@ import { formatDuration } from '../domain/duration.js';
 import { progressQuery } from '../workflows/backup-host.js';
 
 const pollEveryMs = 1_000;
+const logEveryMs = 30_000;
 
 /** Waits for the run's result, showing progress on stderr (one rewritten line on a terminal). */
 export async function watchBackup(handle: WorkflowHandle, runId: string): Promise<BackupSummary> {
@@ -14,25 +15,35 @@ export async function watchBackup(handle: WorkflowHandle, runId: string): Promis
     () => (done = true),
     () => (done = true),
   );
+  const terminal = process.stderr.isTTY === true;
   let lastLine = '';
+  let lastKey = '';
+  let lastLogged = 0;
   while (!done) {
-    const line = await describeProgress(handle, runId).catch(() => lastLine);
-    if (line !== lastLine) {
-      process.stderr.write(process.stderr.isTTY ? `\r\x1b[2K${line}` : `${line}\n`);
-      lastLine = line;
+    const progress = await describeProgress(handle, runId).catch(() => ({ line: lastLine, key: lastKey }));
+    // A terminal gets one line rewritten every second; a log gets a line when the phase or attempt
+    // changes, and otherwise at most every 30 s.
+    const due = terminal ? progress.line !== lastLine : progress.key !== lastKey || Date.now() - lastLogged >= logEveryMs;
+    if (due) {
+      process.stderr.write(terminal ? `\r\x1b[2K${progress.line}` : `${progress.line}\n`);
+      lastLine = progress.line;
+      lastKey = progress.key;
+      lastLogged = Date.now();
     }
     await Promise.race([result.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, pollEveryMs))]);
   }
-  if (process.stderr.isTTY && lastLine) process.stderr.write('\n');
+  if (terminal && lastLine) process.stderr.write('\n');
   return result;
 }
 
-async function describeProgress(handle: WorkflowHandle, runId: string): Promise<string> {
+/** The progress line, and its key: the line without the parts that change every second. */
+async function describeProgress(handle: WorkflowHandle, runId: string): Promise<{ line: string; key: string }> {
   const run = handle.client.getHandle(handle.workflowId, runId);
   const [progress, description] = await Promise.all([run.query(progressQuery), run.describe()]);
   const parts = [`${handle.workflowId}: ${(progress as BackupProgress).phase}`];
   const veto = (progress as BackupProgress).veto;
   if (veto) parts.push(`host veto (${veto.files.join(', ')}), check ${veto.checks}, next at ${veto.nextCheckAt}`);
+  const keyParts = [...parts];
   for (const activity of description.raw.pendingActivities ?? []) {
     const payload = activity.heartbeatDetails?.payloads?.[0];
     const transfer = payload ? defaultPayloadConverter.fromPayload<TransferProgress>(payload) : undefined;
@@ -40,9 +51,11 @@ async function describeProgress(handle: WorkflowHandle, runId: string): Promise<
       parts.push(`${transfer.percent}% ${transfer.bytes} bytes, ${transfer.filesTransferred} files, ${transfer.rate}`);
     }
     if ((activity.attempt ?? 1) > 1) {
-      parts.push(`attempt ${activity.attempt}${activity.lastFailure?.message ? ` (last: ${activity.lastFailure.message.split('\n')[0]!.slice(0, 160)})` : ''}`);
+      const attempt = `attempt ${activity.attempt}${activity.lastFailure?.message ? ` (last: ${activity.lastFailure.message.split('\n')[0]!.slice(0, 160)})` : ''}`;
+      parts.push(attempt);
+      keyParts.push(attempt);
     }
   }
   parts.push(formatDuration(Date.now() - Date.parse((progress as BackupProgress).startedAt)));
-  return parts.join(' · ');
+  return { line: parts.join(' · '), key: keyParts.join(' · ') };
 }

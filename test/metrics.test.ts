@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import { request } from 'undici';
 import { freePort } from '../devenv/process.js';
 import { createRig, type Rig } from './helpers/rig.js';
-import { editInventory } from './helpers/fake-servers.js';
+import { editInventory } from './helpers/inventory-edit.js';
 
 let rig: Rig;
 let metricsUrl: string;
@@ -20,7 +20,7 @@ before(async () => {
   writeFileSync(join(rig.source, 'data.bin'), Buffer.alloc(300_000, 7));
   const port = await freePort();
   metricsUrl = `http://127.0.0.1:${port}/metrics`;
-  await editInventory(rig.inventoryPath, (inventory) => {
+  editInventory(rig, (inventory) => {
     inventory.servers[rig.server].metrics = `127.0.0.1:${port}`;
   });
   await rig.startWorker();

@@ -9,7 +9,7 @@ import { startIcinga, type DevIcinga } from '../devenv/icinga.js';
 import type { BackupSummary } from '../domain/backup.js';
 import { backupWorkflowId } from '../domain/names.js';
 import { createRig, type Rig } from './helpers/rig.js';
-import { editInventory } from './helpers/fake-servers.js';
+import { editInventory } from './helpers/inventory-edit.js';
 
 let icinga: DevIcinga | undefined;
 let rig: Rig | undefined;
@@ -23,7 +23,7 @@ before(async () => {
   service = `BACKUP-${rig.server}`;
   await icinga.ensurePassiveService(rig.hostName, service);
   const { url, user, passwordFile, caFile, tlsServerName } = icinga;
-  await editInventory(rig.inventoryPath, (inventory) => {
+  editInventory(rig, (inventory) => {
     // service defaults to BACKUP-{server} and host to {host}, as in SOWN.
     inventory.notify = [{ type: 'icinga', url, user, passwordFile, caFile, tlsServerName, attempts: 2 }];
   });
@@ -71,7 +71,7 @@ test('a failed backup: Icinga shows CRITICAL with the error, and the run still f
 });
 
 test('a service Icinga does not know: the target fails at once (not retried) naming the service, the backup is fine', async () => {
-  await editInventory(rig!.inventoryPath, (inventory) => {
+  editInventory(rig!, (inventory) => {
     inventory.notify[0].service = 'NO-SUCH-SERVICE';
   });
   try {
@@ -79,7 +79,7 @@ test('a service Icinga does not know: the target fails at once (not retried) nam
     assert.equal(run.exitCode, 0, run.stderr);
     assert.match(run.stderr, /notify notify\.0 \(icinga\) failed: Icinga has no service "demo-host!NO-SUCH-SERVICE"/);
   } finally {
-    await editInventory(rig!.inventoryPath, (inventory) => {
+    editInventory(rig!, (inventory) => {
       delete inventory.notify[0].service;
     });
   }

@@ -7,7 +7,8 @@ import { after, before, test } from 'node:test';
 import type { BackupSummary } from '../domain/backup.js';
 import { backupWorkflowId } from '../domain/names.js';
 import { createRig, type Rig } from './helpers/rig.js';
-import { editInventory, startSmtpServer, startZabbixTrapper, type SmtpServer, type ZabbixTrapper } from './helpers/fake-servers.js';
+import { startSmtpServer, startZabbixTrapper, type SmtpServer, type ZabbixTrapper } from './helpers/fake-servers.js';
+import { editInventory } from './helpers/inventory-edit.js';
 
 let rig: Rig;
 let smtp: SmtpServer;
@@ -19,7 +20,7 @@ before(async () => {
   writeFileSync(join(rig.source, 'etc/hostname'), 'demo-host\n');
   smtp = await startSmtpServer();
   trapper = await startZabbixTrapper();
-  await editInventory(rig.inventoryPath, (inventory) => {
+  editInventory(rig, (inventory) => {
     inventory.servers[rig.server].notify = [
       { type: 'mail', smtp: `127.0.0.1:${smtp.port}`, from: 'tidemark@backup.example', to: ['ops@example.org'], attempts: 2 },
       { type: 'zabbix', server: '127.0.0.1', port: trapper.port, attempts: 2 },

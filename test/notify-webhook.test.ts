@@ -14,7 +14,8 @@ import { waitFor } from '../devenv/process.js';
 import type { WebhookBody } from '../notify/webhook.js';
 import { createRig, processesMatching, type Rig } from './helpers/rig.js';
 import { activityRecord } from './helpers/history.js';
-import { editInventory, startHttpReceiver, type HttpReceiver, type ReceivedRequest } from './helpers/fake-servers.js';
+import { startHttpReceiver, type HttpReceiver, type ReceivedRequest } from './helpers/fake-servers.js';
+import { editInventory } from './helpers/inventory-edit.js';
 
 const secret = 'test-webhook-secret';
 let rig: Rig;
@@ -28,7 +29,7 @@ before(async () => {
   hooks = await startHttpReceiver();
   pings = await startHttpReceiver();
   writeFileSync(join(rig.dir, 'webhook.secret'), `${secret}\n`);
-  await editInventory(rig.inventoryPath, (inventory) => {
+  editInventory(rig, (inventory) => {
     inventory.notify = [
       { type: 'webhook', url: `${hooks.url}/hook/{host}`, secretFile: join(rig.dir, 'webhook.secret'), attempts: 3 },
       { type: 'healthchecks', url: `${pings.url}/ping/{host}-{server}`, attempts: 2 },
@@ -176,7 +177,7 @@ test('a failed backup is delivered as FAILED, pings /fail, and the run still fai
 
 test('a cancelled backup is still notified: CANCELLED, healthchecks /log, the run ends Cancelled', async () => {
   hooks.requests.length = 0;
-  await editInventory(rig.inventoryPath, (inventory) => {
+  editInventory(rig, (inventory) => {
     inventory.hosts[rig.hostName].transfer.bandwidthLimit = '1M';
   });
   writeFileSync(join(rig.source, 'big.bin'), randomBytes(16 * 1024 * 1024));
@@ -198,7 +199,7 @@ test('a cancelled backup is still notified: CANCELLED, healthchecks /log, the ru
     const base = `/ping/demo-host-${rig.server}`;
     assert.deepEqual(pingPaths(runId), [`${base}/start`, `${base}/log`]);
   } finally {
-    await editInventory(rig.inventoryPath, (inventory) => {
+    editInventory(rig, (inventory) => {
       delete inventory.hosts[rig.hostName].transfer.bandwidthLimit;
     });
   }
@@ -209,7 +210,7 @@ test('a state file that cannot be written: the targets are still told, the run s
   // A regular file where the state file's folder should be: every write fails with ENOTDIR.
   writeFileSync(join(rig.dir, 'not-a-dir'), '');
   let previous: unknown;
-  await editInventory(rig.inventoryPath, (inventory) => {
+  editInventory(rig, (inventory) => {
     previous = inventory.servers[rig.server].stateFile;
     inventory.servers[rig.server].stateFile = join(rig.dir, 'not-a-dir', 'state.json');
   });
@@ -224,7 +225,7 @@ test('a state file that cannot be written: the targets are still told, the run s
     assert.match(state?.error ?? '', /not-a-dir\/state\.json: .*ENOTDIR/);
     assert.equal(summary.notifications?.find((note) => note.type === 'webhook')?.ok, true);
   } finally {
-    await editInventory(rig.inventoryPath, (inventory) => {
+    editInventory(rig, (inventory) => {
       inventory.servers[rig.server].stateFile = previous;
     });
   }

@@ -2,8 +2,6 @@
 // an SMTP server and a Zabbix trapper. Loopback only; each records what it was sent.
 import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
-import { readFile, writeFile } from 'node:fs/promises';
-import { parse, stringify } from 'yaml';
 import { parseZabbixFrame, zabbixFrame, type ZabbixItem } from '../../notify/zabbix.js';
 
 export interface ReceivedRequest {
@@ -170,9 +168,3 @@ export async function startZabbixTrapper(): Promise<ZabbixTrapper> {
   return state;
 }
 
-/** Edits a rig's inventory file (YAML) in place; workers read it at every notify step. */
-export async function editInventory(path: string, edit: (inventory: Record<string, any>) => void): Promise<void> {
-  const inventory = parse(await readFile(path, 'utf8')) as Record<string, any>;
-  edit(inventory);
-  await writeFile(path, stringify(inventory));
-}

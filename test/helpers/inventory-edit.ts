@@ -8,8 +8,8 @@ import { cliPath, type Rig } from './rig.js';
 
 type Mapping = Record<string, unknown>;
 
-/** Applies `change` to the parsed inventory and writes it back. */
-export function editInventory(rig: Rig, change: (inventory: { servers: Record<string, Mapping>; hosts: Record<string, Mapping>; ssh: Mapping }) => void): void {
+/** Applies `change` to the parsed inventory and writes it back (workers read it at every backup). */
+export function editInventory(rig: Pick<Rig, 'inventoryPath'>, change: (inventory: Record<string, any>) => void): void {
   const inventory = parse(readFileSync(rig.inventoryPath, 'utf8'));
   change(inventory);
   writeFileSync(rig.inventoryPath, stringify(inventory));
