@@ -28,12 +28,13 @@ export async function transferFiles(plan: BackupPlan, destination: string): Prom
   let progress: TransferProgress = { bytes: 0, percent: 0, filesTransferred: 0, rate: '' };
   // setpriv --pdeathsig: if the worker dies (even SIGKILL), rsync dies with it and ssh follows on EOF, so a
   // retried attempt never races an orphan. detached: rsync leads its own process group, which holds ssh too.
+  // Exclude and allow-list rules for --exclude-from=- (a string input: execa closes stdin after it).
+  const filterInput = rsyncFilterInput(plan);
   const child = execa('setpriv', ['--pdeathsig', 'SIGKILL', '--', 'rsync', ...rsyncArgs(plan, destination)], {
     detached: true,
     cleanup: false,
     reject: false,
-    // Exclude and allow-list rules for --exclude-from=- (a string input: execa closes stdin after it).
-    ...(rsyncFilterInput(plan) ? { input: rsyncFilterInput(plan) } : { stdin: 'ignore' as const }),
+    ...(filterInput ? { input: filterInput } : { stdin: 'ignore' as const }),
     buffer: false,
     encoding: 'utf8',
   });

@@ -68,13 +68,7 @@ export interface SnapshotRow {
   reasons: string[];
 }
 
-export interface SnapshotReport {
-  host: string;
-  server: string;
-  dataset: string;
-  exists: boolean;
-  policy: RetentionPolicy;
-  adopt: AdoptOptions;
+export interface SnapshotReport extends LocalTarget {
   /** Oldest first. */
   snapshots: SnapshotRow[];
 }

@@ -6,7 +6,7 @@ import { after, before, test } from 'node:test';
 import { execa } from 'execa';
 import { backupWorkflowId } from '../domain/names.js';
 import { listSnapshots } from '../activities/zfs.js';
-import { createRig, type Rig } from './helpers/rig.js';
+import { backupWithHostDown, createRig, type Rig } from './helpers/rig.js';
 import { activityRecord } from './helpers/history.js';
 
 let rig: Rig;
@@ -25,13 +25,7 @@ test('sshd down: the transfer is retried with backoff, then the run fails naming
   const snapshotsBefore = await listSnapshots(rig.dataset);
   assert.equal(snapshotsBefore.length, 1);
 
-  await rig.host.stop();
-  let failed;
-  try {
-    failed = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
-  } finally {
-    await rig.host.start();
-  }
+  const failed = await backupWithHostDown(rig);
   assert.equal(failed.exitCode, 1, failed.stdout + failed.stderr);
   // The first step reaching the host is probeHost (veto, mount table, exclude file), retried like the transfer.
   assert.match(failed.stderr, /FAILED: .*backup of demo-host on srv-failures-\S+ failed during host-check: .*ssh to root@127\.\S+ exited 255: .*Connection refused/);

@@ -12,7 +12,7 @@ import type { BackupSummary } from '../domain/backup.js';
 import { backupWorkflowId } from '../domain/names.js';
 import { waitFor } from '../devenv/process.js';
 import type { WebhookBody } from '../notify/webhook.js';
-import { createRig, processesMatching, type Rig } from './helpers/rig.js';
+import { backupWithHostDown, createRig, processesMatching, type Rig } from './helpers/rig.js';
 import { activityRecord } from './helpers/history.js';
 import { startHttpReceiver, type HttpReceiver, type ReceivedRequest } from './helpers/fake-servers.js';
 import { editInventory } from './helpers/inventory-edit.js';
@@ -146,13 +146,7 @@ test('the receiver is down: delivery is retried up to its attempts, the backup i
 
 test('a failed backup is delivered as FAILED, pings /fail, and the run still fails', async () => {
   hooks.requests.length = 0;
-  await rig.host.stop();
-  let run;
-  try {
-    run = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
-  } finally {
-    await rig.host.start();
-  }
+  const run = await backupWithHostDown(rig);
   assert.equal(run.exitCode, 1, run.stdout + run.stderr);
   assert.match(run.stderr, /FAILED: .*failed during [a-z-]+: .*root@127\.\S+ exited 255/);
   const { runId, status } = await handle().describe();

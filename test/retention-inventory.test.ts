@@ -8,6 +8,7 @@ import { planBackup } from '../activities/plan.js';
 import { keepReasonProblem } from '../domain/keep.js';
 import { validateRetentionPolicy } from '../domain/retention.js';
 import { parseInventory } from '../inventory/load.js';
+import { testRejections } from './helpers/inventory-rejections.js';
 import { resolveHost, resolveRetention, resolveServer } from '../inventory/resolve.js';
 
 const servers = 'servers: { b1: { dataset: data } }\n';
@@ -41,18 +42,7 @@ const malformed: Array<[string, RegExp]> = [
   [server('adopt: true'), /^servers\.b1\.adopt: expected a mapping such as \{ sown: true, planb: true \}, got true$/m],
 ];
 
-for (const [text, expected] of malformed) {
-  test(`rejects ${expected.source.slice(1, 70)}`, () => {
-    assert.throws(
-      () => parseInventory(text),
-      (error: Error & { code?: string }) => {
-        assert.equal(error.code, 'CONFIG_INVALID');
-        assert.match(error.message, expected);
-        return true;
-      },
-    );
-  });
-}
+testRejections(malformed, 70);
 
 test('every problem of a policy is reported at once, one line each', () => {
   assert.throws(

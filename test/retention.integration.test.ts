@@ -17,7 +17,7 @@ import type { RetentionPlan } from '../domain/retention.js';
 import type { PruneReport } from '../client/prune.js';
 import type { SnapshotReport } from '../client/snapshots.js';
 import { workflowBundlePath } from '../worker/bundle.js';
-import { createRig, testServices, type Rig } from './helpers/rig.js';
+import { backupWithHostDown, createRig, testServices, type Rig } from './helpers/rig.js';
 
 const policy = { daily: 3, weekly: 2, monthly: 3, yearly: 3, timeZone: 'Europe/Amsterdam' };
 
@@ -123,13 +123,7 @@ describe('retention after backups', () => {
   test('a failed backup (sshd down) prunes nothing', async () => {
     await makeSnapshots(rig, ['tidemark-20230101T020000Z']);
     const before = await rig.snapshots();
-    await rig.host.stop();
-    let failed;
-    try {
-      failed = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
-    } finally {
-      await rig.host.start();
-    }
+    const failed = await backupWithHostDown(rig);
     assert.equal(failed.exitCode, 1, failed.stdout + failed.stderr);
     assert.match(failed.stderr, /FAILED: .*failed during [\w-]+: .*Connection refused/);
     assert.deepEqual(await rig.snapshots(), before);

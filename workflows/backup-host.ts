@@ -16,8 +16,7 @@ import type { Activities } from '../activities/index.js';
 import type { BackupInput, BackupPlan, BackupProgress, BackupSummary } from '../domain/backup.js';
 import { formatDuration } from '../domain/duration.js';
 import { serverTaskQueue, snapshotName, snapshotNameTaken, transferTaskQueue } from '../domain/names.js';
-import { fatalTransferErrors } from '../domain/rsync-exit.js';
-import { finishRun, prepareHost, runAfterHook, runFailedAfterHook } from './host-steps.js';
+import { finishRun, hostRetryPolicy, prepareHost, runAfterHook, runFailedAfterHook } from './host-steps.js';
 import { notifyRun, pingStart, unfinishedSummary } from './notify.js';
 import { pruneAfterBackup } from './retention.js';
 
@@ -113,13 +112,7 @@ function transferActivities(plan: BackupPlan) {
     taskQueue: transferTaskQueue(plan.server),
     startToCloseTimeout: '7d',
     heartbeatTimeout: plan.transfer.heartbeatTimeoutMs,
-    retry: {
-      initialInterval: plan.transfer.retryIntervalMs,
-      backoffCoefficient: 2,
-      maximumInterval: '10m',
-      maximumAttempts: plan.transfer.attempts,
-      nonRetryableErrorTypes: [...fatalTransferErrors],
-    },
+    retry: hostRetryPolicy(plan),
   });
 }
 

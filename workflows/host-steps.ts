@@ -5,7 +5,7 @@
 //   before      servers.<name>.hooks.before on the backup server (failure: FAILED, nothing copied)
 //   hooks       run-parts of the host's hook directory over ssh (failure: FAILED; copy unless onFailure abort)
 //   excludes    standard + inventory + host file, merged in that order into the transfer's plan
-import { proxyActivities, sleep } from '@temporalio/workflow';
+import { proxyActivities, sleep, type RetryPolicy } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { BackupPlan, BackupProgress, BackupStatus, BackupSummary } from '../domain/backup.js';
 import { formatDuration } from '../domain/duration.js';
@@ -13,6 +13,7 @@ import { mergeExcludes } from '../domain/excludes.js';
 import { describeHookFailure, type HookResult, type HostProbe, type HostStepsSummary } from '../domain/host-steps.js';
 import { normalizePath } from '../domain/mounts.js';
 import { serverTaskQueue } from '../domain/names.js';
+import { unfinishedSummary } from './notify.js';
 import { fatalTransferErrors } from '../domain/rsync-exit.js';
 
 export interface PreparedHost {
@@ -25,6 +26,18 @@ export interface PreparedHost {
   failure?: string;
 }
 
+/** The host's retry policy for steps that talk to it over ssh (transfer, probe, hooks): backoff on
+ * network trouble, no retry for configuration errors such as a rejected host key. */
+export function hostRetryPolicy(plan: BackupPlan): RetryPolicy {
+  return {
+    initialInterval: plan.transfer.retryIntervalMs,
+    backoffCoefficient: 2,
+    maximumInterval: '10m',
+    maximumAttempts: plan.transfer.attempts,
+    nonRetryableErrorTypes: [...fatalTransferErrors],
+  };
+}
+
 /** Activities talking to the host: retried like the transfer (ssh trouble), never for script failures. */
 function hostActivities(plan: BackupPlan, startToCloseMs: number) {
   return proxyActivities<Activities>({
@@ -32,13 +45,7 @@ function hostActivities(plan: BackupPlan, startToCloseMs: number) {
     scheduleToStartTimeout: '5m',
     startToCloseTimeout: startToCloseMs,
     heartbeatTimeout: plan.transfer.heartbeatTimeoutMs,
-    retry: {
-      initialInterval: plan.transfer.retryIntervalMs,
-      backoffCoefficient: 2,
-      maximumInterval: '10m',
-      maximumAttempts: plan.transfer.attempts,
-      nonRetryableErrorTypes: [...fatalTransferErrors],
-    },
+    retry: hostRetryPolicy(plan),
   });
 }
 
@@ -66,19 +73,7 @@ export async function prepareHost(plan: BackupPlan, progress: BackupProgress, st
   const skip = (status: BackupStatus, message: string): PreparedHost => ({
     transferPlan: plan,
     summary,
-    skipped: {
-      host: plan.host,
-      server: plan.server,
-      status,
-      dataset: plan.dataset,
-      snapshot: null,
-      filesTransferred: 0,
-      bytesTransferred: 0,
-      bytesReceived: 0,
-      durationMs: Date.now() - startedMs,
-      message,
-      hostSteps: summary,
-    },
+    skipped: { ...unfinishedSummary(plan, plan, status, message, startedMs), hostSteps: summary },
   });
 
   // PlanB's veto: while the host has files in its do-not-run directory, wait (a durable timer) and ask again.

@@ -39,8 +39,8 @@ export function pingStart(input: BackupInput): Promise<void> {
     );
 }
 
-/** The summary of a run that did not finish: FAILED (with the error) or CANCELLED. */
-export function unfinishedSummary(input: BackupInput, plan: BackupPlan | undefined, status: BackupStatus, message: string, startedMs: number): BackupSummary {
+/** The summary of a run that copied nothing: FAILED (with the error), CANCELLED, or skipped by a host step. */
+export function unfinishedSummary(input: Pick<BackupInput, 'host' | 'server'>, plan: BackupPlan | undefined, status: BackupStatus, message: string, startedMs: number): BackupSummary {
   return {
     host: input.host,
     server: input.server,

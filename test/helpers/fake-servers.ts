@@ -69,13 +69,31 @@ export interface SmtpServer {
   close(): Promise<void>;
 }
 
+/** Remembers an open connection until it closes, so that close() can cut it. */
+function track(sockets: Set<Socket>, socket: Socket): void {
+  sockets.add(socket);
+  socket.on('close', () => sockets.delete(socket));
+}
+
+/** Listens on 127.0.0.1 (a free port); close() cuts open connections first, or it would wait for them. */
+async function listenOnLoopback(server: Server, sockets: Set<Socket>): Promise<{ port: number; close(): Promise<void> }> {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return {
+    port: (server.address() as { port: number }).port,
+    close: () =>
+      new Promise((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
 /** Speaks just enough SMTP for one client at a time: EHLO, MAIL, RCPT, DATA, QUIT. */
 export async function startSmtpServer(): Promise<SmtpServer> {
   const sockets = new Set<Socket>();
   const state: SmtpServer = { port: 0, mails: [], rcptReply: '250 ok', close: async () => undefined };
   const server: Server = createTcpServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
+    track(sockets, socket);
     socket.setEncoding('utf8');
     socket.write('220 test-smtp ESMTP\r\n');
     let buffer = '';
@@ -118,13 +136,7 @@ export async function startSmtpServer(): Promise<SmtpServer> {
       }
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  state.port = (server.address() as { port: number }).port;
-  state.close = () =>
-    new Promise((resolve) => {
-      for (const socket of sockets) socket.destroy();
-      server.close(() => resolve());
-    });
+  Object.assign(state, await listenOnLoopback(server, sockets));
   return state;
 }
 
@@ -141,8 +153,7 @@ export async function startZabbixTrapper(): Promise<ZabbixTrapper> {
   const sockets = new Set<Socket>();
   const state: ZabbixTrapper = { port: 0, batches: [], failItems: 0, close: async () => undefined };
   const server = createTcpServer((socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
+    track(sockets, socket);
     let received = Buffer.alloc(0);
     socket.on('data', (chunk: Buffer) => {
       received = Buffer.concat([received, chunk]);
@@ -158,13 +169,7 @@ export async function startZabbixTrapper(): Promise<ZabbixTrapper> {
       );
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  state.port = (server.address() as { port: number }).port;
-  state.close = () =>
-    new Promise((resolve) => {
-      for (const socket of sockets) socket.destroy();
-      server.close(() => resolve());
-    });
+  Object.assign(state, await listenOnLoopback(server, sockets));
   return state;
 }
 

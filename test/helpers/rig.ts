@@ -138,6 +138,16 @@ export async function createRig(name: string, options: RigOptions = {}): Promise
   };
 }
 
+/** `start-backup --wait` with the rig's sshd stopped (started again afterwards, whatever happens). */
+export async function backupWithHostDown(rig: Rig): Promise<Awaited<ReturnType<Rig['cli']>>> {
+  await rig.host.stop();
+  try {
+    return await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
+  } finally {
+    await rig.host.start();
+  }
+}
+
 /** Reads a snapshot through a temporary clone (zfs-fuse has no .zfs directory) and cleans up after. */
 export async function withSnapshotClone<T>(dataset: string, snapshot: string, read: (path: string) => Promise<T>): Promise<T> {
   const clone = `${dataset}-clone${Date.now()}`;
