@@ -56,7 +56,11 @@ export interface FilePoolOptions {
   mountpoint: string;
   /** Sparse image size. Default "2G". */
   size?: string;
-  /** Default true; tests turn it off so that sparse-file checks mean something. */
+  /**
+   * Default true, as production pools are (SOWN's `-O compression=lz4`): ZFS then stores all-zero blocks as
+   * holes, so a sparse file that rsync had to fill with zeros (no punch-hole on zfs-fuse) stays sparse.
+   * The benchmark turns it off so that compression CPU does not blur transfer times.
+   */
   compression?: boolean;
 }
 

@@ -26,7 +26,6 @@ await ensureFilePool({
   imageFile: join(cacheDir, 'test', `${pool}.img`),
   mountpoint: join(cacheDir, 'test', pool),
   size: '4G',
-  compression: false,
 });
 const temporal = await startDevServer({ port: await freePort() });
 console.log(`test services: Temporal ${temporal.address}, ZFS pool ${pool}`);
