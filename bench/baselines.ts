@@ -94,11 +94,18 @@ function hostRun(host: string, ms: number, stdout: string, steps: Record<string,
   };
 }
 
-/** Tidemark's rsync command and snapshot, without Temporal. */
-/** The plan Tidemark's planBackup activity makes for `host` on the bare server (made before timing). */
-export function barePlan(context: DirectContext, host: FleetHost): Promise<BackupPlan> {
-  return planBackup(context.inventoryPath, { host: host.name, server: context.bareServer });
+/**
+ * The plan Tidemark's planBackup activity makes for `host` on the bare server (made before timing), without
+ * ssh multiplexing: a cron loop's rsync logs in once per run. (With the plan's control path, reused by every
+ * workload, the first bare rsync would leave a master behind and later bare runs would skip their login.)
+ */
+export async function barePlan(context: DirectContext, host: FleetHost): Promise<BackupPlan> {
+  const plan = await planBackup(context.inventoryPath, { host: host.name, server: context.bareServer });
+  const { controlPath: _unused, ...ssh } = plan.ssh;
+  return { ...plan, ssh };
 }
+
+/** Tidemark's rsync command and snapshot, without Temporal. */
 
 export async function runBare(context: DirectContext, host: FleetHost, plan: BackupPlan): Promise<HostRun> {
   const destination = context.mountpointOf(plan.dataset);
