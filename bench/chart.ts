@@ -21,7 +21,13 @@ function niceMax(value: number): number {
 const formatSeconds = (value: number) => (value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2));
 
 export function renderChart(result: BenchResult): Buffer {
-  const width = 1560;
+  const overheadLine = `per-host overhead (median, Tidemark 1 at a time - bare): ${(['full', 'unchanged', 'changed'] as const)
+    .filter((workload) => result.overhead[workload])
+    .map((workload) => `${workloadLabels[workload]} ${result.overhead[workload]!.medianMs.toFixed(0)} ms (${result.overhead[workload]!.medianPercent.toFixed(1)}%)`)
+    .join(', ')}`;
+  const targetLine = (target: BenchResult['targets'][number]) => `${target.description}: ${target.measured} (target ${target.limit})`;
+  // Wide enough for the longest text line, so no verdict is cut off at the edge.
+  const width = Math.ceil(Math.max(1560, 40 + Raster.textWidth(overheadLine, 2), ...result.targets.map((target) => 100 + Raster.textWidth(targetLine(target), 2))));
   const panelTop = 80;
   const panelHeight = 380;
   const targetLines = result.targets.length;
@@ -86,16 +92,13 @@ export function renderChart(result: BenchResult): Buffer {
 
   // overhead and targets
   let y = legendY + 40;
-  const overhead = (['full', 'unchanged', 'changed'] as const)
-    .filter((workload) => result.overhead[workload])
-    .map((workload) => `${workloadLabels[workload]} ${result.overhead[workload]!.medianMs.toFixed(0)} ms (${result.overhead[workload]!.medianPercent.toFixed(1)}%)`);
-  image.text(20, y, `per-host overhead (median, Tidemark 1 at a time - bare): ${overhead.join(', ')}`, [0, 0, 0], 2);
+  image.text(20, y, overheadLine, [0, 0, 0], 2);
   y += 30;
   for (const target of result.targets) {
     const verdict = target.pass === null ? 'N/A ' : target.pass ? 'PASS' : 'MISS';
     const color: Color = target.pass === null ? [120, 120, 120] : target.pass ? [20, 140, 40] : [200, 30, 30];
     image.text(20, y, verdict, color, 2);
-    image.text(80, y, `${target.description}: ${target.measured} (target ${target.limit})`, [0, 0, 0], 2);
+    image.text(80, y, targetLine(target), [0, 0, 0], 2);
     y += 22;
   }
   return image.png();
