@@ -58,26 +58,24 @@ export const planbIncludes = (() => {
   return [...list].sort().map((pattern) => `--include=${pattern}`);
 })();
 
-/** rsync's exit codes that still leave a usable copy (0 ok, 23 partial, 24 vanished files). */
+/** rsync exit codes after which the bench takes the snapshot: 0 (ok) and 24 (files vanished while read). */
 function checkExit(method: string, host: string, result: { exitCode?: number; stderr: unknown }): void {
   if (result.exitCode === 0 || result.exitCode === 24) return;
   throw new Error(`${method} rsync of ${host} exited ${result.exitCode ?? 'by signal'}: ${String(result.stderr).slice(-2000)}`);
 }
 
-/** Times the three steps of a direct run: dataset, rsync, snapshot. */
-async function timedSteps(
-  dataset: string,
-  rsync: () => Promise<{ exitCode?: number; stdout: string; stderr: unknown }>,
-  snapshot: string,
-): Promise<{ ms: number; stdout: string; steps: Record<string, number>; result: { exitCode?: number; stderr: unknown } }> {
+/** One direct run of `method` for `host`, each step timed: `zfs create -p`, rsync with `args` (`input` on
+ * its stdin), and `zfs snapshot` when the copy is usable. */
+async function directRun(method: string, host: FleetHost, dataset: string, args: string[], snapshot: string, input?: string): Promise<HostRun> {
   const t0 = performance.now();
   await zfs(['create', '-p', dataset]);
   const t1 = performance.now();
-  const result = await rsync();
+  const result = await execa('rsync', args, { reject: false, maxBuffer: 256 * 1024 * 1024, ...(input === undefined ? { stdin: 'ignore' as const } : { input }) });
   const t2 = performance.now();
-  if (result.exitCode === 0 || result.exitCode === 24) await zfs(['snapshot', `${dataset}@${snapshot}`]);
+  checkExit(method, host.name, result);
+  await zfs(['snapshot', `${dataset}@${snapshot}`]);
   const t3 = performance.now();
-  return { ms: t3 - t0, stdout: result.stdout, result, steps: { zfsCreate: t1 - t0, rsync: t2 - t1, zfsSnapshot: t3 - t2 } };
+  return hostRun(host.name, t3 - t0, result.stdout, { zfsCreate: t1 - t0, rsync: t2 - t1, zfsSnapshot: t3 - t2 });
 }
 
 function hostRun(host: string, ms: number, stdout: string, steps: Record<string, number>): HostRun {
@@ -106,30 +104,16 @@ export async function barePlan(context: DirectContext, host: FleetHost): Promise
 }
 
 /** Tidemark's rsync command and snapshot, without Temporal. */
-
-export async function runBare(context: DirectContext, host: FleetHost, plan: BackupPlan): Promise<HostRun> {
-  const destination = context.mountpointOf(plan.dataset);
-  const run = await timedSteps(
-    plan.dataset,
-    () => execa('rsync', rsyncArgs(plan, destination), { reject: false, stdin: 'ignore', maxBuffer: 256 * 1024 * 1024 }),
-    snapshotName(new Date(), false),
-  );
-  checkExit('bare', host.name, run.result);
-  return hostRun(host.name, run.ms, run.stdout, run.steps);
+export function runBare(context: DirectContext, host: FleetHost, plan: BackupPlan): Promise<HostRun> {
+  return directRun('bare', host, plan.dataset, rsyncArgs(plan, context.mountpointOf(plan.dataset)), snapshotName(new Date(), false));
 }
 
 /** Tidemark's command without --acls and --xattrs: shows what ACL/xattr fidelity costs (the reference
  * systems copy neither), separately from the other flag choices (cipher, no compression, --inplace). */
-export async function runBareWithoutMetadata(context: DirectContext, host: FleetHost, plan: BackupPlan, tag: string): Promise<HostRun> {
+export function runBareWithoutMetadata(context: DirectContext, host: FleetHost, plan: BackupPlan, tag: string): Promise<HostRun> {
   const dataset = `${context.datasetRoot}/nometa/${host.name}`;
   const args = rsyncArgs(plan, context.mountpointOf(dataset)).filter((arg) => arg !== '--acls' && arg !== '--xattrs');
-  const run = await timedSteps(
-    dataset,
-    () => execa('rsync', args, { reject: false, stdin: 'ignore', maxBuffer: 256 * 1024 * 1024 }),
-    `nometa-${tag}-${Date.now()}`,
-  );
-  checkExit('bare-nometa', host.name, run.result);
-  return hostRun(host.name, run.ms, run.stdout, run.steps);
+  return directRun('bare-nometa', host, dataset, args, `nometa-${tag}-${Date.now()}`);
 }
 
 /** SOWN: `rsync -e "ssh -o 'StrictHostKeyChecking yes'" --compress --one-file-system --numeric-ids --quiet
@@ -146,16 +130,10 @@ export function sownArgs(fleet: Fleet, host: FleetHost, destination: string): st
   ];
 }
 
-export async function runSown(context: DirectContext, host: FleetHost, tag: string): Promise<HostRun> {
+export function runSown(context: DirectContext, host: FleetHost, tag: string): Promise<HostRun> {
   const dataset = `${context.datasetRoot}/sown/${host.name}`;
-  const destination = context.mountpointOf(dataset);
-  const run = await timedSteps(
-    dataset,
-    () => execa('rsync', sownArgs(context.fleet, host, destination), { reject: false, input: sownExcludes, maxBuffer: 64 * 1024 * 1024 }),
-    `backup-daily-${new Date().toISOString().slice(0, 10)}-${tag}`,
-  );
-  checkExit('sown', host.name, run.result);
-  return hostRun(host.name, run.ms, run.stdout, run.steps);
+  const snapshot = `backup-daily-${new Date().toISOString().slice(0, 10)}-${tag}`;
+  return directRun('sown', host, dataset, sownArgs(context.fleet, host, context.mountpointOf(dataset)), snapshot, sownExcludes);
 }
 
 /** PlanB: its flag set with the default include allow-list, minus --bwlimit=10M (a 10 MB/s cap would
@@ -173,15 +151,8 @@ export function planbArgs(fleet: Fleet, host: FleetHost, destination: string): s
   ];
 }
 
-export async function runPlanb(context: DirectContext, host: FleetHost, tag: string): Promise<HostRun> {
+export function runPlanb(context: DirectContext, host: FleetHost, tag: string): Promise<HostRun> {
   const dataset = `${context.datasetRoot}/planb/${host.name}`;
-  const destination = context.mountpointOf(dataset);
   const stamp = new Date().toISOString().replace(/[-:]/g, '').slice(0, 13);
-  const run = await timedSteps(
-    dataset,
-    () => execa('rsync', planbArgs(context.fleet, host, destination), { reject: false, stdin: 'ignore', maxBuffer: 64 * 1024 * 1024 }),
-    `planb-${stamp}Z-${tag}`,
-  );
-  checkExit('planb', host.name, run.result);
-  return hostRun(host.name, run.ms, run.stdout, run.steps);
+  return directRun('planb', host, dataset, planbArgs(context.fleet, host, context.mountpointOf(dataset)), `planb-${stamp}Z-${tag}`);
 }

@@ -1,6 +1,6 @@
 // The benchmark's PNG: wall time per method, one panel per workload (own scale each), then the targets.
 import { Raster, type Color } from './png.js';
-import { findRun, methodLabels, methods, workloadLabels, type BenchResult, type Method } from './report.js';
+import { findRun, methodLabels, methods, workloadLabels, workloads, type BenchResult, type Method } from './report.js';
 
 const colors: Record<Method, Color> = {
   sown: [150, 150, 150],
@@ -21,7 +21,7 @@ function niceMax(value: number): number {
 const formatSeconds = (value: number) => (value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2));
 
 export function renderChart(result: BenchResult): Buffer {
-  const overheadLine = `per-host overhead (median, Tidemark 1 at a time - bare): ${(['full', 'unchanged', 'changed'] as const)
+  const overheadLine = `per-host overhead (median, Tidemark 1 at a time - bare): ${workloads
     .filter((workload) => result.overhead[workload])
     .map((workload) => `${workloadLabels[workload]} ${result.overhead[workload]!.medianMs.toFixed(0)} ms (${result.overhead[workload]!.medianPercent.toFixed(1)}%)`)
     .join(', ')}`;
