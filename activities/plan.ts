@@ -10,7 +10,7 @@ import { keepReasonProblem } from '../domain/keep.js';
 import { loadInventory } from '../inventory/load.js';
 import { withSourcedHost } from '../inventory/sources.js';
 import { resolveServerHooks } from '../inventory/resolve.js';
-import { resolveHost, resolveRetention, resolveServer, resolveSsh, type SshSettings } from '../inventory/resolve.js';
+import { resolveGuards, resolveHost, resolveReserve, resolveRetention, resolveServer, resolveSsh, type SshSettings } from '../inventory/resolve.js';
 
 /** Builds the plan from the inventory file as it is now (edits apply without restarting workers). */
 export async function planBackup(inventoryPath: string, input: BackupInput): Promise<BackupPlan> {
@@ -31,6 +31,9 @@ export async function planBackup(inventoryPath: string, input: BackupInput): Pro
       transfer: host.transfer,
       hostSteps: { ...host.hostSteps, server: resolveServerHooks(inventory, input.server) },
       ...(host.include ? { include: host.include } : {}),
+      guards: resolveGuards(inventory, host.host),
+      reserve: resolveReserve(inventory, input.server),
+      ...(input.allowShrink ? { allowShrink: true } : {}),
       // The server's own zone is the policy's default; workflow code cannot read it.
       retention: { policy: resolveRetention(inventory, host.host, serverTimeZone()), adopt },
     };

@@ -105,7 +105,7 @@ export async function barePlan(context: DirectContext, host: FleetHost): Promise
 
 /** Tidemark's rsync command and snapshot, without Temporal. */
 export function runBare(context: DirectContext, host: FleetHost, plan: BackupPlan): Promise<HostRun> {
-  return directRun('bare', host, plan.dataset, rsyncArgs(plan, context.mountpointOf(plan.dataset)), snapshotName(new Date(), false));
+  return directRun('bare', host, plan.dataset, rsyncArgs(plan, context.mountpointOf(plan.dataset)), snapshotName(new Date()));
 }
 
 /** Tidemark's command without --acls and --xattrs: shows what ACL/xattr fidelity costs (the reference

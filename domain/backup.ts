@@ -1,5 +1,6 @@
 // The data that flows through a backup workflow: its input, the plan, step results and the summary.
 // Only names, paths and counts: never secrets, never file lists (history payloads stay small).
+import type { GuardSettings } from './guards.js';
 import type { HostStepsPlan, HostStepsSummary } from './host-steps.js';
 import type { NotificationResult } from './notify.js';
 import type { AdoptOptions, RetentionPolicy } from './retention.js';
@@ -10,6 +11,9 @@ export interface BackupInput {
   server: string;
   /** Hold the snapshot (`zfs hold tidemark-keep`) with this reason until `tidemark release`. */
   keep?: string;
+  /** The operator really removed data: this run lets the shrink guard through (no --max-delete, no
+   * suspect mark) and becomes the new baseline. Recorded in the history as part of the input. */
+  allowShrink?: boolean;
   /** Host settings from NetBox as of the last schedule sync (scheduled runs); the YAML entry wins field by field. */
   sourced?: Record<string, unknown>;
 }
@@ -30,6 +34,12 @@ export interface BackupPlan {
   hostSteps?: HostStepsPlan;
   /** PlanB-style allow-list: only these paths (relative to `root`) are copied, as rsync filter rules. */
   include?: { root: string; items: string[] };
+  /** Data-safety thresholds (domain/guards.ts); absent in plans made before the guards existed. */
+  guards?: GuardSettings;
+  /** Copied from the input: this run may shrink the copy. */
+  allowShrink?: boolean;
+  /** servers.<name>.reserve in bytes or as a share of the pool: the free space a run must leave. */
+  reserve?: { bytes?: number; percent?: number };
   /** What to prune after the snapshot; absent: no pruning. */
   retention?: { policy: RetentionPolicy; adopt: AdoptOptions };
 }

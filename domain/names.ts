@@ -21,13 +21,16 @@ export function backupWorkflowId(host: string, server: string): string {
 
 /** Prefix of every snapshot Tidemark creates; anything else is never touched. */
 export const snapshotPrefix = 'tidemark-';
-/** Suffix marking a snapshot taken after a partial transfer (rsync exit 23). */
-export const partialSuffix = '-partial';
 
-/** Snapshot name for a backup finished at `at`: `tidemark-20261123T091900Z[-partial]`, UTC, sortable. */
-export function snapshotName(at: Date, partial: boolean): string {
+/** What a snapshot holds: a complete copy; a partial one (rsync exit 23: some files could not be read);
+ * or a suspect one (the shrink guard saw the source lose more than its threshold, or held deletions).
+ * Partial and suspect snapshots are "anomalies": retention never counts them as good copies. */
+export type SnapshotLabel = 'complete' | 'partial' | 'suspect';
+
+/** Snapshot name for a backup finished at `at`: `tidemark-20261123T091900Z[-partial|-suspect]`, UTC, sortable. */
+export function snapshotName(at: Date, label: SnapshotLabel = 'complete'): string {
   const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
-  return `${snapshotPrefix}${stamp}${partial ? partialSuffix : ''}`;
+  return `${snapshotPrefix}${stamp}${label === 'complete' ? '' : `-${label}`}`;
 }
 
 /** Failure type when another run took a snapshot of the same name (same second); the workflow picks a new name. */
@@ -35,15 +38,16 @@ export const snapshotNameTaken = 'SnapshotNameTaken';
 
 export interface TidemarkSnapshotName {
   takenAt: Date;
-  partial: boolean;
+  label: SnapshotLabel;
 }
 
 /** Reads back a Tidemark snapshot name; undefined for any name Tidemark did not make. */
 export function parseSnapshotName(name: string): TidemarkSnapshotName | undefined {
-  const match = /^tidemark-(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z(-partial)?$/.exec(name);
+  const match = /^tidemark-(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z(?:-(partial|suspect))?$/.exec(name);
   if (!match) return undefined;
-  const [, y, mo, d, h, mi, s, partial] = match;
+  const [, y, mo, d, h, mi, s, label] = match;
   const takenAt = new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d), Number(h), Number(mi), Number(s)));
-  if (Number.isNaN(takenAt.getTime()) || snapshotName(takenAt, false) !== name.replace(partialSuffix, '')) return undefined;
-  return { takenAt, partial: partial !== undefined };
+  const parsed: TidemarkSnapshotName = { takenAt, label: (label as SnapshotLabel | undefined) ?? 'complete' };
+  if (Number.isNaN(takenAt.getTime()) || snapshotName(takenAt, parsed.label) !== name) return undefined;
+  return parsed;
 }

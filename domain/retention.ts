@@ -184,7 +184,7 @@ function classifyAll(snapshots: readonly RetentionSnapshot[], timeZone: string, 
 
 function classify(snapshot: RetentionSnapshot, timeZone: string, adopt: AdoptOptions | undefined) {
   const own = parseSnapshotName(snapshot.name);
-  if (own) return { takenAt: own.takenAt.getTime(), recognized: true, partial: own.partial };
+  if (own) return { takenAt: own.takenAt.getTime(), recognized: true, partial: own.label !== 'complete' };
   const planb = adopt?.planb ? parsePlanbSnapshotName(snapshot.name) : undefined;
   if (planb !== undefined) return { takenAt: planb, recognized: true, partial: false };
   const sown = adopt?.sown ? parseSownSnapshotName(snapshot.name) : undefined;

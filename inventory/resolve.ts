@@ -3,6 +3,7 @@ import { parseDuration } from '../domain/duration.js';
 import { TidemarkError } from '../domain/errors.js';
 import { defaultRetentionCounts, retentionClasses, validateRetentionPolicy, type AdoptOptions, type RetentionPolicy } from '../domain/retention.js';
 import type { HostStepsPlan } from '../domain/host-steps.js';
+import { defaultGuards, type GuardSettings } from '../domain/guards.js';
 import type { ScheduleSettings } from '../domain/schedule-spec.js';
 import type { Inventory } from './schema.js';
 
@@ -196,4 +197,23 @@ export function resolveSchedule(inventory: Inventory, host: string): ScheduleSet
 export function resolveMonitoring(inventory: Inventory, server: string): { stateFile: string; metrics?: string } {
   const entry = inventory.servers[server];
   return { stateFile: entry?.stateFile ?? '/var/lib/tidemark/state.json', ...(entry?.metrics ? { metrics: entry.metrics } : {}) };
+}
+
+/** The host's guards: its fields over `defaults.guards` over domain/guards.ts's defaults. */
+export function resolveGuards(inventory: Inventory, host: string): GuardSettings {
+  const merged = { ...defaultGuards };
+  for (const layer of [inventory.defaults?.guards, inventory.hosts[host]?.guards]) {
+    for (const [key, value] of Object.entries(layer ?? {})) if (value !== undefined) merged[key as keyof GuardSettings] = value;
+  }
+  return merged;
+}
+
+const sizeUnits: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
+
+/** servers.<name>.reserve (default "5%") as bytes or a percentage of the pool. */
+export function resolveReserve(inventory: Inventory, server: string): { bytes?: number; percent?: number } {
+  const text = inventory.servers[server]?.reserve ?? '5%';
+  if (text.endsWith('%')) return { percent: Number(text.slice(0, -1)) };
+  const [, amount = '0', unit = ''] = /^(\d+)([KMGT]?)$/.exec(text) ?? [];
+  return { bytes: Number(amount) * (sizeUnits[unit] ?? 1) };
 }

@@ -91,6 +91,24 @@ const retentionSchema = z
   )
   .strict();
 
+const percentSchema = z.number({ error: 'expected a percentage 1-100' }).min(1, { error: 'expected a percentage 1-100' }).max(100, { error: 'expected a percentage 1-100' });
+
+/** Data-safety thresholds (domain/guards.ts holds the defaults and what each does). */
+const guardsSchema = z
+  .object({
+    maxDeletePercent: percentSchema.optional(),
+    maxDeleteMin: z.int({ error: 'expected a whole number of files, 0-10000000' }).min(0, { error: 'expected a whole number of files, 0-10000000' }).max(10_000_000, { error: 'expected a whole number of files, 0-10000000' }).optional(),
+    shrinkPercent: percentSchema.optional(),
+    maxAnomalySnapshots: z.int({ error: 'expected an integer 1-1000' }).min(1, { error: 'expected an integer 1-1000 (partial and suspect snapshots kept)' }).max(1000, { error: 'expected an integer 1-1000' }).optional(),
+    partialRunsBeforeFailed: z.int({ error: 'expected an integer 1-1000' }).min(1, { error: 'expected an integer 1-1000' }).max(1000, { error: 'expected an integer 1-1000' }).optional(),
+  })
+  .strict();
+
+/** Free space a run must leave in the pool: bytes ("50G") or a share of the pool ("5%"). */
+const reserveSchema = z.string({ error: 'expected a size such as "50G" or a share such as "5%"' }).regex(/^(\d+(\.\d+)?%|\d+[KMGT]?)$/, {
+  error: 'expected a size such as "50G" (K/M/G/T) or a share of the pool such as "5%"',
+});
+
 /** Paths written into the fixed commands Tidemark runs on the host (through its shell): a strict alphabet. */
 const remotePathSchema = absolutePathSchema.refine((path) => safeRemotePath.test(path), {
   error: 'expected an absolute path of letters, digits and . _ + - only (it is passed to the host\'s shell)',
@@ -148,6 +166,8 @@ const hostSettingsShape = {
   /** The built-in excludes for full-system backups (default true). */
   standardExcludes: z.boolean({ error: 'expected true or false' }).optional(),
   retention: retentionSchema.optional(),
+  /** Shrink guard, anomaly cap, partial escalation (domain/guards.ts). */
+  guards: guardsSchema.optional(),
   /** schedule, jitter, timezone, blackout, enabled (inventory/schedule-schema.ts). */
   ...scheduleSettingsShape,
 };
@@ -171,6 +191,8 @@ const serverSchema = z
     concurrency: z.int().min(1, { error: 'expected an integer 1-64' }).max(64, { error: 'expected an integer 1-64' }).optional(),
     /** notify (targets of this server only), metrics, stateFile: notify/schema.ts. */
     ...serverMonitoringShape,
+    /** Free space every run must leave in the pool after its expected write. Default "5%". */
+    reserve: reserveSchema.optional(),
     /** Scripts on this backup server, run before the host's hooks and at the end of each run. */
     hooks: z.object({ before: absolutePathSchema.optional(), after: absolutePathSchema.optional(), timeout: durationSchema.optional() }).strict().optional(),
     /** Rotate snapshots of the systems Tidemark replaces as complete copies (off: left alone as foreign). */

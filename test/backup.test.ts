@@ -29,7 +29,7 @@ test('first backup: the copy is identical to the source and a Tidemark snapshot 
 
   const snapshots = await rig.snapshots();
   assert.equal(snapshots.length, 1);
-  assert.equal(parseSnapshotName(snapshots[0]!)?.partial, false);
+  assert.equal(parseSnapshotName(snapshots[0]!)?.label, 'complete');
 });
 
 test('second backup after changes: the copy follows the source, the first snapshot keeps the old tree', async () => {
@@ -54,7 +54,7 @@ test('second backup after changes: the copy follows the source, the first snapsh
 
 test('a snapshot name already taken in the same second (another run) is never reused: the run takes the next second', async () => {
   const dataset = rig.dataset;
-  const soon = Array.from({ length: 5 }, (_, offset) => snapshotName(new Date(Date.now() + offset * 1_000), false));
+  const soon = Array.from({ length: 5 }, (_, offset) => snapshotName(new Date(Date.now() + offset * 1_000)));
   for (const name of soon) await zfs(['snapshot', `${dataset}@${name}`]);
   const before = await rig.snapshots();
 

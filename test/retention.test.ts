@@ -82,8 +82,8 @@ const caseArb: fc.Arbitrary<Case> = fc
       const minutes = Math.floor(t / 60_000) * 60_000;
       const iso = new Date(minutes).toISOString();
       const [name, at] =
-        r.origin === 'tidemark' ? [snapshotName(new Date(seconds), false), seconds]
-        : r.origin === 'partial' ? [snapshotName(new Date(seconds), true), seconds]
+        r.origin === 'tidemark' ? [snapshotName(new Date(seconds)), seconds]
+        : r.origin === 'partial' ? [snapshotName(new Date(seconds), 'partial'), seconds]
         : r.origin === 'planb' ? [`planb-${iso.slice(0, 16).replace(/[-:]/g, '')}Z`, minutes]
         : r.origin === 'sown' ? [`backup-${r.sownClass}-${localDate(seconds, zone)}`, seconds]
         : [`${r.foreignName}-${index}`, seconds];

@@ -45,9 +45,9 @@ test('the command line is an argument array with strict ssh and the full-system 
 
 test('snapshot names encode UTC time and partial state, and only ours parse', () => {
   const at = new Date('2026-11-23T09:19:00.456Z');
-  assert.equal(snapshotName(at, false), 'tidemark-20261123T091900Z');
-  assert.equal(snapshotName(at, true), 'tidemark-20261123T091900Z-partial');
-  assert.deepEqual(parseSnapshotName('tidemark-20261123T091900Z-partial'), { takenAt: new Date('2026-11-23T09:19:00Z'), partial: true });
+  assert.equal(snapshotName(at), 'tidemark-20261123T091900Z');
+  assert.equal(snapshotName(at, 'partial'), 'tidemark-20261123T091900Z-partial');
+  assert.deepEqual(parseSnapshotName('tidemark-20261123T091900Z-partial'), { takenAt: new Date('2026-11-23T09:19:00Z'), label: 'partial' });
   for (const foreign of ['before-upgrade', 'tidemark-2026', 'tidemark-20261332T000000Z', 'planb-202611230919Z', 'backup-daily-2026-11-23']) {
     assert.equal(parseSnapshotName(foreign), undefined, foreign);
   }

@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { cacheDir } from '../devenv/paths.js';
 import { freePort } from '../devenv/process.js';
 import { startDevServer } from '../devenv/temporal-dev.js';
+import { recordHistories } from './helpers/record-histories.js';
 import { destroyPool, ensureFilePool, removeStalePools } from '../devenv/zfs-pool.js';
 
 const testDir = fileURLToPath(new URL('.', import.meta.url));
@@ -43,6 +44,8 @@ try {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => child.kill(signal));
   });
 } finally {
+  const recordTo = process.env.TIDEMARK_RECORD_HISTORIES;
+  if (recordTo) console.log(`recorded ${await recordHistories(temporal.address, recordTo)} histories into ${recordTo}`);
   await temporal.stop();
   await destroyPool(pool);
   rmSync(join(cacheDir, 'test', `${pool}.img`), { force: true });

@@ -98,7 +98,7 @@ export async function backupHost(input: BackupInput): Promise<BackupSummary> {
 async function takeSnapshotOnce(onServer: Activities, dataset: string, partial: boolean, keep: BackupInput['keep']) {
   for (;;) {
     try {
-      return await onServer.takeSnapshot(dataset, snapshotName(new Date(), partial), keep);
+      return await onServer.takeSnapshot(dataset, snapshotName(new Date(), partial ? 'partial' : 'complete'), keep);
     } catch (error) {
       if (!(error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === snapshotNameTaken)) throw error;
       await sleep('1s');

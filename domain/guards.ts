@@ -1,0 +1,79 @@
+// The data-safety guards of a backup run: settings, the baseline a snapshot records, and the pure
+// judgements made from them. Pure (no Node modules): workflows and activities both use it.
+//
+// The promise: a run never makes things worse than doing nothing. A guard that may be wrong keeps the
+// old copy and says so (WARNING with the reason); it never deletes on a guess.
+
+/** `guards:` of the inventory, resolved (defaults/host); every default is documented here. */
+export interface GuardSettings {
+  /** rsync stops deleting after this share of the baseline's files (--max-delete). Default 25 (%). */
+  maxDeletePercent: number;
+  /** ...but always allows this many deletions (small trees churn). Default 50. */
+  maxDeleteMin: number;
+  /** A drop of files or bytes by more than this share against the baseline marks the snapshot suspect.
+   * Default 30 (%). */
+  shrinkPercent: number;
+  /** Partial and suspect snapshots newer than the newest complete one that retention keeps. Default 7. */
+  maxAnomalySnapshots: number;
+  /** This many partial runs in a row are reported to monitoring as FAILED. Default 3. */
+  partialRunsBeforeFailed: number;
+}
+
+export const defaultGuards: Readonly<GuardSettings> = {
+  maxDeletePercent: 25,
+  maxDeleteMin: 50,
+  shrinkPercent: 30,
+  maxAnomalySnapshots: 7,
+  partialRunsBeforeFailed: 3,
+};
+
+/** What a complete snapshot holds, stored as ZFS user properties on the snapshot itself. */
+export interface Baseline {
+  /** The snapshot it was read from (name after "@"). */
+  snapshot: string;
+  /** rsync's "Number of files" of that run (all kinds). */
+  files: number;
+  /** rsync's "Total file size" of that run. */
+  bytes: number;
+  /** Paths selected from the mount table (mode "mounts"); undefined when not recorded. */
+  mounts?: string[];
+  /** Bytes that run wrote ("Total transferred file size"): the next run's expected write. */
+  written: number;
+}
+
+/** User property names on snapshots (baseline) and datasets (owner, lease). */
+export const snapshotProperties = {
+  files: 'tidemark:files',
+  bytes: 'tidemark:bytes',
+  mounts: 'tidemark:mounts',
+  written: 'tidemark:written',
+  /** Why a suspect snapshot is suspect. */
+  suspect: 'tidemark:suspect',
+} as const;
+
+/** rsync --max-delete for a run against `baseline`; undefined: no limit (no baseline, or allowed to shrink). */
+export function maxDeleteFor(baseline: Baseline | undefined, guards: GuardSettings, allowShrink: boolean): number | undefined {
+  if (!baseline || allowShrink) return undefined;
+  return Math.max(guards.maxDeleteMin, Math.ceil((baseline.files * guards.maxDeletePercent) / 100));
+}
+
+/** Mount points selected last time and missing now (mode "mounts" only): their copies are protected. */
+export function missingMounts(baseline: Baseline | undefined, selected: readonly string[], allowShrink: boolean): string[] {
+  if (!baseline?.mounts || allowShrink) return [];
+  const now = new Set(selected);
+  return baseline.mounts.filter((mount) => !now.has(mount));
+}
+
+/** Why a finished transfer looks like lost data (files or bytes dropped beyond the threshold); undefined: fine. */
+export function shrinkReason(baseline: Baseline | undefined, now: { files: number; bytes: number }, guards: GuardSettings, allowShrink: boolean): string | undefined {
+  if (!baseline || allowShrink) return undefined;
+  const drops: string[] = [];
+  const limit = guards.shrinkPercent;
+  const drop = (before: number, after: number) => (before > 0 ? ((before - after) * 100) / before : 0);
+  const files = drop(baseline.files, now.files);
+  const bytes = drop(baseline.bytes, now.bytes);
+  if (files > limit) drops.push(`files ${baseline.files} → ${now.files} (-${Math.round(files)}%)`);
+  if (bytes > limit) drops.push(`bytes ${baseline.bytes} → ${now.bytes} (-${Math.round(bytes)}%)`);
+  if (drops.length === 0) return undefined;
+  return `source shrank against ${baseline.snapshot}: ${drops.join(', ')}, more than guards.shrinkPercent ${limit}%`;
+}
