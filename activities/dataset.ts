@@ -1,27 +1,106 @@
-// Step 2, on the backup server: make sure `<dataset>/<host>` exists and is mounted; never touch data.
-import { ApplicationFailure } from '@temporalio/activity';
-import { datasetInfo, zfs } from './zfs.js';
+// Step 2, on the backup server: make sure `<dataset>/<host>` exists, is ours and is mounted where a
+// backup belongs, and that the pool can take this run. Never touches data.
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import type { Baseline } from '../domain/guards.js';
+import { readBaseline } from '../pool/baseline.js';
+import { currentBootId, leaseCreateOption } from '../pool/lease.js';
+import { judgePool, readPoolState } from '../pool/space.js';
+import { zfs } from '../pool/zfs.js';
+
+/** A copied setuid binary or device node must not be live on the backup server. */
+const hardening = { setuid: 'off', devices: 'off', exec: 'off' } as const;
+export const ownerProperty = 'tidemark:host';
 
 export interface EnsuredDataset {
   mountpoint: string;
   created: boolean;
+  /** What the newest complete snapshot recorded (the shrink guard's reference); absent on a first run. */
+  baseline?: Baseline;
+  /** Run anyway, but the run ends WARNING with these (a DEGRADED pool). */
+  warnings?: string[];
 }
 
-/** Creates the dataset (and parents) when missing, mounts it when unmounted; idempotent. */
-export async function ensureDataset(dataset: string, host: string): Promise<EnsuredDataset> {
-  let info = await datasetInfo(dataset);
-  const created = info === undefined;
+export interface EnsureOptions {
+  /** servers.<name>.reserve; default 5 % of the pool. */
+  reserve?: { bytes?: number; percent?: number };
+}
+
+/** Creates the dataset (and parents) when missing, checks an existing one is this host's, mounts it,
+ * and checks pool health and free space; idempotent. */
+export async function ensureDataset(dataset: string, host: string, options: EnsureOptions = {}): Promise<EnsuredDataset> {
+  const properties = await readProperties(dataset);
+  const created = properties === undefined;
   if (created) {
-    await zfs(['create', '-p', '-o', `tidemark:host=${host}`, dataset]);
-    info = await datasetInfo(dataset);
+    const info = Context.current().info;
+    const lease = leaseCreateOption({
+      workflowId: info.workflowExecution?.workflowId ?? '',
+      runId: info.workflowExecution?.runId ?? '',
+      attempt: 0,
+      state: 'ready',
+      worker: info.taskQueue,
+      boot: await currentBootId(),
+    });
+    const settings = [`${ownerProperty}=${host}`, lease, ...Object.entries(hardening).map(([key, value]) => `${key}=${value}`)];
+    await zfs(['create', '-p', ...settings.flatMap((setting) => ['-o', setting]), dataset]);
   }
+  const info = await readProperties(dataset);
   if (!info) throw new Error(`dataset ${dataset} is missing right after zfs create`);
-  if (!info.mountpoint.startsWith('/')) {
+  const owner = info.get(ownerProperty);
+  if (owner?.source !== 'local' || owner.value !== host) {
+    const who = owner?.source === 'local' ? `belongs to host "${owner.value}"` : 'was not created by Tidemark';
     throw ApplicationFailure.nonRetryable(
-      `dataset ${dataset} has mountpoint "${info.mountpoint}"; set one with: zfs set mountpoint=/PATH ${dataset}`,
-      'DatasetNotMountable',
+      `dataset ${dataset} already exists and ${who}; nothing was copied into it. If it really holds ${host}'s backups ` +
+        `(a SOWN or PlanB dataset being switched over), adopt it on purpose: tidemark adopt-dataset --host ${host} --server SERVER`,
+      'DatasetNotOurs',
     );
   }
-  if (!info.mounted) await zfs(['mount', dataset]);
-  return { mountpoint: info.mountpoint, created };
+  await checkMountpoint(dataset, info.get('mountpoint')?.value ?? '');
+  // Datasets made by older versions: harden them once.
+  const soft = Object.entries(hardening).filter(([key, value]) => info.get(key)?.value !== value);
+  if (soft.length > 0) for (const [key, value] of soft) await zfs(['set', `${key}=${value}`, dataset]);
+  if (info.get('mounted')?.value !== 'yes') await zfs(['mount', dataset]);
+
+  const baseline = created ? undefined : await readBaseline(dataset);
+  const pool = judgePool(await readPoolState(dataset), baseline?.written ?? 0, options.reserve ?? {});
+  if (pool.refuse) throw ApplicationFailure.nonRetryable(pool.refuse.message, pool.refuse.type);
+  return {
+    mountpoint: info.get('mountpoint')!.value,
+    created,
+    ...(baseline ? { baseline } : {}),
+    ...(pool.warnings.length > 0 ? { warnings: pool.warnings } : {}),
+  };
+}
+
+/** Refuses a mountpoint where rsync --delete could hit the server's own files: "/", none, or one outside
+ * the parent dataset's mountpoint. */
+async function checkMountpoint(dataset: string, mountpoint: string): Promise<void> {
+  const fail = (why: string) => {
+    throw ApplicationFailure.nonRetryable(`dataset ${dataset} has mountpoint "${mountpoint}": ${why}; nothing was copied`, 'DatasetNotMountable');
+  };
+  if (!mountpoint.startsWith('/')) fail(`set one with: zfs set mountpoint=/PATH ${dataset}`);
+  if (mountpoint.replace(/\/+$/, '') === '') fail('a backup is never written over the root filesystem');
+  const parent = dataset.split('/').slice(0, -1).join('/');
+  if (!parent) return;
+  const parentMountpoint = (await zfs(['get', '-H', '-o', 'value', 'mountpoint', parent])).trim().replace(/\/+$/, '');
+  if (parentMountpoint.startsWith('/') && !mountpoint.startsWith(`${parentMountpoint}/`)) {
+    fail(`it lies outside its parent's mountpoint ${parentMountpoint}/ (zfs inherit mountpoint ${dataset})`);
+  }
+}
+
+type Properties = Map<string, { value: string; source: string }>;
+
+/** Owner, mount and hardening properties of `dataset`; undefined when it does not exist. */
+async function readProperties(dataset: string): Promise<Properties | undefined> {
+  try {
+    const output = await zfs(['get', '-H', '-o', 'property,value,source', [ownerProperty, 'mountpoint', 'mounted', ...Object.keys(hardening)].join(','), dataset]);
+    const properties: Properties = new Map();
+    for (const line of output.split('\n')) {
+      const [property = '', value = '', source = ''] = line.split('\t');
+      if (property) properties.set(property, { value, source });
+    }
+    return properties;
+  } catch (error) {
+    if (/does not exist/.test((error as Error).message)) return undefined;
+    throw error;
+  }
 }

@@ -8,7 +8,7 @@ import { planBackup } from './plan.js';
 import { pruneSnapshots } from './prune.js';
 import { takeSnapshot } from './snapshot.js';
 import { transferFiles } from './transfer.js';
-import { listSnapshots } from './zfs.js';
+import { listSnapshots } from '../pool/zfs.js';
 
 export interface ActivityDeps {
   /** The inventory this server reads at each backup. */

@@ -11,7 +11,7 @@
 import { Context } from '@temporalio/activity';
 import { execa } from 'execa';
 import { checkDestroySafety, planRetention, type RetentionPlan, type RetentionSnapshot, type SafetyContext } from '../domain/retention.js';
-import { listSnapshots, zfs } from './zfs.js';
+import { listSnapshots, zfs } from '../pool/zfs.js';
 
 export interface PruneRequest {
   /** `<server dataset>/<host>` */

@@ -2,8 +2,9 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { keepReasonProperty } from '../domain/keep.js';
 import { snapshotNameTaken } from '../domain/names.js';
+import { describeLease, readLease } from '../pool/lease.js';
+import { zfs } from '../pool/zfs.js';
 import { holdSnapshot } from './hold.js';
-import { zfs } from './zfs.js';
 
 /** User property naming the workflow run that took a snapshot. */
 const runProperty = 'tidemark:run';
@@ -17,15 +18,25 @@ export interface TakenSnapshot {
 }
 
 /** Takes `dataset@name` unless it already exists; with `keep`, holds it before returning (also on a retry),
- * so no prune can ever see it unheld. */
-export async function takeSnapshot(dataset: string, name: string, keepReason?: string | null): Promise<TakenSnapshot> {
+ * so no prune can ever see it unheld. `recorded`: more `property=value` pairs (the shrink guard's baseline).
+ * Only a copy that this run's own transfer finished is snapshotted (the dataset's lease says so). */
+export async function takeSnapshot(dataset: string, name: string, keepReason?: string | null, recorded: string[] = []): Promise<TakenSnapshot> {
   const snapshot = `${dataset}@${name}`;
   const keep = keepReason ?? undefined;
   let created = true;
   const runId = Context.current().info.workflowExecution?.runId ?? 'unknown';
+  const lease = await readLease(dataset);
+  // No lease at all: a dataset last written before leases existed.
+  if (lease && (lease.runId !== runId || lease.state !== 'transferred') && !(await ownSnapshotExists(snapshot, runId))) {
+    throw ApplicationFailure.nonRetryable(
+      `not snapshotting ${dataset}: its copy was not finished by this run's transfer (lease: ${describeLease(lease)}). ` +
+        'Another worker with the same server name may be writing it; each backup server needs its own name',
+      'LeaseLost',
+    );
+  }
   try {
-    // The run id and keep reason are set atomically with the snapshot; the hold follows at once.
-    const properties = [`${runProperty}=${runId}`, ...(keep !== undefined ? [`${keepReasonProperty}=${keep}`] : [])];
+    // The run id, baseline and keep reason are set atomically with the snapshot; the hold follows at once.
+    const properties = [`${runProperty}=${runId}`, ...recorded, ...(keep !== undefined ? [`${keepReasonProperty}=${keep}`] : [])];
     await zfs(['snapshot', ...properties.flatMap((property) => ['-o', property]), snapshot]);
   } catch (error) {
     if (!/dataset already exists/.test((error as Error).message)) throw error;
@@ -39,4 +50,10 @@ export async function takeSnapshot(dataset: string, name: string, keepReason?: s
   if (keep === undefined) return { snapshot, created };
   await holdSnapshot(snapshot, keep);
   return { snapshot, created, held: true };
+}
+
+/** A retry of this step after its snapshot was made (the lease may have moved on since). */
+async function ownSnapshotExists(snapshot: string, runId: string): Promise<boolean> {
+  const owner = await zfs(['get', '-H', '-o', 'value', runProperty, snapshot]).catch(() => '');
+  return owner.trim() === runId;
 }

@@ -5,7 +5,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { execa } from 'execa';
 import type { BackupPlan } from '../domain/backup.js';
 import { sshCommand } from '../domain/rsync-args.js';
-import type { FatalTransferError } from '../domain/rsync-exit.js';
+import { sshRefusal } from './ssh-failure.js';
 
 const heartbeatEveryMs = 1_000;
 const killGraceMs = 3_000;
@@ -81,20 +81,8 @@ export async function runOverSsh(plan: Pick<BackupPlan, 'ssh' | 'source'>, comma
 export function throwOnSshFailure(plan: Pick<BackupPlan, 'ssh' | 'source'>, what: string, result: SshRunResult): void {
   const source = `${plan.source.user}@${plan.source.address}:${plan.source.port}`;
   const stderr = result.stderr.trim();
-  if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|host key .* is not known/i.test(stderr)) {
-    throw ApplicationFailure.nonRetryable(
-      `ssh rejected the host key of ${source}: it is not in ${plan.ssh.knownHostsFile} (or it changed); nothing was transferred. ` +
-        `Add the host's key there after checking it (ssh-keyscan -p ${plan.source.port} ${plan.source.address}). ssh said: ` +
-        stderr.split('\n').filter((line) => /host key|verification failed/i.test(line)).join(' '),
-      'HostKeyRejected' satisfies FatalTransferError,
-    );
-  }
-  if (/Permission denied \(/.test(stderr)) {
-    throw ApplicationFailure.nonRetryable(
-      `ssh login to ${source} with ${plan.ssh.identityFile} was refused; install the backup server's public key for ${plan.source.user}. ssh said: ${stderr}`,
-      'SshAuthFailed' satisfies FatalTransferError,
-    );
-  }
+  const refusal = sshRefusal(plan, stderr);
+  if (refusal) throw refusal;
   if (result.exitCode === 255 || result.exitCode === -1) {
     const how = result.exitCode === 255 ? 'exited 255' : 'was killed';
     throw ApplicationFailure.retryable(`${what}: ssh to ${source} ${how}: ${stderr.split('\n').slice(-5).join(' ') || '(no error output)'}`, 'SshTransient');

@@ -1,19 +1,23 @@
-// Step 3, on the backup server's transfer queue: rsync over ssh, with heartbeats, cancellation and
-// exit codes turned into retry decisions.
+// Step 3, on the backup server's transfer queue: rsync over ssh under the dataset's lease and the shrink
+// guard, with heartbeats, cancellation and exit codes turned into retry decisions.
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { execa } from 'execa';
-import type { BackupPlan, TransferProgress, TransferResult } from '../domain/backup.js';
+import type { BackupPlan, TransferGuard, TransferProgress, TransferResult } from '../domain/backup.js';
+import { defaultGuards, maxDeleteFor, missingMounts, shrinkReason, type Baseline } from '../domain/guards.js';
 import { closeMasterCommand, rsyncArgs, rsyncFilterInput } from '../domain/rsync-args.js';
 import { classifyRsyncExit, type FatalTransferError } from '../domain/rsync-exit.js';
 import { parseProgressLine, parseStats } from '../domain/rsync-output.js';
+import { currentBootId, describeLease, fence, readLease, rsyncWritersInto, sameHolder, writeLease, type Lease } from '../pool/lease.js';
+import { poolFull, sshRefusal } from './ssh-failure.js';
 
 const heartbeatEveryMs = 1_000;
+/** How often a running transfer re-reads its lease (a zfs call each time). */
+const leaseCheckEveryMs = 5_000;
 const killGraceMs = 3_000;
 const stderrTailLines = 20;
 const stdoutTailChars = 8_192;
 
-/** rsync was the run's last use of the shared ssh connection: close it now rather than when it times out
- * (a retried transfer logs in afresh, which also replaces a master that went bad). */
+/** rsync was the attempt's last use of its ssh connection: close it now rather than when it times out. */
 async function closeSshMaster(plan: BackupPlan): Promise<void> {
   const command = closeMasterCommand(plan);
   if (!command) return;
@@ -21,16 +25,28 @@ async function closeSshMaster(plan: BackupPlan): Promise<void> {
   await execa(ssh!, args, { reject: false, timeout: 5_000, stdin: 'ignore' });
 }
 
-/** Pulls the plan's paths into `destination`; resolves for complete and partial copies, throws otherwise. */
-export async function transferFiles(plan: BackupPlan, destination: string): Promise<TransferResult> {
+/** Pulls the plan's paths into `destination`; resolves for complete, partial and held copies, throws otherwise.
+ * `baseline`: what the newest complete snapshot recorded (from ensureDataset); absent on a first run. */
+export async function transferFiles(plan: BackupPlan, destination: string, baseline?: Baseline): Promise<TransferResult> {
   const context = Context.current();
   const started = Date.now();
+  const attemptPlan = planForAttempt(plan, context.info.attempt);
+  const lease = await takeLease(plan.dataset, destination);
+
+  const guards = plan.guards ?? defaultGuards;
+  const allowShrink = plan.allowShrink ?? false;
+  const maxDelete = maxDeleteFor(baseline, guards, allowShrink);
+  const heldMounts = plan.hostSteps?.selection.mode === 'mounts' ? missingMounts(baseline, attemptPlan.paths, allowShrink) : [];
+  // Protect rules keep the copy of a filesystem that is not mounted this time (its empty mount point
+  // would otherwise be mirrored with --delete).
+  const guardArgs = [...(maxDelete !== undefined ? [`--max-delete=${maxDelete}`] : []), ...heldMounts.map((mount) => `--filter=P ${mount.replace(/\/+$/, '')}/***`)];
+
   let progress: TransferProgress = { bytes: 0, percent: 0, filesTransferred: 0, rate: '' };
   // setpriv --pdeathsig: if the worker dies (even SIGKILL), rsync dies with it and ssh follows on EOF, so a
   // retried attempt never races an orphan. detached: rsync leads its own process group, which holds ssh too.
   // Exclude and allow-list rules for --exclude-from=- (a string input: execa closes stdin after it).
-  const filterInput = rsyncFilterInput(plan);
-  const child = execa('setpriv', ['--pdeathsig', 'SIGKILL', '--', 'rsync', ...rsyncArgs(plan, destination)], {
+  const filterInput = rsyncFilterInput(attemptPlan);
+  const child = execa('setpriv', ['--pdeathsig', 'SIGKILL', '--', 'rsync', ...guardArgs, ...rsyncArgs(attemptPlan, destination)], {
     detached: true,
     cleanup: false,
     reject: false,
@@ -67,50 +83,118 @@ export async function transferFiles(plan: BackupPlan, destination: string): Prom
   context.cancellationSignal.addEventListener('abort', killGroup, { once: true });
   const heartbeat = setInterval(() => context.heartbeat(progress), heartbeatEveryMs);
   context.heartbeat(progress);
+  // A later attempt (this one was given up for dead) or another worker took the dataset: stop writing.
+  let lostTo: Lease | undefined;
+  const leaseWatch = setInterval(() => {
+    readLease(plan.dataset).then(
+      (current) => {
+        if (lostTo || sameHolder(current, lease)) return;
+        lostTo = current ?? { ...lease, runId: '(none)', state: 'ready' };
+        killGroup();
+      },
+      () => undefined,
+    );
+  }, leaseCheckEveryMs);
 
   let result;
   try {
     result = await child;
   } finally {
     clearInterval(heartbeat);
+    clearInterval(leaseWatch);
     context.cancellationSignal.removeEventListener('abort', killGroup);
-    await closeSshMaster(plan);
+    await closeSshMaster(attemptPlan);
   }
   if (stderrRest.trim() !== '') stderrLines.push(stderrRest);
   // Reported as cancelled, not failed, so the workflow knows an operator asked for it.
   if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
+  const current = lostTo ?? (await readLease(plan.dataset));
+  if (!sameHolder(current, lease)) {
+    throw ApplicationFailure.nonRetryable(
+      `the dataset ${plan.dataset} was taken over by ${current ? describeLease(current) : 'nobody (lease removed)'} while this attempt wrote it; rsync was stopped`,
+      'LeaseLost' satisfies FatalTransferError,
+    );
+  }
 
   const exitCode = result.exitCode ?? -1;
   const outcome = result.exitCode === undefined ? 'transient' : classifyRsyncExit(exitCode);
   const source = `${plan.source.user}@${plan.source.address}:${plan.source.port}`;
   const stderr = stderrLines.join('\n');
-  if (outcome === 'complete' || outcome === 'partial') {
+  if (outcome === 'complete' || outcome === 'partial' || outcome === 'deletions-held') {
+    const stats = parseStats(stdoutTail);
+    const guard: TransferGuard = {
+      ...(baseline ? { baseline: baseline.snapshot } : {}),
+      ...(maxDelete !== undefined ? { maxDelete } : {}),
+      heldMounts,
+      deletionsHeld: outcome === 'deletions-held',
+    };
+    const shrunk = shrinkReason(baseline, { files: stats.filesTotal, bytes: stats.bytesTotal }, guards, allowShrink);
+    const suspect = [
+      ...(guard.deletionsHeld ? [`shrink held: rsync stopped deleting at --max-delete=${maxDelete} (guards.maxDeletePercent ${guards.maxDeletePercent}% of ${baseline?.files} files)`] : []),
+      ...(shrunk ? [shrunk] : []),
+    ];
+    if (suspect.length > 0) guard.suspect = suspect.join('; ');
+    await writeLease(plan.dataset, { ...lease, state: 'transferred' });
     return {
-      outcome,
+      outcome: outcome === 'partial' ? 'partial' : 'complete',
       exitCode,
-      ...parseStats(stdoutTail),
+      ...stats,
       durationMs: Date.now() - started,
-      warnings: outcome === 'partial' ? stderrLines : [],
+      warnings: outcome === 'complete' ? [] : stderrLines,
+      guard,
     };
   }
-  if (/Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|host key .* is not known/i.test(stderr)) {
+  const refusal = sshRefusal(plan, stderr);
+  if (refusal) throw refusal;
+  if (poolFull(stderr)) {
     throw ApplicationFailure.nonRetryable(
-      `ssh rejected the host key of ${source}: it is not in ${plan.ssh.knownHostsFile} (or it changed); nothing was transferred. ` +
-        `Add the host's key there after checking it (ssh-keyscan -p ${plan.source.port} ${plan.source.address}). ssh said: ` +
-        stderrLines.filter((line) => /host key|verification failed/i.test(line)).join(' '),
-      'HostKeyRejected' satisfies FatalTransferError,
-    );
-  }
-  if (/Permission denied \(/.test(stderr)) {
-    throw ApplicationFailure.nonRetryable(
-      `ssh login to ${source} with ${plan.ssh.identityFile} was refused; install the backup server's public key for ${plan.source.user}. ssh said: ${stderr}`,
-      'SshAuthFailed' satisfies FatalTransferError,
+      `the backup server's pool is full (rsync exit ${exitCode}): ${stderrLines.filter(poolFull).slice(-2).join(' ')}; the copy in ${plan.dataset} is half-updated, its snapshots are untouched. Free space, then run again`,
+      'PoolFull' satisfies FatalTransferError,
     );
   }
   const how = result.exitCode === undefined ? `was killed by ${result.signal ?? 'a signal'}` : `exited ${exitCode}`;
   const message = `rsync from ${source} ${how}: ${stderr || '(no error output)'}`;
   if (outcome === 'transient') throw ApplicationFailure.retryable(message, 'RsyncTransient');
   throw ApplicationFailure.nonRetryable(message, 'RsyncFailed' satisfies FatalTransferError);
+}
+
+/** Each attempt after the first uses its own ssh control socket: an attempt given up for dead that wakes
+ * up and closes "its" master must not cut the next attempt's session. */
+function planForAttempt(plan: BackupPlan, attempt: number): BackupPlan {
+  if (!plan.ssh.controlPath || attempt <= 1) return plan;
+  return { ...plan, ssh: { ...plan.ssh, controlPath: `${plan.ssh.controlPath}-a${attempt}` } };
+}
+
+/**
+ * Takes the dataset's lease for this attempt. An earlier attempt of the same run (given up for dead, e.g.
+ * its worker was stopped) is fenced: its rsync on this machine is killed first. Another run's live
+ * writer makes this attempt wait and retry; one whose writer is gone (a crash) is taken over.
+ */
+async function takeLease(dataset: string, mountpoint: string): Promise<Lease> {
+  const info = Context.current().info;
+  const mine: Lease = {
+    workflowId: info.workflowExecution?.workflowId ?? '',
+    runId: info.workflowExecution?.runId ?? '',
+    attempt: info.attempt,
+    state: 'writing',
+    worker: info.taskQueue,
+    boot: await currentBootId(),
+  };
+  const held = await readLease(dataset);
+  const writers = await rsyncWritersInto(mountpoint);
+  const sameRun = held?.runId === mine.runId;
+  if (writers.length > 0) {
+    if (!sameRun && held?.state === 'writing' && held.boot === mine.boot) {
+      throw ApplicationFailure.retryable(`dataset ${dataset} is being written by ${describeLease(held)} (rsync pid ${writers.join(', ')}); waiting for it`, 'DatasetBusy');
+    }
+    if (!sameRun) {
+      throw ApplicationFailure.retryable(`an rsync not started by this run is writing into ${mountpoint} (pid ${writers.join(', ')}); waiting for it`, 'DatasetBusy');
+    }
+    // An earlier attempt of this run: Temporal gave up on it, so it must stop writing before we start.
+    if (!(await fence(writers))) throw ApplicationFailure.retryable(`could not stop the earlier attempt's rsync (pid ${writers.join(', ')})`, 'DatasetBusy');
+  }
+  await writeLease(dataset, mine);
+  return mine;
 }
 
 function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {

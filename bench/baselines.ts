@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { execa } from 'execa';
 import { planBackup } from '../activities/plan.js';
 import type { BackupPlan } from '../domain/backup.js';
-import { zfs } from '../activities/zfs.js';
+import { zfs } from '../pool/zfs.js';
 import { rsyncArgs } from '../domain/rsync-args.js';
 import { snapshotName } from '../domain/names.js';
 import { parseStats } from '../domain/rsync-output.js';

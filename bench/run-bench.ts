@@ -14,7 +14,7 @@ import { Client, Connection } from '@temporalio/client';
 import { Command, InvalidArgumentError } from 'commander';
 import { execa, execaSync } from 'execa';
 import { stringify } from 'yaml';
-import { zfs } from '../activities/zfs.js';
+import { zfs } from '../pool/zfs.js';
 import { cacheDir, projectRoot } from '../devenv/paths.js';
 import { freePort } from '../devenv/process.js';
 import { startDevServer, type DevServer } from '../devenv/temporal-dev.js';

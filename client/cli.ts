@@ -24,7 +24,8 @@ program
   .option('--server <name>', 'backup server (default: every server of the host)')
   .option('--wait', 'follow progress and exit 0 on success, 1 on failure', false)
   .option('--keep <reason>', 'hold the new snapshot (retention leaves it) until "tidemark release"')
-  .action(async (options: { host: string; server?: string; wait: boolean; keep?: string }) => {
+  .option('--allow-shrink', 'data was removed on purpose: let this run delete past the shrink guard and become the new baseline', false)
+  .action(async (options: { host: string; server?: string; wait: boolean; keep?: string; allowShrink: boolean }) => {
     process.exitCode = await startBackup(await loadInventory(configPath()), options);
   });
 
@@ -71,6 +72,16 @@ program
   .action(async (options: { host: string; snapshot: string; server?: string; json: boolean }) => {
     const { releaseKept } = await import('./hold.js');
     process.exitCode = await releaseKept(await loadInventory(configPath()), options);
+  });
+
+program
+  .command('adopt-dataset')
+  .description("take over an existing dataset for a host (switch-over from SOWN or PlanB); backups refuse datasets Tidemark did not create")
+  .requiredOption('--host <name>', 'host from the inventory')
+  .option('--server <name>', "backup server (default: the host's one whose dataset is on this machine)")
+  .action(async (options: { host: string; server?: string }) => {
+    const { adoptDataset } = await import('./adopt-dataset.js');
+    process.exitCode = await adoptDataset(await loadInventory(configPath()), options);
   });
 
 program

@@ -3,7 +3,7 @@
 // Runs on the backup server itself: it reads the pool with zfs, not through Temporal.
 import { keepReasons } from '../activities/hold.js';
 import { serverTimeZone } from '../activities/plan.js';
-import { datasetInfo, listSnapshots } from '../activities/zfs.js';
+import { datasetInfo, listSnapshots } from '../pool/zfs.js';
 import { ExitCode, TidemarkError } from '../domain/errors.js';
 import { planRetention, type AdoptOptions, type RetentionPlan, type RetentionPolicy, type SnapshotKind } from '../domain/retention.js';
 import { resolveHost, resolveRetention, resolveServer } from '../inventory/resolve.js';

@@ -15,6 +15,8 @@ export interface StartBackupOptions {
   wait?: boolean;
   /** Hold the new snapshot with this reason until `tidemark release`. */
   keep?: string;
+  /** Let this run through the shrink guard (recorded in the history as part of the input). */
+  allowShrink?: boolean;
 }
 
 /** Starts the backups and returns the CLI's exit code. */
@@ -30,7 +32,12 @@ export async function startBackup(inventory: Inventory, options: StartBackupOpti
   let exitCode: ExitCode = ExitCode.ok;
   const runs = [];
   for (const server of servers) {
-    const started = await startOne(client, { host: host.host, server, ...(options.keep !== undefined ? { keep: options.keep } : {}) });
+    const started = await startOne(client, {
+      host: host.host,
+      server,
+      ...(options.keep !== undefined ? { keep: options.keep } : {}),
+      ...(options.allowShrink ? { allowShrink: true } : {}),
+    });
     const link = runUrl(temporal, started.workflowId, started.runId);
     if (started.joined) {
       console.log(`a backup of ${host.host} on ${server} is already running: ${started.workflowId} run ${started.runId}, started ${started.startTime}\n  ${link}`);

@@ -52,6 +52,8 @@ export interface TransferResult {
   filesTransferred: number;
   /** Files (of all kinds) in the source. */
   filesTotal: number;
+  /** Size of all files in the source. Absent in results recorded before the guards existed. */
+  bytesTotal?: number;
   /** File data sent (rsync's "Total transferred file size"). */
   bytesTransferred: number;
   /** Bytes that crossed the network towards the backup server. */
@@ -59,6 +61,22 @@ export interface TransferResult {
   durationMs: number;
   /** Last lines of rsync's stderr when it complained (partial transfers). */
   warnings: string[];
+  /** What the shrink guard did; absent in results recorded before the guards existed. */
+  guard?: TransferGuard;
+}
+
+/** The shrink guard's part of a transfer (domain/guards.ts). */
+export interface TransferGuard {
+  /** The baseline snapshot compared against; absent on a first run. */
+  baseline?: string;
+  /** rsync --max-delete used; absent: unlimited. */
+  maxDelete?: number;
+  /** Mount points selected last time and missing now: their copies were protected from deletion. */
+  heldMounts: string[];
+  /** rsync reached --max-delete and skipped further deletions (exit 25). */
+  deletionsHeld: boolean;
+  /** Why the copy is suspect (drop beyond the threshold, held deletions); absent: not suspect. */
+  suspect?: string;
 }
 
 /** Live state of a transfer, sent as activity heartbeat details (shown in the Temporal UI). */

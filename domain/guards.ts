@@ -77,3 +77,16 @@ export function shrinkReason(baseline: Baseline | undefined, now: { files: numbe
   if (drops.length === 0) return undefined;
   return `source shrank against ${baseline.snapshot}: ${drops.join(', ')}, more than guards.shrinkPercent ${limit}%`;
 }
+
+/** The properties a new snapshot records (`zfs snapshot -o` pairs); mounts only for mount-table selections. */
+export function baselineProperties(figures: { files: number; bytes: number; written: number; mounts?: string[]; suspect?: string }): string[] {
+  const pairs = [
+    `${snapshotProperties.files}=${figures.files}`,
+    `${snapshotProperties.bytes}=${figures.bytes}`,
+    `${snapshotProperties.written}=${figures.written}`,
+  ];
+  if (figures.mounts) pairs.push(`${snapshotProperties.mounts}=${JSON.stringify(figures.mounts)}`);
+  // Older ZFS keeps at most 1024 bytes a value: the reason is for people, the name already says suspect.
+  if (figures.suspect) pairs.push(`${snapshotProperties.suspect}=${figures.suspect.slice(0, 1000)}`);
+  return pairs;
+}

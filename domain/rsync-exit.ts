@@ -5,6 +5,9 @@ export type RsyncOutcome =
   | 'complete'
   /** Some files could not be transferred (23): snapshot it, labelled partial, run ends as WARNING. */
   | 'partial'
+  /** --max-delete was reached (25): deletions beyond it were skipped, the rest is copied; the shrink
+   * guard held, the snapshot is labelled suspect. */
+  | 'deletions-held'
   /** Network, ssh or timeout trouble: worth retrying with backoff. */
   | 'transient'
   /** Usage, protocol or configuration trouble: retrying cannot help. */
@@ -16,10 +19,11 @@ const transientCodes = new Set([10, 12, 20, 30, 35, 255]);
 export function classifyRsyncExit(code: number): RsyncOutcome {
   if (code === 0 || code === 24) return 'complete';
   if (code === 23) return 'partial';
+  if (code === 25) return 'deletions-held';
   if (transientCodes.has(code)) return 'transient';
   return 'fatal';
 }
 
 /** Failure types of the transfer activity that the workflow's retry policy must not retry. */
-export const fatalTransferErrors = ['HostKeyRejected', 'SshAuthFailed', 'RsyncFailed'] as const;
+export const fatalTransferErrors = ['HostKeyRejected', 'SshAuthFailed', 'RsyncFailed', 'PoolFull', 'LeaseLost'] as const;
 export type FatalTransferError = (typeof fatalTransferErrors)[number];

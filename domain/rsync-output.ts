@@ -13,6 +13,8 @@ export function parseProgressLine(line: string): TransferProgress | undefined {
 export interface RsyncStats {
   filesTotal: number;
   filesTransferred: number;
+  /** Size of every file in the source ("Total file size"). */
+  bytesTotal: number;
   bytesTransferred: number;
   bytesReceived: number;
 }
@@ -23,6 +25,7 @@ export function parseStats(output: string): RsyncStats {
   return {
     filesTotal: field('Number of files'),
     filesTransferred: field('Number of regular files transferred'),
+    bytesTotal: field('Total file size'),
     bytesTransferred: field('Total transferred file size'),
     bytesReceived: field('Total bytes received'),
   };

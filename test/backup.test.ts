@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { zfs } from '../activities/zfs.js';
+import { zfs } from '../pool/zfs.js';
 import { parseSnapshotName, snapshotName } from '../domain/names.js';
 import { createRig, withSnapshotClone, type Rig } from './helpers/rig.js';
 import { allocatedBytes, buildSampleTree, describeTree } from './helpers/tree.js';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { execa } from 'execa';
 import { backupWorkflowId } from '../domain/names.js';
-import { listSnapshots } from '../activities/zfs.js';
+import { listSnapshots } from '../pool/zfs.js';
 import { backupWithHostDown, createRig, type Rig } from './helpers/rig.js';
 import { activityRecord } from './helpers/history.js';
 

@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import type { BackupProgress, BackupSummary } from '../domain/backup.js';
 import { backupWorkflowId } from '../domain/names.js';
 import { progressQuery } from '../workflows/backup-host.js';
-import { zfs } from '../activities/zfs.js';
+import { zfs } from '../pool/zfs.js';
 import { activityRecord } from './helpers/history.js';
 import { editInventory, setHostSettings, startServerWorker } from './helpers/inventory-edit.js';
 import { createRig, testServices, type Rig } from './helpers/rig.js';

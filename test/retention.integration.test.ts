@@ -10,7 +10,7 @@ import { defaultPayloadConverter } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { parse, stringify } from 'yaml';
 import { destroyPlanned } from '../activities/prune.js';
-import { zfs } from '../activities/zfs.js';
+import { zfs } from '../pool/zfs.js';
 import type { BackupSummary } from '../domain/backup.js';
 import { backupWorkflowId, parseSnapshotName } from '../domain/names.js';
 import type { RetentionPlan } from '../domain/retention.js';

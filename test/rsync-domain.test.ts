@@ -21,7 +21,7 @@ test('progress2 lines and the --stats block are read', () => {
     'Number of files: 1,234 (reg: 1,000, dir: 234)\nNumber of regular files transferred: 12\nTotal file size: 99,999 bytes\n' +
       'Total transferred file size: 4,567 bytes\nTotal bytes sent: 1,000\nTotal bytes received: 5,678\n',
   );
-  assert.deepEqual(stats, { filesTotal: 1234, filesTransferred: 12, bytesTransferred: 4567, bytesReceived: 5678 });
+  assert.deepEqual(stats, { filesTotal: 1234, filesTransferred: 12, bytesTotal: 99_999, bytesTransferred: 4567, bytesReceived: 5678 });
 });
 
 test('the command line is an argument array with strict ssh and the full-system flags', () => {

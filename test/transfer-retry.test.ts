@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { listSnapshots } from '../activities/zfs.js';
+import { listSnapshots } from '../pool/zfs.js';
 import { waitFor } from '../devenv/process.js';
 import { backupWorkflowId } from '../domain/names.js';
 import { activityRecord } from './helpers/history.js';

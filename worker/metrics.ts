@@ -12,7 +12,7 @@ import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
 import type { RuntimeOptions } from '@temporalio/worker';
 import { request } from 'undici';
-import { zfs } from '../activities/zfs.js';
+import { zfs } from '../pool/zfs.js';
 import { statusCode } from '../domain/notify.js';
 import { readState, type HostState } from '../notify/state.js';
 

@@ -15,7 +15,8 @@ import { TimeoutType } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import type { BackupInput, BackupPlan, BackupProgress, BackupSummary } from '../domain/backup.js';
 import { formatDuration } from '../domain/duration.js';
-import { serverTaskQueue, snapshotName, snapshotNameTaken, transferTaskQueue } from '../domain/names.js';
+import { baselineProperties } from '../domain/guards.js';
+import { serverTaskQueue, snapshotName, snapshotNameTaken, transferTaskQueue, type SnapshotLabel } from '../domain/names.js';
 import { finishRun, hostRetryPolicy, prepareHost, runAfterHook, runFailedAfterHook } from './host-steps.js';
 import { notifyRun, pingStart, unfinishedSummary } from './notify.js';
 import { pruneAfterBackup } from './retention.js';
@@ -45,7 +46,8 @@ export async function backupHost(input: BackupInput): Promise<BackupSummary> {
   try {
     plan = await onServer.planBackup(input);
     progress.phase = 'dataset';
-    const { mountpoint } = await onServer.ensureDataset(plan.dataset, plan.host);
+    // Ownership, hardening, pool health and reserve; the shrink guard's baseline (activities/dataset.ts).
+    const ensured = await onServer.ensureDataset(plan.dataset, plan.host, plan.reserve ? { reserve: plan.reserve } : {});
     // Host veto, hooks, mount-table selection and excludes (workflows/host-steps.ts).
     const host = await prepareHost(plan, progress, started);
     if (host.skipped) {
@@ -54,27 +56,39 @@ export async function backupHost(input: BackupInput): Promise<BackupSummary> {
     }
 
     progress.phase = 'transfer';
-    const transfer = await transferActivities(plan).transferFiles(host.transferPlan, mountpoint);
+    const transfer = await transferActivities(plan).transferFiles(host.transferPlan, ensured.mountpoint, ensured.baseline);
 
     progress.phase = 'snapshot';
     const partial = transfer.outcome === 'partial';
-    const { snapshot } = await takeSnapshotOnce(onServer, plan.dataset, partial, input.keep);
+    const guard = transfer.guard;
+    const label = partial ? 'partial' : guard?.suspect ? 'suspect' : 'complete';
+    const mounts = plan.hostSteps?.selection.mode === 'mounts' ? [...host.transferPlan.paths, ...(guard?.heldMounts ?? [])] : undefined;
+    const recorded = guard
+      ? baselineProperties({ files: transfer.filesTotal, bytes: transfer.bytesTotal ?? 0, written: transfer.bytesTransferred, ...(mounts ? { mounts } : {}), ...(guard.suspect ? { suspect: guard.suspect } : {}) })
+      : [];
+    const { snapshot } = await takeSnapshotOnce(onServer, plan.dataset, label, input.keep, recorded);
     const durationMs = Date.now() - started;
+    // Why this run is not a plain success, most important first; a WARNING's summary line starts with them.
+    const concerns = [
+      ...(guard?.heldMounts.length ? [`not mounted this time, copy kept: ${guard.heldMounts.join(', ')}`] : []),
+      ...(guard?.suspect ? [`${guard.suspect}; snapshot ${snapshot} labelled suspect (start-backup --allow-shrink if the data was removed on purpose)`] : []),
+      ...(partial ? [`partial transfer (rsync exit 23), snapshot ${snapshot} labelled partial: ${transfer.warnings.slice(-3).join(' | ')}`] : []),
+      ...(ensured.warnings ?? []),
+    ];
+    const figures = `${transfer.filesTransferred} files, ${transfer.bytesTransferred} bytes in ${formatDuration(durationMs)}, snapshot ${snapshot}`;
     progress.phase = 'retention';
     const summary = await pruneAfterBackup(plan, {
       host: plan.host,
       server: plan.server,
       // A failed hook makes the run FAILED (finishRun says why): then retention must not prune.
-      status: host.failure ? 'FAILED' : partial ? 'WARNING' : 'SUCCESS',
+      status: host.failure ? 'FAILED' : concerns.length > 0 ? 'WARNING' : 'SUCCESS',
       dataset: plan.dataset,
       snapshot,
       filesTransferred: transfer.filesTransferred,
       bytesTransferred: transfer.bytesTransferred,
       bytesReceived: transfer.bytesReceived,
       durationMs,
-      message: partial
-        ? `partial transfer (rsync exit 23), snapshot ${snapshot} labelled partial: ${transfer.warnings.slice(-3).join(' | ')}`
-        : `${transfer.filesTransferred} files, ${transfer.bytesTransferred} bytes in ${formatDuration(durationMs)}, snapshot ${snapshot}`,
+      message: concerns.length > 0 ? (partial && concerns.length === 1 ? concerns[0]! : `${concerns.join('; ')}; ${figures}`) : figures,
     });
     const finished = await finishRun(plan, host, summary);
     progress.phase = 'done';
@@ -95,10 +109,10 @@ export async function backupHost(input: BackupInput): Promise<BackupSummary> {
 }
 
 /** Names the snapshot by workflow time; if a run of the same second already took that name, waits a second. */
-async function takeSnapshotOnce(onServer: Activities, dataset: string, partial: boolean, keep: BackupInput['keep']) {
+async function takeSnapshotOnce(onServer: Activities, dataset: string, label: SnapshotLabel, keep: BackupInput['keep'], recorded: string[]) {
   for (;;) {
     try {
-      return await onServer.takeSnapshot(dataset, snapshotName(new Date(), partial ? 'partial' : 'complete'), keep);
+      return await onServer.takeSnapshot(dataset, snapshotName(new Date(), label), keep, recorded);
     } catch (error) {
       if (!(error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === snapshotNameTaken)) throw error;
       await sleep('1s');

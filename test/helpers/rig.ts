@@ -9,7 +9,7 @@ import { execa } from 'execa';
 import { stringify } from 'yaml';
 import { createLoopbackHost, type LoopbackHost } from '../../devenv/sshd.js';
 import { waitFor } from '../../devenv/process.js';
-import { zfs } from '../../activities/zfs.js';
+import { zfs } from '../../pool/zfs.js';
 
 export const cliPath = fileURLToPath(new URL('../../client/cli.js', import.meta.url));
 
@@ -31,6 +31,10 @@ export interface RigOptions {
   /** Extra host settings merged into the inventory entry. */
   host?: Record<string, unknown>;
   concurrency?: number;
+  /** Extra settings of the rig's server entry (reserve, ...). */
+  server?: Record<string, unknown>;
+  /** Another pool for the server dataset (default the suite's test pool). */
+  pool?: string;
 }
 
 export interface Rig {
@@ -62,7 +66,7 @@ export async function createRig(name: string, options: RigOptions = {}): Promise
   const source = join(dir, 'src');
   const hostName = 'demo-host';
   const server = `srv-${name}-${suffix}`;
-  const serverDataset = `${services.pool}/${name}-${suffix}`;
+  const serverDataset = `${options.pool ?? services.pool}/${name}-${suffix}`;
   const host = await createLoopbackHost(join(dir, 'ssh'), nextLoopbackAddress());
   await host.start();
   const inventoryPath = join(dir, 'tidemark.yaml');
@@ -72,7 +76,7 @@ export async function createRig(name: string, options: RigOptions = {}): Promise
       temporal: { address: services.temporal },
       ssh: { identityFile: host.identityFile, knownHostsFile: host.knownHostsFile },
       // stateFile: the notify step's per-host state stays in the rig (default /var/lib/tidemark/state.json).
-      servers: { [server]: { dataset: serverDataset, concurrency: options.concurrency ?? 2, stateFile: join(dir, 'state.json') } },
+      servers: { [server]: { dataset: serverDataset, concurrency: options.concurrency ?? 2, stateFile: join(dir, 'state.json'), ...options.server } },
       hosts: {
         [hostName]: {
           address: host.address,

@@ -1,0 +1,35 @@
+// ssh's own refusals, read from its stderr the same way for rsync's ssh and the probe's and hooks' ssh.
+import { ApplicationFailure } from '@temporalio/activity';
+import type { BackupPlan } from '../domain/backup.js';
+import type { FatalTransferError } from '../domain/rsync-exit.js';
+
+const hostKeyRejected = /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|host key .* is not known/i;
+/** ssh's "Permission denied (publickey,password)." names authentication methods; rsync's own
+ * "Permission denied (13)" is a file error and must not read as a refused login. */
+const loginRefused = /Permission denied \((?:publickey|password|keyboard-interactive|hostbased|gssapi-with-mic|gssapi-keyex)[a-z,-]*\)/;
+
+/** A non-retryable failure for a rejected host key or a refused login; undefined for anything else. */
+export function sshRefusal(plan: Pick<BackupPlan, 'ssh' | 'source'>, stderr: string): ApplicationFailure | undefined {
+  const source = `${plan.source.user}@${plan.source.address}:${plan.source.port}`;
+  if (hostKeyRejected.test(stderr)) {
+    return ApplicationFailure.nonRetryable(
+      `ssh rejected the host key of ${source}: it is not in ${plan.ssh.knownHostsFile} (or it changed); nothing was transferred. ` +
+        `Add the host's key there after checking it (ssh-keyscan -p ${plan.source.port} ${plan.source.address}). ssh said: ` +
+        stderr.split('\n').filter((line) => /host key|verification failed/i.test(line)).join(' '),
+      'HostKeyRejected' satisfies FatalTransferError,
+    );
+  }
+  if (loginRefused.test(stderr)) {
+    return ApplicationFailure.nonRetryable(
+      `ssh login to ${source} with ${plan.ssh.identityFile} was refused; install the backup server's public key for ${plan.source.user}. ` +
+        `ssh said: ${stderr.split('\n').filter((line) => loginRefused.test(line)).join(' ')}`,
+      'SshAuthFailed' satisfies FatalTransferError,
+    );
+  }
+  return undefined;
+}
+
+/** The backup server's disk is full (or the dataset's quota reached): retrying cannot help. */
+export function poolFull(stderr: string): boolean {
+  return /No space left on device|Disk quota exceeded/.test(stderr);
+}

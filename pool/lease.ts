@@ -1,0 +1,100 @@
+// One writer per dataset. The lease is a user property on the host's dataset naming the run and attempt
+// that may write it. A transfer takes it before rsync starts and keeps checking it; the snapshot step
+// snapshots only a copy that its own run's transfer finished. Two workers started with one server name,
+// or an attempt left behind by a network partition, can then never both write and snapshot.
+import { readFileSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { zfs } from './zfs.js';
+
+const leaseProperty = 'tidemark:lease';
+
+export interface Lease {
+  workflowId: string;
+  runId: string;
+  /** Activity attempt of the transfer; 0 before any transfer (set when the dataset is created). */
+  attempt: number;
+  /** "writing": rsync may be running; "transferred": the copy is finished and waits for its snapshot. */
+  state: 'ready' | 'writing' | 'transferred';
+  /** Worker identity and the kernel it runs on (a holder on another boot cannot be writing this pool). */
+  worker: string;
+  boot: string;
+}
+
+let bootId: string | undefined;
+/** This kernel's boot id: the same for every process and container on the machine, new after a reboot. */
+export async function currentBootId(): Promise<string> {
+  bootId ??= (await readFile('/proc/sys/kernel/random/boot_id', 'utf8').catch(() => 'unknown')).trim();
+  return bootId;
+}
+
+/** The lease set on `dataset` itself (never an inherited one); undefined when there is none. */
+export async function readLease(dataset: string): Promise<Lease | undefined> {
+  const [value = '-', source = ''] = (await zfs(['get', '-H', '-o', 'value,source', leaseProperty, dataset])).trim().split('\t');
+  if (source !== 'local' || value === '-') return undefined;
+  try {
+    return JSON.parse(value) as Lease;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function writeLease(dataset: string, lease: Lease): Promise<void> {
+  await zfs(['set', `${leaseProperty}=${JSON.stringify(lease)}`, dataset]);
+}
+
+/** `zfs create -o` pair giving a new dataset a lease of the run creating it. */
+export function leaseCreateOption(lease: Lease): string {
+  return `${leaseProperty}=${JSON.stringify(lease)}`;
+}
+
+export function sameHolder(a: Lease | undefined, b: Pick<Lease, 'runId' | 'attempt'>): boolean {
+  return a !== undefined && a.runId === b.runId && a.attempt === b.attempt;
+}
+
+export function describeLease(lease: Lease): string {
+  return `run ${lease.runId} attempt ${lease.attempt} (${lease.state}, worker ${lease.worker})`;
+}
+
+/** Process ids of rsync processes on this machine writing into `mountpoint` (its last argument). */
+export async function rsyncWritersInto(mountpoint: string): Promise<number[]> {
+  const destination = mountpoint.endsWith('/') ? mountpoint : `${mountpoint}/`;
+  const pids: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const argv = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0').filter(Boolean);
+    if (argv[0]?.endsWith('rsync') && argv.at(-1) === destination && !argv.includes('--server')) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+/** Kills the process groups of `pids` (each transfer's rsync leads its own group with its ssh) and waits
+ * until they are gone; false when one survived 10 s. */
+export async function fence(pids: number[]): Promise<boolean> {
+  for (const pid of pids) signal(pid, 'SIGTERM');
+  for (let waited = 0; waited < 10_000; waited += 100) {
+    if (pids.every((pid) => !alive(pid))) return true;
+    if (waited === 3_000) for (const pid of pids) signal(pid, 'SIGKILL');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return pids.every((pid) => !alive(pid));
+}
+
+function signal(pid: number, name: NodeJS.Signals): void {
+  for (const target of [-pid, pid]) {
+    try {
+      process.kill(target, name);
+    } catch {
+      // Not a group leader, or already gone.
+    }
+  }
+}
+
+/** A zombie counts as gone: a stopped worker cannot reap its killed rsync, but it writes nothing. */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}

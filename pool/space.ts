@@ -1,0 +1,77 @@
+// Pool guards before a transfer: the pool must be healthy, and the run's expected write must leave the
+// configured reserve free. A full pool half-way through an --inplace transfer leaves a half-written copy.
+import { execa } from 'execa';
+import { zfs } from './zfs.js';
+
+export interface PoolState {
+  pool: string;
+  /** zpool health: ONLINE, DEGRADED, FAULTED, UNAVAIL, ... */
+  health: string;
+  /** Bytes the dataset can still take (quota and pool free space both count). */
+  availableBytes: number;
+  /** used + available of the pool's root dataset. */
+  sizeBytes: number;
+}
+
+/** Health and space of the pool holding `dataset` (which may not exist yet: then its parent is asked). */
+export async function readPoolState(dataset: string): Promise<PoolState> {
+  const pool = dataset.split('/')[0]!;
+  const health = await execa('zpool', ['list', '-H', '-o', 'health', pool], { reject: false, stdin: 'ignore' });
+  if (health.exitCode !== 0) throw new Error(`zpool list ${pool}: ${health.stderr.trim() || `exit ${health.exitCode}`}`);
+  const [available = 'NaN'] = (await zfs(['get', '-H', '-p', '-o', 'value', 'available', await nearestExisting(dataset)])).trim().split('\n');
+  const [used = 'NaN', poolAvailable = 'NaN'] = (await zfs(['get', '-H', '-p', '-o', 'value', 'used,available', pool])).trim().split('\n');
+  return { pool, health: health.stdout.trim(), availableBytes: Number(available), sizeBytes: Number(used) + Number(poolAvailable) };
+}
+
+async function nearestExisting(dataset: string): Promise<string> {
+  const parts = dataset.split('/');
+  for (let length = parts.length; length > 1; length--) {
+    const candidate = parts.slice(0, length).join('/');
+    const result = await execa('zfs', ['list', '-H', '-o', 'name', candidate], { reject: false, stdin: 'ignore' });
+    if (result.exitCode === 0) return candidate;
+  }
+  return parts[0]!;
+}
+
+export interface PoolVerdict {
+  /** Refuse to start the transfer, with the reason. */
+  refuse?: { type: 'PoolUnhealthy' | 'PoolReserve'; message: string };
+  /** Run, but end WARNING with these. */
+  warnings: string[];
+}
+
+/** ONLINE: go. DEGRADED: go, WARNING. Anything else: refuse. Then: available − expected write ≥ reserve. */
+export function judgePool(state: PoolState, expectedWriteBytes: number, reserve: { bytes?: number; percent?: number }): PoolVerdict {
+  const warnings: string[] = [];
+  if (state.health === 'DEGRADED') warnings.push(`pool ${state.pool} is DEGRADED (zpool status ${state.pool})`);
+  else if (state.health !== 'ONLINE') {
+    return { warnings, refuse: { type: 'PoolUnhealthy', message: `pool ${state.pool} is ${state.health || 'in an unknown state'}; nothing was copied (zpool status ${state.pool})` } };
+  }
+  const reserveBytes = reserve.bytes ?? Math.ceil(((reserve.percent ?? 5) * state.sizeBytes) / 100);
+  const left = state.availableBytes - expectedWriteBytes;
+  if (!Number.isFinite(left) || left < reserveBytes) {
+    return {
+      warnings,
+      refuse: {
+        type: 'PoolReserve',
+        message:
+          `pool ${state.pool} would fall below its reserve: ${formatBytes(state.availableBytes)} available, the last run wrote ` +
+          `${formatBytes(expectedWriteBytes)}, reserve ${formatBytes(reserveBytes)} (servers.<name>.reserve); nothing was copied. ` +
+          'Free space (prune, zfs destroy) or lower the reserve',
+      },
+    };
+  }
+  return { warnings };
+}
+
+export function formatBytes(bytes: number): string {
+  if (!Number.isFinite(bytes)) return String(bytes);
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes;
+  let unit = 0;
+  while (Math.abs(value) >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`;
+}

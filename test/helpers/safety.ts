@@ -1,0 +1,44 @@
+// Checks shared by the fault suite: the newest good snapshot still holds what it held, the copy is not emptied.
+import assert from 'node:assert/strict';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BackupSummary } from '../../domain/backup.js';
+import { backupWorkflowId, parseSnapshotName } from '../../domain/names.js';
+import { withSnapshotClone, type Rig } from './rig.js';
+import { describeTree } from './tree.js';
+
+/** Regular files under `dir` (0 when it does not exist). */
+export function countFiles(dir: string): number {
+  let count = 0;
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return 0;
+  }
+  for (const entry of entries) {
+    if (entry.isDirectory()) count += countFiles(join(dir, entry.name));
+    else if (entry.isFile() || statSync(join(dir, entry.name), { throwIfNoEntry: false })) count += 1;
+  }
+  return count;
+}
+
+/** The newest snapshot of a given label. */
+export async function newestSnapshot(rig: Rig, label: 'complete' | 'partial' | 'suspect'): Promise<string | undefined> {
+  return (await rig.snapshots()).filter((name) => parseSnapshotName(name)?.label === label).at(-1);
+}
+
+/** Files lost from `snapshot` against the tree it held when taken: asserts none, and that it still exists. */
+export async function assertSnapshotIntact(rig: Rig, snapshot: string, tree: Awaited<ReturnType<typeof describeTree>>): Promise<void> {
+  assert.ok((await rig.snapshots()).includes(snapshot), `${snapshot} still exists`);
+  await withSnapshotClone(rig.dataset, snapshot, async (path) => {
+    const now = await describeTree(join(path, rig.source));
+    const lost = Object.keys(tree.entries).filter((name) => !(name in now.entries));
+    assert.deepEqual(lost, [], `files lost from ${snapshot}`);
+  });
+}
+
+/** The result of the rig's last backup run. */
+export async function lastSummary(rig: Rig): Promise<BackupSummary> {
+  return (await rig.client.workflow.getHandle(backupWorkflowId(rig.hostName, rig.server)).result()) as BackupSummary;
+}
