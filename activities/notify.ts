@@ -9,7 +9,7 @@ import { runUrl } from '../client/temporal.js';
 import type { BackupInput, BackupStatus, BackupSummary } from '../domain/backup.js';
 import type { NotificationResult, OutcomeRecord } from '../domain/notify.js';
 import { loadInventory } from '../inventory/load.js';
-import { resolveMonitoring, resolveTemporal } from '../inventory/resolve.js';
+import { resolveGuards, resolveMonitoring, resolveTemporal } from '../inventory/resolve.js';
 import type { Inventory } from '../inventory/schema.js';
 import { sendHealthchecks, sendPing } from '../notify/healthchecks.js';
 import { sendIcinga } from '../notify/icinga.js';
@@ -60,16 +60,18 @@ export function createNotifyActivities(inventoryPath: string) {
       return pings.length;
     },
 
-    /** Records the run in the state file (metrics read it) and lists the targets to notify. A state file
-     * that cannot be written does not stop the notifications: it is reported beside them. */
+    /** Records the run in the state file (metrics read it) and lists the targets to notify, with the
+     * escalation when this run completes a partial streak. A state file that cannot be written, or was
+     * damaged and started afresh, does not stop the notifications: it is reported beside them. */
     async recordOutcome(summary: BackupSummary): Promise<OutcomeRecord> {
       const inventory = await inventoryOf(inventoryPath);
       const { runId } = execution();
       const { stateFile } = resolveMonitoring(inventory, summary.server);
       const targets = resolveNotifyTargets(inventory, summary.server).map(targetRef);
+      const { partialRunsBeforeFailed } = resolveGuards(inventory, summary.host);
       try {
-        const previousStatus = await recordOutcomeInFile(stateFile, summary, runId);
-        return { targets, ...(previousStatus ? { previousStatus } : {}) };
+        const { previousStatus, escalation, warning } = await recordOutcomeInFile(stateFile, summary, runId, { partialRunsBeforeFailed });
+        return { targets, ...(previousStatus ? { previousStatus } : {}), ...(escalation ? { escalation } : {}), ...(warning ? { stateWarning: warning } : {}) };
       } catch (error) {
         return { targets, stateError: `state file ${stateFile}: ${(error as Error).message}` };
       }

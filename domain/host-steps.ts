@@ -189,9 +189,14 @@ export function parseHookOutput(
   marker: string,
 ): Pick<HookResult, 'status' | 'failed' | 'outputTail' | 'exitCode'> | undefined {
   if (output.stdout.split('\n').includes(`${marker} absent`)) return { status: 'absent', failed: [], outputTail: [], exitCode: 0 };
-  const exitLine = /^([a-z0-9]+) exit (\d+)$/m.exec(output.stdout);
-  const exitCode = exitLine && exitLine[1] === marker ? Number(exitLine[2]) : undefined;
-  if (exitCode === undefined) return undefined;
+  // Only the command's own line counts: hooks may print look-alikes such as "mysqldump exit 0".
+  const exitLine = output.stdout
+    .split('\n')
+    .map((line) => /^([a-z0-9]+) exit (\d+)$/.exec(line))
+    .filter((match) => match?.[1] === marker)
+    .at(-1);
+  if (!exitLine) return undefined;
+  const exitCode = Number(exitLine[2]);
   const lines = `${output.stdout}\n${output.stderr}`
     .split('\n')
     .map((line) => line.trimEnd())

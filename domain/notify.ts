@@ -1,6 +1,6 @@
 // Monitoring and notification: what the workflow and the notify activities exchange, and the status
 // codes every target shares. Pure; usable in workflow code.
-import type { BackupStatus } from './backup.js';
+import type { BackupStatus, BackupSummary } from './backup.js';
 
 /** One configured target as the workflow sees it: no URLs, no secrets, just how to call and retry it. */
 export interface NotifyTargetRef {
@@ -32,6 +32,23 @@ export interface OutcomeRecord {
   previousStatus?: BackupStatus;
   /** The state file could not be written (targets are still notified; recovery mail may be missed). */
   stateError?: string;
+  /** The state file was damaged: moved aside and started afresh with this run (reported, never fatal). */
+  stateWarning?: string;
+  /** This run completes a streak of partial runs (guards.partialRunsBeforeFailed): targets are told FAILED.
+   * Absent in outcomes recorded before the partial escalation existed. */
+  escalation?: string;
+}
+
+/**
+ * What an escalated run sends and returns: the targets get status FAILED with the reason first; the run's
+ * own summary keeps its status and gains a note. Without an escalation both are the summary itself.
+ */
+export function escalatedSummaries(summary: BackupSummary, escalation: string | undefined): { toTargets: BackupSummary; toCaller: BackupSummary } {
+  if (!escalation) return { toTargets: summary, toCaller: summary };
+  return {
+    toTargets: { ...summary, status: 'FAILED', message: `${escalation}: ${summary.message}` },
+    toCaller: { ...summary, message: `${summary.message}; ${escalation}, reported to monitoring as FAILED` },
+  };
 }
 
 /**

@@ -242,3 +242,36 @@ test('hook command: run-parts order, failures named with their output, absent di
   assert.ok(Date.now() - started < 10_000);
   assert.equal((await execa('pgrep', ['-f', `${hooks}/40-slow`], { reject: false })).stdout, '', 'the script was killed');
 });
+
+test('hook outcome: only a line that is exactly "<marker> exit N" counts; look-alike lines from the hooks are output', async () => {
+  const dir = mkdtempSync('/tmp/tidemark-hooks-');
+  const hooks = join(dir, 'hooks');
+  mkdirSync(hooks);
+  const script = (name: string, body: string) => {
+    writeFileSync(join(hooks, name), `#!/bin/sh\n${body}\n`);
+    chmodSync(join(hooks, name), 0o755);
+  };
+  const marker = 'cafe0123beef4567';
+  // A database dump hook that reports its tool's exit status the way the marker line looks.
+  script('10-dump', 'echo "mysqldump exit 0"; echo "abc exit 3"; echo "cafe0123beef4567x exit 9"');
+  const run = async () => {
+    const result = await execa('sh', ['-c', hookCommand(hooks, 30, false, marker)], { reject: false, stdin: 'pipe' });
+    return parseHookOutput({ stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode ?? -1 }, marker);
+  };
+  const passed = await run();
+  assert.equal(passed?.status, 'passed', 'a look-alike line before the marker is not the outcome');
+  assert.equal(passed?.exitCode, 0);
+  assert.ok(passed?.outputTail.includes('mysqldump exit 0'), 'the hook\'s own lines stay in the output');
+  assert.ok(passed?.outputTail.includes('abc exit 3'));
+
+  script('20-fail', 'echo "mysqldump exit 0"; echo "abc exit 3"; exit 4');
+  const failed = await run();
+  assert.equal(failed?.status, 'failed');
+  assert.notEqual(failed?.exitCode, 0, 'run-parts exit status, not the look-alike line');
+  assert.deepEqual(failed?.failed, [`${hooks}/20-fail (exit 4)`]);
+
+  // Without a marker line at all the outcome is unknown, whatever the hooks printed.
+  assert.equal(parseHookOutput({ stdout: 'mysqldump exit 0\nabc exit 3\n', stderr: '', exitCode: 0 }, marker), undefined);
+  // The last marker line wins; anything after it that only looks like one is ignored.
+  assert.equal(parseHookOutput({ stdout: `${marker} exit 0\n${marker} exit 2\n${marker} exit 2x\nabc exit 0\n`, stderr: '', exitCode: 2 }, marker)?.exitCode, 2);
+});

@@ -14,7 +14,7 @@ import type { RuntimeOptions } from '@temporalio/worker';
 import { request } from 'undici';
 import { zfs } from '../pool/zfs.js';
 import { statusCode } from '../domain/notify.js';
-import { readState, type HostState } from '../notify/state.js';
+import { loadState, type HostState } from '../notify/state.js';
 
 export interface HostMetrics {
   host: string;
@@ -30,7 +30,8 @@ export function renderMetrics(hosts: HostMetrics[], zfsUp = true): string {
   const families: { name: string; help: string; value: (entry: HostMetrics) => number | undefined }[] = [
     { name: 'tidemark_last_success_timestamp_seconds', help: 'Unix time the last backup with status SUCCESS finished.', value: (e) => seconds(e.state?.lastSuccessAt) },
     { name: 'tidemark_last_run_timestamp_seconds', help: 'Unix time the last backup run finished, whatever its status.', value: (e) => seconds(e.state?.last.finishedAt) },
-    { name: 'tidemark_last_status', help: 'Status of the last run: 0 ok, 1 warning (or cancelled), 2 failed.', value: (e) => (e.state ? statusCode(e.state.last.status) : undefined) },
+    // A run escalated by the partial streak was reported as FAILED everywhere else: here too.
+    { name: 'tidemark_last_status', help: 'Status of the last run: 0 ok, 1 warning (or cancelled), 2 failed (or the partial-run limit reached).', value: (e) => (e.state ? (e.state.last.escalation ? 2 : statusCode(e.state.last.status)) : undefined) },
     { name: 'tidemark_transferred_bytes', help: 'File data sent by the last run (rsync total transferred file size).', value: (e) => e.state?.last.bytesTransferred },
     { name: 'tidemark_transferred_files', help: 'Regular files whose data the last run sent.', value: (e) => e.state?.last.filesTransferred },
     { name: 'tidemark_duration_seconds', help: 'Duration of the last run.', value: (e) => (e.state ? e.state.last.durationMs / 1000 : undefined) },
@@ -80,6 +81,8 @@ export interface MetricsServerOptions {
   serverDataset: string;
   /** The SDK exporter's URL, appended to every scrape. */
   sdkMetricsUrl?: string;
+  /** Where a damaged or unreadable state file is reported (default: console.warn). */
+  warn?: (message: string) => void;
 }
 
 /** Serves GET /metrics; resolves once listening. */
@@ -93,8 +96,19 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     return cached.figures;
   };
 
+  // A damaged or unreadable state file scrapes as empty (the next run rewrites it); each new problem is
+  // logged once, not on every scrape.
+  const warn = options.warn ?? ((message: string) => console.warn(message));
+  let reported: string | undefined;
+  const readState = async () => {
+    const loaded = await loadState(options.stateFile).catch((error: Error) => ({ state: undefined, damaged: `unreadable (${error.message})` }));
+    if (loaded.damaged && loaded.damaged !== reported) warn(`tidemark metrics: state file ${options.stateFile} is ${loaded.damaged}; its hosts are left out until the next run rewrites it`);
+    reported = loaded.damaged;
+    return loaded.state;
+  };
+
   const scrape = async (): Promise<string> => {
-    const state = await readState(options.stateFile).catch(() => undefined);
+    const state = await readState();
     let zfsUp = true;
     const runs = Object.values(state?.hosts ?? {})
       .map((entry) => entry.last.runId)
@@ -135,8 +149,10 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     http.once('error', reject);
     http.listen(port, host, () => resolve());
   });
+  // The port bound, which differs from the one asked for when that was 0.
+  const bound = (http.address() as { port: number }).port;
   return {
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/metrics`,
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}/metrics`,
     close: () => new Promise((resolve) => http.close(() => resolve())),
   };
 }

@@ -14,7 +14,7 @@ import { ActivityFailure, ApplicationFailure, CancellationScope, TimeoutFailure,
 import type { Activities } from '../activities/index.js';
 import type { BackupInput, BackupPlan, BackupStatus, BackupSummary } from '../domain/backup.js';
 import { serverTaskQueue } from '../domain/names.js';
-import type { NotificationResult, OutcomeRecord } from '../domain/notify.js';
+import { escalatedSummaries, type NotificationResult, type OutcomeRecord } from '../domain/notify.js';
 
 /** Histories recorded before the notify step existed replay without it. */
 const patchId = 'notify';
@@ -66,18 +66,20 @@ export async function notifyRun(summary: BackupSummary, startPing: Promise<void>
     } catch (error) {
       return { ...summary, notifications: [{ target: 'state', type: 'state', ok: false, error: innermostMessage(error) }] };
     }
-    const stateProblem: NotificationResult[] = outcome.stateError ? [{ target: 'state', type: 'state', ok: false, error: outcome.stateError }] : [];
-    if (outcome.targets.length === 0 && stateProblem.length === 0) return summary;
+    const stateProblem: NotificationResult[] = [outcome.stateError, outcome.stateWarning].flatMap((error) => (error ? [{ target: 'state', type: 'state', ok: false, error }] : []));
+    // A partial streak escalates what the targets are told only; the activity calls stay the same.
+    const { toTargets, toCaller } = escalatedSummaries(summary, outcome.escalation);
+    if (outcome.targets.length === 0 && stateProblem.length === 0) return toCaller;
     const notifications = await Promise.all(
       outcome.targets.map(async (target): Promise<NotificationResult> => {
         try {
-          return await notifyActivities(summary.server, target.attempts).notifyTarget(target.id, summary, outcome.previousStatus);
+          return await notifyActivities(summary.server, target.attempts).notifyTarget(target.id, toTargets, outcome.previousStatus);
         } catch (error) {
           return { target: target.id, type: target.type, ok: false, error: innermostMessage(error) };
         }
       }),
     );
-    return { ...summary, notifications: [...notifications, ...stateProblem] };
+    return { ...toCaller, notifications: [...notifications, ...stateProblem] };
   });
 }
 
