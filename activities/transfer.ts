@@ -185,13 +185,13 @@ async function takeLease(dataset: string, mountpoint: string): Promise<Lease> {
   const sameRun = held?.runId === mine.runId;
   if (writers.length > 0) {
     if (!sameRun && held?.state === 'writing' && held.boot === mine.boot) {
-      throw ApplicationFailure.retryable(`dataset ${dataset} is being written by ${describeLease(held)} (rsync pid ${writers.join(', ')}); waiting for it`, 'DatasetBusy');
+      throw ApplicationFailure.retryable(`dataset ${dataset} is being written by ${describeLease(held)} (rsync process group ${writers.join(', ')}); waiting for it`, 'DatasetBusy');
     }
     if (!sameRun) {
       throw ApplicationFailure.retryable(`an rsync not started by this run is writing into ${mountpoint} (pid ${writers.join(', ')}); waiting for it`, 'DatasetBusy');
     }
     // An earlier attempt of this run: Temporal gave up on it, so it must stop writing before we start.
-    if (!(await fence(writers))) throw ApplicationFailure.retryable(`could not stop the earlier attempt's rsync (pid ${writers.join(', ')})`, 'DatasetBusy');
+    if (!(await fence(writers, mountpoint))) throw ApplicationFailure.retryable(`could not stop the earlier attempt's rsync (pid ${writers.join(', ')})`, 'DatasetBusy');
   }
   await writeLease(dataset, mine);
   return mine;

@@ -2,7 +2,6 @@
 // that may write it. A transfer takes it before rsync starts and keeps checking it; the snapshot step
 // snapshots only a copy that its own run's transfer finished. Two workers started with one server name,
 // or an attempt left behind by a network partition, can then never both write and snapshot.
-import { readFileSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { zfs } from './zfs.js';
 
@@ -55,46 +54,40 @@ export function describeLease(lease: Lease): string {
   return `run ${lease.runId} attempt ${lease.attempt} (${lease.state}, worker ${lease.worker})`;
 }
 
-/** Process ids of rsync processes on this machine writing into `mountpoint` (its last argument). */
+/** Process groups of the rsync processes on this machine writing into `mountpoint` (its last argument).
+ * A pulling rsync is two local processes (generator and receiver) in the group its transfer leads. */
 export async function rsyncWritersInto(mountpoint: string): Promise<number[]> {
   const destination = mountpoint.endsWith('/') ? mountpoint : `${mountpoint}/`;
-  const pids: number[] = [];
+  const groups = new Set<number>();
   for (const entry of await readdir('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const argv = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0').filter(Boolean);
-    if (argv[0]?.endsWith('rsync') && argv.at(-1) === destination && !argv.includes('--server')) pids.push(Number(entry));
+    if (!argv[0]?.endsWith('rsync') || argv.at(-1) !== destination || argv.includes('--server')) continue;
+    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    const group = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+    if (Number.isInteger(group) && group > 0) groups.add(group);
   }
-  return pids;
+  return [...groups];
 }
 
-/** Kills the process groups of `pids` (each transfer's rsync leads its own group with its ssh) and waits
- * until they are gone; false when one survived 10 s. */
-export async function fence(pids: number[]): Promise<boolean> {
-  for (const pid of pids) signal(pid, 'SIGTERM');
+/** Kills the process groups (each transfer's rsync leads one, with its ssh) and waits until no rsync of
+ * theirs writes into `mountpoint`; false when one survived 10 s. A zombie (a stopped worker cannot reap
+ * it) has no command line, so it no longer counts. */
+export async function fence(groups: number[], mountpoint: string): Promise<boolean> {
+  const remaining = async () => (await rsyncWritersInto(mountpoint)).filter((group) => groups.includes(group));
+  for (const group of groups) signal(group, 'SIGTERM');
   for (let waited = 0; waited < 10_000; waited += 100) {
-    if (pids.every((pid) => !alive(pid))) return true;
-    if (waited === 3_000) for (const pid of pids) signal(pid, 'SIGKILL');
+    if ((await remaining()).length === 0) return true;
+    if (waited === 3_000) for (const group of groups) signal(group, 'SIGKILL');
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
-  return pids.every((pid) => !alive(pid));
+  return (await remaining()).length === 0;
 }
 
-function signal(pid: number, name: NodeJS.Signals): void {
-  for (const target of [-pid, pid]) {
-    try {
-      process.kill(target, name);
-    } catch {
-      // Not a group leader, or already gone.
-    }
-  }
-}
-
-/** A zombie counts as gone: a stopped worker cannot reap its killed rsync, but it writes nothing. */
-function alive(pid: number): boolean {
+function signal(group: number, name: NodeJS.Signals): void {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    process.kill(-group, name);
   } catch {
-    return false;
+    // Already gone.
   }
 }

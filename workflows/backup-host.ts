@@ -71,7 +71,7 @@ export async function backupHost(input: BackupInput): Promise<BackupSummary> {
     // Why this run is not a plain success, most important first; a WARNING's summary line starts with them.
     const concerns = [
       ...(guard?.heldMounts.length ? [`not mounted this time, copy kept: ${guard.heldMounts.join(', ')}`] : []),
-      ...(guard?.suspect ? [`${guard.suspect}; snapshot ${snapshot} labelled suspect (start-backup --allow-shrink if the data was removed on purpose)`] : []),
+      ...(guard?.suspect ? [`${guard.suspect}; labelled suspect (start-backup --allow-shrink if the data was removed on purpose)`] : []),
       ...(partial ? [`partial transfer (rsync exit 23), snapshot ${snapshot} labelled partial: ${transfer.warnings.slice(-3).join(' | ')}`] : []),
       ...(ensured.warnings ?? []),
     ];

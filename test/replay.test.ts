@@ -1,0 +1,31 @@
+// Every recorded history in test/histories/ replays against today's workflow code: a workflow change that
+// would break runs started before it (a missing patched(), a reordered step) fails here, not in production.
+// Record new ones with `TIDEMARK_RECORD_HISTORIES=DIR npm test [files]` (test/helpers/record-histories.ts).
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'node:test';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
+import { Worker } from '@temporalio/worker';
+import { workflowBundlePath } from '../worker/bundle.js';
+
+const historiesDir = fileURLToPath(new URL('../../test/histories/', import.meta.url));
+const files = readdirSync(historiesDir).filter((name) => name.endsWith('.json')).sort();
+
+test('the recorded histories cover every workflow type', () => {
+  const types = new Set(files.map((name) => name.split('-')[0]));
+  assert.deepEqual([...types].sort(), ['backupHost', 'scheduledBackup', 'syncInventory']);
+});
+
+test(`${files.length} recorded histories replay without a nondeterminism error`, async () => {
+  const histories = files.map((name) => ({ workflowId: name, history: historyFromJSON(JSON.parse(readFileSync(join(historiesDir, name), 'utf8'))) }));
+  const failures: string[] = [];
+  let replayed = 0;
+  for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: workflowBundlePath } }, histories)) {
+    replayed += 1;
+    if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
+  }
+  assert.equal(replayed, files.length);
+  assert.deepEqual(failures, []);
+});
