@@ -76,7 +76,7 @@ test('loss case: {daily 7, weekly 4}, then 29 suspect days keeps the 10 good sna
 test('loss case: 390 daily partial runs after one good run stay within the cap', () => {
   const options = { policy: utc(defaultRetentionCounts), anomalyCap: 7, first };
   let most = 0;
-  const left = runDaily(['good', ...repeat('partial', 390)], { ...options, afterRun: (_, snapshots) => (most = Math.max(most, snapshots.length)) });
+  const left = runDaily(['good', ...repeat('partial', 390)], { ...options, afterRun: ({ after }) => (most = Math.max(most, after.length)) });
   assert.equal(most, 1 + 7);
   // The good one and the partials of the last 7 days (run 390 is 2027-01-26).
   const partials = ['20270120', '20270121', '20270122', '20270123', '20270124', '20270125', '20270126'].map((day) => tm(`${day}T020000Z-partial`));

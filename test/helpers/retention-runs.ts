@@ -15,8 +15,19 @@ export interface RunOptions {
   anomalyCap?: number;
   /** Time of the first run; run i is at first + i days. */
   first: number;
-  /** Called after each run's prune with the run's index and the surviving snapshots. */
-  afterRun?: (index: number, snapshots: readonly RetentionSnapshot[], destroyed: readonly string[]) => void;
+  /** Called after each run's prune (not after failed runs). */
+  afterRun?: (run: PrunedRun) => void;
+}
+
+export interface PrunedRun {
+  index: number;
+  /** The run's time, also the prune's `now`. */
+  at: number;
+  /** The snapshots the prune saw (the run's new one included). */
+  before: readonly RetentionSnapshot[];
+  /** The plan's destroy list, oldest first. */
+  destroyed: readonly string[];
+  after: readonly RetentionSnapshot[];
 }
 
 /** The snapshots left after running `outcomes`, one a day. */
@@ -28,8 +39,9 @@ export function runDaily(outcomes: readonly RunOutcome[], options: RunOptions): 
     snapshots.push({ name: snapshotName(new Date(at), labels[outcome]), createdAt: at / 1000, holds: 0 });
     const plan = planRetention({ snapshots, policy: options.policy, now: at, backupSucceeded: true, anomalyCap: options.anomalyCap });
     const destroyed = new Set(plan.destroy);
+    const before = snapshots;
     snapshots = snapshots.filter((snapshot) => !destroyed.has(snapshot.name));
-    options.afterRun?.(index, snapshots, plan.destroy);
+    options.afterRun?.({ index, at, before, destroyed: plan.destroy, after: snapshots });
   });
   return snapshots;
 }
