@@ -1,16 +1,18 @@
 // Retention's side effect, on the backup server: destroy the snapshots a retention plan names, and
 // only those, each after a fresh safety check (defence in depth against a stale or wrong plan).
 //
-// The check (checkDestroySafety: newest complete, newer partials, held, foreign, backup outcome) runs
+// The check (checkDestroySafety: newest complete, newer anomalies within the cap, held, foreign,
+// backup outcome) runs
 //  1. against a full fresh listing when the attempt starts (a retried attempt starts over), and
-//  2. right before each destroy, against freshly read properties of that snapshot and of the newest
-//     complete one (the only other snapshot those rules look at); if that one has vanished meanwhile,
-//     against a new full listing.
+//  2. right before each destroy, against freshly read properties of that snapshot and of its anchors
+//     (safetyAnchors: the newest complete one and, for an anomaly over the cap, the anomalies newer
+//     than it that fill the cap: the only other snapshots those rules look at); if one of them has
+//     vanished meanwhile, against a new full listing.
 // zfs itself refuses to destroy held snapshots, which closes the last gap (a hold placed after step 2).
 // Idempotent: a planned snapshot that is already gone counts as pruned.
 import { Context } from '@temporalio/activity';
 import { execa } from 'execa';
-import { checkDestroySafety, planRetention, type RetentionPlan, type RetentionSnapshot, type SafetyContext } from '../domain/retention.js';
+import { checkDestroySafety, safetyAnchors, type RetentionPlan, type RetentionSnapshot, type SafetyContext } from '../domain/retention.js';
 import { listSnapshots, zfs } from '../pool/zfs.js';
 
 export interface PruneRequest {
@@ -46,9 +48,9 @@ export async function destroyPlanned(request: PruneRequest, onProgress?: (done: 
     onProgress?.(index, total);
     let reasons = checkDestroySafety(name, listing, safety);
     if (reasons.length === 0) {
-      const anchor = newestComplete(listing, safety);
-      const fresh = await readSnapshots(dataset, anchor === undefined ? [name] : [name, anchor]);
-      if (anchor !== undefined && !fresh.some((snapshot) => snapshot.name === anchor)) {
+      const anchors = safetyAnchors(name, listing, safety);
+      const fresh = await readSnapshots(dataset, [name, ...anchors]);
+      if (anchors.some((anchor) => !fresh.some((snapshot) => snapshot.name === anchor))) {
         listing = toRetention(await listSnapshots(dataset));
         reasons = checkDestroySafety(name, listing, safety);
       } else {
@@ -80,12 +82,6 @@ export async function destroyPlanned(request: PruneRequest, onProgress?: (done: 
 
 function toRetention(snapshots: Array<{ name: string; createdAt: number; holds: number }>): RetentionSnapshot[] {
   return snapshots.map(({ name, createdAt, holds }) => ({ name, createdAt, holds }));
-}
-
-/** The newest recognized complete snapshot: what makes older ones prunable. */
-function newestComplete(snapshots: RetentionSnapshot[], safety: SafetyContext): string | undefined {
-  const plan = planRetention({ snapshots, policy: { timeZone: safety.timeZone }, now: 0, backupSucceeded: true, adopt: safety.adopt });
-  return plan.verdicts.find((verdict) => verdict.reasons.includes('newest complete'))?.name;
 }
 
 /** Creation and holds of the named snapshots of `dataset` that exist (one zfs call). */

@@ -6,7 +6,7 @@ import { serverTimeZone } from '../activities/plan.js';
 import { datasetInfo, listSnapshots } from '../pool/zfs.js';
 import { ExitCode, TidemarkError } from '../domain/errors.js';
 import { planRetention, type AdoptOptions, type RetentionPlan, type RetentionPolicy, type SnapshotKind } from '../domain/retention.js';
-import { resolveHost, resolveRetention, resolveServer } from '../inventory/resolve.js';
+import { resolveGuards, resolveHost, resolveRetention, resolveServer } from '../inventory/resolve.js';
 import type { Inventory } from '../inventory/schema.js';
 
 /** One host's dataset on this machine and the policy that applies to it. */
@@ -19,6 +19,8 @@ export interface LocalTarget {
   exists: boolean;
   policy: RetentionPolicy;
   adopt: AdoptOptions;
+  /** guards.maxAnomalySnapshots: the cap a backup's prune applies to anomalies. */
+  anomalyCap: number;
 }
 
 /** `--server`, else the host's only server, else the one of its servers whose dataset is on this machine. */
@@ -43,6 +45,7 @@ export async function localTarget(inventory: Inventory, hostName: string, server
     exists: present.includes(chosen),
     policy: resolveRetention(inventory, host.host, serverTimeZone()),
     adopt: chosen.adopt,
+    anomalyCap: resolveGuards(inventory, host.host).maxAnomalySnapshots,
   };
 }
 
@@ -73,11 +76,12 @@ export interface SnapshotReport extends LocalTarget {
   snapshots: SnapshotRow[];
 }
 
-/** Reads the dataset's snapshots and plans retention over them as a successful backup now would. */
+/** Reads the dataset's snapshots and plans retention over them as a successful backup now would
+ * (with the host's anomaly cap, so what it shows kept is what the next prune keeps). */
 export async function snapshotReport(target: LocalTarget, now = Date.now()): Promise<{ report: SnapshotReport; plan: RetentionPlan }> {
   const listed = target.exists ? await listSnapshots(target.dataset) : [];
   const reasons = target.exists ? await keepReasons(target.dataset) : new Map<string, string>();
-  const plan = planRetention({ snapshots: listed, policy: target.policy, now, backupSucceeded: true, adopt: target.adopt });
+  const plan = planRetention({ snapshots: listed, policy: target.policy, now, backupSucceeded: true, adopt: target.adopt, anomalyCap: target.anomalyCap });
   const byName = new Map(listed.map((snapshot) => [snapshot.name, snapshot]));
   const snapshots = plan.verdicts.map((verdict): SnapshotRow => {
     const info = byName.get(verdict.name)!;
@@ -94,8 +98,8 @@ export async function snapshotReport(target: LocalTarget, now = Date.now()): Pro
       reasons: verdict.reasons,
     };
   });
-  const { host, server, dataset, exists, policy, adopt } = target;
-  return { report: { host, server, dataset, exists, policy, adopt, snapshots }, plan };
+  const { host, server, dataset, exists, policy, adopt, anomalyCap } = target;
+  return { report: { host, server, dataset, exists, policy, adopt, anomalyCap, snapshots }, plan };
 }
 
 export async function showSnapshots(inventory: Inventory, options: { host: string; server?: string; json?: boolean }): Promise<ExitCode> {
@@ -105,22 +109,24 @@ export async function showSnapshots(inventory: Inventory, options: { host: strin
     console.log(JSON.stringify(report, null, 2));
     return ExitCode.ok;
   }
-  console.log(`${report.dataset} (${report.host} on ${report.server}), policy ${describePolicy(report.policy, report.adopt)}`);
+  console.log(`${report.dataset} (${report.host} on ${report.server}), policy ${describePolicy(report.policy, report.adopt, report.anomalyCap)}`);
   if (!report.exists) console.log('no backup yet: the dataset does not exist');
   else if (report.snapshots.length === 0) console.log('no snapshots');
   else console.log(formatTable(report.snapshots, report.policy.timeZone));
   return ExitCode.ok;
 }
 
-/** "daily 7, weekly 4, keepWithin 36h, Europe/Amsterdam, weeks from Monday; adopts SOWN". */
-export function describePolicy(policy: RetentionPolicy, adopt: AdoptOptions): string {
+/** "daily 7, weekly 4, keepWithin 36h, Europe/Amsterdam, weeks from Monday; adopts SOWN; at most 7
+ * partial/suspect snapshots newer than the newest complete one". */
+export function describePolicy(policy: RetentionPolicy, adopt: AdoptOptions, anomalyCap?: number): string {
   const days = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
   const parts = (['hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const).filter((cls) => (policy[cls] ?? 0) > 0).map((cls) => `${cls} ${policy[cls]}`);
   if ((policy.keepWithin ?? 0) > 0) parts.push(`keepWithin ${formatHours(policy.keepWithin!)}`);
   if (parts.length === 0) parts.push('newest only');
   parts.push(policy.timeZone, `weeks from ${days[policy.weekStartsOn ?? 1]}`);
   const adopted = [adopt.sown ? 'SOWN' : '', adopt.planb ? 'PlanB' : ''].filter(Boolean);
-  return parts.join(', ') + (adopted.length > 0 ? `; adopts ${adopted.join(' and ')} snapshots` : '');
+  const capped = anomalyCap === undefined ? '' : `; at most ${anomalyCap} partial/suspect snapshots newer than the newest complete one`;
+  return parts.join(', ') + (adopted.length > 0 ? `; adopts ${adopted.join(' and ')} snapshots` : '') + capped;
 }
 
 function formatHours(ms: number): string {

@@ -2,9 +2,10 @@
 // (no clock, no randomness, no Node modules) so workflow code can call it.
 //
 // Rules, in full:
-// - A snapshot is "recognized" when its name is Tidemark's (`tidemark-YYYYMMDDTHHMMSSZ[-partial]`) or,
-//   when adoption is on for that system, SOWN's (`backup-<class>-YYYY-MM-DD`) or PlanB's
+// - A snapshot is "recognized" when its name is Tidemark's (`tidemark-YYYYMMDDTHHMMSSZ[-partial|-suspect]`)
+//   or, when adoption is on for that system, SOWN's (`backup-<class>-YYYY-MM-DD`) or PlanB's
 //   (`planb-YYYYmmddTHHMMZ`). Adopted snapshots count as complete. Everything else is foreign.
+//   Partial and suspect Tidemark snapshots are "anomalies": never counted as good copies.
 // - Its time (takenAt) is the one in the name (UTC) for Tidemark and PlanB. SOWN names carry only a
 //   local date: takenAt is the zfs creation time when that falls on the named date in the policy's
 //   zone, else the first instant of that date there (local 00:00). Foreign: the zfs creation time.
@@ -12,12 +13,17 @@
 // - Class rules (hourly/daily/weekly/monthly/yearly, periods in the policy's zone) and keepWithin see
 //   only recognized complete snapshots (held ones included). For each class with count N, the N
 //   periods whose newest snapshot is newest each keep that newest snapshot.
+// - The clock stops during an anomaly: while an anomaly is the newest recognized snapshot, keepWithin
+//   measures from the newest complete one (or from `now` if that is earlier), so a run of bad backups
+//   keeps every good snapshot the last good run kept (class rules do not depend on the time at all).
 // - Never destroyed: foreign snapshots, held ones (holds > 0, or unreadable holds), the newest complete
-//   one, partial ones newer than it (all partials while no complete exists), and nothing at all when
-//   the backup did not succeed. Older partials are destroyed unless held: class rules skip them.
+//   one, anomalies newer than it (all anomalies while no complete exists; with anomalyCap set only the
+//   newest anomalyCap of those, held ones counted), and nothing at all when the backup did not
+//   succeed. Other anomalies are destroyed unless held: class rules skip them. So a host that only
+//   ever fails partially keeps at most anomalyCap anomalies plus its held ones.
 import { parsePlanbSnapshotName, parseSownSnapshotName, type SownSnapshotName } from './adopted-names.js';
 import { parseDuration } from './duration.js';
-import { parseSnapshotName } from './names.js';
+import { parseSnapshotName, type SnapshotLabel } from './names.js';
 
 export const retentionClasses = ['hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const;
 export type RetentionClass = (typeof retentionClasses)[number];
@@ -61,10 +67,13 @@ export interface RetentionInput {
   /** False: the plan destroys nothing. */
   backupSucceeded: boolean;
   adopt?: AdoptOptions;
+  /** Partial and suspect snapshots newer than the newest complete one that are kept (guards'
+   * maxAnomalySnapshots); undefined keeps them all. */
+  anomalyCap?: number;
 }
 
-/** held wins over partial/complete; foreign wins over held. */
-export type SnapshotKind = 'complete' | 'partial' | 'held' | 'foreign';
+/** held wins over partial/suspect/complete; foreign wins over held. */
+export type SnapshotKind = 'complete' | 'partial' | 'suspect' | 'held' | 'foreign';
 
 export interface SnapshotVerdict {
   name: string;
@@ -88,6 +97,8 @@ export interface SafetyContext {
   timeZone: string;
   adopt?: AdoptOptions;
   backupSucceeded: boolean;
+  /** The plan's anomalyCap: the check must allow what the plan's cap destroys. */
+  anomalyCap?: number;
 }
 
 export type PolicyValidation = { ok: true; policy: RetentionPolicy } | { ok: false; errors: string[] };
@@ -96,15 +107,25 @@ interface Entry {
   snapshot: RetentionSnapshot;
   takenAt: number;
   recognized: boolean;
-  partial: boolean;
+  /** 'complete' for adopted and foreign snapshots too. */
+  label: SnapshotLabel;
   reasons: string[];
+}
+
+/** What the never-destroy rules need to know about the whole dataset. */
+interface Protection {
+  newestComplete: Entry | undefined;
+  /** Anomalies newer than the newest complete snapshot (all anomalies when there is none): 1 = newest. */
+  anomalyRank: Map<Entry, number>;
+  anomalyCap: number | undefined;
 }
 
 /** The keep/destroy plan for one dataset's snapshots; the same whatever the input order. */
 export function planRetention(input: RetentionInput): RetentionPlan {
-  const { policy, now } = input;
+  const { policy } = input;
   const entries = classifyAll(input.snapshots, policy.timeZone, input.adopt);
-  const complete = entries.filter((entry) => entry.recognized && !entry.partial);
+  const protection = protectionOf(entries, input.anomalyCap);
+  const complete = entries.filter(isComplete);
   const local = new Map(complete.map((entry) => [entry, localTime(entry.takenAt, policy.timeZone)]));
 
   for (const cls of retentionClasses) {
@@ -116,10 +137,10 @@ export function planRetention(input: RetentionInput): RetentionPlan {
     for (const [label, entry] of ranked.slice(0, count)) entry.reasons.push(`${cls} ${label}`);
   }
   const within = policy.keepWithin ?? 0;
+  const now = clockStopped(protection) ? Math.min(input.now, protection.newestComplete!.takenAt) : input.now;
   for (const entry of complete) if (within > 0 && now - entry.takenAt < within) entry.reasons.push('keepWithin');
-  const newest = complete.at(-1);
   for (const entry of entries) {
-    entry.reasons.push(...protections(entry, newest));
+    entry.reasons.push(...protections(entry, protection));
     if (entry.reasons.length === 0 && !input.backupSucceeded) entry.reasons.push('backup did not succeed');
   }
 
@@ -137,11 +158,27 @@ export function planRetention(input: RetentionInput): RetentionPlan {
  * (all snapshots of the dataset); an empty list means it may go. Policy-independent rules only. */
 export function checkDestroySafety(name: string, snapshots: readonly RetentionSnapshot[], context: SafetyContext): string[] {
   const entries = classifyAll(snapshots, context.timeZone, context.adopt);
+  const protection = protectionOf(entries, context.anomalyCap);
   const target = entries.find((entry) => entry.snapshot.name === name);
   if (!target) return ['not found'];
-  const reasons = protections(target, entries.filter((entry) => entry.recognized && !entry.partial).at(-1));
+  const reasons = protections(target, protection);
   if (!context.backupSucceeded) reasons.push('backup did not succeed');
   return reasons;
+}
+
+/** The other snapshots whose presence lets checkDestroySafety allow destroying `name`: the newest
+ * complete one and, for an anomaly over the cap, the anomalyCap newest anomalies. Re-read together with
+ * `name`, they are enough for the check; if one of them has gone, only a full listing is. */
+export function safetyAnchors(name: string, snapshots: readonly RetentionSnapshot[], context: SafetyContext): string[] {
+  const entries = classifyAll(snapshots, context.timeZone, context.adopt);
+  const protection = protectionOf(entries, context.anomalyCap);
+  const target = entries.find((entry) => entry.snapshot.name === name);
+  const anchors = protection.newestComplete && protection.newestComplete !== target ? [protection.newestComplete] : [];
+  const cap = protection.anomalyCap;
+  if (target && cap !== undefined && (protection.anomalyRank.get(target) ?? 0) > cap) {
+    for (const [entry, rank] of protection.anomalyRank) if (rank <= cap) anchors.push(entry);
+  }
+  return anchors.map((entry) => entry.snapshot.name);
 }
 
 /** Checks a policy as an inventory writes it; errors start with the field name. keepWithin may be
@@ -182,14 +219,38 @@ function classifyAll(snapshots: readonly RetentionSnapshot[], timeZone: string, 
   return snapshots.map((snapshot) => ({ snapshot, ...classify(snapshot, timeZone, adopt), reasons: [] })).sort(compare);
 }
 
-function classify(snapshot: RetentionSnapshot, timeZone: string, adopt: AdoptOptions | undefined) {
+function classify(snapshot: RetentionSnapshot, timeZone: string, adopt: AdoptOptions | undefined): Omit<Entry, 'snapshot' | 'reasons'> {
   const own = parseSnapshotName(snapshot.name);
-  if (own) return { takenAt: own.takenAt.getTime(), recognized: true, partial: own.label !== 'complete' };
+  if (own) return { takenAt: own.takenAt.getTime(), recognized: true, label: own.label };
   const planb = adopt?.planb ? parsePlanbSnapshotName(snapshot.name) : undefined;
-  if (planb !== undefined) return { takenAt: planb, recognized: true, partial: false };
+  if (planb !== undefined) return { takenAt: planb, recognized: true, label: 'complete' };
   const sown = adopt?.sown ? parseSownSnapshotName(snapshot.name) : undefined;
-  if (sown) return { takenAt: sownTime(sown, snapshot.createdAt, timeZone), recognized: true, partial: false };
-  return { takenAt: Number.isFinite(snapshot.createdAt) ? snapshot.createdAt * 1000 : 0, recognized: false, partial: false };
+  if (sown) return { takenAt: sownTime(sown, snapshot.createdAt, timeZone), recognized: true, label: 'complete' };
+  return { takenAt: Number.isFinite(snapshot.createdAt) ? snapshot.createdAt * 1000 : 0, recognized: false, label: 'complete' };
+}
+
+function isComplete(entry: Entry): boolean {
+  return entry.recognized && entry.label === 'complete';
+}
+
+function isAnomaly(entry: Entry): boolean {
+  return entry.recognized && entry.label !== 'complete';
+}
+
+/** `entries` sorted oldest first. */
+function protectionOf(entries: readonly Entry[], anomalyCap: number | undefined): Protection {
+  if (anomalyCap !== undefined && !(Number.isSafeInteger(anomalyCap) && anomalyCap >= 1)) {
+    throw new Error(`anomalyCap: must be a whole number, 1 or more (got ${String(anomalyCap)}); leave it out to keep every anomaly newer than the newest complete snapshot`);
+  }
+  const newestComplete = entries.filter(isComplete).at(-1);
+  const newer = entries.filter((entry) => isAnomaly(entry) && (!newestComplete || compare(entry, newestComplete) > 0));
+  const anomalyRank = new Map(newer.reverse().map((entry, index) => [entry, index + 1]));
+  return { newestComplete, anomalyRank, anomalyCap };
+}
+
+/** True while an anomaly is the newest recognized snapshot and a complete one exists. */
+function clockStopped(protection: Protection): boolean {
+  return protection.newestComplete !== undefined && protection.anomalyRank.size > 0;
 }
 
 /** Total order: takenAt, then name (code units), then the raw fields, so input order never matters. */
@@ -202,12 +263,12 @@ function isHeld(entry: Entry): boolean {
   return !(entry.snapshot.holds <= 0); // NaN or missing counts as held: never guess in favour of destroying
 }
 
-function protections(entry: Entry, newestComplete: Entry | undefined): string[] {
+function protections(entry: Entry, { newestComplete, anomalyRank, anomalyCap }: Protection): string[] {
   const reasons: string[] = [];
   if (entry === newestComplete) reasons.push('newest complete');
-  if (entry.recognized && entry.partial && (!newestComplete || compare(entry, newestComplete) > 0)) {
-    reasons.push('partial newer than newest complete');
-  }
+  const rank = anomalyRank.get(entry);
+  if (rank !== undefined && anomalyCap === undefined) reasons.push(`${entry.label} newer than newest complete`);
+  if (rank !== undefined && anomalyCap !== undefined && rank <= anomalyCap) reasons.push(`anomaly ${rank} of ${anomalyCap} newer than newest complete`);
   if (isHeld(entry)) reasons.push('held');
   if (!entry.recognized) reasons.push('foreign');
   return reasons;
@@ -216,7 +277,7 @@ function protections(entry: Entry, newestComplete: Entry | undefined): string[] 
 function kindOf(entry: Entry): SnapshotKind {
   if (!entry.recognized) return 'foreign';
   if (isHeld(entry)) return 'held';
-  return entry.partial ? 'partial' : 'complete';
+  return entry.label;
 }
 
 const dayMs = 86_400_000;

@@ -25,11 +25,13 @@ export async function pruneAfterBackup(plan: BackupPlan, summary: BackupSummary)
     const listed = await listing.listSnapshots(plan.dataset);
     // NaN (unreadable holds) crosses the history as null: keep it unknown, which planRetention treats as held.
     const snapshots = listed.map(({ name, createdAt, holds }) => ({ name, createdAt, holds: typeof holds === 'number' ? holds : Number.NaN }));
-    const retention = planRetention({ snapshots, policy, now: Date.now(), backupSucceeded: true, adopt });
+    // Plans made before the guards existed carry none: no cap, every newer anomaly stays as it did then.
+    const anomalyCap = plan.guards?.maxAnomalySnapshots;
+    const retention = planRetention({ snapshots, policy, now: Date.now(), backupSucceeded: true, adopt, anomalyCap });
     const result = await pruning.pruneSnapshots({
       dataset: plan.dataset,
       plan: retention,
-      safety: { timeZone: policy.timeZone, adopt, backupSucceeded: true },
+      safety: { timeZone: policy.timeZone, adopt, backupSucceeded: true, anomalyCap },
     });
     const gone = new Set([...result.destroyed, ...result.alreadyGone]);
     const pruned = retention.destroy.filter((name) => gone.has(name));
