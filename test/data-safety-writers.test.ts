@@ -104,7 +104,11 @@ test('a worker frozen (SIGSTOP) past its heartbeat timeout: the retry on the oth
   } finally {
     frozen.kill('SIGCONT');
   }
-  const summary = await lastSummary(rig);
+  const summary = await lastSummary(rig).catch(async (error: Error) => {
+    const history = await rig.client.workflow.getHandle(backupWorkflowId(rig.hostName, rig.server)).fetchHistory();
+    const steps = (history.events ?? []).map((event) => `${event.eventType} ${JSON.stringify(event.activityTaskStartedEventAttributes ?? event.activityTaskFailedEventAttributes?.failure?.message ?? '')}`);
+    throw new Error(`${error.cause instanceof Error ? error.cause.message : error.message}\n${steps.join('\n')}`);
+  });
   assert.equal(summary.status, 'SUCCESS', summary.message);
   const record = await activityRecord(rig.client, backupWorkflowId(rig.hostName, rig.server), 'transferFiles');
   assert.ok((record.attempts.at(-1) ?? 0) >= 2, `transfer attempts: ${record.attempts.join(',')}`);
