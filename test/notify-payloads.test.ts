@@ -19,7 +19,7 @@ import { applyOutcome, emptyState } from '../notify/state.js';
 import { PermanentNotifyError, resolveNotifyTargets, targetRef } from '../notify/targets.js';
 import { webhookBody, webhookSignature } from '../notify/webhook.js';
 import { parseSenderInfo, parseZabbixFrame, sendZabbix, zabbixFrame, zabbixItems } from '../notify/zabbix.js';
-import { parseListen, renderMetrics } from '../worker/metrics.js';
+import { parseListen, renderMetrics, renderPoolMetrics } from '../worker/metrics.js';
 import { cliPath } from './helpers/rig.js';
 import { startSmtpServer, startZabbixTrapper } from './helpers/fake-servers.js';
 
@@ -266,4 +266,11 @@ test('tidemark hosts --zabbix prints low-level discovery data of every (host, se
   assert.equal(table.stdout, 'HOST  SERVER\nvpn   b1\nvpn   b2\nweb   b2');
   const unknown = await execa(process.execPath, [cliPath, '--config', path, 'hosts', '--server', 'nope'], { reject: false });
   assert.equal(unknown.exitCode, 2);
+});
+
+test('pool metrics: free bytes and health per pool', () => {
+  const text = renderPoolMetrics({ pool: 'data', health: 'DEGRADED', availableBytes: 123456789, sizeBytes: 10 ** 12 });
+  assert.match(text, /^tidemark_pool_free_bytes\{pool="data"\} 123456789$/m);
+  assert.match(text, /^tidemark_pool_healthy\{pool="data",health="DEGRADED"\} 0$/m);
+  assert.match(renderPoolMetrics({ pool: 'data', health: 'ONLINE', availableBytes: 1, sizeBytes: 2 }), /^tidemark_pool_healthy\{pool="data",health="ONLINE"\} 1$/m);
 });

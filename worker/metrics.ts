@@ -12,6 +12,7 @@ import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
 import type { RuntimeOptions } from '@temporalio/worker';
 import { request } from 'undici';
+import { readPoolState, type PoolState } from '../pool/space.js';
 import { zfs } from '../pool/zfs.js';
 import { statusCode } from '../domain/notify.js';
 import { loadState, type HostState } from '../notify/state.js';
@@ -48,6 +49,20 @@ export function renderMetrics(hosts: HostMetrics[], zfsUp = true): string {
   }
   lines.push('# HELP tidemark_zfs_up 1 when the last zfs query for the dataset figures worked.', '# TYPE tidemark_zfs_up gauge', `tidemark_zfs_up ${zfsUp ? 1 : 0}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** The pool under the server's dataset: free bytes and health (1 ONLINE, 0 otherwise, the state as a label). */
+export function renderPoolMetrics(pool: PoolState): string {
+  const label = `pool="${pool.pool}"`;
+  return [
+    '# HELP tidemark_pool_free_bytes Bytes the server dataset can still take (pool free space and quotas).',
+    '# TYPE tidemark_pool_free_bytes gauge',
+    `tidemark_pool_free_bytes{${label}} ${pool.availableBytes}`,
+    '# HELP tidemark_pool_healthy 1 when zpool reports the pool ONLINE; the health label says what it is.',
+    '# TYPE tidemark_pool_healthy gauge',
+    `tidemark_pool_healthy{${label},health="${pool.health}"} ${pool.health === 'ONLINE' ? 1 : 0}`,
+    '',
+  ].join('\n');
 }
 
 function seconds(iso: string | undefined): number | undefined {
@@ -123,6 +138,8 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     }
     for (const [host, zfsEntry] of figures) hosts.set(host, { ...(hosts.get(host) ?? { host, server: options.server }), zfs: zfsEntry });
     let text = renderMetrics([...hosts.values()].sort((a, b) => a.host.localeCompare(b.host)), zfsUp);
+    const pool = await readPoolState(options.serverDataset).catch(() => undefined);
+    if (pool) text += renderPoolMetrics(pool);
     if (options.sdkMetricsUrl) {
       try {
         const response = await request(options.sdkMetricsUrl, { headersTimeout: 3_000, bodyTimeout: 3_000 });
