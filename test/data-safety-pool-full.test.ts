@@ -6,6 +6,8 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { cacheDir } from '../devenv/paths.js';
+import { waitFor } from '../devenv/process.js';
+import { zfs } from '../pool/zfs.js';
 import { destroyPool, ensureFilePool } from '../devenv/zfs-pool.js';
 import { backupWorkflowId } from '../domain/names.js';
 import { activityRecord } from './helpers/history.js';
@@ -53,6 +55,8 @@ test('pool filled to ENOSPC mid-transfer: FAILED as "pool full" without retries,
   assert.match(blocked.stderr, /would fall below its reserve/, blocked.stdout + blocked.stderr);
   rmSync(join(rig.source, 'huge.bin'));
   rmSync(join(await rig.copyPath(), rig.source, 'huge.bin'), { force: true });
+  // ZFS frees the blocks when the transaction group syncs, not at unlink.
+  await waitFor('space freed', async () => Number((await zfs(['get', '-H', '-p', '-o', 'value', 'available', pool])).trim()) > 32 * 1024 * 1024, 60_000);
   await assertSnapshotIntact(rig, goodSnapshot, goodTree);
   await new Promise((resolve) => setTimeout(resolve, 1_100));
   const recovered = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);

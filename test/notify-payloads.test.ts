@@ -22,19 +22,9 @@ import { parseSenderInfo, parseZabbixFrame, sendZabbix, zabbixFrame, zabbixItems
 import { parseListen, renderMetrics, renderPoolMetrics } from '../worker/metrics.js';
 import { cliPath } from './helpers/rig.js';
 import { startSmtpServer, startZabbixTrapper } from './helpers/fake-servers.js';
+import { goodSummary } from './helpers/summaries.js';
 
-const good: BackupSummary = {
-  host: 'vpn',
-  server: 'b1',
-  status: 'SUCCESS',
-  dataset: 'data/vpn',
-  snapshot: 'data/vpn@tidemark-20261123T101500Z',
-  filesTransferred: 12,
-  bytesTransferred: 3456,
-  bytesReceived: 4000,
-  durationMs: 4200,
-  message: '12 files, 3456 bytes in 4s, snapshot data/vpn@tidemark-20261123T101500Z',
-};
+const good = goodSummary;
 const failed: BackupSummary = {
   ...good,
   status: 'FAILED',

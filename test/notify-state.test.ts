@@ -8,19 +8,9 @@ import type { BackupStatus, BackupSummary } from '../domain/backup.js';
 import { escalatedSummaries } from '../domain/notify.js';
 import { applyOutcome, emptyState, loadState, recordOutcomeInFile, writeStateFile, type StateFile } from '../notify/state.js';
 import { renderMetrics, startMetricsServer } from '../worker/metrics.js';
+import { goodSummary } from './helpers/summaries.js';
 
-const complete: BackupSummary = {
-  host: 'vpn',
-  server: 'b1',
-  status: 'SUCCESS',
-  dataset: 'data/vpn',
-  snapshot: 'data/vpn@tidemark-20261123T101500Z',
-  filesTransferred: 12,
-  bytesTransferred: 3456,
-  bytesReceived: 4000,
-  durationMs: 4200,
-  message: '12 files, 3456 bytes in 4s, snapshot data/vpn@tidemark-20261123T101500Z',
-};
+const complete = goodSummary;
 const partial: BackupSummary = {
   ...complete,
   status: 'WARNING',
