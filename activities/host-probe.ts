@@ -44,7 +44,8 @@ export async function probeHost(plan: BackupPlan): Promise<HostProbe> {
     skipped = selection.skipped;
   }
 
-  const parsed = parseExcludeFile(output.excludes.text);
+  // A host line that would empty the whole system, or a path the inventory lists, is skipped and reported.
+  const parsed = parseExcludeFile(output.excludes.text, steps.selection.mode === 'mounts' ? [steps.selection.root] : paths);
   const maxPatterns = 10_000;
   if (parsed.patterns.length > maxPatterns) {
     parsed.malformed.push({ line: 0, text: `${parsed.patterns.length} patterns`, reason: `only the first ${maxPatterns} are applied` });

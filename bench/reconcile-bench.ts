@@ -30,7 +30,7 @@ const taskQueue = `bench-reconcile-${run}`;
 function inventoryText(hosts: Record<string, Record<string, unknown>>): string {
   return stringify({
     temporal: { address },
-    servers: Object.fromEntries(servers.map((server) => [server, { dataset: 'data' }])),
+    servers: Object.fromEntries(servers.map((server, index) => [server, { dataset: `data${index + 1}` }])),
     sync: { enabled: false },
     defaults: { blackout: ['09:00-17:00'], timezone: 'Europe/Amsterdam' },
     hosts,

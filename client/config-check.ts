@@ -17,10 +17,11 @@ export function describeInventory(inventory: Inventory, path: string): string {
     lines.push(`    notify: ${targets.map(({ id, target }) => `${target.type} (${id})`).join(', ') || 'none'}; metrics ${monitoring.metrics ?? 'off'}; state ${monitoring.stateFile}`);
   }
   lines.push(`hosts (${Object.keys(inventory.hosts).length}):`);
+  const zone = serverTimeZone();
   for (const name of Object.keys(inventory.hosts)) {
     const host = resolveHost(inventory, name);
     lines.push(`  ${name}: ${host.user}@${host.address}:${host.port}${host.sudo ? ' (sudo)' : ''} paths ${host.paths.join(' ')} → ${host.servers.join(', ')}`);
-    lines.push(`    retention: ${describePolicy(resolveRetention(inventory, name, serverTimeZone()), {})}`);
+    lines.push(`    retention: ${describePolicy(resolveRetention(inventory, name, zone), {})}`);
   }
   return lines.join('\n');
 }

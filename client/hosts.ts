@@ -3,7 +3,7 @@
 // A discovery rule on the Zabbix side then makes the trapper items tidemark.status[{#SERVER}] & co.
 // Hosts come from `hosts:` and, when `netbox:` is set, from NetBox (as the schedules do).
 import { TidemarkError } from '../domain/errors.js';
-import { resolveHost } from '../inventory/resolve.js';
+import { resolveHost, serverEntry } from '../inventory/resolve.js';
 import type { Inventory } from '../inventory/schema.js';
 import { loadHostSources } from '../inventory/sources.js';
 
@@ -14,7 +14,7 @@ export interface HostServerPair {
 
 /** Every host with each server it is backed up on (only `server` when given), sorted. */
 export function hostServerPairs(inventory: Inventory, server?: string): HostServerPair[] {
-  if (server !== undefined && !inventory.servers[server]) {
+  if (server !== undefined && !serverEntry(inventory, server)) {
     throw new TidemarkError('USAGE', `--server: "${server}" is not under "servers" (known: ${Object.keys(inventory.servers).join(', ')})`);
   }
   return Object.keys(inventory.hosts)

@@ -6,7 +6,7 @@ import { ExitCode, TidemarkError } from '../domain/errors.js';
 import { backupWorkflowId } from '../domain/names.js';
 import type { ScheduledBackupResult } from '../domain/schedule-spec.js';
 import { NetboxError } from '../inventory/netbox.js';
-import { resolveTemporal } from '../inventory/resolve.js';
+import { resolveTemporal, serverEntry } from '../inventory/resolve.js';
 import type { Inventory } from '../inventory/schema.js';
 import { loadHostSources } from '../inventory/sources.js';
 import { backupScheduleId } from '../schedule/desired.js';
@@ -136,7 +136,7 @@ export async function schedulesCommand(inventory: Inventory, options: { json?: b
 
 /** The host's Tidemark schedules: on `server`, or on every server of the inventory that has one. */
 async function targetSchedules(client: Client, inventory: Inventory, host: string, server: string | undefined): Promise<Array<{ server: string; description: ScheduleDescription }>> {
-  if (server !== undefined && !inventory.servers[server]) {
+  if (server !== undefined && !serverEntry(inventory, server)) {
     throw new TidemarkError('USAGE', `--server: "${server}" is not under "servers" (known: ${Object.keys(inventory.servers).join(', ')})`);
   }
   const servers = server ? [server] : Object.keys(inventory.servers);

@@ -1,5 +1,6 @@
 // What is left out of a backup, and the PlanB-style allow-list: pure, shared by the workflow (which
 // merges the lists) and the rsync command builder (which turns them into filter rules on stdin).
+import { ExcludeCoverage } from './rsync-pattern.js';
 
 /**
  * Left out of full-system backups (paths relative to the system root; prefixed with the selection
@@ -52,12 +53,15 @@ export interface ParsedExcludeFile {
  *  - "+ …" and "!" (an include or a list reset would override the other lists);
  *  - relative patterns with a "/" inside, e.g. "var/cache" (rsync would match them at any depth; write
  *    "/var/cache"); plain names such as "*.tmp" or ".cache/" are fine and match at any depth;
- *  - "/", "*", "/*", "**" and the like, which would exclude the whole backup;
- *  - control characters.
+ *  - patterns that would exclude the whole backup, judged by what they match ("*", "?*", "/[a-z]*",
+ *    "*\/" …; domain/rsync-pattern.ts), alone or together with the lines accepted before them;
+ *  - control characters (a "\r" would end rsync's filter line early).
+ * `roots` are the transfer's source paths: a pattern emptying any of them is refused.
  */
-export function parseExcludeFile(text: string): ParsedExcludeFile {
+export function parseExcludeFile(text: string, roots: readonly string[] = ['/']): ParsedExcludeFile {
   const patterns: string[] = [];
   const malformed: ExcludeFileProblem[] = [];
+  const coverage = new ExcludeCoverage(roots);
   text.split('\n').forEach((raw, index) => {
     let line = raw.trim();
     if (line === '' || line.startsWith('#') || line.startsWith(';')) return;
@@ -67,9 +71,10 @@ export function parseExcludeFile(text: string): ParsedExcludeFile {
     // eslint-disable-next-line no-control-regex
     if (/[\x00-\x1f\x7f]/.test(line)) return problem('contains a control character');
     if (line === '') return problem('empty pattern');
-    if (/^\/?[*/]*$/.test(line)) return problem('would exclude everything');
     const inner = line.replace(/\/+$/, '');
     if (!line.startsWith('/') && inner.includes('/')) return problem(`relative path: rsync would match it at any depth; write "/${line}" for the path from the root`);
+    const everything = coverage.add(line);
+    if (everything) return problem(everything);
     patterns.push(line);
   });
   return { patterns, malformed };

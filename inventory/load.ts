@@ -1,9 +1,9 @@
 // Reads the inventory file and turns every problem into one line naming the field and the fix.
 import { readFile } from 'node:fs/promises';
-import { parseDocument } from 'yaml';
-import type { z } from 'zod';
+import { isMap, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { TidemarkError } from '../domain/errors.js';
-import { inventorySchema, type Inventory } from './schema.js';
+import type { Inventory } from './schema.js';
+import { printable, problemLines, validateInventory } from './validate.js';
 
 /** Where the inventory is looked for when `--config` is not given. */
 export const defaultInventoryPath = '/etc/tidemark/tidemark.yaml';
@@ -29,29 +29,62 @@ export async function loadInventory(path: string): Promise<Inventory> {
 
 /** Validates inventory YAML text; `source` names it in messages. */
 export function parseInventory(text: string, source = 'inventory'): Inventory {
-  const document = parseDocument(text, { uniqueKeys: true });
+  const result = validateInventory(readYaml(text, source));
+  if (!result.ok) throw new TidemarkError('CONFIG_INVALID', problemLines(result.problems).join('\n'));
+  return result.inventory;
+}
+
+/** Aliases expanded at most (each may stand for a large subtree; the yaml package's own default). */
+const maxAliasCount = 100;
+
+/** The YAML as plain data, or one line naming the file and the first problem. */
+function readYaml(text: string, source: string): unknown {
+  const fail = (problem: string): never => {
+    throw new TidemarkError('CONFIG_INVALID', `${source}: ${problem}`);
+  };
+  const lineCounter = new LineCounter();
+  let document: Document.Parsed;
+  try {
+    // Duplicate keys are found below in one pass: the parser's own check is quadratic in a map's size.
+    document = parseDocument(text, { uniqueKeys: false, lineCounter });
+  } catch (error) {
+    return fail(`cannot parse the YAML: ${firstLine(error)}`);
+  }
   if (document.errors.length > 0) {
-    const lines = document.errors.map((error) => `${source}: ${error.message.split('\n')[0]}`);
-    throw new TidemarkError('CONFIG_INVALID', lines.join('\n'));
+    const more = document.errors.length > 1 ? ` (and ${document.errors.length - 1} more YAML errors)` : '';
+    fail(`${firstLine(document.errors[0])}${more}`);
   }
-  const result = inventorySchema.safeParse(document.toJS() ?? {}, { reportInput: true });
-  if (!result.success) {
-    throw new TidemarkError('CONFIG_INVALID', result.error.issues.map(describeIssue).join('\n'));
+  const duplicate = firstDuplicateKey(document);
+  if (duplicate) fail(`Map keys must be unique: ${printable(duplicate.key)} appears again at line ${lineCounter.linePos(duplicate.offset).line}`);
+  try {
+    return document.toJS({ maxAliasCount }) ?? {};
+  } catch (error) {
+    if (error instanceof ReferenceError && /alias/i.test(error.message)) fail(`too many YAML aliases (more than ${maxAliasCount} expansions, as in an alias bomb); write the values out`);
+    return fail(`cannot read the YAML: ${firstLine(error)}`);
   }
-  return result.data;
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
-  const field = issue.path.length > 0 ? issue.path.map(String).join('.') : '(top level)';
-  if (issue.code === 'unrecognized_keys') {
-    return `${field === '(top level)' ? '' : `${field}.`}${issue.keys.join(', ')}: unknown key; remove it or check its spelling`;
-  }
-  if (issue.code === 'invalid_key') return `${field}: ${issue.issues[0]?.message ?? 'invalid name'}, got ${JSON.stringify(issue.path.at(-1))}`;
-  if (issue.input === undefined) return `${field}: missing; ${humanMessage(issue)}`;
-  return `${field}: ${humanMessage(issue)}, got ${JSON.stringify(issue.input)}`;
+function firstLine(error: unknown): string {
+  return String((error as Error)?.message ?? error).split('\n')[0]!;
 }
 
-/** zod's built-in texts ("Invalid input: expected string, received number") shortened to the expectation. */
-function humanMessage(issue: z.core.$ZodIssue): string {
-  return issue.message.replace(/^Invalid input: /, '').replace(/, received \w+$/, '');
+/** The first key repeated within one mapping (keys compared as the text they become). */
+function firstDuplicateKey(document: Document.Parsed): { key: string; offset: number } | undefined {
+  let found: { key: string; offset: number } | undefined;
+  visit(document, {
+    Map(_, map) {
+      if (!isMap(map)) return undefined;
+      const seen = new Set<string>();
+      for (const pair of map.items) {
+        const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+        if (seen.has(key)) {
+          found = { key, offset: (pair.key as { range?: [number] } | null)?.range?.[0] ?? 0 };
+          return visit.BREAK;
+        }
+        seen.add(key);
+      }
+      return undefined;
+    },
+  });
+  return found;
 }

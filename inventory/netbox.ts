@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { request } from 'undici';
 import { parseDuration } from '../domain/duration.js';
+import { printable } from './validate.js';
 
 export interface NetboxConfig {
   /** Base URL, e.g. https://netbox.example.org (a path prefix is kept). */
@@ -186,18 +187,21 @@ export const netboxCustomFields = {
   backup_enabled: 'enabled',
 } as const;
 
-/** Lists from multi-select fields as they are; text fields split on commas and new lines (and spaces for servers). */
-function listField(value: unknown, splitSpaces: boolean): string[] | undefined {
-  if (Array.isArray(value)) return value.map(String).map((item) => item.trim()).filter(Boolean);
-  if (typeof value !== 'string') return undefined;
+/** Lists from multi-select fields as they are; text fields split on commas and new lines (and spaces for
+ * servers). Any other non-empty value is passed on as it is, for the schema to refuse naming the field. */
+function listField(value: unknown, splitSpaces: boolean): unknown {
+  if (Array.isArray(value)) return value.map((item) => (typeof item === 'string' ? item.trim() : item)).filter((item) => item !== '');
+  if (value === null || value === undefined) return undefined;
+  if (typeof value !== 'string') return value;
   const items = value.split(splitSpaces ? /[\s,]+/ : /[\n,]+/).map((item) => item.trim()).filter(Boolean);
   return items.length > 0 ? items : undefined;
 }
 
 /** A `backup_schedule` text field: daily, hourly, "every 6h" / "6h", "cron 30 2 * * *" or a bare cron line. */
 export function parseScheduleText(value: unknown): unknown {
-  if (value && typeof value === 'object') return value;
-  if (typeof value !== 'string') return undefined;
+  if (value === null || value === undefined) return undefined;
+  // Anything but text is passed on as it is, for the schema to refuse naming the field.
+  if (typeof value !== 'string') return value;
   const text = value.trim();
   if (text === '') return undefined;
   if (text === 'daily' || text === 'hourly') return text;
@@ -211,16 +215,16 @@ export function parseScheduleText(value: unknown): unknown {
 function customFieldEntry(fields: Record<string, unknown>): Record<string, unknown> {
   const entry: Record<string, unknown> = {};
   const servers = listField(fields.backup_servers, true);
-  if (servers) entry.servers = servers;
+  if (servers !== undefined) entry.servers = servers;
   const paths = listField(fields.backup_paths, false);
-  if (paths) entry.paths = paths;
+  if (paths !== undefined) entry.paths = paths;
   const excludes = listField(fields.backup_excludes, false);
-  if (excludes) entry.excludes = excludes;
+  if (excludes !== undefined) entry.excludes = excludes;
   const blackout = listField(fields.backup_blackout, false);
-  if (blackout) entry.blackout = blackout;
+  if (blackout !== undefined) entry.blackout = blackout;
   const schedule = parseScheduleText(fields.backup_schedule);
   if (schedule !== undefined) entry.schedule = schedule;
-  if (typeof fields.backup_enabled === 'boolean') entry.enabled = fields.backup_enabled;
+  if (fields.backup_enabled !== null && fields.backup_enabled !== undefined) entry.enabled = fields.backup_enabled;
   return entry;
 }
 
@@ -238,25 +242,29 @@ export async function fetchNetboxHosts(config: NetboxConfig, env: NodeJS.Process
   const hosts = new Map<string, NetboxHost>();
   const take = (kind: NetboxHost['kind'], objects: unknown[]) => {
     for (const raw of objects) {
+      if (!raw || typeof raw !== 'object') continue;
       const object = raw as NetboxObject;
       // NetBox already filtered by tag; check again so a proxy or an older NetBox ignoring ?tag= cannot widen the set.
-      if (!object.tags?.some((t) => t.slug === tag.slug || t.name === tag.name)) continue;
+      if (!Array.isArray(object.tags) || !object.tags.some((t) => t?.slug === tag.slug || t?.name === tag.name)) continue;
       const label = `${kind} ${object.id ?? '?'}`;
-      if (!object.name) {
+      if (typeof object.name !== 'string' || object.name.trim() === '') {
         warnings.push(`netbox: ${label} has no name; skipped`);
         continue;
       }
       const name = object.name.trim().toLowerCase();
+      const shown = printable(name).replace(/^"(.*)"$/, '$1');
       const entry: Record<string, unknown> = {};
-      const ip = (object.primary_ip ?? object.primary_ip4 ?? object.primary_ip6)?.address?.replace(/\/\d+$/, '');
+      const primary = (object.primary_ip ?? object.primary_ip4 ?? object.primary_ip6)?.address;
+      const ip = typeof primary === 'string' ? primary.replace(/\/\d+$/, '') : undefined;
       if (config.address === 'primary_ip' && ip) entry.address = ip;
       else {
-        if (config.address === 'primary_ip') warnings.push(`netbox: ${name} has no primary IP; using its name as the ssh target`);
+        if (config.address === 'primary_ip') warnings.push(`netbox: ${shown} has no primary IP; using its name as the ssh target`);
         entry.address = name;
       }
-      Object.assign(entry, customFieldEntry(object.custom_fields ?? {}));
+      const customFields = object.custom_fields;
+      Object.assign(entry, customFieldEntry(customFields && typeof customFields === 'object' ? customFields : {}));
       if (hosts.has(name)) {
-        warnings.push(`netbox: ${name} appears more than once (${hosts.get(name)!.kind} ${hosts.get(name)!.id} and ${label}); the first is used`);
+        warnings.push(`netbox: ${shown} appears more than once (${hosts.get(name)!.kind} ${hosts.get(name)!.id} and ${label}); the first is used`);
         continue;
       }
       hosts.set(name, { name, kind, id: object.id ?? 0, entry });

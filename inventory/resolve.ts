@@ -5,7 +5,18 @@ import { defaultRetentionCounts, retentionClasses, validateRetentionPolicy, type
 import type { HostStepsPlan } from '../domain/host-steps.js';
 import { defaultGuards, type GuardSettings } from '../domain/guards.js';
 import type { ScheduleSettings } from '../domain/schedule-spec.js';
-import type { Inventory } from './schema.js';
+import type { HostEntry, Inventory } from './schema.js';
+
+/** A host's entry, by own property only ("toString" is no host); host names are case-insensitive. */
+export function hostEntry(inventory: Pick<Inventory, 'hosts'>, host: string): HostEntry | undefined {
+  const name = host.toLowerCase();
+  return Object.hasOwn(inventory.hosts, name) ? inventory.hosts[name] : undefined;
+}
+
+/** A server's entry, by own property only. */
+export function serverEntry(inventory: Pick<Inventory, 'servers'>, server: string): Inventory['servers'][string] | undefined {
+  return Object.hasOwn(inventory.servers, server) ? inventory.servers[server] : undefined;
+}
 
 /** Everything needed to back up one host onto one server, with defaults applied. */
 export interface ResolvedHost {
@@ -78,7 +89,7 @@ function resolveHostSteps(entry: HostSettings, defaults: HostSettings): Pick<Res
 
 /** The backup server's own scripts (`servers.<name>.hooks`); timeout default 30m. */
 export function resolveServerHooks(inventory: Inventory, server: string): HostStepsPlan['server'] {
-  const hooks = inventory.servers[server]?.hooks ?? {};
+  const hooks = serverEntry(inventory, server)?.hooks ?? {};
   return {
     ...(hooks.before ? { before: hooks.before } : {}),
     ...(hooks.after ? { after: hooks.after } : {}),
@@ -124,7 +135,7 @@ export function resolveSsh(inventory: Inventory): SshSettings {
 
 /** The host's settings merged over `defaults`; throws UNKNOWN_HOST naming the known hosts. */
 export function resolveHost(inventory: Inventory, host: string): ResolvedHost {
-  const entry = inventory.hosts[host];
+  const entry = hostEntry(inventory, host);
   if (!entry) {
     const known = Object.keys(inventory.hosts);
     throw new TidemarkError(
@@ -135,7 +146,7 @@ export function resolveHost(inventory: Inventory, host: string): ResolvedHost {
   const defaults = inventory.defaults ?? {};
   const transfer = { ...defaults.transfer, ...entry.transfer };
   return {
-    host,
+    host: host.toLowerCase(),
     address: entry.address,
     port: entry.port ?? defaults.port ?? 22,
     user: entry.user ?? defaults.user ?? 'root',
@@ -160,7 +171,7 @@ export function resolveServer(
   host: ResolvedHost,
   server: string,
 ): { dataset: string; concurrency: number; adopt: AdoptOptions } {
-  const entry = inventory.servers[server];
+  const entry = serverEntry(inventory, server);
   if (!entry || !host.servers.includes(server)) {
     throw new TidemarkError('USAGE', `--server: host "${host.host}" is not backed up on "${server}" (its servers: ${host.servers.join(', ')})`);
   }
@@ -170,7 +181,7 @@ export function resolveServer(
 /** The host's retention policy: its fields over `defaults.retention`; the default counts when no class is
  * set anywhere; timeZone defaults to `serverTimeZone` (the backup server's own zone). */
 export function resolveRetention(inventory: Inventory, host: string, serverTimeZone: string): RetentionPolicy {
-  const merged: Record<string, unknown> = { ...inventory.defaults?.retention, ...inventory.hosts[host]?.retention };
+  const merged: Record<string, unknown> = { ...inventory.defaults?.retention, ...hostEntry(inventory, host)?.retention };
   for (const [key, value] of Object.entries(merged)) if (value === undefined) delete merged[key];
   const counts = retentionClasses.some((cls) => merged[cls] !== undefined) ? {} : defaultRetentionCounts;
   const result = validateRetentionPolicy({ ...counts, ...merged }, serverTimeZone);
@@ -181,7 +192,7 @@ export function resolveRetention(inventory: Inventory, host: string, serverTimeZ
 /** When the host's backups run (domain/schedule-spec.ts): its fields over `defaults`. Defaults: daily,
  * jitter a tenth of the interval (at most 30m; none for cron), UTC, no blackout, enabled. */
 export function resolveSchedule(inventory: Inventory, host: string): ScheduleSettings {
-  const entry: NonNullable<Inventory['defaults']> = inventory.hosts[host] ?? {};
+  const entry: NonNullable<Inventory['defaults']> = hostEntry(inventory, host) ?? {};
   const defaults: NonNullable<Inventory['defaults']> = inventory.defaults ?? {};
   const jitter = entry.jitter ?? defaults.jitter;
   return {
@@ -195,14 +206,14 @@ export function resolveSchedule(inventory: Inventory, host: string): ScheduleSet
 
 /** Monitoring settings of one server's worker: state file default /var/lib/tidemark/state.json, metrics default off. */
 export function resolveMonitoring(inventory: Inventory, server: string): { stateFile: string; metrics?: string } {
-  const entry = inventory.servers[server];
+  const entry = serverEntry(inventory, server);
   return { stateFile: entry?.stateFile ?? '/var/lib/tidemark/state.json', ...(entry?.metrics ? { metrics: entry.metrics } : {}) };
 }
 
 /** The host's guards: its fields over `defaults.guards` over domain/guards.ts's defaults. */
 export function resolveGuards(inventory: Inventory, host: string): GuardSettings {
   const merged = { ...defaultGuards };
-  for (const layer of [inventory.defaults?.guards, inventory.hosts[host]?.guards]) {
+  for (const layer of [inventory.defaults?.guards, hostEntry(inventory, host)?.guards]) {
     for (const [key, value] of Object.entries(layer ?? {})) if (value !== undefined) merged[key as keyof GuardSettings] = value;
   }
   return merged;
@@ -212,7 +223,7 @@ const sizeUnits: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 102
 
 /** servers.<name>.reserve (default "5%") as bytes or a percentage of the pool. */
 export function resolveReserve(inventory: Inventory, server: string): { bytes?: number; percent?: number } {
-  const text = inventory.servers[server]?.reserve ?? '5%';
+  const text = serverEntry(inventory, server)?.reserve ?? '5%';
   if (text.endsWith('%')) return { percent: Number(text.slice(0, -1)) };
   const [, amount = '0', unit = ''] = /^(\d+)([KMGT]?)$/.exec(text) ?? [];
   return { bytes: Number(amount) * (sizeUnits[unit] ?? 1) };

@@ -2,22 +2,35 @@
 // `defaults:`), the `netbox:` source block and the `sync:` block. inventory/schema.ts includes them.
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration.js';
-import { cronProblem, parseBlackout } from '../domain/schedule-spec.js';
+import { cronProblem, longestBlackoutGap, parseBlackout } from '../domain/schedule-spec.js';
+import { absolutePathSchema, boundedDuration, durations } from './field-rules.js';
 
-const durationText = (example: string) =>
-  z.string({ error: `expected a duration such as "${example}"` }).refine((text) => parseDuration(text) !== undefined, {
-    error: `expected a duration such as "${example}"`,
+/** Temporal schedule intervals: whole minutes (Tidemark plans by the minute), at most a year. */
+const intervalText = (example: string, minWhy: string) =>
+  boundedDuration({ example: `"${example}"`, min: durations.minute, minWhy, max: 366 * durations.day, maxWhy: 'a year' }).refine((text) => {
+    const ms = parseDuration(text);
+    return ms === undefined || ms < durations.minute || ms % durations.minute === 0;
+  }, {
+    error: 'expected whole minutes, e.g. "6h"',
   });
 
 /** True when this runtime knows the IANA zone (Temporal's server must know it too). */
 export function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return zone.length > 0;
-  } catch {
-    return false;
+  let known = knownZones.get(zone);
+  if (known === undefined) {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: zone });
+      known = zone.length > 0;
+    } catch {
+      known = false;
+    }
+    if (knownZones.size > 1000) knownZones.clear();
+    knownZones.set(zone, known);
   }
+  return known;
 }
+// Cached: building a formatter costs about 0.1 ms and a fleet names the same few zones on every host.
+const knownZones = new Map<string, boolean>();
 
 const scheduleError = 'expected daily, hourly, { every: "6h" } or { cron: "30 2 * * *" }';
 
@@ -27,10 +40,7 @@ export const scheduleChoiceSchema = z.union(
     z.enum(['daily', 'hourly']),
     z
       .object({
-        every: durationText('6h').refine((text) => {
-          const ms = parseDuration(text) ?? 0;
-          return ms >= 60_000 && ms % 60_000 === 0;
-        }, { error: 'expected whole minutes, at least "1m", e.g. "6h"' }),
+        every: intervalText('6h', 'schedules start at most once a minute'),
       })
       .strict(),
     z
@@ -45,12 +55,17 @@ export const scheduleChoiceSchema = z.union(
   { error: scheduleError },
 );
 
+/** A shorter gap between blackout windows is taken for "all day" written with an inclusive end
+ * ("00:00-23:59"): it leaves no room for a run's start and jitter. */
+const minimumBlackoutGapMinutes = 10;
+
 /** Host settings (and `defaults:`) for when backups run. */
 export const scheduleSettingsShape = {
   /** Default daily, at a time picked from the host's name (servers of one host spread apart). */
   schedule: scheduleChoiceSchema.optional(),
-  /** Random delay added to each start. Default: a tenth of the interval, at most 30m; none for cron. */
-  jitter: durationText('30m').optional(),
+  /** Random delay added to each start, "0s" for none; below the interval. Default: a tenth of the
+   * interval, at most 30m; none for cron. */
+  jitter: boundedDuration({ example: '"30m"', min: 0, minWhy: '' }).optional(),
   /** IANA zone for calendar times and blackout windows. Default UTC. */
   timezone: z
     .string({ error: 'expected an IANA time zone such as "Europe/Amsterdam"' })
@@ -63,6 +78,9 @@ export const scheduleSettingsShape = {
         error: 'expected a window such as "09:00-17:00" or "22:00-06:00"',
       }),
     )
+    .refine((texts) => longestBlackoutGap(texts.map(parseBlackout).filter((window) => window !== undefined)) >= minimumBlackoutGapMinutes, {
+      error: `the blackout windows together cover (nearly) the whole day, so no backup could start; leave a gap of at least ${minimumBlackoutGapMinutes} minutes ("00:00-23:59" is a whole day)`,
+    })
     .optional(),
   /** false: the schedule is kept but paused; snapshots stay. Default true. */
   enabled: z.boolean({ error: 'expected true or false' }).optional(),
@@ -74,15 +92,18 @@ export const netboxSchema = z
     {
       url: z.url({ error: 'expected the NetBox base URL, e.g. "https://netbox.example.org"' }),
       /** File holding the API token (read at each sync, never passed through Temporal). */
-      tokenFile: z.string().regex(/^\//, { error: 'expected an absolute path' }).optional(),
+      tokenFile: absolutePathSchema.optional(),
       /** Environment variable holding the API token. */
       tokenEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected an environment variable name' }).optional(),
       /** Tag name or slug selecting hosts. Default "Backup". */
-      tag: z.string().min(1).optional(),
+      tag: z.string().min(1).max(100).optional(),
       /** ssh target: the primary IP (prefix length stripped) or the NetBox name. Default primary_ip. */
       address: z.enum(['primary_ip', 'name'], { error: 'expected primary_ip or name' }).optional(),
       /** Per request. Default "20s". */
-      timeout: durationText('20s').optional(),
+      timeout: boundedDuration({ example: '"20s"', min: durations.second, minWhy: 'NetBox needs time to answer' }).optional(),
+      /** true: NetBox's custom fields fill what a `hosts:` entry of the same name leaves unset. Default
+       * false: a host the YAML file defines takes nothing from NetBox (the file is trusted more). */
+      fillYamlHosts: z.boolean({ error: 'expected true or false' }).optional(),
     },
     { error: 'expected a mapping such as { url: "https://netbox.example.org", tokenFile: /etc/tidemark/netbox-token }' },
   )
@@ -96,7 +117,7 @@ export const syncSchema = z
   .object(
     {
       /** Default "15m". */
-      every: durationText('15m').optional(),
+      every: intervalText('15m', 'each sync reads the inventory and NetBox and lists every schedule').optional(),
       /** false: no sync schedule; only `tidemark sync` applies changes. Default true. */
       enabled: z.boolean({ error: 'expected true or false' }).optional(),
     },

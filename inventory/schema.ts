@@ -1,19 +1,23 @@
 // The inventory file's shape (the public contract): validated with zod, strict about unknown keys.
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { parseDuration } from '../domain/duration.js';
 import { safeRemotePath } from '../domain/host-steps.js';
 import { validateRetentionPolicy } from '../domain/retention.js';
+import { excludesEverything } from '../domain/rsync-pattern.js';
+import { absolutePathSchema, boundedDuration, durations, rsyncPathSchema } from './field-rules.js';
+import { inventoryChecks } from './inventory-checks.js';
 import { netboxSchema, scheduleSettingsShape, syncSchema } from './schedule-schema.js';
 import { notifyListSchema, serverMonitoringShape } from '../notify/schema.js';
 
-/** Host and server names become dataset components, task queues and workflow ids. */
-const nameSchema = z
+/** Host and server names become dataset components, task queues and workflow ids (DNS rules: labels of
+ * at most 63 characters, 253 in all). Host names are matched case-insensitively and stored lower-case. */
+export const nameSchema = z
   .string({ error: 'expected a host name' })
   .regex(/^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$/i, {
     error: 'expected a host name (letters, digits, "-" and "."), e.g. "vpn" or "vpn.example.org"',
   })
-  .max(253);
+  .max(253, { error: 'expected a host name of at most 253 characters' })
+  .refine((name) => name.split('.').every((label) => label.length <= 63), { error: 'expected a host name whose parts between dots are at most 63 characters' });
 
 /** ZFS dataset names: components of letters, digits and _ . : - with no "..", spaces or empty parts. */
 const datasetSchema = z
@@ -25,35 +29,44 @@ const datasetSchema = z
     error: 'a dataset name may not contain "." or ".." components',
   });
 
-const absolutePathSchema = z
-  .string()
-  .regex(/^\/[^\n\0]*$/, { error: 'expected an absolute path starting with "/"' })
-  .refine((path) => !path.split('/').includes('..'), { error: 'a path may not contain ".." components' });
-
 /** Files handed to ssh inside rsync's --rsh string, which rsync splits on whitespace and quotes. */
-const sshFileSchema = absolutePathSchema.refine((path) => !/[\s'"\\]/.test(path), {
-  error: 'an ssh file path may not contain spaces, quotes or backslashes',
-});
+const sshFileSchema = z
+  .string({ error: 'expected an absolute path starting with "/"' })
+  .refine((path) => !/[\s'"\\]/.test(path), { error: 'an ssh file path may not contain spaces, quotes or backslashes', abort: true })
+  .pipe(absolutePathSchema);
 
-const durationSchema = z.string({ error: 'expected a duration such as "30s", "10m", "1h30m" or "7d"' }).refine((text) => parseDuration(text) !== undefined, {
-  error: 'expected a duration such as "30s", "10m", "1h30m" or "7d"',
-});
+/** Anything that ends in a Node timer: at least a second, below the timer limit. */
+const durationExamples = '"30s", "10m", "1h30m" or "7d"';
+const timerDuration = (minWhy: string) => boundedDuration({ example: durationExamples, min: durations.second, minWhy });
 
+/** rsync filter rules: one pattern a line on rsync's stdin (never a shell, so wildcards and most
+ * punctuation are fine); judged by what it matches (domain/rsync-pattern.ts). */
 const excludeSchema = z
-  .string()
-  .min(1, { error: 'an exclude pattern may not be empty' })
-  .regex(/^[^\n\0]+$/, { error: 'an exclude pattern may not contain a newline' });
+  .string({ error: 'expected an rsync exclude pattern such as "/var/cache/" or "*.tmp"' })
+  .min(1, { error: 'an exclude pattern may not be empty', abort: true })
+  .max(4096, { error: 'an exclude pattern may be at most 4096 characters' })
+  .refine((pattern) => pattern.trim() === pattern, { error: 'an exclude pattern may not start or end with whitespace (rsync would take it literally)', abort: true })
+  .superRefine((pattern, ctx) => {
+    const problem = excludesEverything([pattern]);
+    if (problem) ctx.addIssue({ code: 'custom', message: `refused: ${problem}` });
+  });
 
 const transferSchema = z
   .object({
     /** rsync --timeout: give up when no data moves for this long. Default "10m". */
-    ioTimeout: durationSchema.optional(),
+    ioTimeout: timerDuration('rsync counts --timeout in whole seconds and 0 turns stall detection off').optional(),
     /** How soon a silent transfer (dead worker) is noticed and retried. Default "60s". */
-    heartbeatTimeout: durationSchema.optional(),
+    heartbeatTimeout: timerDuration('a dead worker must still be noticed; 0 turns the check off').optional(),
     /** Attempts for a transfer failing on network/ssh errors, the first included. Default 5. */
     attempts: z.int().min(1, { error: 'expected an integer 1-100' }).max(100, { error: 'expected an integer 1-100' }).optional(),
     /** Wait before the first retry; doubles each time up to 10m. Default "30s". */
-    retryInterval: durationSchema.optional(),
+    retryInterval: boundedDuration({
+      example: durationExamples,
+      min: durations.second,
+      minWhy: 'retries faster than once a second hammer a host that is down',
+      max: 10 * durations.minute,
+      maxWhy: 'the retry policy doubles the wait up to 10m, and Temporal refuses a first wait above that',
+    }).optional(),
     /** rsync --bwlimit, e.g. "10M" (bytes per second, K/M/G suffix). Default: unlimited. */
     bandwidthLimit: z.string({ error: 'expected a rate such as "500K" or "10M"' }).regex(/^[1-9]\d*[KMG]?$/, { error: 'expected a rate such as "500K" or "10M"' }).optional(),
   })
@@ -76,7 +89,7 @@ const retentionSchema = z
       monthly: retentionCountSchema,
       yearly: retentionCountSchema,
       /** Every complete snapshot younger than this is kept, e.g. "36h". */
-      keepWithin: durationSchema.optional(),
+      keepWithin: boundedDuration({ example: durationExamples, min: 0, minWhy: '', max: 36_500 * durations.day, maxWhy: 'a century' }).optional(),
       timeZone: z
         .string({ error: 'expected an IANA time zone such as "Europe/Amsterdam"' })
         .refine((zone) => validateRetentionPolicy({ timeZone: zone }).ok, { error: 'expected an IANA time zone such as "Europe/Amsterdam"' })
@@ -120,7 +133,7 @@ const hooksSchema = z
     /** Default /etc/backup-scripts/; a missing directory means no hooks. */
     dir: remotePathSchema.optional(),
     /** Default "30m". */
-    timeout: durationSchema.optional(),
+    timeout: timerDuration('timeout(1) on the host counts in seconds, and 0 means no timeout').optional(),
     /** Default "continue": the run is FAILED but still copied and snapshotted; "abort" skips both. */
     onFailure: z.enum(['continue', 'abort'], { error: 'expected "continue" or "abort"' }).optional(),
   })
@@ -132,23 +145,26 @@ const vetoSchema = z
     /** Default /var/lib/backup/do-not-run.d/. */
     dir: remotePathSchema.optional(),
     /** Default "1h". */
-    retryInterval: durationSchema.optional(),
+    retryInterval: timerDuration('each check is an ssh login to the host').optional(),
     /** Checks after the first; default 24. */
     retries: z.int({ error: 'expected an integer 0-1000' }).min(0, { error: 'expected an integer 0-1000' }).max(1000, { error: 'expected an integer 0-1000' }).optional(),
   })
   .strict();
 
 const includeItemSchema = z
-  .string()
-  .regex(/^[^/\n\0][^\n\0]*$/, { error: 'expected a path relative to the selection root, e.g. "etc" or "var/backups"' })
+  .string({ error: 'expected a path relative to the selection root, e.g. "etc" or "var/backups"' })
+  .regex(/^[^/\s]/, { error: 'expected a path relative to the selection root, e.g. "etc" or "var/backups"', abort: true })
+  .max(4096, { error: 'an include path may be at most 4096 characters' })
+  .refine((path) => path.trimEnd() === path, { error: 'an include path may not end with whitespace (rsync would take it literally)' })
   .refine((path) => !path.split('/').some((part) => part === '..' || part === '.'), { error: 'an include path may not contain "." or ".." components' });
 
 /** Settings a host may have, each also settable once under `defaults`. */
 const hostSettingsShape = {
   port: z.int({ error: 'expected an integer 1-65535' }).min(1, { error: 'expected an integer 1-65535' }).max(65535, { error: 'expected an integer 1-65535' }).optional(),
-  user: z.string().regex(/^[a-z_][a-z0-9_.-]*$/i, { error: 'expected a user name such as "root" or "backup"' }).optional(),
+  user: z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}$/i, { error: 'expected a user name such as "root" or "backup" (letters, digits, _ . -, at most 32)' }).optional(),
   sudo: z.boolean({ error: 'expected true or false' }).optional(),
-  paths: z.array(absolutePathSchema).min(1, { error: 'list at least one path, e.g. ["/"]' }).optional(),
+  /** Copied by rsync: the safe path alphabet, plus single spaces inside names (field-rules.ts). */
+  paths: z.array(rsyncPathSchema).min(1, { error: 'list at least one path, e.g. ["/"]' }).optional(),
   excludes: z.array(excludeSchema).optional(),
   servers: z.array(nameSchema).min(1, { error: 'list at least one server, or leave "servers" out for every server' }).optional(),
   transfer: transferSchema.optional(),
@@ -177,7 +193,7 @@ const hostSchema = z
     /** The ssh target: a DNS name or an IP address. */
     address: z
       .string({ error: 'expected the ssh target, a host name or IP address' })
-      .refine((text) => isIP(text) !== 0 || nameSchema.safeParse(text).success, {
+      .refine((text) => isIP(text) !== 0 || (text.length <= 253 && nameSchema.safeParse(text).success), {
         error: 'expected the ssh target, a host name or IP address',
       }),
     ...hostSettingsShape,
@@ -194,7 +210,10 @@ const serverSchema = z
     /** Free space every run must leave in the pool after its expected write. Default "5%". */
     reserve: reserveSchema.optional(),
     /** Scripts on this backup server, run before the host's hooks and at the end of each run. */
-    hooks: z.object({ before: absolutePathSchema.optional(), after: absolutePathSchema.optional(), timeout: durationSchema.optional() }).strict().optional(),
+    hooks: z
+      .object({ before: absolutePathSchema.optional(), after: absolutePathSchema.optional(), timeout: timerDuration('a server hook needs time to run; 0 would kill it at once').optional() })
+      .strict()
+      .optional(),
     /** Rotate snapshots of the systems Tidemark replaces as complete copies (off: left alone as foreign). */
     adopt: z
       .object(
@@ -211,7 +230,7 @@ export const inventorySchema = z
     temporal: z
       .object({
         address: z.string().regex(/^[^\s:]+:\d{1,5}$/, { error: 'expected host:port, e.g. "127.0.0.1:7233"' }).optional(),
-        namespace: z.string().min(1).optional(),
+        namespace: z.string().regex(/^[A-Za-z0-9._-]{1,255}$/, { error: 'expected a Temporal namespace such as "default" (letters, digits, . _ -)' }).optional(),
         /** Base URL of the Temporal Web UI, for links. Default http://<address host>:8233. */
         uiUrl: z.url().optional(),
       })
@@ -234,28 +253,23 @@ export const inventorySchema = z
     defaults: z.object(hostSettingsShape).strict().optional(),
     /** Monitoring targets told about every run on every server (notify/schema.ts). */
     notify: notifyListSchema.optional(),
-    /** Hosts from NetBox besides `hosts:` (a `hosts:` entry of the same name wins field by field). */
+    /** Hosts from NetBox besides `hosts:`; a host `hosts:` defines takes nothing from NetBox unless
+     * `netbox.fillYamlHosts` is true (inventory/sources.ts). */
     netbox: netboxSchema.optional(),
     /** The syncInventory schedule (default every 15m). */
     sync: syncSchema.optional(),
     hosts: z.record(nameSchema, hostSchema, { error: 'expected a mapping of hosts, e.g. hosts: { vpn: { address: vpn.example.org } }' }),
   })
   .strict()
-  .superRefine((inventory, ctx) => {
-    const known = Object.keys(inventory.servers);
-    const check = (servers: string[] | undefined, path: (string | number)[]) =>
-      servers?.forEach((server, index) => {
-        if (!known.includes(server))
-          ctx.addIssue({
-            code: 'custom',
-            path: [...path, index],
-            input: server,
-            message: `unknown server; define it under "servers" (known: ${known.join(', ')})`,
-          });
-      });
-    check(inventory.defaults?.servers, ['defaults', 'servers']);
-    for (const [host, settings] of Object.entries(inventory.hosts)) check(settings.servers, ['hosts', host, 'servers']);
-  });
+  .superRefine(inventoryChecks)
+  .transform((inventory) => ({ ...inventory, hosts: lowerCaseKeys(inventory.hosts) }));
+
+/** Host names are case-insensitive (DNS); inventoryChecks refused two spellings of one name already. */
+function lowerCaseKeys<T>(record: Record<string, T>): Record<string, T> {
+  const keys = Object.keys(record);
+  if (keys.every((key) => key === key.toLowerCase())) return record;
+  return Object.fromEntries(keys.map((key) => [key.toLowerCase(), record[key]!]));
+}
 
 export type Inventory = z.infer<typeof inventorySchema>;
 export type HostEntry = Inventory['hosts'][string];

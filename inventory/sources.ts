@@ -1,8 +1,12 @@
 // The hosts Tidemark backs up: the YAML file's `hosts:` plus, when `netbox:` is set, the tagged NetBox
-// objects. A `hosts:` entry of the same name wins field by field over NetBox's (address, custom fields).
+// objects. NetBox is trusted less than the file: a host the file defines takes nothing from NetBox
+// unless `netbox.fillYamlHosts` is true (then NetBox fills only what the file leaves unset), and a
+// NetBox-only host passes the same checks as a file's host, its problems naming the custom field.
 import { TidemarkError } from '../domain/errors.js';
-import { fetchNetboxHosts, resolveNetboxConfig, type NetboxAnswer } from './netbox.js';
-import { inventorySchema, type HostEntry, type Inventory } from './schema.js';
+import { fetchNetboxHosts, netboxCustomFields, resolveNetboxConfig, type NetboxAnswer } from './netbox.js';
+import { hostEntry } from './resolve.js';
+import type { HostEntry, Inventory } from './schema.js';
+import { fieldName, printable, problemLines, validateInventory, type InventoryProblem } from './validate.js';
 
 export interface SourcedInventory {
   /** The YAML inventory with the NetBox hosts merged into `hosts`. */
@@ -22,18 +26,33 @@ export async function loadHostSources(inventory: Inventory, env: NodeJS.ProcessE
   return mergeNetboxHosts(inventory, answer);
 }
 
-/** Validates one host entry against the inventory's servers; the problems, one line each, or the parsed entry. */
+/** The inventory field a NetBox custom field sets, back to the custom field's name. */
+const customFieldOf: Record<string, string> = Object.fromEntries(Object.entries(netboxCustomFields).map(([custom, field]) => [field, custom]));
+
+/** "backup_paths (paths.0)" for what a custom field set, else the inventory field. */
+function netboxField(path: InventoryProblem['path']): string {
+  const [top, host, field, ...rest] = path;
+  if (top !== 'hosts' || host === undefined) return fieldName(path);
+  if (field === undefined) return 'name';
+  const inner = fieldName([field, ...rest]);
+  const custom = customFieldOf[String(field)];
+  return custom ? `${custom} (${inner})` : inner;
+}
+
+/** Validates one host entry with the inventory's servers and defaults; the problems, one line each, or the parsed entry. */
 function validateHost(inventory: Inventory, name: string, entry: Record<string, unknown>): { ok: true; entry: HostEntry } | { ok: false; problems: string[] } {
-  const result = inventorySchema.safeParse({ servers: inventory.servers, hosts: { [name]: entry } });
-  if (result.success) {
-    const parsed = result.data.hosts[name];
+  const result = validateInventory({ servers: inventory.servers, ...(inventory.defaults ? { defaults: inventory.defaults } : {}), hosts: { [name]: entry } });
+  if (result.ok) {
+    const parsed = hostEntry(result.inventory, name);
     if (parsed) return { ok: true, entry: parsed };
+    return { ok: false, problems: [`${printable(name)}: not a valid host name`] };
   }
-  const issues = result.success ? [] : result.error.issues;
-  return {
-    ok: false,
-    problems: issues.length > 0 ? issues.map((issue) => `${issue.path.slice(2).map(String).join('.') || name}: ${issue.message.replace(/^Invalid input: /, '')}`) : [`${name}: not a valid host name`],
-  };
+  return { ok: false, problems: problemLines(result.problems, netboxField) };
+}
+
+/** Whether NetBox may fill the unset fields of a host the YAML file defines. */
+function fillsYamlHosts(inventory: Inventory): boolean {
+  return inventory.netbox?.fillYamlHosts === true;
 }
 
 export function mergeNetboxHosts(inventory: Inventory, answer: NetboxAnswer): SourcedInventory {
@@ -41,10 +60,16 @@ export function mergeNetboxHosts(inventory: Inventory, answer: NetboxAnswer): So
   const hosts: Record<string, HostEntry> = { ...inventory.hosts };
   const sourced = new Map<string, Record<string, unknown>>();
   for (const host of answer.hosts) {
-    const merged = { ...host.entry, ...inventory.hosts[host.name] };
-    const checked = validateHost(inventory, host.name, merged);
+    const label = `${host.kind} ${printable(host.name).replace(/^"(.*)"$/, '$1')}`;
+    const yaml = hostEntry(inventory, host.name);
+    if (yaml && !fillsYamlHosts(inventory)) {
+      const ignored = Object.keys(customFieldOf).filter((field) => field in host.entry).map((field) => customFieldOf[field]);
+      if (ignored.length > 0) warnings.push(`netbox: ${label}: ${ignored.join(', ')} ignored: the inventory file defines this host (set netbox.fillYamlHosts: true to let NetBox fill unset fields)`);
+      continue;
+    }
+    const checked = validateHost(inventory, host.name, { ...host.entry, ...yaml });
     if (!checked.ok) {
-      warnings.push(`netbox: ${host.kind} ${host.name} skipped: ${checked.problems.join('; ')}`);
+      warnings.push(`netbox: ${label} skipped: ${checked.problems.join('; ')}`);
       continue;
     }
     hosts[host.name] = checked.entry;
@@ -53,10 +78,12 @@ export function mergeNetboxHosts(inventory: Inventory, answer: NetboxAnswer): So
   return { inventory: { ...inventory, hosts }, sourced, warnings, counts: { yaml: Object.keys(inventory.hosts).length, netbox: answer.hosts.length } };
 }
 
-/** The inventory as planBackup sees it for one run: the YAML file plus the host's settings as of the last sync. */
+/** The inventory as planBackup sees it for one run: the YAML file plus the host's settings as of the last
+ * sync (nothing from NetBox for a host the file defines, unless netbox.fillYamlHosts). */
 export function withSourcedHost(inventory: Inventory, host: string, sourced: Record<string, unknown> | undefined): Inventory {
-  if (!sourced) return inventory;
-  const checked = validateHost(inventory, host, { ...sourced, ...inventory.hosts[host] });
-  if (!checked.ok) throw new TidemarkError('CONFIG_INVALID', `host ${host} (from NetBox): ${checked.problems.join('; ')}`);
-  return { ...inventory, hosts: { ...inventory.hosts, [host]: checked.entry } };
+  const yaml = hostEntry(inventory, host);
+  if (!sourced || (yaml && !fillsYamlHosts(inventory))) return inventory;
+  const checked = validateHost(inventory, host, { ...sourced, ...yaml });
+  if (!checked.ok) throw new TidemarkError('CONFIG_INVALID', `host ${printable(host)} (from NetBox): ${checked.problems.join('; ')}`);
+  return { ...inventory, hosts: { ...inventory.hosts, [host.toLowerCase()]: checked.entry } };
 }

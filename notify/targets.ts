@@ -1,5 +1,6 @@
 // Which targets a run on a server notifies: the top-level `notify:` list, then `servers.<server>.notify`.
 import type { NotifyTargetRef } from '../domain/notify.js';
+import { serverEntry } from '../inventory/resolve.js';
 import type { Inventory } from '../inventory/schema.js';
 import type { NotifyTarget } from './schema.js';
 
@@ -14,7 +15,7 @@ export const defaultNotifyAttempts = 5;
 
 export function resolveNotifyTargets(inventory: Inventory, server: string): ResolvedTarget[] {
   const global = (inventory.notify ?? []).map((target, index) => ({ id: `notify.${index}`, target }));
-  const own = (inventory.servers[server]?.notify ?? []).map((target, index) => ({ id: `servers.${server}.notify.${index}`, target }));
+  const own = (serverEntry(inventory, server)?.notify ?? []).map((target, index) => ({ id: `servers.${server}.notify.${index}`, target }));
   return [...global, ...own];
 }
 

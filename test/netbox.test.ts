@@ -97,16 +97,24 @@ test('pages through devices and VMs, keeps tagged objects only, reads addresses 
   assert.equal(byName.hosts.find((host) => host.name === 'vpn')?.entry.address, 'vpn');
 });
 
-test('NetBox settings merge under the YAML file: the YAML entry wins, bad custom fields skip the host', async () => {
+test('NetBox adds hosts; a host the YAML file defines takes nothing from NetBox unless fillYamlHosts; bad custom fields skip the host', async () => {
   const inventory = parseInventory(
-    `servers: { ${b1}: { dataset: data }, ${b2}: { dataset: data } }\nnetbox: { url: "${netbox.url}", tokenEnv: NB_TOKEN }\nhosts:\n  mail: { address: mail.example.org, paths: [/var/mail] }\n  local: { address: 10.9.0.1 }\n`,
+    `servers: { ${b1}: { dataset: data }, ${b2}: { dataset: data2 } }\nnetbox: { url: "${netbox.url}", tokenEnv: NB_TOKEN }\nhosts:\n  mail: { address: mail.example.org, paths: [/var/mail] }\n  local: { address: 10.9.0.1 }\n`,
   );
   const merged = mergeNetboxHosts(inventory, await fetchNetboxHosts(resolveNetboxConfig(inventory.netbox!), env));
   assert.deepEqual(Object.keys(merged.inventory.hosts).sort(), ['db', 'local', 'mail', 'ns1', 'vpn', 'web']);
   assert.equal(merged.inventory.hosts.mail?.address, 'mail.example.org', 'YAML wins');
   assert.deepEqual(merged.inventory.hosts.mail?.paths, ['/var/mail']);
-  assert.deepEqual(merged.inventory.hosts.mail?.schedule, { cron: '30 2 * * *' }, 'NetBox fills what YAML leaves out');
-  assert.match(merged.warnings.join('\n'), /netbox: device bad skipped: servers\.0: unknown server; define it under "servers"/);
+  assert.equal(merged.inventory.hosts.mail?.schedule, undefined, 'NetBox does not fill a host the YAML file defines');
+  assert.ok(!merged.sourced.has('mail'), 'nor is anything carried to its scheduled runs');
+  assert.match(merged.warnings.join('\n'), /netbox: virtual-machine mail: backup_schedule ignored: the inventory file defines this host/);
+  assert.match(merged.warnings.join('\n'), /netbox: device bad skipped: backup_servers \(servers\.0\): unknown server; define it under "servers"/);
+  const filling = parseInventory(
+    `servers: { ${b1}: { dataset: data } }\nnetbox: { url: "${netbox.url}", tokenEnv: NB_TOKEN, fillYamlHosts: true }\nhosts:\n  mail: { address: mail.example.org, paths: [/var/mail] }\n`,
+  );
+  const filled = mergeNetboxHosts(filling, await fetchNetboxHosts(resolveNetboxConfig(filling.netbox!), env));
+  assert.deepEqual(filled.inventory.hosts.mail?.schedule, { cron: '30 2 * * *' }, 'with fillYamlHosts NetBox fills what YAML leaves out');
+  assert.equal(filled.inventory.hosts.mail?.address, 'mail.example.org', 'and the YAML still wins');
   assert.deepEqual(merged.counts, { yaml: 2, netbox: 6 });
   // What a scheduled run carries to planBackup, merged again on the backup server.
   const planned = resolveHost(withSourcedHost(inventory, 'vpn', merged.sourced.get('vpn')), 'vpn');
@@ -170,7 +178,7 @@ async function historyText(client: Client, workflowId: string, runId?: string): 
 
 test('the scheduled syncInventory applies NetBox hosts, and the token is in no workflow history', async () => {
   const inventoryPath = await box.writeInventory({
-    servers: { [b1]: { dataset: 'data' }, [b2]: { dataset: 'data' } },
+    servers: { [b1]: { dataset: 'data' }, [b2]: { dataset: 'data2' } },
     netbox: { url: netbox.url, tokenFile },
     sync: { every: '15m' },
     hosts: { local: { address: '10.9.0.1', schedule: { cron: '0 0 1 1 *' } } },

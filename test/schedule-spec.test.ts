@@ -133,7 +133,7 @@ test('groupMinutes folds hours with the same minutes into one rule', () => {
 });
 
 test('inventory: schedule fields validate with messages naming the fix; defaults are inherited', () => {
-  const base = 'servers: { b1: { dataset: data }, b2: { dataset: data } }\n';
+  const base = 'servers: { b1: { dataset: data }, b2: { dataset: tank } }\n';
   const inventory = parseInventory(
     `${base}defaults: { schedule: hourly, timezone: Europe/Amsterdam, blackout: ["09:00-17:00"], jitter: 5m }\nhosts:\n  vpn: { address: vpn.example.org }\n  db: { address: db.example.org, schedule: { every: 6h }, enabled: false }\n  mail: { address: mail.example.org, schedule: { cron: "30 2 * * *" }, timezone: UTC }\n`,
   );
@@ -163,7 +163,7 @@ test('inventory: schedule fields validate with messages naming the fix; defaults
 
 test('desired schedules: one per (host, server), ids and hashes stable, a host error leaves the others', () => {
   const inventory = parseInventory(
-    'servers: { b1: { dataset: data }, b2: { dataset: data } }\nhosts:\n  vpn: { address: vpn }\n  web: { address: web, servers: [b2] }\n  bad: { address: bad, blackout: ["00:00-12:00", "12:00-24:00"] }\n',
+    'servers: { b1: { dataset: data }, b2: { dataset: tank } }\nhosts:\n  vpn: { address: vpn }\n  web: { address: web, servers: [b2] }\n  bad: { address: bad, blackout: ["00:00-23:45"] }\n',
   );
   const first = desiredBackupSchedules(inventory, new Map());
   assert.deepEqual(first.schedules.map((s) => s.scheduleId), ['tidemark:backup:vpn@b1', 'tidemark:backup:vpn@b2', 'tidemark:backup:web@b2']);

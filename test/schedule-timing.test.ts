@@ -32,7 +32,7 @@ before(async () => {
   for (const [host, spec] of Object.entries(cases)) hosts[host] = { address: `10.4.0.${n++}`, timezone: spec.timezone, blackout: spec.blackout, ...spec.extra };
   for (const host of dailyFleet) hosts[host] = { address: `10.4.1.${n++}` };
   const report = await box.sync({
-    servers: { [s1]: { dataset: 'data' }, [s2]: { dataset: 'data' } },
+    servers: { [s1]: { dataset: 'data' }, [s2]: { dataset: 'data2' } },
     sync: { enabled: false },
     defaults: { timezone: 'Europe/Amsterdam', blackout: ['09:00-17:00'] },
     hosts,

@@ -11,7 +11,7 @@ let box: Sandbox;
 let s1: string;
 let s2: string;
 let hosts: Record<string, Record<string, unknown>>;
-const inventory = () => ({ servers: { [s1]: { dataset: 'data' }, [s2]: { dataset: 'data' } }, sync: { enabled: false }, hosts });
+const inventory = () => ({ servers: { [s1]: { dataset: 'data' }, [s2]: { dataset: 'data2' } }, sync: { enabled: false }, hosts });
 const idsOf = (host: string) => [backupScheduleId(host, s1), backupScheduleId(host, s2)];
 
 before(async () => {

@@ -8,7 +8,7 @@ import { createActivities } from '../activities/index.js';
 import { createControlActivities } from '../activities/sync-inventory.js';
 import { controlTaskQueue, serverTaskQueue, transferTaskQueue } from '../domain/names.js';
 import { loadInventory } from '../inventory/load.js';
-import { resolveMonitoring, resolveTemporal } from '../inventory/resolve.js';
+import { resolveMonitoring, resolveTemporal, serverEntry as findServer } from '../inventory/resolve.js';
 import { prepareMetrics } from './metrics.js';
 import { workflowBundlePath, workflowsPath } from './bundle.js';
 import { TidemarkError } from '../domain/errors.js';
@@ -35,7 +35,7 @@ function quietLogger(level: LogLevel): DefaultLogger {
 /** Runs until SIGINT/SIGTERM, then finishes running activities' bookkeeping and exits. */
 export async function runWorker(options: WorkerOptions): Promise<void> {
   const inventory = await loadInventory(options.inventoryPath);
-  const serverEntry = inventory.servers[options.server];
+  const serverEntry = findServer(inventory, options.server);
   if (!serverEntry) {
     throw new TidemarkError('USAGE', `--server: "${options.server}" is not under "servers" in ${options.inventoryPath} (known: ${Object.keys(inventory.servers).join(', ')})`);
   }

@@ -1,0 +1,86 @@
+// What an inventory value may contain, by where it ends up: rsync arguments, rsync filter lines, ssh
+// options, a remote shell, Node timers. Shared by the inventory schema and NetBox's host settings.
+import { z } from 'zod';
+import { parseDuration } from '../domain/duration.js';
+
+/** C0 and C1 controls, DEL, line/paragraph separators, bidi overrides and the BOM: they end or reorder
+ * lines (an rsync filter rule ends at "\r"; a terminal obeys escape sequences). Never allowed anywhere. */
+// eslint-disable-next-line no-control-regex
+export const controlCharacter = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/u;
+
+/** "U+000D" for the first control character in `text`, else undefined. */
+export function firstControlCharacter(text: string): string | undefined {
+  const found = controlCharacter.exec(text)?.[0];
+  return found === undefined ? undefined : `U+${found.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+}
+
+/** Letters (any script) and digits plus `. _ + - @ : , =` and `/`: no shell metacharacter, no wildcard,
+ * no quote, no backslash, no whitespace. */
+const pathCharacters = /^[\p{L}\p{M}\p{N}._+\-@:,=/]+$/u;
+/** The same plus single spaces inside a name, for the paths handed to rsync only: rsync (3.2.4 and newer,
+ * the client escapes the remote arguments itself) passes them to the host intact. */
+const rsyncPathCharacters = /^[\p{L}\p{M}\p{N}._+\-@:,=/]+( [\p{L}\p{M}\p{N}._+\-@:,=/]+)*$/u;
+
+export const pathAlphabet = 'letters, digits, "/" and . _ + - @ : , =';
+
+function absolutePath(characters: RegExp, alphabet: string) {
+  return z
+    .string({ error: 'expected an absolute path starting with "/"' })
+    .regex(/^\//, { error: 'expected an absolute path starting with "/"', abort: true })
+    .max(4096, { error: 'expected a path of at most 4096 characters (PATH_MAX)' })
+    .refine((path) => characters.test(path), { error: `expected an absolute path of ${alphabet} only (no shell metacharacters, quotes, wildcards or control characters)`, abort: true })
+    .refine((path) => !path.split('/').includes('..'), { error: 'a path may not contain ".." components' });
+}
+
+/** Paths on this machine or in ssh options: the safe alphabet, no spaces. */
+export const absolutePathSchema = absolutePath(pathCharacters, pathAlphabet);
+
+/** The host paths rsync copies: the safe alphabet, and single spaces inside names. */
+export const rsyncPathSchema = absolutePath(rsyncPathCharacters, `${pathAlphabet} and single spaces inside names`);
+
+/** Node's setTimeout limit (a larger delay fires at once). */
+export const timerLimitMs = 2 ** 31 - 1;
+
+const second = 1_000;
+const minute = 60 * second;
+const day = 24 * 60 * minute;
+
+export interface DurationBounds {
+  /** Examples shown in messages, quoted, e.g. '"30s"'. */
+  example: string;
+  /** Smallest allowed, in ms (inclusive), and why. */
+  min: number;
+  minWhy: string;
+  /** Largest allowed, in ms (inclusive), and why. Default: below Node's timer limit. */
+  max?: number;
+  maxWhy?: string;
+}
+
+/** `ms` as the shortest duration text ("10m", "24d20h31m23s647ms"). */
+export function durationText(ms: number): string {
+  if (ms === 0) return '0s';
+  const parts: string[] = [];
+  let rest = ms;
+  for (const [unit, size] of [['d', day], ['h', 60 * minute], ['m', minute], ['s', second], ['ms', 1]] as const) {
+    if (rest >= size) {
+      parts.push(`${Math.floor(rest / size)}${unit}`);
+      rest %= size;
+    }
+  }
+  return parts.join('');
+}
+
+/** A duration text ("90s", "1h30m") within bounds; the message names the bound and why it exists. */
+export function boundedDuration(bounds: DurationBounds) {
+  const max = bounds.max ?? timerLimitMs;
+  const maxWhy = bounds.maxWhy ?? "Node's timer limit (about 24.8 days)";
+  const expected = `expected a duration such as ${bounds.example}`;
+  return z.string({ error: expected }).superRefine((text, ctx) => {
+    const ms = parseDuration(text);
+    if (ms === undefined) ctx.addIssue({ code: 'custom', message: expected });
+    else if (ms < bounds.min) ctx.addIssue({ code: 'custom', message: `must be at least ${durationText(bounds.min)}: ${bounds.minWhy}` });
+    else if (ms > max) ctx.addIssue({ code: 'custom', message: `must be at most ${durationText(max)}: ${maxWhy}` });
+  });
+}
+
+export const durations = { second, minute, day };
