@@ -68,15 +68,12 @@ export function inventoryChecks(inventory: CheckedInventory, ctx: z.core.$Refine
 
 type Issue = (path: PropertyKey[], message: string, input?: unknown) => void;
 
-/** Two backup servers writing into the same dataset, or one into the other's, would overwrite and prune
- * each other's copies when they share a pool; the inventory cannot tell that they do not. */
+/** One backup server's dataset inside another's would put its host copies where the other keeps (and
+ * prunes) its own. Equal names are the usual fleet (each backup server has its own pool, often both
+ * called `data`); where two names do share a machine, the dataset lease keeps their runs apart. */
 function checkNestedDatasets(servers: Record<string, { dataset: string }>, issue: Issue): void {
   const owner = new Map<string, string>();
-  for (const [name, server] of Object.entries(servers)) {
-    const other = owner.get(server.dataset);
-    if (other !== undefined) issue(['servers', name, 'dataset'], `servers ${other} and ${name} both use dataset "${server.dataset}"; give each backup server its own dataset`);
-    else owner.set(server.dataset, name);
-  }
+  for (const [name, server] of Object.entries(servers)) if (!owner.has(server.dataset)) owner.set(server.dataset, name);
   for (const [name, server] of Object.entries(servers)) {
     const parts = server.dataset.split('/');
     for (let depth = 1; depth < parts.length; depth++) {
