@@ -8,16 +8,27 @@ import type { BackupInput, BackupPlan } from '../domain/backup.js';
 import { TidemarkError } from '../domain/errors.js';
 import { keepReasonProblem } from '../domain/keep.js';
 import { loadInventory } from '../inventory/load.js';
-import { withSourcedHost } from '../inventory/sources.js';
+import { inventoryForRun } from '../inventory/sources.js';
 import { resolveServerHooks } from '../inventory/resolve.js';
 import { resolveGuards, resolveHost, resolveReserve, resolveRetention, resolveServer, resolveSsh, type SshSettings } from '../inventory/resolve.js';
+
+/** What a backupHost input may hold: names and run options, never configuration. */
+const runInputFields = new Set(['host', 'server', 'keep', 'allowShrink']);
 
 /** Builds the plan from the inventory file as it is now (edits apply without restarting workers). */
 export async function planBackup(inventoryPath: string, input: BackupInput): Promise<BackupPlan> {
   try {
     const keepProblem = input.keep === undefined ? undefined : keepReasonProblem(input.keep);
     if (keepProblem) throw new TidemarkError('USAGE', `--keep: ${keepProblem}`);
-    const inventory = withSourcedHost(await loadInventory(inventoryPath), input.host, input.sourced);
+    const unexpected = Object.keys(input).filter((field) => !runInputFields.has(field));
+    if (unexpected.length > 0) {
+      throw new TidemarkError(
+        'USAGE',
+        `backupHost input: unexpected field${unexpected.length === 1 ? '' : 's'} ${unexpected.map((field) => JSON.stringify(field)).join(', ')}; ` +
+          `a run carries only ${[...runInputFields].join(', ')}: its plan comes from this backup server's own inventory`,
+      );
+    }
+    const inventory = await inventoryForRun(await loadInventory(inventoryPath), input.host);
     const host = resolveHost(inventory, input.host);
     const { dataset, adopt } = resolveServer(inventory, host, input.server);
     return {

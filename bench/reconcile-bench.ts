@@ -64,7 +64,7 @@ async function sync(text: string, force = false) {
 console.log(`reconcile benchmark: ${hostCount} hosts × ${serverCount} servers = ${hostCount * serverCount} schedules, concurrency ${concurrency}, Temporal ${address}${devServer ? ' (own dev server)' : ''}`);
 try {
   const planStarted = performance.now();
-  const planned = desiredBackupSchedules(parseInventory(inventoryText(hosts)), new Map(), taskQueue);
+  const planned = desiredBackupSchedules(parseInventory(inventoryText(hosts)), taskQueue);
   console.log(`${'plan only (no Temporal calls)'.padEnd(34)} ${((performance.now() - planStarted) / 1000).toFixed(2).padStart(7)} s   ${planned.schedules.length} schedules`);
 
   const first = await timed('first sync (create all)', () => sync(inventoryText(hosts)));
@@ -76,7 +76,7 @@ try {
   console.log(`total for ${hostCount} hosts: ${(first + quiet + edit + removal).toFixed(1)} s (first sync ${first.toFixed(1)} s; target < 60 s)`);
 } finally {
   // Every id the run may have made (list() may lag behind the last creates).
-  const ids = desiredBackupSchedules(parseInventory(inventoryText(hosts)), new Map(), taskQueue).schedules.map((schedule) => schedule.scheduleId);
+  const ids = desiredBackupSchedules(parseInventory(inventoryText(hosts)), taskQueue).schedules.map((schedule) => schedule.scheduleId);
   await mapLimit(ids, concurrency, (id) => client.schedule.getHandle(id).delete().catch(() => undefined));
   await connection.close();
   await devServer?.stop();

@@ -14,8 +14,6 @@ export interface BackupInput {
   /** The operator really removed data: this run lets the shrink guard through (no --max-delete, no
    * suspect mark) and becomes the new baseline. Recorded in the history as part of the input. */
   allowShrink?: boolean;
-  /** Host settings from NetBox as of the last schedule sync (scheduled runs); the YAML entry wins field by field. */
-  sourced?: Record<string, unknown>;
 }
 
 /** Everything the steps need, resolved from the server's inventory by `planBackup`. */

@@ -373,12 +373,11 @@ export function planTiming(host: string, serverIndex: number, serverCount: numbe
   };
 }
 
-/** Input of the `scheduledBackup` workflow a schedule starts: the pair, and NetBox's settings for the host. */
+/** Input of the `scheduledBackup` workflow a schedule starts: the pair, by name only. (Schedules made by
+ * older versions also carry a `sourced` object of NetBox settings; it is never passed on.) */
 export interface ScheduledBackupInput {
   host: string;
   server: string;
-  /** Settings the host's external source (NetBox) gave at the last sync; the YAML entry wins over them. */
-  sourced?: Record<string, unknown>;
 }
 
 /** What a `scheduledBackup` run records: the backup it ran, or why it did not. */

@@ -11,8 +11,6 @@ import { fieldName, printable, problemLines, validateInventory, type InventoryPr
 export interface SourcedInventory {
   /** The YAML inventory with the NetBox hosts merged into `hosts`. */
   inventory: Inventory;
-  /** Per host, the settings NetBox contributed (scheduled runs carry them to planBackup; no secrets). */
-  sourced: Map<string, Record<string, unknown>>;
   /** Hosts skipped (invalid custom fields, bad names) and guesses made. */
   warnings: string[];
   /** How many hosts each source listed. */
@@ -21,7 +19,7 @@ export interface SourcedInventory {
 
 /** The inventory plus NetBox's hosts; throws NetboxError when NetBox cannot be read (nothing is merged then). */
 export async function loadHostSources(inventory: Inventory, env: NodeJS.ProcessEnv = process.env): Promise<SourcedInventory> {
-  if (!inventory.netbox) return { inventory, sourced: new Map(), warnings: [], counts: { yaml: Object.keys(inventory.hosts).length, netbox: 0 } };
+  if (!inventory.netbox) return { inventory, warnings: [], counts: { yaml: Object.keys(inventory.hosts).length, netbox: 0 } };
   const answer = await fetchNetboxHosts(resolveNetboxConfig(inventory.netbox), env);
   return mergeNetboxHosts(inventory, answer);
 }
@@ -58,7 +56,6 @@ function fillsYamlHosts(inventory: Inventory): boolean {
 export function mergeNetboxHosts(inventory: Inventory, answer: NetboxAnswer): SourcedInventory {
   const warnings = [...answer.warnings];
   const hosts: Record<string, HostEntry> = { ...inventory.hosts };
-  const sourced = new Map<string, Record<string, unknown>>();
   for (const host of answer.hosts) {
     const label = `${host.kind} ${printable(host.name).replace(/^"(.*)"$/, '$1')}`;
     const yaml = hostEntry(inventory, host.name);
@@ -73,17 +70,28 @@ export function mergeNetboxHosts(inventory: Inventory, answer: NetboxAnswer): So
       continue;
     }
     hosts[host.name] = checked.entry;
-    sourced.set(host.name, host.entry);
   }
-  return { inventory: { ...inventory, hosts }, sourced, warnings, counts: { yaml: Object.keys(inventory.hosts).length, netbox: answer.hosts.length } };
+  return { inventory: { ...inventory, hosts }, warnings, counts: { yaml: Object.keys(inventory.hosts).length, netbox: answer.hosts.length } };
 }
 
-/** The inventory as planBackup sees it for one run: the YAML file plus the host's settings as of the last
- * sync (nothing from NetBox for a host the file defines, unless netbox.fillYamlHosts). */
-export function withSourcedHost(inventory: Inventory, host: string, sourced: Record<string, unknown> | undefined): Inventory {
-  const yaml = hostEntry(inventory, host);
-  if (!sourced || (yaml && !fillsYamlHosts(inventory))) return inventory;
-  const checked = validateHost(inventory, host, { ...sourced, ...yaml });
-  if (!checked.ok) throw new TidemarkError('CONFIG_INVALID', `host ${printable(host)} (from NetBox): ${checked.problems.join('; ')}`);
-  return { ...inventory, hosts: { ...inventory.hosts, [host.toLowerCase()]: checked.entry } };
+/** NetBox answers a worker reuses for this long: one fetch serves a burst of scheduled runs. */
+const netboxAnswerMaxAgeMs = 5 * 60_000;
+const netboxAnswers = new Map<string, { at: number; answer: Promise<NetboxAnswer> }>();
+
+/**
+ * The inventory as planBackup sees it for one run: the YAML file, plus NetBox's hosts read by this
+ * worker itself when the host is not in the file (or `netbox.fillYamlHosts`). Nothing comes from the
+ * run's input: a workflow input names the host, never its settings. NetBox trouble throws (retried).
+ */
+export async function inventoryForRun(inventory: Inventory, host: string, env: NodeJS.ProcessEnv = process.env): Promise<Inventory> {
+  if (!inventory.netbox || (hostEntry(inventory, host) && !fillsYamlHosts(inventory))) return inventory;
+  const key = JSON.stringify(inventory.netbox);
+  let cached = netboxAnswers.get(key);
+  if (!cached || Date.now() - cached.at > netboxAnswerMaxAgeMs) {
+    cached = { at: Date.now(), answer: fetchNetboxHosts(resolveNetboxConfig(inventory.netbox), env) };
+    netboxAnswers.set(key, cached);
+    // A failed fetch is not cached: the retried step asks NetBox again.
+    cached.answer.catch(() => netboxAnswers.delete(key));
+  }
+  return mergeNetboxHosts(inventory, await cached.answer).inventory;
 }

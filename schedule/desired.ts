@@ -100,7 +100,7 @@ export function specHash(content: unknown): string {
 }
 
 /** The backup schedules of every host and server the (merged) inventory lists. */
-export function desiredBackupSchedules(inventory: Inventory, sourced: Map<string, Record<string, unknown>>, taskQueue = controlTaskQueue): DesiredSet {
+export function desiredBackupSchedules(inventory: Inventory, taskQueue = controlTaskQueue): DesiredSet {
   const schedules: DesiredSchedule[] = [];
   const errors: DesiredSet['errors'] = [];
   for (const host of Object.keys(inventory.hosts).sort()) {
@@ -120,7 +120,7 @@ export function desiredBackupSchedules(inventory: Inventory, sourced: Map<string
         if (!errors.some((error) => error.host === host)) errors.push({ host, message: `hosts.${host}: ${timing.error}` });
         return;
       }
-      const input: ScheduledBackupInput = { host, server, ...(sourced.has(host) ? { sourced: sourced.get(host)! } : {}) };
+      const input: ScheduledBackupInput = { host, server };
       schedules.push(buildSchedule({ kind: 'backup', scheduleId: backupScheduleId(host, server), host, server, timing: timing.timing, workflowType: 'scheduledBackup', workflowId: scheduledWorkflowId(host, server), args: [input], taskQueue }));
     });
   }

@@ -97,7 +97,7 @@ export async function reconcileSchedules(options: ReconcileOptions): Promise<Syn
   const scopeServers = new Set(Object.keys(inventory.servers));
   const syncId = syncScheduleId(taskQueue);
 
-  const desiredSet = desiredBackupSchedules(inventory, sources.sourced, taskQueue);
+  const desiredSet = desiredBackupSchedules(inventory, taskQueue);
   const desired = [...desiredSet.schedules];
   const sync = desiredSyncSchedule(inventory, taskQueue);
   if (sync) desired.push(sync);

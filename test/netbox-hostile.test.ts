@@ -5,8 +5,8 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { fetchNetboxHosts, type NetboxConfig } from '../inventory/netbox.js';
 import { parseInventory } from '../inventory/load.js';
-import { resolveHost, resolveSchedule } from '../inventory/resolve.js';
-import { mergeNetboxHosts, withSourcedHost } from '../inventory/sources.js';
+import { hostEntry, resolveHost, resolveSchedule } from '../inventory/resolve.js';
+import { inventoryForRun, mergeNetboxHosts } from '../inventory/sources.js';
 import { backupTag, startFakeNetbox, type FakeNetbox, type FakeObject } from './helpers/fake-netbox.js';
 
 const token = 'nb-hostile-test-token';
@@ -47,11 +47,9 @@ test('hostile custom fields on a host the YAML file defines change nothing in it
   const merged = mergeNetboxHosts(inventory, await fetchNetboxHosts(config(), env));
   assert.deepEqual(resolveHost(merged.inventory, 'vpn'), resolveHost(inventory, 'vpn'));
   assert.deepEqual(resolveSchedule(merged.inventory, 'vpn'), resolveSchedule(inventory, 'vpn'));
-  assert.equal(merged.sourced.get('vpn'), undefined, 'nothing is carried to its scheduled runs');
   assert.match(merged.warnings.join('\n'), /netbox: device vpn: backup_servers, backup_paths, backup_excludes, backup_schedule, backup_blackout, backup_enabled ignored: the inventory file defines this host/);
-  // A schedule created before the change may still carry NetBox's settings: they are ignored too.
-  const carried = { address: '10.6.6.6', paths: ['/srv; id'], excludes: ['*'], enabled: false };
-  assert.equal(withSourcedHost(inventory, 'vpn', carried), inventory);
+  // What planBackup sees for it: the file alone, NetBox not even asked.
+  assert.equal(await inventoryForRun(inventory, 'vpn', env), inventory);
 
   // With fillYamlHosts, NetBox may fill unset fields, but through the same checks: the hostile ones refuse the merge.
   const filling = yaml(', fillYamlHosts: true');
@@ -100,6 +98,8 @@ test('hostile custom fields on a NetBox-only host keep it out, naming the custom
   for (const line of expected) assert.match(warnings, line);
   assert.ok(!/[\u0000-\u0009\u000b-\u001f]/.test(warnings), `no control character reaches the warnings: ${JSON.stringify(warnings)}`);
 
-  // What a scheduled run carries for a NetBox-only host is checked again on the backup server.
-  assert.throws(() => withSourcedHost(inventory, 'shell', { address: '10.0.0.1', paths: ['/srv; id'] }), /host "shell" \(from NetBox\): backup_paths \(paths\.0\): expected an absolute path/);
+  // planBackup reads NetBox itself: a hostile NetBox-only host is not in what it sees, a good one is.
+  const live = { ...inventory, netbox: { ...inventory.netbox!, url: netbox.url } };
+  assert.equal(hostEntry(await inventoryForRun(live, 'emptied', env), 'emptied'), undefined);
+  assert.deepEqual(hostEntry(await inventoryForRun(live, 'fine', env), 'fine')?.paths, ['/etc', '/srv/data']);
 });

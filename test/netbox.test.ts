@@ -10,7 +10,7 @@ import { waitFor } from '../devenv/process.js';
 import type { ScheduledBackupInput, SyncReport } from '../domain/schedule-spec.js';
 import { fetchNetboxHosts, NetboxError, resolveNetboxConfig, type NetboxConfig } from '../inventory/netbox.js';
 import { parseInventory } from '../inventory/load.js';
-import { mergeNetboxHosts, withSourcedHost } from '../inventory/sources.js';
+import { inventoryForRun, mergeNetboxHosts } from '../inventory/sources.js';
 import { resolveHost } from '../inventory/resolve.js';
 import { backupScheduleId, syncScheduleId } from '../schedule/desired.js';
 import { backupTag, startFakeNetbox, type FakeNetbox, type FakeObject } from './helpers/fake-netbox.js';
@@ -106,7 +106,6 @@ test('NetBox adds hosts; a host the YAML file defines takes nothing from NetBox 
   assert.equal(merged.inventory.hosts.mail?.address, 'mail.example.org', 'YAML wins');
   assert.deepEqual(merged.inventory.hosts.mail?.paths, ['/var/mail']);
   assert.equal(merged.inventory.hosts.mail?.schedule, undefined, 'NetBox does not fill a host the YAML file defines');
-  assert.ok(!merged.sourced.has('mail'), 'nor is anything carried to its scheduled runs');
   assert.match(merged.warnings.join('\n'), /netbox: virtual-machine mail: backup_schedule ignored: the inventory file defines this host/);
   assert.match(merged.warnings.join('\n'), /netbox: device bad skipped: backup_servers \(servers\.0\): unknown server; define it under "servers"/);
   const filling = parseInventory(
@@ -116,8 +115,8 @@ test('NetBox adds hosts; a host the YAML file defines takes nothing from NetBox 
   assert.deepEqual(filled.inventory.hosts.mail?.schedule, { cron: '30 2 * * *' }, 'with fillYamlHosts NetBox fills what YAML leaves out');
   assert.equal(filled.inventory.hosts.mail?.address, 'mail.example.org', 'and the YAML still wins');
   assert.deepEqual(merged.counts, { yaml: 2, netbox: 6 });
-  // What a scheduled run carries to planBackup, merged again on the backup server.
-  const planned = resolveHost(withSourcedHost(inventory, 'vpn', merged.sourced.get('vpn')), 'vpn');
+  // What planBackup sees: the worker reads NetBox itself for a host the file does not define.
+  const planned = resolveHost(await inventoryForRun(inventory, 'vpn', env), 'vpn');
   assert.deepEqual([planned.address, planned.paths, planned.servers], ['10.0.0.5', ['/etc', '/srv'], [b1]]);
 });
 
@@ -196,7 +195,7 @@ test('the scheduled syncInventory applies NetBox hosts, and the token is in no w
 
   const vpn = await box.client.schedule.getHandle(backupScheduleId('vpn', b1)).describe();
   const input = vpn.action.args?.[0] as ScheduledBackupInput;
-  assert.deepEqual(input, { host: 'vpn', server: b1, sourced: { address: '10.0.0.5', servers: [b1], paths: ['/etc', '/srv'], schedule: { every: '6h' } } });
+  assert.deepEqual(input, { host: 'vpn', server: b1 }, 'a schedule names the pair; the worker reads the settings');
   assert.equal((await box.client.schedule.getHandle(backupScheduleId('db', b2)).describe()).state.paused, true, 'backup_enabled: false');
 
   // The schedule's own run: trigger it and wait for the run to finish (nothing to change by now).

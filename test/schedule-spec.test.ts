@@ -165,11 +165,11 @@ test('desired schedules: one per (host, server), ids and hashes stable, a host e
   const inventory = parseInventory(
     'servers: { b1: { dataset: data }, b2: { dataset: tank } }\nhosts:\n  vpn: { address: vpn }\n  web: { address: web, servers: [b2] }\n  bad: { address: bad, blackout: ["00:00-23:45"] }\n',
   );
-  const first = desiredBackupSchedules(inventory, new Map());
+  const first = desiredBackupSchedules(inventory);
   assert.deepEqual(first.schedules.map((s) => s.scheduleId), ['tidemark:backup:vpn@b1', 'tidemark:backup:vpn@b2', 'tidemark:backup:web@b2']);
   assert.equal(first.errors.length, 1);
   assert.match(first.errors[0]!.message, /hosts\.bad: blackout .* leaves no start time/);
-  assert.deepEqual(desiredBackupSchedules(inventory, new Map()).schedules.map((s) => s.hash), first.schedules.map((s) => s.hash));
+  assert.deepEqual(desiredBackupSchedules(inventory).schedules.map((s) => s.hash), first.schedules.map((s) => s.hash));
   assert.equal(specHash({ b: 1, a: [1, { d: 2, c: 3 }] }), specHash({ a: [1, { c: 3, d: 2 }], b: 1 }), 'hash ignores key order');
   const action = first.schedules[0]!.options.action;
   assert.equal(action.workflowType, 'scheduledBackup');

@@ -11,7 +11,9 @@ import { backupHost } from './backup-host.js';
 
 export async function scheduledBackup(input: ScheduledBackupInput): Promise<ScheduledBackupResult> {
   const workflowId = backupWorkflowId(input.host, input.server);
-  const backupInput: BackupInput = { host: input.host, server: input.server, ...(input.sourced ? { sourced: input.sourced } : {}) };
+  // Names only: the backup server's worker plans the run from its own inventory (schedules made by older
+  // versions also carried NetBox settings here; they are not passed on).
+  const backupInput: BackupInput = { host: input.host, server: input.server };
   let child;
   try {
     child = await startChild(backupHost, {
