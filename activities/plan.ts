@@ -9,6 +9,7 @@ import { loadInventory } from '../inventory/load.js';
 import { withSourcedHost } from '../inventory/sources.js';
 import { resolveServerHooks } from '../inventory/resolve.js';
 import { resolveGuards, resolveHost, resolveReserve, resolveRetention, resolveServer, resolveSsh, type SshSettings } from '../inventory/resolve.js';
+import { noteSecretVariables } from './child-env.js';
 import { controlDirProblem, defaultControlDir } from './ssh-control-dir.js';
 
 /** Builds the plan from the inventory file as it is now (edits apply without restarting workers). */
@@ -17,6 +18,7 @@ export async function planBackup(inventoryPath: string, input: BackupInput): Pro
     const keepProblem = input.keep === undefined ? undefined : keepReasonProblem(input.keep);
     if (keepProblem) throw new TidemarkError('USAGE', `--keep: ${keepProblem}`);
     const inventory = withSourcedHost(await loadInventory(inventoryPath), input.host, input.sourced);
+    noteSecretVariables(inventory);
     const host = resolveHost(inventory, input.host);
     const { dataset, adopt } = resolveServer(inventory, host, input.server);
     return {
