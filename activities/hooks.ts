@@ -2,6 +2,7 @@
 // the backup server's own before/after scripts. A script failing is a result the workflow reports, never
 // retried; only ssh connection trouble is retried.
 import { randomBytes } from 'node:crypto';
+import { homedir } from 'node:os';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { execa } from 'execa';
 import type { BackupPlan } from '../domain/backup.js';
@@ -11,6 +12,16 @@ import { runOverSsh, throwOnSshFailure } from './ssh-run.js';
 /** Beyond the host-side `timeout`, how long the backup server waits before killing ssh itself. */
 const localGraceMs = 60_000;
 const tailLines = 10;
+/** A line longer than this is cut in the history (a script printing one huge line stays small there). */
+const tailLineChars = 500;
+
+/** The whole environment of a backup-server hook: a fixed PATH and locale, HOME and the run's TIDEMARK_*
+ * facts. Nothing of the worker's own environment, which can hold tokens that the script could print
+ * into the run's history. */
+export function serverHookEnvironment(runFacts: Record<string, string>, home = homedir()): Record<string, string> {
+  const facts = Object.fromEntries(Object.entries(runFacts).filter(([name]) => name.startsWith('TIDEMARK_')));
+  return { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LANG: 'C.UTF-8', HOME: home, ...facts };
+}
 
 /** Runs the host's hook directory with run-parts; resolves with passed/failed/timeout/absent. */
 export async function runHostHooks(plan: BackupPlan): Promise<HookResult> {
@@ -36,7 +47,8 @@ export async function runHostHooks(plan: BackupPlan): Promise<HookResult> {
   return { ...parsed, durationMs };
 }
 
-/** Runs one backup-server script (`servers.<name>.hooks.before/after`) with the run's facts in its environment. */
+/** Runs one backup-server script (`servers.<name>.hooks.before/after`) with only the run's facts and a
+ * fixed PATH in its environment (serverHookEnvironment). */
 export async function runServerHook(script: string, env: Record<string, string>, timeoutMs: number): Promise<ServerHookResult> {
   const context = Context.current();
   const heartbeat = setInterval(() => context.heartbeat({ step: 'server hook', script }), 1_000);
@@ -45,7 +57,8 @@ export async function runServerHook(script: string, env: Record<string, string>,
       reject: false,
       all: true,
       stdin: 'ignore',
-      env: { ...process.env, ...env },
+      env: serverHookEnvironment(env),
+      extendEnv: false,
       timeout: timeoutMs,
       cancelSignal: context.cancellationSignal,
       forceKillAfterDelay: 3_000,
@@ -69,5 +82,6 @@ function tail(text: string): string[] {
     .split('\n')
     .map((line) => line.trimEnd())
     .filter((line) => line !== '')
-    .slice(-tailLines);
+    .slice(-tailLines)
+    .map((line) => (line.length > tailLineChars ? `${line.slice(0, tailLineChars)}… (${line.length} characters)` : line));
 }

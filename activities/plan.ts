@@ -1,9 +1,7 @@
 // Step 1, on the backup server: read this server's inventory and fix what the backup will do.
 import { randomBytes } from 'node:crypto';
-import { mkdir, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, log } from '@temporalio/activity';
 import type { BackupInput, BackupPlan } from '../domain/backup.js';
 import { TidemarkError } from '../domain/errors.js';
 import { keepReasonProblem } from '../domain/keep.js';
@@ -11,6 +9,8 @@ import { loadInventory } from '../inventory/load.js';
 import { inventoryForRun } from '../inventory/sources.js';
 import { resolveServerHooks } from '../inventory/resolve.js';
 import { resolveGuards, resolveHost, resolveReserve, resolveRetention, resolveServer, resolveSsh, type SshSettings } from '../inventory/resolve.js';
+import { noteSecretVariables } from './child-env.js';
+import { controlDirProblem, defaultControlDir } from './ssh-control-dir.js';
 
 /** What a backupHost input may hold: names and run options, never configuration. */
 const runInputFields = new Set(['host', 'server', 'keep', 'allowShrink']);
@@ -29,6 +29,7 @@ export async function planBackup(inventoryPath: string, input: BackupInput): Pro
       );
     }
     const inventory = await inventoryForRun(await loadInventory(inventoryPath), input.host);
+    noteSecretVariables(inventory);
     const host = resolveHost(inventory, input.host);
     const { dataset, adopt } = resolveServer(inventory, host, input.server);
     return {
@@ -55,15 +56,17 @@ export async function planBackup(inventoryPath: string, input: BackupInput): Pro
   }
 }
 
-/** The run's ssh settings: with multiplexing, a fresh control socket path in a private folder. */
-async function sshForRun(settings: SshSettings): Promise<BackupPlan['ssh']> {
+/** The run's ssh settings: with multiplexing, a fresh control socket path in a private folder; when the
+ * folder is not safe to use, the run goes without multiplexing and `warn` says why. */
+export async function sshForRun(settings: SshSettings, warn: (message: string) => void = (message) => log.warn(message)): Promise<BackupPlan['ssh']> {
   const ssh = { identityFile: settings.identityFile, knownHostsFile: settings.knownHostsFile };
   if (!settings.multiplex) return ssh;
-  const dir = settings.controlDir ?? join(tmpdir(), `tidemark-ssh-${process.getuid?.() ?? 'user'}`);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  const folder = await stat(dir);
-  // Another user's folder could hold a socket that is not ours: then go without multiplexing.
-  if (!folder.isDirectory() || (process.getuid && folder.uid !== process.getuid()) || (folder.mode & 0o077) !== 0) return ssh;
+  const dir = settings.controlDir ?? defaultControlDir();
+  const problem = await controlDirProblem(dir);
+  if (problem) {
+    warn(`ssh control folder ${dir} (ssh.controlDir): ${problem}. This run logs in once per step instead of sharing one ssh connection.`);
+    return ssh;
+  }
   return { ...ssh, controlPath: join(dir, randomBytes(8).toString('hex')) };
 }
 

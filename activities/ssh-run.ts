@@ -6,6 +6,7 @@ import { execa } from 'execa';
 import type { BackupPlan } from '../domain/backup.js';
 import { sshCommand } from '../domain/rsync-args.js';
 import { sshRefusal } from './ssh-failure.js';
+import { rsyncEnvironment } from './child-env.js';
 
 const heartbeatEveryMs = 1_000;
 const killGraceMs = 3_000;
@@ -42,6 +43,8 @@ export async function runOverSsh(plan: Pick<BackupPlan, 'ssh' | 'source'>, comma
     cleanup: false,
     reject: false,
     stdin: 'pipe',
+    env: rsyncEnvironment(),
+    extendEnv: false,
     encoding: 'utf8',
     maxBuffer: outputLimit,
     stripFinalNewline: false,

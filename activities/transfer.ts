@@ -8,6 +8,7 @@ import { closeMasterCommand, rsyncArgs, rsyncFilterInput } from '../domain/rsync
 import { classifyRsyncExit, type FatalTransferError } from '../domain/rsync-exit.js';
 import { parseProgressLine, parseStats } from '../domain/rsync-output.js';
 import { currentBootId, describeLease, fence, readLease, rsyncWritersInto, sameHolder, writeLease, type Lease } from '../pool/lease.js';
+import { rsyncEnvironment } from './child-env.js';
 import { poolFull, sshRefusal } from './ssh-failure.js';
 
 const heartbeatEveryMs = 1_000;
@@ -22,7 +23,7 @@ async function closeSshMaster(plan: BackupPlan): Promise<void> {
   const command = closeMasterCommand(plan);
   if (!command) return;
   const [ssh, ...args] = command;
-  await execa(ssh!, args, { reject: false, timeout: 5_000, stdin: 'ignore' });
+  await execa(ssh!, args, { reject: false, timeout: 5_000, stdin: 'ignore', env: rsyncEnvironment(), extendEnv: false });
 }
 
 /** Pulls the plan's paths into `destination`; resolves for complete, partial and held copies, throws otherwise.
@@ -50,6 +51,9 @@ export async function transferFiles(plan: BackupPlan, destination: string, basel
     detached: true,
     cleanup: false,
     reject: false,
+    // Without RSYNC_OLD_ARGS and the worker's secrets (activities/child-env.ts).
+    env: rsyncEnvironment(),
+    extendEnv: false,
     ...(filterInput ? { input: filterInput } : { stdin: 'ignore' as const }),
     buffer: false,
     encoding: 'utf8',

@@ -81,6 +81,8 @@ export async function startIcinga(): Promise<DevIcinga> {
   }
   const passwordFile = join(dir, 'tidemark.pw');
   writeFileSync(passwordFile, `${password}\n`, { mode: 0o600 });
+  // writeFile's mode applies only to a new file; Tidemark refuses a password file others can read.
+  chmodSync(passwordFile, 0o600);
   mkdirSync('/run/icinga2/cmd', { recursive: true });
   if (nagios.exitCode === 0) {
     chownSync('/run/icinga2', Number(nagios.stdout), Number(nagiosGid.stdout));

@@ -19,6 +19,7 @@ export type TidemarkErrorCode =
   | 'CONFIG_NOT_FOUND'
   | 'USAGE'
   | 'UNKNOWN_HOST'
+  | 'PREREQUISITE'
   | 'ALREADY_RUNNING'
   | 'TEMPORAL_UNAVAILABLE';
 
@@ -27,6 +28,8 @@ const exitCodeOf: Record<TidemarkErrorCode, ExitCode> = {
   CONFIG_NOT_FOUND: ExitCode.usage,
   USAGE: ExitCode.usage,
   UNKNOWN_HOST: ExitCode.usage,
+  // A tool on this machine is missing or too old: nothing was started, like a bad command line.
+  PREREQUISITE: ExitCode.usage,
   ALREADY_RUNNING: ExitCode.alreadyRunning,
   TEMPORAL_UNAVAILABLE: ExitCode.unavailable,
 };

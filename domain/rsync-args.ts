@@ -2,11 +2,14 @@
 import type { BackupPlan } from './backup.js';
 import { filterRules } from './excludes.js';
 
-/** ssh options: never prompt, trust only the configured known_hosts, notice dead links, no compression
- * (rsync's own delta transfer matters more; compressing costs CPU on fast links), fast AEAD ciphers first. */
+/** ssh options: no config file (root's ~/.ssh/config or /etc/ssh/ssh_config could add a ProxyCommand,
+ * another identity or forwarding: only the options below apply), never prompt, trust only the configured
+ * known_hosts, notice dead links, no compression (rsync's own delta transfer matters more; compressing
+ * costs CPU on fast links), fast AEAD ciphers first. */
 export function sshCommand(plan: Pick<BackupPlan, 'ssh' | 'source'>): string[] {
   return [
     'ssh',
+    '-F', '/dev/null',
     '-p', String(plan.source.port),
     '-i', plan.ssh.identityFile,
     '-o', 'BatchMode=yes',
@@ -42,7 +45,7 @@ function multiplexing(controlPath: string | undefined): string[] {
 /** `ssh -O exit` for the run's control master (undefined without multiplexing). */
 export function closeMasterCommand(plan: Pick<BackupPlan, 'ssh' | 'source'>): string[] | undefined {
   if (!plan.ssh.controlPath) return undefined;
-  return ['ssh', '-o', `ControlPath=${plan.ssh.controlPath}`, '-O', 'exit', '-p', String(plan.source.port), '-l', plan.source.user, '--', plan.source.address];
+  return ['ssh', '-F', '/dev/null', '-o', `ControlPath=${plan.ssh.controlPath}`, '-O', 'exit', '-p', String(plan.source.port), '-l', plan.source.user, '--', plan.source.address];
 }
 
 /** `user@host:` with brackets for IPv6 literals. */
@@ -63,6 +66,9 @@ export function rsyncArgs(plan: BackupPlan, destination: string): string[] {
     // Rewrite only changed blocks: unchanged blocks stay shared with older ZFS snapshots.
     '--inplace',
     `--timeout=${plan.transfer.ioTimeoutSeconds}`,
+    // Paths and options travel inside rsync's protocol, never through the host's shell: a name with ";",
+    // "$(...)" or backquotes stays a name even if RSYNC_OLD_ARGS is set (an explicit flag overrides it).
+    '--secluded-args',
     '--stats', '--info=progress2',
     `--rsh=${sshCommand(plan).join(' ')}`,
   ];

@@ -1,10 +1,10 @@
 // NetBox as a host source: devices and virtual machines carrying a tag (default "Backup", matched by
 // name or slug), read through the REST API page by page. The API token is read here, at run time, from
 // a file or an environment variable: it never enters workflow input or history.
-import { readFile } from 'node:fs/promises';
 import { request } from 'undici';
 import { parseDuration } from '../domain/duration.js';
 import { printable } from './validate.js';
+import { readSecretFile, SecretFileModeError } from './secret-file.js';
 
 export interface NetboxConfig {
   /** Base URL, e.g. https://netbox.example.org (a path prefix is kept). */
@@ -59,8 +59,9 @@ export async function readNetboxToken(config: NetboxConfig, env: NodeJS.ProcessE
   if (config.tokenFile) {
     let text: string;
     try {
-      text = await readFile(config.tokenFile, 'utf8');
+      text = await readSecretFile(config.tokenFile, 'NetBox token');
     } catch (error) {
+      if (error instanceof SecretFileModeError) throw new NetboxError(error.message);
       throw new NetboxError(`cannot read the NetBox token file ${config.tokenFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
     }
     const token = text.split('\n')[0]?.trim() ?? '';

@@ -113,7 +113,7 @@ export interface SshSettings {
   knownHostsFile: string;
   /** Default true. */
   multiplex: boolean;
-  /** Default undefined: <tmpdir>/tidemark-ssh-<uid>, chosen on the backup server. */
+  /** Default undefined: chosen on the backup server (activities/ssh-control-dir.ts defaultControlDir). */
   controlDir?: string;
 }
 

@@ -242,7 +242,9 @@ export const inventorySchema = z
         knownHostsFile: sshFileSchema.optional(),
         /** One ssh login per run shared by probe, hooks and rsync (OpenSSH ControlMaster). Default true. */
         multiplex: z.boolean().optional(),
-        /** Folder for the runs' control sockets (made 0700). Default <tmpdir>/tidemark-ssh-<uid>. */
+        /** Folder for the runs' control sockets (made 0700; a symlink, a file or a folder others can enter
+         * there means no multiplexing). Default /run/tidemark/ssh for root, else $XDG_RUNTIME_DIR/tidemark-ssh
+         * or <tmpdir>/tidemark-ssh-<uid>. */
         controlDir: sshFileSchema.optional(),
       })
       .strict()

@@ -4,7 +4,7 @@
 import type { BackupSummary } from '../domain/backup.js';
 import { statusCode } from '../domain/notify.js';
 import { performanceData, statusLine } from './format.js';
-import { httpRequest, readSecret } from './http.js';
+import { httpRequest, readSecret, redactUrl, redactUrls } from './http.js';
 import type { IcingaTarget } from './schema.js';
 import { fillTemplate, PermanentNotifyError } from './targets.js';
 
@@ -56,14 +56,14 @@ export async function sendIcinga(target: IcingaTarget, summary: BackupSummary): 
   });
   const results = parseResults(response.body);
   if (response.status === 401 || response.status === 403) {
-    throw new PermanentNotifyError(`Icinga API ${target.url} refused user "${target.user}" (HTTP ${response.status}); check the ApiUser, its password file and its permission actions/process-check-result`);
+    throw new PermanentNotifyError(`Icinga API ${redactUrl(target.url)} refused user "${target.user}" (HTTP ${response.status}); check the ApiUser, its password file and its permission actions/process-check-result`);
   }
   // Icinga answers an empty result list (HTTP 404 or 500, by version) when no object matches the filter.
   if (results !== undefined && results.length === 0) {
     throw new PermanentNotifyError(`Icinga has no service "${object}": define a passive service ${payload.filter_vars.tidemark_service} on host ${payload.filter_vars.tidemark_host}`);
   }
   if (response.status >= 300 || !results || results.some((result) => result.code !== 200)) {
-    throw new Error(`Icinga API ${target.url} answered HTTP ${response.status}: ${response.body.slice(0, 300)}`);
+    throw new Error(`Icinga API ${redactUrl(target.url)} answered HTTP ${response.status}: ${redactUrls(response.body.slice(0, 300))}`);
   }
   return `${['OK', 'WARNING', 'CRITICAL'][payload.exit_status]} to ${object}`;
 }

@@ -1,6 +1,8 @@
 // Webhook: a JSON POST of the run's summary, signed with HMAC-SHA256 when a secret file is configured:
-// `X-Tidemark-Signature: sha256=<hex of HMAC(secret, raw body)>`. `X-Tidemark-Delivery` is the run id,
-// the same on every retry, so a receiver can drop a duplicate.
+// `X-Tidemark-Timestamp: <unix seconds>` and `X-Tidemark-Signature: sha256=<hex of HMAC(secret,
+// "<timestamp>.<raw body>")>`; the timestamp is signed so that a recorded delivery cannot be replayed
+// later (receivers reject old ones). `X-Tidemark-Delivery` is the run id, the same on every retry, so a
+// receiver can drop a duplicate.
 import { createHmac } from 'node:crypto';
 import type { BackupSummary } from '../domain/backup.js';
 import { httpRequest, readSecret } from './http.js';
@@ -27,9 +29,9 @@ export function webhookBody(summary: BackupSummary, run: RunInfo): string {
   return JSON.stringify(body);
 }
 
-/** "sha256=<hex>" of the body under the secret. */
-export function webhookSignature(secret: string, body: string): string {
-  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+/** "sha256=<hex>" of "<timestamp>.<body>" under the secret. */
+export function webhookSignature(secret: string, timestamp: number, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
 }
 
 export async function sendWebhook(target: WebhookTarget, summary: BackupSummary, run: RunInfo): Promise<string> {
@@ -40,7 +42,12 @@ export async function sendWebhook(target: WebhookTarget, summary: BackupSummary,
     'x-tidemark-event': 'backup.finished',
     'x-tidemark-delivery': run.runId,
   };
-  if (target.secretFile) headers['x-tidemark-signature'] = webhookSignature(await readSecret(target.secretFile, 'webhook secret'), body);
+  if (target.secretFile) {
+    // Each attempt its own time: a retry minutes later must not look like a replay.
+    const timestamp = Math.floor(Date.now() / 1000);
+    headers['x-tidemark-timestamp'] = String(timestamp);
+    headers['x-tidemark-signature'] = webhookSignature(await readSecret(target.secretFile, 'webhook secret'), timestamp, body);
+  }
   const url = fillTemplate(target.url, summary, true);
   const response = await httpRequest({ method: 'POST', url, headers, body });
   if (response.status >= 200 && response.status < 300) return `HTTP ${response.status} from ${new URL(url).origin}`;

@@ -9,11 +9,12 @@ import type { BackupProgress, BackupSummary } from '../domain/backup.js';
 import { backupWorkflowId } from '../domain/names.js';
 import { progressQuery } from '../workflows/backup-host.js';
 import { zfs } from '../pool/zfs.js';
-import { activityRecord } from './helpers/history.js';
+import { activityRecord, historyText } from './helpers/history.js';
 import { editInventory, setHostSettings, startServerWorker } from './helpers/inventory-edit.js';
 import { createRig, testServices, type Rig } from './helpers/rig.js';
 
 let rig: Rig;
+const workerSecret = 'worker-env-secret-9d41c2';
 let hooksDir: string;
 let vetoDir: string;
 const extraWorkers: ChildProcess[] = [];
@@ -27,6 +28,8 @@ before(async () => {
   mkdirSync(join(rig.source, 'etc'), { recursive: true });
   mkdirSync(join(rig.source, 'var/lib/backup'), { recursive: true });
   writeFileSync(join(rig.source, 'etc/hostname'), 'demo-host\n');
+  // A secret in the worker's environment that no hook may see (the rig's worker inherits process.env).
+  process.env.WORKER_ONLY_CREDENTIAL = workerSecret;
   setHostSettings(rig, {
     hooks: { dir: hooksDir, timeout: '20s' },
     veto: { dir: vetoDir, retryInterval: '1s', retries: 30 },
@@ -234,4 +237,46 @@ test("the backup server's before and after scripts get the run's host, server, s
   editInventory(rig, (inventory) => {
     delete inventory.servers[rig.server]!.hooks;
   });
+});
+
+test("backup-server hooks get only PATH, LANG, HOME and the run's TIDEMARK_* facts; long output lines are cut in the history", async () => {
+  const envFile = join(rig.dir, 'hook-env.txt');
+  const script = join(rig.dir, 'env-after.sh');
+  // It prints the worker's secret if it can see it: whatever a script prints can end up in the history.
+  writeFileSync(
+    script,
+    `#!/bin/sh\nenv > ${envFile}\necho "credential seen: [$WORKER_ONLY_CREDENTIAL]"\nprintf '%s\\n' "$(head -c 5000 /dev/zero | tr '\\0' x)"\nexit 3\n`,
+  );
+  chmodSync(script, 0o755);
+  editInventory(rig, (inventory) => {
+    inventory.servers[rig.server]!.hooks = { after: script };
+  });
+  try {
+    const run = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
+    assert.equal(run.exitCode, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /WARNING: .*after-hook \S+env-after\.sh exited 3/);
+
+    const variables = new Map<string, string>();
+    for (const line of readFileSync(envFile, 'utf8').split('\n')) {
+      const match = /^([A-Za-z_][A-Za-z0-9_]*)=(.*)$/.exec(line);
+      if (match) variables.set(match[1]!, match[2]!);
+    }
+    variables.delete('PWD'); // set by sh itself
+    assert.deepEqual([...variables.keys()].sort(), [
+      'HOME', 'LANG', 'PATH', 'TIDEMARK_DATASET', 'TIDEMARK_HOST', 'TIDEMARK_MESSAGE', 'TIDEMARK_SERVER', 'TIDEMARK_SNAPSHOT', 'TIDEMARK_STATUS',
+    ]);
+    assert.equal(variables.get('PATH'), '/usr/sbin:/usr/bin:/sbin:/bin');
+    assert.equal(variables.get('LANG'), 'C.UTF-8');
+    assert.equal(variables.get('TIDEMARK_HOST'), 'demo-host');
+
+    const history = await historyText(rig.client, backupWorkflowId(rig.hostName, rig.server));
+    assert.ok(history.includes('credential seen: []'), "the hook's output is in the history, without the worker's secret");
+    assert.ok(!history.includes(workerSecret), "the worker's secret is nowhere in the history");
+    assert.ok(history.includes(`${'x'.repeat(500)}… (5000 characters)`), 'the long line is cut at 500 characters');
+    assert.ok(!history.includes('x'.repeat(501)));
+  } finally {
+    editInventory(rig, (inventory) => {
+      delete inventory.servers[rig.server]!.hooks;
+    });
+  }
 });

@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { Client } from '@temporalio/client';
 import { waitFor } from '../devenv/process.js';
 import type { ScheduledBackupInput, SyncReport } from '../domain/schedule-spec.js';
 import { fetchNetboxHosts, NetboxError, resolveNetboxConfig, type NetboxConfig } from '../inventory/netbox.js';
@@ -15,6 +14,7 @@ import { resolveHost } from '../inventory/resolve.js';
 import { backupScheduleId, syncScheduleId } from '../schedule/desired.js';
 import { backupTag, startFakeNetbox, type FakeNetbox, type FakeObject } from './helpers/fake-netbox.js';
 import { createSandbox, type Sandbox } from './helpers/schedules.js';
+import { asText, historyText } from './helpers/history.js';
 
 const token = 'nb-secret-0123456789abcdef-TOKEN';
 let netbox: FakeNetbox;
@@ -152,28 +152,6 @@ test('401, 500, a hanging NetBox, a closed port and a missing token fail with a 
     });
   }
 });
-
-/** Every string and byte field (payload data decoded as UTF-8) of a proto message, walked by hand
- * (protobufjs' toJSON would turn bytes into base64 and hide what they say). */
-function asText(message: unknown): string {
-  const parts: string[] = [];
-  const seen = new Set<unknown>();
-  const walk = (value: unknown): void => {
-    if (value === null || value === undefined) return;
-    if (value instanceof Uint8Array) parts.push(Buffer.from(value).toString('utf8'));
-    else if (typeof value === 'string') parts.push(value);
-    else if (typeof value === 'object' && !seen.has(value)) {
-      seen.add(value);
-      for (const item of Array.isArray(value) ? value : Object.values(value)) walk(item);
-    }
-  };
-  walk(message);
-  return parts.join('\n');
-}
-
-async function historyText(client: Client, workflowId: string, runId?: string): Promise<string> {
-  return asText(await client.workflow.getHandle(workflowId, runId).fetchHistory());
-}
 
 test('the scheduled syncInventory applies NetBox hosts, and the token is in no workflow history', async () => {
   const inventoryPath = await box.writeInventory({

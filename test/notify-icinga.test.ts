@@ -2,7 +2,7 @@
 // a good backup and CRITICAL after a failed one, with the plugin output, performance data and check
 // source Tidemark sent through POST /v1/actions/process-check-result.
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startIcinga, type DevIcinga } from '../devenv/icinga.js';
@@ -10,14 +10,25 @@ import type { BackupSummary } from '../domain/backup.js';
 import { backupWorkflowId } from '../domain/names.js';
 import { createRig, type Rig } from './helpers/rig.js';
 import { editInventory } from './helpers/inventory-edit.js';
+import { allRunsText } from './helpers/history.js';
 
 let icinga: DevIcinga | undefined;
 let rig: Rig | undefined;
 let service: string;
+let password: string;
+/** What the CLI printed in this file's runs: searched for the password at the end. */
+const cliOutput: string[] = [];
 
 before(async () => {
   icinga = await startIcinga();
+  password = readFileSync(icinga.passwordFile, 'utf8').trim();
   rig = await createRig('icinga');
+  const cli = rig.cli.bind(rig);
+  rig.cli = async (args, options) => {
+    const result = await cli(args, options);
+    cliOutput.push(result.stdout, result.stderr);
+    return result;
+  };
   mkdirSync(join(rig.source, 'etc'), { recursive: true });
   writeFileSync(join(rig.source, 'etc/hostname'), 'demo-host\n');
   service = `BACKUP-${rig.server}`;
@@ -83,4 +94,33 @@ test('a service Icinga does not know: the target fails at once (not retried) nam
       delete inventory.notify[0].service;
     });
   }
+});
+
+test('credentials in the configured URL never reach a message: a refused login names the API without them', async () => {
+  const url = new URL(icinga!.url);
+  editInventory(rig!, (inventory) => {
+    inventory.notify[0].url = `${url.protocol}//tidemark:${password}@${url.host}/?password=${password}`;
+    inventory.notify[0].user = 'no-such-api-user';
+  });
+  try {
+    const run = await rig!.cli(['start-backup', '--host', rig!.hostName, '--wait']);
+    assert.equal(run.exitCode, 0, run.stderr);
+    assert.match(run.stderr, new RegExp(`notify notify\\.0 \\(icinga\\) failed: Icinga API https://${url.host.replace(/\./g, '\\.')}/ refused user "no-such-api-user" \\(HTTP 401\\)`));
+    assert.ok(!run.stderr.includes(password), run.stderr);
+  } finally {
+    editInventory(rig!, (inventory) => {
+      inventory.notify[0].url = icinga!.url;
+      inventory.notify[0].user = icinga!.user;
+    });
+  }
+});
+
+test('the Icinga password is in no history of this file\'s runs, no worker output and no CLI output', async () => {
+  const { runs, text } = await allRunsText(rig!.client, backupWorkflowId(rig!.hostName, rig!.server));
+  assert.ok(runs >= 4, `every run of this file is searched (found ${runs})`);
+  assert.ok(text.includes('refused user "no-such-api-user"'), 'the refused login is in a history (sanity check of the search)');
+  assert.ok(!text.includes(password), 'password in a history');
+  assert.ok(rig!.workerOutput().includes('polling'), 'the worker output was captured');
+  assert.ok(!rig!.workerOutput().includes(password), 'password in the worker output');
+  assert.ok(cliOutput.length >= 8 && !cliOutput.join('\n').includes(password), 'password in the CLI output');
 });

@@ -23,6 +23,7 @@ import { parseListen, renderMetrics, renderPoolMetrics } from '../worker/metrics
 import { cliPath } from './helpers/rig.js';
 import { startSmtpServer, startZabbixTrapper } from './helpers/fake-servers.js';
 import { goodSummary } from './helpers/summaries.js';
+import { readmeWebhookVerifier } from './helpers/readme-webhook.js';
 
 const good = goodSummary;
 const failed: BackupSummary = {
@@ -104,11 +105,31 @@ test('Zabbix: a local trapper gets the items; items it rejects make a permanent 
   await assert.rejects(sendZabbix({ type: 'zabbix', server: '127.0.0.1', port: trapper.port }, good, new Date()), /Zabbix 127\.0\.0\.1:\d+: .*ECONNREFUSED/);
 });
 
-test('webhook: body carries the run and the summary; signature is HMAC-SHA256 of the exact body', () => {
+test('webhook: body carries the run and the summary; signature is HMAC-SHA256 of "<timestamp>.<exact body>"', () => {
   const body = webhookBody(good, run);
   assert.deepEqual(JSON.parse(body), { event: 'backup.finished', ...run, summary: good });
-  assert.equal(webhookSignature('key', 'The quick brown fox jumps over the lazy dog'), 'sha256=f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8');
-  assert.equal(webhookSignature('s3cret', body), `sha256=${createHmac('sha256', 's3cret').update(body).digest('hex')}`);
+  // Expected value from `printf '1700000000.The quick…' | openssl dgst -sha256 -hmac key`.
+  assert.equal(webhookSignature('key', 1_700_000_000, 'The quick brown fox jumps over the lazy dog'), 'sha256=2f658d6aef4f246e91cd741bbcded7479e9605f9d41c9e248122a117e0e1765b');
+  assert.notEqual(webhookSignature('key', 1_700_000_001, body), webhookSignature('key', 1_700_000_000, body), 'the timestamp is signed');
+});
+
+test("webhook: README's verification snippet accepts a fresh delivery and rejects old, altered or unsigned ones", async () => {
+  const verify = await readmeWebhookVerifier();
+  const body = webhookBody(good, run);
+  const now = Date.parse('2026-11-23T10:15:00Z');
+  const at = (seconds: number) => ({ 'x-tidemark-timestamp': String(seconds), 'x-tidemark-signature': webhookSignature('s3cret', seconds, body) });
+  const fresh = now / 1000 - 10;
+  assert.equal(verify('s3cret', at(fresh), body, now), true);
+  assert.equal(verify('s3cret', at(fresh), Buffer.from(body), now), true, 'a raw Buffer body');
+  assert.equal(verify('s3cret', at(now / 1000 - 299), body, now), true, 'just under 5 minutes');
+  assert.equal(verify('s3cret', at(now / 1000 - 301), body, now), false, 'a replay older than 5 minutes');
+  assert.equal(verify('s3cret', at(now / 1000 + 600), body, now), false, 'from the future');
+  assert.equal(verify('other', at(fresh), body, now), false, 'another secret');
+  assert.equal(verify('s3cret', at(fresh), body.replace('SUCCESS', 'FAILED'), now), false, 'an altered body');
+  assert.equal(verify('s3cret', { ...at(fresh), 'x-tidemark-timestamp': String(fresh + 1) }, body, now), false, 'a moved timestamp');
+  const bodyOnly = `sha256=${createHmac('sha256', 's3cret').update(body).digest('hex')}`;
+  assert.equal(verify('s3cret', { 'x-tidemark-timestamp': String(fresh), 'x-tidemark-signature': bodyOnly }, body, now), false, 'the old body-only signature');
+  assert.equal(verify('s3cret', { 'x-tidemark-signature': at(fresh)['x-tidemark-signature'] }, body, now), false, 'no timestamp');
 });
 
 test('healthchecks: /start, plain URL on success and warning, /fail on failure, /log when cancelled, rid added', () => {

@@ -4,7 +4,7 @@
 // plain URL, /fail or /log. A cancelled run is notified too (CANCELLED).
 import assert from 'node:assert/strict';
 import { createHmac, randomBytes } from 'node:crypto';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -13,7 +13,8 @@ import { backupWorkflowId } from '../domain/names.js';
 import { waitFor } from '../devenv/process.js';
 import type { WebhookBody } from '../notify/webhook.js';
 import { backupWithHostDown, createRig, processesMatching, type Rig } from './helpers/rig.js';
-import { activityRecord } from './helpers/history.js';
+import { activityRecord, allRunsText } from './helpers/history.js';
+import { readmeWebhookVerifier, type WebhookVerifier } from './helpers/readme-webhook.js';
 import { startHttpReceiver, type HttpReceiver, type ReceivedRequest } from './helpers/fake-servers.js';
 import { editInventory } from './helpers/inventory-edit.js';
 
@@ -21,17 +22,30 @@ const secret = 'test-webhook-secret';
 let rig: Rig;
 let hooks: HttpReceiver;
 let pings: HttpReceiver;
+let verify: WebhookVerifier;
+let secretFile: string;
+/** What the CLI printed in this file's runs: searched for the secret at the end. */
+const cliOutput: string[] = [];
 
 before(async () => {
+  verify = await readmeWebhookVerifier();
   rig = await createRig('webhook');
+  const cli = rig.cli.bind(rig);
+  rig.cli = async (args, options) => {
+    const result = await cli(args, options);
+    cliOutput.push(result.stdout, result.stderr);
+    return result;
+  };
   mkdirSync(join(rig.source, 'etc'), { recursive: true });
   writeFileSync(join(rig.source, 'etc/hostname'), 'demo-host\n');
   hooks = await startHttpReceiver();
   pings = await startHttpReceiver();
-  writeFileSync(join(rig.dir, 'webhook.secret'), `${secret}\n`);
+  secretFile = join(rig.dir, 'webhook.secret');
+  writeFileSync(secretFile, `${secret}\n`);
+  chmodSync(secretFile, 0o600);
   editInventory(rig, (inventory) => {
     inventory.notify = [
-      { type: 'webhook', url: `${hooks.url}/hook/{host}`, secretFile: join(rig.dir, 'webhook.secret'), attempts: 3 },
+      { type: 'webhook', url: `${hooks.url}/hook/{host}`, secretFile, attempts: 3 },
       { type: 'healthchecks', url: `${pings.url}/ping/{host}-{server}`, attempts: 2 },
     ];
   });
@@ -45,9 +59,12 @@ after(async () => {
 
 const handle = () => rig.client.workflow.getHandle(backupWorkflowId(rig.hostName, rig.server));
 
+/** Checks a delivery the way README.md tells receivers to (its snippet, run as printed there). */
 function assertSigned(request: ReceivedRequest): WebhookBody {
-  const expected = `sha256=${createHmac('sha256', secret).update(request.body).digest('hex')}`;
-  assert.equal(request.headers['x-tidemark-signature'], expected, 'valid HMAC-SHA256 signature of the raw body');
+  assert.ok(verify(secret, request.headers, request.body), 'signature of "<timestamp>.<raw body>" verifies, timestamp fresh');
+  const expected = `sha256=${createHmac('sha256', secret).update(`${request.headers['x-tidemark-timestamp']}.${request.body}`).digest('hex')}`;
+  assert.equal(request.headers['x-tidemark-signature'], expected);
+  assert.ok(Math.abs(Number(request.headers['x-tidemark-timestamp']) - Date.now() / 1000) < 120, 'timestamp is the sending time');
   assert.equal(request.headers['content-type'], 'application/json');
   return JSON.parse(request.body) as WebhookBody;
 }
@@ -223,4 +240,32 @@ test('a state file that cannot be written: the targets are still told, the run s
       inventory.servers[rig.server].stateFile = previous;
     });
   }
+});
+
+test('a secret file others can read is refused: no delivery, the fix is named, the backup is still SUCCESS', async () => {
+  hooks.requests.length = 0;
+  chmodSync(secretFile, 0o644);
+  try {
+    const run = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
+    assert.equal(run.exitCode, 0, run.stderr);
+    const expected = `the webhook secret file ${secretFile} is open to group or others (mode 644); run: chmod 600 ${secretFile}`;
+    assert.ok(run.stderr.includes(`notify notify.0 (webhook) failed: ${expected}`), run.stderr);
+    assert.equal(hooks.requests.length, 0, 'nothing was sent');
+    const summary = (await handle().result()) as BackupSummary;
+    assert.equal(summary.status, 'SUCCESS');
+    assert.equal(summary.notifications?.find((note) => note.type === 'webhook')?.error, expected);
+    assert.deepEqual((await activityRecord(rig.client, backupWorkflowId(rig.hostName, rig.server), 'notifyTarget')).attempts, [1, 1], 'not retried (healthchecks is the other one)');
+  } finally {
+    chmodSync(secretFile, 0o600);
+  }
+});
+
+test('the webhook secret is in no history of this file\'s runs, no worker output and no CLI output', async () => {
+  const { runs, text } = await allRunsText(rig.client, backupWorkflowId(rig.hostName, rig.server));
+  assert.ok(runs >= 6, `every run of this file is searched (found ${runs})`);
+  assert.ok(text.includes('backup.finished') || text.includes('notify.0'), 'the histories hold the notify steps (sanity check of the search)');
+  assert.ok(!text.includes(secret), 'secret in a history');
+  assert.ok(rig.workerOutput().includes('polling'), 'the worker output was captured');
+  assert.ok(!rig.workerOutput().includes(secret), 'secret in the worker output');
+  assert.ok(cliOutput.length >= 12 && !cliOutput.join('\n').includes(secret), 'secret in the CLI output');
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { BackupPlan } from '../domain/backup.js';
 import { parseSnapshotName, snapshotName } from '../domain/names.js';
-import { rsyncArgs, rsyncFilterInput } from '../domain/rsync-args.js';
+import { closeMasterCommand, rsyncArgs, rsyncFilterInput, sshCommand } from '../domain/rsync-args.js';
 import { classifyRsyncExit } from '../domain/rsync-exit.js';
 import { parseProgressLine, parseStats } from '../domain/rsync-output.js';
 
@@ -33,14 +33,35 @@ test('the command line is an argument array with strict ssh and the full-system 
     transfer: { ioTimeoutSeconds: 600, heartbeatTimeoutMs: 60_000, attempts: 5, retryIntervalMs: 30_000 },
   };
   const args = rsyncArgs(plan, '/data/vpn');
-  for (const flag of ['--archive', '--hard-links', '--acls', '--xattrs', '--numeric-ids', '--sparse', '--delete', '--delete-excluded', '--timeout=600', '--rsync-path=sudo rsync', '--exclude-from=-']) {
+  for (const flag of ['--archive', '--hard-links', '--acls', '--xattrs', '--numeric-ids', '--sparse', '--delete', '--delete-excluded', '--timeout=600', '--secluded-args', '--rsync-path=sudo rsync', '--exclude-from=-']) {
     assert.ok(args.includes(flag), flag);
   }
   // Excludes reach rsync on stdin, not argv.
   assert.equal(rsyncFilterInput(plan), '- /var/cache/apt\n');
   const rsh = args.find((arg) => arg.startsWith('--rsh='))!;
-  assert.match(rsh, /BatchMode=yes .*StrictHostKeyChecking=yes .*UserKnownHostsFile=\/etc\/tidemark\/known_hosts .*ServerAliveInterval=15/);
+  assert.match(rsh, /^--rsh=ssh -F \/dev\/null -p 2222 .*BatchMode=yes .*StrictHostKeyChecking=yes .*UserKnownHostsFile=\/etc\/tidemark\/known_hosts .*ServerAliveInterval=15/);
   assert.deepEqual(args.slice(-3), ['backup@[2001:db8::1]:/', 'backup@[2001:db8::1]:/srv/with space', '/data/vpn/']);
+});
+
+test('ssh reads no config file: -F /dev/null comes first, and only Tidemark options follow', () => {
+  const plan = {
+    source: { address: 'vpn.example.org', port: 22, user: 'backup', sudo: false },
+    ssh: { identityFile: '/etc/tidemark/id_ed25519', knownHostsFile: '/etc/tidemark/known_hosts', controlPath: '/run/tidemark/ssh/0123abcd' },
+  };
+  const ssh = sshCommand(plan);
+  assert.deepEqual(ssh.slice(0, 3), ['ssh', '-F', '/dev/null']);
+  // The rest are (flag, value) pairs Tidemark chose: -p, -i, and -o with its own options.
+  const pairs = Array.from({ length: (ssh.length - 3) / 2 }, (_, index) => [ssh[3 + 2 * index]!, ssh[4 + 2 * index]!] as const);
+  assert.deepEqual([...new Set(pairs.map(([flag]) => flag))], ['-p', '-i', '-o']);
+  const names = pairs.filter(([flag]) => flag === '-o').map(([, option]) => option.split('=')[0]);
+  assert.deepEqual(names, [
+    'BatchMode', 'IdentitiesOnly', 'StrictHostKeyChecking', 'UserKnownHostsFile', 'GlobalKnownHostsFile', 'ConnectTimeout',
+    'ServerAliveInterval', 'ServerAliveCountMax', 'Compression', 'Ciphers', 'ControlMaster', 'ControlPath', 'ControlPersist', 'LogLevel',
+  ]);
+  assert.deepEqual(closeMasterCommand(plan), [
+    'ssh', '-F', '/dev/null', '-o', 'ControlPath=/run/tidemark/ssh/0123abcd', '-O', 'exit', '-p', '22', '-l', 'backup', '--', 'vpn.example.org',
+  ]);
+  assert.equal(closeMasterCommand({ ...plan, ssh: { identityFile: 'x', knownHostsFile: 'y' } }), undefined);
 });
 
 test('snapshot names encode UTC time and partial state, and only ours parse', () => {

@@ -12,6 +12,8 @@ import { resolveMonitoring, resolveTemporal, serverEntry as findServer } from '.
 import { prepareMetrics } from './metrics.js';
 import { workflowBundlePath, workflowsPath } from './bundle.js';
 import { TidemarkError } from '../domain/errors.js';
+import { noteSecretVariables } from '../activities/child-env.js';
+import { checkRsyncVersion } from './rsync-version.js';
 
 export interface WorkerOptions {
   server: string;
@@ -39,6 +41,8 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   if (!serverEntry) {
     throw new TidemarkError('USAGE', `--server: "${options.server}" is not under "servers" in ${options.inventoryPath} (known: ${Object.keys(inventory.servers).join(', ')})`);
   }
+  await checkRsyncVersion();
+  noteSecretVariables(inventory);
   const temporal = resolveTemporal(inventory);
   const monitoring = resolveMonitoring(inventory, options.server);
   const metrics = await prepareMetrics(options.metrics ?? monitoring.metrics);

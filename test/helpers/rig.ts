@@ -51,6 +51,8 @@ export interface Rig {
   /** Runs the CLI with this rig's inventory. */
   cli(args: string[], options?: { timeoutMs?: number }): Promise<{ exitCode: number; stdout: string; stderr: string }>;
   startWorker(): Promise<ChildProcess>;
+  /** Everything the rig's workers wrote to stdout and stderr so far (stderr is also passed through). */
+  workerOutput(): string;
   /** Mountpoint of the host's dataset (the current copy). */
   copyPath(): Promise<string>;
   /** Snapshot names of the host's dataset, oldest first. */
@@ -94,6 +96,7 @@ export async function createRig(name: string, options: RigOptions = {}): Promise
   const connection = await Connection.connect({ address: services.temporal });
   const client = new Client({ connection });
   const workers = new Set<ChildProcess>();
+  let workerLog = '';
   const dataset = `${serverDataset}/${hostName}`;
 
   return {
@@ -116,15 +119,25 @@ export async function createRig(name: string, options: RigOptions = {}): Promise
     async startWorker() {
       // Failed runs are expected here; the SDK would log each one with a stack at WARN.
       const child = spawn(process.execPath, [cliPath, '--config', inventoryPath, 'worker', '--server', server], {
-        stdio: ['ignore', 'pipe', 'inherit'],
+        stdio: ['ignore', 'pipe', 'pipe'],
         env: { ...process.env, TIDEMARK_LOG_LEVEL: process.env.TIDEMARK_LOG_LEVEL ?? 'ERROR' },
       });
       workers.add(child);
       child.once('exit', () => workers.delete(child));
       let output = '';
-      child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stdout!.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+        workerLog += chunk.toString();
+      });
+      child.stderr!.on('data', (chunk: Buffer) => {
+        process.stderr.write(chunk);
+        workerLog += chunk.toString();
+      });
       await waitFor(`worker for ${server}`, async () => output.includes('polling'), 30_000);
       return child;
+    },
+    workerOutput() {
+      return workerLog;
     },
     async copyPath() {
       return (await zfs(['get', '-H', '-o', 'value', 'mountpoint', dataset])).trim();
