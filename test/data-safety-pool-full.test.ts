@@ -15,7 +15,8 @@ import { createRig, type Rig } from './helpers/rig.js';
 import { assertSnapshotIntact, countFiles, newestSnapshot } from './helpers/safety.js';
 import { describeTree } from './helpers/tree.js';
 
-const pool = `tmfull${process.pid}`;
+// Named like the suite's pools (tmtest<pid>), so a killed run's pool is cleaned up by the next run.
+const pool = `tmtest${process.pid}`;
 const imageFile = join(cacheDir, 'test', `${pool}.img`);
 let rig: Rig;
 before(async () => {

@@ -182,7 +182,7 @@ describe('the pool and the dataset', () => {
     editInventory(rig, (inventory) => (inventory.servers[rig.server].reserve = '99%'));
     try {
       const run = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
-      assert.equal(run.exitCode, 1);
+      assert.equal(run.exitCode, 1, run.stdout + run.stderr);
       assert.match(run.stderr, /pool \S+ would fall below its reserve: .* reserve .*nothing was copied/);
       assert.equal(countFiles(join(await rig.copyPath(), rig.source)), 5, 'nothing new arrived');
       assert.deepEqual(await rig.snapshots(), snapshotsBefore);

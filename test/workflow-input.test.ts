@@ -1,7 +1,7 @@
 // A workflow input names a host and a server, never their settings: a backupHost started by hand with
 // extra fields, or for a host in no inventory, plans nothing and fails saying why.
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { WorkflowFailedError } from '@temporalio/client';
@@ -12,6 +12,7 @@ import { createRig, type Rig } from './helpers/rig.js';
 let rig: Rig;
 before(async () => {
   rig = await createRig('input');
+  mkdirSync(rig.source, { recursive: true });
   writeFileSync(join(rig.source, 'keep-me'), 'data\n');
   await rig.startWorker();
 });
