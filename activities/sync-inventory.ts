@@ -2,7 +2,6 @@
 // backup server's worker polls (registered there by worker/run-worker.ts), reads that worker's inventory
 // file and the NetBox token at run time, and applies the same reconcile as `tidemark sync`.
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { Client, Connection } from '@temporalio/client';
 import { TidemarkError } from '../domain/errors.js';
 import type { SyncInventoryInput, SyncReport } from '../domain/schedule-spec.js';
 import { loadInventory } from '../inventory/load.js';
@@ -10,6 +9,7 @@ import { NetboxError } from '../inventory/netbox.js';
 import { resolveTemporal } from '../inventory/resolve.js';
 import { loadHostSources } from '../inventory/sources.js';
 import { reconcileSchedules } from '../schedule/reconcile.js';
+import { connectClient } from '../client/temporal.js';
 
 export interface ControlActivityDeps {
   inventoryPath: string;
@@ -23,15 +23,15 @@ export function createControlActivities(deps: ControlActivityDeps) {
         const inventory = await loadInventory(deps.inventoryPath);
         const sources = await loadHostSources(inventory);
         const temporal = resolveTemporal(inventory);
-        const connection = await Connection.connect({ address: temporal.address, connectTimeout: '10s' });
+        const client = await connectClient(temporal);
         try {
-          const client = new Client({ connection, namespace: temporal.namespace });
           return await reconcileSchedules({ client, sources, taskQueue, force: input.force ?? false });
         } finally {
-          await connection.close();
+          await client.connection.close();
         }
       } catch (error) {
-        if (error instanceof TidemarkError) throw ApplicationFailure.nonRetryable(error.message, error.code);
+        // Temporal out of reach is passing: retried like any other failure. A bad inventory is not.
+        if (error instanceof TidemarkError && error.code !== 'TEMPORAL_UNAVAILABLE') throw ApplicationFailure.nonRetryable(error.message, error.code);
         // NetBox down or refusing: retried a few times; existing schedules stay as they are meanwhile.
         if (error instanceof NetboxError) throw ApplicationFailure.retryable(`${error.message}; schedules left unchanged`, 'NetboxUnavailable');
         throw error;

@@ -1,13 +1,14 @@
 // `tidemark config check`: validate the inventory and show what Tidemark understood.
 import type { Inventory } from '../inventory/schema.js';
 import { resolveHost, resolveMonitoring, resolveRetention, resolveTemporal } from '../inventory/resolve.js';
+import { describeConnection } from '../inventory/temporal.js';
 import { resolveNotifyTargets } from '../notify/targets.js';
 import { serverTimeZone } from '../activities/plan.js';
 import { describePolicy } from './snapshots.js';
 
 export function describeInventory(inventory: Inventory, path: string): string {
   const temporal = resolveTemporal(inventory);
-  const lines = [`${path}: valid`, `temporal: ${temporal.address} namespace ${temporal.namespace} (UI ${temporal.uiUrl})`];
+  const lines = [`${path}: valid`, `temporal: ${describeConnection(temporal)}, namespace ${temporal.namespace} (UI ${temporal.uiUrl})`];
   lines.push(`servers (${Object.keys(inventory.servers).length}):`);
   for (const [name, server] of Object.entries(inventory.servers)) {
     const adopted = [server.adopt?.sown ? 'SOWN' : '', server.adopt?.planb ? 'PlanB' : ''].filter(Boolean);

@@ -1,17 +1,81 @@
-// Connecting the CLI to Temporal, with an error that says where it looked.
+// Connecting the CLI (and, through connectionOptions, the worker) to Temporal, with errors that say
+// where it looked and which setting to change.
+import { readFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
+import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow/index.js';
+import type { ConfigDataSource } from '@temporalio/envconfig';
 import { TidemarkError } from '../domain/errors.js';
-import type { TemporalSettings } from '../inventory/resolve.js';
+import { describeConnection, type Sourced, type TemporalSettings } from '../inventory/temporal.js';
+
+export interface ConnectionSettings {
+  address: string;
+  tls?: TLSConfig;
+  apiKey?: string;
+  metadata?: Record<string, string>;
+}
+
+/** The bytes of a certificate, key or API key; an unreadable or non-PEM file is an error naming its setting. */
+function readData(source: Sourced<ConfigDataSource>, pem: 'CERTIFICATE' | 'PRIVATE KEY' | undefined): Uint8Array {
+  let data: Uint8Array;
+  const where = 'path' in source.value ? source.value.path : 'the value';
+  if ('path' in source.value) {
+    try {
+      data = readFileSync(source.value.path);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+      throw new TidemarkError('CONFIG_INVALID', `${source.setting}: cannot read ${source.value.path} (${code}); fix the path or the file's permissions`);
+    }
+  } else {
+    data = typeof source.value.data === 'string' ? Buffer.from(source.value.data) : source.value.data;
+  }
+  // The TLS library's own error for a wrong file does not say which file it was.
+  if (pem && !Buffer.from(data).toString('latin1').includes(`-----BEGIN `)) {
+    throw new TidemarkError('CONFIG_INVALID', `${source.setting}: ${where} is not PEM (expected a "-----BEGIN ${pem}-----" block)`);
+  }
+  return data;
+}
+
+/** What both SDK connections take: the certificates and the API key read now, from their files. */
+export function connectionOptions(settings: TemporalSettings): ConnectionSettings {
+  const tls = settings.tls;
+  const apiKey = settings.apiKey ? Buffer.from(readData(settings.apiKey, undefined)).toString('utf8').trim() : undefined;
+  if (settings.apiKey && !apiKey) throw new TidemarkError('CONFIG_INVALID', `${settings.apiKey.setting}: the API key is empty`);
+  return {
+    address: settings.address,
+    ...(tls
+      ? {
+          tls: {
+            ...(tls.serverName ? { serverNameOverride: tls.serverName.value } : {}),
+            ...(tls.serverCaCert ? { serverRootCACertificate: readData(tls.serverCaCert, 'CERTIFICATE') } : {}),
+            ...(tls.clientCert && tls.clientKey
+              ? { clientCertPair: { crt: readData(tls.clientCert, 'CERTIFICATE'), key: readData(tls.clientKey, 'PRIVATE KEY') } }
+              : {}),
+          },
+        }
+      : {}),
+    ...(apiKey ? { apiKey } : {}),
+    ...(settings.grpcMeta ? { metadata: settings.grpcMeta } : {}),
+  };
+}
+
+/** Exit 4 with where it tried, how, and the likeliest setting to change. */
+export function temporalUnavailable(settings: TemporalSettings, error: unknown): TidemarkError {
+  const reason = ((error as Error).message ?? String(error)).split('\n')[0];
+  const hint = !settings.tls
+    ? 'if the server speaks TLS, set temporal.tls in the inventory or TEMPORAL_TLS=true; else check the address (temporal.address or TEMPORAL_ADDRESS) and that Temporal runs'
+    : !settings.tls.clientCert
+      ? 'if the server requires a client certificate (mutual TLS), give one: temporal.tls.clientCertFile and clientKeyFile, or TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH'
+      : 'check that the server trusts this client certificate, that the server CA and name match its certificate, and that Temporal runs';
+  return new TidemarkError('TEMPORAL_UNAVAILABLE', `cannot connect to Temporal at ${describeConnection(settings)}: ${reason}; ${hint}`);
+}
 
 export async function connectClient(settings: TemporalSettings): Promise<Client> {
+  const options = connectionOptions(settings);
   try {
-    const connection = await Connection.connect({ address: settings.address, connectTimeout: '5s' });
+    const connection = await Connection.connect({ ...options, connectTimeout: '5s' });
     return new Client({ connection, namespace: settings.namespace });
   } catch (error) {
-    throw new TidemarkError(
-      'TEMPORAL_UNAVAILABLE',
-      `cannot reach Temporal at ${settings.address} (${(error as Error).message}); set temporal.address in the inventory or TEMPORAL_ADDRESS`,
-    );
+    throw temporalUnavailable(settings, error);
   }
 }
 

@@ -7,6 +7,9 @@ import { defaultGuards, type GuardSettings } from '../domain/guards.js';
 import type { ScheduleSettings } from '../domain/schedule-spec.js';
 import type { HostEntry, Inventory } from './schema.js';
 
+// Temporal's settings come from temporal.toml and the environment as well: resolved in their own file.
+export { resolveTemporal, type TemporalSettings } from './temporal.js';
+
 /** A host's entry, by own property only ("toString" is no host); host names are case-insensitive. */
 export function hostEntry(inventory: Pick<Inventory, 'hosts'>, host: string): HostEntry | undefined {
   const name = host.toLowerCase();
@@ -97,15 +100,6 @@ export function resolveServerHooks(inventory: Inventory, server: string): HostSt
   };
 }
 
-export interface TemporalSettings {
-  /** TEMPORAL_ADDRESS, else temporal.address, else 127.0.0.1:7233. */
-  address: string;
-  /** TEMPORAL_NAMESPACE, else temporal.namespace, else "default". */
-  namespace: string;
-  /** temporal.uiUrl, else http://<address host>:8233. */
-  uiUrl: string;
-}
-
 export interface SshSettings {
   /** Default /etc/tidemark/id_ed25519. */
   identityFile: string;
@@ -115,13 +109,6 @@ export interface SshSettings {
   multiplex: boolean;
   /** Default undefined: chosen on the backup server (activities/ssh-control-dir.ts defaultControlDir). */
   controlDir?: string;
-}
-
-export function resolveTemporal(inventory: Inventory, env = process.env): TemporalSettings {
-  const address = env.TEMPORAL_ADDRESS ?? inventory.temporal?.address ?? '127.0.0.1:7233';
-  const namespace = env.TEMPORAL_NAMESPACE ?? inventory.temporal?.namespace ?? 'default';
-  const uiUrl = inventory.temporal?.uiUrl ?? `http://${address.replace(/:\d+$/, '')}:8233`;
-  return { address, namespace, uiUrl: uiUrl.replace(/\/$/, '') };
 }
 
 export function resolveSsh(inventory: Inventory): SshSettings {

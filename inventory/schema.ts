@@ -233,6 +233,37 @@ export const inventorySchema = z
         namespace: z.string().regex(/^[A-Za-z0-9._-]{1,255}$/, { error: 'expected a Temporal namespace such as "default" (letters, digits, . _ -)' }).optional(),
         /** Base URL of the Temporal Web UI, for links. Default http://<address host>:8233. */
         uiUrl: z.url().optional(),
+        /** A profile of temporal.toml (the Temporal CLI's client config file) to start from. */
+        profile: z.string().regex(/^[A-Za-z0-9._-]{1,100}$/, { error: 'expected a profile name of temporal.toml such as "default" or "prod"' }).optional(),
+        /** temporal.toml itself. Default $TEMPORAL_CONFIG_FILE, else ~/.config/temporalio/temporal.toml. */
+        configFile: absolutePathSchema.optional(),
+        /** Temporal Cloud API key, as a file (secrets never sit in the inventory). Turns TLS on. */
+        apiKeyFile: absolutePathSchema.optional(),
+        /** true: TLS with the system's trusted CAs; a mapping: TLS with these settings; false (or disabled:
+         * true): plain, whatever the profile says. The booleans become mappings, so one shape follows. */
+        tls: z
+          .preprocess(
+            (value) => (value === true ? {} : value === false ? { disabled: true } : value),
+            z
+              .object(
+                {
+                  disabled: z.boolean({ error: 'expected true or false' }).optional(),
+                  /** The name the server certificate must carry, when it differs from the address's host. */
+                  serverName: z.string().regex(/^[A-Za-z0-9.-]{1,253}$/, { error: 'expected a DNS name such as "temporal.example.org"' }).optional(),
+                  /** PEM CA bundle the server's certificate must chain to. Default: the system's trusted CAs. */
+                  serverCaCertFile: absolutePathSchema.optional(),
+                  /** PEM client certificate and its key, for servers that require mutual TLS. */
+                  clientCertFile: absolutePathSchema.optional(),
+                  clientKeyFile: absolutePathSchema.optional(),
+                },
+                { error: 'expected true, false or a mapping such as { serverCaCertFile: /etc/tidemark/temporal-ca.pem }' },
+              )
+              .strict()
+              .refine((tls) => (tls.clientCertFile === undefined) === (tls.clientKeyFile === undefined), {
+                error: 'clientCertFile and clientKeyFile go together: give both files (mutual TLS) or neither',
+              }),
+          )
+          .optional(),
       })
       .strict()
       .optional(),

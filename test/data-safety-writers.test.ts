@@ -10,6 +10,7 @@ import { waitFor } from '../devenv/process.js';
 import type { BackupSummary } from '../domain/backup.js';
 import { backupWorkflowId, controlTaskQueue } from '../domain/names.js';
 import { rsyncWritersInto } from '../pool/lease.js';
+import { zfs } from '../pool/zfs.js';
 import { activityRecord } from './helpers/history.js';
 import { createRig, type Rig } from './helpers/rig.js';
 import { lastSummary } from './helpers/safety.js';
@@ -114,4 +115,26 @@ test('a worker frozen (SIGSTOP) past its heartbeat timeout: the retry on the oth
   assert.ok((record.attempts.at(-1) ?? 0) >= 2, `transfer attempts: ${record.attempts.join(',')}`);
   assert.deepEqual(await describeTree(join(mountpoint, rig.source)), await describeTree(rig.source));
   assert.equal((await rig.snapshots()).length, 3);
+});
+
+test('an attempt that loses its lease stops its rsync within seconds and does not snapshot', async () => {
+  writeFileSync(join(rig.source, 'data', 'blob-1'), randomBytes(8 * 1024 * 1024));
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
+  const snapshotsBefore = await rig.snapshots();
+  const started = await rig.cli(['start-backup', '--host', rig.hostName]);
+  assert.equal(started.exitCode, 0, started.stderr);
+  const mountpoint = await rig.copyPath();
+  await waitFor('rsync', async () => (await rsyncWritersInto(mountpoint)).length > 0, 30_000);
+  // Another run takes the dataset (as a worker of a second Temporal cluster with the same pool would).
+  const other = { workflowId: 'elsewhere', runId: 'other-run', attempt: 1, state: 'writing', worker: 'other', boot: 'other-boot' };
+  await zfs(['set', `tidemark:lease=${JSON.stringify(other)}`, rig.dataset]);
+  const takenAt = Date.now();
+  await waitFor('rsync stopped', async () => (await rsyncWritersInto(mountpoint)).length === 0, 15_000);
+  assert.ok(Date.now() - takenAt < 10_000, 'stopped within the 5 s lease check and the kill grace');
+  const failure = await lastSummary(rig).then(
+    () => assert.fail('the run must fail'),
+    (error: Error) => (error.cause instanceof Error ? error.cause.message : error.message),
+  );
+  assert.match(failure, /failed during transfer: the dataset \S+ was taken over by run other-run attempt 1 \(writing, worker other\) while this attempt wrote it; rsync was stopped/);
+  assert.deepEqual(await rig.snapshots(), snapshotsBefore, 'no snapshot of a copy someone else holds');
 });

@@ -9,11 +9,13 @@ import { createControlActivities } from '../activities/sync-inventory.js';
 import { controlTaskQueue, serverTaskQueue, transferTaskQueue } from '../domain/names.js';
 import { loadInventory } from '../inventory/load.js';
 import { resolveMonitoring, resolveTemporal, serverEntry as findServer } from '../inventory/resolve.js';
+import { describeConnection } from '../inventory/temporal.js';
 import { prepareMetrics } from './metrics.js';
 import { workflowBundlePath, workflowsPath } from './bundle.js';
 import { TidemarkError } from '../domain/errors.js';
 import { noteSecretVariables } from '../activities/child-env.js';
 import { checkRsyncVersion } from './rsync-version.js';
+import { connectionOptions, temporalUnavailable } from '../client/temporal.js';
 
 export interface WorkerOptions {
   server: string;
@@ -50,7 +52,9 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     logger: quietLogger((process.env.TIDEMARK_LOG_LEVEL ?? 'WARN') as LogLevel),
     ...(metrics.telemetryOptions ? { telemetryOptions: metrics.telemetryOptions } : {}),
   });
-  const connection = await NativeConnection.connect({ address: temporal.address });
+  const connection = await NativeConnection.connect(connectionOptions(temporal)).catch((error: unknown) => {
+    throw temporalUnavailable(temporal, error);
+  });
   const activities = createActivities({ inventoryPath: options.inventoryPath });
   const common = { connection, namespace: temporal.namespace, identity: `${options.server}@${hostname()}` };
   const workflowSource = existsSync(workflowBundlePath) ? { workflowBundle: { codePath: workflowBundlePath } } : { workflowsPath };
@@ -73,7 +77,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   ]);
   const metricsServer = await metrics.start({ server: options.server, stateFile: monitoring.stateFile, serverDataset: serverEntry.dataset });
   if (metricsServer) console.log(`tidemark worker for ${options.server}: metrics on ${metricsServer.url}`);
-  console.log(`tidemark worker for ${options.server}: polling ${controlTaskQueue}, ${serverTaskQueue(options.server)}, ${transferTaskQueue(options.server)} on ${temporal.address}`);
+  console.log(`tidemark worker for ${options.server}: polling ${controlTaskQueue}, ${serverTaskQueue(options.server)}, ${transferTaskQueue(options.server)} on ${describeConnection(temporal)}`);
   try {
     await Promise.all(workers.map((worker) => worker.run()));
   } finally {

@@ -35,6 +35,8 @@ export interface RigOptions {
   server?: Record<string, unknown>;
   /** Another pool for the server dataset (default the suite's test pool). */
   pool?: string;
+  /** The inventory's temporal section; set, the CLI gets no TEMPORAL_ADDRESS (default: the suite's dev server). */
+  temporal?: Record<string, unknown>;
 }
 
 export interface Rig {
@@ -75,7 +77,7 @@ export async function createRig(name: string, options: RigOptions = {}): Promise
   await writeFile(
     inventoryPath,
     stringify({
-      temporal: { address: services.temporal },
+      temporal: options.temporal ?? { address: services.temporal },
       ssh: { identityFile: host.identityFile, knownHostsFile: host.knownHostsFile },
       // stateFile: the notify step's per-host state stays in the rig (default /var/lib/tidemark/state.json).
       servers: { [server]: { dataset: serverDataset, concurrency: options.concurrency ?? 2, stateFile: join(dir, 'state.json'), ...options.server } },
@@ -112,7 +114,7 @@ export async function createRig(name: string, options: RigOptions = {}): Promise
       const result = await execa(process.execPath, [cliPath, '--config', inventoryPath, ...args], {
         reject: false,
         timeout: cliOptions.timeoutMs ?? 120_000,
-        env: { TEMPORAL_ADDRESS: services.temporal },
+        env: options.temporal ? {} : { TEMPORAL_ADDRESS: services.temporal },
       });
       return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
     },
