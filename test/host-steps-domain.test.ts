@@ -204,7 +204,8 @@ test('probe command: veto entries, mount table and exclude file in marked sectio
   assert.throws(() => probeCommand("/x'; reboot", '/y', marker), /unsafe remote path/);
 });
 
-test('hook command: run-parts order, failures named with their output, absent directory, timeout', async () => {
+/** A temporary hook directory and a writer of executable scripts in it. */
+function hookFolder() {
   const dir = mkdtempSync('/tmp/tidemark-hooks-');
   const hooks = join(dir, 'hooks');
   mkdirSync(hooks);
@@ -212,6 +213,11 @@ test('hook command: run-parts order, failures named with their output, absent di
     writeFileSync(join(hooks, name), `#!/bin/sh\n${body}\n`);
     chmodSync(join(hooks, name), 0o755);
   };
+  return { dir, hooks, script };
+}
+
+test('hook command: run-parts order, failures named with their output, absent directory, timeout', async () => {
+  const { dir, hooks, script } = hookFolder();
   script('10-first', `echo first >> ${dir}/order`);
   script('20-db', `echo second >> ${dir}/order; echo "dumping"; echo "pg_dump: connection refused" >&2; exit 3`);
   script('30-last', `echo third >> ${dir}/order`);
@@ -244,13 +250,7 @@ test('hook command: run-parts order, failures named with their output, absent di
 });
 
 test('hook outcome: only a line that is exactly "<marker> exit N" counts; look-alike lines from the hooks are output', async () => {
-  const dir = mkdtempSync('/tmp/tidemark-hooks-');
-  const hooks = join(dir, 'hooks');
-  mkdirSync(hooks);
-  const script = (name: string, body: string) => {
-    writeFileSync(join(hooks, name), `#!/bin/sh\n${body}\n`);
-    chmodSync(join(hooks, name), 0o755);
-  };
+  const { dir, hooks, script } = hookFolder();
   const marker = 'cafe0123beef4567';
   // A database dump hook that reports its tool's exit status the way the marker line looks.
   script('10-dump', 'echo "mysqldump exit 0"; echo "abc exit 3"; echo "cafe0123beef4567x exit 9"');
