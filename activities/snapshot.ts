@@ -2,7 +2,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { keepReasonProperty } from '../domain/keep.js';
 import { snapshotNameTaken } from '../domain/names.js';
-import { describeLease, readLease } from '../pool/lease.js';
+import { describeLease, readLease, writeLease } from '../pool/lease.js';
 import { zfs } from '../pool/zfs.js';
 import { holdSnapshot } from './hold.js';
 
@@ -47,6 +47,8 @@ export async function takeSnapshot(dataset: string, name: string, keepReason?: s
     }
     created = false;
   }
+  // The copy is frozen: the next run may write the dataset now.
+  if (lease?.runId === runId && lease.state === 'transferred') await writeLease(dataset, { ...lease, state: 'snapshotted' });
   if (keep === undefined) return { snapshot, created };
   await holdSnapshot(snapshot, keep);
   return { snapshot, created, held: true };

@@ -7,7 +7,7 @@ import { defaultGuards, maxDeleteFor, missingMounts, shrinkReason, type Baseline
 import { closeMasterCommand, rsyncArgs, rsyncFilterInput } from '../domain/rsync-args.js';
 import { classifyRsyncExit, type FatalTransferError } from '../domain/rsync-exit.js';
 import { parseProgressLine, parseStats } from '../domain/rsync-output.js';
-import { currentBootId, describeLease, fence, readLease, rsyncWritersInto, sameHolder, writeLease, type Lease } from '../pool/lease.js';
+import { awaitsSnapshot, currentBootId, describeLease, fence, readLease, rsyncWritersInto, sameHolder, writeLease, type Lease } from '../pool/lease.js';
 import { rsyncEnvironment } from './child-env.js';
 import { poolFull, sshRefusal } from './ssh-failure.js';
 
@@ -185,6 +185,10 @@ async function takeLease(dataset: string, mountpoint: string): Promise<Lease> {
     boot: await currentBootId(),
   };
   const held = await readLease(dataset);
+  // Another run's finished copy waits for its snapshot: writing now would change what it snapshots.
+  if (awaitsSnapshot(held, mine.runId)) {
+    throw ApplicationFailure.retryable(`dataset ${dataset} holds the finished copy of ${describeLease(held!)}, not yet snapshotted; waiting for it`, 'DatasetBusy');
+  }
   const writers = await rsyncWritersInto(mountpoint);
   const sameRun = held?.runId === mine.runId;
   if (writers.length > 0) {

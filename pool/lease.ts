@@ -12,8 +12,11 @@ export interface Lease {
   runId: string;
   /** Activity attempt of the transfer; 0 before any transfer (set when the dataset is created). */
   attempt: number;
-  /** "writing": rsync may be running; "transferred": the copy is finished and waits for its snapshot. */
-  state: 'ready' | 'writing' | 'transferred';
+  /** "writing": rsync may be running; "transferred": the copy is finished and waits for its snapshot;
+   * "snapshotted": done, the next run may take it. */
+  state: 'ready' | 'writing' | 'transferred' | 'snapshotted';
+  /** When the state was set (ISO 8601); absent in leases of older versions. */
+  since?: string;
   /** Worker identity and the kernel it runs on (a holder on another boot cannot be writing this pool). */
   worker: string;
   boot: string;
@@ -38,7 +41,18 @@ export async function readLease(dataset: string): Promise<Lease | undefined> {
 }
 
 export async function writeLease(dataset: string, lease: Lease): Promise<void> {
-  await zfs(['set', `${leaseProperty}=${JSON.stringify(lease)}`, dataset]);
+  await zfs(['set', `${leaseProperty}=${JSON.stringify({ ...lease, since: new Date().toISOString() })}`, dataset]);
+}
+
+/** How long a copy another run finished is kept for that run's snapshot before a new run may write over
+ * it (the snapshot normally follows within seconds; a run that died in between must not block forever). */
+export const transferredHoldMs = 10 * 60_000;
+
+/** A finished copy of another run that still waits for its snapshot. */
+export function awaitsSnapshot(lease: Lease | undefined, runId: string, now = Date.now()): boolean {
+  if (!lease || lease.runId === runId || lease.state !== 'transferred') return false;
+  const since = Date.parse(lease.since ?? '');
+  return Number.isFinite(since) && now - since < transferredHoldMs;
 }
 
 /** `zfs create -o` pair giving a new dataset a lease of the run creating it. */
