@@ -157,8 +157,9 @@ function describeNames(names: string[]): string {
  * under the target. Never `--delete`: a restore adds and overwrites, it does not remove.
  */
 export function restoreRsyncArgs(plan: RestorePlan, root: string): string[] {
-  const args = ['--archive', '--hard-links', '--acls', '--xattrs', '--numeric-ids', '--sparse', '--relative', '--mkpath', `--timeout=${plan.ioTimeoutSeconds}`];
-  args.push(...(plan.dryRun ? ['--dry-run', '--itemize-changes'] : ['--stats', '--info=progress2']));
+  const args = ['--archive', '--hard-links', '--acls', '--xattrs', '--numeric-ids', '--sparse', '--relative', `--timeout=${plan.ioTimeoutSeconds}`];
+  // --mkpath creates the target's parents even under --dry-run: a dry run must write nothing.
+  args.push(...(plan.dryRun ? ['--dry-run', '--itemize-changes'] : ['--mkpath', '--stats', '--info=progress2']));
   if (plan.bandwidthLimit) args.push(`--bwlimit=${plan.bandwidthLimit}`);
   const base = root.replace(/\/+$/, '');
   const sources = plan.paths.length === 0 ? [`${base}/./`] : plan.paths.map((path) => `${base}/./${relativeRestorePath(path)}`);

@@ -1,6 +1,7 @@
 // Reading a snapshot's files without any chance of changing them: OpenZFS shows every snapshot under
-// `<mountpoint>/.zfs/snapshot/<name>`; zfs-fuse has no such directory, so there a temporary read-only clone
-// stands in. Every clone carries a user property naming who made it, so a later run can tell the clones
+// `<mountpoint>/.zfs/snapshot/<name>`; zfs-fuse has no such directory, so there a temporary clone
+// stands in (writable only because zfs-fuse cannot list xattrs on a read-only dataset; the snapshot itself
+// never changes). Every clone carries a user property naming who made it, so a later run can tell the clones
 // of dead readers (and only those) and destroy them.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,7 +20,7 @@ export interface SnapshotView {
 
 /**
  * A read-only view of `dataset@snapshot`: its `.zfs/snapshot` directory when there is one, else a clone
- * named `clone` (readonly=on, marked with `owner`). Throws when the snapshot does not exist.
+ * named `clone` (marked with `owner`). Throws when the snapshot does not exist.
  */
 export async function openSnapshot(dataset: string, snapshot: string, clone: string, owner: string): Promise<SnapshotView> {
   await zfs(['list', '-H', '-o', 'name', '-t', 'snapshot', `${dataset}@${snapshot}`]);
@@ -30,10 +31,13 @@ export async function openSnapshot(dataset: string, snapshot: string, clone: str
   }
   // An earlier attempt of the same reader may have made it already.
   if (!(await datasetInfo(clone))) {
-    await zfs(['clone', '-o', 'readonly=on', '-o', `${readerProperty}=${owner}`, `${dataset}@${snapshot}`, clone]);
+    await zfs(['clone', '-o', `${readerProperty}=${owner}`, `${dataset}@${snapshot}`, clone]);
   }
+  // Not readonly=on: on a read-only zfs-fuse dataset listxattr fails (EOPNOTSUPP) and rsync then silently
+  // drops every xattr and ACL. The clone is this reader's private copy-on-write dataset: nothing written to
+  // it can reach the snapshot, and it is destroyed after the read.
   const cloned = await datasetInfo(clone);
-  if (!cloned?.mounted) throw new Error(`the read-only clone ${clone} of ${dataset}@${snapshot} is not mounted`);
+  if (!cloned?.mounted) throw new Error(`the clone ${clone} of ${dataset}@${snapshot} is not mounted`);
   return { root: cloned.mountpoint, clone };
 }
 

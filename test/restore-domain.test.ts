@@ -76,6 +76,8 @@ test('rsync keeps the backup fidelity, never deletes, and keeps full paths under
   const subset = restoreRsyncArgs({ ...plan, paths: ['/etc/nginx/', '/-odd name'], dryRun: true, bandwidthLimit: '100' }, '/v');
   assert.deepEqual(subset.slice(-4), ['--', '/v/./etc/nginx', '/v/./-odd name', '/srv/out/']);
   assert.ok(subset.includes('--dry-run') && subset.includes('--itemize-changes') && subset.includes('--bwlimit=100'));
+  // --mkpath would create the target's parents even in a dry run.
+  assert.ok(args.includes('--mkpath') && !subset.includes('--mkpath'));
 });
 
 test('a push goes over the inventory ssh settings to user@host:dir, with sudo rsync when the host needs it', () => {
