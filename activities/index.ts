@@ -1,11 +1,13 @@
 // The activities a backup server's worker registers, bound to that worker's inventory file.
 import type { BackupInput } from '../domain/backup.js';
+import type { RestoreInput } from '../domain/restore.js';
 import { ensureDataset } from './dataset.js';
 import { runHostHooks, runServerHook } from './hooks.js';
 import { probeHost } from './host-probe.js';
 import { createNotifyActivities } from './notify.js';
 import { planBackup } from './plan.js';
 import { pruneSnapshots } from './prune.js';
+import { closeRestoreSnapshot, openRestoreSnapshot, planRestore, restoreFiles } from './restore.js';
 import { takeSnapshot } from './snapshot.js';
 import { transferFiles } from './transfer.js';
 import { listSnapshots } from '../pool/zfs.js';
@@ -27,6 +29,11 @@ export function createActivities(deps: ActivityDeps) {
     takeSnapshot,
     listSnapshots,
     pruneSnapshots,
+    // restoreHost's steps (activities/restore.ts); restoreFiles runs on the transfer queue.
+    planRestore: (input: RestoreInput) => planRestore(deps.inventoryPath, input),
+    openRestoreSnapshot,
+    restoreFiles,
+    closeRestoreSnapshot,
     // notifyStart, recordOutcome, notifyTarget (activities/notify.ts)
     ...createNotifyActivities(deps.inventoryPath),
   };

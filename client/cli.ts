@@ -89,6 +89,55 @@ program
     process.exitCode = await adoptDataset(await loadInventory(configPath()), options);
   });
 
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+// Getting data back: restore runs on the owning server's worker; files and history read this server's pool.
+program
+  .command('restore')
+  .description("restore a host's files from a snapshot into a directory on the backup server or onto a host over ssh")
+  .requiredOption('--host <name>', 'host whose backup is read')
+  .option('--server <name>', "backup server (default: the host's only one)")
+  .option('--snapshot <name>', 'snapshot name, or "latest": the newest complete one (default)')
+  .option('--at <iso-time>', 'the newest complete snapshot taken at or before this time')
+  .option('--path <path>', 'restore only this path, as it was on the host (repeatable; default everything)', collect, [])
+  .option('--to <dir>', 'write into this directory on the backup server (files keep their absolute paths under it)')
+  .option('--to-host <name>', 'push over ssh to this inventory host')
+  .option('--target-dir <dir>', 'with --to-host: directory on that host (default /var/tmp/tidemark-restore/<snapshot>/)')
+  .option('--yes-overwrite-live-system', 'with --target-dir / (or --to /): really write over the live system', false)
+  .option('--dry-run', 'list what would change (rsync --itemize-changes), write nothing', false)
+  .option('--bwlimit <rate>', 'rsync --bwlimit, KiB/s (e.g. 500, 10M)')
+  .option('--wait', 'follow progress and exit 0 when restored, 1 on failure, 2 when the request cannot work', false)
+  .option('--json', 'with --wait: print the summary as JSON', false)
+  .action(async (options) => {
+    const { restore } = await import('./restore.js');
+    process.exitCode = await restore(await loadInventory(configPath()), options);
+  });
+
+program
+  .command('files')
+  .description("list a directory of a snapshot on this backup server: name, type, size, mtime, mode")
+  .requiredOption('--host <name>', 'host from the inventory')
+  .option('--server <name>', "backup server (default: the host's one whose dataset is on this machine)")
+  .option('--snapshot <name>', 'snapshot name, or "latest": the newest complete one (default)')
+  .option('--json', 'machine-readable output', false)
+  .argument('[path]', 'directory (or file) as it was on the host', '/')
+  .action(async (path: string, options: { host: string; server?: string; snapshot?: string; json: boolean }) => {
+    const { listFiles } = await import('./browse.js');
+    process.exitCode = await listFiles(await loadInventory(configPath()), { ...options, path });
+  });
+
+program
+  .command('history')
+  .description('list the snapshots on this backup server that hold PATH, marking where its size or mtime changed')
+  .requiredOption('--host <name>', 'host from the inventory')
+  .option('--server <name>', "backup server (default: the host's one whose dataset is on this machine)")
+  .option('--json', 'machine-readable output', false)
+  .argument('<path>', 'file or directory as it was on the host')
+  .action(async (path: string, options: { host: string; server?: string; json: boolean }) => {
+    const { fileHistory } = await import('./browse.js');
+    process.exitCode = await fileHistory(await loadInventory(configPath()), { ...options, path });
+  });
+
 program
   .command('worker')
   .description("run this backup server's worker (workflows, pool steps and transfers)")

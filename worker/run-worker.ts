@@ -71,7 +71,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     Worker.create({
       ...common,
       taskQueue: transferTaskQueue(options.server),
-      activities: { transferFiles: activities.transferFiles },
+      activities: { transferFiles: activities.transferFiles, restoreFiles: activities.restoreFiles },
       maxConcurrentActivityTaskExecutions: serverEntry.concurrency ?? 2,
     }),
   ]);

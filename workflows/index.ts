@@ -1,4 +1,5 @@
 // Every workflow type the control worker runs.
 export { backupHost, progressQuery } from './backup-host.js';
+export { restoreHost, restoreProgressQuery } from './restore-host.js';
 export { scheduledBackup } from './scheduled-backup.js';
 export { syncInventory } from './sync-inventory.js';

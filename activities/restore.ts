@@ -1,0 +1,245 @@
+// The restore's steps on the backup server that owns the pool: plan (which snapshot, where to), open the
+// snapshot read-only and hold it, copy with rsync, and close (release the hold, destroy the clone).
+import { lstat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { execa } from 'execa';
+import { TidemarkError } from '../domain/errors.js';
+import {
+  asDirectory,
+  defaultHostTargetDir,
+  dryRunLineCap,
+  relativeRestorePath,
+  restoreInputProblems,
+  pickSnapshot,
+  restoreRsyncArgs,
+  type OpenedSnapshot,
+  type RestoreCopyResult,
+  type RestoreInput,
+  type RestorePlan,
+} from '../domain/restore.js';
+import { classifyRsyncExit } from '../domain/rsync-exit.js';
+import { parseProgressLine, parseStats } from '../domain/rsync-output.js';
+import { loadInventory } from '../inventory/load.js';
+import { resolveHost, resolveServer, resolveSsh } from '../inventory/resolve.js';
+import { holdForRestore, releaseRestoreHold, restoreHolds } from '../pool/restore-hold.js';
+import { closeClone, openSnapshot, readerClones } from '../pool/snapshot-reader.js';
+import { listSnapshots } from '../pool/zfs.js';
+
+const heartbeatEveryMs = 1_000;
+const killGraceMs = 3_000;
+const stderrTailLines = 20;
+const stdoutTailChars = 8_192;
+
+/** Failure type of a request that cannot work as given (the CLI exits 2 for it). */
+export const restoreUsage = 'USAGE';
+
+/** Picks the snapshot and resolves the target from the inventory as it is now. */
+export async function planRestore(inventoryPath: string, input: RestoreInput): Promise<RestorePlan> {
+  try {
+    const problems = restoreInputProblems(input);
+    if (problems.length > 0) throw new TidemarkError('USAGE', problems.join('; '));
+    const inventory = await loadInventory(inventoryPath);
+    const host = resolveHost(inventory, input.host);
+    const { dataset: serverDataset } = resolveServer(inventory, host, input.server);
+    const dataset = `${serverDataset}/${host.host}`;
+    const names = (await listSnapshots(dataset).catch((error: Error) => {
+      if (/does not exist/.test(error.message)) throw new TidemarkError('USAGE', `--host: ${host.host} has no backup on ${input.server} (no dataset ${dataset})`);
+      throw error;
+    })).map((snapshot) => snapshot.name);
+    const picked = pickSnapshot(names, { ...(input.snapshot !== undefined ? { snapshot: input.snapshot } : {}), ...(input.at !== undefined ? { at: input.at } : {}) });
+    if ('problem' in picked) throw new TidemarkError('USAGE', picked.problem);
+    let target: RestorePlan['target'];
+    if (input.to.kind === 'local') {
+      target = { kind: 'local', dir: asDirectory(input.to.dir) };
+    } else {
+      const to = resolveHost(inventory, input.to.host);
+      const ssh = resolveSsh(inventory);
+      target = {
+        kind: 'host',
+        host: to.host,
+        dir: asDirectory(input.to.dir ?? defaultHostTargetDir(picked.name)),
+        remote: { address: to.address, port: to.port, user: to.user, sudo: to.sudo },
+        ssh: { identityFile: ssh.identityFile, knownHostsFile: ssh.knownHostsFile },
+      };
+    }
+    return {
+      host: host.host,
+      server: input.server,
+      dataset,
+      snapshot: picked.name,
+      paths: input.paths,
+      target,
+      dryRun: input.dryRun ?? false,
+      ...(input.bandwidthLimit ? { bandwidthLimit: input.bandwidthLimit } : {}),
+      ioTimeoutSeconds: host.transfer.ioTimeoutSeconds,
+      heartbeatTimeoutMs: host.transfer.heartbeatTimeoutMs,
+    };
+  } catch (error) {
+    if (error instanceof TidemarkError) throw ApplicationFailure.nonRetryable(error.message, restoreUsage);
+    throw error;
+  }
+}
+
+/** The run's clone name and owner mark: derived from the run, so the close step needs nothing else. */
+function runIdentity(plan: RestorePlan): { workflowId: string; runId: string; clone: string; owner: string } {
+  const execution = Context.current().info.workflowExecution;
+  if (!execution) throw new Error('restore steps run inside a restoreHost workflow');
+  return { workflowId: execution.workflowId, runId: execution.runId, clone: `${plan.dataset}-restore-${execution.runId}`, owner: `run ${execution.workflowId} ${execution.runId}` };
+}
+
+/** Cleans up after dead restores of this dataset, holds the snapshot, opens it read-only and checks that
+ * every requested path is in it. */
+export async function openRestoreSnapshot(plan: RestorePlan): Promise<OpenedSnapshot> {
+  const me = runIdentity(plan);
+  await cleanUpClosedRuns(plan.dataset, me.runId);
+  const snapshot = `${plan.dataset}@${plan.snapshot}`;
+  try {
+    await holdForRestore(snapshot, me.workflowId, me.runId);
+  } catch (error) {
+    if (/does not exist/.test((error as Error).message)) {
+      throw ApplicationFailure.nonRetryable(`snapshot ${snapshot} is gone (destroyed after it was picked); run the restore again`, restoreUsage);
+    }
+    throw error;
+  }
+  const view = await openSnapshot(plan.dataset, plan.snapshot, me.clone, me.owner);
+  const missing = [];
+  for (const path of plan.paths) {
+    const relative = relativeRestorePath(path);
+    if (relative !== '' && !(await lstat(join(view.root, relative)).then(() => true, () => false))) missing.push(path);
+  }
+  if (missing.length > 0) {
+    throw ApplicationFailure.nonRetryable(`--path: not in snapshot ${plan.snapshot}: ${missing.join(', ')} ("tidemark files" lists what it holds)`, restoreUsage);
+  }
+  return { root: view.root, ...(view.clone ? { clone: view.clone } : {}) };
+}
+
+/** Releases the run's hold and destroys its clone; idempotent (the workflow calls it whatever happened). */
+export async function closeRestoreSnapshot(plan: RestorePlan): Promise<void> {
+  const me = runIdentity(plan);
+  await closeClone(me.clone);
+  await releaseRestoreHold(`${plan.dataset}@${plan.snapshot}`, me.runId);
+}
+
+/** "The next run cleans up what a dead one left": clones and holds of restore runs that are closed. A run
+ * whose state cannot be read is left alone (keep when in doubt). */
+async function cleanUpClosedRuns(dataset: string, myRunId: string): Promise<void> {
+  const closed = new Map<string, boolean>();
+  const isClosed = async (workflowId: string, runId: string) => {
+    if (runId === myRunId) return false;
+    if (!closed.has(runId)) closed.set(runId, await runIsClosed(workflowId, runId));
+    return closed.get(runId)!;
+  };
+  for (const clone of await readerClones(dataset, 'restore')) {
+    const [kind, workflowId = '', runId = ''] = clone.owner.split(' ');
+    if (kind === 'run' && (await isClosed(workflowId, runId))) await closeClone(clone.name);
+  }
+  for (const hold of await restoreHolds(dataset)) {
+    if (await isClosed(hold.workflowId, hold.runId)) await releaseRestoreHold(hold.snapshot, hold.runId);
+  }
+}
+
+async function runIsClosed(workflowId: string, runId: string): Promise<boolean> {
+  try {
+    const description = await Context.current().client.workflow.getHandle(workflowId, runId).describe();
+    return description.status.name !== 'RUNNING';
+  } catch (error) {
+    return error instanceof WorkflowNotFoundError;
+  }
+}
+
+/** Copies the plan's paths out of the opened snapshot; heartbeats rsync's progress; cancel kills rsync. */
+export async function restoreFiles(plan: RestorePlan, view: OpenedSnapshot): Promise<RestoreCopyResult> {
+  const context = Context.current();
+  const started = Date.now();
+  let progress = { bytes: 0, percent: 0, filesTransferred: 0, rate: '' };
+  // setpriv --pdeathsig: rsync dies with the worker (even SIGKILL), so a dead worker leaves no reader of
+  // the clone behind. detached: rsync leads its own process group (ssh included), killed as one on cancel.
+  const child = execa('setpriv', ['--pdeathsig', 'SIGKILL', '--', 'rsync', ...restoreRsyncArgs(plan, view.root)], {
+    detached: true,
+    cleanup: false,
+    reject: false,
+    stdin: 'ignore',
+    buffer: false,
+    encoding: 'utf8',
+  });
+
+  let stdoutTail = '';
+  let stdoutRest = '';
+  const changes: string[] = [];
+  let changesOmitted = 0;
+  child.stdout?.on('data', (chunk: Buffer | string) => {
+    const text = chunk.toString();
+    if (plan.dryRun) {
+      const lines = (stdoutRest + text).split('\n');
+      stdoutRest = lines.pop() ?? '';
+      for (const line of lines.filter((entry) => entry.trim() !== '')) {
+        if (changes.length < dryRunLineCap) changes.push(line);
+        else changesOmitted += 1;
+      }
+      progress = { ...progress, filesTransferred: changes.length + changesOmitted };
+      return;
+    }
+    stdoutTail = (stdoutTail + text).slice(-stdoutTailChars);
+    const lines = stdoutTail.split(/[\r\n]/);
+    for (let index = lines.length - 2; index >= 0; index--) {
+      const parsed = parseProgressLine(lines[index] ?? '');
+      if (parsed) {
+        progress = parsed;
+        break;
+      }
+    }
+  });
+  const stderrLines: string[] = [];
+  child.stderr?.on('data', (chunk: Buffer | string) => {
+    stderrLines.push(...chunk.toString().split(/\r?\n/).filter((line) => line.trim() !== ''));
+    stderrLines.splice(0, Math.max(0, stderrLines.length - stderrTailLines));
+  });
+
+  const killGroup = () => {
+    signalGroup(child.pid, 'SIGTERM');
+    setTimeout(() => signalGroup(child.pid, 'SIGKILL'), killGraceMs).unref();
+  };
+  context.cancellationSignal.addEventListener('abort', killGroup, { once: true });
+  const heartbeat = setInterval(() => context.heartbeat(progress), heartbeatEveryMs);
+  context.heartbeat(progress);
+  let result;
+  try {
+    result = await child;
+  } finally {
+    clearInterval(heartbeat);
+    context.cancellationSignal.removeEventListener('abort', killGroup);
+  }
+  if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
+  if (plan.dryRun && stdoutRest.trim() !== '') {
+    if (changes.length < dryRunLineCap) changes.push(stdoutRest);
+    else changesOmitted += 1;
+  }
+
+  const exitCode = result.exitCode ?? -1;
+  const outcome = result.exitCode === undefined ? 'transient' : classifyRsyncExit(exitCode);
+  if (outcome === 'complete') {
+    const stats = parseStats(stdoutTail);
+    return {
+      filesTransferred: plan.dryRun ? changes.length + changesOmitted : stats.filesTransferred,
+      bytesTransferred: stats.bytesTransferred,
+      durationMs: Date.now() - started,
+      ...(plan.dryRun ? { changes, changesOmitted } : {}),
+    };
+  }
+  const how = result.exitCode === undefined ? `was killed by ${result.signal ?? 'a signal'}` : `exited ${exitCode}`;
+  const message = `rsync restoring ${plan.dataset}@${plan.snapshot} ${how}: ${stderrLines.join('\n') || '(no error output)'}`;
+  // Some files could not be written (23): a retry would not change that; the operator must look.
+  if (outcome === 'transient') throw ApplicationFailure.retryable(message, 'RsyncTransient');
+  throw ApplicationFailure.nonRetryable(message, outcome === 'partial' ? 'RestoreIncomplete' : 'RsyncFailed');
+}
+
+function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // Already gone.
+  }
+}

@@ -1,0 +1,162 @@
+// `tidemark files` and `tidemark history`: what a snapshot holds, and which snapshots hold a path. They run
+// on the backup server and read the pool directly (a read-only view per snapshot, always closed again).
+import { lstat, readdir, readlink } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { join } from 'node:path';
+import { ExitCode, TidemarkError } from '../domain/errors.js';
+import { parseSnapshotName } from '../domain/names.js';
+import { pickSnapshot, relativeRestorePath, restorePathProblem } from '../domain/restore.js';
+import type { Inventory } from '../inventory/schema.js';
+import { withSnapshotView } from '../pool/snapshot-reader.js';
+import { listSnapshots } from '../pool/zfs.js';
+import { formatBytes, localTarget } from './snapshots.js';
+
+export interface FileEntry {
+  /** The name as UTF-8 (invalid bytes replaced); see nameHex. */
+  name: string;
+  /** The name's bytes in hex, only when they are not valid UTF-8. */
+  nameHex?: string;
+  type: 'file' | 'dir' | 'symlink' | 'other';
+  size: number;
+  /** ISO 8601 UTC. */
+  mtime: string;
+  /** Permission bits in octal, e.g. "0644", "4755". */
+  mode: string;
+  uid: number;
+  gid: number;
+  /** Symlink target. */
+  target?: string;
+}
+
+async function describeEntry(path: Buffer, name: Buffer): Promise<FileEntry> {
+  const stat = await lstat(path);
+  const text = name.toString('utf8');
+  const entry: FileEntry = { name: text, type: typeOf(stat), size: stat.size, mtime: stat.mtime.toISOString(), mode: (stat.mode & 0o7777).toString(8).padStart(4, '0'), uid: stat.uid, gid: stat.gid };
+  if (!Buffer.from(text).equals(name)) entry.nameHex = name.toString('hex');
+  if (stat.isSymbolicLink()) entry.target = await readlink(path, 'utf8');
+  return entry;
+}
+
+function typeOf(stat: Stats): FileEntry['type'] {
+  return stat.isDirectory() ? 'dir' : stat.isSymbolicLink() ? 'symlink' : stat.isFile() ? 'file' : 'other';
+}
+
+function checkedPath(path: string): string {
+  const problem = restorePathProblem(path);
+  if (problem) throw new TidemarkError('USAGE', `PATH: ${problem}`);
+  return relativeRestorePath(path);
+}
+
+export interface FilesReport {
+  host: string;
+  server: string;
+  dataset: string;
+  snapshot: string;
+  path: string;
+  /** The directory's entries by name, or the one entry when PATH is not a directory. */
+  entries: FileEntry[];
+}
+
+export async function listFiles(inventory: Inventory, options: { host: string; server?: string; snapshot?: string; path: string; json?: boolean }): Promise<ExitCode> {
+  const relative = checkedPath(options.path);
+  const target = await localTarget(inventory, options.host, options.server);
+  if (!target.exists) throw new TidemarkError('USAGE', `--host: ${target.host} has no backup on ${target.server} yet (no dataset ${target.dataset})`);
+  const picked = pickSnapshot((await listSnapshots(target.dataset)).map((snapshot) => snapshot.name), options.snapshot !== undefined ? { snapshot: options.snapshot } : {});
+  if ('problem' in picked) throw new TidemarkError('USAGE', picked.problem);
+  const entries = await withSnapshotView(target.dataset, picked.name, async (root) => {
+    const full = Buffer.from(relative === '' ? root : join(root, relative));
+    const stat = await lstat(full).catch(() => undefined);
+    if (!stat) return undefined;
+    if (!stat.isDirectory()) return [await describeEntry(full, Buffer.from(relative.split('/').pop() ?? ''))];
+    const names = (await readdir(full, { encoding: 'buffer' })).sort(Buffer.compare);
+    return Promise.all(names.map((name) => describeEntry(Buffer.concat([full, Buffer.from('/'), name]), name)));
+  });
+  if (!entries) throw new TidemarkError('USAGE', `PATH: ${options.path} is not in snapshot ${picked.name} ("tidemark history --host ${target.host} ${options.path}" shows where it is)`);
+  const report: FilesReport = { host: target.host, server: target.server, dataset: target.dataset, snapshot: picked.name, path: options.path, entries };
+  if (options.json) {
+    console.log(JSON.stringify(report, null, 2));
+    return ExitCode.ok;
+  }
+  console.log(`${target.dataset}@${picked.name}:${options.path}`);
+  const rows = entries.map((entry) => [entry.type, entry.mode, `${entry.uid}:${entry.gid}`, entry.type === 'file' ? formatBytes(entry.size) : '-', entry.mtime.replace(/\.\d{3}Z$/, 'Z'), displayName(entry)]);
+  console.log(columns([['TYPE', 'MODE', 'OWNER', 'SIZE', 'MTIME', 'NAME'], ...rows]));
+  return ExitCode.ok;
+}
+
+function displayName(entry: FileEntry): string {
+  const name = entry.nameHex !== undefined ? `${JSON.stringify(entry.name)} (hex ${entry.nameHex})` : entry.name;
+  return entry.target !== undefined ? `${name} -> ${entry.target}` : name;
+}
+
+function columns(table: string[][]): string {
+  const widths = table[0]!.map((_, column) => Math.max(...table.map((line) => line[column]!.length)));
+  return table.map((line) => line.map((cell, column) => (column === line.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ')).join('\n');
+}
+
+export interface HistoryEntry {
+  snapshot: string;
+  /** From the name when Tidemark made it, else zfs's creation time; ISO 8601 UTC. */
+  takenAt: string;
+  label: 'complete' | 'partial' | 'suspect' | 'foreign';
+  type: FileEntry['type'];
+  size: number;
+  mtime: string;
+  mode: string;
+  /** True for the first snapshot holding PATH and wherever its type, size or mtime differ from the
+   * previous snapshot holding it. */
+  changed: boolean;
+}
+
+export interface HistoryReport {
+  host: string;
+  server: string;
+  dataset: string;
+  path: string;
+  /** Snapshots holding PATH, oldest first. */
+  snapshots: HistoryEntry[];
+  /** Snapshots read that do not hold PATH. */
+  absentFrom: string[];
+}
+
+export async function fileHistory(inventory: Inventory, options: { host: string; server?: string; path: string; json?: boolean }): Promise<ExitCode> {
+  const relative = checkedPath(options.path);
+  const target = await localTarget(inventory, options.host, options.server);
+  if (!target.exists) throw new TidemarkError('USAGE', `--host: ${target.host} has no backup on ${target.server} yet (no dataset ${target.dataset})`);
+  const report: HistoryReport = { host: target.host, server: target.server, dataset: target.dataset, path: options.path, snapshots: [], absentFrom: [] };
+  let previous: HistoryEntry | undefined;
+  for (const snapshot of await listSnapshots(target.dataset)) {
+    const stat = await withSnapshotView(target.dataset, snapshot.name, (root) => lstat(relative === '' ? root : join(root, relative)).catch(() => undefined));
+    if (!stat) {
+      report.absentFrom.push(snapshot.name);
+      continue;
+    }
+    const parsed = parseSnapshotName(snapshot.name);
+    const entry: HistoryEntry = {
+      snapshot: snapshot.name,
+      takenAt: (parsed?.takenAt ?? new Date(snapshot.createdAt * 1000)).toISOString(),
+      label: parsed?.label ?? 'foreign',
+      type: typeOf(stat),
+      size: stat.size,
+      mtime: stat.mtime.toISOString(),
+      mode: (stat.mode & 0o7777).toString(8).padStart(4, '0'),
+      changed: false,
+    };
+    entry.changed = !previous || previous.type !== entry.type || previous.size !== entry.size || previous.mtime !== entry.mtime;
+    report.snapshots.push(entry);
+    previous = entry;
+  }
+  if (options.json) {
+    console.log(JSON.stringify(report, null, 2));
+    return ExitCode.ok;
+  }
+  console.log(`${options.path} in ${target.dataset} (${target.host} on ${target.server})`);
+  if (report.snapshots.length === 0) {
+    console.log(`not in any of its ${report.absentFrom.length} snapshots`);
+    return ExitCode.ok;
+  }
+  const rows = report.snapshots.map((entry) => [entry.changed ? '*' : ' ', entry.snapshot, entry.label, entry.type, formatBytes(entry.size), entry.mtime.replace(/\.\d{3}Z$/, 'Z'), entry.mode]);
+  console.log(columns([['', 'SNAPSHOT', 'KIND', 'TYPE', 'SIZE', 'MTIME', 'MODE'], ...rows]));
+  console.log('* first seen, or size/mtime changed since the previous snapshot holding it');
+  if (report.absentFrom.length > 0) console.log(`absent from: ${report.absentFrom.join(', ')}`);
+  return ExitCode.ok;
+}
