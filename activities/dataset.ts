@@ -4,12 +4,12 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { Baseline } from '../domain/guards.js';
 import { readBaseline } from '../pool/baseline.js';
 import { currentBootId, leaseCreateOption } from '../pool/lease.js';
+import { ownerProperty } from '../pool/owner.js';
 import { judgePool, readPoolState } from '../pool/space.js';
 import { zfs } from '../pool/zfs.js';
 
 /** A copied setuid binary or device node must not be live on the backup server. */
 const hardening = { setuid: 'off', devices: 'off', exec: 'off' } as const;
-export const ownerProperty = 'tidemark:host';
 
 export interface EnsuredDataset {
   mountpoint: string;

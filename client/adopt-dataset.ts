@@ -1,6 +1,6 @@
 // `tidemark adopt-dataset --host H [--server S]`: take over an existing dataset on purpose (switching
 // over from SOWN or PlanB, or a dataset made by hand). Backups refuse a dataset Tidemark did not create.
-import { ownerProperty } from '../activities/dataset.js';
+import { ownerProperty } from '../pool/owner.js';
 import { ExitCode, TidemarkError } from '../domain/errors.js';
 import type { Inventory } from '../inventory/schema.js';
 import { zfs } from '../pool/zfs.js';
