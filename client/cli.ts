@@ -139,6 +139,18 @@ program
   });
 
 program
+  .command('verify')
+  .description('restore drill: compare SHA-256 of random files in the newest complete snapshot with the host\'s unchanged files')
+  .requiredOption('--host <name>', 'host from the inventory')
+  .option('--server <name>', "backup server (default: the host's one whose dataset is on this machine)")
+  .option('--sample <count>', 'how many random regular files to draw (default 200)')
+  .option('--json', 'machine-readable output', false)
+  .action(async (options: { host: string; server?: string; sample?: string; json: boolean }) => {
+    const { verifyHost } = await import('./verify.js');
+    process.exitCode = await verifyHost(await loadInventory(configPath()), options);
+  });
+
+program
   .command('worker')
   .description("run this backup server's worker (workflows, pool steps and transfers)")
   .requiredOption('--server <name>', 'this backup server, as named under "servers"')
