@@ -6,6 +6,8 @@ import { keepReasonProblem } from '../domain/keep.js';
 import { backupWorkflowId, controlTaskQueue } from '../domain/names.js';
 import type { Inventory } from '../inventory/schema.js';
 import { resolveHost, resolveServer, resolveTemporal } from '../inventory/resolve.js';
+import { runSummary, startAttributes } from '../domain/search-attributes.js';
+import { explainMissingSearchAttributes } from './temporal-setup.js';
 import { connectClient, runUrl } from './temporal.js';
 import { watchBackup } from './watch-backup.js';
 
@@ -80,12 +82,14 @@ async function startOne(client: Client, input: BackupInput): Promise<StartedRun>
       taskQueue: controlTaskQueue,
       workflowId,
       args: [input],
+      typedSearchAttributes: startAttributes(input.host, input.server),
+      staticSummary: runSummary(input.host, input.server),
       workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
     });
     return { workflowId, runId: handle.firstExecutionRunId, joined: false };
   } catch (error) {
-    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw explainMissingSearchAttributes(error);
     const description = await client.workflow.getHandle(workflowId).describe();
     return { workflowId, runId: description.runId, joined: true, startTime: description.startTime.toISOString() };
   }
