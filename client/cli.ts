@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 // The `tidemark` command: parses arguments, loads the inventory, maps errors to exit codes.
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ExitCode, TidemarkError } from '../domain/errors.js';
 import { inventoryPath, loadInventory } from '../inventory/load.js';
@@ -9,8 +10,14 @@ import { registerScheduleCommands } from './schedule-commands.js';
 import { hostsCommand } from './hosts.js';
 import { startBackup } from './start-backup.js';
 
+/** The version of the installed package (dist/client/cli.js sits two levels below package.json). */
+function packageVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
 const program = new Command('tidemark')
   .description('Backups of Linux hosts: rsync over SSH into ZFS, snapshots and retention, run by Temporal')
+  .version(packageVersion(), '-V, --version', 'print the Tidemark version')
   .option('-c, --config <file>', 'inventory file (default: $TIDEMARK_CONFIG, else /etc/tidemark/tidemark.yaml)')
   .exitOverride()
   .configureOutput({ outputError: (text, write) => write(text) });

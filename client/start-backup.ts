@@ -10,6 +10,7 @@ import { runSummary, startAttributes } from '../domain/search-attributes.js';
 import { explainMissingSearchAttributes } from './temporal-setup.js';
 import { connectClient, runUrl } from './temporal.js';
 import { watchBackup } from './watch-backup.js';
+import { watchForWorker } from './worker-check.js';
 
 export interface StartBackupOptions {
   host: string;
@@ -48,11 +49,12 @@ export async function startBackup(inventory: Inventory, options: StartBackupOpti
     } else {
       console.log(`started ${started.workflowId} run ${started.runId}\n  ${link}`);
     }
-    runs.push(started);
+    runs.push({ ...started, server });
   }
   if (!options.wait) return exitCode;
 
   for (const run of runs) {
+    const stopWatching = watchForWorker(client, run.server);
     try {
       const summary: BackupSummary = await watchBackup(client.workflow.getHandle(run.workflowId), run.runId);
       console.log(`${summary.status}: ${summary.host} on ${summary.server}: ${summary.message}`);
@@ -62,6 +64,8 @@ export async function startBackup(inventory: Inventory, options: StartBackupOpti
     } catch (error) {
       console.error(`FAILED: ${run.workflowId}: ${failureMessage(error)}`);
       exitCode = ExitCode.backupFailed;
+    } finally {
+      stopWatching();
     }
   }
   return exitCode;

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { msToTs } from '@temporalio/common/lib/time.js';
 import { execa } from 'execa';
 import { waitFor } from '../devenv/process.js';
@@ -12,6 +13,7 @@ import { temporalCli } from '../devenv/temporal-dev.js';
 import { backupWorkflowId } from '../domain/names.js';
 import { bytesAttribute, hostAttribute, serverAttribute, statusAttribute } from '../domain/search-attributes.js';
 import type { PairStatus } from '../client/fleet-verdict.js';
+import { serverPollers } from '../client/worker-check.js';
 import type { BackupSummary } from '../domain/backup.js';
 import { zfs } from '../pool/zfs.js';
 import { editInventory, setHostSettings } from './helpers/inventory-edit.js';
@@ -103,6 +105,10 @@ test('every run carries host, server, final status and bytes, and a "host → se
     assert.equal(attributes.get(bytesAttribute), summary.bytesTransferred, name);
     if (name !== 'demoHookFailed') assert.ok(summary.bytesTransferred > 0, `${name}: a first copy sends data`);
     assert.equal(await description.staticSummary(), `${host} → ${rig.server}`);
+    // The transfer step is labelled in the UI's event list too.
+    const history = await rig.client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
+    const transfer = history.events!.find((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'transferFiles');
+    assert.equal(defaultPayloadConverter.fromPayload(transfer!.userMetadata!.summary!), `rsync ${host} → ${rig.server}`);
   }
 });
 
@@ -184,4 +190,17 @@ test('status --nagios prints one plugin line with perfdata; UNKNOWN (3) when Tem
   const down = await execa(process.execPath, [cliPath, '--config', rig.inventoryPath, 'status', '--nagios'], { reject: false, env: { TEMPORAL_ADDRESS: '127.0.0.1:1' } });
   assert.equal(down.exitCode, 3, down.stdout + down.stderr);
   assert.match(down.stdout, /^TIDEMARK UNKNOWN: cannot reach Temporal at 127\.0\.0\.1:1/);
+});
+
+test('start-backup --wait with no worker for the server says so within 30 s and names the command that starts one', async () => {
+  // The second server has no worker: its steps would sit in the queue, silently, forever.
+  const started = Date.now();
+  const waiting = await rig.cli(['start-backup', '--host', neverHost, '--server', otherServer, '--wait'], { timeoutMs: 28_000 });
+  const workflowId = backupWorkflowId(neverHost, otherServer);
+  await rig.client.workflow.getHandle(workflowId).terminate('test: no worker on purpose').catch(() => undefined);
+  assert.ok(Date.now() - started < 30_000);
+  assert.match(waiting.stderr, new RegExp(`no worker polls tidemark-server-${otherServer}: the backup waits until one does\\. On the backup server "${otherServer}" run: tidemark worker --server ${otherServer}`));
+  // The question asked: the rig's server has its worker polling, the other one none.
+  assert.ok((await serverPollers(rig.client, rig.server)) >= 1);
+  assert.equal(await serverPollers(rig.client, otherServer), 0);
 });

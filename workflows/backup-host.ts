@@ -21,6 +21,7 @@ import { finishRun, hostRetryPolicy, prepareHost, runAfterHook, runFailedAfterHo
 import { notifyRun, pingStart, unfinishedSummary } from './notify.js';
 import { pruneAfterBackup } from './retention.js';
 import { recordBackupOutcome } from './search-attributes.js';
+import { runSummary } from '../domain/search-attributes.js';
 
 /** Which step the backup is in; transfer figures are in the transfer activity's heartbeat details. */
 export const progressQuery = defineQuery<BackupProgress>('progress');
@@ -125,6 +126,8 @@ async function takeSnapshotOnce(onServer: Activities, dataset: string, label: Sn
 function transferActivities(plan: BackupPlan) {
   return proxyActivities<Activities>({
     taskQueue: transferTaskQueue(plan.server),
+    // What the UI shows on the long step; metadata only, so recorded histories replay unchanged.
+    summary: `rsync ${runSummary(plan.host, plan.server)}`,
     startToCloseTimeout: '7d',
     heartbeatTimeout: plan.transfer.heartbeatTimeoutMs,
     retry: hostRetryPolicy(plan),
