@@ -48,7 +48,10 @@ export async function ensureSearchAttributes(connection: ConnectionLike, namespa
 
 /** Starting a run with attributes Temporal does not know fails; say which command fixes that. */
 export function explainMissingSearchAttributes(error: unknown): unknown {
-  const message = error instanceof Error ? error.message : String(error);
+  // The SDK's "Failed to start Workflow" wraps the gRPC error that says which attribute is missing.
+  let cause: unknown = error;
+  while (cause instanceof Error && !/search attribute/i.test(cause.message) && cause.cause) cause = cause.cause;
+  const message = cause instanceof Error ? ((cause as { details?: string }).details ?? cause.message) : String(cause);
   if (!/search attribute/i.test(message) || !/Tidemark/.test(message)) return error;
   return new TidemarkError('USAGE', `Temporal does not know Tidemark's search attributes (${message}); run "tidemark temporal setup" once for this namespace`);
 }

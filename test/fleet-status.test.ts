@@ -72,8 +72,13 @@ test('"tidemark temporal setup" registers the four attributes in a new namespace
     inventory.temporal.namespace = namespace;
   });
   try {
+    // Before setup, starting a run is refused with the command that fixes it (once the frontend knows the
+    // namespace: a namespace just registered takes it a moment).
+    let refused: Awaited<ReturnType<Rig['cli']>> | undefined;
+    await waitFor(`namespace ${namespace}`, async () => /search attribute/.test((refused = await rig.cli(['start-backup', '--host', freshHost, '--server', rig.server])).stderr), 30_000);
+    assert.equal(refused!.exitCode, 2, refused!.stdout + refused!.stderr);
+    assert.match(refused!.stderr, /^tidemark: Temporal does not know Tidemark's search attributes \(.*search attribute Tidemark(Host|Server|Status|Bytes)\b.*\); run "tidemark temporal setup" once for this namespace$/m);
     let first: Awaited<ReturnType<Rig['cli']>> | undefined;
-    // A namespace just registered takes the frontend a moment to know.
     await waitFor(`namespace ${namespace}`, async () => (first = await rig.cli(['temporal', 'setup', '--json'])).exitCode === 0, 30_000);
     assert.deepEqual(JSON.parse(first!.stdout), { namespace, added: ['TidemarkHost', 'TidemarkServer', 'TidemarkStatus', 'TidemarkBytes'], present: [] });
     const second = await rig.cli(['temporal', 'setup', '--json']);
