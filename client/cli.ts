@@ -179,6 +179,37 @@ program
     console.log(describeInventory(await loadInventory(path), path));
   });
 
+program
+  .command('status')
+  .description('last run and last success of every (host, server) pair, from Temporal; exit 0 OK, 1 WARNING, 2 CRITICAL (Nagios)')
+  .option('--host <name>', 'only this host')
+  .option('--server <name>', 'only this backup server')
+  .option('--stale <duration>', 'WARNING when the last SUCCESS is older than this, e.g. 36h')
+  .option('--json', 'machine-readable output: an array of pairs', false)
+  .option('--nagios', 'one Nagios/Icinga plugin line with performance data (exit 3 UNKNOWN on errors)', false)
+  .action(async (options: { host?: string; server?: string; stale?: string; json: boolean; nagios: boolean }) => {
+    const { fleetStatus } = await import('./status.js');
+    try {
+      process.exitCode = await fleetStatus(await loadInventory(configPath()), options);
+    } catch (error) {
+      if (!options.nagios) throw error;
+      // A monitoring plugin that cannot look reports UNKNOWN, never a stack or a usage exit code.
+      console.log(`TIDEMARK UNKNOWN: ${(error instanceof Error ? error.message : String(error)).replaceAll('|', '/').split('\n')[0]}`);
+      process.exitCode = 3;
+    }
+  });
+
+program
+  .command('temporal')
+  .description('Temporal namespace tools')
+  .command('setup')
+  .description('register the search attributes TidemarkHost, TidemarkServer, TidemarkStatus, TidemarkBytes (safe to repeat)')
+  .option('--json', 'machine-readable output', false)
+  .action(async (options: { json: boolean }) => {
+    const { temporalSetup } = await import('./temporal-setup.js');
+    process.exitCode = await temporalSetup(await loadInventory(configPath()), options);
+  });
+
 registerScheduleCommands(program, configPath);
 
 try {

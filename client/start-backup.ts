@@ -6,8 +6,11 @@ import { keepReasonProblem } from '../domain/keep.js';
 import { backupWorkflowId, controlTaskQueue } from '../domain/names.js';
 import type { Inventory } from '../inventory/schema.js';
 import { resolveHost, resolveServer, resolveTemporal } from '../inventory/resolve.js';
+import { runSummary, startAttributes } from '../domain/search-attributes.js';
+import { explainMissingSearchAttributes } from './temporal-setup.js';
 import { connectClient, runUrl } from './temporal.js';
 import { watchBackup } from './watch-backup.js';
+import { watchForWorker } from './worker-check.js';
 
 export interface StartBackupOptions {
   host: string;
@@ -46,11 +49,12 @@ export async function startBackup(inventory: Inventory, options: StartBackupOpti
     } else {
       console.log(`started ${started.workflowId} run ${started.runId}\n  ${link}`);
     }
-    runs.push(started);
+    runs.push({ ...started, server });
   }
   if (!options.wait) return exitCode;
 
   for (const run of runs) {
+    const stopWatching = watchForWorker(client, run.server);
     try {
       const summary: BackupSummary = await watchBackup(client.workflow.getHandle(run.workflowId), run.runId);
       console.log(`${summary.status}: ${summary.host} on ${summary.server}: ${summary.message}`);
@@ -60,6 +64,8 @@ export async function startBackup(inventory: Inventory, options: StartBackupOpti
     } catch (error) {
       console.error(`FAILED: ${run.workflowId}: ${failureMessage(error)}`);
       exitCode = ExitCode.backupFailed;
+    } finally {
+      stopWatching();
     }
   }
   return exitCode;
@@ -80,12 +86,14 @@ async function startOne(client: Client, input: BackupInput): Promise<StartedRun>
       taskQueue: controlTaskQueue,
       workflowId,
       args: [input],
+      typedSearchAttributes: startAttributes(input.host, input.server),
+      staticSummary: runSummary(input.host, input.server),
       workflowIdConflictPolicy: 'FAIL',
       workflowIdReusePolicy: 'ALLOW_DUPLICATE',
     });
     return { workflowId, runId: handle.firstExecutionRunId, joined: false };
   } catch (error) {
-    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+    if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw explainMissingSearchAttributes(error);
     const description = await client.workflow.getHandle(workflowId).describe();
     return { workflowId, runId: description.runId, joined: true, startTime: description.startTime.toISOString() };
   }

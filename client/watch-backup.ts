@@ -3,6 +3,7 @@ import { defaultPayloadConverter, type WorkflowHandle } from '@temporalio/client
 import type { BackupProgress, BackupSummary, TransferProgress } from '../domain/backup.js';
 import { formatDuration } from '../domain/duration.js';
 import { progressQuery } from '../workflows/backup-host.js';
+import { formatBytes } from './snapshots.js';
 
 const pollEveryMs = 1_000;
 const logEveryMs = 30_000;
@@ -48,7 +49,7 @@ async function describeProgress(handle: WorkflowHandle, runId: string): Promise<
     const payload = activity.heartbeatDetails?.payloads?.[0];
     const transfer = payload ? defaultPayloadConverter.fromPayload<TransferProgress>(payload) : undefined;
     if (transfer && transfer.bytes > 0) {
-      parts.push(`${transfer.percent}% ${transfer.bytes} bytes, ${transfer.filesTransferred} files, ${transfer.rate}`);
+      parts.push(`${transfer.percent}% ${formatBytes(transfer.bytes)}, ${transfer.filesTransferred} files, ${transfer.rate}`);
     }
     if ((activity.attempt ?? 1) > 1) {
       const attempt = `attempt ${activity.attempt}${activity.lastFailure?.message ? ` (last: ${activity.lastFailure.message.split('\n')[0]!.slice(0, 160)})` : ''}`;

@@ -68,6 +68,9 @@ await writeFile(
   }),
 );
 
+// A server that was already running may predate the search attributes: the verb production uses adds them.
+await execa(process.execPath, [cli, '--config', inventoryPath, 'temporal', 'setup'], { stdio: 'inherit' });
+
 const worker = spawn(process.execPath, [cli, '--config', inventoryPath, 'worker', '--server', 'demo-server'], { stdio: ['ignore', 'pipe', 'inherit'] });
 let workerOutput = '';
 worker.stdout.on('data', (chunk: Buffer) => (workerOutput += chunk.toString()));
@@ -80,6 +83,7 @@ try {
   console.log(`
 Where to look:
   Temporal Web UI:  ${uiUrl}  (workflow "backup:demo-host@demo-server"; the dev server keeps running)
+  Runs of the host: temporal workflow list --query "TidemarkHost='demo-host'"   or: tidemark status
   Current copy:     ${mountpoint}${hostRoot}
   Snapshots:        ${snapshots.split('\n').filter(Boolean).join(', ') || '(none)'}
   Inventory:        ${inventoryPath}

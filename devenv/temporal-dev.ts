@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { execa } from 'execa';
+import { ensureSearchAttributes } from '../client/temporal-setup.js';
 import { cacheDir } from './paths.js';
 import { waitFor } from './process.js';
 
@@ -32,7 +33,7 @@ export interface DevServer {
   stop(): Promise<void>;
 }
 
-/** Starts the dev server, waits until it answers, raises history retention. */
+/** Starts the dev server, waits until it answers, raises history retention, registers the search attributes. */
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
   const address = `127.0.0.1:${options.port}`;
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(options.port), '--log-level', 'error'];
@@ -49,6 +50,13 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     return true;
   });
   await execa(temporalCli(), ['operator', 'namespace', 'update', '--address', address, '-n', 'default', '--retention', options.retention ?? '30d']);
+  // Workers upsert Tidemark's search attributes: without them every run would stall on its first end.
+  const connection = await Connection.connect({ address });
+  try {
+    await ensureSearchAttributes(connection, 'default');
+  } finally {
+    await connection.close();
+  }
   return {
     address,
     uiUrl: options.uiPort ? `http://127.0.0.1:${options.uiPort}` : undefined,

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { waitFor } from '../devenv/process.js';
 import { backupWorkflowId } from '../domain/names.js';
+import { hostAttribute, serverAttribute, statusAttribute } from '../domain/search-attributes.js';
 import type { ScheduledBackupResult } from '../domain/schedule-spec.js';
 import { backupScheduleId } from '../schedule/desired.js';
 import { createSandbox, type Sandbox } from './helpers/schedules.js';
@@ -55,6 +56,9 @@ test('triggered while a backup of the pair runs: the scheduled run is skipped an
   const result = (await scheduledRun.result()) as ScheduledBackupResult;
   assert.equal(result.outcome, 'skipped');
   assert.equal(result.message, `skipped: already running (a backup of ${host} on ${server} holds backup:${host}@${server})`);
+  // The scheduled run is found by its pair in the UI, and says it skipped.
+  const parentAttributes = (await scheduledRun.describe()).typedSearchAttributes;
+  assert.deepEqual([parentAttributes.get(hostAttribute), parentAttributes.get(serverAttribute), parentAttributes.get(statusAttribute)], [host, server, 'SKIPPED']);
 
   await waitFor('the blocker is listed', async () => (await backupRuns()).length >= 1);
   const runs = await backupRuns();
@@ -76,6 +80,9 @@ test('with no backup running, a trigger starts backupHost under the fixed id as 
   const backup = await box.client.workflow.getHandle(backupWorkflowId(host, server)).describe();
   assert.equal(backup.status.name, 'RUNNING');
   assert.match(backup.parentExecution?.workflowId ?? '', new RegExp(`^scheduled-backup:${host}@${server}-`));
+  // The child starts tagged with its pair and RUNNING, and with the UI's one-line summary.
+  assert.deepEqual([backup.typedSearchAttributes.get(hostAttribute), backup.typedSearchAttributes.get(serverAttribute), backup.typedSearchAttributes.get(statusAttribute)], [host, server, 'RUNNING']);
+  assert.equal(await backup.staticSummary(), `${host} → ${server}`);
   // An ad-hoc start-style request with the fixed id is refused while it runs (start-backup joins it).
   await assert.rejects(
     box.client.workflow.start('backupHost', { workflowId: backupWorkflowId(host, server), taskQueue: box.taskQueue, args: [{ host, server }], workflowIdConflictPolicy: 'FAIL' }),

@@ -20,6 +20,8 @@ import { serverTaskQueue, snapshotName, snapshotNameTaken, transferTaskQueue, ty
 import { finishRun, hostRetryPolicy, prepareHost, runAfterHook, runFailedAfterHook } from './host-steps.js';
 import { notifyRun, pingStart, unfinishedSummary } from './notify.js';
 import { pruneAfterBackup } from './retention.js';
+import { recordBackupOutcome } from './search-attributes.js';
+import { runSummary } from '../domain/search-attributes.js';
 
 /** Which step the backup is in; transfer figures are in the transfer activity's heartbeat details. */
 export const progressQuery = defineQuery<BackupProgress>('progress');
@@ -52,7 +54,7 @@ export async function backupHost(input: BackupInput): Promise<BackupSummary> {
     const host = await prepareHost(plan, progress, started);
     if (host.skipped) {
       progress.phase = 'done';
-      return await notifyRun(await runAfterHook(plan, host.skipped), startPing);
+      return recordBackupOutcome(await notifyRun(await runAfterHook(plan, host.skipped), startPing));
     }
 
     progress.phase = 'transfer';
@@ -92,18 +94,18 @@ export async function backupHost(input: BackupInput): Promise<BackupSummary> {
     });
     const finished = await finishRun(plan, host, summary);
     progress.phase = 'done';
-    return await notifyRun(finished, startPing);
+    return recordBackupOutcome(await notifyRun(finished, startPing));
   } catch (error) {
     const phase = progress.phase;
     progress.phase = 'failed';
     if (isCancellation(error)) {
-      await notifyRun(unfinishedSummary(input, plan, 'CANCELLED', `backup of ${input.host} on ${input.server} cancelled during ${phase}`, started), startPing);
+      recordBackupOutcome(await notifyRun(unfinishedSummary(input, plan, 'CANCELLED', `backup of ${input.host} on ${input.server} cancelled during ${phase}`, started), startPing));
       throw error;
     }
     const message = `backup of ${input.host} on ${input.server} failed during ${phase}: ${explain(error, input.server)}`;
     if (plan) await runFailedAfterHook(plan, message);
     // Monitoring hears of failures too; the run still fails, so Temporal shows it Failed.
-    const summary = await notifyRun(unfinishedSummary(input, plan, 'FAILED', message, started), startPing);
+    const summary = recordBackupOutcome(await notifyRun(unfinishedSummary(input, plan, 'FAILED', message, started), startPing));
     throw ApplicationFailure.nonRetryable(message, 'BackupFailed', summary);
   }
 }
@@ -124,6 +126,8 @@ async function takeSnapshotOnce(onServer: Activities, dataset: string, label: Sn
 function transferActivities(plan: BackupPlan) {
   return proxyActivities<Activities>({
     taskQueue: transferTaskQueue(plan.server),
+    // What the UI shows on the long step; metadata only, so recorded histories replay unchanged.
+    summary: `rsync ${runSummary(plan.host, plan.server)}`,
     startToCloseTimeout: '7d',
     heartbeatTimeout: plan.transfer.heartbeatTimeoutMs,
     retry: hostRetryPolicy(plan),

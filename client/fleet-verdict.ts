@@ -1,0 +1,115 @@
+// How `tidemark status` judges one (host, server) pair from its recent runs, in Nagios terms:
+// OK (0) fresh and good; WARNING (1) last run WARNING or CANCELLED, or no success within --stale;
+// CRITICAL (2) last run FAILED or never backed up. Pure: the runs come from Temporal visibility.
+import type { RunStatus } from '../domain/search-attributes.js';
+
+/** One run as visibility reports it. */
+export interface RunRecord {
+  status: RunStatus;
+  startedAt: Date;
+  /** Absent while running. */
+  closedAt?: Date;
+  bytes?: number;
+}
+
+export type Verdict = 'OK' | 'WARNING' | 'CRITICAL';
+export const verdictExitCode: Record<Verdict, 0 | 1 | 2> = { OK: 0, WARNING: 1, CRITICAL: 2 };
+
+export interface PairStatus {
+  host: string;
+  server: string;
+  /** Newest run's status; null: never run. */
+  lastStatus: RunStatus | null;
+  lastRunAt: string | null;
+  lastRunDurationMs: number | null;
+  lastRunBytes: number | null;
+  /** When the newest SUCCESS run ended; null: none on record. */
+  lastSuccessAt: string | null;
+  lastSuccessAgeMs: number | null;
+  verdict: Verdict;
+  /** Why the verdict is not OK, most serious first. */
+  reasons: string[];
+}
+
+export interface JudgeInput {
+  host: string;
+  server: string;
+  /** Recent runs, any order. */
+  runs: RunRecord[];
+  /** Newest SUCCESS run, if the recent runs do not include one. */
+  lastSuccess?: RunRecord;
+  now: Date;
+  /** --stale in ms: a pair whose last success is older is WARNING. */
+  staleMs?: number;
+}
+
+export function judgePair(input: JudgeInput): PairStatus {
+  const runs = [...input.runs].sort((a, b) => b.startedAt.getTime() - a.startedAt.getTime());
+  const last = runs[0];
+  const success = [...runs.filter((run) => run.status === 'SUCCESS'), ...(input.lastSuccess ? [input.lastSuccess] : [])]
+    .sort((a, b) => (b.closedAt ?? b.startedAt).getTime() - (a.closedAt ?? a.startedAt).getTime())[0];
+  const successAt = success ? (success.closedAt ?? success.startedAt) : undefined;
+  // A run still going says nothing yet: the newest finished one decides.
+  const finished = runs.find((run) => run.status !== 'RUNNING');
+  const hadCopy = runs.some((run) => run.status === 'SUCCESS' || run.status === 'WARNING') || success !== undefined;
+
+  const critical: string[] = [];
+  const warning: string[] = [];
+  if (!hadCopy) critical.push(last ? `never backed up (${runs.length} run(s), none SUCCESS or WARNING)` : 'never backed up');
+  if (finished?.status === 'FAILED') critical.push('last run FAILED');
+  if (finished?.status === 'WARNING') warning.push('last run WARNING');
+  if (finished?.status === 'CANCELLED') warning.push('last run CANCELLED');
+  if (input.staleMs !== undefined && hadCopy) {
+    const age = successAt ? input.now.getTime() - successAt.getTime() : undefined;
+    if (age === undefined) warning.push('no SUCCESS on record');
+    else if (age > input.staleMs) warning.push(`last SUCCESS ${formatAge(age)} ago, older than --stale`);
+  }
+  return {
+    host: input.host,
+    server: input.server,
+    lastStatus: last?.status ?? null,
+    lastRunAt: last ? last.startedAt.toISOString() : null,
+    lastRunDurationMs: last ? (last.closedAt ?? input.now).getTime() - last.startedAt.getTime() : null,
+    lastRunBytes: last?.bytes ?? null,
+    lastSuccessAt: successAt ? successAt.toISOString() : null,
+    lastSuccessAgeMs: successAt ? input.now.getTime() - successAt.getTime() : null,
+    verdict: critical.length > 0 ? 'CRITICAL' : warning.length > 0 ? 'WARNING' : 'OK',
+    reasons: [...critical, ...warning],
+  };
+}
+
+/** The worst verdict of all pairs (OK for none). */
+export function fleetVerdict(pairs: PairStatus[]): Verdict {
+  if (pairs.some((pair) => pair.verdict === 'CRITICAL')) return 'CRITICAL';
+  return pairs.some((pair) => pair.verdict === 'WARNING') ? 'WARNING' : 'OK';
+}
+
+/** "3d04h", "2h10m", "5m03s": how long ago, coarse. */
+export function formatAge(ms: number): string {
+  const minutes = Math.floor(ms / 60_000);
+  if (minutes >= 24 * 60) return `${Math.floor(minutes / 1440)}d${String(Math.floor((minutes % 1440) / 60)).padStart(2, '0')}h`;
+  if (minutes >= 60) return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, '0')}m`;
+  return `${minutes}m${String(Math.floor(ms / 1000) % 60).padStart(2, '0')}s`;
+}
+
+/** One Nagios plugin line: "TIDEMARK CRITICAL: text | perfdata" (perfdata per the plugin guidelines). */
+export function nagiosLine(pairs: PairStatus[], staleMs?: number): string {
+  const verdict = fleetVerdict(pairs);
+  const count = (wanted: Verdict) => pairs.filter((pair) => pair.verdict === wanted).length;
+  const problems = pairs.filter((pair) => pair.verdict !== 'OK');
+  const shown = problems.slice(0, 5).map((pair) => `${pair.host}@${pair.server} ${pair.reasons[0]}`);
+  const more = problems.length > shown.length ? `, and ${problems.length - shown.length} more` : '';
+  const text = problems.length === 0 ? `${pairs.length} pairs fresh and good` : `${count('CRITICAL')} critical, ${count('WARNING')} warning of ${pairs.length} pairs: ${shown.join('; ')}${more}`;
+  const ages = pairs.flatMap((pair) => (pair.lastSuccessAgeMs === null ? [] : [pair.lastSuccessAgeMs]));
+  const oldest = ages.length > 0 ? Math.round(Math.max(...ages) / 1000) : 0;
+  const never = pairs.filter((pair) => pair.reasons.some((reason) => reason.startsWith('never backed up'))).length;
+  const perfdata = [
+    `pairs=${pairs.length};;;0`,
+    `ok=${count('OK')};;;0;${pairs.length}`,
+    `warning=${count('WARNING')};;;0;${pairs.length}`,
+    `critical=${count('CRITICAL')};;;0;${pairs.length}`,
+    `never=${never};;;0;${pairs.length}`,
+    `oldest_success_age=${oldest}s;${staleMs === undefined ? '' : Math.round(staleMs / 1000)};;0`,
+  ];
+  return `TIDEMARK ${verdict}: ${text.replaceAll('|', '/')} | ${perfdata.join(' ')}`;
+}

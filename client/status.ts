@@ -1,0 +1,123 @@
+// `tidemark status [--host H] [--server S] [--stale DURATION] [--json] [--nagios]`: the last run and the
+// last success of every (host, server) pair of the inventory, read from Temporal visibility (the runs'
+// search attributes), so it works from any machine with the inventory. Exit code in Nagios terms.
+import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import { parseDuration, formatDuration } from '../domain/duration.js';
+import { TidemarkError } from '../domain/errors.js';
+import { bytesAttribute, runStatuses, statusAttribute, type RunStatus } from '../domain/search-attributes.js';
+import type { Inventory } from '../inventory/schema.js';
+import { resolveHost, resolveTemporal } from '../inventory/resolve.js';
+import { loadHostSources } from '../inventory/sources.js';
+import { hostServerPairs, type HostServerPair } from './hosts.js';
+import { formatBytes } from './snapshots.js';
+import { fleetVerdict, formatAge, judgePair, nagiosLine, verdictExitCode, type PairStatus, type RunRecord } from './fleet-verdict.js';
+import { connectClient } from './temporal.js';
+
+export interface StatusOptions {
+  host?: string;
+  server?: string;
+  stale?: string;
+  json: boolean;
+  nagios: boolean;
+}
+
+/** Recent runs looked at per pair; the newest SUCCESS is fetched separately when none is among them. */
+const recentRuns = 10;
+/** Pairs queried at once: 200 hosts × 2 servers stay a few seconds without flooding the frontend. */
+const parallelPairs = 8;
+
+export async function fleetStatus(inventory: Inventory, options: StatusOptions): Promise<number> {
+  const staleMs = options.stale === undefined ? undefined : parseDuration(options.stale);
+  if (options.stale !== undefined && !staleMs) throw new TidemarkError('USAGE', `--stale: "${options.stale}" is not a duration; write e.g. 36h, 2d or 90m`);
+  const { inventory: merged } = await loadHostSources(inventory);
+  const host = options.host === undefined ? undefined : resolveHost(merged, options.host).host;
+  const pairs = hostServerPairs(merged, options.server).filter((pair) => host === undefined || pair.host === host);
+  if (pairs.length === 0) throw new TidemarkError('USAGE', `--host ${options.host} is not backed up on --server ${options.server}`);
+
+  const settings = resolveTemporal(merged);
+  const client = await connectClient(settings);
+  let rows: PairStatus[];
+  try {
+    const now = new Date();
+    rows = await mapLimited(pairs, parallelPairs, async (pair) => judgePair({ ...pair, ...(await pairRuns(client, pair)), now, ...(staleMs ? { staleMs } : {}) }));
+  } finally {
+    await client.connection.close();
+  }
+  if (options.nagios) console.log(nagiosLine(rows, staleMs));
+  else if (options.json) console.log(JSON.stringify(rows, null, 2));
+  else console.log(statusTable(rows));
+  return verdictExitCode[fleetVerdict(rows)];
+}
+
+/** Recent `backupHost` runs of one pair (the scheduled parents carry the attributes too, not counted). */
+async function pairRuns(client: Client, pair: HostServerPair): Promise<{ runs: RunRecord[]; lastSuccess?: RunRecord }> {
+  const base = `WorkflowType = 'backupHost' AND TidemarkHost = ${quote(pair.host)} AND TidemarkServer = ${quote(pair.server)}`;
+  const runs = await firstRuns(client, base, recentRuns);
+  if (runs.some((run) => run.status === 'SUCCESS')) return { runs };
+  const [lastSuccess] = await firstRuns(client, `${base} AND TidemarkStatus = 'SUCCESS'`, 1);
+  return lastSuccess ? { runs, lastSuccess } : { runs };
+}
+
+async function firstRuns(client: Client, query: string, limit: number): Promise<RunRecord[]> {
+  const runs: RunRecord[] = [];
+  for await (const execution of client.workflow.list({ query, pageSize: limit })) {
+    runs.push(runRecord(execution));
+    if (runs.length >= limit) break;
+  }
+  return runs;
+}
+
+/** A run that ended without recording how (terminated, timed out, or run by a worker older than the
+ * attributes) is judged by Temporal's own status; one that completed so is never counted as a success. */
+function runRecord(execution: WorkflowExecutionInfo): RunRecord {
+  const recorded = execution.typedSearchAttributes.get(statusAttribute);
+  const bytes = execution.typedSearchAttributes.get(bytesAttribute);
+  let status: RunStatus;
+  if (execution.status.name === 'RUNNING' || execution.status.name === 'PAUSED') status = 'RUNNING';
+  else if (recorded !== undefined && recorded !== 'RUNNING' && (runStatuses as readonly string[]).includes(recorded)) status = recorded as RunStatus;
+  else status = execution.status.name === 'CANCELLED' ? 'CANCELLED' : execution.status.name === 'COMPLETED' ? 'WARNING' : 'FAILED';
+  return {
+    status,
+    startedAt: execution.startTime,
+    ...(execution.closeTime ? { closedAt: execution.closeTime } : {}),
+    ...(bytes !== undefined ? { bytes } : {}),
+  };
+}
+
+/** A visibility query string literal (inventory names have no quotes, but never trust that here). */
+function quote(value: string): string {
+  return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
+}
+
+async function mapLimited<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await work(items[index]!);
+    }
+  });
+  await Promise.all(lanes);
+  return results;
+}
+
+export function statusTable(rows: PairStatus[]): string {
+  const local = new Intl.DateTimeFormat('sv-SE', { dateStyle: 'short', timeStyle: 'short' });
+  const table = [['HOST', 'SERVER', 'LAST RUN', 'STARTED', 'TOOK', 'BYTES', 'LAST SUCCESS', 'AGE', 'VERDICT']];
+  for (const row of rows) {
+    table.push([
+      row.host,
+      row.server,
+      row.lastStatus ?? 'never run',
+      row.lastRunAt ? local.format(new Date(row.lastRunAt)) : '-',
+      row.lastRunDurationMs === null ? '-' : formatDuration(row.lastRunDurationMs),
+      row.lastRunBytes === null ? '-' : formatBytes(row.lastRunBytes),
+      row.lastSuccessAt ? local.format(new Date(row.lastSuccessAt)) : 'never',
+      row.lastSuccessAgeMs === null ? '-' : formatAge(row.lastSuccessAgeMs),
+      row.verdict === 'OK' ? 'OK' : `${row.verdict}: ${row.reasons.join('; ')}`,
+    ]);
+  }
+  const widths = table[0]!.map((_, column) => Math.max(...table.map((line) => line[column]!.length)));
+  return table.map((line) => line.map((cell, column) => (column === line.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ')).join('\n');
+}

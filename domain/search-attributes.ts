@@ -1,0 +1,30 @@
+// The custom search attributes every backup run carries, so the Temporal UI, `temporal workflow list`
+// and `tidemark status` can find runs by host, server and outcome. Shared by workflows and the CLI.
+import { defineSearchAttributeKey } from '@temporalio/common';
+import type { BackupStatus } from './backup.js';
+
+export const hostAttribute = defineSearchAttributeKey('TidemarkHost', 'KEYWORD');
+export const serverAttribute = defineSearchAttributeKey('TidemarkServer', 'KEYWORD');
+export const statusAttribute = defineSearchAttributeKey('TidemarkStatus', 'KEYWORD');
+export const bytesAttribute = defineSearchAttributeKey('TidemarkBytes', 'INT');
+
+/** What `tidemark temporal setup` registers (name → Temporal's indexed value type). */
+export const tidemarkSearchAttributes = [hostAttribute, serverAttribute, statusAttribute, bytesAttribute] as const;
+
+/** RUNNING until the run ends; SKIPPED: a scheduled run found a backup of the pair already running. */
+export type RunStatus = BackupStatus | 'RUNNING' | 'SKIPPED';
+export const runStatuses: readonly RunStatus[] = ['RUNNING', 'SUCCESS', 'WARNING', 'FAILED', 'CANCELLED', 'SKIPPED'];
+
+/** The attributes a backup of (host, server) starts with. */
+export function startAttributes(host: string, server: string) {
+  return [
+    { key: hostAttribute, value: host },
+    { key: serverAttribute, value: server },
+    { key: statusAttribute, value: 'RUNNING' satisfies RunStatus },
+  ];
+}
+
+/** One line for the UI's run list: "vpn → backup-1". */
+export function runSummary(host: string, server: string): string {
+  return `${host} → ${server}`;
+}

@@ -1,0 +1,97 @@
+// `tidemark status` judges each (host, server) pair from its runs: Nagios verdicts, ages, the plugin line.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { fleetVerdict, judgePair, nagiosLine, verdictExitCode, type RunRecord } from '../client/fleet-verdict.js';
+import { parseNagiosLine } from './helpers/nagios.js';
+
+const now = new Date('2026-12-01T12:00:00Z');
+const hoursAgo = (hours: number) => new Date(now.getTime() - hours * 3_600_000);
+const run = (status: RunRecord['status'], startedHoursAgo: number, tookHours = 0.5): RunRecord => ({
+  status,
+  startedAt: hoursAgo(startedHoursAgo),
+  ...(status === 'RUNNING' ? {} : { closedAt: hoursAgo(startedHoursAgo - tookHours) }),
+  bytes: 1000,
+});
+const judge = (runs: RunRecord[], extra: { staleMs?: number; lastSuccess?: RunRecord } = {}) => judgePair({ host: 'vpn', server: 'b1', runs, now, ...extra });
+
+test('a pair without runs is CRITICAL "never backed up", with nulls for every time', () => {
+  const pair = judge([]);
+  assert.equal(pair.verdict, 'CRITICAL');
+  assert.deepEqual(pair.reasons, ['never backed up']);
+  assert.equal(pair.lastStatus, null);
+  assert.equal(pair.lastRunAt, null);
+  assert.equal(pair.lastSuccessAt, null);
+});
+
+test('the newest run (by start) is the last run, whatever order visibility returned', () => {
+  const pair = judge([run('FAILED', 30), run('SUCCESS', 6, 1), run('WARNING', 20)]);
+  assert.equal(pair.lastStatus, 'SUCCESS');
+  assert.equal(pair.lastRunAt, hoursAgo(6).toISOString());
+  assert.equal(pair.lastRunDurationMs, 3_600_000);
+  assert.equal(pair.lastSuccessAt, hoursAgo(5).toISOString(), 'a success counts from when it ended');
+  assert.equal(pair.lastSuccessAgeMs, 5 * 3_600_000);
+  assert.equal(pair.verdict, 'OK');
+});
+
+test('last run FAILED is CRITICAL even with an older success; WARNING and CANCELLED are WARNING', () => {
+  const failed = judge([run('FAILED', 1), run('SUCCESS', 25)]);
+  assert.equal(failed.verdict, 'CRITICAL');
+  assert.deepEqual(failed.reasons, ['last run FAILED']);
+  assert.equal(failed.lastSuccessAt, hoursAgo(24.5).toISOString());
+  assert.equal(judge([run('WARNING', 1)]).verdict, 'WARNING');
+  assert.equal(judge([run('CANCELLED', 1), run('SUCCESS', 3)]).verdict, 'WARNING');
+});
+
+test('only failed runs: never backed up and FAILED, both named', () => {
+  const pair = judge([run('FAILED', 1), run('FAILED', 2)]);
+  assert.equal(pair.verdict, 'CRITICAL');
+  assert.equal(pair.reasons.length, 2);
+  assert.match(pair.reasons[0]!, /^never backed up \(2 run\(s\)/);
+});
+
+test('a run in progress does not hide the verdict of the one before it', () => {
+  const pair = judge([run('RUNNING', 0.1), run('FAILED', 24), run('SUCCESS', 48)]);
+  assert.equal(pair.lastStatus, 'RUNNING');
+  assert.equal(pair.verdict, 'CRITICAL');
+  assert.equal(pair.lastRunDurationMs, 0.1 * 3_600_000, 'a running run has lasted until now');
+  assert.equal(judge([run('RUNNING', 0.1), run('SUCCESS', 24)]).verdict, 'OK');
+});
+
+test('--stale: a success older than the limit is WARNING; a newer one is OK; the separately fetched success counts', () => {
+  assert.equal(judge([run('SUCCESS', 3)], { staleMs: 3_600_000 }).verdict, 'WARNING');
+  assert.match(judge([run('SUCCESS', 3)], { staleMs: 3_600_000 }).reasons[0]!, /last SUCCESS 2h30m ago, older than --stale/);
+  assert.equal(judge([run('SUCCESS', 3)], { staleMs: 4 * 3_600_000 }).verdict, 'OK');
+  const olderSuccess = judge([run('WARNING', 1)], { staleMs: 48 * 3_600_000, lastSuccess: run('SUCCESS', 30) });
+  assert.equal(olderSuccess.lastSuccessAt, hoursAgo(29.5).toISOString());
+  assert.deepEqual(olderSuccess.reasons, ['last run WARNING']);
+  assert.deepEqual(judge([run('WARNING', 1)], { staleMs: 3_600_000 }).reasons, ['last run WARNING', 'no SUCCESS on record']);
+});
+
+test('the fleet verdict is the worst pair; exit codes are Nagios codes', () => {
+  const ok = judge([run('SUCCESS', 1)]);
+  const warning = judge([run('WARNING', 1)]);
+  const critical = judge([]);
+  assert.equal(fleetVerdict([ok]), 'OK');
+  assert.equal(fleetVerdict([ok, warning]), 'WARNING');
+  assert.equal(fleetVerdict([warning, critical, ok]), 'CRITICAL');
+  assert.deepEqual([verdictExitCode.OK, verdictExitCode.WARNING, verdictExitCode.CRITICAL], [0, 1, 2]);
+});
+
+test('--nagios: one plugin line naming the problem pairs, with counts and the oldest success age as perfdata', () => {
+  const pairs = [
+    judgePair({ host: 'vpn', server: 'b1', runs: [run('SUCCESS', 2, 0.5)], now, staleMs: 3 * 3_600_000 }),
+    judgePair({ host: 'db', server: 'b1', runs: [run('FAILED', 1)], now, staleMs: 3 * 3_600_000 }),
+    judgePair({ host: 'web', server: 'b1', runs: [], now, staleMs: 3 * 3_600_000 }),
+  ];
+  const line = nagiosLine(pairs, 3 * 3_600_000);
+  const parsed = parseNagiosLine(line);
+  assert.equal(parsed.service, 'TIDEMARK');
+  assert.equal(parsed.status, 'CRITICAL');
+  assert.match(parsed.text, /2 critical, 0 warning of 3 pairs: .*db@b1 never backed up.*web@b1 never backed up/);
+  assert.equal(parsed.perfdata.get('pairs')!.value, 3);
+  assert.equal(parsed.perfdata.get('ok')!.value, 1);
+  assert.equal(parsed.perfdata.get('critical')!.value, 2);
+  assert.equal(parsed.perfdata.get('never')!.value, 2);
+  assert.deepEqual(parsed.perfdata.get('oldest_success_age'), { value: 1.5 * 3600, uom: 's', fields: [String(3 * 3600), '', '0'] });
+  assert.match(nagiosLine([pairs[0]!]), /^TIDEMARK OK: 1 pairs fresh and good \| /);
+});
