@@ -46,6 +46,13 @@ export async function ensureSearchAttributes(connection: ConnectionLike, namespa
   return report;
 }
 
+/** Tidemark's attributes the namespace does not have (a worker checks before it polls: a workflow whose
+ * upsert names an unknown attribute fails its task and stalls). */
+export async function missingSearchAttributes(connection: Pick<ConnectionLike, 'operatorService'>, namespace: string): Promise<string[]> {
+  const existing = (await connection.operatorService.listSearchAttributes({ namespace })).customAttributes ?? {};
+  return tidemarkSearchAttributes.filter((key) => existing[key.name] === undefined || existing[key.name] === null).map((key) => key.name);
+}
+
 /** Starting a run with attributes Temporal does not know fails; say which command fixes that. */
 export function explainMissingSearchAttributes(error: unknown): unknown {
   // The SDK's "Failed to start Workflow" wraps the gRPC error that says which attribute is missing.

@@ -78,6 +78,10 @@ test('"tidemark temporal setup" registers the four attributes in a new namespace
     await waitFor(`namespace ${namespace}`, async () => /search attribute/.test((refused = await rig.cli(['start-backup', '--host', freshHost, '--server', rig.server])).stderr), 30_000);
     assert.equal(refused!.exitCode, 2, refused!.stdout + refused!.stderr);
     assert.match(refused!.stderr, /^tidemark: Temporal does not know Tidemark's search attributes \(.*search attribute Tidemark(Host|Server|Status|Bytes)\b.*\); run "tidemark temporal setup" once for this namespace$/m);
+    // A worker refuses to start there too: its runs would stall on their first upsert.
+    const worker = await execa(process.execPath, [cliPath, '--config', rig.inventoryPath, 'worker', '--server', rig.server], { reject: false, timeout: 60_000, env: { TEMPORAL_ADDRESS: testServices().temporal } });
+    assert.equal(worker.exitCode, 2, worker.stdout + worker.stderr);
+    assert.match(worker.stderr, /namespace "tidemark-setup-\d+" lacks Tidemark's search attributes TidemarkHost, TidemarkServer, TidemarkStatus, TidemarkBytes: run "tidemark temporal setup" once, then start the worker/);
     let first: Awaited<ReturnType<Rig['cli']>> | undefined;
     await waitFor(`namespace ${namespace}`, async () => (first = await rig.cli(['temporal', 'setup', '--json'])).exitCode === 0, 30_000);
     assert.deepEqual(JSON.parse(first!.stdout), { namespace, added: ['TidemarkHost', 'TidemarkServer', 'TidemarkStatus', 'TidemarkBytes'], present: [] });

@@ -16,6 +16,7 @@ import { TidemarkError } from '../domain/errors.js';
 import { noteSecretVariables } from '../activities/child-env.js';
 import { checkRsyncVersion } from './rsync-version.js';
 import { connectionOptions, temporalUnavailable } from '../client/temporal.js';
+import { missingSearchAttributes } from '../client/temporal-setup.js';
 
 export interface WorkerOptions {
   server: string;
@@ -55,6 +56,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   const connection = await NativeConnection.connect(connectionOptions(temporal)).catch((error: unknown) => {
     throw temporalUnavailable(temporal, error);
   });
+  await refuseWithoutSearchAttributes(connection, temporal.namespace);
   const activities = createActivities({ inventoryPath: options.inventoryPath });
   const common = { connection, namespace: temporal.namespace, identity: `${options.server}@${hostname()}` };
   const workflowSource = existsSync(workflowBundlePath) ? { workflowBundle: { codePath: workflowBundlePath } } : { workflowsPath };
@@ -83,5 +85,22 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   } finally {
     await metricsServer?.close();
     await connection.close();
+  }
+}
+
+/** Workflows upsert Tidemark's search attributes: without them every run would stall on its first
+ * workflow task, which is worse than not starting. A namespace that does not let us list them (a
+ * restricted API key) is let through with a warning. */
+async function refuseWithoutSearchAttributes(connection: NativeConnection, namespace: string): Promise<void> {
+  let missing: string[];
+  try {
+    missing = await missingSearchAttributes(connection, namespace);
+  } catch (error) {
+    console.warn(`tidemark worker: could not list the search attributes of namespace "${namespace}" (${(error as Error).message}); make sure "tidemark temporal setup" was run`);
+    return;
+  }
+  if (missing.length > 0) {
+    await connection.close();
+    throw new TidemarkError('USAGE', `namespace "${namespace}" lacks Tidemark's search attributes ${missing.join(', ')}: run "tidemark temporal setup" once, then start the worker`);
   }
 }
