@@ -198,7 +198,7 @@ test('status --nagios prints one plugin line with perfdata; UNKNOWN (3) when Tem
   // TEMPORAL_ADDRESS wins over the inventory: a port where nothing listens.
   const down = await execa(process.execPath, [cliPath, '--config', rig.inventoryPath, 'status', '--nagios'], { reject: false, env: { TEMPORAL_ADDRESS: '127.0.0.1:1' } });
   assert.equal(down.exitCode, 3, down.stdout + down.stderr);
-  assert.match(down.stdout, /^TIDEMARK UNKNOWN: cannot reach Temporal at 127\.0\.0\.1:1/);
+  assert.match(down.stdout, /^TIDEMARK UNKNOWN: cannot connect to Temporal at 127\.0\.0\.1:1/);
 });
 
 test('start-backup --wait with no worker for the server says so within 30 s and names the command that starts one', async () => {
