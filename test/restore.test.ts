@@ -236,6 +236,22 @@ test('cancel stops rsync and leaves no clone and no hold; the next run cleans up
   await waitFor('the hand-made clone to be destroyed', async () => (await zfs(['destroy', foreign]).then(() => true, () => false)), 10_000);
 });
 
+test('a worker SIGKILLed during a restore: its rsync dies with it, and once a worker is back the run leaves no clone and no hold', async () => {
+  const { workflowId, runId } = await startSlowRestore();
+  assert.equal((await restoreClones()).length, 1);
+  const workers = (await execa('pgrep', ['-f', `worker --server ${rig.server}`], { reject: false })).stdout.split('\n').filter(Boolean).map(Number);
+  assert.ok(workers.length > 0, 'the rig worker runs');
+  for (const pid of workers) process.kill(pid, 'SIGKILL');
+  await waitFor('rsync gone with its worker', async () => (await execa('pgrep', ['-f', `rsync.*${rig.dataset}-restore-`], { reject: false })).stdout.trim() === '', 15_000);
+  await rig.startWorker();
+  // The run itself is durable: cancelling it now runs its close step on the new worker.
+  const handle = rig.client.workflow.getHandle(workflowId, runId);
+  await handle.cancel();
+  await assert.rejects(handle.result());
+  assert.deepEqual(await restoreClones(), []);
+  assert.equal(await holds(taken[0]!.name), 0);
+});
+
 test('retention running during a restore does not destroy the snapshot being read', async () => {
   // A policy under which only the newest snapshot stays.
   setHostSettings(rig, { retention: { daily: 1 } });
