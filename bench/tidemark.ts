@@ -63,7 +63,7 @@ type Timestamp = { seconds?: unknown; nanos?: number | null } | null | undefined
 const timestampMs = (ts: Timestamp) => (ts ? Number(String(ts.seconds ?? 0)) * 1000 + (ts.nanos ?? 0) / 1e6 : 0);
 
 /** Per step (activity type) scheduled → completed, and first → last event of the run, from the history. */
-async function stepTimes(handle: WorkflowHandle): Promise<Record<string, number>> {
+export async function stepTimes(handle: WorkflowHandle): Promise<Record<string, number>> {
   const history = await handle.fetchHistory();
   const events = history.events ?? [];
   const scheduled = new Map<string, { name: string; at: number }>();
