@@ -8,6 +8,7 @@ import { backupWorkflowId } from '../domain/names.js';
 import { listSnapshots } from '../pool/zfs.js';
 import { backupWithHostDown, createRig, type Rig } from './helpers/rig.js';
 import { activityRecord } from './helpers/history.js';
+import { snapshotIdentity } from './helpers/safety.js';
 
 let rig: Rig;
 before(async () => {
@@ -32,7 +33,7 @@ test('sshd down: the transfer is retried with backoff, then the run fails naming
   // rig: 3 attempts, 1 s initial interval doubling; history keeps the last attempt's start.
   const probe = await activityRecord(rig.client, backupWorkflowId(rig.hostName, rig.server), 'probeHost');
   assert.deepEqual(probe, { attempts: [3], backoffCoefficient: 2, initialIntervalSeconds: 1 });
-  assert.deepEqual(await listSnapshots(rig.dataset), snapshotsBefore, 'the previous snapshot is untouched');
+  assert.deepEqual(snapshotIdentity(await listSnapshots(rig.dataset)), snapshotIdentity(snapshotsBefore), 'the previous snapshot is untouched');
 });
 
 test('unknown host key: the run fails at once, saying so, and nothing is transferred', async () => {
@@ -49,6 +50,6 @@ test('unknown host key: the run fails at once, saying so, and nothing is transfe
   assert.deepEqual((await activityRecord(rig.client, backupWorkflowId(rig.hostName, rig.server), 'probeHost')).attempts, [1]);
   assert.deepEqual((await activityRecord(rig.client, backupWorkflowId(rig.hostName, rig.server), 'transferFiles')).attempts, []);
   assert.ok(!readdirSync(join(await rig.copyPath(), rig.source)).includes('must-not-arrive'));
-  assert.deepEqual(await listSnapshots(rig.dataset), snapshotsBefore);
+  assert.deepEqual(snapshotIdentity(await listSnapshots(rig.dataset)), snapshotIdentity(snapshotsBefore));
   writeFileSync(rig.host.knownHostsFile, `${rig.host.hostKeyLine}\n`);
 });

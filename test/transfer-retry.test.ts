@@ -9,6 +9,7 @@ import { listSnapshots } from '../pool/zfs.js';
 import { waitFor } from '../devenv/process.js';
 import { backupWorkflowId } from '../domain/names.js';
 import { activityRecord } from './helpers/history.js';
+import { snapshotIdentity } from './helpers/safety.js';
 import { createRig, processesMatching, type Rig } from './helpers/rig.js';
 
 let rig: Rig;
@@ -45,5 +46,5 @@ test('host lost mid-transfer: rsync is retried with backoff, then the run fails 
 
   const transfer = await activityRecord(rig.client, backupWorkflowId(rig.hostName, rig.server), 'transferFiles');
   assert.deepEqual(transfer, { attempts: [3], backoffCoefficient: 2, initialIntervalSeconds: 1 });
-  assert.deepEqual(await listSnapshots(rig.dataset), snapshotsBefore, 'no new snapshot, the previous one untouched');
+  assert.deepEqual(snapshotIdentity(await listSnapshots(rig.dataset)), snapshotIdentity(snapshotsBefore), 'no new snapshot, the previous one untouched');
 });

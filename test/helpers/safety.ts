@@ -42,3 +42,9 @@ export async function assertSnapshotIntact(rig: Rig, snapshot: string, tree: Awa
 export async function lastSummary(rig: Rig): Promise<BackupSummary> {
   return (await rig.client.workflow.getHandle(backupWorkflowId(rig.hostName, rig.server)).result()) as BackupSummary;
 }
+
+/** A snapshot listing without "used": the unique bytes of a snapshot grow whenever the live copy's blocks
+ * change and ZFS syncs, which says nothing about the snapshot itself. */
+export function snapshotIdentity(snapshots: Array<{ name: string; createdAt: number; holds: number }>): Array<{ name: string; createdAt: number; holds: number }> {
+  return snapshots.map(({ name, createdAt, holds }) => ({ name, createdAt, holds }));
+}
