@@ -109,6 +109,15 @@ program
   });
 
 program
+  .command('host-setup')
+  .description("print what to install on a host so the backup server's key runs only Tidemark's commands (ssh filter, authorized_keys line, sudoers)")
+  .requiredOption('--host <name>', 'host from the inventory')
+  .action(async (options: { host: string }) => {
+    const { describeHostSetup } = await import('./host-setup.js');
+    console.log(await describeHostSetup(await loadInventory(configPath()), options));
+  });
+
+program
   .command('config')
   .description('inventory tools')
   .command('check')
