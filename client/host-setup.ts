@@ -3,7 +3,8 @@
 // for a non-root user, the sudoers lines).
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { hookCommand, probeCommand, type HostStepsPlan } from '../domain/host-steps.js';
+import { TidemarkError } from '../domain/errors.js';
+import { hookCommand, probeCommand, safeRemotePath, type HostStepsPlan } from '../domain/host-steps.js';
 import type { Inventory } from '../inventory/schema.js';
 import { resolveHost, resolveSsh } from '../inventory/resolve.js';
 
@@ -102,6 +103,10 @@ export function hostSetup(inventory: Inventory, options: HostSetupOptions): Host
   const resolved = resolveHost(inventory, options.host);
   const filterPath = options.filterPath ?? defaultFilterPath;
   const configPath = options.configPath ?? defaultFilterConfigPath;
+  // Both go inside command="..." of authorized_keys, which sshd hands to the user's shell.
+  for (const [option, path] of [['--filter-path', filterPath], ['--filter-config', configPath]] as const) {
+    if (!safeRemotePath.test(path)) throw new TidemarkError('USAGE', `${option}: expected an absolute path of letters, digits and . _ + - only, got ${JSON.stringify(path)}`);
+  }
   const addresses = resolved.servers.map((server) => ({ server, address: inventory.servers[server]?.address }));
   const serversWithoutAddress = addresses.filter((entry) => entry.address === undefined).map((entry) => entry.server);
   // A from= listing only some servers would lock the others out: all or nothing.

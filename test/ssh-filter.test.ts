@@ -192,6 +192,7 @@ hosts:
   assert.deepEqual(partial.serverAddresses, []);
   assert.deepEqual(partial.serversWithoutAddress, ['b2']);
   assert.equal(authorizedKeysLine('ssh-ed25519 AAAA', [], '/f /c.conf'), 'restrict,command="/f /c.conf" ssh-ed25519 AAAA');
+  assert.throws(() => hostSetup(parseInventory(text(undefined)), { host: 'web', configPath: '/etc/x" y' }), /--filter-config: expected an absolute path/);
   assert.throws(() => parseInventory(text('backup.example.org')), /address.*expected an IP address or CIDR range/s);
   assert.throws(() => parseInventory(text('10.0.0.0/33')), /expected an IP address or CIDR range/);
 });
