@@ -71,6 +71,19 @@ test('the probe and the hook command as the worker builds them run, with any mar
   assert.equal(hook.exitCode, 0, hook.stderr);
   assert.match(hook.stdout, /hello from the hook/);
   assert.match(hook.stdout, new RegExp(`^${otherMarker} exit 0$`, 'm'));
+  // With sudo=yes the hook goes through "sudo -n" (root here, so sudo needs no rule).
+  const sudoHook = await filter(hookCommand(f.hooks, hourMs / 1000, true, marker), f.sudoConfig);
+  assert.equal(sudoHook.exitCode, 0, sudoHook.stderr);
+  assert.match(sudoHook.stdout, new RegExp(`^${marker} exit 0$`, 'm'));
+});
+
+test('a missing or foreign config refuses everything', async () => {
+  const f = await shared;
+  const probe = probeCommand(f.veto, f.excludeFile, marker, f.hooks);
+  assertRefused(await filter(probe, join(f.dir, 'missing.conf')), /cannot read .*missing\.conf/);
+  const foreign = join(f.dir, 'foreign.conf');
+  await writeFile(foreign, `${await readFile(f.config, 'utf8')}run=id\n`);
+  assertRefused(await filter(probe, foreign), /unknown line in .*foreign\.conf/);
 });
 
 test('probe and hook commands that differ in anything but the marker are refused', async () => {
