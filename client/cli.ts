@@ -170,6 +170,18 @@ program
   });
 
 program
+  .command('host-setup')
+  .description("print what to install on a host so the backup server's key runs only Tidemark's commands (ssh filter, authorized_keys line, sudoers)")
+  .requiredOption('--host <name>', 'host from the inventory')
+  .option('--filter-path <path>', 'where the filter goes on the host (default /usr/local/lib/tidemark/tidemark-ssh-filter)')
+  .option('--filter-config <path>', "where the filter's settings go on the host (default /etc/tidemark-ssh-filter.conf)")
+  .action(async (options: { host: string; filterPath?: string; filterConfig?: string }) => {
+    const { describeHostSetup } = await import('./host-setup.js');
+    const paths = { ...(options.filterPath ? { filterPath: options.filterPath } : {}), ...(options.filterConfig ? { configPath: options.filterConfig } : {}) };
+    console.log(await describeHostSetup(await loadInventory(configPath()), { host: options.host, ...paths }));
+  });
+
+program
   .command('config')
   .description('inventory tools')
   .command('check')

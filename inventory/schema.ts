@@ -19,6 +19,15 @@ export const nameSchema = z
   .max(253, { error: 'expected a host name of at most 253 characters' })
   .refine((name) => name.split('.').every((label) => label.length <= 63), { error: 'expected a host name whose parts between dots are at most 63 characters' });
 
+/** An IP address, or one with a prefix length ("10.0.0.0/24"), as sshd's from="..." takes it. */
+function isSourceAddress(text: string): boolean {
+  const [ip, prefix, ...rest] = text.split('/');
+  const family = isIP(ip ?? '');
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+
 /** ZFS dataset names: components of letters, digits and _ . : - with no "..", spaces or empty parts. */
 const datasetSchema = z
   .string()
@@ -203,6 +212,13 @@ const hostSchema = z
 const serverSchema = z
   .object({
     dataset: datasetSchema,
+    /** This server's address as the backed-up hosts see its ssh connections: an IP address or a CIDR
+     * range. `tidemark host-setup` puts it in the key's from="..." (sshd matches host names there only
+     * with UseDNS, so none are taken). Optional: without it the key is not tied to an address. */
+    address: z
+      .string({ error: 'expected an IP address or CIDR range such as "192.0.2.10" or "2001:db8::/64"' })
+      .refine((text) => isSourceAddress(text), { error: 'expected an IP address or CIDR range such as "192.0.2.10" or "2001:db8::/64" (no host names: sshd matches from="..." by address)' })
+      .optional(),
     /** Transfers this server runs at once. Default 2. */
     concurrency: z.int().min(1, { error: 'expected an integer 1-64' }).max(64, { error: 'expected an integer 1-64' }).optional(),
     /** notify (targets of this server only), metrics, stateFile: notify/schema.ts. */

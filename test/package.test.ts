@@ -3,7 +3,7 @@
 // prefix with a working `tidemark`: --version, config check and a worker started from another folder.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,7 +44,7 @@ before(async () => {
 });
 
 test('the tarball holds the built code, the workflow bundle and the systemd unit, and nothing for development', () => {
-  for (const file of ['dist/client/cli.js', 'dist/worker/run-worker.js', 'dist/workflow-bundle.js', 'deploy/systemd/tidemark-worker@.service', 'package.json', 'README.md']) {
+  for (const file of ['dist/client/cli.js', 'dist/worker/run-worker.js', 'dist/workflow-bundle.js', 'deploy/systemd/tidemark-worker@.service', 'deploy/host/tidemark-ssh-filter', 'package.json', 'README.md']) {
     assert.ok(shipped.includes(file), `${file} is shipped`);
   }
   const development = shipped.filter((file) => /^(dist\/(test|bench|devenv)\/|test\/|bench\/|devenv\/|scripts\/|results\/)|\.ts$|\.map$/.test(file));
@@ -54,6 +54,17 @@ test('the tarball holds the built code, the workflow bundle and the systemd unit
 test('the installed tidemark prints its version, from package.json', async () => {
   const result = await execa(tidemark, ['--version'], { cwd: work });
   assert.equal(result.stdout, version);
+});
+
+test('the installed host-setup points at the shipped ssh filter, an executable file of the install', async () => {
+  const elsewhere = mkdtempSync(join(tmpdir(), 'tidemark-hostsetup-'));
+  const inventory = join(elsewhere, 'tidemark.yaml');
+  writeFileSync(inventory, stringify({ servers: { b1: { dataset: 'data', address: '192.0.2.10' } }, hosts: { 'web-1': { address: 'web-1.example.org' } } }));
+  const result = await execa(tidemark, ['--config', inventory, 'host-setup', '--host', 'web-1'], { cwd: elsewhere, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, extendEnv: false });
+  const filter = /shipped in the package at (\S+)/.exec(result.stdout)?.[1];
+  assert.ok(filter?.startsWith(prefix), result.stdout);
+  accessSync(filter!, constants.X_OK);
+  assert.match(result.stdout, /^restrict,from="192\.0\.2\.10",command="\/usr\/local\/lib\/tidemark\/tidemark-ssh-filter" <contents of \/etc\/tidemark\/id_ed25519\.pub>$/m);
 });
 
 test('config check and a worker run from another folder, with nothing of the checkout', async () => {

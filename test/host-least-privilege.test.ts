@@ -1,0 +1,123 @@
+// A host onboarded with `tidemark host-setup`: a non-root user whose key is restricted to the ssh filter,
+// with sudo only for rsync's sender and the hook run-parts. Real sshd, sudo, rsync, zfs-fuse and workers.
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { execa } from 'execa';
+import { packagedFilterPath } from '../client/host-setup.js';
+import { editInventory, setHostSettings } from './helpers/inventory-edit.js';
+import { createRig, type Rig } from './helpers/rig.js';
+import { buildSampleTree, describeTree } from './helpers/tree.js';
+
+const user = 'tmbackup';
+const sudoersFile = '/etc/sudoers.d/tidemark-test';
+let rig: Rig;
+let setupText: string;
+
+/** The ssh the worker uses, as the restricted user. */
+function sshArgs(...extra: string[]): string[] {
+  return [
+    '-F', '/dev/null', '-p', String(rig.host.port), '-i', rig.host.identityFile,
+    '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', `UserKnownHostsFile=${rig.host.knownHostsFile}`, '-o', 'StrictHostKeyChecking=yes',
+    '-l', user, ...extra,
+  ];
+}
+
+before(async () => {
+  if ((await execa('id', ['-u', user], { reject: false })).exitCode !== 0) {
+    await execa('useradd', ['--system', '--shell', '/bin/sh', '--home-dir', '/nonexistent', '--no-create-home', user]);
+  }
+  // sshd without PAM refuses accounts whose password field starts with "!" (locked), keys included.
+  await execa('usermod', ['-p', '*', user]);
+  rig = await createRig('leastpriv');
+  await buildSampleTree(rig.source);
+  // sshd reads authorized_keys, and the probe its directories, as the user: let it through the rig's folders.
+  chmodSync(rig.dir, 0o755);
+  chmodSync(join(rig.dir, 'ssh'), 0o755);
+  const hooks = join(rig.dir, 'backup-scripts');
+  mkdirSync(hooks);
+  writeFileSync(join(hooks, '10-whoami'), `#!/bin/sh\nid -u > ${join(rig.dir, 'hook-ran-as')}\n`);
+  chmodSync(join(hooks, '10-whoami'), 0o755);
+  setHostSettings(rig, {
+    user,
+    sudo: true,
+    hooks: { dir: hooks, timeout: '2m' },
+    veto: { dir: join(rig.dir, 'do-not-run.d') },
+    excludeFile: join(rig.dir, 'backup-exclude.conf'),
+  });
+  editInventory(rig, (inventory) => {
+    inventory.servers[rig.server].address = '127.0.0.0/8';
+  });
+  const configPath = join(rig.dir, 'tidemark-ssh-filter.conf');
+  const generated = await rig.cli(['host-setup', '--host', rig.hostName, '--filter-path', packagedFilterPath, '--filter-config', configPath]);
+  assert.equal(generated.exitCode, 0, generated.stderr);
+  setupText = generated.stdout;
+  const lines = setupText.split('\n');
+  const config = lines.slice(lines.findIndex((line) => line.startsWith('## 2.')) + 1, lines.findIndex((line) => line.startsWith('## 3.'))).join('\n');
+  writeFileSync(configPath, config);
+  // The rig's sshd reads this one file for every user: only the restricted line remains, root's is gone.
+  writeFileSync(join(rig.dir, 'ssh', 'authorized_keys'), `${lines.find((line) => line.startsWith('restrict,'))}\n`);
+  chmodSync(join(rig.dir, 'ssh', 'authorized_keys'), 0o644);
+  writeFileSync(sudoersFile, `${lines.filter((line) => line.startsWith(`${user} ALL=`)).join('\n')}\n`, { mode: 0o440 });
+  await execa('visudo', ['-cf', sudoersFile]);
+  await rig.startWorker();
+});
+after(async () => {
+  rmSync(sudoersFile, { force: true });
+  await rig?.close();
+});
+
+test('host-setup prints a restricted key line, the filter settings and sudoers lines for the user', () => {
+  const keyLine = setupText.split('\n').find((line) => line.startsWith('restrict,'));
+  const publicKey = readFileSync(`${rig.host.identityFile}.pub`, 'utf8').trim();
+  assert.equal(keyLine, `restrict,from="127.0.0.0/8",command="${packagedFilterPath} ${join(rig.dir, 'tidemark-ssh-filter.conf')}" ${publicKey}`);
+  assert.match(setupText, /^sudo=yes$/m);
+  assert.match(setupText, /^tmbackup ALL=\(root\) NOPASSWD: \/usr\/bin\/timeout -k 10 120 run-parts --report \S+\/backup-scripts$/m);
+  assert.match(setupText, /^tmbackup ALL=\(root\) NOPASSWD: \/usr\/bin\/rsync --server --sender -\*$/m);
+});
+
+test('a backup as the restricted user with sudo is complete: owners, ACLs and xattrs; the hooks ran as root', async () => {
+  const run = await rig.cli(['start-backup', '--host', rig.hostName, '--wait'], { timeoutMs: 180_000 });
+  assert.equal(run.exitCode, 0, run.stderr + run.stdout + rig.workerOutput());
+  assert.match(run.stdout, /SUCCESS: demo-host/);
+  const copy = join(await rig.copyPath(), rig.source);
+  assert.deepEqual(await describeTree(copy), await describeTree(rig.source));
+  assert.equal(readFileSync(join(rig.dir, 'hook-ran-as'), 'utf8').trim(), '0');
+});
+
+test('with the same key, a command, a shell and an rsync writing to the host are refused', async () => {
+  const id = await execa('ssh', sshArgs('--', rig.host.address, 'id'), { reject: false });
+  assert.equal(id.exitCode, 1);
+  assert.match(id.stderr, /tidemark-ssh-filter: refused: not a Tidemark command: id/);
+  assert.doesNotMatch(id.stdout, /uid=/);
+
+  // A login without a command still runs the filter, which finds nothing to run.
+  const shell = await execa('ssh', sshArgs('-T', '--', rig.host.address), { reject: false, input: 'id\nexit 0\n' });
+  assert.equal(shell.exitCode, 1, shell.stdout + shell.stderr);
+  assert.match(shell.stderr, /refused: no command given/);
+  assert.doesNotMatch(shell.stdout, /uid=/);
+  // An interactive terminal: "restrict" refuses the pty, and ssh gives up.
+  const terminal = await execa('ssh', sshArgs('-tt', '--', rig.host.address), { reject: false, input: 'id\nexit 0\n' });
+  assert.equal(terminal.exitCode, 255, terminal.stdout + terminal.stderr);
+  assert.match(terminal.stderr, /PTY allocation request failed/);
+  assert.doesNotMatch(terminal.stdout, /uid=/);
+
+  const target = join(rig.dir, 'written-by-push');
+  const push = await execa('rsync', ['-a', `--rsh=ssh ${sshArgs().join(' ')}`, `${rig.source}/`, `${user}@${rig.host.address}:${target}/`], { reject: false });
+  assert.notEqual(push.exitCode, 0);
+  assert.match(push.stderr, /refused: not a Tidemark command: rsync --server /);
+  assert.equal(existsSync(target), false);
+
+  // The pull form with a write hidden in the secluded arguments (the sender deleting what it sent).
+  const victim = join(rig.source, 'etc/hostname-copy');
+  writeFileSync(victim, 'keep me\n');
+  const remove = await execa(
+    'rsync',
+    ['-a', '--secluded-args', '--remove-source-files', '--rsync-path=sudo rsync', `--rsh=ssh ${sshArgs().join(' ')}`, `${user}@${rig.host.address}:${victim}`, join(rig.dir, 'pulled')],
+    { reject: false },
+  );
+  assert.notEqual(remove.exitCode, 0);
+  assert.match(remove.stderr, /refused: rsync option --remove-source-files is not one Tidemark sends/);
+  assert.equal(readFileSync(victim, 'utf8'), 'keep me\n');
+});
