@@ -20,7 +20,8 @@ import {
   type RestorePlan,
 } from '../domain/restore.js';
 import { classifyRsyncExit } from '../domain/rsync-exit.js';
-import { parseProgressLine, parseStats } from '../domain/rsync-output.js';
+import { lastProgress, parseStats } from '../domain/rsync-output.js';
+import { stopGroup } from './process-group.js';
 import { loadInventory } from '../inventory/load.js';
 import { resolveHost, resolveServer, resolveSsh } from '../inventory/resolve.js';
 import { holdForRestore, releaseRestoreHold, restoreHolds } from '../pool/restore-hold.js';
@@ -28,7 +29,6 @@ import { closeClone, openSnapshot, readerClones } from '../pool/snapshot-reader.
 import { listSnapshots } from '../pool/zfs.js';
 
 const heartbeatEveryMs = 1_000;
-const killGraceMs = 3_000;
 const stderrTailLines = 20;
 const stdoutTailChars = 8_192;
 
@@ -182,14 +182,7 @@ export async function restoreFiles(plan: RestorePlan, view: OpenedSnapshot): Pro
       return;
     }
     stdoutTail = (stdoutTail + text).slice(-stdoutTailChars);
-    const lines = stdoutTail.split(/[\r\n]/);
-    for (let index = lines.length - 2; index >= 0; index--) {
-      const parsed = parseProgressLine(lines[index] ?? '');
-      if (parsed) {
-        progress = parsed;
-        break;
-      }
-    }
+    progress = lastProgress(stdoutTail) ?? progress;
   });
   const stderrLines: string[] = [];
   child.stderr?.on('data', (chunk: Buffer | string) => {
@@ -197,10 +190,7 @@ export async function restoreFiles(plan: RestorePlan, view: OpenedSnapshot): Pro
     stderrLines.splice(0, Math.max(0, stderrLines.length - stderrTailLines));
   });
 
-  const killGroup = () => {
-    signalGroup(child.pid, 'SIGTERM');
-    setTimeout(() => signalGroup(child.pid, 'SIGKILL'), killGraceMs).unref();
-  };
+  const killGroup = () => stopGroup(child.pid);
   context.cancellationSignal.addEventListener('abort', killGroup, { once: true });
   const heartbeat = setInterval(() => context.heartbeat(progress), heartbeatEveryMs);
   context.heartbeat(progress);
@@ -233,13 +223,4 @@ export async function restoreFiles(plan: RestorePlan, view: OpenedSnapshot): Pro
   // Some files could not be written (23): a retry would not change that; the operator must look.
   if (outcome === 'transient') throw ApplicationFailure.retryable(message, 'RsyncTransient');
   throw ApplicationFailure.nonRetryable(message, outcome === 'partial' ? 'RestoreIncomplete' : 'RsyncFailed');
-}
-
-function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // Already gone.
-  }
 }

@@ -7,9 +7,9 @@ import type { BackupPlan } from '../domain/backup.js';
 import { sshCommand } from '../domain/rsync-args.js';
 import { sshRefusal } from './ssh-failure.js';
 import { rsyncEnvironment } from './child-env.js';
+import { stopGroup } from './process-group.js';
 
 const heartbeatEveryMs = 1_000;
-const killGraceMs = 3_000;
 const outputLimit = 4 * 1024 * 1024;
 
 export interface SshRunResult {
@@ -50,10 +50,7 @@ export async function runOverSsh(plan: Pick<BackupPlan, 'ssh' | 'source'>, comma
     stripFinalNewline: false,
   });
   let timedOut = false;
-  const killGroup = () => {
-    signalGroup(child.pid, 'SIGTERM');
-    setTimeout(() => signalGroup(child.pid, 'SIGKILL'), killGraceMs).unref();
-  };
+  const killGroup = () => stopGroup(child.pid);
   const deadline = setTimeout(() => {
     timedOut = true;
     killGroup();
@@ -89,14 +86,5 @@ export function throwOnSshFailure(plan: Pick<BackupPlan, 'ssh' | 'source'>, what
   if (result.exitCode === 255 || result.exitCode === -1) {
     const how = result.exitCode === 255 ? 'exited 255' : 'was killed';
     throw ApplicationFailure.retryable(`${what}: ssh to ${source} ${how}: ${stderr.split('\n').slice(-5).join(' ') || '(no error output)'}`, 'SshTransient');
-  }
-}
-
-function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // Already gone.
   }
 }

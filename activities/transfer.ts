@@ -6,7 +6,8 @@ import type { BackupPlan, TransferGuard, TransferProgress, TransferResult } from
 import { defaultGuards, maxDeleteFor, missingMounts, shrinkReason, type Baseline } from '../domain/guards.js';
 import { closeMasterCommand, rsyncArgs, rsyncFilterInput } from '../domain/rsync-args.js';
 import { classifyRsyncExit, type FatalTransferError } from '../domain/rsync-exit.js';
-import { parseProgressLine, parseStats } from '../domain/rsync-output.js';
+import { lastProgress, parseStats } from '../domain/rsync-output.js';
+import { stopGroup } from './process-group.js';
 import { awaitsSnapshot, currentBootId, describeLease, fence, readLease, rsyncWritersInto, sameHolder, writeLease, type Lease } from '../pool/lease.js';
 import { rsyncEnvironment } from './child-env.js';
 import { poolFull, sshRefusal } from './ssh-failure.js';
@@ -14,7 +15,6 @@ import { poolFull, sshRefusal } from './ssh-failure.js';
 const heartbeatEveryMs = 1_000;
 /** How often a running transfer re-reads its lease (a zfs call each time). */
 const leaseCheckEveryMs = 5_000;
-const killGraceMs = 3_000;
 const stderrTailLines = 20;
 const stdoutTailChars = 8_192;
 
@@ -62,14 +62,7 @@ export async function transferFiles(plan: BackupPlan, destination: string, basel
   let stdoutTail = '';
   child.stdout?.on('data', (chunk: Buffer | string) => {
     stdoutTail = (stdoutTail + chunk.toString()).slice(-stdoutTailChars);
-    const lines = stdoutTail.split(/[\r\n]/);
-    for (let index = lines.length - 2; index >= 0; index--) {
-      const parsed = parseProgressLine(lines[index] ?? '');
-      if (parsed) {
-        progress = parsed;
-        break;
-      }
-    }
+    progress = lastProgress(stdoutTail) ?? progress;
   });
   const stderrLines: string[] = [];
   let stderrRest = '';
@@ -80,10 +73,7 @@ export async function transferFiles(plan: BackupPlan, destination: string, basel
     stderrLines.splice(0, Math.max(0, stderrLines.length - stderrTailLines));
   });
 
-  const killGroup = () => {
-    signalGroup(child.pid, 'SIGTERM');
-    setTimeout(() => signalGroup(child.pid, 'SIGKILL'), killGraceMs).unref();
-  };
+  const killGroup = () => stopGroup(child.pid);
   context.cancellationSignal.addEventListener('abort', killGroup, { once: true });
   const heartbeat = setInterval(() => context.heartbeat(progress), heartbeatEveryMs);
   context.heartbeat(progress);
@@ -203,13 +193,4 @@ async function takeLease(dataset: string, mountpoint: string): Promise<Lease> {
   }
   await writeLease(dataset, mine);
   return mine;
-}
-
-function signalGroup(pid: number | undefined, signal: NodeJS.Signals): void {
-  if (pid === undefined) return;
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // Already gone.
-  }
 }

@@ -10,6 +10,16 @@ export function parseProgressLine(line: string): TransferProgress | undefined {
   return { bytes: number(match[1]), percent: Number(match[2]), rate: match[3] ?? '', filesTransferred: number(match[4]) };
 }
 
+/** The newest complete progress2 line in the tail of rsync's stdout (lines end in \r or \n). */
+export function lastProgress(stdoutTail: string): TransferProgress | undefined {
+  const lines = stdoutTail.split(/[\r\n]/);
+  for (let index = lines.length - 2; index >= 0; index--) {
+    const parsed = parseProgressLine(lines[index] ?? '');
+    if (parsed) return parsed;
+  }
+  return undefined;
+}
+
 export interface RsyncStats {
   filesTotal: number;
   filesTransferred: number;

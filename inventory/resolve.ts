@@ -1,5 +1,6 @@
 // Turns the inventory into fully-defaulted settings: every default lives here, once.
 import { parseDuration } from '../domain/duration.js';
+import { closestName } from '../domain/suggest.js';
 import { TidemarkError } from '../domain/errors.js';
 import { defaultRetentionCounts, retentionClasses, validateRetentionPolicy, type AdoptOptions, type RetentionPolicy } from '../domain/retention.js';
 import type { HostStepsPlan } from '../domain/host-steps.js';
@@ -127,7 +128,7 @@ export function resolveHost(inventory: Inventory, host: string): ResolvedHost {
     const known = Object.keys(inventory.hosts);
     throw new TidemarkError(
       'UNKNOWN_HOST',
-      `--host: "${host}" is not in the inventory (${known.length > 0 ? `known: ${known.slice(0, 20).join(', ')}` : 'it has no hosts'})`,
+      `--host: "${host}" is not in the inventory${suggestion(host, known)} (${known.length > 0 ? `known: ${known.slice(0, 20).join(', ')}` : 'it has no hosts'})`,
     );
   }
   const defaults = inventory.defaults ?? {};
@@ -214,4 +215,9 @@ export function resolveReserve(inventory: Inventory, server: string): { bytes?: 
   if (text.endsWith('%')) return { percent: Number(text.slice(0, -1)) };
   const [, amount = '0', unit = ''] = /^(\d+)([KMGT]?)$/.exec(text) ?? [];
   return { bytes: Number(amount) * (sizeUnits[unit] ?? 1) };
+}
+
+function suggestion(typed: string, known: readonly string[]): string {
+  const near = closestName(typed, known);
+  return near ? `; did you mean "${near}"?` : '';
 }

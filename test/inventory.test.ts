@@ -75,3 +75,9 @@ test('`tidemark config check` exits 2 on an invalid inventory and 0 with a summa
   assert.equal(missing.exitCode, 2);
   assert.match(missing.stderr, /cannot read inventory .*none\.yaml/);
 });
+
+test('a mistyped host name gets a "did you mean" with the nearest known host, a far one does not', () => {
+  const inventory = parseInventory('servers: { b1: { dataset: data } }\nhosts: { vpn-gateway: { address: 10.0.0.1 }, mail: { address: 10.0.0.2 } }\n');
+  assert.throws(() => resolveHost(inventory, 'vpn-gatewya'), /--host: "vpn-gatewya" is not in the inventory; did you mean "vpn-gateway"\? \(known: vpn-gateway, mail\)/);
+  assert.throws(() => resolveHost(inventory, 'database'), (error: Error) => !error.message.includes('did you mean'));
+});

@@ -5,7 +5,7 @@ import type { BackupPlan } from '../domain/backup.js';
 import { parseSnapshotName, snapshotName } from '../domain/names.js';
 import { closeMasterCommand, rsyncArgs, rsyncFilterInput, sshCommand } from '../domain/rsync-args.js';
 import { classifyRsyncExit } from '../domain/rsync-exit.js';
-import { parseProgressLine, parseStats } from '../domain/rsync-output.js';
+import { lastProgress, parseProgressLine, parseStats } from '../domain/rsync-output.js';
 
 test('rsync exit codes: 0/24 complete, 23 partial, network and ssh transient, usage fatal', () => {
   const expected = { 0: 'complete', 24: 'complete', 23: 'partial', 10: 'transient', 12: 'transient', 30: 'transient', 35: 'transient', 255: 'transient', 1: 'fatal', 2: 'fatal', 4: 'fatal' };
@@ -72,4 +72,10 @@ test('snapshot names encode UTC time and partial state, and only ours parse', ()
   for (const foreign of ['before-upgrade', 'tidemark-2026', 'tidemark-20261332T000000Z', 'planb-202611230919Z', 'backup-daily-2026-11-23']) {
     assert.equal(parseSnapshotName(foreign), undefined, foreign);
   }
+});
+
+test('the newest complete progress line of a stdout tail wins; a half-written last line does not count', () => {
+  const tail = '      1,000  10%  1.00MB/s    0:00:01 (xfr#1, to-chk=9/10)\r      5,000  50%  2.00MB/s    0:00:02 (xfr#2, to-chk=5/10)\r     7,0';
+  assert.deepEqual(lastProgress(tail), { bytes: 5_000, percent: 50, rate: '2.00MB/s', filesTransferred: 2 });
+  assert.equal(lastProgress('sending incremental file list\n'), undefined);
 });
