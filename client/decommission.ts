@@ -8,6 +8,7 @@ import { ExitCode, TidemarkError } from '../domain/errors.js';
 import { backupWorkflowId, snapshotName } from '../domain/names.js';
 import { resolveTemporal } from '../inventory/resolve.js';
 import type { Inventory } from '../inventory/schema.js';
+import { NetboxError } from '../inventory/netbox.js';
 import { loadHostSources } from '../inventory/sources.js';
 import { decommissionGraceMs, decommissionedProperty } from '../pool/decommission-mark.js';
 import { ownerProperty } from '../pool/owner.js';
@@ -39,8 +40,16 @@ export async function decommission(inventory: Inventory, options: DecommissionOp
     throw new TidemarkError('USAGE', '--yes-destroy-all-snapshots only goes with --destroy');
   }
   const target = await localDataset(inventory, options.host, options.server);
-  const { inventory: merged } = await loadHostSources(inventory);
-  const stillBackedUp = hostServerPairs(merged, target.server).some((pair) => pair.host === target.host);
+  let stillBackedUp: boolean | 'unknown';
+  try {
+    const { inventory: merged } = await loadHostSources(inventory);
+    stillBackedUp = hostServerPairs(merged, target.server).some((pair) => pair.host === target.host);
+  } catch (error) {
+    // Retiring goes on without NetBox (it only advises); destroying does not (it is a guard).
+    if (!(error instanceof NetboxError) || options.destroy) throw error;
+    console.error(`tidemark: WARNING: ${error.message}; cannot tell whether NetBox still lists ${target.host}`);
+    stillBackedUp = 'unknown';
+  }
   return options.destroy ? destroy(target, options, stillBackedUp) : retire(inventory, target, stillBackedUp);
 }
 
@@ -84,7 +93,7 @@ async function localProperties(dataset: string, names: string[]): Promise<Map<st
 }
 
 /** Final snapshot, held; schedule deleted; dataset marked. Safe to repeat (one final snapshot only). */
-async function retire(inventory: Inventory, target: Target, stillBackedUp: boolean): Promise<ExitCode> {
+async function retire(inventory: Inventory, target: Target, stillBackedUp: boolean | 'unknown'): Promise<ExitCode> {
   const client = await connectClient(resolveTemporal(inventory));
   let scheduleDeleted: boolean;
   try {
@@ -107,8 +116,8 @@ async function retire(inventory: Inventory, target: Target, stillBackedUp: boole
     console.log(`${target.dataset}: final snapshot ${snapshot} (held), marked ${decommissionedProperty}=${now.toISOString()}`);
     console.log(`"tidemark decommission --host ${target.host} --server ${target.server} --destroy --yes-destroy-all-snapshots" removes it from ${new Date(now.getTime() + decommissionGraceMs).toISOString()} on`);
   }
-  if (stillBackedUp) {
-    console.log(`WARNING: ${target.host} is still in the inventory for ${target.server}: remove ${target.host} from the inventory (or its NetBox tag) too, or the next "tidemark sync" re-creates the schedule`);
+  if (stillBackedUp !== false) {
+    console.log(`WARNING: ${target.host} ${stillBackedUp === 'unknown' ? 'may still be' : 'is still'} in the inventory for ${target.server}: remove ${target.host} from the inventory (or its NetBox tag) too, or the next "tidemark sync" re-creates the schedule`);
   }
   return ExitCode.ok;
 }
@@ -138,7 +147,7 @@ async function deleteSchedule(client: Client, target: Target): Promise<boolean> 
 }
 
 /** Removes the dataset with all its snapshots; every condition that is not met is a refusal. */
-async function destroy(target: Target, options: DecommissionOptions, stillBackedUp: boolean): Promise<ExitCode> {
+async function destroy(target: Target, options: DecommissionOptions, stillBackedUp: boolean | 'unknown'): Promise<ExitCode> {
   const command = `tidemark decommission --host ${target.host} --server ${target.server}`;
   if (!options.yesDestroyAllSnapshots) {
     throw new TidemarkError('USAGE', `--destroy deletes ${target.dataset} with every snapshot; add --yes-destroy-all-snapshots to mean it`);
@@ -154,7 +163,7 @@ async function destroy(target: Target, options: DecommissionOptions, stillBacked
   if (ageMs < decommissionGraceMs) {
     throw new TidemarkError('USAGE', `--destroy: ${target.dataset} was decommissioned at ${target.markedAt}, within the grace period of ${graceText}; it can be destroyed from ${new Date(markedMs + decommissionGraceMs).toISOString()} on; nothing was destroyed`);
   }
-  if (stillBackedUp) {
+  if (stillBackedUp !== false) {
     throw new TidemarkError('USAGE', `--destroy: ${target.host} is still in the inventory for ${target.server}; remove it from the inventory (or its NetBox tag) and run "tidemark sync" first; nothing was destroyed`);
   }
   const snapshots = await listSnapshots(target.dataset);
