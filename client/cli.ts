@@ -89,6 +89,18 @@ program
     process.exitCode = await adoptDataset(await loadInventory(configPath()), options);
   });
 
+program
+  .command('decommission')
+  .description("retire a host on this backup server: final held snapshot, schedule deleted, dataset marked (status lists it); --destroy removes it after 30 days")
+  .requiredOption('--host <name>', 'host whose dataset is on this machine (it may be gone from the inventory already)')
+  .option('--server <name>', 'backup server (default: the one whose dataset holds the host here)')
+  .option('--destroy', 'destroy the decommissioned dataset with every snapshot (only 30 days after decommissioning)', false)
+  .option('--yes-destroy-all-snapshots', 'with --destroy: confirm that every snapshot of the host goes', false)
+  .action(async (options: { host: string; server?: string; destroy: boolean; yesDestroyAllSnapshots: boolean }) => {
+    const { decommission } = await import('./decommission.js');
+    process.exitCode = await decommission(await loadInventory(configPath()), options);
+  });
+
 const collect = (value: string, previous: string[]) => [...previous, value];
 
 // Getting data back: restore runs on the owning server's worker; files and history read this server's pool.
@@ -193,11 +205,11 @@ program
 
 program
   .command('status')
-  .description('last run and last success of every (host, server) pair, from Temporal; exit 0 OK, 1 WARNING, 2 CRITICAL (Nagios)')
+  .description('last run and last success of every (host, server) pair, from Temporal; exit 0 OK, 1 WARNING, 2 CRITICAL (Nagios); on a backup server also its orphan and decommissioned host datasets (never in the exit code)')
   .option('--host <name>', 'only this host')
   .option('--server <name>', 'only this backup server')
   .option('--stale <duration>', 'WARNING when the last SUCCESS is older than this, e.g. 36h')
-  .option('--json', 'machine-readable output: an array of pairs', false)
+  .option('--json', 'machine-readable output: {pairs, orphans, decommissioned}', false)
   .option('--nagios', 'one Nagios/Icinga plugin line with performance data (exit 3 UNKNOWN on errors)', false)
   .action(async (options: { host?: string; server?: string; stale?: string; json: boolean; nagios: boolean }) => {
     const { fleetStatus } = await import('./status.js');

@@ -1,6 +1,8 @@
 // `tidemark status [--host H] [--server S] [--stale DURATION] [--json] [--nagios]`: the last run and the
 // last success of every (host, server) pair of the inventory, read from Temporal visibility (the runs'
 // search attributes), so it works from any machine with the inventory. Exit code in Nagios terms.
+// On a backup server it also lists the host datasets there that no pair backs up any more (orphans,
+// decommissioned); they are listed only and never change the exit code.
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { parseDuration, formatDuration } from '../domain/duration.js';
 import { TidemarkError } from '../domain/errors.js';
@@ -9,6 +11,7 @@ import type { Inventory } from '../inventory/schema.js';
 import { resolveHost, resolveTemporal } from '../inventory/resolve.js';
 import { loadHostSources } from '../inventory/sources.js';
 import { hostServerPairs, type HostServerPair } from './hosts.js';
+import { findLeftovers, type LeftoverDataset, type Leftovers } from './leftovers.js';
 import { formatBytes } from './snapshots.js';
 import { fleetVerdict, formatAge, judgePair, nagiosLine, verdictExitCode, type PairStatus, type RunRecord } from './fleet-verdict.js';
 import { connectClient } from './temporal.js';
@@ -43,10 +46,33 @@ export async function fleetStatus(inventory: Inventory, options: StatusOptions):
   } finally {
     await client.connection.close();
   }
-  if (options.nagios) console.log(nagiosLine(rows, staleMs));
-  else if (options.json) console.log(JSON.stringify(rows, null, 2));
-  else console.log(statusTable(rows));
+  if (options.nagios) {
+    console.log(nagiosLine(rows, staleMs));
+    return verdictExitCode[fleetVerdict(rows)];
+  }
+  const leftovers = await localLeftovers(merged, options.server, host);
+  if (options.json) console.log(JSON.stringify({ pairs: rows, ...leftovers }, null, 2));
+  else console.log([statusTable(rows), ...leftoverTables(leftovers)].join('\n\n'));
   return verdictExitCode[fleetVerdict(rows)];
+}
+
+/** Leftover datasets of the inventory's servers (or `server`) on this machine; of `host` only when given. */
+async function localLeftovers(inventory: Inventory, server: string | undefined, host: string | undefined): Promise<Leftovers> {
+  const servers = Object.fromEntries(
+    Object.entries(inventory.servers)
+      .filter(([name]) => server === undefined || name === server)
+      .map(([name, entry]) => [name, entry.dataset]),
+  );
+  let found: Leftovers;
+  try {
+    found = await findLeftovers(servers, hostServerPairs(inventory));
+  } catch (error) {
+    // The fleet's runs are the point of status: a pool that cannot be read is said, not fatal.
+    console.error(`tidemark: WARNING: could not list this machine's host datasets: ${(error as Error).message}`);
+    return { orphans: [], decommissioned: [] };
+  }
+  const mine = (entry: LeftoverDataset) => host === undefined || entry.host === host;
+  return { orphans: found.orphans.filter(mine), decommissioned: found.decommissioned.filter(mine) };
 }
 
 /** Recent `backupHost` runs of one pair (the scheduled parents carry the attributes too, not counted). */
@@ -100,6 +126,27 @@ async function mapLimited<T, R>(items: T[], limit: number, work: (item: T) => Pr
   });
   await Promise.all(lanes);
   return results;
+}
+
+/** The orphan and decommissioned sections of the text output (none when empty). */
+export function leftoverTables(leftovers: Leftovers): string[] {
+  const sections: string[] = [];
+  const section = (title: string, entries: LeftoverDataset[], last: (entry: LeftoverDataset) => string) => {
+    if (entries.length === 0) return;
+    const table = [['HOST', 'SERVER', 'DATASET', 'LAST SNAPSHOT', 'SIZE', last === orphanHint ? 'NOTE' : 'DECOMMISSIONED']];
+    for (const entry of entries) {
+      table.push([entry.host, entry.server, entry.dataset, entry.lastSnapshot ?? 'none', formatBytes(entry.bytes), last(entry)]);
+    }
+    const widths = table[0]!.map((_, column) => Math.max(...table.map((line) => line[column]!.length)));
+    sections.push(`${title}\n${table.map((line) => line.map((cell, column) => (column === line.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ')).join('\n')}`);
+  };
+  section('ORPHANS (host datasets here that no inventory host is backed up into)', leftovers.orphans, orphanHint);
+  section('DECOMMISSIONED', leftovers.decommissioned, (entry) => entry.decommissionedAt ?? '');
+  return sections;
+}
+
+function orphanHint(entry: LeftoverDataset): string {
+  return `"tidemark decommission --host ${entry.host} --server ${entry.server}" keeps it on purpose`;
 }
 
 export function statusTable(rows: PairStatus[]): string {
