@@ -51,9 +51,15 @@ export async function fleetStatus(inventory: Inventory, options: StatusOptions):
     return verdictExitCode[fleetVerdict(rows)];
   }
   const leftovers = await localLeftovers(merged, options.server, host);
-  if (options.json) console.log(JSON.stringify({ pairs: rows, ...leftovers }, null, 2));
+  if (options.json) console.log(JSON.stringify([...rows, ...leftoverRows(leftovers)], null, 2));
   else console.log([statusTable(rows), ...leftoverTables(leftovers)].join('\n\n'));
   return verdictExitCode[fleetVerdict(rows)];
+}
+
+/** Leftover datasets as rows of the same array as the pairs (scripts read one list): lastStatus says which. */
+function leftoverRows(leftovers: Leftovers) {
+  const row = (entry: Leftovers['orphans'][number], lastStatus: 'ORPHAN' | 'DECOMMISSIONED') => ({ ...entry, lastStatus, lastRunAt: null, lastSuccessAt: null });
+  return [...leftovers.orphans.map((entry) => row(entry, 'ORPHAN')), ...leftovers.decommissioned.map((entry) => row(entry, 'DECOMMISSIONED'))];
 }
 
 /** Leftover datasets of the inventory's servers (or `server`) on this machine; of `host` only when given. */

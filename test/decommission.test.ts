@@ -64,7 +64,11 @@ async function scheduleExists(scheduleId: string): Promise<boolean> {
 
 async function status(): Promise<{ exitCode: number; json: StatusJson }> {
   const result = await rig.cli(['status', '--json']);
-  return { exitCode: result.exitCode, json: JSON.parse(result.stdout) as StatusJson };
+  // One array: the pairs, then orphans and decommissioned datasets told apart by lastStatus.
+  const rows = JSON.parse(result.stdout) as Array<{ lastStatus: string }>;
+  const of = (status: string) => rows.filter((row) => row.lastStatus === status) as unknown as StatusJson['orphans'];
+  const json = { pairs: rows.filter((row) => !['ORPHAN', 'DECOMMISSIONED'].includes(row.lastStatus)), orphans: of('ORPHAN'), decommissioned: of('DECOMMISSIONED') } as StatusJson;
+  return { exitCode: result.exitCode, json };
 }
 
 test('decommission deletes the schedule, holds a final complete snapshot and marks the dataset', async () => {

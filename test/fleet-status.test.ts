@@ -141,7 +141,7 @@ test("temporal workflow list --query \"TidemarkHost='demo-host' AND TidemarkStat
 test('status --json: the fresh pair OK, the hook-failed pair FAILED with its earlier success, never-run pairs as such', async () => {
   const result = await rig.cli(['status', '--json']);
   assert.equal(result.exitCode, 2, result.stdout + result.stderr);
-  const rows = (JSON.parse(result.stdout) as { pairs: PairStatus[] }).pairs;
+  const rows = JSON.parse(result.stdout) as PairStatus[];
   const byPair = new Map(rows.map((row) => [`${row.host}@${row.server}`, row]));
   assert.equal(rows.length, 6, 'three hosts × two servers');
   const fresh = byPair.get(`${freshHost}@${rig.server}`)!;
@@ -174,7 +174,7 @@ test('status exit codes: --stale 1h is 2 for the fleet, 0 for the fresh pair alo
   await new Promise((resolve) => setTimeout(resolve, 1500));
   const stale = await rig.cli(['status', '--host', freshHost, '--server', rig.server, '--stale', '1s', '--json']);
   assert.equal(stale.exitCode, 1, stale.stdout + stale.stderr);
-  assert.match((JSON.parse(stale.stdout) as { pairs: PairStatus[] }).pairs[0]!.reasons[0]!, /older than --stale/);
+  assert.match((JSON.parse(stale.stdout) as PairStatus[])[0]!.reasons[0]!, /older than --stale/);
   const bad = await rig.cli(['status', '--stale', 'soon']);
   assert.equal(bad.exitCode, 2);
   assert.match(bad.stderr, /--stale: "soon" is not a duration; write e\.g\. 36h/);
