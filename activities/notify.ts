@@ -9,6 +9,7 @@ import { runUrl } from '../client/temporal.js';
 import type { BackupInput, BackupStatus, BackupSummary } from '../domain/backup.js';
 import type { NotificationResult, OutcomeRecord } from '../domain/notify.js';
 import { loadInventory } from '../inventory/load.js';
+import { logRunEnd } from './run-log.js';
 import { resolveGuards, resolveMonitoring, resolveTemporal } from '../inventory/resolve.js';
 import type { Inventory } from '../inventory/schema.js';
 import { sendHealthchecks, sendPing } from '../notify/healthchecks.js';
@@ -64,6 +65,7 @@ export function createNotifyActivities(inventoryPath: string) {
      * escalation when this run completes a partial streak. A state file that cannot be written, or was
      * damaged and started afresh, does not stop the notifications: it is reported beside them. */
     async recordOutcome(summary: BackupSummary): Promise<OutcomeRecord> {
+      logRunEnd(summary);
       const inventory = await inventoryOf(inventoryPath);
       const { runId } = execution();
       const { stateFile } = resolveMonitoring(inventory, summary.server);

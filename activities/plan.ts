@@ -10,6 +10,7 @@ import { inventoryForRun } from '../inventory/sources.js';
 import { resolveServerHooks } from '../inventory/resolve.js';
 import { resolveGuards, resolveHost, resolveReserve, resolveRetention, resolveServer, resolveSsh, type SshSettings } from '../inventory/resolve.js';
 import { noteSecretVariables } from './child-env.js';
+import { logRunStart } from './run-log.js';
 import { controlDirProblem, defaultControlDir } from './ssh-control-dir.js';
 
 /** What a backupHost input may hold: names and run options, never configuration. */
@@ -17,6 +18,7 @@ const runInputFields = new Set(['host', 'server', 'keep', 'allowShrink']);
 
 /** Builds the plan from the inventory file as it is now (edits apply without restarting workers). */
 export async function planBackup(inventoryPath: string, input: BackupInput): Promise<BackupPlan> {
+  logRunStart(input);
   try {
     const keepProblem = input.keep === undefined ? undefined : keepReasonProblem(input.keep);
     if (keepProblem) throw new TidemarkError('USAGE', `--keep: ${keepProblem}`);

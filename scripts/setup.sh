@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 
 # icinga2: the notify tests run a real Icinga 2 of their own (devenv/icinga.ts). openssl, systemd
 # (systemd-analyze) and docker-compose: the deployment tests check certificates, the unit and the compose file.
-packages=(rsync openssh-server openssh-client attr acl util-linux procps python3-venv e2fsprogs icinga2 openssl systemd docker-compose sudo)
+# sudo: the least-privilege host test. chromium: temporal-ui.test.ts opens the Temporal Web UI in a real headless browser.
+packages=(rsync openssh-server openssh-client attr acl util-linux procps python3-venv e2fsprogs icinga2 openssl systemd docker-compose sudo chromium)
 command -v zfs >/dev/null 2>&1 && [ -e /dev/zfs ] || packages+=(zfs-fuse)
 missing=()
 for package in "${packages[@]}"; do

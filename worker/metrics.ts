@@ -16,6 +16,7 @@ import { readPoolState, type PoolState } from '../pool/space.js';
 import { zfs } from '../pool/zfs.js';
 import { statusCode } from '../domain/notify.js';
 import { loadState, type HostState } from '../notify/state.js';
+import { tidemarkLog } from './log.js';
 
 export interface HostMetrics {
   host: string;
@@ -96,7 +97,7 @@ export interface MetricsServerOptions {
   serverDataset: string;
   /** The SDK exporter's URL, appended to every scrape. */
   sdkMetricsUrl?: string;
-  /** Where a damaged or unreadable state file is reported (default: console.warn). */
+  /** Where a damaged or unreadable state file is reported (default: the worker's log, at WARN). */
   warn?: (message: string) => void;
 }
 
@@ -113,7 +114,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
 
   // A damaged or unreadable state file scrapes as empty (the next run rewrites it); each new problem is
   // logged once, not on every scrape.
-  const warn = options.warn ?? ((message: string) => console.warn(message));
+  const warn = options.warn ?? ((message: string) => tidemarkLog().warn({ stateFile: options.stateFile }, message));
   let reported: string | undefined;
   const readState = async () => {
     const loaded = await loadState(options.stateFile).catch((error: Error) => ({ state: undefined, damaged: `unreadable (${error.message})` }));

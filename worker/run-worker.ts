@@ -3,7 +3,7 @@
 // own transfer queue (rsync, as many at once as the server's concurrency).
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from '../activities/index.js';
 import { createControlActivities } from '../activities/sync-inventory.js';
 import { controlTaskQueue, serverTaskQueue, transferTaskQueue } from '../domain/names.js';
@@ -15,6 +15,7 @@ import { workflowBundlePath, workflowsPath } from './bundle.js';
 import { TidemarkError } from '../domain/errors.js';
 import { noteSecretVariables } from '../activities/child-env.js';
 import { checkRsyncVersion } from './rsync-version.js';
+import { logLevels, sdkLogger, tidemarkLog } from './log.js';
 import { connectionOptions, temporalUnavailable } from '../client/temporal.js';
 import { missingSearchAttributes } from '../client/temporal-setup.js';
 
@@ -28,17 +29,13 @@ export interface WorkerOptions {
 /** Quick pool steps a server runs at once; they take seconds. */
 const poolStepSlots = 16;
 
-/** The SDK's logger minus its warnings about our deliberate split (workflows and activities on separate queues). */
-function quietLogger(level: LogLevel): DefaultLogger {
-  const fallback = new DefaultLogger(level);
-  return new DefaultLogger(level, (entry) => {
-    if (/^No (activities|workflows) registered/.test(entry.message)) return;
-    fallback.log(entry.level, entry.message, entry.meta);
-  });
-}
+/** The SDK's warnings about our deliberate split (workflows and activities on separate queues). */
+const expectedSdkWarnings = /^No (activities|workflows) registered/;
 
 /** Runs until SIGINT/SIGTERM, then finishes running activities' bookkeeping and exits. */
 export async function runWorker(options: WorkerOptions): Promise<void> {
+  const levels = logLevels(process.env.TIDEMARK_LOG_LEVEL);
+  const log = tidemarkLog();
   const inventory = await loadInventory(options.inventoryPath);
   const serverEntry = findServer(inventory, options.server);
   if (!serverEntry) {
@@ -50,8 +47,9 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   const monitoring = resolveMonitoring(inventory, options.server);
   const metrics = await prepareMetrics(options.metrics ?? monitoring.metrics);
   Runtime.install({
-    logger: quietLogger((process.env.TIDEMARK_LOG_LEVEL ?? 'WARN') as LogLevel),
-    ...(metrics.telemetryOptions ? { telemetryOptions: metrics.telemetryOptions } : {}),
+    logger: sdkLogger(levels.sdk, { drop: expectedSdkWarnings }),
+    // The native core's messages are forwarded to the same logger instead of its own console format.
+    telemetryOptions: { ...metrics.telemetryOptions, logging: { filter: { core: levels.sdk, other: 'ERROR' }, forward: {} } },
   });
   const connection = await NativeConnection.connect(connectionOptions(temporal)).catch((error: unknown) => {
     throw temporalUnavailable(temporal, error);
@@ -78,8 +76,9 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     }),
   ]);
   const metricsServer = await metrics.start({ server: options.server, stateFile: monitoring.stateFile, serverDataset: serverEntry.dataset });
-  if (metricsServer) console.log(`tidemark worker for ${options.server}: metrics on ${metricsServer.url}`);
-  console.log(`tidemark worker for ${options.server}: polling ${controlTaskQueue}, ${serverTaskQueue(options.server)}, ${transferTaskQueue(options.server)} on ${describeConnection(temporal)}`);
+  if (metricsServer) log.info({ server: options.server, metrics: metricsServer.url }, `tidemark worker for ${options.server}: metrics on ${metricsServer.url}`);
+  const queues = [controlTaskQueue, serverTaskQueue(options.server), transferTaskQueue(options.server)];
+  log.info({ server: options.server, queues, temporal: describeConnection(temporal) }, `tidemark worker for ${options.server}: polling ${queues.join(', ')} on ${describeConnection(temporal)}`);
   try {
     await Promise.all(workers.map((worker) => worker.run()));
   } finally {
@@ -96,7 +95,7 @@ async function refuseWithoutSearchAttributes(connection: NativeConnection, names
   try {
     missing = await missingSearchAttributes(connection, namespace);
   } catch (error) {
-    console.warn(`tidemark worker: could not list the search attributes of namespace "${namespace}" (${(error as Error).message}); make sure "tidemark temporal setup" was run`);
+    tidemarkLog().warn({ namespace, error: (error as Error).message }, `tidemark worker: could not list the search attributes of namespace "${namespace}" (${(error as Error).message}); make sure "tidemark temporal setup" was run`);
     return;
   }
   if (missing.length > 0) {

@@ -30,7 +30,6 @@ export function setHostSettings(rig: Rig, settings: Mapping): void {
 export async function startServerWorker(rig: Rig, server: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, [cliPath, '--config', rig.inventoryPath, 'worker', '--server', server], {
     stdio: ['ignore', 'pipe', 'inherit'],
-    env: { ...process.env, TIDEMARK_LOG_LEVEL: process.env.TIDEMARK_LOG_LEVEL ?? 'ERROR' },
   });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));

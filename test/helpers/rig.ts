@@ -119,10 +119,9 @@ export async function createRig(name: string, options: RigOptions = {}): Promise
       return { exitCode: result.exitCode ?? -1, stdout: result.stdout, stderr: result.stderr };
     },
     async startWorker() {
-      // Failed runs are expected here; the SDK would log each one with a stack at WARN.
+      // The worker logs to stdout (collected here, not echoed): failed runs' SDK warnings stay out of the test output.
       const child = spawn(process.execPath, [cliPath, '--config', inventoryPath, 'worker', '--server', server], {
         stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, TIDEMARK_LOG_LEVEL: process.env.TIDEMARK_LOG_LEVEL ?? 'ERROR' },
       });
       workers.add(child);
       child.once('exit', () => workers.delete(child));

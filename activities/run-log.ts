@@ -1,0 +1,27 @@
+// One log line when a run starts (its plan step) and one when it ends (its notify step, which every
+// run reaches): what an operator greps the worker's log for, without opening the Temporal UI.
+import { Context } from '@temporalio/activity';
+import type { BackupInput, BackupSummary } from '../domain/backup.js';
+import { tidemarkLog } from '../worker/log.js';
+
+/** The calling run's ids; absent outside an activity (a direct call in a test or tool). */
+function runFields(): { workflowId?: string; runId?: string; attempt?: number } {
+  try {
+    const { workflowExecution, attempt } = Context.current().info;
+    return { ...(workflowExecution ? { workflowId: workflowExecution.workflowId, runId: workflowExecution.runId } : {}), attempt };
+  } catch {
+    return {};
+  }
+}
+
+export function logRunStart(input: BackupInput): void {
+  tidemarkLog().info({ event: 'run-start', host: input.host, server: input.server, status: 'STARTED', ...runFields() }, `backup of ${input.host} on ${input.server} started`);
+}
+
+export function logRunEnd(summary: BackupSummary): void {
+  const { host, server, status, durationMs, bytesTransferred, bytesReceived, filesTransferred, snapshot, dataset, message } = summary;
+  tidemarkLog().info(
+    { event: 'run-end', host, server, status, durationMs, bytesTransferred, bytesReceived, filesTransferred, dataset, snapshot, ...runFields() },
+    `backup of ${host} on ${server} ended ${status}: ${message}`,
+  );
+}
