@@ -26,6 +26,7 @@ import { ensureFilePool, removeStalePools } from '../devenv/zfs-pool.js';
 import { createFleet, type FleetHost } from './fleet.js';
 import { median } from './report.js';
 import { cliPath, runOne, startWorker, stepTimes } from './tidemark.js';
+import { cleanupStack } from './cleanup.js';
 
 const integer = (min: number) => (text: string) => {
   const value = Number(text);
@@ -111,12 +112,7 @@ async function main(): Promise<void> {
   const options = program.opts<Options>();
   const startedAt = new Date();
   const loadBefore = loadavg();
-  const cleanups: (() => Promise<unknown>)[] = [];
-  const cleanup = async () => {
-    for (const step of cleanups.reverse()) await step().catch((error: unknown) => console.error(`cleanup: ${(error as Error).message}`));
-    cleanups.length = 0;
-  };
-  process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
+  const cleanups = cleanupStack();
 
   try {
     const pool = `tmbench${process.pid}`;
@@ -292,7 +288,7 @@ async function main(): Promise<void> {
     console.log(`json: ${jsonPath}`);
   } finally {
     log('cleaning up');
-    await cleanup();
+    await cleanups.run();
   }
 }
 

@@ -50,6 +50,7 @@ import {
   type Workload,
 } from './report.js';
 import { runFleet, runOne, startWorker, type WorkerProcess } from './tidemark.js';
+import { cleanupStack } from './cleanup.js';
 
 const integer = (min: number) => (text: string) => {
   const value = Number(text);
@@ -124,12 +125,7 @@ async function main(): Promise<void> {
   };
   const startedAt = new Date();
   const loadBefore = loadavg();
-  const cleanups: (() => Promise<unknown>)[] = [];
-  const cleanup = async () => {
-    for (const step of cleanups.reverse()) await step().catch((error: unknown) => console.error(`cleanup: ${(error as Error).message}`));
-    cleanups.length = 0;
-  };
-  process.once('SIGINT', () => void cleanup().finally(() => process.exit(130)));
+  const cleanups = cleanupStack();
 
   try {
     // Services: a ZFS pool and a Temporal server, ours unless given.
@@ -330,7 +326,7 @@ async function main(): Promise<void> {
     console.log(`chart: ${pngPath}`);
   } finally {
     log('cleaning up');
-    await cleanup();
+    await cleanups.run();
   }
 }
 
