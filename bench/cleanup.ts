@@ -15,3 +15,16 @@ export function cleanupStack(): CleanupStack {
   process.once('SIGINT', () => void run().finally(() => process.exit(130)));
   return { push: (step) => void steps.push(step), run };
 }
+
+/** zfs-fuse keeps just-used datasets busy for a moment: retry the destroy for up to 10 s. */
+export async function destroyWhenIdle(destroy: () => Promise<unknown>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await destroy();
+      return;
+    } catch (error) {
+      if (attempt >= 40) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}

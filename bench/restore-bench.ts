@@ -26,7 +26,7 @@ import { ensureFilePool, removeStalePools } from '../devenv/zfs-pool.js';
 import { createFleet, type FleetHost } from './fleet.js';
 import { median } from './report.js';
 import { cliPath, runOne, startWorker, stepTimes } from './tidemark.js';
-import { cleanupStack } from './cleanup.js';
+import { cleanupStack, destroyWhenIdle } from './cleanup.js';
 
 const integer = (min: number) => (text: string) => {
   const value = Number(text);
@@ -94,18 +94,6 @@ async function timed<T>(arrived: () => boolean, work: () => Promise<T>, after?: 
   return { wallMs, firstByteMs, ...(steps ? { steps } : {}) };
 }
 
-/** zfs-fuse keeps just-used datasets busy for a moment: retry. */
-async function destroyWhenIdle(destroy: () => Promise<unknown>): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await destroy();
-      return;
-    } catch (error) {
-      if (attempt >= 40) throw error;
-      await sleep(250);
-    }
-  }
-}
 
 async function main(): Promise<void> {
   program.parse(process.argv);

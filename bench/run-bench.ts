@@ -50,7 +50,7 @@ import {
   type Workload,
 } from './report.js';
 import { runFleet, runOne, startWorker, type WorkerProcess } from './tidemark.js';
-import { cleanupStack } from './cleanup.js';
+import { cleanupStack, destroyWhenIdle } from './cleanup.js';
 
 const integer = (min: number) => (text: string) => {
   const value = Number(text);
@@ -481,18 +481,6 @@ async function settle(smoke: boolean): Promise<void> {
   await sleep(smoke ? 200 : 1_500);
 }
 
-/** zfs-fuse keeps just-used datasets busy for a moment: retry. */
-async function destroyWhenIdle(destroy: () => Promise<unknown>): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await destroy();
-      return;
-    } catch (error) {
-      if (attempt >= 40) throw error;
-      await sleep(250);
-    }
-  }
-}
 
 function machineInfo(loadBefore: number[]): BenchResult['machine'] {
   let rsync = '';
