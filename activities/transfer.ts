@@ -8,7 +8,7 @@ import { closeMasterCommand, rsyncArgs, rsyncFilterInput } from '../domain/rsync
 import { classifyRsyncExit, type FatalTransferError } from '../domain/rsync-exit.js';
 import { lastProgress, parseStats } from '../domain/rsync-output.js';
 import { stopGroup } from './process-group.js';
-import { awaitsSnapshot, currentBootId, describeLease, fence, readLease, rsyncWritersInto, sameHolder, writeLease, type Lease } from '../pool/lease.js';
+import { currentBootId, describeLease, fence, leaseStep, takenByEarlierAttempt, readLease, rsyncWritersInto, sameHolder, writeLease, type Lease } from '../pool/lease.js';
 import { rsyncEnvironment } from './child-env.js';
 import { poolFull, sshRefusal } from './ssh-failure.js';
 
@@ -104,10 +104,10 @@ export async function transferFiles(plan: BackupPlan, destination: string, basel
   if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
   const current = lostTo ?? (await readLease(plan.dataset));
   if (!sameHolder(current, lease)) {
-    throw ApplicationFailure.nonRetryable(
-      `the dataset ${plan.dataset} was taken over by ${current ? describeLease(current) : 'nobody (lease removed)'} while this attempt wrote it; rsync was stopped`,
-      'LeaseLost' satisfies FatalTransferError,
-    );
+    const message = `the dataset ${plan.dataset} was taken over by ${current ? describeLease(current) : 'nobody (lease removed)'} while this attempt wrote it; rsync was stopped`;
+    // An earlier attempt of this run that woke up: the next attempt fences it and takes the dataset back.
+    if (current && takenByEarlierAttempt(current, lease)) throw ApplicationFailure.retryable(message, 'LeaseContended');
+    throw ApplicationFailure.nonRetryable(message, 'LeaseLost' satisfies FatalTransferError);
   }
 
   const exitCode = result.exitCode ?? -1;
@@ -174,22 +174,15 @@ async function takeLease(dataset: string, mountpoint: string): Promise<Lease> {
     worker: info.taskQueue,
     boot: await currentBootId(),
   };
-  const held = await readLease(dataset);
-  // Another run's finished copy waits for its snapshot: writing now would change what it snapshots.
-  if (awaitsSnapshot(held, mine.runId)) {
-    throw ApplicationFailure.retryable(`dataset ${dataset} holds the finished copy of ${describeLease(held!)}, not yet snapshotted; waiting for it`, 'DatasetBusy');
-  }
+  // Writers first, then the lease: an attempt writes its lease before it starts rsync, so any rsync seen
+  // here is explained by the lease read after it (or a later one), and a later attempt's rsync is never
+  // mistaken for an earlier one's.
   const writers = await rsyncWritersInto(mountpoint);
-  const sameRun = held?.runId === mine.runId;
-  if (writers.length > 0) {
-    if (!sameRun && held?.state === 'writing' && held.boot === mine.boot) {
-      throw ApplicationFailure.retryable(`dataset ${dataset} is being written by ${describeLease(held)} (rsync process group ${writers.join(', ')}); waiting for it`, 'DatasetBusy');
-    }
-    if (!sameRun) {
-      throw ApplicationFailure.retryable(`an rsync not started by this run is writing into ${mountpoint} (pid ${writers.join(', ')}); waiting for it`, 'DatasetBusy');
-    }
-    // An earlier attempt of this run: Temporal gave up on it, so it must stop writing before we start.
-    if (!(await fence(writers, mountpoint))) throw ApplicationFailure.retryable(`could not stop the earlier attempt's rsync (pid ${writers.join(', ')})`, 'DatasetBusy');
+  const step = leaseStep(await readLease(dataset), mine, writers);
+  if (step.kind === 'superseded') throw ApplicationFailure.nonRetryable(`dataset ${dataset}: ${step.reason}`, 'AttemptSuperseded');
+  if (step.kind === 'wait') throw ApplicationFailure.retryable(`dataset ${dataset} ${step.reason}`, 'DatasetBusy');
+  if (step.kind === 'fence' && !(await fence(step.groups, mountpoint))) {
+    throw ApplicationFailure.retryable(`could not stop the earlier attempt's rsync (pid ${step.groups.join(', ')})`, 'DatasetBusy');
   }
   await writeLease(dataset, mine);
   return mine;

@@ -64,8 +64,41 @@ export function sameHolder(a: Lease | undefined, b: Pick<Lease, 'runId' | 'attem
   return a !== undefined && a.runId === b.runId && a.attempt === b.attempt;
 }
 
+/** `current` is an earlier attempt of the run holding `mine`: it was given up for dead, not a rival. */
+export function takenByEarlierAttempt(current: Lease, mine: Lease): boolean {
+  return current.runId === mine.runId && current.attempt < mine.attempt;
+}
+
 export function describeLease(lease: Lease): string {
   return `run ${lease.runId} attempt ${lease.attempt} (${lease.state}, worker ${lease.worker})`;
+}
+
+/** What an attempt does about the dataset before its rsync starts. */
+export type LeaseStep =
+  | { kind: 'take' }
+  /** An earlier attempt of this run still writes: Temporal gave up on it, so it is stopped first. */
+  | { kind: 'fence'; groups: number[] }
+  /** Another run writes, or its finished copy waits for its snapshot: retry later. */
+  | { kind: 'wait'; reason: string }
+  /** A later attempt of this run holds the dataset: this one was given up for dead and must not touch it. */
+  | { kind: 'superseded'; reason: string };
+
+/** Decides from the dataset's lease `held`, this attempt's `mine` and the rsync process groups writing the
+ * copy now. Never kills what it cannot attribute to an earlier attempt of the same run. */
+export function leaseStep(held: Lease | undefined, mine: Lease, writers: number[], now = Date.now()): LeaseStep {
+  const sameRun = held?.runId === mine.runId;
+  if (held && sameRun && held.attempt > mine.attempt) {
+    return { kind: 'superseded', reason: `attempt ${held.attempt} of this run (${held.state}, worker ${held.worker}) holds the dataset; this attempt (${mine.attempt}) was given up for dead and leaves it alone` };
+  }
+  if (awaitsSnapshot(held, mine.runId, now)) {
+    return { kind: 'wait', reason: `holds the finished copy of ${describeLease(held!)}, not yet snapshotted; waiting for it` };
+  }
+  if (writers.length === 0) return { kind: 'take' };
+  if (sameRun) return { kind: 'fence', groups: writers };
+  if (held?.state === 'writing' && held.boot === mine.boot) {
+    return { kind: 'wait', reason: `is being written by ${describeLease(held)} (rsync process group ${writers.join(', ')}); waiting for it` };
+  }
+  return { kind: 'wait', reason: `is written by an rsync not started by this run (pid ${writers.join(', ')}); waiting for it` };
 }
 
 /** Process groups of the rsync processes on this machine writing into `mountpoint` (its last argument).
