@@ -3,8 +3,11 @@
 // a file or an environment variable: it never enters workflow input or history.
 import { request } from 'undici';
 import { parseDuration } from '../domain/duration.js';
+import type { netboxAddressChoices } from './schedule-schema.js';
 import { printable } from './validate.js';
 import { readSecretFile, SecretFileModeError } from './secret-file.js';
+
+export type NetboxAddressChoice = (typeof netboxAddressChoices)[number];
 
 export interface NetboxConfig {
   /** Base URL, e.g. https://netbox.example.org (a path prefix is kept). */
@@ -13,13 +16,13 @@ export interface NetboxConfig {
   tokenEnv?: string;
   /** Tag name or slug. Default "Backup". */
   tag: string;
-  /** ssh target: the primary IP without its prefix length, or the NetBox name. */
-  address: 'primary_ip' | 'name';
+  /** ssh target: a primary IP without its prefix length, or the NetBox name. */
+  address: NetboxAddressChoice;
   timeoutMs: number;
 }
 
 /** The `netbox:` block with its defaults: tag Backup, address primary_ip, timeout 20s. */
-export function resolveNetboxConfig(block: { url: string; tokenFile?: string | undefined; tokenEnv?: string | undefined; tag?: string | undefined; address?: 'primary_ip' | 'name' | undefined; timeout?: string | undefined }): NetboxConfig {
+export function resolveNetboxConfig(block: { url: string; tokenFile?: string | undefined; tokenEnv?: string | undefined; tag?: string | undefined; address?: NetboxAddressChoice | undefined; timeout?: string | undefined }): NetboxConfig {
   return {
     url: block.url,
     ...(block.tokenFile ? { tokenFile: block.tokenFile } : {}),
@@ -188,10 +191,22 @@ export const netboxCustomFields = {
   backup_enabled: 'enabled',
 } as const;
 
+/** NetBox 4.7 and later return a selection custom field as `{value, label}`; older ones the raw value.
+ * Both give the raw value here. */
+function selectionValue(value: unknown): unknown {
+  if (value && typeof value === 'object' && !Array.isArray(value) && 'value' in value) return (value as { value: unknown }).value;
+  return value;
+}
+
 /** Lists from multi-select fields as they are; text fields split on commas and new lines (and spaces for
- * servers). Any other non-empty value is passed on as it is, for the schema to refuse naming the field. */
-function listField(value: unknown, splitSpaces: boolean): unknown {
-  if (Array.isArray(value)) return value.map((item) => (typeof item === 'string' ? item.trim() : item)).filter((item) => item !== '');
+ * servers). An empty selection (`[]` after the API cleared it, `null` after the web UI did) is not set.
+ * Any other non-empty value is passed on as it is, for the schema to refuse naming the field. */
+function listField(raw: unknown, splitSpaces: boolean): unknown {
+  const value = selectionValue(raw);
+  if (Array.isArray(value)) {
+    const items = value.map(selectionValue).map((item) => (typeof item === 'string' ? item.trim() : item)).filter((item) => item !== '' && item !== null);
+    return items.length > 0 ? items : undefined;
+  }
   if (value === null || value === undefined) return undefined;
   if (typeof value !== 'string') return value;
   const items = value.split(splitSpaces ? /[\s,]+/ : /[\n,]+/).map((item) => item.trim()).filter(Boolean);
@@ -199,7 +214,8 @@ function listField(value: unknown, splitSpaces: boolean): unknown {
 }
 
 /** A `backup_schedule` text field: daily, hourly, "every 6h" / "6h", "cron 30 2 * * *" or a bare cron line. */
-export function parseScheduleText(value: unknown): unknown {
+export function parseScheduleText(raw: unknown): unknown {
+  const value = selectionValue(raw);
   if (value === null || value === undefined) return undefined;
   // Anything but text is passed on as it is, for the schema to refuse naming the field.
   if (typeof value !== 'string') return value;
@@ -225,22 +241,35 @@ function customFieldEntry(fields: Record<string, unknown>): Record<string, unkno
   if (blackout !== undefined) entry.blackout = blackout;
   const schedule = parseScheduleText(fields.backup_schedule);
   if (schedule !== undefined) entry.schedule = schedule;
-  if (fields.backup_enabled !== null && fields.backup_enabled !== undefined) entry.enabled = fields.backup_enabled;
+  const enabled = selectionValue(fields.backup_enabled);
+  if (enabled !== null && enabled !== undefined && enabled !== '') entry.enabled = enabled;
   return entry;
 }
 
-/** Devices and virtual machines carrying the tag, as host entries. Throws NetboxError on any failure. */
+/** The fields Tidemark reads of an object: NetBox 4 sends only these (older versions ignore `fields`),
+ * instead of every object's config context. */
+const objectFields = 'id,name,primary_ip,primary_ip4,primary_ip6,tags,custom_fields';
+
+/** The ssh target of an object by netbox.address; undefined when it has no such IP. */
+function objectAddress(object: NetboxObject, choice: NetboxAddressChoice): string | undefined {
+  const order = { primary_ip: [object.primary_ip, object.primary_ip4, object.primary_ip6], primary_ip4: [object.primary_ip4, object.primary_ip6], primary_ip6: [object.primary_ip6, object.primary_ip4], name: [] }[choice];
+  const address = order.find((ip) => typeof ip?.address === 'string')?.address;
+  return address?.replace(/\/\d+$/, '');
+}
+
+/** Devices and virtual machines carrying the tag, as host entries (names may repeat: a device and a
+ * virtual machine can share one; mergeNetboxHosts picks). Throws NetboxError on any failure. */
 export async function fetchNetboxHosts(config: NetboxConfig, env: NodeJS.ProcessEnv = process.env): Promise<NetboxAnswer> {
   const token = await readNetboxToken(config, env);
   const client = new NetboxClient(config, token);
   const tag = await resolveTag(client, config.tag);
-  const query = { tag: tag.slug, limit: '500' };
+  const query = { tag: tag.slug, limit: '500', fields: objectFields };
   const [devices, machines] = await Promise.all([
     client.list('api/dcim/devices/', query),
     client.list('api/virtualization/virtual-machines/', query),
   ]);
   const warnings: string[] = [];
-  const hosts = new Map<string, NetboxHost>();
+  const hosts: NetboxHost[] = [];
   const take = (kind: NetboxHost['kind'], objects: unknown[]) => {
     for (const raw of objects) {
       if (!raw || typeof raw !== 'object') continue;
@@ -253,27 +282,22 @@ export async function fetchNetboxHosts(config: NetboxConfig, env: NodeJS.Process
         continue;
       }
       const name = object.name.trim().toLowerCase();
-      const shown = printable(name).replace(/^"(.*)"$/, '$1');
       const entry: Record<string, unknown> = {};
-      const primary = (object.primary_ip ?? object.primary_ip4 ?? object.primary_ip6)?.address;
-      const ip = typeof primary === 'string' ? primary.replace(/\/\d+$/, '') : undefined;
-      if (config.address === 'primary_ip' && ip) entry.address = ip;
+      const ip = config.address === 'name' ? undefined : objectAddress(object, config.address);
+      if (ip) entry.address = ip;
       else {
-        if (config.address === 'primary_ip') warnings.push(`netbox: ${shown} has no primary IP; using its name as the ssh target`);
+        if (config.address !== 'name') warnings.push(`netbox: ${kind} ${printable(name).replace(/^"(.*)"$/, '$1')} has no primary IP; using its name as the ssh target`);
         entry.address = name;
       }
       const customFields = object.custom_fields;
       Object.assign(entry, customFieldEntry(customFields && typeof customFields === 'object' ? customFields : {}));
-      if (hosts.has(name)) {
-        warnings.push(`netbox: ${shown} appears more than once (${hosts.get(name)!.kind} ${hosts.get(name)!.id} and ${label}); the first is used`);
-        continue;
-      }
-      hosts.set(name, { name, kind, id: object.id ?? 0, entry });
+      hosts.push({ name, kind, id: object.id ?? 0, entry });
     }
   };
   take('device', devices);
   take('virtual-machine', machines);
-  return { hosts: [...hosts.values()].sort((a, b) => a.name.localeCompare(b.name)), warnings };
+  // Stable: by name, a device before a virtual machine of the same name.
+  return { hosts: hosts.sort((a, b) => a.name.localeCompare(b.name)), warnings };
 }
 
 /** The tag by exact name first (SOWN matched the name "Backup"), else by slug. */

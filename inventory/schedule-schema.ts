@@ -87,6 +87,9 @@ export const scheduleSettingsShape = {
 };
 
 /** NetBox as a host source: devices and virtual machines carrying `tag`. */
+/** How the ssh target of a NetBox object is chosen (netbox.address). */
+export const netboxAddressChoices = ['primary_ip', 'primary_ip4', 'primary_ip6', 'name'] as const;
+
 export const netboxSchema = z
   .object(
     {
@@ -97,8 +100,10 @@ export const netboxSchema = z
       tokenEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected an environment variable name' }).optional(),
       /** Tag name or slug selecting hosts. Default "Backup". */
       tag: z.string().min(1).max(100).optional(),
-      /** ssh target: the primary IP (prefix length stripped) or the NetBox name. Default primary_ip. */
-      address: z.enum(['primary_ip', 'name'], { error: 'expected primary_ip or name' }).optional(),
+      /** ssh target: the primary IP (prefix length stripped; NetBox gives the IPv6 one of a dual-stack
+       * object unless its PREFER_IPV4 is set), primary_ip4 or primary_ip6 (that family first, then the
+       * other), or the NetBox name. Default primary_ip. */
+      address: z.enum(netboxAddressChoices, { error: `expected one of ${netboxAddressChoices.join(', ')}` }).optional(),
       /** Per request. Default "20s". */
       timeout: boundedDuration({ example: '"20s"', min: durations.second, minWhy: 'NetBox needs time to answer' }).optional(),
       /** true: NetBox's custom fields fill what a `hosts:` entry of the same name leaves unset. Default

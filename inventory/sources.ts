@@ -5,7 +5,7 @@
 import { TidemarkError } from '../domain/errors.js';
 import { fetchNetboxHosts, netboxCustomFields, resolveNetboxConfig, type NetboxAnswer } from './netbox.js';
 import { hostEntry } from './resolve.js';
-import type { HostEntry, Inventory } from './schema.js';
+import { nameSchema, type HostEntry, type Inventory } from './schema.js';
 import { fieldName, printable, problemLines, validateInventory, type InventoryProblem } from './validate.js';
 
 export interface SourcedInventory {
@@ -56,22 +56,39 @@ function fillsYamlHosts(inventory: Inventory): boolean {
 export function mergeNetboxHosts(inventory: Inventory, answer: NetboxAnswer): SourcedInventory {
   const warnings = [...answer.warnings];
   const hosts: Record<string, HostEntry> = { ...inventory.hosts };
+  /** Which NetBox object each name was taken from, for the message about a second object of that name. */
+  const takenFrom = new Map<string, string>();
   for (const host of answer.hosts) {
-    const label = `${host.kind} ${printable(host.name).replace(/^"(.*)"$/, '$1')}`;
+    const shown = printable(host.name).replace(/^"(.*)"$/, '$1');
+    const label = `${host.kind} ${shown}`;
+    const object = `${host.kind} ${host.id}`;
+    const first = takenFrom.get(host.name);
+    if (first) {
+      warnings.push(`netbox: ${label} (${object}) left out: ${first} has the same name and is backed up; rename one in NetBox to back up both`);
+      continue;
+    }
+    if (!nameSchema.safeParse(host.name).success) {
+      warnings.push(`netbox: ${object} skipped: its name ${printable(host.name)} is not a host name (letters, digits, "-" and "."); rename it in NetBox`);
+      continue;
+    }
     const yaml = hostEntry(inventory, host.name);
     if (yaml && !fillsYamlHosts(inventory)) {
       const ignored = Object.keys(customFieldOf).filter((field) => field in host.entry).map((field) => customFieldOf[field]);
       if (ignored.length > 0) warnings.push(`netbox: ${label}: ${ignored.join(', ')} ignored: the inventory file defines this host (set netbox.fillYamlHosts: true to let NetBox fill unset fields)`);
+      takenFrom.set(host.name, object);
       continue;
     }
     const checked = validateHost(inventory, host.name, { ...host.entry, ...yaml });
     if (!checked.ok) {
+      // Another object of the same name may still be valid: it is tried next.
       warnings.push(`netbox: ${label} skipped: ${checked.problems.join('; ')}`);
       continue;
     }
     hosts[host.name] = checked.entry;
+    takenFrom.set(host.name, object);
   }
-  return { inventory: { ...inventory, hosts }, warnings, counts: { yaml: Object.keys(inventory.hosts).length, netbox: answer.hosts.length } };
+  const netboxNames = new Set(answer.hosts.map((host) => host.name)).size;
+  return { inventory: { ...inventory, hosts }, warnings, counts: { yaml: Object.keys(inventory.hosts).length, netbox: netboxNames } };
 }
 
 /** NetBox answers a worker reuses for this long: one fetch serves a burst of scheduled runs. */

@@ -91,8 +91,8 @@ test('hostile custom fields on a NetBox-only host keep it out, naming the custom
     /device carriage skipped: backup_excludes \(excludes\.0\): contains the control character U\+000D/,
     /device nowhere skipped: backup_servers \(servers\.0\): unknown server/,
     /device optioninjection skipped: address: expected the ssh target/,
-    /device __proto__ skipped: name: "__proto__" is not a valid name or key/,
-    /device escape\\u001b\[2j skipped: name: /,
+    /device 10 skipped: its name "__proto__" is not a host name \(letters, digits, "-" and "\."\); rename it in NetBox/,
+    /device 11 skipped: its name "escape\\u001b\[2j" is not a host name/,
     /virtual-machine 13 has no name; skipped/,
   ];
   for (const line of expected) assert.match(warnings, line);

@@ -78,20 +78,18 @@ test('pages through devices and VMs, keeps tagged objects only, reads addresses 
       ['ns1', 'virtual-machine', { address: '10.0.1.53', schedule: 'hourly' }],
       ['vpn', 'device', { address: '10.0.0.5', servers: [b1], paths: ['/etc', '/srv'], schedule: { every: '6h' } }],
       ['web', 'device', { address: 'web' }],
+      ['web', 'virtual-machine', { address: '10.0.1.8' }],
     ],
   );
-  assert.deepEqual(answer.warnings, [
-    'netbox: web has no primary IP; using its name as the ssh target',
-    'netbox: device 4 has no name; skipped',
-    'netbox: web appears more than once (device 2 and virtual-machine 102); the first is used',
-  ]);
+  assert.deepEqual(answer.warnings, ['netbox: device web has no primary IP; using its name as the ssh target', 'netbox: device 4 has no name; skipped']);
   const devicePages = netbox.requests.filter((request) => request.path.startsWith('/api/dcim/devices/'));
   assert.equal(devicePages.length, 3, 'six devices at two per page: three pages, following next links');
+  assert.ok(devicePages.every((page) => new URL(page.path, 'http://x').searchParams.get('fields') === 'id,name,primary_ip,primary_ip4,primary_ip6,tags,custom_fields'), 'only the fields Tidemark reads are asked for');
   assert.match(devicePages[2]!.path, /offset=4/);
   assert.ok(netbox.requests.every((request) => request.authorization === `Token ${token}`), 'every page (next links rewritten to our origin) carried the token to 127.0.0.1 only');
 
   const bySlug = await fetchNetboxHosts(config({ tag: 'backup' }), env);
-  assert.equal(bySlug.hosts.length, 6, 'the tag matches by slug too');
+  assert.equal(bySlug.hosts.length, 7, 'the tag matches by slug too');
   await assert.rejects(fetchNetboxHosts(config({ tag: 'Backups' }), env), /NetBox has no tag named or slugged "Backups"/);
   const byName = await fetchNetboxHosts(config({ address: 'name' }), env);
   assert.equal(byName.hosts.find((host) => host.name === 'vpn')?.entry.address, 'vpn');
@@ -108,6 +106,7 @@ test('NetBox adds hosts; a host the YAML file defines takes nothing from NetBox 
   assert.equal(merged.inventory.hosts.mail?.schedule, undefined, 'NetBox does not fill a host the YAML file defines');
   assert.match(merged.warnings.join('\n'), /netbox: virtual-machine mail: backup_schedule ignored: the inventory file defines this host/);
   assert.match(merged.warnings.join('\n'), /netbox: device bad skipped: backup_servers \(servers\.0\): unknown server; define it under "servers"/);
+  assert.match(merged.warnings.join('\n'), /netbox: virtual-machine web \(virtual-machine 102\) left out: device 2 has the same name and is backed up; rename one in NetBox to back up both/);
   const filling = parseInventory(
     `servers: { ${b1}: { dataset: data } }\nnetbox: { url: "${netbox.url}", tokenEnv: NB_TOKEN, fillYamlHosts: true }\nhosts:\n  mail: { address: mail.example.org, paths: [/var/mail] }\n`,
   );
@@ -118,6 +117,38 @@ test('NetBox adds hosts; a host the YAML file defines takes nothing from NetBox 
   // What planBackup sees: the worker reads NetBox itself for a host the file does not define.
   const planned = resolveHost(await inventoryForRun(inventory, 'vpn', env), 'vpn');
   assert.deepEqual([planned.address, planned.paths, planned.servers], ['10.0.0.5', ['/etc', '/srv'], [b1]]);
+});
+
+test('NetBox 4.7 shapes: selection objects and raw values alike, emptied selections unset, bad and repeated names explained', async () => {
+  const saved = { devices: netbox.devices, machines: netbox.machines };
+  const choice = (value: string) => ({ value, label: value.toUpperCase() });
+  netbox.devices = [
+    tagged(1, 'sel', '10.0.0.5/24', { backup_servers: [choice(b2)], backup_schedule: choice('hourly'), backup_blackout: [choice('01:00-02:00')], backup_enabled: true }),
+    tagged(2, 'cleared', '10.0.0.6/24', { backup_servers: [], backup_blackout: [], backup_paths: '', backup_schedule: null }),
+    tagged(3, 'dev 117', '10.0.0.7/24'),
+    tagged(4, 'twin', '10.0.0.8/24', { backup_servers: [choice('nosuch')] }),
+    { ...tagged(5, 'dual', '2001:db8::9/64'), primary_ip4: { address: '10.0.0.9/24' }, primary_ip6: { address: '2001:db8::9/64' } },
+  ];
+  netbox.machines = [tagged(101, 'twin', '10.0.1.8/32')];
+  try {
+    const inventory = parseInventory(`servers: { ${b1}: { dataset: data }, ${b2}: { dataset: data2 } }\nnetbox: { url: "${netbox.url}", tokenEnv: NB_TOKEN }\nhosts: {}\n`);
+    const merged = mergeNetboxHosts(inventory, await fetchNetboxHosts(resolveNetboxConfig(inventory.netbox!), env));
+    const hosts = merged.inventory.hosts;
+    assert.deepEqual(Object.keys(hosts).sort(), ['cleared', 'dual', 'sel', 'twin']);
+    assert.deepEqual([hosts.sel?.servers, hosts.sel?.schedule, hosts.sel?.blackout, hosts.sel?.enabled], [[b2], 'hourly', ['01:00-02:00'], true]);
+    assert.deepEqual(resolveHost(merged.inventory, 'cleared').servers, [b1, b2], 'an emptied multi-select means every server, as an unset one does');
+    assert.equal(hosts.twin?.address, '10.0.1.8', 'the valid virtual machine is used when the device of the same name is invalid');
+    const warnings = merged.warnings.join('\n');
+    assert.match(warnings, /netbox: device 3 skipped: its name "?dev 117"? is not a host name \(letters, digits, "-" and "\."\); rename it in NetBox/);
+    assert.match(warnings, /netbox: device twin skipped: backup_servers \(servers\.0\): unknown server/);
+    assert.equal(hosts.dual?.address, '2001:db8::9', 'primary_ip is what NetBox calls primary (IPv6 here)');
+    const ipv4 = await fetchNetboxHosts(resolveNetboxConfig({ url: netbox.url, tokenEnv: 'NB_TOKEN', address: 'primary_ip4' }), env);
+    assert.equal(ipv4.hosts.find((host) => host.name === 'dual')?.entry.address, '10.0.0.9');
+    assert.equal(ipv4.hosts.find((host) => host.name === 'sel')?.entry.address, 'sel', 'no primary IPv4 or IPv6: the name');
+    assert.match(ipv4.warnings.join('\n'), /netbox: device sel has no primary IP; using its name as the ssh target/);
+  } finally {
+    Object.assign(netbox, saved);
+  }
 });
 
 test('401, 500, a hanging NetBox, a closed port and a missing token fail with a message and never the token', async () => {

@@ -7,6 +7,8 @@ export interface FakeObject {
   id: number;
   name: string | null;
   primary_ip?: { address: string } | null;
+  primary_ip4?: { address: string } | null;
+  primary_ip6?: { address: string } | null;
   tags: Array<{ name: string; slug: string }>;
   custom_fields?: Record<string, unknown>;
 }
