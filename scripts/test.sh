@@ -3,4 +3,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+# Only the tests need a real NetBox (PostgreSQL, Redis, CPython 3.13, NetBox in a venv); its migrations
+# run here, once per NetBox version, into a template each test run copies.
+bash scripts/setup-netbox.sh
+node dist/devenv/prepare-netbox.js
 npm test

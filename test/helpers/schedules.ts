@@ -88,8 +88,11 @@ export async function createSandbox(name: string): Promise<Sandbox> {
         activities: createControlActivities({ inventoryPath }),
       });
       const running = worker.run();
+      let stopped = false;
       const handle = {
         async stop() {
+          if (stopped) return;
+          stopped = true;
           worker.shutdown();
           await running.catch(() => undefined);
           await native.close();

@@ -1,0 +1,252 @@
+// A real NetBox for the tests (scripts/setup-netbox.sh installs it): PostgreSQL and Redis of our own on
+// loopback ports, NetBox under gunicorn, an admin user and an API token made through NetBox's own API.
+//
+// Migrations take minutes, so they run once per NetBox version into a template database cluster under
+// .cache/netbox/; each start copies the template into a fresh folder, so every test run starts from an
+// empty, migrated NetBox.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { request } from 'undici';
+import { cacheDir } from './paths.js';
+import { freePort, waitFor } from './process.js';
+
+const venv = join(cacheDir, 'netbox-venv');
+const netboxCommand = join(venv, 'bin', 'netbox');
+const pgBin = '/usr/lib/postgresql/15/bin';
+/** PostgreSQL refuses to run as root; its files belong to the Debian package's user. */
+const pgUser = 'postgres';
+
+export interface DevNetbox {
+  /** http://127.0.0.1:<port> */
+  url: string;
+  /** A v2 API token (`nbt_<key>.<secret>`) of the admin user. */
+  token: string;
+  /** NetBox's own version string. */
+  version: string;
+  /** A JSON request as the admin; throws naming the method, path and NetBox's answer on a non-2xx. */
+  api<T = unknown>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T>;
+  stop(): Promise<void>;
+}
+
+export interface NetboxOptions {
+  /** NetBox's MAX_PAGE_SIZE: the most objects one page holds whatever `limit` asks. Default 1000. */
+  maxPageSize?: number;
+}
+
+/** Whether scripts/setup-netbox.sh has installed NetBox here. */
+export function netboxInstalled(): boolean {
+  return existsSync(netboxCommand) && existsSync(join(pgBin, 'postgres')) && existsSync('/usr/bin/redis-server');
+}
+
+/** Makes the migrated template now (scripts/setup.sh), so no test waits for migrations. */
+export async function prepareNetbox(): Promise<void> {
+  if (!netboxInstalled()) throw new Error('NetBox is not installed: run bash scripts/setup-netbox.sh');
+  await ensureTemplate((await execa(netboxCommand, ['version'])).stdout.trim());
+}
+
+export async function startNetbox(options: NetboxOptions = {}): Promise<DevNetbox> {
+  if (!netboxInstalled()) throw new Error('NetBox is not installed: run bash scripts/setup-netbox.sh (scripts/setup.sh runs it)');
+  const version = (await execa(netboxCommand, ['version'])).stdout.trim();
+  const template = await ensureTemplate(version);
+  const dir = mkdtempSync('/tmp/tidemark-netbox-');
+  // PostgreSQL (another user) must reach its data folder inside.
+  chmodSync(dir, 0o711);
+  const stops: Array<() => Promise<void>> = [];
+  const stop = async () => {
+    for (const step of stops.reverse()) await step().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const pgData = join(dir, 'pg');
+    await execa('cp', ['-a', template, pgData]);
+    stops.push(await startPostgres(pgData, dir));
+    const redis = await startRedis(dir);
+    stops.push(redis.stop);
+    const root = writeConfiguration(dir, { pgPort: pgPortOf(pgData), redisPort: redis.port, maxPageSize: options.maxPageSize ?? 1000 });
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    const gunicorn = spawnLogged(join(venv, 'bin', 'gunicorn'), ['--bind', `127.0.0.1:${port}`, '--workers', '2', '--timeout', '120', 'netbox.wsgi'], join(dir, 'gunicorn.log'), netboxEnv(root));
+    stops.push(() => stopChild(gunicorn));
+    // Any answer will do: with LOGIN_REQUIRED even /api/status/ wants a token.
+    await waitFor('NetBox answering', async () => {
+      const status = await request(`${url}/api/status/`).then(async (response) => (await response.body.dump(), response.statusCode), () => 0);
+      return status > 0 && status < 500;
+    }, 120_000).catch((error: Error) => {
+      throw new Error(`${error.message}\n${tail(join(dir, 'gunicorn.log'))}`);
+    });
+    const token = await provisionToken(url);
+    const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
+      const response = await request(`${url}${path}`, {
+        method: method as 'GET',
+        headers: { authorization: `Bearer ${token}`, accept: 'application/json', 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await response.body.text();
+      if (response.statusCode >= 300) throw new Error(`NetBox ${method} ${path}: HTTP ${response.statusCode} ${text.slice(0, 500)}`);
+      return (text ? JSON.parse(text) : undefined) as T;
+    };
+    return { url, token, version, api, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** The migrated database cluster for `version`, made once (minutes) and reused by every later start. */
+async function ensureTemplate(version: string): Promise<string> {
+  const template = join(cacheDir, 'netbox', `pg-template-${version}`);
+  if (existsSync(join(template, 'tidemark-migrated'))) return template;
+  rmSync(template, { recursive: true, force: true });
+  const dir = mkdtempSync('/tmp/tidemark-netbox-template-');
+  try {
+    const pgData = join(dir, 'pg');
+    mkdirSync(pgData);
+    chownSync(dir, uidOf(pgUser), gidOf(pgUser));
+    chownSync(pgData, uidOf(pgUser), gidOf(pgUser));
+    await asPostgres(join(pgBin, 'initdb'), ['-D', pgData, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C.UTF-8']);
+    const stopPostgres = await startPostgres(pgData, dir);
+    const redis = await startRedis(dir);
+    try {
+      await asPostgres(join(pgBin, 'createdb'), ['-h', '127.0.0.1', '-p', String(pgPortOf(pgData)), '-U', 'postgres', 'netbox']);
+      const root = writeConfiguration(dir, { pgPort: pgPortOf(pgData), redisPort: redis.port, maxPageSize: 1000 });
+      console.log(`netbox: migrating a new database for NetBox ${version} (once; a few minutes)`);
+      const started = Date.now();
+      await execa(netboxCommand, ['migrate', '--no-input'], { env: netboxEnv(root), all: true }).catch((error: { all?: string; message: string }) => {
+        throw new Error(`netbox migrate failed: ${(error.all ?? error.message).slice(-3000)}`);
+      });
+      await execa(netboxCommand, ['createsuperuser', '--no-input', '--username', 'admin', '--email', 'admin@example.org'], {
+        env: { ...netboxEnv(root), DJANGO_SUPERUSER_PASSWORD: adminPassword },
+      });
+      console.log(`netbox: migrated in ${Math.round((Date.now() - started) / 1000)} s`);
+    } finally {
+      await redis.stop();
+      await stopPostgres();
+    }
+    mkdirSync(join(cacheDir, 'netbox'), { recursive: true });
+    // Copied (cp -a keeps PostgreSQL's ownership; /tmp may be another filesystem), then marked complete.
+    await execa('cp', ['-a', pgData, template]);
+    writeFileSync(join(template, 'tidemark-migrated'), `${version}\n`);
+    return template;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The template's admin password: only ever on loopback, in a throw-away database. */
+const adminPassword = 'tidemark-test-admin-password';
+
+async function provisionToken(url: string): Promise<string> {
+  const response = await request(`${url}/api/users/tokens/provision/`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', accept: 'application/json' },
+    body: JSON.stringify({ username: 'admin', password: adminPassword }),
+  });
+  const text = await response.body.text();
+  if (response.statusCode !== 201) throw new Error(`NetBox token provisioning: HTTP ${response.statusCode} ${text.slice(0, 300)}`);
+  const answer = JSON.parse(text) as { token?: string; key?: string; version?: number };
+  if (answer.version !== 2 || !answer.key || !answer.token) throw new Error(`NetBox token provisioning answered no v2 token: fields ${Object.keys(answer).join(', ')}`);
+  // A v2 token is used as nbt_<key>.<secret> (NetBox's netbox/api/authentication.py).
+  return `nbt_${answer.key}.${answer.token}`;
+}
+
+function writeConfiguration(dir: string, settings: { pgPort: number; redisPort: number; maxPageSize: number }): string {
+  const root = join(dir, 'netbox-root');
+  mkdirSync(join(root, 'conf'), { recursive: true });
+  const redis = (database: number) => `{'HOST': '127.0.0.1', 'PORT': ${settings.redisPort}, 'USERNAME': '', 'PASSWORD': '', 'DATABASE': ${database}, 'SSL': False}`;
+  writeFileSync(join(root, 'conf', '__init__.py'), '');
+  writeFileSync(
+    join(root, 'conf', 'configuration.py'),
+    [
+      `ALLOWED_HOSTS = ['127.0.0.1']`,
+      `DATABASES = {'default': {'ENGINE': 'django.db.backends.postgresql', 'NAME': 'netbox', 'USER': 'postgres', 'PASSWORD': '', 'HOST': '127.0.0.1', 'PORT': '${settings.pgPort}', 'CONN_MAX_AGE': 300}}`,
+      `REDIS = {'tasks': ${redis(0)}, 'caching': ${redis(1)}}`,
+      `SECRET_KEY = '${randomBytes(36).toString('hex')}'`,
+      `API_TOKEN_PEPPERS = {1: '${randomBytes(36).toString('hex')}'}`,
+      `MAX_PAGE_SIZE = ${settings.maxPageSize}`,
+      `ISOLATED_DEPLOYMENT = True`,
+      `CENSUS_REPORTING_ENABLED = False`,
+      `RELEASE_CHECK_URL = None`,
+      `LOGIN_REQUIRED = True`,
+      '',
+    ].join('\n'),
+  );
+  return root;
+}
+
+function netboxEnv(root: string): NodeJS.ProcessEnv {
+  return { PATH: `${join(venv, 'bin')}:/usr/bin:/bin`, NETBOX_ROOT: root, HOME: root, LANG: 'C.UTF-8' };
+}
+
+/** PostgreSQL on a free loopback port, tuned for throw-away data (no fsync); returns its stop. */
+async function startPostgres(pgData: string, dir: string): Promise<() => Promise<void>> {
+  const port = await freePort();
+  writeFileSync(join(pgData, 'tidemark-port'), String(port));
+  const log = join(dir, 'postgres.log');
+  writeFileSync(log, '');
+  chownSync(log, uidOf(pgUser), gidOf(pgUser));
+  const settings = ['listen_addresses=127.0.0.1', `port=${port}`, `unix_socket_directories=${pgData}`, 'fsync=off', 'synchronous_commit=off', 'full_page_writes=off', 'max_connections=50'];
+  const postgres = spawnLogged('setpriv', ['--reuid', pgUser, '--regid', pgUser, '--init-groups', '--', join(pgBin, 'postgres'), '-D', pgData, ...settings.flatMap((setting) => ['-c', setting])], log);
+  await waitFor('PostgreSQL accepting connections', async () => (await execa(join(pgBin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port)], { reject: false })).exitCode === 0, 60_000).catch((error: Error) => {
+    throw new Error(`${error.message}\n${tail(log)}`);
+  });
+  return () => stopChild(postgres);
+}
+
+function pgPortOf(pgData: string): number {
+  return Number(readFileSync(join(pgData, 'tidemark-port'), 'utf8'));
+}
+
+async function startRedis(dir: string): Promise<{ port: number; stop(): Promise<void> }> {
+  const port = await freePort();
+  const log = join(dir, `redis-${port}.log`);
+  const redis = spawnLogged('/usr/bin/redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir], log);
+  await waitFor('Redis answering', async () => (await execa('redis-cli', ['-p', String(port), 'ping'], { reject: false })).stdout === 'PONG', 30_000).catch((error: Error) => {
+    throw new Error(`${error.message}\n${tail(log)}`);
+  });
+  return { port, stop: () => stopChild(redis) };
+}
+
+async function asPostgres(command: string, args: string[]): Promise<void> {
+  await execa('setpriv', ['--reuid', pgUser, '--regid', pgUser, '--init-groups', '--', command, ...args], { cwd: '/tmp' });
+}
+
+function spawnLogged(command: string, args: string[], log: string, env?: NodeJS.ProcessEnv): ChildProcess {
+  const fd = openSync(log, 'a');
+  return spawn(command, args, { stdio: ['ignore', fd, fd], cwd: '/tmp', ...(env ? { env } : {}) });
+}
+
+/** SIGTERM, then SIGKILL after 10 s. */
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+function tail(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').split('\n').slice(-20).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+function uidOf(user: string): number {
+  return idOf(user, 2);
+}
+
+function gidOf(user: string): number {
+  return idOf(user, 3);
+}
+
+function idOf(user: string, field: number): number {
+  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((entry) => entry.startsWith(`${user}:`));
+  const id = Number(line?.split(':')[field]);
+  if (!Number.isInteger(id)) throw new Error(`no user ${user} (the postgresql package makes it)`);
+  return id;
+}
