@@ -1,5 +1,5 @@
 // Pure tests of the notify step's payloads and protocols: Icinga body, Zabbix framing and items, webhook
-// signature, healthchecks URLs, mail choice and SMTP, the state file's transitions, metrics text, the
+// signature, healthchecks URLs, mail choice and delivery, the state file's transitions, metrics text, the
 // inventory's notify schema, and `tidemark hosts --zabbix`.
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
@@ -14,7 +14,7 @@ import { performanceData, statusLine } from '../notify/format.js';
 import { pingKind, pingUrl } from '../notify/healthchecks.js';
 import { icingaPayload } from '../notify/icinga.js';
 import { mailKind, mailMessage } from '../notify/mail.js';
-import { formatMessage, sendMail, SmtpError } from '../notify/smtp.js';
+import { deliverMail } from '../notify/mail-transport.js';
 import { applyOutcome, emptyState } from '../notify/state.js';
 import { PermanentNotifyError, resolveNotifyTargets, targetRef } from '../notify/targets.js';
 import { webhookBody, webhookSignature } from '../notify/webhook.js';
@@ -158,24 +158,22 @@ test('mail: every failure mails; the first good run with a snapshot after a fail
   assert.equal(message.messageId, `${run.runId}.failure@tidemark.b1`);
 });
 
-test('SMTP: CRLF lines, dot-stuffing, headers; a local server receives it; a refused recipient is a 5xx SmtpError', async () => {
-  const formatted = formatMessage({ from: 'a@x.org', to: ['b@y.org'], subject: 'S\nT', text: 'one\n.two\n..three\n', messageId: 'id@x', date: new Date('2026-11-23T10:15:00Z') });
-  assert.match(formatted, /^From: a@x\.org\r\nTo: b@y\.org\r\nSubject: S T\r\nDate: Mon, 23 Nov 2026 10:15:00 \+0000\r\nMessage-ID: <id@x>\r\n/);
-  assert.ok(formatted.endsWith('\r\n\r\none\r\n..two\r\n...three\r\n'));
-
+test('mail delivery: lines starting with a dot and every recipient arrive; a refused recipient is a permanent error naming it', async () => {
   const smtp = await startSmtpServer();
+  const target = { type: 'mail' as const, smtp: `127.0.0.1:${smtp.port}`, from: 'a@x.org', to: ['b@y.org', 'c@y.org'] };
   try {
-    const reply = await sendMail({ host: '127.0.0.1', port: smtp.port }, { from: 'a@x.org', to: ['b@y.org', 'c@y.org'], subject: 'hello', text: 'line\n.dot\n', messageId: 'm1@x' });
+    const reply = await deliverMail(target, { from: 'a@x.org', to: ['b@y.org', 'c@y.org'], subject: 'hello', text: 'line\n.dot\n..two\n', messageId: 'm1@x' });
     assert.match(reply, /queued as TEST1/);
     assert.equal(smtp.mails.length, 1);
     assert.deepEqual(smtp.mails[0]!.to, ['b@y.org', 'c@y.org']);
-    assert.match(smtp.mails[0]!.data, /Subject: hello\r\n[\s\S]*\r\n\r\nline\r\n\.\.dot\r\n$/);
+    assert.equal(smtp.mails[0]!.subject, 'hello');
+    assert.equal(smtp.mails[0]!.text, 'line\n.dot\n..two\n');
+    assert.match(smtp.mails[0]!.data, /^Message-ID: <m1@x>\r$/m);
 
     smtp.rcptReply = '550 5.1.1 no such user';
-    await assert.rejects(sendMail({ host: '127.0.0.1', port: smtp.port }, { from: 'a@x.org', to: ['nobody@y.org'], subject: 's', text: 't', messageId: 'm2@x' }), (error: Error) => {
-      assert.ok(error instanceof SmtpError);
-      assert.equal(error.code, 550);
-      assert.match(error.message, /refused recipient nobody@y\.org: 550 5\.1\.1 no such user/);
+    await assert.rejects(deliverMail({ ...target, to: ['nobody@y.org'] }, { from: 'a@x.org', to: ['nobody@y.org'], subject: 's', text: 't', messageId: 'm2@x' }), (error: Error) => {
+      assert.ok(error instanceof PermanentNotifyError, `${error.name}: ${error.message}`);
+      assert.match(error.message, new RegExp(`^SMTP 127\\.0\\.0\\.1:${smtp.port} refused the mail \\(recipients nobody@y\\.org\\): .*550 5\\.1\\.1 no such user`));
       return true;
     });
   } finally {
