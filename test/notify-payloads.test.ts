@@ -19,7 +19,7 @@ import { applyOutcome, emptyState } from '../notify/state.js';
 import { PermanentNotifyError, resolveNotifyTargets, targetRef } from '../notify/targets.js';
 import { webhookBody, webhookSignature } from '../notify/webhook.js';
 import { parseSenderInfo, parseZabbixFrame, sendZabbix, zabbixFrame, zabbixItems } from '../notify/zabbix.js';
-import { parseListen, renderMetrics, renderPoolMetrics } from '../worker/metrics.js';
+import { parseListen, renderMetrics } from '../worker/metrics.js';
 import { cliPath } from './helpers/rig.js';
 import { startSmtpServer, startZabbixTrapper } from './helpers/fake-servers.js';
 import { goodSummary } from './helpers/summaries.js';
@@ -202,9 +202,9 @@ test('state: previous settled status skips cancelled runs; a retried record answ
   assert.equal(state.hosts['vpn@b1']!.lastSuccessAt, at(5).toISOString());
 });
 
-test('metrics: gauges per host and server with escaped labels; parseListen', () => {
+test('metrics: gauges per host and server with escaped labels; parseListen', async () => {
   const { state } = applyOutcome(emptyState(), good, 'r1', new Date('2026-11-23T10:15:00Z'));
-  const text = renderMetrics([
+  const text = await renderMetrics([
     { host: 'vpn', server: 'b1', state: state.hosts['vpn@b1']!, zfs: { snapshots: 3, usedBytes: 123456 } },
     { host: 'odd"name', server: 'b1', zfs: { snapshots: 0, usedBytes: 1 } },
   ]);
@@ -214,7 +214,7 @@ test('metrics: gauges per host and server with escaped labels; parseListen', () 
     'tidemark_transferred_bytes{host="vpn",server="b1"} 3456',
     'tidemark_transferred_files{host="vpn",server="b1"} 12',
     'tidemark_duration_seconds{host="vpn",server="b1"} 4.2',
-    'tidemark_snapshot_count{host="vpn",server="b1"} 3',
+    'tidemark_snapshots{host="vpn",server="b1"} 3',
     'tidemark_dataset_used_bytes{host="vpn",server="b1"} 123456',
     'tidemark_dataset_used_bytes{host="odd\\"name",server="b1"} 1',
     '# TYPE tidemark_last_status gauge',
@@ -277,9 +277,9 @@ test('tidemark hosts --zabbix prints low-level discovery data of every (host, se
   assert.equal(unknown.exitCode, 2);
 });
 
-test('pool metrics: free bytes and health per pool', () => {
-  const text = renderPoolMetrics({ pool: 'data', health: 'DEGRADED', availableBytes: 123456789, sizeBytes: 10 ** 12 });
+test('pool metrics: free bytes and health per pool', async () => {
+  const text = await renderMetrics([], true, { pool: 'data', health: 'DEGRADED', availableBytes: 123456789, sizeBytes: 10 ** 12 });
   assert.match(text, /^tidemark_pool_free_bytes\{pool="data"\} 123456789$/m);
   assert.match(text, /^tidemark_pool_healthy\{pool="data",health="DEGRADED"\} 0$/m);
-  assert.match(renderPoolMetrics({ pool: 'data', health: 'ONLINE', availableBytes: 1, sizeBytes: 2 }), /^tidemark_pool_healthy\{pool="data",health="ONLINE"\} 1$/m);
+  assert.match(await renderMetrics([], true, { pool: 'data', health: 'ONLINE', availableBytes: 1, sizeBytes: 2 }), /^tidemark_pool_healthy\{pool="data",health="ONLINE"\} 1$/m);
 });
