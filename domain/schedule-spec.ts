@@ -92,88 +92,6 @@ export function longestBlackoutGap(windows: ReadonlyArray<{ start: number; end: 
   return Math.max(longest, minutesPerDay - covered + spans[0]![0]);
 }
 
-/** A cron field's range and, for months and weekdays, its names. */
-interface CronField {
-  name: string;
-  min: number;
-  max: number;
-  names?: string[];
-}
-
-const cronFields: CronField[] = [
-  { name: 'minute', min: 0, max: 59 },
-  { name: 'hour', min: 0, max: 23 },
-  { name: 'day-of-month', min: 1, max: 31 },
-  { name: 'month', min: 1, max: 12, names: ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'] },
-  // 0 and 7 are both Sunday.
-  { name: 'day-of-week', min: 0, max: 7, names: ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'] },
-];
-
-/** The values one cron field selects, `'*'` when it selects its whole range, or a problem. */
-function parseCronField(text: string, field: CronField): Set<number> | '*' | string {
-  if (text === '*' || (text === '?' && (field.name === 'day-of-month' || field.name === 'day-of-week'))) return '*';
-  const values = new Set<number>();
-  const value = (token: string): number | undefined => {
-    const index = field.names?.indexOf(token.toUpperCase()) ?? -1;
-    if (index !== -1) return index + (field.name === 'month' ? 1 : 0);
-    return /^\d{1,2}$/.test(token) ? Number(token) : undefined;
-  };
-  for (const part of text.split(',')) {
-    const match = /^(\*|[A-Za-z0-9]+)(?:-([A-Za-z0-9]+))?(?:\/(\d{1,2}))?$/.exec(part);
-    if (!match) return `"${part}" in the ${field.name} field is not a number, range (1-5), list (1,3) or step (*/15)`;
-    const [, from, to, step] = match;
-    const start = from === '*' ? field.min : value(from!);
-    const end = from === '*' ? field.max : to !== undefined ? value(to) : step !== undefined ? field.max : start;
-    if (start === undefined || end === undefined) return `"${part}" in the ${field.name} field is not a value of ${field.min}-${field.max}${field.names ? ` or ${field.names[0]}-${field.names.at(-1)}` : ''}`;
-    if (start < field.min || start > field.max || end < field.min || end > field.max) return `${field.name} ${part} is out of range ${field.min}-${field.max}`;
-    if (end < start) return `${field.name} range ${part} runs backwards`;
-    const by = step === undefined ? 1 : Number(step);
-    if (by < 1) return `${field.name} step in ${part} must be at least 1`;
-    for (let n = start; n <= end; n += by) values.add(field.name === 'day-of-week' && n === 7 ? 0 : n);
-  }
-  return values;
-}
-
-const cronFireCache = new Map<string, boolean>();
-
-/** Whether any day of a full 28-year calendar cycle (2000-2027: each date, Feb 29 included, on each
- * weekday) matches; day-of-month and day-of-week must both match, as in Temporal's calendar specs. */
-function cronFiresSometime(days: Set<number> | '*', months: Set<number> | '*', weekdays: Set<number> | '*'): boolean {
-  if (days === '*' && weekdays === '*') return true;
-  const key = [days, months, weekdays].map((set) => (set === '*' ? '*' : [...set].join(','))).join('|');
-  let fires = cronFireCache.get(key);
-  if (fires === undefined) {
-    fires = false;
-    for (let time = Date.UTC(2000, 0, 1); time < Date.UTC(2028, 0, 1) && !fires; time += 86_400_000) {
-      const date = new Date(time);
-      fires =
-        (days === '*' || days.has(date.getUTCDate())) && (months === '*' || months.has(date.getUTCMonth() + 1)) && (weekdays === '*' || weekdays.has(date.getUTCDay()));
-    }
-    if (cronFireCache.size > 1000) cronFireCache.clear();
-    cronFireCache.set(key, fires);
-  }
-  return fires;
-}
-
-/** Cron texts we let through to Temporal: an @shorthand, or 5 fields (minute hour day-of-month month
- * day-of-week) of numbers, names, ranges, lists and steps within range that fire at least once. */
-export function cronProblem(text: string): string | undefined {
-  const trimmed = text.trim();
-  if (/^@(yearly|annually|monthly|weekly|daily|midnight|hourly)$/.test(trimmed)) return undefined;
-  if (/^@every\b/.test(trimmed)) return 'use { every: "6h" } instead of "@every"';
-  if (/^(CRON_)?TZ=/.test(trimmed)) return 'set the time zone with "timezone", not in the cron text';
-  const fields = trimmed.split(/\s+/);
-  if (fields.length !== 5) return `expected 5 fields (minute hour day-of-month month day-of-week), got ${fields.length}`;
-  const parsed: Array<Set<number> | '*'> = [];
-  for (const [index, field] of fields.entries()) {
-    const result = parseCronField(field, cronFields[index]!);
-    if (typeof result === 'string' && result !== '*') return result;
-    parsed.push(result);
-  }
-  if (!cronFiresSometime(parsed[2]!, parsed[3]!, parsed[4]!)) return `"${trimmed}" never fires (no date matches its day-of-month, month and day-of-week)`;
-  return undefined;
-}
-
 /** 32-bit FNV-1a: a stable, well-spread number from a name (not for security). */
 export function stableHash(text: string): number {
   let hash = 0x811c9dc5;
@@ -297,9 +215,8 @@ export function planTiming(host: string, serverIndex: number, serverCount: numbe
     return skip;
   };
 
+  // The cron text was checked when the inventory was read (inventory/cron.ts).
   if (typeof choice === 'object' && 'cron' in choice) {
-    const problem = cronProblem(choice.cron);
-    if (problem) return { ok: false, error: `schedule cron "${choice.cron}": ${problem}` };
     const skip = skipMinutes();
     if (skip.length === minutesPerDay) return { ok: false, error: `blackout ${settings.blackout.join(', ')} covers the whole day` };
     return {

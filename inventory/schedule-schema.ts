@@ -2,7 +2,8 @@
 // `defaults:`), the `netbox:` source block and the `sync:` block. inventory/schema.ts includes them.
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration.js';
-import { cronProblem, longestBlackoutGap, parseBlackout } from '../domain/schedule-spec.js';
+import { longestBlackoutGap, parseBlackout } from '../domain/schedule-spec.js';
+import { cronProblem } from './cron.js';
 import { absolutePathSchema, boundedDuration, durations } from './field-rules.js';
 
 /** Temporal schedule intervals: whole minutes (Tidemark plans by the minute), at most a year. */

@@ -5,8 +5,7 @@ import type { BackupStatus, BackupSummary } from '../domain/backup.js';
 import { formatDuration } from '../domain/duration.js';
 import { isGoodStatus } from '../domain/notify.js';
 import type { MailTarget } from './schema.js';
-import { SmtpError, sendMail, type MailMessage } from './smtp.js';
-import { PermanentNotifyError } from './targets.js';
+import { deliverMail, type MailMessage } from './mail-transport.js';
 import type { RunInfo } from './webhook.js';
 
 export type MailKind = 'failure' | 'recovery';
@@ -49,12 +48,6 @@ export function mailMessage(target: MailTarget, kind: MailKind, summary: BackupS
 export async function sendFailureMail(target: MailTarget, summary: BackupSummary, run: RunInfo, previousStatus: BackupStatus | undefined): Promise<string | undefined> {
   const kind = mailKind(summary, previousStatus);
   if (!kind) return undefined;
-  const [host = '127.0.0.1', port = '25'] = (target.smtp ?? '127.0.0.1:25').split(/:(?=\d+$)/);
-  try {
-    const reply = await sendMail({ host, port: Number(port) }, mailMessage(target, kind, summary, run, previousStatus));
-    return `${kind} mail to ${target.to.join(', ')} (${reply.split('\n')[0]})`;
-  } catch (error) {
-    if (error instanceof SmtpError && error.code !== undefined && error.code >= 500) throw new PermanentNotifyError(error.message);
-    throw error;
-  }
+  const reply = await deliverMail(target, mailMessage(target, kind, summary, run, previousStatus));
+  return `${kind} mail to ${target.to.join(', ')} (${reply.split('\n')[0]})`;
 }

@@ -80,17 +80,43 @@ export const zabbixTargetSchema = z
   })
   .strict();
 
-/** Mail on failure and on recovery (PlanB), through a plain SMTP relay (no TLS, no auth: a local MTA). */
+/** Mail on failure and on recovery (PlanB). By default through the backup server's own MTA in plain SMTP
+ * (it relays onwards); a smarthost can be used directly with STARTTLS and AUTH. */
 export const mailTargetSchema = z
   .object({
     type: z.literal('mail'),
-    /** Default "127.0.0.1:25". */
+    /** SMTP server, host:port. Default "127.0.0.1:25" (the local MTA). */
     smtp: hostPort.optional(),
     from: z.email({ error: 'expected a mail address' }),
     to: z.array(z.email({ error: 'expected a mail address' }), { error: 'expected a list of mail addresses' }).min(1, { error: 'list at least one address' }),
+    /** STARTTLS: "off" (plain SMTP, for a local MTA), "opportunistic" (used when the server offers it) or
+     * "required" (no mail without it). Default "off". */
+    starttls: z.enum(['off', 'opportunistic', 'required'], { error: 'expected off, opportunistic or required' }).optional(),
+    /** CA certificate (PEM) the server's certificate is checked against; default: the system's CAs. */
+    caFile: absolutePath.optional(),
+    /** Name the server's certificate is checked against, when `smtp` uses an address (default: the host of `smtp`). */
+    tlsServerName: z.string({ error: 'expected a host name' }).min(1, { error: 'expected a host name' }).optional(),
+    /** AUTH user name; needs `passwordFile` and `starttls: required`. Default: no AUTH. */
+    user: z.string({ error: 'expected the SMTP user name' }).min(1, { error: 'expected the SMTP user name' }).optional(),
+    /** File holding the AUTH password (first line), read at send time. */
+    passwordFile: absolutePath.optional(),
     attempts,
   })
-  .strict();
+  .strict()
+  .superRefine((target, ctx) => {
+    if (target.user !== undefined && target.passwordFile === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['passwordFile'], message: 'user is set: also set passwordFile, the file holding its password' });
+    }
+    if (target.passwordFile !== undefined && target.user === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['user'], message: 'passwordFile is set: also set user, the SMTP user name' });
+    }
+    if (target.user !== undefined && target.starttls !== 'required') {
+      ctx.addIssue({ code: 'custom', path: ['starttls'], message: `got ${target.starttls ?? 'off (the default)'}, but with user set the password must not cross the network in clear: set starttls: required` });
+    }
+    if ((target.caFile !== undefined || target.tlsServerName !== undefined) && (target.starttls ?? 'off') === 'off') {
+      ctx.addIssue({ code: 'custom', path: ['starttls'], message: 'caFile and tlsServerName only apply with TLS: set starttls: required (or opportunistic)' });
+    }
+  });
 
 const targetTypes = ['icinga', 'webhook', 'healthchecks', 'zabbix', 'mail'] as const;
 

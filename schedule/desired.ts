@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import type { CalendarSpec, ScheduleOptions, ScheduleSpec } from '@temporalio/client';
 import { parseDuration } from '../domain/duration.js';
 import { controlTaskQueue } from '../domain/names.js';
-import { planTiming, shortDuration, type BackupTiming, type CalendarRule, type ScheduledBackupInput } from '../domain/schedule-spec.js';
+import { planTiming, shortDuration, type BackupTiming, type CalendarRule, type ScheduledBackupInput, type TimingResult } from '../domain/schedule-spec.js';
 import { resolveHost, resolveSchedule } from '../inventory/resolve.js';
 import type { Inventory } from '../inventory/schema.js';
 
@@ -99,30 +99,35 @@ export function specHash(content: unknown): string {
   return createHash('sha256').update(canonical(content)).digest('hex').slice(0, 16);
 }
 
+/** The timing of each of a host's servers (sorted: a server's index spreads it from the others).
+ * Throws when the host's settings cannot be resolved. */
+export function hostTimings(inventory: Inventory, host: string): Array<{ server: string; timing: TimingResult }> {
+  const servers = [...resolveHost(inventory, host).servers].sort();
+  const settings = resolveSchedule(inventory, host);
+  return servers.map((server, index) => ({ server, timing: planTiming(host, index, servers.length, settings) }));
+}
+
 /** The backup schedules of every host and server the (merged) inventory lists. */
 export function desiredBackupSchedules(inventory: Inventory, taskQueue = controlTaskQueue): DesiredSet {
   const schedules: DesiredSchedule[] = [];
   const errors: DesiredSet['errors'] = [];
   for (const host of Object.keys(inventory.hosts).sort()) {
-    let servers: string[];
-    let settings;
+    let timings;
     try {
-      servers = [...resolveHost(inventory, host).servers].sort();
-      settings = resolveSchedule(inventory, host);
+      timings = hostTimings(inventory, host);
     } catch (error) {
       errors.push({ host, message: (error as Error).message });
       continue;
     }
-    servers.forEach((server, index) => {
-      const timing = planTiming(host, index, servers.length, settings);
+    for (const { server, timing } of timings) {
       if (!timing.ok) {
         // The same for every server of the host: report it once.
         if (!errors.some((error) => error.host === host)) errors.push({ host, message: `hosts.${host}: ${timing.error}` });
-        return;
+        continue;
       }
       const input: ScheduledBackupInput = { host, server };
       schedules.push(buildSchedule({ kind: 'backup', scheduleId: backupScheduleId(host, server), host, server, timing: timing.timing, workflowType: 'scheduledBackup', workflowId: scheduledWorkflowId(host, server), args: [input], taskQueue }));
-    });
+    }
   }
   return { schedules, errors };
 }

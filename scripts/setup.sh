@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 # icinga2: the notify tests run a real Icinga 2 of their own (devenv/icinga.ts). openssl, systemd
 # (systemd-analyze) and docker-compose: the deployment tests check certificates, the unit and the compose file.
 # sudo: the least-privilege host test. chromium: temporal-ui.test.ts opens the Temporal Web UI in a real headless browser.
-packages=(rsync openssh-server openssh-client attr acl util-linux procps python3-venv e2fsprogs icinga2 openssl systemd docker-compose sudo chromium)
+# prometheus: its promtool checks the worker's metrics page (metrics.test.ts); its server is not used.
+packages=(rsync openssh-server openssh-client attr acl util-linux procps python3-venv e2fsprogs icinga2 openssl systemd docker-compose sudo chromium prometheus)
 command -v zfs >/dev/null 2>&1 && [ -e /dev/zfs ] || packages+=(zfs-fuse)
 missing=()
 for package in "${packages[@]}"; do
@@ -22,6 +23,10 @@ fi
 # The package's own service (started by the install where systemd runs) would hold Icinga's pid file.
 if [[ " ${missing[*]:-} " == *" icinga2 "* ]] && command -v systemctl >/dev/null 2>&1 && systemctl is-active -q icinga2 2>/dev/null; then
   systemctl disable --now icinga2 >/dev/null 2>&1 || true
+fi
+# Only promtool is wanted: a Prometheus server the package started would scrape and store for nothing.
+if [[ " ${missing[*]:-} " == *" prometheus "* ]] && command -v systemctl >/dev/null 2>&1 && systemctl is-active -q prometheus 2>/dev/null; then
+  systemctl disable --now prometheus >/dev/null 2>&1 || true
 fi
 
 if [ ! -x .cache/temporal-venv/bin/temporal ]; then

@@ -1,10 +1,12 @@
 // Acceptance 6: scraping the worker's metrics endpoint (servers.<name>.metrics) after a run shows the
-// Tidemark gauges for that host (and the Temporal SDK's own metrics on the same page); a failed run
-// turns tidemark_last_status to 2 and leaves the last success time alone.
+// Tidemark gauges for that host (and the process, Node.js and Temporal SDK metrics on the same page); a
+// failed run turns tidemark_last_status to 2 and leaves the last success time alone. The whole page
+// passes Prometheus' own `promtool check metrics`.
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import { execa } from 'execa';
 import { request } from 'undici';
 import { freePort } from '../devenv/process.js';
 import { createRig, type Rig } from './helpers/rig.js';
@@ -59,7 +61,7 @@ test('after a good run: status 0, last success now, bytes, files, duration, one 
   assert.ok((value('tidemark_transferred_bytes') ?? 0) >= 300_000);
   assert.ok((value('tidemark_transferred_files') ?? 0) >= 2);
   assert.ok((value('tidemark_duration_seconds') ?? 0) > 0);
-  assert.equal(value('tidemark_snapshot_count'), 1);
+  assert.equal(value('tidemark_snapshots'), 1);
   assert.ok((value('tidemark_dataset_used_bytes') ?? 0) > 0);
 });
 
@@ -75,5 +77,29 @@ test('after a failed run: status 2, last success unchanged, snapshots unchanged'
   assert.equal(value('tidemark_last_status'), 2);
   assert.equal(value('tidemark_last_success_timestamp_seconds'), lastSuccess);
   assert.equal(value('tidemark_transferred_bytes'), 0);
-  assert.equal(value('tidemark_snapshot_count'), 1);
+  assert.equal(value('tidemark_snapshots'), 1);
+});
+
+/** `promtool check metrics` on a page: its exit code and what it said (lint problems, one a line). */
+async function promtool(page: string): Promise<{ exitCode: number; output: string }> {
+  const result = await execa('promtool', ['check', 'metrics'], { input: page, reject: false });
+  if (result.failed && result.exitCode === undefined) throw new Error(`promtool could not run (${result.shortMessage}); install Debian's prometheus package (scripts/setup.sh does)`);
+  return { exitCode: result.exitCode ?? -1, output: `${result.stdout}${result.stderr}` };
+}
+
+test('the page carries process_ and nodejs_ metrics beside tidemark_ and temporal_ ones, and promtool finds no problem', async () => {
+  const { text } = await scrape();
+  for (const family of ['tidemark_last_status', 'tidemark_snapshots', 'process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes']) {
+    assert.match(text, new RegExp(`^# TYPE ${family} `, 'm'), `${family} on the page`);
+  }
+  assert.doesNotMatch(text, /unavailable/, 'the SDK metrics were fetched');
+
+  // The check can fail: the old gauge name is refused.
+  const bad = await promtool('# HELP tidemark_snapshot_count Snapshots.\n# TYPE tidemark_snapshot_count gauge\ntidemark_snapshot_count 1\n');
+  assert.notEqual(bad.exitCode, 0, bad.output);
+  assert.match(bad.output, /tidemark_snapshot_count/);
+
+  const checked = await promtool(text);
+  assert.equal(checked.exitCode, 0, `promtool check metrics found problems:\n${checked.output}`);
+  assert.match(text, /^temporal_\w+_total(\{[^}]*\})? \d/m, 'Temporal SDK counters, with the _total suffix');
 });

@@ -1,5 +1,5 @@
 // Pure tests of the notify step's payloads and protocols: Icinga body, Zabbix framing and items, webhook
-// signature, healthchecks URLs, mail choice and SMTP, the state file's transitions, metrics text, the
+// signature, healthchecks URLs, mail choice and delivery, the state file's transitions, metrics text, the
 // inventory's notify schema, and `tidemark hosts --zabbix`.
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
@@ -14,12 +14,12 @@ import { performanceData, statusLine } from '../notify/format.js';
 import { pingKind, pingUrl } from '../notify/healthchecks.js';
 import { icingaPayload } from '../notify/icinga.js';
 import { mailKind, mailMessage } from '../notify/mail.js';
-import { formatMessage, sendMail, SmtpError } from '../notify/smtp.js';
+import { deliverMail } from '../notify/mail-transport.js';
 import { applyOutcome, emptyState } from '../notify/state.js';
 import { PermanentNotifyError, resolveNotifyTargets, targetRef } from '../notify/targets.js';
 import { webhookBody, webhookSignature } from '../notify/webhook.js';
 import { parseSenderInfo, parseZabbixFrame, sendZabbix, zabbixFrame, zabbixItems } from '../notify/zabbix.js';
-import { parseListen, renderMetrics, renderPoolMetrics } from '../worker/metrics.js';
+import { parseListen, renderMetrics } from '../worker/metrics.js';
 import { cliPath } from './helpers/rig.js';
 import { startSmtpServer, startZabbixTrapper } from './helpers/fake-servers.js';
 import { goodSummary } from './helpers/summaries.js';
@@ -158,24 +158,22 @@ test('mail: every failure mails; the first good run with a snapshot after a fail
   assert.equal(message.messageId, `${run.runId}.failure@tidemark.b1`);
 });
 
-test('SMTP: CRLF lines, dot-stuffing, headers; a local server receives it; a refused recipient is a 5xx SmtpError', async () => {
-  const formatted = formatMessage({ from: 'a@x.org', to: ['b@y.org'], subject: 'S\nT', text: 'one\n.two\n..three\n', messageId: 'id@x', date: new Date('2026-11-23T10:15:00Z') });
-  assert.match(formatted, /^From: a@x\.org\r\nTo: b@y\.org\r\nSubject: S T\r\nDate: Mon, 23 Nov 2026 10:15:00 \+0000\r\nMessage-ID: <id@x>\r\n/);
-  assert.ok(formatted.endsWith('\r\n\r\none\r\n..two\r\n...three\r\n'));
-
+test('mail delivery: lines starting with a dot and every recipient arrive; a refused recipient is a permanent error naming it', async () => {
   const smtp = await startSmtpServer();
+  const target = { type: 'mail' as const, smtp: `127.0.0.1:${smtp.port}`, from: 'a@x.org', to: ['b@y.org', 'c@y.org'] };
   try {
-    const reply = await sendMail({ host: '127.0.0.1', port: smtp.port }, { from: 'a@x.org', to: ['b@y.org', 'c@y.org'], subject: 'hello', text: 'line\n.dot\n', messageId: 'm1@x' });
+    const reply = await deliverMail(target, { from: 'a@x.org', to: ['b@y.org', 'c@y.org'], subject: 'hello', text: 'line\n.dot\n..two\n', messageId: 'm1@x' });
     assert.match(reply, /queued as TEST1/);
     assert.equal(smtp.mails.length, 1);
     assert.deepEqual(smtp.mails[0]!.to, ['b@y.org', 'c@y.org']);
-    assert.match(smtp.mails[0]!.data, /Subject: hello\r\n[\s\S]*\r\n\r\nline\r\n\.\.dot\r\n$/);
+    assert.equal(smtp.mails[0]!.subject, 'hello');
+    assert.equal(smtp.mails[0]!.text, 'line\n.dot\n..two\n');
+    assert.match(smtp.mails[0]!.data, /^Message-ID: <m1@x>\r$/m);
 
     smtp.rcptReply = '550 5.1.1 no such user';
-    await assert.rejects(sendMail({ host: '127.0.0.1', port: smtp.port }, { from: 'a@x.org', to: ['nobody@y.org'], subject: 's', text: 't', messageId: 'm2@x' }), (error: Error) => {
-      assert.ok(error instanceof SmtpError);
-      assert.equal(error.code, 550);
-      assert.match(error.message, /refused recipient nobody@y\.org: 550 5\.1\.1 no such user/);
+    await assert.rejects(deliverMail({ ...target, to: ['nobody@y.org'] }, { from: 'a@x.org', to: ['nobody@y.org'], subject: 's', text: 't', messageId: 'm2@x' }), (error: Error) => {
+      assert.ok(error instanceof PermanentNotifyError, `${error.name}: ${error.message}`);
+      assert.match(error.message, new RegExp(`^SMTP 127\\.0\\.0\\.1:${smtp.port} refused the mail \\(recipients nobody@y\\.org\\): .*550 5\\.1\\.1 no such user`));
       return true;
     });
   } finally {
@@ -204,9 +202,9 @@ test('state: previous settled status skips cancelled runs; a retried record answ
   assert.equal(state.hosts['vpn@b1']!.lastSuccessAt, at(5).toISOString());
 });
 
-test('metrics: gauges per host and server with escaped labels; parseListen', () => {
+test('metrics: gauges per host and server with escaped labels; parseListen', async () => {
   const { state } = applyOutcome(emptyState(), good, 'r1', new Date('2026-11-23T10:15:00Z'));
-  const text = renderMetrics([
+  const text = await renderMetrics([
     { host: 'vpn', server: 'b1', state: state.hosts['vpn@b1']!, zfs: { snapshots: 3, usedBytes: 123456 } },
     { host: 'odd"name', server: 'b1', zfs: { snapshots: 0, usedBytes: 1 } },
   ]);
@@ -216,7 +214,7 @@ test('metrics: gauges per host and server with escaped labels; parseListen', () 
     'tidemark_transferred_bytes{host="vpn",server="b1"} 3456',
     'tidemark_transferred_files{host="vpn",server="b1"} 12',
     'tidemark_duration_seconds{host="vpn",server="b1"} 4.2',
-    'tidemark_snapshot_count{host="vpn",server="b1"} 3',
+    'tidemark_snapshots{host="vpn",server="b1"} 3',
     'tidemark_dataset_used_bytes{host="vpn",server="b1"} 123456',
     'tidemark_dataset_used_bytes{host="odd\\"name",server="b1"} 1',
     '# TYPE tidemark_last_status gauge',
@@ -279,9 +277,9 @@ test('tidemark hosts --zabbix prints low-level discovery data of every (host, se
   assert.equal(unknown.exitCode, 2);
 });
 
-test('pool metrics: free bytes and health per pool', () => {
-  const text = renderPoolMetrics({ pool: 'data', health: 'DEGRADED', availableBytes: 123456789, sizeBytes: 10 ** 12 });
+test('pool metrics: free bytes and health per pool', async () => {
+  const text = await renderMetrics([], true, { pool: 'data', health: 'DEGRADED', availableBytes: 123456789, sizeBytes: 10 ** 12 });
   assert.match(text, /^tidemark_pool_free_bytes\{pool="data"\} 123456789$/m);
   assert.match(text, /^tidemark_pool_healthy\{pool="data",health="DEGRADED"\} 0$/m);
-  assert.match(renderPoolMetrics({ pool: 'data', health: 'ONLINE', availableBytes: 1, sizeBytes: 2 }), /^tidemark_pool_healthy\{pool="data",health="ONLINE"\} 1$/m);
+  assert.match(await renderMetrics([], true, { pool: 'data', health: 'ONLINE', availableBytes: 1, sizeBytes: 2 }), /^tidemark_pool_healthy\{pool="data",health="ONLINE"\} 1$/m);
 });

@@ -204,19 +204,19 @@ test('partial streak: a retried record of the same run counts once and answers t
   assert.equal(streak([[partial, 'r1']], 1).escalations[0], '1 partial runs in a row (guards.partialRunsBeforeFailed 1)');
 });
 
-test('partial streak: monitoring was told FAILED, so the next good run is a recovery and metrics say 2', () => {
+test('partial streak: monitoring was told FAILED, so the next good run is a recovery and metrics say 2', async () => {
   const { previous, state } = streak([
     [partial, 'r1'],
     [partial, 'r2'],
     [partial, 'r3'],
   ]);
   assert.deepEqual(previous, [undefined, 'WARNING', 'WARNING']);
-  const text = renderMetrics([{ host: 'vpn', server: 'b1', state: state.hosts['vpn@b1']! }]);
+  const text = await renderMetrics([{ host: 'vpn', server: 'b1', state: state.hosts['vpn@b1']! }]);
   assert.match(text, /^tidemark_last_status\{host="vpn",server="b1"\} 2$/m);
   const after = applyOutcome(state, complete, 'r4', at);
   assert.equal(after.previousStatus, 'FAILED');
   assert.equal(after.state.hosts['vpn@b1']!.partialStreak, 0);
-  assert.match(renderMetrics([{ host: 'vpn', server: 'b1', state: after.state.hosts['vpn@b1']! }]), /^tidemark_last_status\{host="vpn",server="b1"\} 0$/m);
+  assert.match(await renderMetrics([{ host: 'vpn', server: 'b1', state: after.state.hosts['vpn@b1']! }]), /^tidemark_last_status\{host="vpn",server="b1"\} 0$/m);
 });
 
 test('partial streak: older state files without the streak start from zero', () => {

@@ -1,14 +1,20 @@
 // Issue 6 acceptance 4: blackout windows and time zones hold in the next-run times Temporal itself
-// computes (describe), jitter included; servers of one host run hours apart.
+// computes (describe), jitter included; servers of one host run hours apart. The next runs `config
+// check` prints (schedule/next-runs.ts, croner) are the ones Temporal computes.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
+import { stringify } from 'yaml';
 import { parseBlackout } from '../domain/schedule-spec.js';
-import { backupScheduleId } from '../schedule/desired.js';
+import { parseInventory } from '../inventory/load.js';
+import type { Inventory } from '../inventory/schema.js';
+import { backupScheduleId, hostTimings } from '../schedule/desired.js';
+import { upcomingRuns } from '../schedule/next-runs.js';
 import { createSandbox, type Sandbox } from './helpers/schedules.js';
 
 let box: Sandbox;
 let s1: string;
 let s2: string;
+let inventory: Inventory;
 
 /** Host → [time zone, blackout windows, schedule fields]. */
 const cases: Record<string, { timezone: string; blackout: string[]; extra?: Record<string, unknown> }> = {
@@ -31,12 +37,14 @@ before(async () => {
   let n = 1;
   for (const [host, spec] of Object.entries(cases)) hosts[host] = { address: `10.4.0.${n++}`, timezone: spec.timezone, blackout: spec.blackout, ...spec.extra };
   for (const host of dailyFleet) hosts[host] = { address: `10.4.1.${n++}` };
-  const report = await box.sync({
+  const settings = {
     servers: { [s1]: { dataset: 'data' }, [s2]: { dataset: 'data2' } },
     sync: { enabled: false },
     defaults: { timezone: 'Europe/Amsterdam', blackout: ['09:00-17:00'] },
     hosts,
-  });
+  };
+  inventory = parseInventory(stringify(settings));
+  const report = await box.sync(settings);
   assert.deepEqual(report.errors, []);
   assert.equal(report.created, 2 * (Object.keys(cases).length + dailyFleet.length));
 });
@@ -96,4 +104,22 @@ test('the daily fleet starts at spread-out times, and a host\'s two servers are 
     for (const minute of [ma, mb]) assert.ok(!inWindow(minute, '09:00-17:00'), `${host} at minute ${minute}`);
   }
   assert.ok(starts.size >= 8, `20 hosts start in ${starts.size} different hours`);
+});
+
+test('the next runs config check prints are those Temporal computes: equal without jitter, at most the jitter earlier', async () => {
+  for (const host of [...Object.keys(cases), ...dailyFleet.slice(0, 3)]) {
+    for (const { server, timing } of hostTimings(inventory, host)) {
+      assert.ok(timing.ok, host);
+      const { jitterMs } = timing.timing;
+      const temporal = await nextRuns(host, server);
+      assert.ok(temporal.length >= 5, `${host}@${server}: ${temporal.length} runs listed`);
+      // From just before Temporal's first (jittered) run: the nominal start it belongs to comes first.
+      const ours = upcomingRuns(timing.timing, new Date(temporal[0]!.getTime() - jitterMs - 1), temporal.length);
+      const pairs = temporal.map((time, index) => `${ours[index]?.toISOString()} ≤ ${time.toISOString()}`).join(', ');
+      temporal.forEach((time, index) => {
+        const nominal = ours[index]!.getTime();
+        assert.ok(nominal <= time.getTime() && time.getTime() <= nominal + jitterMs, `${host}@${server} (${timing.timing.summary}, jitter ${jitterMs} ms): ${pairs}`);
+      });
+    }
+  }
 });

@@ -1,16 +1,18 @@
 // Prometheus metrics of a backup server's worker, on one endpoint (`worker --metrics 127.0.0.1:9464` or
-// `servers.<name>.metrics`; off by default): Tidemark's own gauges per host, then the Temporal SDK's
-// metrics (its exporter listens on a private loopback port; each scrape fetches and appends them).
+// `servers.<name>.metrics`; off by default), built with prom-client: Tidemark's own gauges per host, the
+// process and Node.js metrics (process_*, nodejs_*), then the Temporal SDK's metrics (its exporter listens
+// on a private loopback port; each scrape fetches and appends them).
 //
 // Per (host, server), from the state file the notify step writes after every run:
 //   tidemark_last_success_timestamp_seconds, tidemark_last_run_timestamp_seconds,
 //   tidemark_last_status (0 ok, 1 warning or cancelled, 2 failed),
 //   tidemark_transferred_bytes, tidemark_transferred_files, tidemark_duration_seconds (last run);
-// from zfs at scrape time (cached 15 s unless a run ended since): tidemark_snapshot_count,
-// tidemark_dataset_used_bytes.
+// from zfs at scrape time (cached 15 s unless a run ended since): tidemark_snapshots,
+// tidemark_dataset_used_bytes; per pool: tidemark_pool_free_bytes, tidemark_pool_healthy.
 import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer } from 'node:net';
 import type { RuntimeOptions } from '@temporalio/worker';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { request } from 'undici';
 import { readPoolState, type PoolState } from '../pool/space.js';
 import { zfs } from '../pool/zfs.js';
@@ -25,45 +27,42 @@ export interface HostMetrics {
   zfs?: { snapshots: number; usedBytes: number };
 }
 
-const escapeLabel = (value: string) => value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+const hostFamilies: { name: string; help: string; value: (entry: HostMetrics) => number | undefined }[] = [
+  { name: 'tidemark_last_success_timestamp_seconds', help: 'Unix time the last backup with status SUCCESS finished.', value: (e) => seconds(e.state?.lastSuccessAt) },
+  { name: 'tidemark_last_run_timestamp_seconds', help: 'Unix time the last backup run finished, whatever its status.', value: (e) => seconds(e.state?.last.finishedAt) },
+  // A run escalated by the partial streak was reported as FAILED everywhere else: here too.
+  { name: 'tidemark_last_status', help: 'Status of the last run: 0 ok, 1 warning (or cancelled), 2 failed (or the partial-run limit reached).', value: (e) => (e.state ? (e.state.last.escalation ? 2 : statusCode(e.state.last.status)) : undefined) },
+  { name: 'tidemark_transferred_bytes', help: 'File data sent by the last run (rsync total transferred file size).', value: (e) => e.state?.last.bytesTransferred },
+  { name: 'tidemark_transferred_files', help: 'Regular files whose data the last run sent.', value: (e) => e.state?.last.filesTransferred },
+  { name: 'tidemark_duration_seconds', help: 'Duration of the last run.', value: (e) => (e.state ? e.state.last.durationMs / 1000 : undefined) },
+  { name: 'tidemark_snapshots', help: "Snapshots of the host's dataset (all names, Tidemark's and others).", value: (e) => e.zfs?.snapshots },
+  { name: 'tidemark_dataset_used_bytes', help: "Space used by the host's dataset and its snapshots (zfs used).", value: (e) => e.zfs?.usedBytes },
+];
 
-/** Prometheus text exposition (version 0.0.4) of the hosts' gauges. */
-export function renderMetrics(hosts: HostMetrics[], zfsUp = true): string {
-  const families: { name: string; help: string; value: (entry: HostMetrics) => number | undefined }[] = [
-    { name: 'tidemark_last_success_timestamp_seconds', help: 'Unix time the last backup with status SUCCESS finished.', value: (e) => seconds(e.state?.lastSuccessAt) },
-    { name: 'tidemark_last_run_timestamp_seconds', help: 'Unix time the last backup run finished, whatever its status.', value: (e) => seconds(e.state?.last.finishedAt) },
-    // A run escalated by the partial streak was reported as FAILED everywhere else: here too.
-    { name: 'tidemark_last_status', help: 'Status of the last run: 0 ok, 1 warning (or cancelled), 2 failed (or the partial-run limit reached).', value: (e) => (e.state ? (e.state.last.escalation ? 2 : statusCode(e.state.last.status)) : undefined) },
-    { name: 'tidemark_transferred_bytes', help: 'File data sent by the last run (rsync total transferred file size).', value: (e) => e.state?.last.bytesTransferred },
-    { name: 'tidemark_transferred_files', help: 'Regular files whose data the last run sent.', value: (e) => e.state?.last.filesTransferred },
-    { name: 'tidemark_duration_seconds', help: 'Duration of the last run.', value: (e) => (e.state ? e.state.last.durationMs / 1000 : undefined) },
-    { name: 'tidemark_snapshot_count', help: "Snapshots of the host's dataset (all names, Tidemark's and others).", value: (e) => e.zfs?.snapshots },
-    { name: 'tidemark_dataset_used_bytes', help: "Space used by the host's dataset and its snapshots (zfs used).", value: (e) => e.zfs?.usedBytes },
-  ];
-  const lines: string[] = [];
-  for (const family of families) {
-    lines.push(`# HELP ${family.name} ${family.help}`, `# TYPE ${family.name} gauge`);
+/** Tidemark's gauges for one scrape, in a registry of their own (a scrape never sees another's values). */
+export function tidemarkRegistry(hosts: HostMetrics[], zfsUp = true, pool?: PoolState): Registry {
+  const registry = new Registry();
+  for (const family of hostFamilies) {
+    const gauge = new Gauge({ name: family.name, help: family.help, labelNames: ['host', 'server'] as const, registers: [registry] });
     for (const entry of hosts) {
       const value = family.value(entry);
-      if (value !== undefined && Number.isFinite(value)) lines.push(`${family.name}{host="${escapeLabel(entry.host)}",server="${escapeLabel(entry.server)}"} ${value}`);
+      if (value !== undefined && Number.isFinite(value)) gauge.set({ host: entry.host, server: entry.server }, value);
     }
   }
-  lines.push('# HELP tidemark_zfs_up 1 when the last zfs query for the dataset figures worked.', '# TYPE tidemark_zfs_up gauge', `tidemark_zfs_up ${zfsUp ? 1 : 0}`);
-  return `${lines.join('\n')}\n`;
+  new Gauge({ name: 'tidemark_zfs_up', help: '1 when the last zfs query for the dataset figures worked.', registers: [registry] }).set(zfsUp ? 1 : 0);
+  if (pool) {
+    new Gauge({ name: 'tidemark_pool_free_bytes', help: 'Bytes the server dataset can still take (pool free space and quotas).', labelNames: ['pool'] as const, registers: [registry] }).set({ pool: pool.pool }, pool.availableBytes);
+    new Gauge({ name: 'tidemark_pool_healthy', help: '1 when zpool reports the pool ONLINE; the health label says what it is.', labelNames: ['pool', 'health'] as const, registers: [registry] }).set(
+      { pool: pool.pool, health: pool.health },
+      pool.health === 'ONLINE' ? 1 : 0,
+    );
+  }
+  return registry;
 }
 
-/** The pool under the server's dataset: free bytes and health (1 ONLINE, 0 otherwise, the state as a label). */
-export function renderPoolMetrics(pool: PoolState): string {
-  const label = `pool="${pool.pool}"`;
-  return [
-    '# HELP tidemark_pool_free_bytes Bytes the server dataset can still take (pool free space and quotas).',
-    '# TYPE tidemark_pool_free_bytes gauge',
-    `tidemark_pool_free_bytes{${label}} ${pool.availableBytes}`,
-    '# HELP tidemark_pool_healthy 1 when zpool reports the pool ONLINE; the health label says what it is.',
-    '# TYPE tidemark_pool_healthy gauge',
-    `tidemark_pool_healthy{${label},health="${pool.health}"} ${pool.health === 'ONLINE' ? 1 : 0}`,
-    '',
-  ].join('\n');
+/** Prometheus text exposition (version 0.0.4) of Tidemark's gauges. */
+export function renderMetrics(hosts: HostMetrics[], zfsUp = true, pool?: PoolState): Promise<string> {
+  return tidemarkRegistry(hosts, zfsUp, pool).metrics();
 }
 
 function seconds(iso: string | undefined): number | undefined {
@@ -123,6 +122,13 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     return loaded.state;
   };
 
+  // process_* and nodejs_* (CPU, memory, handles, event loop lag, GC): kept for the server's lifetime.
+  const processMetrics = new Registry();
+  collectDefaultMetrics({ register: processMetrics });
+  // Gauges named like counters, which Prometheus' lint refuses; each is the sum of the same name
+  // without _total (labelled by type), which stays.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) processMetrics.removeSingleMetric(name);
+
   const scrape = async (): Promise<string> => {
     const state = await readState();
     let zfsUp = true;
@@ -138,9 +144,9 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
       if (entry.server === options.server) hosts.set(entry.host, { host: entry.host, server: entry.server, state: entry });
     }
     for (const [host, zfsEntry] of figures) hosts.set(host, { ...(hosts.get(host) ?? { host, server: options.server }), zfs: zfsEntry });
-    let text = renderMetrics([...hosts.values()].sort((a, b) => a.host.localeCompare(b.host)), zfsUp);
     const pool = await readPoolState(options.serverDataset).catch(() => undefined);
-    if (pool) text += renderPoolMetrics(pool);
+    let text = await renderMetrics([...hosts.values()].sort((a, b) => a.host.localeCompare(b.host)), zfsUp, pool);
+    text += await processMetrics.metrics();
     if (options.sdkMetricsUrl) {
       try {
         const response = await request(options.sdkMetricsUrl, { headersTimeout: 3_000, bodyTimeout: 3_000 });
@@ -158,7 +164,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
       return;
     }
     scrape().then(
-      (text) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(text),
+      (text) => res.writeHead(200, { 'content-type': processMetrics.contentType }).end(text),
       (error: Error) => res.writeHead(500, { 'content-type': 'text/plain' }).end(`${error.message}\n`),
     );
   });
@@ -171,7 +177,11 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   const bound = (http.address() as { port: number }).port;
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${bound}/metrics`,
-    close: () => new Promise((resolve) => http.close(() => resolve())),
+    close: () =>
+      new Promise((resolve) => {
+        processMetrics.clear();
+        http.close(() => resolve());
+      }),
   };
 }
 
@@ -203,7 +213,8 @@ export async function prepareMetrics(listen: string | undefined): Promise<{
   parseListen(listen);
   const sdkAddress = `127.0.0.1:${await freeLoopbackPort()}`;
   return {
-    telemetryOptions: { metrics: { prometheus: { bindAddress: sdkAddress } } },
+    // Names Prometheus' own lint accepts: counters end in _total, histograms carry their unit, in seconds.
+    telemetryOptions: { metrics: { prometheus: { bindAddress: sdkAddress, countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true } } },
     start: (options) => startMetricsServer({ ...options, listen, sdkMetricsUrl: `http://${sdkAddress}/metrics` }),
   };
 }

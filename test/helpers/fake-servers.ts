@@ -1,7 +1,10 @@
 // Tiny local servers standing in for monitoring systems: an HTTP receiver (webhooks, healthchecks pings),
-// an SMTP server and a Zabbix trapper. Loopback only; each records what it was sent.
+// a real SMTP server (smtp-server) and a Zabbix trapper. Loopback only; each records what it was sent.
 import { createServer as createHttpServer, type IncomingMessage } from 'node:http';
+import { once } from 'node:events';
 import { createServer as createTcpServer, type Server, type Socket } from 'node:net';
+import { simpleParser } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
 import { parseZabbixFrame, zabbixFrame, type ZabbixItem } from '../../notify/zabbix.js';
 
 export interface ReceivedRequest {
@@ -55,20 +58,6 @@ export async function startHttpReceiver(port = 0): Promise<HttpReceiver> {
   return receiver;
 }
 
-export interface ReceivedMail {
-  from: string;
-  to: string[];
-  data: string;
-}
-
-export interface SmtpServer {
-  port: number;
-  mails: ReceivedMail[];
-  /** Reply for RCPT TO (default "250 ok"). */
-  rcptReply: string;
-  close(): Promise<void>;
-}
-
 /** Remembers an open connection until it closes, so that close() can cut it. */
 function track(sockets: Set<Socket>, socket: Socket): void {
   sockets.add(socket);
@@ -88,55 +77,81 @@ async function listenOnLoopback(server: Server, sockets: Set<Socket>): Promise<{
   };
 }
 
-/** Speaks just enough SMTP for one client at a time: EHLO, MAIL, RCPT, DATA, QUIT. */
-export async function startSmtpServer(): Promise<SmtpServer> {
-  const sockets = new Set<Socket>();
+export interface ReceivedMail {
+  from: string;
+  to: string[];
+  /** The message as received (headers and encoded body, CRLF line ends). */
+  data: string;
+  /** Subject and text as a mail client shows them (decoded by mailparser). */
+  subject: string;
+  text: string;
+  /** The connection had switched to TLS (STARTTLS) before the message. */
+  secure: boolean;
+  /** The AUTH user, when the client logged in. */
+  user?: string;
+}
+
+export interface SmtpServer {
+  port: number;
+  mails: ReceivedMail[];
+  /** Reply for RCPT TO (default "250 ok"); a 5xx or 4xx refuses the recipient. */
+  rcptReply: string;
+  close(): Promise<void>;
+}
+
+export interface SmtpServerOptions {
+  /** PEM key and certificate: STARTTLS is offered (and required before AUTH). Default: no STARTTLS. */
+  tls?: { key: string; cert: string };
+  /** The one login accepted; AUTH is then required before MAIL. Default: no AUTH. */
+  auth?: { user: string; password: string };
+}
+
+/** A real SMTP server (nodemailer's smtp-server) on 127.0.0.1 that keeps what it was sent. */
+export async function startSmtpServer(options: SmtpServerOptions = {}): Promise<SmtpServer> {
   const state: SmtpServer = { port: 0, mails: [], rcptReply: '250 ok', close: async () => undefined };
-  const server: Server = createTcpServer((socket) => {
-    track(sockets, socket);
-    socket.setEncoding('utf8');
-    socket.write('220 test-smtp ESMTP\r\n');
-    let buffer = '';
-    let inData = false;
-    let mail: ReceivedMail = { from: '', to: [], data: '' };
-    socket.on('data', (chunk: string) => {
-      buffer += chunk;
-      for (;;) {
-        if (inData) {
-          const end = buffer.indexOf('\r\n.\r\n');
-          if (end < 0) return;
-          mail.data = buffer.slice(0, end + 2);
-          buffer = buffer.slice(end + 5);
-          inData = false;
-          state.mails.push(mail);
-          mail = { from: '', to: [], data: '' };
-          socket.write('250 2.0.0 queued as TEST1\r\n');
-          continue;
-        }
-        const index = buffer.indexOf('\r\n');
-        if (index < 0) return;
-        const line = buffer.slice(0, index);
-        buffer = buffer.slice(index + 2);
-        const verb = line.slice(0, 4).toUpperCase();
-        if (verb === 'EHLO') socket.write('250-test-smtp\r\n250-8BITMIME\r\n250 SIZE 10000000\r\n');
-        else if (verb === 'HELO') socket.write('250 test-smtp\r\n');
-        else if (verb === 'MAIL') {
-          mail.from = /<([^>]*)>/.exec(line)?.[1] ?? '';
-          socket.write('250 ok\r\n');
-        } else if (verb === 'RCPT') {
-          if (state.rcptReply.startsWith('25')) mail.to.push(/<([^>]*)>/.exec(line)?.[1] ?? '');
-          socket.write(`${state.rcptReply}\r\n`);
-        } else if (verb === 'DATA') {
-          inData = true;
-          socket.write('354 go ahead\r\n');
-        } else if (verb === 'QUIT') {
-          socket.write('221 bye\r\n');
-          socket.end();
-        } else socket.write('502 unknown\r\n');
-      }
-    });
+  const server = new SMTPServer({
+    name: 'test-smtp',
+    logger: false,
+    closeTimeout: 100,
+    disabledCommands: [...(options.tls ? [] : ['STARTTLS']), ...(options.auth ? [] : ['AUTH'])],
+    ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : {}),
+    onAuth(auth, _session, callback) {
+      if (options.auth && auth.username === options.auth.user && auth.password === options.auth.password) callback(null, { user: auth.username });
+      else callback(Object.assign(new Error('Authentication credentials invalid'), { responseCode: 535 }));
+    },
+    onRcptTo(_address, _session, callback) {
+      const code = Number(state.rcptReply.slice(0, 3));
+      if (code < 400) callback();
+      else callback(Object.assign(new Error(state.rcptReply.slice(4)), { responseCode: code }));
+    },
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('end', () => {
+        const data = Buffer.concat(chunks).toString('utf8');
+        simpleParser(data).then(
+          (parsed) => {
+            const mailFrom = session.envelope.mailFrom;
+            state.mails.push({
+              from: mailFrom ? mailFrom.address : '',
+              to: session.envelope.rcptTo.map((address) => address.address),
+              data,
+              subject: parsed.subject ?? '',
+              text: parsed.text ?? '',
+              secure: session.secure,
+              ...(session.user ? { user: String(session.user) } : {}),
+            });
+            callback(null, 'queued as TEST1');
+          },
+          (error: Error) => callback(error),
+        );
+      });
+    },
   });
-  Object.assign(state, await listenOnLoopback(server, sockets));
+  const listening = server.listen(0, '127.0.0.1');
+  await once(listening, 'listening');
+  state.port = (listening.address() as { port: number }).port;
+  state.close = () => new Promise((resolve) => server.close(() => resolve()));
   return state;
 }
 
