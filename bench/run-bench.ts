@@ -483,7 +483,7 @@ async function settle(smoke: boolean): Promise<void> {
 
 
 function machineInfo(loadBefore: number[]): BenchResult['machine'] {
-  let rsync = '';
+  let rsync: string;
   try {
     rsync = /rsync\s+version\s+(\S+)/.exec(execaSync('rsync', ['--version']).stdout)?.[1] ?? '';
   } catch {

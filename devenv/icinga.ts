@@ -125,7 +125,7 @@ export async function startIcinga(): Promise<DevIcinga> {
     );
   } catch (error) {
     child.kill('SIGTERM');
-    throw new Error(`${(error as Error).message}\n(icinga2 output: ${join(dir, 'daemon.out')})`);
+    throw new Error(`${(error as Error).message}\n(icinga2 output: ${join(dir, 'daemon.out')})`, { cause: error });
   }
 
   return {

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite on a fresh machine: install what is missing, then `npm test`.
+# The whole test suite on a fresh machine: install what is missing, lint (a minute; fails before the
+# slow tests start), then `npm test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+npm run lint
 npm test
