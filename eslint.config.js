@@ -1,6 +1,6 @@
 // Lint rules that catch what the compiler does not: unawaited promises (a Temporal activity or client
-// call that is never awaited fails silently), import cycles, and Node modules in workflow code (the
-// workflow sandbox must stay deterministic).
+// call that is never awaited fails silently), import cycles between files and between folders (rooms),
+// and Node modules in workflow code (the workflow sandbox must stay deterministic).
 import { builtinModules } from 'node:module';
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
@@ -13,24 +13,66 @@ const escape = (name) => name.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 /** Workflow code (and the domain code it imports) may use only these packages at run time. */
 const workflowPackages = ['@temporalio/workflow', '@temporalio/common'];
 
-export const workflowPurity = [
-  'error',
+/** Workflow and domain code: no Node builtins, no packages but the workflow SDK's (type-only imports are fine). */
+const purityPatterns = [
   {
-    patterns: [
-      {
-        regex: `^(node:.*|(${builtins.map(escape).join('|')})(/.*)?)$`,
-        allowTypeImports: true,
-        message:
-          'Workflow and domain code runs in the deterministic workflow sandbox: no Node modules. Move the I/O into an activity.',
-      },
-      {
-        regex: `^(?!\\.{1,2}/|node:|(${[...builtins, ...workflowPackages].map(escape).join('|')})(/.*)?$)`,
-        allowTypeImports: true,
-        message: `Workflow and domain code may import only ${workflowPackages.join(' and ')} (type-only imports are fine): other packages may do I/O or keep state.`,
-      },
-    ],
+    regex: `^(node:.*|(${builtins.map(escape).join('|')})(/.*)?)$`,
+    allowTypeImports: true,
+    message:
+      'Workflow and domain code runs in the deterministic workflow sandbox: no Node modules. Move the I/O into an activity.',
+  },
+  {
+    regex: `^(?!\\.{1,2}/|node:|(${[...builtins, ...workflowPackages].map(escape).join('|')})(/.*)?$)`,
+    allowTypeImports: true,
+    message: `Workflow and domain code may import only ${workflowPackages.join(' and ')} (type-only imports are fine): other packages may do I/O or keep state.`,
   },
 ];
+
+/**
+ * Rooms: the folders each folder may import from. They form no cycle: a folder imports only from folders
+ * below it. Folders not listed here (test/, bench/, devenv/) may import anything.
+ */
+export const rooms = {
+  domain: [],
+  inventory: ['domain'],
+  pool: ['domain'],
+  notify: ['domain', 'inventory'],
+  schedule: ['domain', 'inventory'],
+  activities: ['domain', 'inventory', 'pool', 'notify', 'schedule'],
+  workflows: ['domain'],
+  worker: ['domain', 'inventory', 'pool', 'notify', 'activities'],
+  client: ['domain', 'inventory', 'pool', 'notify', 'schedule', 'workflows', 'worker'],
+};
+
+/** The one file of an allowed folder a room may import: the entry point, not the internals. */
+const onlyThrough = {
+  worker: { activities: 'index.js' },
+  client: { worker: 'run-worker.js' },
+};
+
+function roomPatterns(folder) {
+  const patterns = [];
+  for (const other of Object.keys(rooms)) {
+    if (other === folder) continue;
+    const entry = onlyThrough[folder]?.[other];
+    if (rooms[folder].includes(other) && !entry) continue;
+    const isActivities = other === 'activities' && (folder === 'client' || folder === 'worker');
+    patterns.push({
+      regex: entry ? `^\\.\\./${other}/(?!${escape(entry)}$)` : `^\\.\\./${other}/`,
+      // Workflow code names its activities' types (proxyActivities<Activities>); types are erased.
+      allowTypeImports: folder === 'workflows' && other === 'activities',
+      message: entry
+        ? `${folder}/ imports ${other}/ only through ${other}/${entry}${isActivities ? ' (the activities it registers)' : ''}: ` +
+          'move what it needs from elsewhere in that folder down into a folder both may import (rooms in eslint.config.js).'
+        : isActivities
+          ? `${folder}/ imports nothing from activities/ (activity code runs inside Temporal on the backup server): ` +
+            'move ZFS code to pool/ and pure helpers to domain/ (rooms in eslint.config.js).'
+          : `${folder}/ imports only from ${rooms[folder].map((name) => `${name}/`).join(', ') || 'itself'}, never ${other}/ ` +
+            '(folders import only from folders below them, so there is no cycle): move the shared piece down into a folder both may import (rooms in eslint.config.js).',
+    });
+  }
+  return patterns;
+}
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', '.cache/', 'results/'] },
@@ -64,8 +106,13 @@ export default tseslint.config(
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
   },
-  {
-    files: ['workflows/**/*.ts', 'domain/**/*.ts'],
-    rules: { '@typescript-eslint/no-restricted-imports': workflowPurity },
-  },
+  ...Object.keys(rooms).map((folder) => ({
+    files: [`${folder}/**/*.ts`],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        { patterns: [...(folder === 'workflows' || folder === 'domain' ? purityPatterns : []), ...roomPatterns(folder)] },
+      ],
+    },
+  })),
 );

@@ -5,11 +5,11 @@
 //   recordOutcome  the run into the state file (previous status, metrics); returns the targets to notify
 //   notifyTarget   one target; its own retries; a failure never changes the backup's status
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { runUrl } from '../client/temporal.js';
+import { runUrl } from '../domain/names.js';
 import type { BackupInput, BackupStatus, BackupSummary } from '../domain/backup.js';
 import type { NotificationResult, OutcomeRecord } from '../domain/notify.js';
 import { loadInventory } from '../inventory/load.js';
-import { logRunEnd } from './run-log.js';
+import { logRunEnd, type RunLog } from './run-log.js';
 import { resolveGuards, resolveMonitoring, resolveTemporal } from '../inventory/resolve.js';
 import type { Inventory } from '../inventory/schema.js';
 import { sendHealthchecks, sendPing } from '../notify/healthchecks.js';
@@ -48,7 +48,7 @@ function runInfo(inventory: Inventory): RunInfo {
   return { workflowId, runId, url: runUrl(resolveTemporal(inventory), workflowId, runId) };
 }
 
-export function createNotifyActivities(inventoryPath: string) {
+export function createNotifyActivities(inventoryPath: string, log: RunLog) {
   return {
     /** Start pings of the healthchecks targets; returns how many were sent. */
     async notifyStart(input: BackupInput): Promise<number> {
@@ -65,7 +65,7 @@ export function createNotifyActivities(inventoryPath: string) {
      * escalation when this run completes a partial streak. A state file that cannot be written, or was
      * damaged and started afresh, does not stop the notifications: it is reported beside them. */
     async recordOutcome(summary: BackupSummary): Promise<OutcomeRecord> {
-      logRunEnd(summary);
+      logRunEnd(log, summary);
       const inventory = await inventoryOf(inventoryPath);
       const { runId } = execution();
       const { stateFile } = resolveMonitoring(inventory, summary.server);

@@ -4,7 +4,7 @@ import { keepReasonProperty } from '../domain/keep.js';
 import { snapshotNameTaken } from '../domain/names.js';
 import { describeLease, readLease, writeLease } from '../pool/lease.js';
 import { zfs } from '../pool/zfs.js';
-import { holdSnapshot } from './hold.js';
+import { holdSnapshot } from '../pool/keep-hold.js';
 
 /** User property naming the workflow run that took a snapshot. */
 const runProperty = 'tidemark:run';

@@ -4,9 +4,9 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { execa } from 'execa';
 import type { BackupPlan } from '../domain/backup.js';
-import { sshCommand } from '../domain/rsync-args.js';
+import { sshArgv } from '../domain/rsync-args.js';
 import { sshRefusal } from './ssh-failure.js';
-import { rsyncEnvironment } from './child-env.js';
+import { rsyncEnvironment } from '../inventory/child-env.js';
 import { stopGroup } from './process-group.js';
 
 const heartbeatEveryMs = 1_000;
@@ -26,11 +26,6 @@ export interface SshRunOptions {
   timeoutMs: number;
   /** Heartbeat details, called once a second. */
   details?: () => unknown;
-}
-
-/** `ssh … -l user -- address command`; never a local shell. */
-export function sshArgv(plan: Pick<BackupPlan, 'ssh' | 'source'>, command: string): string[] {
-  return [...sshCommand(plan), '-l', plan.source.user, '--', plan.source.address, command];
 }
 
 export async function runOverSsh(plan: Pick<BackupPlan, 'ssh' | 'source'>, command: string, options: SshRunOptions): Promise<SshRunResult> {

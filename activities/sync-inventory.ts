@@ -9,7 +9,7 @@ import { NetboxError } from '../inventory/netbox.js';
 import { resolveTemporal } from '../inventory/resolve.js';
 import { loadHostSources } from '../inventory/sources.js';
 import { reconcileSchedules } from '../schedule/reconcile.js';
-import { connectClient } from '../client/temporal.js';
+import { connectClient } from '../inventory/temporal-connection.js';
 
 export interface ControlActivityDeps {
   inventoryPath: string;

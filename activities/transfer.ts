@@ -9,7 +9,7 @@ import { classifyRsyncExit, type FatalTransferError } from '../domain/rsync-exit
 import { lastProgress, parseStats } from '../domain/rsync-output.js';
 import { stopGroup } from './process-group.js';
 import { currentBootId, describeLease, fence, leaseStep, takenByEarlierAttempt, readLease, rsyncWritersInto, sameHolder, writeLease, type Lease } from '../pool/lease.js';
-import { rsyncEnvironment } from './child-env.js';
+import { rsyncEnvironment } from '../inventory/child-env.js';
 import { poolFull, sshRefusal } from './ssh-failure.js';
 
 const heartbeatEveryMs = 1_000;
@@ -51,7 +51,7 @@ export async function transferFiles(plan: BackupPlan, destination: string, basel
     detached: true,
     cleanup: false,
     reject: false,
-    // Without RSYNC_OLD_ARGS and the worker's secrets (activities/child-env.ts).
+    // Without RSYNC_OLD_ARGS and the worker's secrets (inventory/child-env.ts).
     env: rsyncEnvironment(),
     extendEnv: false,
     ...(filterInput ? { input: filterInput } : { stdin: 'ignore' as const }),

@@ -1,12 +1,11 @@
 // `tidemark snapshots --host vpn [--server S] [--json]`: the host's snapshots on this backup server, with
 // time, size, kind and the retention rule keeping each one (or that the next prune removes it).
 // Runs on the backup server itself: it reads the pool with zfs, not through Temporal.
-import { keepReasons } from '../activities/hold.js';
-import { serverTimeZone } from '../activities/plan.js';
+import { keepReasons } from '../pool/keep-hold.js';
 import { datasetInfo, listSnapshots } from '../pool/zfs.js';
 import { ExitCode, TidemarkError } from '../domain/errors.js';
 import { planRetention, type AdoptOptions, type RetentionPlan, type RetentionPolicy, type SnapshotKind } from '../domain/retention.js';
-import { resolveGuards, resolveHost, resolveRetention, resolveServer } from '../inventory/resolve.js';
+import { resolveGuards, resolveHost, resolveRetention, resolveServer, serverTimeZone } from '../inventory/resolve.js';
 import type { Inventory } from '../inventory/schema.js';
 
 /** One host's dataset on this machine and the policy that applies to it. */

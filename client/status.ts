@@ -14,7 +14,7 @@ import { hostServerPairs, type HostServerPair } from './hosts.js';
 import { findLeftovers, type LeftoverDataset, type Leftovers } from './leftovers.js';
 import { formatBytes } from './snapshots.js';
 import { fleetVerdict, formatAge, judgePair, nagiosLine, verdictExitCode, type PairStatus, type RunRecord } from './fleet-verdict.js';
-import { connectClient } from './temporal.js';
+import { connectClient } from '../inventory/temporal-connection.js';
 
 export interface StatusOptions {
   host?: string;

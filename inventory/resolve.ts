@@ -166,6 +166,11 @@ export function resolveServer(
   return { dataset: entry.dataset, concurrency: entry.concurrency ?? 2, adopt: { sown: entry.adopt?.sown ?? false, planb: entry.adopt?.planb ?? false } };
 }
 
+/** This backup server's IANA time zone (TZ, else the system's), UTC when unknown. */
+export function serverTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+}
+
 /** The host's retention policy: its fields over `defaults.retention`; the default counts when no class is
  * set anywhere; timeZone defaults to `serverTimeZone` (the backup server's own zone). */
 export function resolveRetention(inventory: Inventory, host: string, serverTimeZone: string): RetentionPolicy {

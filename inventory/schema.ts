@@ -7,7 +7,7 @@ import { excludesEverything } from '../domain/rsync-pattern.js';
 import { absolutePathSchema, boundedDuration, durations, rsyncPathSchema } from './field-rules.js';
 import { inventoryChecks } from './inventory-checks.js';
 import { netboxSchema, scheduleSettingsShape, syncSchema } from './schedule-schema.js';
-import { notifyListSchema, serverMonitoringShape } from '../notify/schema.js';
+import { notifyListSchema, serverMonitoringShape } from './notify-schema.js';
 
 /** Host and server names become dataset components, task queues and workflow ids (DNS rules: labels of
  * at most 63 characters, 253 in all). Host names are matched case-insensitively and stored lower-case. */
@@ -221,7 +221,7 @@ const serverSchema = z
       .optional(),
     /** Transfers this server runs at once. Default 2. */
     concurrency: z.int().min(1, { error: 'expected an integer 1-64' }).max(64, { error: 'expected an integer 1-64' }).optional(),
-    /** notify (targets of this server only), metrics, stateFile: notify/schema.ts. */
+    /** notify (targets of this server only), metrics, stateFile: inventory/notify-schema.ts. */
     ...serverMonitoringShape,
     /** Free space every run must leave in the pool after its expected write. Default "5%". */
     reserve: reserveSchema.optional(),
@@ -300,7 +300,7 @@ export const inventorySchema = z
       error: 'define at least one backup server, e.g. servers: { backup-1: { dataset: data } }',
     }),
     defaults: z.object(hostSettingsShape).strict().optional(),
-    /** Monitoring targets told about every run on every server (notify/schema.ts). */
+    /** Monitoring targets told about every run on every server (inventory/notify-schema.ts). */
     notify: notifyListSchema.optional(),
     /** Hosts from NetBox besides `hosts:`; a host `hosts:` defines takes nothing from NetBox unless
      * `netbox.fillYamlHosts` is true (inventory/sources.ts). */

@@ -2,7 +2,7 @@
 import type { NotifyTargetRef } from '../domain/notify.js';
 import { serverEntry } from '../inventory/resolve.js';
 import type { Inventory } from '../inventory/schema.js';
-import type { NotifyTarget } from './schema.js';
+import type { NotifyTarget } from '../inventory/notify-schema.js';
 
 export interface ResolvedTarget {
   /** Where it sits in the inventory, e.g. "notify.0" or "servers.b1.notify.0". */

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { defaultPayloadConverter } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { parse, stringify } from 'yaml';
-import { destroyPlanned } from '../activities/prune.js';
+import { destroyPlanned } from '../pool/prune.js';
 import { zfs } from '../pool/zfs.js';
 import type { BackupSummary } from '../domain/backup.js';
 import { backupWorkflowId, parseSnapshotName } from '../domain/names.js';

@@ -1,23 +1,12 @@
 // Workflow code must be deterministic: workflows/ and the domain/ code they import use no Node modules and
 // no side-effecting packages. `npm run lint` enforces it on the tree; these tests show the lint rule fires.
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { ESLint } from 'eslint';
-import tseslint from 'typescript-eslint';
+import { restrictedImports } from './helpers/lint.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-// The repository's own eslint.config.js; type information is off because the probe files do not exist.
-const eslint = new ESLint({ cwd: root, overrideConfig: tseslint.configs.disableTypeChecked });
-
-/** Messages of the purity rule for `source` as if it were the file `path` (relative to the repository). */
+/** The purity rule's messages (the room rule's are for test/import-rooms.test.ts). */
 async function purityErrors(path: string, source: string): Promise<string[]> {
-  const [result] = await eslint.lintText(source, { filePath: join(root, path) });
-  assert.ok(result, `ESLint linted ${path}`);
-  const fatal = result.messages.filter((message) => message.fatal);
-  assert.deepEqual(fatal, [], `${path} parses`);
-  return result.messages.filter((message) => message.ruleId === '@typescript-eslint/no-restricted-imports').map((message) => message.message);
+  return (await restrictedImports(path, source)).filter((message) => /Workflow and domain code/.test(message));
 }
 
 for (const folder of ['workflows', 'domain']) {
@@ -47,10 +36,10 @@ for (const folder of ['workflows', 'domain']) {
       `import { snapshotName } from '../domain/names.js';`,
       `import { formatDuration } from './duration.js';`,
     ];
-    for (const line of allowed) assert.deepEqual(await purityErrors(`${folder}/probe.ts`, `${line}\n`), [], line);
+    for (const line of allowed) assert.deepEqual(await restrictedImports(`${folder}/probe.ts`, `${line}\n`), [], line);
   });
 }
 
 test('outside workflows/ and domain/ Node modules are fine (activities do the I/O)', async () => {
-  assert.deepEqual(await purityErrors('activities/probe.ts', `import { readFileSync } from 'node:fs';\nexport const y = readFileSync;\n`), []);
+  assert.deepEqual(await restrictedImports('activities/probe.ts', `import { readFileSync } from 'node:fs';\nexport const y = readFileSync;\n`), []);
 });
