@@ -4,7 +4,7 @@
 import { keepReasons } from '../pool/keep-hold.js';
 import { datasetInfo, listSnapshots } from '../pool/zfs.js';
 import { ExitCode, TidemarkError } from '../domain/errors.js';
-import { planRetention, type AdoptOptions, type RetentionPlan, type RetentionPolicy, type SnapshotKind } from '../domain/retention.js';
+import { planRetention, retentionClasses, type AdoptOptions, type RetentionPlan, type RetentionPolicy, type SnapshotKind } from '../domain/retention.js';
 import { resolveGuards, resolveHost, resolveRetention, resolveServer, serverTimeZone } from '../inventory/resolve.js';
 import type { Inventory } from '../inventory/schema.js';
 
@@ -119,7 +119,7 @@ export async function showSnapshots(inventory: Inventory, options: { host: strin
  * partial/suspect snapshots newer than the newest complete one". */
 export function describePolicy(policy: RetentionPolicy, adopt: AdoptOptions, anomalyCap?: number): string {
   const days = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
-  const parts = (['hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const).filter((cls) => (policy[cls] ?? 0) > 0).map((cls) => `${cls} ${policy[cls]}`);
+  const parts = retentionClasses.filter((cls) => (policy[cls] ?? 0) > 0).map((cls) => `${cls} ${policy[cls]}`);
   if ((policy.keepWithin ?? 0) > 0) parts.push(`keepWithin ${formatHours(policy.keepWithin!)}`);
   if (parts.length === 0) parts.push('newest only');
   parts.push(policy.timeZone, `weeks from ${days[policy.weekStartsOn ?? 1]}`);

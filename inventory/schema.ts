@@ -2,11 +2,11 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { safeRemotePath } from '../domain/host-steps.js';
-import { validateRetentionPolicy } from '../domain/retention.js';
+import { retentionClasses, type RetentionClass } from '../domain/retention.js';
 import { excludesEverything } from '../domain/rsync-pattern.js';
 import { absolutePathSchema, boundedDuration, durations, rsyncPathSchema } from './field-rules.js';
 import { inventoryChecks } from './inventory-checks.js';
-import { netboxSchema, scheduleSettingsShape, syncSchema } from './schedule-schema.js';
+import { isTimeZone, netboxSchema, scheduleSettingsShape, syncSchema } from './schedule-schema.js';
 import { notifyListSchema, serverMonitoringShape } from './notify-schema.js';
 
 /** Host and server names become dataset components, task queues and workflow ids (DNS rules: labels of
@@ -86,22 +86,18 @@ const retentionCountSchema = z
   .min(0, { error: 'expected a whole number of periods, 0 or more' })
   .optional();
 
-/** Which snapshots to keep (issue 4). Fields merge over `defaults.retention`; a class left out or 0 keeps
+/** Which snapshots to keep. Fields merge over `defaults.retention`; a class left out or 0 keeps
  * none of that class, but when no class is set anywhere the counts are daily 7, weekly 4, monthly 12,
  * yearly 3. timeZone defaults to the backup server's zone, weekStartsOn to 1 (Monday). */
 const retentionSchema = z
   .object(
     {
-      hourly: retentionCountSchema,
-      daily: retentionCountSchema,
-      weekly: retentionCountSchema,
-      monthly: retentionCountSchema,
-      yearly: retentionCountSchema,
+      ...(Object.fromEntries(retentionClasses.map((cls) => [cls, retentionCountSchema])) as Record<RetentionClass, typeof retentionCountSchema>),
       /** Every complete snapshot younger than this is kept, e.g. "36h". */
       keepWithin: boundedDuration({ example: durationExamples, min: 0, minWhy: '', max: 36_500 * durations.day, maxWhy: 'a century' }).optional(),
       timeZone: z
         .string({ error: 'expected an IANA time zone such as "Europe/Amsterdam"' })
-        .refine((zone) => validateRetentionPolicy({ timeZone: zone }).ok, { error: 'expected an IANA time zone such as "Europe/Amsterdam"' })
+        .refine(isTimeZone, { error: 'expected an IANA time zone such as "Europe/Amsterdam"' })
         .optional(),
       weekStartsOn: z
         .int({ error: 'expected 0 (Sunday) to 6 (Saturday)' })
