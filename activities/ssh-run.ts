@@ -1,7 +1,8 @@
 // Runs one fixed command on the backed-up host over the same ssh settings as rsync, the way the
 // transfer runs rsync: its own process group under setpriv --pdeathsig, heartbeats, cancellation kills
 // the group, and ssh's own failures turned into retry decisions.
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
+import { activityFailure } from '../domain/failures.js';
 import { execa } from 'execa';
 import type { BackupPlan } from '../domain/backup.js';
 import { sshArgv } from '../domain/rsync-args.js';
@@ -80,6 +81,6 @@ export function throwOnSshFailure(plan: Pick<BackupPlan, 'ssh' | 'source'>, what
   if (refusal) throw refusal;
   if (result.exitCode === 255 || result.exitCode === -1) {
     const how = result.exitCode === 255 ? 'exited 255' : 'was killed';
-    throw ApplicationFailure.retryable(`${what}: ssh to ${source} ${how}: ${stderr.split('\n').slice(-5).join(' ') || '(no error output)'}`, 'SshTransient');
+    throw activityFailure(`${what}: ssh to ${source} ${how}: ${stderr.split('\n').slice(-5).join(' ') || '(no error output)'}`, 'SshTransient');
   }
 }

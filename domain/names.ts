@@ -33,9 +33,6 @@ export function snapshotName(at: Date, label: SnapshotLabel = 'complete'): strin
   return `${snapshotPrefix}${stamp}${label === 'complete' ? '' : `-${label}`}`;
 }
 
-/** Failure type when another run took a snapshot of the same name (same second); the workflow picks a new name. */
-export const snapshotNameTaken = 'SnapshotNameTaken';
-
 export interface TidemarkSnapshotName {
   takenAt: Date;
   label: SnapshotLabel;
