@@ -51,7 +51,13 @@ const onlyThrough = {
 };
 
 function roomPatterns(folder) {
-  const patterns = [];
+  const patterns = [
+    {
+      regex: '^\\.\\./(devenv|test|bench)/',
+      allowTypeImports: false,
+      message: `${folder}/ ships in the package (package.json "files"); devenv/, test/ and bench/ do not: move what it needs into a shipped folder.`,
+    },
+  ];
   for (const other of Object.keys(rooms)) {
     if (other === folder) continue;
     const entry = onlyThrough[folder]?.[other];

@@ -43,6 +43,11 @@ test('workflows/ name activity types only; a value import of activities/ or inve
   assert.equal(await allowed('workflows', '../domain/names.js'), true);
 });
 
+test('shipped folders import nothing from devenv/, test/ or bench/ (the package leaves them out)', async () => {
+  for (const folder of folders) for (const other of ['devenv', 'test', 'bench']) assert.equal(await allowed(folder, `../${other}/process.js`), false, `${folder} → ${other}`);
+  assert.equal(await allowed('devenv', '../worker/free-port.js'), true);
+});
+
 test('the folder graph the rule allows has no cycle', async () => {
   const edges = new Map<string, string[]>();
   for (const from of folders) {

@@ -6,7 +6,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { request } from 'undici';
-import { freePort } from '../devenv/process.js';
+import { freePort } from '../worker/free-port.js';
 import { createRig, type Rig } from './helpers/rig.js';
 import { editInventory } from './helpers/inventory-edit.js';
 

@@ -5,7 +5,7 @@ import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cacheDir } from '../devenv/paths.js';
-import { freePort } from '../devenv/process.js';
+import { freePort } from '../worker/free-port.js';
 import { startDevServer } from '../devenv/temporal-dev.js';
 import { recordHistories } from './helpers/record-histories.js';
 import { destroyPool, ensureFilePool, removeStalePools } from '../devenv/zfs-pool.js';
