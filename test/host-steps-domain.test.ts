@@ -1,4 +1,4 @@
-// Pure pieces of issue 5 part A: mount-table selection, the exclude file, merged excludes and the
+// Pure pieces of the host steps: mount-table selection, the exclude file, merged excludes and the
 // allow-list as rsync rules, the remote probe and hook commands (run here through a local sh).
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// Issue 4, acceptance 2: retention semantics pinned against hand-worked examples.
+// Retention semantics pinned against hand-worked examples.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {

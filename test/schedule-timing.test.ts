@@ -1,4 +1,4 @@
-// Issue 6 acceptance 4: blackout windows and time zones hold in the next-run times Temporal itself
+// Blackout windows and time zones hold in the next-run times Temporal itself
 // computes (describe), jitter included; servers of one host run hours apart.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
