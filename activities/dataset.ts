@@ -1,6 +1,7 @@
 // Step 2, on the backup server: make sure `<dataset>/<host>` exists, is ours and is mounted where a
 // backup belongs, and that the pool can take this run. Never touches data.
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
+import { activityFailure } from '../domain/failures.js';
 import type { Baseline } from '../domain/guards.js';
 import { readBaseline } from '../pool/baseline.js';
 import { currentBootId, leaseCreateOption } from '../pool/lease.js';
@@ -48,7 +49,7 @@ export async function ensureDataset(dataset: string, host: string, options: Ensu
   const owner = info.get(ownerProperty);
   if (owner?.source !== 'local' || owner.value !== host) {
     const who = owner?.source === 'local' ? `belongs to host "${owner.value}"` : 'was not created by Tidemark';
-    throw ApplicationFailure.nonRetryable(
+    throw activityFailure(
       `dataset ${dataset} already exists and ${who}; nothing was copied into it. If it really holds ${host}'s backups ` +
         `(a SOWN or PlanB dataset being switched over), adopt it on purpose: tidemark adopt-dataset --host ${host} --server SERVER`,
       'DatasetNotOurs',
@@ -62,7 +63,7 @@ export async function ensureDataset(dataset: string, host: string, options: Ensu
 
   const baseline = created ? undefined : await readBaseline(dataset);
   const pool = judgePool(await readPoolState(dataset), baseline?.written ?? 0, options.reserve ?? {});
-  if (pool.refuse) throw ApplicationFailure.nonRetryable(pool.refuse.message, pool.refuse.type);
+  if (pool.refuse) throw activityFailure(pool.refuse.message, pool.refuse.type);
   return {
     mountpoint: info.get('mountpoint')!.value,
     created,
@@ -75,7 +76,7 @@ export async function ensureDataset(dataset: string, host: string, options: Ensu
  * the parent dataset's mountpoint. */
 async function checkMountpoint(dataset: string, mountpoint: string): Promise<void> {
   const fail = (why: string) => {
-    throw ApplicationFailure.nonRetryable(`dataset ${dataset} has mountpoint "${mountpoint}": ${why}; nothing was copied`, 'DatasetNotMountable');
+    throw activityFailure(`dataset ${dataset} has mountpoint "${mountpoint}": ${why}; nothing was copied`, 'DatasetNotMountable');
   };
   if (!mountpoint.startsWith('/')) fail(`set one with: zfs set mountpoint=/PATH ${dataset}`);
   if (mountpoint.replace(/\/+$/, '') === '') fail('a backup is never written over the root filesystem');

@@ -3,7 +3,8 @@
 // retried; only ssh connection trouble is retried.
 import { randomBytes } from 'node:crypto';
 import { homedir } from 'node:os';
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
+import { activityFailure } from '../domain/failures.js';
 import { execa } from 'execa';
 import type { BackupPlan } from '../domain/backup.js';
 import { hookCommand, parseHookOutput, type HookResult, type ServerHookResult } from '../domain/host-steps.js';
@@ -26,7 +27,7 @@ export function serverHookEnvironment(runFacts: Record<string, string>, home = h
 /** Runs the host's hook directory with run-parts; resolves with passed/failed/timeout/absent. */
 export async function runHostHooks(plan: BackupPlan): Promise<HookResult> {
   const steps = plan.hostSteps;
-  if (!steps) throw ApplicationFailure.nonRetryable('the plan has no host settings (planBackup is older than this worker)', 'HookSetupFailed');
+  if (!steps) throw activityFailure('the plan has no host settings (planBackup is older than this worker)', 'HookSetupFailed');
   const marker = randomBytes(12).toString('hex');
   const { dir, timeoutMs } = steps.hooks;
   const started = Date.now();

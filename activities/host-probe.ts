@@ -1,7 +1,7 @@
 // Before the transfer, on the backup server: one ssh call reads the host's veto directory, mount table
 // and exclude file; the pure domain code turns them into what the transfer copies and leaves out.
 import { randomBytes } from 'node:crypto';
-import { ApplicationFailure } from '@temporalio/activity';
+import { activityFailure } from '../domain/failures.js';
 import type { BackupPlan } from '../domain/backup.js';
 import { parseExcludeFile } from '../domain/excludes.js';
 import { probeCommand, parseProbeOutput, type HostProbe } from '../domain/host-steps.js';
@@ -13,14 +13,14 @@ const listedSkips = 20;
 
 export async function probeHost(plan: BackupPlan): Promise<HostProbe> {
   const steps = plan.hostSteps;
-  if (!steps) throw ApplicationFailure.nonRetryable('the plan has no host settings (planBackup is older than this worker)', 'HostProbeFailed');
+  if (!steps) throw activityFailure('the plan has no host settings (planBackup is older than this worker)', 'HostProbeFailed');
   const marker = randomBytes(12).toString('hex');
   const result = await runOverSsh(plan, probeCommand(steps.veto.dir, steps.excludeFile, marker, steps.hooks.dir), { timeoutMs: probeTimeoutMs });
   throwOnSshFailure(plan, 'reading the host (veto, mounts, exclude file)', result);
   const output = result.exitCode === 0 ? parseProbeOutput(result.stdout, marker) : undefined;
   if (!output) {
     const why = result.timedOut ? `timed out after ${probeTimeoutMs / 1000}s` : `exited ${result.exitCode}`;
-    throw ApplicationFailure.retryable(`reading ${plan.host}'s mount table and exclude file ${why}: ${result.stderr.trim().slice(-500) || '(no error output)'}`, 'HostProbeFailed');
+    throw activityFailure(`reading ${plan.host}'s mount table and exclude file ${why}: ${result.stderr.trim().slice(-500) || '(no error output)'}`, 'HostProbeTransient');
   }
 
   let paths = plan.paths;
@@ -32,7 +32,7 @@ export async function probeHost(plan: BackupPlan): Promise<HostProbe> {
       extraTypes: steps.selection.extraTypes,
     });
     if (selection.paths.length === 0) {
-      throw ApplicationFailure.nonRetryable(
+      throw activityFailure(
         `${plan.host} has no local filesystem at or under ${steps.selection.root} in its mount table (skipped: ${selection.skipped
           .slice(0, listedSkips)
           .map((mount) => `${mount.target} ${mount.fstype}`)

@@ -1,4 +1,5 @@
-// The activities a backup server's worker registers, bound to that worker's inventory file.
+// The activities a backup server's worker registers, bound to that worker's inventory file and logger.
+// The worker imports activities/ through this file only.
 import type { BackupInput } from '../domain/backup.js';
 import type { RestoreInput } from '../domain/restore.js';
 import { ensureDataset } from './dataset.js';
@@ -6,21 +7,29 @@ import { runHostHooks, runServerHook } from './hooks.js';
 import { probeHost } from './host-probe.js';
 import { createNotifyActivities } from './notify.js';
 import { planBackup } from './plan.js';
+import { logRunStart, type RunLog } from './run-log.js';
 import { pruneSnapshots } from './prune.js';
 import { closeRestoreSnapshot, openRestoreSnapshot, planRestore, restoreFiles } from './restore.js';
 import { takeSnapshot } from './snapshot.js';
 import { transferFiles } from './transfer.js';
 import { listSnapshots } from '../pool/zfs.js';
 
+export { createControlActivities } from './sync-inventory.js';
+
 export interface ActivityDeps {
   /** The inventory this server reads at each backup. */
   inventoryPath: string;
+  /** Where the run-start (plan step) and run-end (notify step) lines go. */
+  log: RunLog;
 }
 
 /** Activities keyed by the names workflows call them by. */
 export function createActivities(deps: ActivityDeps) {
   return {
-    planBackup: (input: BackupInput) => planBackup(deps.inventoryPath, input),
+    planBackup: (input: BackupInput) => {
+      logRunStart(deps.log, input);
+      return planBackup(deps.inventoryPath, input);
+    },
     ensureDataset,
     probeHost,
     runHostHooks,
@@ -35,7 +44,7 @@ export function createActivities(deps: ActivityDeps) {
     restoreFiles,
     closeRestoreSnapshot,
     // notifyStart, recordOutcome, notifyTarget (activities/notify.ts)
-    ...createNotifyActivities(deps.inventoryPath),
+    ...createNotifyActivities(deps.inventoryPath, deps.log),
   };
 }
 

@@ -5,11 +5,12 @@
 //   recordOutcome  the run into the state file (previous status, metrics); returns the targets to notify
 //   notifyTarget   one target; its own retries; a failure never changes the backup's status
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { runUrl } from '../client/temporal.js';
+import { activityFailure } from '../domain/failures.js';
+import { runUrl } from '../domain/names.js';
 import type { BackupInput, BackupStatus, BackupSummary } from '../domain/backup.js';
 import type { NotificationResult, OutcomeRecord } from '../domain/notify.js';
 import { loadInventory } from '../inventory/load.js';
-import { logRunEnd } from './run-log.js';
+import { logRunEnd, type RunLog } from './run-log.js';
 import { resolveGuards, resolveMonitoring, resolveTemporal } from '../inventory/resolve.js';
 import type { Inventory } from '../inventory/schema.js';
 import { sendHealthchecks, sendPing } from '../notify/healthchecks.js';
@@ -24,22 +25,22 @@ import { sendZabbix } from '../notify/zabbix.js';
 function asFailure(error: unknown): ApplicationFailure {
   if (error instanceof ApplicationFailure) return error;
   const message = error instanceof Error ? error.message : String(error);
-  if (error instanceof PermanentNotifyError) return ApplicationFailure.nonRetryable(message, 'NotifyRejected');
-  return ApplicationFailure.retryable(message, 'NotifyFailed');
+  if (error instanceof PermanentNotifyError) return activityFailure(message, 'NotifyRejected');
+  return activityFailure(message, 'NotifyFailed');
 }
 
 async function inventoryOf(path: string): Promise<Inventory> {
   try {
     return await loadInventory(path);
   } catch (error) {
-    throw ApplicationFailure.nonRetryable((error as Error).message, 'NotifyConfig');
+    throw activityFailure((error as Error).message, 'NotifyConfig');
   }
 }
 
 /** The calling workflow run. */
 function execution(): { workflowId: string; runId: string } {
   const run = Context.current().info.workflowExecution;
-  if (!run) throw ApplicationFailure.nonRetryable('notify activities run only inside a backup workflow', 'NotifyConfig');
+  if (!run) throw activityFailure('notify activities run only inside a backup workflow', 'NotifyConfig');
   return run;
 }
 
@@ -48,7 +49,7 @@ function runInfo(inventory: Inventory): RunInfo {
   return { workflowId, runId, url: runUrl(resolveTemporal(inventory), workflowId, runId) };
 }
 
-export function createNotifyActivities(inventoryPath: string) {
+export function createNotifyActivities(inventoryPath: string, log: RunLog) {
   return {
     /** Start pings of the healthchecks targets; returns how many were sent. */
     async notifyStart(input: BackupInput): Promise<number> {
@@ -57,7 +58,7 @@ export function createNotifyActivities(inventoryPath: string) {
       const pings = resolveNotifyTargets(inventory, input.server).flatMap(({ target }) => (target.type === 'healthchecks' ? [target] : []));
       const errors: string[] = [];
       for (const target of pings) await sendPing(target, input, 'start', runId).catch((error: Error) => errors.push(error.message));
-      if (errors.length > 0) throw ApplicationFailure.retryable(errors.join('; '), 'NotifyFailed');
+      if (errors.length > 0) throw activityFailure(errors.join('; '), 'NotifyFailed');
       return pings.length;
     },
 
@@ -65,7 +66,7 @@ export function createNotifyActivities(inventoryPath: string) {
      * escalation when this run completes a partial streak. A state file that cannot be written, or was
      * damaged and started afresh, does not stop the notifications: it is reported beside them. */
     async recordOutcome(summary: BackupSummary): Promise<OutcomeRecord> {
-      logRunEnd(summary);
+      logRunEnd(log, summary);
       const inventory = await inventoryOf(inventoryPath);
       const { runId } = execution();
       const { stateFile } = resolveMonitoring(inventory, summary.server);
@@ -83,7 +84,7 @@ export function createNotifyActivities(inventoryPath: string) {
     async notifyTarget(targetId: string, summary: BackupSummary, previousStatus?: BackupStatus): Promise<NotificationResult> {
       const inventory = await inventoryOf(inventoryPath);
       const resolved = resolveNotifyTargets(inventory, summary.server).find((candidate) => candidate.id === targetId);
-      if (!resolved) throw ApplicationFailure.nonRetryable(`notify target ${targetId} is no longer in the inventory`, 'NotifyConfig');
+      if (!resolved) throw activityFailure(`notify target ${targetId} is no longer in the inventory`, 'NotifyConfig');
       const { target } = resolved;
       const run = runInfo(inventory);
       const result = (detail: string | undefined): NotificationResult => ({

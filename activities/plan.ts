@@ -8,9 +8,8 @@ import { keepReasonProblem } from '../domain/keep.js';
 import { loadInventory } from '../inventory/load.js';
 import { inventoryForRun } from '../inventory/sources.js';
 import { resolveServerHooks } from '../inventory/resolve.js';
-import { resolveGuards, resolveHost, resolveReserve, resolveRetention, resolveServer, resolveSsh, type SshSettings } from '../inventory/resolve.js';
-import { noteSecretVariables } from './child-env.js';
-import { logRunStart } from './run-log.js';
+import { resolveGuards, resolveHost, resolveReserve, resolveRetention, resolveServer, resolveSsh, serverTimeZone, type SshSettings } from '../inventory/resolve.js';
+import { noteSecretVariables } from '../inventory/child-env.js';
 import { controlDirProblem, defaultControlDir } from './ssh-control-dir.js';
 
 /** What a backupHost input may hold: names and run options, never configuration. */
@@ -18,7 +17,6 @@ const runInputFields = new Set(['host', 'server', 'keep', 'allowShrink']);
 
 /** Builds the plan from the inventory file as it is now (edits apply without restarting workers). */
 export async function planBackup(inventoryPath: string, input: BackupInput): Promise<BackupPlan> {
-  logRunStart(input);
   try {
     const keepProblem = input.keep === undefined ? undefined : keepReasonProblem(input.keep);
     if (keepProblem) throw new TidemarkError('USAGE', `--keep: ${keepProblem}`);
@@ -70,9 +68,4 @@ export async function sshForRun(settings: SshSettings, warn: (message: string) =
     return ssh;
   }
   return { ...ssh, controlPath: join(dir, randomBytes(8).toString('hex')) };
-}
-
-/** This backup server's IANA time zone (TZ, else the system's), UTC when unknown. */
-export function serverTimeZone(): string {
-  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 }

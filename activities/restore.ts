@@ -3,6 +3,7 @@
 import { lstat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { activityFailure } from '../domain/failures.js';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { execa } from 'execa';
 import { TidemarkError } from '../domain/errors.js';
@@ -221,6 +222,6 @@ export async function restoreFiles(plan: RestorePlan, view: OpenedSnapshot): Pro
   const how = result.exitCode === undefined ? `was killed by ${result.signal ?? 'a signal'}` : `exited ${exitCode}`;
   const message = `rsync restoring ${plan.dataset}@${plan.snapshot} ${how}: ${stderrLines.join('\n') || '(no error output)'}`;
   // Some files could not be written (23): a retry would not change that; the operator must look.
-  if (outcome === 'transient') throw ApplicationFailure.retryable(message, 'RsyncTransient');
-  throw ApplicationFailure.nonRetryable(message, outcome === 'partial' ? 'RestoreIncomplete' : 'RsyncFailed');
+  if (outcome === 'transient') throw activityFailure(message, 'RsyncTransient');
+  throw activityFailure(message, outcome === 'partial' ? 'RestoreIncomplete' : 'RsyncFailed');
 }

@@ -1,8 +1,11 @@
 // One log line when a run starts (its plan step) and one when it ends (its notify step, which every
 // run reaches): what an operator greps the worker's log for, without opening the Temporal UI.
 import { Context } from '@temporalio/activity';
+import type { Logger } from 'pino';
 import type { BackupInput, BackupSummary } from '../domain/backup.js';
-import { tidemarkLog } from '../worker/log.js';
+
+/** The worker's logger (worker/log.ts), handed in by the worker that registers the activities. */
+export type RunLog = Pick<Logger, 'info'>;
 
 /** The calling run's ids; absent outside an activity (a direct call in a test or tool). */
 function runFields(): { workflowId?: string; runId?: string; attempt?: number } {
@@ -14,13 +17,13 @@ function runFields(): { workflowId?: string; runId?: string; attempt?: number } 
   }
 }
 
-export function logRunStart(input: BackupInput): void {
-  tidemarkLog().info({ event: 'run-start', host: input.host, server: input.server, status: 'STARTED', ...runFields() }, `backup of ${input.host} on ${input.server} started`);
+export function logRunStart(log: RunLog, input: BackupInput): void {
+  log.info({ event: 'run-start', host: input.host, server: input.server, status: 'STARTED', ...runFields() }, `backup of ${input.host} on ${input.server} started`);
 }
 
-export function logRunEnd(summary: BackupSummary): void {
+export function logRunEnd(log: RunLog, summary: BackupSummary): void {
   const { host, server, status, durationMs, bytesTransferred, bytesReceived, filesTransferred, snapshot, dataset, message } = summary;
-  tidemarkLog().info(
+  log.info(
     { event: 'run-end', host, server, status, durationMs, bytesTransferred, bytesReceived, filesTransferred, dataset, snapshot, ...runFields() },
     `backup of ${host} on ${server} ended ${status}: ${message}`,
   );

@@ -1,10 +1,10 @@
 // Step 4, on the backup server: freeze the copy. Idempotent: a retry finds its snapshot and stops.
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
+import { activityFailure } from '../domain/failures.js';
 import { keepReasonProperty } from '../domain/keep.js';
-import { snapshotNameTaken } from '../domain/names.js';
 import { describeLease, readLease, writeLease } from '../pool/lease.js';
 import { zfs } from '../pool/zfs.js';
-import { holdSnapshot } from './hold.js';
+import { holdSnapshot } from '../pool/keep-hold.js';
 
 /** User property naming the workflow run that took a snapshot. */
 const runProperty = 'tidemark:run';
@@ -28,7 +28,7 @@ export async function takeSnapshot(dataset: string, name: string, keepReason?: s
   const lease = await readLease(dataset);
   // No lease at all: a dataset last written before leases existed.
   if (lease && (lease.runId !== runId || lease.state !== 'transferred') && !(await ownSnapshotExists(snapshot, runId))) {
-    throw ApplicationFailure.nonRetryable(
+    throw activityFailure(
       `not snapshotting ${dataset}: its copy was not finished by this run's transfer (lease: ${describeLease(lease)}). ` +
         'Another worker with the same server name may be writing it; each backup server needs its own name',
       'LeaseLost',
@@ -43,7 +43,7 @@ export async function takeSnapshot(dataset: string, name: string, keepReason?: s
     // Ours from an earlier attempt of this step, or another run's from the same second.
     const owner = (await zfs(['get', '-H', '-o', 'value', runProperty, snapshot])).trim();
     if (owner !== runId) {
-      throw ApplicationFailure.nonRetryable(`snapshot ${snapshot} already exists and belongs to run ${owner}`, snapshotNameTaken);
+      throw activityFailure(`snapshot ${snapshot} already exists and belongs to run ${owner}`, 'SnapshotNameTaken');
     }
     created = false;
   }

@@ -1,7 +1,7 @@
 // ssh's own refusals, read from its stderr the same way for rsync's ssh and the probe's and hooks' ssh.
-import { ApplicationFailure } from '@temporalio/activity';
+import type { ApplicationFailure } from '@temporalio/activity';
+import { activityFailure } from '../domain/failures.js';
 import type { BackupPlan } from '../domain/backup.js';
-import type { FatalTransferError } from '../domain/rsync-exit.js';
 
 const hostKeyRejected = /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|host key .* is not known/i;
 /** ssh's "Permission denied (publickey,password)." names authentication methods; rsync's own
@@ -12,18 +12,18 @@ const loginRefused = /Permission denied \((?:publickey|password|keyboard-interac
 export function sshRefusal(plan: Pick<BackupPlan, 'ssh' | 'source'>, stderr: string): ApplicationFailure | undefined {
   const source = `${plan.source.user}@${plan.source.address}:${plan.source.port}`;
   if (hostKeyRejected.test(stderr)) {
-    return ApplicationFailure.nonRetryable(
+    return activityFailure(
       `ssh rejected the host key of ${source}: it is not in ${plan.ssh.knownHostsFile} (or it changed); nothing was transferred. ` +
         `Add the host's key there after checking it (ssh-keyscan -p ${plan.source.port} ${plan.source.address}). ssh said: ` +
         stderr.split('\n').filter((line) => /host key|verification failed/i.test(line)).join(' '),
-      'HostKeyRejected' satisfies FatalTransferError,
+      'HostKeyRejected',
     );
   }
   if (loginRefused.test(stderr)) {
-    return ApplicationFailure.nonRetryable(
+    return activityFailure(
       `ssh login to ${source} with ${plan.ssh.identityFile} was refused; install the backup server's public key for ${plan.source.user}. ` +
         `ssh said: ${stderr.split('\n').filter((line) => loginRefused.test(line)).join(' ')}`,
-      'SshAuthFailed' satisfies FatalTransferError,
+      'SshAuthFailed',
     );
   }
   return undefined;

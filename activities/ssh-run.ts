@@ -1,12 +1,13 @@
 // Runs one fixed command on the backed-up host over the same ssh settings as rsync, the way the
 // transfer runs rsync: its own process group under setpriv --pdeathsig, heartbeats, cancellation kills
 // the group, and ssh's own failures turned into retry decisions.
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
+import { activityFailure } from '../domain/failures.js';
 import { execa } from 'execa';
 import type { BackupPlan } from '../domain/backup.js';
-import { sshCommand } from '../domain/rsync-args.js';
+import { sshArgv } from '../domain/rsync-args.js';
 import { sshRefusal } from './ssh-failure.js';
-import { rsyncEnvironment } from './child-env.js';
+import { rsyncEnvironment } from '../inventory/child-env.js';
 import { stopGroup } from './process-group.js';
 
 const heartbeatEveryMs = 1_000;
@@ -26,11 +27,6 @@ export interface SshRunOptions {
   timeoutMs: number;
   /** Heartbeat details, called once a second. */
   details?: () => unknown;
-}
-
-/** `ssh … -l user -- address command`; never a local shell. */
-export function sshArgv(plan: Pick<BackupPlan, 'ssh' | 'source'>, command: string): string[] {
-  return [...sshCommand(plan), '-l', plan.source.user, '--', plan.source.address, command];
 }
 
 export async function runOverSsh(plan: Pick<BackupPlan, 'ssh' | 'source'>, command: string, options: SshRunOptions): Promise<SshRunResult> {
@@ -85,6 +81,6 @@ export function throwOnSshFailure(plan: Pick<BackupPlan, 'ssh' | 'source'>, what
   if (refusal) throw refusal;
   if (result.exitCode === 255 || result.exitCode === -1) {
     const how = result.exitCode === 255 ? 'exited 255' : 'was killed';
-    throw ApplicationFailure.retryable(`${what}: ssh to ${source} ${how}: ${stderr.split('\n').slice(-5).join(' ') || '(no error output)'}`, 'SshTransient');
+    throw activityFailure(`${what}: ssh to ${source} ${how}: ${stderr.split('\n').slice(-5).join(' ') || '(no error output)'}`, 'SshTransient');
   }
 }

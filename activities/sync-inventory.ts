@@ -2,6 +2,7 @@
 // backup server's worker polls (registered there by worker/run-worker.ts), reads that worker's inventory
 // file and the NetBox token at run time, and applies the same reconcile as `tidemark sync`.
 import { ApplicationFailure, Context } from '@temporalio/activity';
+import { activityFailure } from '../domain/failures.js';
 import { TidemarkError } from '../domain/errors.js';
 import type { SyncInventoryInput, SyncReport } from '../domain/schedule-spec.js';
 import { loadInventory } from '../inventory/load.js';
@@ -9,7 +10,7 @@ import { NetboxError } from '../inventory/netbox.js';
 import { resolveTemporal } from '../inventory/resolve.js';
 import { loadHostSources } from '../inventory/sources.js';
 import { reconcileSchedules } from '../schedule/reconcile.js';
-import { connectClient } from '../client/temporal.js';
+import { connectClient } from '../inventory/temporal-connection.js';
 
 export interface ControlActivityDeps {
   inventoryPath: string;
@@ -33,7 +34,7 @@ export function createControlActivities(deps: ControlActivityDeps) {
         // Temporal out of reach is passing: retried like any other failure. A bad inventory is not.
         if (error instanceof TidemarkError && error.code !== 'TEMPORAL_UNAVAILABLE') throw ApplicationFailure.nonRetryable(error.message, error.code);
         // NetBox down or refusing: retried a few times; existing schedules stay as they are meanwhile.
-        if (error instanceof NetboxError) throw ApplicationFailure.retryable(`${error.message}; schedules left unchanged`, 'NetboxUnavailable');
+        if (error instanceof NetboxError) throw activityFailure(`${error.message}; schedules left unchanged`, 'NetboxUnavailable');
         throw error;
       }
     },

@@ -1,15 +1,16 @@
 // Step 3, on the backup server's transfer queue: rsync over ssh under the dataset's lease and the shrink
 // guard, with heartbeats, cancellation and exit codes turned into retry decisions.
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { Context } from '@temporalio/activity';
+import { activityFailure } from '../domain/failures.js';
 import { execa } from 'execa';
 import type { BackupPlan, TransferGuard, TransferProgress, TransferResult } from '../domain/backup.js';
 import { defaultGuards, maxDeleteFor, missingMounts, shrinkReason, type Baseline } from '../domain/guards.js';
 import { closeMasterCommand, rsyncArgs, rsyncFilterInput } from '../domain/rsync-args.js';
-import { classifyRsyncExit, type FatalTransferError } from '../domain/rsync-exit.js';
+import { classifyRsyncExit } from '../domain/rsync-exit.js';
 import { lastProgress, parseStats } from '../domain/rsync-output.js';
 import { stopGroup } from './process-group.js';
 import { currentBootId, describeLease, fence, leaseStep, takenByEarlierAttempt, readLease, rsyncWritersInto, sameHolder, writeLease, type Lease } from '../pool/lease.js';
-import { rsyncEnvironment } from './child-env.js';
+import { rsyncEnvironment } from '../inventory/child-env.js';
 import { poolFull, sshRefusal } from './ssh-failure.js';
 
 const heartbeatEveryMs = 1_000;
@@ -51,7 +52,7 @@ export async function transferFiles(plan: BackupPlan, destination: string, basel
     detached: true,
     cleanup: false,
     reject: false,
-    // Without RSYNC_OLD_ARGS and the worker's secrets (activities/child-env.ts).
+    // Without RSYNC_OLD_ARGS and the worker's secrets (inventory/child-env.ts).
     env: rsyncEnvironment(),
     extendEnv: false,
     ...(filterInput ? { input: filterInput } : { stdin: 'ignore' as const }),
@@ -106,8 +107,8 @@ export async function transferFiles(plan: BackupPlan, destination: string, basel
   if (!sameHolder(current, lease)) {
     const message = `the dataset ${plan.dataset} was taken over by ${current ? describeLease(current) : 'nobody (lease removed)'} while this attempt wrote it; rsync was stopped`;
     // An earlier attempt of this run that woke up: the next attempt fences it and takes the dataset back.
-    if (current && takenByEarlierAttempt(current, lease)) throw ApplicationFailure.retryable(message, 'LeaseContended');
-    throw ApplicationFailure.nonRetryable(message, 'LeaseLost' satisfies FatalTransferError);
+    if (current && takenByEarlierAttempt(current, lease)) throw activityFailure(message, 'LeaseContended');
+    throw activityFailure(message, 'LeaseLost');
   }
 
   const exitCode = result.exitCode ?? -1;
@@ -141,15 +142,15 @@ export async function transferFiles(plan: BackupPlan, destination: string, basel
   const refusal = sshRefusal(plan, stderr);
   if (refusal) throw refusal;
   if (poolFull(stderr)) {
-    throw ApplicationFailure.nonRetryable(
+    throw activityFailure(
       `the backup server's pool is full (rsync exit ${exitCode}): ${stderrLines.filter(poolFull).slice(-2).join(' ')}; the copy in ${plan.dataset} is half-updated, its snapshots are untouched. Free space, then run again`,
-      'PoolFull' satisfies FatalTransferError,
+      'PoolFull',
     );
   }
   const how = result.exitCode === undefined ? `was killed by ${result.signal ?? 'a signal'}` : `exited ${exitCode}`;
   const message = `rsync from ${source} ${how}: ${stderr || '(no error output)'}`;
-  if (outcome === 'transient') throw ApplicationFailure.retryable(message, 'RsyncTransient');
-  throw ApplicationFailure.nonRetryable(message, 'RsyncFailed' satisfies FatalTransferError);
+  if (outcome === 'transient') throw activityFailure(message, 'RsyncTransient');
+  throw activityFailure(message, 'RsyncFailed');
 }
 
 /** Each attempt after the first uses its own ssh control socket: an attempt given up for dead that wakes
@@ -179,10 +180,10 @@ async function takeLease(dataset: string, mountpoint: string): Promise<Lease> {
   // mistaken for an earlier one's.
   const writers = await rsyncWritersInto(mountpoint);
   const step = leaseStep(await readLease(dataset), mine, writers);
-  if (step.kind === 'superseded') throw ApplicationFailure.nonRetryable(`dataset ${dataset}: ${step.reason}`, 'AttemptSuperseded');
-  if (step.kind === 'wait') throw ApplicationFailure.retryable(`dataset ${dataset} ${step.reason}`, 'DatasetBusy');
+  if (step.kind === 'superseded') throw activityFailure(`dataset ${dataset}: ${step.reason}`, 'AttemptSuperseded');
+  if (step.kind === 'wait') throw activityFailure(`dataset ${dataset} ${step.reason}`, 'DatasetBusy');
   if (step.kind === 'fence' && !(await fence(step.groups, mountpoint))) {
-    throw ApplicationFailure.retryable(`could not stop the earlier attempt's rsync (pid ${step.groups.join(', ')})`, 'DatasetBusy');
+    throw activityFailure(`could not stop the earlier attempt's rsync (pid ${step.groups.join(', ')})`, 'DatasetBusy');
   }
   await writeLease(dataset, mine);
   return mine;

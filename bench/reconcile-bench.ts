@@ -4,7 +4,7 @@
 // Uses TIDEMARK_BENCH_TEMPORAL (host:port) when set, else starts an in-memory dev server of its own.
 import { parseArgs } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
-import { freePort } from '../devenv/process.js';
+import { freePort } from '../worker/free-port.js';
 import { startDevServer, type DevServer } from '../devenv/temporal-dev.js';
 import { parseInventory } from '../inventory/load.js';
 import { loadHostSources } from '../inventory/sources.js';

@@ -20,7 +20,7 @@ import { execa, execaSync } from 'execa';
 import { stringify } from 'yaml';
 import { zfs } from '../pool/zfs.js';
 import { cacheDir, projectRoot } from '../devenv/paths.js';
-import { freePort } from '../devenv/process.js';
+import { freePort } from '../worker/free-port.js';
 import { startDevServer, type DevServer } from '../devenv/temporal-dev.js';
 import { ensureFilePool, removeStalePools } from '../devenv/zfs-pool.js';
 import { createFleet, type FleetHost } from './fleet.js';

@@ -16,7 +16,7 @@ import { execa, execaSync } from 'execa';
 import { stringify } from 'yaml';
 import { zfs } from '../pool/zfs.js';
 import { cacheDir, projectRoot } from '../devenv/paths.js';
-import { freePort } from '../devenv/process.js';
+import { freePort } from '../worker/free-port.js';
 import { startDevServer, type DevServer } from '../devenv/temporal-dev.js';
 import { ensureFilePool, removeStalePools } from '../devenv/zfs-pool.js';
 import { barePlan, runBare, runBareWithoutMetadata, runPlanb, runSown, type DirectContext, type HostRun } from './baselines.js';
@@ -483,7 +483,7 @@ async function settle(smoke: boolean): Promise<void> {
 
 
 function machineInfo(loadBefore: number[]): BenchResult['machine'] {
-  let rsync = '';
+  let rsync: string;
   try {
     rsync = /rsync\s+version\s+(\S+)/.exec(execaSync('rsync', ['--version']).stdout)?.[1] ?? '';
   } catch {

@@ -5,7 +5,7 @@ import { ExitCode } from '../domain/errors.js';
 import { backupWorkflowId } from '../domain/names.js';
 import type { Inventory } from '../inventory/schema.js';
 import { resolveHost, resolveServer, resolveTemporal } from '../inventory/resolve.js';
-import { connectClient } from './temporal.js';
+import { connectClient } from '../inventory/temporal-connection.js';
 
 export async function cancelBackup(inventory: Inventory, options: { host: string; server?: string }): Promise<ExitCode> {
   const host = resolveHost(inventory, options.host);

@@ -43,7 +43,7 @@ program
     process.exitCode = await cancelBackup(await loadInventory(configPath()), options);
   });
 
-// Retention verbs (issue 4): they read this backup server's pool directly.
+// Retention verbs: they read this backup server's pool directly.
 program
   .command('snapshots')
   .description("list a host's snapshots on this backup server: time, size, kind and the rule keeping each")

@@ -1,9 +1,8 @@
 // `tidemark config check`: validate the inventory and show what Tidemark understood.
 import type { Inventory } from '../inventory/schema.js';
-import { resolveHost, resolveMonitoring, resolveRetention, resolveTemporal } from '../inventory/resolve.js';
+import { resolveHost, resolveMonitoring, resolveRetention, resolveTemporal, serverTimeZone } from '../inventory/resolve.js';
 import { describeConnection } from '../inventory/temporal.js';
 import { resolveNotifyTargets } from '../notify/targets.js';
-import { serverTimeZone } from '../activities/plan.js';
 import { shortDuration } from '../domain/schedule-spec.js';
 import { hostTimings } from '../schedule/desired.js';
 import { formatInZone, upcomingRuns } from '../schedule/next-runs.js';

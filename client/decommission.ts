@@ -3,7 +3,7 @@
 // lists it as decommissioned. `--destroy --yes-destroy-all-snapshots` removes the dataset with every
 // snapshot, but only once the mark is older than the grace period.
 import { ScheduleNotFoundError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { holdSnapshot, releaseSnapshot } from '../activities/hold.js';
+import { holdSnapshot, releaseSnapshot } from '../pool/keep-hold.js';
 import { ExitCode, TidemarkError } from '../domain/errors.js';
 import { backupWorkflowId, snapshotName } from '../domain/names.js';
 import { resolveTemporal } from '../inventory/resolve.js';
@@ -16,7 +16,7 @@ import { datasetInfo, listSnapshots, zfs } from '../pool/zfs.js';
 import { backupScheduleId } from '../schedule/desired.js';
 import { ownerOf } from '../schedule/reconcile.js';
 import { hostServerPairs } from './hosts.js';
-import { connectClient } from './temporal.js';
+import { connectClient } from '../inventory/temporal-connection.js';
 
 const graceText = `${decommissionGraceMs / 86_400_000} days`;
 

@@ -1,6 +1,7 @@
 // How `tidemark status` judges one (host, server) pair from its recent runs, in Nagios terms:
 // OK (0) fresh and good; WARNING (1) last run WARNING or CANCELLED, or no success within --stale;
 // CRITICAL (2) last run FAILED or never backed up. Pure: the runs come from Temporal visibility.
+import { formatDuration } from '../domain/duration.js';
 import type { RunStatus } from '../domain/search-attributes.js';
 
 /** One run as visibility reports it. */
@@ -62,7 +63,7 @@ export function judgePair(input: JudgeInput): PairStatus {
   if (input.staleMs !== undefined && hadCopy) {
     const age = successAt ? input.now.getTime() - successAt.getTime() : undefined;
     if (age === undefined) warning.push('no SUCCESS on record');
-    else if (age > input.staleMs) warning.push(`last SUCCESS ${formatAge(age)} ago, older than --stale`);
+    else if (age > input.staleMs) warning.push(`last SUCCESS ${formatDuration(age, { days: true })} ago, older than --stale`);
   }
   return {
     host: input.host,
@@ -82,14 +83,6 @@ export function judgePair(input: JudgeInput): PairStatus {
 export function fleetVerdict(pairs: PairStatus[]): Verdict {
   if (pairs.some((pair) => pair.verdict === 'CRITICAL')) return 'CRITICAL';
   return pairs.some((pair) => pair.verdict === 'WARNING') ? 'WARNING' : 'OK';
-}
-
-/** "3d04h", "2h10m", "5m03s": how long ago, coarse. */
-export function formatAge(ms: number): string {
-  const minutes = Math.floor(ms / 60_000);
-  if (minutes >= 24 * 60) return `${Math.floor(minutes / 1440)}d${String(Math.floor((minutes % 1440) / 60)).padStart(2, '0')}h`;
-  if (minutes >= 60) return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, '0')}m`;
-  return `${minutes}m${String(Math.floor(ms / 1000) % 60).padStart(2, '0')}s`;
 }
 
 /** One Nagios plugin line: "TIDEMARK CRITICAL: text | perfdata" (perfdata per the plugin guidelines). */

@@ -1,6 +1,6 @@
 // `tidemark release --host vpn --snapshot NAME [--server S] [--json]`: end a `start-backup --keep` hold.
 // The snapshot stays; retention treats it like any other from the next prune on.
-import { releaseSnapshot } from '../activities/hold.js';
+import { releaseSnapshot } from '../pool/keep-hold.js';
 import { listSnapshots } from '../pool/zfs.js';
 import { ExitCode, TidemarkError } from '../domain/errors.js';
 import type { Inventory } from '../inventory/schema.js';

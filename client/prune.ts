@@ -1,7 +1,7 @@
 // `tidemark prune --host vpn [--server S] [--dry-run] [--json]`: apply the host's retention policy now, on
 // this backup server. --dry-run shows the plan only. The destroy path is the workflow's own (the same
 // fresh safety checks per snapshot), so a manual prune is never less careful than a scheduled one.
-import { destroyPlanned, type PruneResult } from '../activities/prune.js';
+import { destroyPlanned, type PruneResult } from '../pool/prune.js';
 import { ExitCode } from '../domain/errors.js';
 import type { Inventory } from '../inventory/schema.js';
 import { describePolicy, formatTable, localTarget, snapshotReport, type SnapshotReport } from './snapshots.js';

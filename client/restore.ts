@@ -4,13 +4,13 @@ import { randomBytes } from 'node:crypto';
 import { defaultPayloadConverter, WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { ExitCode, TidemarkError } from '../domain/errors.js';
-import { controlTaskQueue } from '../domain/names.js';
+import { controlTaskQueue, runUrl } from '../domain/names.js';
 import { restoreInputProblems, restoreWorkflowId, type RestoreInput, type RestoreProgress, type RestoreSummary } from '../domain/restore.js';
 import type { TransferProgress } from '../domain/backup.js';
 import { resolveHost, resolveServer, resolveTemporal } from '../inventory/resolve.js';
 import type { Inventory } from '../inventory/schema.js';
 import { restoreProgressQuery } from '../workflows/restore-host.js';
-import { connectClient, runUrl } from './temporal.js';
+import { connectClient } from '../inventory/temporal-connection.js';
 
 export interface RestoreOptions {
   host: string;

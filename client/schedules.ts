@@ -11,7 +11,7 @@ import type { Inventory } from '../inventory/schema.js';
 import { loadHostSources } from '../inventory/sources.js';
 import { backupScheduleId } from '../schedule/desired.js';
 import { actionMemoOf, formatReport, listOwnedSchedules, mapLimit, ownerOf, reconcileSchedules } from '../schedule/reconcile.js';
-import { connectClient } from './temporal.js';
+import { connectClient } from '../inventory/temporal-connection.js';
 
 async function withClient<T>(inventory: Inventory, work: (client: Client) => Promise<T>): Promise<T> {
   const client = await connectClient(resolveTemporal(inventory));

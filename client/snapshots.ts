@@ -1,12 +1,12 @@
 // `tidemark snapshots --host vpn [--server S] [--json]`: the host's snapshots on this backup server, with
 // time, size, kind and the retention rule keeping each one (or that the next prune removes it).
 // Runs on the backup server itself: it reads the pool with zfs, not through Temporal.
-import { keepReasons } from '../activities/hold.js';
-import { serverTimeZone } from '../activities/plan.js';
+import { keepReasons } from '../pool/keep-hold.js';
 import { datasetInfo, listSnapshots } from '../pool/zfs.js';
+import { durationText } from '../domain/duration.js';
 import { ExitCode, TidemarkError } from '../domain/errors.js';
-import { planRetention, type AdoptOptions, type RetentionPlan, type RetentionPolicy, type SnapshotKind } from '../domain/retention.js';
-import { resolveGuards, resolveHost, resolveRetention, resolveServer } from '../inventory/resolve.js';
+import { planRetention, retentionClasses, type AdoptOptions, type RetentionPlan, type RetentionPolicy, type SnapshotKind } from '../domain/retention.js';
+import { resolveGuards, resolveHost, resolveRetention, resolveServer, serverTimeZone } from '../inventory/resolve.js';
 import type { Inventory } from '../inventory/schema.js';
 
 /** One host's dataset on this machine and the policy that applies to it. */
@@ -120,17 +120,13 @@ export async function showSnapshots(inventory: Inventory, options: { host: strin
  * partial/suspect snapshots newer than the newest complete one". */
 export function describePolicy(policy: RetentionPolicy, adopt: AdoptOptions, anomalyCap?: number): string {
   const days = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
-  const parts = (['hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const).filter((cls) => (policy[cls] ?? 0) > 0).map((cls) => `${cls} ${policy[cls]}`);
-  if ((policy.keepWithin ?? 0) > 0) parts.push(`keepWithin ${formatHours(policy.keepWithin!)}`);
+  const parts = retentionClasses.filter((cls) => (policy[cls] ?? 0) > 0).map((cls) => `${cls} ${policy[cls]}`);
+  if ((policy.keepWithin ?? 0) > 0) parts.push(`keepWithin ${durationText(policy.keepWithin!)}`);
   if (parts.length === 0) parts.push('newest only');
   parts.push(policy.timeZone, `weeks from ${days[policy.weekStartsOn ?? 1]}`);
   const adopted = [adopt.sown ? 'SOWN' : '', adopt.planb ? 'PlanB' : ''].filter(Boolean);
   const capped = anomalyCap === undefined ? '' : `; at most ${anomalyCap} partial/suspect snapshots newer than the newest complete one`;
   return parts.join(', ') + (adopted.length > 0 ? `; adopts ${adopted.join(' and ')} snapshots` : '') + capped;
-}
-
-function formatHours(ms: number): string {
-  return ms % 86_400_000 === 0 ? `${ms / 86_400_000}d` : ms % 3_600_000 === 0 ? `${ms / 3_600_000}h` : `${Math.round(ms / 1000)}s`;
 }
 
 /** Columns: name, local time in the policy's zone, size, kind, the rules keeping it (or "prune"). */

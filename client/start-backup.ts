@@ -3,12 +3,12 @@ import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/c
 import type { BackupInput, BackupSummary } from '../domain/backup.js';
 import { ExitCode, TidemarkError } from '../domain/errors.js';
 import { keepReasonProblem } from '../domain/keep.js';
-import { backupWorkflowId, controlTaskQueue } from '../domain/names.js';
+import { backupWorkflowId, controlTaskQueue, runUrl } from '../domain/names.js';
 import type { Inventory } from '../inventory/schema.js';
 import { resolveHost, resolveServer, resolveTemporal } from '../inventory/resolve.js';
 import { runSummary, startAttributes } from '../domain/search-attributes.js';
 import { explainMissingSearchAttributes } from './temporal-setup.js';
-import { connectClient, runUrl } from './temporal.js';
+import { connectClient } from '../inventory/temporal-connection.js';
 import { watchBackup } from './watch-backup.js';
 import { watchForWorker } from './worker-check.js';
 

@@ -13,8 +13,8 @@ import { loadHostSources } from '../inventory/sources.js';
 import { hostServerPairs, type HostServerPair } from './hosts.js';
 import { findLeftovers, type LeftoverDataset, type Leftovers } from './leftovers.js';
 import { formatBytes } from './snapshots.js';
-import { fleetVerdict, formatAge, judgePair, nagiosLine, verdictExitCode, type PairStatus, type RunRecord } from './fleet-verdict.js';
-import { connectClient } from './temporal.js';
+import { fleetVerdict, judgePair, nagiosLine, verdictExitCode, type PairStatus, type RunRecord } from './fleet-verdict.js';
+import { connectClient } from '../inventory/temporal-connection.js';
 
 export interface StatusOptions {
   host?: string;
@@ -167,7 +167,7 @@ export function statusTable(rows: PairStatus[]): string {
       row.lastRunDurationMs === null ? '-' : formatDuration(row.lastRunDurationMs),
       row.lastRunBytes === null ? '-' : formatBytes(row.lastRunBytes),
       row.lastSuccessAt ? local.format(new Date(row.lastSuccessAt)) : 'never',
-      row.lastSuccessAgeMs === null ? '-' : formatAge(row.lastSuccessAgeMs),
+      row.lastSuccessAgeMs === null ? '-' : formatDuration(row.lastSuccessAgeMs, { days: true }),
       row.verdict === 'OK' ? 'OK' : `${row.verdict}: ${row.reasons.join('; ')}`,
     ]);
   }

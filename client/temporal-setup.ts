@@ -6,7 +6,7 @@ import { ExitCode, TidemarkError } from '../domain/errors.js';
 import { tidemarkSearchAttributes } from '../domain/search-attributes.js';
 import type { Inventory } from '../inventory/schema.js';
 import { resolveTemporal } from '../inventory/resolve.js';
-import { connectClient } from './temporal.js';
+import { connectClient } from '../inventory/temporal-connection.js';
 
 const grpcAlreadyExists = 6;
 
@@ -44,13 +44,6 @@ export async function ensureSearchAttributes(connection: ConnectionLike, namespa
     report.added.push(...Object.keys(missing));
   }
   return report;
-}
-
-/** Tidemark's attributes the namespace does not have (a worker checks before it polls: a workflow whose
- * upsert names an unknown attribute fails its task and stalls). */
-export async function missingSearchAttributes(connection: Pick<ConnectionLike, 'operatorService'>, namespace: string): Promise<string[]> {
-  const existing = (await connection.operatorService.listSearchAttributes({ namespace })).customAttributes ?? {};
-  return tidemarkSearchAttributes.filter((key) => existing[key.name] === undefined || existing[key.name] === null).map((key) => key.name);
 }
 
 /** Starting a run with attributes Temporal does not know fails; say which command fixes that. */

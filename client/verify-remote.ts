@@ -3,8 +3,8 @@
 // `xargs -0`, so any byte a Linux name may hold (spaces, quotes, newlines, non-UTF-8) is passed as-is
 // and nothing in a name can be read as shell syntax. Output records are NUL-terminated for the same reason.
 import { execa } from 'execa';
-import { sshArgv } from '../activities/ssh-run.js';
-import { rsyncEnvironment } from '../activities/child-env.js';
+import { sshArgv } from '../domain/rsync-args.js';
+import { rsyncEnvironment } from '../inventory/child-env.js';
 import type { BackupPlan } from '../domain/backup.js';
 
 /** The ssh settings and login of the host being verified (a backup plan's fields of the same name). */

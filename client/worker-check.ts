@@ -23,6 +23,7 @@ export function watchForWorker(client: Client, server: string): () => void {
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   const pause = (ms: number) => new Promise((resolve) => (timer = setTimeout(resolve, ms)));
+  // Fire and forget: the watch runs beside the caller's wait, only ever prints, and catches its own failures.
   void (async () => {
     for (const ms of pauses) {
       await pause(ms);

@@ -12,7 +12,8 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { Agent, request } from 'undici';
 import { cacheDir } from './paths.js';
-import { freePort, isAlive, waitFor } from './process.js';
+import { freePort } from '../worker/free-port.js';
+import { isAlive, waitFor } from './process.js';
 
 const certsDir = '/var/lib/icinga2/certs';
 const pidFile = '/run/icinga2/icinga2.pid';
@@ -125,7 +126,7 @@ export async function startIcinga(): Promise<DevIcinga> {
     );
   } catch (error) {
     child.kill('SIGTERM');
-    throw new Error(`${(error as Error).message}\n(icinga2 output: ${join(dir, 'daemon.out')})`);
+    throw new Error(`${(error as Error).message}\n(icinga2 output: ${join(dir, 'daemon.out')})`, { cause: error });
   }
 
   return {

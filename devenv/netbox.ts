@@ -11,7 +11,8 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { request } from 'undici';
 import { cacheDir } from './paths.js';
-import { freePort, waitFor } from './process.js';
+import { freePort } from '../worker/free-port.js';
+import { waitFor } from './process.js';
 
 const venv = join(cacheDir, 'netbox-venv');
 const netboxCommand = join(venv, 'bin', 'netbox');

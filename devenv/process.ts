@@ -1,18 +1,5 @@
-// Small helpers for the embedded environment's daemons: free ports, waiting, pid files.
-import { createServer } from 'node:net';
+// Small helpers for the embedded environment's daemons: waiting, pid files (free ports: worker/free-port.ts).
 import { setTimeout as sleep } from 'node:timers/promises';
-
-/** A TCP port free on `address` right now. */
-export async function freePort(address = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, address, () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Polls `ready` until it returns true or `timeoutMs` passes; the error names `what`. */
 export async function waitFor(what: string, ready: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {

@@ -4,7 +4,8 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { freePort, waitFor } from './process.js';
+import { freePort } from '../worker/free-port.js';
+import { waitFor } from './process.js';
 
 export interface LoopbackHost {
   /** 127.0.0.x */

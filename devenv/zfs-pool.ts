@@ -46,7 +46,7 @@ export async function ensureZfsDaemon(): Promise<void> {
   try {
     await waitFor('zfs-fuse daemon', zfsAnswers, 15_000);
   } catch (error) {
-    throw new Error(`${(error as Error).message}; zfs-fuse exited ${started.exitCode}: ${started.all?.trim() || '(no output)'}`);
+    throw new Error(`${(error as Error).message}; zfs-fuse exited ${started.exitCode}: ${started.all?.trim() || '(no output)'}`, { cause: error });
   }
 }
 

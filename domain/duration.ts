@@ -11,12 +11,34 @@ export function parseDuration(text: string): number | undefined {
   return total;
 }
 
-/** A short human form of a duration, for summaries ("2m05s", "850ms"). */
-export function formatDuration(ms: number): string {
+/** `ms` exactly, as the shortest duration text parseDuration reads back ("10m", "1d12h", "24d20h31m23s647ms"). */
+export function durationText(ms: number): string {
+  if (ms === 0) return '0s';
+  const parts: string[] = [];
+  let rest = ms;
+  for (const unit of ['d', 'h', 'm', 's', 'ms'] as const) {
+    const size = unitMs[unit]!;
+    if (rest >= size) {
+      parts.push(`${Math.floor(rest / size)}${unit}`);
+      rest %= size;
+    }
+  }
+  return parts.join('');
+}
+
+/** A short human form of a duration, two units at most, for summaries and tables ("850ms", "2m05s",
+ * "26h10m"); with `days`, a day or more reads "3d04h". */
+export function formatDuration(ms: number, options: { days?: boolean } = {}): string {
   if (ms < 1_000) return `${Math.round(ms)}ms`;
   const seconds = Math.round(ms / 1_000);
   if (seconds < 60) return `${seconds}s`;
   const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return `${minutes}m${String(seconds % 60).padStart(2, '0')}s`;
-  return `${Math.floor(minutes / 60)}h${String(minutes % 60).padStart(2, '0')}m`;
+  if (minutes < 60) return `${minutes}m${pad(seconds % 60)}s`;
+  const hours = Math.floor(minutes / 60);
+  if (options.days && hours >= 24) return `${Math.floor(hours / 24)}d${pad(hours % 24)}h`;
+  return `${hours}h${pad(minutes % 60)}m`;
+}
+
+function pad(n: number): string {
+  return String(n).padStart(2, '0');
 }

@@ -1,4 +1,4 @@
-// Names shared by the CLI, the worker and workflows: task queues, workflow ids, snapshot names.
+// Names shared by the CLI, the worker and workflows: task queues, workflow ids, snapshot names, run pages.
 
 /** Workflow code of every backup runs here; any backup server's worker may pick it up. */
 export const controlTaskQueue = 'tidemark-control';
@@ -33,9 +33,6 @@ export function snapshotName(at: Date, label: SnapshotLabel = 'complete'): strin
   return `${snapshotPrefix}${stamp}${label === 'complete' ? '' : `-${label}`}`;
 }
 
-/** Failure type when another run took a snapshot of the same name (same second); the workflow picks a new name. */
-export const snapshotNameTaken = 'SnapshotNameTaken';
-
 export interface TidemarkSnapshotName {
   takenAt: Date;
   label: SnapshotLabel;
@@ -50,4 +47,9 @@ export function parseSnapshotName(name: string): TidemarkSnapshotName | undefine
   const parsed: TidemarkSnapshotName = { takenAt, label: (label as SnapshotLabel | undefined) ?? 'complete' };
   if (Number.isNaN(takenAt.getTime()) || snapshotName(takenAt, parsed.label) !== name) return undefined;
   return parsed;
+}
+
+/** The Web UI page of one run (`temporal.uiUrl` and the namespace from the inventory's Temporal settings). */
+export function runUrl(settings: { uiUrl: string; namespace: string }, workflowId: string, runId: string): string {
+  return `${settings.uiUrl}/namespaces/${encodeURIComponent(settings.namespace)}/workflows/${encodeURIComponent(workflowId)}/${runId}/history`;
 }

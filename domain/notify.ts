@@ -2,11 +2,12 @@
 // codes every target shares. Pure; usable in workflow code.
 import type { BackupStatus, BackupSummary } from './backup.js';
 
-/** One configured target as the workflow sees it: no URLs, no secrets, just how to call and retry it. */
-export interface NotifyTargetRef {
+/** One configured target as the workflow sees it: no URLs, no secrets, just how to call and retry it.
+ * `Type`: the schema's target types (NotifyTargetType in inventory/notify-schema.ts). */
+export interface NotifyTargetRef<Type extends string = string> {
   /** Where it is in the inventory: "notify.0" or "servers.<server>.notify.1". */
   id: string;
-  type: 'icinga' | 'webhook' | 'healthchecks' | 'zabbix' | 'mail';
+  type: Type;
   /** Attempts of its notify activity, the first included (default 5). */
   attempts: number;
 }

@@ -22,19 +22,24 @@
 //   succeed. Other anomalies are destroyed unless held: class rules skip them. So a host that only
 //   ever fails partially keeps at most anomalyCap anomalies plus its held ones.
 import { parsePlanbSnapshotName, parseSownSnapshotName, type SownSnapshotName } from './adopted-names.js';
-import { parseDuration } from './duration.js';
 import { parseSnapshotName, type SnapshotLabel } from './names.js';
 
-export const retentionClasses = ['hourly', 'daily', 'weekly', 'monthly', 'yearly'] as const;
-export type RetentionClass = (typeof retentionClasses)[number];
+/** The retention classes, shortest period first, each with the label of a snapshot's period (local
+ * calendar time): snapshots with the same label are in the same period. The one list the policy's fields,
+ * the inventory schema and the CLI's policy line are made from. */
+const periodLabels = {
+  hourly: (t: LocalTime) => `${t.year}-${pad(t.month)}-${pad(t.day)}T${pad(t.hour)}`,
+  daily: (t: LocalTime) => `${t.year}-${pad(t.month)}-${pad(t.day)}`,
+  weekly: (t: LocalTime, weekStartsOn: number) => weekLabel(t.dayNumber, weekStartsOn),
+  monthly: (t: LocalTime) => `${t.year}-${pad(t.month)}`,
+  yearly: (t: LocalTime) => String(t.year),
+};
 
-/** What to keep; a missing or zero count keeps nothing of that class. */
-export interface RetentionPolicy {
-  hourly?: number;
-  daily?: number;
-  weekly?: number;
-  monthly?: number;
-  yearly?: number;
+export type RetentionClass = keyof typeof periodLabels;
+export const retentionClasses = Object.keys(periodLabels) as readonly RetentionClass[];
+
+/** What to keep; a missing or zero count of a class keeps nothing of that class. */
+export interface RetentionPolicy extends Partial<Record<RetentionClass, number>> {
   /** Milliseconds: every complete snapshot younger than this (now - takenAt < keepWithin) is kept. */
   keepWithin?: number;
   /** IANA zone whose calendar defines hours, days, weeks, months and years. */
@@ -100,8 +105,6 @@ export interface SafetyContext {
   /** The plan's anomalyCap: the check must allow what the plan's cap destroys. */
   anomalyCap?: number;
 }
-
-export type PolicyValidation = { ok: true; policy: RetentionPolicy } | { ok: false; errors: string[] };
 
 interface Entry {
   snapshot: RetentionSnapshot;
@@ -179,40 +182,6 @@ export function safetyAnchors(name: string, snapshots: readonly RetentionSnapsho
     for (const [entry, rank] of protection.anomalyRank) if (rank <= cap) anchors.push(entry);
   }
   return anchors.map((entry) => entry.snapshot.name);
-}
-
-/** Checks a policy as an inventory writes it; errors start with the field name. keepWithin may be
- * milliseconds or a duration ("36h"); a missing timeZone takes `defaultTimeZone`. */
-export function validateRetentionPolicy(value: unknown, defaultTimeZone?: string): PolicyValidation {
-  const fields = [...retentionClasses, 'keepWithin', 'timeZone', 'weekStartsOn'].join(', ');
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return { ok: false, errors: [`retention: must be a mapping with some of ${fields}`] };
-  }
-  const errors: string[] = [];
-  const policy: RetentionPolicy = { timeZone: defaultTimeZone ?? '' };
-  for (const [key, raw] of Object.entries(value)) {
-    const got = `got ${JSON.stringify(raw) ?? String(raw)}`;
-    if ((retentionClasses as readonly string[]).includes(key)) {
-      if (typeof raw === 'number' && Number.isSafeInteger(raw) && raw >= 0) policy[key as RetentionClass] = raw;
-      else errors.push(`${key}: must be a whole number of periods, 0 or more (${got})`);
-    } else if (key === 'keepWithin') {
-      const ms = typeof raw === 'string' ? parseDuration(raw) : raw;
-      if (typeof ms === 'number' && Number.isFinite(ms) && ms >= 0) policy.keepWithin = ms;
-      else errors.push(`keepWithin: must be a duration such as "36h" or "7d", or milliseconds (${got})`);
-    } else if (key === 'timeZone') {
-      if (typeof raw === 'string' && isTimeZone(raw)) policy.timeZone = raw;
-      else errors.push(`timeZone: must be an IANA time zone such as "Europe/Amsterdam" (${got})`);
-    } else if (key === 'weekStartsOn') {
-      if (typeof raw === 'number' && Number.isInteger(raw) && raw >= 0 && raw <= 6) policy.weekStartsOn = raw;
-      else errors.push(`weekStartsOn: must be 0 (Sunday) to 6 (Saturday) (${got})`);
-    } else {
-      errors.push(`${key}: unknown field (known: ${fields})`);
-    }
-  }
-  if (!('timeZone' in value) && !isTimeZone(policy.timeZone)) {
-    errors.push(`timeZone: required (no valid default given: ${JSON.stringify(defaultTimeZone ?? null)})`);
-  }
-  return errors.length > 0 ? { ok: false, errors } : { ok: true, policy };
 }
 
 function classifyAll(snapshots: readonly RetentionSnapshot[], timeZone: string, adopt: AdoptOptions | undefined): Entry[] {
@@ -308,19 +277,11 @@ function localTime(ms: number, timeZone: string): LocalTime {
 }
 
 function periodLabel(cls: RetentionClass, t: LocalTime, weekStartsOn: number): string {
-  const [mm, dd, hh] = [t.month, t.day, t.hour].map((n) => String(n).padStart(2, '0'));
-  switch (cls) {
-    case 'hourly':
-      return `${t.year}-${mm}-${dd}T${hh}`;
-    case 'daily':
-      return `${t.year}-${mm}-${dd}`;
-    case 'weekly':
-      return weekLabel(t.dayNumber, weekStartsOn);
-    case 'monthly':
-      return `${t.year}-${mm}`;
-    case 'yearly':
-      return String(t.year);
-  }
+  return periodLabels[cls](t, weekStartsOn);
+}
+
+function pad(n: number): string {
+  return String(n).padStart(2, '0');
 }
 
 /** `YYYY-Www`: the week belongs to the year holding its 4th day, numbered from that year's first such
@@ -345,23 +306,4 @@ function sownTime(name: SownSnapshotName, createdAt: number, timeZone: string): 
     else before = mid;
   }
   return after * 1000;
-}
-
-const knownZones = new Map<string, boolean>();
-
-/** Whether the runtime knows the zone; cached, as building a formatter costs about 0.1 ms and a fleet
- * validates the same few zones once per host. */
-function isTimeZone(name: string): boolean {
-  let known = knownZones.get(name);
-  if (known === undefined) {
-    try {
-      new Intl.DateTimeFormat('en-US', { timeZone: name });
-      known = name !== '';
-    } catch {
-      known = false;
-    }
-    if (knownZones.size > 1000) knownZones.clear();
-    knownZones.set(name, known);
-  }
-  return known;
 }

@@ -27,6 +27,11 @@ export function sshCommand(plan: Pick<BackupPlan, 'ssh' | 'source'>): string[] {
   ];
 }
 
+/** `ssh … -l user -- address command`; never a local shell. */
+export function sshArgv(plan: Pick<BackupPlan, 'ssh' | 'source'>, command: string): string[] {
+  return [...sshCommand(plan), '-l', plan.source.user, '--', plan.source.address, command];
+}
+
 /** How long a run's shared ssh connection outlives its last use: the transfer closes it when done, so this
  * only bounds a run that stopped before its transfer (veto, abort). Long enough to span the wait for a
  * transfer slot when many hosts are started at once. */

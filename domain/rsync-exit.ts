@@ -23,7 +23,3 @@ export function classifyRsyncExit(code: number): RsyncOutcome {
   if (transientCodes.has(code)) return 'transient';
   return 'fatal';
 }
-
-/** Failure types of the transfer activity that the workflow's retry policy must not retry. */
-export const fatalTransferErrors = ['HostKeyRejected', 'SshAuthFailed', 'RsyncFailed', 'PoolFull', 'LeaseLost'] as const;
-export type FatalTransferError = (typeof fatalTransferErrors)[number];

@@ -11,6 +11,12 @@ export const bytesAttribute = defineSearchAttributeKey('TidemarkBytes', 'INT');
 /** What `tidemark temporal setup` registers (name → Temporal's indexed value type). */
 export const tidemarkSearchAttributes = [hostAttribute, serverAttribute, statusAttribute, bytesAttribute] as const;
 
+/** Tidemark's attributes missing from a namespace's custom attributes (a worker checks before it polls: a
+ * workflow whose upsert names an unknown attribute fails its task and stalls). */
+export function missingSearchAttributes(existing: Readonly<Record<string, unknown>>): string[] {
+  return tidemarkSearchAttributes.filter((key) => existing[key.name] === undefined || existing[key.name] === null).map((key) => key.name);
+}
+
 /** RUNNING until the run ends; SKIPPED: a scheduled run found a backup of the pair already running. */
 export type RunStatus = BackupStatus | 'RUNNING' | 'SKIPPED';
 export const runStatuses: readonly RunStatus[] = ['RUNNING', 'SUCCESS', 'WARNING', 'FAILED', 'CANCELLED', 'SKIPPED'];

@@ -1,7 +1,7 @@
 // What an inventory value may contain, by where it ends up: rsync arguments, rsync filter lines, ssh
 // options, a remote shell, Node timers. Shared by the inventory schema and NetBox's host settings.
 import { z } from 'zod';
-import { parseDuration } from '../domain/duration.js';
+import { durationText, parseDuration } from '../domain/duration.js';
 
 /** C0 and C1 controls, DEL, line/paragraph separators, bidi overrides and the BOM: they end or reorder
  * lines (an rsync filter rule ends at "\r"; a terminal obeys escape sequences). Never allowed anywhere. */
@@ -54,20 +54,6 @@ export interface DurationBounds {
   /** Largest allowed, in ms (inclusive), and why. Default: below Node's timer limit. */
   max?: number;
   maxWhy?: string;
-}
-
-/** `ms` as the shortest duration text ("10m", "24d20h31m23s647ms"). */
-export function durationText(ms: number): string {
-  if (ms === 0) return '0s';
-  const parts: string[] = [];
-  let rest = ms;
-  for (const [unit, size] of [['d', day], ['h', 60 * minute], ['m', minute], ['s', second], ['ms', 1]] as const) {
-    if (rest >= size) {
-      parts.push(`${Math.floor(rest / size)}${unit}`);
-      rest %= size;
-    }
-  }
-  return parts.join('');
 }
 
 /** A duration text ("90s", "1h30m") within bounds; the message names the bound and why it exists. */

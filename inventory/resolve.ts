@@ -2,7 +2,7 @@
 import { parseDuration } from '../domain/duration.js';
 import { closestName } from '../domain/suggest.js';
 import { TidemarkError } from '../domain/errors.js';
-import { defaultRetentionCounts, retentionClasses, validateRetentionPolicy, type AdoptOptions, type RetentionPolicy } from '../domain/retention.js';
+import { defaultRetentionCounts, retentionClasses, type AdoptOptions, type RetentionPolicy } from '../domain/retention.js';
 import type { HostStepsPlan } from '../domain/host-steps.js';
 import { defaultGuards, type GuardSettings } from '../domain/guards.js';
 import type { ScheduleSettings } from '../domain/schedule-spec.js';
@@ -166,15 +166,22 @@ export function resolveServer(
   return { dataset: entry.dataset, concurrency: entry.concurrency ?? 2, adopt: { sown: entry.adopt?.sown ?? false, planb: entry.adopt?.planb ?? false } };
 }
 
+/** This backup server's IANA time zone (TZ, else the system's), UTC when unknown. */
+export function serverTimeZone(): string {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+}
+
 /** The host's retention policy: its fields over `defaults.retention`; the default counts when no class is
  * set anywhere; timeZone defaults to `serverTimeZone` (the backup server's own zone). */
 export function resolveRetention(inventory: Inventory, host: string, serverTimeZone: string): RetentionPolicy {
-  const merged: Record<string, unknown> = { ...inventory.defaults?.retention, ...hostEntry(inventory, host)?.retention };
-  for (const [key, value] of Object.entries(merged)) if (value === undefined) delete merged[key];
-  const counts = retentionClasses.some((cls) => merged[cls] !== undefined) ? {} : defaultRetentionCounts;
-  const result = validateRetentionPolicy({ ...counts, ...merged }, serverTimeZone);
-  if (!result.ok) throw new TidemarkError('CONFIG_INVALID', result.errors.map((error) => `hosts.${host}.retention.${error}`).join('\n'));
-  return result.policy;
+  // The schema checked every field (inventory/schema.ts); this only merges and fills in defaults.
+  const merged = { ...inventory.defaults?.retention, ...hostEntry(inventory, host)?.retention };
+  const policy: RetentionPolicy = { timeZone: merged.timeZone ?? serverTimeZone };
+  for (const cls of retentionClasses) if (merged[cls] !== undefined) policy[cls] = merged[cls];
+  if (!retentionClasses.some((cls) => policy[cls] !== undefined)) Object.assign(policy, defaultRetentionCounts);
+  if (merged.keepWithin !== undefined) policy.keepWithin = parseDuration(merged.keepWithin);
+  if (merged.weekStartsOn !== undefined) policy.weekStartsOn = merged.weekStartsOn;
+  return policy;
 }
 
 /** When the host's backups run (domain/schedule-spec.ts): its fields over `defaults`. Defaults: daily,

@@ -1,4 +1,4 @@
-// The inventory's cadence and source settings (issue 6): per-host schedule fields (also under
+// The inventory's cadence and source settings: per-host schedule fields (also under
 // `defaults:`), the `netbox:` source block and the `sync:` block. inventory/schema.ts includes them.
 import { z } from 'zod';
 import { parseDuration } from '../domain/duration.js';

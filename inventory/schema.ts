@@ -2,12 +2,12 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { safeRemotePath } from '../domain/host-steps.js';
-import { validateRetentionPolicy } from '../domain/retention.js';
+import { retentionClasses, type RetentionClass } from '../domain/retention.js';
 import { excludesEverything } from '../domain/rsync-pattern.js';
 import { absolutePathSchema, boundedDuration, durations, rsyncPathSchema } from './field-rules.js';
 import { inventoryChecks } from './inventory-checks.js';
-import { netboxSchema, scheduleSettingsShape, syncSchema } from './schedule-schema.js';
-import { notifyListSchema, serverMonitoringShape } from '../notify/schema.js';
+import { isTimeZone, netboxSchema, scheduleSettingsShape, syncSchema } from './schedule-schema.js';
+import { notifyListSchema, serverMonitoringShape } from './notify-schema.js';
 
 /** Host and server names become dataset components, task queues and workflow ids (DNS rules: labels of
  * at most 63 characters, 253 in all). Host names are matched case-insensitively and stored lower-case. */
@@ -86,22 +86,18 @@ const retentionCountSchema = z
   .min(0, { error: 'expected a whole number of periods, 0 or more' })
   .optional();
 
-/** Which snapshots to keep (issue 4). Fields merge over `defaults.retention`; a class left out or 0 keeps
+/** Which snapshots to keep. Fields merge over `defaults.retention`; a class left out or 0 keeps
  * none of that class, but when no class is set anywhere the counts are daily 7, weekly 4, monthly 12,
  * yearly 3. timeZone defaults to the backup server's zone, weekStartsOn to 1 (Monday). */
 const retentionSchema = z
   .object(
     {
-      hourly: retentionCountSchema,
-      daily: retentionCountSchema,
-      weekly: retentionCountSchema,
-      monthly: retentionCountSchema,
-      yearly: retentionCountSchema,
+      ...(Object.fromEntries(retentionClasses.map((cls) => [cls, retentionCountSchema])) as Record<RetentionClass, typeof retentionCountSchema>),
       /** Every complete snapshot younger than this is kept, e.g. "36h". */
       keepWithin: boundedDuration({ example: durationExamples, min: 0, minWhy: '', max: 36_500 * durations.day, maxWhy: 'a century' }).optional(),
       timeZone: z
         .string({ error: 'expected an IANA time zone such as "Europe/Amsterdam"' })
-        .refine((zone) => validateRetentionPolicy({ timeZone: zone }).ok, { error: 'expected an IANA time zone such as "Europe/Amsterdam"' })
+        .refine(isTimeZone, { error: 'expected an IANA time zone such as "Europe/Amsterdam"' })
         .optional(),
       weekStartsOn: z
         .int({ error: 'expected 0 (Sunday) to 6 (Saturday)' })
@@ -221,7 +217,7 @@ const serverSchema = z
       .optional(),
     /** Transfers this server runs at once. Default 2. */
     concurrency: z.int().min(1, { error: 'expected an integer 1-64' }).max(64, { error: 'expected an integer 1-64' }).optional(),
-    /** notify (targets of this server only), metrics, stateFile: notify/schema.ts. */
+    /** notify (targets of this server only), metrics, stateFile: inventory/notify-schema.ts. */
     ...serverMonitoringShape,
     /** Free space every run must leave in the pool after its expected write. Default "5%". */
     reserve: reserveSchema.optional(),
@@ -300,7 +296,7 @@ export const inventorySchema = z
       error: 'define at least one backup server, e.g. servers: { backup-1: { dataset: data } }',
     }),
     defaults: z.object(hostSettingsShape).strict().optional(),
-    /** Monitoring targets told about every run on every server (notify/schema.ts). */
+    /** Monitoring targets told about every run on every server (inventory/notify-schema.ts). */
     notify: notifyListSchema.optional(),
     /** Hosts from NetBox besides `hosts:`; a host `hosts:` defines takes nothing from NetBox unless
      * `netbox.fillYamlHosts` is true (inventory/sources.ts). */

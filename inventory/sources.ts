@@ -2,7 +2,6 @@
 // objects. NetBox is trusted less than the file: a host the file defines takes nothing from NetBox
 // unless `netbox.fillYamlHosts` is true (then NetBox fills only what the file leaves unset), and a
 // NetBox-only host passes the same checks as a file's host, its problems naming the custom field.
-import { TidemarkError } from '../domain/errors.js';
 import { fetchNetboxHosts, netboxCustomFields, resolveNetboxConfig, type NetboxAnswer } from './netbox.js';
 import { hostEntry } from './resolve.js';
 import { nameSchema, type HostEntry, type Inventory } from './schema.js';

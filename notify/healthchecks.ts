@@ -4,7 +4,7 @@
 import type { BackupStatus, BackupSummary } from '../domain/backup.js';
 import { statusLine } from './format.js';
 import { httpRequest } from './http.js';
-import type { HealthchecksTarget } from './schema.js';
+import type { HealthchecksTarget } from '../inventory/notify-schema.js';
 import { fillTemplate, PermanentNotifyError } from './targets.js';
 
 export type PingKind = 'start' | 'success' | 'fail' | 'log';

@@ -42,6 +42,7 @@ export async function httpRequest(options: HttpRequest): Promise<HttpResponse> {
     return { status: response.statusCode, body: await response.body.text() };
   } catch (error) {
     const cause = (error as { cause?: { message?: string } }).cause?.message;
+    // eslint-disable-next-line preserve-caught-error -- the cause's message holds the unredacted URL (a webhook URL may carry a token)
     throw new Error(`${options.method} ${urlOrigin(options.url)}: ${redactUrls(`${(error as Error).message}${cause ? ` (${cause})` : ''}`)}`);
   } finally {
     await dispatcher.close().catch(() => undefined);

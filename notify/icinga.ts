@@ -5,7 +5,7 @@ import type { BackupSummary } from '../domain/backup.js';
 import { statusCode } from '../domain/notify.js';
 import { performanceData, statusLine } from './format.js';
 import { httpRequest, readSecret, redactUrl, redactUrls } from './http.js';
-import type { IcingaTarget } from './schema.js';
+import type { IcingaTarget } from '../inventory/notify-schema.js';
 import { fillTemplate, PermanentNotifyError } from './targets.js';
 
 export interface IcingaCheckResult {

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { createTransport, type SMTPTransportOptions } from 'nodemailer';
 import { readSecret } from './http.js';
-import type { MailTarget } from './schema.js';
+import type { MailTarget } from '../inventory/notify-schema.js';
 import { PermanentNotifyError } from './targets.js';
 
 export interface MailMessage {

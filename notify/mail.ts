@@ -4,7 +4,7 @@
 import type { BackupStatus, BackupSummary } from '../domain/backup.js';
 import { formatDuration } from '../domain/duration.js';
 import { isGoodStatus } from '../domain/notify.js';
-import type { MailTarget } from './schema.js';
+import type { MailTarget } from '../inventory/notify-schema.js';
 import { deliverMail, type MailMessage } from './mail-transport.js';
 import type { RunInfo } from './webhook.js';
 

@@ -2,7 +2,7 @@
 import type { NotifyTargetRef } from '../domain/notify.js';
 import { serverEntry } from '../inventory/resolve.js';
 import type { Inventory } from '../inventory/schema.js';
-import type { NotifyTarget } from './schema.js';
+import type { NotifyTarget, NotifyTargetType } from '../inventory/notify-schema.js';
 
 export interface ResolvedTarget {
   /** Where it sits in the inventory, e.g. "notify.0" or "servers.b1.notify.0". */
@@ -20,7 +20,7 @@ export function resolveNotifyTargets(inventory: Inventory, server: string): Reso
 }
 
 /** What the workflow is told about a target: its id, type and retry budget, nothing else. */
-export function targetRef({ id, target }: ResolvedTarget): NotifyTargetRef {
+export function targetRef({ id, target }: ResolvedTarget): NotifyTargetRef<NotifyTargetType> {
   return { id, type: target.type, attempts: target.attempts ?? defaultNotifyAttempts };
 }
 

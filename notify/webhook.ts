@@ -6,7 +6,7 @@
 import { createHmac } from 'node:crypto';
 import type { BackupSummary } from '../domain/backup.js';
 import { httpRequest, readSecret } from './http.js';
-import type { WebhookTarget } from './schema.js';
+import type { WebhookTarget } from '../inventory/notify-schema.js';
 import { fillTemplate, PermanentNotifyError } from './targets.js';
 
 export interface RunInfo {

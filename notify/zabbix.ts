@@ -9,7 +9,7 @@ import { connect } from 'node:net';
 import type { BackupSummary } from '../domain/backup.js';
 import { statusCode } from '../domain/notify.js';
 import { statusLine } from './format.js';
-import type { ZabbixTarget } from './schema.js';
+import type { ZabbixTarget } from '../inventory/notify-schema.js';
 import { fillTemplate, PermanentNotifyError } from './targets.js';
 
 export interface ZabbixItem {

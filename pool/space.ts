@@ -1,6 +1,7 @@
 // Pool guards before a transfer: the pool must be healthy, and the run's expected write must leave the
 // configured reserve free. A full pool half-way through an --inplace transfer leaves a half-written copy.
 import { execa } from 'execa';
+import type { ActivityFailureType } from '../domain/failures.js';
 import { zfs } from './zfs.js';
 
 export interface PoolState {
@@ -35,7 +36,7 @@ async function nearestExisting(dataset: string): Promise<string> {
 
 export interface PoolVerdict {
   /** Refuse to start the transfer, with the reason. */
-  refuse?: { type: 'PoolUnhealthy' | 'PoolReserve'; message: string };
+  refuse?: { type: Extract<ActivityFailureType, 'PoolUnhealthy' | 'PoolReserve'>; message: string };
   /** Run, but end WARNING with these. */
   warnings: string[];
 }

@@ -1,4 +1,4 @@
-// Issue 5 A (3): excludes from the built-in standard list, the inventory and the host's own exclude file
+// Excludes from the built-in standard list, the inventory and the host's own exclude file
 // are all honoured and counted; a newly excluded directory leaves the current copy on the next run while
 // the previous snapshot keeps it.
 import assert from 'node:assert/strict';

@@ -1,4 +1,4 @@
-// Issue 5 A (1): hook scripts on the host before rsync (SOWN), PlanB's do-not-run veto, and the backup
+// Hook scripts on the host before rsync (SOWN), PlanB's do-not-run veto, and the backup
 // server's own before/after scripts. Real sshd, rsync, zfs-fuse and workers; the "host" is this machine.
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';

@@ -1,4 +1,4 @@
-// Pure pieces of issue 5 part A: mount-table selection, the exclude file, merged excludes and the
+// Pure pieces of the host steps: mount-table selection, the exclude file, merged excludes and the
 // allow-list as rsync rules, the remote probe and hook commands (run here through a local sh).
 import assert from 'node:assert/strict';
 import { chmodSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
@@ -250,7 +250,7 @@ test('hook command: run-parts order, failures named with their output, absent di
 });
 
 test('hook outcome: only a line that is exactly "<marker> exit N" counts; look-alike lines from the hooks are output', async () => {
-  const { dir, hooks, script } = hookFolder();
+  const { hooks, script } = hookFolder();
   const marker = 'cafe0123beef4567';
   // A database dump hook that reports its tool's exit status the way the marker line looks.
   script('10-dump', 'echo "mysqldump exit 0"; echo "abc exit 3"; echo "cafe0123beef4567x exit 9"');

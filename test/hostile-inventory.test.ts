@@ -184,6 +184,7 @@ test(`${cases.length} hostile or odd inventories: refused naming the field, or a
         assert.equal(error.code, 'CONFIG_INVALID', `${entry.name}: ${error.stack}`);
         assert.match(error.message, entry.refused, entry.name);
         // One printable line per problem: no control character reaches the operator's terminal.
+        // eslint-disable-next-line no-control-regex -- the control characters are what this looks for
         assert.ok(!/[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e]/u.test(error.message), `${entry.name}: ${JSON.stringify(error.message)}`);
         return true;
       },

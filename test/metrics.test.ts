@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { execa } from 'execa';
 import { request } from 'undici';
-import { freePort } from '../devenv/process.js';
+import { freePort } from '../worker/free-port.js';
 import { createRig, type Rig } from './helpers/rig.js';
 import { editInventory } from './helpers/inventory-edit.js';
 

@@ -81,7 +81,10 @@ async function fillNetbox(): Promise<void> {
     const name = `dev-${String(index).padStart(2, '0')}`;
     const fields: Record<string, unknown> = {};
     let servers = both;
-    if (index === 1) (fields.backup_servers = [b1]), (servers = [b1]);
+    if (index === 1) {
+      fields.backup_servers = [b1];
+      servers = [b1];
+    }
     if (index === 2) fields.backup_servers = [b2]; // emptied below, through the API
     if (index === 3) Object.assign(fields, { backup_paths: '/etc\r\n/srv', backup_schedule: 'every 6h' });
     if (index === 4) fields.backup_enabled = false;

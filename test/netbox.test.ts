@@ -1,4 +1,4 @@
-// Issue 6 acceptance 3: NetBox as a host source, against a NetBox-shaped HTTP server on 127.0.0.1:
+// NetBox as a host source, against a NetBox-shaped HTTP server on 127.0.0.1:
 // pagination, tags, custom fields, 401/500/timeouts; the scheduled sync applies it and the API token
 // never appears in any workflow history.
 import assert from 'node:assert/strict';

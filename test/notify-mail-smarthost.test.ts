@@ -14,7 +14,7 @@ import { backupWorkflowId } from '../domain/names.js';
 import { parseInventory } from '../inventory/load.js';
 import { sendFailureMail } from '../notify/mail.js';
 import { deliverMail } from '../notify/mail-transport.js';
-import type { MailTarget } from '../notify/schema.js';
+import type { MailTarget } from '../inventory/notify-schema.js';
 import { PermanentNotifyError } from '../notify/targets.js';
 import { startSmtpServer, type SmtpServer } from './helpers/fake-servers.js';
 import { allRunsText } from './helpers/history.js';

@@ -1,4 +1,4 @@
-// Retention in the inventory (issue 4): malformed policies and adoption settings are rejected naming the
+// Retention in the inventory: malformed policies and adoption settings are rejected naming the
 // field, valid ones resolve to the policy the workflow plans with (defaults, merging, the server's zone).
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { planBackup } from '../activities/plan.js';
 import { keepReasonProblem } from '../domain/keep.js';
-import { validateRetentionPolicy } from '../domain/retention.js';
+import { planRetention } from '../domain/retention.js';
 import { parseInventory } from '../inventory/load.js';
 import { testRejections } from './helpers/inventory-rejections.js';
 import { resolveHost, resolveRetention, resolveServer } from '../inventory/resolve.js';
@@ -86,13 +86,15 @@ test('a policy naming any class keeps only what it names; one naming none gets t
   assert.deepEqual(resolveRetention(inventory, 'c', 'UTC'), { daily: 0, timeZone: 'UTC' }, 'an explicit 0 everywhere keeps only the protected snapshots');
 });
 
-test('every policy the schema accepts is one validateRetentionPolicy accepts too', () => {
+test('every policy the schema accepts resolves to one the retention plan works with', () => {
   const samples = ['{}', '{ hourly: 0, daily: 1, weekly: 2, monthly: 3, yearly: 4 }', '{ keepWithin: 1h30m, weekStartsOn: 6 }', '{ timeZone: Pacific/Chatham, weekStartsOn: 0 }'];
+  const snapshots = [{ name: 'tidemark-20261120T020000Z', createdAt: 1_795_000_000, holds: 0 }, { name: 'tidemark-20261121T020000Z', createdAt: 1_795_100_000, holds: 0 }];
   for (const sample of samples) {
-    const inventory = parseInventory(retention(sample));
-    const raw = inventory.hosts.vpn!.retention!;
-    assert.ok(validateRetentionPolicy(raw, 'UTC').ok, sample);
-    assert.ok(resolveRetention(inventory, 'vpn', 'UTC').timeZone, sample);
+    const policy = resolveRetention(parseInventory(retention(sample)), 'vpn', 'UTC');
+    assert.ok(Object.values(policy).every((value) => value !== undefined), `${sample}: ${JSON.stringify(policy)}`);
+    const plan = planRetention({ snapshots, policy, now: Date.UTC(2026, 10, 22), backupSucceeded: true });
+    assert.equal(plan.verdicts.length, snapshots.length, sample);
+    assert.ok(!plan.destroy.includes(snapshots[1]!.name), `${sample}: the newest complete snapshot stays`);
   }
 });
 

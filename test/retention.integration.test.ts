@@ -1,15 +1,14 @@
-// Issue 4 end to end: retention after real backups (zfs-fuse, Temporal, worker and CLI subprocesses).
+// Retention end to end, after real backups (zfs-fuse, Temporal, worker and CLI subprocesses).
 // Snapshots with old Tidemark, SOWN and PlanB names are made directly with zfs; the expected survivors
 // are worked out by hand below, not by calling the planner under test.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { execFileSync } from 'node:child_process';
 import { defaultPayloadConverter } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
-import { parse, stringify } from 'yaml';
-import { destroyPlanned } from '../activities/prune.js';
+import { destroyPlanned } from '../pool/prune.js';
 import { zfs } from '../pool/zfs.js';
 import type { BackupSummary } from '../domain/backup.js';
 import { backupWorkflowId, parseSnapshotName } from '../domain/names.js';
@@ -17,6 +16,7 @@ import type { RetentionPlan } from '../domain/retention.js';
 import type { PruneReport } from '../client/prune.js';
 import type { SnapshotReport } from '../client/snapshots.js';
 import { workflowBundlePath } from '../worker/bundle.js';
+import { editInventory } from './helpers/inventory-edit.js';
 import { backupWithHostDown, createRig, testServices, type Rig } from './helpers/rig.js';
 
 const policy = { daily: 3, weekly: 2, monthly: 3, yearly: 3, timeZone: 'Europe/Amsterdam' };
@@ -40,13 +40,6 @@ async function makeSnapshots(rig: Rig, names: string[]): Promise<void> {
 
 function sorted(names: Iterable<string>): string[] {
   return [...names].sort();
-}
-
-/** Rewrites the rig's inventory (workers read it at every backup). */
-function editInventory(rig: Rig, edit: (inventory: any) => void): void {
-  const inventory = parse(readFileSync(rig.inventoryPath, 'utf8'));
-  edit(inventory);
-  writeFileSync(rig.inventoryPath, stringify(inventory));
 }
 
 async function cliJson<T>(rig: Rig, args: string[], expectedExit = 0): Promise<T> {

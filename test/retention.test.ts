@@ -1,4 +1,4 @@
-// Issue 4, acceptance 1: properties of the retention plan over random histories, policies and zones.
+// Properties of the retention plan over random histories, policies and zones.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';

@@ -5,7 +5,7 @@ import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cacheDir } from '../devenv/paths.js';
-import { freePort } from '../devenv/process.js';
+import { freePort } from '../worker/free-port.js';
 import { startDevServer } from '../devenv/temporal-dev.js';
 import { recordHistories } from './helpers/record-histories.js';
 import { destroyPool, ensureFilePool, removeStalePools } from '../devenv/zfs-pool.js';
@@ -32,7 +32,7 @@ const temporal = await startDevServer({ port: await freePort() });
 console.log(`test services: Temporal ${temporal.address}, ZFS pool ${pool}`);
 
 // --test-force-exit: a file whose tests are done but that leaks a handle (a stray child) must not hang CI.
-let code = 1;
+let code: number;
 try {
   code = await new Promise<number>((resolve) => {
     const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-force-exit', '--test-timeout=300000', '--test-reporter=spec', ...files], {

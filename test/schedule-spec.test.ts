@@ -1,4 +1,4 @@
-// Pure cadence logic (issue 6): schedule shapes, blackout windows, server spreading, inventory fields.
+// Pure cadence logic: schedule shapes, blackout windows, server spreading, inventory fields.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';

@@ -1,6 +1,6 @@
-// Issue 6 acceptance 4: blackout windows and time zones hold in the next-run times Temporal itself
-// computes (describe), jitter included; servers of one host run hours apart. The next runs `config
-// check` prints (schedule/next-runs.ts, croner) are the ones Temporal computes.
+// Blackout windows and time zones hold in the next-run times Temporal itself computes (describe), jitter
+// included; servers of one host run hours apart. The next runs `config check` prints
+// (schedule/next-runs.ts, croner) are the ones Temporal computes.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { stringify } from 'yaml';

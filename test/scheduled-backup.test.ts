@@ -1,4 +1,4 @@
-// Issue 6 acceptance 2: a schedule fired while a backup of that (host, server) runs does not start a
+// A schedule fired while a backup of that (host, server) runs does not start a
 // second one; the scheduled run records "skipped: already running". And when none runs, it starts the
 // backup under the fixed id as a child.
 import assert from 'node:assert/strict';

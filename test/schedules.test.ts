@@ -1,4 +1,4 @@
-// Issue 6 acceptance 1: `sync` turns the inventory into Temporal Schedules and keeps them in step —
+// `sync` turns the inventory into Temporal Schedules and keeps them in step —
 // against the real Temporal dev server, with server names unique to this file.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';

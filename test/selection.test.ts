@@ -1,4 +1,4 @@
-// Issue 5 A (2): without `paths`, every local filesystem of the host is copied, read from its mount table
+// Without `paths`, every local filesystem of the host is copied, read from its mount table
 // at backup time (a separate filesystem under the root is not silently skipped as SOWN's
 // --one-file-system on / does); pseudo filesystems are not. PlanB-style include allow-lists.
 // The host is this machine, so `selectionRoot` confines the selection to the rig's tree.

@@ -5,7 +5,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { connectionOptions } from '../client/temporal.js';
+import { connectionOptions } from '../inventory/temporal-connection.js';
 import { parseInventory } from '../inventory/load.js';
 import { describeConnection, resolveTemporal } from '../inventory/temporal.js';
 

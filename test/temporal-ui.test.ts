@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import { chromium, type Browser } from 'playwright-core';
-import { freePort } from '../devenv/process.js';
+import { freePort } from '../worker/free-port.js';
 import { startDevServer, type DevServer } from '../devenv/temporal-dev.js';
 import { backupWorkflowId } from '../domain/names.js';
 import { createRig, type Rig } from './helpers/rig.js';

@@ -10,7 +10,6 @@
 // from zfs at scrape time (cached 15 s unless a run ended since): tidemark_snapshots,
 // tidemark_dataset_used_bytes; per pool: tidemark_pool_free_bytes, tidemark_pool_healthy.
 import { createServer, type Server } from 'node:http';
-import { createServer as createTcpServer } from 'node:net';
 import type { RuntimeOptions } from '@temporalio/worker';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { request } from 'undici';
@@ -19,6 +18,7 @@ import { zfs } from '../pool/zfs.js';
 import { statusCode } from '../domain/notify.js';
 import { loadState, type HostState } from '../notify/state.js';
 import { tidemarkLog } from './log.js';
+import { freePort } from './free-port.js';
 
 export interface HostMetrics {
   host: string;
@@ -192,18 +192,6 @@ export function parseListen(listen: string): { host: string; port: number } {
   return { host: match[1] || match[2] || '127.0.0.1', port: Number(match[3]) };
 }
 
-/** A loopback port free right now, for the SDK's exporter. */
-async function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createTcpServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** Runtime telemetry for the SDK's exporter and a starter for the endpoint; nothing when metrics are off. */
 export async function prepareMetrics(listen: string | undefined): Promise<{
   telemetryOptions?: RuntimeOptions['telemetryOptions'];
@@ -211,7 +199,7 @@ export async function prepareMetrics(listen: string | undefined): Promise<{
 }> {
   if (!listen) return { start: async () => undefined };
   parseListen(listen);
-  const sdkAddress = `127.0.0.1:${await freeLoopbackPort()}`;
+  const sdkAddress = `127.0.0.1:${await freePort()}`;
   return {
     // Names Prometheus' own lint accepts: counters end in _total, histograms carry their unit, in seconds.
     telemetryOptions: { metrics: { prometheus: { bindAddress: sdkAddress, countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true } } },

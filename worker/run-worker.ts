@@ -4,8 +4,7 @@
 import { existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { createActivities } from '../activities/index.js';
-import { createControlActivities } from '../activities/sync-inventory.js';
+import { createActivities, createControlActivities } from '../activities/index.js';
 import { controlTaskQueue, serverTaskQueue, transferTaskQueue } from '../domain/names.js';
 import { loadInventory } from '../inventory/load.js';
 import { resolveMonitoring, resolveTemporal, serverEntry as findServer } from '../inventory/resolve.js';
@@ -13,11 +12,11 @@ import { describeConnection } from '../inventory/temporal.js';
 import { prepareMetrics } from './metrics.js';
 import { workflowBundlePath, workflowsPath } from './bundle.js';
 import { TidemarkError } from '../domain/errors.js';
-import { noteSecretVariables } from '../activities/child-env.js';
+import { noteSecretVariables } from '../inventory/child-env.js';
 import { checkRsyncVersion } from './rsync-version.js';
 import { logLevels, sdkLogger, tidemarkLog } from './log.js';
-import { connectionOptions, temporalUnavailable } from '../client/temporal.js';
-import { missingSearchAttributes } from '../client/temporal-setup.js';
+import { connectionOptions, temporalUnavailable } from '../inventory/temporal-connection.js';
+import { missingSearchAttributes } from '../domain/search-attributes.js';
 
 export interface WorkerOptions {
   server: string;
@@ -55,7 +54,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     throw temporalUnavailable(temporal, error);
   });
   await refuseWithoutSearchAttributes(connection, temporal.namespace);
-  const activities = createActivities({ inventoryPath: options.inventoryPath });
+  const activities = createActivities({ inventoryPath: options.inventoryPath, log });
   const common = { connection, namespace: temporal.namespace, identity: `${options.server}@${hostname()}` };
   const workflowSource = existsSync(workflowBundlePath) ? { workflowBundle: { codePath: workflowBundlePath } } : { workflowsPath };
 
@@ -93,7 +92,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
 async function refuseWithoutSearchAttributes(connection: NativeConnection, namespace: string): Promise<void> {
   let missing: string[];
   try {
-    missing = await missingSearchAttributes(connection, namespace);
+    missing = missingSearchAttributes((await connection.operatorService.listSearchAttributes({ namespace })).customAttributes ?? {});
   } catch (error) {
     tidemarkLog().warn({ namespace, error: (error as Error).message }, `tidemark worker: could not list the search attributes of namespace "${namespace}" (${(error as Error).message}); make sure "tidemark temporal setup" was run`);
     return;

@@ -16,7 +16,8 @@ import type { Activities } from '../activities/index.js';
 import type { BackupInput, BackupPlan, BackupProgress, BackupSummary } from '../domain/backup.js';
 import { formatDuration } from '../domain/duration.js';
 import { baselineProperties } from '../domain/guards.js';
-import { serverTaskQueue, snapshotName, snapshotNameTaken, transferTaskQueue, type SnapshotLabel } from '../domain/names.js';
+import { innermostCause, type ActivityFailureType } from '../domain/failures.js';
+import { serverTaskQueue, snapshotName, transferTaskQueue, type SnapshotLabel } from '../domain/names.js';
 import { finishRun, hostRetryPolicy, prepareHost, runAfterHook, runFailedAfterHook } from './host-steps.js';
 import { notifyRun, pingStart, unfinishedSummary } from './notify.js';
 import { pruneAfterBackup } from './retention.js';
@@ -116,7 +117,7 @@ async function takeSnapshotOnce(onServer: Activities, dataset: string, label: Sn
     try {
       return await onServer.takeSnapshot(dataset, snapshotName(new Date(), label), keep, recorded);
     } catch (error) {
-      if (!(error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === snapshotNameTaken)) throw error;
+      if (!(error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === ('SnapshotNameTaken' satisfies ActivityFailureType))) throw error;
       await sleep('1s');
     }
   }
@@ -136,8 +137,7 @@ function transferActivities(plan: BackupPlan) {
 
 /** The innermost useful message of an activity failure, with advice for timeouts. */
 function explain(error: unknown, server: string): string {
-  let cause: unknown = error;
-  while (cause instanceof ActivityFailure && cause.cause) cause = cause.cause;
+  const cause = innermostCause(error);
   if (cause instanceof TimeoutFailure) {
     if (cause.timeoutType === TimeoutType.SCHEDULE_TO_START) {
       return `backup server "${server}" did not pick the step up within ${serverPickupTimeout}; is "tidemark worker --server ${server}" running?`;

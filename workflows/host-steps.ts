@@ -1,4 +1,4 @@
-// The steps between ensureDataset and the transfer (issue 5 part A), and the backup server's after-hook.
+// The steps between ensureDataset and the transfer (host probe, veto, hooks), and the backup server's after-hook.
 // Workflow code: deterministic, no Node modules; the work is done by activities on the server's queue.
 //
 //   probeHost   veto directory, mount table, exclude file (one ssh call); vetoed → durable sleep, ask again
@@ -14,7 +14,7 @@ import { describeHookFailure, type HookResult, type HostProbe, type HostStepsSum
 import { normalizePath } from '../domain/mounts.js';
 import { serverTaskQueue } from '../domain/names.js';
 import { unfinishedSummary } from './notify.js';
-import { fatalTransferErrors } from '../domain/rsync-exit.js';
+import { fatalTransferErrors } from '../domain/failures.js';
 
 export interface PreparedHost {
   /** The plan the transfer runs with: selected paths and the merged excludes. */

@@ -10,9 +10,10 @@
 // error (and its failed activity is in the history); the backup's own status never changes.
 // Cancelled runs notify too (status CANCELLED, reported as WARNING): the step runs in a
 // non-cancellable scope.
-import { ActivityFailure, ApplicationFailure, CancellationScope, TimeoutFailure, patched, proxyActivities } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, TimeoutFailure, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { BackupInput, BackupPlan, BackupStatus, BackupSummary } from '../domain/backup.js';
+import { innermostCause } from '../domain/failures.js';
 import { serverTaskQueue } from '../domain/names.js';
 import { escalatedSummaries, type NotificationResult, type OutcomeRecord } from '../domain/notify.js';
 
@@ -85,8 +86,7 @@ export async function notifyRun(summary: BackupSummary, startPing: Promise<void>
 
 /** The failure's own message, without the SDK's "Activity task failed" wrapper. */
 function innermostMessage(error: unknown): string {
-  let cause: unknown = error;
-  while (cause instanceof ActivityFailure && cause.cause) cause = cause.cause;
+  const cause = innermostCause(error);
   if (cause instanceof TimeoutFailure) return `timed out (${cause.message || 'no worker picked the step up'})`;
   if (cause instanceof ApplicationFailure || cause instanceof Error) return cause.message;
   return String(cause);

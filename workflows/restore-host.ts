@@ -1,10 +1,11 @@
 // One restore out of one host's snapshots: plan → open (hold + read-only view) → copy → close.
 // Deterministic workflow code: every side effect is an activity on the server that owns the pool. The
 // close step runs whatever happens (failure or cancel), outside the cancellation scope.
-import { ActivityFailure, ApplicationFailure, CancellationScope, TimeoutFailure, defineQuery, isCancellation, proxyActivities, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, CancellationScope, TimeoutFailure, defineQuery, isCancellation, proxyActivities, setHandler } from '@temporalio/workflow';
 import { TimeoutType } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import { formatDuration } from '../domain/duration.js';
+import { innermostCause } from '../domain/failures.js';
 import { serverTaskQueue, transferTaskQueue } from '../domain/names.js';
 import type { RestoreInput, RestorePlan, RestoreProgress, RestoreSummary } from '../domain/restore.js';
 
@@ -43,7 +44,7 @@ export async function restoreHost(input: RestoreInput): Promise<RestoreSummary> 
     const phase = progress.phase;
     progress.phase = 'failed';
     if (isCancellation(error)) throw error;
-    const cause = innermost(error);
+    const cause = innermostCause(error);
     const type = cause instanceof ApplicationFailure && cause.type === 'USAGE' ? 'USAGE' : 'RestoreFailed';
     throw ApplicationFailure.nonRetryable(`restore of ${input.host} from ${input.server} failed during ${phase}: ${explain(cause, input.server)}`, type);
   } finally {
@@ -66,12 +67,6 @@ function copyActivities(plan: RestorePlan) {
     cancellationType: 'WAIT_CANCELLATION_COMPLETED',
     retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 3 },
   });
-}
-
-function innermost(error: unknown): unknown {
-  let cause: unknown = error;
-  while (cause instanceof ActivityFailure && cause.cause) cause = cause.cause;
-  return cause;
 }
 
 function explain(cause: unknown, server: string): string {

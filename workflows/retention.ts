@@ -1,9 +1,10 @@
 // Retention after a backup: list the dataset's snapshots → plan which go (here, in workflow code, so the
 // plan and the rule keeping each snapshot are in the history: pruneSnapshots' input in the UI) → destroy
 // exactly those on the server, each re-checked against fresh zfs data. Deterministic: no Node modules.
-import { ActivityFailure, isCancellation, patched, proxyActivities } from '@temporalio/workflow';
+import { isCancellation, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { BackupPlan, BackupSummary } from '../domain/backup.js';
+import { innermostCause } from '../domain/failures.js';
 import { serverTaskQueue } from '../domain/names.js';
 import { planRetention } from '../domain/retention.js';
 
@@ -44,8 +45,7 @@ export async function pruneAfterBackup(plan: BackupPlan, summary: BackupSummary)
     return { ...summary, pruned, message: `${summary.message}; ${note}` };
   } catch (error) {
     if (isCancellation(error)) throw error;
-    let cause: unknown = error;
-    while (cause instanceof ActivityFailure && cause.cause) cause = cause.cause;
+    const cause = innermostCause(error);
     const why = cause instanceof Error ? cause.message : String(cause);
     return { ...summary, status: 'WARNING', pruned: [], message: `${summary.message}; snapshots were not pruned: ${why}` };
   }

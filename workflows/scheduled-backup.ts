@@ -5,6 +5,7 @@
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/common';
 import { ApplicationFailure, ChildWorkflowFailure, isCancellation, log, startChild } from '@temporalio/workflow';
 import type { BackupInput } from '../domain/backup.js';
+import { innermostCause } from '../domain/failures.js';
 import { backupWorkflowId } from '../domain/names.js';
 import type { ScheduledBackupInput, ScheduledBackupResult } from '../domain/schedule-spec.js';
 import { runSummary, startAttributes, type RunStatus } from '../domain/search-attributes.js';
@@ -40,8 +41,7 @@ export async function scheduledBackup(input: ScheduledBackupInput): Promise<Sche
     recordScheduledOutcome(summary.status);
     return { outcome: 'ran', workflowId, runId: child.firstExecutionRunId, status: summary.status, message: summary.message };
   } catch (error) {
-    let cause: unknown = error;
-    while (cause instanceof ChildWorkflowFailure && cause.cause) cause = cause.cause;
+    const cause = innermostCause(error, ChildWorkflowFailure);
     recordScheduledOutcome(childFailureStatus(error));
     throw ApplicationFailure.nonRetryable(cause instanceof Error ? cause.message : String(cause), 'BackupFailed');
   }

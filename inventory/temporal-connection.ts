@@ -1,11 +1,11 @@
-// Connecting the CLI (and, through connectionOptions, the worker) to Temporal, with errors that say
-// where it looked and which setting to change.
+// Connecting the CLI, the scheduled inventory sync and (through connectionOptions) the worker to Temporal,
+// with errors that say where it looked and which setting to change.
 import { readFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import type { ConfigDataSource } from '@temporalio/envconfig';
 import { TidemarkError } from '../domain/errors.js';
-import { describeConnection, type Sourced, type TemporalSettings } from '../inventory/temporal.js';
+import { describeConnection, type Sourced, type TemporalSettings } from './temporal.js';
 
 export interface ConnectionSettings {
   address: string;
@@ -79,7 +79,3 @@ export async function connectClient(settings: TemporalSettings): Promise<Client>
   }
 }
 
-/** The Web UI page of one run. */
-export function runUrl(settings: TemporalSettings, workflowId: string, runId: string): string {
-  return `${settings.uiUrl}/namespaces/${encodeURIComponent(settings.namespace)}/workflows/${encodeURIComponent(workflowId)}/${runId}/history`;
-}

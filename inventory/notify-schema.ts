@@ -118,17 +118,16 @@ export const mailTargetSchema = z
     }
   });
 
-const targetTypes = ['icinga', 'webhook', 'healthchecks', 'zabbix', 'mail'] as const;
+const targetSchemas = [icingaTargetSchema, webhookTargetSchema, healthchecksTargetSchema, zabbixTargetSchema, mailTargetSchema] as const;
 
-export const notifyTargetSchema = z.discriminatedUnion(
-  'type',
-  [icingaTargetSchema, webhookTargetSchema, healthchecksTargetSchema, zabbixTargetSchema, mailTargetSchema],
-  { error: `expected a target with type ${targetTypes.join(', ')}` },
-);
+export const notifyTargetSchema = z.discriminatedUnion('type', targetSchemas, {
+  error: `expected a target with type ${targetSchemas.map((schema) => schema.shape.type.value).join(', ')}`,
+});
 
 export const notifyListSchema = z.array(notifyTargetSchema, { error: 'expected a list of notify targets, e.g. [{ type: webhook, url: ... }]' });
 
 export type NotifyTarget = z.infer<typeof notifyTargetSchema>;
+export type NotifyTargetType = NotifyTarget['type'];
 export type IcingaTarget = z.infer<typeof icingaTargetSchema>;
 export type WebhookTarget = z.infer<typeof webhookTargetSchema>;
 export type HealthchecksTarget = z.infer<typeof healthchecksTargetSchema>;

@@ -1,7 +1,7 @@
 // Holds that keep a snapshot until an operator releases it (`--keep REASON`, `tidemark release`).
 // zfs-fuse's `zfs holds` is broken, so the reason lives in a user property and the count in `userrefs`.
 import { keepHoldTag, keepReasonProperty } from '../domain/keep.js';
-import { zfs } from '../pool/zfs.js';
+import { zfs } from './zfs.js';
 
 /** Holds `dataset@name` with the keep tag and records the reason; idempotent. `held`: false when it already was. */
 export async function holdSnapshot(snapshot: string, reason: string): Promise<{ held: boolean }> {
