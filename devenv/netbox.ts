@@ -10,7 +10,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, openSync, rea
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { request } from 'undici';
-import { cacheDir } from './paths.js';
+import { cacheDir, projectRoot } from './paths.js';
 import { freePort } from '../worker/free-port.js';
 import { waitFor } from './process.js';
 
@@ -40,6 +40,31 @@ export interface NetboxOptions {
 /** Whether scripts/setup-netbox.sh has installed NetBox here. */
 export function netboxInstalled(): boolean {
   return existsSync(netboxCommand) && existsSync(join(pgBin, 'postgres')) && existsSync('/usr/bin/redis-server');
+}
+
+/** Installs NetBox and makes its template in the background at the lowest CPU priority (the suite
+ * runner starts this first and runs the NetBox tests last, so the minutes it takes overlap the other
+ * tests); `statusFile` gets `{"exitCode": N}` when it ends, the output goes to `logFile`. */
+export function prepareNetboxInBackground(logFile: string, statusFile: string): ChildProcess {
+  rmSync(statusFile, { force: true });
+  mkdirSync(join(cacheDir, 'netbox'), { recursive: true });
+  const log = openSync(logFile, 'w');
+  const setup = join(projectRoot, 'scripts', 'setup-netbox.sh');
+  const prepare = join(projectRoot, 'dist', 'devenv', 'prepare-netbox.js');
+  const child = spawn('nice', ['-n', '19', 'bash', setup], { stdio: ['ignore', log, log] });
+  child.once('exit', (code) => {
+    if (code !== 0) return writeFileSync(statusFile, JSON.stringify({ exitCode: code ?? 1 }));
+    const migrate = spawn('nice', ['-n', '19', process.execPath, prepare], { stdio: ['ignore', log, log] });
+    migrate.once('exit', (migrated) => writeFileSync(statusFile, JSON.stringify({ exitCode: migrated ?? 1 })));
+  });
+  return child;
+}
+
+/** Waits for prepareNetboxInBackground's status file; throws with the log's end when it failed. */
+export async function awaitNetboxPreparation(logFile: string, statusFile: string, timeoutMs: number): Promise<void> {
+  await waitFor('NetBox installed and migrated in the background', async () => existsSync(statusFile), timeoutMs);
+  const { exitCode } = JSON.parse(readFileSync(statusFile, 'utf8')) as { exitCode: number };
+  if (exitCode !== 0) throw new Error(`preparing NetBox failed (exit ${exitCode}):\n${tail(logFile)}`);
 }
 
 /** Makes the migrated template now (scripts/setup.sh), so no test waits for migrations. */

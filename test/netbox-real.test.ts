@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { startNetbox, type DevNetbox } from '../devenv/netbox.js';
+import { awaitNetboxPreparation, startNetbox, type DevNetbox } from '../devenv/netbox.js';
 import { waitFor } from '../devenv/process.js';
 import type { SyncReport } from '../domain/schedule-spec.js';
 import { fetchNetboxHosts, NetboxError, resolveNetboxConfig } from '../inventory/netbox.js';
@@ -32,6 +32,9 @@ const deviceCount = 24;
 const machineCount = 14;
 
 before(async () => {
+  // The suite runner installs and migrates NetBox in the background while the other tests run.
+  const { TIDEMARK_TEST_NETBOX_LOG: log, TIDEMARK_TEST_NETBOX_STATUS: status } = process.env;
+  if (log && status) await awaitNetboxPreparation(log, status, 60 * 60_000);
   netbox = await startNetbox({ maxPageSize: pageSize });
   box = await createSandbox('nbreal');
   b1 = box.server('b1');
@@ -44,7 +47,7 @@ before(async () => {
     netbox: { url: netbox.url, tokenFile },
     hosts: { local: { address: '10.9.0.1' } },
   });
-});
+}, { timeout: 65 * 60_000 });
 after(async () => {
   await box?.close();
   await netbox?.stop();

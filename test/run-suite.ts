@@ -5,6 +5,7 @@ import { readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cacheDir } from '../devenv/paths.js';
+import { prepareNetboxInBackground } from '../devenv/netbox.js';
 import { freePort } from '../worker/free-port.js';
 import { startDevServer } from '../devenv/temporal-dev.js';
 import { recordHistories } from './helpers/record-histories.js';
@@ -12,11 +13,18 @@ import { destroyPool, ensureFilePool, removeStalePools } from '../devenv/zfs-poo
 
 const testDir = fileURLToPath(new URL('.', import.meta.url));
 const filters = process.argv.slice(2);
+/** Files needing a service that is prepared in the background while the others run: they run last. */
+const runLast = ['netbox-real.test.js'];
 const files = readdirSync(testDir, { recursive: true, encoding: 'utf8' })
   .filter((file) => file.endsWith('.test.js'))
   .filter((file) => filters.length === 0 || filters.some((filter) => file.includes(filter)))
-  .sort()
+  .sort((a, b) => Number(runLast.includes(a)) - Number(runLast.includes(b)) || a.localeCompare(b))
   .map((file) => join(testDir, file));
+
+// A real NetBox takes minutes to install and migrate the first time: that happens beside the other tests.
+const netboxLog = join(cacheDir, 'netbox', 'prepare.log');
+const netboxStatus = join(cacheDir, 'netbox', `prepared-${process.pid}.json`);
+const netboxPreparation = files.some((file) => file.endsWith('netbox-real.test.js')) ? prepareNetboxInBackground(netboxLog, netboxStatus) : undefined;
 
 // Pools of earlier runs that were killed before cleaning up (their pid is gone).
 await removeStalePools('tmtest', join(cacheDir, 'test'));
@@ -37,7 +45,7 @@ try {
   code = await new Promise<number>((resolve) => {
     const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-force-exit', '--test-timeout=300000', '--test-reporter=spec', ...files], {
       stdio: 'inherit',
-      env: { ...process.env, TIDEMARK_TEST_TEMPORAL: temporal.address, TIDEMARK_TEST_POOL: pool },
+      env: { ...process.env, TIDEMARK_TEST_TEMPORAL: temporal.address, TIDEMARK_TEST_POOL: pool, TIDEMARK_TEST_NETBOX_LOG: netboxLog, TIDEMARK_TEST_NETBOX_STATUS: netboxStatus },
     });
     child.once('exit', (exitCode) => resolve(exitCode ?? 1));
     // Ctrl-C or a CI timeout: let the finally block below stop the services.
@@ -46,6 +54,8 @@ try {
 } finally {
   const recordTo = process.env.TIDEMARK_RECORD_HISTORIES;
   if (recordTo) console.log(`recorded ${await recordHistories(temporal.address, recordTo)} histories into ${recordTo}`);
+  netboxPreparation?.kill();
+  rmSync(netboxStatus, { force: true });
   await temporal.stop();
   await destroyPool(pool);
   rmSync(join(cacheDir, 'test', `${pool}.img`), { force: true });
