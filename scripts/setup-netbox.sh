@@ -14,22 +14,8 @@ python_prefix="$PWD/.cache/python-${python_version}"
 venv="$PWD/.cache/netbox-venv"
 
 packages=(postgresql redis-server libpq-dev build-essential pkg-config libssl-dev libffi-dev zlib1g-dev libbz2-dev liblzma-dev libsqlite3-dev curl xz-utils)
-missing=()
-for package in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "setup-netbox: installing ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
-# The packages' own services (started by the install where systemd runs) are not used: the tests start
-# their own PostgreSQL and Redis on loopback ports.
-for service in postgresql redis-server; do
-  if [[ " ${missing[*]:-} " == *" $service "* ]] && command -v systemctl >/dev/null 2>&1 && systemctl is-active -q "$service" 2>/dev/null; then
-    systemctl disable --now "$service" >/dev/null 2>&1 || true
-  fi
-done
+# The tests start their own PostgreSQL and Redis on loopback ports, not the packages' services.
+bash scripts/apt-install.sh --no-service postgresql --no-service redis-server "${packages[@]}"
 
 if [ ! -x "$python_prefix/bin/python3.13" ]; then
   echo "setup-netbox: building CPython ${python_version} into ${python_prefix} (a few minutes)"

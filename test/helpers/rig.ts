@@ -62,11 +62,24 @@ export interface Rig {
   close(): Promise<void>;
 }
 
+/** Keeps every CLI call's stdout and stderr in `into`, for tests that search them for secrets. */
+export function recordCliOutput(rig: Rig, into: string[]): void {
+  const cli = rig.cli.bind(rig);
+  rig.cli = async (args, options) => {
+    const result = await cli(args, options);
+    into.push(result.stdout, result.stderr);
+    return result;
+  };
+}
+
 /** Builds a rig named `name`; the host serves `<dir>/src`. */
 export async function createRig(name: string, options: RigOptions = {}): Promise<Rig> {
   const services = testServices();
   const dir = await mkdtemp(`/tmp/tidemark-${name}-`);
-  const suffix = dir.slice(-6).toLowerCase().replace(/[^a-z0-9]/g, 'x');
+  const suffix = dir
+    .slice(-6)
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, 'x');
   const source = join(dir, 'src');
   const hostName = 'demo-host';
   const server = `srv-${name}-${suffix}`;
@@ -80,7 +93,14 @@ export async function createRig(name: string, options: RigOptions = {}): Promise
       temporal: options.temporal ?? { address: services.temporal },
       ssh: { identityFile: host.identityFile, knownHostsFile: host.knownHostsFile },
       // stateFile: the notify step's per-host state stays in the rig (default /var/lib/tidemark/state.json).
-      servers: { [server]: { dataset: serverDataset, concurrency: options.concurrency ?? 2, stateFile: join(dir, 'state.json'), ...options.server } },
+      servers: {
+        [server]: {
+          dataset: serverDataset,
+          concurrency: options.concurrency ?? 2,
+          stateFile: join(dir, 'state.json'),
+          ...options.server,
+        },
+      },
       hosts: {
         [hostName]: {
           address: host.address,
@@ -144,8 +164,13 @@ export async function createRig(name: string, options: RigOptions = {}): Promise
       return (await zfs(['get', '-H', '-o', 'value', 'mountpoint', dataset])).trim();
     },
     async snapshots() {
-      const output = await zfs(['list', '-H', '-t', 'snapshot', '-o', 'name', '-r', '-d', '1', dataset]).catch(() => '');
-      return output.split('\n').filter(Boolean).map((line) => line.split('@')[1]!);
+      const output = await zfs(['list', '-H', '-t', 'snapshot', '-o', 'name', '-r', '-d', '1', dataset]).catch(
+        () => '',
+      );
+      return output
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => line.split('@')[1]!);
     },
     async close() {
       for (const worker of workers) worker.kill('SIGKILL');
@@ -167,7 +192,11 @@ export async function backupWithHostDown(rig: Rig): Promise<Awaited<ReturnType<R
 }
 
 /** Reads a snapshot through a temporary clone (zfs-fuse has no .zfs directory) and cleans up after. */
-export async function withSnapshotClone<T>(dataset: string, snapshot: string, read: (path: string) => Promise<T>): Promise<T> {
+export async function withSnapshotClone<T>(
+  dataset: string,
+  snapshot: string,
+  read: (path: string) => Promise<T>,
+): Promise<T> {
   const clone = `${dataset}-clone${Date.now()}`;
   await zfs(['clone', `${dataset}@${snapshot}`, clone]);
   try {
@@ -194,5 +223,9 @@ async function destroyWhenIdle(dataset: string): Promise<void> {
 /** Process ids whose command line contains `needle` (for "no rsync left" checks). */
 export async function processesMatching(needle: string): Promise<number[]> {
   const result = await execa('pgrep', ['-f', needle], { reject: false });
-  return result.stdout.split('\n').filter(Boolean).map(Number).filter((pid) => pid !== process.pid);
+  return result.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map(Number)
+    .filter((pid) => pid !== process.pid);
 }
