@@ -98,7 +98,11 @@ export default tseslint.config(
       '@typescript-eslint/no-floating-promises': [
         'error',
         // node:test runs the tests it registers; their promises are its to await.
-        { allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite'] }] },
+        {
+          allowForKnownSafeCalls: [
+            { from: 'package', package: 'node:test', name: ['test', 'describe', 'it', 'suite'] },
+          ],
+        },
       ],
       '@typescript-eslint/no-misused-promises': 'error',
       '@typescript-eslint/await-thenable': 'error',
@@ -117,7 +121,9 @@ export default tseslint.config(
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',
-        { patterns: [...(folder === 'workflows' || folder === 'domain' ? purityPatterns : []), ...roomPatterns(folder)] },
+        {
+          patterns: [...(folder === 'workflows' || folder === 'domain' ? purityPatterns : []), ...roomPatterns(folder)],
+        },
       ],
     },
   })),

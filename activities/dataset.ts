@@ -28,7 +28,11 @@ export interface EnsureOptions {
 
 /** Creates the dataset (and parents) when missing, checks an existing one is this host's, mounts it,
  * and checks pool health and free space; idempotent. */
-export async function ensureDataset(dataset: string, host: string, options: EnsureOptions = {}): Promise<EnsuredDataset> {
+export async function ensureDataset(
+  dataset: string,
+  host: string,
+  options: EnsureOptions = {},
+): Promise<EnsuredDataset> {
   const properties = await readProperties(dataset);
   const created = properties === undefined;
   if (created) {
@@ -41,7 +45,11 @@ export async function ensureDataset(dataset: string, host: string, options: Ensu
       worker: info.taskQueue,
       boot: await currentBootId(),
     });
-    const settings = [`${ownerProperty}=${host}`, lease, ...Object.entries(hardening).map(([key, value]) => `${key}=${value}`)];
+    const settings = [
+      `${ownerProperty}=${host}`,
+      lease,
+      ...Object.entries(hardening).map(([key, value]) => `${key}=${value}`),
+    ];
     await zfs(['create', '-p', ...settings.flatMap((setting) => ['-o', setting]), dataset]);
   }
   const info = await readProperties(dataset);
@@ -76,7 +84,10 @@ export async function ensureDataset(dataset: string, host: string, options: Ensu
  * the parent dataset's mountpoint. */
 async function checkMountpoint(dataset: string, mountpoint: string): Promise<void> {
   const fail = (why: string) => {
-    throw activityFailure(`dataset ${dataset} has mountpoint "${mountpoint}": ${why}; nothing was copied`, 'DatasetNotMountable');
+    throw activityFailure(
+      `dataset ${dataset} has mountpoint "${mountpoint}": ${why}; nothing was copied`,
+      'DatasetNotMountable',
+    );
   };
   if (!mountpoint.startsWith('/')) fail(`set one with: zfs set mountpoint=/PATH ${dataset}`);
   if (mountpoint.replace(/\/+$/, '') === '') fail('a backup is never written over the root filesystem');
@@ -93,7 +104,14 @@ type Properties = Map<string, { value: string; source: string }>;
 /** Owner, mount and hardening properties of `dataset`; undefined when it does not exist. */
 async function readProperties(dataset: string): Promise<Properties | undefined> {
   try {
-    const output = await zfs(['get', '-H', '-o', 'property,value,source', [ownerProperty, 'mountpoint', 'mounted', ...Object.keys(hardening)].join(','), dataset]);
+    const output = await zfs([
+      'get',
+      '-H',
+      '-o',
+      'property,value,source',
+      [ownerProperty, 'mountpoint', 'mounted', ...Object.keys(hardening)].join(','),
+      dataset,
+    ]);
     const properties: Properties = new Map();
     for (const line of output.split('\n')) {
       const [property = '', value = '', source = ''] = line.split('\t');

@@ -27,7 +27,8 @@ export function serverHookEnvironment(runFacts: Record<string, string>, home = h
 /** Runs the host's hook directory with run-parts; resolves with passed/failed/timeout/absent. */
 export async function runHostHooks(plan: BackupPlan): Promise<HookResult> {
   const steps = plan.hostSteps;
-  if (!steps) throw activityFailure('the plan has no host settings (planBackup is older than this worker)', 'HookSetupFailed');
+  if (!steps)
+    throw activityFailure('the plan has no host settings (planBackup is older than this worker)', 'HookSetupFailed');
   const marker = randomBytes(12).toString('hex');
   const { dir, timeoutMs } = steps.hooks;
   const started = Date.now();
@@ -37,20 +38,36 @@ export async function runHostHooks(plan: BackupPlan): Promise<HookResult> {
   });
   const durationMs = Date.now() - started;
   if (result.timedOut) {
-    return { status: 'timeout', failed: [], outputTail: tail(`${result.stdout}\n${result.stderr}`), exitCode: -1, durationMs };
+    return {
+      status: 'timeout',
+      failed: [],
+      outputTail: tail(`${result.stdout}\n${result.stderr}`),
+      exitCode: -1,
+      durationMs,
+    };
   }
   const parsed = parseHookOutput(result, marker);
   if (!parsed) {
     // The command did not get as far as reporting: ssh itself failed (255), or the host's shell did.
     throwOnSshFailure(plan, `hook scripts in ${dir}`, result);
-    return { status: 'failed', failed: [`the hook command exited ${result.exitCode}`], outputTail: tail(result.stderr), exitCode: result.exitCode, durationMs };
+    return {
+      status: 'failed',
+      failed: [`the hook command exited ${result.exitCode}`],
+      outputTail: tail(result.stderr),
+      exitCode: result.exitCode,
+      durationMs,
+    };
   }
   return { ...parsed, durationMs };
 }
 
 /** Runs one backup-server script (`servers.<name>.hooks.before/after`) with only the run's facts and a
  * fixed PATH in its environment (serverHookEnvironment). */
-export async function runServerHook(script: string, env: Record<string, string>, timeoutMs: number): Promise<ServerHookResult> {
+export async function runServerHook(
+  script: string,
+  env: Record<string, string>,
+  timeoutMs: number,
+): Promise<ServerHookResult> {
   const context = Context.current();
   const heartbeat = setInterval(() => context.heartbeat({ step: 'server hook', script }), 1_000);
   try {
@@ -69,7 +86,11 @@ export async function runServerHook(script: string, env: Record<string, string>,
     if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
     const output = tail(String(result.all ?? ''));
     if (result.failed && result.exitCode === undefined) {
-      const why = result.timedOut ? `timed out after ${Math.round(timeoutMs / 1000)}s` : result.code === 'ENOENT' ? 'not found' : (result.shortMessage ?? 'could not run');
+      const why = result.timedOut
+        ? `timed out after ${Math.round(timeoutMs / 1000)}s`
+        : result.code === 'ENOENT'
+          ? 'not found'
+          : (result.shortMessage ?? 'could not run');
       return { script, ok: false, exitCode: null, outputTail: [why, ...output].slice(-tailLines) };
     }
     return { script, ok: result.exitCode === 0, exitCode: result.exitCode ?? null, outputTail: output };
@@ -84,5 +105,7 @@ function tail(text: string): string[] {
     .map((line) => line.trimEnd())
     .filter((line) => line !== '')
     .slice(-tailLines)
-    .map((line) => (line.length > tailLineChars ? `${line.slice(0, tailLineChars)}… (${line.length} characters)` : line));
+    .map((line) =>
+      line.length > tailLineChars ? `${line.slice(0, tailLineChars)}… (${line.length} characters)` : line,
+    );
 }

@@ -13,14 +13,20 @@ const listedSkips = 20;
 
 export async function probeHost(plan: BackupPlan): Promise<HostProbe> {
   const steps = plan.hostSteps;
-  if (!steps) throw activityFailure('the plan has no host settings (planBackup is older than this worker)', 'HostProbeFailed');
+  if (!steps)
+    throw activityFailure('the plan has no host settings (planBackup is older than this worker)', 'HostProbeFailed');
   const marker = randomBytes(12).toString('hex');
-  const result = await runOverSsh(plan, probeCommand(steps.veto.dir, steps.excludeFile, marker, steps.hooks.dir), { timeoutMs: probeTimeoutMs });
+  const result = await runOverSsh(plan, probeCommand(steps.veto.dir, steps.excludeFile, marker, steps.hooks.dir), {
+    timeoutMs: probeTimeoutMs,
+  });
   throwOnSshFailure(plan, 'reading the host (veto, mounts, exclude file)', result);
   const output = result.exitCode === 0 ? parseProbeOutput(result.stdout, marker) : undefined;
   if (!output) {
     const why = result.timedOut ? `timed out after ${probeTimeoutMs / 1000}s` : `exited ${result.exitCode}`;
-    throw activityFailure(`reading ${plan.host}'s mount table and exclude file ${why}: ${result.stderr.trim().slice(-500) || '(no error output)'}`, 'HostProbeTransient');
+    throw activityFailure(
+      `reading ${plan.host}'s mount table and exclude file ${why}: ${result.stderr.trim().slice(-500) || '(no error output)'}`,
+      'HostProbeTransient',
+    );
   }
 
   let paths = plan.paths;
@@ -45,14 +51,26 @@ export async function probeHost(plan: BackupPlan): Promise<HostProbe> {
   }
 
   // A host line that would empty the whole system, or a path the inventory lists, is skipped and reported.
-  const parsed = parseExcludeFile(output.excludes.text, steps.selection.mode === 'mounts' ? [steps.selection.root] : paths);
+  const parsed = parseExcludeFile(
+    output.excludes.text,
+    steps.selection.mode === 'mounts' ? [steps.selection.root] : paths,
+  );
   const maxPatterns = 10_000;
   if (parsed.patterns.length > maxPatterns) {
-    parsed.malformed.push({ line: 0, text: `${parsed.patterns.length} patterns`, reason: `only the first ${maxPatterns} are applied` });
+    parsed.malformed.push({
+      line: 0,
+      text: `${parsed.patterns.length} patterns`,
+      reason: `only the first ${maxPatterns} are applied`,
+    });
     parsed.patterns.length = maxPatterns;
   }
-  const malformed = parsed.malformed.map((problem) => `${steps.excludeFile} line ${problem.line}: ${problem.text}: ${problem.reason}`);
-  if (output.excludes.unreadable) malformed.push(`${steps.excludeFile}: exists but is not readable by ${plan.source.user}; its excludes were not applied`);
+  const malformed = parsed.malformed.map(
+    (problem) => `${steps.excludeFile} line ${problem.line}: ${problem.text}: ${problem.reason}`,
+  );
+  if (output.excludes.unreadable)
+    malformed.push(
+      `${steps.excludeFile}: exists but is not readable by ${plan.source.user}; its excludes were not applied`,
+    );
   return {
     vetoFiles: output.veto.slice(0, 50),
     paths,

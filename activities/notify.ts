@@ -55,9 +55,12 @@ export function createNotifyActivities(inventoryPath: string, log: RunLog) {
     async notifyStart(input: BackupInput): Promise<number> {
       const inventory = await inventoryOf(inventoryPath);
       const { runId } = execution();
-      const pings = resolveNotifyTargets(inventory, input.server).flatMap(({ target }) => (target.type === 'healthchecks' ? [target] : []));
+      const pings = resolveNotifyTargets(inventory, input.server).flatMap(({ target }) =>
+        target.type === 'healthchecks' ? [target] : [],
+      );
       const errors: string[] = [];
-      for (const target of pings) await sendPing(target, input, 'start', runId).catch((error: Error) => errors.push(error.message));
+      for (const target of pings)
+        await sendPing(target, input, 'start', runId).catch((error: Error) => errors.push(error.message));
       if (errors.length > 0) throw activityFailure(errors.join('; '), 'NotifyFailed');
       return pings.length;
     },
@@ -73,15 +76,26 @@ export function createNotifyActivities(inventoryPath: string, log: RunLog) {
       const targets = resolveNotifyTargets(inventory, summary.server).map(targetRef);
       const { partialRunsBeforeFailed } = resolveGuards(inventory, summary.host);
       try {
-        const { previousStatus, escalation, warning } = await recordOutcomeInFile(stateFile, summary, runId, { partialRunsBeforeFailed });
-        return { targets, ...(previousStatus ? { previousStatus } : {}), ...(escalation ? { escalation } : {}), ...(warning ? { stateWarning: warning } : {}) };
+        const { previousStatus, escalation, warning } = await recordOutcomeInFile(stateFile, summary, runId, {
+          partialRunsBeforeFailed,
+        });
+        return {
+          targets,
+          ...(previousStatus ? { previousStatus } : {}),
+          ...(escalation ? { escalation } : {}),
+          ...(warning ? { stateWarning: warning } : {}),
+        };
       } catch (error) {
         return { targets, stateError: `state file ${stateFile}: ${(error as Error).message}` };
       }
     },
 
     /** Tells one target; throws (and is retried) when it could not be told. */
-    async notifyTarget(targetId: string, summary: BackupSummary, previousStatus?: BackupStatus): Promise<NotificationResult> {
+    async notifyTarget(
+      targetId: string,
+      summary: BackupSummary,
+      previousStatus?: BackupStatus,
+    ): Promise<NotificationResult> {
       const inventory = await inventoryOf(inventoryPath);
       const resolved = resolveNotifyTargets(inventory, summary.server).find((candidate) => candidate.id === targetId);
       if (!resolved) throw activityFailure(`notify target ${targetId} is no longer in the inventory`, 'NotifyConfig');

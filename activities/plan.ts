@@ -8,7 +8,16 @@ import { keepReasonProblem } from '../domain/keep.js';
 import { loadInventory } from '../inventory/load.js';
 import { inventoryForRun } from '../inventory/sources.js';
 import { resolveServerHooks } from '../inventory/resolve.js';
-import { resolveGuards, resolveHost, resolveReserve, resolveRetention, resolveServer, resolveSsh, serverTimeZone, type SshSettings } from '../inventory/resolve.js';
+import {
+  resolveGuards,
+  resolveHost,
+  resolveReserve,
+  resolveRetention,
+  resolveServer,
+  resolveSsh,
+  serverTimeZone,
+  type SshSettings,
+} from '../inventory/resolve.js';
 import { noteSecretVariables } from '../inventory/child-env.js';
 import { controlDirProblem, defaultControlDir } from './ssh-control-dir.js';
 
@@ -58,13 +67,18 @@ export async function planBackup(inventoryPath: string, input: BackupInput): Pro
 
 /** The run's ssh settings: with multiplexing, a fresh control socket path in a private folder; when the
  * folder is not safe to use, the run goes without multiplexing and `warn` says why. */
-export async function sshForRun(settings: SshSettings, warn: (message: string) => void = (message) => log.warn(message)): Promise<BackupPlan['ssh']> {
+export async function sshForRun(
+  settings: SshSettings,
+  warn: (message: string) => void = (message) => log.warn(message),
+): Promise<BackupPlan['ssh']> {
   const ssh = { identityFile: settings.identityFile, knownHostsFile: settings.knownHostsFile };
   if (!settings.multiplex) return ssh;
   const dir = settings.controlDir ?? defaultControlDir();
   const problem = await controlDirProblem(dir);
   if (problem) {
-    warn(`ssh control folder ${dir} (ssh.controlDir): ${problem}. This run logs in once per step instead of sharing one ssh connection.`);
+    warn(
+      `ssh control folder ${dir} (ssh.controlDir): ${problem}. This run logs in once per step instead of sharing one ssh connection.`,
+    );
     return ssh;
   }
   return { ...ssh, controlPath: join(dir, randomBytes(8).toString('hex')) };

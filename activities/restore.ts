@@ -45,11 +45,20 @@ export async function planRestore(inventoryPath: string, input: RestoreInput): P
     const host = resolveHost(inventory, input.host);
     const { dataset: serverDataset } = resolveServer(inventory, host, input.server);
     const dataset = `${serverDataset}/${host.host}`;
-    const names = (await listSnapshots(dataset).catch((error: Error) => {
-      if (/does not exist/.test(error.message)) throw new TidemarkError('USAGE', `--host: ${host.host} has no backup on ${input.server} (no dataset ${dataset})`);
-      throw error;
-    })).map((snapshot) => snapshot.name);
-    const picked = pickSnapshot(names, { ...(input.snapshot !== undefined ? { snapshot: input.snapshot } : {}), ...(input.at !== undefined ? { at: input.at } : {}) });
+    const names = (
+      await listSnapshots(dataset).catch((error: Error) => {
+        if (/does not exist/.test(error.message))
+          throw new TidemarkError(
+            'USAGE',
+            `--host: ${host.host} has no backup on ${input.server} (no dataset ${dataset})`,
+          );
+        throw error;
+      })
+    ).map((snapshot) => snapshot.name);
+    const picked = pickSnapshot(names, {
+      ...(input.snapshot !== undefined ? { snapshot: input.snapshot } : {}),
+      ...(input.at !== undefined ? { at: input.at } : {}),
+    });
     if ('problem' in picked) throw new TidemarkError('USAGE', picked.problem);
     let target: RestorePlan['target'];
     if (input.to.kind === 'local') {
@@ -87,7 +96,12 @@ export async function planRestore(inventoryPath: string, input: RestoreInput): P
 function runIdentity(plan: RestorePlan): { workflowId: string; runId: string; clone: string; owner: string } {
   const execution = Context.current().info.workflowExecution;
   if (!execution) throw new Error('restore steps run inside a restoreHost workflow');
-  return { workflowId: execution.workflowId, runId: execution.runId, clone: `${plan.dataset}-restore-${execution.runId}`, owner: `run ${execution.workflowId} ${execution.runId}` };
+  return {
+    workflowId: execution.workflowId,
+    runId: execution.runId,
+    clone: `${plan.dataset}-restore-${execution.runId}`,
+    owner: `run ${execution.workflowId} ${execution.runId}`,
+  };
 }
 
 /** Cleans up after dead restores of this dataset, holds the snapshot, opens it read-only and checks that
@@ -100,7 +114,10 @@ export async function openRestoreSnapshot(plan: RestorePlan): Promise<OpenedSnap
     await holdForRestore(snapshot, me.workflowId, me.runId);
   } catch (error) {
     if (/does not exist/.test((error as Error).message)) {
-      throw ApplicationFailure.nonRetryable(`snapshot ${snapshot} is gone (destroyed after it was picked); run the restore again`, restoreUsage);
+      throw ApplicationFailure.nonRetryable(
+        `snapshot ${snapshot} is gone (destroyed after it was picked); run the restore again`,
+        restoreUsage,
+      );
     }
     throw error;
   }
@@ -108,10 +125,20 @@ export async function openRestoreSnapshot(plan: RestorePlan): Promise<OpenedSnap
   const missing = [];
   for (const path of plan.paths) {
     const relative = relativeRestorePath(path);
-    if (relative !== '' && !(await lstat(join(view.root, relative)).then(() => true, () => false))) missing.push(path);
+    if (
+      relative !== '' &&
+      !(await lstat(join(view.root, relative)).then(
+        () => true,
+        () => false,
+      ))
+    )
+      missing.push(path);
   }
   if (missing.length > 0) {
-    throw ApplicationFailure.nonRetryable(`--path: not in snapshot ${plan.snapshot}: ${missing.join(', ')} ("tidemark files" lists what it holds)`, restoreUsage);
+    throw ApplicationFailure.nonRetryable(
+      `--path: not in snapshot ${plan.snapshot}: ${missing.join(', ')} ("tidemark files" lists what it holds)`,
+      restoreUsage,
+    );
   }
   return { root: view.root, ...(view.clone ? { clone: view.clone } : {}) };
 }
@@ -187,7 +214,12 @@ export async function restoreFiles(plan: RestorePlan, view: OpenedSnapshot): Pro
   });
   const stderrLines: string[] = [];
   child.stderr?.on('data', (chunk: Buffer | string) => {
-    stderrLines.push(...chunk.toString().split(/\r?\n/).filter((line) => line.trim() !== ''));
+    stderrLines.push(
+      ...chunk
+        .toString()
+        .split(/\r?\n/)
+        .filter((line) => line.trim() !== ''),
+    );
     stderrLines.splice(0, Math.max(0, stderrLines.length - stderrTailLines));
   });
 

@@ -11,20 +11,49 @@ export type RunLog = Pick<Logger, 'info'>;
 function runFields(): { workflowId?: string; runId?: string; attempt?: number } {
   try {
     const { workflowExecution, attempt } = Context.current().info;
-    return { ...(workflowExecution ? { workflowId: workflowExecution.workflowId, runId: workflowExecution.runId } : {}), attempt };
+    return {
+      ...(workflowExecution ? { workflowId: workflowExecution.workflowId, runId: workflowExecution.runId } : {}),
+      attempt,
+    };
   } catch {
     return {};
   }
 }
 
 export function logRunStart(log: RunLog, input: BackupInput): void {
-  log.info({ event: 'run-start', host: input.host, server: input.server, status: 'STARTED', ...runFields() }, `backup of ${input.host} on ${input.server} started`);
+  log.info(
+    { event: 'run-start', host: input.host, server: input.server, status: 'STARTED', ...runFields() },
+    `backup of ${input.host} on ${input.server} started`,
+  );
 }
 
 export function logRunEnd(log: RunLog, summary: BackupSummary): void {
-  const { host, server, status, durationMs, bytesTransferred, bytesReceived, filesTransferred, snapshot, dataset, message } = summary;
+  const {
+    host,
+    server,
+    status,
+    durationMs,
+    bytesTransferred,
+    bytesReceived,
+    filesTransferred,
+    snapshot,
+    dataset,
+    message,
+  } = summary;
   log.info(
-    { event: 'run-end', host, server, status, durationMs, bytesTransferred, bytesReceived, filesTransferred, dataset, snapshot, ...runFields() },
+    {
+      event: 'run-end',
+      host,
+      server,
+      status,
+      durationMs,
+      bytesTransferred,
+      bytesReceived,
+      filesTransferred,
+      dataset,
+      snapshot,
+      ...runFields(),
+    },
     `backup of ${host} on ${server} ended ${status}: ${message}`,
   );
 }

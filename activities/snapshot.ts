@@ -20,14 +20,23 @@ export interface TakenSnapshot {
 /** Takes `dataset@name` unless it already exists; with `keep`, holds it before returning (also on a retry),
  * so no prune can ever see it unheld. `recorded`: more `property=value` pairs (the shrink guard's baseline).
  * Only a copy that this run's own transfer finished is snapshotted (the dataset's lease says so). */
-export async function takeSnapshot(dataset: string, name: string, keepReason?: string | null, recorded: string[] = []): Promise<TakenSnapshot> {
+export async function takeSnapshot(
+  dataset: string,
+  name: string,
+  keepReason?: string | null,
+  recorded: string[] = [],
+): Promise<TakenSnapshot> {
   const snapshot = `${dataset}@${name}`;
   const keep = keepReason ?? undefined;
   let created = true;
   const runId = Context.current().info.workflowExecution?.runId ?? 'unknown';
   const lease = await readLease(dataset);
   // No lease at all: a dataset last written before leases existed.
-  if (lease && (lease.runId !== runId || lease.state !== 'transferred') && !(await ownSnapshotExists(snapshot, runId))) {
+  if (
+    lease &&
+    (lease.runId !== runId || lease.state !== 'transferred') &&
+    !(await ownSnapshotExists(snapshot, runId))
+  ) {
     throw activityFailure(
       `not snapshotting ${dataset}: its copy was not finished by this run's transfer (lease: ${describeLease(lease)}). ` +
         'Another worker with the same server name may be writing it; each backup server needs its own name',
@@ -36,7 +45,11 @@ export async function takeSnapshot(dataset: string, name: string, keepReason?: s
   }
   try {
     // The run id, baseline and keep reason are set atomically with the snapshot; the hold follows at once.
-    const properties = [`${runProperty}=${runId}`, ...recorded, ...(keep !== undefined ? [`${keepReasonProperty}=${keep}`] : [])];
+    const properties = [
+      `${runProperty}=${runId}`,
+      ...recorded,
+      ...(keep !== undefined ? [`${keepReasonProperty}=${keep}`] : []),
+    ];
     await zfs(['snapshot', ...properties.flatMap((property) => ['-o', property]), snapshot]);
   } catch (error) {
     if (!/dataset already exists/.test((error as Error).message)) throw error;
@@ -48,7 +61,8 @@ export async function takeSnapshot(dataset: string, name: string, keepReason?: s
     created = false;
   }
   // The copy is frozen: the next run may write the dataset now.
-  if (lease?.runId === runId && lease.state === 'transferred') await writeLease(dataset, { ...lease, state: 'snapshotted' });
+  if (lease?.runId === runId && lease.state === 'transferred')
+    await writeLease(dataset, { ...lease, state: 'snapshotted' });
   if (keep === undefined) return { snapshot, created };
   await holdSnapshot(snapshot, keep);
   return { snapshot, created, held: true };

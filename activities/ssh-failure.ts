@@ -6,7 +6,8 @@ import type { BackupPlan } from '../domain/backup.js';
 const hostKeyRejected = /Host key verification failed|REMOTE HOST IDENTIFICATION HAS CHANGED|host key .* is not known/i;
 /** ssh's "Permission denied (publickey,password)." names authentication methods; rsync's own
  * "Permission denied (13)" is a file error and must not read as a refused login. */
-const loginRefused = /Permission denied \((?:publickey|password|keyboard-interactive|hostbased|gssapi-with-mic|gssapi-keyex)[a-z,-]*\)/;
+const loginRefused =
+  /Permission denied \((?:publickey|password|keyboard-interactive|hostbased|gssapi-with-mic|gssapi-keyex)[a-z,-]*\)/;
 
 /** A non-retryable failure for a rejected host key or a refused login; undefined for anything else. */
 export function sshRefusal(plan: Pick<BackupPlan, 'ssh' | 'source'>, stderr: string): ApplicationFailure | undefined {
@@ -15,14 +16,20 @@ export function sshRefusal(plan: Pick<BackupPlan, 'ssh' | 'source'>, stderr: str
     return activityFailure(
       `ssh rejected the host key of ${source}: it is not in ${plan.ssh.knownHostsFile} (or it changed); nothing was transferred. ` +
         `Add the host's key there after checking it (ssh-keyscan -p ${plan.source.port} ${plan.source.address}). ssh said: ` +
-        stderr.split('\n').filter((line) => /host key|verification failed/i.test(line)).join(' '),
+        stderr
+          .split('\n')
+          .filter((line) => /host key|verification failed/i.test(line))
+          .join(' '),
       'HostKeyRejected',
     );
   }
   if (loginRefused.test(stderr)) {
     return activityFailure(
       `ssh login to ${source} with ${plan.ssh.identityFile} was refused; install the backup server's public key for ${plan.source.user}. ` +
-        `ssh said: ${stderr.split('\n').filter((line) => loginRefused.test(line)).join(' ')}`,
+        `ssh said: ${stderr
+          .split('\n')
+          .filter((line) => loginRefused.test(line))
+          .join(' ')}`,
       'SshAuthFailed',
     );
   }

@@ -29,7 +29,11 @@ export interface SshRunOptions {
   details?: () => unknown;
 }
 
-export async function runOverSsh(plan: Pick<BackupPlan, 'ssh' | 'source'>, command: string, options: SshRunOptions): Promise<SshRunResult> {
+export async function runOverSsh(
+  plan: Pick<BackupPlan, 'ssh' | 'source'>,
+  command: string,
+  options: SshRunOptions,
+): Promise<SshRunResult> {
   const context = Context.current();
   const started = Date.now();
   const [ssh, ...args] = sshArgv(plan, command);
@@ -81,6 +85,9 @@ export function throwOnSshFailure(plan: Pick<BackupPlan, 'ssh' | 'source'>, what
   if (refusal) throw refusal;
   if (result.exitCode === 255 || result.exitCode === -1) {
     const how = result.exitCode === 255 ? 'exited 255' : 'was killed';
-    throw activityFailure(`${what}: ssh to ${source} ${how}: ${stderr.split('\n').slice(-5).join(' ') || '(no error output)'}`, 'SshTransient');
+    throw activityFailure(
+      `${what}: ssh to ${source} ${how}: ${stderr.split('\n').slice(-5).join(' ') || '(no error output)'}`,
+      'SshTransient',
+    );
   }
 }

@@ -32,9 +32,11 @@ export function createControlActivities(deps: ControlActivityDeps) {
         }
       } catch (error) {
         // Temporal out of reach is passing: retried like any other failure. A bad inventory is not.
-        if (error instanceof TidemarkError && error.code !== 'TEMPORAL_UNAVAILABLE') throw ApplicationFailure.nonRetryable(error.message, error.code);
+        if (error instanceof TidemarkError && error.code !== 'TEMPORAL_UNAVAILABLE')
+          throw ApplicationFailure.nonRetryable(error.message, error.code);
         // NetBox down or refusing: retried a few times; existing schedules stay as they are meanwhile.
-        if (error instanceof NetboxError) throw activityFailure(`${error.message}; schedules left unchanged`, 'NetboxUnavailable');
+        if (error instanceof NetboxError)
+          throw activityFailure(`${error.message}; schedules left unchanged`, 'NetboxUnavailable');
         throw error;
       }
     },

@@ -9,7 +9,18 @@ import { closeMasterCommand, rsyncArgs, rsyncFilterInput } from '../domain/rsync
 import { classifyRsyncExit } from '../domain/rsync-exit.js';
 import { lastProgress, parseStats } from '../domain/rsync-output.js';
 import { stopGroup } from './process-group.js';
-import { currentBootId, describeLease, fence, leaseStep, takenByEarlierAttempt, readLease, rsyncWritersInto, sameHolder, writeLease, type Lease } from '../pool/lease.js';
+import {
+  currentBootId,
+  describeLease,
+  fence,
+  leaseStep,
+  takenByEarlierAttempt,
+  readLease,
+  rsyncWritersInto,
+  sameHolder,
+  writeLease,
+  type Lease,
+} from '../pool/lease.js';
 import { rsyncEnvironment } from '../inventory/child-env.js';
 import { poolFull, sshRefusal } from './ssh-failure.js';
 
@@ -24,12 +35,22 @@ async function closeSshMaster(plan: BackupPlan): Promise<void> {
   const command = closeMasterCommand(plan);
   if (!command) return;
   const [ssh, ...args] = command;
-  await execa(ssh!, args, { reject: false, timeout: 5_000, stdin: 'ignore', env: rsyncEnvironment(), extendEnv: false });
+  await execa(ssh!, args, {
+    reject: false,
+    timeout: 5_000,
+    stdin: 'ignore',
+    env: rsyncEnvironment(),
+    extendEnv: false,
+  });
 }
 
 /** Pulls the plan's paths into `destination`; resolves for complete, partial and held copies, throws otherwise.
  * `baseline`: what the newest complete snapshot recorded (from ensureDataset); absent on a first run. */
-export async function transferFiles(plan: BackupPlan, destination: string, baseline?: Baseline): Promise<TransferResult> {
+export async function transferFiles(
+  plan: BackupPlan,
+  destination: string,
+  baseline?: Baseline,
+): Promise<TransferResult> {
   const context = Context.current();
   const started = Date.now();
   const attemptPlan = planForAttempt(plan, context.info.attempt);
@@ -38,27 +59,35 @@ export async function transferFiles(plan: BackupPlan, destination: string, basel
   const guards = plan.guards ?? defaultGuards;
   const allowShrink = plan.allowShrink ?? false;
   const maxDelete = maxDeleteFor(baseline, guards, allowShrink);
-  const heldMounts = plan.hostSteps?.selection.mode === 'mounts' ? missingMounts(baseline, attemptPlan.paths, allowShrink) : [];
+  const heldMounts =
+    plan.hostSteps?.selection.mode === 'mounts' ? missingMounts(baseline, attemptPlan.paths, allowShrink) : [];
   // Protect rules keep the copy of a filesystem that is not mounted this time (its empty mount point
   // would otherwise be mirrored with --delete).
-  const guardArgs = [...(maxDelete !== undefined ? [`--max-delete=${maxDelete}`] : []), ...heldMounts.map((mount) => `--filter=P ${mount.replace(/\/+$/, '')}/***`)];
+  const guardArgs = [
+    ...(maxDelete !== undefined ? [`--max-delete=${maxDelete}`] : []),
+    ...heldMounts.map((mount) => `--filter=P ${mount.replace(/\/+$/, '')}/***`),
+  ];
 
   let progress: TransferProgress = { bytes: 0, percent: 0, filesTransferred: 0, rate: '' };
   // setpriv --pdeathsig: if the worker dies (even SIGKILL), rsync dies with it and ssh follows on EOF, so a
   // retried attempt never races an orphan. detached: rsync leads its own process group, which holds ssh too.
   // Exclude and allow-list rules for --exclude-from=- (a string input: execa closes stdin after it).
   const filterInput = rsyncFilterInput(attemptPlan);
-  const child = execa('setpriv', ['--pdeathsig', 'SIGKILL', '--', 'rsync', ...guardArgs, ...rsyncArgs(attemptPlan, destination)], {
-    detached: true,
-    cleanup: false,
-    reject: false,
-    // Without RSYNC_OLD_ARGS and the worker's secrets (inventory/child-env.ts).
-    env: rsyncEnvironment(),
-    extendEnv: false,
-    ...(filterInput ? { input: filterInput } : { stdin: 'ignore' as const }),
-    buffer: false,
-    encoding: 'utf8',
-  });
+  const child = execa(
+    'setpriv',
+    ['--pdeathsig', 'SIGKILL', '--', 'rsync', ...guardArgs, ...rsyncArgs(attemptPlan, destination)],
+    {
+      detached: true,
+      cleanup: false,
+      reject: false,
+      // Without RSYNC_OLD_ARGS and the worker's secrets (inventory/child-env.ts).
+      env: rsyncEnvironment(),
+      extendEnv: false,
+      ...(filterInput ? { input: filterInput } : { stdin: 'ignore' as const }),
+      buffer: false,
+      encoding: 'utf8',
+    },
+  );
 
   let stdoutTail = '';
   child.stdout?.on('data', (chunk: Buffer | string) => {
@@ -125,7 +154,11 @@ export async function transferFiles(plan: BackupPlan, destination: string, basel
     };
     const shrunk = shrinkReason(baseline, { files: stats.filesTotal, bytes: stats.bytesTotal }, guards, allowShrink);
     const suspect = [
-      ...(guard.deletionsHeld ? [`shrink held: rsync stopped deleting at --max-delete=${maxDelete} (guards.maxDeletePercent ${guards.maxDeletePercent}% of ${baseline?.files} files)`] : []),
+      ...(guard.deletionsHeld
+        ? [
+            `shrink held: rsync stopped deleting at --max-delete=${maxDelete} (guards.maxDeletePercent ${guards.maxDeletePercent}% of ${baseline?.files} files)`,
+          ]
+        : []),
       ...(shrunk ? [shrunk] : []),
     ];
     if (suspect.length > 0) guard.suspect = suspect.join('; ');

@@ -48,7 +48,10 @@ const sownExcludes = '/var/log/journal/\n/swap.img\n';
 
 /** PlanB's default include allow-list, expanded as PlanB does (parents with "/", dirs with "/***"). */
 export const planbIncludes = (() => {
-  const defaults = 'data etc home root srv usr/local/bin var/backups var/lib/dpkg/status* var/log/auth* var/spool/cron var/www'.split(' ');
+  const defaults =
+    'data etc home root srv usr/local/bin var/backups var/lib/dpkg/status* var/log/auth* var/spool/cron var/www'.split(
+      ' ',
+    );
   const list = new Set<string>();
   for (const include of defaults) {
     const parts = include.split('/');
@@ -61,16 +64,29 @@ export const planbIncludes = (() => {
 /** rsync exit codes after which the bench takes the snapshot: 0 (ok) and 24 (files vanished while read). */
 function checkExit(method: string, host: string, result: { exitCode?: number; stderr: unknown }): void {
   if (result.exitCode === 0 || result.exitCode === 24) return;
-  throw new Error(`${method} rsync of ${host} exited ${result.exitCode ?? 'by signal'}: ${String(result.stderr).slice(-2000)}`);
+  throw new Error(
+    `${method} rsync of ${host} exited ${result.exitCode ?? 'by signal'}: ${String(result.stderr).slice(-2000)}`,
+  );
 }
 
 /** One direct run of `method` for `host`, each step timed: `zfs create -p`, rsync with `args` (`input` on
  * its stdin), and `zfs snapshot` when the copy is usable. */
-async function directRun(method: string, host: FleetHost, dataset: string, args: string[], snapshot: string, input?: string): Promise<HostRun> {
+async function directRun(
+  method: string,
+  host: FleetHost,
+  dataset: string,
+  args: string[],
+  snapshot: string,
+  input?: string,
+): Promise<HostRun> {
   const t0 = performance.now();
   await zfs(['create', '-p', dataset]);
   const t1 = performance.now();
-  const result = await execa('rsync', args, { reject: false, maxBuffer: 256 * 1024 * 1024, ...(input === undefined ? { stdin: 'ignore' as const } : { input }) });
+  const result = await execa('rsync', args, {
+    reject: false,
+    maxBuffer: 256 * 1024 * 1024,
+    ...(input === undefined ? { stdin: 'ignore' as const } : { input }),
+  });
   const t2 = performance.now();
   checkExit(method, host.name, result);
   await zfs(['snapshot', `${dataset}@${snapshot}`]);
@@ -105,12 +121,23 @@ export async function barePlan(context: DirectContext, host: FleetHost): Promise
 
 /** Tidemark's rsync command and snapshot, without Temporal. */
 export function runBare(context: DirectContext, host: FleetHost, plan: BackupPlan): Promise<HostRun> {
-  return directRun('bare', host, plan.dataset, rsyncArgs(plan, context.mountpointOf(plan.dataset)), snapshotName(new Date()));
+  return directRun(
+    'bare',
+    host,
+    plan.dataset,
+    rsyncArgs(plan, context.mountpointOf(plan.dataset)),
+    snapshotName(new Date()),
+  );
 }
 
 /** Tidemark's command without --acls and --xattrs: shows what ACL/xattr fidelity costs (the reference
  * systems copy neither), separately from the other flag choices (cipher, no compression, --inplace). */
-export function runBareWithoutMetadata(context: DirectContext, host: FleetHost, plan: BackupPlan, tag: string): Promise<HostRun> {
+export function runBareWithoutMetadata(
+  context: DirectContext,
+  host: FleetHost,
+  plan: BackupPlan,
+  tag: string,
+): Promise<HostRun> {
   const dataset = `${context.datasetRoot}/nometa/${host.name}`;
   const args = rsyncArgs(plan, context.mountpointOf(dataset)).filter((arg) => arg !== '--acls' && arg !== '--xattrs');
   return directRun('bare-nometa', host, dataset, args, `nometa-${tag}-${Date.now()}`);
@@ -123,8 +150,16 @@ export function runBareWithoutMetadata(context: DirectContext, host: FleetHost, 
 export function sownArgs(fleet: Fleet, host: FleetHost, destination: string): string[] {
   const rsh = `ssh -p ${host.ssh.port} -i ${fleet.identityFile} -o IdentitiesOnly=yes -o UserKnownHostsFile=${fleet.knownHostsFile} -o 'StrictHostKeyChecking yes'`;
   return [
-    '-e', rsh,
-    '--compress', '--one-file-system', '--numeric-ids', '--stats', '--archive', '--delete', '--delete-excluded', '--exclude-from=-',
+    '-e',
+    rsh,
+    '--compress',
+    '--one-file-system',
+    '--numeric-ids',
+    '--stats',
+    '--archive',
+    '--delete',
+    '--delete-excluded',
+    '--exclude-from=-',
     `root@${host.ssh.address}:${host.source}/`,
     `${destination}/`,
   ];
@@ -133,15 +168,31 @@ export function sownArgs(fleet: Fleet, host: FleetHost, destination: string): st
 export function runSown(context: DirectContext, host: FleetHost, tag: string): Promise<HostRun> {
   const dataset = `${context.datasetRoot}/sown/${host.name}`;
   const snapshot = `backup-daily-${new Date().toISOString().slice(0, 10)}-${tag}`;
-  return directRun('sown', host, dataset, sownArgs(context.fleet, host, context.mountpointOf(dataset)), snapshot, sownExcludes);
+  return directRun(
+    'sown',
+    host,
+    dataset,
+    sownArgs(context.fleet, host, context.mountpointOf(dataset)),
+    snapshot,
+    sownExcludes,
+  );
 }
 
 /** PlanB: its flag set with the default include allow-list, minus --bwlimit=10M (a 10 MB/s cap would
  * measure the cap, not the tool), and `ionice -c2 -n7 rsync` as rsync path (no sudo: we log in as root). */
 export function planbArgs(fleet: Fleet, host: FleetHost, destination: string): string[] {
   return [
-    '--delete', '--stats', '--recursive', '--links', '--perms', '--times', '--devices', '--specials',
-    '--block-size=131072', '--whole-file', '--chmod=Du+rx',
+    '--delete',
+    '--stats',
+    '--recursive',
+    '--links',
+    '--perms',
+    '--times',
+    '--devices',
+    '--specials',
+    '--block-size=131072',
+    '--whole-file',
+    '--chmod=Du+rx',
     ...planbIncludes,
     '--exclude=*',
     `--rsh=ssh -p ${host.ssh.port} -i ${fleet.identityFile} -o IdentitiesOnly=yes -o HashKnownHosts=no -o UserKnownHostsFile=${fleet.knownHostsFile} -o StrictHostKeyChecking=yes`,
@@ -154,5 +205,11 @@ export function planbArgs(fleet: Fleet, host: FleetHost, destination: string): s
 export function runPlanb(context: DirectContext, host: FleetHost, tag: string): Promise<HostRun> {
   const dataset = `${context.datasetRoot}/planb/${host.name}`;
   const stamp = new Date().toISOString().replace(/[-:]/g, '').slice(0, 13);
-  return directRun('planb', host, dataset, planbArgs(context.fleet, host, context.mountpointOf(dataset)), `planb-${stamp}Z-${tag}`);
+  return directRun(
+    'planb',
+    host,
+    dataset,
+    planbArgs(context.fleet, host, context.mountpointOf(dataset)),
+    `planb-${stamp}Z-${tag}`,
+  );
 }

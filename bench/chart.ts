@@ -18,16 +18,27 @@ function niceMax(value: number): number {
   return 10 * magnitude;
 }
 
-const formatSeconds = (value: number) => (value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2));
+const formatSeconds = (value: number) =>
+  value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2);
 
 export function renderChart(result: BenchResult): Buffer {
   const overheadLine = `per-host overhead (median, Tidemark 1 at a time - bare): ${workloads
     .filter((workload) => result.overhead[workload])
-    .map((workload) => `${workloadLabels[workload]} ${result.overhead[workload]!.medianMs.toFixed(0)} ms (${result.overhead[workload]!.medianPercent.toFixed(1)}%)`)
+    .map(
+      (workload) =>
+        `${workloadLabels[workload]} ${result.overhead[workload]!.medianMs.toFixed(0)} ms (${result.overhead[workload]!.medianPercent.toFixed(1)}%)`,
+    )
     .join(', ')}`;
-  const targetLine = (target: BenchResult['targets'][number]) => `${target.description}: ${target.measured} (target ${target.limit})`;
+  const targetLine = (target: BenchResult['targets'][number]) =>
+    `${target.description}: ${target.measured} (target ${target.limit})`;
   // Wide enough for the longest text line, so no verdict is cut off at the edge.
-  const width = Math.ceil(Math.max(1560, 40 + Raster.textWidth(overheadLine, 2), ...result.targets.map((target) => 100 + Raster.textWidth(targetLine(target), 2))));
+  const width = Math.ceil(
+    Math.max(
+      1560,
+      40 + Raster.textWidth(overheadLine, 2),
+      ...result.targets.map((target) => 100 + Raster.textWidth(targetLine(target), 2)),
+    ),
+  );
   const panelTop = 80;
   const panelHeight = 380;
   const targetLines = result.targets.length;

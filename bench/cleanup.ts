@@ -9,7 +9,8 @@ export interface CleanupStack {
 export function cleanupStack(): CleanupStack {
   const steps: (() => Promise<unknown>)[] = [];
   const run = async () => {
-    for (const step of steps.reverse()) await step().catch((error: unknown) => console.error(`cleanup: ${(error as Error).message}`));
+    for (const step of steps.reverse())
+      await step().catch((error: unknown) => console.error(`cleanup: ${(error as Error).message}`));
     steps.length = 0;
   };
   process.once('SIGINT', () => void run().finally(() => process.exit(130)));

@@ -2,7 +2,17 @@
 // small server: thousands of small text files, a few large binary ones, hard links and symlinks, all
 // inside PlanB's default include allow-list so that every method copies the same data.
 import { randomBytes } from 'node:crypto';
-import { chownSync, closeSync, linkSync, mkdirSync, openSync, readFileSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  chownSync,
+  closeSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createLoopbackHost, type LoopbackHost } from '../devenv/sshd.js';
@@ -61,16 +71,33 @@ export function prng(seed: number): () => number {
 }
 
 /** PlanB's default include allow-list, top-level parts this generator fills. */
-const roots = ['etc', 'home/alice', 'home/bob', 'root', 'srv/app', 'usr/local/bin', 'var/www/html', 'var/backups', 'var/spool/cron', 'data'];
+const roots = [
+  'etc',
+  'home/alice',
+  'home/bob',
+  'root',
+  'srv/app',
+  'usr/local/bin',
+  'var/www/html',
+  'var/backups',
+  'var/spool/cron',
+  'data',
+];
 const extensions = ['conf', 'txt', 'php', 'json', 'py', 'log', 'html', 'md'];
-const words = 'the backup host server file data config value system user service cron www php json error warning info debug request response table index cache session token mail queue job worker pool snapshot dataset stream block page'.split(' ');
+const words =
+  'the backup host server file data config value system user service cron www php json error warning info debug request response table index cache session token mail queue job worker pool snapshot dataset stream block page'.split(
+    ' ',
+  );
 
 /** ~256 KiB of compressible pseudo-text to cut small files from. */
 function textCorpus(random: () => number): Buffer {
   const parts: string[] = [];
   let length = 0;
   while (length < 256 * 1024) {
-    const line = Array.from({ length: 4 + Math.floor(random() * 10) }, () => words[Math.floor(random() * words.length)]).join(' ') + ` ${Math.floor(random() * 1e6)}\n`;
+    const line =
+      Array.from({ length: 4 + Math.floor(random() * 10) }, () => words[Math.floor(random() * words.length)]).join(
+        ' ',
+      ) + ` ${Math.floor(random() * 1e6)}\n`;
     parts.push(line);
     length += line.length;
   }
@@ -82,7 +109,11 @@ function smallFileSize(random: () => number): number {
 }
 
 /** Writes a host's tree under `root`; deterministic in shape for a given seed. */
-export function generateTree(root: string, shape: TreeShape, seed: number): { stats: TreeStats; regularFiles: string[] } {
+export function generateTree(
+  root: string,
+  shape: TreeShape,
+  seed: number,
+): { stats: TreeStats; regularFiles: string[] } {
   const random = prng(seed);
   const corpus = textCorpus(random);
   const stats: TreeStats = { files: 0, hardLinks: 0, symlinks: 0, directories: 0, bytes: 0 };
@@ -95,7 +126,9 @@ export function generateTree(root: string, shape: TreeShape, seed: number): { st
     mkdirSync(join(root, dir), { recursive: true });
     dirs.push(dir);
   }
-  stats.directories = new Set(dirs.flatMap((dir) => dir.split('/').map((_, i, parts) => parts.slice(0, i + 1).join('/')))).size;
+  stats.directories = new Set(
+    dirs.flatMap((dir) => dir.split('/').map((_, i, parts) => parts.slice(0, i + 1).join('/'))),
+  ).size;
 
   for (let i = 0; i < shape.files; i++) {
     const dir = dirs[Math.floor(random() * dirs.length)]!;
@@ -177,7 +210,12 @@ function hostAddress(index: number): string {
 }
 
 /** Creates `count` hosts under `dir`, writes their trees and starts their sshd. */
-export async function createFleet(dir: string, count: number, shape: TreeShape, log: (line: string) => void): Promise<Fleet> {
+export async function createFleet(
+  dir: string,
+  count: number,
+  shape: TreeShape,
+  log: (line: string) => void,
+): Promise<Fleet> {
   const hosts: FleetHost[] = [];
   for (let start = 0; start < count; start += 8) {
     const batch = await Promise.all(

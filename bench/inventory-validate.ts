@@ -10,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import { parseInventory } from '../inventory/load.js';
 
 const count = Number(process.argv[2] ?? 50_000);
-if (!Number.isInteger(count) || count < 1) throw new Error(`usage: inventory-validate.js [host count], got ${process.argv[2]}`);
+if (!Number.isInteger(count) || count < 1)
+  throw new Error(`usage: inventory-validate.js [host count], got ${process.argv[2]}`);
 
 /** The inventory text: every tenth host with its own paths and excludes, every seventh with a cron. */
 function inventoryText(hosts: number): string {
@@ -23,7 +24,13 @@ function inventoryText(hosts: number): string {
   ];
   for (let i = 0; i < hosts; i++) {
     const extra =
-      i % 10 === 0 ? ', paths: ["/etc", "/srv/data"], excludes: ["/srv/data/cache/", "/home/*/.cache/"]' : i % 7 === 0 ? ', schedule: { cron: "15 3 * * 1-5" }' : i % 5 === 0 ? ', schedule: hourly, jitter: 5m' : '';
+      i % 10 === 0
+        ? ', paths: ["/etc", "/srv/data"], excludes: ["/srv/data/cache/", "/home/*/.cache/"]'
+        : i % 7 === 0
+          ? ', schedule: { cron: "15 3 * * 1-5" }'
+          : i % 5 === 0
+            ? ', schedule: hourly, jitter: 5m'
+            : '';
     lines.push(`  host-${i}.example.org: { address: 10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}${extra} }`);
   }
   return `${lines.join('\n')}\n`;
@@ -33,7 +40,8 @@ const text = inventoryText(count);
 const started = performance.now();
 const inventory = parseInventory(text, 'bench');
 const inProcessMs = performance.now() - started;
-if (Object.keys(inventory.hosts).length !== count) throw new Error(`expected ${count} hosts, validated ${Object.keys(inventory.hosts).length}`);
+if (Object.keys(inventory.hosts).length !== count)
+  throw new Error(`expected ${count} hosts, validated ${Object.keys(inventory.hosts).length}`);
 
 const dir = mkdtempSync(join(tmpdir(), 'tidemark-inventory-bench-'));
 try {
@@ -41,7 +49,10 @@ try {
   writeFileSync(file, text);
   const cli = fileURLToPath(new URL('../client/cli.js', import.meta.url));
   const cliStarted = performance.now();
-  execFileSync(process.execPath, [cli, '--config', file, 'config', 'check'], { stdio: ['ignore', 'ignore', 'inherit'], maxBuffer: 1 << 30 });
+  execFileSync(process.execPath, [cli, '--config', file, 'config', 'check'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+    maxBuffer: 1 << 30,
+  });
   const cliMs = performance.now() - cliStarted;
   console.log(`${count} hosts, ${(text.length / 1e6).toFixed(1)} MB of YAML`);
   console.log(`parseInventory (in process): ${(inProcessMs / 1000).toFixed(2)} s`);

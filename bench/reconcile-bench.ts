@@ -13,14 +13,19 @@ import { mapLimit, reconcileSchedules } from '../schedule/reconcile.js';
 import { stringify } from 'yaml';
 
 const { values } = parseArgs({
-  options: { hosts: { type: 'string', default: '1000' }, servers: { type: 'string', default: '2' }, concurrency: { type: 'string', default: '16' } },
+  options: {
+    hosts: { type: 'string', default: '1000' },
+    servers: { type: 'string', default: '2' },
+    concurrency: { type: 'string', default: '16' },
+  },
 });
 const hostCount = Number(values.hosts);
 const serverCount = Number(values.servers);
 const concurrency = Number(values.concurrency);
 
 let devServer: DevServer | undefined;
-const address = process.env.TIDEMARK_BENCH_TEMPORAL ?? (devServer = await startDevServer({ port: await freePort() })).address;
+const address =
+  process.env.TIDEMARK_BENCH_TEMPORAL ?? (devServer = await startDevServer({ port: await freePort() })).address;
 const connection = await Connection.connect({ address });
 const client = new Client({ connection });
 const run = Date.now().toString(36);
@@ -42,11 +47,20 @@ for (let i = 0; i < hostCount; i++) {
   const kind = i % 10;
   hosts[`host${String(i).padStart(4, '0')}.example.org`] = {
     address: `10.${Math.floor(i / 65_000)}.${Math.floor(i / 250) % 256}.${(i % 250) + 1}`,
-    ...(kind === 7 ? { schedule: 'hourly' } : kind === 8 ? { schedule: { every: '6h' } } : kind === 9 ? { schedule: { cron: '30 2 * * *' } } : {}),
+    ...(kind === 7
+      ? { schedule: 'hourly' }
+      : kind === 8
+        ? { schedule: { every: '6h' } }
+        : kind === 9
+          ? { schedule: { cron: '30 2 * * *' } }
+          : {}),
   };
 }
 
-async function timed(label: string, work: () => Promise<{ created: number; updated: number; deleted: number; unchanged: number; errors: string[] }>): Promise<number> {
+async function timed(
+  label: string,
+  work: () => Promise<{ created: number; updated: number; deleted: number; unchanged: number; errors: string[] }>,
+): Promise<number> {
   const started = performance.now();
   const report = await work();
   const seconds = (performance.now() - started) / 1000;
@@ -61,23 +75,38 @@ async function sync(text: string, force = false) {
   return reconcileSchedules({ client, sources, taskQueue, concurrency, force });
 }
 
-console.log(`reconcile benchmark: ${hostCount} hosts × ${serverCount} servers = ${hostCount * serverCount} schedules, concurrency ${concurrency}, Temporal ${address}${devServer ? ' (own dev server)' : ''}`);
+console.log(
+  `reconcile benchmark: ${hostCount} hosts × ${serverCount} servers = ${hostCount * serverCount} schedules, concurrency ${concurrency}, Temporal ${address}${devServer ? ' (own dev server)' : ''}`,
+);
 try {
   const planStarted = performance.now();
   const planned = desiredBackupSchedules(parseInventory(inventoryText(hosts)), taskQueue);
-  console.log(`${'plan only (no Temporal calls)'.padEnd(34)} ${((performance.now() - planStarted) / 1000).toFixed(2).padStart(7)} s   ${planned.schedules.length} schedules`);
+  console.log(
+    `${'plan only (no Temporal calls)'.padEnd(34)} ${((performance.now() - planStarted) / 1000).toFixed(2).padStart(7)} s   ${planned.schedules.length} schedules`,
+  );
 
   const first = await timed('first sync (create all)', () => sync(inventoryText(hosts)));
   const quiet = await timed('second sync (nothing to do)', () => sync(inventoryText(hosts)));
-  const edited = Object.fromEntries(Object.entries(hosts).map(([name, entry], i) => [name, i % 100 === 0 ? { ...entry, jitter: '10m' } : entry]));
+  const edited = Object.fromEntries(
+    Object.entries(hosts).map(([name, entry], i) => [name, i % 100 === 0 ? { ...entry, jitter: '10m' } : entry]),
+  );
   const edit = await timed('edit 1% of hosts', () => sync(inventoryText(edited)));
   const kept = Object.fromEntries(Object.entries(edited).filter((_, i) => i % 10 !== 5));
   const removal = await timed('remove 10% of hosts', () => sync(inventoryText(kept)));
-  console.log(`total for ${hostCount} hosts: ${(first + quiet + edit + removal).toFixed(1)} s (first sync ${first.toFixed(1)} s; target < 60 s)`);
+  console.log(
+    `total for ${hostCount} hosts: ${(first + quiet + edit + removal).toFixed(1)} s (first sync ${first.toFixed(1)} s; target < 60 s)`,
+  );
 } finally {
   // Every id the run may have made (list() may lag behind the last creates).
-  const ids = desiredBackupSchedules(parseInventory(inventoryText(hosts)), taskQueue).schedules.map((schedule) => schedule.scheduleId);
-  await mapLimit(ids, concurrency, (id) => client.schedule.getHandle(id).delete().catch(() => undefined));
+  const ids = desiredBackupSchedules(parseInventory(inventoryText(hosts)), taskQueue).schedules.map(
+    (schedule) => schedule.scheduleId,
+  );
+  await mapLimit(ids, concurrency, (id) =>
+    client.schedule
+      .getHandle(id)
+      .delete()
+      .catch(() => undefined),
+  );
   await connection.close();
   await devServer?.stop();
 }

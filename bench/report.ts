@@ -83,7 +83,16 @@ export interface BenchResult {
   startedAt: string;
   finishedAt: string;
   durationS: number;
-  machine: { nproc: number; kernel: string; cpuModel: string; memoryGiB: number; node: string; rsync: string; loadBefore: number[]; loadAfter: number[] };
+  machine: {
+    nproc: number;
+    kernel: string;
+    cpuModel: string;
+    memoryGiB: number;
+    node: string;
+    rsync: string;
+    loadBefore: number[];
+    loadAfter: number[];
+  };
   config: {
     smoke: boolean;
     hosts: number;
@@ -103,7 +112,13 @@ export interface BenchResult {
   fleet: { perHost: TreeStats; totalFiles: number; totalMiB: number; filesChangedPerHost?: number };
   runs: MethodRun[];
   overhead: Partial<Record<Workload, OverheadFigures>>;
-  idle?: { seconds: number; workerCpuS: number; temporalCpuS?: number; percentOfOneCore: number; percentOfMachine: number };
+  idle?: {
+    seconds: number;
+    workerCpuS: number;
+    temporalCpuS?: number;
+    percentOfOneCore: number;
+    percentOfMachine: number;
+  };
   memoryPhase?: { concurrency: number; hosts: number; wallMs: number; peakMiB: number; maxConcurrentTransfers: number };
   targets: TargetResult[];
 }
@@ -140,7 +155,8 @@ export function overheadFor(bare: MethodRun, sequential: MethodRun): OverheadFig
 }
 
 const seconds = (ms: number) => (ms / 1000).toFixed(2);
-const mib = (bytes: number | undefined) => (bytes === undefined ? '-' : (bytes / 1024 / 1024).toFixed(bytes < 10 * 1024 * 1024 ? 2 : 1));
+const mib = (bytes: number | undefined) =>
+  bytes === undefined ? '-' : (bytes / 1024 / 1024).toFixed(bytes < 10 * 1024 * 1024 ? 2 : 1);
 
 /** Evaluates the README's targets against the measured figures. */
 export function evaluateTargets(result: BenchResult): TargetResult[] {
@@ -157,7 +173,9 @@ export function evaluateTargets(result: BenchResult): TargetResult[] {
   targets.push({
     id: 'overhead-full',
     description: 'per-host overhead, first full backup (median, % of bare)',
-    measured: full ? `${full.medianPercent.toFixed(1)} % (${full.medianMs.toFixed(0)} ms of ${full.medianBareMs.toFixed(0)} ms)` : 'not measured',
+    measured: full
+      ? `${full.medianPercent.toFixed(1)} % (${full.medianMs.toFixed(0)} ms of ${full.medianBareMs.toFixed(0)} ms)`
+      : 'not measured',
     limit: '< 5 %',
     pass: full ? full.medianPercent < 5 : null,
   });
@@ -187,8 +205,13 @@ export function evaluateTargets(result: BenchResult): TargetResult[] {
     description: `worker peak RSS while ${result.memoryPhase?.maxConcurrentTransfers ?? 4} backups transfer at once`,
     measured: result.memoryPhase ? `${result.memoryPhase.peakMiB.toFixed(0)} MiB` : 'not measured',
     limit: '< 250 MiB',
-    pass: result.memoryPhase ? result.memoryPhase.peakMiB < 250 && result.memoryPhase.maxConcurrentTransfers >= 4 : null,
-    note: result.memoryPhase && result.memoryPhase.maxConcurrentTransfers < 4 ? `only ${result.memoryPhase.maxConcurrentTransfers} transfers seen at once` : undefined,
+    pass: result.memoryPhase
+      ? result.memoryPhase.peakMiB < 250 && result.memoryPhase.maxConcurrentTransfers >= 4
+      : null,
+    note:
+      result.memoryPhase && result.memoryPhase.maxConcurrentTransfers < 4
+        ? `only ${result.memoryPhase.maxConcurrentTransfers} transfers seen at once`
+        : undefined,
   });
   targets.push({
     id: 'idle-cpu',
@@ -200,7 +223,9 @@ export function evaluateTargets(result: BenchResult): TargetResult[] {
   });
   for (const workload of result.config.workloads) {
     const bare = findRun(result, 'bare', workload);
-    const references = (['sown', 'planb'] as const).map((method) => findRun(result, method, workload)).filter((run) => run !== undefined);
+    const references = (['sown', 'planb'] as const)
+      .map((method) => findRun(result, method, workload))
+      .filter((run) => run !== undefined);
     if (!bare || references.length === 0) continue;
     const fastest = references.reduce((best, run) => (run.wallMs < best.wallMs ? run : best));
     const ratio = bare.wallMs / fastest.wallMs;
@@ -231,7 +256,10 @@ export function evaluateTargets(result: BenchResult): TargetResult[] {
 
 function table(header: string[], rows: string[][]): string {
   const widths = header.map((cell, column) => Math.max(cell.length, ...rows.map((row) => (row[column] ?? '').length)));
-  const line = (cells: string[]) => cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ');
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!)))
+      .join('  ');
   return [line(header), widths.map((width) => '-'.repeat(width)).join('  '), ...rows.map(line)].join('\n');
 }
 
@@ -247,7 +275,17 @@ export function formatReport(result: BenchResult): string {
   out.push('');
   out.push(
     table(
-      ['workload', 'method', 'wall s', 'host median s', 'MiB recv', 'MiB sent', 'machine CPU s', 'zfs-fuse CPU s', 'others CPU s (min)'],
+      [
+        'workload',
+        'method',
+        'wall s',
+        'host median s',
+        'MiB recv',
+        'MiB sent',
+        'machine CPU s',
+        'zfs-fuse CPU s',
+        'others CPU s (min)',
+      ],
       result.runs.map((run) => [
         workloadLabels[run.workload],
         methodLabels[run.method] + (run.method === 'tidemark' ? ` (c=${c.concurrency})` : ''),
@@ -264,7 +302,15 @@ export function formatReport(result: BenchResult): string {
   out.push('');
   out.push(
     table(
-      ['workload', 'Tidemark run', 'worker CPU s', 'rsync etc. CPU s', 'worker peak RSS MiB', 'Temporal CPU s', 'max transfers'],
+      [
+        'workload',
+        'Tidemark run',
+        'worker CPU s',
+        'rsync etc. CPU s',
+        'worker peak RSS MiB',
+        'Temporal CPU s',
+        'max transfers',
+      ],
       result.runs
         .filter((run) => run.worker)
         .map((run) => [
@@ -280,12 +326,31 @@ export function formatReport(result: BenchResult): string {
   );
   out.push('');
   // prune = listSnapshots + pruneSnapshots; notify = notifyStart + recordOutcome + notifyTarget (bench/tidemark.ts).
-  const stepColumns = ['planBackup', 'ensureDataset', 'probeHost', 'runHostHooks', 'transferFiles', 'takeSnapshot', 'prune', 'notify', 'betweenSteps', 'dispatch'];
+  const stepColumns = [
+    'planBackup',
+    'ensureDataset',
+    'probeHost',
+    'runHostHooks',
+    'transferFiles',
+    'takeSnapshot',
+    'prune',
+    'notify',
+    'betweenSteps',
+    'dispatch',
+  ];
   const bareColumns = ['zfsCreate', 'rsync', 'zfsSnapshot'];
   out.push('per-host overhead: Tidemark one host at a time minus bare, medians over hosts (ms)');
   out.push(
     table(
-      ['workload', 'bare', 'Tidemark', 'overhead', 'overhead %', ...bareColumns.map((step) => `bare ${step}`), ...stepColumns.map((step) => `TM ${step}`)],
+      [
+        'workload',
+        'bare',
+        'Tidemark',
+        'overhead',
+        'overhead %',
+        ...bareColumns.map((step) => `bare ${step}`),
+        ...stepColumns.map((step) => `TM ${step}`),
+      ],
       workloads
         .filter((workload) => result.overhead[workload])
         .map((workload) => {
@@ -319,7 +384,9 @@ export function formatReport(result: BenchResult): string {
   out.push('targets:');
   for (const target of result.targets) {
     const verdict = target.pass === null ? 'N/A ' : target.pass ? 'PASS' : 'MISS';
-    out.push(`  ${verdict}  ${target.description}: ${target.measured} (target ${target.limit})${target.note ? ` — ${target.note}` : ''}`);
+    out.push(
+      `  ${verdict}  ${target.description}: ${target.measured} (target ${target.limit})${target.note ? ` — ${target.note}` : ''}`,
+    );
   }
   return out.join('\n');
 }

@@ -74,7 +74,11 @@ interface Timing {
 
 /** Runs `work`, polling every 20 ms from its start for `arrived()`; the poll stops when the work ends.
  * `after` (the workflow's step times) runs once the clock has stopped. */
-async function timed<T>(arrived: () => boolean, work: () => Promise<T>, after?: (result: T) => Promise<Record<string, number> | undefined>): Promise<Timing> {
+async function timed<T>(
+  arrived: () => boolean,
+  work: () => Promise<T>,
+  after?: (result: T) => Promise<Record<string, number> | undefined>,
+): Promise<Timing> {
   const started = performance.now();
   let firstByteMs: number | undefined;
   const poll = setInterval(() => {
@@ -94,7 +98,6 @@ async function timed<T>(arrived: () => boolean, work: () => Promise<T>, after?: 
   return { wallMs, firstByteMs, ...(steps ? { steps } : {}) };
 }
 
-
 async function main(): Promise<void> {
   program.parse(process.argv);
   const options = program.opts<Options>();
@@ -108,7 +111,13 @@ async function main(): Promise<void> {
     const sizeGiB = Math.ceil((options.mb * 4 + 1024) / 1024);
     await removeStalePools('tmbench', join(cacheDir, 'bench'));
     log(`creating file-backed pool ${pool} (${sizeGiB} GiB sparse, compression off)`);
-    await ensureFilePool({ name: pool, imageFile: join(cacheDir, 'bench', `${pool}.img`), mountpoint: join(cacheDir, 'bench', pool), size: `${sizeGiB}G`, compression: false });
+    await ensureFilePool({
+      name: pool,
+      imageFile: join(cacheDir, 'bench', `${pool}.img`),
+      mountpoint: join(cacheDir, 'bench', pool),
+      size: `${sizeGiB}G`,
+      compression: false,
+    });
     cleanups.push(async () => {
       await destroyWhenIdle(() => execa('zpool', ['destroy', '-f', pool]));
       rmSync(join(cacheDir, 'bench', `${pool}.img`), { force: true });
@@ -121,8 +130,15 @@ async function main(): Promise<void> {
 
     const dir = await mkdtemp('/tmp/tidemark-restore-bench-');
     cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
-    log(`generating one host: ${options.files} small + ${options.largeFiles} large files, ${options.mb} MiB, in ${dir}`);
-    const fleet = await createFleet(dir, 1, { files: options.files, mebibytes: options.mb, largeFiles: options.largeFiles }, log);
+    log(
+      `generating one host: ${options.files} small + ${options.largeFiles} large files, ${options.mb} MiB, in ${dir}`,
+    );
+    const fleet = await createFleet(
+      dir,
+      1,
+      { files: options.files, mebibytes: options.mb, largeFiles: options.largeFiles },
+      log,
+    );
     cleanups.push(() => fleet.stop());
     const host: FleetHost = fleet.hosts[0]!;
 
@@ -148,7 +164,10 @@ async function main(): Promise<void> {
     const backup = await runOne(client, server, host.name);
     log(`backup done in ${(backup.ms / 1000).toFixed(1)} s`);
     const hostDataset = `${serverDataset}/${host.name}`;
-    const snapshots = (await zfs(['list', '-H', '-t', 'snapshot', '-o', 'name', '-s', 'creation', '-r', hostDataset])).split('\n').map((line) => line.trim()).filter((line) => /@tidemark-\d{8}T\d{6}Z$/.test(line));
+    const snapshots = (await zfs(['list', '-H', '-t', 'snapshot', '-o', 'name', '-s', 'creation', '-r', hostDataset]))
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => /@tidemark-\d{8}T\d{6}Z$/.test(line));
     const snapshot = snapshots.at(-1);
     if (!snapshot) throw new Error(`no complete snapshot of ${hostDataset} after the backup`);
     log(`snapshot ${snapshot}`);
@@ -164,7 +183,18 @@ async function main(): Promise<void> {
     const anythingArrived = (target: string) => () => existsSync(target) && readdirSync(target).length > 0;
 
     const tidemark = async (target: string, path?: string) => {
-      const args = [cliPath, '--config', inventoryPath, 'restore', '--host', host.name, ...(path ? ['--path', path] : []), '--to', target, '--wait'];
+      const args = [
+        cliPath,
+        '--config',
+        inventoryPath,
+        'restore',
+        '--host',
+        host.name,
+        ...(path ? ['--path', path] : []),
+        '--to',
+        target,
+        '--wait',
+      ];
       const run = await execa(process.execPath, args, { env, reject: false, all: true });
       if (run.exitCode !== 0) throw new Error(`tidemark restore exited ${run.exitCode}: ${run.all}`);
       return /started (\S+) run (\S+)/.exec(run.all ?? '');
@@ -172,8 +202,18 @@ async function main(): Promise<void> {
     const workflowSteps = async (started: RegExpExecArray | null) => {
       if (!started) return undefined;
       const steps = await stepTimes(client.workflow.getHandle(started[1]!, started[2]!));
-      const pick = ['planRestore', 'openRestoreSnapshot', 'restoreFiles', 'closeRestoreSnapshot', 'dispatch', 'betweenSteps', 'workflow'];
-      return Object.fromEntries(pick.filter((name) => steps[name] !== undefined).map((name) => [name, Math.round(steps[name]!)]));
+      const pick = [
+        'planRestore',
+        'openRestoreSnapshot',
+        'restoreFiles',
+        'closeRestoreSnapshot',
+        'dispatch',
+        'betweenSteps',
+        'workflow',
+      ];
+      return Object.fromEntries(
+        pick.filter((name) => steps[name] !== undefined).map((name) => [name, Math.round(steps[name]!)]),
+      );
     };
     // The bare baseline: the flags Tidemark's own restore uses, by hand (--mkpath as Tidemark does).
     const bare = async (target: string, path?: string) => {
@@ -182,7 +222,19 @@ async function main(): Promise<void> {
       try {
         const mountpoint = (await zfs(['get', '-H', '-o', 'value', 'mountpoint', clone])).trim();
         const source = path ? `${mountpoint}/./${path.replace(/^\/+/, '')}` : `${mountpoint}/./`;
-        await execa('rsync', ['-a', '--hard-links', '--acls', '--xattrs', '--numeric-ids', '--sparse', '--relative', '--mkpath', '--', source, `${target}/`]);
+        await execa('rsync', [
+          '-a',
+          '--hard-links',
+          '--acls',
+          '--xattrs',
+          '--numeric-ids',
+          '--sparse',
+          '--relative',
+          '--mkpath',
+          '--',
+          source,
+          `${target}/`,
+        ]);
       } finally {
         await destroyWhenIdle(() => zfs(['destroy', clone]));
       }
@@ -210,9 +262,12 @@ async function main(): Promise<void> {
         await sleep(1_000);
         const target = targetDir();
         const timing = await run[name](target);
-        if (!existsSync(join(target, smallFile))) throw new Error(`${name}: ${smallFile} is not under ${target} after the restore`);
+        if (!existsSync(join(target, smallFile)))
+          throw new Error(`${name}: ${smallFile} is not under ${target} after the restore`);
         timings[name].push(timing);
-        log(`rep ${rep + 1} ${caseLabels[name].padEnd(30)} wall ${(timing.wallMs / 1000).toFixed(2)} s, first byte ${timing.firstByteMs === undefined ? '?' : (timing.firstByteMs / 1000).toFixed(2)} s`);
+        log(
+          `rep ${rep + 1} ${caseLabels[name].padEnd(30)} wall ${(timing.wallMs / 1000).toFixed(2)} s, first byte ${timing.firstByteMs === undefined ? '?' : (timing.firstByteMs / 1000).toFixed(2)} s`,
+        );
         rmSync(target, { recursive: true, force: true });
       }
     }
@@ -220,11 +275,22 @@ async function main(): Promise<void> {
     const summary = Object.fromEntries(
       cases.map((name) => {
         const list = timings[name];
-        const firstBytes = list.map((timing) => timing.firstByteMs).filter((value): value is number => value !== undefined);
+        const firstBytes = list
+          .map((timing) => timing.firstByteMs)
+          .filter((value): value is number => value !== undefined);
         const steps = list[0]?.steps
-          ? Object.fromEntries(Object.keys(list[0].steps).map((key) => [key, median(list.map((timing) => timing.steps?.[key] ?? 0))]))
+          ? Object.fromEntries(
+              Object.keys(list[0].steps).map((key) => [key, median(list.map((timing) => timing.steps?.[key] ?? 0))]),
+            )
           : undefined;
-        return [name, { wallMs: Math.round(median(list.map((timing) => timing.wallMs))), firstByteMs: firstBytes.length ? Math.round(median(firstBytes)) : undefined, ...(steps ? { steps } : {}) }];
+        return [
+          name,
+          {
+            wallMs: Math.round(median(list.map((timing) => timing.wallMs))),
+            firstByteMs: firstBytes.length ? Math.round(median(firstBytes)) : undefined,
+            ...(steps ? { steps } : {}),
+          },
+        ];
       }),
     ) as Record<Case, { wallMs: number; firstByteMs?: number; steps?: Record<string, number> }>;
 
@@ -262,16 +328,31 @@ async function main(): Promise<void> {
 
     const seconds = (ms?: number) => (ms === undefined ? '?' : (ms / 1000).toFixed(2)).padStart(8);
     console.log('');
-    console.log(`restore of ${host.tree.files} files, ${(host.tree.bytes / 1024 / 1024).toFixed(0)} MiB (small file ${result.smallFile.bytes} B); median of ${options.reps}; ${result.machine.nproc} cores, ${result.machine.zfs}`);
+    console.log(
+      `restore of ${host.tree.files} files, ${(host.tree.bytes / 1024 / 1024).toFixed(0)} MiB (small file ${result.smallFile.bytes} B); median of ${options.reps}; ${result.machine.nproc} cores, ${result.machine.zfs}`,
+    );
     console.log(`${'case'.padEnd(32)} ${'wall s'.padStart(8)} ${'1st byte s'.padStart(10)}`);
-    for (const name of cases) console.log(`${caseLabels[name].padEnd(32)} ${seconds(summary[name].wallMs)} ${seconds(summary[name].firstByteMs).padStart(10)}`);
-    console.log(`overhead, one file: ${seconds(summary['tidemark-file'].wallMs - summary['bare-file'].wallMs).trim()} s; whole host: ${seconds(summary['tidemark-host'].wallMs - summary['bare-host'].wallMs).trim()} s; CLI start alone ${seconds(result.cliStartMs).trim()} s`);
+    for (const name of cases)
+      console.log(
+        `${caseLabels[name].padEnd(32)} ${seconds(summary[name].wallMs)} ${seconds(summary[name].firstByteMs).padStart(10)}`,
+      );
+    console.log(
+      `overhead, one file: ${seconds(summary['tidemark-file'].wallMs - summary['bare-file'].wallMs).trim()} s; whole host: ${seconds(summary['tidemark-host'].wallMs - summary['bare-host'].wallMs).trim()} s; CLI start alone ${seconds(result.cliStartMs).trim()} s`,
+    );
     for (const name of ['tidemark-file', 'tidemark-host'] as const) {
       const steps = summary[name].steps;
-      if (steps) console.log(`${name} workflow steps (ms): ${Object.entries(steps).map(([key, ms]) => `${key} ${ms}`).join(', ')}`);
+      if (steps)
+        console.log(
+          `${name} workflow steps (ms): ${Object.entries(steps)
+            .map(([key, ms]) => `${key} ${ms}`)
+            .join(', ')}`,
+        );
     }
     mkdirSync(options.out, { recursive: true });
-    const jsonPath = join(options.out, `restore-bench-${result.startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.json`);
+    const jsonPath = join(
+      options.out,
+      `restore-bench-${result.startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.json`,
+    );
     writeFileSync(jsonPath, JSON.stringify(result, null, 2) + '\n');
     console.log(`json: ${jsonPath}`);
   } finally {

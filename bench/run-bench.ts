@@ -19,7 +19,15 @@ import { cacheDir, projectRoot } from '../devenv/paths.js';
 import { freePort } from '../worker/free-port.js';
 import { startDevServer, type DevServer } from '../devenv/temporal-dev.js';
 import { ensureFilePool, removeStalePools } from '../devenv/zfs-pool.js';
-import { barePlan, runBare, runBareWithoutMetadata, runPlanb, runSown, type DirectContext, type HostRun } from './baselines.js';
+import {
+  barePlan,
+  runBare,
+  runBareWithoutMetadata,
+  runPlanb,
+  runSown,
+  type DirectContext,
+  type HostRun,
+} from './baselines.js';
 import { renderChart } from './chart.js';
 import { changeFiles, createFleet, memoryPhaseName, sequentialName, type Fleet, type FleetHost } from './fleet.js';
 import {
@@ -81,7 +89,7 @@ interface Options {
 }
 
 const program = new Command('bench')
-  .description('Tidemark benchmark: bare rsync, the reference systems\' flags and Tidemark on one generated fleet')
+  .description("Tidemark benchmark: bare rsync, the reference systems' flags and Tidemark on one generated fleet")
   .option('--hosts <n>', 'hosts in the fleet (default 20; smoke 2)', integer(1))
   .option('--files <n>', 'small files per host (default 2000; smoke 60)', integer(1))
   .option('--mb <n>', 'MiB per host, small and large files together (default 30; smoke 2)', integer(1))
@@ -93,7 +101,10 @@ const program = new Command('bench')
   .option('--memory-phase', 'measure worker RSS with 4 transfers at once (default on; smoke off)')
   .option('--no-memory-phase', 'skip the 4-at-once memory phase')
   .option('--smoke', '2 tiny hosts, first full backup only, short idle window: a < 60 s sanity run', false)
-  .option('--temporal <address>', 'use this Temporal server instead of starting a dev server (env TIDEMARK_BENCH_TEMPORAL)')
+  .option(
+    '--temporal <address>',
+    'use this Temporal server instead of starting a dev server (env TIDEMARK_BENCH_TEMPORAL)',
+  )
   .option('--pool <name>', 'use this existing ZFS pool instead of creating one (env TIDEMARK_BENCH_POOL)')
   .option('--out <dir>', 'where JSON and PNG go', join(projectRoot, 'results'))
   .option('--keep', 'keep the datasets and generated trees', false);
@@ -145,15 +156,17 @@ async function main(): Promise<void> {
         size: `${sizeGiB}G`,
         compression: false,
       });
-      if (!options.keep) cleanups.push(async () => {
-        await destroyWhenIdle(() => execa('zpool', ['destroy', '-f', pool]));
-        rmSync(join(cacheDir, 'bench', `${pool}.img`), { force: true });
-        rmSync(join(cacheDir, 'bench', pool), { recursive: true, force: true });
-      });
+      if (!options.keep)
+        cleanups.push(async () => {
+          await destroyWhenIdle(() => execa('zpool', ['destroy', '-f', pool]));
+          rmSync(join(cacheDir, 'bench', `${pool}.img`), { force: true });
+          rmSync(join(cacheDir, 'bench', pool), { recursive: true, force: true });
+        });
     }
     const datasetRoot = `${pool}/bench-${Date.now().toString(36)}`;
     await zfs(['create', '-p', datasetRoot]);
-    if (!config.ownPool && !options.keep) cleanups.push(() => destroyWhenIdle(() => zfs(['destroy', '-r', '-f', datasetRoot])));
+    if (!config.ownPool && !options.keep)
+      cleanups.push(() => destroyWhenIdle(() => zfs(['destroy', '-r', '-f', datasetRoot])));
     const poolMountpoint = (await zfs(['get', '-H', '-o', 'value', 'mountpoint', pool])).trim();
     const mountpointOf = (dataset: string) => poolMountpoint + dataset.slice(pool.length);
 
@@ -168,13 +181,21 @@ async function main(): Promise<void> {
     }
     config.temporalAddress = temporalAddress;
     const temporalPid = temporal?.pid ?? listeningPid(Number(temporalAddress.split(':').pop()));
-    if (temporalPid === undefined) log(`note: no pid found for Temporal at ${temporalAddress}; its CPU will not be reported`);
+    if (temporalPid === undefined)
+      log(`note: no pid found for Temporal at ${temporalAddress}; its CPU will not be reported`);
 
     // The fleet.
     const dir = await mkdtemp('/tmp/tidemark-bench-');
     if (!options.keep) cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
-    log(`generating ${config.hosts} hosts x ${config.files} small + ${config.largeFiles} large files, ${config.mebibytes} MiB each, in ${dir}`);
-    const fleet = await createFleet(dir, config.hosts, { files: config.files, mebibytes: config.mebibytes, largeFiles: config.largeFiles }, log);
+    log(
+      `generating ${config.hosts} hosts x ${config.files} small + ${config.largeFiles} large files, ${config.mebibytes} MiB each, in ${dir}`,
+    );
+    const fleet = await createFleet(
+      dir,
+      config.hosts,
+      { files: config.files, mebibytes: config.mebibytes, largeFiles: config.largeFiles },
+      log,
+    );
     cleanups.push(() => fleet.stop());
 
     const inventoryPath = join(dir, 'tidemark.yaml');
@@ -187,7 +208,9 @@ async function main(): Promise<void> {
     const client = new Client({ connection });
     let worker: WorkerProcess | undefined = await startWorker(inventoryPath, servers.tidemark, temporalAddress);
     cleanups.push(() => worker?.stop() ?? Promise.resolve());
-    log(`worker pid ${worker.pid} (server "${servers.tidemark}", concurrency ${config.concurrency}); Temporal ${temporalAddress} pid ${temporalPid ?? '?'}; pool ${pool}`);
+    log(
+      `worker pid ${worker.pid} (server "${servers.tidemark}", concurrency ${config.concurrency}); Temporal ${temporalAddress} pid ${temporalPid ?? '?'}; pool ${pool}`,
+    );
 
     const result: BenchResult = {
       version: 1,
@@ -235,8 +258,14 @@ async function main(): Promise<void> {
           'tidemark-seq': (host: FleetHost) => runOne(client, servers.tidemark, sequentialName(host)),
         } satisfies Partial<Record<Method, (host: FleetHost) => Promise<HostRun>>>;
         const order = Object.keys(perHost) as (keyof typeof perHost)[];
-        const hostsOf = Object.fromEntries(order.map((method) => [method, [] as HostRun[]])) as Record<keyof typeof perHost, HostRun[]>;
-        const meters = Object.fromEntries(order.map((method) => [method, accumulator()])) as Record<keyof typeof perHost, ReturnType<typeof accumulator>>;
+        const hostsOf = Object.fromEntries(order.map((method) => [method, [] as HostRun[]])) as Record<
+          keyof typeof perHost,
+          HostRun[]
+        >;
+        const meters = Object.fromEntries(order.map((method) => [method, accumulator()])) as Record<
+          keyof typeof perHost,
+          ReturnType<typeof accumulator>
+        >;
         const peak = startPeakWatch(worker.pid);
         for (const [index, host] of fleet.hosts.entries()) {
           for (let step = 0; step < order.length; step++) {
@@ -249,7 +278,16 @@ async function main(): Promise<void> {
         const used = await poolUsedMiB(datasetRoot);
         const sum = (hosts: HostRun[]) => hosts.reduce((total, host) => total + host.ms, 0);
         for (const method of order) {
-          record(methodRun(method, workload, sum(hostsOf[method]), hostsOf[method], { ...meters[method].usage(), ...(method === 'tidemark-seq' ? peaks : {}) }, used));
+          record(
+            methodRun(
+              method,
+              workload,
+              sum(hostsOf[method]),
+              hostsOf[method],
+              { ...meters[method].usage(), ...(method === 'tidemark-seq' ? peaks : {}) },
+              used,
+            ),
+          );
         }
       }
       // Tidemark with the whole fleet started at once.
@@ -257,8 +295,21 @@ async function main(): Promise<void> {
       {
         const meter = startMeter(withWorker);
         const peak = startPeakWatch(worker.pid);
-        const fleetRun = await runFleet(client, servers.tidemark, fleet.hosts.map((host) => host.name));
-        record(methodRun('tidemark', workload, fleetRun.wallMs, fleetRun.hosts, { ...meter.stop(), ...peak.stop() }, await poolUsedMiB(datasetRoot)));
+        const fleetRun = await runFleet(
+          client,
+          servers.tidemark,
+          fleet.hosts.map((host) => host.name),
+        );
+        record(
+          methodRun(
+            'tidemark',
+            workload,
+            fleetRun.wallMs,
+            fleetRun.hosts,
+            { ...meter.stop(), ...peak.stop() },
+            await poolUsedMiB(datasetRoot),
+          ),
+        );
       }
       const bare = findRun(result, 'bare', workload);
       const sequential = findRun(result, 'tidemark-seq', workload);
@@ -331,9 +382,13 @@ async function main(): Promise<void> {
 }
 
 function parseWorkloads(list: string): Workload[] {
-  const chosen = list.split(',').map((item) => item.trim()).filter(Boolean);
+  const chosen = list
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
   for (const item of chosen) {
-    if (!(workloads as readonly string[]).includes(item)) throw new InvalidArgumentError(`--workloads: unknown "${item}" (known: ${workloads.join(', ')})`);
+    if (!(workloads as readonly string[]).includes(item))
+      throw new InvalidArgumentError(`--workloads: unknown "${item}" (known: ${workloads.join(', ')})`);
   }
   // "unchanged" and "changed" re-run what "full" copied: keep the canonical order.
   return workloads.filter((workload) => chosen.includes(workload));
@@ -409,7 +464,10 @@ function accumulator() {
       add('foreignCpuS', foreignCpuBetween(before.foreign, after.foreign));
       add('zfsFuseCpuS', before.zfs && after.zfs ? after.zfs.self - before.zfs.self : undefined);
       add('workerCpuS', before.worker && after.worker ? after.worker.self - before.worker.self : undefined);
-      add('workerChildCpuS', before.worker && after.worker ? after.worker.children - before.worker.children : undefined);
+      add(
+        'workerChildCpuS',
+        before.worker && after.worker ? after.worker.children - before.worker.children : undefined,
+      );
       add('temporalCpuS', before.temporal && after.temporal ? after.temporal.self - before.temporal.self : undefined);
     },
     async time<T>(watch: Watch, run: () => Promise<T>): Promise<T> {
@@ -449,7 +507,14 @@ function startPeakWatch(workerPid: number): { stop(): Pick<Usage, 'peakMiB' | 'm
   };
 }
 
-function methodRun(method: Method, workload: Workload, wallMs: number, hosts: HostRun[], usage: Usage, poolUsed: number | undefined): MethodRun {
+function methodRun(
+  method: Method,
+  workload: Workload,
+  wallMs: number,
+  hosts: HostRun[],
+  usage: Usage,
+  poolUsed: number | undefined,
+): MethodRun {
   const sent = hosts.map((host) => host.bytesSent);
   return {
     method,
@@ -462,7 +527,10 @@ function methodRun(method: Method, workload: Workload, wallMs: number, hosts: Ho
     machineCpuS: usage.machineCpuS,
     foreignCpuS: usage.foreignCpuS,
     zfsFuseCpuS: usage.zfsFuseCpuS,
-    worker: usage.workerCpuS === undefined ? undefined : { cpuS: usage.workerCpuS, childCpuS: usage.workerChildCpuS, peakMiB: usage.peakMiB },
+    worker:
+      usage.workerCpuS === undefined
+        ? undefined
+        : { cpuS: usage.workerCpuS, childCpuS: usage.workerChildCpuS, peakMiB: usage.peakMiB },
     temporal: usage.temporalCpuS === undefined ? undefined : { cpuS: usage.temporalCpuS },
     maxConcurrentTransfers: usage.maxConcurrentTransfers,
     poolUsedMiB: poolUsed,
@@ -480,7 +548,6 @@ async function settle(smoke: boolean): Promise<void> {
   await execa('sync', [], { reject: false });
   await sleep(smoke ? 200 : 1_500);
 }
-
 
 function machineInfo(loadBefore: number[]): BenchResult['machine'] {
   let rsync: string;

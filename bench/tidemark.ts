@@ -18,7 +18,11 @@ export interface WorkerProcess {
 }
 
 /** Starts `node dist/client/cli.js --config F worker --server S` and waits until it polls. */
-export async function startWorker(inventoryPath: string, server: string, temporalAddress: string): Promise<WorkerProcess> {
+export async function startWorker(
+  inventoryPath: string,
+  server: string,
+  temporalAddress: string,
+): Promise<WorkerProcess> {
   const env: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: temporalAddress };
   delete env.TEMPORAL_NAMESPACE;
   const child = spawn(process.execPath, [cliPath, '--config', inventoryPath, 'worker', '--server', server], {
@@ -32,10 +36,14 @@ export async function startWorker(inventoryPath: string, server: string, tempora
     process.stderr.write(`[worker ${server}] ${chunk.toString()}`);
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await waitFor(`worker for ${server}`, async () => {
-    if (child.exitCode !== null) throw new Error(`worker exited ${child.exitCode}: ${output}`);
-    return output.includes('polling');
-  }, 30_000);
+  await waitFor(
+    `worker for ${server}`,
+    async () => {
+      if (child.exitCode !== null) throw new Error(`worker exited ${child.exitCode}: ${output}`);
+      return output.includes('polling');
+    },
+    30_000,
+  );
   return {
     pid: child.pid!,
     child,
@@ -87,7 +95,8 @@ export async function stepTimes(handle: WorkflowHandle): Promise<Record<string, 
   }
   const first = events[0];
   const last = events[events.length - 1];
-  if (first && last) steps.workflow = timestampMs(last.eventTime as Timestamp) - timestampMs(first.eventTime as Timestamp);
+  if (first && last)
+    steps.workflow = timestampMs(last.eventTime as Timestamp) - timestampMs(first.eventTime as Timestamp);
   const activities = Object.entries(steps)
     .filter(([name]) => name !== 'dispatch' && name !== 'workflow')
     .reduce((sum, [, ms]) => sum + ms, 0);
@@ -127,13 +136,19 @@ export async function runSequential(client: Client, server: string, hosts: strin
 }
 
 /** All backups started at once; each host's time runs from its start request to its result. */
-export async function runFleet(client: Client, server: string, hosts: string[]): Promise<{ wallMs: number; hosts: HostRun[] }> {
+export async function runFleet(
+  client: Client,
+  server: string,
+  hosts: string[],
+): Promise<{ wallMs: number; hosts: HostRun[] }> {
   const started = performance.now();
   const pending: Promise<HostRun>[] = [];
   for (const host of hosts) {
     const requested = performance.now();
     const handle = await startBackup(client, { host, server });
-    pending.push(handle.result().then((summary: BackupSummary) => fromSummary(host, performance.now() - requested, summary)));
+    pending.push(
+      handle.result().then((summary: BackupSummary) => fromSummary(host, performance.now() - requested, summary)),
+    );
   }
   const runs = await Promise.all(pending);
   return { wallMs: performance.now() - started, hosts: runs };

@@ -31,7 +31,15 @@ export interface FileEntry {
 async function describeEntry(path: Buffer, name: Buffer): Promise<FileEntry> {
   const stat = await lstat(path);
   const text = name.toString('utf8');
-  const entry: FileEntry = { name: text, type: typeOf(stat), size: stat.size, mtime: stat.mtime.toISOString(), mode: (stat.mode & 0o7777).toString(8).padStart(4, '0'), uid: stat.uid, gid: stat.gid };
+  const entry: FileEntry = {
+    name: text,
+    type: typeOf(stat),
+    size: stat.size,
+    mtime: stat.mtime.toISOString(),
+    mode: (stat.mode & 0o7777).toString(8).padStart(4, '0'),
+    uid: stat.uid,
+    gid: stat.gid,
+  };
   if (!Buffer.from(text).equals(name)) entry.nameHex = name.toString('hex');
   if (stat.isSymbolicLink()) entry.target = await readlink(path, 'utf8');
   return entry;
@@ -57,11 +65,21 @@ export interface FilesReport {
   entries: FileEntry[];
 }
 
-export async function listFiles(inventory: Inventory, options: { host: string; server?: string; snapshot?: string; path: string; json?: boolean }): Promise<ExitCode> {
+export async function listFiles(
+  inventory: Inventory,
+  options: { host: string; server?: string; snapshot?: string; path: string; json?: boolean },
+): Promise<ExitCode> {
   const relative = checkedPath(options.path);
   const target = await localTarget(inventory, options.host, options.server);
-  if (!target.exists) throw new TidemarkError('USAGE', `--host: ${target.host} has no backup on ${target.server} yet (no dataset ${target.dataset})`);
-  const picked = pickSnapshot((await listSnapshots(target.dataset)).map((snapshot) => snapshot.name), options.snapshot !== undefined ? { snapshot: options.snapshot } : {});
+  if (!target.exists)
+    throw new TidemarkError(
+      'USAGE',
+      `--host: ${target.host} has no backup on ${target.server} yet (no dataset ${target.dataset})`,
+    );
+  const picked = pickSnapshot(
+    (await listSnapshots(target.dataset)).map((snapshot) => snapshot.name),
+    options.snapshot !== undefined ? { snapshot: options.snapshot } : {},
+  );
   if ('problem' in picked) throw new TidemarkError('USAGE', picked.problem);
   const entries = await withSnapshotView(target.dataset, picked.name, async (root) => {
     const full = Buffer.from(relative === '' ? root : join(root, relative));
@@ -71,14 +89,32 @@ export async function listFiles(inventory: Inventory, options: { host: string; s
     const names = (await readdir(full, { encoding: 'buffer' })).sort(Buffer.compare);
     return Promise.all(names.map((name) => describeEntry(Buffer.concat([full, Buffer.from('/'), name]), name)));
   });
-  if (!entries) throw new TidemarkError('USAGE', `PATH: ${options.path} is not in snapshot ${picked.name} ("tidemark history --host ${target.host} ${options.path}" shows where it is)`);
-  const report: FilesReport = { host: target.host, server: target.server, dataset: target.dataset, snapshot: picked.name, path: options.path, entries };
+  if (!entries)
+    throw new TidemarkError(
+      'USAGE',
+      `PATH: ${options.path} is not in snapshot ${picked.name} ("tidemark history --host ${target.host} ${options.path}" shows where it is)`,
+    );
+  const report: FilesReport = {
+    host: target.host,
+    server: target.server,
+    dataset: target.dataset,
+    snapshot: picked.name,
+    path: options.path,
+    entries,
+  };
   if (options.json) {
     console.log(JSON.stringify(report, null, 2));
     return ExitCode.ok;
   }
   console.log(`${target.dataset}@${picked.name}:${options.path}`);
-  const rows = entries.map((entry) => [entry.type, entry.mode, `${entry.uid}:${entry.gid}`, entry.type === 'file' ? formatBytes(entry.size) : '-', entry.mtime.replace(/\.\d{3}Z$/, 'Z'), displayName(entry)]);
+  const rows = entries.map((entry) => [
+    entry.type,
+    entry.mode,
+    `${entry.uid}:${entry.gid}`,
+    entry.type === 'file' ? formatBytes(entry.size) : '-',
+    entry.mtime.replace(/\.\d{3}Z$/, 'Z'),
+    displayName(entry),
+  ]);
   console.log(columns([['TYPE', 'MODE', 'OWNER', 'SIZE', 'MTIME', 'NAME'], ...rows]));
   return ExitCode.ok;
 }
@@ -90,7 +126,11 @@ function displayName(entry: FileEntry): string {
 
 function columns(table: string[][]): string {
   const widths = table[0]!.map((_, column) => Math.max(...table.map((line) => line[column]!.length)));
-  return table.map((line) => line.map((cell, column) => (column === line.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ')).join('\n');
+  return table
+    .map((line) =>
+      line.map((cell, column) => (column === line.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  '),
+    )
+    .join('\n');
 }
 
 export interface HistoryEntry {
@@ -118,14 +158,30 @@ export interface HistoryReport {
   absentFrom: string[];
 }
 
-export async function fileHistory(inventory: Inventory, options: { host: string; server?: string; path: string; json?: boolean }): Promise<ExitCode> {
+export async function fileHistory(
+  inventory: Inventory,
+  options: { host: string; server?: string; path: string; json?: boolean },
+): Promise<ExitCode> {
   const relative = checkedPath(options.path);
   const target = await localTarget(inventory, options.host, options.server);
-  if (!target.exists) throw new TidemarkError('USAGE', `--host: ${target.host} has no backup on ${target.server} yet (no dataset ${target.dataset})`);
-  const report: HistoryReport = { host: target.host, server: target.server, dataset: target.dataset, path: options.path, snapshots: [], absentFrom: [] };
+  if (!target.exists)
+    throw new TidemarkError(
+      'USAGE',
+      `--host: ${target.host} has no backup on ${target.server} yet (no dataset ${target.dataset})`,
+    );
+  const report: HistoryReport = {
+    host: target.host,
+    server: target.server,
+    dataset: target.dataset,
+    path: options.path,
+    snapshots: [],
+    absentFrom: [],
+  };
   let previous: HistoryEntry | undefined;
   for (const snapshot of await listSnapshots(target.dataset)) {
-    const stat = await withSnapshotView(target.dataset, snapshot.name, (root) => lstat(relative === '' ? root : join(root, relative)).catch(() => undefined));
+    const stat = await withSnapshotView(target.dataset, snapshot.name, (root) =>
+      lstat(relative === '' ? root : join(root, relative)).catch(() => undefined),
+    );
     if (!stat) {
       report.absentFrom.push(snapshot.name);
       continue;
@@ -141,7 +197,8 @@ export async function fileHistory(inventory: Inventory, options: { host: string;
       mode: (stat.mode & 0o7777).toString(8).padStart(4, '0'),
       changed: false,
     };
-    entry.changed = !previous || previous.type !== entry.type || previous.size !== entry.size || previous.mtime !== entry.mtime;
+    entry.changed =
+      !previous || previous.type !== entry.type || previous.size !== entry.size || previous.mtime !== entry.mtime;
     report.snapshots.push(entry);
     previous = entry;
   }
@@ -154,7 +211,15 @@ export async function fileHistory(inventory: Inventory, options: { host: string;
     console.log(`not in any of its ${report.absentFrom.length} snapshots`);
     return ExitCode.ok;
   }
-  const rows = report.snapshots.map((entry) => [entry.changed ? '*' : ' ', entry.snapshot, entry.label, entry.type, formatBytes(entry.size), entry.mtime.replace(/\.\d{3}Z$/, 'Z'), entry.mode]);
+  const rows = report.snapshots.map((entry) => [
+    entry.changed ? '*' : ' ',
+    entry.snapshot,
+    entry.label,
+    entry.type,
+    formatBytes(entry.size),
+    entry.mtime.replace(/\.\d{3}Z$/, 'Z'),
+    entry.mode,
+  ]);
   console.log(columns([['', 'SNAPSHOT', 'KIND', 'TYPE', 'SIZE', 'MTIME', 'MODE'], ...rows]));
   console.log('* first seen, or size/mtime changed since the previous snapshot holding it');
   if (report.absentFrom.length > 0) console.log(`absent from: ${report.absentFrom.join(', ')}`);

@@ -7,7 +7,10 @@ import type { Inventory } from '../inventory/schema.js';
 import { resolveHost, resolveServer, resolveTemporal } from '../inventory/resolve.js';
 import { connectClient } from '../inventory/temporal-connection.js';
 
-export async function cancelBackup(inventory: Inventory, options: { host: string; server?: string }): Promise<ExitCode> {
+export async function cancelBackup(
+  inventory: Inventory,
+  options: { host: string; server?: string },
+): Promise<ExitCode> {
   const host = resolveHost(inventory, options.host);
   const servers = options.server ? [options.server] : host.servers;
   for (const server of servers) resolveServer(inventory, host, server);

@@ -11,7 +11,9 @@ import { hostsCommand } from './hosts.js';
 import { startBackup } from './start-backup.js';
 
 /** The installed package's own version: dist/client/cli.js sits two folders below package.json. */
-const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
 
 const program = new Command('tidemark')
   .description('Backups of Linux hosts: rsync over SSH into ZFS, snapshots and retention, run by Temporal')
@@ -29,7 +31,11 @@ program
   .option('--server <name>', 'backup server (default: every server of the host)')
   .option('--wait', 'follow progress and exit 0 on success, 1 on failure', false)
   .option('--keep <reason>', 'hold the new snapshot (retention leaves it) until "tidemark release"')
-  .option('--allow-shrink', 'data was removed on purpose: let this run delete past the shrink guard and become the new baseline', false)
+  .option(
+    '--allow-shrink',
+    'data was removed on purpose: let this run delete past the shrink guard and become the new baseline',
+    false,
+  )
   .action(async (options: { host: string; server?: string; wait: boolean; keep?: string; allowShrink: boolean }) => {
     process.exitCode = await startBackup(await loadInventory(configPath()), options);
   });
@@ -81,7 +87,9 @@ program
 
 program
   .command('adopt-dataset')
-  .description("take over an existing dataset for a host (switch-over from SOWN or PlanB); backups refuse datasets Tidemark did not create")
+  .description(
+    'take over an existing dataset for a host (switch-over from SOWN or PlanB); backups refuse datasets Tidemark did not create',
+  )
   .requiredOption('--host <name>', 'host from the inventory')
   .option('--server <name>', "backup server (default: the host's one whose dataset is on this machine)")
   .action(async (options: { host: string; server?: string }) => {
@@ -91,10 +99,16 @@ program
 
 program
   .command('decommission')
-  .description("retire a host on this backup server: final held snapshot, schedule deleted, dataset marked (status lists it); --destroy removes it after 30 days")
+  .description(
+    'retire a host on this backup server: final held snapshot, schedule deleted, dataset marked (status lists it); --destroy removes it after 30 days',
+  )
   .requiredOption('--host <name>', 'host whose dataset is on this machine (it may be gone from the inventory already)')
   .option('--server <name>', 'backup server (default: the one whose dataset holds the host here)')
-  .option('--destroy', 'destroy the decommissioned dataset with every snapshot (only 30 days after decommissioning)', false)
+  .option(
+    '--destroy',
+    'destroy the decommissioned dataset with every snapshot (only 30 days after decommissioning)',
+    false,
+  )
   .option('--yes-destroy-all-snapshots', 'with --destroy: confirm that every snapshot of the host goes', false)
   .action(async (options: { host: string; server?: string; destroy: boolean; yesDestroyAllSnapshots: boolean }) => {
     const { decommission } = await import('./decommission.js');
@@ -111,10 +125,18 @@ program
   .option('--server <name>', "backup server (default: the host's only one)")
   .option('--snapshot <name>', 'snapshot name, or "latest": the newest complete one (default)')
   .option('--at <iso-time>', 'the newest complete snapshot taken at or before this time')
-  .option('--path <path>', 'restore only this path, as it was on the host (repeatable; default everything)', collect, [])
+  .option(
+    '--path <path>',
+    'restore only this path, as it was on the host (repeatable; default everything)',
+    collect,
+    [],
+  )
   .option('--to <dir>', 'write into this directory on the backup server (files keep their absolute paths under it)')
   .option('--to-host <name>', 'push over ssh to this inventory host')
-  .option('--target-dir <dir>', 'with --to-host: directory on that host (default /var/tmp/tidemark-restore/<snapshot>/)')
+  .option(
+    '--target-dir <dir>',
+    'with --to-host: directory on that host (default /var/tmp/tidemark-restore/<snapshot>/)',
+  )
   .option('--yes-overwrite-live-system', 'with --target-dir / (or --to /): really write over the live system', false)
   .option('--dry-run', 'list what would change (rsync --itemize-changes), write nothing', false)
   .option('--bwlimit <rate>', 'rsync --bwlimit, KiB/s (e.g. 500, 10M)')
@@ -127,7 +149,7 @@ program
 
 program
   .command('files')
-  .description("list a directory of a snapshot on this backup server: name, type, size, mtime, mode")
+  .description('list a directory of a snapshot on this backup server: name, type, size, mtime, mode')
   .requiredOption('--host <name>', 'host from the inventory')
   .option('--server <name>', "backup server (default: the host's one whose dataset is on this machine)")
   .option('--snapshot <name>', 'snapshot name, or "latest": the newest complete one (default)')
@@ -152,7 +174,9 @@ program
 
 program
   .command('verify')
-  .description('restore drill: compare SHA-256 of random files in the newest complete snapshot with the host\'s unchanged files')
+  .description(
+    "restore drill: compare SHA-256 of random files in the newest complete snapshot with the host's unchanged files",
+  )
   .requiredOption('--host <name>', 'host from the inventory')
   .option('--server <name>', "backup server (default: the host's one whose dataset is on this machine)")
   .option('--sample <count>', 'how many random regular files to draw (default 200)')
@@ -169,7 +193,11 @@ program
   .option('--metrics <host:port>', 'serve Prometheus metrics here (default: servers.<name>.metrics, else off)')
   .action(async (options: { server: string; metrics?: string }) => {
     const { runWorker } = await import('../worker/run-worker.js');
-    await runWorker({ server: options.server, inventoryPath: configPath(), ...(options.metrics ? { metrics: options.metrics } : {}) });
+    await runWorker({
+      server: options.server,
+      inventoryPath: configPath(),
+      ...(options.metrics ? { metrics: options.metrics } : {}),
+    });
   });
 
 program
@@ -183,13 +211,24 @@ program
 
 program
   .command('host-setup')
-  .description("print what to install on a host so the backup server's key runs only Tidemark's commands (ssh filter, authorized_keys line, sudoers)")
+  .description(
+    "print what to install on a host so the backup server's key runs only Tidemark's commands (ssh filter, authorized_keys line, sudoers)",
+  )
   .requiredOption('--host <name>', 'host from the inventory')
-  .option('--filter-path <path>', 'where the filter goes on the host (default /usr/local/lib/tidemark/tidemark-ssh-filter)')
-  .option('--filter-config <path>', "where the filter's settings go on the host (default /etc/tidemark-ssh-filter.conf)")
+  .option(
+    '--filter-path <path>',
+    'where the filter goes on the host (default /usr/local/lib/tidemark/tidemark-ssh-filter)',
+  )
+  .option(
+    '--filter-config <path>',
+    "where the filter's settings go on the host (default /etc/tidemark-ssh-filter.conf)",
+  )
   .action(async (options: { host: string; filterPath?: string; filterConfig?: string }) => {
     const { describeHostSetup } = await import('./host-setup.js');
-    const paths = { ...(options.filterPath ? { filterPath: options.filterPath } : {}), ...(options.filterConfig ? { configPath: options.filterConfig } : {}) };
+    const paths = {
+      ...(options.filterPath ? { filterPath: options.filterPath } : {}),
+      ...(options.filterConfig ? { configPath: options.filterConfig } : {}),
+    };
     console.log(await describeHostSetup(await loadInventory(configPath()), { host: options.host, ...paths }));
   });
 
@@ -205,7 +244,9 @@ program
 
 program
   .command('status')
-  .description('last run and last success of every (host, server) pair, from Temporal; exit 0 OK, 1 WARNING, 2 CRITICAL (Nagios); on a backup server also its orphan and decommissioned host datasets (never in the exit code)')
+  .description(
+    'last run and last success of every (host, server) pair, from Temporal; exit 0 OK, 1 WARNING, 2 CRITICAL (Nagios); on a backup server also its orphan and decommissioned host datasets (never in the exit code)',
+  )
   .option('--host <name>', 'only this host')
   .option('--server <name>', 'only this backup server')
   .option('--stale <duration>', 'WARNING when the last SUCCESS is older than this, e.g. 36h')
@@ -218,7 +259,9 @@ program
     } catch (error) {
       if (!options.nagios) throw error;
       // A monitoring plugin that cannot look reports UNKNOWN, never a stack or a usage exit code.
-      console.log(`TIDEMARK UNKNOWN: ${(error instanceof Error ? error.message : String(error)).replaceAll('|', '/').split('\n')[0]}`);
+      console.log(
+        `TIDEMARK UNKNOWN: ${(error instanceof Error ? error.message : String(error)).replaceAll('|', '/').split('\n')[0]}`,
+      );
       process.exitCode = 3;
     }
   });
@@ -227,7 +270,9 @@ program
   .command('temporal')
   .description('Temporal namespace tools')
   .command('setup')
-  .description('register the search attributes TidemarkHost, TidemarkServer, TidemarkStatus, TidemarkBytes (safe to repeat)')
+  .description(
+    'register the search attributes TidemarkHost, TidemarkServer, TidemarkStatus, TidemarkBytes (safe to repeat)',
+  )
   .option('--json', 'machine-readable output', false)
   .action(async (options: { json: boolean }) => {
     const { temporalSetup } = await import('./temporal-setup.js');

@@ -60,23 +60,38 @@ async function localDataset(inventory: Inventory, host: string, server: string |
     throw new TidemarkError('USAGE', `--host: "${host}" is not a host name (letters, digits, ".", "_", "-")`);
   }
   if (server !== undefined && !inventory.servers[server]) {
-    throw new TidemarkError('USAGE', `--server: "${server}" is not under "servers" (known: ${Object.keys(inventory.servers).join(', ')})`);
+    throw new TidemarkError(
+      'USAGE',
+      `--server: "${server}" is not under "servers" (known: ${Object.keys(inventory.servers).join(', ')})`,
+    );
   }
-  const candidates = (server ? [server] : Object.keys(inventory.servers)).map((name) => ({ server: name, dataset: `${inventory.servers[name]!.dataset}/${host}` }));
+  const candidates = (server ? [server] : Object.keys(inventory.servers)).map((name) => ({
+    server: name,
+    dataset: `${inventory.servers[name]!.dataset}/${host}`,
+  }));
   const present = [];
   for (const candidate of candidates) if (await datasetInfo(candidate.dataset)) present.push(candidate);
   if (present.length === 0) {
-    throw new TidemarkError('USAGE', `--host: no dataset of "${host}" on this machine (looked for ${candidates.map((entry) => entry.dataset).join(', ')}); run this on the backup server that holds it`);
+    throw new TidemarkError(
+      'USAGE',
+      `--host: no dataset of "${host}" on this machine (looked for ${candidates.map((entry) => entry.dataset).join(', ')}); run this on the backup server that holds it`,
+    );
   }
   if (present.length > 1) {
-    throw new TidemarkError('USAGE', `--server: ${present.map((entry) => entry.dataset).join(' and ')} are both here; name one with --server (${present.map((entry) => entry.server).join(', ')})`);
+    throw new TidemarkError(
+      'USAGE',
+      `--server: ${present.map((entry) => entry.dataset).join(' and ')} are both here; name one with --server (${present.map((entry) => entry.server).join(', ')})`,
+    );
   }
   const chosen = present[0]!;
   const properties = await localProperties(chosen.dataset, [ownerProperty, decommissionedProperty]);
   // Only datasets Tidemark made (or adopted) for this host: never another host's, never a hand-made one.
   if (properties.get(ownerProperty) !== host) {
     const owner = properties.get(ownerProperty);
-    throw new TidemarkError('USAGE', `--host: ${chosen.dataset} ${owner === undefined ? `has no ${ownerProperty} mark; Tidemark did not create it` : `belongs to host "${owner}"`}; nothing was changed`);
+    throw new TidemarkError(
+      'USAGE',
+      `--host: ${chosen.dataset} ${owner === undefined ? `has no ${ownerProperty} mark; Tidemark did not create it` : `belongs to host "${owner}"`}; nothing was changed`,
+    );
   }
   const markedAt = properties.get(decommissionedProperty);
   return { host, server: chosen.server, dataset: chosen.dataset, ...(markedAt !== undefined ? { markedAt } : {}) };
@@ -103,9 +118,13 @@ async function retire(inventory: Inventory, target: Target, stillBackedUp: boole
   } finally {
     await client.connection.close();
   }
-  console.log(`${target.host}@${target.server}: ${scheduleDeleted ? `deleted schedule ${backupScheduleId(target.host, target.server)}` : 'no Tidemark schedule to delete'}`);
+  console.log(
+    `${target.host}@${target.server}: ${scheduleDeleted ? `deleted schedule ${backupScheduleId(target.host, target.server)}` : 'no Tidemark schedule to delete'}`,
+  );
   if (target.markedAt !== undefined) {
-    console.log(`${target.dataset} was already decommissioned at ${target.markedAt}; its final snapshot stays as it is`);
+    console.log(
+      `${target.dataset} was already decommissioned at ${target.markedAt}; its final snapshot stays as it is`,
+    );
   } else {
     const now = new Date();
     const snapshot = `${target.dataset}@${snapshotName(now)}`;
@@ -113,11 +132,17 @@ async function retire(inventory: Inventory, target: Target, stillBackedUp: boole
     await holdSnapshot(snapshot, `decommissioned ${now.toISOString().slice(0, 10)}`);
     // The mark last: a dataset marked decommissioned always has its held final snapshot.
     await zfs(['set', `${decommissionedProperty}=${now.toISOString()}`, target.dataset]);
-    console.log(`${target.dataset}: final snapshot ${snapshot} (held), marked ${decommissionedProperty}=${now.toISOString()}`);
-    console.log(`"tidemark decommission --host ${target.host} --server ${target.server} --destroy --yes-destroy-all-snapshots" removes it from ${new Date(now.getTime() + decommissionGraceMs).toISOString()} on`);
+    console.log(
+      `${target.dataset}: final snapshot ${snapshot} (held), marked ${decommissionedProperty}=${now.toISOString()}`,
+    );
+    console.log(
+      `"tidemark decommission --host ${target.host} --server ${target.server} --destroy --yes-destroy-all-snapshots" removes it from ${new Date(now.getTime() + decommissionGraceMs).toISOString()} on`,
+    );
   }
   if (stillBackedUp !== false) {
-    console.log(`WARNING: ${target.host} ${stillBackedUp === 'unknown' ? 'may still be' : 'is still'} in the inventory for ${target.server}: remove ${target.host} from the inventory (or its NetBox tag) too, or the next "tidemark sync" re-creates the schedule`);
+    console.log(
+      `WARNING: ${target.host} ${stillBackedUp === 'unknown' ? 'may still be' : 'is still'} in the inventory for ${target.server}: remove ${target.host} from the inventory (or its NetBox tag) too, or the next "tidemark sync" re-creates the schedule`,
+    );
   }
   return ExitCode.ok;
 }
@@ -126,7 +151,10 @@ async function refuseWhileRunning(client: Client, target: Target): Promise<void>
   try {
     const running = await client.workflow.getHandle(backupWorkflowId(target.host, target.server)).describe();
     if (running.status.name === 'RUNNING') {
-      throw new TidemarkError('ALREADY_RUNNING', `a backup of ${target.host} on ${target.server} is running; wait for it or "tidemark cancel-backup --host ${target.host} --server ${target.server}", then decommission`);
+      throw new TidemarkError(
+        'ALREADY_RUNNING',
+        `a backup of ${target.host} on ${target.server} is running; wait for it or "tidemark cancel-backup --host ${target.host} --server ${target.server}", then decommission`,
+      );
     }
   } catch (error) {
     if (!(error instanceof WorkflowNotFoundError)) throw error;
@@ -147,24 +175,43 @@ async function deleteSchedule(client: Client, target: Target): Promise<boolean> 
 }
 
 /** Removes the dataset with all its snapshots; every condition that is not met is a refusal. */
-async function destroy(target: Target, options: DecommissionOptions, stillBackedUp: boolean | 'unknown'): Promise<ExitCode> {
+async function destroy(
+  target: Target,
+  options: DecommissionOptions,
+  stillBackedUp: boolean | 'unknown',
+): Promise<ExitCode> {
   const command = `tidemark decommission --host ${target.host} --server ${target.server}`;
   if (!options.yesDestroyAllSnapshots) {
-    throw new TidemarkError('USAGE', `--destroy deletes ${target.dataset} with every snapshot; add --yes-destroy-all-snapshots to mean it`);
+    throw new TidemarkError(
+      'USAGE',
+      `--destroy deletes ${target.dataset} with every snapshot; add --yes-destroy-all-snapshots to mean it`,
+    );
   }
   if (target.markedAt === undefined) {
-    throw new TidemarkError('USAGE', `--destroy: ${target.dataset} is not decommissioned; run "${command}" first, then wait ${graceText}`);
+    throw new TidemarkError(
+      'USAGE',
+      `--destroy: ${target.dataset} is not decommissioned; run "${command}" first, then wait ${graceText}`,
+    );
   }
   const markedMs = Date.parse(target.markedAt);
   if (Number.isNaN(markedMs)) {
-    throw new TidemarkError('USAGE', `--destroy: ${decommissionedProperty} of ${target.dataset} is "${target.markedAt}", not a time; nothing was destroyed (set it with "${command}" again after "zfs inherit ${decommissionedProperty} ${target.dataset}")`);
+    throw new TidemarkError(
+      'USAGE',
+      `--destroy: ${decommissionedProperty} of ${target.dataset} is "${target.markedAt}", not a time; nothing was destroyed (set it with "${command}" again after "zfs inherit ${decommissionedProperty} ${target.dataset}")`,
+    );
   }
   const ageMs = Date.now() - markedMs;
   if (ageMs < decommissionGraceMs) {
-    throw new TidemarkError('USAGE', `--destroy: ${target.dataset} was decommissioned at ${target.markedAt}, within the grace period of ${graceText}; it can be destroyed from ${new Date(markedMs + decommissionGraceMs).toISOString()} on; nothing was destroyed`);
+    throw new TidemarkError(
+      'USAGE',
+      `--destroy: ${target.dataset} was decommissioned at ${target.markedAt}, within the grace period of ${graceText}; it can be destroyed from ${new Date(markedMs + decommissionGraceMs).toISOString()} on; nothing was destroyed`,
+    );
   }
   if (stillBackedUp !== false) {
-    throw new TidemarkError('USAGE', `--destroy: ${target.host} is still in the inventory for ${target.server}; remove it from the inventory (or its NetBox tag) and run "tidemark sync" first; nothing was destroyed`);
+    throw new TidemarkError(
+      'USAGE',
+      `--destroy: ${target.host} is still in the inventory for ${target.server}; remove it from the inventory (or its NetBox tag) and run "tidemark sync" first; nothing was destroyed`,
+    );
   }
   const snapshots = await listSnapshots(target.dataset);
   for (const snapshot of snapshots) {
@@ -172,11 +219,16 @@ async function destroy(target: Target, options: DecommissionOptions, stillBacked
     const { holdsLeft } = await releaseSnapshot(`${target.dataset}@${snapshot.name}`);
     // Another tag (a restore reading it, an operator's own hold) is not Tidemark's to drop.
     if (holdsLeft > 0) {
-      throw new TidemarkError('USAGE', `--destroy: ${target.dataset}@${snapshot.name} has ${holdsLeft} zfs hold(s) other than Tidemark's (a restore running?); release them and repeat; nothing was destroyed (Tidemark's own holds were released)`);
+      throw new TidemarkError(
+        'USAGE',
+        `--destroy: ${target.dataset}@${snapshot.name} has ${holdsLeft} zfs hold(s) other than Tidemark's (a restore running?); release them and repeat; nothing was destroyed (Tidemark's own holds were released)`,
+      );
     }
   }
   await destroyWhenIdle(target.dataset);
-  console.log(`destroyed ${target.dataset} with ${snapshots.length} snapshot(s) (decommissioned at ${target.markedAt})`);
+  console.log(
+    `destroyed ${target.dataset} with ${snapshots.length} snapshot(s) (decommissioned at ${target.markedAt})`,
+  );
   return ExitCode.ok;
 }
 
@@ -189,7 +241,10 @@ async function destroyWhenIdle(dataset: string): Promise<void> {
     } catch (error) {
       if (!/busy/.test((error as Error).message)) throw error;
       if (attempt >= 40) {
-        throw new TidemarkError('USAGE', `--destroy: ${dataset} stays busy (a process in its mount point?); stop it and repeat (the mark stays, so the repeat is allowed): ${(error as Error).message}`);
+        throw new TidemarkError(
+          'USAGE',
+          `--destroy: ${dataset} stays busy (a process in its mount point?); stop it and repeat (the mark stays, so the repeat is allowed): ${(error as Error).message}`,
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, 250));
     }

@@ -47,8 +47,10 @@ export interface JudgeInput {
 export function judgePair(input: JudgeInput): PairStatus {
   const runs = [...input.runs].sort((a, b) => b.startedAt.getTime() - a.startedAt.getTime());
   const last = runs[0];
-  const success = [...runs.filter((run) => run.status === 'SUCCESS'), ...(input.lastSuccess ? [input.lastSuccess] : [])]
-    .sort((a, b) => (b.closedAt ?? b.startedAt).getTime() - (a.closedAt ?? a.startedAt).getTime())[0];
+  const success = [
+    ...runs.filter((run) => run.status === 'SUCCESS'),
+    ...(input.lastSuccess ? [input.lastSuccess] : []),
+  ].sort((a, b) => (b.closedAt ?? b.startedAt).getTime() - (a.closedAt ?? a.startedAt).getTime())[0];
   const successAt = success ? (success.closedAt ?? success.startedAt) : undefined;
   // A run still going says nothing yet: the newest finished one decides.
   const finished = runs.find((run) => run.status !== 'RUNNING');
@@ -56,14 +58,16 @@ export function judgePair(input: JudgeInput): PairStatus {
 
   const critical: string[] = [];
   const warning: string[] = [];
-  if (!hadCopy) critical.push(last ? `never backed up (${runs.length} run(s), none SUCCESS or WARNING)` : 'never backed up');
+  if (!hadCopy)
+    critical.push(last ? `never backed up (${runs.length} run(s), none SUCCESS or WARNING)` : 'never backed up');
   if (finished?.status === 'FAILED') critical.push('last run FAILED');
   if (finished?.status === 'WARNING') warning.push('last run WARNING');
   if (finished?.status === 'CANCELLED') warning.push('last run CANCELLED');
   if (input.staleMs !== undefined && hadCopy) {
     const age = successAt ? input.now.getTime() - successAt.getTime() : undefined;
     if (age === undefined) warning.push('no SUCCESS on record');
-    else if (age > input.staleMs) warning.push(`last SUCCESS ${formatDuration(age, { days: true })} ago, older than --stale`);
+    else if (age > input.staleMs)
+      warning.push(`last SUCCESS ${formatDuration(age, { days: true })} ago, older than --stale`);
   }
   return {
     host: input.host,
@@ -92,7 +96,10 @@ export function nagiosLine(pairs: PairStatus[], staleMs?: number): string {
   const problems = pairs.filter((pair) => pair.verdict !== 'OK');
   const shown = problems.slice(0, 5).map((pair) => `${pair.host}@${pair.server} ${pair.reasons[0]}`);
   const more = problems.length > shown.length ? `, and ${problems.length - shown.length} more` : '';
-  const text = problems.length === 0 ? `${pairs.length} pairs fresh and good` : `${count('CRITICAL')} critical, ${count('WARNING')} warning of ${pairs.length} pairs: ${shown.join('; ')}${more}`;
+  const text =
+    problems.length === 0
+      ? `${pairs.length} pairs fresh and good`
+      : `${count('CRITICAL')} critical, ${count('WARNING')} warning of ${pairs.length} pairs: ${shown.join('; ')}${more}`;
   const ages = pairs.flatMap((pair) => (pair.lastSuccessAgeMs === null ? [] : [pair.lastSuccessAgeMs]));
   const oldest = ages.length > 0 ? Math.round(Math.max(...ages) / 1000) : 0;
   const never = pairs.filter((pair) => pair.reasons.some((reason) => reason.startsWith('never backed up'))).length;

@@ -23,7 +23,10 @@ export interface CommandTemplates {
  * Builds each command twice with different markers and puts @MARKER@ where they differ: the templates are
  * exactly what the worker sends, whatever text the configured paths hold.
  */
-export function commandTemplates(steps: Pick<HostStepsPlan, 'hooks' | 'veto' | 'excludeFile'>, sudo: boolean): CommandTemplates {
+export function commandTemplates(
+  steps: Pick<HostStepsPlan, 'hooks' | 'veto' | 'excludeFile'>,
+  sudo: boolean,
+): CommandTemplates {
   const build = (marker: string) => ({
     probe: probeCommand(steps.veto.dir, steps.excludeFile, marker, steps.hooks.dir),
     hook: hookCommand(steps.hooks.dir, steps.hooks.timeoutMs / 1000, sudo, marker),
@@ -33,9 +36,11 @@ export function commandTemplates(steps: Pick<HostStepsPlan, 'hooks' | 'veto' | '
   const template = (name: keyof CommandTemplates) => {
     const a = first[name].replaceAll('aaaaaaaa0first0marker', '@MARKER@');
     const b = second[name].replaceAll('zzzzzzzz9second9marker', '@MARKER@');
-    if (a !== b || !a.includes('@MARKER@')) throw new Error(`the ${name} command does not have the shape the host filter expects`);
+    if (a !== b || !a.includes('@MARKER@'))
+      throw new Error(`the ${name} command does not have the shape the host filter expects`);
     // The filter's config holds one template a line with "\n" for newlines: a backslash would be ambiguous.
-    if (a.includes('\\')) throw new Error(`the ${name} command contains a backslash, which the host filter's config cannot hold`);
+    if (a.includes('\\'))
+      throw new Error(`the ${name} command contains a backslash, which the host filter's config cannot hold`);
     return a;
   };
   return { probe: template('probe'), hook: template('hook') };
@@ -46,7 +51,7 @@ export function filterConfig(host: string, templates: CommandTemplates, sudo: bo
   const oneLine = (text: string) => text.replaceAll('\n', '\\n');
   return [
     `# tidemark-ssh-filter settings for ${host}, from \`tidemark host-setup --host ${host}\`.`,
-    '# Run it again and replace this file after changing the host\'s hooks, veto, excludeFile or sudo settings.',
+    "# Run it again and replace this file after changing the host's hooks, veto, excludeFile or sudo settings.",
     `sudo=${sudo ? 'yes' : 'no'}`,
     `probe=${oneLine(templates.probe)}`,
     `hook=${oneLine(templates.hook)}`,
@@ -104,13 +109,21 @@ export function hostSetup(inventory: Inventory, options: HostSetupOptions): Host
   const filterPath = options.filterPath ?? defaultFilterPath;
   const configPath = options.configPath ?? defaultFilterConfigPath;
   // Both go inside command="..." of authorized_keys, which sshd hands to the user's shell.
-  for (const [option, path] of [['--filter-path', filterPath], ['--filter-config', configPath]] as const) {
-    if (!safeRemotePath.test(path)) throw new TidemarkError('USAGE', `${option}: expected an absolute path of letters, digits and . _ + - only, got ${JSON.stringify(path)}`);
+  for (const [option, path] of [
+    ['--filter-path', filterPath],
+    ['--filter-config', configPath],
+  ] as const) {
+    if (!safeRemotePath.test(path))
+      throw new TidemarkError(
+        'USAGE',
+        `${option}: expected an absolute path of letters, digits and . _ + - only, got ${JSON.stringify(path)}`,
+      );
   }
   const addresses = resolved.servers.map((server) => ({ server, address: inventory.servers[server]?.address }));
   const serversWithoutAddress = addresses.filter((entry) => entry.address === undefined).map((entry) => entry.server);
   // A from= listing only some servers would lock the others out: all or nothing.
-  const serverAddresses = serversWithoutAddress.length > 0 ? [] : [...new Set(addresses.map((entry) => entry.address!))];
+  const serverAddresses =
+    serversWithoutAddress.length > 0 ? [] : [...new Set(addresses.map((entry) => entry.address!))];
   const root = resolved.user === 'root';
   return {
     host: resolved.host,
@@ -122,7 +135,10 @@ export function hostSetup(inventory: Inventory, options: HostSetupOptions): Host
     filterPath,
     configPath,
     filterCommand: configPath === defaultFilterConfigPath ? filterPath : `${filterPath} ${configPath}`,
-    sudoers: root || !resolved.sudo ? [] : sudoersLines(resolved.user, resolved.hostSteps.hooks.dir, resolved.hostSteps.hooks.timeoutMs),
+    sudoers:
+      root || !resolved.sudo
+        ? []
+        : sudoersLines(resolved.user, resolved.hostSteps.hooks.dir, resolved.hostSteps.hooks.timeoutMs),
     identityFile: resolveSsh(inventory).identityFile,
   };
 }
@@ -147,7 +163,8 @@ export async function describeHostSetup(inventory: Inventory, options: HostSetup
     `## 3. ${home}/.ssh/authorized_keys (replacing any other line with this key)`,
     authorizedKeysLine(publicKey ?? `<contents of ${publicKeyFile}>`, setup.serverAddresses, setup.filterCommand),
   ];
-  if (!publicKey) lines.push(`# ${publicKeyFile} is not readable here: put the backup server's public key in its place.`);
+  if (!publicKey)
+    lines.push(`# ${publicKeyFile} is not readable here: put the backup server's public key in its place.`);
   if (setup.serversWithoutAddress.length > 0) {
     lines.push(
       `# No from="..." (the key works from any address): servers.<name>.address is not set for ${setup.serversWithoutAddress.join(', ')}.`,
@@ -155,10 +172,20 @@ export async function describeHostSetup(inventory: Inventory, options: HostSetup
     );
   }
   if (setup.sudoers.length > 0) {
-    lines.push('', `## 4. /etc/sudoers.d/tidemark, mode 0440 (check with: visudo -cf /etc/sudoers.d/tidemark)`, ...setup.sudoers);
+    lines.push(
+      '',
+      `## 4. /etc/sudoers.d/tidemark, mode 0440 (check with: visudo -cf /etc/sudoers.d/tidemark)`,
+      ...setup.sudoers,
+    );
   } else if (setup.user !== 'root') {
-    lines.push('', `# ${setup.user} logs in without sudo: it copies only what it can read itself (set sudo: true for a full-system copy).`);
+    lines.push(
+      '',
+      `# ${setup.user} logs in without sudo: it copies only what it can read itself (set sudo: true for a full-system copy).`,
+    );
   }
-  lines.push('', '# Check from the backup server: `ssh <host> id` must print "tidemark-ssh-filter: refused: ..." and exit 1.');
+  lines.push(
+    '',
+    '# Check from the backup server: `ssh <host> id` must print "tidemark-ssh-filter: refused: ..." and exit 1.',
+  );
   return lines.join('\n');
 }

@@ -15,7 +15,10 @@ export interface HostServerPair {
 /** Every host with each server it is backed up on (only `server` when given), sorted. */
 export function hostServerPairs(inventory: Inventory, server?: string): HostServerPair[] {
   if (server !== undefined && !serverEntry(inventory, server)) {
-    throw new TidemarkError('USAGE', `--server: "${server}" is not under "servers" (known: ${Object.keys(inventory.servers).join(', ')})`);
+    throw new TidemarkError(
+      'USAGE',
+      `--server: "${server}" is not under "servers" (known: ${Object.keys(inventory.servers).join(', ')})`,
+    );
   }
   return Object.keys(inventory.hosts)
     .sort()
@@ -29,11 +32,16 @@ export function zabbixDiscovery(pairs: HostServerPair[]): string {
 
 export function hostsTable(pairs: HostServerPair[]): string {
   const width = Math.max(4, ...pairs.map((pair) => pair.host.length));
-  return [`${'HOST'.padEnd(width)}  SERVER`, ...pairs.map((pair) => `${pair.host.padEnd(width)}  ${pair.server}`)].join('\n');
+  return [`${'HOST'.padEnd(width)}  SERVER`, ...pairs.map((pair) => `${pair.host.padEnd(width)}  ${pair.server}`)].join(
+    '\n',
+  );
 }
 
 /** `tidemark hosts`: the pairs of the YAML hosts and NetBox's, printed as a table or discovery JSON. */
-export async function hostsCommand(inventory: Inventory, options: { server?: string; zabbix: boolean }): Promise<string> {
+export async function hostsCommand(
+  inventory: Inventory,
+  options: { server?: string; zabbix: boolean },
+): Promise<string> {
   const { inventory: merged } = await loadHostSources(inventory);
   const pairs = hostServerPairs(merged, options.server);
   return options.zabbix ? zabbixDiscovery(pairs) : hostsTable(pairs);

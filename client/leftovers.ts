@@ -34,7 +34,10 @@ export async function findLeftovers(servers: Record<string, string>, pairs: Host
   const backedUp = new Set(pairs.map((pair) => `${pair.host}@${pair.server}`));
   const found: Leftovers = { orphans: [], decommissioned: [] };
   // `status` also runs on machines without a pool (it reads Temporal): nothing local to list there.
-  if ((await execa('zfs', ['list', '-H', '-o', 'name', '-d', '0'], { reject: false, stdin: 'ignore' })).code === 'ENOENT') return found;
+  if (
+    (await execa('zfs', ['list', '-H', '-o', 'name', '-d', '0'], { reject: false, stdin: 'ignore' })).code === 'ENOENT'
+  )
+    return found;
   for (const [server, serverDataset] of Object.entries(servers).sort(([a], [b]) => a.localeCompare(b))) {
     if (!(await datasetInfo(serverDataset))) continue;
     for (const child of await markedChildren(serverDataset)) {
@@ -65,7 +68,18 @@ interface MarkedChild {
 
 /** Direct children with a local host mark (an inherited one would name the parent's host, not theirs). */
 async function markedChildren(serverDataset: string): Promise<MarkedChild[]> {
-  const output = await zfs(['get', '-H', '-p', '-r', '-d', '1', '-o', 'name,property,value,source', `${ownerProperty},${decommissionedProperty},used`, serverDataset]);
+  const output = await zfs([
+    'get',
+    '-H',
+    '-p',
+    '-r',
+    '-d',
+    '1',
+    '-o',
+    'name,property,value,source',
+    `${ownerProperty},${decommissionedProperty},used`,
+    serverDataset,
+  ]);
   const byName = new Map<string, { host?: string; bytes: number; decommissionedAt: string | null }>();
   for (const line of output.split('\n')) {
     const [name = '', property, value = '', source = ''] = line.split('\t');
@@ -78,6 +92,11 @@ async function markedChildren(serverDataset: string): Promise<MarkedChild[]> {
   }
   return [...byName]
     .filter(([, entry]) => entry.host !== undefined)
-    .map(([dataset, entry]) => ({ dataset, host: entry.host!, bytes: entry.bytes, decommissionedAt: entry.decommissionedAt }))
+    .map(([dataset, entry]) => ({
+      dataset,
+      host: entry.host!,
+      bytes: entry.bytes,
+      decommissionedAt: entry.decommissionedAt,
+    }))
     .sort((a, b) => a.dataset.localeCompare(b.dataset));
 }

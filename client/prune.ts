@@ -31,7 +31,12 @@ export async function pruneNow(inventory: Inventory, options: PruneOptions): Pro
     output.result = await destroyPlanned({
       dataset: target.dataset,
       plan,
-      safety: { timeZone: target.policy.timeZone, adopt: target.adopt, backupSucceeded: true, anomalyCap: target.anomalyCap },
+      safety: {
+        timeZone: target.policy.timeZone,
+        adopt: target.adopt,
+        backupSucceeded: true,
+        anomalyCap: target.anomalyCap,
+      },
     });
   }
   const refused = output.result?.refused ?? [];
@@ -40,12 +45,16 @@ export async function pruneNow(inventory: Inventory, options: PruneOptions): Pro
     console.log(JSON.stringify(output, null, 2));
     return refused.length > 0 ? ExitCode.backupFailed : ExitCode.ok;
   }
-  console.log(`${report.dataset} (${report.host} on ${report.server}), policy ${describePolicy(report.policy, report.adopt, report.anomalyCap)}`);
+  console.log(
+    `${report.dataset} (${report.host} on ${report.server}), policy ${describePolicy(report.policy, report.adopt, report.anomalyCap)}`,
+  );
   if (report.snapshots.length > 0) console.log(formatTable(report.snapshots, report.policy.timeZone));
   if (plan.destroy.length === 0) {
     console.log('nothing to prune');
   } else if (dryRun) {
-    console.log(`dry run: would destroy ${plan.destroy.length} of ${report.snapshots.length} snapshots: ${plan.destroy.join(' ')}`);
+    console.log(
+      `dry run: would destroy ${plan.destroy.length} of ${report.snapshots.length} snapshots: ${plan.destroy.join(' ')}`,
+    );
   } else {
     const { destroyed, alreadyGone } = output.result!;
     console.log(`destroyed ${destroyed.length} snapshots${destroyed.length > 0 ? `: ${destroyed.join(' ')}` : ''}`);

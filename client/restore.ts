@@ -5,7 +5,13 @@ import { defaultPayloadConverter, WorkflowFailedError, type Client } from '@temp
 import { ApplicationFailure } from '@temporalio/common';
 import { ExitCode, TidemarkError } from '../domain/errors.js';
 import { controlTaskQueue, runUrl } from '../domain/names.js';
-import { restoreInputProblems, restoreWorkflowId, type RestoreInput, type RestoreProgress, type RestoreSummary } from '../domain/restore.js';
+import {
+  restoreInputProblems,
+  restoreWorkflowId,
+  type RestoreInput,
+  type RestoreProgress,
+  type RestoreSummary,
+} from '../domain/restore.js';
 import type { TransferProgress } from '../domain/backup.js';
 import { resolveHost, resolveServer, resolveTemporal } from '../inventory/resolve.js';
 import type { Inventory } from '../inventory/schema.js';
@@ -32,21 +38,34 @@ export interface RestoreOptions {
 export function restoreInput(inventory: Inventory, options: RestoreOptions): RestoreInput {
   const host = resolveHost(inventory, options.host);
   const server = options.server ?? (host.servers.length === 1 ? host.servers[0] : undefined);
-  if (!server) throw new TidemarkError('USAGE', `--server: ${host.host} is backed up on ${host.servers.join(', ')}; name the one to restore from`);
+  if (!server)
+    throw new TidemarkError(
+      'USAGE',
+      `--server: ${host.host} is backed up on ${host.servers.join(', ')}; name the one to restore from`,
+    );
   resolveServer(inventory, host, server);
   if ((options.to === undefined) === (options.toHost === undefined)) {
     throw new TidemarkError('USAGE', '--to DIR (on the backup server) or --to-host HOST (over ssh): give exactly one');
   }
-  if (options.targetDir !== undefined && options.toHost === undefined) throw new TidemarkError('USAGE', '--target-dir goes with --to-host; with --to the directory is --to itself');
+  if (options.targetDir !== undefined && options.toHost === undefined)
+    throw new TidemarkError('USAGE', '--target-dir goes with --to-host; with --to the directory is --to itself');
   if (options.toHost !== undefined) resolveHost(inventory, options.toHost);
-  if (options.bwlimit !== undefined && !/^\d+(\.\d+)?[KMGkmg]?$/.test(options.bwlimit)) throw new TidemarkError('USAGE', `--bwlimit: "${options.bwlimit}" is not a rate; give KiB/s, e.g. 500 or 10M`);
+  if (options.bwlimit !== undefined && !/^\d+(\.\d+)?[KMGkmg]?$/.test(options.bwlimit))
+    throw new TidemarkError('USAGE', `--bwlimit: "${options.bwlimit}" is not a rate; give KiB/s, e.g. 500 or 10M`);
   const input: RestoreInput = {
     host: host.host,
     server,
     ...(options.snapshot !== undefined ? { snapshot: options.snapshot } : {}),
     ...(options.at !== undefined ? { at: options.at } : {}),
     paths: options.path ?? [],
-    to: options.to !== undefined ? { kind: 'local', dir: options.to } : { kind: 'host', host: options.toHost!, ...(options.targetDir !== undefined ? { dir: options.targetDir } : {}) },
+    to:
+      options.to !== undefined
+        ? { kind: 'local', dir: options.to }
+        : {
+            kind: 'host',
+            host: options.toHost!,
+            ...(options.targetDir !== undefined ? { dir: options.targetDir } : {}),
+          },
     ...(options.dryRun ? { dryRun: true } : {}),
     ...(options.yesOverwriteLiveSystem ? { overwriteLiveSystem: true } : {}),
     ...(options.bwlimit !== undefined ? { bandwidthLimit: options.bwlimit } : {}),
@@ -64,7 +83,9 @@ export async function restore(inventory: Inventory, options: RestoreOptions): Pr
   const client = await connectClient(temporal);
   const workflowId = restoreWorkflowId(input.host, input.server, new Date(), randomBytes(3).toString('hex'));
   const handle = await client.workflow.start('restoreHost', { taskQueue: controlTaskQueue, workflowId, args: [input] });
-  console.error(`started ${workflowId} run ${handle.firstExecutionRunId}\n  ${runUrl(temporal, workflowId, handle.firstExecutionRunId)}`);
+  console.error(
+    `started ${workflowId} run ${handle.firstExecutionRunId}\n  ${runUrl(temporal, workflowId, handle.firstExecutionRunId)}`,
+  );
   if (!options.wait && !options.dryRun) return ExitCode.ok;
   try {
     const summary = await followRestore(client, workflowId, handle.firstExecutionRunId);
@@ -89,7 +110,10 @@ async function followRestore(client: Client, workflowId: string, runId: string):
   const handle = client.workflow.getHandle(workflowId, runId);
   const result = handle.result() as Promise<RestoreSummary>;
   let done = false;
-  result.then(() => (done = true), () => (done = true));
+  result.then(
+    () => (done = true),
+    () => (done = true),
+  );
   let last = '';
   while (!done) {
     const line = await describe(handle).catch(() => last);

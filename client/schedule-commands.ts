@@ -27,12 +27,19 @@ export function registerScheduleCommands(program: Command, configPath: () => str
   for (const verb of ['pause', 'resume'] as const) {
     program
       .command(verb)
-      .description(verb === 'pause' ? "pause a host's schedules (running backups continue; sync keeps the pause)" : "resume a host's paused schedules")
+      .description(
+        verb === 'pause'
+          ? "pause a host's schedules (running backups continue; sync keeps the pause)"
+          : "resume a host's paused schedules",
+      )
       .requiredOption('--host <name>', 'host')
       .option('--server <name>', 'backup server (default: every server with a schedule for the host)')
       .option('--reason <text>', 'recorded in the schedule note')
       .action(async (options: { host: string; server?: string; reason?: string }) => {
-        process.exitCode = await pauseCommand(await loadInventory(configPath()), { ...options, resume: verb === 'resume' });
+        process.exitCode = await pauseCommand(await loadInventory(configPath()), {
+          ...options,
+          resume: verb === 'resume',
+        });
       });
   }
 

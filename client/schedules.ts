@@ -10,7 +10,14 @@ import { resolveTemporal, serverEntry } from '../inventory/resolve.js';
 import type { Inventory } from '../inventory/schema.js';
 import { loadHostSources } from '../inventory/sources.js';
 import { backupScheduleId } from '../schedule/desired.js';
-import { actionMemoOf, formatReport, listOwnedSchedules, mapLimit, ownerOf, reconcileSchedules } from '../schedule/reconcile.js';
+import {
+  actionMemoOf,
+  formatReport,
+  listOwnedSchedules,
+  mapLimit,
+  ownerOf,
+  reconcileSchedules,
+} from '../schedule/reconcile.js';
 import { connectClient } from '../inventory/temporal-connection.js';
 
 async function withClient<T>(inventory: Inventory, work: (client: Client) => Promise<T>): Promise<T> {
@@ -38,7 +45,9 @@ export async function syncCommand(inventory: Inventory, options: SyncOptions): P
     console.error(`tidemark: ${error.message}; no schedule was changed`);
     return ExitCode.backupFailed;
   }
-  const report = await withClient(inventory, (client) => reconcileSchedules({ client, sources, dryRun: options.dryRun ?? false, force: options.force ?? false }));
+  const report = await withClient(inventory, (client) =>
+    reconcileSchedules({ client, sources, dryRun: options.dryRun ?? false, force: options.force ?? false }),
+  );
   console.log(options.json ? JSON.stringify(report, null, 2) : formatReport(report, options.dryRun ?? false));
   return report.errors.length > 0 || report.suspicious ? ExitCode.backupFailed : ExitCode.ok;
 }
@@ -56,7 +65,10 @@ export interface ScheduleRow {
 }
 
 /** The last action's outcome: "SUCCESS …", "skipped: already running", "FAILED: …", "running". */
-async function lastResult(client: Client, description: ScheduleDescription): Promise<{ text: string | null; at: string | null }> {
+async function lastResult(
+  client: Client,
+  description: ScheduleDescription,
+): Promise<{ text: string | null; at: string | null }> {
   const last = description.info.recentActions.at(-1);
   if (!last) return { text: null, at: null };
   const at = last.takenAt.toISOString();
@@ -66,14 +78,20 @@ async function lastResult(client: Client, description: ScheduleDescription): Pro
     if (status === 'RUNNING') return { text: 'running', at };
     if (status !== 'COMPLETED') return { text: status, at };
     const result = (await handle.result()) as ScheduledBackupResult;
-    return { text: result.outcome === 'skipped' ? 'skipped: already running' : `${result.status}: ${result.message}`, at };
+    return {
+      text: result.outcome === 'skipped' ? 'skipped: already running' : `${result.status}: ${result.message}`,
+      at,
+    };
   } catch (error) {
     const cause = (error as { cause?: Error }).cause;
     return { text: `FAILED: ${cause?.message ?? (error as Error).message}`, at };
   }
 }
 
-export async function scheduleRows(client: Client, filter: { host?: string; servers?: string[] } = {}): Promise<ScheduleRow[]> {
+export async function scheduleRows(
+  client: Client,
+  filter: { host?: string; servers?: string[] } = {},
+): Promise<ScheduleRow[]> {
   const { owned } = await listOwnedSchedules(client);
   const mine = owned.filter(
     (schedule) =>
@@ -102,13 +120,21 @@ export async function scheduleRows(client: Client, filter: { host?: string; serv
       lastRunAt: last.at,
     };
   });
-  return rows.filter((row): row is ScheduleRow => row !== undefined).sort((a, b) => a.host.localeCompare(b.host) || a.server.localeCompare(b.server));
+  return rows
+    .filter((row): row is ScheduleRow => row !== undefined)
+    .sort((a, b) => a.host.localeCompare(b.host) || a.server.localeCompare(b.server));
 }
 
 /** `tidemark schedules [--json]`: every Tidemark backup schedule with its next run and last result. */
-export async function schedulesCommand(inventory: Inventory, options: { json?: boolean; host?: string; server?: string }): Promise<ExitCode> {
+export async function schedulesCommand(
+  inventory: Inventory,
+  options: { json?: boolean; host?: string; server?: string },
+): Promise<ExitCode> {
   const rows = await withClient(inventory, (client) =>
-    scheduleRows(client, { ...(options.host ? { host: options.host } : {}), ...(options.server ? { servers: [options.server] } : {}) }),
+    scheduleRows(client, {
+      ...(options.host ? { host: options.host } : {}),
+      ...(options.server ? { servers: [options.server] } : {}),
+    }),
   );
   if (options.json) {
     console.log(JSON.stringify(rows, null, 2));
@@ -130,14 +156,25 @@ export async function schedulesCommand(inventory: Inventory, options: { json?: b
     ]);
   }
   const widths = table[0]!.map((_, column) => Math.max(...table.map((line) => line[column]!.length)));
-  for (const line of table) console.log(line.map((cell, column) => (column === line.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  '));
+  for (const line of table)
+    console.log(
+      line.map((cell, column) => (column === line.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  '),
+    );
   return ExitCode.ok;
 }
 
 /** The host's Tidemark schedules: on `server`, or on every server of the inventory that has one. */
-async function targetSchedules(client: Client, inventory: Inventory, host: string, server: string | undefined): Promise<Array<{ server: string; description: ScheduleDescription }>> {
+async function targetSchedules(
+  client: Client,
+  inventory: Inventory,
+  host: string,
+  server: string | undefined,
+): Promise<Array<{ server: string; description: ScheduleDescription }>> {
   if (server !== undefined && !serverEntry(inventory, server)) {
-    throw new TidemarkError('USAGE', `--server: "${server}" is not under "servers" (known: ${Object.keys(inventory.servers).join(', ')})`);
+    throw new TidemarkError(
+      'USAGE',
+      `--server: "${server}" is not under "servers" (known: ${Object.keys(inventory.servers).join(', ')})`,
+    );
   }
   const servers = server ? [server] : Object.keys(inventory.servers);
   const found = await mapLimit(servers, 8, async (name) => {
@@ -149,9 +186,14 @@ async function targetSchedules(client: Client, inventory: Inventory, host: strin
       throw error;
     }
   });
-  const targets = found.filter((entry): entry is { server: string; description: ScheduleDescription } => entry !== undefined);
+  const targets = found.filter(
+    (entry): entry is { server: string; description: ScheduleDescription } => entry !== undefined,
+  );
   if (targets.length === 0) {
-    throw new TidemarkError('UNKNOWN_HOST', `no Tidemark schedule for ${host}${server ? ` on ${server}` : ''}; run "tidemark sync" first (or "tidemark start-backup" for a one-off run)`);
+    throw new TidemarkError(
+      'UNKNOWN_HOST',
+      `no Tidemark schedule for ${host}${server ? ` on ${server}` : ''}; run "tidemark sync" first (or "tidemark start-backup" for a one-off run)`,
+    );
   }
   return targets;
 }
@@ -165,7 +207,10 @@ function operator(): string {
 }
 
 /** `tidemark pause|resume --host H [--server S] [--reason …]`. A later `sync` keeps this state unless the inventory's `enabled` changes. */
-export async function pauseCommand(inventory: Inventory, options: { host: string; server?: string; reason?: string; resume: boolean }): Promise<ExitCode> {
+export async function pauseCommand(
+  inventory: Inventory,
+  options: { host: string; server?: string; reason?: string; resume: boolean },
+): Promise<ExitCode> {
   return withClient(inventory, async (client) => {
     const targets = await targetSchedules(client, inventory, options.host, options.server);
     const note = `${options.resume ? 'resumed' : 'paused'} by ${operator()}${options.reason ? `: ${options.reason}` : ''}`;
@@ -174,7 +219,9 @@ export async function pauseCommand(inventory: Inventory, options: { host: string
       if (options.resume) await handle.unpause(note);
       else await handle.pause(note);
       const disabled = actionMemoOf(description)?.enabled === false;
-      console.log(`${options.resume ? 'resumed' : 'paused'} ${options.host}@${server}${disabled && options.resume ? ' (note: the inventory says enabled: false; it stays resumed until that setting changes)' : ''}`);
+      console.log(
+        `${options.resume ? 'resumed' : 'paused'} ${options.host}@${server}${disabled && options.resume ? ' (note: the inventory says enabled: false; it stays resumed until that setting changes)' : ''}`,
+      );
     }
     return ExitCode.ok;
   });
@@ -184,7 +231,10 @@ export async function pauseCommand(inventory: Inventory, options: { host: string
  * `tidemark trigger --host H [--server S]`: one run now through the schedule, i.e. through scheduledBackup,
  * which refuses to start a second backup while one runs. Exit 3 when every target was already running.
  */
-export async function triggerCommand(inventory: Inventory, options: { host: string; server?: string; waitMs?: number }): Promise<ExitCode> {
+export async function triggerCommand(
+  inventory: Inventory,
+  options: { host: string; server?: string; waitMs?: number },
+): Promise<ExitCode> {
   return withClient(inventory, async (client) => {
     const targets = await targetSchedules(client, inventory, options.host, options.server);
     let skipped = 0;
@@ -195,15 +245,26 @@ export async function triggerCommand(inventory: Inventory, options: { host: stri
       await handle.trigger('ALLOW_ALL');
       const started = await waitForNewAction(handle, before, options.waitMs ?? 10_000);
       if (!started) {
-        console.log(`triggered ${options.host}@${server}; the schedule has not started it yet (see "tidemark schedules")`);
+        console.log(
+          `triggered ${options.host}@${server}; the schedule has not started it yet (see "tidemark schedules")`,
+        );
         continue;
       }
-      const outcome = await waitForOutcome(client, started, backupWorkflowId(options.host, server), options.waitMs ?? 10_000);
+      const outcome = await waitForOutcome(
+        client,
+        started,
+        backupWorkflowId(options.host, server),
+        options.waitMs ?? 10_000,
+      );
       if (outcome === 'skipped') {
         skipped++;
-        console.log(`${options.host}@${server}: skipped: already running (${backupWorkflowId(options.host, server)}); ${started.workflowId} ended`);
+        console.log(
+          `${options.host}@${server}: skipped: already running (${backupWorkflowId(options.host, server)}); ${started.workflowId} ended`,
+        );
       } else {
-        console.log(`${options.host}@${server}: started ${started.workflowId}${outcome ? ` → ${backupWorkflowId(options.host, server)} run ${outcome}` : ' (waiting for a worker)'}`);
+        console.log(
+          `${options.host}@${server}: started ${started.workflowId}${outcome ? ` → ${backupWorkflowId(options.host, server)} run ${outcome}` : ' (waiting for a worker)'}`,
+        );
       }
     }
     return skipped === targets.length ? ExitCode.alreadyRunning : ExitCode.ok;
@@ -212,10 +273,16 @@ export async function triggerCommand(inventory: Inventory, options: { host: stri
 
 type ActionRef = { workflowId: string; firstExecutionRunId: string };
 
-async function waitForNewAction(handle: ReturnType<Client['schedule']['getHandle']>, before: Set<string>, timeoutMs: number): Promise<ActionRef | undefined> {
+async function waitForNewAction(
+  handle: ReturnType<Client['schedule']['getHandle']>,
+  before: Set<string>,
+  timeoutMs: number,
+): Promise<ActionRef | undefined> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const fresh = (await handle.describe()).info.recentActions.map((action) => action.action.workflow).filter((workflow) => !before.has(workflow.workflowId));
+    const fresh = (await handle.describe()).info.recentActions
+      .map((action) => action.action.workflow)
+      .filter((workflow) => !before.has(workflow.workflowId));
     if (fresh.length > 0) return fresh.at(-1);
     await sleep(250);
   }
@@ -223,7 +290,12 @@ async function waitForNewAction(handle: ReturnType<Client['schedule']['getHandle
 }
 
 /** "skipped", the backup's run id once the child started, or undefined when nothing happened in time. */
-async function waitForOutcome(client: Client, action: ActionRef, backupId: string, timeoutMs: number): Promise<string | undefined> {
+async function waitForOutcome(
+  client: Client,
+  action: ActionRef,
+  backupId: string,
+  timeoutMs: number,
+): Promise<string | undefined> {
   const deadline = Date.now() + timeoutMs;
   const scheduled = client.workflow.getHandle(action.workflowId, action.firstExecutionRunId);
   while (Date.now() < deadline) {
@@ -234,7 +306,10 @@ async function waitForOutcome(client: Client, action: ActionRef, backupId: strin
       return result.runId;
     }
     if (description.status.name !== 'RUNNING') return undefined;
-    const child = await client.workflow.getHandle(backupId).describe().catch(() => undefined);
+    const child = await client.workflow
+      .getHandle(backupId)
+      .describe()
+      .catch(() => undefined);
     if (child && child.parentExecution?.workflowId === action.workflowId) return child.runId;
     await sleep(250);
   }

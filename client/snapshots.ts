@@ -5,7 +5,14 @@ import { keepReasons } from '../pool/keep-hold.js';
 import { datasetInfo, listSnapshots } from '../pool/zfs.js';
 import { durationText } from '../domain/duration.js';
 import { ExitCode, TidemarkError } from '../domain/errors.js';
-import { planRetention, retentionClasses, type AdoptOptions, type RetentionPlan, type RetentionPolicy, type SnapshotKind } from '../domain/retention.js';
+import {
+  planRetention,
+  retentionClasses,
+  type AdoptOptions,
+  type RetentionPlan,
+  type RetentionPolicy,
+  type SnapshotKind,
+} from '../domain/retention.js';
 import { resolveGuards, resolveHost, resolveRetention, resolveServer, serverTimeZone } from '../inventory/resolve.js';
 import type { Inventory } from '../inventory/schema.js';
 
@@ -35,8 +42,14 @@ export async function localTarget(inventory: Inventory, hostName: string, server
   let chosen = candidates.length === 1 ? candidates[0] : undefined;
   if (!chosen && present.length === 1) chosen = present[0];
   if (!chosen) {
-    const here = present.length > 0 ? `datasets of ${present.map((entry) => entry.server).join(', ')} are here` : 'none of their datasets is on this machine';
-    throw new TidemarkError('USAGE', `--server: ${host.host} is backed up on ${host.servers.join(', ')}; name one (${here})`);
+    const here =
+      present.length > 0
+        ? `datasets of ${present.map((entry) => entry.server).join(', ')} are here`
+        : 'none of their datasets is on this machine';
+    throw new TidemarkError(
+      'USAGE',
+      `--server: ${host.host} is backed up on ${host.servers.join(', ')}; name one (${here})`,
+    );
   }
   return {
     host: host.host,
@@ -78,10 +91,20 @@ export interface SnapshotReport extends LocalTarget {
 
 /** Reads the dataset's snapshots and plans retention over them as a successful backup now would
  * (with the host's anomaly cap, so what it shows kept is what the next prune keeps). */
-export async function snapshotReport(target: LocalTarget, now = Date.now()): Promise<{ report: SnapshotReport; plan: RetentionPlan }> {
+export async function snapshotReport(
+  target: LocalTarget,
+  now = Date.now(),
+): Promise<{ report: SnapshotReport; plan: RetentionPlan }> {
   const listed = target.exists ? await listSnapshots(target.dataset) : [];
   const reasons = target.exists ? await keepReasons(target.dataset) : new Map<string, string>();
-  const plan = planRetention({ snapshots: listed, policy: target.policy, now, backupSucceeded: true, adopt: target.adopt, anomalyCap: target.anomalyCap });
+  const plan = planRetention({
+    snapshots: listed,
+    policy: target.policy,
+    now,
+    backupSucceeded: true,
+    adopt: target.adopt,
+    anomalyCap: target.anomalyCap,
+  });
   const byName = new Map(listed.map((snapshot) => [snapshot.name, snapshot]));
   const snapshots = plan.verdicts.map((verdict): SnapshotRow => {
     const info = byName.get(verdict.name)!;
@@ -102,14 +125,19 @@ export async function snapshotReport(target: LocalTarget, now = Date.now()): Pro
   return { report: { host, server, dataset, exists, policy, adopt, anomalyCap, snapshots }, plan };
 }
 
-export async function showSnapshots(inventory: Inventory, options: { host: string; server?: string; json?: boolean }): Promise<ExitCode> {
+export async function showSnapshots(
+  inventory: Inventory,
+  options: { host: string; server?: string; json?: boolean },
+): Promise<ExitCode> {
   const target = await localTarget(inventory, options.host, options.server);
   const { report } = await snapshotReport(target);
   if (options.json) {
     console.log(JSON.stringify(report, null, 2));
     return ExitCode.ok;
   }
-  console.log(`${report.dataset} (${report.host} on ${report.server}), policy ${describePolicy(report.policy, report.adopt, report.anomalyCap)}`);
+  console.log(
+    `${report.dataset} (${report.host} on ${report.server}), policy ${describePolicy(report.policy, report.adopt, report.anomalyCap)}`,
+  );
   if (!report.exists) console.log('no backup yet: the dataset does not exist');
   else if (report.snapshots.length === 0) console.log('no snapshots');
   else console.log(formatTable(report.snapshots, report.policy.timeZone));
@@ -125,21 +153,42 @@ export function describePolicy(policy: RetentionPolicy, adopt: AdoptOptions, ano
   if (parts.length === 0) parts.push('newest only');
   parts.push(policy.timeZone, `weeks from ${days[policy.weekStartsOn ?? 1]}`);
   const adopted = [adopt.sown ? 'SOWN' : '', adopt.planb ? 'PlanB' : ''].filter(Boolean);
-  const capped = anomalyCap === undefined ? '' : `; at most ${anomalyCap} partial/suspect snapshots newer than the newest complete one`;
+  const capped =
+    anomalyCap === undefined
+      ? ''
+      : `; at most ${anomalyCap} partial/suspect snapshots newer than the newest complete one`;
   return parts.join(', ') + (adopted.length > 0 ? `; adopts ${adopted.join(' and ')} snapshots` : '') + capped;
 }
 
 /** Columns: name, local time in the policy's zone, size, kind, the rules keeping it (or "prune"). */
 export function formatTable(rows: SnapshotRow[], timeZone: string): string {
-  const local = new Intl.DateTimeFormat('en-CA', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit' });
+  const local = new Intl.DateTimeFormat('en-CA', {
+    timeZone,
+    hourCycle: 'h23',
+    year: 'numeric',
+    month: '2-digit',
+    day: '2-digit',
+    hour: '2-digit',
+    minute: '2-digit',
+  });
   const table = [['SNAPSHOT', `TAKEN (${timeZone})`, 'SIZE', 'KIND', 'KEPT BY']];
   for (const row of rows) {
     const kept = row.keep ? row.reasons.join(', ') : '— (pruned by the next prune)';
     const held = row.keepReason !== null ? ` ("${row.keepReason}")` : '';
-    table.push([row.name, local.format(new Date(row.takenAt)).replace(', ', ' '), formatBytes(row.used), row.kind, kept + held]);
+    table.push([
+      row.name,
+      local.format(new Date(row.takenAt)).replace(', ', ' '),
+      formatBytes(row.used),
+      row.kind,
+      kept + held,
+    ]);
   }
   const widths = table[0]!.map((_, column) => Math.max(...table.map((line) => line[column]!.length)));
-  return table.map((line) => line.map((cell, column) => (column === line.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ')).join('\n');
+  return table
+    .map((line) =>
+      line.map((cell, column) => (column === line.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  '),
+    )
+    .join('\n');
 }
 
 export function formatBytes(bytes: number): string {

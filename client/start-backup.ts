@@ -43,9 +43,12 @@ export async function startBackup(inventory: Inventory, options: StartBackupOpti
     });
     const link = runUrl(temporal, started.workflowId, started.runId);
     if (started.joined) {
-      console.log(`a backup of ${host.host} on ${server} is already running: ${started.workflowId} run ${started.runId}, started ${started.startTime}\n  ${link}`);
+      console.log(
+        `a backup of ${host.host} on ${server} is already running: ${started.workflowId} run ${started.runId}, started ${started.startTime}\n  ${link}`,
+      );
       if (!options.wait) exitCode = ExitCode.alreadyRunning;
-      if (options.keep !== undefined) console.log('  --keep does not apply to a backup that is already running: its snapshot will not be held');
+      if (options.keep !== undefined)
+        console.log('  --keep does not apply to a backup that is already running: its snapshot will not be held');
     } else {
       console.log(`started ${started.workflowId} run ${started.runId}\n  ${link}`);
     }
@@ -58,7 +61,8 @@ export async function startBackup(inventory: Inventory, options: StartBackupOpti
     try {
       const summary: BackupSummary = await watchBackup(client.workflow.getHandle(run.workflowId), run.runId);
       console.log(`${summary.status}: ${summary.host} on ${summary.server}: ${summary.message}`);
-      for (const note of summary.notifications ?? []) if (!note.ok) console.error(`  notify ${note.target} (${note.type}) failed: ${note.error}`);
+      for (const note of summary.notifications ?? [])
+        if (!note.ok) console.error(`  notify ${note.target} (${note.type}) failed: ${note.error}`);
       // A run can end FAILED without the workflow failing (a hook failed; the copy may still exist).
       if (summary.status === 'FAILED') exitCode = ExitCode.backupFailed;
     } catch (error) {

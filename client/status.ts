@@ -13,7 +13,14 @@ import { loadHostSources } from '../inventory/sources.js';
 import { hostServerPairs, type HostServerPair } from './hosts.js';
 import { findLeftovers, type LeftoverDataset, type Leftovers } from './leftovers.js';
 import { formatBytes } from './snapshots.js';
-import { fleetVerdict, judgePair, nagiosLine, verdictExitCode, type PairStatus, type RunRecord } from './fleet-verdict.js';
+import {
+  fleetVerdict,
+  judgePair,
+  nagiosLine,
+  verdictExitCode,
+  type PairStatus,
+  type RunRecord,
+} from './fleet-verdict.js';
 import { connectClient } from '../inventory/temporal-connection.js';
 
 export interface StatusOptions {
@@ -31,18 +38,22 @@ const parallelPairs = 8;
 
 export async function fleetStatus(inventory: Inventory, options: StatusOptions): Promise<number> {
   const staleMs = options.stale === undefined ? undefined : parseDuration(options.stale);
-  if (options.stale !== undefined && !staleMs) throw new TidemarkError('USAGE', `--stale: "${options.stale}" is not a duration; write e.g. 36h, 2d or 90m`);
+  if (options.stale !== undefined && !staleMs)
+    throw new TidemarkError('USAGE', `--stale: "${options.stale}" is not a duration; write e.g. 36h, 2d or 90m`);
   const { inventory: merged } = await loadHostSources(inventory);
   const host = options.host === undefined ? undefined : resolveHost(merged, options.host).host;
   const pairs = hostServerPairs(merged, options.server).filter((pair) => host === undefined || pair.host === host);
-  if (pairs.length === 0) throw new TidemarkError('USAGE', `--host ${options.host} is not backed up on --server ${options.server}`);
+  if (pairs.length === 0)
+    throw new TidemarkError('USAGE', `--host ${options.host} is not backed up on --server ${options.server}`);
 
   const settings = resolveTemporal(merged);
   const client = await connectClient(settings);
   let rows: PairStatus[];
   try {
     const now = new Date();
-    rows = await mapLimited(pairs, parallelPairs, async (pair) => judgePair({ ...pair, ...(await pairRuns(client, pair)), now, ...(staleMs ? { staleMs } : {}) }));
+    rows = await mapLimited(pairs, parallelPairs, async (pair) =>
+      judgePair({ ...pair, ...(await pairRuns(client, pair)), now, ...(staleMs ? { staleMs } : {}) }),
+    );
   } finally {
     await client.connection.close();
   }
@@ -58,12 +69,24 @@ export async function fleetStatus(inventory: Inventory, options: StatusOptions):
 
 /** Leftover datasets as rows of the same array as the pairs (scripts read one list): lastStatus says which. */
 function leftoverRows(leftovers: Leftovers) {
-  const row = (entry: Leftovers['orphans'][number], lastStatus: 'ORPHAN' | 'DECOMMISSIONED') => ({ ...entry, lastStatus, lastRunAt: null, lastSuccessAt: null });
-  return [...leftovers.orphans.map((entry) => row(entry, 'ORPHAN')), ...leftovers.decommissioned.map((entry) => row(entry, 'DECOMMISSIONED'))];
+  const row = (entry: Leftovers['orphans'][number], lastStatus: 'ORPHAN' | 'DECOMMISSIONED') => ({
+    ...entry,
+    lastStatus,
+    lastRunAt: null,
+    lastSuccessAt: null,
+  });
+  return [
+    ...leftovers.orphans.map((entry) => row(entry, 'ORPHAN')),
+    ...leftovers.decommissioned.map((entry) => row(entry, 'DECOMMISSIONED')),
+  ];
 }
 
 /** Leftover datasets of the inventory's servers (or `server`) on this machine; of `host` only when given. */
-async function localLeftovers(inventory: Inventory, server: string | undefined, host: string | undefined): Promise<Leftovers> {
+async function localLeftovers(
+  inventory: Inventory,
+  server: string | undefined,
+  host: string | undefined,
+): Promise<Leftovers> {
   const servers = Object.fromEntries(
     Object.entries(inventory.servers)
       .filter(([name]) => server === undefined || name === server)
@@ -106,8 +129,15 @@ function runRecord(execution: WorkflowExecutionInfo): RunRecord {
   const bytes = execution.typedSearchAttributes.get(bytesAttribute);
   let status: RunStatus;
   if (execution.status.name === 'RUNNING' || execution.status.name === 'PAUSED') status = 'RUNNING';
-  else if (recorded !== undefined && recorded !== 'RUNNING' && (runStatuses as readonly string[]).includes(recorded)) status = recorded as RunStatus;
-  else status = execution.status.name === 'CANCELLED' ? 'CANCELLED' : execution.status.name === 'COMPLETED' ? 'WARNING' : 'FAILED';
+  else if (recorded !== undefined && recorded !== 'RUNNING' && (runStatuses as readonly string[]).includes(recorded))
+    status = recorded as RunStatus;
+  else
+    status =
+      execution.status.name === 'CANCELLED'
+        ? 'CANCELLED'
+        : execution.status.name === 'COMPLETED'
+          ? 'WARNING'
+          : 'FAILED';
   return {
     status,
     startedAt: execution.startTime,
@@ -139,12 +169,23 @@ export function leftoverTables(leftovers: Leftovers): string[] {
   const sections: string[] = [];
   const section = (title: string, entries: LeftoverDataset[], last: (entry: LeftoverDataset) => string) => {
     if (entries.length === 0) return;
-    const table = [['HOST', 'SERVER', 'DATASET', 'LAST SNAPSHOT', 'SIZE', last === orphanHint ? 'NOTE' : 'DECOMMISSIONED']];
+    const table = [
+      ['HOST', 'SERVER', 'DATASET', 'LAST SNAPSHOT', 'SIZE', last === orphanHint ? 'NOTE' : 'DECOMMISSIONED'],
+    ];
     for (const entry of entries) {
-      table.push([entry.host, entry.server, entry.dataset, entry.lastSnapshot ?? 'none', formatBytes(entry.bytes), last(entry)]);
+      table.push([
+        entry.host,
+        entry.server,
+        entry.dataset,
+        entry.lastSnapshot ?? 'none',
+        formatBytes(entry.bytes),
+        last(entry),
+      ]);
     }
     const widths = table[0]!.map((_, column) => Math.max(...table.map((line) => line[column]!.length)));
-    sections.push(`${title}\n${table.map((line) => line.map((cell, column) => (column === line.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ')).join('\n')}`);
+    sections.push(
+      `${title}\n${table.map((line) => line.map((cell, column) => (column === line.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ')).join('\n')}`,
+    );
   };
   section('ORPHANS (host datasets here that no inventory host is backed up into)', leftovers.orphans, orphanHint);
   section('DECOMMISSIONED', leftovers.decommissioned, (entry) => entry.decommissionedAt ?? '');
@@ -172,5 +213,9 @@ export function statusTable(rows: PairStatus[]): string {
     ]);
   }
   const widths = table[0]!.map((_, column) => Math.max(...table.map((line) => line[column]!.length)));
-  return table.map((line) => line.map((cell, column) => (column === line.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  ')).join('\n');
+  return table
+    .map((line) =>
+      line.map((cell, column) => (column === line.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  '),
+    )
+    .join('\n');
 }

@@ -1,7 +1,10 @@
 // `tidemark temporal setup`: registers Tidemark's search attributes in the namespace, once per namespace
 // (production, the demo and the test suite alike). Safe to run again: present attributes are left alone.
 import { isGrpcServiceError, type ConnectionLike } from '@temporalio/client';
-import { encodeSearchAttributeIndexedValueType as encodeType, _ as decodeType } from '@temporalio/common/lib/search-attributes.js';
+import {
+  encodeSearchAttributeIndexedValueType as encodeType,
+  _ as decodeType,
+} from '@temporalio/common/lib/search-attributes.js';
 import { ExitCode, TidemarkError } from '../domain/errors.js';
 import { tidemarkSearchAttributes } from '../domain/search-attributes.js';
 import type { Inventory } from '../inventory/schema.js';
@@ -53,7 +56,10 @@ export function explainMissingSearchAttributes(error: unknown): unknown {
   while (cause instanceof Error && !/search attribute/i.test(cause.message) && cause.cause) cause = cause.cause;
   const message = cause instanceof Error ? ((cause as { details?: string }).details ?? cause.message) : String(cause);
   if (!/search attribute/i.test(message) || !/Tidemark/.test(message)) return error;
-  return new TidemarkError('USAGE', `Temporal does not know Tidemark's search attributes (${message}); run "tidemark temporal setup" once for this namespace`);
+  return new TidemarkError(
+    'USAGE',
+    `Temporal does not know Tidemark's search attributes (${message}); run "tidemark temporal setup" once for this namespace`,
+  );
 }
 
 /** The verb: prints what it did; exit 0 when all four attributes are registered afterwards. */

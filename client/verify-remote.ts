@@ -34,7 +34,11 @@ export function parseStatRecords(output: Buffer): Map<string, HostFileState> {
     const match = /^(\d+) (-?\d+) ([0-9a-f]+) /.exec(text);
     if (!match) throw new Error(`unexpected stat output from the host: ${JSON.stringify(text.slice(0, 200))}`);
     const mode = Number.parseInt(match[3]!, 16);
-    states.set(text.slice(match[0].length), { size: Number(match[1]), mtime: Number(match[2]), regular: (mode & fileTypeMask) === regularFileType });
+    states.set(text.slice(match[0].length), {
+      size: Number(match[1]),
+      mtime: Number(match[2]),
+      regular: (mode & fileTypeMask) === regularFileType,
+    });
   }
   return states;
 }
@@ -78,13 +82,25 @@ async function runWithNames(login: HostLogin, command: string, paths: Buffer[], 
   const remote = login.source.sudo ? command.replace(/^xargs -0 -r /, 'xargs -0 -r sudo -n ') : command;
   const [ssh, ...args] = sshArgv(login, remote);
   const input = Buffer.concat(paths.flatMap((path) => [path, Buffer.from([0])]));
-  const result = await execa(ssh!, args, { input, encoding: 'buffer', reject: false, env: rsyncEnvironment(), extendEnv: false, timeout: callTimeoutMs, maxBuffer: 64 * 1024 * 1024 });
-  const stderr = Buffer.from(result.stderr ?? []).toString('utf8').trim();
+  const result = await execa(ssh!, args, {
+    input,
+    encoding: 'buffer',
+    reject: false,
+    env: rsyncEnvironment(),
+    extendEnv: false,
+    timeout: callTimeoutMs,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const stderr = Buffer.from(result.stderr ?? [])
+    .toString('utf8')
+    .trim();
   const exitCode = result.exitCode ?? -1;
   if (exitCode !== 0 && exitCode !== 123) {
     const source = `${login.source.user}@${login.source.address}:${login.source.port}`;
     const why = result.timedOut ? `timed out after ${callTimeoutMs / 60_000} min` : `exited ${exitCode}`;
-    throw new Error(`${what} over ssh on ${source} ${why}: ${stderr.split('\n').slice(-5).join(' ') || '(no error output)'}`);
+    throw new Error(
+      `${what} over ssh on ${source} ${why}: ${stderr.split('\n').slice(-5).join(' ') || '(no error output)'}`,
+    );
   }
   return Buffer.from(result.stdout ?? []);
 }

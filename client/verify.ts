@@ -51,21 +51,54 @@ export interface VerifyReport {
 export function sampleSize(value: string | undefined): number {
   if (value === undefined) return defaultSample;
   const count = Number(value);
-  if (!/^\d+$/.test(value) || count < 1 || count > maxSample) throw new TidemarkError('USAGE', `--sample: "${value}" is not a number of files from 1 to ${maxSample}; give e.g. --sample ${defaultSample}`);
+  if (!/^\d+$/.test(value) || count < 1 || count > maxSample)
+    throw new TidemarkError(
+      'USAGE',
+      `--sample: "${value}" is not a number of files from 1 to ${maxSample}; give e.g. --sample ${defaultSample}`,
+    );
   return count;
 }
 
-export async function verifyHost(inventory: Inventory, options: { host: string; server?: string; sample?: string; json?: boolean }): Promise<ExitCode> {
+export async function verifyHost(
+  inventory: Inventory,
+  options: { host: string; server?: string; sample?: string; json?: boolean },
+): Promise<ExitCode> {
   const wanted = sampleSize(options.sample);
   const target = await localTarget(inventory, options.host, options.server);
-  if (!target.exists) throw new TidemarkError('USAGE', `--host: ${target.host} has no backup on ${target.server} yet (no dataset ${target.dataset})`);
-  const picked = pickSnapshot((await listSnapshots(target.dataset)).map((snapshot) => snapshot.name), {});
-  if ('problem' in picked) throw new TidemarkError('USAGE', picked.problem.replace(/^no complete snapshot to restore from/, 'no complete snapshot to verify'));
+  if (!target.exists)
+    throw new TidemarkError(
+      'USAGE',
+      `--host: ${target.host} has no backup on ${target.server} yet (no dataset ${target.dataset})`,
+    );
+  const picked = pickSnapshot(
+    (await listSnapshots(target.dataset)).map((snapshot) => snapshot.name),
+    {},
+  );
+  if ('problem' in picked)
+    throw new TidemarkError(
+      'USAGE',
+      picked.problem.replace(/^no complete snapshot to restore from/, 'no complete snapshot to verify'),
+    );
   const host = resolveHost(inventory, target.host);
   const ssh = resolveSsh(inventory);
-  const login: HostLogin = { ssh: { identityFile: ssh.identityFile, knownHostsFile: ssh.knownHostsFile }, source: { address: host.address, port: host.port, user: host.user, sudo: host.sudo } };
+  const login: HostLogin = {
+    ssh: { identityFile: ssh.identityFile, knownHostsFile: ssh.knownHostsFile },
+    source: { address: host.address, port: host.port, user: host.user, sudo: host.sudo },
+  };
 
-  const report: VerifyReport = { host: target.host, server: target.server, dataset: target.dataset, snapshot: picked.name, regularFiles: 0, sampled: 0, verified: 0, mismatched: 0, skipped: 0, mismatches: [], skippedFiles: [] };
+  const report: VerifyReport = {
+    host: target.host,
+    server: target.server,
+    dataset: target.dataset,
+    snapshot: picked.name,
+    regularFiles: 0,
+    sampled: 0,
+    verified: 0,
+    mismatched: 0,
+    skipped: 0,
+    mismatches: [],
+    skippedFiles: [],
+  };
   try {
     await withSnapshotView(target.dataset, picked.name, async (root) => {
       const { sample, seen } = await sampleRegularFiles(Buffer.from(root), wanted);
@@ -75,7 +108,9 @@ export async function verifyHost(inventory: Inventory, options: { host: string; 
     });
   } catch (error) {
     if (error instanceof TidemarkError) throw error;
-    console.error(`FAILED: verify of ${target.host} from ${target.dataset}@${picked.name}: ${(error as Error).message}`);
+    console.error(
+      `FAILED: verify of ${target.host} from ${target.dataset}@${picked.name}: ${(error as Error).message}`,
+    );
     return ExitCode.backupFailed;
   }
   print(report, options.json ?? false);
@@ -106,7 +141,12 @@ async function sampleRegularFiles(root: Buffer, wanted: number): Promise<{ sampl
       if (stat.isDirectory()) pending.push(child);
       if (!stat.isFile()) continue;
       seen++;
-      const entry = { local: Buffer.concat([root, child]), remote: child, size: stat.size, mtime: Math.floor(stat.mtimeMs / 1000) };
+      const entry = {
+        local: Buffer.concat([root, child]),
+        remote: child,
+        size: stat.size,
+        mtime: Math.floor(stat.mtimeMs / 1000),
+      };
       if (sample.length < wanted) sample.push(entry);
       else {
         const slot = randomInt(seen);
@@ -119,15 +159,22 @@ async function sampleRegularFiles(root: Buffer, wanted: number): Promise<{ sampl
 
 async function compare(login: HostLogin, sample: SampledFile[], report: VerifyReport): Promise<void> {
   const key = (file: SampledFile) => file.remote.toString('latin1');
-  const unchanged = (file: SampledFile, state: HostFileState | undefined) => state !== undefined && state.regular && state.size === file.size && state.mtime === file.mtime;
-  const states = await statOnHost(login, sample.map((file) => file.remote));
+  const unchanged = (file: SampledFile, state: HostFileState | undefined) =>
+    state !== undefined && state.regular && state.size === file.size && state.mtime === file.mtime;
+  const states = await statOnHost(
+    login,
+    sample.map((file) => file.remote),
+  );
   const candidates: SampledFile[] = [];
   for (const file of sample) {
     const state = states.get(key(file));
     if (unchanged(file, state)) candidates.push(file);
     else skip(report, file, state === undefined ? 'gone from the host' : 'changed on the host since the snapshot');
   }
-  const hostHashes = await hashOnHost(login, candidates.map((file) => file.remote));
+  const hostHashes = await hashOnHost(
+    login,
+    candidates.map((file) => file.remote),
+  );
   const differing: Array<{ file: SampledFile; snapshotSha256: string; hostSha256: string }> = [];
   for (const file of candidates) {
     const hostSha256 = hostHashes.get(key(file));
@@ -141,7 +188,10 @@ async function compare(login: HostLogin, sample: SampledFile[], report: VerifyRe
   }
   // A file written between the two calls would look like a bad copy: ask again, and only what is still
   // unchanged counts as a mismatch.
-  const again = await statOnHost(login, differing.map(({ file }) => file.remote));
+  const again = await statOnHost(
+    login,
+    differing.map(({ file }) => file.remote),
+  );
   for (const { file, snapshotSha256, hostSha256 } of differing) {
     if (!unchanged(file, again.get(key(file)))) {
       skip(report, file, 'changed on the host since the snapshot');
@@ -165,7 +215,10 @@ function named(path: Buffer): VerifiedFile {
 function sha256(path: Buffer): Promise<string> {
   return new Promise((resolve, reject) => {
     const hash = createHash('sha256');
-    createReadStream(path).on('error', reject).on('data', (chunk) => hash.update(chunk)).on('end', () => resolve(hash.digest('hex')));
+    createReadStream(path)
+      .on('error', reject)
+      .on('data', (chunk) => hash.update(chunk))
+      .on('end', () => resolve(hash.digest('hex')));
   });
 }
 
@@ -174,14 +227,21 @@ function print(report: VerifyReport, json: boolean): void {
     console.log(JSON.stringify(report, null, 2));
     return;
   }
-  console.log(`${report.dataset}@${report.snapshot}: ${report.sampled} of ${report.regularFiles} regular files sampled`);
+  console.log(
+    `${report.dataset}@${report.snapshot}: ${report.sampled} of ${report.regularFiles} regular files sampled`,
+  );
   for (const mismatch of report.mismatches) {
     const hex = mismatch.pathHex !== undefined ? ` (hex ${mismatch.pathHex})` : '';
-    console.log(`MISMATCH: ${JSON.stringify(mismatch.path)}${hex}: snapshot sha256 ${mismatch.snapshotSha256}, host ${mismatch.hostSha256}`);
+    console.log(
+      `MISMATCH: ${JSON.stringify(mismatch.path)}${hex}: snapshot sha256 ${mismatch.snapshotSha256}, host ${mismatch.hostSha256}`,
+    );
   }
   const reasons = new Map<string, number>();
   for (const skipped of report.skippedFiles) reasons.set(skipped.reason, (reasons.get(skipped.reason) ?? 0) + 1);
   const why = [...reasons].map(([reason, count]) => `${count} ${reason}`).join(', ');
-  console.log(`verified ${report.verified}, mismatched ${report.mismatched}, skipped ${report.skipped}${why ? ` (${why})` : ''}`);
-  if (report.sampled > 0 && report.verified === 0 && report.mismatched === 0) console.log('WARNING: no file could be compared; nothing was proved');
+  console.log(
+    `verified ${report.verified}, mismatched ${report.mismatched}, skipped ${report.skipped}${why ? ` (${why})` : ''}`,
+  );
+  if (report.sampled > 0 && report.verified === 0 && report.mismatched === 0)
+    console.log('WARNING: no file could be compared; nothing was proved');
 }

@@ -24,7 +24,9 @@ export async function watchBackup(handle: WorkflowHandle, runId: string): Promis
     const progress = await describeProgress(handle, runId).catch(() => ({ line: lastLine, key: lastKey }));
     // A terminal gets one line rewritten every second; a log gets a line when the phase or attempt
     // changes, and otherwise at most every 30 s.
-    const due = terminal ? progress.line !== lastLine : progress.key !== lastKey || Date.now() - lastLogged >= logEveryMs;
+    const due = terminal
+      ? progress.line !== lastLine
+      : progress.key !== lastKey || Date.now() - lastLogged >= logEveryMs;
     if (due) {
       process.stderr.write(terminal ? `\r\x1b[2K${progress.line}` : `${progress.line}\n`);
       lastLine = progress.line;
@@ -49,7 +51,9 @@ async function describeProgress(handle: WorkflowHandle, runId: string): Promise<
     const payload = activity.heartbeatDetails?.payloads?.[0];
     const transfer = payload ? defaultPayloadConverter.fromPayload<TransferProgress>(payload) : undefined;
     if (transfer && transfer.bytes > 0) {
-      parts.push(`${transfer.percent}% ${formatBytes(transfer.bytes)}, ${transfer.filesTransferred} files, ${transfer.rate}`);
+      parts.push(
+        `${transfer.percent}% ${formatBytes(transfer.bytes)}, ${transfer.filesTransferred} files, ${transfer.rate}`,
+      );
     }
     if ((activity.attempt ?? 1) > 1) {
       const attempt = `attempt ${activity.attempt}${activity.lastFailure?.message ? ` (last: ${activity.lastFailure.message.split('\n')[0]!.slice(0, 160)})` : ''}`;

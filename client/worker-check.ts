@@ -32,7 +32,9 @@ export function watchForWorker(client: Client, server: string): () => void {
       if ((await serverPollers(client, server).catch(() => undefined)) !== 0) return;
     }
     if (stopped) return;
-    process.stderr.write(`\nno worker polls ${serverTaskQueue(server)}: the backup waits until one does. On the backup server "${server}" run: tidemark worker --server ${server}\n`);
+    process.stderr.write(
+      `\nno worker polls ${serverTaskQueue(server)}: the backup waits until one does. On the backup server "${server}" run: tidemark worker --server ${server}\n`,
+    );
   })();
   return () => {
     stopped = true;

@@ -7,7 +7,16 @@
 // left alone and reported.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { X509Certificate, randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { Agent, request } from 'undici';
@@ -91,7 +100,8 @@ export async function startIcinga(): Promise<DevIcinga> {
   }
 
   const validate = await execa('icinga2', ['daemon', '-C', '-c', configPath], { reject: false });
-  if (validate.exitCode !== 0) throw new Error(`icinga2 rejected ${configPath}:\n${validate.stdout.split('\n').slice(-15).join('\n')}`);
+  if (validate.exitCode !== 0)
+    throw new Error(`icinga2 rejected ${configPath}:\n${validate.stdout.split('\n').slice(-15).join('\n')}`);
 
   const log = openSync(join(dir, 'daemon.out'), 'w');
   const child: ChildProcess = spawn('icinga2', ['daemon', '-c', configPath], { stdio: ['ignore', log, log] });
@@ -119,7 +129,10 @@ export async function startIcinga(): Promise<DevIcinga> {
     await waitFor(
       'the Icinga 2 API',
       async () => {
-        if (exited !== undefined) throw new Error(`icinga2 exited ${exited}: ${readFileSync(join(dir, 'daemon.out'), 'utf8').split('\n').slice(-10).join('\n')}`);
+        if (exited !== undefined)
+          throw new Error(
+            `icinga2 exited ${exited}: ${readFileSync(join(dir, 'daemon.out'), 'utf8').split('\n').slice(-10).join('\n')}`,
+          );
         return (await api('GET', '/v1/status/ApiListener')).status === 200;
       },
       60_000,
@@ -142,16 +155,23 @@ export async function startIcinga(): Promise<DevIcinga> {
         [`/v1/objects/services/${encodeURIComponent(`${host}!${service}`)}`, `service ${host}!${service}`],
       ] as const) {
         const response = await api('PUT', path, { attrs: passive });
-        if (response.status !== 200 && !/already exists/.test(response.body)) throw new Error(`creating ${what}: HTTP ${response.status} ${response.body}`);
+        if (response.status !== 200 && !/already exists/.test(response.body))
+          throw new Error(`creating ${what}: HTTP ${response.status} ${response.body}`);
       }
     },
     async deleteHost(host) {
       await api('DELETE', `/v1/objects/hosts/${encodeURIComponent(host)}?cascade=1`);
     },
     async lastCheckResult(host, service) {
-      const response = await api('GET', `/v1/objects/services/${encodeURIComponent(`${host}!${service}`)}?attrs=last_check_result`);
-      if (response.status !== 200) throw new Error(`reading ${host}!${service}: HTTP ${response.status} ${response.body}`);
-      const parsed = JSON.parse(response.body) as { results: { attrs: { last_check_result: IcingaCheckResult | null } }[] };
+      const response = await api(
+        'GET',
+        `/v1/objects/services/${encodeURIComponent(`${host}!${service}`)}?attrs=last_check_result`,
+      );
+      if (response.status !== 200)
+        throw new Error(`reading ${host}!${service}: HTTP ${response.status} ${response.body}`);
+      const parsed = JSON.parse(response.body) as {
+        results: { attrs: { last_check_result: IcingaCheckResult | null } }[];
+      };
       return parsed.results[0]?.attrs.last_check_result ?? undefined;
     },
     async stop() {
@@ -168,7 +188,8 @@ export async function startIcinga(): Promise<DevIcinga> {
 
 /** `icinga2 api setup` once (CA and node certificate); returns the node certificate's CN. */
 async function ensureApiCertificates(): Promise<string> {
-  const nodeCert = () => (existsSync(certsDir) ? readdirSync(certsDir).find((name) => name.endsWith('.crt') && name !== 'ca.crt') : undefined);
+  const nodeCert = () =>
+    existsSync(certsDir) ? readdirSync(certsDir).find((name) => name.endsWith('.crt') && name !== 'ca.crt') : undefined;
   if (!nodeCert() || !existsSync(join(certsDir, 'ca.crt'))) {
     const setup = await execa('icinga2', ['api', 'setup'], { reject: false });
     if (setup.exitCode !== 0) throw new Error(`icinga2 api setup failed: ${setup.stderr || setup.stdout}`);
@@ -186,7 +207,9 @@ async function stopLeftover(): Promise<void> {
   if (!pid || !isAlive(pid)) return;
   const commandLine = existsSync(`/proc/${pid}/cmdline`) ? readFileSync(`/proc/${pid}/cmdline`, 'utf8') : '';
   if (!commandLine.includes(configName)) {
-    throw new Error(`an Icinga 2 not started by the tests is running (pid ${pid}, ${pidFile}); stop it first (systemctl stop icinga2)`);
+    throw new Error(
+      `an Icinga 2 not started by the tests is running (pid ${pid}, ${pidFile}); stop it first (systemctl stop icinga2)`,
+    );
   }
   process.kill(pid, 'SIGTERM');
   await waitFor(`leftover icinga2 (pid ${pid}) to stop`, async () => !isAlive(pid), 20_000);

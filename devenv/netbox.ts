@@ -6,7 +6,17 @@
 // empty, migrated NetBox.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { request } from 'undici';
@@ -74,7 +84,8 @@ export async function prepareNetbox(): Promise<void> {
 }
 
 export async function startNetbox(options: NetboxOptions = {}): Promise<DevNetbox> {
-  if (!netboxInstalled()) throw new Error('NetBox is not installed: run bash scripts/setup-netbox.sh (scripts/setup.sh runs it)');
+  if (!netboxInstalled())
+    throw new Error('NetBox is not installed: run bash scripts/setup-netbox.sh (scripts/setup.sh runs it)');
   const version = (await execa(netboxCommand, ['version'])).stdout.trim();
   const template = await ensureTemplate(version);
   const dir = mkdtempSync('/tmp/tidemark-netbox-');
@@ -91,16 +102,32 @@ export async function startNetbox(options: NetboxOptions = {}): Promise<DevNetbo
     stops.push(await startPostgres(pgData, dir));
     const redis = await startRedis(dir);
     stops.push(redis.stop);
-    const root = writeConfiguration(dir, { pgPort: pgPortOf(pgData), redisPort: redis.port, maxPageSize: options.maxPageSize ?? 1000 });
+    const root = writeConfiguration(dir, {
+      pgPort: pgPortOf(pgData),
+      redisPort: redis.port,
+      maxPageSize: options.maxPageSize ?? 1000,
+    });
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
-    const gunicorn = spawnLogged(join(venv, 'bin', 'gunicorn'), ['--bind', `127.0.0.1:${port}`, '--workers', '2', '--timeout', '120', 'netbox.wsgi'], join(dir, 'gunicorn.log'), netboxEnv(root));
+    const gunicorn = spawnLogged(
+      join(venv, 'bin', 'gunicorn'),
+      ['--bind', `127.0.0.1:${port}`, '--workers', '2', '--timeout', '120', 'netbox.wsgi'],
+      join(dir, 'gunicorn.log'),
+      netboxEnv(root),
+    );
     stops.push(() => stopChild(gunicorn));
     // Any answer will do: with LOGIN_REQUIRED even /api/status/ wants a token.
-    await waitFor('NetBox answering', async () => {
-      const status = await request(`${url}/api/status/`).then(async (response) => (await response.body.dump(), response.statusCode), () => 0);
-      return status > 0 && status < 500;
-    }, 120_000).catch((error: Error) => {
+    await waitFor(
+      'NetBox answering',
+      async () => {
+        const status = await request(`${url}/api/status/`).then(
+          async (response) => (await response.body.dump(), response.statusCode),
+          () => 0,
+        );
+        return status > 0 && status < 500;
+      },
+      120_000,
+    ).catch((error: Error) => {
       throw new Error(`${error.message}\n${tail(join(dir, 'gunicorn.log'))}`);
     });
     const token = await provisionToken(url);
@@ -111,7 +138,8 @@ export async function startNetbox(options: NetboxOptions = {}): Promise<DevNetbo
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
       const text = await response.body.text();
-      if (response.statusCode >= 300) throw new Error(`NetBox ${method} ${path}: HTTP ${response.statusCode} ${text.slice(0, 500)}`);
+      if (response.statusCode >= 300)
+        throw new Error(`NetBox ${method} ${path}: HTTP ${response.statusCode} ${text.slice(0, 500)}`);
       return (text ? JSON.parse(text) : undefined) as T;
     };
     return { url, token, version, api, stop };
@@ -132,20 +160,42 @@ async function ensureTemplate(version: string): Promise<string> {
     mkdirSync(pgData);
     chownSync(dir, uidOf(pgUser), gidOf(pgUser));
     chownSync(pgData, uidOf(pgUser), gidOf(pgUser));
-    await asPostgres(join(pgBin, 'initdb'), ['-D', pgData, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C.UTF-8']);
+    await asPostgres(join(pgBin, 'initdb'), [
+      '-D',
+      pgData,
+      '-U',
+      'postgres',
+      '--auth=trust',
+      '--encoding=UTF8',
+      '--locale=C.UTF-8',
+    ]);
     const stopPostgres = await startPostgres(pgData, dir);
     const redis = await startRedis(dir);
     try {
-      await asPostgres(join(pgBin, 'createdb'), ['-h', '127.0.0.1', '-p', String(pgPortOf(pgData)), '-U', 'postgres', 'netbox']);
+      await asPostgres(join(pgBin, 'createdb'), [
+        '-h',
+        '127.0.0.1',
+        '-p',
+        String(pgPortOf(pgData)),
+        '-U',
+        'postgres',
+        'netbox',
+      ]);
       const root = writeConfiguration(dir, { pgPort: pgPortOf(pgData), redisPort: redis.port, maxPageSize: 1000 });
       console.log(`netbox: migrating a new database for NetBox ${version} (once; a few minutes)`);
       const started = Date.now();
-      await execa(netboxCommand, ['migrate', '--no-input'], { env: netboxEnv(root), all: true }).catch((error: { all?: string; message: string }) => {
-        throw new Error(`netbox migrate failed: ${(error.all ?? error.message).slice(-3000)}`);
-      });
-      await execa(netboxCommand, ['createsuperuser', '--no-input', '--username', 'admin', '--email', 'admin@example.org'], {
-        env: { ...netboxEnv(root), DJANGO_SUPERUSER_PASSWORD: adminPassword },
-      });
+      await execa(netboxCommand, ['migrate', '--no-input'], { env: netboxEnv(root), all: true }).catch(
+        (error: { all?: string; message: string }) => {
+          throw new Error(`netbox migrate failed: ${(error.all ?? error.message).slice(-3000)}`);
+        },
+      );
+      await execa(
+        netboxCommand,
+        ['createsuperuser', '--no-input', '--username', 'admin', '--email', 'admin@example.org'],
+        {
+          env: { ...netboxEnv(root), DJANGO_SUPERUSER_PASSWORD: adminPassword },
+        },
+      );
       console.log(`netbox: migrated in ${Math.round((Date.now() - started) / 1000)} s`);
     } finally {
       await redis.stop();
@@ -171,9 +221,11 @@ async function provisionToken(url: string): Promise<string> {
     body: JSON.stringify({ username: 'admin', password: adminPassword }),
   });
   const text = await response.body.text();
-  if (response.statusCode !== 201) throw new Error(`NetBox token provisioning: HTTP ${response.statusCode} ${text.slice(0, 300)}`);
+  if (response.statusCode !== 201)
+    throw new Error(`NetBox token provisioning: HTTP ${response.statusCode} ${text.slice(0, 300)}`);
   const answer = JSON.parse(text) as { token?: string; key?: string; version?: number };
-  if (answer.version !== 2 || !answer.key || !answer.token) throw new Error(`NetBox token provisioning answered no v2 token: fields ${Object.keys(answer).join(', ')}`);
+  if (answer.version !== 2 || !answer.key || !answer.token)
+    throw new Error(`NetBox token provisioning answered no v2 token: fields ${Object.keys(answer).join(', ')}`);
   // A v2 token is used as nbt_<key>.<secret> (NetBox's netbox/api/authentication.py).
   return `nbt_${answer.key}.${answer.token}`;
 }
@@ -181,7 +233,8 @@ async function provisionToken(url: string): Promise<string> {
 function writeConfiguration(dir: string, settings: { pgPort: number; redisPort: number; maxPageSize: number }): string {
   const root = join(dir, 'netbox-root');
   mkdirSync(join(root, 'conf'), { recursive: true });
-  const redis = (database: number) => `{'HOST': '127.0.0.1', 'PORT': ${settings.redisPort}, 'USERNAME': '', 'PASSWORD': '', 'DATABASE': ${database}, 'SSL': False}`;
+  const redis = (database: number) =>
+    `{'HOST': '127.0.0.1', 'PORT': ${settings.redisPort}, 'USERNAME': '', 'PASSWORD': '', 'DATABASE': ${database}, 'SSL': False}`;
   writeFileSync(join(root, 'conf', '__init__.py'), '');
   writeFileSync(
     join(root, 'conf', 'configuration.py'),
@@ -213,9 +266,38 @@ async function startPostgres(pgData: string, dir: string): Promise<() => Promise
   const log = join(dir, 'postgres.log');
   writeFileSync(log, '');
   chownSync(log, uidOf(pgUser), gidOf(pgUser));
-  const settings = ['listen_addresses=127.0.0.1', `port=${port}`, `unix_socket_directories=${pgData}`, 'fsync=off', 'synchronous_commit=off', 'full_page_writes=off', 'max_connections=50'];
-  const postgres = spawnLogged('setpriv', ['--reuid', pgUser, '--regid', pgUser, '--init-groups', '--', join(pgBin, 'postgres'), '-D', pgData, ...settings.flatMap((setting) => ['-c', setting])], log);
-  await waitFor('PostgreSQL accepting connections', async () => (await execa(join(pgBin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port)], { reject: false })).exitCode === 0, 60_000).catch((error: Error) => {
+  const settings = [
+    'listen_addresses=127.0.0.1',
+    `port=${port}`,
+    `unix_socket_directories=${pgData}`,
+    'fsync=off',
+    'synchronous_commit=off',
+    'full_page_writes=off',
+    'max_connections=50',
+  ];
+  const postgres = spawnLogged(
+    'setpriv',
+    [
+      '--reuid',
+      pgUser,
+      '--regid',
+      pgUser,
+      '--init-groups',
+      '--',
+      join(pgBin, 'postgres'),
+      '-D',
+      pgData,
+      ...settings.flatMap((setting) => ['-c', setting]),
+    ],
+    log,
+  );
+  await waitFor(
+    'PostgreSQL accepting connections',
+    async () =>
+      (await execa(join(pgBin, 'pg_isready'), ['-h', '127.0.0.1', '-p', String(port)], { reject: false })).exitCode ===
+      0,
+    60_000,
+  ).catch((error: Error) => {
     throw new Error(`${error.message}\n${tail(log)}`);
   });
   return () => stopChild(postgres);
@@ -228,15 +310,25 @@ function pgPortOf(pgData: string): number {
 async function startRedis(dir: string): Promise<{ port: number; stop(): Promise<void> }> {
   const port = await freePort();
   const log = join(dir, `redis-${port}.log`);
-  const redis = spawnLogged('/usr/bin/redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir], log);
-  await waitFor('Redis answering', async () => (await execa('redis-cli', ['-p', String(port), 'ping'], { reject: false })).stdout === 'PONG', 30_000).catch((error: Error) => {
+  const redis = spawnLogged(
+    '/usr/bin/redis-server',
+    ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', dir],
+    log,
+  );
+  await waitFor(
+    'Redis answering',
+    async () => (await execa('redis-cli', ['-p', String(port), 'ping'], { reject: false })).stdout === 'PONG',
+    30_000,
+  ).catch((error: Error) => {
     throw new Error(`${error.message}\n${tail(log)}`);
   });
   return { port, stop: () => stopChild(redis) };
 }
 
 async function asPostgres(command: string, args: string[]): Promise<void> {
-  await execa('setpriv', ['--reuid', pgUser, '--regid', pgUser, '--init-groups', '--', command, ...args], { cwd: '/tmp' });
+  await execa('setpriv', ['--reuid', pgUser, '--regid', pgUser, '--init-groups', '--', command, ...args], {
+    cwd: '/tmp',
+  });
 }
 
 function spawnLogged(command: string, args: string[], log: string, env?: NodeJS.ProcessEnv): ChildProcess {
@@ -271,7 +363,9 @@ function gidOf(user: string): number {
 }
 
 function idOf(user: string, field: number): number {
-  const line = readFileSync('/etc/passwd', 'utf8').split('\n').find((entry) => entry.startsWith(`${user}:`));
+  const line = readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((entry) => entry.startsWith(`${user}:`));
   const id = Number(line?.split(':')[field]);
   if (!Number.isInteger(id)) throw new Error(`no user ${user} (the postgresql package makes it)`);
   return id;

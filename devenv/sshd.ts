@@ -84,7 +84,8 @@ export async function createLoopbackHost(dir: string, address: string): Promise<
       if (!child || child.exitCode !== null || child.signalCode !== null) return;
       const exited = new Promise((resolve) => child!.once('exit', resolve));
       // Session processes are children of the listener; a plain stop leaves them running.
-      if (options.dropSessions && child.pid) await execa('pkill', ['-KILL', '-P', String(child.pid)], { reject: false });
+      if (options.dropSessions && child.pid)
+        await execa('pkill', ['-KILL', '-P', String(child.pid)], { reject: false });
       child.kill('SIGTERM');
       await exited;
     },

@@ -49,7 +49,17 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     await connection.close();
     return true;
   });
-  await execa(temporalCli(), ['operator', 'namespace', 'update', '--address', address, '-n', 'default', '--retention', options.retention ?? '30d']);
+  await execa(temporalCli(), [
+    'operator',
+    'namespace',
+    'update',
+    '--address',
+    address,
+    '-n',
+    'default',
+    '--retention',
+    options.retention ?? '30d',
+  ]);
   // Workers upsert Tidemark's search attributes: without them every run would stall on its first end.
   const connection = await Connection.connect({ address });
   try {

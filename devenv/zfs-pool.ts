@@ -46,7 +46,10 @@ export async function ensureZfsDaemon(): Promise<void> {
   try {
     await waitFor('zfs-fuse daemon', zfsAnswers, 15_000);
   } catch (error) {
-    throw new Error(`${(error as Error).message}; zfs-fuse exited ${started.exitCode}: ${started.all?.trim() || '(no output)'}`, { cause: error });
+    throw new Error(
+      `${(error as Error).message}; zfs-fuse exited ${started.exitCode}: ${started.all?.trim() || '(no output)'}`,
+      { cause: error },
+    );
   }
 }
 
@@ -82,14 +85,25 @@ export async function ensureFilePool(options: FilePoolOptions): Promise<void> {
   await ensureZfsDaemon();
   if ((await execa('zpool', ['list', '-H', options.name], { reject: false })).exitCode === 0) return;
   if (existsSync(options.imageFile)) {
-    const imported = await execa('zpool', ['import', '-d', dirname(options.imageFile), options.name], { reject: false });
+    const imported = await execa('zpool', ['import', '-d', dirname(options.imageFile), options.name], {
+      reject: false,
+    });
     if (imported.exitCode === 0) return;
   }
   await mkdir(dirname(options.imageFile), { recursive: true });
   // Empty folders left at the mountpoint by an earlier pool would make zpool create refuse it.
   removeEmptyFolders(options.mountpoint);
   await execa('truncate', ['-s', options.size ?? '2G', options.imageFile]);
-  await execa('zpool', ['create', '-f', '-m', options.mountpoint, '-O', `compression=${options.compression === false ? 'off' : 'on'}`, options.name, options.imageFile]);
+  await execa('zpool', [
+    'create',
+    '-f',
+    '-m',
+    options.mountpoint,
+    '-O',
+    `compression=${options.compression === false ? 'off' : 'on'}`,
+    options.name,
+    options.imageFile,
+  ]);
 }
 
 /** Destroys the pool (tests only). */

@@ -30,7 +30,10 @@ export function parsePlanbSnapshotName(name: string): number | undefined {
   const ms = Date.UTC(year!, month! - 1, day!, hour!, minute!);
   const back = new Date(ms);
   const same =
-    back.getUTCFullYear() === year && back.getUTCMonth() === month! - 1 && back.getUTCDate() === day &&
-    back.getUTCHours() === hour && back.getUTCMinutes() === minute;
+    back.getUTCFullYear() === year &&
+    back.getUTCMonth() === month! - 1 &&
+    back.getUTCDate() === day &&
+    back.getUTCHours() === hour &&
+    back.getUTCMinutes() === minute;
   return same ? ms : undefined;
 }

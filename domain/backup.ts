@@ -27,7 +27,13 @@ export interface BackupPlan {
   excludes: string[];
   /** controlPath: this run's OpenSSH multiplexing socket (probe, hooks and rsync share one login); absent: off. */
   ssh: { identityFile: string; knownHostsFile: string; controlPath?: string };
-  transfer: { ioTimeoutSeconds: number; heartbeatTimeoutMs: number; attempts: number; retryIntervalMs: number; bandwidthLimit?: string };
+  transfer: {
+    ioTimeoutSeconds: number;
+    heartbeatTimeoutMs: number;
+    attempts: number;
+    retryIntervalMs: number;
+    bandwidthLimit?: string;
+  };
   /** Hooks, veto, what is selected and excluded on the host (domain/host-steps.ts); absent: none of these steps. */
   hostSteps?: HostStepsPlan;
   /** PlanB-style allow-list: only these paths (relative to `root`) are copied, as rsync filter rules. */
@@ -85,7 +91,17 @@ export interface TransferProgress {
   rate: string;
 }
 
-export type BackupPhase = 'planning' | 'dataset' | 'host-check' | 'vetoed' | 'hooks' | 'transfer' | 'snapshot' | 'retention' | 'done' | 'failed';
+export type BackupPhase =
+  | 'planning'
+  | 'dataset'
+  | 'host-check'
+  | 'vetoed'
+  | 'hooks'
+  | 'transfer'
+  | 'snapshot'
+  | 'retention'
+  | 'done'
+  | 'failed';
 
 /** Answer of the workflow's `progress` query. */
 export interface BackupProgress {

@@ -67,12 +67,14 @@ export function parseExcludeFile(text: string, roots: readonly string[] = ['/'])
     if (line === '' || line.startsWith('#') || line.startsWith(';')) return;
     const problem = (reason: string) => malformed.push({ line: index + 1, text: line.slice(0, 200), reason });
     if (line.startsWith('- ')) line = line.slice(2).trim();
-    if (line.startsWith('+ ') || line === '!' || line.startsWith('! ')) return problem('includes and list resets are not allowed in an exclude file');
+    if (line.startsWith('+ ') || line === '!' || line.startsWith('! '))
+      return problem('includes and list resets are not allowed in an exclude file');
     // eslint-disable-next-line no-control-regex
     if (/[\x00-\x1f\x7f]/.test(line)) return problem('contains a control character');
     if (line === '') return problem('empty pattern');
     const inner = line.replace(/\/+$/, '');
-    if (!line.startsWith('/') && inner.includes('/')) return problem(`relative path: rsync would match it at any depth; write "/${line}" for the path from the root`);
+    if (!line.startsWith('/') && inner.includes('/'))
+      return problem(`relative path: rsync would match it at any depth; write "/${line}" for the path from the root`);
     const everything = coverage.add(line);
     if (everything) return problem(everything);
     patterns.push(line);
@@ -143,10 +145,17 @@ export function includeRules(root: string, items: readonly string[]): string[] {
     if (!rules.includes(rule)) rules.push(rule);
   };
   const rootParts = root.split('/').filter(Boolean);
-  for (let depth = 1; depth <= rootParts.length; depth++) add(`+ /${rootParts.slice(0, depth).map((part) => escapeLiteral(part, false)).join('/')}/`);
+  for (let depth = 1; depth <= rootParts.length; depth++)
+    add(
+      `+ /${rootParts
+        .slice(0, depth)
+        .map((part) => escapeLiteral(part, false))
+        .join('/')}/`,
+    );
   for (const item of items) {
     const parts = item.split('/').filter(Boolean);
-    for (let depth = 1; depth < parts.length; depth++) add(`+ ${underRoot(root, `/${parts.slice(0, depth).join('/')}/`)}`);
+    for (let depth = 1; depth < parts.length; depth++)
+      add(`+ ${underRoot(root, `/${parts.slice(0, depth).join('/')}/`)}`);
     add(`+ ${underRoot(root, `/${parts.join('/')}`)}`);
     add(`+ ${underRoot(root, `/${parts.join('/')}/***`)}`);
   }
@@ -155,7 +164,10 @@ export function includeRules(root: string, items: readonly string[]): string[] {
 }
 
 /** The rules rsync reads with --exclude-from=- : the merged excludes, then the allow-list if any. */
-export function filterRules(excludes: readonly string[], include?: { root: string; items: readonly string[] }): string[] {
+export function filterRules(
+  excludes: readonly string[],
+  include?: { root: string; items: readonly string[] },
+): string[] {
   const rules = excludes.map((pattern) => `- ${pattern}`);
   if (include && include.items.length > 0) rules.push(...includeRules(include.root, include.items));
   return rules;

@@ -61,7 +61,9 @@ export const activityFailures = {
 export type ActivityFailureType = keyof typeof activityFailures;
 
 /** The failure types Temporal does not retry. */
-export type NonRetryableFailure = { [Type in ActivityFailureType]: (typeof activityFailures)[Type]['retry'] extends false ? Type : never }[ActivityFailureType];
+export type NonRetryableFailure = {
+  [Type in ActivityFailureType]: (typeof activityFailures)[Type]['retry'] extends false ? Type : never;
+}[ActivityFailureType];
 
 /** The ApplicationFailure an activity throws for `type`, retryable as the table says. */
 export function activityFailure(message: string, type: ActivityFailureType, ...details: unknown[]): ApplicationFailure {
@@ -70,11 +72,20 @@ export function activityFailure(message: string, type: ActivityFailureType, ...d
 
 /** The transfer activity's failures that its retry policy lists as not retryable (also when an SDK
  * wrapper loses the nonRetryable flag). */
-export const fatalTransferErrors = ['HostKeyRejected', 'SshAuthFailed', 'RsyncFailed', 'PoolFull', 'LeaseLost'] as const satisfies readonly NonRetryableFailure[];
+export const fatalTransferErrors = [
+  'HostKeyRejected',
+  'SshAuthFailed',
+  'RsyncFailed',
+  'PoolFull',
+  'LeaseLost',
+] as const satisfies readonly NonRetryableFailure[];
 
 /** The failure inside the SDK's wrappers (ActivityFailure, or the `wrapper` given): the activity's or the
  * child workflow's own error, whose message says what went wrong. */
-export function innermostCause(error: unknown, wrapper: typeof ActivityFailure | typeof ChildWorkflowFailure = ActivityFailure): unknown {
+export function innermostCause(
+  error: unknown,
+  wrapper: typeof ActivityFailure | typeof ChildWorkflowFailure = ActivityFailure,
+): unknown {
   let cause = error;
   while (cause instanceof wrapper && cause.cause) cause = cause.cause;
   return cause;

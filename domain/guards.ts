@@ -52,20 +52,33 @@ export const snapshotProperties = {
 } as const;
 
 /** rsync --max-delete for a run against `baseline`; undefined: no limit (no baseline, or allowed to shrink). */
-export function maxDeleteFor(baseline: Baseline | undefined, guards: GuardSettings, allowShrink: boolean): number | undefined {
+export function maxDeleteFor(
+  baseline: Baseline | undefined,
+  guards: GuardSettings,
+  allowShrink: boolean,
+): number | undefined {
   if (!baseline || allowShrink) return undefined;
   return Math.max(guards.maxDeleteMin, Math.ceil((baseline.files * guards.maxDeletePercent) / 100));
 }
 
 /** Mount points selected last time and missing now (mode "mounts" only): their copies are protected. */
-export function missingMounts(baseline: Baseline | undefined, selected: readonly string[], allowShrink: boolean): string[] {
+export function missingMounts(
+  baseline: Baseline | undefined,
+  selected: readonly string[],
+  allowShrink: boolean,
+): string[] {
   if (!baseline?.mounts || allowShrink) return [];
   const now = new Set(selected);
   return baseline.mounts.filter((mount) => !now.has(mount));
 }
 
 /** Why a finished transfer looks like lost data (files or bytes dropped beyond the threshold); undefined: fine. */
-export function shrinkReason(baseline: Baseline | undefined, now: { files: number; bytes: number }, guards: GuardSettings, allowShrink: boolean): string | undefined {
+export function shrinkReason(
+  baseline: Baseline | undefined,
+  now: { files: number; bytes: number },
+  guards: GuardSettings,
+  allowShrink: boolean,
+): string | undefined {
   if (!baseline || allowShrink) return undefined;
   const drops: string[] = [];
   const limit = guards.shrinkPercent;
@@ -79,7 +92,13 @@ export function shrinkReason(baseline: Baseline | undefined, now: { files: numbe
 }
 
 /** The properties a new snapshot records (`zfs snapshot -o` pairs); mounts only for mount-table selections. */
-export function baselineProperties(figures: { files: number; bytes: number; written: number; mounts?: string[]; suspect?: string }): string[] {
+export function baselineProperties(figures: {
+  files: number;
+  bytes: number;
+  written: number;
+  mounts?: string[];
+  suspect?: string;
+}): string[] {
   const pairs = [
     `${snapshotProperties.files}=${figures.files}`,
     `${snapshotProperties.bytes}=${figures.bytes}`,

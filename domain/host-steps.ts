@@ -87,7 +87,8 @@ export interface HostStepsSummary {
 export const safeRemotePath = /^\/[A-Za-z0-9._+-]+(\/[A-Za-z0-9._+-]+)*\/?$/;
 
 function checked(path: string): string {
-  if (!safeRemotePath.test(path) || path.split('/').includes('..')) throw new Error(`unsafe remote path ${JSON.stringify(path)}`);
+  if (!safeRemotePath.test(path) || path.split('/').includes('..'))
+    throw new Error(`unsafe remote path ${JSON.stringify(path)}`);
   return path.length > 1 ? path.replace(/\/+$/, '') : path;
 }
 
@@ -102,7 +103,12 @@ function shell(script: string): string {
  * hook directory exists (when it does not, the hook step needs no ssh call). Sections start with `marker`
  * lines (a random token per call, so file contents cannot fake one).
  */
-export function probeCommand(vetoDir: string, excludeFile: string, marker: string, hookDir = '/etc/backup-scripts'): string {
+export function probeCommand(
+  vetoDir: string,
+  excludeFile: string,
+  marker: string,
+  hookDir = '/etc/backup-scripts',
+): string {
   if (!/^[a-z0-9]{8,64}$/.test(marker)) throw new Error('bad marker');
   const veto = checked(vetoDir);
   const file = checked(excludeFile);
@@ -143,7 +149,8 @@ export function parseProbeOutput(stdout: string, marker: string): ProbeOutput | 
     }
     current?.push(line);
   }
-  if (!sections.has('veto') || !sections.has('mounts') || !sections.has('excludes') || !sections.has('end')) return undefined;
+  if (!sections.has('veto') || !sections.has('mounts') || !sections.has('excludes') || !sections.has('end'))
+    return undefined;
   return {
     veto: sections.get('veto')!.filter((line) => line !== ''),
     mounts: sections.get('mounts')!.join('\n'),
@@ -188,7 +195,8 @@ export function parseHookOutput(
   output: { stdout: string; stderr: string; exitCode: number },
   marker: string,
 ): Pick<HookResult, 'status' | 'failed' | 'outputTail' | 'exitCode'> | undefined {
-  if (output.stdout.split('\n').includes(`${marker} absent`)) return { status: 'absent', failed: [], outputTail: [], exitCode: 0 };
+  if (output.stdout.split('\n').includes(`${marker} absent`))
+    return { status: 'absent', failed: [], outputTail: [], exitCode: 0 };
   // Only the command's own line counts: hooks may print look-alikes such as "mysqldump exit 0".
   const exitLine = output.stdout
     .split('\n')
@@ -202,19 +210,27 @@ export function parseHookOutput(
     .map((line) => line.trimEnd())
     .filter((line) => line !== '' && !line.startsWith(`${marker} `));
   const failed: string[] = [];
-  for (const match of output.stderr.matchAll(/^run-parts: (.+?) exited with return code (\d+)$/gm)) failed.push(`${match[1]!.replace(/\/\/+/g, '/')} (exit ${match[2]})`);
-  for (const match of output.stderr.matchAll(/^run-parts: (.+?) (?:was )?(?:terminated|killed) by signal (\d+)$/gm)) failed.push(`${match[1]!.replace(/\/\/+/g, '/')} (signal ${match[2]})`);
+  for (const match of output.stderr.matchAll(/^run-parts: (.+?) exited with return code (\d+)$/gm))
+    failed.push(`${match[1]!.replace(/\/\/+/g, '/')} (exit ${match[2]})`);
+  for (const match of output.stderr.matchAll(/^run-parts: (.+?) (?:was )?(?:terminated|killed) by signal (\d+)$/gm))
+    failed.push(`${match[1]!.replace(/\/\/+/g, '/')} (signal ${match[2]})`);
   const outputTail = lines.filter((line) => !/^run-parts: .* exited with return code/.test(line)).slice(-10);
   if (exitCode === 0) return { status: 'passed', failed: [], outputTail, exitCode };
   // timeout(1): 124 when the time ran out, 137 when the scripts ignored SIGTERM and were killed.
   if (exitCode === 124 || exitCode === 137) {
     // run-parts names a script when it first prints; the last one named is the likely one still running.
     const running = [...output.stdout.matchAll(/^(\/\S+):$/gm)].at(-1)?.[1];
-    if (failed.length === 0 && running) failed.push(`${running.replace(/\/\/+/g, '/')} (running when the time ran out)`);
+    if (failed.length === 0 && running)
+      failed.push(`${running.replace(/\/\/+/g, '/')} (running when the time ran out)`);
     return { status: 'timeout', failed, outputTail, exitCode };
   }
   if (failed.length === 0) {
-    const reason = exitCode === 127 ? 'run-parts or timeout not found on the host' : exitCode === 126 ? 'run-parts could not be executed' : `run-parts exited ${exitCode}`;
+    const reason =
+      exitCode === 127
+        ? 'run-parts or timeout not found on the host'
+        : exitCode === 126
+          ? 'run-parts could not be executed'
+          : `run-parts exited ${exitCode}`;
     failed.push(reason);
   }
   return { status: 'failed', failed, outputTail, exitCode };

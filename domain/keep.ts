@@ -10,7 +10,8 @@ const maxReasonLength = 200;
 /** Why `reason` cannot be stored as a keep reason, or undefined when it can. */
 export function keepReasonProblem(reason: string): string | undefined {
   if (reason.trim() === '') return 'give a reason, e.g. --keep "before upgrade"';
-  if (reason.length > maxReasonLength) return `a reason may be at most ${maxReasonLength} characters (got ${reason.length})`;
+  if (reason.length > maxReasonLength)
+    return `a reason may be at most ${maxReasonLength} characters (got ${reason.length})`;
   // zfs prints properties tab-separated, one per line: control characters would garble the listing.
   if (/\p{Cc}/u.test(reason)) return 'a reason may not contain tabs, newlines or other control characters';
   return undefined;

@@ -11,23 +11,87 @@ export interface MountEntry {
 
 /** Disk filesystems that hold a host's data. Anything not listed here (or asked for) is skipped. */
 export const localFilesystemTypes: readonly string[] = [
-  'ext2', 'ext3', 'ext4', 'xfs', 'btrfs', 'zfs', 'f2fs', 'jfs', 'reiserfs', 'vfat', 'exfat', 'ntfs', 'ntfs3',
-  'bcachefs', 'nilfs2', 'hfsplus', 'ufs',
+  'ext2',
+  'ext3',
+  'ext4',
+  'xfs',
+  'btrfs',
+  'zfs',
+  'f2fs',
+  'jfs',
+  'reiserfs',
+  'vfat',
+  'exfat',
+  'ntfs',
+  'ntfs3',
+  'bcachefs',
+  'nilfs2',
+  'hfsplus',
+  'ufs',
 ];
 
 /** Network and cluster filesystems: backed up only with `includeNetworkMounts: true` (their own server
  * should back them up). */
 export const networkFilesystemTypes: readonly string[] = [
-  'nfs', 'nfs4', 'cifs', 'smb3', 'smbfs', 'glusterfs', 'fuse.glusterfs', 'ceph', 'fuse.ceph', 'fuse.sshfs',
-  'sshfs', '9p', 'afs', 'fuse.davfs2', 'davfs', 'lustre', 'fuse.s3fs', 'fuse.rclone', 'gfs2', 'ocfs2',
+  'nfs',
+  'nfs4',
+  'cifs',
+  'smb3',
+  'smbfs',
+  'glusterfs',
+  'fuse.glusterfs',
+  'ceph',
+  'fuse.ceph',
+  'fuse.sshfs',
+  'sshfs',
+  '9p',
+  'afs',
+  'fuse.davfs2',
+  'davfs',
+  'lustre',
+  'fuse.s3fs',
+  'fuse.rclone',
+  'gfs2',
+  'ocfs2',
 ];
 
 /** Kernel and memory filesystems: never backed up (their contents are made at boot or are not files). */
 export const pseudoFilesystemTypes: readonly string[] = [
-  'proc', 'sysfs', 'tmpfs', 'devtmpfs', 'devpts', 'ramfs', 'cgroup', 'cgroup2', 'overlay', 'squashfs', 'nsfs',
-  'autofs', 'mqueue', 'hugetlbfs', 'debugfs', 'tracefs', 'securityfs', 'pstore', 'efivarfs', 'bpf', 'configfs',
-  'fusectl', 'binfmt_misc', 'rpc_pipefs', 'nfsd', 'selinuxfs', 'iso9660', 'udf', 'fuse', 'fuseblk', 'fuse.lxcfs',
-  'fuse.gvfsd-fuse', 'fuse.portal', 'fuse.zfs', 'zfs-kstat',
+  'proc',
+  'sysfs',
+  'tmpfs',
+  'devtmpfs',
+  'devpts',
+  'ramfs',
+  'cgroup',
+  'cgroup2',
+  'overlay',
+  'squashfs',
+  'nsfs',
+  'autofs',
+  'mqueue',
+  'hugetlbfs',
+  'debugfs',
+  'tracefs',
+  'securityfs',
+  'pstore',
+  'efivarfs',
+  'bpf',
+  'configfs',
+  'fusectl',
+  'binfmt_misc',
+  'rpc_pipefs',
+  'nfsd',
+  'selinuxfs',
+  'iso9660',
+  'udf',
+  'fuse',
+  'fuseblk',
+  'fuse.lxcfs',
+  'fuse.gvfsd-fuse',
+  'fuse.portal',
+  'fuse.zfs',
+  'zfs-kstat',
 ];
 
 export interface SelectionOptions {
@@ -39,7 +103,8 @@ export interface SelectionOptions {
   extraTypes: readonly string[];
 }
 
-export type SkipReason = 'pseudo' | 'network' | 'unknown type' | 'hidden' | 'under a skipped mount' | 'same filesystem' | 'unusable name';
+export type SkipReason =
+  'pseudo' | 'network' | 'unknown type' | 'hidden' | 'under a skipped mount' | 'same filesystem' | 'unusable name';
 
 export interface MountSelection {
   /** Source paths for rsync, parents before children: the root first when its filesystem is selected. */
@@ -67,7 +132,10 @@ function unescapeMountField(field: string): string {
 
 /** "/a//b/" → "/a/b"; "/" stays "/". */
 export function normalizePath(path: string): string {
-  const normalized = `/${path.split('/').filter((part) => part !== '' && part !== '.').join('/')}`;
+  const normalized = `/${path
+    .split('/')
+    .filter((part) => part !== '' && part !== '.')
+    .join('/')}`;
   return normalized;
 }
 
@@ -80,7 +148,8 @@ function classify(fstype: string, options: SelectionOptions): 'local' | SkipReas
   if (options.extraTypes.includes(fstype)) return 'local';
   if (localFilesystemTypes.includes(fstype)) return 'local';
   if (networkFilesystemTypes.includes(fstype)) return options.includeNetworkMounts ? 'local' : 'network';
-  if (pseudoFilesystemTypes.includes(fstype) || fstype.startsWith('fuse.') || fstype.startsWith('cgroup')) return 'pseudo';
+  if (pseudoFilesystemTypes.includes(fstype) || fstype.startsWith('fuse.') || fstype.startsWith('cgroup'))
+    return 'pseudo';
   return 'unknown type';
 }
 
@@ -102,8 +171,12 @@ export function selectMounts(entries: readonly MountEntry[], options: SelectionO
     (coveredLater ? hidden : visible).push(entry);
   });
   // The filesystem holding the root: the deepest visible mount point containing it.
-  const holder = visible.filter((entry) => isUnder(root, entry.target)).sort((a, b) => b.target.length - a.target.length)[0];
-  const candidates = visible.filter((entry) => entry.target !== root && isUnder(entry.target, root)).sort((a, b) => a.target.localeCompare(b.target));
+  const holder = visible
+    .filter((entry) => isUnder(root, entry.target))
+    .sort((a, b) => b.target.length - a.target.length)[0];
+  const candidates = visible
+    .filter((entry) => entry.target !== root && isUnder(entry.target, root))
+    .sort((a, b) => a.target.localeCompare(b.target));
 
   const paths: string[] = [];
   const skipped: MountSelection['skipped'] = [];
@@ -112,11 +185,21 @@ export function selectMounts(entries: readonly MountEntry[], options: SelectionO
   const consider = (entry: MountEntry, path: string) => {
     let verdict = classify(entry.fstype, options);
     if (verdict === 'local' && /[\n\r]/.test(path)) verdict = 'unusable name';
-    if (verdict === 'local' && skippedTargets.some((target) => isUnder(path, target))) verdict = 'under a skipped mount';
+    if (verdict === 'local' && skippedTargets.some((target) => isUnder(path, target)))
+      verdict = 'under a skipped mount';
     // A bind mount of the filesystem it sits in has the same device number, so rsync --one-file-system
     // already walks into it from the parent's copy (btrfs subvolumes differ in device number: kept).
-    const parent = visible.filter((other) => other !== entry && other.target !== path && isUnder(path, other.target)).sort((a, b) => b.target.length - a.target.length)[0];
-    if (verdict === 'local' && parent && selected.includes(parent) && parent.source === entry.source && parent.fstype === entry.fstype && entry.fstype !== 'btrfs') {
+    const parent = visible
+      .filter((other) => other !== entry && other.target !== path && isUnder(path, other.target))
+      .sort((a, b) => b.target.length - a.target.length)[0];
+    if (
+      verdict === 'local' &&
+      parent &&
+      selected.includes(parent) &&
+      parent.source === entry.source &&
+      parent.fstype === entry.fstype &&
+      entry.fstype !== 'btrfs'
+    ) {
       verdict = 'same filesystem';
     }
     if (verdict === 'local') {
@@ -131,7 +214,8 @@ export function selectMounts(entries: readonly MountEntry[], options: SelectionO
   if (holder) consider(holder, root);
   for (const entry of candidates) consider(entry, entry.target);
   for (const entry of hidden) {
-    if (isUnder(entry.target, root) && entry.target !== root) skipped.push({ target: entry.target, fstype: entry.fstype, reason: 'hidden' });
+    if (isUnder(entry.target, root) && entry.target !== root)
+      skipped.push({ target: entry.target, fstype: entry.fstype, reason: 'hidden' });
   }
   return { paths, skipped };
 }

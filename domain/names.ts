@@ -29,7 +29,10 @@ export type SnapshotLabel = 'complete' | 'partial' | 'suspect';
 
 /** Snapshot name for a backup finished at `at`: `tidemark-20261123T091900Z[-partial|-suspect]`, UTC, sortable. */
 export function snapshotName(at: Date, label: SnapshotLabel = 'complete'): string {
-  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  const stamp = at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}Z$/, 'Z');
   return `${snapshotPrefix}${stamp}${label === 'complete' ? '' : `-${label}`}`;
 }
 

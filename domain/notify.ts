@@ -44,7 +44,10 @@ export interface OutcomeRecord {
  * What an escalated run sends and returns: the targets get status FAILED with the reason first; the run's
  * own summary keeps its status and gains a note. Without an escalation both are the summary itself.
  */
-export function escalatedSummaries(summary: BackupSummary, escalation: string | undefined): { toTargets: BackupSummary; toCaller: BackupSummary } {
+export function escalatedSummaries(
+  summary: BackupSummary,
+  escalation: string | undefined,
+): { toTargets: BackupSummary; toCaller: BackupSummary } {
   if (!escalation) return { toTargets: summary, toCaller: summary };
   return {
     toTargets: { ...summary, status: 'FAILED', message: `${escalation}: ${summary.message}` },

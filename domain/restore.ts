@@ -39,7 +39,15 @@ export interface RestorePlan {
   snapshot: string;
   paths: string[];
   /** Where the files go: a local directory, or a host reached over ssh. Always ends in "/". */
-  target: { kind: 'local'; dir: string } | { kind: 'host'; host: string; dir: string; remote: { address: string; port: number; user: string; sudo: boolean }; ssh: { identityFile: string; knownHostsFile: string } };
+  target:
+    | { kind: 'local'; dir: string }
+    | {
+        kind: 'host';
+        host: string;
+        dir: string;
+        remote: { address: string; port: number; user: string; sudo: boolean };
+        ssh: { identityFile: string; knownHostsFile: string };
+      };
   dryRun: boolean;
   bandwidthLimit?: string;
   ioTimeoutSeconds: number;
@@ -92,7 +100,8 @@ export function defaultHostTargetDir(snapshot: string): string {
 /** Why `path` cannot be restored as given, or undefined when it can. */
 export function restorePathProblem(path: string): string | undefined {
   if (!path.startsWith('/')) return `"${path}" is not absolute: give the path as it was on the host, e.g. /etc/nginx`;
-  if (path.split('/').some((part) => part === '..' || part === '.')) return `"${path}" contains "." or "..": give the plain path as it was on the host`;
+  if (path.split('/').some((part) => part === '..' || part === '.'))
+    return `"${path}" contains "." or "..": give the plain path as it was on the host`;
   if (/[\0\n]/.test(path)) return `"${path}" contains a NUL or newline`;
   return undefined;
 }
@@ -114,12 +123,17 @@ export function restoreInputProblems(input: RestoreInput): string[] {
     const problem = restorePathProblem(path);
     if (problem) problems.push(`--path: ${problem}`);
   }
-  if (input.at !== undefined && Number.isNaN(Date.parse(input.at))) problems.push(`--at: "${input.at}" is not a time; give ISO 8601, e.g. 2026-11-20T18:00:00Z`);
-  if (input.at !== undefined && input.snapshot !== undefined && input.snapshot !== 'latest') problems.push('--at and --snapshot both pick a snapshot: give one of them');
+  if (input.at !== undefined && Number.isNaN(Date.parse(input.at)))
+    problems.push(`--at: "${input.at}" is not a time; give ISO 8601, e.g. 2026-11-20T18:00:00Z`);
+  if (input.at !== undefined && input.snapshot !== undefined && input.snapshot !== 'latest')
+    problems.push('--at and --snapshot both pick a snapshot: give one of them');
   const dir = input.to.kind === 'local' ? input.to.dir : input.to.dir;
-  if (dir !== undefined && !dir.startsWith('/')) problems.push(`${input.to.kind === 'local' ? '--to' : '--target-dir'}: "${dir}" is not an absolute directory`);
+  if (dir !== undefined && !dir.startsWith('/'))
+    problems.push(`${input.to.kind === 'local' ? '--to' : '--target-dir'}: "${dir}" is not an absolute directory`);
   if (dir !== undefined && isLiveSystemDir(dir) && !input.overwriteLiveSystem) {
-    problems.push(`${input.to.kind === 'local' ? '--to' : '--target-dir'} /: this writes over the live system; add --yes-overwrite-live-system if that is really meant`);
+    problems.push(
+      `${input.to.kind === 'local' ? '--to' : '--target-dir'} /: this writes over the live system; add --yes-overwrite-live-system if that is really meant`,
+    );
   }
   return problems;
 }
@@ -129,10 +143,17 @@ export function restoreInputProblems(input: RestoreInput): string[] {
  * else the newest complete one. Partial and suspect snapshots are only used when named. Returns the
  * name, or a message for the operator.
  */
-export function pickSnapshot(names: string[], choice: { snapshot?: string; at?: string }): { name: string } | { problem: string } {
+export function pickSnapshot(
+  names: string[],
+  choice: { snapshot?: string; at?: string },
+): { name: string } | { problem: string } {
   const wanted = choice.snapshot ?? 'latest';
   if (wanted !== 'latest') {
-    return names.includes(wanted) ? { name: wanted } : { problem: `--snapshot: "${wanted}" does not exist (${describeNames(names)}); "tidemark snapshots" lists them` };
+    return names.includes(wanted)
+      ? { name: wanted }
+      : {
+          problem: `--snapshot: "${wanted}" does not exist (${describeNames(names)}); "tidemark snapshots" lists them`,
+        };
   }
   const limit = choice.at === undefined ? Infinity : Date.parse(choice.at);
   const complete = names
@@ -141,8 +162,13 @@ export function pickSnapshot(names: string[], choice: { snapshot?: string; at?: 
     .sort((a, b) => a.parsed!.takenAt.getTime() - b.parsed!.takenAt.getTime());
   const newest = complete.at(-1);
   if (newest) return { name: newest.name };
-  if (choice.at !== undefined) return { problem: `--at: no complete snapshot was taken at or before ${new Date(limit).toISOString()} (${describeNames(names)})` };
-  return { problem: `no complete snapshot to restore from (${describeNames(names)}); name a partial or suspect one with --snapshot` };
+  if (choice.at !== undefined)
+    return {
+      problem: `--at: no complete snapshot was taken at or before ${new Date(limit).toISOString()} (${describeNames(names)})`,
+    };
+  return {
+    problem: `no complete snapshot to restore from (${describeNames(names)}); name a partial or suspect one with --snapshot`,
+  };
 }
 
 function describeNames(names: string[]): string {
@@ -157,18 +183,30 @@ function describeNames(names: string[]): string {
  * under the target. Never `--delete`: a restore adds and overwrites, it does not remove.
  */
 export function restoreRsyncArgs(plan: RestorePlan, root: string): string[] {
-  const args = ['--archive', '--hard-links', '--acls', '--xattrs', '--numeric-ids', '--sparse', '--relative', `--timeout=${plan.ioTimeoutSeconds}`];
+  const args = [
+    '--archive',
+    '--hard-links',
+    '--acls',
+    '--xattrs',
+    '--numeric-ids',
+    '--sparse',
+    '--relative',
+    `--timeout=${plan.ioTimeoutSeconds}`,
+  ];
   // --mkpath creates the target's parents even under --dry-run: a dry run must write nothing.
   args.push(...(plan.dryRun ? ['--dry-run', '--itemize-changes'] : ['--mkpath', '--stats', '--info=progress2']));
   if (plan.bandwidthLimit) args.push(`--bwlimit=${plan.bandwidthLimit}`);
   const base = root.replace(/\/+$/, '');
-  const sources = plan.paths.length === 0 ? [`${base}/./`] : plan.paths.map((path) => `${base}/./${relativeRestorePath(path)}`);
+  const sources =
+    plan.paths.length === 0 ? [`${base}/./`] : plan.paths.map((path) => `${base}/./${relativeRestorePath(path)}`);
   // "--" : a restored path may start with "-".
   if (plan.target.kind === 'local') return [...args, '--', ...sources, plan.target.dir];
   // The backup's own ssh options (known_hosts only, no prompts); no multiplexing for a one-off push.
   args.push(`--rsh=${sshCommand({ ssh: plan.target.ssh, source: plan.target.remote }).join(' ')}`);
   if (plan.target.remote.sudo) args.push('--rsync-path=sudo rsync');
-  const address = plan.target.remote.address.includes(':') ? `[${plan.target.remote.address}]` : plan.target.remote.address;
+  const address = plan.target.remote.address.includes(':')
+    ? `[${plan.target.remote.address}]`
+    : plan.target.remote.address;
   return [...args, '--', ...sources, `${plan.target.remote.user}@${address}:${plan.target.dir}`];
 }
 
@@ -179,5 +217,8 @@ export function asDirectory(dir: string): string {
 
 /** Workflow id of one restore: the host, the server and when it was asked for (restores may overlap). */
 export function restoreWorkflowId(host: string, server: string, at: Date, nonce: string): string {
-  return `restore:${host}@${server}:${at.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z')}-${nonce}`;
+  return `restore:${host}@${server}:${at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}Z$/, 'Z')}-${nonce}`;
 }

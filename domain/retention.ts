@@ -49,7 +49,12 @@ export interface RetentionPolicy extends Partial<Record<RetentionClass, number>>
 }
 
 /** Suggested counts for an inventory that sets none; the caller adds its time zone. */
-export const defaultRetentionCounts: Readonly<Omit<RetentionPolicy, 'timeZone'>> = { daily: 7, weekly: 4, monthly: 12, yearly: 3 };
+export const defaultRetentionCounts: Readonly<Omit<RetentionPolicy, 'timeZone'>> = {
+  daily: 7,
+  weekly: 4,
+  monthly: 12,
+  yearly: 3,
+};
 
 /** One snapshot as zfs lists it: name after the "@", creation in Unix seconds (activities' SnapshotInfo fits). */
 export interface RetentionSnapshot {
@@ -135,7 +140,8 @@ export function planRetention(input: RetentionInput): RetentionPlan {
     const count = policy[cls] ?? 0;
     if (!(count > 0)) continue;
     const newestOfPeriod = new Map<string, Entry>();
-    for (const entry of complete) newestOfPeriod.set(periodLabel(cls, local.get(entry)!, policy.weekStartsOn ?? 1), entry);
+    for (const entry of complete)
+      newestOfPeriod.set(periodLabel(cls, local.get(entry)!, policy.weekStartsOn ?? 1), entry);
     const ranked = [...newestOfPeriod].sort(([, a], [, b]) => compare(b, a));
     for (const [label, entry] of ranked.slice(0, count)) entry.reasons.push(`${cls} ${label}`);
   }
@@ -159,7 +165,11 @@ export function planRetention(input: RetentionInput): RetentionPlan {
 
 /** Defence in depth for the prune activity: why `name` must not be destroyed, judged on fresh zfs data
  * (all snapshots of the dataset); an empty list means it may go. Policy-independent rules only. */
-export function checkDestroySafety(name: string, snapshots: readonly RetentionSnapshot[], context: SafetyContext): string[] {
+export function checkDestroySafety(
+  name: string,
+  snapshots: readonly RetentionSnapshot[],
+  context: SafetyContext,
+): string[] {
   const entries = classifyAll(snapshots, context.timeZone, context.adopt);
   const protection = protectionOf(entries, context.anomalyCap);
   const target = entries.find((entry) => entry.snapshot.name === name);
@@ -184,18 +194,30 @@ export function safetyAnchors(name: string, snapshots: readonly RetentionSnapsho
   return anchors.map((entry) => entry.snapshot.name);
 }
 
-function classifyAll(snapshots: readonly RetentionSnapshot[], timeZone: string, adopt: AdoptOptions | undefined): Entry[] {
+function classifyAll(
+  snapshots: readonly RetentionSnapshot[],
+  timeZone: string,
+  adopt: AdoptOptions | undefined,
+): Entry[] {
   return snapshots.map((snapshot) => ({ snapshot, ...classify(snapshot, timeZone, adopt), reasons: [] })).sort(compare);
 }
 
-function classify(snapshot: RetentionSnapshot, timeZone: string, adopt: AdoptOptions | undefined): Omit<Entry, 'snapshot' | 'reasons'> {
+function classify(
+  snapshot: RetentionSnapshot,
+  timeZone: string,
+  adopt: AdoptOptions | undefined,
+): Omit<Entry, 'snapshot' | 'reasons'> {
   const own = parseSnapshotName(snapshot.name);
   if (own) return { takenAt: own.takenAt.getTime(), recognized: true, label: own.label };
   const planb = adopt?.planb ? parsePlanbSnapshotName(snapshot.name) : undefined;
   if (planb !== undefined) return { takenAt: planb, recognized: true, label: 'complete' };
   const sown = adopt?.sown ? parseSownSnapshotName(snapshot.name) : undefined;
   if (sown) return { takenAt: sownTime(sown, snapshot.createdAt, timeZone), recognized: true, label: 'complete' };
-  return { takenAt: Number.isFinite(snapshot.createdAt) ? snapshot.createdAt * 1000 : 0, recognized: false, label: 'complete' };
+  return {
+    takenAt: Number.isFinite(snapshot.createdAt) ? snapshot.createdAt * 1000 : 0,
+    recognized: false,
+    label: 'complete',
+  };
 }
 
 function isComplete(entry: Entry): boolean {
@@ -209,7 +231,9 @@ function isAnomaly(entry: Entry): boolean {
 /** `entries` sorted oldest first. */
 function protectionOf(entries: readonly Entry[], anomalyCap: number | undefined): Protection {
   if (anomalyCap !== undefined && !(Number.isSafeInteger(anomalyCap) && anomalyCap >= 1)) {
-    throw new Error(`anomalyCap: must be a whole number, 1 or more (got ${String(anomalyCap)}); leave it out to keep every anomaly newer than the newest complete snapshot`);
+    throw new Error(
+      `anomalyCap: must be a whole number, 1 or more (got ${String(anomalyCap)}); leave it out to keep every anomaly newer than the newest complete snapshot`,
+    );
   }
   const newestComplete = entries.filter(isComplete).at(-1);
   const newer = entries.filter((entry) => isAnomaly(entry) && (!newestComplete || compare(entry, newestComplete) > 0));
@@ -225,7 +249,12 @@ function clockStopped(protection: Protection): boolean {
 /** Total order: takenAt, then name (code units), then the raw fields, so input order never matters. */
 function compare(a: Entry, b: Entry): number {
   const [x, y] = [a.snapshot, b.snapshot];
-  return a.takenAt - b.takenAt || (x.name < y.name ? -1 : x.name > y.name ? 1 : 0) || x.createdAt - y.createdAt || x.holds - y.holds;
+  return (
+    a.takenAt - b.takenAt ||
+    (x.name < y.name ? -1 : x.name > y.name ? 1 : 0) ||
+    x.createdAt - y.createdAt ||
+    x.holds - y.holds
+  );
 }
 
 function isHeld(entry: Entry): boolean {
@@ -237,7 +266,8 @@ function protections(entry: Entry, { newestComplete, anomalyRank, anomalyCap }: 
   if (entry === newestComplete) reasons.push('newest complete');
   const rank = anomalyRank.get(entry);
   if (rank !== undefined && anomalyCap === undefined) reasons.push(`${entry.label} newer than newest complete`);
-  if (rank !== undefined && anomalyCap !== undefined && rank <= anomalyCap) reasons.push(`anomaly ${rank} of ${anomalyCap} newer than newest complete`);
+  if (rank !== undefined && anomalyCap !== undefined && rank <= anomalyCap)
+    reasons.push(`anomaly ${rank} of ${anomalyCap} newer than newest complete`);
   if (isHeld(entry)) reasons.push('held');
   if (!entry.recognized) reasons.push('foreign');
   return reasons;
@@ -266,7 +296,14 @@ const formatters = new Map<string, Intl.DateTimeFormat>();
 function localTime(ms: number, timeZone: string): LocalTime {
   let format = formatters.get(timeZone);
   if (!format) {
-    const options = { timeZone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric' } as const;
+    const options = {
+      timeZone,
+      hourCycle: 'h23',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+    } as const;
     format = new Intl.DateTimeFormat('en-US', options);
     formatters.set(timeZone, format);
   }
@@ -297,7 +334,8 @@ function weekLabel(dayNumber: number, weekStartsOn: number): string {
 /** SOWN names carry a local date: the zfs creation time if it lies on that date, else the date's first instant. */
 function sownTime(name: SownSnapshotName, createdAt: number, timeZone: string): number {
   const dayNumber = Date.UTC(name.year, name.month - 1, name.day) / dayMs;
-  if (Number.isFinite(createdAt) && localTime(createdAt * 1000, timeZone).dayNumber === dayNumber) return createdAt * 1000;
+  if (Number.isFinite(createdAt) && localTime(createdAt * 1000, timeZone).dayNumber === dayNumber)
+    return createdAt * 1000;
   // Binary search (whole seconds) for the first instant on that date; UTC offsets lie within ±15 h.
   let [before, after] = [dayNumber * 86_400 - 15 * 3600, dayNumber * 86_400 + 15 * 3600];
   while (after - before > 1) {

@@ -9,21 +9,35 @@ import { filterRules } from './excludes.js';
 export function sshCommand(plan: Pick<BackupPlan, 'ssh' | 'source'>): string[] {
   return [
     'ssh',
-    '-F', '/dev/null',
-    '-p', String(plan.source.port),
-    '-i', plan.ssh.identityFile,
-    '-o', 'BatchMode=yes',
-    '-o', 'IdentitiesOnly=yes',
-    '-o', 'StrictHostKeyChecking=yes',
-    '-o', `UserKnownHostsFile=${plan.ssh.knownHostsFile}`,
-    '-o', 'GlobalKnownHostsFile=/dev/null',
-    '-o', 'ConnectTimeout=20',
-    '-o', 'ServerAliveInterval=15',
-    '-o', 'ServerAliveCountMax=4',
-    '-o', 'Compression=no',
-    '-o', 'Ciphers=aes128-gcm@openssh.com,aes256-gcm@openssh.com,chacha20-poly1305@openssh.com',
+    '-F',
+    '/dev/null',
+    '-p',
+    String(plan.source.port),
+    '-i',
+    plan.ssh.identityFile,
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    `UserKnownHostsFile=${plan.ssh.knownHostsFile}`,
+    '-o',
+    'GlobalKnownHostsFile=/dev/null',
+    '-o',
+    'ConnectTimeout=20',
+    '-o',
+    'ServerAliveInterval=15',
+    '-o',
+    'ServerAliveCountMax=4',
+    '-o',
+    'Compression=no',
+    '-o',
+    'Ciphers=aes128-gcm@openssh.com,aes256-gcm@openssh.com,chacha20-poly1305@openssh.com',
     ...multiplexing(plan.ssh.controlPath),
-    '-o', 'LogLevel=ERROR',
+    '-o',
+    'LogLevel=ERROR',
   ];
 }
 
@@ -44,13 +58,34 @@ export const controlPersistSeconds = 300;
  */
 function multiplexing(controlPath: string | undefined): string[] {
   if (!controlPath) return ['-o', 'ControlMaster=no', '-o', 'ControlPath=none'];
-  return ['-o', 'ControlMaster=auto', '-o', `ControlPath=${controlPath}`, '-o', `ControlPersist=${controlPersistSeconds}s`];
+  return [
+    '-o',
+    'ControlMaster=auto',
+    '-o',
+    `ControlPath=${controlPath}`,
+    '-o',
+    `ControlPersist=${controlPersistSeconds}s`,
+  ];
 }
 
 /** `ssh -O exit` for the run's control master (undefined without multiplexing). */
 export function closeMasterCommand(plan: Pick<BackupPlan, 'ssh' | 'source'>): string[] | undefined {
   if (!plan.ssh.controlPath) return undefined;
-  return ['ssh', '-F', '/dev/null', '-o', `ControlPath=${plan.ssh.controlPath}`, '-O', 'exit', '-p', String(plan.source.port), '-l', plan.source.user, '--', plan.source.address];
+  return [
+    'ssh',
+    '-F',
+    '/dev/null',
+    '-o',
+    `ControlPath=${plan.ssh.controlPath}`,
+    '-O',
+    'exit',
+    '-p',
+    String(plan.source.port),
+    '-l',
+    plan.source.user,
+    '--',
+    plan.source.address,
+  ];
 }
 
 /** `user@host:` with brackets for IPv6 literals. */
@@ -63,18 +98,26 @@ export function remotePrefix(source: BackupPlan['source']): string {
 export function rsyncArgs(plan: BackupPlan, destination: string): string[] {
   const args = [
     // Full-system copy: archive (-rlptgoD), hard links, ACLs, xattrs, numeric ids, sparse files.
-    '--archive', '--hard-links', '--acls', '--xattrs', '--numeric-ids', '--sparse',
+    '--archive',
+    '--hard-links',
+    '--acls',
+    '--xattrs',
+    '--numeric-ids',
+    '--sparse',
     // Keep each listed path's full name; stay on the filesystem of each listed path.
-    '--relative', '--one-file-system',
+    '--relative',
+    '--one-file-system',
     // The copy mirrors the source: gone files and newly excluded ones vanish (older snapshots keep them).
-    '--delete', '--delete-excluded',
+    '--delete',
+    '--delete-excluded',
     // Rewrite only changed blocks: unchanged blocks stay shared with older ZFS snapshots.
     '--inplace',
     `--timeout=${plan.transfer.ioTimeoutSeconds}`,
     // Paths and options travel inside rsync's protocol, never through the host's shell: a name with ";",
     // "$(...)" or backquotes stays a name even if RSYNC_OLD_ARGS is set (an explicit flag overrides it).
     '--secluded-args',
-    '--stats', '--info=progress2',
+    '--stats',
+    '--info=progress2',
     `--rsh=${sshCommand(plan).join(' ')}`,
   ];
   if (plan.transfer.bandwidthLimit) args.push(`--bwlimit=${plan.transfer.bandwidthLimit}`);

@@ -7,7 +7,12 @@ const number = (text: string | undefined): number => Number((text ?? '0').replac
 export function parseProgressLine(line: string): TransferProgress | undefined {
   const match = /^\s*([\d,]+)\s+(\d+)%\s+(\S+)\s+\S+(?:\s+\(xfr#(\d+))?/.exec(line);
   if (!match) return undefined;
-  return { bytes: number(match[1]), percent: Number(match[2]), rate: match[3] ?? '', filesTransferred: number(match[4]) };
+  return {
+    bytes: number(match[1]),
+    percent: Number(match[2]),
+    rate: match[3] ?? '',
+    filesTransferred: number(match[4]),
+  };
 }
 
 /** The newest complete progress2 line in the tail of rsync's stdout (lines end in \r or \n). */

@@ -149,8 +149,11 @@ export function excludedSamples(matchers: readonly RsyncMatcher[], root = '/'): 
     const parts = relative.split('/');
     // The root itself counts too: a pattern matching it drops every entry below it.
     const candidates: Array<[string, boolean]> = base === '' ? [] : [[base, true]];
-    parts.forEach((_, index) => candidates.push([`${base}/${parts.slice(0, index + 1).join('/')}`, index < parts.length - 1 || isDir]));
-    if (candidates.some(([path, dir]) => matchers.some((matcher) => matcher.matches(path, dir)))) excluded.push(`${base}/${relative}`);
+    parts.forEach((_, index) =>
+      candidates.push([`${base}/${parts.slice(0, index + 1).join('/')}`, index < parts.length - 1 || isDir]),
+    );
+    if (candidates.some(([path, dir]) => matchers.some((matcher) => matcher.matches(path, dir))))
+      excluded.push(`${base}/${relative}`);
   }
   return excluded;
 }
@@ -167,7 +170,8 @@ export class ExcludeCoverage {
     const found: Array<{ root: string; mine: readonly string[] }> = [];
     for (const root of this.roots) {
       const mine = samplesExcludedBy(pattern, root);
-      if (mine === undefined) return `"${pattern}" uses wildcard syntax this check cannot judge (a trailing "\\" or an unknown [:class:]); write it differently`;
+      if (mine === undefined)
+        return `"${pattern}" uses wildcard syntax this check cannot judge (a trailing "\\" or an unknown [:class:]); write it differently`;
       found.push({ root, mine });
     }
     for (const { root, mine } of found) {

@@ -68,7 +68,8 @@ export function parseBlackout(text: string): { start: number; end: number } | un
   const [, h1, m1, h2, m2] = match;
   const start = Number(h1) * 60 + Number(m1 ?? 0);
   const end = Number(h2) * 60 + Number(m2 ?? 0);
-  if (Number(h1) > 23 || Number(m1 ?? 0) > 59 || Number(h2) > 24 || Number(m2 ?? 0) > 59 || end > minutesPerDay) return undefined;
+  if (Number(h1) > 23 || Number(m1 ?? 0) > 59 || Number(h2) > 24 || Number(m2 ?? 0) > 59 || end > minutesPerDay)
+    return undefined;
   if (start === end % minutesPerDay) return undefined;
   return { start, end: end % minutesPerDay === 0 && end !== 0 ? minutesPerDay : end };
 }
@@ -124,7 +125,8 @@ function badMinutes(blackout: string[], jitterMs: number, windows: Array<{ start
   let bad = badMinuteCache.get(key);
   if (!bad) {
     bad = new Uint8Array(minutesPerDay);
-    for (let minute = 0; minute < minutesPerDay; minute++) bad[minute] = touchesBlackout(minute, jitterMs, windows) ? 1 : 0;
+    for (let minute = 0; minute < minutesPerDay; minute++)
+      bad[minute] = touchesBlackout(minute, jitterMs, windows) ? 1 : 0;
     if (badMinuteCache.size > 1000) badMinuteCache.clear();
     badMinuteCache.set(key, bad);
   }
@@ -145,7 +147,11 @@ export function groupMinutes(minutesOfDay: Iterable<number>, anySecond: boolean)
     group.hours.push(hour);
     byMinuteSet.set(key, group);
   }
-  return [...byMinuteSet.values()].map((group) => ({ hours: toRanges(group.hours), minutes: toRanges(group.minutes), anySecond }));
+  return [...byMinuteSet.values()].map((group) => ({
+    hours: toRanges(group.hours),
+    minutes: toRanges(group.minutes),
+    anySecond,
+  }));
 }
 
 function toRanges(sorted: number[]): IntRange[] {
@@ -167,7 +173,12 @@ export function shortDuration(ms: number): string {
   if (ms === 0) return '0s';
   const parts: string[] = [];
   let rest = Math.round(ms / 1000);
-  for (const [unit, seconds] of [['d', 86_400], ['h', 3_600], ['m', 60], ['s', 1]] as const) {
+  for (const [unit, seconds] of [
+    ['d', 86_400],
+    ['h', 3_600],
+    ['m', 60],
+    ['s', 1],
+  ] as const) {
     if (rest >= seconds) {
       parts.push(`${Math.floor(rest / seconds)}${unit}`);
       rest %= seconds;
@@ -181,7 +192,12 @@ export function shortDuration(ms: number): string {
  * among the host's servers (sorted): servers of one host get starting points spread evenly over the
  * allowed part of the interval, and the host's name picks where that spread begins.
  */
-export function planTiming(host: string, serverIndex: number, serverCount: number, settings: ScheduleSettings): TimingResult {
+export function planTiming(
+  host: string,
+  serverIndex: number,
+  serverCount: number,
+  settings: ScheduleSettings,
+): TimingResult {
   const windows: Array<{ start: number; end: number }> = [];
   for (const text of settings.blackout) {
     const window = parseBlackout(text);
@@ -189,7 +205,8 @@ export function planTiming(host: string, serverIndex: number, serverCount: numbe
     windows.push(window);
   }
   const choice = settings.schedule;
-  const everyText = choice === 'daily' ? '1d' : choice === 'hourly' ? '1h' : 'every' in choice ? choice.every : undefined;
+  const everyText =
+    choice === 'daily' ? '1d' : choice === 'hourly' ? '1h' : 'every' in choice ? choice.every : undefined;
   const intervalMs = everyText === undefined ? undefined : parseDuration(everyText);
   if (everyText !== undefined && (intervalMs === undefined || intervalMs < minuteMs || intervalMs % minuteMs !== 0)) {
     return { ok: false, error: `schedule every "${everyText}": expected whole minutes, at least 1m, e.g. "6h"` };
@@ -197,11 +214,15 @@ export function planTiming(host: string, serverIndex: number, serverCount: numbe
   let jitterMs = defaultJitterMs(intervalMs);
   if (settings.jitter !== undefined) {
     const parsed = parseDuration(settings.jitter);
-    if (parsed === undefined) return { ok: false, error: `jitter "${settings.jitter}": expected a duration such as "30m"` };
+    if (parsed === undefined)
+      return { ok: false, error: `jitter "${settings.jitter}": expected a duration such as "30m"` };
     jitterMs = parsed;
   }
   if (intervalMs !== undefined && jitterMs >= intervalMs) {
-    return { ok: false, error: `jitter ${shortDuration(jitterMs)} must be shorter than the interval ${shortDuration(intervalMs)}` };
+    return {
+      ok: false,
+      error: `jitter ${shortDuration(jitterMs)} must be shorter than the interval ${shortDuration(intervalMs)}`,
+    };
   }
   const zone = settings.timezone === 'UTC' ? '' : ` ${settings.timezone}`;
   const jitterText = jitterMs > 0 ? `+${shortDuration(jitterMs)}` : '';
@@ -218,10 +239,19 @@ export function planTiming(host: string, serverIndex: number, serverCount: numbe
   // The cron text was checked when the inventory was read (inventory/cron.ts).
   if (typeof choice === 'object' && 'cron' in choice) {
     const skip = skipMinutes();
-    if (skip.length === minutesPerDay) return { ok: false, error: `blackout ${settings.blackout.join(', ')} covers the whole day` };
+    if (skip.length === minutesPerDay)
+      return { ok: false, error: `blackout ${settings.blackout.join(', ')} covers the whole day` };
     return {
       ok: true,
-      timing: { ...base, calendars: [], intervals: [], cron: [choice.cron.trim()], skip: groupMinutes(skip, true), catchupWindowMs: dayMs, summary: `cron "${choice.cron.trim()}"${jitterText}${zone}${paused}` },
+      timing: {
+        ...base,
+        calendars: [],
+        intervals: [],
+        cron: [choice.cron.trim()],
+        skip: groupMinutes(skip, true),
+        catchupWindowMs: dayMs,
+        summary: `cron "${choice.cron.trim()}"${jitterText}${zone}${paused}`,
+      },
     };
   }
 
@@ -230,7 +260,8 @@ export function planTiming(host: string, serverIndex: number, serverCount: numbe
   if (minutesPerDay % everyMinutes !== 0) {
     // Not a divisor of a day: an interval anchored at the epoch (UTC); runs that would touch a blackout are skipped.
     const skip = skipMinutes();
-    if (skip.length === minutesPerDay) return { ok: false, error: `blackout ${settings.blackout.join(', ')} covers the whole day` };
+    if (skip.length === minutesPerDay)
+      return { ok: false, error: `blackout ${settings.blackout.join(', ')} covers the whole day` };
     const offset = (hostHash + Math.floor((serverIndex * everyMinutes) / serverCount)) % everyMinutes;
     return {
       ok: true,
@@ -260,7 +291,10 @@ export function planTiming(host: string, serverIndex: number, serverCount: numbe
     } else if (lost === best) good.push(phase);
   }
   if (best === slotsPerDay) {
-    return { ok: false, error: `blackout ${settings.blackout.join(', ')} leaves no start time for a run with jitter ${shortDuration(jitterMs)}` };
+    return {
+      ok: false,
+      error: `blackout ${settings.blackout.join(', ')} leaves no start time for a run with jitter ${shortDuration(jitterMs)}`,
+    };
   }
   const baseIndex = hostHash % good.length;
   const phase = good[(baseIndex + Math.floor((serverIndex * good.length) / serverCount)) % good.length]!;

@@ -14,7 +14,9 @@ export const tidemarkSearchAttributes = [hostAttribute, serverAttribute, statusA
 /** Tidemark's attributes missing from a namespace's custom attributes (a worker checks before it polls: a
  * workflow whose upsert names an unknown attribute fails its task and stalls). */
 export function missingSearchAttributes(existing: Readonly<Record<string, unknown>>): string[] {
-  return tidemarkSearchAttributes.filter((key) => existing[key.name] === undefined || existing[key.name] === null).map((key) => key.name);
+  return tidemarkSearchAttributes
+    .filter((key) => existing[key.name] === undefined || existing[key.name] === null)
+    .map((key) => key.name);
 }
 
 /** RUNNING until the run ends; SKIPPED: a scheduled run found a backup of the pair already running. */

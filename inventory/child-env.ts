@@ -19,7 +19,10 @@ export function noteSecretVariables(inventory: Pick<Inventory, 'netbox'>): void 
 }
 
 /** A copy of `env` for an rsync or ssh child (pass it with `extendEnv: false`, or execa merges process.env back in). */
-export function rsyncEnvironment(env: NodeJS.ProcessEnv = process.env, secretVariables: Iterable<string> = inventorySecretVariables): Record<string, string> {
+export function rsyncEnvironment(
+  env: NodeJS.ProcessEnv = process.env,
+  secretVariables: Iterable<string> = inventorySecretVariables,
+): Record<string, string> {
   const named = new Set(secretVariables);
   const copy: Record<string, string> = {};
   for (const [name, value] of Object.entries(env)) {

@@ -35,8 +35,10 @@ function cronOf(text: string, timezone?: string): Cron {
 /** Why croner refused one part of a field, in the inventory's words: the field, the part and what fits. */
 function partProblem(field: CronField, part: string, error: Error): string {
   if (/illegal stepping: 0\b/.test(error.message)) return `${field.name} step in ${part} must be at least 1`;
-  if (/steps cannot be greater/.test(error.message)) return `${field.name} step in ${part} is larger than the range ${field.range}`;
-  if (/From value is larger than to value/.test(error.message)) return `${field.name} range ${part} runs backwards; write the smaller value first`;
+  if (/steps cannot be greater/.test(error.message))
+    return `${field.name} step in ${part} is larger than the range ${field.range}`;
+  if (/From value is larger than to value/.test(error.message))
+    return `${field.name} range ${part} runs backwards; write the smaller value first`;
   if (error instanceof RangeError) return `${field.name} ${part} is out of range ${field.range}`;
   return notAValue(field, part);
 }
@@ -64,7 +66,8 @@ function findProblem(trimmed: string): string | undefined {
   if (/^@every\b/.test(trimmed)) return 'use { every: "6h" } instead of "@every"';
   if (/^(CRON_)?TZ=/.test(trimmed)) return 'set the time zone with "timezone", not in the cron text';
   const fields = trimmed.split(/\s+/);
-  if (fields.length !== 5) return `expected 5 fields (minute hour day-of-month month day-of-week), got ${fields.length}`;
+  if (fields.length !== 5)
+    return `expected 5 fields (minute hour day-of-month month day-of-week), got ${fields.length}`;
   // Part by part, every other field "*": croner's complaint is then about this part of this field.
   for (const [index, value] of fields.entries()) {
     const field = cronFields[index]!;
@@ -84,7 +87,8 @@ function findProblem(trimmed: string): string | undefined {
     return (error as Error).message.replace(/^CronPattern: /, '');
   }
   // croner looks ahead for a match and gives up after some thousand years.
-  if (cronOf(trimmed).nextRun(new Date(Date.UTC(2000, 0, 1))) === null) return `"${trimmed}" never fires (no date matches its day-of-month, month and day-of-week; both days must match)`;
+  if (cronOf(trimmed).nextRun(new Date(Date.UTC(2000, 0, 1))) === null)
+    return `"${trimmed}" never fires (no date matches its day-of-month, month and day-of-week; both days must match)`;
   return undefined;
 }
 

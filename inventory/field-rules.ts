@@ -28,7 +28,10 @@ function absolutePath(characters: RegExp, alphabet: string) {
     .string({ error: 'expected an absolute path starting with "/"' })
     .regex(/^\//, { error: 'expected an absolute path starting with "/"', abort: true })
     .max(4096, { error: 'expected a path of at most 4096 characters (PATH_MAX)' })
-    .refine((path) => characters.test(path), { error: `expected an absolute path of ${alphabet} only (no shell metacharacters, quotes, wildcards or control characters)`, abort: true })
+    .refine((path) => characters.test(path), {
+      error: `expected an absolute path of ${alphabet} only (no shell metacharacters, quotes, wildcards or control characters)`,
+      abort: true,
+    })
     .refine((path) => !path.split('/').includes('..'), { error: 'a path may not contain ".." components' });
 }
 
@@ -64,7 +67,8 @@ export function boundedDuration(bounds: DurationBounds) {
   return z.string({ error: expected }).superRefine((text, ctx) => {
     const ms = parseDuration(text);
     if (ms === undefined) ctx.addIssue({ code: 'custom', message: expected });
-    else if (ms < bounds.min) ctx.addIssue({ code: 'custom', message: `must be at least ${durationText(bounds.min)}: ${bounds.minWhy}` });
+    else if (ms < bounds.min)
+      ctx.addIssue({ code: 'custom', message: `must be at least ${durationText(bounds.min)}: ${bounds.minWhy}` });
     else if (ms > max) ctx.addIssue({ code: 'custom', message: `must be at most ${durationText(max)}: ${maxWhy}` });
   });
 }

@@ -30,12 +30,18 @@ const snapshotSuffixLength = `@${snapshotName(new Date(0), 'partial')}`.length;
 
 export function inventoryChecks(inventory: CheckedInventory, ctx: z.core.$RefinementCtx<unknown>): void {
   const issue = (path: PropertyKey[], message: string, input?: unknown) =>
-    ctx.addIssue({ code: 'custom', path: path as (string | number)[], message, ...(input !== undefined ? { input } : {}) });
+    ctx.addIssue({
+      code: 'custom',
+      path: path as (string | number)[],
+      message,
+      ...(input !== undefined ? { input } : {}),
+    });
   const serverNames = Object.keys(inventory.servers);
   const known = new Set(serverNames);
   const checkServers = (servers: string[] | undefined, path: string[]) =>
     servers?.forEach((server, index) => {
-      if (!known.has(server)) issue([...path, index], `unknown server; define it under "servers" (known: ${serverNames.join(', ')})`, server);
+      if (!known.has(server))
+        issue([...path, index], `unknown server; define it under "servers" (known: ${serverNames.join(', ')})`, server);
     });
   checkServers(inventory.defaults?.servers, ['defaults', 'servers']);
   checkNestedDatasets(inventory.servers, issue);
@@ -48,7 +54,8 @@ export function inventoryChecks(inventory: CheckedInventory, ctx: z.core.$Refine
     checkServers(settings.servers, [...path, 'servers']);
     const lower = host.toLowerCase();
     const first = lowerNames.get(lower);
-    if (first !== undefined) issue(path, `"${first}" and "${host}" name the same host (host names are case-insensitive); keep one`);
+    if (first !== undefined)
+      issue(path, `"${first}" and "${host}" name the same host (host names are case-insensitive); keep one`);
     else lowerNames.set(lower, host);
     for (const server of settings.servers ?? defaults.servers ?? serverNames) {
       const dataset = inventory.servers[server]?.dataset;
@@ -80,7 +87,10 @@ function checkNestedDatasets(servers: Record<string, { dataset: string }>, issue
       const parent = parts.slice(0, depth).join('/');
       const other = owner.get(parent);
       if (other !== undefined && other !== name) {
-        issue(['servers', name, 'dataset'], `dataset "${server.dataset}" lies inside server ${other}'s dataset "${parent}" (where its host copies live); give each backup server a separate dataset`);
+        issue(
+          ['servers', name, 'dataset'],
+          `dataset "${server.dataset}" lies inside server ${other}'s dataset "${parent}" (where its host copies live); give each backup server a separate dataset`,
+        );
       }
     }
   }
@@ -100,7 +110,10 @@ function checkJitter(settings: HostFields, defaults: HostFields, path: string[],
   const interval = intervalMs(settings.schedule ?? defaults.schedule ?? 'daily');
   if (jitterMs === undefined || interval === undefined || jitterMs < interval) return;
   const from = settings.jitter === undefined ? ' (from defaults)' : '';
-  issue([...path, settings.jitter === undefined ? 'schedule' : 'jitter'], `jitter ${shortDuration(jitterMs)}${from} must be shorter than the interval ${shortDuration(interval)}`);
+  issue(
+    [...path, settings.jitter === undefined ? 'schedule' : 'jitter'],
+    `jitter ${shortDuration(jitterMs)}${from} must be shorter than the interval ${shortDuration(interval)}`,
+  );
 }
 
 /** The defaults' and the host's patterns together, judged against the paths the host copies. */

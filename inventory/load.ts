@@ -55,11 +55,15 @@ function readYaml(text: string, source: string): unknown {
     fail(`${firstLine(document.errors[0])}${more}`);
   }
   const duplicate = firstDuplicateKey(document);
-  if (duplicate) fail(`Map keys must be unique: ${printable(duplicate.key)} appears again at line ${lineCounter.linePos(duplicate.offset).line}`);
+  if (duplicate)
+    fail(
+      `Map keys must be unique: ${printable(duplicate.key)} appears again at line ${lineCounter.linePos(duplicate.offset).line}`,
+    );
   try {
     return document.toJS({ maxAliasCount }) ?? {};
   } catch (error) {
-    if (error instanceof ReferenceError && /alias/i.test(error.message)) fail(`too many YAML aliases (more than ${maxAliasCount} expansions, as in an alias bomb); write the values out`);
+    if (error instanceof ReferenceError && /alias/i.test(error.message))
+      fail(`too many YAML aliases (more than ${maxAliasCount} expansions, as in an alias bomb); write the values out`);
     return fail(`cannot read the YAML: ${firstLine(error)}`);
   }
 }

@@ -22,7 +22,14 @@ export interface NetboxConfig {
 }
 
 /** The `netbox:` block with its defaults: tag Backup, address primary_ip, timeout 20s. */
-export function resolveNetboxConfig(block: { url: string; tokenFile?: string | undefined; tokenEnv?: string | undefined; tag?: string | undefined; address?: NetboxAddressChoice | undefined; timeout?: string | undefined }): NetboxConfig {
+export function resolveNetboxConfig(block: {
+  url: string;
+  tokenFile?: string | undefined;
+  tokenEnv?: string | undefined;
+  tag?: string | undefined;
+  address?: NetboxAddressChoice | undefined;
+  timeout?: string | undefined;
+}): NetboxConfig {
   return {
     url: block.url,
     ...(block.tokenFile ? { tokenFile: block.tokenFile } : {}),
@@ -65,7 +72,9 @@ export async function readNetboxToken(config: NetboxConfig, env: NodeJS.ProcessE
       text = await readSecretFile(config.tokenFile, 'NetBox token');
     } catch (error) {
       if (error instanceof SecretFileModeError) throw new NetboxError(error.message);
-      throw new NetboxError(`cannot read the NetBox token file ${config.tokenFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+      throw new NetboxError(
+        `cannot read the NetBox token file ${config.tokenFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      );
     }
     const token = text.split('\n')[0]?.trim() ?? '';
     if (!token) throw new NetboxError(`the NetBox token file ${config.tokenFile} is empty`);
@@ -116,7 +125,9 @@ class NetboxClient {
       if (seen.size > 10_000) throw new NetboxError(`NetBox paging did not end after 10000 pages at ${path}`);
       const page = (await this.get(url)) as Page;
       if (!page || typeof page !== 'object' || !Array.isArray(page.results)) {
-        throw new NetboxError(`NetBox answered ${this.describe(url)} without a "results" list; is ${this.config.url} a NetBox API?`);
+        throw new NetboxError(
+          `NetBox answered ${this.describe(url)} without a "results" list; is ${this.config.url} a NetBox API?`,
+        );
       }
       results.push(...page.results);
       url = page.next ? this.sameOrigin(page.next) : undefined;
@@ -151,7 +162,9 @@ class NetboxClient {
     } catch (error) {
       const name = (error as Error).name;
       if (name === 'TimeoutError' || name === 'AbortError' || /timeout/i.test((error as Error).message)) {
-        throw new NetboxError(`NetBox at ${this.base.origin} did not answer ${this.describe(url)} within ${this.config.timeoutMs / 1000}s`);
+        throw new NetboxError(
+          `NetBox at ${this.base.origin} did not answer ${this.describe(url)} within ${this.config.timeoutMs / 1000}s`,
+        );
       }
       const code = (error as NodeJS.ErrnoException).code ?? (error as { cause?: NodeJS.ErrnoException }).cause?.code;
       throw new NetboxError(`cannot reach NetBox at ${this.base.origin}: ${code ?? (error as Error).message}`);
@@ -160,14 +173,20 @@ class NetboxClient {
     try {
       text = await response.body.text();
     } catch (error) {
-      throw new NetboxError(`NetBox at ${this.base.origin} stopped sending ${this.describe(url)}: ${(error as Error).message}`);
+      throw new NetboxError(
+        `NetBox at ${this.base.origin} stopped sending ${this.describe(url)}: ${(error as Error).message}`,
+      );
     }
     const status = response.statusCode;
     if (status === 401 || status === 403) {
-      throw new NetboxError(`NetBox refused the API token (HTTP ${status}) for ${this.describe(url)}; check ${this.config.tokenFile ?? `$${this.config.tokenEnv}`}`);
+      throw new NetboxError(
+        `NetBox refused the API token (HTTP ${status}) for ${this.describe(url)}; check ${this.config.tokenFile ?? `$${this.config.tokenEnv}`}`,
+      );
     }
     if (status >= 300 && status < 400) {
-      throw new NetboxError(`NetBox answered HTTP ${status} (redirect) for ${this.describe(url)}; set netbox.url to the final address`);
+      throw new NetboxError(
+        `NetBox answered HTTP ${status} (redirect) for ${this.describe(url)}; set netbox.url to the final address`,
+      );
     }
     if (status !== 200) {
       const detail = text.replace(/\s+/g, ' ').slice(0, 200).split(this.token).join('***');
@@ -194,7 +213,8 @@ export const netboxCustomFields = {
 /** NetBox 4.7 and later return a selection custom field as `{value, label}`; older ones the raw value.
  * Both give the raw value here. */
 function selectionValue(value: unknown): unknown {
-  if (value && typeof value === 'object' && !Array.isArray(value) && 'value' in value) return (value as { value: unknown }).value;
+  if (value && typeof value === 'object' && !Array.isArray(value) && 'value' in value)
+    return (value as { value: unknown }).value;
   return value;
 }
 
@@ -204,12 +224,18 @@ function selectionValue(value: unknown): unknown {
 function listField(raw: unknown, splitSpaces: boolean): unknown {
   const value = selectionValue(raw);
   if (Array.isArray(value)) {
-    const items = value.map(selectionValue).map((item) => (typeof item === 'string' ? item.trim() : item)).filter((item) => item !== '' && item !== null);
+    const items = value
+      .map(selectionValue)
+      .map((item) => (typeof item === 'string' ? item.trim() : item))
+      .filter((item) => item !== '' && item !== null);
     return items.length > 0 ? items : undefined;
   }
   if (value === null || value === undefined) return undefined;
   if (typeof value !== 'string') return value;
-  const items = value.split(splitSpaces ? /[\s,]+/ : /[\n,]+/).map((item) => item.trim()).filter(Boolean);
+  const items = value
+    .split(splitSpaces ? /[\s,]+/ : /[\n,]+/)
+    .map((item) => item.trim())
+    .filter(Boolean);
   return items.length > 0 ? items : undefined;
 }
 
@@ -252,14 +278,22 @@ const objectFields = 'id,name,primary_ip,primary_ip4,primary_ip6,tags,custom_fie
 
 /** The ssh target of an object by netbox.address; undefined when it has no such IP. */
 function objectAddress(object: NetboxObject, choice: NetboxAddressChoice): string | undefined {
-  const order = { primary_ip: [object.primary_ip, object.primary_ip4, object.primary_ip6], primary_ip4: [object.primary_ip4, object.primary_ip6], primary_ip6: [object.primary_ip6, object.primary_ip4], name: [] }[choice];
+  const order = {
+    primary_ip: [object.primary_ip, object.primary_ip4, object.primary_ip6],
+    primary_ip4: [object.primary_ip4, object.primary_ip6],
+    primary_ip6: [object.primary_ip6, object.primary_ip4],
+    name: [],
+  }[choice];
   const address = order.find((ip) => typeof ip?.address === 'string')?.address;
   return address?.replace(/\/\d+$/, '');
 }
 
 /** Devices and virtual machines carrying the tag, as host entries (names may repeat: a device and a
  * virtual machine can share one; mergeNetboxHosts picks). Throws NetboxError on any failure. */
-export async function fetchNetboxHosts(config: NetboxConfig, env: NodeJS.ProcessEnv = process.env): Promise<NetboxAnswer> {
+export async function fetchNetboxHosts(
+  config: NetboxConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<NetboxAnswer> {
   const token = await readNetboxToken(config, env);
   const client = new NetboxClient(config, token);
   const tag = await resolveTag(client, config.tag);
@@ -275,7 +309,8 @@ export async function fetchNetboxHosts(config: NetboxConfig, env: NodeJS.Process
       if (!raw || typeof raw !== 'object') continue;
       const object = raw as NetboxObject;
       // NetBox already filtered by tag; check again so a proxy or an older NetBox ignoring ?tag= cannot widen the set.
-      if (!Array.isArray(object.tags) || !object.tags.some((t) => t?.slug === tag.slug || t?.name === tag.name)) continue;
+      if (!Array.isArray(object.tags) || !object.tags.some((t) => t?.slug === tag.slug || t?.name === tag.name))
+        continue;
       const label = `${kind} ${object.id ?? '?'}`;
       if (typeof object.name !== 'string' || object.name.trim() === '') {
         warnings.push(`netbox: ${label} has no name; skipped`);
@@ -286,7 +321,10 @@ export async function fetchNetboxHosts(config: NetboxConfig, env: NodeJS.Process
       const ip = config.address === 'name' ? undefined : objectAddress(object, config.address);
       if (ip) entry.address = ip;
       else {
-        if (config.address !== 'name') warnings.push(`netbox: ${kind} ${printable(name).replace(/^"(.*)"$/, '$1')} has no primary IP; using its name as the ssh target`);
+        if (config.address !== 'name')
+          warnings.push(
+            `netbox: ${kind} ${printable(name).replace(/^"(.*)"$/, '$1')} has no primary IP; using its name as the ssh target`,
+          );
         entry.address = name;
       }
       const customFields = object.custom_fields;

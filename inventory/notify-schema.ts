@@ -71,9 +71,15 @@ export const zabbixTargetSchema = z
   .object({
     type: z.literal('zabbix'),
     /** Zabbix server or proxy address. */
-    server: z.string({ error: 'expected the Zabbix server address' }).regex(/^[^\s:/]+$/, { error: 'expected a host name or address without port (port is separate)' }),
+    server: z
+      .string({ error: 'expected the Zabbix server address' })
+      .regex(/^[^\s:/]+$/, { error: 'expected a host name or address without port (port is separate)' }),
     /** Default 10051. */
-    port: z.int({ error: 'expected an integer 1-65535' }).min(1, { error: 'expected an integer 1-65535' }).max(65535, { error: 'expected an integer 1-65535' }).optional(),
+    port: z
+      .int({ error: 'expected an integer 1-65535' })
+      .min(1, { error: 'expected an integer 1-65535' })
+      .max(65535, { error: 'expected an integer 1-65535' })
+      .optional(),
     /** Zabbix host the items belong to; default "{host}". */
     host: template.optional(),
     attempts,
@@ -88,16 +94,23 @@ export const mailTargetSchema = z
     /** SMTP server, host:port. Default "127.0.0.1:25" (the local MTA). */
     smtp: hostPort.optional(),
     from: z.email({ error: 'expected a mail address' }),
-    to: z.array(z.email({ error: 'expected a mail address' }), { error: 'expected a list of mail addresses' }).min(1, { error: 'list at least one address' }),
+    to: z
+      .array(z.email({ error: 'expected a mail address' }), { error: 'expected a list of mail addresses' })
+      .min(1, { error: 'list at least one address' }),
     /** STARTTLS: "off" (plain SMTP, for a local MTA), "opportunistic" (used when the server offers it) or
      * "required" (no mail without it). Default "off". */
-    starttls: z.enum(['off', 'opportunistic', 'required'], { error: 'expected off, opportunistic or required' }).optional(),
+    starttls: z
+      .enum(['off', 'opportunistic', 'required'], { error: 'expected off, opportunistic or required' })
+      .optional(),
     /** CA certificate (PEM) the server's certificate is checked against; default: the system's CAs. */
     caFile: absolutePath.optional(),
     /** Name the server's certificate is checked against, when `smtp` uses an address (default: the host of `smtp`). */
     tlsServerName: z.string({ error: 'expected a host name' }).min(1, { error: 'expected a host name' }).optional(),
     /** AUTH user name; needs `passwordFile` and `starttls: required`. Default: no AUTH. */
-    user: z.string({ error: 'expected the SMTP user name' }).min(1, { error: 'expected the SMTP user name' }).optional(),
+    user: z
+      .string({ error: 'expected the SMTP user name' })
+      .min(1, { error: 'expected the SMTP user name' })
+      .optional(),
     /** File holding the AUTH password (first line), read at send time. */
     passwordFile: absolutePath.optional(),
     attempts,
@@ -105,26 +118,50 @@ export const mailTargetSchema = z
   .strict()
   .superRefine((target, ctx) => {
     if (target.user !== undefined && target.passwordFile === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['passwordFile'], message: 'user is set: also set passwordFile, the file holding its password' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['passwordFile'],
+        message: 'user is set: also set passwordFile, the file holding its password',
+      });
     }
     if (target.passwordFile !== undefined && target.user === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['user'], message: 'passwordFile is set: also set user, the SMTP user name' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['user'],
+        message: 'passwordFile is set: also set user, the SMTP user name',
+      });
     }
     if (target.user !== undefined && target.starttls !== 'required') {
-      ctx.addIssue({ code: 'custom', path: ['starttls'], message: `got ${target.starttls ?? 'off (the default)'}, but with user set the password must not cross the network in clear: set starttls: required` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['starttls'],
+        message: `got ${target.starttls ?? 'off (the default)'}, but with user set the password must not cross the network in clear: set starttls: required`,
+      });
     }
     if ((target.caFile !== undefined || target.tlsServerName !== undefined) && (target.starttls ?? 'off') === 'off') {
-      ctx.addIssue({ code: 'custom', path: ['starttls'], message: 'caFile and tlsServerName only apply with TLS: set starttls: required (or opportunistic)' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['starttls'],
+        message: 'caFile and tlsServerName only apply with TLS: set starttls: required (or opportunistic)',
+      });
     }
   });
 
-const targetSchemas = [icingaTargetSchema, webhookTargetSchema, healthchecksTargetSchema, zabbixTargetSchema, mailTargetSchema] as const;
+const targetSchemas = [
+  icingaTargetSchema,
+  webhookTargetSchema,
+  healthchecksTargetSchema,
+  zabbixTargetSchema,
+  mailTargetSchema,
+] as const;
 
 export const notifyTargetSchema = z.discriminatedUnion('type', targetSchemas, {
   error: `expected a target with type ${targetSchemas.map((schema) => schema.shape.type.value).join(', ')}`,
 });
 
-export const notifyListSchema = z.array(notifyTargetSchema, { error: 'expected a list of notify targets, e.g. [{ type: webhook, url: ... }]' });
+export const notifyListSchema = z.array(notifyTargetSchema, {
+  error: 'expected a list of notify targets, e.g. [{ type: webhook, url: ... }]',
+});
 
 export type NotifyTarget = z.infer<typeof notifyTargetSchema>;
 export type NotifyTargetType = NotifyTarget['type'];

@@ -2,7 +2,12 @@
 import { parseDuration } from '../domain/duration.js';
 import { closestName } from '../domain/suggest.js';
 import { TidemarkError } from '../domain/errors.js';
-import { defaultRetentionCounts, retentionClasses, type AdoptOptions, type RetentionPolicy } from '../domain/retention.js';
+import {
+  defaultRetentionCounts,
+  retentionClasses,
+  type AdoptOptions,
+  type RetentionPolicy,
+} from '../domain/retention.js';
 import type { HostStepsPlan } from '../domain/host-steps.js';
 import { defaultGuards, type GuardSettings } from '../domain/guards.js';
 import type { ScheduleSettings } from '../domain/schedule-spec.js';
@@ -18,7 +23,10 @@ export function hostEntry(inventory: Pick<Inventory, 'hosts'>, host: string): Ho
 }
 
 /** A server's entry, by own property only. */
-export function serverEntry(inventory: Pick<Inventory, 'servers'>, server: string): Inventory['servers'][string] | undefined {
+export function serverEntry(
+  inventory: Pick<Inventory, 'servers'>,
+  server: string,
+): Inventory['servers'][string] | undefined {
   return Object.hasOwn(inventory.servers, server) ? inventory.servers[server] : undefined;
 }
 
@@ -161,9 +169,16 @@ export function resolveServer(
 ): { dataset: string; concurrency: number; adopt: AdoptOptions } {
   const entry = serverEntry(inventory, server);
   if (!entry || !host.servers.includes(server)) {
-    throw new TidemarkError('USAGE', `--server: host "${host.host}" is not backed up on "${server}" (its servers: ${host.servers.join(', ')})`);
+    throw new TidemarkError(
+      'USAGE',
+      `--server: host "${host.host}" is not backed up on "${server}" (its servers: ${host.servers.join(', ')})`,
+    );
   }
-  return { dataset: entry.dataset, concurrency: entry.concurrency ?? 2, adopt: { sown: entry.adopt?.sown ?? false, planb: entry.adopt?.planb ?? false } };
+  return {
+    dataset: entry.dataset,
+    concurrency: entry.concurrency ?? 2,
+    adopt: { sown: entry.adopt?.sown ?? false, planb: entry.adopt?.planb ?? false },
+  };
 }
 
 /** This backup server's IANA time zone (TZ, else the system's), UTC when unknown. */
@@ -202,14 +217,18 @@ export function resolveSchedule(inventory: Inventory, host: string): ScheduleSet
 /** Monitoring settings of one server's worker: state file default /var/lib/tidemark/state.json, metrics default off. */
 export function resolveMonitoring(inventory: Inventory, server: string): { stateFile: string; metrics?: string } {
   const entry = serverEntry(inventory, server);
-  return { stateFile: entry?.stateFile ?? '/var/lib/tidemark/state.json', ...(entry?.metrics ? { metrics: entry.metrics } : {}) };
+  return {
+    stateFile: entry?.stateFile ?? '/var/lib/tidemark/state.json',
+    ...(entry?.metrics ? { metrics: entry.metrics } : {}),
+  };
 }
 
 /** The host's guards: its fields over `defaults.guards` over domain/guards.ts's defaults. */
 export function resolveGuards(inventory: Inventory, host: string): GuardSettings {
   const merged = { ...defaultGuards };
   for (const layer of [inventory.defaults?.guards, hostEntry(inventory, host)?.guards]) {
-    for (const [key, value] of Object.entries(layer ?? {})) if (value !== undefined) merged[key as keyof GuardSettings] = value;
+    for (const [key, value] of Object.entries(layer ?? {}))
+      if (value !== undefined) merged[key as keyof GuardSettings] = value;
   }
   return merged;
 }

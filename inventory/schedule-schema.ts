@@ -8,12 +8,21 @@ import { absolutePathSchema, boundedDuration, durations } from './field-rules.js
 
 /** Temporal schedule intervals: whole minutes (Tidemark plans by the minute), at most a year. */
 const intervalText = (example: string, minWhy: string) =>
-  boundedDuration({ example: `"${example}"`, min: durations.minute, minWhy, max: 366 * durations.day, maxWhy: 'a year' }).refine((text) => {
-    const ms = parseDuration(text);
-    return ms === undefined || ms < durations.minute || ms % durations.minute === 0;
-  }, {
-    error: 'expected whole minutes, e.g. "6h"',
-  });
+  boundedDuration({
+    example: `"${example}"`,
+    min: durations.minute,
+    minWhy,
+    max: 366 * durations.day,
+    maxWhy: 'a year',
+  }).refine(
+    (text) => {
+      const ms = parseDuration(text);
+      return ms === undefined || ms < durations.minute || ms % durations.minute === 0;
+    },
+    {
+      error: 'expected whole minutes, e.g. "6h"',
+    },
+  );
 
 /** True when this runtime knows the IANA zone (Temporal's server must know it too). */
 export function isTimeZone(zone: string): boolean {
@@ -75,13 +84,20 @@ export const scheduleSettingsShape = {
   /** Windows in which no run starts or runs its jitter, e.g. ["09:00-17:00"] (PlanB's default). Default none. */
   blackout: z
     .array(
-      z.string({ error: 'expected a window such as "09:00-17:00"' }).refine((text) => parseBlackout(text) !== undefined, {
-        error: 'expected a window such as "09:00-17:00" or "22:00-06:00"',
-      }),
+      z
+        .string({ error: 'expected a window such as "09:00-17:00"' })
+        .refine((text) => parseBlackout(text) !== undefined, {
+          error: 'expected a window such as "09:00-17:00" or "22:00-06:00"',
+        }),
     )
-    .refine((texts) => longestBlackoutGap(texts.map(parseBlackout).filter((window) => window !== undefined)) >= minimumBlackoutGapMinutes, {
-      error: `the blackout windows together cover (nearly) the whole day, so no backup could start; leave a gap of at least ${minimumBlackoutGapMinutes} minutes ("00:00-23:59" is a whole day)`,
-    })
+    .refine(
+      (texts) =>
+        longestBlackoutGap(texts.map(parseBlackout).filter((window) => window !== undefined)) >=
+        minimumBlackoutGapMinutes,
+      {
+        error: `the blackout windows together cover (nearly) the whole day, so no backup could start; leave a gap of at least ${minimumBlackoutGapMinutes} minutes ("00:00-23:59" is a whole day)`,
+      },
+    )
     .optional(),
   /** false: the schedule is kept but paused; snapshots stay. Default true. */
   enabled: z.boolean({ error: 'expected true or false' }).optional(),
@@ -98,7 +114,10 @@ export const netboxSchema = z
       /** File holding the API token (read at each sync, never passed through Temporal). */
       tokenFile: absolutePathSchema.optional(),
       /** Environment variable holding the API token. */
-      tokenEnv: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected an environment variable name' }).optional(),
+      tokenEnv: z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected an environment variable name' })
+        .optional(),
       /** Tag name or slug selecting hosts. Default "Backup". */
       tag: z.string().min(1).max(100).optional(),
       /** ssh target: the primary IP (prefix length stripped; NetBox gives the IPv6 one of a dual-stack
@@ -106,12 +125,18 @@ export const netboxSchema = z
        * other), or the NetBox name. Default primary_ip. */
       address: z.enum(netboxAddressChoices, { error: `expected one of ${netboxAddressChoices.join(', ')}` }).optional(),
       /** Per request. Default "20s". */
-      timeout: boundedDuration({ example: '"20s"', min: durations.second, minWhy: 'NetBox needs time to answer' }).optional(),
+      timeout: boundedDuration({
+        example: '"20s"',
+        min: durations.second,
+        minWhy: 'NetBox needs time to answer',
+      }).optional(),
       /** true: NetBox's custom fields fill what a `hosts:` entry of the same name leaves unset. Default
        * false: a host the YAML file defines takes nothing from NetBox (the file is trusted more). */
       fillYamlHosts: z.boolean({ error: 'expected true or false' }).optional(),
     },
-    { error: 'expected a mapping such as { url: "https://netbox.example.org", tokenFile: /etc/tidemark/netbox-token }' },
+    {
+      error: 'expected a mapping such as { url: "https://netbox.example.org", tokenFile: /etc/tidemark/netbox-token }',
+    },
   )
   .strict()
   .refine((netbox) => netbox.tokenFile !== undefined || netbox.tokenEnv !== undefined, {

@@ -17,7 +17,9 @@ export async function readSecretFile(path: string, what: string): Promise<string
     // fstat of the file that is read: a swap between the check and the read cannot slip past it.
     const { mode } = await handle.stat();
     if ((mode & 0o077) !== 0) {
-      throw new SecretFileModeError(`the ${what} file ${path} is open to group or others (mode ${(mode & 0o777).toString(8)}); run: chmod 600 ${path}`);
+      throw new SecretFileModeError(
+        `the ${what} file ${path} is open to group or others (mode ${(mode & 0o777).toString(8)}); run: chmod 600 ${path}`,
+      );
     }
     return await handle.readFile('utf8');
   } finally {

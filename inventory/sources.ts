@@ -17,14 +17,20 @@ export interface SourcedInventory {
 }
 
 /** The inventory plus NetBox's hosts; throws NetboxError when NetBox cannot be read (nothing is merged then). */
-export async function loadHostSources(inventory: Inventory, env: NodeJS.ProcessEnv = process.env): Promise<SourcedInventory> {
-  if (!inventory.netbox) return { inventory, warnings: [], counts: { yaml: Object.keys(inventory.hosts).length, netbox: 0 } };
+export async function loadHostSources(
+  inventory: Inventory,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<SourcedInventory> {
+  if (!inventory.netbox)
+    return { inventory, warnings: [], counts: { yaml: Object.keys(inventory.hosts).length, netbox: 0 } };
   const answer = await fetchNetboxHosts(resolveNetboxConfig(inventory.netbox), env);
   return mergeNetboxHosts(inventory, answer);
 }
 
 /** The inventory field a NetBox custom field sets, back to the custom field's name. */
-const customFieldOf: Record<string, string> = Object.fromEntries(Object.entries(netboxCustomFields).map(([custom, field]) => [field, custom]));
+const customFieldOf: Record<string, string> = Object.fromEntries(
+  Object.entries(netboxCustomFields).map(([custom, field]) => [field, custom]),
+);
 
 /** "backup_paths (paths.0)" for what a custom field set, else the inventory field. */
 function netboxField(path: InventoryProblem['path']): string {
@@ -37,8 +43,16 @@ function netboxField(path: InventoryProblem['path']): string {
 }
 
 /** Validates one host entry with the inventory's servers and defaults; the problems, one line each, or the parsed entry. */
-function validateHost(inventory: Inventory, name: string, entry: Record<string, unknown>): { ok: true; entry: HostEntry } | { ok: false; problems: string[] } {
-  const result = validateInventory({ servers: inventory.servers, ...(inventory.defaults ? { defaults: inventory.defaults } : {}), hosts: { [name]: entry } });
+function validateHost(
+  inventory: Inventory,
+  name: string,
+  entry: Record<string, unknown>,
+): { ok: true; entry: HostEntry } | { ok: false; problems: string[] } {
+  const result = validateInventory({
+    servers: inventory.servers,
+    ...(inventory.defaults ? { defaults: inventory.defaults } : {}),
+    hosts: { [name]: entry },
+  });
   if (result.ok) {
     const parsed = hostEntry(result.inventory, name);
     if (parsed) return { ok: true, entry: parsed };
@@ -63,17 +77,26 @@ export function mergeNetboxHosts(inventory: Inventory, answer: NetboxAnswer): So
     const object = `${host.kind} ${host.id}`;
     const first = takenFrom.get(host.name);
     if (first) {
-      warnings.push(`netbox: ${label} (${object}) left out: ${first} has the same name and is backed up; rename one in NetBox to back up both`);
+      warnings.push(
+        `netbox: ${label} (${object}) left out: ${first} has the same name and is backed up; rename one in NetBox to back up both`,
+      );
       continue;
     }
     if (!nameSchema.safeParse(host.name).success) {
-      warnings.push(`netbox: ${object} skipped: its name ${printable(host.name)} is not a host name (letters, digits, "-" and "."); rename it in NetBox`);
+      warnings.push(
+        `netbox: ${object} skipped: its name ${printable(host.name)} is not a host name (letters, digits, "-" and "."); rename it in NetBox`,
+      );
       continue;
     }
     const yaml = hostEntry(inventory, host.name);
     if (yaml && !fillsYamlHosts(inventory)) {
-      const ignored = Object.keys(customFieldOf).filter((field) => field in host.entry).map((field) => customFieldOf[field]);
-      if (ignored.length > 0) warnings.push(`netbox: ${label}: ${ignored.join(', ')} ignored: the inventory file defines this host (set netbox.fillYamlHosts: true to let NetBox fill unset fields)`);
+      const ignored = Object.keys(customFieldOf)
+        .filter((field) => field in host.entry)
+        .map((field) => customFieldOf[field]);
+      if (ignored.length > 0)
+        warnings.push(
+          `netbox: ${label}: ${ignored.join(', ')} ignored: the inventory file defines this host (set netbox.fillYamlHosts: true to let NetBox fill unset fields)`,
+        );
       takenFrom.set(host.name, object);
       continue;
     }
@@ -87,7 +110,11 @@ export function mergeNetboxHosts(inventory: Inventory, answer: NetboxAnswer): So
     takenFrom.set(host.name, object);
   }
   const netboxNames = new Set(answer.hosts.map((host) => host.name)).size;
-  return { inventory: { ...inventory, hosts }, warnings, counts: { yaml: Object.keys(inventory.hosts).length, netbox: netboxNames } };
+  return {
+    inventory: { ...inventory, hosts },
+    warnings,
+    counts: { yaml: Object.keys(inventory.hosts).length, netbox: netboxNames },
+  };
 }
 
 /** NetBox answers a worker reuses for this long: one fetch serves a burst of scheduled runs. */
@@ -99,7 +126,11 @@ const netboxAnswers = new Map<string, { at: number; answer: Promise<NetboxAnswer
  * worker itself when the host is not in the file (or `netbox.fillYamlHosts`). Nothing comes from the
  * run's input: a workflow input names the host, never its settings. NetBox trouble throws (retried).
  */
-export async function inventoryForRun(inventory: Inventory, host: string, env: NodeJS.ProcessEnv = process.env): Promise<Inventory> {
+export async function inventoryForRun(
+  inventory: Inventory,
+  host: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<Inventory> {
   if (!inventory.netbox || (hostEntry(inventory, host) && !fillsYamlHosts(inventory))) return inventory;
   const key = JSON.stringify(inventory.netbox);
   let cached = netboxAnswers.get(key);

@@ -23,14 +23,20 @@ function readData(source: Sourced<ConfigDataSource>, pem: 'CERTIFICATE' | 'PRIVA
       data = readFileSync(source.value.path);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
-      throw new TidemarkError('CONFIG_INVALID', `${source.setting}: cannot read ${source.value.path} (${code}); fix the path or the file's permissions`);
+      throw new TidemarkError(
+        'CONFIG_INVALID',
+        `${source.setting}: cannot read ${source.value.path} (${code}); fix the path or the file's permissions`,
+      );
     }
   } else {
     data = typeof source.value.data === 'string' ? Buffer.from(source.value.data) : source.value.data;
   }
   // The TLS library's own error for a wrong file does not say which file it was.
   if (pem && !Buffer.from(data).toString('latin1').includes(`-----BEGIN `)) {
-    throw new TidemarkError('CONFIG_INVALID', `${source.setting}: ${where} is not PEM (expected a "-----BEGIN ${pem}-----" block)`);
+    throw new TidemarkError(
+      'CONFIG_INVALID',
+      `${source.setting}: ${where} is not PEM (expected a "-----BEGIN ${pem}-----" block)`,
+    );
   }
   return data;
 }
@@ -38,8 +44,11 @@ function readData(source: Sourced<ConfigDataSource>, pem: 'CERTIFICATE' | 'PRIVA
 /** What both SDK connections take: the certificates and the API key read now, from their files. */
 export function connectionOptions(settings: TemporalSettings): ConnectionSettings {
   const tls = settings.tls;
-  const apiKey = settings.apiKey ? Buffer.from(readData(settings.apiKey, undefined)).toString('utf8').trim() : undefined;
-  if (settings.apiKey && !apiKey) throw new TidemarkError('CONFIG_INVALID', `${settings.apiKey.setting}: the API key is empty`);
+  const apiKey = settings.apiKey
+    ? Buffer.from(readData(settings.apiKey, undefined)).toString('utf8').trim()
+    : undefined;
+  if (settings.apiKey && !apiKey)
+    throw new TidemarkError('CONFIG_INVALID', `${settings.apiKey.setting}: the API key is empty`);
   return {
     address: settings.address,
     ...(tls
@@ -48,7 +57,12 @@ export function connectionOptions(settings: TemporalSettings): ConnectionSetting
             ...(tls.serverName ? { serverNameOverride: tls.serverName.value } : {}),
             ...(tls.serverCaCert ? { serverRootCACertificate: readData(tls.serverCaCert, 'CERTIFICATE') } : {}),
             ...(tls.clientCert && tls.clientKey
-              ? { clientCertPair: { crt: readData(tls.clientCert, 'CERTIFICATE'), key: readData(tls.clientKey, 'PRIVATE KEY') } }
+              ? {
+                  clientCertPair: {
+                    crt: readData(tls.clientCert, 'CERTIFICATE'),
+                    key: readData(tls.clientKey, 'PRIVATE KEY'),
+                  },
+                }
               : {}),
           },
         }
@@ -66,7 +80,10 @@ export function temporalUnavailable(settings: TemporalSettings, error: unknown):
     : !settings.tls.clientCert
       ? 'if the server requires a client certificate (mutual TLS), give one: temporal.tls.clientCertFile and clientKeyFile, or TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH'
       : 'check that the server trusts this client certificate, that the server CA and name match its certificate, and that Temporal runs';
-  return new TidemarkError('TEMPORAL_UNAVAILABLE', `cannot connect to Temporal at ${describeConnection(settings)}: ${reason}; ${hint}`);
+  return new TidemarkError(
+    'TEMPORAL_UNAVAILABLE',
+    `cannot connect to Temporal at ${describeConnection(settings)}: ${reason}; ${hint}`,
+  );
 }
 
 export async function connectClient(settings: TemporalSettings): Promise<Client> {
@@ -78,4 +95,3 @@ export async function connectClient(settings: TemporalSettings): Promise<Client>
     throw temporalUnavailable(settings, error);
   }
 }
-

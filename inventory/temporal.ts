@@ -5,7 +5,12 @@
 import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { loadClientConfig, loadClientConfigProfile, type ClientConfigProfile, type ConfigDataSource } from '@temporalio/envconfig';
+import {
+  loadClientConfig,
+  loadClientConfigProfile,
+  type ClientConfigProfile,
+  type ConfigDataSource,
+} from '@temporalio/envconfig';
 import { TidemarkError } from '../domain/errors.js';
 import type { Inventory } from './schema.js';
 
@@ -89,12 +94,17 @@ const fileFields = new Set<Field>(['serverCaCert', 'clientCert', 'clientKey']);
 function configFilePath(inventory: Inventory, env: NodeJS.ProcessEnv): { path: string; setting?: string } {
   if (env.TEMPORAL_CONFIG_FILE) return { path: env.TEMPORAL_CONFIG_FILE, setting: 'TEMPORAL_CONFIG_FILE' };
   if (inventory.temporal?.configFile) return { path: inventory.temporal.configFile, setting: 'temporal.configFile' };
-  const configHome = env.XDG_CONFIG_HOME?.startsWith('/') ? env.XDG_CONFIG_HOME : join(env.HOME ?? homedir(), '.config');
+  const configHome = env.XDG_CONFIG_HOME?.startsWith('/')
+    ? env.XDG_CONFIG_HOME
+    : join(env.HOME ?? homedir(), '.config');
   return { path: join(configHome, 'temporalio', 'temporal.toml') };
 }
 
 /** The temporal.toml layer: the named profile (an error when it or its file is missing), else "default" if present. */
-function profileLayer(inventory: Inventory, env: NodeJS.ProcessEnv): { layer?: Layer; profile?: TemporalSettings['profile'] } {
+function profileLayer(
+  inventory: Inventory,
+  env: NodeJS.ProcessEnv,
+): { layer?: Layer; profile?: TemporalSettings['profile'] } {
   const file = configFilePath(inventory, env);
   const named = inventory.temporal?.profile
     ? { name: inventory.temporal.profile, setting: 'temporal.profile' }
@@ -109,25 +119,35 @@ function profileLayer(inventory: Inventory, env: NodeJS.ProcessEnv): { layer?: L
     // No file at the default place and no profile asked for: the inventory and the environment say it all.
     if (code === 'ENOENT' && !file.setting && !named) return {};
     const why = named ? `${named.setting} names profile "${named.name}" but ` : '';
-    throw new TidemarkError('CONFIG_INVALID', `${file.setting ?? 'temporal.toml'}: ${why}${file.path} cannot be read (${code ?? (error as Error).message}); fix the path or write the file (see "temporal config set")`);
+    throw new TidemarkError(
+      'CONFIG_INVALID',
+      `${file.setting ?? 'temporal.toml'}: ${why}${file.path} cannot be read (${code ?? (error as Error).message}); fix the path or write the file (see "temporal config set")`,
+    );
   }
   let profiles: Record<string, ClientConfigProfile>;
   try {
     profiles = loadClientConfig({ configSource: { data: text } }).profiles;
   } catch (error) {
-    throw new TidemarkError('CONFIG_INVALID', `${file.path}: not a valid temporal.toml (${(error as Error).message.split('\n')[0]})`);
+    throw new TidemarkError(
+      'CONFIG_INVALID',
+      `${file.path}: not a valid temporal.toml (${(error as Error).message.split('\n')[0]})`,
+    );
   }
   const name = named?.name ?? 'default';
   const profile = Object.hasOwn(profiles, name) ? profiles[name] : undefined;
   if (!profile) {
     if (!named) return {};
     const known = Object.keys(profiles);
-    throw new TidemarkError('CONFIG_INVALID', `${named.setting}: ${file.path} has no profile "${name}" (${known.length > 0 ? `profiles: ${known.join(', ')}` : 'it has none'}); add [profile.${name}] or name another`);
+    throw new TidemarkError(
+      'CONFIG_INVALID',
+      `${named.setting}: ${file.path} has no profile "${name}" (${known.length > 0 ? `profiles: ${known.join(', ')}` : 'it has none'}); add [profile.${name}] or name another`,
+    );
   }
   return {
     layer: {
       profile,
-      setting: (field, kind) => `profile.${name}.${tomlKeys[field]}${fileFields.has(field) ? `_${kind ?? 'path'}` : ''} in ${file.path}`,
+      setting: (field, kind) =>
+        `profile.${name}.${tomlKeys[field]}${fileFields.has(field) ? `_${kind ?? 'path'}` : ''} in ${file.path}`,
     },
     profile: { name, file: file.path },
   };
@@ -153,13 +173,23 @@ function inventoryLayer(inventory: Inventory): Layer {
         }
       : {}),
   };
-  return { profile, ...(section.apiKeyFile ? { apiKeyFile: section.apiKeyFile } : {}), setting: (field) => inventoryNames[field] };
+  return {
+    profile,
+    ...(section.apiKeyFile ? { apiKeyFile: section.apiKeyFile } : {}),
+    setting: (field) => inventoryNames[field],
+  };
 }
 
 /** The standard TEMPORAL_* variables, parsed by the SDK's own reader. */
 function environmentLayer(env: NodeJS.ProcessEnv): Layer {
-  const profile = loadClientConfigProfile({ disableFile: true, overrideEnvVars: dropUndefined({ ...env }) as Record<string, string> });
-  return { profile, setting: (field, kind) => `${envNames[field]}${fileFields.has(field) ? `_${(kind ?? 'path').toUpperCase()}` : ''}` };
+  const profile = loadClientConfigProfile({
+    disableFile: true,
+    overrideEnvVars: dropUndefined({ ...env }) as Record<string, string>,
+  });
+  return {
+    profile,
+    setting: (field, kind) => `${envNames[field]}${fileFields.has(field) ? `_${(kind ?? 'path').toUpperCase()}` : ''}`,
+  };
 }
 
 function dropUndefined<T extends object>(object: T): T {
@@ -171,7 +201,9 @@ const kindOf = (source: ConfigDataSource): DataKind => ('path' in source ? 'path
 /** Temporal connection settings from temporal.toml, the inventory and the environment (reads no secrets). */
 export function resolveTemporal(inventory: Inventory, env: NodeJS.ProcessEnv = process.env): TemporalSettings {
   const fromProfile = profileLayer(inventory, env);
-  const layers = [fromProfile.layer, inventoryLayer(inventory), environmentLayer(env)].filter((layer): layer is Layer => layer !== undefined);
+  const layers = [fromProfile.layer, inventoryLayer(inventory), environmentLayer(env)].filter(
+    (layer): layer is Layer => layer !== undefined,
+  );
 
   let address: Sourced<string> = { value: '127.0.0.1:7233', setting: 'default' };
   let namespace = 'default';
@@ -189,9 +221,15 @@ export function resolveTemporal(inventory: Inventory, env: NodeJS.ProcessEnv = p
     tls = { ...tls, enabledBy: tls?.enabledBy ?? setting('tls') };
     if (layerTls.disabled !== undefined) tls.disabled = { value: layerTls.disabled, setting: setting('tls') };
     if (layerTls.serverName) tls.serverName = { value: layerTls.serverName, setting: setting('serverName') };
-    if (layerTls.serverCACert) tls.serverCaCert = { value: layerTls.serverCACert, setting: setting('serverCaCert', kindOf(layerTls.serverCACert)) };
-    if (layerTls.clientCert) tls.clientCert = { value: layerTls.clientCert, setting: setting('clientCert', kindOf(layerTls.clientCert)) };
-    if (layerTls.clientKey) tls.clientKey = { value: layerTls.clientKey, setting: setting('clientKey', kindOf(layerTls.clientKey)) };
+    if (layerTls.serverCACert)
+      tls.serverCaCert = {
+        value: layerTls.serverCACert,
+        setting: setting('serverCaCert', kindOf(layerTls.serverCACert)),
+      };
+    if (layerTls.clientCert)
+      tls.clientCert = { value: layerTls.clientCert, setting: setting('clientCert', kindOf(layerTls.clientCert)) };
+    if (layerTls.clientKey)
+      tls.clientKey = { value: layerTls.clientKey, setting: setting('clientKey', kindOf(layerTls.clientKey)) };
   }
 
   // As in the SDK: an explicit "disabled" wins, else a tls table or an API key means TLS.
@@ -203,8 +241,13 @@ export function resolveTemporal(inventory: Inventory, env: NodeJS.ProcessEnv = p
     resolvedTls = { enabledBy: apiKey.setting };
   }
   if (resolvedTls && (resolvedTls.clientCert === undefined) !== (resolvedTls.clientKey === undefined)) {
-    const [given, missing] = resolvedTls.clientCert ? [resolvedTls.clientCert.setting, 'its key'] : [resolvedTls.clientKey!.setting, 'its certificate'];
-    throw new TidemarkError('CONFIG_INVALID', `${given}: a client certificate needs ${missing} too (temporal.tls.clientCertFile and clientKeyFile, or TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH)`);
+    const [given, missing] = resolvedTls.clientCert
+      ? [resolvedTls.clientCert.setting, 'its key']
+      : [resolvedTls.clientKey!.setting, 'its certificate'];
+    throw new TidemarkError(
+      'CONFIG_INVALID',
+      `${given}: a client certificate needs ${missing} too (temporal.tls.clientCertFile and clientKeyFile, or TEMPORAL_TLS_CLIENT_CERT_PATH and TEMPORAL_TLS_CLIENT_KEY_PATH)`,
+    );
   }
 
   const uiUrl = inventory.temporal?.uiUrl ?? `http://${address.value.replace(/:\d+$/, '')}:8233`;

@@ -30,7 +30,10 @@ export function validateInventory(raw: unknown): Validated {
 }
 
 /** One line per problem, at most maxProblemLines of them. */
-export function problemLines(problems: readonly InventoryProblem[], field: (path: InventoryProblem['path']) => string = fieldName): string[] {
+export function problemLines(
+  problems: readonly InventoryProblem[],
+  field: (path: InventoryProblem['path']) => string = fieldName,
+): string[] {
   const lines = problems.slice(0, maxProblemLines).map((problem) => `${field(problem.path)}: ${problem.message}`);
   if (problems.length > maxProblemLines) lines.push(`... and ${problems.length - maxProblemLines} more problems`);
   return lines;
@@ -39,13 +42,18 @@ export function problemLines(problems: readonly InventoryProblem[], field: (path
 /** "hosts.vpn.paths.0"; a part that is not plain printable text is quoted with escapes. */
 export function fieldName(path: InventoryProblem['path']): string {
   if (path.length === 0) return '(top level)';
-  return path.map((part) => (typeof part === 'number' || /^[\x20-\x7e]+$/.test(part) ? String(part) : printable(part))).join('.');
+  return path
+    .map((part) => (typeof part === 'number' || /^[\x20-\x7e]+$/.test(part) ? String(part) : printable(part)))
+    .join('.');
 }
 
 /** JSON text of a value with every control character escaped, cut to 200 characters. */
 export function printable(value: unknown): string {
   const text = JSON.stringify(value) ?? String(value);
-  const escaped = text.replace(new RegExp(controlCharacter.source, 'gu'), (char) => `\\u${char.codePointAt(0)!.toString(16).padStart(4, '0')}`);
+  const escaped = text.replace(
+    new RegExp(controlCharacter.source, 'gu'),
+    (char) => `\\u${char.codePointAt(0)!.toString(16).padStart(4, '0')}`,
+  );
   return escaped.length > 200 ? `${escaped.slice(0, 200)}...` : escaped;
 }
 
@@ -61,15 +69,24 @@ function controlCharacterProblems(raw: unknown): InventoryProblem[] {
     const { value, path } = stack.pop()!;
     if (typeof value === 'string') {
       const found = firstControlCharacter(value);
-      if (found) problems.push({ path, message: `contains the control character ${found}; remove it (got ${printable(value)})` });
+      if (found)
+        problems.push({
+          path,
+          message: `contains the control character ${found}; remove it (got ${printable(value)})`,
+        });
     } else if (Array.isArray(value)) {
       value.forEach((item, index) => stack.push({ value: item, path: [...path, index] }));
     } else if (value !== null && typeof value === 'object') {
       for (const key of Object.keys(value)) {
         const found = firstControlCharacter(key);
-        if (found) problems.push({ path: [...path, key], message: `this key contains the control character ${found}; remove it` });
+        if (found)
+          problems.push({
+            path: [...path, key],
+            message: `this key contains the control character ${found}; remove it`,
+          });
         // zod drops a "__proto__" record key without a word; refuse it here instead.
-        else if (key === '__proto__') problems.push({ path: [...path, key], message: '"__proto__" is not a valid name or key; remove it' });
+        else if (key === '__proto__')
+          problems.push({ path: [...path, key], message: '"__proto__" is not a valid name or key; remove it' });
         else stack.push({ value: (value as Record<string, unknown>)[key], path: [...path, key] });
       }
     }
@@ -78,11 +95,14 @@ function controlCharacterProblems(raw: unknown): InventoryProblem[] {
 }
 
 function describeIssue(issue: z.core.$ZodIssue, path: InventoryProblem['path']): InventoryProblem[] {
-  if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => ({ path: [...path, key], message: 'unknown key; remove it or check its spelling' }));
-  if (issue.code === 'invalid_key') return [{ path, message: `${issue.issues[0]?.message ?? 'invalid name'}, got ${printable(path.at(-1))}` }];
+  if (issue.code === 'unrecognized_keys')
+    return issue.keys.map((key) => ({ path: [...path, key], message: 'unknown key; remove it or check its spelling' }));
+  if (issue.code === 'invalid_key')
+    return [{ path, message: `${issue.issues[0]?.message ?? 'invalid name'}, got ${printable(path.at(-1))}` }];
   if (issue.input === undefined) return [{ path, message: `missing; ${humanMessage(issue)}` }];
   // Checks across fields say what they found; the whole mapping they looked at is no help.
-  if (issue.code === 'custom' && typeof issue.input === 'object' && issue.input !== null) return [{ path, message: issue.message }];
+  if (issue.code === 'custom' && typeof issue.input === 'object' && issue.input !== null)
+    return [{ path, message: issue.message }];
   return [{ path, message: `${humanMessage(issue)}, got ${printable(issue.input)}` }];
 }
 

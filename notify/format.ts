@@ -32,5 +32,9 @@ export function statusLine(summary: BackupSummary): string {
 
 /** Nagios performance data: bytes, files, duration (seconds). */
 export function performanceData(summary: BackupSummary): string[] {
-  return [`bytes=${summary.bytesTransferred}B;;;0`, `files=${summary.filesTransferred};;;0`, `duration=${(summary.durationMs / 1000).toFixed(3)}s;;;0`];
+  return [
+    `bytes=${summary.bytesTransferred}B;;;0`,
+    `files=${summary.filesTransferred};;;0`,
+    `duration=${(summary.durationMs / 1000).toFixed(3)}s;;;0`,
+  ];
 }

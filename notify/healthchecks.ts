@@ -23,9 +23,21 @@ export function pingUrl(base: string, kind: PingKind, runId: string): string {
   return url.toString();
 }
 
-export async function sendPing(target: HealthchecksTarget, names: { host: string; server: string }, kind: PingKind, runId: string, body = ''): Promise<string> {
+export async function sendPing(
+  target: HealthchecksTarget,
+  names: { host: string; server: string },
+  kind: PingKind,
+  runId: string,
+  body = '',
+): Promise<string> {
   const url = pingUrl(fillTemplate(target.url, names, true), kind, runId);
-  const response = await httpRequest({ method: 'POST', url, headers: { 'content-type': 'text/plain; charset=utf-8', 'user-agent': 'tidemark' }, body, timeoutMs: 10_000 });
+  const response = await httpRequest({
+    method: 'POST',
+    url,
+    headers: { 'content-type': 'text/plain; charset=utf-8', 'user-agent': 'tidemark' },
+    body,
+    timeoutMs: 10_000,
+  });
   if (response.status >= 200 && response.status < 300) return `${kind} ping`;
   const message = `healthchecks ${new URL(url).origin} answered HTTP ${response.status} to the ${kind} ping: ${response.body.slice(0, 200)}`;
   if (response.status === 404 || response.status === 400) throw new PermanentNotifyError(message);

@@ -43,7 +43,9 @@ export async function httpRequest(options: HttpRequest): Promise<HttpResponse> {
   } catch (error) {
     const cause = (error as { cause?: { message?: string } }).cause?.message;
     // eslint-disable-next-line preserve-caught-error -- the cause's message holds the unredacted URL (a webhook URL may carry a token)
-    throw new Error(`${options.method} ${urlOrigin(options.url)}: ${redactUrls(`${(error as Error).message}${cause ? ` (${cause})` : ''}`)}`);
+    throw new Error(
+      `${options.method} ${urlOrigin(options.url)}: ${redactUrls(`${(error as Error).message}${cause ? ` (${cause})` : ''}`)}`,
+    );
   } finally {
     await dispatcher.close().catch(() => undefined);
   }

@@ -19,13 +19,22 @@ export interface IcingaCheckResult {
 }
 
 /** Icinga host and service names for a run, from the target's templates. */
-export function icingaObject(target: Pick<IcingaTarget, 'host' | 'service'>, summary: Pick<BackupSummary, 'host' | 'server'>): { host: string; service: string } {
+export function icingaObject(
+  target: Pick<IcingaTarget, 'host' | 'service'>,
+  summary: Pick<BackupSummary, 'host' | 'server'>,
+): { host: string; service: string } {
   const values = { host: summary.host, server: summary.server };
-  return { host: fillTemplate(target.host ?? '{host}', values), service: fillTemplate(target.service ?? 'BACKUP-{server}', values) };
+  return {
+    host: fillTemplate(target.host ?? '{host}', values),
+    service: fillTemplate(target.service ?? 'BACKUP-{server}', values),
+  };
 }
 
 /** The request body; names go through filter_vars, never pasted into the filter expression. */
-export function icingaPayload(target: Pick<IcingaTarget, 'host' | 'service'>, summary: BackupSummary): IcingaCheckResult {
+export function icingaPayload(
+  target: Pick<IcingaTarget, 'host' | 'service'>,
+  summary: BackupSummary,
+): IcingaCheckResult {
   const object = icingaObject(target, summary);
   return {
     type: 'Service',
@@ -56,14 +65,20 @@ export async function sendIcinga(target: IcingaTarget, summary: BackupSummary): 
   });
   const results = parseResults(response.body);
   if (response.status === 401 || response.status === 403) {
-    throw new PermanentNotifyError(`Icinga API ${redactUrl(target.url)} refused user "${target.user}" (HTTP ${response.status}); check the ApiUser, its password file and its permission actions/process-check-result`);
+    throw new PermanentNotifyError(
+      `Icinga API ${redactUrl(target.url)} refused user "${target.user}" (HTTP ${response.status}); check the ApiUser, its password file and its permission actions/process-check-result`,
+    );
   }
   // Icinga answers an empty result list (HTTP 404 or 500, by version) when no object matches the filter.
   if (results !== undefined && results.length === 0) {
-    throw new PermanentNotifyError(`Icinga has no service "${object}": define a passive service ${payload.filter_vars.tidemark_service} on host ${payload.filter_vars.tidemark_host}`);
+    throw new PermanentNotifyError(
+      `Icinga has no service "${object}": define a passive service ${payload.filter_vars.tidemark_service} on host ${payload.filter_vars.tidemark_host}`,
+    );
   }
   if (response.status >= 300 || !results || results.some((result) => result.code !== 200)) {
-    throw new Error(`Icinga API ${redactUrl(target.url)} answered HTTP ${response.status}: ${redactUrls(response.body.slice(0, 300))}`);
+    throw new Error(
+      `Icinga API ${redactUrl(target.url)} answered HTTP ${response.status}: ${redactUrls(response.body.slice(0, 300))}`,
+    );
   }
   return `${['OK', 'WARNING', 'CRITICAL'][payload.exit_status]} to ${object}`;
 }

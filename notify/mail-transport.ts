@@ -41,7 +41,9 @@ async function transportOptions(target: MailTarget): Promise<SMTPTransportOption
     ignoreTLS: starttls === 'off',
     requireTLS: starttls === 'required',
     tls: { ...(ca ? { ca } : {}), ...(target.tlsServerName ? { servername: target.tlsServerName } : {}) },
-    ...(target.user && target.passwordFile ? { auth: { user: target.user, pass: await readSecret(target.passwordFile, 'SMTP password') } } : {}),
+    ...(target.user && target.passwordFile
+      ? { auth: { user: target.user, pass: await readSecret(target.passwordFile, 'SMTP password') } }
+      : {}),
     connectionTimeout: timeoutMs,
     greetingTimeout: timeoutMs,
     socketTimeout: timeoutMs,
@@ -95,15 +97,22 @@ function describeFailure(error: SmtpFailure, where: string, target: MailTarget, 
   // nodemailer does not put the password in its messages; this holds even if a server echoed it.
   const text = password ? error.message.split(password).join('***') : error.message;
   if (error.code === 'EAUTH') {
-    return new PermanentNotifyError(`${where} refused AUTH for user "${target.user}": ${text}; check user and the password in passwordFile ${target.passwordFile}`);
+    return new PermanentNotifyError(
+      `${where} refused AUTH for user "${target.user}": ${text}; check user and the password in passwordFile ${target.passwordFile}`,
+    );
   }
   if (error.code === 'ETLS' || /STARTTLS/i.test(text)) {
-    return new PermanentNotifyError(`${where}: STARTTLS failed: ${text}; the server must offer STARTTLS (or set starttls: opportunistic or off)`);
+    return new PermanentNotifyError(
+      `${where}: STARTTLS failed: ${text}; the server must offer STARTTLS (or set starttls: opportunistic or off)`,
+    );
   }
   if (/certificate/i.test(text)) {
-    return new PermanentNotifyError(`${where}: the server's TLS certificate was not accepted: ${text}; set caFile to the CA that signed it (and tlsServerName when smtp is an address)`);
+    return new PermanentNotifyError(
+      `${where}: the server's TLS certificate was not accepted: ${text}; set caFile to the CA that signed it (and tlsServerName when smtp is an address)`,
+    );
   }
   const recipients = error.rejected && error.rejected.length > 0 ? ` (recipients ${error.rejected.join(', ')})` : '';
-  if (error.responseCode !== undefined && error.responseCode >= 500) return new PermanentNotifyError(`${where} refused the mail${recipients}: ${text}`);
+  if (error.responseCode !== undefined && error.responseCode >= 500)
+    return new PermanentNotifyError(`${where} refused the mail${recipients}: ${text}`);
   return new Error(`${where}${recipients}: ${text}`);
 }

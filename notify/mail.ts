@@ -17,7 +17,13 @@ export function mailKind(summary: BackupSummary, previousStatus: BackupStatus | 
   return undefined;
 }
 
-export function mailMessage(target: MailTarget, kind: MailKind, summary: BackupSummary, run: RunInfo, previousStatus: BackupStatus | undefined): MailMessage {
+export function mailMessage(
+  target: MailTarget,
+  kind: MailKind,
+  summary: BackupSummary,
+  run: RunInfo,
+  previousStatus: BackupStatus | undefined,
+): MailMessage {
   const what = `backup of ${summary.host} on ${summary.server}`;
   const subject = kind === 'failure' ? `[tidemark] FAILED: ${what}` : `[tidemark] RECOVERED: ${what}`;
   const lines = [
@@ -45,7 +51,12 @@ export function mailMessage(target: MailTarget, kind: MailKind, summary: BackupS
   };
 }
 
-export async function sendFailureMail(target: MailTarget, summary: BackupSummary, run: RunInfo, previousStatus: BackupStatus | undefined): Promise<string | undefined> {
+export async function sendFailureMail(
+  target: MailTarget,
+  summary: BackupSummary,
+  run: RunInfo,
+  previousStatus: BackupStatus | undefined,
+): Promise<string | undefined> {
   const kind = mailKind(summary, previousStatus);
   if (!kind) return undefined;
   const reply = await deliverMail(target, mailMessage(target, kind, summary, run, previousStatus));

@@ -70,16 +70,29 @@ function isPartialRun(summary: BackupSummary): boolean {
  * `partialRunsBeforeFailed` partial runs in a row, the escalation to report. Recording the same run again
  * (a retried step) changes nothing and answers the same.
  */
-export function applyOutcome(state: StateFile, summary: BackupSummary, runId: string, at: Date, partialRunsBeforeFailed = defaultGuards.partialRunsBeforeFailed): AppliedOutcome {
+export function applyOutcome(
+  state: StateFile,
+  summary: BackupSummary,
+  runId: string,
+  at: Date,
+  partialRunsBeforeFailed = defaultGuards.partialRunsBeforeFailed,
+): AppliedOutcome {
   const key = `${summary.host}@${summary.server}`;
   const entry = state.hosts[key];
-  if (entry && entry.last.runId === runId) return { state, previousStatus: entry.previousSettled, ...(entry.last.escalation ? { escalation: entry.last.escalation } : {}) };
+  if (entry && entry.last.runId === runId)
+    return {
+      state,
+      previousStatus: entry.previousSettled,
+      ...(entry.last.escalation ? { escalation: entry.last.escalation } : {}),
+    };
   const previous = entry?.settled;
   const finishedAt = at.toISOString();
   const streakBefore = entry?.partialStreak ?? 0;
   const partialStreak = isPartialRun(summary) ? streakBefore + 1 : summary.status === 'CANCELLED' ? streakBefore : 0;
   const escalation =
-    isPartialRun(summary) && partialStreak >= partialRunsBeforeFailed ? `${partialStreak} partial runs in a row (guards.partialRunsBeforeFailed ${partialRunsBeforeFailed})` : undefined;
+    isPartialRun(summary) && partialStreak >= partialRunsBeforeFailed
+      ? `${partialStreak} partial runs in a row (guards.partialRunsBeforeFailed ${partialRunsBeforeFailed})`
+      : undefined;
   // Monitoring is told FAILED when escalated: settle on that, so the next good run is seen as a recovery.
   const reported: BackupStatus = escalation ? 'FAILED' : summary.status;
   const next: HostState = {
@@ -97,26 +110,42 @@ export function applyOutcome(state: StateFile, summary: BackupSummary, runId: st
     },
     ...(reported === 'CANCELLED' ? (previous ? { settled: previous } : {}) : { settled: reported }),
     ...(previous ? { previousSettled: previous } : {}),
-    ...(summary.status === 'SUCCESS' ? { lastSuccessAt: finishedAt } : entry?.lastSuccessAt ? { lastSuccessAt: entry.lastSuccessAt } : {}),
+    ...(summary.status === 'SUCCESS'
+      ? { lastSuccessAt: finishedAt }
+      : entry?.lastSuccessAt
+        ? { lastSuccessAt: entry.lastSuccessAt }
+        : {}),
     partialStreak,
   };
-  return { state: { ...state, hosts: { ...state.hosts, [key]: next } }, previousStatus: previous, ...(escalation ? { escalation } : {}) };
+  return {
+    state: { ...state, hosts: { ...state.hosts, [key]: next } },
+    previousStatus: previous,
+    ...(escalation ? { escalation } : {}),
+  };
 }
 
 const statuses: readonly string[] = ['SUCCESS', 'WARNING', 'FAILED', 'CANCELLED'] satisfies BackupStatus[];
 
 /** Why `value` is not a state file this code can use; undefined when it is. */
 function stateProblem(value: unknown): string | undefined {
-  const isObject = (item: unknown): item is Record<string, unknown> => typeof item === 'object' && item !== null && !Array.isArray(item);
+  const isObject = (item: unknown): item is Record<string, unknown> =>
+    typeof item === 'object' && item !== null && !Array.isArray(item);
   if (!isObject(value)) return 'not a JSON object';
   if (value.version !== 1) return `version ${JSON.stringify(value.version)}, expected 1`;
   if (!isObject(value.hosts)) return '"hosts" is not an object';
   for (const [key, entry] of Object.entries(value.hosts)) {
-    if (!isObject(entry) || typeof entry.host !== 'string' || typeof entry.server !== 'string') return `hosts.${key}: no host and server`;
+    if (!isObject(entry) || typeof entry.host !== 'string' || typeof entry.server !== 'string')
+      return `hosts.${key}: no host and server`;
     const last = entry.last;
-    if (!isObject(last) || typeof last.runId !== 'string' || typeof last.finishedAt !== 'string') return `hosts.${key}: no last run`;
-    if (typeof last.status !== 'string' || !statuses.includes(last.status)) return `hosts.${key}: last run status ${JSON.stringify(last.status)}`;
-    if (entry.partialStreak !== undefined && !(Number.isInteger(entry.partialStreak) && (entry.partialStreak as number) >= 0)) return `hosts.${key}: partialStreak ${JSON.stringify(entry.partialStreak)}`;
+    if (!isObject(last) || typeof last.runId !== 'string' || typeof last.finishedAt !== 'string')
+      return `hosts.${key}: no last run`;
+    if (typeof last.status !== 'string' || !statuses.includes(last.status))
+      return `hosts.${key}: last run status ${JSON.stringify(last.status)}`;
+    if (
+      entry.partialStreak !== undefined &&
+      !(Number.isInteger(entry.partialStreak) && (entry.partialStreak as number) >= 0)
+    )
+      return `hosts.${key}: partialStreak ${JSON.stringify(entry.partialStreak)}`;
   }
   return undefined;
 }
@@ -144,11 +173,17 @@ export async function loadState(path: string): Promise<LoadedState> {
     return { state: emptyState(), damaged: `not valid JSON (${(error as Error).message})` };
   }
   const problem = stateProblem(parsed);
-  return problem ? { state: emptyState(), damaged: `not a Tidemark state file (version 1): ${problem}` } : { state: parsed as StateFile };
+  return problem
+    ? { state: emptyState(), damaged: `not a Tidemark state file (version 1): ${problem}` }
+    : { state: parsed as StateFile };
 }
 
 /** Writes `state` so that a crash leaves either the old file or the new one, both complete. */
-export async function writeStateFile(path: string, state: StateFile, temporaryName = () => `${path}.${randomBytes(8).toString('hex')}.tmp`): Promise<void> {
+export async function writeStateFile(
+  path: string,
+  state: StateFile,
+  temporaryName = () => `${path}.${randomBytes(8).toString('hex')}.tmp`,
+): Promise<void> {
   const directory = dirname(path);
   await mkdir(directory, { recursive: true });
   // 'wx' never opens an existing file: a name a crash left behind (or a symlink planted there) is skipped.
@@ -220,26 +255,29 @@ export async function recordOutcomeInFile(
 ): Promise<RecordedOutcome> {
   const at = options.at ?? new Date();
   const previous = queues.get(path) ?? Promise.resolve();
-  const work = previous.catch(() => undefined).then(async (): Promise<RecordedOutcome> => {
-    const loaded = await loadState(path);
-    let warning: string | undefined;
-    if (loaded.damaged) {
-      const aside = await moveAside(path, at);
-      warning = `state file ${path} was ${loaded.damaged}; moved aside to ${aside} and started afresh with this run (earlier runs' statuses are in that copy)`;
-    }
-    const result = applyOutcome(loaded.state, summary, runId, at, options.partialRunsBeforeFailed);
-    try {
-      await writeStateFile(path, result.state);
-    } catch (error) {
-      if (warning) (error as Error).message = `${warning}; then writing the fresh one failed: ${(error as Error).message}`;
-      throw error;
-    }
-    return {
-      ...(result.previousStatus ? { previousStatus: result.previousStatus } : {}),
-      ...(result.escalation ? { escalation: result.escalation } : {}),
-      ...(warning ? { warning } : {}),
-    };
-  });
+  const work = previous
+    .catch(() => undefined)
+    .then(async (): Promise<RecordedOutcome> => {
+      const loaded = await loadState(path);
+      let warning: string | undefined;
+      if (loaded.damaged) {
+        const aside = await moveAside(path, at);
+        warning = `state file ${path} was ${loaded.damaged}; moved aside to ${aside} and started afresh with this run (earlier runs' statuses are in that copy)`;
+      }
+      const result = applyOutcome(loaded.state, summary, runId, at, options.partialRunsBeforeFailed);
+      try {
+        await writeStateFile(path, result.state);
+      } catch (error) {
+        if (warning)
+          (error as Error).message = `${warning}; then writing the fresh one failed: ${(error as Error).message}`;
+        throw error;
+      }
+      return {
+        ...(result.previousStatus ? { previousStatus: result.previousStatus } : {}),
+        ...(result.escalation ? { escalation: result.escalation } : {}),
+        ...(warning ? { warning } : {}),
+      };
+    });
   queues.set(path, work);
   try {
     return await work;

@@ -15,7 +15,10 @@ export const defaultNotifyAttempts = 5;
 
 export function resolveNotifyTargets(inventory: Inventory, server: string): ResolvedTarget[] {
   const global = (inventory.notify ?? []).map((target, index) => ({ id: `notify.${index}`, target }));
-  const own = (serverEntry(inventory, server)?.notify ?? []).map((target, index) => ({ id: `servers.${server}.notify.${index}`, target }));
+  const own = (serverEntry(inventory, server)?.notify ?? []).map((target, index) => ({
+    id: `servers.${server}.notify.${index}`,
+    target,
+  }));
   return [...global, ...own];
 }
 
@@ -26,7 +29,9 @@ export function targetRef({ id, target }: ResolvedTarget): NotifyTargetRef<Notif
 
 /** Replaces {host} and {server} in a name or URL (URL-encoded in URLs). */
 export function fillTemplate(text: string, values: { host: string; server: string }, encode = false): string {
-  return text.replace(/\{(host|server)\}/g, (_, key: 'host' | 'server') => (encode ? encodeURIComponent(values[key]) : values[key]));
+  return text.replace(/\{(host|server)\}/g, (_, key: 'host' | 'server') =>
+    encode ? encodeURIComponent(values[key]) : values[key],
+  );
 }
 
 /** A failure retrying will not fix (wrong password, unknown Icinga service, mail address refused). */

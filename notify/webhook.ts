@@ -25,7 +25,13 @@ export interface WebhookBody {
 }
 
 export function webhookBody(summary: BackupSummary, run: RunInfo): string {
-  const body: WebhookBody = { event: 'backup.finished', workflowId: run.workflowId, runId: run.runId, url: run.url, summary };
+  const body: WebhookBody = {
+    event: 'backup.finished',
+    workflowId: run.workflowId,
+    runId: run.runId,
+    url: run.url,
+    summary,
+  };
   return JSON.stringify(body);
 }
 
@@ -46,13 +52,18 @@ export async function sendWebhook(target: WebhookTarget, summary: BackupSummary,
     // Each attempt its own time: a retry minutes later must not look like a replay.
     const timestamp = Math.floor(Date.now() / 1000);
     headers['x-tidemark-timestamp'] = String(timestamp);
-    headers['x-tidemark-signature'] = webhookSignature(await readSecret(target.secretFile, 'webhook secret'), timestamp, body);
+    headers['x-tidemark-signature'] = webhookSignature(
+      await readSecret(target.secretFile, 'webhook secret'),
+      timestamp,
+      body,
+    );
   }
   const url = fillTemplate(target.url, summary, true);
   const response = await httpRequest({ method: 'POST', url, headers, body });
   if (response.status >= 200 && response.status < 300) return `HTTP ${response.status} from ${new URL(url).origin}`;
   const message = `webhook ${new URL(url).origin} answered HTTP ${response.status}: ${response.body.slice(0, 200)}`;
   // 4xx other than timeouts and rate limits will not change by retrying.
-  if (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429) throw new PermanentNotifyError(message);
+  if (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429)
+    throw new PermanentNotifyError(message);
   throw new Error(message);
 }

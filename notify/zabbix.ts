@@ -18,9 +18,17 @@ export interface ZabbixItem {
   value: string;
 }
 
-export function zabbixItems(target: Pick<ZabbixTarget, 'host'>, summary: BackupSummary, finishedAt: Date): ZabbixItem[] {
+export function zabbixItems(
+  target: Pick<ZabbixTarget, 'host'>,
+  summary: BackupSummary,
+  finishedAt: Date,
+): ZabbixItem[] {
   const host = fillTemplate(target.host ?? '{host}', summary);
-  const item = (name: string, value: string | number): ZabbixItem => ({ host, key: `tidemark.${name}[${summary.server}]`, value: String(value) });
+  const item = (name: string, value: string | number): ZabbixItem => ({
+    host,
+    key: `tidemark.${name}[${summary.server}]`,
+    value: String(value),
+  });
   return [
     item('status', statusCode(summary.status)),
     ...(summary.status === 'SUCCESS' ? [item('last_success', Math.floor(finishedAt.getTime() / 1000))] : []),
@@ -58,7 +66,12 @@ export function parseSenderInfo(info: string): { processed: number; failed: numb
 }
 
 /** Sends items and returns the server's answer. */
-export async function zabbixSend(server: string, port: number, items: ZabbixItem[], timeoutMs = 15_000): Promise<{ response?: string; info?: string }> {
+export async function zabbixSend(
+  server: string,
+  port: number,
+  items: ZabbixItem[],
+  timeoutMs = 15_000,
+): Promise<{ response?: string; info?: string }> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host: server, port });
     let received = Buffer.alloc(0);
@@ -91,7 +104,8 @@ export async function sendZabbix(target: ZabbixTarget, summary: BackupSummary, f
   const items = zabbixItems(target, summary, finishedAt);
   const port = target.port ?? 10051;
   const answer = await zabbixSend(target.server, port, items);
-  if (answer.response !== 'success') throw new Error(`Zabbix ${target.server}:${port} answered ${JSON.stringify(answer).slice(0, 200)}`);
+  if (answer.response !== 'success')
+    throw new Error(`Zabbix ${target.server}:${port} answered ${JSON.stringify(answer).slice(0, 200)}`);
   const counts = parseSenderInfo(answer.info ?? '');
   if (counts && counts.failed > 0) {
     throw new PermanentNotifyError(

@@ -9,7 +9,18 @@ import { zfs } from './zfs.js';
  * it predates the guards (no recorded figures): then the shrink guard has nothing to compare with. */
 export async function readBaseline(dataset: string): Promise<Baseline | undefined> {
   const { files, bytes, mounts, written } = snapshotProperties;
-  const output = await zfs(['get', '-H', '-p', '-r', '-d', '1', '-o', 'name,property,value', [files, bytes, mounts, written].join(','), dataset]);
+  const output = await zfs([
+    'get',
+    '-H',
+    '-p',
+    '-r',
+    '-d',
+    '1',
+    '-o',
+    'name,property,value',
+    [files, bytes, mounts, written].join(','),
+    dataset,
+  ]);
   const bySnapshot = new Map<string, Map<string, string>>();
   for (const line of output.split('\n')) {
     const [fullName = '', property = '', value = ''] = line.split('\t');
@@ -33,7 +44,13 @@ export async function readBaseline(dataset: string): Promise<Baseline | undefine
   const fileCount = number(files);
   const byteCount = number(bytes);
   if (fileCount === undefined || byteCount === undefined) return undefined;
-  return { snapshot: newest.name, files: fileCount, bytes: byteCount, written: number(written) ?? 0, ...parseMounts(properties.get(mounts)) };
+  return {
+    snapshot: newest.name,
+    files: fileCount,
+    bytes: byteCount,
+    written: number(written) ?? 0,
+    ...parseMounts(properties.get(mounts)),
+  };
 }
 
 function parseMounts(value: string | undefined): { mounts?: string[] } {

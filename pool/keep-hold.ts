@@ -42,7 +42,15 @@ export async function releaseSnapshot(snapshot: string): Promise<ReleasedSnapsho
 /** Keep reasons by snapshot name (after the "@") for every snapshot of `datasetOrSnapshot` that has one. */
 export async function keepReasons(datasetOrSnapshot: string): Promise<Map<string, string>> {
   const recursive = datasetOrSnapshot.includes('@') ? [] : ['-r', '-d', '1'];
-  const output = await zfs(['get', '-H', ...recursive, '-o', 'name,value,source', keepReasonProperty, datasetOrSnapshot]);
+  const output = await zfs([
+    'get',
+    '-H',
+    ...recursive,
+    '-o',
+    'name,value,source',
+    keepReasonProperty,
+    datasetOrSnapshot,
+  ]);
   const reasons = new Map<string, string>();
   for (const line of output.split('\n')) {
     const [name = '', value = '', source = ''] = line.split('\t');

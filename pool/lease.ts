@@ -31,7 +31,9 @@ export async function currentBootId(): Promise<string> {
 
 /** The lease set on `dataset` itself (never an inherited one); undefined when there is none. */
 export async function readLease(dataset: string): Promise<Lease | undefined> {
-  const [value = '-', source = ''] = (await zfs(['get', '-H', '-o', 'value,source', leaseProperty, dataset])).trim().split('\t');
+  const [value = '-', source = ''] = (await zfs(['get', '-H', '-o', 'value,source', leaseProperty, dataset]))
+    .trim()
+    .split('\t');
   if (source !== 'local' || value === '-') return undefined;
   try {
     return JSON.parse(value) as Lease;
@@ -88,17 +90,29 @@ export type LeaseStep =
 export function leaseStep(held: Lease | undefined, mine: Lease, writers: number[], now = Date.now()): LeaseStep {
   const sameRun = held?.runId === mine.runId;
   if (held && sameRun && held.attempt > mine.attempt) {
-    return { kind: 'superseded', reason: `attempt ${held.attempt} of this run (${held.state}, worker ${held.worker}) holds the dataset; this attempt (${mine.attempt}) was given up for dead and leaves it alone` };
+    return {
+      kind: 'superseded',
+      reason: `attempt ${held.attempt} of this run (${held.state}, worker ${held.worker}) holds the dataset; this attempt (${mine.attempt}) was given up for dead and leaves it alone`,
+    };
   }
   if (awaitsSnapshot(held, mine.runId, now)) {
-    return { kind: 'wait', reason: `holds the finished copy of ${describeLease(held!)}, not yet snapshotted; waiting for it` };
+    return {
+      kind: 'wait',
+      reason: `holds the finished copy of ${describeLease(held!)}, not yet snapshotted; waiting for it`,
+    };
   }
   if (writers.length === 0) return { kind: 'take' };
   if (sameRun) return { kind: 'fence', groups: writers };
   if (held?.state === 'writing' && held.boot === mine.boot) {
-    return { kind: 'wait', reason: `is being written by ${describeLease(held)} (rsync process group ${writers.join(', ')}); waiting for it` };
+    return {
+      kind: 'wait',
+      reason: `is being written by ${describeLease(held)} (rsync process group ${writers.join(', ')}); waiting for it`,
+    };
   }
-  return { kind: 'wait', reason: `is written by an rsync not started by this run (pid ${writers.join(', ')}); waiting for it` };
+  return {
+    kind: 'wait',
+    reason: `is written by an rsync not started by this run (pid ${writers.join(', ')}); waiting for it`,
+  };
 }
 
 /** Process groups of the rsync processes on this machine writing into `mountpoint` (its last argument).

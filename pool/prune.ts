@@ -11,7 +11,13 @@
 // zfs itself refuses to destroy held snapshots, which closes the last gap (a hold placed after step 2).
 // Idempotent: a planned snapshot that is already gone counts as pruned.
 import { execa } from 'execa';
-import { checkDestroySafety, safetyAnchors, type RetentionPlan, type RetentionSnapshot, type SafetyContext } from '../domain/retention.js';
+import {
+  checkDestroySafety,
+  safetyAnchors,
+  type RetentionPlan,
+  type RetentionSnapshot,
+  type SafetyContext,
+} from '../domain/retention.js';
 import { listSnapshots, zfs } from './zfs.js';
 
 export interface PruneRequest {
@@ -32,7 +38,10 @@ export interface PruneResult {
 }
 
 /** The prune activity's work (activities/prune.ts adds the heartbeat); the CLI's `tidemark prune` calls it directly. */
-export async function destroyPlanned(request: PruneRequest, onProgress?: (done: number, total: number) => void): Promise<PruneResult> {
+export async function destroyPlanned(
+  request: PruneRequest,
+  onProgress?: (done: number, total: number) => void,
+): Promise<PruneResult> {
   const { dataset, safety } = request;
   const result: PruneResult = { destroyed: [], alreadyGone: [], refused: [] };
   let listing = toRetention(await listSnapshots(dataset));

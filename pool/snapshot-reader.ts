@@ -22,7 +22,12 @@ export interface SnapshotView {
  * A read-only view of `dataset@snapshot`: its `.zfs/snapshot` directory when there is one, else a clone
  * named `clone` (marked with `owner`). Throws when the snapshot does not exist.
  */
-export async function openSnapshot(dataset: string, snapshot: string, clone: string, owner: string): Promise<SnapshotView> {
+export async function openSnapshot(
+  dataset: string,
+  snapshot: string,
+  clone: string,
+  owner: string,
+): Promise<SnapshotView> {
   await zfs(['list', '-H', '-o', 'name', '-t', 'snapshot', `${dataset}@${snapshot}`]);
   const info = await datasetInfo(dataset);
   if (info?.mounted) {
@@ -62,7 +67,9 @@ export async function closeClone(clone: string): Promise<void> {
 /** The clone's owner mark; '' when it has none; undefined when it does not exist. */
 async function cloneOwner(clone: string): Promise<string | undefined> {
   try {
-    const [value = '-', source = ''] = (await zfs(['get', '-H', '-o', 'value,source', readerProperty, clone])).trim().split('\t');
+    const [value = '-', source = ''] = (await zfs(['get', '-H', '-o', 'value,source', readerProperty, clone]))
+      .trim()
+      .split('\t');
     return source === 'local' && value !== '-' ? value : '';
   } catch (error) {
     if (/does not exist/.test((error as Error).message)) return undefined;
@@ -108,8 +115,13 @@ async function ownerProcessGone(owner: string): Promise<boolean> {
 
 /** Runs `read` on a read-only view of `dataset@snapshot` and always closes it; for the CLI on the backup
  * server (`tidemark files`, `tidemark history`). Browse clones of dead CLI processes are destroyed first. */
-export async function withSnapshotView<T>(dataset: string, snapshot: string, read: (root: string) => Promise<T>): Promise<T> {
-  for (const stale of await readerClones(dataset, 'browse')) if (await ownerProcessGone(stale.owner)) await closeClone(stale.name);
+export async function withSnapshotView<T>(
+  dataset: string,
+  snapshot: string,
+  read: (root: string) => Promise<T>,
+): Promise<T> {
+  for (const stale of await readerClones(dataset, 'browse'))
+    if (await ownerProcessGone(stale.owner)) await closeClone(stale.name);
   const view = await openSnapshot(dataset, snapshot, `${dataset}-browse-${process.pid}`, await processOwner());
   try {
     return await read(view.root);

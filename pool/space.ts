@@ -18,10 +18,22 @@ export interface PoolState {
 export async function readPoolState(dataset: string): Promise<PoolState> {
   const pool = dataset.split('/')[0]!;
   const health = await execa('zpool', ['list', '-H', '-o', 'health', pool], { reject: false, stdin: 'ignore' });
-  if (health.exitCode !== 0) throw new Error(`zpool list ${pool}: ${health.stderr.trim() || `exit ${health.exitCode}`}`);
-  const [available = 'NaN'] = (await zfs(['get', '-H', '-p', '-o', 'value', 'available', await nearestExisting(dataset)])).trim().split('\n');
-  const [used = 'NaN', poolAvailable = 'NaN'] = (await zfs(['get', '-H', '-p', '-o', 'value', 'used,available', pool])).trim().split('\n');
-  return { pool, health: health.stdout.trim(), availableBytes: Number(available), sizeBytes: Number(used) + Number(poolAvailable) };
+  if (health.exitCode !== 0)
+    throw new Error(`zpool list ${pool}: ${health.stderr.trim() || `exit ${health.exitCode}`}`);
+  const [available = 'NaN'] = (
+    await zfs(['get', '-H', '-p', '-o', 'value', 'available', await nearestExisting(dataset)])
+  )
+    .trim()
+    .split('\n');
+  const [used = 'NaN', poolAvailable = 'NaN'] = (await zfs(['get', '-H', '-p', '-o', 'value', 'used,available', pool]))
+    .trim()
+    .split('\n');
+  return {
+    pool,
+    health: health.stdout.trim(),
+    availableBytes: Number(available),
+    sizeBytes: Number(used) + Number(poolAvailable),
+  };
 }
 
 async function nearestExisting(dataset: string): Promise<string> {
@@ -42,11 +54,21 @@ export interface PoolVerdict {
 }
 
 /** ONLINE: go. DEGRADED: go, WARNING. Anything else: refuse. Then: available − expected write ≥ reserve. */
-export function judgePool(state: PoolState, expectedWriteBytes: number, reserve: { bytes?: number; percent?: number }): PoolVerdict {
+export function judgePool(
+  state: PoolState,
+  expectedWriteBytes: number,
+  reserve: { bytes?: number; percent?: number },
+): PoolVerdict {
   const warnings: string[] = [];
   if (state.health === 'DEGRADED') warnings.push(`pool ${state.pool} is DEGRADED (zpool status ${state.pool})`);
   else if (state.health !== 'ONLINE') {
-    return { warnings, refuse: { type: 'PoolUnhealthy', message: `pool ${state.pool} is ${state.health || 'in an unknown state'}; nothing was copied (zpool status ${state.pool})` } };
+    return {
+      warnings,
+      refuse: {
+        type: 'PoolUnhealthy',
+        message: `pool ${state.pool} is ${state.health || 'in an unknown state'}; nothing was copied (zpool status ${state.pool})`,
+      },
+    };
   }
   const reserveBytes = reserve.bytes ?? Math.ceil(((reserve.percent ?? 5) * state.sizeBytes) / 100);
   const left = state.availableBytes - expectedWriteBytes;

@@ -42,7 +42,18 @@ export interface SnapshotInfo {
 
 /** Snapshots of exactly this dataset (not its children), oldest first. */
 export async function listSnapshots(dataset: string): Promise<SnapshotInfo[]> {
-  const output = await zfs(['get', '-H', '-p', '-r', '-d', '1', '-o', 'name,property,value', 'creation,used,userrefs', dataset]);
+  const output = await zfs([
+    'get',
+    '-H',
+    '-p',
+    '-r',
+    '-d',
+    '1',
+    '-o',
+    'name,property,value',
+    'creation,used,userrefs',
+    dataset,
+  ]);
   const byName = new Map<string, SnapshotInfo>();
   for (const line of output.split('\n')) {
     const [fullName = '', property, value = ''] = line.split('\t');

@@ -4,7 +4,14 @@ import { createHash } from 'node:crypto';
 import type { CalendarSpec, ScheduleOptions, ScheduleSpec } from '@temporalio/client';
 import { parseDuration } from '../domain/duration.js';
 import { controlTaskQueue } from '../domain/names.js';
-import { planTiming, shortDuration, type BackupTiming, type CalendarRule, type ScheduledBackupInput, type TimingResult } from '../domain/schedule-spec.js';
+import {
+  planTiming,
+  shortDuration,
+  type BackupTiming,
+  type CalendarRule,
+  type ScheduledBackupInput,
+  type TimingResult,
+} from '../domain/schedule-spec.js';
 import { resolveHost, resolveSchedule } from '../inventory/resolve.js';
 import type { Inventory } from '../inventory/schema.js';
 
@@ -74,7 +81,9 @@ function calendar(rule: CalendarRule): CalendarSpec {
 export function temporalSpec(timing: BackupTiming): ScheduleSpec {
   return {
     ...(timing.calendars.length > 0 ? { calendars: timing.calendars.map(calendar) } : {}),
-    ...(timing.intervals.length > 0 ? { intervals: timing.intervals.map((interval) => ({ every: interval.everyMs, offset: interval.offsetMs })) } : {}),
+    ...(timing.intervals.length > 0
+      ? { intervals: timing.intervals.map((interval) => ({ every: interval.everyMs, offset: interval.offsetMs })) }
+      : {}),
     ...(timing.cron.length > 0 ? { cronExpressions: timing.cron } : {}),
     ...(timing.skip.length > 0 ? { skip: timing.skip.map(calendar) } : {}),
     jitter: timing.jitterMs,
@@ -122,11 +131,24 @@ export function desiredBackupSchedules(inventory: Inventory, taskQueue = control
     for (const { server, timing } of timings) {
       if (!timing.ok) {
         // The same for every server of the host: report it once.
-        if (!errors.some((error) => error.host === host)) errors.push({ host, message: `hosts.${host}: ${timing.error}` });
+        if (!errors.some((error) => error.host === host))
+          errors.push({ host, message: `hosts.${host}: ${timing.error}` });
         continue;
       }
       const input: ScheduledBackupInput = { host, server };
-      schedules.push(buildSchedule({ kind: 'backup', scheduleId: backupScheduleId(host, server), host, server, timing: timing.timing, workflowType: 'scheduledBackup', workflowId: scheduledWorkflowId(host, server), args: [input], taskQueue }));
+      schedules.push(
+        buildSchedule({
+          kind: 'backup',
+          scheduleId: backupScheduleId(host, server),
+          host,
+          server,
+          timing: timing.timing,
+          workflowType: 'scheduledBackup',
+          workflowId: scheduledWorkflowId(host, server),
+          args: [input],
+          taskQueue,
+        }),
+      );
     }
   }
   return { schedules, errors };
@@ -148,7 +170,15 @@ export function desiredSyncSchedule(inventory: Inventory, taskQueue = controlTas
     summary: `every ${shortDuration(everyMs)}`,
   };
   const scheduleId = syncScheduleId(taskQueue);
-  return buildSchedule({ kind: 'sync', scheduleId, timing, workflowType: 'syncInventory', workflowId: scheduleId.replace(/^tidemark:/, ''), args: [{}], taskQueue });
+  return buildSchedule({
+    kind: 'sync',
+    scheduleId,
+    timing,
+    workflowType: 'syncInventory',
+    workflowId: scheduleId.replace(/^tidemark:/, ''),
+    args: [{}],
+    taskQueue,
+  });
 }
 
 function buildSchedule(parts: {
@@ -164,10 +194,20 @@ function buildSchedule(parts: {
 }): DesiredSchedule {
   const spec = temporalSpec(parts.timing);
   const policies = { overlap: 'SKIP' as const, catchupWindow: parts.timing.catchupWindowMs, pauseOnFailure: false };
-  const action = { workflowType: parts.workflowType, workflowId: parts.workflowId, taskQueue: parts.taskQueue, args: parts.args };
+  const action = {
+    workflowType: parts.workflowType,
+    workflowId: parts.workflowId,
+    taskQueue: parts.taskQueue,
+    args: parts.args,
+  };
   const hash = specHash({ v: 1, spec, policies, action, enabled: parts.timing.enabled });
   const actionMemo: ActionMemo = { specHash: hash, summary: parts.timing.summary, enabled: parts.timing.enabled };
-  const ownerMemo: OwnerMemo = { owner: 'tidemark', kind: parts.kind, ...(parts.host ? { host: parts.host } : {}), ...(parts.server ? { server: parts.server } : {}) };
+  const ownerMemo: OwnerMemo = {
+    owner: 'tidemark',
+    kind: parts.kind,
+    ...(parts.host ? { host: parts.host } : {}),
+    ...(parts.server ? { server: parts.server } : {}),
+  };
   return {
     scheduleId: parts.scheduleId,
     kind: parts.kind,

@@ -19,8 +19,14 @@ export function upcomingRuns(timing: BackupTiming, from: Date, count: number): D
   if (!timing.enabled) return [];
   const zone = timing.timezone;
   const sources: Array<(after: Date) => Date | null> = [
-    ...[...timing.calendars.map(calendarCron), ...timing.cron].map((line) => (after: Date) => nextCronRun(line, zone, after)),
-    ...timing.intervals.map(({ everyMs, offsetMs }) => (after: Date) => new Date((Math.floor((after.getTime() - offsetMs) / everyMs) + 1) * everyMs + offsetMs)),
+    ...[...timing.calendars.map(calendarCron), ...timing.cron].map(
+      (line) => (after: Date) => nextCronRun(line, zone, after),
+    ),
+    ...timing.intervals.map(
+      ({ everyMs, offsetMs }) =>
+        (after: Date) =>
+          new Date((Math.floor((after.getTime() - offsetMs) / everyMs) + 1) * everyMs + offsetMs),
+    ),
   ];
   const skips = timing.skip.map(calendarCron);
   const runs: Date[] = [];
@@ -37,7 +43,16 @@ export function upcomingRuns(timing: BackupTiming, from: Date, count: number): D
 /** "2026-12-02 02:17 +01:00": the time as read in `zone`, with that zone's offset then. */
 export function formatInZone(time: Date, zone: string): string {
   const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23', timeZoneName: 'longOffset' })
+    new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+      timeZoneName: 'longOffset',
+    })
       .formatToParts(time)
       .map((part) => [part.type, part.value]),
   );

@@ -2,7 +2,12 @@
 // create what is missing, update what changed (spec hash in the action memo), delete schedules of hosts
 // that left. Schedules Tidemark does not own (id prefix *and* owner memo) are never touched; a schedule
 // an operator paused stays paused unless the inventory changed that host's `enabled`.
-import { ScheduleAlreadyRunning, ScheduleNotFoundError, type Client, type ScheduleDescription } from '@temporalio/client';
+import {
+  ScheduleAlreadyRunning,
+  ScheduleNotFoundError,
+  type Client,
+  type ScheduleDescription,
+} from '@temporalio/client';
 import { controlTaskQueue } from '../domain/names.js';
 import type { SyncReport } from '../domain/schedule-spec.js';
 import type { SourcedInventory } from '../inventory/sources.js';
@@ -42,7 +47,8 @@ export function suspiciousDrop(before: number, removed: number): string | undefi
   if (before === 0 || removed === 0) return undefined;
   const after = before - removed;
   if (after === 0 && before >= 2) return `the inventory lists no hosts where ${before} had schedules`;
-  if (before >= 4 && removed * 2 > before) return `${removed} of ${before} hosts would lose their schedules (more than half)`;
+  if (before >= 4 && removed * 2 > before)
+    return `${removed} of ${before} hosts would lose their schedules (more than half)`;
   return undefined;
 }
 
@@ -63,7 +69,13 @@ export async function listOwnedSchedules(client: Client): Promise<{ owned: Owned
   for await (const summary of client.schedule.list({ pageSize: 1000 })) {
     if (!summary.scheduleId.startsWith('tidemark:')) continue;
     const owner = ownerOf(summary.memo);
-    if (owner) owned.push({ scheduleId: summary.scheduleId, owner, paused: summary.state.paused, ...(summary.state.note ? { note: summary.state.note } : {}) });
+    if (owner)
+      owned.push({
+        scheduleId: summary.scheduleId,
+        owner,
+        paused: summary.state.paused,
+        ...(summary.state.note ? { note: summary.state.note } : {}),
+      });
     else foreign.push(summary.scheduleId);
   }
   return { owned, foreign };
@@ -83,8 +95,15 @@ export async function mapLimit<T, R>(items: T[], limit: number, work: (item: T) 
   return results;
 }
 
-function label(schedule: { kind: string; host?: string | undefined; server?: string | undefined; scheduleId: string }): string {
-  return schedule.kind === 'backup' && schedule.host && schedule.server ? `${schedule.host}@${schedule.server}` : schedule.scheduleId.replace(/^tidemark:/, '');
+function label(schedule: {
+  kind: string;
+  host?: string | undefined;
+  server?: string | undefined;
+  scheduleId: string;
+}): string {
+  return schedule.kind === 'backup' && schedule.host && schedule.server
+    ? `${schedule.host}@${schedule.server}`
+    : schedule.scheduleId.replace(/^tidemark:/, '');
 }
 
 type Decision = { op: 'create' } | { op: 'update'; was?: string } | { op: 'unchanged' } | { op: 'foreign' };
@@ -116,12 +135,18 @@ export async function reconcileSchedules(options: ReconcileOptions): Promise<Syn
   // Read: what Temporal has.
   const { owned, foreign } = await listOwnedSchedules(client);
   const inScope = owned.filter((schedule) =>
-    schedule.owner.kind === 'backup' ? scopeServers.has(schedule.owner.server ?? '') && schedule.scheduleId.startsWith(backupSchedulePrefix) : schedule.scheduleId === syncId,
+    schedule.owner.kind === 'backup'
+      ? scopeServers.has(schedule.owner.server ?? '') && schedule.scheduleId.startsWith(backupSchedulePrefix)
+      : schedule.scheduleId === syncId,
   );
-  const outOfScope = owned.filter((schedule) => schedule.owner.kind === 'backup' && !scopeServers.has(schedule.owner.server ?? ''));
+  const outOfScope = owned.filter(
+    (schedule) => schedule.owner.kind === 'backup' && !scopeServers.has(schedule.owner.server ?? ''),
+  );
   if (outOfScope.length > 0) {
     const servers = [...new Set(outOfScope.map((schedule) => schedule.owner.server))].sort();
-    report.warnings.push(`${outOfScope.length} Tidemark schedule(s) of servers not in this inventory (${servers.slice(0, 5).join(', ')}${servers.length > 5 ? ', …' : ''}) left alone`);
+    report.warnings.push(
+      `${outOfScope.length} Tidemark schedule(s) of servers not in this inventory (${servers.slice(0, 5).join(', ')}${servers.length > 5 ? ', …' : ''}) left alone`,
+    );
   }
   const ownedById = new Map(inScope.map((schedule) => [schedule.scheduleId, schedule]));
   const foreignIds = new Set(foreign);
@@ -142,20 +167,28 @@ export async function reconcileSchedules(options: ReconcileOptions): Promise<Syn
   };
 
   // Listed schedules are described (the list may be stale); unlisted ones are created, or described on a dry run.
-  const decisions = await mapLimit(desired, limit, async (want): Promise<{ want: DesiredSchedule; decision: Decision; description?: ScheduleDescription }> => {
-    if (foreignIds.has(want.scheduleId)) return { want, decision: { op: 'foreign' } };
-    if (!ownedById.has(want.scheduleId) && !options.dryRun) return { want, decision: { op: 'create' } };
-    const description = await describeOrMissing(want.scheduleId);
-    if (!description) return { want, decision: { op: 'create' } };
-    return { want, decision: decide(want, description), description };
-  });
+  const decisions = await mapLimit(
+    desired,
+    limit,
+    async (want): Promise<{ want: DesiredSchedule; decision: Decision; description?: ScheduleDescription }> => {
+      if (foreignIds.has(want.scheduleId)) return { want, decision: { op: 'foreign' } };
+      if (!ownedById.has(want.scheduleId) && !options.dryRun) return { want, decision: { op: 'create' } };
+      const description = await describeOrMissing(want.scheduleId);
+      if (!description) return { want, decision: { op: 'create' } };
+      return { want, decision: decide(want, description), description };
+    },
+  );
   const desiredIds = new Set(desired.map((want) => want.scheduleId));
   const deletions = inScope.filter(
-    (schedule) => !desiredIds.has(schedule.scheduleId) && !(schedule.owner.kind === 'backup' && errorHosts.has(schedule.owner.host ?? '')),
+    (schedule) =>
+      !desiredIds.has(schedule.scheduleId) &&
+      !(schedule.owner.kind === 'backup' && errorHosts.has(schedule.owner.host ?? '')),
   );
 
   // A source that suddenly lists far fewer hosts is more likely broken than right.
-  const hostsBefore = new Set(inScope.filter((schedule) => schedule.owner.kind === 'backup').map((schedule) => schedule.owner.host ?? ''));
+  const hostsBefore = new Set(
+    inScope.filter((schedule) => schedule.owner.kind === 'backup').map((schedule) => schedule.owner.host ?? ''),
+  );
   const hostsAfter = new Set([...desiredSet.schedules.map((want) => want.host ?? ''), ...errorHosts]);
   const removedHosts = [...hostsBefore].filter((host) => !hostsAfter.has(host)).length;
   const suspicion = suspiciousDrop(hostsBefore.size, removedHosts);
@@ -164,7 +197,8 @@ export async function reconcileSchedules(options: ReconcileOptions): Promise<Syn
 
   const apply = !options.dryRun && !report.suspicious;
 
-  const state = (want: DesiredSchedule) => (want.enabled ? {} : { paused: true, note: 'disabled in the inventory (enabled: false)' });
+  const state = (want: DesiredSchedule) =>
+    want.enabled ? {} : { paused: true, note: 'disabled in the inventory (enabled: false)' };
   const create = async (want: DesiredSchedule): Promise<Decision> => {
     try {
       await client.schedule.create({ ...want.options, state: state(want) });
@@ -189,7 +223,10 @@ export async function reconcileSchedules(options: ReconcileOptions): Promise<Syn
         policies: want.options.policies ?? {},
         state: keep
           ? { paused: previous.state.paused, ...(previous.state.note ? { note: previous.state.note } : {}) }
-          : { paused: !want.enabled, note: want.enabled ? 'enabled in the inventory' : 'disabled in the inventory (enabled: false)' },
+          : {
+              paused: !want.enabled,
+              note: want.enabled ? 'enabled in the inventory' : 'disabled in the inventory (enabled: false)',
+            },
       };
     });
   };
@@ -209,7 +246,10 @@ export async function reconcileSchedules(options: ReconcileOptions): Promise<Syn
       lines.push({ key: `1${label(want)}`, line: `+ ${label(want)} ${want.summary}` });
     } else if (outcome.op === 'update') {
       report.updated++;
-      lines.push({ key: `2${label(want)}`, line: `~ ${label(want)} ${want.summary}${outcome.was ? ` (was ${outcome.was})` : ''}` });
+      lines.push({
+        key: `2${label(want)}`,
+        line: `~ ${label(want)} ${want.summary}${outcome.was ? ` (was ${outcome.was})` : ''}`,
+      });
     } else if (outcome.op === 'unchanged') report.unchanged++;
     else report.errors.push(`! ${label(want)}: schedule ${want.scheduleId} exists but is not Tidemark's; left alone`);
   });
@@ -218,12 +258,17 @@ export async function reconcileSchedules(options: ReconcileOptions): Promise<Syn
       if (apply) await client.schedule.getHandle(schedule.scheduleId).delete();
     } catch (error) {
       if (!(error instanceof ScheduleNotFoundError)) {
-        report.errors.push(`! ${label({ ...schedule.owner, scheduleId: schedule.scheduleId })}: delete failed: ${(error as Error).message}`);
+        report.errors.push(
+          `! ${label({ ...schedule.owner, scheduleId: schedule.scheduleId })}: delete failed: ${(error as Error).message}`,
+        );
         return;
       }
     }
     report.deleted++;
-    lines.push({ key: `3${label({ ...schedule.owner, scheduleId: schedule.scheduleId })}`, line: `- ${label({ ...schedule.owner, scheduleId: schedule.scheduleId })}` });
+    lines.push({
+      key: `3${label({ ...schedule.owner, scheduleId: schedule.scheduleId })}`,
+      line: `- ${label({ ...schedule.owner, scheduleId: schedule.scheduleId })}`,
+    });
   });
   report.lines = lines.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((entry) => entry.line);
   report.applied = apply;
@@ -233,11 +278,17 @@ export async function reconcileSchedules(options: ReconcileOptions): Promise<Syn
 /** The plan as printed by `tidemark sync`: lines, then a count, then warnings and errors. */
 export function formatReport(report: SyncReport, dryRun: boolean): string {
   const out = [...report.lines];
-  if (report.suspicious) out.push(`NOT APPLIED: ${report.suspicious}; check the inventory source, then run "tidemark sync --force" if this is right`);
+  if (report.suspicious)
+    out.push(
+      `NOT APPLIED: ${report.suspicious}; check the inventory source, then run "tidemark sync --force" if this is right`,
+    );
   const plan = `${report.created} to create, ${report.updated} to update, ${report.deleted} to delete, ${report.unchanged} unchanged`;
   if (dryRun) out.push(`dry run: ${plan}; nothing changed`);
   else if (!report.applied) out.push(`not applied: ${plan}`);
-  else out.push(`${report.created} created, ${report.updated} updated, ${report.deleted} deleted, ${report.unchanged} unchanged`);
+  else
+    out.push(
+      `${report.created} created, ${report.updated} updated, ${report.deleted} deleted, ${report.unchanged} unchanged`,
+    );
   for (const warning of report.warnings) out.push(`warning: ${warning}`);
   for (const error of report.errors) out.push(error);
   return out.join('\n');

@@ -20,7 +20,10 @@ test('first backup: the copy is identical to the source and a Tidemark snapshot 
   const run = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
   assert.equal(run.exitCode, 0, run.stderr + run.stdout);
   assert.match(run.stdout, /started backup:demo-host@srv-backup-\S+ run \S+\n\s+http:\/\/\S+\/history/);
-  assert.match(run.stdout, /SUCCESS: demo-host on srv-backup-\S+: \d+ files, \d+ bytes in .*snapshot \S+@tidemark-\d{8}T\d{6}Z/);
+  assert.match(
+    run.stdout,
+    /SUCCESS: demo-host on srv-backup-\S+: \d+ files, \d+ bytes in .*snapshot \S+@tidemark-\d{8}T\d{6}Z/,
+  );
 
   const copy = join(await rig.copyPath(), rig.source);
   assert.deepEqual(await describeTree(copy), await describeTree(rig.source));

@@ -10,48 +10,67 @@ import type { BenchResult } from '../bench/report.js';
 
 const benchPath = fileURLToPath(new URL('../bench/run-bench.js', import.meta.url));
 
-test('bench --smoke: all methods run, JSON and PNG written, figures sane, under 60 s', { timeout: 120_000 }, async () => {
-  const out = mkdtempSync('/tmp/tidemark-bench-smoke-');
-  try {
-    const args = [benchPath, '--smoke', '--out', out];
-    // Reuse the suite's services when there are any (faster); the bench starts its own otherwise.
-    if (process.env.TIDEMARK_TEST_TEMPORAL) args.push('--temporal', process.env.TIDEMARK_TEST_TEMPORAL);
-    if (process.env.TIDEMARK_TEST_POOL) args.push('--pool', process.env.TIDEMARK_TEST_POOL);
-    const started = Date.now();
-    const run = await execa(process.execPath, args, { reject: false, timeout: 90_000, all: true });
-    const elapsed = Date.now() - started;
-    assert.equal(run.exitCode, 0, run.all);
-    assert.ok(elapsed < 60_000, `smoke run took ${elapsed} ms`);
-    assert.match(run.stdout, /^\s+(PASS|MISS|N\/A )\s+per-host overhead/m, 'the report lists targets');
+test(
+  'bench --smoke: all methods run, JSON and PNG written, figures sane, under 60 s',
+  { timeout: 120_000 },
+  async () => {
+    const out = mkdtempSync('/tmp/tidemark-bench-smoke-');
+    try {
+      const args = [benchPath, '--smoke', '--out', out];
+      // Reuse the suite's services when there are any (faster); the bench starts its own otherwise.
+      if (process.env.TIDEMARK_TEST_TEMPORAL) args.push('--temporal', process.env.TIDEMARK_TEST_TEMPORAL);
+      if (process.env.TIDEMARK_TEST_POOL) args.push('--pool', process.env.TIDEMARK_TEST_POOL);
+      const started = Date.now();
+      const run = await execa(process.execPath, args, { reject: false, timeout: 90_000, all: true });
+      const elapsed = Date.now() - started;
+      assert.equal(run.exitCode, 0, run.all);
+      assert.ok(elapsed < 60_000, `smoke run took ${elapsed} ms`);
+      assert.match(run.stdout, /^\s+(PASS|MISS|N\/A )\s+per-host overhead/m, 'the report lists targets');
 
-    const files = readdirSync(out);
-    const json = files.find((file) => /^smoke-.*\.json$/.test(file));
-    const png = files.find((file) => /^smoke-.*\.png$/.test(file));
-    assert.ok(json && png, `results written: ${files.join(', ')}`);
-    assert.deepEqual([...readFileSync(join(out, png)).subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+      const files = readdirSync(out);
+      const json = files.find((file) => /^smoke-.*\.json$/.test(file));
+      const png = files.find((file) => /^smoke-.*\.png$/.test(file));
+      assert.ok(json && png, `results written: ${files.join(', ')}`);
+      assert.deepEqual(
+        [...readFileSync(join(out, png)).subarray(0, 8)],
+        [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a],
+      );
 
-    const result = JSON.parse(readFileSync(join(out, json), 'utf8')) as BenchResult;
-    assert.equal(result.config.smoke, true);
-    assert.deepEqual(result.config.workloads, ['full']);
-    assert.deepEqual(
-      result.runs.map((entry) => entry.method).sort(),
-      ['bare', 'bare-nometa', 'planb', 'sown', 'tidemark', 'tidemark-seq'],
-    );
-    for (const entry of result.runs) {
-      assert.ok(entry.wallMs > 0, `${entry.method}: wall time ${entry.wallMs}`);
-      assert.equal(entry.hosts.length, result.config.hosts, `${entry.method}: one result per host`);
-      for (const host of entry.hosts) assert.ok(host.ms > 0 && host.ms <= entry.wallMs + 1, `${entry.method} ${host.host}: ${host.ms} ms`);
-      // A first full backup moves at least the tree's data over the wire.
-      assert.ok(entry.bytesReceived >= result.fleet.totalMiB * 1024 * 1024 * 0.9, `${entry.method}: ${entry.bytesReceived} bytes`);
+      const result = JSON.parse(readFileSync(join(out, json), 'utf8')) as BenchResult;
+      assert.equal(result.config.smoke, true);
+      assert.deepEqual(result.config.workloads, ['full']);
+      assert.deepEqual(result.runs.map((entry) => entry.method).sort(), [
+        'bare',
+        'bare-nometa',
+        'planb',
+        'sown',
+        'tidemark',
+        'tidemark-seq',
+      ]);
+      for (const entry of result.runs) {
+        assert.ok(entry.wallMs > 0, `${entry.method}: wall time ${entry.wallMs}`);
+        assert.equal(entry.hosts.length, result.config.hosts, `${entry.method}: one result per host`);
+        for (const host of entry.hosts)
+          assert.ok(host.ms > 0 && host.ms <= entry.wallMs + 1, `${entry.method} ${host.host}: ${host.ms} ms`);
+        // A first full backup moves at least the tree's data over the wire.
+        assert.ok(
+          entry.bytesReceived >= result.fleet.totalMiB * 1024 * 1024 * 0.9,
+          `${entry.method}: ${entry.bytesReceived} bytes`,
+        );
+      }
+      const tidemark = result.runs.find((entry) => entry.method === 'tidemark')!;
+      assert.ok(
+        tidemark.worker && tidemark.worker.cpuS >= 0 && (tidemark.worker.peakMiB ?? 0) > 10,
+        'worker CPU and RSS measured',
+      );
+      assert.ok(Number.isFinite(result.overhead.full?.medianMs), `overhead ${result.overhead.full?.medianMs}`);
+      assert.ok(Number.isFinite(result.overhead.full?.medianPercent));
+      assert.ok(result.idle && Number.isFinite(result.idle.percentOfOneCore) && result.idle.percentOfOneCore >= 0);
+      assert.ok(result.targets.length >= 5);
+      for (const target of result.targets)
+        assert.ok(target.pass === true || target.pass === false || target.pass === null, target.id);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
     }
-    const tidemark = result.runs.find((entry) => entry.method === 'tidemark')!;
-    assert.ok(tidemark.worker && tidemark.worker.cpuS >= 0 && (tidemark.worker.peakMiB ?? 0) > 10, 'worker CPU and RSS measured');
-    assert.ok(Number.isFinite(result.overhead.full?.medianMs), `overhead ${result.overhead.full?.medianMs}`);
-    assert.ok(Number.isFinite(result.overhead.full?.medianPercent));
-    assert.ok(result.idle && Number.isFinite(result.idle.percentOfOneCore) && result.idle.percentOfOneCore >= 0);
-    assert.ok(result.targets.length >= 5);
-    for (const target of result.targets) assert.ok(target.pass === true || target.pass === false || target.pass === null, target.id);
-  } finally {
-    rmSync(out, { recursive: true, force: true });
-  }
-});
+  },
+);

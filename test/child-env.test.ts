@@ -19,7 +19,12 @@ const worker = {
 
 test('rsync and ssh children keep the ordinary variables and lose RSYNC_OLD_ARGS, RSYNC_PROTECT_ARGS and secrets', () => {
   const env = rsyncEnvironment(worker, ['NB_CREDENTIAL']);
-  assert.deepEqual(env, { PATH: '/usr/sbin:/usr/bin', HOME: '/root', LANG: 'C.UTF-8', TEMPORAL_ADDRESS: '127.0.0.1:7233' });
+  assert.deepEqual(env, {
+    PATH: '/usr/sbin:/usr/bin',
+    HOME: '/root',
+    LANG: 'C.UTF-8',
+    TEMPORAL_ADDRESS: '127.0.0.1:7233',
+  });
   // A copy: the worker's own environment is untouched.
   assert.equal(worker.RSYNC_OLD_ARGS, '1');
 });

@@ -23,7 +23,8 @@ before(async () => {
   await ensureFilePool({ name: pool, imageFile, mountpoint: join(cacheDir, 'test', pool), size: '128M' });
   rig = await createRig('poolfull', { pool });
   mkdirSync(join(rig.source, 'etc'), { recursive: true });
-  for (let index = 0; index < 20; index++) writeFileSync(join(rig.source, 'etc', `file-${index}`), `setting ${index}\n`);
+  for (let index = 0; index < 20; index++)
+    writeFileSync(join(rig.source, 'etc', `file-${index}`), `setting ${index}\n`);
   await rig.startWorker();
 });
 after(async () => {
@@ -44,7 +45,10 @@ test('pool filled to ENOSPC mid-transfer: FAILED as "pool full" without retries,
 
   const run = await rig.cli(['start-backup', '--host', rig.hostName, '--wait'], { timeoutMs: 300_000 });
   assert.equal(run.exitCode, 1, run.stdout + run.stderr);
-  assert.match(run.stderr, /failed during transfer: the backup server's pool is full \(rsync exit \d+\): .*No space left on device.*its snapshots are untouched/);
+  assert.match(
+    run.stderr,
+    /failed during transfer: the backup server's pool is full \(rsync exit \d+\): .*No space left on device.*its snapshots are untouched/,
+  );
   const record = await activityRecord(rig.client, backupWorkflowId(rig.hostName, rig.server), 'transferFiles');
   assert.deepEqual(record.attempts, [1], 'not retried');
   assert.equal(countFiles(join(await rig.copyPath(), rig.source, 'etc')), 20, 'the copy is not emptied');
@@ -57,7 +61,11 @@ test('pool filled to ENOSPC mid-transfer: FAILED as "pool full" without retries,
   rmSync(join(rig.source, 'huge.bin'));
   rmSync(join(await rig.copyPath(), rig.source, 'huge.bin'), { force: true });
   // ZFS frees the blocks when the transaction group syncs, not at unlink.
-  await waitFor('space freed', async () => Number((await zfs(['get', '-H', '-p', '-o', 'value', 'available', pool])).trim()) > 32 * 1024 * 1024, 60_000);
+  await waitFor(
+    'space freed',
+    async () => Number((await zfs(['get', '-H', '-p', '-o', 'value', 'available', pool])).trim()) > 32 * 1024 * 1024,
+    60_000,
+  );
   await assertSnapshotIntact(rig, goodSnapshot, goodTree);
   await new Promise((resolve) => setTimeout(resolve, 1_100));
   const recovered = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);

@@ -20,9 +20,12 @@ let rig: Rig;
 let workers: ChildProcess[];
 before(async () => {
   // 24 MB at 4 MB/s: a transfer of about 6 s.
-  rig = await createRig('writers', { host: { transfer: { bandwidthLimit: '4M', heartbeatTimeout: '3s', retryInterval: '1s', attempts: 8 } } });
+  rig = await createRig('writers', {
+    host: { transfer: { bandwidthLimit: '4M', heartbeatTimeout: '3s', retryInterval: '1s', attempts: 8 } },
+  });
   mkdirSync(join(rig.source, 'data'), { recursive: true });
-  for (let index = 0; index < 3; index++) writeFileSync(join(rig.source, 'data', `blob-${index}`), randomBytes(8 * 1024 * 1024));
+  for (let index = 0; index < 3; index++)
+    writeFileSync(join(rig.source, 'data', `blob-${index}`), randomBytes(8 * 1024 * 1024));
   // Two workers started together with the same --server.
   workers = await Promise.all([rig.startWorker(), rig.startWorker()]);
 });
@@ -72,7 +75,11 @@ test('two workers with one server name, and a second run started on the same dat
     twin.result(),
   ])) as BackupSummary[];
   assert.equal(await writers.stop(), 1, 'at most one rsync wrote the copy at any time');
-  assert.deepEqual(summaries.map((summary) => summary.status), ['SUCCESS', 'SUCCESS'], summaries.map((summary) => summary.message).join('\n'));
+  assert.deepEqual(
+    summaries.map((summary) => summary.status),
+    ['SUCCESS', 'SUCCESS'],
+    summaries.map((summary) => summary.message).join('\n'),
+  );
   // The twin's transfer found the dataset busy and waited (retries) instead of writing beside the first.
   const record = await activityRecord(rig.client, twin.workflowId, 'transferFiles');
   assert.ok((record.attempts.at(-1) ?? 0) >= 2, `twin transfer attempts: ${record.attempts.join(',')}`);
@@ -87,27 +94,42 @@ test('a worker frozen (SIGSTOP) past its heartbeat timeout: the retry on the oth
   assert.equal(started.exitCode, 0, started.stderr);
   const mountpoint = await rig.copyPath();
   // The transfer's rsync leads its process group; its parent is the worker running the attempt.
-  const [rsyncPid] = await until('rsync', async () => {
-    const pids = await rsyncWritersInto(mountpoint);
-    return pids.length > 0 ? pids : undefined;
-  }, 30_000);
+  const [rsyncPid] = await until(
+    'rsync',
+    async () => {
+      const pids = await rsyncWritersInto(mountpoint);
+      return pids.length > 0 ? pids : undefined;
+    },
+    30_000,
+  );
   const workerPid = Number(readFileSync(`/proc/${rsyncPid}/stat`, 'utf8').split(') ')[1]!.split(' ')[1]);
   const frozen = workers.find((worker) => worker.pid === workerPid);
   assert.ok(frozen, `rsync ${rsyncPid} belongs to one of the rig's workers (parent ${workerPid})`);
   frozen.kill('SIGSTOP');
   try {
     // Heartbeat timeout 3 s, retry after 1 s: the other worker takes over and fences the frozen one's rsync.
-    await waitFor('a new rsync', async () => {
-      const pids = await rsyncWritersInto(mountpoint);
-      return pids.length > 0 && !pids.includes(rsyncPid!);
-    }, 60_000);
-    assert.deepEqual((await rsyncWritersInto(mountpoint)).filter((pid) => pid === rsyncPid), [], 'the frozen attempt no longer writes');
+    await waitFor(
+      'a new rsync',
+      async () => {
+        const pids = await rsyncWritersInto(mountpoint);
+        return pids.length > 0 && !pids.includes(rsyncPid!);
+      },
+      60_000,
+    );
+    assert.deepEqual(
+      (await rsyncWritersInto(mountpoint)).filter((pid) => pid === rsyncPid),
+      [],
+      'the frozen attempt no longer writes',
+    );
   } finally {
     frozen.kill('SIGCONT');
   }
   const summary = await lastSummary(rig).catch(async (error: Error) => {
     const history = await rig.client.workflow.getHandle(backupWorkflowId(rig.hostName, rig.server)).fetchHistory();
-    const steps = (history.events ?? []).map((event) => `${event.eventType} ${JSON.stringify(event.activityTaskStartedEventAttributes ?? event.activityTaskFailedEventAttributes?.failure?.message ?? '')}`);
+    const steps = (history.events ?? []).map(
+      (event) =>
+        `${event.eventType} ${JSON.stringify(event.activityTaskStartedEventAttributes ?? event.activityTaskFailedEventAttributes?.failure?.message ?? '')}`,
+    );
     throw new Error(`${error.cause instanceof Error ? error.cause.message : error.message}\n${steps.join('\n')}`);
   });
   assert.equal(summary.status, 'SUCCESS', summary.message);
@@ -126,7 +148,14 @@ test('an attempt that loses its lease stops its rsync within seconds and does no
   const mountpoint = await rig.copyPath();
   await waitFor('rsync', async () => (await rsyncWritersInto(mountpoint)).length > 0, 30_000);
   // Another run takes the dataset (as a worker of a second Temporal cluster with the same pool would).
-  const other = { workflowId: 'elsewhere', runId: 'other-run', attempt: 1, state: 'writing', worker: 'other', boot: 'other-boot' };
+  const other = {
+    workflowId: 'elsewhere',
+    runId: 'other-run',
+    attempt: 1,
+    state: 'writing',
+    worker: 'other',
+    boot: 'other-boot',
+  };
   await zfs(['set', `tidemark:lease=${JSON.stringify(other)}`, rig.dataset]);
   const takenAt = Date.now();
   await waitFor('rsync stopped', async () => (await rsyncWritersInto(mountpoint)).length === 0, 15_000);
@@ -135,6 +164,9 @@ test('an attempt that loses its lease stops its rsync within seconds and does no
     () => assert.fail('the run must fail'),
     (error: Error) => (error.cause instanceof Error ? error.cause.message : error.message),
   );
-  assert.match(failure, /failed during transfer: the dataset \S+ was taken over by run other-run attempt 1 \(writing, worker other\) while this attempt wrote it; rsync was stopped/);
+  assert.match(
+    failure,
+    /failed during transfer: the dataset \S+ was taken over by run other-run attempt 1 \(writing, worker other\) while this attempt wrote it; rsync was stopped/,
+  );
   assert.deepEqual(await rig.snapshots(), snapshotsBefore, 'no snapshot of a copy someone else holds');
 });

@@ -41,7 +41,10 @@ describe('the source shrinks', () => {
     await pause();
     const run = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
     assert.equal(run.exitCode, 0, run.stdout + run.stderr);
-    assert.match(run.stdout, /^WARNING: demo-host on \S+: shrink held: rsync stopped deleting at --max-delete=\d+ .*labelled suspect/m);
+    assert.match(
+      run.stdout,
+      /^WARNING: demo-host on \S+: shrink held: rsync stopped deleting at --max-delete=\d+ .*labelled suspect/m,
+    );
     const copy = join(await rig.copyPath(), rig.source);
     // 301 files (plus directories) in the copy; --max-delete is a quarter of the baseline's entries.
     assert.ok(countFiles(copy) >= 301 - 80, `copy kept ${countFiles(copy)} of 301 files`);
@@ -74,7 +77,11 @@ describe('the source shrinks', () => {
     for (let index = 0; index < 270; index++) rmSync(join(rig.source, 'data', `file-${index}.txt`));
     await pause();
     const held = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
-    assert.match(held.stdout, /^WARNING: .*shrink held: rsync stopped deleting at --max-delete=/m, held.stdout + held.stderr);
+    assert.match(
+      held.stdout,
+      /^WARNING: .*shrink held: rsync stopped deleting at --max-delete=/m,
+      held.stdout + held.stderr,
+    );
     assert.match(held.stdout, /source shrank against tidemark-\S+: files 3\d\d → 3\d \(-\d+%\)/);
     assert.ok(countFiles(join(await rig.copyPath(), rig.source, 'data')) >= 300 - 80, 'most of the copy is kept');
     await assertSnapshotIntact(rig, goodSnapshot, goodTree);
@@ -82,11 +89,18 @@ describe('the source shrinks', () => {
     // No file deleted, but 4 MiB of the 4.01 MiB gone: the bytes guard marks it suspect.
     writeFiles(join(rig.source, 'data'), 300);
     await pause();
-    assert.match((await rig.cli(['start-backup', '--host', rig.hostName, '--wait', '--allow-shrink'])).stdout, /^SUCCESS: /m);
+    assert.match(
+      (await rig.cli(['start-backup', '--host', rig.hostName, '--wait', '--allow-shrink'])).stdout,
+      /^SUCCESS: /m,
+    );
     truncateSync(join(rig.source, 'big.bin'), 0);
     await pause();
     const shrunk = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
-    assert.match(shrunk.stdout, /^WARNING: .*source shrank against tidemark-\S+: bytes \d+ → \d+ \(-\d+%\), more than guards.shrinkPercent 30%/m, shrunk.stdout);
+    assert.match(
+      shrunk.stdout,
+      /^WARNING: .*source shrank against tidemark-\S+: bytes \d+ → \d+ \(-\d+%\), more than guards.shrinkPercent 30%/m,
+      shrunk.stdout,
+    );
     assert.match((await newestSnapshot(rig, 'suspect'))!, /-suspect$/);
   });
 });
@@ -107,7 +121,12 @@ describe('a filesystem is not mounted this time', () => {
     // The standard excludes leave lost+found out; the comparison below is of what a backup holds.
     rmSync(join(dataMount, 'lost+found'), { recursive: true });
     writeFiles(join(dataMount, 'projects'), 20);
-    setHostSettings(rig, { paths: undefined, selectionRoot: rig.source, excludeFile: join(rig.dir, 'none.conf'), hooks: { dir: join(rig.dir, 'no-hooks') } });
+    setHostSettings(rig, {
+      paths: undefined,
+      selectionRoot: rig.source,
+      excludeFile: join(rig.dir, 'none.conf'),
+      hooks: { dir: join(rig.dir, 'no-hooks') },
+    });
     await rig.startWorker();
   });
   after(async () => {
@@ -125,8 +144,15 @@ describe('a filesystem is not mounted this time', () => {
 
     const run = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
     assert.equal(run.exitCode, 0, run.stdout + run.stderr);
-    assert.match(run.stdout, new RegExp(`^WARNING: demo-host on \\S+: not mounted this time, copy kept: ${dataMount}`, 'm'));
-    assert.equal(countFiles(join(await rig.copyPath(), dataMount, 'projects')), 20, 'the unmounted filesystem keeps its copy');
+    assert.match(
+      run.stdout,
+      new RegExp(`^WARNING: demo-host on \\S+: not mounted this time, copy kept: ${dataMount}`, 'm'),
+    );
+    assert.equal(
+      countFiles(join(await rig.copyPath(), dataMount, 'projects')),
+      20,
+      'the unmounted filesystem keeps its copy',
+    );
     await assertSnapshotIntact(rig, goodSnapshot, goodTree);
     // The next run still remembers the mount point (the protected copy is carried forward).
     await pause();
@@ -150,7 +176,10 @@ describe('the pool and the dataset', () => {
     writeFileSync(foreign, 'not a backup\n');
     const run = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
     assert.equal(run.exitCode, 1, run.stdout + run.stderr);
-    assert.match(run.stderr, /dataset \S+ already exists and was not created by Tidemark; nothing was copied into it\. .*tidemark adopt-dataset --host demo-host/);
+    assert.match(
+      run.stderr,
+      /dataset \S+ already exists and was not created by Tidemark; nothing was copied into it\. .*tidemark adopt-dataset --host demo-host/,
+    );
     assert.ok(countFiles(await rig.copyPath()) === 1, 'the foreign file is still there');
     assert.deepEqual(await rig.snapshots(), []);
 
@@ -158,7 +187,12 @@ describe('the pool and the dataset', () => {
     assert.equal(adopted.exitCode, 0, adopted.stderr);
     const after = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
     assert.match(after.stdout, /^SUCCESS: /m, after.stdout + after.stderr);
-    for (const [property, value] of [['setuid', 'off'], ['devices', 'off'], ['exec', 'off'], ['tidemark:host', 'demo-host']]) {
+    for (const [property, value] of [
+      ['setuid', 'off'],
+      ['devices', 'off'],
+      ['exec', 'off'],
+      ['tidemark:host', 'demo-host'],
+    ]) {
       assert.equal((await zfs(['get', '-H', '-o', 'value', property!, rig.dataset])).trim(), value, property);
     }
   });

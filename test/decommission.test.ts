@@ -47,8 +47,14 @@ before(async () => {
   }
 });
 after(async () => {
-  await rig?.client.schedule.getHandle(backupScheduleId(rig.hostName, rig.server)).delete().catch(() => undefined);
-  await rig?.client.schedule.getHandle(backupScheduleId(retired, rig.server)).delete().catch(() => undefined);
+  await rig?.client.schedule
+    .getHandle(backupScheduleId(rig.hostName, rig.server))
+    .delete()
+    .catch(() => undefined);
+  await rig?.client.schedule
+    .getHandle(backupScheduleId(retired, rig.server))
+    .delete()
+    .catch(() => undefined);
   await rig?.close();
 });
 
@@ -67,7 +73,11 @@ async function status(): Promise<{ exitCode: number; json: StatusJson }> {
   // One array: the pairs, then orphans and decommissioned datasets told apart by lastStatus.
   const rows = JSON.parse(result.stdout) as Array<{ lastStatus: string }>;
   const of = (status: string) => rows.filter((row) => row.lastStatus === status) as unknown as StatusJson['orphans'];
-  const json = { pairs: rows.filter((row) => !['ORPHAN', 'DECOMMISSIONED'].includes(row.lastStatus)), orphans: of('ORPHAN'), decommissioned: of('DECOMMISSIONED') } as StatusJson;
+  const json = {
+    pairs: rows.filter((row) => !['ORPHAN', 'DECOMMISSIONED'].includes(row.lastStatus)),
+    orphans: of('ORPHAN'),
+    decommissioned: of('DECOMMISSIONED'),
+  } as StatusJson;
   return { exitCode: result.exitCode, json };
 }
 
@@ -81,7 +91,11 @@ test('decommission deletes the schedule, holds a final complete snapshot and mar
   assert.equal(result.exitCode, 0, result.stdout + result.stderr);
   assert.match(result.stdout, new RegExp(`remove ${retired} from the inventory \\(or its NetBox tag\\) too`));
   assert.equal(await scheduleExists(backupScheduleId(retired, rig.server)), false);
-  assert.equal(await scheduleExists(backupScheduleId(rig.hostName, rig.server)), true, 'the other host keeps its schedule');
+  assert.equal(
+    await scheduleExists(backupScheduleId(rig.hostName, rig.server)),
+    true,
+    'the other host keeps its schedule',
+  );
 
   const dataset = `${serverDataset}/${retired}`;
   const snapshots = await listSnapshots(dataset);
@@ -89,7 +103,10 @@ test('decommission deletes the schedule, holds a final complete snapshot and mar
   const final = snapshots.at(-1)!;
   assert.equal(parseSnapshotName(final.name)?.label, 'complete', final.name);
   assert.equal(final.holds, 1, 'the final snapshot is held');
-  assert.match((await zfs(['get', '-H', '-o', 'value', keepReasonProperty, `${dataset}@${final.name}`])).trim(), /^decommissioned \d{4}-\d\d-\d\d$/);
+  assert.match(
+    (await zfs(['get', '-H', '-o', 'value', keepReasonProperty, `${dataset}@${final.name}`])).trim(),
+    /^decommissioned \d{4}-\d\d-\d\d$/,
+  );
   const mark = Date.parse((await zfs(['get', '-H', '-o', 'value', decommissionedProperty, dataset])).trim());
   assert.ok(mark >= before - 1000 && mark <= Date.now(), `mark ${mark}`);
 
@@ -104,16 +121,23 @@ test('decommission deletes the schedule, holds a final complete snapshot and mar
 
 test('status lists the decommissioned dataset and the orphan, each once, with last snapshot and size', async () => {
   const { json } = await status();
-  assert.deepEqual(json.orphans.map((entry) => [entry.host, entry.server, entry.dataset, entry.lastSnapshot, entry.decommissionedAt]), [
-    [ghost, rig.server, `${serverDataset}/${ghost}`, oldSnapshot, null],
-  ]);
+  assert.deepEqual(
+    json.orphans.map((entry) => [entry.host, entry.server, entry.dataset, entry.lastSnapshot, entry.decommissionedAt]),
+    [[ghost, rig.server, `${serverDataset}/${ghost}`, oldSnapshot, null]],
+  );
   assert.ok(json.orphans[0]!.bytes > 0 && json.orphans[0]!.lastSnapshotAt !== null);
-  assert.deepEqual(json.decommissioned.map((entry) => [entry.host, entry.dataset]), [[retired, `${serverDataset}/${retired}`]]);
+  assert.deepEqual(
+    json.decommissioned.map((entry) => [entry.host, entry.dataset]),
+    [[retired, `${serverDataset}/${retired}`]],
+  );
   assert.match(json.decommissioned[0]!.lastSnapshot!, /^tidemark-\d{8}T\d{6}Z$/);
   assert.notEqual(json.decommissioned[0]!.lastSnapshot, oldSnapshot, 'the final snapshot is the newest');
   assert.equal(json.pairs.length, 2, 'the inventory still has both hosts');
   const text = await rig.cli(['status']);
-  assert.match(text.stdout, new RegExp(`ORPHANS[^\\n]*\\n.*\\n${ghost}\\s+${rig.server}\\s+${serverDataset}/${ghost}\\s+${oldSnapshot}`));
+  assert.match(
+    text.stdout,
+    new RegExp(`ORPHANS[^\\n]*\\n.*\\n${ghost}\\s+${rig.server}\\s+${serverDataset}/${ghost}\\s+${oldSnapshot}`),
+  );
   assert.match(text.stdout, new RegExp(`DECOMMISSIONED\\n.*\\n${retired}\\s+${rig.server}`));
 });
 
@@ -124,13 +148,23 @@ test('--destroy is refused without the confirmation, on an unmarked dataset, wit
   assert.match(noConfirm.stderr, /add --yes-destroy-all-snapshots/);
   const unmarked = await rig.cli(['decommission', '--host', ghost, '--destroy', '--yes-destroy-all-snapshots']);
   assert.equal(unmarked.exitCode, 2);
-  assert.match(unmarked.stderr, new RegExp(`${serverDataset}/${ghost} is not decommissioned; run "tidemark decommission --host ${ghost}`));
+  assert.match(
+    unmarked.stderr,
+    new RegExp(`${serverDataset}/${ghost} is not decommissioned; run "tidemark decommission --host ${ghost}`),
+  );
   const early = await rig.cli(['decommission', '--host', retired, '--destroy', '--yes-destroy-all-snapshots']);
   assert.equal(early.exitCode, 2);
-  assert.match(early.stderr, /within the grace period of 30 days; it can be destroyed from \S+ on; nothing was destroyed/);
+  assert.match(
+    early.stderr,
+    /within the grace period of 30 days; it can be destroyed from \S+ on; nothing was destroyed/,
+  );
 
   // A mark older than the grace period, as if set then.
-  await zfs(['set', `${decommissionedProperty}=${new Date(Date.now() - decommissionGraceMs - 60_000).toISOString()}`, dataset]);
+  await zfs([
+    'set',
+    `${decommissionedProperty}=${new Date(Date.now() - decommissionGraceMs - 60_000).toISOString()}`,
+    dataset,
+  ]);
   const listed = await rig.cli(['decommission', '--host', retired, '--destroy', '--yes-destroy-all-snapshots']);
   assert.equal(listed.exitCode, 2);
   assert.match(listed.stderr, new RegExp(`${retired} is still in the inventory for ${rig.server}; remove it`));

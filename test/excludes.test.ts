@@ -80,27 +80,49 @@ test('standard, inventory and host-file excludes are all honoured, counted, and 
   assert.equal(run.exitCode, 0, run.stdout + run.stderr);
   const copy = join(await rig.copyPath(), rig.source);
   const present = (path: string) => existsSync(join(copy, path));
-  for (const kept of ['etc/hostname', 'home/ann/notes.txt', 'srv/app/data.db', 'srv/old-project/readme', 'var/log/syslog', 'var/cache/apt/archives/partial/keep-dir-marker']) {
+  for (const kept of [
+    'etc/hostname',
+    'home/ann/notes.txt',
+    'srv/app/data.db',
+    'srv/old-project/readme',
+    'var/log/syslog',
+    'var/cache/apt/archives/partial/keep-dir-marker',
+  ]) {
     assert.ok(present(kept), `${kept} is copied`);
   }
   for (const gone of [
-    'swapfile', 'swap.img', 'tmp/session.sock.txt', 'var/tmp/build.o', 'var/log/journal', 'var/cache/apt/archives/vim_9.0_amd64.deb',
-    'home/ann/.cache/thumbnails', 'proc/1', 'srv/app/cache', 'var/lib/mysql', 'home/ann/film.tmp',
+    'swapfile',
+    'swap.img',
+    'tmp/session.sock.txt',
+    'var/tmp/build.o',
+    'var/log/journal',
+    'var/cache/apt/archives/vim_9.0_amd64.deb',
+    'home/ann/.cache/thumbnails',
+    'proc/1',
+    'srv/app/cache',
+    'var/lib/mysql',
+    'home/ann/film.tmp',
   ]) {
     assert.ok(!present(gone), `${gone} is excluded`);
   }
-  assert.ok(present('tmp') && present('proc') && present('var/tmp'), 'the directories themselves stay (mount points, modes)');
+  assert.ok(
+    present('tmp') && present('proc') && present('var/tmp'),
+    'the directories themselves stay (mount points, modes)',
+  );
 
   const summary = await lastSummary();
   const excludes = summary.hostSteps!.excludes;
   // Standard list plus lost+found at the one selected filesystem; one inventory pattern; two good host lines.
-  assert.deepEqual({ ...excludes, malformed: excludes.malformed.length }, {
-    standard: standardExcludes.length + 1,
-    inventory: 1,
-    host: 2,
-    total: standardExcludes.length + 4,
-    malformed: 2,
-  });
+  assert.deepEqual(
+    { ...excludes, malformed: excludes.malformed.length },
+    {
+      standard: standardExcludes.length + 1,
+      inventory: 1,
+      host: 2,
+      total: standardExcludes.length + 4,
+      malformed: 2,
+    },
+  );
   assert.match(excludes.malformed[0]!, new RegExp(`${excludeFile} line 5: var/spool: relative path`));
   assert.match(excludes.malformed[1]!, /line 6: \+ \/etc\/shadow: includes and list resets are not allowed/);
 });
@@ -112,7 +134,10 @@ test('a newly excluded directory disappears from the current copy; the previous 
   await new Promise((resolve) => setTimeout(resolve, 1_100));
   const run = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
   assert.equal(run.exitCode, 0, run.stdout + run.stderr);
-  assert.ok(!existsSync(join(await rig.copyPath(), rig.source, 'srv/old-project')), 'gone from the current copy (--delete-excluded)');
+  assert.ok(
+    !existsSync(join(await rig.copyPath(), rig.source, 'srv/old-project')),
+    'gone from the current copy (--delete-excluded)',
+  );
   assert.ok(existsSync(join(rig.source, 'srv/old-project/readme')), 'still on the host');
   const snapshots = await rig.snapshots();
   assert.equal(snapshots.length, 2);
@@ -129,7 +154,10 @@ test('without the full-system selection (explicit paths not covering the root) t
     assert.equal(run.exitCode, 0, run.stdout + run.stderr);
     const summary = await lastSummary();
     assert.equal(summary.hostSteps?.excludes.standard, 0);
-    assert.ok(existsSync(join(await rig.copyPath(), rig.source, 'var/tmp/build.o')), 'var/tmp is kept when only /var… was asked for');
+    assert.ok(
+      existsSync(join(await rig.copyPath(), rig.source, 'var/tmp/build.o')),
+      'var/tmp is kept when only /var… was asked for',
+    );
   } finally {
     setHostSettings(rig, { paths: undefined, selectionRoot: rig.source });
   }

@@ -29,11 +29,18 @@ test('sshd down: the transfer is retried with backoff, then the run fails naming
   const failed = await backupWithHostDown(rig);
   assert.equal(failed.exitCode, 1, failed.stdout + failed.stderr);
   // The first step reaching the host is probeHost (veto, mount table, exclude file), retried like the transfer.
-  assert.match(failed.stderr, /FAILED: .*backup of demo-host on srv-failures-\S+ failed during host-check: .*ssh to root@127\.\S+ exited 255: .*Connection refused/);
+  assert.match(
+    failed.stderr,
+    /FAILED: .*backup of demo-host on srv-failures-\S+ failed during host-check: .*ssh to root@127\.\S+ exited 255: .*Connection refused/,
+  );
   // rig: 3 attempts, 1 s initial interval doubling; history keeps the last attempt's start.
   const probe = await activityRecord(rig.client, backupWorkflowId(rig.hostName, rig.server), 'probeHost');
   assert.deepEqual(probe, { attempts: [3], backoffCoefficient: 2, initialIntervalSeconds: 1 });
-  assert.deepEqual(snapshotIdentity(await listSnapshots(rig.dataset)), snapshotIdentity(snapshotsBefore), 'the previous snapshot is untouched');
+  assert.deepEqual(
+    snapshotIdentity(await listSnapshots(rig.dataset)),
+    snapshotIdentity(snapshotsBefore),
+    'the previous snapshot is untouched',
+  );
 });
 
 test('unknown host key: the run fails at once, saying so, and nothing is transferred', async () => {
@@ -46,9 +53,18 @@ test('unknown host key: the run fails at once, saying so, and nothing is transfe
 
   const failed = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
   assert.equal(failed.exitCode, 1);
-  assert.match(failed.stderr, /ssh rejected the host key of root@127\.\S+: it is not in \S+known_hosts .*nothing was transferred/);
-  assert.deepEqual((await activityRecord(rig.client, backupWorkflowId(rig.hostName, rig.server), 'probeHost')).attempts, [1]);
-  assert.deepEqual((await activityRecord(rig.client, backupWorkflowId(rig.hostName, rig.server), 'transferFiles')).attempts, []);
+  assert.match(
+    failed.stderr,
+    /ssh rejected the host key of root@127\.\S+: it is not in \S+known_hosts .*nothing was transferred/,
+  );
+  assert.deepEqual(
+    (await activityRecord(rig.client, backupWorkflowId(rig.hostName, rig.server), 'probeHost')).attempts,
+    [1],
+  );
+  assert.deepEqual(
+    (await activityRecord(rig.client, backupWorkflowId(rig.hostName, rig.server), 'transferFiles')).attempts,
+    [],
+  );
   assert.ok(!readdirSync(join(await rig.copyPath(), rig.source)).includes('must-not-arrive'));
   assert.deepEqual(snapshotIdentity(await listSnapshots(rig.dataset)), snapshotIdentity(snapshotsBefore));
   writeFileSync(rig.host.knownHostsFile, `${rig.host.hostKeyLine}\n`);

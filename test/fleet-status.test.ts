@@ -39,8 +39,14 @@ before(async () => {
     // Same loopback sshd and tree, other names: every host is backed up on both servers.
     inventory.hosts[freshHost] = { ...demo };
     inventory.hosts[neverHost] = { ...demo };
-    const [serverDataset] = Object.values(inventory.servers as Record<string, { dataset: string }>).map((entry) => entry.dataset);
-    inventory.servers[otherServer] = { dataset: `${serverDataset}b`, concurrency: 1, stateFile: join(rig.dir, 'state-b.json') };
+    const [serverDataset] = Object.values(inventory.servers as Record<string, { dataset: string }>).map(
+      (entry) => entry.dataset,
+    );
+    inventory.servers[otherServer] = {
+      dataset: `${serverDataset}b`,
+      concurrency: 1,
+      stateFile: join(rig.dir, 'state-b.json'),
+    };
   });
   setHostSettings(rig, { hooks: { dir: hooksDir, timeout: '20s' } });
   await rig.startWorker();
@@ -67,7 +73,10 @@ async function backup(host: string, expectedExit: number): Promise<{ workflowId:
 
 test('"tidemark temporal setup" registers the four attributes in a new namespace, and a second run changes nothing', async () => {
   const namespace = `tidemark-setup-${process.pid}`;
-  await rig.client.connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
+  await rig.client.connection.workflowService.registerNamespace({
+    namespace,
+    workflowExecutionRetentionPeriod: msToTs('1 day'),
+  });
   editInventory(rig, (inventory) => {
     inventory.temporal.namespace = namespace;
   });
@@ -75,22 +84,60 @@ test('"tidemark temporal setup" registers the four attributes in a new namespace
     // Before setup, starting a run is refused with the command that fixes it (once the frontend knows the
     // namespace: a namespace just registered takes it a moment).
     let refused: Awaited<ReturnType<Rig['cli']>> | undefined;
-    await waitFor(`namespace ${namespace}`, async () => /search attribute/.test((refused = await rig.cli(['start-backup', '--host', freshHost, '--server', rig.server])).stderr), 30_000);
+    await waitFor(
+      `namespace ${namespace}`,
+      async () =>
+        /search attribute/.test(
+          (refused = await rig.cli(['start-backup', '--host', freshHost, '--server', rig.server])).stderr,
+        ),
+      30_000,
+    );
     assert.equal(refused!.exitCode, 2, refused!.stdout + refused!.stderr);
-    assert.match(refused!.stderr, /^tidemark: Temporal does not know Tidemark's search attributes \(.*search attribute Tidemark(Host|Server|Status|Bytes)\b.*\); run "tidemark temporal setup" once for this namespace$/m);
+    assert.match(
+      refused!.stderr,
+      /^tidemark: Temporal does not know Tidemark's search attributes \(.*search attribute Tidemark(Host|Server|Status|Bytes)\b.*\); run "tidemark temporal setup" once for this namespace$/m,
+    );
     // A worker refuses to start there too: its runs would stall on their first upsert.
-    const worker = await execa(process.execPath, [cliPath, '--config', rig.inventoryPath, 'worker', '--server', rig.server], { reject: false, timeout: 60_000, env: { TEMPORAL_ADDRESS: testServices().temporal } });
+    const worker = await execa(
+      process.execPath,
+      [cliPath, '--config', rig.inventoryPath, 'worker', '--server', rig.server],
+      { reject: false, timeout: 60_000, env: { TEMPORAL_ADDRESS: testServices().temporal } },
+    );
     assert.equal(worker.exitCode, 2, worker.stdout + worker.stderr);
-    assert.match(worker.stderr, /namespace "tidemark-setup-\d+" lacks Tidemark's search attributes TidemarkHost, TidemarkServer, TidemarkStatus, TidemarkBytes: run "tidemark temporal setup" once, then start the worker/);
+    assert.match(
+      worker.stderr,
+      /namespace "tidemark-setup-\d+" lacks Tidemark's search attributes TidemarkHost, TidemarkServer, TidemarkStatus, TidemarkBytes: run "tidemark temporal setup" once, then start the worker/,
+    );
     let first: Awaited<ReturnType<Rig['cli']>> | undefined;
-    await waitFor(`namespace ${namespace}`, async () => (first = await rig.cli(['temporal', 'setup', '--json'])).exitCode === 0, 30_000);
-    assert.deepEqual(JSON.parse(first!.stdout), { namespace, added: ['TidemarkHost', 'TidemarkServer', 'TidemarkStatus', 'TidemarkBytes'], present: [] });
+    await waitFor(
+      `namespace ${namespace}`,
+      async () => (first = await rig.cli(['temporal', 'setup', '--json'])).exitCode === 0,
+      30_000,
+    );
+    assert.deepEqual(JSON.parse(first!.stdout), {
+      namespace,
+      added: ['TidemarkHost', 'TidemarkServer', 'TidemarkStatus', 'TidemarkBytes'],
+      present: [],
+    });
     const second = await rig.cli(['temporal', 'setup', '--json']);
     assert.equal(second.exitCode, 0, second.stderr);
-    assert.deepEqual(JSON.parse(second.stdout), { namespace, added: [], present: ['TidemarkHost', 'TidemarkServer', 'TidemarkStatus', 'TidemarkBytes'] });
+    assert.deepEqual(JSON.parse(second.stdout), {
+      namespace,
+      added: [],
+      present: ['TidemarkHost', 'TidemarkServer', 'TidemarkStatus', 'TidemarkBytes'],
+    });
     const listed = await rig.client.connection.operatorService.listSearchAttributes({ namespace });
-    const types = Object.fromEntries(['TidemarkHost', 'TidemarkServer', 'TidemarkStatus', 'TidemarkBytes'].map((name) => [name, listed.customAttributes![name]]));
-    assert.deepEqual(types, { TidemarkHost: 2, TidemarkServer: 2, TidemarkStatus: 2, TidemarkBytes: 3 }, 'Keyword ×3, Int');
+    const types = Object.fromEntries(
+      ['TidemarkHost', 'TidemarkServer', 'TidemarkStatus', 'TidemarkBytes'].map((name) => [
+        name,
+        listed.customAttributes![name],
+      ]),
+    );
+    assert.deepEqual(
+      types,
+      { TidemarkHost: 2, TidemarkServer: 2, TidemarkStatus: 2, TidemarkBytes: 3 },
+      'Keyword ×3, Int',
+    );
   } finally {
     editInventory(rig, (inventory) => {
       delete inventory.temporal.namespace;
@@ -99,7 +146,11 @@ test('"tidemark temporal setup" registers the four attributes in a new namespace
 });
 
 test('every run carries host, server, final status and bytes, and a "host → server" summary', async () => {
-  const expected = { demoSuccess: [rig.hostName, 'SUCCESS'], demoHookFailed: [rig.hostName, 'FAILED'], fresh: [freshHost, 'SUCCESS'] } as const;
+  const expected = {
+    demoSuccess: [rig.hostName, 'SUCCESS'],
+    demoHookFailed: [rig.hostName, 'FAILED'],
+    fresh: [freshHost, 'SUCCESS'],
+  } as const;
   for (const [name, [host, status]] of Object.entries(expected)) {
     const run = runs[name as keyof typeof runs];
     const description = await rig.client.workflow.getHandle(run.workflowId, run.runId).describe();
@@ -116,23 +167,51 @@ test('every run carries host, server, final status and bytes, and a "host → se
     assert.equal(await description.staticSummary(), `${host} → ${rig.server}`);
     // The transfer step is labelled in the UI's event list too.
     const history = await rig.client.workflow.getHandle(run.workflowId, run.runId).fetchHistory();
-    const transfer = history.events!.find((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'transferFiles');
-    assert.equal(defaultPayloadConverter.fromPayload(transfer!.userMetadata!.summary!), `rsync ${host} → ${rig.server}`);
+    const transfer = history.events!.find(
+      (event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'transferFiles',
+    );
+    assert.equal(
+      defaultPayloadConverter.fromPayload(transfer!.userMetadata!.summary!),
+      `rsync ${host} → ${rig.server}`,
+    );
   }
 });
 
 test("temporal workflow list --query \"TidemarkHost='demo-host' AND TidemarkStatus='FAILED'\" finds the hook-failed run and not the good one", async () => {
   const { temporal } = testServices();
   const list = async (query: string) => {
-    const result = await execa(temporalCli(), ['workflow', 'list', '--address', temporal, '--query', query, '--output', 'json']);
-    return (JSON.parse(result.stdout || '[]') as { execution: { workflowId: string; runId: string } }[]).map((row) => row.execution);
+    const result = await execa(temporalCli(), [
+      'workflow',
+      'list',
+      '--address',
+      temporal,
+      '--query',
+      query,
+      '--output',
+      'json',
+    ]);
+    return (JSON.parse(result.stdout || '[]') as { execution: { workflowId: string; runId: string } }[]).map(
+      (row) => row.execution,
+    );
   };
   let found: { workflowId: string; runId: string }[] = [];
   // Visibility is updated asynchronously after the run closes.
-  await waitFor('the failed run in visibility', async () => (found = await list("TidemarkHost='demo-host' AND TidemarkStatus='FAILED'")).some((row) => row.runId === runs.demoHookFailed.runId), 20_000);
+  await waitFor(
+    'the failed run in visibility',
+    async () =>
+      (found = await list("TidemarkHost='demo-host' AND TidemarkStatus='FAILED'")).some(
+        (row) => row.runId === runs.demoHookFailed.runId,
+      ),
+    20_000,
+  );
   // Other test files back up "demo-host" too (on their own servers): of this server's runs, only the hook-failed one.
-  assert.deepEqual(found.filter((row) => row.workflowId === runs.demoHookFailed.workflowId), [runs.demoHookFailed]);
-  const narrowed = await list(`TidemarkHost='demo-host' AND TidemarkServer='${rig.server}' AND TidemarkStatus='FAILED'`);
+  assert.deepEqual(
+    found.filter((row) => row.workflowId === runs.demoHookFailed.workflowId),
+    [runs.demoHookFailed],
+  );
+  const narrowed = await list(
+    `TidemarkHost='demo-host' AND TidemarkServer='${rig.server}' AND TidemarkStatus='FAILED'`,
+  );
   assert.deepEqual(narrowed, [runs.demoHookFailed]);
   const good = await list(`TidemarkHost='demo-host' AND TidemarkServer='${rig.server}' AND TidemarkStatus='SUCCESS'`);
   assert.deepEqual(good, [runs.demoSuccess]);
@@ -156,9 +235,18 @@ test('status --json: the fresh pair OK, the hook-failed pair FAILED with its ear
   assert.deepEqual(failed.reasons, ['last run FAILED']);
   // The earlier good run is the last success: it ended before the failed run started.
   assert.ok(failed.lastSuccessAt && Date.parse(failed.lastSuccessAt) <= Date.parse(failed.lastRunAt!));
-  for (const pair of [`${neverHost}@${rig.server}`, `${rig.hostName}@${otherServer}`, `${freshHost}@${otherServer}`, `${neverHost}@${otherServer}`]) {
+  for (const pair of [
+    `${neverHost}@${rig.server}`,
+    `${rig.hostName}@${otherServer}`,
+    `${freshHost}@${otherServer}`,
+    `${neverHost}@${otherServer}`,
+  ]) {
     const row = byPair.get(pair)!;
-    assert.deepEqual([row.lastStatus, row.lastRunAt, row.lastSuccessAt, row.verdict, row.reasons], [null, null, null, 'CRITICAL', ['never backed up']], pair);
+    assert.deepEqual(
+      [row.lastStatus, row.lastRunAt, row.lastSuccessAt, row.verdict, row.reasons],
+      [null, null, null, 'CRITICAL', ['never backed up']],
+      pair,
+    );
   }
   const table = await rig.cli(['status']);
   assert.equal(table.exitCode, 2);
@@ -192,11 +280,16 @@ test('status --nagios prints one plugin line with perfdata; UNKNOWN (3) when Tem
   assert.equal(parsed.perfdata.get('ok')!.value, 1);
   assert.equal(parsed.perfdata.get('never')!.value, 4);
   assert.equal(parsed.perfdata.get('oldest_success_age')!.fields[0], '3600');
-  const ok = parseNagiosLine((await rig.cli(['status', '--nagios', '--host', freshHost, '--server', rig.server])).stdout.trim());
+  const ok = parseNagiosLine(
+    (await rig.cli(['status', '--nagios', '--host', freshHost, '--server', rig.server])).stdout.trim(),
+  );
   assert.equal(ok.status, 'OK');
 
   // TEMPORAL_ADDRESS wins over the inventory: a port where nothing listens.
-  const down = await execa(process.execPath, [cliPath, '--config', rig.inventoryPath, 'status', '--nagios'], { reject: false, env: { TEMPORAL_ADDRESS: '127.0.0.1:1' } });
+  const down = await execa(process.execPath, [cliPath, '--config', rig.inventoryPath, 'status', '--nagios'], {
+    reject: false,
+    env: { TEMPORAL_ADDRESS: '127.0.0.1:1' },
+  });
   assert.equal(down.exitCode, 3, down.stdout + down.stderr);
   assert.match(down.stdout, /^TIDEMARK UNKNOWN: cannot connect to Temporal at 127\.0\.0\.1:1/);
 });
@@ -204,11 +297,21 @@ test('status --nagios prints one plugin line with perfdata; UNKNOWN (3) when Tem
 test('start-backup --wait with no worker for the server says so within 30 s and names the command that starts one', async () => {
   // The second server has no worker: its steps would sit in the queue, silently, forever.
   const started = Date.now();
-  const waiting = await rig.cli(['start-backup', '--host', neverHost, '--server', otherServer, '--wait'], { timeoutMs: 28_000 });
+  const waiting = await rig.cli(['start-backup', '--host', neverHost, '--server', otherServer, '--wait'], {
+    timeoutMs: 28_000,
+  });
   const workflowId = backupWorkflowId(neverHost, otherServer);
-  await rig.client.workflow.getHandle(workflowId).terminate('test: no worker on purpose').catch(() => undefined);
+  await rig.client.workflow
+    .getHandle(workflowId)
+    .terminate('test: no worker on purpose')
+    .catch(() => undefined);
   assert.ok(Date.now() - started < 30_000);
-  assert.match(waiting.stderr, new RegExp(`no worker polls tidemark-server-${otherServer}: the backup waits until one does\\. On the backup server "${otherServer}" run: tidemark worker --server ${otherServer}`));
+  assert.match(
+    waiting.stderr,
+    new RegExp(
+      `no worker polls tidemark-server-${otherServer}: the backup waits until one does\\. On the backup server "${otherServer}" run: tidemark worker --server ${otherServer}`,
+    ),
+  );
   // The question asked: the rig's server has its worker polling, the other one none.
   assert.ok((await serverPollers(rig.client, rig.server)) >= 1);
   assert.equal(await serverPollers(rig.client, otherServer), 0);

@@ -12,7 +12,8 @@ const run = (status: RunRecord['status'], startedHoursAgo: number, tookHours = 0
   ...(status === 'RUNNING' ? {} : { closedAt: hoursAgo(startedHoursAgo - tookHours) }),
   bytes: 1000,
 });
-const judge = (runs: RunRecord[], extra: { staleMs?: number; lastSuccess?: RunRecord } = {}) => judgePair({ host: 'vpn', server: 'b1', runs, now, ...extra });
+const judge = (runs: RunRecord[], extra: { staleMs?: number; lastSuccess?: RunRecord } = {}) =>
+  judgePair({ host: 'vpn', server: 'b1', runs, now, ...extra });
 
 test('a pair without runs is CRITICAL "never backed up", with nulls for every time', () => {
   const pair = judge([]);
@@ -59,12 +60,18 @@ test('a run in progress does not hide the verdict of the one before it', () => {
 
 test('--stale: a success older than the limit is WARNING; a newer one is OK; the separately fetched success counts', () => {
   assert.equal(judge([run('SUCCESS', 3)], { staleMs: 3_600_000 }).verdict, 'WARNING');
-  assert.match(judge([run('SUCCESS', 3)], { staleMs: 3_600_000 }).reasons[0]!, /last SUCCESS 2h30m ago, older than --stale/);
+  assert.match(
+    judge([run('SUCCESS', 3)], { staleMs: 3_600_000 }).reasons[0]!,
+    /last SUCCESS 2h30m ago, older than --stale/,
+  );
   assert.equal(judge([run('SUCCESS', 3)], { staleMs: 4 * 3_600_000 }).verdict, 'OK');
   const olderSuccess = judge([run('WARNING', 1)], { staleMs: 48 * 3_600_000, lastSuccess: run('SUCCESS', 30) });
   assert.equal(olderSuccess.lastSuccessAt, hoursAgo(29.5).toISOString());
   assert.deepEqual(olderSuccess.reasons, ['last run WARNING']);
-  assert.deepEqual(judge([run('WARNING', 1)], { staleMs: 3_600_000 }).reasons, ['last run WARNING', 'no SUCCESS on record']);
+  assert.deepEqual(judge([run('WARNING', 1)], { staleMs: 3_600_000 }).reasons, [
+    'last run WARNING',
+    'no SUCCESS on record',
+  ]);
 });
 
 test('the fleet verdict is the worst pair; exit codes are Nagios codes', () => {
@@ -92,6 +99,10 @@ test('--nagios: one plugin line naming the problem pairs, with counts and the ol
   assert.equal(parsed.perfdata.get('ok')!.value, 1);
   assert.equal(parsed.perfdata.get('critical')!.value, 2);
   assert.equal(parsed.perfdata.get('never')!.value, 2);
-  assert.deepEqual(parsed.perfdata.get('oldest_success_age'), { value: 1.5 * 3600, uom: 's', fields: [String(3 * 3600), '', '0'] });
+  assert.deepEqual(parsed.perfdata.get('oldest_success_age'), {
+    value: 1.5 * 3600,
+    uom: 's',
+    fields: [String(3 * 3600), '', '0'],
+  });
   assert.match(nagiosLine([pairs[0]!]), /^TIDEMARK OK: 1 pairs fresh and good \| /);
 });

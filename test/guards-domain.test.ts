@@ -3,10 +3,23 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { poolFull, sshRefusal } from '../activities/ssh-failure.js';
-import { baselineProperties, defaultGuards, maxDeleteFor, missingMounts, shrinkReason, type Baseline } from '../domain/guards.js';
+import {
+  baselineProperties,
+  defaultGuards,
+  maxDeleteFor,
+  missingMounts,
+  shrinkReason,
+  type Baseline,
+} from '../domain/guards.js';
 import { judgePool } from '../pool/space.js';
 
-const baseline: Baseline = { snapshot: 'tidemark-20261201T000000Z', files: 10_000, bytes: 1_000_000, written: 5_000, mounts: ['/', '/srv', '/home'] };
+const baseline: Baseline = {
+  snapshot: 'tidemark-20261201T000000Z',
+  files: 10_000,
+  bytes: 1_000_000,
+  written: 5_000,
+  mounts: ['/', '/srv', '/home'],
+};
 
 test('--max-delete: a share of the baseline, never below the minimum; none without a baseline or with --allow-shrink', () => {
   assert.equal(maxDeleteFor(baseline, defaultGuards, false), 2_500);
@@ -24,15 +37,35 @@ test('missing mounts: selected last time and not now', () => {
 
 test('shrink: a drop of files or bytes beyond the threshold is named; growth and small drops are fine', () => {
   assert.equal(shrinkReason(baseline, { files: 7_500, bytes: 800_000 }, defaultGuards, false), undefined);
-  assert.match(shrinkReason(baseline, { files: 1_000, bytes: 990_000 }, defaultGuards, false)!, /files 10000 → 1000 \(-90%\), more than guards.shrinkPercent 30%/);
-  assert.match(shrinkReason(baseline, { files: 10_000, bytes: 0 }, defaultGuards, false)!, /bytes 1000000 → 0 \(-100%\)/);
+  assert.match(
+    shrinkReason(baseline, { files: 1_000, bytes: 990_000 }, defaultGuards, false)!,
+    /files 10000 → 1000 \(-90%\), more than guards.shrinkPercent 30%/,
+  );
+  assert.match(
+    shrinkReason(baseline, { files: 10_000, bytes: 0 }, defaultGuards, false)!,
+    /bytes 1000000 → 0 \(-100%\)/,
+  );
   assert.equal(shrinkReason(baseline, { files: 0, bytes: 0 }, defaultGuards, true), undefined);
-  assert.equal(shrinkReason({ ...baseline, files: 0, bytes: 0 }, { files: 0, bytes: 0 }, defaultGuards, false), undefined);
+  assert.equal(
+    shrinkReason({ ...baseline, files: 0, bytes: 0 }, { files: 0, bytes: 0 }, defaultGuards, false),
+    undefined,
+  );
 });
 
 test('baseline properties: figures, mounts as JSON, a suspect reason capped for older ZFS', () => {
-  const pairs = baselineProperties({ files: 3, bytes: 4, written: 5, mounts: ['/', '/srv'], suspect: 'x'.repeat(5_000) });
-  assert.deepEqual(pairs.slice(0, 4), ['tidemark:files=3', 'tidemark:bytes=4', 'tidemark:written=5', 'tidemark:mounts=["/","/srv"]']);
+  const pairs = baselineProperties({
+    files: 3,
+    bytes: 4,
+    written: 5,
+    mounts: ['/', '/srv'],
+    suspect: 'x'.repeat(5_000),
+  });
+  assert.deepEqual(pairs.slice(0, 4), [
+    'tidemark:files=3',
+    'tidemark:bytes=4',
+    'tidemark:written=5',
+    'tidemark:mounts=["/","/srv"]',
+  ]);
   assert.equal(pairs[4]!.length, 'tidemark:suspect='.length + 1_000);
 });
 
@@ -44,11 +77,17 @@ test('pool verdict: ONLINE runs, DEGRADED warns, anything else refuses; the rese
   // 5 % of 1000 GiB = 50 GiB; 100 GiB available - 60 GiB expected = 40 GiB left.
   assert.equal(judgePool(pool, 60 * 2 ** 30, {}).refuse?.type, 'PoolReserve');
   assert.deepEqual(judgePool(pool, 60 * 2 ** 30, { bytes: 10 * 2 ** 30 }), { warnings: [] });
-  assert.match(judgePool(pool, 0, { percent: 99 }).refuse!.message, /100\.0 GiB available, the last run wrote 0 B, reserve 990\.0 GiB/);
+  assert.match(
+    judgePool(pool, 0, { percent: 99 }).refuse!.message,
+    /100\.0 GiB available, the last run wrote 0 B, reserve 990\.0 GiB/,
+  );
 });
 
 test("ssh refusals: only ssh's own 'Permission denied (publickey…)' is a refused login; rsync's EACCES and ENOSPC are not", () => {
-  const plan = { ssh: { identityFile: '/etc/tidemark/id', knownHostsFile: '/etc/tidemark/known_hosts' }, source: { address: 'vpn', port: 22, user: 'root', sudo: false } };
+  const plan = {
+    ssh: { identityFile: '/etc/tidemark/id', knownHostsFile: '/etc/tidemark/known_hosts' },
+    source: { address: 'vpn', port: 22, user: 'root', sudo: false },
+  };
   assert.equal(sshRefusal(plan, 'root@vpn: Permission denied (publickey,password).')?.type, 'SshAuthFailed');
   assert.equal(sshRefusal(plan, 'backup@vpn: Permission denied (keyboard-interactive).')?.type, 'SshAuthFailed');
   assert.equal(sshRefusal(plan, 'rsync: [receiver] mkstemp "/data/vpn/x" failed: Permission denied (13)'), undefined);

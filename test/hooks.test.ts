@@ -97,14 +97,26 @@ test('a failing hook makes the run FAILED naming the script and its output; the 
   const snapshotsBefore = await rig.snapshots();
   const run = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
   assert.equal(run.exitCode, 1, run.stdout + run.stderr);
-  assert.match(run.stdout, new RegExp(`FAILED: demo-host on \\S+: hook ${hooksDir}/20-dump-db \\(exit 3\\) failed; output: .*dumping db \\| pg_dump: connection to server failed; copied anyway: \\d+ files`));
-  assert.ok(existsSync(join(await rig.copyPath(), rig.source, 'arrives-anyway')), 'the transfer still ran (SOWN behaviour)');
+  assert.match(
+    run.stdout,
+    new RegExp(
+      `FAILED: demo-host on \\S+: hook ${hooksDir}/20-dump-db \\(exit 3\\) failed; output: .*dumping db \\| pg_dump: connection to server failed; copied anyway: \\d+ files`,
+    ),
+  );
+  assert.ok(
+    existsSync(join(await rig.copyPath(), rig.source, 'arrives-anyway')),
+    'the transfer still ran (SOWN behaviour)',
+  );
   assert.equal((await rig.snapshots()).length, snapshotsBefore.length + 1, 'and a snapshot was taken');
   const summary = await lastSummary();
   assert.equal(summary.status, 'FAILED');
   assert.deepEqual(summary.hostSteps?.hooks, { status: 'failed', failed: [`${hooksDir}/20-dump-db (exit 3)`] });
   const workflowId = backupWorkflowId(rig.hostName, rig.server);
-  assert.deepEqual((await activityRecord(rig.client, workflowId, 'runHostHooks')).attempts, [1], 'a script failure is not retried');
+  assert.deepEqual(
+    (await activityRecord(rig.client, workflowId, 'runHostHooks')).attempts,
+    [1],
+    'a script failure is not retried',
+  );
 });
 
 test('with onFailure: abort a failing hook skips the transfer and the snapshot', async () => {
@@ -113,10 +125,16 @@ test('with onFailure: abort a failing hook skips the transfer and the snapshot',
   const snapshotsBefore = await rig.snapshots();
   const run = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
   assert.equal(run.exitCode, 1);
-  assert.match(run.stdout, /FAILED: .*hook \S+\/20-dump-db \(exit 3\) failed; .*nothing copied \(hooks\.onFailure: abort\)/);
+  assert.match(
+    run.stdout,
+    /FAILED: .*hook \S+\/20-dump-db \(exit 3\) failed; .*nothing copied \(hooks\.onFailure: abort\)/,
+  );
   assert.ok(!existsSync(join(await rig.copyPath(), rig.source, 'must-not-arrive')));
   assert.deepEqual(await rig.snapshots(), snapshotsBefore);
-  assert.deepEqual((await activityRecord(rig.client, backupWorkflowId(rig.hostName, rig.server), 'transferFiles')).attempts, []);
+  assert.deepEqual(
+    (await activityRecord(rig.client, backupWorkflowId(rig.hostName, rig.server), 'transferFiles')).attempts,
+    [],
+  );
   rmSync(join(rig.source, 'must-not-arrive'));
 });
 
@@ -127,10 +145,19 @@ test('a hook running past its timeout is killed on the host and the run fails na
   const started = Date.now();
   const run = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
   assert.equal(run.exitCode, 1);
-  assert.match(run.stdout, new RegExp(`FAILED: .*hook scripts in ${hooksDir}/? timed out after 2s \\(${hooksDir}/30-stuck \\(running when the time ran out\\)\\); output: .*waiting for the lock`));
+  assert.match(
+    run.stdout,
+    new RegExp(
+      `FAILED: .*hook scripts in ${hooksDir}/? timed out after 2s \\(${hooksDir}/30-stuck \\(running when the time ran out\\)\\); output: .*waiting for the lock`,
+    ),
+  );
   assert.ok(Date.now() - started < 30_000);
   const { execa } = await import('execa');
-  assert.equal((await execa('pgrep', ['-f', `${hooksDir}/30-stuck`], { reject: false })).stdout, '', 'the stuck script is gone');
+  assert.equal(
+    (await execa('pgrep', ['-f', `${hooksDir}/30-stuck`], { reject: false })).stdout,
+    '',
+    'the stuck script is gone',
+  );
   rmSync(join(hooksDir, '30-stuck'));
   setHostSettings(rig, { hooks: { dir: hooksDir, timeout: '20s' } });
 });
@@ -147,7 +174,10 @@ test('two backup servers running the example hook at once leave a consistent fil
   // Both hook runs wait for each other before writing, so they really overlap.
   const rendezvous = join(rig.dir, 'rendezvous');
   mkdirSync(rendezvous);
-  hook('05-rendezvous', `touch ${rendezvous}/$$; for i in $(seq 1 100); do [ "$(ls ${rendezvous} | wc -l)" -ge 2 ] && exit 0; sleep 0.1; done; echo "alone" >&2`);
+  hook(
+    '05-rendezvous',
+    `touch ${rendezvous}/$$; for i in $(seq 1 100); do [ "$(ls ${rendezvous} | wc -l)" -ge 2 ] && exit 0; sleep 0.1; done; echo "alone" >&2`,
+  );
   try {
     const run = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
     assert.equal(run.exitCode, 0, run.stdout + run.stderr);
@@ -166,7 +196,10 @@ test('two backup servers running the example hook at once leave a consistent fil
   assert.ok(consistent(readFileSync(join(rig.source, 'var/lib/backup/date'), 'utf8')), 'the host keeps one whole file');
   const copy2 = (await zfs(['get', '-H', '-o', 'value', 'mountpoint', `${dataset2}/${rig.hostName}`])).trim();
   for (const copy of [await rig.copyPath(), copy2]) {
-    assert.ok(consistent(readFileSync(join(copy, rig.source, 'var/lib/backup/date'), 'utf8')), `${copy} holds one whole file`);
+    assert.ok(
+      consistent(readFileSync(join(copy, rig.source, 'var/lib/backup/date'), 'utf8')),
+      `${copy} holds one whole file`,
+    );
   }
   assert.ok(!readFileSync(join(rig.source, 'var/lib/backup/date'), 'utf8').includes('alone'));
 });
@@ -206,7 +239,12 @@ test('a veto that outlasts its retries ends the run as WARNING without copying',
   const snapshotsBefore = await rig.snapshots();
   const run = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
   assert.equal(run.exitCode, 0, run.stdout + run.stderr);
-  assert.match(run.stdout, new RegExp(`WARNING: demo-host on \\S+: skipped: demo-host vetoed the backup 2 times over \\S+ \\(${vetoDir}/?: maintenance\\); nothing copied`));
+  assert.match(
+    run.stdout,
+    new RegExp(
+      `WARNING: demo-host on \\S+: skipped: demo-host vetoed the backup 2 times over \\S+ \\(${vetoDir}/?: maintenance\\); nothing copied`,
+    ),
+  );
   assert.deepEqual(await rig.snapshots(), snapshotsBefore);
   rmSync(join(vetoDir, 'maintenance'));
 });
@@ -215,7 +253,10 @@ test("the backup server's before and after scripts get the run's host, server, s
   const envLog = join(rig.dir, 'server-hooks.log');
   const script = (name: string) => {
     const path = join(rig.dir, name);
-    writeFileSync(path, `#!/bin/sh\necho "${name} $TIDEMARK_HOST $TIDEMARK_SERVER $TIDEMARK_STATUS $TIDEMARK_SNAPSHOT" >> ${envLog}\n`);
+    writeFileSync(
+      path,
+      `#!/bin/sh\necho "${name} $TIDEMARK_HOST $TIDEMARK_SERVER $TIDEMARK_STATUS $TIDEMARK_SNAPSHOT" >> ${envLog}\n`,
+    );
     chmodSync(path, 0o755);
     return path;
   };
@@ -225,8 +266,14 @@ test("the backup server's before and after scripts get the run's host, server, s
   const run = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
   assert.equal(run.exitCode, 0, run.stdout + run.stderr);
   const summary = await lastSummary();
-  const lines = readFileSync(envLog, 'utf8').trim().split('\n').map((line) => line.trimEnd());
-  assert.deepEqual(lines, [`before.sh demo-host ${rig.server} RUNNING`, `after.sh demo-host ${rig.server} SUCCESS ${summary.snapshot}`]);
+  const lines = readFileSync(envLog, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => line.trimEnd());
+  assert.deepEqual(lines, [
+    `before.sh demo-host ${rig.server} RUNNING`,
+    `after.sh demo-host ${rig.server} SUCCESS ${summary.snapshot}`,
+  ]);
   assert.deepEqual(summary.hostSteps?.serverHooks, { before: true, after: true });
 
   // A failing after-script turns SUCCESS into WARNING and is named.
@@ -263,14 +310,25 @@ test("backup-server hooks get only PATH, LANG, HOME and the run's TIDEMARK_* fac
     }
     variables.delete('PWD'); // set by sh itself
     assert.deepEqual([...variables.keys()].sort(), [
-      'HOME', 'LANG', 'PATH', 'TIDEMARK_DATASET', 'TIDEMARK_HOST', 'TIDEMARK_MESSAGE', 'TIDEMARK_SERVER', 'TIDEMARK_SNAPSHOT', 'TIDEMARK_STATUS',
+      'HOME',
+      'LANG',
+      'PATH',
+      'TIDEMARK_DATASET',
+      'TIDEMARK_HOST',
+      'TIDEMARK_MESSAGE',
+      'TIDEMARK_SERVER',
+      'TIDEMARK_SNAPSHOT',
+      'TIDEMARK_STATUS',
     ]);
     assert.equal(variables.get('PATH'), '/usr/sbin:/usr/bin:/sbin:/bin');
     assert.equal(variables.get('LANG'), 'C.UTF-8');
     assert.equal(variables.get('TIDEMARK_HOST'), 'demo-host');
 
     const history = await historyText(rig.client, backupWorkflowId(rig.hostName, rig.server));
-    assert.ok(history.includes('credential seen: []'), "the hook's output is in the history, without the worker's secret");
+    assert.ok(
+      history.includes('credential seen: []'),
+      "the hook's output is in the history, without the worker's secret",
+    );
     assert.ok(!history.includes(workerSecret), "the worker's secret is nowhere in the history");
     assert.ok(history.includes(`${'x'.repeat(500)}… (5000 characters)`), 'the long line is cut at 500 characters');
     assert.ok(!history.includes('x'.repeat(501)));

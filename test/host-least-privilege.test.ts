@@ -18,9 +18,23 @@ let setupText: string;
 /** The ssh the worker uses, as the restricted user. */
 function sshArgs(...extra: string[]): string[] {
   return [
-    '-F', '/dev/null', '-p', String(rig.host.port), '-i', rig.host.identityFile,
-    '-o', 'BatchMode=yes', '-o', 'IdentitiesOnly=yes', '-o', `UserKnownHostsFile=${rig.host.knownHostsFile}`, '-o', 'StrictHostKeyChecking=yes',
-    '-l', user, ...extra,
+    '-F',
+    '/dev/null',
+    '-p',
+    String(rig.host.port),
+    '-i',
+    rig.host.identityFile,
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    `UserKnownHostsFile=${rig.host.knownHostsFile}`,
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-l',
+    user,
+    ...extra,
   ];
 }
 
@@ -50,16 +64,31 @@ before(async () => {
     inventory.servers[rig.server].address = '127.0.0.0/8';
   });
   const configPath = join(rig.dir, 'tidemark-ssh-filter.conf');
-  const generated = await rig.cli(['host-setup', '--host', rig.hostName, '--filter-path', packagedFilterPath, '--filter-config', configPath]);
+  const generated = await rig.cli([
+    'host-setup',
+    '--host',
+    rig.hostName,
+    '--filter-path',
+    packagedFilterPath,
+    '--filter-config',
+    configPath,
+  ]);
   assert.equal(generated.exitCode, 0, generated.stderr);
   setupText = generated.stdout;
   const lines = setupText.split('\n');
-  const config = lines.slice(lines.findIndex((line) => line.startsWith('## 2.')) + 1, lines.findIndex((line) => line.startsWith('## 3.'))).join('\n');
+  const config = lines
+    .slice(
+      lines.findIndex((line) => line.startsWith('## 2.')) + 1,
+      lines.findIndex((line) => line.startsWith('## 3.')),
+    )
+    .join('\n');
   writeFileSync(configPath, config);
   // The rig's sshd reads this one file for every user: only the restricted line remains, root's is gone.
   writeFileSync(join(rig.dir, 'ssh', 'authorized_keys'), `${lines.find((line) => line.startsWith('restrict,'))}\n`);
   chmodSync(join(rig.dir, 'ssh', 'authorized_keys'), 0o644);
-  writeFileSync(sudoersFile, `${lines.filter((line) => line.startsWith(`${user} ALL=`)).join('\n')}\n`, { mode: 0o440 });
+  writeFileSync(sudoersFile, `${lines.filter((line) => line.startsWith(`${user} ALL=`)).join('\n')}\n`, {
+    mode: 0o440,
+  });
   await execa('visudo', ['-cf', sudoersFile]);
   await rig.startWorker();
 });
@@ -71,9 +100,15 @@ after(async () => {
 test('host-setup prints a restricted key line, the filter settings and sudoers lines for the user', () => {
   const keyLine = setupText.split('\n').find((line) => line.startsWith('restrict,'));
   const publicKey = readFileSync(`${rig.host.identityFile}.pub`, 'utf8').trim();
-  assert.equal(keyLine, `restrict,from="127.0.0.0/8",command="${packagedFilterPath} ${join(rig.dir, 'tidemark-ssh-filter.conf')}" ${publicKey}`);
+  assert.equal(
+    keyLine,
+    `restrict,from="127.0.0.0/8",command="${packagedFilterPath} ${join(rig.dir, 'tidemark-ssh-filter.conf')}" ${publicKey}`,
+  );
   assert.match(setupText, /^sudo=yes$/m);
-  assert.match(setupText, /^tmbackup ALL=\(root\) NOPASSWD: \/usr\/bin\/timeout -k 10 120 run-parts --report \S+\/backup-scripts$/m);
+  assert.match(
+    setupText,
+    /^tmbackup ALL=\(root\) NOPASSWD: \/usr\/bin\/timeout -k 10 120 run-parts --report \S+\/backup-scripts$/m,
+  );
   assert.match(setupText, /^tmbackup ALL=\(root\) NOPASSWD: \/usr\/bin\/rsync --server --sender -\*$/m);
 });
 
@@ -104,7 +139,11 @@ test('with the same key, a command, a shell and an rsync writing to the host are
   assert.doesNotMatch(terminal.stdout, /uid=/);
 
   const target = join(rig.dir, 'written-by-push');
-  const push = await execa('rsync', ['-a', `--rsh=ssh ${sshArgs().join(' ')}`, `${rig.source}/`, `${user}@${rig.host.address}:${target}/`], { reject: false });
+  const push = await execa(
+    'rsync',
+    ['-a', `--rsh=ssh ${sshArgs().join(' ')}`, `${rig.source}/`, `${user}@${rig.host.address}:${target}/`],
+    { reject: false },
+  );
   assert.notEqual(push.exitCode, 0);
   assert.match(push.stderr, /refused: not a Tidemark command: rsync --server /);
   assert.equal(existsSync(target), false);
@@ -114,7 +153,15 @@ test('with the same key, a command, a shell and an rsync writing to the host are
   writeFileSync(victim, 'keep me\n');
   const remove = await execa(
     'rsync',
-    ['-a', '--secluded-args', '--remove-source-files', '--rsync-path=sudo rsync', `--rsh=ssh ${sshArgs().join(' ')}`, `${user}@${rig.host.address}:${victim}`, join(rig.dir, 'pulled')],
+    [
+      '-a',
+      '--secluded-args',
+      '--remove-source-files',
+      '--rsync-path=sudo rsync',
+      `--rsh=ssh ${sshArgs().join(' ')}`,
+      `${user}@${rig.host.address}:${victim}`,
+      join(rig.dir, 'pulled'),
+    ],
     { reject: false },
   );
   assert.notEqual(remove.exitCode, 0);

@@ -5,8 +5,21 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
-import { filterRules, includeRules, mergeExcludes, parseExcludeFile, standardExcludes, underRoot } from '../domain/excludes.js';
-import { describeHookFailure, hookCommand, parseHookOutput, parseProbeOutput, probeCommand } from '../domain/host-steps.js';
+import {
+  filterRules,
+  includeRules,
+  mergeExcludes,
+  parseExcludeFile,
+  standardExcludes,
+  underRoot,
+} from '../domain/excludes.js';
+import {
+  describeHookFailure,
+  hookCommand,
+  parseHookOutput,
+  parseProbeOutput,
+  probeCommand,
+} from '../domain/host-steps.js';
 import { parseMountTable, selectMounts, type MountEntry } from '../domain/mounts.js';
 import { rsyncArgs, rsyncFilterInput } from '../domain/rsync-args.js';
 import type { BackupPlan } from '../domain/backup.js';
@@ -39,7 +52,10 @@ overlay /var/lib/docker/overlay2/abc/merged overlay rw 0 0
 test('mount table: octal escapes decoded, fields kept', () => {
   const entries = parseMountTable(table);
   assert.equal(entries.length, 19);
-  assert.deepEqual(entries.find((entry) => entry.target.startsWith('/srv/my')), { source: '/dev/sdd1', target: '/srv/my data', fstype: 'btrfs', options: 'rw' });
+  assert.deepEqual(
+    entries.find((entry) => entry.target.startsWith('/srv/my')),
+    { source: '/dev/sdd1', target: '/srv/my data', fstype: 'btrfs', options: 'rw' },
+  );
 });
 
 test('selection: every local filesystem, never pseudo, network (unless asked), hidden, bind or under a skipped mount', () => {
@@ -53,7 +69,10 @@ test('selection: every local filesystem, never pseudo, network (unless asked), h
   assert.equal(reasons['/mnt/nas'], 'network');
   assert.equal(reasons['/mnt/box'], 'network');
   assert.deepEqual(
-    selection.skipped.filter((skip) => skip.target === '/srv/old').map((skip) => `${skip.fstype} ${skip.reason}`).sort(),
+    selection.skipped
+      .filter((skip) => skip.target === '/srv/old')
+      .map((skip) => `${skip.fstype} ${skip.reason}`)
+      .sort(),
     ['ext4 hidden', 'tmpfs pseudo'],
     'the tmpfs mounted over /srv/old is what is visible',
   );
@@ -64,11 +83,18 @@ test('selection: every local filesystem, never pseudo, network (unless asked), h
   assert.ok(withNetwork.paths.includes('/mnt/nas') && withNetwork.paths.includes('/mnt/box'));
   // A bind of the root device on a directory of another filesystem: rsync would not reach it from /srv.
   const crossBind = selectMounts(
-    [...entries, { source: '/dev/sdx1', target: '/data', fstype: 'xfs', options: '' }, { source: '/dev/vda2', target: '/data/www', fstype: 'ext4', options: '' }],
+    [
+      ...entries,
+      { source: '/dev/sdx1', target: '/data', fstype: 'xfs', options: '' },
+      { source: '/dev/vda2', target: '/data/www', fstype: 'ext4', options: '' },
+    ],
     { root: '/', includeNetworkMounts: false, extraTypes: [] },
   );
   assert.ok(crossBind.paths.includes('/data') && crossBind.paths.includes('/data/www'));
-  const withFuse = selectMounts([...entries, { source: 'pool', target: '/pool', fstype: 'fuse.mergerfs', options: '' }], { root: '/', includeNetworkMounts: false, extraTypes: ['fuse.mergerfs'] });
+  const withFuse = selectMounts(
+    [...entries, { source: 'pool', target: '/pool', fstype: 'fuse.mergerfs', options: '' }],
+    { root: '/', includeNetworkMounts: false, extraTypes: ['fuse.mergerfs'] },
+  );
   assert.ok(withFuse.paths.includes('/pool'));
 });
 
@@ -83,33 +109,77 @@ test('selection under a root that is not a mount point: the root itself, then mo
   assert.deepEqual(selection.paths, ['/tmp/rig/src', '/tmp/rig/src/srv/data']);
   assert.deepEqual(selection.skipped, [{ target: '/tmp/rig/src/mnt/scratch', fstype: 'tmpfs', reason: 'pseudo' }]);
   // A root on a pseudo filesystem is not copied, local filesystems under it are.
-  const onTmpfs = selectMounts([{ source: 'tmpfs', target: '/tmp', fstype: 'tmpfs', options: '' }, ...entries], { root: '/tmp/rig', includeNetworkMounts: false, extraTypes: [] });
+  const onTmpfs = selectMounts([{ source: 'tmpfs', target: '/tmp', fstype: 'tmpfs', options: '' }, ...entries], {
+    root: '/tmp/rig',
+    includeNetworkMounts: false,
+    extraTypes: [],
+  });
   assert.deepEqual(onTmpfs.paths, ['/tmp/rig/src/srv/data']);
 });
 
 test('exclude file: comments and blanks ignored, malformed lines reported with their line numbers', () => {
   const parsed = parseExcludeFile(
-    ['# SOWN style', '', '/var/lib/mysql/', '- /srv/cache', '*.tmp', '.cache/', 'var/spool', '+ /keep', '/', '*', '  /opt/big  ', '!', '/ok/*/x'].join('\n'),
+    [
+      '# SOWN style',
+      '',
+      '/var/lib/mysql/',
+      '- /srv/cache',
+      '*.tmp',
+      '.cache/',
+      'var/spool',
+      '+ /keep',
+      '/',
+      '*',
+      '  /opt/big  ',
+      '!',
+      '/ok/*/x',
+    ].join('\n'),
   );
   assert.deepEqual(parsed.patterns, ['/var/lib/mysql/', '/srv/cache', '*.tmp', '.cache/', '/opt/big', '/ok/*/x']);
   assert.deepEqual(
     parsed.malformed.map((problem) => [problem.line, problem.text]),
-    [[7, 'var/spool'], [8, '+ /keep'], [9, '/'], [10, '*'], [12, '!']],
+    [
+      [7, 'var/spool'],
+      [8, '+ /keep'],
+      [9, '/'],
+      [10, '*'],
+      [12, '!'],
+    ],
   );
   assert.match(parsed.malformed[0]!.reason, /relative path.*"\/var\/spool"/);
 });
 
 test('merged excludes: standard (under the root, lost+found per filesystem), inventory, host; deduplicated, counted', () => {
-  const merged = mergeExcludes({ standard: true, root: '/', sourcePaths: ['/', '/home'], inventory: ['/var/cache/apt', '/swap.img'], host: ['/srv/x', '/var/cache/apt'] });
+  const merged = mergeExcludes({
+    standard: true,
+    root: '/',
+    sourcePaths: ['/', '/home'],
+    inventory: ['/var/cache/apt', '/swap.img'],
+    host: ['/srv/x', '/var/cache/apt'],
+  });
   assert.equal(merged.patterns[0], '/proc/*');
-  assert.ok(merged.patterns.includes('/var/log/journal/') && merged.patterns.includes('/swap.img'), 'SOWN standard excludes');
+  assert.ok(
+    merged.patterns.includes('/var/log/journal/') && merged.patterns.includes('/swap.img'),
+    'SOWN standard excludes',
+  );
   assert.ok(merged.patterns.includes('/lost+found/') && merged.patterns.includes('/home/lost+found/'));
   assert.deepEqual(merged.counts, { standard: standardExcludes.length + 2, inventory: 1, host: 1 });
   assert.deepEqual(merged.patterns.slice(-2), ['/var/cache/apt', '/srv/x']);
 
-  const rooted = mergeExcludes({ standard: true, root: '/tmp/rig/src', sourcePaths: ['/tmp/rig/src'], inventory: [], host: [] });
-  assert.ok(rooted.patterns.includes('/tmp/rig/src/var/log/journal/') && rooted.patterns.includes('/tmp/rig/src/proc/*'));
-  assert.equal(mergeExcludes({ standard: false, root: '/', sourcePaths: ['/'], inventory: ['/a'], host: [] }).patterns.length, 1);
+  const rooted = mergeExcludes({
+    standard: true,
+    root: '/tmp/rig/src',
+    sourcePaths: ['/tmp/rig/src'],
+    inventory: [],
+    host: [],
+  });
+  assert.ok(
+    rooted.patterns.includes('/tmp/rig/src/var/log/journal/') && rooted.patterns.includes('/tmp/rig/src/proc/*'),
+  );
+  assert.equal(
+    mergeExcludes({ standard: false, root: '/', sourcePaths: ['/'], inventory: ['/a'], host: [] }).patterns.length,
+    1,
+  );
   // A root with a wildcard character is escaped where the pattern has wildcards.
   assert.equal(underRoot('/srv/a[1]', '/tmp/*'), '/srv/a\\[1]/tmp/*');
 });
@@ -134,7 +204,15 @@ test('allow-list rules: parents as bare directories, items with their contents, 
 test('rsync reads the rules from stdin: excludes win inside included trees, the rest is left out', async () => {
   const dir = mkdtempSync('/tmp/tidemark-rules-');
   const src = join(dir, 'src');
-  for (const file of ['etc/app.conf', 'etc/secret/key', 'var/backups/db.gz', 'var/log/syslog', 'home/u/f', 'var/lib/dpkg/status', 'var/lib/dpkg/info/x']) {
+  for (const file of [
+    'etc/app.conf',
+    'etc/secret/key',
+    'var/backups/db.gz',
+    'var/log/syslog',
+    'home/u/f',
+    'var/lib/dpkg/status',
+    'var/lib/dpkg/info/x',
+  ]) {
     mkdirSync(join(src, file, '..'), { recursive: true });
     writeFileSync(join(src, file), file);
   }
@@ -151,8 +229,14 @@ test('rsync reads the rules from stdin: excludes win inside included trees, the 
 
 test('the rsync command line takes the rules on stdin only when there are some', () => {
   const plan = {
-    host: 'vpn', server: 'b1', dataset: 'data/vpn', source: { address: 'vpn', port: 22, user: 'root', sudo: false }, paths: ['/'], excludes: [],
-    ssh: { identityFile: '/k', knownHostsFile: '/kh' }, transfer: { ioTimeoutSeconds: 600, heartbeatTimeoutMs: 60_000, attempts: 5, retryIntervalMs: 30_000 },
+    host: 'vpn',
+    server: 'b1',
+    dataset: 'data/vpn',
+    source: { address: 'vpn', port: 22, user: 'root', sudo: false },
+    paths: ['/'],
+    excludes: [],
+    ssh: { identityFile: '/k', knownHostsFile: '/kh' },
+    transfer: { ioTimeoutSeconds: 600, heartbeatTimeoutMs: 60_000, attempts: 5, retryIntervalMs: 30_000 },
   } satisfies BackupPlan;
   assert.ok(!rsyncArgs(plan, '/d').includes('--exclude-from=-'));
   assert.equal(rsyncFilterInput(plan), '');
@@ -162,7 +246,9 @@ test('the rsync command line takes the rules on stdin only when there are some',
 
 test('inventory: hooks, veto, selection and excludes settings with defaults; unsafe remote paths rejected', () => {
   const servers = 'servers: { b1: { dataset: data, hooks: { after: /usr/local/bin/after } } }\n';
-  const inventory = parseInventory(`${servers}defaults: { hooks: { timeout: 5m } }\nhosts: { a: { address: a, hooks: { onFailure: abort } }, b: { address: b, paths: ["/srv"], include: ["etc"], selectionRoot: /srv, veto: { retries: 2 } } }`);
+  const inventory = parseInventory(
+    `${servers}defaults: { hooks: { timeout: 5m } }\nhosts: { a: { address: a, hooks: { onFailure: abort } }, b: { address: b, paths: ["/srv"], include: ["etc"], selectionRoot: /srv, veto: { retries: 2 } } }`,
+  );
   const a = resolveHost(inventory, 'a').hostSteps;
   assert.deepEqual(a.hooks, { dir: '/etc/backup-scripts/', timeoutMs: 300_000, onFailure: 'abort' });
   assert.deepEqual(a.veto, { dir: '/var/lib/backup/do-not-run.d/', retryIntervalMs: 3_600_000, retries: 24 });
@@ -179,10 +265,13 @@ test('inventory: hooks, veto, selection and excludes settings with defaults; uns
     ['include: ["/etc"]', /hosts\.a\.include\.0: expected a path relative to the selection root/],
     ['include: ["var/../etc"]', /hosts\.a\.include\.0: an include path may not contain/],
   ] as const) {
-    assert.throws(() => parseInventory(`${servers}hosts: { a: { address: a, ${yaml} } }`), (error: Error) => {
-      assert.match(error.message, message);
-      return true;
-    });
+    assert.throws(
+      () => parseInventory(`${servers}hosts: { a: { address: a, ${yaml} } }`),
+      (error: Error) => {
+        assert.match(error.message, message);
+        return true;
+      },
+    );
   }
 });
 
@@ -193,13 +282,20 @@ test('probe command: veto entries, mount table and exclude file in marked sectio
   writeFileSync(join(dir, 'exclude.conf'), '# c\n/var/x\n');
   const marker = 'abcdef0123456789';
   mkdirSync(join(dir, 'hooks'));
-  const run = await execa('sh', ['-c', probeCommand(join(dir, 'veto'), join(dir, 'exclude.conf'), marker, join(dir, 'hooks'))]);
+  const run = await execa('sh', [
+    '-c',
+    probeCommand(join(dir, 'veto'), join(dir, 'exclude.conf'), marker, join(dir, 'hooks')),
+  ]);
   const output = parseProbeOutput(run.stdout, marker)!;
   assert.deepEqual(output.veto, ['maintenance']);
   assert.equal(output.hooksAbsent, false);
   assert.match(output.mounts, / \/ /);
   assert.deepEqual(output.excludes, { present: true, unreadable: false, text: '# c\n/var/x\n' });
-  const none = parseProbeOutput((await execa('sh', ['-c', probeCommand(join(dir, 'nope'), join(dir, 'nope.conf'), marker, join(dir, 'no-hooks'))])).stdout, marker)!;
+  const none = parseProbeOutput(
+    (await execa('sh', ['-c', probeCommand(join(dir, 'nope'), join(dir, 'nope.conf'), marker, join(dir, 'no-hooks'))]))
+      .stdout,
+    marker,
+  )!;
   assert.deepEqual([none.veto, none.excludes.present, none.hooksAbsent], [[], false, true]);
   assert.throws(() => probeCommand("/x'; reboot", '/y', marker), /unsafe remote path/);
 });
@@ -226,15 +322,25 @@ test('hook command: run-parts order, failures named with their output, absent di
   chmodSync(join(hooks, 'skipped.dpkg-old'), 0o755);
   const marker = 'feedface00112233';
   const run = async (path: string, seconds: number) => {
-    const result = await execa('sh', ['-c', hookCommand(path, seconds, false, marker)], { reject: false, stdin: 'pipe' });
+    const result = await execa('sh', ['-c', hookCommand(path, seconds, false, marker)], {
+      reject: false,
+      stdin: 'pipe',
+    });
     return parseHookOutput({ stdout: result.stdout, stderr: result.stderr, exitCode: result.exitCode ?? -1 }, marker)!;
   };
   const failed = await run(hooks, 30);
   assert.equal(failed.status, 'failed');
   assert.deepEqual(failed.failed, [`${hooks}/20-db (exit 3)`]);
-  assert.deepEqual((await execa('cat', [join(dir, 'order')])).stdout.split('\n'), ['first', 'second', 'third'], 'every script runs, in order');
+  assert.deepEqual(
+    (await execa('cat', [join(dir, 'order')])).stdout.split('\n'),
+    ['first', 'second', 'third'],
+    'every script runs, in order',
+  );
   const message = describeHookFailure({ ...failed, durationMs: 0 }, hooks, 30_000);
-  assert.match(message, /hook \/tmp\/tidemark-hooks-\w+\/hooks\/20-db \(exit 3\) failed; output: .*dumping \| pg_dump: connection refused/);
+  assert.match(
+    message,
+    /hook \/tmp\/tidemark-hooks-\w+\/hooks\/20-db \(exit 3\) failed; output: .*dumping \| pg_dump: connection refused/,
+  );
 
   assert.equal((await run(join(dir, 'missing'), 30)).status, 'absent');
   for (const name of readdirSync(hooks)) chmodSync(join(hooks, name), 0o644);
@@ -246,7 +352,11 @@ test('hook command: run-parts order, failures named with their output, absent di
   assert.equal(slow.status, 'timeout');
   assert.deepEqual(slow.failed, [`${hooks}/40-slow (running when the time ran out)`]);
   assert.ok(Date.now() - started < 10_000);
-  assert.equal((await execa('pgrep', ['-f', `${hooks}/40-slow`], { reject: false })).stdout, '', 'the script was killed');
+  assert.equal(
+    (await execa('pgrep', ['-f', `${hooks}/40-slow`], { reject: false })).stdout,
+    '',
+    'the script was killed',
+  );
 });
 
 test('hook outcome: only a line that is exactly "<marker> exit N" counts; look-alike lines from the hooks are output', async () => {
@@ -261,7 +371,7 @@ test('hook outcome: only a line that is exactly "<marker> exit N" counts; look-a
   const passed = await run();
   assert.equal(passed?.status, 'passed', 'a look-alike line before the marker is not the outcome');
   assert.equal(passed?.exitCode, 0);
-  assert.ok(passed?.outputTail.includes('mysqldump exit 0'), 'the hook\'s own lines stay in the output');
+  assert.ok(passed?.outputTail.includes('mysqldump exit 0'), "the hook's own lines stay in the output");
   assert.ok(passed?.outputTail.includes('abc exit 3'));
 
   script('20-fail', 'echo "mysqldump exit 0"; echo "abc exit 3"; exit 4');
@@ -271,7 +381,16 @@ test('hook outcome: only a line that is exactly "<marker> exit N" counts; look-a
   assert.deepEqual(failed?.failed, [`${hooks}/20-fail (exit 4)`]);
 
   // Without a marker line at all the outcome is unknown, whatever the hooks printed.
-  assert.equal(parseHookOutput({ stdout: 'mysqldump exit 0\nabc exit 3\n', stderr: '', exitCode: 0 }, marker), undefined);
+  assert.equal(
+    parseHookOutput({ stdout: 'mysqldump exit 0\nabc exit 3\n', stderr: '', exitCode: 0 }, marker),
+    undefined,
+  );
   // The last marker line wins; anything after it that only looks like one is ignored.
-  assert.equal(parseHookOutput({ stdout: `${marker} exit 0\n${marker} exit 2\n${marker} exit 2x\nabc exit 0\n`, stderr: '', exitCode: 2 }, marker)?.exitCode, 2);
+  assert.equal(
+    parseHookOutput(
+      { stdout: `${marker} exit 0\n${marker} exit 2\n${marker} exit 2x\nabc exit 0\n`, stderr: '', exitCode: 2 },
+      marker,
+    )?.exitCode,
+    2,
+  );
 });

@@ -9,18 +9,31 @@ const folders = ['domain', 'inventory', 'pool', 'notify', 'schedule', 'workflows
 
 /** True when a file in `from` may import `specifier` (a value import, or with `type` a type-only one). */
 async function allowed(from: string, specifier: string, type = false): Promise<boolean> {
-  const source = type ? `import type { X } from '${specifier}';\nexport type Y = X;\n` : `import { x } from '${specifier}';\nexport const y = x;\n`;
+  const source = type
+    ? `import type { X } from '${specifier}';\nexport type Y = X;\n`
+    : `import { x } from '${specifier}';\nexport const y = x;\n`;
   return (await restrictedImports(`${from}/probe.ts`, source)).length === 0;
 }
 
 test('client/ and worker/ import nothing from activities/, except the worker registering activities/index.js', async () => {
-  for (const specifier of ['../activities/hold.js', '../activities/prune.js', '../activities/plan.js', '../activities/ssh-run.js']) {
+  for (const specifier of [
+    '../activities/hold.js',
+    '../activities/prune.js',
+    '../activities/plan.js',
+    '../activities/ssh-run.js',
+  ]) {
     assert.equal(await allowed('client', specifier), false, `client → ${specifier}`);
     assert.equal(await allowed('client', specifier, true), false, `client → type ${specifier}`);
     assert.equal(await allowed('worker', specifier), false, `worker → ${specifier}`);
   }
-  const [message] = await restrictedImports('client/probe.ts', `import { releaseSnapshot } from '../activities/hold.js';\n`);
-  assert.match(message ?? '', /client\/ imports nothing from activities\/.*move ZFS code to pool\/ and pure helpers to domain\//);
+  const [message] = await restrictedImports(
+    'client/probe.ts',
+    `import { releaseSnapshot } from '../activities/hold.js';\n`,
+  );
+  assert.match(
+    message ?? '',
+    /client\/ imports nothing from activities\/.*move ZFS code to pool\/ and pure helpers to domain\//,
+  );
   assert.equal(await allowed('client', '../activities/index.js'), false);
   assert.equal(await allowed('worker', '../activities/index.js'), true);
   assert.equal(await allowed('worker', '../pool/zfs.js'), true);
@@ -32,7 +45,10 @@ test('activities/ import nothing from client/ or worker/; inventory/ nothing fro
   assert.equal(await allowed('activities', '../inventory/temporal-connection.js'), true);
   assert.equal(await allowed('inventory', '../notify/schema.js'), false);
   assert.equal(await allowed('notify', '../inventory/notify-schema.js'), true);
-  const [message] = await restrictedImports('inventory/probe.ts', `import { notifyListSchema } from '../notify/schema.js';\n`);
+  const [message] = await restrictedImports(
+    'inventory/probe.ts',
+    `import { notifyListSchema } from '../notify/schema.js';\n`,
+  );
   assert.match(message ?? '', /inventory\/ imports only from domain\/, never notify\/.*move the shared piece down/);
 });
 
@@ -44,7 +60,9 @@ test('workflows/ name activity types only; a value import of activities/ or inve
 });
 
 test('shipped folders import nothing from devenv/, test/ or bench/ (the package leaves them out)', async () => {
-  for (const folder of folders) for (const other of ['devenv', 'test', 'bench']) assert.equal(await allowed(folder, `../${other}/process.js`), false, `${folder} → ${other}`);
+  for (const folder of folders)
+    for (const other of ['devenv', 'test', 'bench'])
+      assert.equal(await allowed(folder, `../${other}/process.js`), false, `${folder} → ${other}`);
   assert.equal(await allowed('devenv', '../worker/free-port.js'), true);
 });
 

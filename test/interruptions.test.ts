@@ -15,9 +15,12 @@ import { describeTree } from './helpers/tree.js';
 let rig: Rig;
 before(async () => {
   // 24 MB at 4 MB/s: a transfer that lasts about 6 s.
-  rig = await createRig('interrupt', { host: { transfer: { bandwidthLimit: '4M', heartbeatTimeout: '3s', retryInterval: '1s', attempts: 5 } } });
+  rig = await createRig('interrupt', {
+    host: { transfer: { bandwidthLimit: '4M', heartbeatTimeout: '3s', retryInterval: '1s', attempts: 5 } },
+  });
   mkdirSync(join(rig.source, 'data'), { recursive: true });
-  for (let index = 0; index < 3; index++) writeFileSync(join(rig.source, 'data', `blob-${index}`), randomBytes(8 * 1024 * 1024));
+  for (let index = 0; index < 3; index++)
+    writeFileSync(join(rig.source, 'data', `blob-${index}`), randomBytes(8 * 1024 * 1024));
 });
 after(() => rig.close());
 
@@ -66,7 +69,10 @@ test('two start-backup calls at once: one run, one rsync; the second says which 
 
   const workflowId = backupWorkflowId(rig.hostName, rig.server);
   const runs = [];
-  for await (const run of rig.client.workflow.list({ query: `WorkflowId = "${workflowId}" AND StartTime > "${new Date(Date.now() - 60_000).toISOString()}"` })) runs.push(run);
+  for await (const run of rig.client.workflow.list({
+    query: `WorkflowId = "${workflowId}" AND StartTime > "${new Date(Date.now() - 60_000).toISOString()}"`,
+  }))
+    runs.push(run);
   assert.equal(runs.filter((run) => run.status.name !== 'CANCELLED').length, 1, 'exactly one backup run');
   assert.deepEqual((await activityRecord(rig.client, workflowId, 'transferFiles')).attempts, [1], 'exactly one rsync');
   assert.equal((await rig.snapshots()).length, 1);
@@ -93,6 +99,9 @@ test('worker killed during rsync and restarted: the backup completes with exactl
   const snapshots = await rig.snapshots();
   assert.equal(snapshots.length, snapshotsBefore.length + 1, 'exactly one new snapshot');
   const workflowId = backupWorkflowId(rig.hostName, rig.server);
-  assert.ok((await activityRecord(rig.client, workflowId, 'transferFiles')).attempts[0]! >= 2, 'the transfer was retried');
+  assert.ok(
+    (await activityRecord(rig.client, workflowId, 'transferFiles')).attempts[0]! >= 2,
+    'the transfer was retried',
+  );
   assert.deepEqual(await describeTree(join(await rig.copyPath(), rig.source)), await describeTree(rig.source));
 });

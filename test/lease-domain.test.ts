@@ -34,8 +34,14 @@ test('a later attempt of the same run holds the lease: this attempt was given up
   const held = lease({ attempt: 3, state: 'writing' });
   const step = leaseStep(held, lease({ attempt: 2 }), [4242], now);
   assert.equal(step.kind, 'superseded');
-  assert.match(step.kind === 'superseded' ? step.reason : '', /attempt 3 .*holds the dataset; this attempt \(2\) was given up/);
-  assert.equal(leaseStep(lease({ attempt: 3, state: 'transferred' }), lease({ attempt: 2 }), [], now).kind, 'superseded');
+  assert.match(
+    step.kind === 'superseded' ? step.reason : '',
+    /attempt 3 .*holds the dataset; this attempt \(2\) was given up/,
+  );
+  assert.equal(
+    leaseStep(lease({ attempt: 3, state: 'transferred' }), lease({ attempt: 2 }), [], now).kind,
+    'superseded',
+  );
 });
 
 test("another run's live writer or its unsnapshotted copy makes the attempt wait", () => {
@@ -45,7 +51,9 @@ test("another run's live writer or its unsnapshotted copy makes the attempt wait
   // An rsync nobody's lease explains is waited for too, never killed.
   assert.equal(leaseStep(undefined, mine, [99], now).kind, 'wait');
   // A copy finished more than ten minutes ago by a run that never snapshotted it no longer blocks.
-  assert.deepEqual(leaseStep(lease({ state: 'transferred', since: '2026-12-01T11:40:00Z' }), mine, [], now), { kind: 'take' });
+  assert.deepEqual(leaseStep(lease({ state: 'transferred', since: '2026-12-01T11:40:00Z' }), mine, [], now), {
+    kind: 'take',
+  });
 });
 
 test('a lease lost to an earlier attempt of the same run is contention (retried), to anyone else a loss', () => {

@@ -35,7 +35,9 @@ async function scrape(): Promise<{ text: string; value: (name: string) => number
   assert.match(String(response.headers['content-type']), /^text\/plain; version=0\.0\.4/);
   const text = await response.body.text();
   const value = (name: string) => {
-    const line = text.split('\n').find((candidate) => candidate.startsWith(`${name}{host="demo-host",server="${rig.server}"} `));
+    const line = text
+      .split('\n')
+      .find((candidate) => candidate.startsWith(`${name}{host="demo-host",server="${rig.server}"} `));
     return line === undefined ? undefined : Number(line.split(' ').at(-1));
   };
   return { text, value };
@@ -57,7 +59,10 @@ test('after a good run: status 0, last success now, bytes, files, duration, one 
   const { value } = await scrape();
   assert.equal(value('tidemark_last_status'), 0);
   lastSuccess = value('tidemark_last_success_timestamp_seconds');
-  assert.ok(lastSuccess !== undefined && lastSuccess >= startedAt - 1 && lastSuccess <= Date.now() / 1000 + 1, `last success ${lastSuccess}`);
+  assert.ok(
+    lastSuccess !== undefined && lastSuccess >= startedAt - 1 && lastSuccess <= Date.now() / 1000 + 1,
+    `last success ${lastSuccess}`,
+  );
   assert.ok((value('tidemark_transferred_bytes') ?? 0) >= 300_000);
   assert.ok((value('tidemark_transferred_files') ?? 0) >= 2);
   assert.ok((value('tidemark_duration_seconds') ?? 0) > 0);
@@ -83,19 +88,31 @@ test('after a failed run: status 2, last success unchanged, snapshots unchanged'
 /** `promtool check metrics` on a page: its exit code and what it said (lint problems, one a line). */
 async function promtool(page: string): Promise<{ exitCode: number; output: string }> {
   const result = await execa('promtool', ['check', 'metrics'], { input: page, reject: false });
-  if (result.failed && result.exitCode === undefined) throw new Error(`promtool could not run (${result.shortMessage}); install Debian's prometheus package (scripts/setup.sh does)`);
+  if (result.failed && result.exitCode === undefined)
+    throw new Error(
+      `promtool could not run (${result.shortMessage}); install Debian's prometheus package (scripts/setup.sh does)`,
+    );
   return { exitCode: result.exitCode ?? -1, output: `${result.stdout}${result.stderr}` };
 }
 
 test('the page carries process_ and nodejs_ metrics beside tidemark_ and temporal_ ones, and promtool finds no problem', async () => {
   const { text } = await scrape();
-  for (const family of ['tidemark_last_status', 'tidemark_snapshots', 'process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes']) {
+  for (const family of [
+    'tidemark_last_status',
+    'tidemark_snapshots',
+    'process_cpu_seconds_total',
+    'process_resident_memory_bytes',
+    'nodejs_eventloop_lag_seconds',
+    'nodejs_heap_size_used_bytes',
+  ]) {
     assert.match(text, new RegExp(`^# TYPE ${family} `, 'm'), `${family} on the page`);
   }
   assert.doesNotMatch(text, /unavailable/, 'the SDK metrics were fetched');
 
   // The check can fail: the old gauge name is refused.
-  const bad = await promtool('# HELP tidemark_snapshot_count Snapshots.\n# TYPE tidemark_snapshot_count gauge\ntidemark_snapshot_count 1\n');
+  const bad = await promtool(
+    '# HELP tidemark_snapshot_count Snapshots.\n# TYPE tidemark_snapshot_count gauge\ntidemark_snapshot_count 1\n',
+  );
   assert.notEqual(bad.exitCode, 0, bad.output);
   assert.match(bad.output, /tidemark_snapshot_count/);
 

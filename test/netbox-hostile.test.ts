@@ -33,7 +33,13 @@ after(async () => {
   await netbox.close();
 });
 
-const config = (): NetboxConfig => ({ url: netbox.url, tag: 'Backup', address: 'primary_ip', timeoutMs: 5_000, tokenEnv: 'NB_TOKEN' });
+const config = (): NetboxConfig => ({
+  url: netbox.url,
+  tag: 'Backup',
+  address: 'primary_ip',
+  timeoutMs: 5_000,
+  tokenEnv: 'NB_TOKEN',
+});
 const env = { NB_TOKEN: token };
 const yaml = (netboxExtra = '') =>
   parseInventory(
@@ -47,7 +53,10 @@ test('hostile custom fields on a host the YAML file defines change nothing in it
   const merged = mergeNetboxHosts(inventory, await fetchNetboxHosts(config(), env));
   assert.deepEqual(resolveHost(merged.inventory, 'vpn'), resolveHost(inventory, 'vpn'));
   assert.deepEqual(resolveSchedule(merged.inventory, 'vpn'), resolveSchedule(inventory, 'vpn'));
-  assert.match(merged.warnings.join('\n'), /netbox: device vpn: backup_servers, backup_paths, backup_excludes, backup_schedule, backup_blackout, backup_enabled ignored: the inventory file defines this host/);
+  assert.match(
+    merged.warnings.join('\n'),
+    /netbox: device vpn: backup_servers, backup_paths, backup_excludes, backup_schedule, backup_blackout, backup_enabled ignored: the inventory file defines this host/,
+  );
   // What planBackup sees for it: the file alone, NetBox not even asked.
   assert.equal(await inventoryForRun(inventory, 'vpn', env), inventory);
 
@@ -55,7 +64,10 @@ test('hostile custom fields on a host the YAML file defines change nothing in it
   const filling = yaml(', fillYamlHosts: true');
   const filled = mergeNetboxHosts(filling, await fetchNetboxHosts(config(), env));
   assert.deepEqual(resolveHost(filled.inventory, 'vpn'), resolveHost(filling, 'vpn'));
-  assert.match(filled.warnings.join('\n'), /netbox: device vpn skipped: .*backup_excludes \(excludes\.0\): refused: would exclude everything/);
+  assert.match(
+    filled.warnings.join('\n'),
+    /netbox: device vpn skipped: .*backup_excludes \(excludes\.0\): refused: would exclude everything/,
+  );
 });
 
 test('hostile custom fields on a NetBox-only host keep it out, naming the custom field', async () => {
@@ -71,14 +83,23 @@ test('hostile custom fields on a NetBox-only host keep it out, naming the custom
     tagged(9, 'optioninjection', {}, '-oProxyCommand=id/24'),
     tagged(10, '__proto__', {}),
     tagged(11, 'Escape\u001b[2J', {}),
-    tagged(12, 'fine', { backup_paths: '/etc\n/srv/data', backup_excludes: '*.tmp', backup_schedule: 'every 6h', backup_servers: 'b2' }),
+    tagged(12, 'fine', {
+      backup_paths: '/etc\n/srv/data',
+      backup_excludes: '*.tmp',
+      backup_schedule: 'every 6h',
+      backup_servers: 'b2',
+    }),
   ];
   netbox.machines = [tagged(13, 42, {})];
   const inventory = yaml();
   const merged = mergeNetboxHosts(inventory, await fetchNetboxHosts(config(), env));
   assert.deepEqual(Object.keys(merged.inventory.hosts).sort(), ['fine', 'vpn']);
   const fine = resolveHost(merged.inventory, 'fine');
-  assert.deepEqual([fine.paths, fine.excludes, fine.servers], [['/etc', '/srv/data'], ['*.tmp'], ['b2']], 'sane custom fields still apply');
+  assert.deepEqual(
+    [fine.paths, fine.excludes, fine.servers],
+    [['/etc', '/srv/data'], ['*.tmp'], ['b2']],
+    'sane custom fields still apply',
+  );
 
   const warnings = merged.warnings.join('\n');
   const expected: RegExp[] = [
@@ -96,8 +117,11 @@ test('hostile custom fields on a NetBox-only host keep it out, naming the custom
     /virtual-machine 13 has no name; skipped/,
   ];
   for (const line of expected) assert.match(warnings, line);
-  // eslint-disable-next-line no-control-regex -- the control characters are what this looks for
-  assert.ok(!/[\u0000-\u0009\u000b-\u001f]/.test(warnings), `no control character reaches the warnings: ${JSON.stringify(warnings)}`);
+  assert.ok(
+    // eslint-disable-next-line no-control-regex -- the control characters are what this looks for
+    !/[\u0000-\u0009\u000b-\u001f]/.test(warnings),
+    `no control character reaches the warnings: ${JSON.stringify(warnings)}`,
+  );
 
   // planBackup reads NetBox itself: a hostile NetBox-only host is not in what it sees, a good one is.
   const live = { ...inventory, netbox: { ...inventory.netbox!, url: netbox.url } };

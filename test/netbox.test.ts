@@ -23,7 +23,12 @@ let b1: string;
 let b2: string;
 let tokenFile: string;
 
-const tagged = (id: number, name: string | null, ip: string | null, customFields: Record<string, unknown> = {}): FakeObject => ({
+const tagged = (
+  id: number,
+  name: string | null,
+  ip: string | null,
+  customFields: Record<string, unknown> = {},
+): FakeObject => ({
   id,
   name,
   primary_ip: ip ? { address: ip } : null,
@@ -47,7 +52,14 @@ function fillNetbox(): void {
   ];
 }
 
-const config = (overrides: Partial<NetboxConfig> = {}): NetboxConfig => ({ url: netbox.url, tag: 'Backup', address: 'primary_ip', timeoutMs: 5_000, tokenEnv: 'NB_TOKEN', ...overrides });
+const config = (overrides: Partial<NetboxConfig> = {}): NetboxConfig => ({
+  url: netbox.url,
+  tag: 'Backup',
+  address: 'primary_ip',
+  timeoutMs: 5_000,
+  tokenEnv: 'NB_TOKEN',
+  ...overrides,
+});
 const env = { NB_TOKEN: token };
 
 before(async () => {
@@ -81,16 +93,32 @@ test('pages through devices and VMs, keeps tagged objects only, reads addresses 
       ['web', 'virtual-machine', { address: '10.0.1.8' }],
     ],
   );
-  assert.deepEqual(answer.warnings, ['netbox: device web has no primary IP; using its name as the ssh target', 'netbox: device 4 has no name; skipped']);
+  assert.deepEqual(answer.warnings, [
+    'netbox: device web has no primary IP; using its name as the ssh target',
+    'netbox: device 4 has no name; skipped',
+  ]);
   const devicePages = netbox.requests.filter((request) => request.path.startsWith('/api/dcim/devices/'));
   assert.equal(devicePages.length, 3, 'six devices at two per page: three pages, following next links');
-  assert.ok(devicePages.every((page) => new URL(page.path, 'http://x').searchParams.get('fields') === 'id,name,primary_ip,primary_ip4,primary_ip6,tags,custom_fields'), 'only the fields Tidemark reads are asked for');
+  assert.ok(
+    devicePages.every(
+      (page) =>
+        new URL(page.path, 'http://x').searchParams.get('fields') ===
+        'id,name,primary_ip,primary_ip4,primary_ip6,tags,custom_fields',
+    ),
+    'only the fields Tidemark reads are asked for',
+  );
   assert.match(devicePages[2]!.path, /offset=4/);
-  assert.ok(netbox.requests.every((request) => request.authorization === `Token ${token}`), 'every page (next links rewritten to our origin) carried the token to 127.0.0.1 only');
+  assert.ok(
+    netbox.requests.every((request) => request.authorization === `Token ${token}`),
+    'every page (next links rewritten to our origin) carried the token to 127.0.0.1 only',
+  );
 
   const bySlug = await fetchNetboxHosts(config({ tag: 'backup' }), env);
   assert.equal(bySlug.hosts.length, 7, 'the tag matches by slug too');
-  await assert.rejects(fetchNetboxHosts(config({ tag: 'Backups' }), env), /NetBox has no tag named or slugged "Backups"/);
+  await assert.rejects(
+    fetchNetboxHosts(config({ tag: 'Backups' }), env),
+    /NetBox has no tag named or slugged "Backups"/,
+  );
   const byName = await fetchNetboxHosts(config({ address: 'name' }), env);
   assert.equal(byName.hosts.find((host) => host.name === 'vpn')?.entry.address, 'vpn');
 });
@@ -104,14 +132,27 @@ test('NetBox adds hosts; a host the YAML file defines takes nothing from NetBox 
   assert.equal(merged.inventory.hosts.mail?.address, 'mail.example.org', 'YAML wins');
   assert.deepEqual(merged.inventory.hosts.mail?.paths, ['/var/mail']);
   assert.equal(merged.inventory.hosts.mail?.schedule, undefined, 'NetBox does not fill a host the YAML file defines');
-  assert.match(merged.warnings.join('\n'), /netbox: virtual-machine mail: backup_schedule ignored: the inventory file defines this host/);
-  assert.match(merged.warnings.join('\n'), /netbox: device bad skipped: backup_servers \(servers\.0\): unknown server; define it under "servers"/);
-  assert.match(merged.warnings.join('\n'), /netbox: virtual-machine web \(virtual-machine 102\) left out: device 2 has the same name and is backed up; rename one in NetBox to back up both/);
+  assert.match(
+    merged.warnings.join('\n'),
+    /netbox: virtual-machine mail: backup_schedule ignored: the inventory file defines this host/,
+  );
+  assert.match(
+    merged.warnings.join('\n'),
+    /netbox: device bad skipped: backup_servers \(servers\.0\): unknown server; define it under "servers"/,
+  );
+  assert.match(
+    merged.warnings.join('\n'),
+    /netbox: virtual-machine web \(virtual-machine 102\) left out: device 2 has the same name and is backed up; rename one in NetBox to back up both/,
+  );
   const filling = parseInventory(
     `servers: { ${b1}: { dataset: data } }\nnetbox: { url: "${netbox.url}", tokenEnv: NB_TOKEN, fillYamlHosts: true }\nhosts:\n  mail: { address: mail.example.org, paths: [/var/mail] }\n`,
   );
   const filled = mergeNetboxHosts(filling, await fetchNetboxHosts(resolveNetboxConfig(filling.netbox!), env));
-  assert.deepEqual(filled.inventory.hosts.mail?.schedule, { cron: '30 2 * * *' }, 'with fillYamlHosts NetBox fills what YAML leaves out');
+  assert.deepEqual(
+    filled.inventory.hosts.mail?.schedule,
+    { cron: '30 2 * * *' },
+    'with fillYamlHosts NetBox fills what YAML leaves out',
+  );
   assert.equal(filled.inventory.hosts.mail?.address, 'mail.example.org', 'and the YAML still wins');
   assert.deepEqual(merged.counts, { yaml: 2, netbox: 6 });
   // What planBackup sees: the worker reads NetBox itself for a host the file does not define.
@@ -123,28 +164,65 @@ test('NetBox 4.7 shapes: selection objects and raw values alike, emptied selecti
   const saved = { devices: netbox.devices, machines: netbox.machines };
   const choice = (value: string) => ({ value, label: value.toUpperCase() });
   netbox.devices = [
-    tagged(1, 'sel', '10.0.0.5/24', { backup_servers: [choice(b2)], backup_schedule: choice('hourly'), backup_blackout: [choice('01:00-02:00')], backup_enabled: true }),
-    tagged(2, 'cleared', '10.0.0.6/24', { backup_servers: [], backup_blackout: [], backup_paths: '', backup_schedule: null }),
+    tagged(1, 'sel', '10.0.0.5/24', {
+      backup_servers: [choice(b2)],
+      backup_schedule: choice('hourly'),
+      backup_blackout: [choice('01:00-02:00')],
+      backup_enabled: true,
+    }),
+    tagged(2, 'cleared', '10.0.0.6/24', {
+      backup_servers: [],
+      backup_blackout: [],
+      backup_paths: '',
+      backup_schedule: null,
+    }),
     tagged(3, 'dev 117', '10.0.0.7/24'),
     tagged(4, 'twin', '10.0.0.8/24', { backup_servers: [choice('nosuch')] }),
-    { ...tagged(5, 'dual', '2001:db8::9/64'), primary_ip4: { address: '10.0.0.9/24' }, primary_ip6: { address: '2001:db8::9/64' } },
+    {
+      ...tagged(5, 'dual', '2001:db8::9/64'),
+      primary_ip4: { address: '10.0.0.9/24' },
+      primary_ip6: { address: '2001:db8::9/64' },
+    },
   ];
   netbox.machines = [tagged(101, 'twin', '10.0.1.8/32')];
   try {
-    const inventory = parseInventory(`servers: { ${b1}: { dataset: data }, ${b2}: { dataset: data2 } }\nnetbox: { url: "${netbox.url}", tokenEnv: NB_TOKEN }\nhosts: {}\n`);
+    const inventory = parseInventory(
+      `servers: { ${b1}: { dataset: data }, ${b2}: { dataset: data2 } }\nnetbox: { url: "${netbox.url}", tokenEnv: NB_TOKEN }\nhosts: {}\n`,
+    );
     const merged = mergeNetboxHosts(inventory, await fetchNetboxHosts(resolveNetboxConfig(inventory.netbox!), env));
     const hosts = merged.inventory.hosts;
     assert.deepEqual(Object.keys(hosts).sort(), ['cleared', 'dual', 'sel', 'twin']);
-    assert.deepEqual([hosts.sel?.servers, hosts.sel?.schedule, hosts.sel?.blackout, hosts.sel?.enabled], [[b2], 'hourly', ['01:00-02:00'], true]);
-    assert.deepEqual(resolveHost(merged.inventory, 'cleared').servers, [b1, b2], 'an emptied multi-select means every server, as an unset one does');
-    assert.equal(hosts.twin?.address, '10.0.1.8', 'the valid virtual machine is used when the device of the same name is invalid');
+    assert.deepEqual(
+      [hosts.sel?.servers, hosts.sel?.schedule, hosts.sel?.blackout, hosts.sel?.enabled],
+      [[b2], 'hourly', ['01:00-02:00'], true],
+    );
+    assert.deepEqual(
+      resolveHost(merged.inventory, 'cleared').servers,
+      [b1, b2],
+      'an emptied multi-select means every server, as an unset one does',
+    );
+    assert.equal(
+      hosts.twin?.address,
+      '10.0.1.8',
+      'the valid virtual machine is used when the device of the same name is invalid',
+    );
     const warnings = merged.warnings.join('\n');
-    assert.match(warnings, /netbox: device 3 skipped: its name "?dev 117"? is not a host name \(letters, digits, "-" and "\."\); rename it in NetBox/);
+    assert.match(
+      warnings,
+      /netbox: device 3 skipped: its name "?dev 117"? is not a host name \(letters, digits, "-" and "\."\); rename it in NetBox/,
+    );
     assert.match(warnings, /netbox: device twin skipped: backup_servers \(servers\.0\): unknown server/);
     assert.equal(hosts.dual?.address, '2001:db8::9', 'primary_ip is what NetBox calls primary (IPv6 here)');
-    const ipv4 = await fetchNetboxHosts(resolveNetboxConfig({ url: netbox.url, tokenEnv: 'NB_TOKEN', address: 'primary_ip4' }), env);
+    const ipv4 = await fetchNetboxHosts(
+      resolveNetboxConfig({ url: netbox.url, tokenEnv: 'NB_TOKEN', address: 'primary_ip4' }),
+      env,
+    );
     assert.equal(ipv4.hosts.find((host) => host.name === 'dual')?.entry.address, '10.0.0.9');
-    assert.equal(ipv4.hosts.find((host) => host.name === 'sel')?.entry.address, 'sel', 'no primary IPv4 or IPv6: the name');
+    assert.equal(
+      ipv4.hosts.find((host) => host.name === 'sel')?.entry.address,
+      'sel',
+      'no primary IPv4 or IPv6: the name',
+    );
     assert.match(ipv4.warnings.join('\n'), /netbox: device sel has no primary IP; using its name as the ssh target/);
   } finally {
     Object.assign(netbox, saved);
@@ -153,26 +231,41 @@ test('NetBox 4.7 shapes: selection objects and raw values alike, emptied selecti
 
 test('401, 500, a hanging NetBox, a closed port and a missing token fail with a message and never the token', async () => {
   const failures: Array<[() => Promise<unknown>, RegExp]> = [
-    [() => fetchNetboxHosts(config(), { NB_TOKEN: 'wrong-token' }), /^NetBox refused the API token \(HTTP 401\) for \/api\/extras\/tags\/\?name=Backup; check \$NB_TOKEN$/],
-    [async () => {
-      netbox.mode = 'error';
-      try {
-        return await fetchNetboxHosts(config(), env);
-      } finally {
-        netbox.mode = 'ok';
-      }
-    }, /^NetBox answered HTTP 500 for \/api\/extras\/tags\/\?name=Backup: \{"error":"database is locked"/],
-    [async () => {
-      netbox.mode = 'hang';
-      try {
-        return await fetchNetboxHosts(config({ timeoutMs: 500 }), env);
-      } finally {
-        netbox.mode = 'ok';
-      }
-    }, /^NetBox at http:\/\/127\.0\.0\.1:\d+ did not answer \/api\/extras\/tags\/\?name=Backup within 0\.5s$/],
-    [() => fetchNetboxHosts(config({ url: 'http://127.0.0.1:1' }), env), /^cannot reach NetBox at http:\/\/127\.0\.0\.1:1: ECONNREFUSED$/],
+    [
+      () => fetchNetboxHosts(config(), { NB_TOKEN: 'wrong-token' }),
+      /^NetBox refused the API token \(HTTP 401\) for \/api\/extras\/tags\/\?name=Backup; check \$NB_TOKEN$/,
+    ],
+    [
+      async () => {
+        netbox.mode = 'error';
+        try {
+          return await fetchNetboxHosts(config(), env);
+        } finally {
+          netbox.mode = 'ok';
+        }
+      },
+      /^NetBox answered HTTP 500 for \/api\/extras\/tags\/\?name=Backup: \{"error":"database is locked"/,
+    ],
+    [
+      async () => {
+        netbox.mode = 'hang';
+        try {
+          return await fetchNetboxHosts(config({ timeoutMs: 500 }), env);
+        } finally {
+          netbox.mode = 'ok';
+        }
+      },
+      /^NetBox at http:\/\/127\.0\.0\.1:\d+ did not answer \/api\/extras\/tags\/\?name=Backup within 0\.5s$/,
+    ],
+    [
+      () => fetchNetboxHosts(config({ url: 'http://127.0.0.1:1' }), env),
+      /^cannot reach NetBox at http:\/\/127\.0\.0\.1:1: ECONNREFUSED$/,
+    ],
     [() => fetchNetboxHosts(config(), {}), /^the environment variable NB_TOKEN \(netbox\.tokenEnv\) is not set$/],
-    [() => fetchNetboxHosts(config({ tokenFile: '/nonexistent/token' }), env), /^cannot read the NetBox token file \/nonexistent\/token: ENOENT$/],
+    [
+      () => fetchNetboxHosts(config({ tokenFile: '/nonexistent/token' }), env),
+      /^cannot read the NetBox token file \/nonexistent\/token: ENOENT$/,
+    ],
   ];
   for (const [attempt, message] of failures) {
     await assert.rejects(attempt(), (error: Error) => {
@@ -194,7 +287,11 @@ test('the scheduled syncInventory applies NetBox hosts, and the token is in no w
   await box.startWorker(inventoryPath);
 
   const workflowId = `sync-once-${box.suffix}`;
-  const report = (await box.client.workflow.execute('syncInventory', { taskQueue: box.taskQueue, workflowId, args: [{}] })) as SyncReport;
+  const report = (await box.client.workflow.execute('syncInventory', {
+    taskQueue: box.taskQueue,
+    workflowId,
+    args: [{}],
+  })) as SyncReport;
   assert.deepEqual(report.errors, []);
   // local + db, mail, ns1, web on both servers, vpn on b1 only (backup_servers), plus the sync schedule itself.
   assert.equal(report.created, 2 + 8 + 1 + 1, report.lines.join('\n'));
@@ -205,7 +302,11 @@ test('the scheduled syncInventory applies NetBox hosts, and the token is in no w
   const vpn = await box.client.schedule.getHandle(backupScheduleId('vpn', b1)).describe();
   const input = vpn.action.args?.[0] as ScheduledBackupInput;
   assert.deepEqual(input, { host: 'vpn', server: b1 }, 'a schedule names the pair; the worker reads the settings');
-  assert.equal((await box.client.schedule.getHandle(backupScheduleId('db', b2)).describe()).state.paused, true, 'backup_enabled: false');
+  assert.equal(
+    (await box.client.schedule.getHandle(backupScheduleId('db', b2)).describe()).state.paused,
+    true,
+    'backup_enabled: false',
+  );
 
   // The schedule's own run: trigger it and wait for the run to finish (nothing to change by now).
   const syncSchedule = box.client.schedule.getHandle(syncScheduleId(box.taskQueue));
@@ -213,10 +314,15 @@ test('the scheduled syncInventory applies NetBox hosts, and the token is in no w
   await syncSchedule.trigger();
   await waitFor('the scheduled sync ran', async () => (await syncSchedule.describe()).info.recentActions.length === 1);
   const scheduledRun = (await syncSchedule.describe()).info.recentActions[0]!.action.workflow;
-  const second = (await box.client.workflow.getHandle(scheduledRun.workflowId, scheduledRun.firstExecutionRunId).result()) as SyncReport;
+  const second = (await box.client.workflow
+    .getHandle(scheduledRun.workflowId, scheduledRun.firstExecutionRunId)
+    .result()) as SyncReport;
   assert.deepEqual([second.created, second.updated, second.deleted, second.unchanged], [0, 0, 0, 12]);
 
-  for (const [id, run] of [[workflowId, undefined], [scheduledRun.workflowId, scheduledRun.firstExecutionRunId]] as const) {
+  for (const [id, run] of [
+    [workflowId, undefined],
+    [scheduledRun.workflowId, scheduledRun.firstExecutionRunId],
+  ] as const) {
     const bytes = await historyText(box.client, id, run);
     assert.ok(bytes.includes('device bad skipped'), 'payloads are searchable as bytes (sanity check of the search)');
     assert.ok(!bytes.includes(token), `token found in the history of ${id}`);
@@ -234,7 +340,10 @@ test('an erroring NetBox changes no schedule; a NetBox answer with far fewer hos
   const failed = await box.cli(inventoryPath, ['sync']);
   netbox.mode = 'ok';
   assert.equal(failed.exitCode, 1);
-  assert.match(failed.stderr, /^tidemark: NetBox answered HTTP 500 for \/api\/extras\/tags\/\?name=Backup: .*; no schedule was changed$/m);
+  assert.match(
+    failed.stderr,
+    /^tidemark: NetBox answered HTTP 500 for \/api\/extras\/tags\/\?name=Backup: .*; no schedule was changed$/m,
+  );
   assert.ok(!failed.stderr.includes(token) && !failed.stdout.includes(token));
 
   const devices = netbox.devices;
@@ -244,7 +353,10 @@ test('an erroring NetBox changes no schedule; a NetBox answer with far fewer hos
   try {
     const refused = await box.cli(inventoryPath, ['sync']);
     assert.equal(refused.exitCode, 1, refused.stdout + refused.stderr);
-    assert.match(refused.stdout, /^NOT APPLIED: 5 of 6 hosts would lose their schedules \(more than half\); check the inventory source, then run "tidemark sync --force" if this is right$/m);
+    assert.match(
+      refused.stdout,
+      /^NOT APPLIED: 5 of 6 hosts would lose their schedules \(more than half\); check the inventory source, then run "tidemark sync --force" if this is right$/m,
+    );
     assert.match(refused.stdout, new RegExp(`^- vpn@${b1}$`, 'm'));
     assert.deepEqual(await box.ownedIds(), before);
   } finally {

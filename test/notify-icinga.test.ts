@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import { startIcinga, type DevIcinga } from '../devenv/icinga.js';
 import type { BackupSummary } from '../domain/backup.js';
 import { backupWorkflowId } from '../domain/names.js';
-import { createRig, type Rig } from './helpers/rig.js';
+import { createRig, recordCliOutput, type Rig } from './helpers/rig.js';
 import { editInventory } from './helpers/inventory-edit.js';
 import { allRunsText } from './helpers/history.js';
 
@@ -23,12 +23,7 @@ before(async () => {
   icinga = await startIcinga();
   password = readFileSync(icinga.passwordFile, 'utf8').trim();
   rig = await createRig('icinga');
-  const cli = rig.cli.bind(rig);
-  rig.cli = async (args, options) => {
-    const result = await cli(args, options);
-    cliOutput.push(result.stdout, result.stderr);
-    return result;
-  };
+  recordCliOutput(rig, cliOutput);
   mkdirSync(join(rig.source, 'etc'), { recursive: true });
   writeFileSync(join(rig.source, 'etc/hostname'), 'demo-host\n');
   service = `BACKUP-${rig.server}`;
@@ -50,13 +45,20 @@ after(async () => {
 test('a good backup: Icinga shows BACKUP-<server> OK with files, bytes, duration and snapshot', async () => {
   const run = await rig!.cli(['start-backup', '--host', rig!.hostName, '--wait']);
   assert.equal(run.exitCode, 0, run.stderr);
-  const summary = (await rig!.client.workflow.getHandle(backupWorkflowId(rig!.hostName, rig!.server)).result()) as BackupSummary;
-  assert.deepEqual(summary.notifications, [{ target: 'notify.0', type: 'icinga', ok: true, detail: `OK to demo-host!${service}` }]);
+  const summary = (await rig!.client.workflow
+    .getHandle(backupWorkflowId(rig!.hostName, rig!.server))
+    .result()) as BackupSummary;
+  assert.deepEqual(summary.notifications, [
+    { target: 'notify.0', type: 'icinga', ok: true, detail: `OK to demo-host!${service}` },
+  ]);
 
   const result = await icinga!.lastCheckResult(rig!.hostName, service);
   assert.ok(result, 'a check result arrived');
   assert.equal(result.state, 0);
-  assert.match(result.output, /^BACKUP OK - \d+ files, \d+ bytes in \S+, snapshot \S+\/demo-host@tidemark-\d{8}T\d{6}Z$/);
+  assert.match(
+    result.output,
+    /^BACKUP OK - \d+ files, \d+ bytes in \S+, snapshot \S+\/demo-host@tidemark-\d{8}T\d{6}Z$/,
+  );
   assert.ok(result.output.includes(summary.snapshot!));
   assert.equal(result.check_source, rig!.server);
   assert.deepEqual(
@@ -77,7 +79,10 @@ test('a failed backup: Icinga shows CRITICAL with the error, and the run still f
   assert.equal(run.exitCode, 1, run.stdout + run.stderr);
   const result = await icinga!.lastCheckResult(rig!.hostName, service);
   assert.equal(result?.state, 2);
-  assert.match(result?.output ?? '', /^BACKUP CRITICAL - backup of demo-host on srv-icinga-\S+ failed during [a-z-]+: .*exited 255: .*Connection refused/);
+  assert.match(
+    result?.output ?? '',
+    /^BACKUP CRITICAL - backup of demo-host on srv-icinga-\S+ failed during [a-z-]+: .*exited 255: .*Connection refused/,
+  );
   assert.equal(result?.check_source, rig!.server);
 });
 
@@ -105,7 +110,12 @@ test('credentials in the configured URL never reach a message: a refused login n
   try {
     const run = await rig!.cli(['start-backup', '--host', rig!.hostName, '--wait']);
     assert.equal(run.exitCode, 0, run.stderr);
-    assert.match(run.stderr, new RegExp(`notify notify\\.0 \\(icinga\\) failed: Icinga API https://${url.host.replace(/\./g, '\\.')}/ refused user "no-such-api-user" \\(HTTP 401\\)`));
+    assert.match(
+      run.stderr,
+      new RegExp(
+        `notify notify\\.0 \\(icinga\\) failed: Icinga API https://${url.host.replace(/\./g, '\\.')}/ refused user "no-such-api-user" \\(HTTP 401\\)`,
+      ),
+    );
     assert.ok(!run.stderr.includes(password), run.stderr);
   } finally {
     editInventory(rig!, (inventory) => {
@@ -115,10 +125,13 @@ test('credentials in the configured URL never reach a message: a refused login n
   }
 });
 
-test('the Icinga password is in no history of this file\'s runs, no worker output and no CLI output', async () => {
+test("the Icinga password is in no history of this file's runs, no worker output and no CLI output", async () => {
   const { runs, text } = await allRunsText(rig!.client, backupWorkflowId(rig!.hostName, rig!.server));
   assert.ok(runs >= 4, `every run of this file is searched (found ${runs})`);
-  assert.ok(text.includes('refused user "no-such-api-user"'), 'the refused login is in a history (sanity check of the search)');
+  assert.ok(
+    text.includes('refused user "no-such-api-user"'),
+    'the refused login is in a history (sanity check of the search)',
+  );
   assert.ok(!text.includes(password), 'password in a history');
   assert.ok(rig!.workerOutput().includes('polling'), 'the worker output was captured');
   assert.ok(!rig!.workerOutput().includes(password), 'password in the worker output');

@@ -19,7 +19,7 @@ import { PermanentNotifyError } from '../notify/targets.js';
 import { startSmtpServer, type SmtpServer } from './helpers/fake-servers.js';
 import { allRunsText } from './helpers/history.js';
 import { editInventory } from './helpers/inventory-edit.js';
-import { backupWithHostDown, createRig, type Rig } from './helpers/rig.js';
+import { backupWithHostDown, createRig, recordCliOutput, type Rig } from './helpers/rig.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tidemark-smarthost-'));
 const password = 'smtp-pw-4c1e8b2d';
@@ -41,19 +41,62 @@ let smarthostTarget: MailTarget;
 
 before(async () => {
   // A self-signed certificate for 127.0.0.1: the target trusts it through caFile.
-  await execa('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', keyFile, '-out', certFile, '-days', '2', '-subj', '/CN=smarthost.test', '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost']);
-  smarthost = await startSmtpServer({ tls: { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8') }, auth: { user: 'tidemark', password } });
-  smarthostTarget = { type: 'mail', smtp: `127.0.0.1:${smarthost.port}`, starttls: 'required', caFile: certFile, user: 'tidemark', passwordFile, from: 'tidemark@backup.example', to: ['ops@example.org'] };
+  await execa('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-keyout',
+    keyFile,
+    '-out',
+    certFile,
+    '-days',
+    '2',
+    '-subj',
+    '/CN=smarthost.test',
+    '-addext',
+    'subjectAltName=IP:127.0.0.1,DNS:localhost',
+  ]);
+  smarthost = await startSmtpServer({
+    tls: { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8') },
+    auth: { user: 'tidemark', password },
+  });
+  smarthostTarget = {
+    type: 'mail',
+    smtp: `127.0.0.1:${smarthost.port}`,
+    starttls: 'required',
+    caFile: certFile,
+    user: 'tidemark',
+    passwordFile,
+    from: 'tidemark@backup.example',
+    to: ['ops@example.org'],
+  };
 });
 after(async () => {
   await smarthost.close();
 });
 
 const failed: BackupSummary = {
-  host: 'vpn', server: 'b1', status: 'FAILED', dataset: 'data/vpn', snapshot: null, filesTransferred: 0, bytesTransferred: 0, bytesReceived: 0, durationMs: 1_500,
-  message: 'backup of vpn on b1 failed during transfer: rsync from root@vpn exited 255: ssh: connect to host vpn port 22: Connection refused',
+  host: 'vpn',
+  server: 'b1',
+  status: 'FAILED',
+  dataset: 'data/vpn',
+  snapshot: null,
+  filesTransferred: 0,
+  bytesTransferred: 0,
+  bytesReceived: 0,
+  durationMs: 1_500,
+  message:
+    'backup of vpn on b1 failed during transfer: rsync from root@vpn exited 255: ssh: connect to host vpn port 22: Connection refused',
 };
-const run = { workflowId: 'backup:vpn@b1', runId: '7b0c3f38-6a2c-4a57-9f0e-1d1c0a1b2c3d', url: 'http://127.0.0.1:8233/x' };
+const run = {
+  workflowId: 'backup:vpn@b1',
+  runId: '7b0c3f38-6a2c-4a57-9f0e-1d1c0a1b2c3d',
+  url: 'http://127.0.0.1:8233/x',
+};
 
 test('a failure mail through STARTTLS and AUTH arrives with its content, sent over TLS by the logged-in user', async () => {
   const before = smarthost.mails.length;
@@ -67,38 +110,58 @@ test('a failure mail through STARTTLS and AUTH arrives with its content, sent ov
   assert.deepEqual(mail.to, ['ops@example.org']);
   assert.equal(mail.subject, '[tidemark] FAILED: backup of vpn on b1');
   assert.match(mail.text, /^Status: +FAILED \(previous run: SUCCESS\)$/m);
-  assert.match(mail.text, /^Message: +backup of vpn on b1 failed during transfer: rsync from root@vpn exited 255: ssh: connect to host vpn port 22: Connection refused$/m);
+  assert.match(
+    mail.text,
+    /^Message: +backup of vpn on b1 failed during transfer: rsync from root@vpn exited 255: ssh: connect to host vpn port 22: Connection refused$/m,
+  );
   assert.match(mail.text, new RegExp(`^Run: +backup:vpn@b1 ${run.runId}$`, 'm'));
   assert.match(mail.data, new RegExp(`^Message-ID: <${run.runId}\\.failure@tidemark\\.b1>\\r$`, 'm'));
 });
 
 test('a wrong password fails permanently, naming the user and the password file, never the password', async () => {
   const before = smarthost.mails.length;
-  await assert.rejects(sendFailureMail({ ...smarthostTarget, passwordFile: wrongPasswordFile }, failed, run, 'SUCCESS'), (error: Error) => {
-    assert.ok(error instanceof PermanentNotifyError, `${error.name}: ${error.message}`);
-    assert.match(error.message, new RegExp(`^SMTP 127\\.0\\.0\\.1:${smarthost.port} refused AUTH for user "tidemark": .*535 .*; check user and the password in passwordFile ${wrongPasswordFile}$`));
-    assert.ok(!error.message.includes(wrongPassword) && !error.message.includes(password), error.message);
-    assert.ok(!String(error.stack).includes(wrongPassword), 'nor in the stack');
-    return true;
-  });
+  await assert.rejects(
+    sendFailureMail({ ...smarthostTarget, passwordFile: wrongPasswordFile }, failed, run, 'SUCCESS'),
+    (error: Error) => {
+      assert.ok(error instanceof PermanentNotifyError, `${error.name}: ${error.message}`);
+      assert.match(
+        error.message,
+        new RegExp(
+          `^SMTP 127\\.0\\.0\\.1:${smarthost.port} refused AUTH for user "tidemark": .*535 .*; check user and the password in passwordFile ${wrongPasswordFile}$`,
+        ),
+      );
+      assert.ok(!error.message.includes(wrongPassword) && !error.message.includes(password), error.message);
+      assert.ok(!String(error.stack).includes(wrongPassword), 'nor in the stack');
+      return true;
+    },
+  );
   assert.equal(smarthost.mails.length, before, 'nothing was delivered');
 });
 
 test('TLS problems are permanent and name the fix: an untrusted certificate, STARTTLS required but not offered', async () => {
   const { caFile: _caFile, ...withoutCa } = smarthostTarget;
-  await assert.rejects(deliverMail(withoutCa, { from: 'a@x.org', to: ['b@y.org'], subject: 's', text: 't', messageId: 'tls1@x' }), (error: Error) => {
-    assert.ok(error instanceof PermanentNotifyError);
-    assert.match(error.message, /TLS certificate was not accepted: .*self-signed.*; set caFile/);
-    return true;
-  });
+  await assert.rejects(
+    deliverMail(withoutCa, { from: 'a@x.org', to: ['b@y.org'], subject: 's', text: 't', messageId: 'tls1@x' }),
+    (error: Error) => {
+      assert.ok(error instanceof PermanentNotifyError);
+      assert.match(error.message, /TLS certificate was not accepted: .*self-signed.*; set caFile/);
+      return true;
+    },
+  );
   const plain = await startSmtpServer();
   try {
     const { user: _user, passwordFile: _file, ...noAuth } = smarthostTarget;
-    await assert.rejects(deliverMail({ ...noAuth, smtp: `127.0.0.1:${plain.port}` }, { from: 'a@x.org', to: ['b@y.org'], subject: 's', text: 't', messageId: 'tls2@x' }), (error: Error) => {
-      assert.ok(error instanceof PermanentNotifyError);
-      assert.match(error.message, /STARTTLS failed: .*; the server must offer STARTTLS/);
-      return true;
-    });
+    await assert.rejects(
+      deliverMail(
+        { ...noAuth, smtp: `127.0.0.1:${plain.port}` },
+        { from: 'a@x.org', to: ['b@y.org'], subject: 's', text: 't', messageId: 'tls2@x' },
+      ),
+      (error: Error) => {
+        assert.ok(error instanceof PermanentNotifyError);
+        assert.match(error.message, /STARTTLS failed: .*; the server must offer STARTTLS/);
+        return true;
+      },
+    );
     assert.equal(plain.mails.length, 0, 'required means no mail in clear');
   } finally {
     await plain.close();
@@ -106,12 +169,27 @@ test('TLS problems are permanent and name the fix: an untrusted certificate, STA
 });
 
 test('starttls off (the default) sends in plain even when STARTTLS is offered; opportunistic takes it', async () => {
-  const relay = await startSmtpServer({ tls: { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8') } });
+  const relay = await startSmtpServer({
+    tls: { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8') },
+  });
   try {
     const message = { from: 'a@x.org', to: ['b@y.org'], subject: 's', text: 't', messageId: 'off@x' };
     await deliverMail({ type: 'mail', smtp: `127.0.0.1:${relay.port}`, from: 'a@x.org', to: ['b@y.org'] }, message);
-    await deliverMail({ type: 'mail', smtp: `127.0.0.1:${relay.port}`, starttls: 'opportunistic', caFile: certFile, from: 'a@x.org', to: ['b@y.org'] }, { ...message, messageId: 'opp@x' });
-    assert.deepEqual(relay.mails.map((mail) => mail.secure), [false, true]);
+    await deliverMail(
+      {
+        type: 'mail',
+        smtp: `127.0.0.1:${relay.port}`,
+        starttls: 'opportunistic',
+        caFile: certFile,
+        from: 'a@x.org',
+        to: ['b@y.org'],
+      },
+      { ...message, messageId: 'opp@x' },
+    );
+    assert.deepEqual(
+      relay.mails.map((mail) => mail.secure),
+      [false, true],
+    );
   } finally {
     await relay.close();
   }
@@ -120,11 +198,21 @@ test('starttls off (the default) sends in plain even when STARTTLS is offered; o
 test('a non-ASCII subject and body are RFC 2047 / quoted-printable on the wire and decode back intact', async () => {
   const subject = 'Sicherung fehlgeschlagen: Größe ✓';
   const text = 'Größe: 3 GiB ✓\nDatei: /srv/Übersicht – März.txt\n.eine Zeile mit Punkt\n';
-  await deliverMail(smarthostTarget, { from: 'tidemark@backup.example', to: ['ops@example.org'], subject, text, messageId: 'utf8@x' });
+  await deliverMail(smarthostTarget, {
+    from: 'tidemark@backup.example',
+    to: ['ops@example.org'],
+    subject,
+    text,
+    messageId: 'utf8@x',
+  });
   const mail = smarthost.mails.at(-1)!;
   assert.ok(/^[\t\r\n\x20-\x7e]*$/.test(mail.data), 'only 7-bit ASCII on the wire: no relay can garble it');
   const header = /^Subject: ([^\r\n]*(?:\r\n[ \t][^\r\n]*)*)/m.exec(mail.data)?.[1] ?? '';
-  assert.match(header, /^=\?UTF-8\?[QB]\?[^?]+\?=(?:\r\n =\?UTF-8\?[QB]\?[^?]+\?=)*$/, `RFC 2047 encoded words: ${header}`);
+  assert.match(
+    header,
+    /^=\?UTF-8\?[QB]\?[^?]+\?=(?:\r\n =\?UTF-8\?[QB]\?[^?]+\?=)*$/,
+    `RFC 2047 encoded words: ${header}`,
+  );
   assert.match(mail.data, /^Content-Type: text\/plain; charset=utf-8\r$/m);
   assert.match(mail.data, /^Content-Transfer-Encoding: (quoted-printable|base64)\r$/m);
   assert.equal(mail.subject, subject);
@@ -133,17 +221,47 @@ test('a non-ASCII subject and body are RFC 2047 / quoted-printable on the wire a
 
 test('inventory: the smarthost options, their combinations and errors naming the field', () => {
   const base = 'servers: { b1: { dataset: data } }\nhosts: { vpn: { address: vpn.example.org } }\n';
-  const mail = (extra: string) => `${base}notify: [{ type: mail, from: t@b1.example, to: [ops@example.org]${extra} }]\n`;
-  const parsed = parseInventory(mail(', smtp: "mail.example.org:587", starttls: required, caFile: /etc/ssl/ca.pem, user: tidemark, passwordFile: /etc/tidemark/smtp.pw'));
-  assert.deepEqual(parsed.notify?.[0], { type: 'mail', from: 't@b1.example', to: ['ops@example.org'], smtp: 'mail.example.org:587', starttls: 'required', caFile: '/etc/ssl/ca.pem', user: 'tidemark', passwordFile: '/etc/tidemark/smtp.pw' });
-  const rejects = (extra: string, message: RegExp) => assert.throws(() => parseInventory(mail(extra)), (error: Error) => (assert.match(error.message, message), true));
+  const mail = (extra: string) =>
+    `${base}notify: [{ type: mail, from: t@b1.example, to: [ops@example.org]${extra} }]\n`;
+  const parsed = parseInventory(
+    mail(
+      ', smtp: "mail.example.org:587", starttls: required, caFile: /etc/ssl/ca.pem, user: tidemark, passwordFile: /etc/tidemark/smtp.pw',
+    ),
+  );
+  assert.deepEqual(parsed.notify?.[0], {
+    type: 'mail',
+    from: 't@b1.example',
+    to: ['ops@example.org'],
+    smtp: 'mail.example.org:587',
+    starttls: 'required',
+    caFile: '/etc/ssl/ca.pem',
+    user: 'tidemark',
+    passwordFile: '/etc/tidemark/smtp.pw',
+  });
+  const rejects = (extra: string, message: RegExp) =>
+    assert.throws(
+      () => parseInventory(mail(extra)),
+      (error: Error) => (assert.match(error.message, message), true),
+    );
   rejects(', starttls: yes', /^notify\.0\.starttls: expected off, opportunistic or required/m);
   rejects(', starttls: required, user: tidemark', /^notify\.0\.passwordFile: user is set: also set passwordFile/m);
-  rejects(', starttls: required, passwordFile: /etc/tidemark/smtp.pw', /^notify\.0\.user: passwordFile is set: also set user/m);
-  rejects(', user: tidemark, passwordFile: /etc/tidemark/smtp.pw', /^notify\.0\.starttls: got off \(the default\), but with user set the password must not cross the network in clear: set starttls: required/m);
-  rejects(', starttls: opportunistic, user: tidemark, passwordFile: /etc/tidemark/smtp.pw', /^notify\.0\.starttls: got opportunistic, but with user set/m);
+  rejects(
+    ', starttls: required, passwordFile: /etc/tidemark/smtp.pw',
+    /^notify\.0\.user: passwordFile is set: also set user/m,
+  );
+  rejects(
+    ', user: tidemark, passwordFile: /etc/tidemark/smtp.pw',
+    /^notify\.0\.starttls: got off \(the default\), but with user set the password must not cross the network in clear: set starttls: required/m,
+  );
+  rejects(
+    ', starttls: opportunistic, user: tidemark, passwordFile: /etc/tidemark/smtp.pw',
+    /^notify\.0\.starttls: got opportunistic, but with user set/m,
+  );
   rejects(', caFile: /etc/ssl/ca.pem', /^notify\.0\.starttls: caFile and tlsServerName only apply with TLS/m);
-  rejects(', starttls: required, user: t, passwordFile: smtp.pw', /^notify\.0\.passwordFile: expected an absolute path/m);
+  rejects(
+    ', starttls: required, user: t, passwordFile: smtp.pw',
+    /^notify\.0\.passwordFile: expected an absolute path/m,
+  );
   rejects(', password: hunter2', /^notify\.0\.password: unknown key/m);
 });
 
@@ -153,12 +271,7 @@ const cliOutput: string[] = [];
 
 test('through a worker: a failed run mails via STARTTLS+AUTH; with a wrong password the recovery mail is refused at AUTH and reported', async () => {
   rig = await createRig('smarthost');
-  const cli = rig.cli.bind(rig);
-  rig.cli = async (args, options) => {
-    const result = await cli(args, options);
-    cliOutput.push(result.stdout, result.stderr);
-    return result;
-  };
+  recordCliOutput(rig, cliOutput);
   mkdirSync(join(rig.source, 'etc'), { recursive: true });
   writeFileSync(join(rig.source, 'etc/hostname'), 'demo-host\n');
   editInventory(rig, (inventory) => {
@@ -179,17 +292,28 @@ test('through a worker: a failed run mails via STARTTLS+AUTH; with a wrong passw
   // The next good run mails the recovery: refused at AUTH, reported beside a backup that succeeded.
   const refused = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
   assert.equal(refused.exitCode, 0, refused.stderr);
-  assert.match(refused.stderr, /notify servers\.\S+\.notify\.0 \(mail\) failed: SMTP 127\.0\.0\.1:\d+ refused AUTH for user "tidemark"/);
+  assert.match(
+    refused.stderr,
+    /notify servers\.\S+\.notify\.0 \(mail\) failed: SMTP 127\.0\.0\.1:\d+ refused AUTH for user "tidemark"/,
+  );
   assert.equal(smarthost.mails.length, before + 1, 'no mail without a login');
-  const summary = (await rig.client.workflow.getHandle(backupWorkflowId(rig.hostName, rig.server)).result()) as BackupSummary;
-  assert.deepEqual(summary.notifications?.map(({ type, ok }) => ({ type, ok })), [{ type: 'mail', ok: false }]);
+  const summary = (await rig.client.workflow
+    .getHandle(backupWorkflowId(rig.hostName, rig.server))
+    .result()) as BackupSummary;
+  assert.deepEqual(
+    summary.notifications?.map(({ type, ok }) => ({ type, ok })),
+    [{ type: 'mail', ok: false }],
+  );
 });
 
 test('the SMTP passwords are in no history of these runs, no worker output and no CLI output', async () => {
   assert.ok(rig, 'the worker test ran');
   const { runs, text } = await allRunsText(rig.client, backupWorkflowId(rig.hostName, rig.server));
   assert.ok(runs >= 2, `every run is searched (found ${runs})`);
-  assert.ok(text.includes('refused AUTH for user "tidemark"'), 'the refused login is in a history (sanity check of the search)');
+  assert.ok(
+    text.includes('refused AUTH for user "tidemark"'),
+    'the refused login is in a history (sanity check of the search)',
+  );
   for (const secret of [password, wrongPassword]) {
     assert.ok(!text.includes(secret), 'password in a history');
     assert.ok(!rig.workerOutput().includes(secret), 'password in the worker output');

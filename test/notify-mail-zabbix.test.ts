@@ -22,7 +22,13 @@ before(async () => {
   trapper = await startZabbixTrapper();
   editInventory(rig, (inventory) => {
     inventory.servers[rig.server].notify = [
-      { type: 'mail', smtp: `127.0.0.1:${smtp.port}`, from: 'tidemark@backup.example', to: ['ops@example.org'], attempts: 2 },
+      {
+        type: 'mail',
+        smtp: `127.0.0.1:${smtp.port}`,
+        from: 'tidemark@backup.example',
+        to: ['ops@example.org'],
+        attempts: 2,
+      },
       { type: 'zabbix', server: '127.0.0.1', port: trapper.port, attempts: 2 },
     ];
   });
@@ -35,10 +41,14 @@ after(async () => {
 });
 
 const summaryOf = async () => {
-  const result = await rig.client.workflow.getHandle(backupWorkflowId(rig.hostName, rig.server)).result().catch((error: { cause?: { details?: unknown[] } }) => error.cause?.details?.[0]);
+  const result = await rig.client.workflow
+    .getHandle(backupWorkflowId(rig.hostName, rig.server))
+    .result()
+    .catch((error: { cause?: { details?: unknown[] } }) => error.cause?.details?.[0]);
   return result as BackupSummary;
 };
-const item = (key: string) => trapper.batches.at(-1)?.find((entry) => entry.key === `tidemark.${key}[${rig.server}]`)?.value;
+const item = (key: string) =>
+  trapper.batches.at(-1)?.find((entry) => entry.key === `tidemark.${key}[${rig.server}]`)?.value;
 
 test('a good first run: no mail (nothing to report), Zabbix gets status 0, last success and figures', async () => {
   const run = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);

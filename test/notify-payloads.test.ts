@@ -32,12 +32,20 @@ const failed: BackupSummary = {
   snapshot: null,
   filesTransferred: 0,
   bytesTransferred: 0,
-  message: 'backup of vpn on b1 failed during transfer: rsync from root@vpn exited 255: ssh: connect to host vpn port 22:\nConnection refused',
+  message:
+    'backup of vpn on b1 failed during transfer: rsync from root@vpn exited 255: ssh: connect to host vpn port 22:\nConnection refused',
 };
-const run = { workflowId: 'backup:vpn@b1', runId: '7b0c3f38-6a2c-4a57-9f0e-1d1c0a1b2c3d', url: 'http://127.0.0.1:8233/x' };
+const run = {
+  workflowId: 'backup:vpn@b1',
+  runId: '7b0c3f38-6a2c-4a57-9f0e-1d1c0a1b2c3d',
+  url: 'http://127.0.0.1:8233/x',
+};
 
 test('status codes: SUCCESS 0, WARNING 1, FAILED 2, CANCELLED reported as WARNING', () => {
-  assert.deepEqual(['SUCCESS', 'WARNING', 'FAILED', 'CANCELLED'].map((status) => statusCode(status as BackupSummary['status'])), [0, 1, 2, 1]);
+  assert.deepEqual(
+    ['SUCCESS', 'WARNING', 'FAILED', 'CANCELLED'].map((status) => statusCode(status as BackupSummary['status'])),
+    [0, 1, 2, 1],
+  );
 });
 
 test('Icinga: passive result for host / BACKUP-<server>, one-line output with figures, perfdata, check source', () => {
@@ -54,10 +62,19 @@ test('Icinga: passive result for host / BACKUP-<server>, one-line output with fi
   const critical = icingaPayload({ host: '{host}.example.org', service: 'backup {server}' }, failed);
   assert.equal(critical.exit_status, 2);
   assert.deepEqual(critical.filter_vars, { tidemark_host: 'vpn.example.org', tidemark_service: 'backup b1' });
-  assert.equal(critical.plugin_output, 'BACKUP CRITICAL - backup of vpn on b1 failed during transfer: rsync from root@vpn exited 255: ssh: connect to host vpn port 22: | Connection refused');
+  assert.equal(
+    critical.plugin_output,
+    'BACKUP CRITICAL - backup of vpn on b1 failed during transfer: rsync from root@vpn exited 255: ssh: connect to host vpn port 22: | Connection refused',
+  );
   assert.ok(!critical.plugin_output.includes('\n'));
-  assert.equal(icingaPayload({}, { ...good, status: 'WARNING', message: 'partial transfer (rsync exit 23)' }).plugin_output, 'BACKUP WARNING - 12 files, 3456 bytes in 4s, snapshot data/vpn@tidemark-20261123T101500Z; partial transfer (rsync exit 23)');
-  assert.match(statusLine({ ...failed, status: 'CANCELLED', message: 'backup of vpn on b1 cancelled during transfer' }), /^BACKUP WARNING - cancelled: backup of vpn on b1 cancelled/);
+  assert.equal(
+    icingaPayload({}, { ...good, status: 'WARNING', message: 'partial transfer (rsync exit 23)' }).plugin_output,
+    'BACKUP WARNING - 12 files, 3456 bytes in 4s, snapshot data/vpn@tidemark-20261123T101500Z; partial transfer (rsync exit 23)',
+  );
+  assert.match(
+    statusLine({ ...failed, status: 'CANCELLED', message: 'backup of vpn on b1 cancelled during transfer' }),
+    /^BACKUP WARNING - cancelled: backup of vpn on b1 cancelled/,
+  );
   assert.equal(statusLine({ ...failed, message: 'x'.repeat(5000) }).length, 1000);
   assert.deepEqual(performanceData(failed), ['bytes=0B;;;0', 'files=0;;;0', 'duration=4.200s;;;0']);
 });
@@ -84,7 +101,11 @@ test('Zabbix: sender frame (ZBXD, 1, 8-byte length) round trip; items per server
   assert.ok(failing.every((item) => item.host === 'zbx-vpn'));
   assert.deepEqual(failing.find((item) => item.key === 'tidemark.status[b1]')?.value, '2');
   assert.ok(!failing.some((item) => item.key.startsWith('tidemark.last_success')));
-  assert.deepEqual(parseSenderInfo('processed: 5; failed: 1; total: 6; seconds spent: 0.000055'), { processed: 5, failed: 1, total: 6 });
+  assert.deepEqual(parseSenderInfo('processed: 5; failed: 1; total: 6; seconds spent: 0.000055'), {
+    processed: 5,
+    failed: 1,
+    total: 6,
+  });
 });
 
 test('Zabbix: a local trapper gets the items; items it rejects make a permanent error naming them', async () => {
@@ -94,30 +115,49 @@ test('Zabbix: a local trapper gets the items; items it rejects make a permanent 
     assert.match(detail, /^6 items to 127\.0\.0\.1:\d+ \(processed: 6; failed: 0/);
     assert.equal(trapper.batches[0]?.length, 6);
     trapper.failItems = 2;
-    await assert.rejects(sendZabbix({ type: 'zabbix', server: '127.0.0.1', port: trapper.port }, good, new Date()), (error: Error) => {
-      assert.ok(error instanceof PermanentNotifyError);
-      assert.match(error.message, /rejected 2 of 6 items for host "vpn": create trapper items tidemark\.status\[b1\]/);
-      return true;
-    });
+    await assert.rejects(
+      sendZabbix({ type: 'zabbix', server: '127.0.0.1', port: trapper.port }, good, new Date()),
+      (error: Error) => {
+        assert.ok(error instanceof PermanentNotifyError);
+        assert.match(
+          error.message,
+          /rejected 2 of 6 items for host "vpn": create trapper items tidemark\.status\[b1\]/,
+        );
+        return true;
+      },
+    );
   } finally {
     await trapper.close();
   }
-  await assert.rejects(sendZabbix({ type: 'zabbix', server: '127.0.0.1', port: trapper.port }, good, new Date()), /Zabbix 127\.0\.0\.1:\d+: .*ECONNREFUSED/);
+  await assert.rejects(
+    sendZabbix({ type: 'zabbix', server: '127.0.0.1', port: trapper.port }, good, new Date()),
+    /Zabbix 127\.0\.0\.1:\d+: .*ECONNREFUSED/,
+  );
 });
 
 test('webhook: body carries the run and the summary; signature is HMAC-SHA256 of "<timestamp>.<exact body>"', () => {
   const body = webhookBody(good, run);
   assert.deepEqual(JSON.parse(body), { event: 'backup.finished', ...run, summary: good });
   // Expected value from `printf '1700000000.The quick…' | openssl dgst -sha256 -hmac key`.
-  assert.equal(webhookSignature('key', 1_700_000_000, 'The quick brown fox jumps over the lazy dog'), 'sha256=2f658d6aef4f246e91cd741bbcded7479e9605f9d41c9e248122a117e0e1765b');
-  assert.notEqual(webhookSignature('key', 1_700_000_001, body), webhookSignature('key', 1_700_000_000, body), 'the timestamp is signed');
+  assert.equal(
+    webhookSignature('key', 1_700_000_000, 'The quick brown fox jumps over the lazy dog'),
+    'sha256=2f658d6aef4f246e91cd741bbcded7479e9605f9d41c9e248122a117e0e1765b',
+  );
+  assert.notEqual(
+    webhookSignature('key', 1_700_000_001, body),
+    webhookSignature('key', 1_700_000_000, body),
+    'the timestamp is signed',
+  );
 });
 
 test("webhook: README's verification snippet accepts a fresh delivery and rejects old, altered or unsigned ones", async () => {
   const verify = await readmeWebhookVerifier();
   const body = webhookBody(good, run);
   const now = Date.parse('2026-11-23T10:15:00Z');
-  const at = (seconds: number) => ({ 'x-tidemark-timestamp': String(seconds), 'x-tidemark-signature': webhookSignature('s3cret', seconds, body) });
+  const at = (seconds: number) => ({
+    'x-tidemark-timestamp': String(seconds),
+    'x-tidemark-signature': webhookSignature('s3cret', seconds, body),
+  });
   const fresh = now / 1000 - 10;
   assert.equal(verify('s3cret', at(fresh), body, now), true);
   assert.equal(verify('s3cret', at(fresh), Buffer.from(body), now), true, 'a raw Buffer body');
@@ -126,17 +166,35 @@ test("webhook: README's verification snippet accepts a fresh delivery and reject
   assert.equal(verify('s3cret', at(now / 1000 + 600), body, now), false, 'from the future');
   assert.equal(verify('other', at(fresh), body, now), false, 'another secret');
   assert.equal(verify('s3cret', at(fresh), body.replace('SUCCESS', 'FAILED'), now), false, 'an altered body');
-  assert.equal(verify('s3cret', { ...at(fresh), 'x-tidemark-timestamp': String(fresh + 1) }, body, now), false, 'a moved timestamp');
+  assert.equal(
+    verify('s3cret', { ...at(fresh), 'x-tidemark-timestamp': String(fresh + 1) }, body, now),
+    false,
+    'a moved timestamp',
+  );
   const bodyOnly = `sha256=${createHmac('sha256', 's3cret').update(body).digest('hex')}`;
-  assert.equal(verify('s3cret', { 'x-tidemark-timestamp': String(fresh), 'x-tidemark-signature': bodyOnly }, body, now), false, 'the old body-only signature');
-  assert.equal(verify('s3cret', { 'x-tidemark-signature': at(fresh)['x-tidemark-signature'] }, body, now), false, 'no timestamp');
+  assert.equal(
+    verify('s3cret', { 'x-tidemark-timestamp': String(fresh), 'x-tidemark-signature': bodyOnly }, body, now),
+    false,
+    'the old body-only signature',
+  );
+  assert.equal(
+    verify('s3cret', { 'x-tidemark-signature': at(fresh)['x-tidemark-signature'] }, body, now),
+    false,
+    'no timestamp',
+  );
 });
 
 test('healthchecks: /start, plain URL on success and warning, /fail on failure, /log when cancelled, rid added', () => {
-  assert.deepEqual(['SUCCESS', 'WARNING', 'FAILED', 'CANCELLED'].map((status) => pingKind(status as BackupSummary['status'])), ['success', 'success', 'fail', 'log']);
+  assert.deepEqual(
+    ['SUCCESS', 'WARNING', 'FAILED', 'CANCELLED'].map((status) => pingKind(status as BackupSummary['status'])),
+    ['success', 'success', 'fail', 'log'],
+  );
   assert.equal(pingUrl('https://hc.example/ping/abc', 'start', 'r1'), 'https://hc.example/ping/abc/start?rid=r1');
   assert.equal(pingUrl('https://hc.example/ping/abc/', 'fail', 'r1'), 'https://hc.example/ping/abc/fail?rid=r1');
-  assert.equal(pingUrl('https://hc.example/ping/abc?create=1', 'success', 'r1'), 'https://hc.example/ping/abc?create=1&rid=r1');
+  assert.equal(
+    pingUrl('https://hc.example/ping/abc?create=1', 'success', 'r1'),
+    'https://hc.example/ping/abc?create=1&rid=r1',
+  );
 });
 
 test('mail: every failure mails; the first good run with a snapshot after a failure mails a recovery; nothing else', () => {
@@ -144,7 +202,11 @@ test('mail: every failure mails; the first good run with a snapshot after a fail
   assert.equal(mailKind(failed, 'FAILED'), 'failure');
   assert.equal(mailKind(good, 'FAILED'), 'recovery');
   assert.equal(mailKind({ ...good, status: 'WARNING' }, 'FAILED'), 'recovery');
-  assert.equal(mailKind({ ...good, status: 'WARNING', snapshot: null }, 'FAILED'), undefined, 'a vetoed run copied nothing');
+  assert.equal(
+    mailKind({ ...good, status: 'WARNING', snapshot: null }, 'FAILED'),
+    undefined,
+    'a vetoed run copied nothing',
+  );
   assert.equal(mailKind(good, 'SUCCESS'), undefined);
   assert.equal(mailKind(good, undefined), undefined);
   assert.equal(mailKind({ ...failed, status: 'CANCELLED' }, 'FAILED'), undefined);
@@ -152,8 +214,14 @@ test('mail: every failure mails; the first good run with a snapshot after a fail
   const target = { type: 'mail' as const, from: 'tidemark@b1.example', to: ['ops@example.org', 'oncall@example.org'] };
   const message = mailMessage(target, 'failure', failed, run, 'SUCCESS');
   assert.equal(message.subject, '[tidemark] FAILED: backup of vpn on b1');
-  assert.equal(mailMessage(target, 'recovery', good, run, 'FAILED').subject, '[tidemark] RECOVERED: backup of vpn on b1');
-  assert.match(message.text, /Status: +FAILED \(previous run: SUCCESS\)\nMessage: +backup of vpn on b1 failed during transfer/);
+  assert.equal(
+    mailMessage(target, 'recovery', good, run, 'FAILED').subject,
+    '[tidemark] RECOVERED: backup of vpn on b1',
+  );
+  assert.match(
+    message.text,
+    /Status: +FAILED \(previous run: SUCCESS\)\nMessage: +backup of vpn on b1 failed during transfer/,
+  );
   assert.match(message.text, new RegExp(`Run: +backup:vpn@b1 ${run.runId}`));
   assert.equal(message.messageId, `${run.runId}.failure@tidemark.b1`);
 });
@@ -162,7 +230,13 @@ test('mail delivery: lines starting with a dot and every recipient arrive; a ref
   const smtp = await startSmtpServer();
   const target = { type: 'mail' as const, smtp: `127.0.0.1:${smtp.port}`, from: 'a@x.org', to: ['b@y.org', 'c@y.org'] };
   try {
-    const reply = await deliverMail(target, { from: 'a@x.org', to: ['b@y.org', 'c@y.org'], subject: 'hello', text: 'line\n.dot\n..two\n', messageId: 'm1@x' });
+    const reply = await deliverMail(target, {
+      from: 'a@x.org',
+      to: ['b@y.org', 'c@y.org'],
+      subject: 'hello',
+      text: 'line\n.dot\n..two\n',
+      messageId: 'm1@x',
+    });
     assert.match(reply, /queued as TEST1/);
     assert.equal(smtp.mails.length, 1);
     assert.deepEqual(smtp.mails[0]!.to, ['b@y.org', 'c@y.org']);
@@ -171,11 +245,22 @@ test('mail delivery: lines starting with a dot and every recipient arrive; a ref
     assert.match(smtp.mails[0]!.data, /^Message-ID: <m1@x>\r$/m);
 
     smtp.rcptReply = '550 5.1.1 no such user';
-    await assert.rejects(deliverMail({ ...target, to: ['nobody@y.org'] }, { from: 'a@x.org', to: ['nobody@y.org'], subject: 's', text: 't', messageId: 'm2@x' }), (error: Error) => {
-      assert.ok(error instanceof PermanentNotifyError, `${error.name}: ${error.message}`);
-      assert.match(error.message, new RegExp(`^SMTP 127\\.0\\.0\\.1:${smtp.port} refused the mail \\(recipients nobody@y\\.org\\): .*550 5\\.1\\.1 no such user`));
-      return true;
-    });
+    await assert.rejects(
+      deliverMail(
+        { ...target, to: ['nobody@y.org'] },
+        { from: 'a@x.org', to: ['nobody@y.org'], subject: 's', text: 't', messageId: 'm2@x' },
+      ),
+      (error: Error) => {
+        assert.ok(error instanceof PermanentNotifyError, `${error.name}: ${error.message}`);
+        assert.match(
+          error.message,
+          new RegExp(
+            `^SMTP 127\\.0\\.0\\.1:${smtp.port} refused the mail \\(recipients nobody@y\\.org\\): .*550 5\\.1\\.1 no such user`,
+          ),
+        );
+        return true;
+      },
+    );
   } finally {
     await smtp.close();
   }
@@ -229,7 +314,8 @@ test('metrics: gauges per host and server with escaped labels; parseListen', asy
   assert.throws(() => parseListen('nope'), /expected host:port/);
 });
 
-const base = 'servers: { b1: { dataset: data }, b2: { dataset: tank/backup } }\nhosts: { vpn: { address: vpn.example.org }, web: { address: 10.0.0.2, servers: [b2] } }\n';
+const base =
+  'servers: { b1: { dataset: data }, b2: { dataset: tank/backup } }\nhosts: { vpn: { address: vpn.example.org }, web: { address: 10.0.0.2, servers: [b2] } }\n';
 
 test('inventory: notify targets at top level and per server, with ids; errors name the field', () => {
   const inventory = parseInventory(
@@ -244,17 +330,45 @@ test('inventory: notify targets at top level and per server, with ids; errors na
     { id: 'servers.b1.notify.0', type: 'zabbix', attempts: 5 },
     { id: 'servers.b1.notify.1', type: 'mail', attempts: 5 },
   ]);
-  assert.deepEqual(resolveNotifyTargets(inventory, 'b2').map((target) => target.id), ['notify.0', 'notify.1']);
+  assert.deepEqual(
+    resolveNotifyTargets(inventory, 'b2').map((target) => target.id),
+    ['notify.0', 'notify.1'],
+  );
 
-  const rejects = (yaml: string, message: RegExp) => assert.throws(() => parseInventory(`${base}${yaml}`), (error: Error) => (assert.match(error.message, message), true));
-  rejects('notify: [{ type: pager, url: "https://x" }]', /^notify\.0(\.type)?: .*icinga, webhook, healthchecks, zabbix, mail/m);
-  rejects('notify: [{ type: webhook, url: "ftp://x.org/" }]', /^notify\.0\.url: expected an http:\/\/ or https:\/\/ URL/m);
-  rejects('notify: [{ type: icinga, url: "https://x:5665", user: t, password: hunter2 }]', /notify\.0\.password: unknown key/m);
+  const rejects = (yaml: string, message: RegExp) =>
+    assert.throws(
+      () => parseInventory(`${base}${yaml}`),
+      (error: Error) => (assert.match(error.message, message), true),
+    );
+  rejects(
+    'notify: [{ type: pager, url: "https://x" }]',
+    /^notify\.0(\.type)?: .*icinga, webhook, healthchecks, zabbix, mail/m,
+  );
+  rejects(
+    'notify: [{ type: webhook, url: "ftp://x.org/" }]',
+    /^notify\.0\.url: expected an http:\/\/ or https:\/\/ URL/m,
+  );
+  rejects(
+    'notify: [{ type: icinga, url: "https://x:5665", user: t, password: hunter2 }]',
+    /notify\.0\.password: unknown key/m,
+  );
   rejects('notify: [{ type: icinga, url: "https://x:5665", user: t }]', /^notify\.0\.passwordFile: missing/m);
-  rejects('notify: [{ type: mail, from: tidemark, to: [] }]', /^notify\.0\.from: expected a mail address[\s\S]*^notify\.0\.to: list at least one address/m);
-  rejects('notify: [{ type: zabbix, server: "127.0.0.1:10051" }]', /^notify\.0\.server: expected a host name or address without port/m);
-  rejects('notify: [{ type: healthchecks, url: "https://hc/x", attempts: 0 }]', /^notify\.0\.attempts: expected an integer 1-20/m);
-  assert.throws(() => parseInventory('servers: { b1: { dataset: data, metrics: 9464 } }\nhosts: {}\n'), /servers\.b1\.metrics: expected host:port/);
+  rejects(
+    'notify: [{ type: mail, from: tidemark, to: [] }]',
+    /^notify\.0\.from: expected a mail address[\s\S]*^notify\.0\.to: list at least one address/m,
+  );
+  rejects(
+    'notify: [{ type: zabbix, server: "127.0.0.1:10051" }]',
+    /^notify\.0\.server: expected a host name or address without port/m,
+  );
+  rejects(
+    'notify: [{ type: healthchecks, url: "https://hc/x", attempts: 0 }]',
+    /^notify\.0\.attempts: expected an integer 1-20/m,
+  );
+  assert.throws(
+    () => parseInventory('servers: { b1: { dataset: data, metrics: 9464 } }\nhosts: {}\n'),
+    /servers\.b1\.metrics: expected host:port/,
+  );
 });
 
 test('tidemark hosts --zabbix prints low-level discovery data of every (host, server)', async () => {
@@ -273,13 +387,23 @@ test('tidemark hosts --zabbix prints low-level discovery data of every (host, se
   assert.deepEqual(JSON.parse(one.stdout), { data: [{ '{#HOST}': 'vpn', '{#SERVER}': 'b1' }] });
   const table = await execa(process.execPath, [cliPath, '--config', path, 'hosts']);
   assert.equal(table.stdout, 'HOST  SERVER\nvpn   b1\nvpn   b2\nweb   b2');
-  const unknown = await execa(process.execPath, [cliPath, '--config', path, 'hosts', '--server', 'nope'], { reject: false });
+  const unknown = await execa(process.execPath, [cliPath, '--config', path, 'hosts', '--server', 'nope'], {
+    reject: false,
+  });
   assert.equal(unknown.exitCode, 2);
 });
 
 test('pool metrics: free bytes and health per pool', async () => {
-  const text = await renderMetrics([], true, { pool: 'data', health: 'DEGRADED', availableBytes: 123456789, sizeBytes: 10 ** 12 });
+  const text = await renderMetrics([], true, {
+    pool: 'data',
+    health: 'DEGRADED',
+    availableBytes: 123456789,
+    sizeBytes: 10 ** 12,
+  });
   assert.match(text, /^tidemark_pool_free_bytes\{pool="data"\} 123456789$/m);
   assert.match(text, /^tidemark_pool_healthy\{pool="data",health="DEGRADED"\} 0$/m);
-  assert.match(await renderMetrics([], true, { pool: 'data', health: 'ONLINE', availableBytes: 1, sizeBytes: 2 }), /^tidemark_pool_healthy\{pool="data",health="ONLINE"\} 1$/m);
+  assert.match(
+    await renderMetrics([], true, { pool: 'data', health: 'ONLINE', availableBytes: 1, sizeBytes: 2 }),
+    /^tidemark_pool_healthy\{pool="data",health="ONLINE"\} 1$/m,
+  );
 });

@@ -6,7 +6,14 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { BackupStatus, BackupSummary } from '../domain/backup.js';
 import { escalatedSummaries } from '../domain/notify.js';
-import { applyOutcome, emptyState, loadState, recordOutcomeInFile, writeStateFile, type StateFile } from '../notify/state.js';
+import {
+  applyOutcome,
+  emptyState,
+  loadState,
+  recordOutcomeInFile,
+  writeStateFile,
+  type StateFile,
+} from '../notify/state.js';
 import { renderMetrics, startMetricsServer } from '../worker/metrics.js';
 import { goodSummary } from './helpers/summaries.js';
 
@@ -15,7 +22,8 @@ const partial: BackupSummary = {
   ...complete,
   status: 'WARNING',
   snapshot: 'data/vpn@tidemark-20261123T101500Z-partial',
-  message: 'partial transfer (rsync exit 23), snapshot tidemark-20261123T101500Z-partial labelled partial: permission denied',
+  message:
+    'partial transfer (rsync exit 23), snapshot tidemark-20261123T101500Z-partial labelled partial: permission denied',
 };
 const cancelled: BackupSummary = { ...complete, status: 'CANCELLED', snapshot: null, message: 'cancelled' };
 const at = new Date('2026-11-23T10:15:00.000Z');
@@ -108,14 +116,20 @@ test('state write: a stale temporary file (even a symlink) is never reused; the 
   assert.equal(await readFile(stale, 'utf8'), 'left by a crash\n');
   assert.deepEqual(names, [], 'both names were tried');
   await assertValidState(path, { 'vpn@b1': 'r2' });
-  assert.deepEqual((await leftovers(dir)).sort(), [`state.json.${process.pid}.tmp`, 'state.json.stale.tmp'], 'nothing of ours is left behind');
+  assert.deepEqual(
+    (await leftovers(dir)).sort(),
+    [`state.json.${process.pid}.tmp`, 'state.json.stale.tmp'],
+    'nothing of ours is left behind',
+  );
 });
 
 test('state file: concurrent records in one process, after a damaged file, lose no run and report it once', async () => {
   const { dir, path } = await scratch();
   await writeFile(path, '{"version":1,"hosts":');
   const hosts = Array.from({ length: 25 }, (_, index) => `h${index}`);
-  const results = await Promise.all(hosts.map((host, index) => recordOutcomeInFile(path, { ...complete, host }, `r${index}`, { at })));
+  const results = await Promise.all(
+    hosts.map((host, index) => recordOutcomeInFile(path, { ...complete, host }, `r${index}`, { at })),
+  );
   assert.equal(results.filter((result) => result.warning).length, 1);
   await assertValidState(path, Object.fromEntries(hosts.map((host, index) => [`${host}@b1`, `r${index}`])));
   assert.deepEqual(await leftovers(dir), []);
@@ -125,7 +139,10 @@ test('state file: concurrent records in one process, after a damaged file, lose 
 test('state readers: a damaged file reads as empty with the reason; a missing one as empty without', async () => {
   const { path } = await scratch();
   assert.deepEqual(await loadState(path), { state: emptyState() });
-  await writeFile(path, '{"version":1,"hosts":{"vpn@b1":{"host":"vpn","server":"b1","last":{"runId":"r1","status":"BROKEN","finishedAt":"x"}}}}');
+  await writeFile(
+    path,
+    '{"version":1,"hosts":{"vpn@b1":{"host":"vpn","server":"b1","last":{"runId":"r1","status":"BROKEN","finishedAt":"x"}}}}',
+  );
   const loaded = await loadState(path);
   assert.deepEqual(loaded.state, emptyState());
   assert.match(loaded.damaged ?? '', /vpn@b1.*status/);
@@ -135,7 +152,13 @@ test('metrics: a damaged state file is scraped as empty and reported once, not o
   const { path } = await scratch();
   await writeFile(path, '{"version":1,"hosts":{"vpn@b1":');
   const warnings: string[] = [];
-  const server = await startMetricsServer({ listen: '127.0.0.1:0', server: 'b1', stateFile: path, serverDataset: 'tidemark-no-such-pool/backup', warn: (message) => warnings.push(message) });
+  const server = await startMetricsServer({
+    listen: '127.0.0.1:0',
+    server: 'b1',
+    stateFile: path,
+    serverDataset: 'tidemark-no-such-pool/backup',
+    warn: (message) => warnings.push(message),
+  });
   t.after(() => server.close());
   const url = server.url;
   assert.doesNotMatch(url, /:0\//, 'the address actually bound');
@@ -154,12 +177,21 @@ test('metrics: a damaged state file is scraped as empty and reported once, not o
 });
 
 /** Records runs in order; returns each one's escalation. */
-function streak(runs: [BackupSummary, string][], partialRunsBeforeFailed = 3): { escalations: (string | undefined)[]; previous: (BackupStatus | undefined)[]; state: StateFile } {
+function streak(
+  runs: [BackupSummary, string][],
+  partialRunsBeforeFailed = 3,
+): { escalations: (string | undefined)[]; previous: (BackupStatus | undefined)[]; state: StateFile } {
   let state = emptyState();
   const escalations: (string | undefined)[] = [];
   const previous: (BackupStatus | undefined)[] = [];
   runs.forEach(([summary, runId], index) => {
-    const result = applyOutcome(state, summary, runId, new Date(at.getTime() + index * 60_000), partialRunsBeforeFailed);
+    const result = applyOutcome(
+      state,
+      summary,
+      runId,
+      new Date(at.getTime() + index * 60_000),
+      partialRunsBeforeFailed,
+    );
     state = result.state;
     escalations.push(result.escalation);
     previous.push(result.previousStatus);
@@ -182,14 +214,46 @@ test('partial streak: the third partial run in a row escalates, and every one af
 });
 
 test('partial streak: any other finished run resets it; a cancelled one neither counts nor resets', () => {
-  assert.deepEqual(streak([[partial, 'r1'], [complete, 'r2'], [partial, 'r3']]).escalations, [undefined, undefined, undefined]);
+  assert.deepEqual(
+    streak([
+      [partial, 'r1'],
+      [complete, 'r2'],
+      [partial, 'r3'],
+    ]).escalations,
+    [undefined, undefined, undefined],
+  );
   const failedWithoutSnapshot: BackupSummary = { ...complete, status: 'FAILED', snapshot: null };
-  assert.deepEqual(streak([[partial, 'r1'], [partial, 'r2'], [failedWithoutSnapshot, 'r3'], [partial, 'r4']]).escalations.at(-1), undefined);
-  const withCancel = streak([[partial, 'r1'], [partial, 'r2'], [cancelled, 'r3'], [partial, 'r4']]);
-  assert.deepEqual(withCancel.escalations, [undefined, undefined, undefined, '3 partial runs in a row (guards.partialRunsBeforeFailed 3)']);
+  assert.deepEqual(
+    streak([
+      [partial, 'r1'],
+      [partial, 'r2'],
+      [failedWithoutSnapshot, 'r3'],
+      [partial, 'r4'],
+    ]).escalations.at(-1),
+    undefined,
+  );
+  const withCancel = streak([
+    [partial, 'r1'],
+    [partial, 'r2'],
+    [cancelled, 'r3'],
+    [partial, 'r4'],
+  ]);
+  assert.deepEqual(withCancel.escalations, [
+    undefined,
+    undefined,
+    undefined,
+    '3 partial runs in a row (guards.partialRunsBeforeFailed 3)',
+  ]);
   // A partial snapshot of a run that failed (a hook failed, the copy went on) is still a partial run.
   const hookFailed: BackupSummary = { ...partial, status: 'FAILED' };
-  assert.equal(streak([[partial, 'r1'], [hookFailed, 'r2'], [partial, 'r3']]).escalations.at(-1), '3 partial runs in a row (guards.partialRunsBeforeFailed 3)');
+  assert.equal(
+    streak([
+      [partial, 'r1'],
+      [hookFailed, 'r2'],
+      [partial, 'r3'],
+    ]).escalations.at(-1),
+    '3 partial runs in a row (guards.partialRunsBeforeFailed 3)',
+  );
 });
 
 test('partial streak: a retried record of the same run counts once and answers the same', () => {
@@ -200,8 +264,17 @@ test('partial streak: a retried record of the same run counts once and answers t
     [partial, 'r3'],
     [partial, 'r3'],
   ]);
-  assert.deepEqual(escalations, [undefined, undefined, undefined, '3 partial runs in a row (guards.partialRunsBeforeFailed 3)', '3 partial runs in a row (guards.partialRunsBeforeFailed 3)']);
-  assert.equal(streak([[partial, 'r1']], 1).escalations[0], '1 partial runs in a row (guards.partialRunsBeforeFailed 1)');
+  assert.deepEqual(escalations, [
+    undefined,
+    undefined,
+    undefined,
+    '3 partial runs in a row (guards.partialRunsBeforeFailed 3)',
+    '3 partial runs in a row (guards.partialRunsBeforeFailed 3)',
+  ]);
+  assert.equal(
+    streak([[partial, 'r1']], 1).escalations[0],
+    '1 partial runs in a row (guards.partialRunsBeforeFailed 1)',
+  );
 });
 
 test('partial streak: monitoring was told FAILED, so the next good run is a recovery and metrics say 2', async () => {
@@ -216,7 +289,10 @@ test('partial streak: monitoring was told FAILED, so the next good run is a reco
   const after = applyOutcome(state, complete, 'r4', at);
   assert.equal(after.previousStatus, 'FAILED');
   assert.equal(after.state.hosts['vpn@b1']!.partialStreak, 0);
-  assert.match(await renderMetrics([{ host: 'vpn', server: 'b1', state: after.state.hosts['vpn@b1']! }]), /^tidemark_last_status\{host="vpn",server="b1"\} 0$/m);
+  assert.match(
+    await renderMetrics([{ host: 'vpn', server: 'b1', state: after.state.hosts['vpn@b1']! }]),
+    /^tidemark_last_status\{host="vpn",server="b1"\} 0$/m,
+  );
 });
 
 test('partial streak: older state files without the streak start from zero', () => {

@@ -12,7 +12,7 @@ import type { BackupSummary } from '../domain/backup.js';
 import { backupWorkflowId } from '../domain/names.js';
 import { waitFor } from '../devenv/process.js';
 import type { WebhookBody } from '../notify/webhook.js';
-import { backupWithHostDown, createRig, processesMatching, type Rig } from './helpers/rig.js';
+import { backupWithHostDown, createRig, recordCliOutput, processesMatching, type Rig } from './helpers/rig.js';
 import { activityRecord, allRunsText } from './helpers/history.js';
 import { readmeWebhookVerifier, type WebhookVerifier } from './helpers/readme-webhook.js';
 import { startHttpReceiver, type HttpReceiver, type ReceivedRequest } from './helpers/fake-servers.js';
@@ -30,12 +30,7 @@ const cliOutput: string[] = [];
 before(async () => {
   verify = await readmeWebhookVerifier();
   rig = await createRig('webhook');
-  const cli = rig.cli.bind(rig);
-  rig.cli = async (args, options) => {
-    const result = await cli(args, options);
-    cliOutput.push(result.stdout, result.stderr);
-    return result;
-  };
+  recordCliOutput(rig, cliOutput);
   mkdirSync(join(rig.source, 'etc'), { recursive: true });
   writeFileSync(join(rig.source, 'etc/hostname'), 'demo-host\n');
   hooks = await startHttpReceiver();
@@ -61,10 +56,16 @@ const handle = () => rig.client.workflow.getHandle(backupWorkflowId(rig.hostName
 
 /** Checks a delivery the way README.md tells receivers to (its snippet, run as printed there). */
 function assertSigned(request: ReceivedRequest): WebhookBody {
-  assert.ok(verify(secret, request.headers, request.body), 'signature of "<timestamp>.<raw body>" verifies, timestamp fresh');
+  assert.ok(
+    verify(secret, request.headers, request.body),
+    'signature of "<timestamp>.<raw body>" verifies, timestamp fresh',
+  );
   const expected = `sha256=${createHmac('sha256', secret).update(`${request.headers['x-tidemark-timestamp']}.${request.body}`).digest('hex')}`;
   assert.equal(request.headers['x-tidemark-signature'], expected);
-  assert.ok(Math.abs(Number(request.headers['x-tidemark-timestamp']) - Date.now() / 1000) < 120, 'timestamp is the sending time');
+  assert.ok(
+    Math.abs(Number(request.headers['x-tidemark-timestamp']) - Date.now() / 1000) < 120,
+    'timestamp is the sending time',
+  );
   assert.equal(request.headers['content-type'], 'application/json');
   return JSON.parse(request.body) as WebhookBody;
 }
@@ -121,7 +122,10 @@ test('the receiver answers 500 twice: the delivery is retried, arrives once, and
     hooks.respond = () => 200;
   }
   const { runId } = await handle().describe();
-  assert.deepEqual(hooks.requests.map((request) => request.status), [500, 500, 200]);
+  assert.deepEqual(
+    hooks.requests.map((request) => request.status),
+    [500, 500, 200],
+  );
   assert.equal(hooks.requests.filter((request) => request.status === 200).length, 1, 'one accepted delivery');
   for (const request of hooks.requests) {
     assert.equal(request.headers['x-tidemark-delivery'], runId, 'every attempt carries the same delivery id');
@@ -130,7 +134,10 @@ test('the receiver answers 500 twice: the delivery is retried, arrives once, and
   const summary = (await handle().result()) as BackupSummary;
   assert.equal(summary.status, 'SUCCESS');
   assert.equal(summary.notifications?.find((note) => note.type === 'webhook')?.ok, true);
-  assert.ok((await activityRecord(rig.client, backupWorkflowId(rig.hostName, rig.server), 'notifyTarget')).attempts.includes(3), 'third attempt delivered');
+  assert.ok(
+    (await activityRecord(rig.client, backupWorkflowId(rig.hostName, rig.server), 'notifyTarget')).attempts.includes(3),
+    'third attempt delivered',
+  );
 });
 
 test('the receiver is down: delivery is retried up to its attempts, the backup is still SUCCESS and says so', async () => {
@@ -144,14 +151,21 @@ test('the receiver is down: delivery is retried up to its attempts, the backup i
   }
   assert.equal(run.exitCode, 0, run.stderr);
   assert.match(run.stdout, /SUCCESS: demo-host/);
-  assert.match(run.stderr, /notify notify\.0 \(webhook\) failed: POST http:\/\/127\.0\.0\.1:\d+: .*(ECONNREFUSED|refused)/);
+  assert.match(
+    run.stderr,
+    /notify notify\.0 \(webhook\) failed: POST http:\/\/127\.0\.0\.1:\d+: .*(ECONNREFUSED|refused)/,
+  );
 
   const summary = (await handle().result()) as BackupSummary;
   assert.equal(summary.status, 'SUCCESS');
   const webhook = summary.notifications?.find((note) => note.type === 'webhook');
   assert.equal(webhook?.ok, false);
   assert.match(webhook?.error ?? '', /ECONNREFUSED|refused/);
-  assert.equal(summary.notifications?.find((note) => note.type === 'healthchecks')?.ok, true, 'the other target is unaffected');
+  assert.equal(
+    summary.notifications?.find((note) => note.type === 'healthchecks')?.ok,
+    true,
+    'the other target is unaffected',
+  );
 
   const workflowId = backupWorkflowId(rig.hostName, rig.server);
   assert.ok((await activityRecord(rig.client, workflowId, 'notifyTarget')).attempts.includes(3), 'three attempts');
@@ -179,11 +193,16 @@ test('a failed backup is delivered as FAILED, pings /fail, and the run still fai
   assert.match(pings.requests.at(-1)!.body, /^BACKUP CRITICAL - backup of demo-host/);
 
   // The workflow's failure carries the summary, notifications included.
-  const failure = await handle().result().catch((error: unknown) => error);
+  const failure = await handle()
+    .result()
+    .catch((error: unknown) => error);
   assert.ok(failure instanceof WorkflowFailedError);
   const details = (failure.cause as { details?: unknown[] } | undefined)?.details?.[0] as BackupSummary | undefined;
   assert.equal(details?.status, 'FAILED');
-  assert.deepEqual(details?.notifications?.map((note) => note.ok), [true, true]);
+  assert.deepEqual(
+    details?.notifications?.map((note) => note.ok),
+    [true, true],
+  );
 });
 
 test('a cancelled backup is still notified: CANCELLED, healthchecks /log, the run ends Cancelled', async () => {
@@ -254,16 +273,23 @@ test('a secret file others can read is refused: no delivery, the fix is named, t
     const summary = (await handle().result()) as BackupSummary;
     assert.equal(summary.status, 'SUCCESS');
     assert.equal(summary.notifications?.find((note) => note.type === 'webhook')?.error, expected);
-    assert.deepEqual((await activityRecord(rig.client, backupWorkflowId(rig.hostName, rig.server), 'notifyTarget')).attempts, [1, 1], 'not retried (healthchecks is the other one)');
+    assert.deepEqual(
+      (await activityRecord(rig.client, backupWorkflowId(rig.hostName, rig.server), 'notifyTarget')).attempts,
+      [1, 1],
+      'not retried (healthchecks is the other one)',
+    );
   } finally {
     chmodSync(secretFile, 0o600);
   }
 });
 
-test('the webhook secret is in no history of this file\'s runs, no worker output and no CLI output', async () => {
+test("the webhook secret is in no history of this file's runs, no worker output and no CLI output", async () => {
   const { runs, text } = await allRunsText(rig.client, backupWorkflowId(rig.hostName, rig.server));
   assert.ok(runs >= 6, `every run of this file is searched (found ${runs})`);
-  assert.ok(text.includes('backup.finished') || text.includes('notify.0'), 'the histories hold the notify steps (sanity check of the search)');
+  assert.ok(
+    text.includes('backup.finished') || text.includes('notify.0'),
+    'the histories hold the notify steps (sanity check of the search)',
+  );
   assert.ok(!text.includes(secret), 'secret in a history');
   assert.ok(rig.workerOutput().includes('polling'), 'the worker output was captured');
   assert.ok(!rig.workerOutput().includes(secret), 'secret in the worker output');

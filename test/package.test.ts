@@ -24,30 +24,60 @@ let shipped: string[];
 before(async () => {
   // A clean checkout: the tracked and new (not ignored) files, no dist/; node_modules shared.
   const source = join(work, 'source');
-  const files = (await execa('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: repo })).stdout.split('\0').filter(Boolean);
+  const files = (await execa('git', ['ls-files', '-co', '--exclude-standard', '-z'], { cwd: repo })).stdout
+    .split('\0')
+    .filter(Boolean);
   await execa('mkdir', ['-p', source]);
-  await execa('tar', ['-c', '--null', '-T', '-', '-f', '-'], { cwd: repo, input: files.join('\0'), encoding: 'buffer' }).then((archive) =>
-    execa('tar', ['-x', '-f', '-'], { cwd: source, input: archive.stdout }),
-  );
+  await execa('tar', ['-c', '--null', '-T', '-', '-f', '-'], {
+    cwd: repo,
+    input: files.join('\0'),
+    encoding: 'buffer',
+  }).then((archive) => execa('tar', ['-x', '-f', '-'], { cwd: source, input: archive.stdout }));
   symlinkSync(join(repo, 'node_modules'), join(source, 'node_modules'));
 
   let started = Date.now();
   const pack = await execa('npm', ['pack', '--pack-destination', work, '--silent'], { cwd: source });
   tarball = join(work, pack.stdout.trim().split('\n').pop()!);
   console.log(`npm pack (with the prepack build): ${((Date.now() - started) / 1000).toFixed(0)} s`);
-  shipped = (await execa('tar', ['-t', '-z', '-f', tarball])).stdout.split('\n').map((line) => line.replace(/^package\//, ''));
+  shipped = (await execa('tar', ['-t', '-z', '-f', tarball])).stdout
+    .split('\n')
+    .map((line) => line.replace(/^package\//, ''));
 
   started = Date.now();
   // The dependencies' tarballs are in npm's cache after setup; only missing metadata goes to the registry.
-  await execa('npm', ['install', '--global', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', tarball], { cwd: work });
+  await execa(
+    'npm',
+    [
+      'install',
+      '--global',
+      '--prefix',
+      prefix,
+      '--prefer-offline',
+      '--no-audit',
+      '--no-fund',
+      '--loglevel=error',
+      tarball,
+    ],
+    { cwd: work },
+  );
   console.log(`npm install -g of the tarball: ${((Date.now() - started) / 1000).toFixed(0)} s`);
 });
 
 test('the tarball holds the built code, the workflow bundle and the systemd unit, and nothing for development', () => {
-  for (const file of ['dist/client/cli.js', 'dist/worker/run-worker.js', 'dist/workflow-bundle.js', 'deploy/systemd/tidemark-worker@.service', 'deploy/host/tidemark-ssh-filter', 'package.json', 'README.md']) {
+  for (const file of [
+    'dist/client/cli.js',
+    'dist/worker/run-worker.js',
+    'dist/workflow-bundle.js',
+    'deploy/systemd/tidemark-worker@.service',
+    'deploy/host/tidemark-ssh-filter',
+    'package.json',
+    'README.md',
+  ]) {
     assert.ok(shipped.includes(file), `${file} is shipped`);
   }
-  const development = shipped.filter((file) => /^(dist\/(test|bench|devenv)\/|test\/|bench\/|devenv\/|scripts\/|results\/)|\.ts$|\.map$/.test(file));
+  const development = shipped.filter((file) =>
+    /^(dist\/(test|bench|devenv)\/|test\/|bench\/|devenv\/|scripts\/|results\/)|\.ts$|\.map$/.test(file),
+  );
   assert.deepEqual(development, []);
 });
 
@@ -59,12 +89,25 @@ test('the installed tidemark prints its version, from package.json', async () =>
 test('the installed host-setup points at the shipped ssh filter, an executable file of the install', async () => {
   const elsewhere = mkdtempSync(join(tmpdir(), 'tidemark-hostsetup-'));
   const inventory = join(elsewhere, 'tidemark.yaml');
-  writeFileSync(inventory, stringify({ servers: { b1: { dataset: 'data', address: '192.0.2.10' } }, hosts: { 'web-1': { address: 'web-1.example.org' } } }));
-  const result = await execa(tidemark, ['--config', inventory, 'host-setup', '--host', 'web-1'], { cwd: elsewhere, env: { PATH: process.env.PATH ?? '/usr/bin:/bin' }, extendEnv: false });
+  writeFileSync(
+    inventory,
+    stringify({
+      servers: { b1: { dataset: 'data', address: '192.0.2.10' } },
+      hosts: { 'web-1': { address: 'web-1.example.org' } },
+    }),
+  );
+  const result = await execa(tidemark, ['--config', inventory, 'host-setup', '--host', 'web-1'], {
+    cwd: elsewhere,
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    extendEnv: false,
+  });
   const filter = /shipped in the package at (\S+)/.exec(result.stdout)?.[1];
   assert.ok(filter?.startsWith(prefix), result.stdout);
   accessSync(filter!, constants.X_OK);
-  assert.match(result.stdout, /^restrict,from="192\.0\.2\.10",command="\/usr\/local\/lib\/tidemark\/tidemark-ssh-filter" <contents of \/etc\/tidemark\/id_ed25519\.pub>$/m);
+  assert.match(
+    result.stdout,
+    /^restrict,from="192\.0\.2\.10",command="\/usr\/local\/lib\/tidemark\/tidemark-ssh-filter" <contents of \/etc\/tidemark\/id_ed25519\.pub>$/m,
+  );
 });
 
 test('config check and a worker run from another folder, with nothing of the checkout', async () => {
@@ -75,18 +118,32 @@ test('config check and a worker run from another folder, with nothing of the che
     inventory,
     stringify({
       temporal: { address: testServices().temporal },
-      servers: { [server]: { dataset: `${testServices().pool}/package-${process.pid}`, stateFile: join(elsewhere, 'state.json') } },
+      servers: {
+        [server]: {
+          dataset: `${testServices().pool}/package-${process.pid}`,
+          stateFile: join(elsewhere, 'state.json'),
+        },
+      },
       hosts: { 'web-1': { address: 'web-1.example.org', paths: ['/etc'] } },
     }),
   );
   // Only PATH (for node) and an empty HOME: no TIDEMARK_* or TEMPORAL_* from the test run.
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: elsewhere };
-  const check = await execa(tidemark, ['--config', inventory, 'config', 'check'], { cwd: elsewhere, env, extendEnv: false, reject: false });
+  const check = await execa(tidemark, ['--config', inventory, 'config', 'check'], {
+    cwd: elsewhere,
+    env,
+    extendEnv: false,
+    reject: false,
+  });
   assert.equal(check.exitCode, 0, check.stderr);
   assert.match(check.stdout, new RegExp(`^${inventory.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: valid\n`));
   assert.match(check.stdout, /web-1: root@web-1\.example\.org:22 paths \/etc/);
 
-  const worker = spawn(tidemark, ['--config', inventory, 'worker', '--server', server], { cwd: elsewhere, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const worker = spawn(tidemark, ['--config', inventory, 'worker', '--server', server], {
+    cwd: elsewhere,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   worker.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
   worker.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));

@@ -11,7 +11,9 @@ import { Worker } from '@temporalio/worker';
 import { workflowBundlePath } from '../worker/bundle.js';
 
 const historiesDir = fileURLToPath(new URL('../../test/histories/', import.meta.url));
-const files = readdirSync(historiesDir).filter((name) => name.endsWith('.json')).sort();
+const files = readdirSync(historiesDir)
+  .filter((name) => name.endsWith('.json'))
+  .sort();
 
 test('the recorded histories cover both backup workflow types (syncInventory runs only from its schedule)', () => {
   const types = new Set(files.map((name) => name.split('-')[0]));
@@ -19,10 +21,16 @@ test('the recorded histories cover both backup workflow types (syncInventory run
 });
 
 test(`${files.length} recorded histories replay without a nondeterminism error`, async () => {
-  const histories = files.map((name) => ({ workflowId: name, history: historyFromJSON(JSON.parse(readFileSync(join(historiesDir, name), 'utf8'))) }));
+  const histories = files.map((name) => ({
+    workflowId: name,
+    history: historyFromJSON(JSON.parse(readFileSync(join(historiesDir, name), 'utf8'))),
+  }));
   const failures: string[] = [];
   let replayed = 0;
-  for await (const result of Worker.runReplayHistories({ workflowBundle: { codePath: workflowBundlePath } }, histories)) {
+  for await (const result of Worker.runReplayHistories(
+    { workflowBundle: { codePath: workflowBundlePath } },
+    histories,
+  )) {
     replayed += 1;
     if (result.error) failures.push(`${result.workflowId}: ${result.error.message}`);
   }
@@ -32,7 +40,13 @@ test(`${files.length} recorded histories replay without a nondeterminism error`,
 
 test('a history whose steps differ from the code is caught (the replay check can fail)', async () => {
   const json = JSON.parse(readFileSync(join(historiesDir, 'backupHost-success-retention.json'), 'utf8'));
-  const scheduled = json.events.find((event: { activityTaskScheduledEventAttributes?: { activityType: { name: string } } }) => event.activityTaskScheduledEventAttributes?.activityType.name === 'planBackup');
+  const scheduled = json.events.find(
+    (event: { activityTaskScheduledEventAttributes?: { activityType: { name: string } } }) =>
+      event.activityTaskScheduledEventAttributes?.activityType.name === 'planBackup',
+  );
   scheduled.activityTaskScheduledEventAttributes.activityType.name = 'somethingElse';
-  await assert.rejects(Worker.runReplayHistory({ workflowBundle: { codePath: workflowBundlePath } }, historyFromJSON(json)), /nondeterminism|does not match|Activity type/i);
+  await assert.rejects(
+    Worker.runReplayHistory({ workflowBundle: { codePath: workflowBundlePath } }, historyFromJSON(json)),
+    /nondeterminism|does not match|Activity type/i,
+  );
 });

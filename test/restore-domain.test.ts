@@ -1,7 +1,15 @@
 // Which snapshot a restore reads, which paths it accepts, the live-system guard and the rsync command line.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { defaultHostTargetDir, isLiveSystemDir, pickSnapshot, restoreInputProblems, restoreRsyncArgs, type RestoreInput, type RestorePlan } from '../domain/restore.js';
+import {
+  defaultHostTargetDir,
+  isLiveSystemDir,
+  pickSnapshot,
+  restoreInputProblems,
+  restoreRsyncArgs,
+  type RestoreInput,
+  type RestorePlan,
+} from '../domain/restore.js';
 
 const names = [
   'tidemark-20261101T020000Z',
@@ -24,9 +32,13 @@ test('--at picks the newest complete snapshot taken at or before that time', () 
 });
 
 test('a named snapshot is used as named (also a partial one); an unknown name is refused naming the option', () => {
-  assert.deepEqual(pickSnapshot(names, { snapshot: 'tidemark-20261103T020000Z-partial' }), { name: 'tidemark-20261103T020000Z-partial' });
+  assert.deepEqual(pickSnapshot(names, { snapshot: 'tidemark-20261103T020000Z-partial' }), {
+    name: 'tidemark-20261103T020000Z-partial',
+  });
   const missing = pickSnapshot(names, { snapshot: 'tidemark-20991103T020000Z' });
-  assert.ok('problem' in missing && missing.problem.startsWith('--snapshot: "tidemark-20991103T020000Z" does not exist'));
+  assert.ok(
+    'problem' in missing && missing.problem.startsWith('--snapshot: "tidemark-20991103T020000Z" does not exist'),
+  );
   const empty = pickSnapshot([], {});
   assert.ok('problem' in empty && /no complete snapshot.*has no snapshots/.test(empty.problem));
 });
@@ -35,7 +47,12 @@ const base: RestoreInput = { host: 'h', server: 's', paths: [], to: { kind: 'hos
 
 test('paths must be absolute and plain; --at must be a time; --at and --snapshot exclude each other', () => {
   assert.deepEqual(restoreInputProblems({ ...base, paths: ['/etc/nginx', '/var/lib/my db'] }), []);
-  const problems = restoreInputProblems({ ...base, paths: ['etc/nginx', '/etc/../root'], at: 'yesterday', snapshot: 'tidemark-20261101T020000Z' });
+  const problems = restoreInputProblems({
+    ...base,
+    paths: ['etc/nginx', '/etc/../root'],
+    at: 'yesterday',
+    snapshot: 'tidemark-20261101T020000Z',
+  });
   assert.equal(problems.length, 4);
   assert.match(problems[0]!, /^--path: "etc\/nginx" is not absolute/);
   assert.match(problems[1]!, /^--path: "\/etc\/..\/root" contains/);
@@ -46,13 +63,28 @@ test('paths must be absolute and plain; --at must be a time; --at and --snapshot
 test('writing over the live system needs --yes-overwrite-live-system; any other directory does not', () => {
   for (const dir of ['/', '//', '/./']) {
     assert.ok(isLiveSystemDir(dir), dir);
-    assert.match(restoreInputProblems({ ...base, to: { kind: 'host', host: 'h', dir } }).join(), /--target-dir \/: this writes over the live system; add --yes-overwrite-live-system/);
-    assert.match(restoreInputProblems({ ...base, to: { kind: 'local', dir } }).join(), /--to \/: this writes over the live system/);
-    assert.deepEqual(restoreInputProblems({ ...base, to: { kind: 'host', host: 'h', dir }, overwriteLiveSystem: true }), []);
+    assert.match(
+      restoreInputProblems({ ...base, to: { kind: 'host', host: 'h', dir } }).join(),
+      /--target-dir \/: this writes over the live system; add --yes-overwrite-live-system/,
+    );
+    assert.match(
+      restoreInputProblems({ ...base, to: { kind: 'local', dir } }).join(),
+      /--to \/: this writes over the live system/,
+    );
+    assert.deepEqual(
+      restoreInputProblems({ ...base, to: { kind: 'host', host: 'h', dir }, overwriteLiveSystem: true }),
+      [],
+    );
   }
   assert.deepEqual(restoreInputProblems({ ...base, to: { kind: 'host', host: 'h', dir: '/srv/restore' } }), []);
-  assert.match(restoreInputProblems({ ...base, to: { kind: 'local', dir: 'relative/dir' } }).join(), /--to: "relative\/dir" is not an absolute directory/);
-  assert.equal(defaultHostTargetDir('tidemark-20261101T020000Z'), '/var/tmp/tidemark-restore/tidemark-20261101T020000Z/');
+  assert.match(
+    restoreInputProblems({ ...base, to: { kind: 'local', dir: 'relative/dir' } }).join(),
+    /--to: "relative\/dir" is not an absolute directory/,
+  );
+  assert.equal(
+    defaultHostTargetDir('tidemark-20261101T020000Z'),
+    '/var/tmp/tidemark-restore/tidemark-20261101T020000Z/',
+  );
 });
 
 const plan: RestorePlan = {
@@ -69,11 +101,15 @@ const plan: RestorePlan = {
 
 test('rsync keeps the backup fidelity, never deletes, and keeps full paths under the target with /./', () => {
   const args = restoreRsyncArgs(plan, '/tank/b/web-restore-x/');
-  for (const flag of ['--archive', '--hard-links', '--acls', '--xattrs', '--numeric-ids', '--sparse', '--relative']) assert.ok(args.includes(flag), flag);
+  for (const flag of ['--archive', '--hard-links', '--acls', '--xattrs', '--numeric-ids', '--sparse', '--relative'])
+    assert.ok(args.includes(flag), flag);
   assert.ok(!args.some((arg) => arg.startsWith('--delete')));
   assert.deepEqual(args.slice(-3), ['--', '/tank/b/web-restore-x/./', '/srv/out/']);
 
-  const subset = restoreRsyncArgs({ ...plan, paths: ['/etc/nginx/', '/-odd name'], dryRun: true, bandwidthLimit: '100' }, '/v');
+  const subset = restoreRsyncArgs(
+    { ...plan, paths: ['/etc/nginx/', '/-odd name'], dryRun: true, bandwidthLimit: '100' },
+    '/v',
+  );
   assert.deepEqual(subset.slice(-4), ['--', '/v/./etc/nginx', '/v/./-odd name', '/srv/out/']);
   assert.ok(subset.includes('--dry-run') && subset.includes('--itemize-changes') && subset.includes('--bwlimit=100'));
   // --mkpath would create the target's parents even in a dry run.
@@ -84,7 +120,13 @@ test('a push goes over the inventory ssh settings to user@host:dir, with sudo rs
   const args = restoreRsyncArgs(
     {
       ...plan,
-      target: { kind: 'host', host: 'db', dir: '/var/tmp/tidemark-restore/x/', remote: { address: '::1', port: 2222, user: 'backup', sudo: true }, ssh: { identityFile: '/k', knownHostsFile: '/kh' } },
+      target: {
+        kind: 'host',
+        host: 'db',
+        dir: '/var/tmp/tidemark-restore/x/',
+        remote: { address: '::1', port: 2222, user: 'backup', sudo: true },
+        ssh: { identityFile: '/k', knownHostsFile: '/kh' },
+      },
     },
     '/v',
   );

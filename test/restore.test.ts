@@ -29,8 +29,19 @@ const taken: Array<{ name: string; tree: Awaited<ReturnType<typeof describeTree>
  * differs from the source's (the named entries survive). */
 async function aclDump(root: string): Promise<string[]> {
   const dump = (await execa('getfacl', ['-R', '-n', '-p', '.'], { cwd: root })).stdout;
-  const blocks = dump.split('\n\n').map((block) => block.trim()).filter(Boolean);
-  return blocks.map((block) => block.split('\n').filter((line) => !line.startsWith('mask::')).map((line) => line.replace(/\t#effective:.*$/, '')).join('\n')).sort();
+  const blocks = dump
+    .split('\n\n')
+    .map((block) => block.trim())
+    .filter(Boolean);
+  return blocks
+    .map((block) =>
+      block
+        .split('\n')
+        .filter((line) => !line.startsWith('mask::'))
+        .map((line) => line.replace(/\t#effective:.*$/, ''))
+        .join('\n'),
+    )
+    .sort();
 }
 
 async function backup(): Promise<void> {
@@ -94,12 +105,23 @@ test('the whole tree restored from an older snapshot with --to DIR is identical 
   assert.equal(summary.snapshot, oldest.name);
   const restored = join(out, rig.source);
   assert.deepEqual(await aclDump(restored), oldest.acls);
-  assert.ok((await aclDump(restored)).some((block) => block.includes('user:1234:r--')), 'the ACL made it');
+  assert.ok(
+    (await aclDump(restored)).some((block) => block.includes('user:1234:r--')),
+    'the ACL made it',
+  );
   await withSnapshotClone(rig.dataset, oldest.name, async (path) => {
     // Identical to the snapshot's content as the pool shows it (on zfs-fuse the ACL file's group bits read 0).
     assert.deepEqual(await describeTree(restored), await describeTree(join(path, rig.source)));
     // rsync itself, comparing everything the backup keeps, finds nothing to do.
-    const check = await execa('rsync', ['-ani', '--hard-links', '--acls', '--xattrs', '--numeric-ids', `${join(path, rig.source)}/`, `${restored}/`]);
+    const check = await execa('rsync', [
+      '-ani',
+      '--hard-links',
+      '--acls',
+      '--xattrs',
+      '--numeric-ids',
+      `${join(path, rig.source)}/`,
+      `${restored}/`,
+    ]);
     assert.equal(check.stdout.trim(), '');
   });
   assert.deepEqual(await restoreClones(), [], 'the read-only clone is gone');
@@ -111,27 +133,69 @@ test('--path restores exactly the subset; --at picks the newest complete snapsho
   const out = await mkdtemp(join(rig.dir, 'subset-'));
   // One second before the middle snapshot: the oldest one.
   const justBefore = new Date(parseSnapshotName(middle!.name)!.takenAt.getTime() - 1_000).toISOString();
-  const summary = await restoreJson(['--at', justBefore, '--path', join(rig.source, 'etc/app'), '--path', join(rig.source, 'run-me.sh'), '--to', out]);
+  const summary = await restoreJson([
+    '--at',
+    justBefore,
+    '--path',
+    join(rig.source, 'etc/app'),
+    '--path',
+    join(rig.source, 'run-me.sh'),
+    '--to',
+    out,
+  ]);
   assert.equal(summary.snapshot, oldest!.name);
   const restored = await describeTree(join(out, rig.source));
-  const expected = Object.fromEntries(Object.entries(oldest!.tree.entries).filter(([name]) => name === 'run-me.sh' || name.startsWith('etc/app/')));
-  const got = Object.fromEntries(Object.entries(restored.entries).filter(([name]) => name !== 'etc' && name !== 'etc/app'));
+  const expected = Object.fromEntries(
+    Object.entries(oldest!.tree.entries).filter(([name]) => name === 'run-me.sh' || name.startsWith('etc/app/')),
+  );
+  const got = Object.fromEntries(
+    Object.entries(restored.entries).filter(([name]) => name !== 'etc' && name !== 'etc/app'),
+  );
   assert.deepEqual(got, expected);
   assert.deepEqual(Object.keys(restored.entries).sort(), ['etc', 'etc/app', ...Object.keys(expected)].sort());
   assert.equal((await readFile(join(out, rig.source, 'etc/app/config.ini'), 'utf8')).trim(), '[main]\nanswer = 42');
 
-  const atMiddle = await restoreJson(['--at', parseSnapshotName(middle!.name)!.takenAt.toISOString(), '--path', join(rig.source, 'etc/app/config.ini'), '--to', out]);
+  const atMiddle = await restoreJson([
+    '--at',
+    parseSnapshotName(middle!.name)!.takenAt.toISOString(),
+    '--path',
+    join(rig.source, 'etc/app/config.ini'),
+    '--to',
+    out,
+  ]);
   assert.equal(atMiddle.snapshot, middle!.name);
-  assert.equal((await restoreJson(['--path', join(rig.source, 'new-file.txt'), '--to', out])).snapshot, newest!.name, 'latest by default');
+  assert.equal(
+    (await restoreJson(['--path', join(rig.source, 'new-file.txt'), '--to', out])).snapshot,
+    newest!.name,
+    'latest by default',
+  );
   assert.equal((await readFile(join(out, rig.source, 'etc/app/config.ini'), 'utf8')).trim(), '[main]\nanswer = 43');
 });
 
 test('a path the snapshot does not hold, or a snapshot that does not exist, is refused with exit 2', async () => {
   const out = await mkdtemp(join(rig.dir, 'refused-'));
-  const missing = await rig.cli(['restore', '--host', rig.hostName, '--path', join(rig.source, 'no/such/file'), '--to', out, '--wait']);
+  const missing = await rig.cli([
+    'restore',
+    '--host',
+    rig.hostName,
+    '--path',
+    join(rig.source, 'no/such/file'),
+    '--to',
+    out,
+    '--wait',
+  ]);
   assert.equal(missing.exitCode, 2, missing.stderr);
   assert.match(missing.stderr, /--path: not in snapshot tidemark-\S+: \S+no\/such\/file/);
-  const unknown = await rig.cli(['restore', '--host', rig.hostName, '--snapshot', 'tidemark-20000101T000000Z', '--to', out, '--wait']);
+  const unknown = await rig.cli([
+    'restore',
+    '--host',
+    rig.hostName,
+    '--snapshot',
+    'tidemark-20000101T000000Z',
+    '--to',
+    out,
+    '--wait',
+  ]);
   assert.equal(unknown.exitCode, 2, unknown.stderr);
   assert.match(unknown.stderr, /--snapshot: "tidemark-20000101T000000Z" does not exist/);
   const live = await rig.cli(['restore', '--host', rig.hostName, '--to-host', 'restore-target', '--target-dir', '/']);
@@ -150,10 +214,24 @@ test('--to-host pushes over ssh into --target-dir; by default into /var/tmp/tide
   assert.deepEqual(await describeTree(restored), oldest.tree);
   assert.deepEqual(await aclDump(restored), oldest.acls);
 
-  const dry = await rig.cli(['restore', '--host', rig.hostName, '--path', join(rig.source, 'etc'), '--to-host', 'restore-target', '--dry-run']);
+  const dry = await rig.cli([
+    'restore',
+    '--host',
+    rig.hostName,
+    '--path',
+    join(rig.source, 'etc'),
+    '--to-host',
+    'restore-target',
+    '--dry-run',
+  ]);
   assert.equal(dry.exitCode, 0, dry.stderr);
   const newest = taken.at(-1)!.name;
-  assert.match(dry.stdout, new RegExp(`SUCCESS: dry run: \\d+ changes restoring \\S+/etc from ${newest} to restore-target:/var/tmp/tidemark-restore/${newest}/`));
+  assert.match(
+    dry.stdout,
+    new RegExp(
+      `SUCCESS: dry run: \\d+ changes restoring \\S+/etc from ${newest} to restore-target:/var/tmp/tidemark-restore/${newest}/`,
+    ),
+  );
   assert.match(dry.stdout, /^<f\+{5,} \S+\/etc\/app\/config\.ini$/m);
   assert.ok(!existsSync(`/var/tmp/tidemark-restore/${newest}`), 'a dry run writes nothing');
 });
@@ -165,14 +243,27 @@ test('files and history --json read a dataset with several snapshots', async () 
   const listing = JSON.parse(files.stdout) as FilesReport;
   assert.equal(listing.snapshot, oldest!.name);
   const byName = new Map(listing.entries.map((entry) => [entry.nameHex ?? entry.name, entry]));
-  assert.deepEqual(byName.get('file with spaces.txt'), { name: 'file with spaces.txt', type: 'file', size: 7, mtime: byName.get('file with spaces.txt')!.mtime, mode: '0644', uid: 0, gid: 0 });
+  assert.deepEqual(byName.get('file with spaces.txt'), {
+    name: 'file with spaces.txt',
+    type: 'file',
+    size: 7,
+    mtime: byName.get('file with spaces.txt')!.mtime,
+    mode: '0644',
+    uid: 0,
+    gid: 0,
+  });
   assert.equal(byName.get('run-me.sh')?.mode, '4755');
   assert.equal(byName.get('owned-by-1234')?.uid, 1234);
   assert.equal(byName.get('dangling-link')?.target, '/nonexistent/target');
   assert.equal(byName.get('etc')?.type, 'dir');
-  assert.ok(byName.has(Buffer.from('caf\xe9 menu.txt', 'latin1').toString('hex')), 'the non-UTF-8 name is given in hex');
+  assert.ok(
+    byName.has(Buffer.from('caf\xe9 menu.txt', 'latin1').toString('hex')),
+    'the non-UTF-8 name is given in hex',
+  );
   assert.ok(!byName.has('new-file.txt'));
-  const latest = JSON.parse((await rig.cli(['files', '--host', rig.hostName, '--json', rig.source])).stdout) as FilesReport;
+  const latest = JSON.parse(
+    (await rig.cli(['files', '--host', rig.hostName, '--json', rig.source])).stdout,
+  ) as FilesReport;
   assert.equal(latest.snapshot, newest!.name);
   assert.ok(latest.entries.some((entry) => entry.name === 'new-file.txt'));
 
@@ -182,28 +273,68 @@ test('files and history --json read a dataset with several snapshots', async () 
     return JSON.parse(run.stdout) as HistoryReport;
   };
   const config = await history('etc/app/config.ini');
-  assert.deepEqual(config.snapshots.map((entry) => [entry.snapshot, entry.changed]), [[oldest!.name, true], [middle!.name, true], [newest!.name, false]]);
+  assert.deepEqual(
+    config.snapshots.map((entry) => [entry.snapshot, entry.changed]),
+    [
+      [oldest!.name, true],
+      [middle!.name, true],
+      [newest!.name, false],
+    ],
+  );
   assert.equal(config.snapshots[0]!.mtime, '2020-01-02T03:04:05.000Z');
   const spaces = await history('file with spaces.txt');
-  assert.deepEqual(spaces.snapshots.map((entry) => entry.snapshot), [oldest!.name]);
+  assert.deepEqual(
+    spaces.snapshots.map((entry) => entry.snapshot),
+    [oldest!.name],
+  );
   assert.deepEqual(spaces.absentFrom, [middle!.name, newest!.name]);
   const added = await history('new-file.txt');
-  assert.deepEqual(added.snapshots.map((entry) => [entry.snapshot, entry.changed, entry.size]), [[newest!.name, true, 4]]);
+  assert.deepEqual(
+    added.snapshots.map((entry) => [entry.snapshot, entry.changed, entry.size]),
+    [[newest!.name, true, 4]],
+  );
   const human = await rig.cli(['history', '--host', rig.hostName, join(rig.source, 'etc/app/config.ini')]);
   assert.match(human.stdout, new RegExp(`^\\* +${oldest!.name} +complete +file`, 'm'));
   assert.deepEqual(await restoreClones(), []);
-  const browseLeft = (await zfs(['list', '-H', '-o', 'name', '-t', 'filesystem', '-r', rig.dataset.slice(0, rig.dataset.lastIndexOf('/'))])).split('\n').filter((name) => name.includes('-browse-'));
+  const browseLeft = (
+    await zfs([
+      'list',
+      '-H',
+      '-o',
+      'name',
+      '-t',
+      'filesystem',
+      '-r',
+      rig.dataset.slice(0, rig.dataset.lastIndexOf('/')),
+    ])
+  )
+    .split('\n')
+    .filter((name) => name.includes('-browse-'));
   assert.deepEqual(browseLeft, [], 'browse clones are gone');
 });
 
 /** Starts a slow (bandwidth-limited) restore of the oldest snapshot and waits until rsync copies. */
 async function startSlowRestore(): Promise<{ workflowId: string; runId: string }> {
   const out = await mkdtemp(join(rig.dir, 'slow-'));
-  const run = await rig.cli(['restore', '--host', rig.hostName, '--snapshot', taken[0]!.name, '--to', out, '--bwlimit', '1000']);
+  const run = await rig.cli([
+    'restore',
+    '--host',
+    rig.hostName,
+    '--snapshot',
+    taken[0]!.name,
+    '--to',
+    out,
+    '--bwlimit',
+    '1000',
+  ]);
   assert.equal(run.exitCode, 0, run.stderr);
   const [, workflowId = '', runId = ''] = /started (\S+) run (\S+)/.exec(run.stderr) ?? [];
   const handle = rig.client.workflow.getHandle(workflowId, runId);
-  await waitFor('the restore to copy', async () => ((await handle.query<{ phase: string }>('restoreProgress')).phase === 'copying'), 60_000);
+  await waitFor(
+    'the restore to copy',
+    async () => (await handle.query<{ phase: string }>('restoreProgress')).phase === 'copying',
+    60_000,
+  );
   await waitFor('rsync to start writing', async () => existsSync(join(out, rig.source)), 30_000);
   return { workflowId, runId };
 }
@@ -223,7 +354,13 @@ test('cancel stops rsync and leaves no clone and no hold; the next run cleans up
   // What a restore whose worker was SIGKILLed leaves: its clone and its hold, for a run that is closed.
   const deadRun = randomUUID();
   const snapshot = `${rig.dataset}@${taken[1]!.name}`;
-  await zfs(['clone', '-o', `tidemark:reader=run restore:dead ${deadRun}`, snapshot, `${rig.dataset}-restore-${deadRun}`]);
+  await zfs([
+    'clone',
+    '-o',
+    `tidemark:reader=run restore:dead ${deadRun}`,
+    snapshot,
+    `${rig.dataset}-restore-${deadRun}`,
+  ]);
   await zfs(['set', `tidemark:restore-${deadRun}=restore:dead`, snapshot]);
   await zfs(['hold', `tidemark-restore-${deadRun}`, snapshot]);
   // A clone without the owner mark is not a restore's: it is never touched.
@@ -233,16 +370,32 @@ test('cancel stops rsync and leaves no clone and no hold; the next run cleans up
   await restoreJson(['--path', join(rig.source, 'run-me.sh'), '--to', out]);
   assert.deepEqual(await restoreClones(), [foreign]);
   assert.equal(await holds(taken[1]!.name), 0);
-  await waitFor('the hand-made clone to be destroyed', async () => (await zfs(['destroy', foreign]).then(() => true, () => false)), 10_000);
+  await waitFor(
+    'the hand-made clone to be destroyed',
+    async () =>
+      await zfs(['destroy', foreign]).then(
+        () => true,
+        () => false,
+      ),
+    10_000,
+  );
 });
 
 test('a worker SIGKILLed during a restore: its rsync dies with it, and once a worker is back the run leaves no clone and no hold', async () => {
   const { workflowId, runId } = await startSlowRestore();
   assert.equal((await restoreClones()).length, 1);
-  const workers = (await execa('pgrep', ['-f', `worker --server ${rig.server}`], { reject: false })).stdout.split('\n').filter(Boolean).map(Number);
+  const workers = (await execa('pgrep', ['-f', `worker --server ${rig.server}`], { reject: false })).stdout
+    .split('\n')
+    .filter(Boolean)
+    .map(Number);
   assert.ok(workers.length > 0, 'the rig worker runs');
   for (const pid of workers) process.kill(pid, 'SIGKILL');
-  await waitFor('rsync gone with its worker', async () => (await execa('pgrep', ['-f', `rsync.*${rig.dataset}-restore-`], { reject: false })).stdout.trim() === '', 15_000);
+  await waitFor(
+    'rsync gone with its worker',
+    async () =>
+      (await execa('pgrep', ['-f', `rsync.*${rig.dataset}-restore-`], { reject: false })).stdout.trim() === '',
+    15_000,
+  );
   await rig.startWorker();
   // The run itself is durable: cancelling it now runs its close step on the new worker.
   const handle = rig.client.workflow.getHandle(workflowId, runId);

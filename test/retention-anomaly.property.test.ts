@@ -15,7 +15,12 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
 import { parseSnapshotName } from '../domain/names.js';
-import { checkDestroySafety, retentionClasses, type RetentionPolicy, type RetentionSnapshot } from '../domain/retention.js';
+import {
+  checkDestroySafety,
+  retentionClasses,
+  type RetentionPolicy,
+  type RetentionSnapshot,
+} from '../domain/retention.js';
 import { dayMs, goodNames, runDaily, type RunOutcome } from './helpers/retention-runs.js';
 
 const days = 730;
@@ -28,12 +33,25 @@ const policies: Array<Omit<RetentionPolicy, 'timeZone'>> = [
 ];
 
 /** Streaks of one outcome (long bad spells as well as mixed days), repeated to fill the two years. */
-const outcome = fc.constantFrom<RunOutcome>('good', 'good', 'good', 'suspect', 'suspect', 'partial', 'partial', 'failed');
-const streaks = fc.array(fc.record({ outcome, length: fc.oneof(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 60 })) }), { minLength: 1, maxLength: 120 });
+const outcome = fc.constantFrom<RunOutcome>(
+  'good',
+  'good',
+  'good',
+  'suspect',
+  'suspect',
+  'partial',
+  'partial',
+  'failed',
+);
+const streaks = fc.array(
+  fc.record({ outcome, length: fc.oneof(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 1, max: 60 })) }),
+  { minLength: 1, maxLength: 120 },
+);
 const history = fc.record({
   outcomes: streaks.map((list) => {
     const outcomes: RunOutcome[] = [];
-    for (let i = 0; outcomes.length < days; i = (i + 1) % list.length) outcomes.push(...Array<RunOutcome>(list[i]!.length).fill(list[i]!.outcome));
+    for (let i = 0; outcomes.length < days; i = (i + 1) % list.length)
+      outcomes.push(...Array<RunOutcome>(list[i]!.length).fill(list[i]!.outcome));
     return outcomes.slice(0, days);
   }),
   // Runs at any minute of the day, starting any day of 2025.
@@ -70,7 +88,11 @@ for (const counts of policies) {
           afterRun: ({ index, before, destroyed, after }) => {
             const newest = before.at(-1)!;
             anomalyRuns = isAnomaly(newest) ? [...anomalyRuns, newest.name] : [];
-            assert.deepEqual(goodNames(after), goodOnly[index], `day ${index}: good snapshots differ from the good-only world`);
+            assert.deepEqual(
+              goodNames(after),
+              goodOnly[index],
+              `day ${index}: good snapshots differ from the good-only world`,
+            );
             const anomalies = after.filter(isAnomaly).map((s) => s.name);
             assert.deepEqual(anomalies, anomalyRuns.slice(-cap), `day ${index}: anomalies kept`);
             assert.ok(after.length <= limit, `day ${index}: ${after.length} snapshots, more than ${limit}`);
@@ -78,13 +100,21 @@ for (const counts of policies) {
             const context = { timeZone: 'UTC', backupSucceeded: true, anomalyCap: cap };
             let listing = before;
             for (const name of destroyed) {
-              assert.deepEqual(checkDestroySafety(name, listing, context), [], `day ${index}: re-check refuses planned ${name}`);
+              assert.deepEqual(
+                checkDestroySafety(name, listing, context),
+                [],
+                `day ${index}: re-check refuses planned ${name}`,
+              );
               listing = listing.filter((s) => s.name !== name);
             }
             // The oldest kept anomaly (the cap's edge) and the newest complete one must stay.
             const edges = [anomalies[0], goodNames(after).at(-1)].filter((name) => name !== undefined);
             for (const name of edges) {
-              assert.notDeepEqual(checkDestroySafety(name, after, context), [], `day ${index}: re-check allows destroying ${name}`);
+              assert.notDeepEqual(
+                checkDestroySafety(name, after, context),
+                [],
+                `day ${index}: re-check allows destroying ${name}`,
+              );
             }
           },
         });

@@ -12,13 +12,21 @@ import {
 /** A snapshot named `name`; zfs creation time from the Tidemark name when not given. */
 function snap(name: string, createdAtIso?: string, holds = 0): RetentionSnapshot {
   const stamp = /(\d{8}T\d{6}Z)/.exec(name)?.[1];
-  const iso = createdAtIso ?? (stamp ? stamp.replace(/(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z/, '$1-$2-$3T$4:$5:$6Z') : '2026-01-01T00:00:00Z');
+  const iso =
+    createdAtIso ??
+    (stamp
+      ? stamp.replace(/(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z/, '$1-$2-$3T$4:$5:$6Z')
+      : '2026-01-01T00:00:00Z');
   return { name, createdAt: Date.parse(iso) / 1000, holds };
 }
 const tm = (compact: string) => `tidemark-${compact}`;
 const now = Date.parse('2026-11-23T12:00:00Z');
 
-function plan(snapshots: RetentionSnapshot[], policy: Partial<RetentionPolicy>, options: { adopt?: AdoptOptions; backupSucceeded?: boolean; now?: number } = {}) {
+function plan(
+  snapshots: RetentionSnapshot[],
+  policy: Partial<RetentionPolicy>,
+  options: { adopt?: AdoptOptions; backupSucceeded?: boolean; now?: number } = {},
+) {
   return planRetention({
     snapshots,
     policy: { timeZone: 'UTC', ...policy },
@@ -68,7 +76,13 @@ test('a year of daily snapshots with {daily 7, weekly 4, monthly 12, yearly 3} i
   assert.equal(p.destroy.length, 345);
   assert.equal(p.destroy[0], 'tidemark-20251124T020000Z');
   assert.ok(p.destroy.includes('tidemark-20251130T020000Z'));
-  assert.deepEqual(reasonsOf(p, 'tidemark-20261123T020000Z'), ['daily 2026-11-23', 'weekly 2026-W48', 'monthly 2026-11', 'yearly 2026', 'newest complete']);
+  assert.deepEqual(reasonsOf(p, 'tidemark-20261123T020000Z'), [
+    'daily 2026-11-23',
+    'weekly 2026-W48',
+    'monthly 2026-11',
+    'yearly 2026',
+    'newest complete',
+  ]);
   assert.deepEqual(reasonsOf(p, 'tidemark-20261122T020000Z'), ['daily 2026-11-22', 'weekly 2026-W47']);
   assert.deepEqual(reasonsOf(p, 'tidemark-20261108T020000Z'), ['weekly 2026-W45']);
   assert.deepEqual(reasonsOf(p, 'tidemark-20261031T020000Z'), ['monthly 2026-10']);
@@ -81,7 +95,12 @@ test('the same year with weeks starting on Sunday keeps other weekly snapshots',
   const p = plan(dailyYear(), { daily: 7, weekly: 4, monthly: 12, yearly: 3, weekStartsOn: 0 });
   const weekly = p.verdicts.filter((v) => v.reasons.some((r) => r.startsWith('weekly'))).map((v) => v.name);
   // Sunday weeks: 11-22..28, 11-15..21, 11-08..14, 11-01..07 (each named after its Wednesday's year week).
-  assert.deepEqual(weekly, ['tidemark-20261107T020000Z', 'tidemark-20261114T020000Z', 'tidemark-20261121T020000Z', 'tidemark-20261123T020000Z']);
+  assert.deepEqual(weekly, [
+    'tidemark-20261107T020000Z',
+    'tidemark-20261114T020000Z',
+    'tidemark-20261121T020000Z',
+    'tidemark-20261123T020000Z',
+  ]);
   assert.deepEqual(reasonsOf(p, 'tidemark-20261121T020000Z'), ['daily 2026-11-21', 'weekly 2026-W46']);
   assert.deepEqual(reasonsOf(p, 'tidemark-20261107T020000Z'), ['weekly 2026-W44']);
   assert.ok(p.destroy.includes('tidemark-20261108T020000Z'));
@@ -89,8 +108,11 @@ test('the same year with weeks starting on Sunday keeps other weekly snapshots',
 
 test('week start day decides which snapshots share a week', () => {
   // Fri 20, Sat 21, Sun 22, Mon 23 November 2026.
-  const snapshots = ['20261120T020000Z', '20261121T020000Z', '20261122T020000Z', '20261123T020000Z'].map((s) => snap(tm(s)));
-  const keptWith = (weekStartsOn?: number) => kept(plan(snapshots, weekStartsOn === undefined ? { weekly: 2 } : { weekly: 2, weekStartsOn }));
+  const snapshots = ['20261120T020000Z', '20261121T020000Z', '20261122T020000Z', '20261123T020000Z'].map((s) =>
+    snap(tm(s)),
+  );
+  const keptWith = (weekStartsOn?: number) =>
+    kept(plan(snapshots, weekStartsOn === undefined ? { weekly: 2 } : { weekly: 2, weekStartsOn }));
   assert.deepEqual(keptWith(), [tm('20261122T020000Z'), tm('20261123T020000Z')]); // default Monday
   assert.deepEqual(keptWith(1), [tm('20261122T020000Z'), tm('20261123T020000Z')]);
   assert.deepEqual(keptWith(0), [tm('20261121T020000Z'), tm('20261123T020000Z')]); // Sunday
@@ -105,8 +127,14 @@ test('a day is the calendar date in the policy zone: 23:30 UTC is tomorrow in Am
   assert.deepEqual(reasonsOf(amsterdam, tm('20261121T120000Z')), ['daily 2026-11-21', 'newest complete']);
   assert.deepEqual(plan(snapshots, { daily: 2 }).destroy, [tm('20261120T223000Z')]);
   // Lord Howe in summer is UTC+11: 13:00 UTC is already the next day.
-  const lordHowe = plan([snap(tm('20261120T125900Z')), snap(tm('20261120T130000Z'))], { daily: 2, timeZone: 'Australia/Lord_Howe' });
-  assert.deepEqual(lordHowe.verdicts.map((v) => v.reasons[0]), ['daily 2026-11-20', 'daily 2026-11-21']);
+  const lordHowe = plan([snap(tm('20261120T125900Z')), snap(tm('20261120T130000Z'))], {
+    daily: 2,
+    timeZone: 'Australia/Lord_Howe',
+  });
+  assert.deepEqual(
+    lordHowe.verdicts.map((v) => v.reasons[0]),
+    ['daily 2026-11-20', 'daily 2026-11-21'],
+  );
 });
 
 test('DST: the repeated hour is one hourly period, the 25-hour day one daily period', () => {
@@ -122,11 +150,20 @@ test('DST: the repeated hour is one hourly period, the 25-hour day one daily per
   const days = ['20261024T215900Z', '20261024T220000Z', '20261025T225900Z', '20261025T230000Z'].map((s) => snap(tm(s)));
   const daily = plan(days, { daily: 3, timeZone: 'Europe/Amsterdam' });
   assert.deepEqual(daily.destroy, [tm('20261024T220000Z')]);
-  assert.deepEqual(daily.verdicts.map((v) => v.reasons[0]), ['daily 2026-10-24', undefined, 'daily 2026-10-25', 'daily 2026-10-26']);
+  assert.deepEqual(
+    daily.verdicts.map((v) => v.reasons[0]),
+    ['daily 2026-10-24', undefined, 'daily 2026-10-25', 'daily 2026-10-26'],
+  );
 
   // New York springs forward on 2026-03-08 (02:00 EST -> 03:00 EDT): 06:59 and 07:00 UTC are local 01:59 and 03:00.
-  const spring = plan([snap(tm('20260308T065900Z')), snap(tm('20260308T070000Z'))], { hourly: 5, timeZone: 'America/New_York' });
-  assert.deepEqual(spring.verdicts.map((v) => v.reasons[0]), ['hourly 2026-03-08T01', 'hourly 2026-03-08T03']);
+  const spring = plan([snap(tm('20260308T065900Z')), snap(tm('20260308T070000Z'))], {
+    hourly: 5,
+    timeZone: 'America/New_York',
+  });
+  assert.deepEqual(
+    spring.verdicts.map((v) => v.reasons[0]),
+    ['hourly 2026-03-08T01', 'hourly 2026-03-08T03'],
+  );
 });
 
 test('keepWithin keeps complete snapshots strictly younger than it', () => {
@@ -155,9 +192,18 @@ test('partial snapshots: kept while newer than the newest complete one, never pi
   assert.deepEqual(p.destroy, [tm('20261120T020000Z-partial')]);
   assert.deepEqual(reasonsOf(p, tm('20261121T020000Z')), ['daily 2026-11-21', 'newest complete']);
   assert.deepEqual(reasonsOf(p, tm('20261123T020000Z-partial')), ['partial newer than newest complete']);
-  assert.deepEqual(p.verdicts.map((v) => v.kind), ['complete', 'partial', 'complete', 'partial', 'partial']);
+  assert.deepEqual(
+    p.verdicts.map((v) => v.kind),
+    ['complete', 'partial', 'complete', 'partial', 'partial'],
+  );
   // Without any complete snapshot every partial stays.
-  assert.deepEqual(plan(snapshots.filter((s) => s.name.endsWith('-partial')), { daily: 7 }).destroy, []);
+  assert.deepEqual(
+    plan(
+      snapshots.filter((s) => s.name.endsWith('-partial')),
+      { daily: 7 },
+    ).destroy,
+    [],
+  );
   // A partial of the same second as a complete one sorts after it ("-partial" follows the bare name).
   assert.deepEqual(plan([snap(tm('20261123T020000Z')), snap(tm('20261123T020000Z-partial'))], {}).destroy, []);
 });
@@ -171,13 +217,16 @@ test('held snapshots are kept and reported as held; an unreadable hold count cou
   ];
   const p = plan([...snapshots, snap(tm('20261119T020000Z'))], {});
   assert.deepEqual(p.destroy, [tm('20261119T020000Z')]);
-  assert.deepEqual(p.verdicts.map((v) => [v.kind, v.reasons]), [
-    ['complete', []],
-    ['held', ['held']],
-    ['held', ['held']],
-    ['held', ['held']],
-    ['held', ['newest complete', 'held']],
-  ]);
+  assert.deepEqual(
+    p.verdicts.map((v) => [v.kind, v.reasons]),
+    [
+      ['complete', []],
+      ['held', ['held']],
+      ['held', ['held']],
+      ['held', ['held']],
+      ['held', ['newest complete', 'held']],
+    ],
+  );
   // A held snapshot still fills its period: the day's older snapshot is not kept in its place.
   const day = plan([snap(tm('20261123T010000Z')), snap(tm('20261123T020000Z'), undefined, 1)], { daily: 1 });
   assert.deepEqual(reasonsOf(day, tm('20261123T020000Z')), ['daily 2026-11-23', 'newest complete', 'held']);
@@ -227,7 +276,15 @@ test('SOWN names: rotated as complete snapshots when adopted, foreign otherwise'
   assert.deepEqual(notAdopted.verdicts.filter((v) => v.kind === 'foreign').length, 4);
 
   // The newest complete copy may be an adopted one; an impossible date is foreign.
-  const only = plan([snap('backup-daily-2026-11-21', '2026-11-21T03:00:00Z'), snap('backup-daily-2026-11-22', '2026-11-22T03:00:00Z'), snap('backup-daily-2026-02-30')], {}, { adopt: { sown: true } });
+  const only = plan(
+    [
+      snap('backup-daily-2026-11-21', '2026-11-21T03:00:00Z'),
+      snap('backup-daily-2026-11-22', '2026-11-22T03:00:00Z'),
+      snap('backup-daily-2026-02-30'),
+    ],
+    {},
+    { adopt: { sown: true } },
+  );
   assert.deepEqual(only.destroy, ['backup-daily-2026-11-21']);
   assert.deepEqual(reasonsOf(only, 'backup-daily-2026-02-30'), ['foreign']);
 });
@@ -236,32 +293,53 @@ test('SOWN dates use the policy zone, including a midnight skipped by DST', () =
   // Santiago springs forward at 2026-09-06 00:00 (-04) to 01:00 (-03): the day starts at 04:00 UTC.
   const p = plan([snap('backup-daily-2026-09-06', '1970-01-01T00:00:00Z')], {}, { adopt: { sown: true } });
   assert.equal(p.verdicts[0]?.takenAt, Date.parse('2026-09-06T00:00:00Z'));
-  const santiago = plan([snap('backup-daily-2026-09-06', '1970-01-01T00:00:00Z')], { timeZone: 'America/Santiago' }, { adopt: { sown: true } });
+  const santiago = plan(
+    [snap('backup-daily-2026-09-06', '1970-01-01T00:00:00Z')],
+    { timeZone: 'America/Santiago' },
+    { adopt: { sown: true } },
+  );
   assert.equal(santiago.verdicts[0]?.takenAt, Date.parse('2026-09-06T04:00:00Z'));
 });
 
 test('PlanB names: rotated as complete snapshots when adopted, foreign otherwise', () => {
-  const snapshots = ['planb-20261120T0300Z', 'planb-20261121T0300Z', 'planb-20261122T0300Z', 'planb-20261132T0300Z', tm('20261123T020000Z')].map((n) =>
-    snap(n, '2026-11-01T00:00:00Z'),
-  );
+  const snapshots = [
+    'planb-20261120T0300Z',
+    'planb-20261121T0300Z',
+    'planb-20261122T0300Z',
+    'planb-20261132T0300Z',
+    tm('20261123T020000Z'),
+  ].map((n) => snap(n, '2026-11-01T00:00:00Z'));
   const adopted = plan(snapshots, { daily: 2 }, { adopt: { planb: true } });
   assert.deepEqual(adopted.destroy, ['planb-20261120T0300Z', 'planb-20261121T0300Z']);
   assert.deepEqual(reasonsOf(adopted, 'planb-20261122T0300Z'), ['daily 2026-11-22']);
-  assert.equal(adopted.verdicts.find((v) => v.name === 'planb-20261122T0300Z')?.takenAt, Date.parse('2026-11-22T03:00:00Z'));
+  assert.equal(
+    adopted.verdicts.find((v) => v.name === 'planb-20261122T0300Z')?.takenAt,
+    Date.parse('2026-11-22T03:00:00Z'),
+  );
   assert.deepEqual(reasonsOf(adopted, 'planb-20261132T0300Z'), ['foreign']);
   assert.deepEqual(plan(snapshots, { daily: 2 }, { adopt: { sown: true } }).destroy, []);
-  assert.deepEqual(plan(snapshots.slice(0, 3), {}, { adopt: { planb: true } }).destroy, ['planb-20261120T0300Z', 'planb-20261121T0300Z']);
+  assert.deepEqual(plan(snapshots.slice(0, 3), {}, { adopt: { planb: true } }).destroy, [
+    'planb-20261120T0300Z',
+    'planb-20261121T0300Z',
+  ]);
 });
 
 test('a backup that did not succeed destroys nothing and says so', () => {
   const snapshots = ['20261121T020000Z', '20261122T020000Z', '20261123T020000Z'].map((s) => snap(tm(s)));
   const p = plan(snapshots, { daily: 1 }, { backupSucceeded: false });
   assert.deepEqual(p.destroy, []);
-  assert.deepEqual(p.verdicts.map((v) => v.reasons), [['backup did not succeed'], ['backup did not succeed'], ['daily 2026-11-23', 'newest complete']]);
+  assert.deepEqual(
+    p.verdicts.map((v) => v.reasons),
+    [['backup did not succeed'], ['backup did not succeed'], ['daily 2026-11-23', 'newest complete']],
+  );
 });
 
 test('the plan is the same whatever the input order', () => {
-  const snapshots = [snap('before-upgrade'), ...dailyYear().slice(-40), snap(tm('20261123T030000Z-partial'), undefined, 1)];
+  const snapshots = [
+    snap('before-upgrade'),
+    ...dailyYear().slice(-40),
+    snap(tm('20261123T030000Z-partial'), undefined, 1),
+  ];
   const policy = { daily: 3, weekly: 2, timeZone: 'America/New_York' };
   assert.deepEqual(plan([...snapshots].reverse(), policy), plan(snapshots, policy));
 });
@@ -275,7 +353,8 @@ test('checkDestroySafety re-checks one name against the never-destroy rules on f
     snap(tm('20261123T020000Z')),
     snap(tm('20261123T030000Z-partial')),
   ];
-  const check = (name: string, backupSucceeded = true, snapshots = fresh) => checkDestroySafety(name, snapshots, { timeZone: 'UTC', backupSucceeded });
+  const check = (name: string, backupSucceeded = true, snapshots = fresh) =>
+    checkDestroySafety(name, snapshots, { timeZone: 'UTC', backupSucceeded });
   assert.deepEqual(check(tm('20261120T020000Z')), []);
   assert.deepEqual(check(tm('20261122T020000Z-partial')), []);
   assert.deepEqual(check(tm('20261120T020000Z'), false), ['backup did not succeed']);
@@ -285,10 +364,33 @@ test('checkDestroySafety re-checks one name against the never-destroy rules on f
   assert.deepEqual(check(tm('20261123T030000Z-partial')), ['partial newer than newest complete']);
   assert.deepEqual(check(tm('20261119T020000Z')), ['not found']);
   // If the newest complete snapshot vanished meanwhile, the one before it becomes the newest.
-  assert.deepEqual(check(tm('20261120T020000Z'), true, fresh.filter((s) => !s.name.startsWith(tm('20261123')))), []);
-  assert.deepEqual(check(tm('20261121T020000Z'), true, fresh.filter((s) => !s.name.startsWith(tm('20261123')))), ['newest complete', 'held']);
+  assert.deepEqual(
+    check(
+      tm('20261120T020000Z'),
+      true,
+      fresh.filter((s) => !s.name.startsWith(tm('20261123'))),
+    ),
+    [],
+  );
+  assert.deepEqual(
+    check(
+      tm('20261121T020000Z'),
+      true,
+      fresh.filter((s) => !s.name.startsWith(tm('20261123'))),
+    ),
+    ['newest complete', 'held'],
+  );
   // Adoption changes what is foreign.
   const planb = [snap('planb-20261120T0300Z'), snap('planb-20261121T0300Z')];
-  assert.deepEqual(checkDestroySafety('planb-20261120T0300Z', planb, { timeZone: 'UTC', backupSucceeded: true }), ['foreign']);
-  assert.deepEqual(checkDestroySafety('planb-20261120T0300Z', planb, { timeZone: 'UTC', adopt: { planb: true }, backupSucceeded: true }), []);
+  assert.deepEqual(checkDestroySafety('planb-20261120T0300Z', planb, { timeZone: 'UTC', backupSucceeded: true }), [
+    'foreign',
+  ]);
+  assert.deepEqual(
+    checkDestroySafety('planb-20261120T0300Z', planb, {
+      timeZone: 'UTC',
+      adopt: { planb: true },
+      backupSucceeded: true,
+    }),
+    [],
+  );
 });

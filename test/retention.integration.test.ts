@@ -22,13 +22,18 @@ import { backupWithHostDown, createRig, testServices, type Rig } from './helpers
 const policy = { daily: 3, weekly: 2, monthly: 3, yearly: 3, timeZone: 'Europe/Amsterdam' };
 
 /** Runs `start-backup --wait` and returns the new Tidemark snapshot and the run's summary. */
-async function backup(rig: Rig, extra: string[] = []): Promise<{ snapshot: string; summary: BackupSummary; stdout: string }> {
+async function backup(
+  rig: Rig,
+  extra: string[] = [],
+): Promise<{ snapshot: string; summary: BackupSummary; stdout: string }> {
   const before = new Set(await rig.snapshots());
   // Snapshot names have one-second resolution.
   await new Promise((resolve) => setTimeout(resolve, 1_100));
   const run = await rig.cli(['start-backup', '--host', rig.hostName, '--wait', ...extra]);
   assert.equal(run.exitCode, 0, run.stdout + run.stderr);
-  const summary = (await rig.client.workflow.getHandle(backupWorkflowId(rig.hostName, rig.server)).result()) as BackupSummary;
+  const summary = (await rig.client.workflow
+    .getHandle(backupWorkflowId(rig.hostName, rig.server))
+    .result()) as BackupSummary;
   const snapshot = summary.snapshot!.split('@')[1]!;
   assert.ok(parseSnapshotName(snapshot) && !before.has(snapshot), `a new Tidemark snapshot: ${snapshot}`);
   return { snapshot, summary, stdout: run.stdout };
@@ -96,12 +101,21 @@ describe('retention after backups', () => {
     assert.deepEqual(sorted(await rig.snapshots()), sorted([...kept, second.snapshot]));
     assert.deepEqual(sorted(second.summary.pruned ?? []), sorted(pruned));
     assert.equal(second.summary.status, 'SUCCESS');
-    assert.match(second.stdout, new RegExp(`SUCCESS: .*snapshot \\S+@${second.snapshot}; pruned ${pruned.length} snapshots, ${kept.length + 1} kept`));
+    assert.match(
+      second.stdout,
+      new RegExp(
+        `SUCCESS: .*snapshot \\S+@${second.snapshot}; pruned ${pruned.length} snapshots, ${kept.length + 1} kept`,
+      ),
+    );
 
     // The plan, with the rule keeping each snapshot, is in the run's history (the prune step's input).
     const history = await rig.client.workflow.getHandle(backupWorkflowId(rig.hostName, rig.server)).fetchHistory();
-    const scheduled = history.events!.find((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'pruneSnapshots');
-    const input = defaultPayloadConverter.fromPayload<{ plan: RetentionPlan }>(scheduled!.activityTaskScheduledEventAttributes!.input!.payloads![0]!);
+    const scheduled = history.events!.find(
+      (event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'pruneSnapshots',
+    );
+    const input = defaultPayloadConverter.fromPayload<{ plan: RetentionPlan }>(
+      scheduled!.activityTaskScheduledEventAttributes!.input!.payloads![0]!,
+    );
     const reasons = new Map(input.plan.verdicts.map((verdict) => [verdict.name, verdict.reasons]));
     assert.deepEqual(reasons.get('tidemark-20241231T220000Z'), ['yearly 2024']);
     assert.deepEqual(reasons.get('tidemark-20251015T020000Z'), ['monthly 2025-10']);
@@ -110,7 +124,11 @@ describe('retention after backups', () => {
     assert.ok(reasons.get(second.snapshot)!.includes('newest complete'));
     assert.deepEqual(sorted(input.plan.destroy), sorted(pruned));
     // Planning in workflow code (Intl time zones included) replays deterministically.
-    await Worker.runReplayHistory({ workflowBundle: { codePath: workflowBundlePath } }, history, backupWorkflowId(rig.hostName, rig.server));
+    await Worker.runReplayHistory(
+      { workflowBundle: { codePath: workflowBundlePath } },
+      history,
+      backupWorkflowId(rig.hostName, rig.server),
+    );
   });
 
   test('a failed backup (sshd down) prunes nothing', async () => {
@@ -128,9 +146,18 @@ describe('retention after backups', () => {
     assert.deepEqual(listing.policy, policy);
     assert.deepEqual(sorted(listing.snapshots.map((row) => row.name)), sorted(await rig.snapshots()));
     const row = (name: string) => listing.snapshots.find((entry) => entry.name === name)!;
-    assert.deepEqual({ kind: row(held).kind, keep: row(held).keep, holds: row(held).holds, keepReason: row(held).keepReason }, { kind: 'held', keep: true, holds: 1, keepReason: null });
-    assert.deepEqual({ kind: row('manual-before-upgrade').kind, reasons: row('manual-before-upgrade').reasons }, { kind: 'foreign', reasons: ['foreign'] });
-    assert.deepEqual({ kind: row('tidemark-20251015T020000Z').kind, reasons: row('tidemark-20251015T020000Z').reasons }, { kind: 'complete', reasons: ['monthly 2025-10'] });
+    assert.deepEqual(
+      { kind: row(held).kind, keep: row(held).keep, holds: row(held).holds, keepReason: row(held).keepReason },
+      { kind: 'held', keep: true, holds: 1, keepReason: null },
+    );
+    assert.deepEqual(
+      { kind: row('manual-before-upgrade').kind, reasons: row('manual-before-upgrade').reasons },
+      { kind: 'foreign', reasons: ['foreign'] },
+    );
+    assert.deepEqual(
+      { kind: row('tidemark-20251015T020000Z').kind, reasons: row('tidemark-20251015T020000Z').reasons },
+      { kind: 'complete', reasons: ['monthly 2025-10'] },
+    );
     assert.equal(row('tidemark-20230101T020000Z').keep, false, 'left by the failed backup: the next prune takes it');
     assert.equal(row('tidemark-20230101T020000Z').takenAt, '2023-01-01T02:00:00.000Z');
     assert.ok(listing.snapshots.every((entry) => typeof entry.used === 'number' && entry.createdAt.endsWith('Z')));
@@ -144,19 +171,28 @@ describe('retention after backups', () => {
 
     const human = await rig.cli(['prune', '--host', rig.hostName, '--dry-run']);
     assert.equal(human.exitCode, 0);
-    assert.match(human.stdout, /tidemark-20230101T020000Z +2023-01-01 03:00 .* complete +— \(pruned by the next prune\)/);
+    assert.match(
+      human.stdout,
+      /tidemark-20230101T020000Z +2023-01-01 03:00 .* complete +— \(pruned by the next prune\)/,
+    );
     assert.match(human.stdout, /dry run: would destroy 1 of \d+ snapshots: tidemark-20230101T020000Z/);
 
     const pruned = await cliJson<PruneReport>(rig, ['prune', '--host', rig.hostName, '--json']);
     assert.deepEqual(pruned.result, { destroyed: ['tidemark-20230101T020000Z'], alreadyGone: [], refused: [] });
-    assert.deepEqual(await rig.snapshots(), before.filter((name) => name !== 'tidemark-20230101T020000Z'));
+    assert.deepEqual(
+      await rig.snapshots(),
+      before.filter((name) => name !== 'tidemark-20230101T020000Z'),
+    );
     const again = await cliJson<PruneReport>(rig, ['prune', '--host', rig.hostName, '--json']);
     assert.deepEqual(again.destroy, []);
   });
 
   test('--keep holds the new snapshot through later prunes until release; then retention takes it', async () => {
     const kept = await backup(rig, ['--keep', 'before upgrade']);
-    assert.equal((await zfs(['get', '-H', '-p', '-o', 'value', 'userrefs', `${rig.dataset}@${kept.snapshot}`])).trim(), '1');
+    assert.equal(
+      (await zfs(['get', '-H', '-p', '-o', 'value', 'userrefs', `${rig.dataset}@${kept.snapshot}`])).trim(),
+      '1',
+    );
     const later = await backup(rig);
     // Same day as `later`: only the hold keeps it.
     const listing = await cliJson<SnapshotReport>(rig, ['snapshots', '--host', rig.hostName, '--json']);
@@ -169,7 +205,14 @@ describe('retention after backups', () => {
     const human = await rig.cli(['snapshots', '--host', rig.hostName]);
     assert.match(human.stdout, new RegExp(`${kept.snapshot} .* held +held \\("before upgrade"\\)`));
 
-    const released = await cliJson<Record<string, unknown>>(rig, ['release', '--host', rig.hostName, '--snapshot', kept.snapshot, '--json']);
+    const released = await cliJson<Record<string, unknown>>(rig, [
+      'release',
+      '--host',
+      rig.hostName,
+      '--snapshot',
+      kept.snapshot,
+      '--json',
+    ]);
     assert.deepEqual(released, {
       host: rig.hostName,
       server: rig.server,
@@ -178,7 +221,14 @@ describe('retention after backups', () => {
       reason: 'before upgrade',
       holdsLeft: 0,
     });
-    const twice = await cliJson<Record<string, unknown>>(rig, ['release', '--host', rig.hostName, '--snapshot', kept.snapshot, '--json']);
+    const twice = await cliJson<Record<string, unknown>>(rig, [
+      'release',
+      '--host',
+      rig.hostName,
+      '--snapshot',
+      kept.snapshot,
+      '--json',
+    ]);
     assert.equal(twice.released, false, 'releasing again is harmless');
     const missing = await rig.cli(['release', '--host', rig.hostName, '--snapshot', 'tidemark-20000101T000000Z']);
     assert.equal(missing.exitCode, 2);
@@ -186,7 +236,10 @@ describe('retention after backups', () => {
 
     const after = await cliJson<SnapshotReport>(rig, ['snapshots', '--host', rig.hostName, '--json']);
     const releasedRow = after.snapshots.find((entry) => entry.name === kept.snapshot)!;
-    assert.deepEqual({ kind: releasedRow.kind, keep: releasedRow.keep, keepReason: releasedRow.keepReason, holds: releasedRow.holds }, { kind: 'complete', keep: false, keepReason: null, holds: 0 });
+    assert.deepEqual(
+      { kind: releasedRow.kind, keep: releasedRow.keep, keepReason: releasedRow.keepReason, holds: releasedRow.holds },
+      { kind: 'complete', keep: false, keepReason: null, holds: 0 },
+    );
     const pruned = await cliJson<PruneReport>(rig, ['prune', '--host', rig.hostName, '--json']);
     assert.deepEqual(pruned.result?.destroyed, [kept.snapshot]);
   });
@@ -207,11 +260,17 @@ describe('retention after backups', () => {
     try {
       const run = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
       assert.equal(run.exitCode, 1, run.stdout + run.stderr);
-      const summary = (await rig.client.workflow.getHandle(backupWorkflowId(rig.hostName, rig.server)).result()) as BackupSummary;
+      const summary = (await rig.client.workflow
+        .getHandle(backupWorkflowId(rig.hostName, rig.server))
+        .result()) as BackupSummary;
       assert.equal(summary.status, 'FAILED');
       assert.equal(summary.pruned, undefined);
       const taken = summary.snapshot!.split('@')[1]!;
-      assert.deepEqual(sorted(await rig.snapshots()), sorted([...before, taken]), 'the new snapshot is added, nothing is pruned');
+      assert.deepEqual(
+        sorted(await rig.snapshots()),
+        sorted([...before, taken]),
+        'the new snapshot is added, nothing is pruned',
+      );
     } finally {
       editInventory(rig, (inventory) => delete inventory.hosts[rig.hostName].hooks);
     }
@@ -220,7 +279,8 @@ describe('retention after backups', () => {
 
 describe('adopting SOWN and PlanB snapshots', () => {
   let rig: Rig;
-  const day = (month: number, date: number) => `2025-${String(month).padStart(2, '0')}-${String(date).padStart(2, '0')}`;
+  const day = (month: number, date: number) =>
+    `2025-${String(month).padStart(2, '0')}-${String(date).padStart(2, '0')}`;
   const sown = (month: number, date: number) => `backup-daily-${day(month, date)}`;
   const planb = (month: number, date: number) => `planb-${day(month, date).replace(/-/g, '')}T0300Z`;
   /** The host moved from SOWN (January to June 2025) to PlanB (July to December), one snapshot a day. */
@@ -250,7 +310,11 @@ describe('adopting SOWN and PlanB snapshots', () => {
     assert.equal(inherited.length, 365);
 
     const off = await backup(rig);
-    assert.deepEqual(sorted(await rig.snapshots()), sorted([...inherited, off.snapshot]), 'not adopted: foreign, untouched');
+    assert.deepEqual(
+      sorted(await rig.snapshots()),
+      sorted([...inherited, off.snapshot]),
+      'not adopted: foreign, untouched',
+    );
     assert.deepEqual(off.summary.pruned, [first.snapshot]);
 
     // SOWN only: its snapshots are complete copies (taken at local midnight of the named date); PlanB's stay foreign.
@@ -259,7 +323,11 @@ describe('adopting SOWN and PlanB snapshots', () => {
     const sownKept = [
       ...[25, 26, 27, 28, 29, 30].map((date) => sown(6, date)), // daily (with today's backup: 7)
       sown(6, 22), // weekly: Jun 30 (Mon) is its own week, Jun 23-29 ends on the 29th, Jun 16-22 on the 22nd
-      sown(5, 31), sown(4, 30), sown(3, 31), sown(2, 28), sown(1, 31), // monthly (Jun 30 already kept)
+      sown(5, 31),
+      sown(4, 30),
+      sown(3, 31),
+      sown(2, 28),
+      sown(1, 31), // monthly (Jun 30 already kept)
     ];
     const planbAll = inherited.filter((name) => name.startsWith('planb-'));
     assert.deepEqual(sorted(await rig.snapshots()), sorted([...sownKept, ...planbAll, sownOnly.snapshot]));
@@ -270,8 +338,16 @@ describe('adopting SOWN and PlanB snapshots', () => {
     const expected = [
       ...[26, 27, 28, 29, 30, 31].map((date) => planb(12, date)), // daily
       planb(12, 21), // weekly: weeks ending Dec 31 (kept), Dec 28 (kept), Dec 21
-      planb(11, 30), planb(10, 31), planb(9, 30), planb(8, 31), planb(7, 31), // monthly, with Dec 31 (yearly 2025 too)
-      sown(6, 30), sown(5, 31), sown(4, 30), sown(3, 31), sown(2, 28), // monthly: 11 months back from December
+      planb(11, 30),
+      planb(10, 31),
+      planb(9, 30),
+      planb(8, 31),
+      planb(7, 31), // monthly, with Dec 31 (yearly 2025 too)
+      sown(6, 30),
+      sown(5, 31),
+      sown(4, 30),
+      sown(3, 31),
+      sown(2, 28), // monthly: 11 months back from December
       both.snapshot,
     ];
     assert.deepEqual(sorted(await rig.snapshots()), sorted(expected));
@@ -285,7 +361,11 @@ describe('adopting SOWN and PlanB snapshots', () => {
     assert.deepEqual(reasons.get(sown(2, 28)), ['monthly 2025-02']);
     assert.deepEqual(reasons.get(planb(12, 21)), ['weekly 2025-W51']);
     assert.ok(listing.snapshots.every((row) => row.kind === 'complete' && row.keep));
-    assert.equal(listing.snapshots.find((row) => row.name === sown(2, 28))!.takenAt, '2025-02-27T23:00:00.000Z', 'SOWN: local midnight of the named date');
+    assert.equal(
+      listing.snapshots.find((row) => row.name === sown(2, 28))!.takenAt,
+      '2025-02-27T23:00:00.000Z',
+      'SOWN: local midnight of the named date',
+    );
   });
 });
 
@@ -296,7 +376,15 @@ describe('the prune step', () => {
   before(async () => {
     dataset = `${testServices().pool}/prune-safety-${process.pid}`;
     await zfs(['create', '-p', dataset]);
-    for (const name of ['tidemark-20250101T020000Z', held, 'tidemark-20250301T020000Z-partial', 'tidemark-20250401T020000Z', 'tidemark-20250501T020000Z', 'tidemark-20250601T020000Z-partial', 'handmade']) {
+    for (const name of [
+      'tidemark-20250101T020000Z',
+      held,
+      'tidemark-20250301T020000Z-partial',
+      'tidemark-20250401T020000Z',
+      'tidemark-20250501T020000Z',
+      'tidemark-20250601T020000Z-partial',
+      'handmade',
+    ]) {
       await zfs(['snapshot', `${dataset}@${name}`]);
     }
   });
@@ -305,12 +393,24 @@ describe('the prune step', () => {
     await zfs(['destroy', '-r', '-f', dataset]).catch(() => undefined);
   });
   const safety = { timeZone: 'Europe/Amsterdam', backupSucceeded: true };
-  const names = async () => (await zfs(['list', '-H', '-t', 'snapshot', '-o', 'name', '-r', '-d', '1', dataset])).split('\n').filter(Boolean).map((line) => line.split('@')[1]!);
+  const names = async () =>
+    (await zfs(['list', '-H', '-t', 'snapshot', '-o', 'name', '-r', '-d', '1', dataset]))
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => line.split('@')[1]!);
 
   test('destroys only what a fresh check allows, whatever the plan says, and is idempotent', async () => {
     // A stale or wrong plan: a snapshot held since planning, the newest complete, a newer partial, a foreign one, one already gone.
     await zfs(['hold', hold, `${dataset}@${held}`]);
-    const destroy = ['tidemark-20240101T020000Z', 'tidemark-20250101T020000Z', held, 'tidemark-20250301T020000Z-partial', 'handmade', 'tidemark-20250601T020000Z-partial', 'tidemark-20250501T020000Z'];
+    const destroy = [
+      'tidemark-20240101T020000Z',
+      'tidemark-20250101T020000Z',
+      held,
+      'tidemark-20250301T020000Z-partial',
+      'handmade',
+      'tidemark-20250601T020000Z-partial',
+      'tidemark-20250501T020000Z',
+    ];
     const refused = [
       { name: held, reasons: ['held'] },
       { name: 'handmade', reasons: ['foreign'] },
@@ -323,21 +423,45 @@ describe('the prune step', () => {
       alreadyGone: ['tidemark-20240101T020000Z'],
       refused,
     });
-    assert.deepEqual(sorted(await names()), sorted([held, 'tidemark-20250401T020000Z', 'tidemark-20250501T020000Z', 'tidemark-20250601T020000Z-partial', 'handmade']));
+    assert.deepEqual(
+      sorted(await names()),
+      sorted([
+        held,
+        'tidemark-20250401T020000Z',
+        'tidemark-20250501T020000Z',
+        'tidemark-20250601T020000Z-partial',
+        'handmade',
+      ]),
+    );
     const retried = await destroyPlanned({ dataset, plan: { verdicts: [], destroy }, safety });
-    assert.deepEqual(retried, { destroyed: [], alreadyGone: ['tidemark-20240101T020000Z', 'tidemark-20250101T020000Z', 'tidemark-20250301T020000Z-partial'], refused });
+    assert.deepEqual(retried, {
+      destroyed: [],
+      alreadyGone: ['tidemark-20240101T020000Z', 'tidemark-20250101T020000Z', 'tidemark-20250301T020000Z-partial'],
+      refused,
+    });
   });
 
   test('nothing goes when the backup did not succeed', async () => {
-    const result = await destroyPlanned({ dataset, plan: { verdicts: [], destroy: ['tidemark-20250401T020000Z'] }, safety: { ...safety, backupSucceeded: false } });
-    assert.deepEqual(result, { destroyed: [], alreadyGone: [], refused: [{ name: 'tidemark-20250401T020000Z', reasons: ['backup did not succeed'] }] });
+    const result = await destroyPlanned({
+      dataset,
+      plan: { verdicts: [], destroy: ['tidemark-20250401T020000Z'] },
+      safety: { ...safety, backupSucceeded: false },
+    });
+    assert.deepEqual(result, {
+      destroyed: [],
+      alreadyGone: [],
+      refused: [{ name: 'tidemark-20250401T020000Z', reasons: ['backup did not succeed'] }],
+    });
   });
 
   test('a snapshot that becomes the newest complete while pruning (the newer one vanished) is kept', async () => {
-    const result = await destroyPlanned({ dataset, plan: { verdicts: [], destroy: ['tidemark-20250401T020000Z'] }, safety }, (done) => {
-      // Someone destroys the newest complete snapshot after the prune step's first listing.
-      if (done === 0) execFileSync('zfs', ['destroy', `${dataset}@tidemark-20250501T020000Z`]);
-    });
+    const result = await destroyPlanned(
+      { dataset, plan: { verdicts: [], destroy: ['tidemark-20250401T020000Z'] }, safety },
+      (done) => {
+        // Someone destroys the newest complete snapshot after the prune step's first listing.
+        if (done === 0) execFileSync('zfs', ['destroy', `${dataset}@tidemark-20250501T020000Z`]);
+      },
+    );
     assert.deepEqual(result.refused, [{ name: 'tidemark-20250401T020000Z', reasons: ['newest complete'] }]);
     assert.ok((await names()).includes('tidemark-20250401T020000Z'));
   });

@@ -14,7 +14,14 @@ import {
 } from '../domain/retention.js';
 
 const numRuns = 3000;
-const zones = ['UTC', 'Europe/Amsterdam', 'America/New_York', 'Australia/Lord_Howe', 'America/Santiago', 'Asia/Kathmandu'];
+const zones = [
+  'UTC',
+  'Europe/Amsterdam',
+  'America/New_York',
+  'Australia/Lord_Howe',
+  'America/Santiago',
+  'Asia/Kathmandu',
+];
 const start = Date.UTC(2024, 9, 1);
 const spans = [2, 20, 120, 1100].map((days) => days * 86_400_000);
 
@@ -32,16 +39,28 @@ interface Case extends RetentionInput {
 const dateFormats = new Map<string, Intl.DateTimeFormat>();
 const hourFormats = new Map<string, Intl.DateTimeFormat>();
 const weekdayFormats = new Map<string, Intl.DateTimeFormat>();
-function cached(cache: Map<string, Intl.DateTimeFormat>, zone: string, make: () => Intl.DateTimeFormat): Intl.DateTimeFormat {
+function cached(
+  cache: Map<string, Intl.DateTimeFormat>,
+  zone: string,
+  make: () => Intl.DateTimeFormat,
+): Intl.DateTimeFormat {
   if (!cache.has(zone)) cache.set(zone, make());
   return cache.get(zone)!;
 }
 /** "2026-11-20" in the zone. */
 function localDate(ms: number, zone: string): string {
-  return cached(dateFormats, zone, () => new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' })).format(ms);
+  return cached(
+    dateFormats,
+    zone,
+    () => new Intl.DateTimeFormat('en-CA', { timeZone: zone, year: 'numeric', month: '2-digit', day: '2-digit' }),
+  ).format(ms);
 }
 function localHour(ms: number, zone: string): string {
-  return cached(hourFormats, zone, () => new Intl.DateTimeFormat('en-GB', { timeZone: zone, hour: '2-digit', hourCycle: 'h23' })).format(ms);
+  return cached(
+    hourFormats,
+    zone,
+    () => new Intl.DateTimeFormat('en-GB', { timeZone: zone, hour: '2-digit', hourCycle: 'h23' }),
+  ).format(ms);
 }
 const weekdays = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 function periodKey(cls: RetentionClass, ms: number, zone: string, weekStartsOn: number): string {
@@ -50,16 +69,36 @@ function periodKey(cls: RetentionClass, ms: number, zone: string, weekStartsOn: 
   if (cls === 'daily') return date;
   if (cls === 'monthly') return date.slice(0, 7);
   if (cls === 'yearly') return date.slice(0, 4);
-  const weekday = weekdays.indexOf(cached(weekdayFormats, zone, () => new Intl.DateTimeFormat('en-US', { timeZone: zone, weekday: 'short' })).format(ms));
+  const weekday = weekdays.indexOf(
+    cached(weekdayFormats, zone, () => new Intl.DateTimeFormat('en-US', { timeZone: zone, weekday: 'short' })).format(
+      ms,
+    ),
+  );
   const back = (weekday - weekStartsOn + 7) % 7;
   return new Date(Date.parse(`${date}T00:00:00Z`) - back * 86_400_000).toISOString().slice(0, 10);
 }
 
 const rawSnapshot = fc.record({
-  origin: fc.constantFrom<Origin>('tidemark', 'tidemark', 'tidemark', 'tidemark', 'partial', 'sown', 'planb', 'foreign'),
+  origin: fc.constantFrom<Origin>(
+    'tidemark',
+    'tidemark',
+    'tidemark',
+    'tidemark',
+    'partial',
+    'sown',
+    'planb',
+    'foreign',
+  ),
   position: fc.integer({ min: 0, max: 1_000_000 }),
   holds: fc.constantFrom(0, 0, 0, 0, 0, 0, 0, 0, 1, 2),
-  foreignName: fc.constantFrom('before-upgrade', 'manual', 'tidemark-bogus', 'tidemark-20261131T000000Z', 'planb-2026', 'backup-daily-2026-02-30'),
+  foreignName: fc.constantFrom(
+    'before-upgrade',
+    'manual',
+    'tidemark-bogus',
+    'tidemark-20261131T000000Z',
+    'planb-2026',
+    'backup-daily-2026-02-30',
+  ),
   sownClass: fc.constantFrom('daily', 'weekly', 'monthly', 'yearly'),
 });
 const count = fc.option(fc.integer({ min: 0, max: 8 }), { nil: undefined });
@@ -82,11 +121,15 @@ const caseArb: fc.Arbitrary<Case> = fc
       const minutes = Math.floor(t / 60_000) * 60_000;
       const iso = new Date(minutes).toISOString();
       const [name, at] =
-        r.origin === 'tidemark' ? [snapshotName(new Date(seconds)), seconds]
-        : r.origin === 'partial' ? [snapshotName(new Date(seconds), 'partial'), seconds]
-        : r.origin === 'planb' ? [`planb-${iso.slice(0, 16).replace(/[-:]/g, '')}Z`, minutes]
-        : r.origin === 'sown' ? [`backup-${r.sownClass}-${localDate(seconds, zone)}`, seconds]
-        : [`${r.foreignName}-${index}`, seconds];
+        r.origin === 'tidemark'
+          ? [snapshotName(new Date(seconds)), seconds]
+          : r.origin === 'partial'
+            ? [snapshotName(new Date(seconds), 'partial'), seconds]
+            : r.origin === 'planb'
+              ? [`planb-${iso.slice(0, 16).replace(/[-:]/g, '')}Z`, minutes]
+              : r.origin === 'sown'
+                ? [`backup-${r.sownClass}-${localDate(seconds, zone)}`, seconds]
+                : [`${r.foreignName}-${index}`, seconds];
       byName.set(name, { name, createdAt: seconds / 1000, holds: r.holds, origin: r.origin, at });
     });
     const generated = [...byName.values()];
@@ -98,11 +141,15 @@ const caseArb: fc.Arbitrary<Case> = fc
   });
 
 function isComplete(s: Generated, c: Case): boolean {
-  return s.origin === 'tidemark' || (s.origin === 'sown' && !!c.adopt?.sown) || (s.origin === 'planb' && !!c.adopt?.planb);
+  return (
+    s.origin === 'tidemark' || (s.origin === 'sown' && !!c.adopt?.sown) || (s.origin === 'planb' && !!c.adopt?.planb)
+  );
 }
 const newer = (a: Generated, b: Generated) => a.at > b.at || (a.at === b.at && a.name > b.name);
 function newestComplete(c: Case): Generated | undefined {
-  return c.generated.filter((s) => isComplete(s, c)).reduce<Generated | undefined>((best, s) => (!best || newer(s, best) ? s : best), undefined);
+  return c.generated
+    .filter((s) => isComplete(s, c))
+    .reduce<Generated | undefined>((best, s) => (!best || newer(s, best) ? s : best), undefined);
 }
 
 test('never destroys foreign, held or the newest complete snapshot, nor newer partials', () => {
@@ -118,10 +165,26 @@ test('never destroys foreign, held or the newest complete snapshot, nor newer pa
         assert.ok(s.origin !== 'planb' || c.adopt?.planb, `not adopted ${s.name} destroyed`);
         assert.equal(s.holds, 0, `held ${s.name} destroyed`);
         assert.notEqual(s, newest, `newest complete ${s.name} destroyed`);
-        if (s.origin === 'partial') assert.ok(newest && newer(newest, s), `partial ${s.name} newer than the newest complete destroyed`);
-        assert.deepEqual(checkDestroySafety(s.name, c.snapshots, { timeZone: c.policy.timeZone, adopt: c.adopt, backupSucceeded: true }), []);
+        if (s.origin === 'partial')
+          assert.ok(newest && newer(newest, s), `partial ${s.name} newer than the newest complete destroyed`);
+        assert.deepEqual(
+          checkDestroySafety(s.name, c.snapshots, {
+            timeZone: c.policy.timeZone,
+            adopt: c.adopt,
+            backupSucceeded: true,
+          }),
+          [],
+        );
       }
-      if (newest) assert.deepEqual(checkDestroySafety(newest.name, c.snapshots, { timeZone: c.policy.timeZone, adopt: c.adopt, backupSucceeded: true }), ['newest complete'].concat(newest.holds ? ['held'] : []));
+      if (newest)
+        assert.deepEqual(
+          checkDestroySafety(newest.name, c.snapshots, {
+            timeZone: c.policy.timeZone,
+            adopt: c.adopt,
+            backupSucceeded: true,
+          }),
+          ['newest complete'].concat(newest.holds ? ['held'] : []),
+        );
       assert.equal(plan.verdicts.length, c.generated.length);
       for (const v of plan.verdicts) assert.equal(v.keep, !destroyed.has(v.name));
       for (const v of plan.verdicts) assert.equal(v.keep, v.reasons.length > 0);
@@ -143,7 +206,10 @@ test('each class keeps the newest snapshot of its newest min(N, periods present)
           const best = newestByPeriod.get(key);
           if (!best || newer(s, best)) newestByPeriod.set(key, s);
         }
-        const expected = [...newestByPeriod.values()].sort((a, b) => (newer(a, b) ? -1 : 1)).slice(0, n).map((s) => s.name);
+        const expected = [...newestByPeriod.values()]
+          .sort((a, b) => (newer(a, b) ? -1 : 1))
+          .slice(0, n)
+          .map((s) => s.name);
         const kept = plan.verdicts.filter((v) => v.reasons.some((r) => r.startsWith(`${cls} `))).map((v) => v.name);
         assert.equal(kept.length, Math.min(n, newestByPeriod.size), `${cls} count`);
         assert.deepEqual(new Set(kept), new Set(expected), `${cls} selection`);
@@ -155,7 +221,12 @@ test('each class keeps the newest snapshot of its newest min(N, periods present)
 
 test('the plan does not depend on the input order', () => {
   const withOrder = caseArb.chain((c) =>
-    fc.shuffledSubarray(c.snapshots as RetentionSnapshot[], { minLength: c.snapshots.length, maxLength: c.snapshots.length }).map((shuffled) => ({ c, shuffled })),
+    fc
+      .shuffledSubarray(c.snapshots as RetentionSnapshot[], {
+        minLength: c.snapshots.length,
+        maxLength: c.snapshots.length,
+      })
+      .map((shuffled) => ({ c, shuffled })),
   );
   fc.assert(
     fc.property(withOrder, ({ c, shuffled }) => {
@@ -174,7 +245,10 @@ test('pruning twice: re-planning on the survivors destroys nothing and keeps the
       const destroyed = new Set(plan.destroy);
       const again = planRetention({ ...c, snapshots: c.snapshots.filter((s) => !destroyed.has(s.name)) });
       assert.deepEqual(again.destroy, []);
-      assert.deepEqual(again.verdicts, plan.verdicts.filter((v) => v.keep));
+      assert.deepEqual(
+        again.verdicts,
+        plan.verdicts.filter((v) => v.keep),
+      );
     }),
     { numRuns },
   );
@@ -187,7 +261,13 @@ test('a backup that did not succeed destroys nothing', () => {
       assert.deepEqual(plan.destroy, []);
       assert.ok(plan.verdicts.every((v) => v.keep));
       for (const s of c.snapshots) {
-        assert.ok(checkDestroySafety(s.name, c.snapshots, { timeZone: c.policy.timeZone, adopt: c.adopt, backupSucceeded: false }).includes('backup did not succeed'));
+        assert.ok(
+          checkDestroySafety(s.name, c.snapshots, {
+            timeZone: c.policy.timeZone,
+            adopt: c.adopt,
+            backupSucceeded: false,
+          }).includes('backup did not succeed'),
+        );
       }
     }),
     { numRuns },

@@ -8,58 +8,130 @@ import { classifyRsyncExit } from '../domain/rsync-exit.js';
 import { lastProgress, parseProgressLine, parseStats } from '../domain/rsync-output.js';
 
 test('rsync exit codes: 0/24 complete, 23 partial, network and ssh transient, usage fatal', () => {
-  const expected = { 0: 'complete', 24: 'complete', 23: 'partial', 10: 'transient', 12: 'transient', 30: 'transient', 35: 'transient', 255: 'transient', 1: 'fatal', 2: 'fatal', 4: 'fatal' };
-  for (const [code, outcome] of Object.entries(expected)) assert.equal(classifyRsyncExit(Number(code)), outcome, `exit ${code}`);
+  const expected = {
+    0: 'complete',
+    24: 'complete',
+    23: 'partial',
+    10: 'transient',
+    12: 'transient',
+    30: 'transient',
+    35: 'transient',
+    255: 'transient',
+    1: 'fatal',
+    2: 'fatal',
+    4: 'fatal',
+  };
+  for (const [code, outcome] of Object.entries(expected))
+    assert.equal(classifyRsyncExit(Number(code)), outcome, `exit ${code}`);
 });
 
 test('progress2 lines and the --stats block are read', () => {
   assert.deepEqual(parseProgressLine('  1,238,099,968  45%  118.09MB/s    0:00:10 (xfr#3, ir-chk=1009/2031)'), {
-    bytes: 1_238_099_968, percent: 45, rate: '118.09MB/s', filesTransferred: 3,
+    bytes: 1_238_099_968,
+    percent: 45,
+    rate: '118.09MB/s',
+    filesTransferred: 3,
   });
   assert.equal(parseProgressLine('sending incremental file list'), undefined);
   const stats = parseStats(
     'Number of files: 1,234 (reg: 1,000, dir: 234)\nNumber of regular files transferred: 12\nTotal file size: 99,999 bytes\n' +
       'Total transferred file size: 4,567 bytes\nTotal bytes sent: 1,000\nTotal bytes received: 5,678\n',
   );
-  assert.deepEqual(stats, { filesTotal: 1234, filesTransferred: 12, bytesTotal: 99_999, bytesTransferred: 4567, bytesReceived: 5678 });
+  assert.deepEqual(stats, {
+    filesTotal: 1234,
+    filesTransferred: 12,
+    bytesTotal: 99_999,
+    bytesTransferred: 4567,
+    bytesReceived: 5678,
+  });
 });
 
 test('the command line is an argument array with strict ssh and the full-system flags', () => {
   const plan: BackupPlan = {
-    host: 'vpn', server: 'b1', dataset: 'data/vpn',
+    host: 'vpn',
+    server: 'b1',
+    dataset: 'data/vpn',
     source: { address: '2001:db8::1', port: 2222, user: 'backup', sudo: true },
-    paths: ['/', '/srv/with space'], excludes: ['/var/cache/apt'],
+    paths: ['/', '/srv/with space'],
+    excludes: ['/var/cache/apt'],
     ssh: { identityFile: '/etc/tidemark/id_ed25519', knownHostsFile: '/etc/tidemark/known_hosts' },
     transfer: { ioTimeoutSeconds: 600, heartbeatTimeoutMs: 60_000, attempts: 5, retryIntervalMs: 30_000 },
   };
   const args = rsyncArgs(plan, '/data/vpn');
-  for (const flag of ['--archive', '--hard-links', '--acls', '--xattrs', '--numeric-ids', '--sparse', '--delete', '--delete-excluded', '--timeout=600', '--secluded-args', '--rsync-path=sudo rsync', '--exclude-from=-']) {
+  for (const flag of [
+    '--archive',
+    '--hard-links',
+    '--acls',
+    '--xattrs',
+    '--numeric-ids',
+    '--sparse',
+    '--delete',
+    '--delete-excluded',
+    '--timeout=600',
+    '--secluded-args',
+    '--rsync-path=sudo rsync',
+    '--exclude-from=-',
+  ]) {
     assert.ok(args.includes(flag), flag);
   }
   // Excludes reach rsync on stdin, not argv.
   assert.equal(rsyncFilterInput(plan), '- /var/cache/apt\n');
   const rsh = args.find((arg) => arg.startsWith('--rsh='))!;
-  assert.match(rsh, /^--rsh=ssh -F \/dev\/null -p 2222 .*BatchMode=yes .*StrictHostKeyChecking=yes .*UserKnownHostsFile=\/etc\/tidemark\/known_hosts .*ServerAliveInterval=15/);
+  assert.match(
+    rsh,
+    /^--rsh=ssh -F \/dev\/null -p 2222 .*BatchMode=yes .*StrictHostKeyChecking=yes .*UserKnownHostsFile=\/etc\/tidemark\/known_hosts .*ServerAliveInterval=15/,
+  );
   assert.deepEqual(args.slice(-3), ['backup@[2001:db8::1]:/', 'backup@[2001:db8::1]:/srv/with space', '/data/vpn/']);
 });
 
 test('ssh reads no config file: -F /dev/null comes first, and only Tidemark options follow', () => {
   const plan = {
     source: { address: 'vpn.example.org', port: 22, user: 'backup', sudo: false },
-    ssh: { identityFile: '/etc/tidemark/id_ed25519', knownHostsFile: '/etc/tidemark/known_hosts', controlPath: '/run/tidemark/ssh/0123abcd' },
+    ssh: {
+      identityFile: '/etc/tidemark/id_ed25519',
+      knownHostsFile: '/etc/tidemark/known_hosts',
+      controlPath: '/run/tidemark/ssh/0123abcd',
+    },
   };
   const ssh = sshCommand(plan);
   assert.deepEqual(ssh.slice(0, 3), ['ssh', '-F', '/dev/null']);
   // The rest are (flag, value) pairs Tidemark chose: -p, -i, and -o with its own options.
-  const pairs = Array.from({ length: (ssh.length - 3) / 2 }, (_, index) => [ssh[3 + 2 * index]!, ssh[4 + 2 * index]!] as const);
+  const pairs = Array.from(
+    { length: (ssh.length - 3) / 2 },
+    (_, index) => [ssh[3 + 2 * index]!, ssh[4 + 2 * index]!] as const,
+  );
   assert.deepEqual([...new Set(pairs.map(([flag]) => flag))], ['-p', '-i', '-o']);
   const names = pairs.filter(([flag]) => flag === '-o').map(([, option]) => option.split('=')[0]);
   assert.deepEqual(names, [
-    'BatchMode', 'IdentitiesOnly', 'StrictHostKeyChecking', 'UserKnownHostsFile', 'GlobalKnownHostsFile', 'ConnectTimeout',
-    'ServerAliveInterval', 'ServerAliveCountMax', 'Compression', 'Ciphers', 'ControlMaster', 'ControlPath', 'ControlPersist', 'LogLevel',
+    'BatchMode',
+    'IdentitiesOnly',
+    'StrictHostKeyChecking',
+    'UserKnownHostsFile',
+    'GlobalKnownHostsFile',
+    'ConnectTimeout',
+    'ServerAliveInterval',
+    'ServerAliveCountMax',
+    'Compression',
+    'Ciphers',
+    'ControlMaster',
+    'ControlPath',
+    'ControlPersist',
+    'LogLevel',
   ]);
   assert.deepEqual(closeMasterCommand(plan), [
-    'ssh', '-F', '/dev/null', '-o', 'ControlPath=/run/tidemark/ssh/0123abcd', '-O', 'exit', '-p', '22', '-l', 'backup', '--', 'vpn.example.org',
+    'ssh',
+    '-F',
+    '/dev/null',
+    '-o',
+    'ControlPath=/run/tidemark/ssh/0123abcd',
+    '-O',
+    'exit',
+    '-p',
+    '22',
+    '-l',
+    'backup',
+    '--',
+    'vpn.example.org',
   ]);
   assert.equal(closeMasterCommand({ ...plan, ssh: { identityFile: 'x', knownHostsFile: 'y' } }), undefined);
 });
@@ -68,14 +140,24 @@ test('snapshot names encode UTC time and partial state, and only ours parse', ()
   const at = new Date('2026-11-23T09:19:00.456Z');
   assert.equal(snapshotName(at), 'tidemark-20261123T091900Z');
   assert.equal(snapshotName(at, 'partial'), 'tidemark-20261123T091900Z-partial');
-  assert.deepEqual(parseSnapshotName('tidemark-20261123T091900Z-partial'), { takenAt: new Date('2026-11-23T09:19:00Z'), label: 'partial' });
-  for (const foreign of ['before-upgrade', 'tidemark-2026', 'tidemark-20261332T000000Z', 'planb-202611230919Z', 'backup-daily-2026-11-23']) {
+  assert.deepEqual(parseSnapshotName('tidemark-20261123T091900Z-partial'), {
+    takenAt: new Date('2026-11-23T09:19:00Z'),
+    label: 'partial',
+  });
+  for (const foreign of [
+    'before-upgrade',
+    'tidemark-2026',
+    'tidemark-20261332T000000Z',
+    'planb-202611230919Z',
+    'backup-daily-2026-11-23',
+  ]) {
     assert.equal(parseSnapshotName(foreign), undefined, foreign);
   }
 });
 
 test('the newest complete progress line of a stdout tail wins; a half-written last line does not count', () => {
-  const tail = '      1,000  10%  1.00MB/s    0:00:01 (xfr#1, to-chk=9/10)\r      5,000  50%  2.00MB/s    0:00:02 (xfr#2, to-chk=5/10)\r     7,0';
+  const tail =
+    '      1,000  10%  1.00MB/s    0:00:01 (xfr#1, to-chk=9/10)\r      5,000  50%  2.00MB/s    0:00:02 (xfr#2, to-chk=5/10)\r     7,0';
   assert.deepEqual(lastProgress(tail), { bytes: 5_000, percent: 50, rate: '2.00MB/s', filesTransferred: 2 });
   assert.equal(lastProgress('sending incremental file list\n'), undefined);
 });

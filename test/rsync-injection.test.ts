@@ -45,7 +45,10 @@ after(async () => {
 });
 
 /** rsync as transferFiles starts it, into a fresh destination; resolves with its exit code and destination. */
-async function runRsync(args: (destination: string) => string[], env: Record<string, string | undefined>): Promise<{ exitCode: number; stderr: string; destination: string }> {
+async function runRsync(
+  args: (destination: string) => string[],
+  env: Record<string, string | undefined>,
+): Promise<{ exitCode: number; stderr: string; destination: string }> {
   const destination = mkdtempSync(join(dir, 'copy-'));
   const result = await execa('setpriv', ['--pdeathsig', 'SIGKILL', '--', 'rsync', ...args(destination)], {
     reject: false,
@@ -62,7 +65,10 @@ const removeMarkers = () => markers.forEach((file) => rmSync(file, { force: true
 const withOldArgs = { ...process.env, RSYNC_OLD_ARGS: '1' };
 
 test('without --secluded-args and with RSYNC_OLD_ARGS=1, the path runs its commands on the host (the attack is real)', async () => {
-  const run = await runRsync((destination) => rsyncArgs(plan, destination).filter((arg) => arg !== '--secluded-args'), withOldArgs);
+  const run = await runRsync(
+    (destination) => rsyncArgs(plan, destination).filter((arg) => arg !== '--secluded-args'),
+    withOldArgs,
+  );
   // The host's shell split the path at ";" and ran the rest: rsync itself only saw ".../src/x".
   assert.notEqual(run.exitCode, 0, run.stderr);
   assert.deepEqual(created(), markers, 'every form of shell syntax ran a command');

@@ -13,7 +13,8 @@ const cliPath = fileURLToPath(new URL('../client/cli.js', import.meta.url));
 test('versions: 3.2.6 and newer pass; older ones are refused naming the version and the fix', () => {
   assert.deepEqual(parseRsyncVersion('rsync  version 3.2.7  protocol version 31\nCopyright (C) 1996-2022'), [3, 2, 7]);
   assert.deepEqual(parseRsyncVersion('rsync  version v3.4.1  protocol version 32'), [3, 4, 1]);
-  for (const good of ['3.2.6', '3.2.7', '3.3.0', '3.5.0', '4.0.0']) assert.equal(rsyncVersionProblem(`rsync  version ${good}  protocol version 31`), undefined, good);
+  for (const good of ['3.2.6', '3.2.7', '3.3.0', '3.5.0', '4.0.0'])
+    assert.equal(rsyncVersionProblem(`rsync  version ${good}  protocol version 31`), undefined, good);
   for (const old of ['3.2.5', '3.2.3', '3.1.3', '2.6.9']) {
     assert.equal(
       rsyncVersionProblem(`rsync  version ${old}  protocol version 31`),
@@ -21,7 +22,10 @@ test('versions: 3.2.6 and newer pass; older ones are refused naming the version 
         'install rsync 3.2.6 or newer on this backup server (Debian 12 and Ubuntu 24.04 ship 3.2.7)',
     );
   }
-  assert.match(rsyncVersionProblem('openrsync: protocol version 29') ?? '', /^cannot tell the rsync version from `rsync --version` \(it said: "openrsync: protocol version 29"\); install rsync 3\.2\.6/);
+  assert.match(
+    rsyncVersionProblem('openrsync: protocol version 29') ?? '',
+    /^cannot tell the rsync version from `rsync --version` \(it said: "openrsync: protocol version 29"\); install rsync 3\.2\.6/,
+  );
 });
 
 test("this machine's rsync passes the check", async () => {
@@ -43,6 +47,12 @@ test('`tidemark worker` with rsync 3.2.3 on its PATH exits 2 naming the version 
     env: { PATH: `${bin}:${process.env.PATH}` },
   });
   assert.equal(result.exitCode, 2, result.stderr);
-  assert.match(result.stderr, /rsync 3\.2\.3 is too old: Tidemark needs 3\.2\.6 or newer.*install rsync 3\.2\.6 or newer on this backup server/);
-  await assert.rejects(checkRsyncVersion(join(dir, 'no-such-rsync')), /cannot run `\S+no-such-rsync --version` \(ENOENT\); install rsync 3\.2\.6 or newer/);
+  assert.match(
+    result.stderr,
+    /rsync 3\.2\.3 is too old: Tidemark needs 3\.2\.6 or newer.*install rsync 3\.2\.6 or newer on this backup server/,
+  );
+  await assert.rejects(
+    checkRsyncVersion(join(dir, 'no-such-rsync')),
+    /cannot run `\S+no-such-rsync --version` \(ENOENT\); install rsync 3\.2\.6 or newer/,
+  );
 });

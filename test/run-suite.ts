@@ -24,7 +24,9 @@ const files = readdirSync(testDir, { recursive: true, encoding: 'utf8' })
 // A real NetBox takes minutes to install and migrate the first time: that happens beside the other tests.
 const netboxLog = join(cacheDir, 'netbox', 'prepare.log');
 const netboxStatus = join(cacheDir, 'netbox', `prepared-${process.pid}.json`);
-const netboxPreparation = files.some((file) => file.endsWith('netbox-real.test.js')) ? prepareNetboxInBackground(netboxLog, netboxStatus) : undefined;
+const netboxPreparation = files.some((file) => file.endsWith('netbox-real.test.js'))
+  ? prepareNetboxInBackground(netboxLog, netboxStatus)
+  : undefined;
 
 // Pools of earlier runs that were killed before cleaning up (their pid is gone).
 await removeStalePools('tmtest', join(cacheDir, 'test'));
@@ -43,10 +45,27 @@ console.log(`test services: Temporal ${temporal.address}, ZFS pool ${pool}`);
 let code: number;
 try {
   code = await new Promise<number>((resolve) => {
-    const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-force-exit', '--test-timeout=300000', '--test-reporter=spec', ...files], {
-      stdio: 'inherit',
-      env: { ...process.env, TIDEMARK_TEST_TEMPORAL: temporal.address, TIDEMARK_TEST_POOL: pool, TIDEMARK_TEST_NETBOX_LOG: netboxLog, TIDEMARK_TEST_NETBOX_STATUS: netboxStatus },
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        '--test',
+        '--test-concurrency=1',
+        '--test-force-exit',
+        '--test-timeout=300000',
+        '--test-reporter=spec',
+        ...files,
+      ],
+      {
+        stdio: 'inherit',
+        env: {
+          ...process.env,
+          TIDEMARK_TEST_TEMPORAL: temporal.address,
+          TIDEMARK_TEST_POOL: pool,
+          TIDEMARK_TEST_NETBOX_LOG: netboxLog,
+          TIDEMARK_TEST_NETBOX_STATUS: netboxStatus,
+        },
+      },
+    );
     child.once('exit', (exitCode) => resolve(exitCode ?? 1));
     // Ctrl-C or a CI timeout: let the finally block below stop the services.
     for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => child.kill(signal));

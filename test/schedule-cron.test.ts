@@ -21,7 +21,10 @@ test('an invalid cron line is refused naming the field, the part and what fits',
     ['0 0 0 * *', /day-of-month 0 is out of range 1-31/m],
     ['*/99 * * * *', /minute step in \*\/99 is larger than the range 0-59/m],
     ['0 0 * * FRI-MON', /day-of-week range FRI-MON runs backwards; write the smaller value first/m],
-    ['MON 3 * * *', /"MON" in the minute field is not a value of 0-59, range \(1-5\), list \(1,3\) or step \(\*\/15\)/m],
+    [
+      'MON 3 * * *',
+      /"MON" in the minute field is not a value of 0-59, range \(1-5\), list \(1,3\) or step \(\*\/15\)/m,
+    ],
     // croner knows these; Temporal does not, so they are refused before a schedule is written.
     ['0 3 L * *', /"L" in the day-of-month field is not a value of 1-31, range/m],
     ['0 3 15W * *', /"15W" in the day-of-month field/m],
@@ -34,12 +37,29 @@ test('an invalid cron line is refused naming the field, the part and what fits',
       (error: Error) => (assert.match(error.message, message, cron), true),
     );
   }
-  for (const cron of ['30 2 * * *', '5/15 * * * *', '0 0 ? * *', '0 3 * JAN-MAR/2 mon-fri', '0 0 * * 7', '@weekly', '0 3 29 2 *']) {
-    assert.doesNotThrow(() => parseInventory(`${base}hosts: { vpn: { address: vpn, schedule: { cron: "${cron}" } } }`), cron);
+  for (const cron of [
+    '30 2 * * *',
+    '5/15 * * * *',
+    '0 0 ? * *',
+    '0 3 * JAN-MAR/2 mon-fri',
+    '0 0 * * 7',
+    '@weekly',
+    '0 3 29 2 *',
+  ]) {
+    assert.doesNotThrow(
+      () => parseInventory(`${base}hosts: { vpn: { address: vpn, schedule: { cron: "${cron}" } } }`),
+      cron,
+    );
   }
 });
 
-const settings = (overrides: Partial<ScheduleSettings>): ScheduleSettings => ({ schedule: 'daily', timezone: 'UTC', blackout: [], enabled: true, ...overrides });
+const settings = (overrides: Partial<ScheduleSettings>): ScheduleSettings => ({
+  schedule: 'daily',
+  timezone: 'UTC',
+  blackout: [],
+  enabled: true,
+  ...overrides,
+});
 const plan = (overrides: Partial<ScheduleSettings>) => {
   const result = planTiming('mail', 0, 1, settings(overrides));
   assert.ok(result.ok, result.ok ? '' : result.error);
@@ -53,19 +73,34 @@ test('upcoming runs: day-of-month and day-of-week must both match (as in Tempora
   assert.deepEqual(fridays13, ['2026-02-13T03:00:00.000Z', '2026-03-13T03:00:00.000Z', '2026-11-13T03:00:00.000Z']);
 
   const skipping = plan({ schedule: { cron: '*/20 * * * *' }, blackout: ['22:00-02:00'] });
-  assert.deepEqual(upcomingRuns(skipping, new Date('2026-01-01T21:30:00Z'), 3).map((time) => time.toISOString()), ['2026-01-01T21:40:00.000Z', '2026-01-02T02:00:00.000Z', '2026-01-02T02:20:00.000Z']);
+  assert.deepEqual(
+    upcomingRuns(skipping, new Date('2026-01-01T21:30:00Z'), 3).map((time) => time.toISOString()),
+    ['2026-01-01T21:40:00.000Z', '2026-01-02T02:00:00.000Z', '2026-01-02T02:20:00.000Z'],
+  );
   assert.deepEqual(upcomingRuns(plan({ enabled: false }), from, 3), [], 'a paused schedule has no next run');
 
   const every5h = plan({ schedule: { every: '5h' } });
   const [first, second] = upcomingRuns(every5h, from, 2);
   assert.equal(second!.getTime() - first!.getTime(), 5 * 3_600_000);
-  assert.equal((first!.getTime() - every5h.intervals[0]!.offsetMs) % (5 * 3_600_000), 0, 'counted from the epoch plus the offset, as Temporal does');
+  assert.equal(
+    (first!.getTime() - every5h.intervals[0]!.offsetMs) % (5 * 3_600_000),
+    0,
+    'counted from the epoch plus the offset, as Temporal does',
+  );
 });
 
 /** Minute, hour, weekday of `time` as read in `zone` (Intl, not croner). */
 function localFields(time: Date, zone: string): { minute: number; hour: number; weekday: string } {
   const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', { timeZone: zone, hour: '2-digit', minute: '2-digit', weekday: 'short', hourCycle: 'h23' }).formatToParts(time).map((part) => [part.type, part.value]),
+    new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hour: '2-digit',
+      minute: '2-digit',
+      weekday: 'short',
+      hourCycle: 'h23',
+    })
+      .formatToParts(time)
+      .map((part) => [part.type, part.value]),
   );
   return { minute: Number(parts.minute), hour: Number(parts.hour), weekday: String(parts.weekday) };
 }
@@ -77,7 +112,7 @@ function parsePrinted(text: string): Date {
   return new Date(`${match[1]}T${match[2]}:00${match[3]}`);
 }
 
-test('`tidemark config check` prints each (host, server)\'s next three starts, in the schedule\'s zone, matching the cron line', async () => {
+test("`tidemark config check` prints each (host, server)'s next three starts, in the schedule's zone, matching the cron line", async () => {
   const dir = mkdtempSync('/tmp/tidemark-cron-');
   const path = join(dir, 'tidemark.yaml');
   writeFileSync(
@@ -98,11 +133,13 @@ test('`tidemark config check` prints each (host, server)\'s next three starts, i
     result.stdout,
   );
   const mailLine = lines[0]!;
-  const match = /^ {4}schedule on b1: cron "15,45 \*\/2 \* \* 1-5" Asia\/Kolkata; next \(Asia\/Kolkata\) (.+)$/.exec(mailLine);
+  const match = /^ {4}schedule on b1: cron "15,45 \*\/2 \* \* 1-5" Asia\/Kolkata; next \(Asia\/Kolkata\) (.+)$/.exec(
+    mailLine,
+  );
   assert.ok(match, mailLine);
   const printed = match[1]!.split(', ');
   assert.equal(printed.length, 3);
-  for (const text of printed) assert.match(text, /\+05:30$/, 'in the schedule\'s zone');
+  for (const text of printed) assert.match(text, /\+05:30$/, "in the schedule's zone");
   const runs = printed.map(parsePrinted);
 
   // Every minute from now to the third run, read in Kolkata: exactly the three printed ones match.
@@ -111,12 +148,20 @@ test('`tidemark config check` prints each (host, server)\'s next three starts, i
     return (minute === 15 || minute === 45) && hour % 2 === 0 && !['Sat', 'Sun'].includes(weekday);
   };
   const expected: number[] = [];
-  for (let time = Math.floor(before / 60_000) * 60_000 + 60_000; time <= runs[2]!.getTime(); time += 60_000) if (matches(new Date(time))) expected.push(time);
-  assert.deepEqual(runs.map((time) => time.getTime()), expected, `the first three matching minutes after now: ${printed.join(', ')}`);
+  for (let time = Math.floor(before / 60_000) * 60_000 + 60_000; time <= runs[2]!.getTime(); time += 60_000)
+    if (matches(new Date(time))) expected.push(time);
+  assert.deepEqual(
+    runs.map((time) => time.getTime()),
+    expected,
+    `the first three matching minutes after now: ${printed.join(', ')}`,
+  );
   assert.ok(runs[0]!.getTime() > before, 'in the future');
 
   // The daily host: three days in a row at the time its summary names, with the jitter said.
-  const vpn = /^ {4}schedule on b1: daily (\d{2}:\d{2})\+30m Europe\/Amsterdam; next \(Europe\/Amsterdam\) (.+); each start up to 30m later \(jitter\)$/.exec(lines[2]!);
+  const vpn =
+    /^ {4}schedule on b1: daily (\d{2}:\d{2})\+30m Europe\/Amsterdam; next \(Europe\/Amsterdam\) (.+); each start up to 30m later \(jitter\)$/.exec(
+      lines[2]!,
+    );
   assert.ok(vpn, lines[2]);
   const daily = vpn[2]!.split(', ').map(parsePrinted);
   assert.equal(daily.length, 3);

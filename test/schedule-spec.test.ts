@@ -2,14 +2,27 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { groupMinutes, parseBlackout, planTiming, type BackupTiming, type CalendarRule, type ScheduleSettings } from '../domain/schedule-spec.js';
+import {
+  groupMinutes,
+  parseBlackout,
+  planTiming,
+  type BackupTiming,
+  type CalendarRule,
+  type ScheduleSettings,
+} from '../domain/schedule-spec.js';
 import { parseInventory } from '../inventory/load.js';
 import { parseScheduleText } from '../inventory/netbox.js';
 import { resolveSchedule } from '../inventory/resolve.js';
 import { desiredBackupSchedules, specHash } from '../schedule/desired.js';
 import { suspiciousDrop } from '../schedule/reconcile.js';
 
-const settings = (overrides: Partial<ScheduleSettings> = {}): ScheduleSettings => ({ schedule: 'daily', timezone: 'UTC', blackout: [], enabled: true, ...overrides });
+const settings = (overrides: Partial<ScheduleSettings> = {}): ScheduleSettings => ({
+  schedule: 'daily',
+  timezone: 'UTC',
+  blackout: [],
+  enabled: true,
+  ...overrides,
+});
 
 function timing(host: string, index: number, count: number, overrides: Partial<ScheduleSettings> = {}): BackupTiming {
   const result = planTiming(host, index, count, settings(overrides));
@@ -37,7 +50,8 @@ test('blackout windows parse as [start, end) minutes, wrapping midnight; nonsens
   assert.deepEqual(parseBlackout('9-17'), { start: 540, end: 1020 });
   assert.deepEqual(parseBlackout('22:30-06:00'), { start: 1350, end: 360 });
   assert.deepEqual(parseBlackout('18:00-24:00'), { start: 1080, end: 1440 });
-  for (const bad of ['9', '25:00-26:00', '09:00-09:00', '09:60-10:00', 'nine-five', '00:00-24:00']) assert.equal(parseBlackout(bad), undefined, bad);
+  for (const bad of ['9', '25:00-26:00', '09:00-09:00', '09:60-10:00', 'nine-five', '00:00-24:00'])
+    assert.equal(parseBlackout(bad), undefined, bad);
 });
 
 test('daily: one start a day, deterministic, and two servers of one host are hours apart', () => {
@@ -65,16 +79,38 @@ test('property: no start plus its jitter ever touches a blackout window (daily, 
   fc.assert(
     fc.property(
       fc.string({ minLength: 1, maxLength: 12 }),
-      fc.constantFrom<ScheduleSettings['schedule']>('daily', 'hourly', { every: '2h' }, { every: '30m' }, { every: '6h' }),
+      fc.constantFrom<ScheduleSettings['schedule']>(
+        'daily',
+        'hourly',
+        { every: '2h' },
+        { every: '30m' },
+        { every: '6h' },
+      ),
       fc.array(window, { minLength: 1, maxLength: 2 }),
       fc.integer({ min: 0, max: 20 }),
       fc.integer({ min: 1, max: 3 }),
       (host, schedule, windows, jitterMinutes, servers) => {
         const blackout = windows.map((w) => `${w.start}:00-${(w.start + w.length) % 24}:00`);
-        const intervalMinutes = schedule === 'daily' ? 1440 : schedule === 'hourly' ? 60 : typeof schedule === 'object' && 'every' in schedule ? (schedule.every === '2h' ? 120 : schedule.every === '30m' ? 30 : 360) : 0;
+        const intervalMinutes =
+          schedule === 'daily'
+            ? 1440
+            : schedule === 'hourly'
+              ? 60
+              : typeof schedule === 'object' && 'every' in schedule
+                ? schedule.every === '2h'
+                  ? 120
+                  : schedule.every === '30m'
+                    ? 30
+                    : 360
+                : 0;
         if (jitterMinutes >= intervalMinutes) return;
         for (let index = 0; index < servers; index++) {
-          const result = planTiming(host, index, servers, settings({ schedule, blackout, jitter: `${jitterMinutes}m` }));
+          const result = planTiming(
+            host,
+            index,
+            servers,
+            settings({ schedule, blackout, jitter: `${jitterMinutes}m` }),
+          );
           if (!result.ok) {
             assert.match(result.error, /leaves no start time/);
             continue;
@@ -82,7 +118,8 @@ test('property: no start plus its jitter ever touches a blackout window (daily, 
           for (const start of minutesOf(result.timing.calendars)) {
             for (const text of blackout) {
               const w = parseBlackout(text)!;
-              for (let offset = 0; offset < Math.max(1, jitterMinutes); offset++) assert.ok(!inBlackout(start + offset, w), `${start}+${offset} in ${text}`);
+              for (let offset = 0; offset < Math.max(1, jitterMinutes); offset++)
+                assert.ok(!inBlackout(start + offset, w), `${start}+${offset} in ${text}`);
             }
           }
         }
@@ -110,7 +147,12 @@ test('hourly with a blackout drops the blacked-out hours; every 5h and cron beco
   const cron = timing('mail', 0, 1, { schedule: { cron: '*/20 * * * *' }, blackout: ['22:00-02:00'] });
   assert.deepEqual(cron.cron, ['*/20 * * * *']);
   assert.equal(cron.jitterMs, 0, 'no default jitter for cron');
-  assert.deepEqual(minutesOf(cron.skip), [...Array.from({ length: 120 }, (_, i) => 1320 + i), ...Array.from({ length: 120 }, (_, i) => i)].sort((a, b) => a - b));
+  assert.deepEqual(
+    minutesOf(cron.skip),
+    [...Array.from({ length: 120 }, (_, i) => 1320 + i), ...Array.from({ length: 120 }, (_, i) => i)].sort(
+      (a, b) => a - b,
+    ),
+  );
 });
 
 test('impossible settings are explained, not guessed around', () => {
@@ -128,7 +170,16 @@ test('impossible settings are explained, not guessed around', () => {
 });
 
 test('groupMinutes folds hours with the same minutes into one rule', () => {
-  assert.deepEqual(groupMinutes([5, 65, 125, 185, 1385], false), [{ hours: [{ start: 0, end: 3 }, { start: 23, end: 23 }], minutes: [{ start: 5, end: 5 }], anySecond: false }]);
+  assert.deepEqual(groupMinutes([5, 65, 125, 185, 1385], false), [
+    {
+      hours: [
+        { start: 0, end: 3 },
+        { start: 23, end: 23 },
+      ],
+      minutes: [{ start: 5, end: 5 }],
+      anySecond: false,
+    },
+  ]);
 });
 
 test('inventory: schedule fields validate with messages naming the fix; defaults are inherited', () => {
@@ -136,14 +187,28 @@ test('inventory: schedule fields validate with messages naming the fix; defaults
   const inventory = parseInventory(
     `${base}defaults: { schedule: hourly, timezone: Europe/Amsterdam, blackout: ["09:00-17:00"], jitter: 5m }\nhosts:\n  vpn: { address: vpn.example.org }\n  db: { address: db.example.org, schedule: { every: 6h }, enabled: false }\n  mail: { address: mail.example.org, schedule: { cron: "30 2 * * *" }, timezone: UTC }\n`,
   );
-  assert.deepEqual(resolveSchedule(inventory, 'vpn'), { schedule: 'hourly', jitter: '5m', timezone: 'Europe/Amsterdam', blackout: ['09:00-17:00'], enabled: true });
+  assert.deepEqual(resolveSchedule(inventory, 'vpn'), {
+    schedule: 'hourly',
+    jitter: '5m',
+    timezone: 'Europe/Amsterdam',
+    blackout: ['09:00-17:00'],
+    enabled: true,
+  });
   assert.deepEqual(resolveSchedule(inventory, 'db').schedule, { every: '6h' });
   assert.equal(resolveSchedule(inventory, 'db').enabled, false);
   assert.equal(resolveSchedule(inventory, 'mail').timezone, 'UTC');
-  assert.deepEqual(resolveSchedule(parseInventory(`${base}hosts: { x: { address: x } }`), 'x'), { schedule: 'daily', timezone: 'UTC', blackout: [], enabled: true });
+  assert.deepEqual(resolveSchedule(parseInventory(`${base}hosts: { x: { address: x } }`), 'x'), {
+    schedule: 'daily',
+    timezone: 'UTC',
+    blackout: [],
+    enabled: true,
+  });
 
   const bad: Array<[string, RegExp]> = [
-    ['schedule: weekly', /hosts\.vpn\.schedule: expected daily, hourly, \{ every: "6h" \} or \{ cron: "30 2 \* \* \*" \}/],
+    [
+      'schedule: weekly',
+      /hosts\.vpn\.schedule: expected daily, hourly, \{ every: "6h" \} or \{ cron: "30 2 \* \* \*" \}/,
+    ],
     ['schedule: { every: 90s }', /hosts\.vpn\.schedule\.every: expected whole minutes/],
     ['schedule: { cron: "* *" }', /hosts\.vpn\.schedule\.cron: expected 5 fields/],
     ['timezone: Mars/Olympus', /hosts\.vpn\.timezone: expected an IANA time zone/],
@@ -152,12 +217,18 @@ test('inventory: schedule fields validate with messages naming the fix; defaults
     ['enabled: "no"', /hosts\.vpn\.enabled: expected true or false/],
   ];
   for (const [field, message] of bad) {
-    assert.throws(() => parseInventory(`${base}hosts: { vpn: { address: vpn, ${field} } }`), (error: Error) => {
-      assert.match(error.message, message);
-      return true;
-    });
+    assert.throws(
+      () => parseInventory(`${base}hosts: { vpn: { address: vpn, ${field} } }`),
+      (error: Error) => {
+        assert.match(error.message, message);
+        return true;
+      },
+    );
   }
-  assert.throws(() => parseInventory(`${base}netbox: { url: "http://127.0.0.1:1" }\nhosts: {}`), /netbox: set tokenFile or tokenEnv/);
+  assert.throws(
+    () => parseInventory(`${base}netbox: { url: "http://127.0.0.1:1" }\nhosts: {}`),
+    /netbox: set tokenFile or tokenEnv/,
+  );
 });
 
 test('desired schedules: one per (host, server), ids and hashes stable, a host error leaves the others', () => {
@@ -165,11 +236,21 @@ test('desired schedules: one per (host, server), ids and hashes stable, a host e
     'servers: { b1: { dataset: data }, b2: { dataset: tank } }\nhosts:\n  vpn: { address: vpn }\n  web: { address: web, servers: [b2] }\n  bad: { address: bad, blackout: ["00:00-23:45"] }\n',
   );
   const first = desiredBackupSchedules(inventory);
-  assert.deepEqual(first.schedules.map((s) => s.scheduleId), ['tidemark:backup:vpn@b1', 'tidemark:backup:vpn@b2', 'tidemark:backup:web@b2']);
+  assert.deepEqual(
+    first.schedules.map((s) => s.scheduleId),
+    ['tidemark:backup:vpn@b1', 'tidemark:backup:vpn@b2', 'tidemark:backup:web@b2'],
+  );
   assert.equal(first.errors.length, 1);
   assert.match(first.errors[0]!.message, /hosts\.bad: blackout .* leaves no start time/);
-  assert.deepEqual(desiredBackupSchedules(inventory).schedules.map((s) => s.hash), first.schedules.map((s) => s.hash));
-  assert.equal(specHash({ b: 1, a: [1, { d: 2, c: 3 }] }), specHash({ a: [1, { c: 3, d: 2 }], b: 1 }), 'hash ignores key order');
+  assert.deepEqual(
+    desiredBackupSchedules(inventory).schedules.map((s) => s.hash),
+    first.schedules.map((s) => s.hash),
+  );
+  assert.equal(
+    specHash({ b: 1, a: [1, { d: 2, c: 3 }] }),
+    specHash({ a: [1, { c: 3, d: 2 }], b: 1 }),
+    'hash ignores key order',
+  );
   const action = first.schedules[0]!.options.action;
   assert.equal(action.workflowType, 'scheduledBackup');
   assert.equal(first.schedules[0]!.options.policies?.overlap, 'SKIP');

@@ -20,10 +20,26 @@ let inventory: Inventory;
 const cases: Record<string, { timezone: string; blackout: string[]; extra?: Record<string, unknown> }> = {
   'daily-ams': { timezone: 'Europe/Amsterdam', blackout: ['09:00-17:00'] },
   'daily-wrap-london': { timezone: 'Europe/London', blackout: ['20:00-08:00'] },
-  'hourly-nyc': { timezone: 'America/New_York', blackout: ['22:00-06:00'], extra: { schedule: 'hourly', jitter: '10m' } },
-  'every5h-tokyo': { timezone: 'Asia/Tokyo', blackout: ['09:00-17:00'], extra: { schedule: { every: '5h' }, jitter: '20m' } },
-  'every30m-lordhowe': { timezone: 'Australia/Lord_Howe', blackout: ['01:00-05:00', '12:30-13:30'], extra: { schedule: { every: '30m' } } },
-  'cron-utc': { timezone: 'UTC', blackout: ['00:00-08:00', '12:00-13:00'], extra: { schedule: { cron: '*/20 * * * *' }, jitter: '5m' } },
+  'hourly-nyc': {
+    timezone: 'America/New_York',
+    blackout: ['22:00-06:00'],
+    extra: { schedule: 'hourly', jitter: '10m' },
+  },
+  'every5h-tokyo': {
+    timezone: 'Asia/Tokyo',
+    blackout: ['09:00-17:00'],
+    extra: { schedule: { every: '5h' }, jitter: '20m' },
+  },
+  'every30m-lordhowe': {
+    timezone: 'Australia/Lord_Howe',
+    blackout: ['01:00-05:00', '12:30-13:30'],
+    extra: { schedule: { every: '30m' } },
+  },
+  'cron-utc': {
+    timezone: 'UTC',
+    blackout: ['00:00-08:00', '12:00-13:00'],
+    extra: { schedule: { cron: '*/20 * * * *' }, jitter: '5m' },
+  },
   'cron-kolkata': { timezone: 'Asia/Kolkata', blackout: ['09:00-18:00'], extra: { schedule: { cron: '15 * * * *' } } },
 };
 /** Plus 20 plain daily hosts in Amsterdam, to see many start times and the spread between servers. */
@@ -35,7 +51,8 @@ before(async () => {
   s2 = box.server('s2');
   const hosts: Record<string, Record<string, unknown>> = {};
   let n = 1;
-  for (const [host, spec] of Object.entries(cases)) hosts[host] = { address: `10.4.0.${n++}`, timezone: spec.timezone, blackout: spec.blackout, ...spec.extra };
+  for (const [host, spec] of Object.entries(cases))
+    hosts[host] = { address: `10.4.0.${n++}`, timezone: spec.timezone, blackout: spec.blackout, ...spec.extra };
   for (const host of dailyFleet) hosts[host] = { address: `10.4.1.${n++}` };
   const settings = {
     servers: { [s1]: { dataset: 'data' }, [s2]: { dataset: 'data2' } },
@@ -52,21 +69,28 @@ after(() => box.close());
 
 /** Minute of the day of `at` on the wall clock of `zone`. */
 function wallMinute(at: Date, zone: string): number {
-  const parts = new Intl.DateTimeFormat('en-GB', { timeZone: zone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).formatToParts(at);
+  const parts = new Intl.DateTimeFormat('en-GB', {
+    timeZone: zone,
+    hour: '2-digit',
+    minute: '2-digit',
+    hourCycle: 'h23',
+  }).formatToParts(at);
   const part = (type: string) => Number(parts.find((p) => p.type === type)?.value);
   return part('hour') * 60 + part('minute');
 }
 
 function inWindow(minute: number, text: string): boolean {
   const window = parseBlackout(text)!;
-  return window.end > window.start ? minute >= window.start && minute < window.end : minute >= window.start || minute < window.end;
+  return window.end > window.start
+    ? minute >= window.start && minute < window.end
+    : minute >= window.start || minute < window.end;
 }
 
 async function nextRuns(host: string, server: string): Promise<Date[]> {
   return (await box.client.schedule.getHandle(backupScheduleId(host, server)).describe()).info.nextActionTimes;
 }
 
-test('next runs computed by Temporal fall outside every blackout window, in the schedule\'s time zone', async () => {
+test("next runs computed by Temporal fall outside every blackout window, in the schedule's time zone", async () => {
   for (const [host, spec] of Object.entries(cases)) {
     for (const server of [s1, s2]) {
       const runs = await nextRuns(host, server);
@@ -74,7 +98,10 @@ test('next runs computed by Temporal fall outside every blackout window, in the 
       for (const run of runs) {
         const minute = wallMinute(run, spec.timezone);
         for (const window of spec.blackout) {
-          assert.ok(!inWindow(minute, window), `${host}@${server} runs at ${run.toISOString()} = ${Math.floor(minute / 60)}:${String(minute % 60).padStart(2, '0')} ${spec.timezone}, inside ${window}`);
+          assert.ok(
+            !inWindow(minute, window),
+            `${host}@${server} runs at ${run.toISOString()} = ${Math.floor(minute / 60)}:${String(minute % 60).padStart(2, '0')} ${spec.timezone}, inside ${window}`,
+          );
         }
       }
     }
@@ -84,14 +111,18 @@ test('next runs computed by Temporal fall outside every blackout window, in the 
 test('hourly with a night blackout in New York: up to 16 runs a day, none 22:00-06:00 local', async () => {
   const description = await box.client.schedule.getHandle(backupScheduleId('hourly-nyc', s1)).describe();
   assert.equal(description.spec.timezone, 'America/New_York');
-  const hours = new Set(description.spec.calendars!.flatMap((calendar) => calendar.hour.flatMap((range) => Array.from({ length: range.end - range.start + 1 }, (_, i) => range.start + i))));
+  const hours = new Set(
+    description.spec.calendars!.flatMap((calendar) =>
+      calendar.hour.flatMap((range) => Array.from({ length: range.end - range.start + 1 }, (_, i) => range.start + i)),
+    ),
+  );
   assert.ok(hours.size === 15 || hours.size === 16, `${hours.size} hours`);
   for (const hour of hours) assert.ok(hour >= 6 && hour < 22, `hour ${hour}`);
   assert.equal(description.spec.jitter, 600_000);
   assert.equal(description.policies.catchupWindow, 3_600_000);
 });
 
-test('the daily fleet starts at spread-out times, and a host\'s two servers are hours apart', async () => {
+test("the daily fleet starts at spread-out times, and a host's two servers are hours apart", async () => {
   const starts = new Set<number>();
   for (const host of dailyFleet) {
     const [a] = await nextRuns(host, s1);
@@ -118,7 +149,10 @@ test('the next runs config check prints are those Temporal computes: equal witho
       const pairs = temporal.map((time, index) => `${ours[index]?.toISOString()} ≤ ${time.toISOString()}`).join(', ');
       temporal.forEach((time, index) => {
         const nominal = ours[index]!.getTime();
-        assert.ok(nominal <= time.getTime() && time.getTime() <= nominal + jitterMs, `${host}@${server} (${timing.timing.summary}, jitter ${jitterMs} ms): ${pairs}`);
+        assert.ok(
+          nominal <= time.getTime() && time.getTime() <= nominal + jitterMs,
+          `${host}@${server} (${timing.timing.summary}, jitter ${jitterMs} ms): ${pairs}`,
+        );
       });
     }
   }

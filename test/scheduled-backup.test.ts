@@ -33,7 +33,8 @@ after(() => box.close());
 /** Runs with the fixed backup id, newest first (visibility is eventually consistent: poll). */
 async function backupRuns(): Promise<Array<{ runId: string; status: string }>> {
   const runs = [];
-  for await (const run of box.client.workflow.list({ query: `WorkflowId = '${backupWorkflowId(host, server)}'` })) runs.push({ runId: run.runId, status: run.status.name });
+  for await (const run of box.client.workflow.list({ query: `WorkflowId = '${backupWorkflowId(host, server)}'` }))
+    runs.push({ runId: run.runId, status: run.status.name });
   return runs;
 }
 
@@ -49,43 +50,84 @@ test('triggered while a backup of the pair runs: the scheduled run is skipped an
 
   const trigger = await box.cli(inventoryPath, ['trigger', '--host', host]);
   assert.equal(trigger.exitCode, 3, trigger.stdout + trigger.stderr);
-  assert.match(trigger.stdout, new RegExp(`^${host}@${server}: skipped: already running \\(backup:${host}@${server}\\); scheduled-backup:${host}@${server}-\\S+ ended$`, 'm'));
+  assert.match(
+    trigger.stdout,
+    new RegExp(
+      `^${host}@${server}: skipped: already running \\(backup:${host}@${server}\\); scheduled-backup:${host}@${server}-\\S+ ended$`,
+      'm',
+    ),
+  );
 
   const action = (await schedule.describe()).info.recentActions.at(-1)!.action.workflow;
   const scheduledRun = box.client.workflow.getHandle(action.workflowId, action.firstExecutionRunId);
   const result = (await scheduledRun.result()) as ScheduledBackupResult;
   assert.equal(result.outcome, 'skipped');
-  assert.equal(result.message, `skipped: already running (a backup of ${host} on ${server} holds backup:${host}@${server})`);
+  assert.equal(
+    result.message,
+    `skipped: already running (a backup of ${host} on ${server} holds backup:${host}@${server})`,
+  );
   // The scheduled run is found by its pair in the UI, and says it skipped.
   const parentAttributes = (await scheduledRun.describe()).typedSearchAttributes;
-  assert.deepEqual([parentAttributes.get(hostAttribute), parentAttributes.get(serverAttribute), parentAttributes.get(statusAttribute)], [host, server, 'SKIPPED']);
+  assert.deepEqual(
+    [parentAttributes.get(hostAttribute), parentAttributes.get(serverAttribute), parentAttributes.get(statusAttribute)],
+    [host, server, 'SKIPPED'],
+  );
 
   await waitFor('the blocker is listed', async () => (await backupRuns()).length >= 1);
   const runs = await backupRuns();
-  assert.deepEqual(runs, [{ runId: blocker.firstExecutionRunId, status: 'RUNNING' }], 'still exactly one backup run: the original');
+  assert.deepEqual(
+    runs,
+    [{ runId: blocker.firstExecutionRunId, status: 'RUNNING' }],
+    'still exactly one backup run: the original',
+  );
 
   // A second trigger straight through Temporal (overlap ALLOW_ALL, the SDK default) is just as harmless.
   await schedule.trigger();
   await waitFor('two scheduled runs', async () => (await schedule.describe()).info.recentActions.length === 2);
   const second = (await schedule.describe()).info.recentActions.at(-1)!.action.workflow;
-  assert.equal(((await box.client.workflow.getHandle(second.workflowId, second.firstExecutionRunId).result()) as ScheduledBackupResult).outcome, 'skipped');
+  assert.equal(
+    (
+      (await box.client.workflow
+        .getHandle(second.workflowId, second.firstExecutionRunId)
+        .result()) as ScheduledBackupResult
+    ).outcome,
+    'skipped',
+  );
   assert.equal((await backupRuns()).length, 1);
   await blocker.terminate('test: make way');
 });
 
-test('with no backup running, a trigger starts backupHost under the fixed id as the scheduled run\'s child', async () => {
+test("with no backup running, a trigger starts backupHost under the fixed id as the scheduled run's child", async () => {
   const trigger = await box.cli(inventoryPath, ['trigger', '--host', host, '--server', server]);
   assert.equal(trigger.exitCode, 0, trigger.stdout + trigger.stderr);
-  assert.match(trigger.stdout, new RegExp(`^${host}@${server}: started scheduled-backup:${host}@${server}-\\S+ → backup:${host}@${server} run \\S+$`, 'm'));
+  assert.match(
+    trigger.stdout,
+    new RegExp(
+      `^${host}@${server}: started scheduled-backup:${host}@${server}-\\S+ → backup:${host}@${server} run \\S+$`,
+      'm',
+    ),
+  );
   const backup = await box.client.workflow.getHandle(backupWorkflowId(host, server)).describe();
   assert.equal(backup.status.name, 'RUNNING');
   assert.match(backup.parentExecution?.workflowId ?? '', new RegExp(`^scheduled-backup:${host}@${server}-`));
   // The child starts tagged with its pair and RUNNING, and with the UI's one-line summary.
-  assert.deepEqual([backup.typedSearchAttributes.get(hostAttribute), backup.typedSearchAttributes.get(serverAttribute), backup.typedSearchAttributes.get(statusAttribute)], [host, server, 'RUNNING']);
+  assert.deepEqual(
+    [
+      backup.typedSearchAttributes.get(hostAttribute),
+      backup.typedSearchAttributes.get(serverAttribute),
+      backup.typedSearchAttributes.get(statusAttribute),
+    ],
+    [host, server, 'RUNNING'],
+  );
   assert.equal(await backup.staticSummary(), `${host} → ${server}`);
   // An ad-hoc start-style request with the fixed id is refused while it runs (start-backup joins it).
   await assert.rejects(
-    box.client.workflow.start('backupHost', { workflowId: backupWorkflowId(host, server), taskQueue: box.taskQueue, args: [{ host, server }], workflowIdConflictPolicy: 'FAIL' }),
+    box.client.workflow.start('backupHost', {
+      workflowId: backupWorkflowId(host, server),
+      taskQueue: box.taskQueue,
+      args: [{ host, server }],
+      workflowIdConflictPolicy: 'FAIL',
+    }),
     /already started/i,
   );
   await box.client.workflow.getHandle(backupWorkflowId(host, server)).terminate('test: done');

@@ -11,7 +11,11 @@ let box: Sandbox;
 let s1: string;
 let s2: string;
 let hosts: Record<string, Record<string, unknown>>;
-const inventory = () => ({ servers: { [s1]: { dataset: 'data' }, [s2]: { dataset: 'data2' } }, sync: { enabled: false }, hosts });
+const inventory = () => ({
+  servers: { [s1]: { dataset: 'data' }, [s2]: { dataset: 'data2' } },
+  sync: { enabled: false },
+  hosts,
+});
 const idsOf = (host: string) => [backupScheduleId(host, s1), backupScheduleId(host, s2)];
 
 before(async () => {
@@ -38,14 +42,19 @@ test('sync creates one schedule per (host, server): 50 hosts × 2 servers = 100'
   assert.equal(report.created, 100);
   assert.equal(report.applied, true);
   assert.equal(report.lines.length, 100);
-  for (const line of report.lines) assert.match(line, new RegExp(`^\\+ h\\d\\d@(${s1}|${s2}) daily \\d\\d:\\d\\d\\+30m$`));
+  for (const line of report.lines)
+    assert.match(line, new RegExp(`^\\+ h\\d\\d@(${s1}|${s2}) daily \\d\\d:\\d\\d\\+30m$`));
 
   const description = await box.client.schedule.getHandle(backupScheduleId('h00', s1)).describe();
   assert.equal(description.action.workflowType, 'scheduledBackup');
   assert.equal(description.action.taskQueue, box.taskQueue);
   assert.deepEqual(description.action.args, [{ host: 'h00', server: s1 }]);
   assert.equal(description.policies.overlap, 'SKIP');
-  assert.equal(description.policies.catchupWindow, 86_400_000, 'catch-up window explicit: one day for a daily schedule');
+  assert.equal(
+    description.policies.catchupWindow,
+    86_400_000,
+    'catch-up window explicit: one day for a daily schedule',
+  );
   assert.deepEqual(description.memo, { tidemark: { owner: 'tidemark', kind: 'backup', host: 'h00', server: s1 } });
   assert.equal(description.info.nextActionTimes.length > 0, true);
   // list() is eventually consistent; later steps rely on it to find schedules to delete.
@@ -56,7 +65,10 @@ test('a second sync changes nothing', async () => {
   const report = await box.sync(inventory());
   assert.deepEqual(report.lines, []);
   assert.deepEqual([report.created, report.updated, report.deleted, report.unchanged], [0, 0, 0, 100]);
-  assert.equal((await box.client.schedule.getHandle(backupScheduleId('h31', s2)).describe()).info.lastUpdatedAt, undefined);
+  assert.equal(
+    (await box.client.schedule.getHandle(backupScheduleId('h31', s2)).describe()).info.lastUpdatedAt,
+    undefined,
+  );
 });
 
 test("editing one host's schedule updates exactly that host's schedules", async () => {
@@ -64,11 +76,16 @@ test("editing one host's schedule updates exactly that host's schedules", async 
   const report = await box.sync(inventory());
   assert.deepEqual([report.created, report.updated, report.deleted, report.unchanged], [0, 2, 0, 98]);
   assert.equal(report.lines.length, 2);
-  for (const line of report.lines) assert.match(line, /^~ h07@\S+ hourly :\d\d\+6m \(1[56]\/day\) \(was daily \d\d:\d\d\+30m\)$/);
+  for (const line of report.lines)
+    assert.match(line, /^~ h07@\S+ hourly :\d\d\+6m \(1[56]\/day\) \(was daily \d\d:\d\d\+30m\)$/);
   const updated = await box.client.schedule.getHandle(backupScheduleId('h07', s1)).describe();
   assert.ok(updated.info.lastUpdatedAt, 'h07 was updated in place (same schedule, history kept)');
   assert.ok((updated.spec.calendars?.[0]?.hour.length ?? 0) >= 1);
-  for (const other of ['h06', 'h08']) assert.equal((await box.client.schedule.getHandle(backupScheduleId(other, s1)).describe()).info.lastUpdatedAt, undefined);
+  for (const other of ['h06', 'h08'])
+    assert.equal(
+      (await box.client.schedule.getHandle(backupScheduleId(other, s1)).describe()).info.lastUpdatedAt,
+      undefined,
+    );
   assert.deepEqual((await box.sync(inventory())).lines, [], 'and the next sync is quiet again');
 });
 
@@ -87,7 +104,10 @@ test('removing a host deletes its schedules; schedules Tidemark does not own sur
   delete hosts.h13;
   hosts.h50 = { address: '10.9.9.9' };
   const report = await box.sync(inventory());
-  assert.deepEqual(report.lines.filter((line) => line.startsWith('-')), [`- h13@${s1}`, `- h13@${s2}`]);
+  assert.deepEqual(
+    report.lines.filter((line) => line.startsWith('-')),
+    [`- h13@${s1}`, `- h13@${s2}`],
+  );
   const added = report.lines.filter((line) => line.startsWith('+'));
   assert.equal(added.length, 1);
   assert.match(added[0]!, new RegExp(`^\\+ h50@${s2} daily `));
@@ -106,7 +126,10 @@ test("an operator's pause survives a sync that updates the host; enabled: false 
   hosts.h21 = { ...hosts.h21, enabled: false };
   const report = await box.sync(inventory());
   assert.equal(report.updated, 4);
-  assert.match(report.lines.find((l) => l.startsWith(`~ h21@${s1} `)) ?? '', /^~ h21@\S+ daily \d\d:\d\d\+30m \(disabled\) \(was daily/);
+  assert.match(
+    report.lines.find((l) => l.startsWith(`~ h21@${s1} `)) ?? '',
+    /^~ h21@\S+ daily \d\d:\d\d\+30m \(disabled\) \(was daily/,
+  );
 
   const h20a = await box.client.schedule.getHandle(backupScheduleId('h20', s1)).describe();
   assert.equal(h20a.state.paused, true);
@@ -121,7 +144,11 @@ test("an operator's pause survives a sync that updates the host; enabled: false 
   hosts.h21 = { ...hosts.h21, enabled: true };
   await box.sync(inventory());
   for (const id of idsOf('h21')) assert.equal((await box.client.schedule.getHandle(id).describe()).state.paused, false);
-  assert.equal((await box.client.schedule.getHandle(backupScheduleId('h20', s1)).describe()).state.paused, true, "alice's pause still stands");
+  assert.equal(
+    (await box.client.schedule.getHandle(backupScheduleId('h20', s1)).describe()).state.paused,
+    true,
+    "alice's pause still stands",
+  );
 });
 
 test('a suspicious drop in hosts is not applied without --force', async () => {
@@ -155,7 +182,11 @@ test('CLI: sync prints the plan, --dry-run changes nothing, schedules --json, pa
       sync: { enabled: false },
       // New Year's midnight only: nothing fires while the test runs.
       defaults: { schedule: { cron: '0 0 1 1 *' }, timezone: 'Europe/Amsterdam' },
-      hosts: { alpha: { address: '10.2.0.1' }, beta: { address: '10.2.0.2' }, gamma: { address: '10.2.0.3', enabled: false } },
+      hosts: {
+        alpha: { address: '10.2.0.1' },
+        beta: { address: '10.2.0.2' },
+        gamma: { address: '10.2.0.3', enabled: false },
+      },
     },
     'cli.yaml',
   );
@@ -183,8 +214,22 @@ test('CLI: sync prints the plan, --dry-run changes nothing, schedules --json, pa
 
   const listed = await box.cli(path, ['schedules', '--json', '--server', c1]);
   assert.equal(listed.exitCode, 0, listed.stderr);
-  const rows = JSON.parse(listed.stdout) as Array<{ host: string; schedule: string; nextRun: string | null; paused: boolean; note: string | null; lastResult: string | null }>;
-  assert.deepEqual(rows.map((row) => [row.host, row.paused]), [['alpha', true], ['beta', false], ['gamma', true]]);
+  const rows = JSON.parse(listed.stdout) as Array<{
+    host: string;
+    schedule: string;
+    nextRun: string | null;
+    paused: boolean;
+    note: string | null;
+    lastResult: string | null;
+  }>;
+  assert.deepEqual(
+    rows.map((row) => [row.host, row.paused]),
+    [
+      ['alpha', true],
+      ['beta', false],
+      ['gamma', true],
+    ],
+  );
   assert.match(rows[0]!.note ?? '', /^paused by \S+: disk swap$/);
   assert.equal(rows[1]!.schedule, 'cron "0 0 1 1 *" Europe/Amsterdam');
   assert.match(rows[1]!.nextRun ?? '', /^\d{4}-12-31T23:00:00\.000Z$/, 'midnight of 1 January in Amsterdam');
@@ -201,5 +246,9 @@ test('CLI: sync prints the plan, --dry-run changes nothing, schedules --json, pa
   const unknown = await box.cli(path, ['pause', '--host', 'nosuch']);
   assert.equal(unknown.exitCode, 2);
   assert.match(unknown.stderr, /no Tidemark schedule for nosuch; run "tidemark sync" first/);
-  assert.match((await box.cli(path, ['sync'])).stdout, /^0 created, 0 updated, 0 deleted, 3 unchanged$/m, 'pause and resume are not drift');
+  assert.match(
+    (await box.cli(path, ['sync'])).stdout,
+    /^0 created, 0 updated, 0 deleted, 3 unchanged$/m,
+    'pause and resume are not drift',
+  );
 });

@@ -25,8 +25,16 @@ function secretFile(name: string, text: string, mode: number): string {
 }
 
 const summary: BackupSummary = {
-  host: 'vpn', server: 'b1', status: 'SUCCESS', dataset: 'data/vpn', snapshot: 'data/vpn@tidemark-20261123T101500Z',
-  filesTransferred: 1, bytesTransferred: 2, bytesReceived: 3, durationMs: 4, message: 'ok',
+  host: 'vpn',
+  server: 'b1',
+  status: 'SUCCESS',
+  dataset: 'data/vpn',
+  snapshot: 'data/vpn@tidemark-20261123T101500Z',
+  filesTransferred: 1,
+  bytesTransferred: 2,
+  bytesReceived: 3,
+  durationMs: 4,
+  message: 'ok',
 };
 
 let receiver: HttpReceiver;
@@ -42,14 +50,20 @@ test('a secret file group or others can read is refused, naming the file and "ch
     const path = secretFile(`pw-${mode.toString(8)}`, `${password}\n`, mode);
     await assert.rejects(readSecret(path, 'Icinga password'), (error: Error) => {
       assert.ok(error instanceof PermanentNotifyError, 'not retried: waiting will not fix it');
-      assert.equal(error.message, `the Icinga password file ${path} is open to group or others (mode ${mode.toString(8)}); run: chmod 600 ${path}`);
+      assert.equal(
+        error.message,
+        `the Icinga password file ${path} is open to group or others (mode ${mode.toString(8)}); run: chmod 600 ${path}`,
+      );
       assert.ok(!error.message.includes(password));
       return true;
     });
   }
   assert.equal(await readSecret(secretFile('pw-600', `${password}\n`, 0o600), 'Icinga password'), password);
   assert.equal(await readSecret(secretFile('pw-400', `${password}\n`, 0o400), 'Icinga password'), password);
-  await assert.rejects(readSecret(join(dir, 'missing'), 'webhook secret'), new RegExp(`^PermanentNotifyError: cannot read the webhook secret file ${dir}/missing: ENOENT`));
+  await assert.rejects(
+    readSecret(join(dir, 'missing'), 'webhook secret'),
+    new RegExp(`^PermanentNotifyError: cannot read the webhook secret file ${dir}/missing: ENOENT`),
+  );
 });
 
 test('the NetBox token file is held to the same rule', async () => {
@@ -58,28 +72,47 @@ test('the NetBox token file is held to the same rule', async () => {
   const base = { url: 'https://netbox.example.org', tag: 'Backup', address: 'primary_ip' as const, timeoutMs: 1_000 };
   await assert.rejects(readNetboxToken({ ...base, tokenFile: open }), (error: Error) => {
     assert.ok(error instanceof NetboxError);
-    assert.equal(error.message, `the NetBox token file ${open} is open to group or others (mode 644); run: chmod 600 ${open}`);
+    assert.equal(
+      error.message,
+      `the NetBox token file ${open} is open to group or others (mode 644); run: chmod 600 ${open}`,
+    );
     return true;
   });
-  assert.equal(await readNetboxToken({ ...base, tokenFile: secretFile('netbox-token-600', `${token}\n`, 0o600) }), token);
+  assert.equal(
+    await readNetboxToken({ ...base, tokenFile: secretFile('netbox-token-600', `${token}\n`, 0o600) }),
+    token,
+  );
 });
 
 test('the notify targets refuse an open secret file before sending anything', async () => {
   receiver.requests.length = 0;
   const open = secretFile('hook-644', 'hook-secret\n', 0o644);
   const run = { workflowId: 'backup:vpn@b1', runId: 'r1', url: 'http://127.0.0.1:8233/x' };
-  await assert.rejects(sendWebhook({ type: 'webhook', url: `${receiver.url}/hook`, secretFile: open }, summary, run), /is open to group or others \(mode 644\); run: chmod 600 /);
-  const icinga = { type: 'icinga' as const, url: receiver.url, user: 'tidemark', passwordFile: secretFile('icinga-644', password, 0o644) };
+  await assert.rejects(
+    sendWebhook({ type: 'webhook', url: `${receiver.url}/hook`, secretFile: open }, summary, run),
+    /is open to group or others \(mode 644\); run: chmod 600 /,
+  );
+  const icinga = {
+    type: 'icinga' as const,
+    url: receiver.url,
+    user: 'tidemark',
+    passwordFile: secretFile('icinga-644', password, 0o644),
+  };
   await assert.rejects(sendIcinga(icinga, summary), /is open to group or others \(mode 644\); run: chmod 600 /);
   assert.equal(receiver.requests.length, 0, 'no request went out');
 });
 
 test('URLs in messages lose user:password@, ?query and #fragment', () => {
-  assert.equal(redactUrl('https://tidemark:s3cret@icinga.example.org:5665/v1?password=p&x=1#frag'), 'https://icinga.example.org:5665/v1');
+  assert.equal(
+    redactUrl('https://tidemark:s3cret@icinga.example.org:5665/v1?password=p&x=1#frag'),
+    'https://icinga.example.org:5665/v1',
+  );
   assert.equal(redactUrl('https://icinga.example.org:5665'), 'https://icinga.example.org:5665/');
   assert.equal(redactUrl('not a url'), '(unparsable URL)');
   assert.equal(
-    redactUrls('GET https://u:p@a.example/x?token=t: failed; see "http://b.example/?api_key=k" and (https://c.example/ok).'),
+    redactUrls(
+      'GET https://u:p@a.example/x?token=t: failed; see "http://b.example/?api_key=k" and (https://c.example/ok).',
+    ),
     'GET https://a.example/x: failed; see "http://b.example/" and (https://c.example/ok).',
   );
 });
@@ -98,7 +131,8 @@ test('Icinga errors name the API without the credentials or query string of its 
       (failure: Error) => failure,
     );
     assert.ok(error.message.startsWith(message), error.message);
-    for (const secret of ['url-pw-55aa', 'query-pw-66bb', password]) assert.ok(!error.message.includes(secret), `${secret} in: ${error.message}`);
+    for (const secret of ['url-pw-55aa', 'query-pw-66bb', password])
+      assert.ok(!error.message.includes(secret), `${secret} in: ${error.message}`);
   }
   receiver.respond = () => 200;
   // Nothing listening: the network error names the origin only.
@@ -107,7 +141,8 @@ test('Icinga errors name the API without the credentials or query string of its 
   const down = `http://tidemark:url-pw-55aa@127.0.0.1:${closed.port}/?password=query-pw-66bb`;
   await assert.rejects(sendIcinga({ ...target, url: down }, summary), (error: Error) => {
     assert.match(error.message, new RegExp(`^POST http://127\\.0\\.0\\.1:${closed.port}: .*(ECONNREFUSED|refused)`));
-    for (const secret of ['url-pw-55aa', 'query-pw-66bb', password]) assert.ok(!error.message.includes(secret), error.message);
+    for (const secret of ['url-pw-55aa', 'query-pw-66bb', password])
+      assert.ok(!error.message.includes(secret), error.message);
     return true;
   });
 });

@@ -38,7 +38,13 @@ before(async () => {
   writeFileSync(join(dataMount, 'will-be-deleted'), 'x');
   writeFileSync(join(scratchMount, 'scratch.bin'), 'in memory only\n');
   // No `paths`: the mount-table default, confined to the rig's tree.
-  setHostSettings(rig, { paths: undefined, selectionRoot: rig.source, excludeFile: join(rig.dir, 'none.conf'), hooks: { dir: join(rig.dir, 'no-hooks') }, retention: { keepWithin: '7d' } });
+  setHostSettings(rig, {
+    paths: undefined,
+    selectionRoot: rig.source,
+    excludeFile: join(rig.dir, 'none.conf'),
+    hooks: { dir: join(rig.dir, 'no-hooks') },
+    retention: { keepWithin: '7d' },
+  });
   await rig.startWorker();
 });
 after(async () => {
@@ -56,7 +62,10 @@ test('a separate local filesystem under the root is backed up by default; a tmpf
   const copy = join(await rig.copyPath(), rig.source);
   assert.ok(existsSync(join(copy, 'etc/hostname')));
   assert.ok(existsSync(join(copy, 'srv/data/projects/report.txt')), 'the ext4 filesystem was copied');
-  assert.ok(existsSync(join(dataMount, 'lost+found')) && !existsSync(join(copy, 'srv/data/lost+found')), "the filesystem's lost+found is left out");
+  assert.ok(
+    existsSync(join(dataMount, 'lost+found')) && !existsSync(join(copy, 'srv/data/lost+found')),
+    "the filesystem's lost+found is left out",
+  );
   assert.ok(existsSync(join(copy, 'mnt/scratch')), 'the tmpfs mount point directory itself exists');
   assert.deepEqual(readdirSync(join(copy, 'mnt/scratch')), [], 'but nothing of the tmpfs');
   const summary = await lastSummary();
@@ -86,7 +95,10 @@ test('explicit paths override the mount-table selection (and --one-file-system k
     assert.deepEqual(summary.hostSteps?.selection, { mode: 'explicit', paths: [rig.source], skippedMounts: [] });
     // The ext4 filesystem is another filesystem under the only path: not entered (rsync also does not delete
     // inside a mount point it does not cross, so the earlier copy of it is left as it was).
-    assert.deepEqual(readdirSync(join(await rig.copyPath(), rig.source, 'srv/data/projects')).sort(), ['report.txt', 'second.txt']);
+    assert.deepEqual(readdirSync(join(await rig.copyPath(), rig.source, 'srv/data/projects')).sort(), [
+      'report.txt',
+      'second.txt',
+    ]);
   } finally {
     setHostSettings(rig, { paths: undefined });
   }
@@ -104,7 +116,13 @@ test('an include allow-list (PlanB style) copies only the listed paths, across f
     assert.equal(run.exitCode, 0, run.stdout + run.stderr);
     const copy = join(await rig.copyPath(), rig.source);
     const files = (await execa('find', ['.', '-type', 'f'], { cwd: copy })).stdout.split('\n').sort();
-    assert.deepEqual(files, ['./etc/hostname', './srv/data/projects/report.txt', './srv/data/projects/second.txt', './srv/data/projects/third.txt', './var/backups/dpkg.status.0']);
+    assert.deepEqual(files, [
+      './etc/hostname',
+      './srv/data/projects/report.txt',
+      './srv/data/projects/second.txt',
+      './srv/data/projects/third.txt',
+      './var/backups/dpkg.status.0',
+    ]);
   } finally {
     setHostSettings(rig, { include: undefined });
   }

@@ -1,7 +1,16 @@
 // The folder of the ssh control sockets: whatever is found there, planning goes on; only a real, private
 // directory of ours gets the run's socket.
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
@@ -57,7 +66,10 @@ test('a plain file at the folder: planning succeeds without multiplexing and say
   writeFileSync(dir, '');
   const { controlPath, warnings } = await plan(dir);
   assert.equal(controlPath, undefined);
-  assert.match(warnings[0] ?? '', new RegExp(`^ssh control folder ${dir} \\(ssh\\.controlDir\\): it is not a directory; remove it`));
+  assert.match(
+    warnings[0] ?? '',
+    new RegExp(`^ssh control folder ${dir} \\(ssh\\.controlDir\\): it is not a directory; remove it`),
+  );
 });
 
 test('a folder others can enter: no multiplexing, with the fix', async () => {
@@ -67,18 +79,24 @@ test('a folder others can enter: no multiplexing, with the fix', async () => {
   const { controlPath, warnings } = await plan(open);
   assert.equal(controlPath, undefined);
   assert.match(warnings[0] ?? '', new RegExp(`its mode is 755, so others can enter it; chmod 700 ${open}\\.`));
-
 });
 
 const uid = process.getuid?.();
-test("a folder of another user: no multiplexing, naming its owner", { skip: uid !== 0 && 'needs root to hand a folder to another user' }, async () => {
-  const foreign = join(base, 'foreign');
-  mkdirSync(foreign, { mode: 0o700 });
-  chownSync(foreign, 65534, 65534);
-  const { controlPath, warnings } = await plan(foreign);
-  assert.equal(controlPath, undefined);
-  assert.match(warnings[0] ?? '', /it belongs to uid 65534, not to this worker's uid 0; remove it or set ssh\.controlDir/);
-});
+test(
+  'a folder of another user: no multiplexing, naming its owner',
+  { skip: uid !== 0 && 'needs root to hand a folder to another user' },
+  async () => {
+    const foreign = join(base, 'foreign');
+    mkdirSync(foreign, { mode: 0o700 });
+    chownSync(foreign, 65534, 65534);
+    const { controlPath, warnings } = await plan(foreign);
+    assert.equal(controlPath, undefined);
+    assert.match(
+      warnings[0] ?? '',
+      /it belongs to uid 65534, not to this worker's uid 0; remove it or set ssh\.controlDir/,
+    );
+  },
+);
 
 test('default folder: /run/tidemark/ssh for root, else $XDG_RUNTIME_DIR/tidemark-ssh, else one in the temp folder', () => {
   assert.equal(defaultControlDir(0, { XDG_RUNTIME_DIR: '/run/user/0' }), '/run/tidemark/ssh');

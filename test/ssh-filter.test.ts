@@ -9,7 +9,13 @@ import { execa } from 'execa';
 import type { BackupPlan } from '../domain/backup.js';
 import { hookCommand, probeCommand } from '../domain/host-steps.js';
 import { rsyncArgs } from '../domain/rsync-args.js';
-import { authorizedKeysLine, commandTemplates, filterConfig, hostSetup, packagedFilterPath } from '../client/host-setup.js';
+import {
+  authorizedKeysLine,
+  commandTemplates,
+  filterConfig,
+  hostSetup,
+  packagedFilterPath,
+} from '../client/host-setup.js';
 import { parseInventory } from '../inventory/load.js';
 
 const marker = 'k3j4h5g6f7d8s9a0';
@@ -34,7 +40,11 @@ async function fixture(): Promise<Fixture> {
   await writeFile(join(hooks, '10-hello'), '#!/bin/sh\necho hello from the hook\n');
   await chmod(join(hooks, '10-hello'), 0o755);
   await writeFile(excludeFile, '/var/cache\n');
-  const steps = { hooks: { dir: hooks, timeoutMs: hourMs, onFailure: 'continue' as const }, veto: { dir: veto, retryIntervalMs: 1, retries: 0 }, excludeFile };
+  const steps = {
+    hooks: { dir: hooks, timeoutMs: hourMs, onFailure: 'continue' as const },
+    veto: { dir: veto, retryIntervalMs: 1, retries: 0 },
+    excludeFile,
+  };
   const config = join(dir, 'filter.conf');
   const sudoConfig = join(dir, 'filter-sudo.conf');
   await writeFile(config, filterConfig('h', commandTemplates(steps, false), false));
@@ -111,7 +121,16 @@ test('anything else is refused: other commands, a login shell, rsync writes and 
   const f = await shared;
   assertRefused(await filter(undefined, f.config), /interactive logins are not allowed/);
   assertRefused(await filter('', f.config), /interactive logins are not allowed/);
-  for (const command of ['id', 'sh', 'sh -i', '/bin/bash -c id', 'scp -t /tmp', 'rsync --server -slogDtpre.iLsfxCIvu . /tmp/x', 'rsync --server .', 'internal-sftp']) {
+  for (const command of [
+    'id',
+    'sh',
+    'sh -i',
+    '/bin/bash -c id',
+    'scp -t /tmp',
+    'rsync --server -slogDtpre.iLsfxCIvu . /tmp/x',
+    'rsync --server .',
+    'internal-sftp',
+  ]) {
     assertRefused(await filter(command, f.config), /not a Tidemark command/);
   }
   const flags = '-slHogDtpAXrRxSe.iLsfxCIvu';
@@ -156,17 +175,32 @@ test("a pull with Tidemark's own rsync arguments goes through the filter, as roo
   await writeFile(join(source, 'with space', 'file'), 'content\n');
   // Stands in for ssh: drops "-l user host" and runs the filter with the rest as the client's command.
   const fakeSsh = join(f.dir, 'fake-ssh');
-  await writeFile(fakeSsh, `#!/bin/sh\nwhile [ "$1" != 127.0.0.1 ]; do shift; done\nshift\nSSH_ORIGINAL_COMMAND="$*" exec sh ${packagedFilterPath} "$FILTER_CONFIG"\n`);
+  await writeFile(
+    fakeSsh,
+    `#!/bin/sh\nwhile [ "$1" != 127.0.0.1 ]; do shift; done\nshift\nSSH_ORIGINAL_COMMAND="$*" exec sh ${packagedFilterPath} "$FILTER_CONFIG"\n`,
+  );
   await chmod(fakeSsh, 0o755);
-  for (const [sudo, config] of [[false, f.config], [true, f.sudoConfig]] as const) {
+  for (const [sudo, config] of [
+    [false, f.config],
+    [true, f.sudoConfig],
+  ] as const) {
     const destination = join(f.dir, `copy-${sudo}`);
     await mkdir(destination);
     const plan: BackupPlan = {
-      host: 'h', server: 'b', dataset: 'pool/h',
+      host: 'h',
+      server: 'b',
+      dataset: 'pool/h',
       source: { address: '127.0.0.1', port: 22, user: 'root', sudo },
-      paths: [source, join(source, 'with space')], excludes: [],
+      paths: [source, join(source, 'with space')],
+      excludes: [],
       ssh: { identityFile: '/dev/null', knownHostsFile: '/dev/null' },
-      transfer: { ioTimeoutSeconds: 600, heartbeatTimeoutMs: 60_000, attempts: 1, retryIntervalMs: 1_000, bandwidthLimit: '10M' },
+      transfer: {
+        ioTimeoutSeconds: 600,
+        heartbeatTimeoutMs: 60_000,
+        attempts: 1,
+        retryIntervalMs: 1_000,
+        bandwidthLimit: '10M',
+      },
     };
     const args = rsyncArgs(plan, destination).map((arg) => (arg.startsWith('--rsh=') ? `--rsh=${fakeSsh}` : arg));
     const result = await execa('rsync', args, { env: { FILTER_CONFIG: config }, reject: false, input: '' });
@@ -174,15 +208,19 @@ test("a pull with Tidemark's own rsync arguments goes through the filter, as roo
     assert.equal(await readFile(join(destination, source, 'with space', 'file'), 'utf8'), 'content\n');
   }
   // The same sudo form is refused by the config without sudo (checked above); a push is refused too.
-  const push = await execa('rsync', ['-a', '--secluded-args', `--rsh=${fakeSsh}`, `${source}/`, `root@127.0.0.1:${join(f.dir, 'pushed')}/`], {
-    env: { FILTER_CONFIG: f.config },
-    reject: false,
-  });
+  const push = await execa(
+    'rsync',
+    ['-a', '--secluded-args', `--rsh=${fakeSsh}`, `${source}/`, `root@127.0.0.1:${join(f.dir, 'pushed')}/`],
+    {
+      env: { FILTER_CONFIG: f.config },
+      reject: false,
+    },
+  );
   assert.notEqual(push.exitCode, 0);
   assert.match(push.stderr, /tidemark-ssh-filter: refused: not a Tidemark command: rsync --server -/);
 });
 
-test('host-setup: from= lists the servers\' addresses only when every server of the host has one', () => {
+test("host-setup: from= lists the servers' addresses only when every server of the host has one", () => {
   const text = (address: string | undefined) => `
 servers:
   b1: { dataset: data, address: 192.0.2.10 }
@@ -204,8 +242,14 @@ hosts:
   const partial = hostSetup(parseInventory(text(undefined)), { host: 'web' });
   assert.deepEqual(partial.serverAddresses, []);
   assert.deepEqual(partial.serversWithoutAddress, ['b2']);
-  assert.equal(authorizedKeysLine('ssh-ed25519 AAAA', [], '/f /c.conf'), 'restrict,command="/f /c.conf" ssh-ed25519 AAAA');
-  assert.throws(() => hostSetup(parseInventory(text(undefined)), { host: 'web', configPath: '/etc/x" y' }), /--filter-config: expected an absolute path/);
+  assert.equal(
+    authorizedKeysLine('ssh-ed25519 AAAA', [], '/f /c.conf'),
+    'restrict,command="/f /c.conf" ssh-ed25519 AAAA',
+  );
+  assert.throws(
+    () => hostSetup(parseInventory(text(undefined)), { host: 'web', configPath: '/etc/x" y' }),
+    /--filter-config: expected an absolute path/,
+  );
   assert.throws(() => parseInventory(text('backup.example.org')), /address.*expected an IP address or CIDR range/s);
   assert.throws(() => parseInventory(text('10.0.0.0/33')), /expected an IP address or CIDR range/);
 });

@@ -36,7 +36,8 @@ server_name = "temporal.internal"
 );
 /** No temporal.toml at the default place: HOME is an empty folder. */
 const emptyHome = mkdtempSync(join(tmpdir(), 'tidemark-home-'));
-const inventory = (temporal: string) => parseInventory(`temporal: ${temporal}\nservers: { b1: { dataset: data } }\nhosts: {}\n`);
+const inventory = (temporal: string) =>
+  parseInventory(`temporal: ${temporal}\nservers: { b1: { dataset: data } }\nhosts: {}\n`);
 
 test('without a file or variables: the local dev server, plain', () => {
   const settings = resolveTemporal(inventory('{}'), { HOME: emptyHome });
@@ -51,7 +52,10 @@ test('a profile named in the inventory gives address, namespace and mutual TLS, 
   assert.equal(settings.address, 'temporal.example.org:7233');
   assert.equal(settings.namespace, 'backups');
   assert.equal(settings.uiUrl, 'http://temporal.example.org:8233');
-  assert.deepEqual(settings.tls?.clientKey, { value: { path: keyFile }, setting: `profile.prod.tls.client_key_path in ${tomlFile}` });
+  assert.deepEqual(settings.tls?.clientKey, {
+    value: { path: keyFile },
+    setting: `profile.prod.tls.client_key_path in ${tomlFile}`,
+  });
   assert.equal(settings.tls?.serverName?.value, 'temporal.internal');
   const options = connectionOptions(settings);
   assert.equal(options.tls?.serverNameOverride, 'temporal.internal');
@@ -60,15 +64,28 @@ test('a profile named in the inventory gives address, namespace and mutual TLS, 
 });
 
 test('the inventory overrides the profile, the environment overrides both', () => {
-  const env = { HOME: emptyHome, TEMPORAL_CONFIG_FILE: tomlFile, TEMPORAL_PROFILE: 'prod', TEMPORAL_NAMESPACE: 'from-env' };
-  const settings = resolveTemporal(inventory('{ address: "inventory.example.org:7233", namespace: from-inventory, tls: { serverName: other.internal } }'), env);
+  const env = {
+    HOME: emptyHome,
+    TEMPORAL_CONFIG_FILE: tomlFile,
+    TEMPORAL_PROFILE: 'prod',
+    TEMPORAL_NAMESPACE: 'from-env',
+  };
+  const settings = resolveTemporal(
+    inventory(
+      '{ address: "inventory.example.org:7233", namespace: from-inventory, tls: { serverName: other.internal } }',
+    ),
+    env,
+  );
   assert.equal(settings.address, 'inventory.example.org:7233');
   assert.equal(settings.addressSetting, 'temporal.address');
   assert.equal(settings.namespace, 'from-env');
   assert.equal(settings.tls?.serverName?.setting, 'temporal.tls.serverName');
   // The profile's certificates stay: layers override per setting, not wholesale.
   assert.equal(settings.tls?.clientCert?.setting, `profile.prod.tls.client_cert_path in ${tomlFile}`);
-  const fromEnv = resolveTemporal(inventory('{ address: "inventory.example.org:7233" }'), { ...env, TEMPORAL_ADDRESS: 'env.example.org:7233' });
+  const fromEnv = resolveTemporal(inventory('{ address: "inventory.example.org:7233" }'), {
+    ...env,
+    TEMPORAL_ADDRESS: 'env.example.org:7233',
+  });
   assert.equal(fromEnv.address, 'env.example.org:7233');
   assert.equal(fromEnv.addressSetting, 'TEMPORAL_ADDRESS');
 });
@@ -79,8 +96,10 @@ test('the "default" profile is used when present and none is named', () => {
   assert.equal(settings.tls, undefined);
 });
 
-test('tls: false in the inventory turns off the profile\'s TLS', () => {
-  const settings = resolveTemporal(inventory(`{ profile: prod, configFile: "${tomlFile}", tls: false }`), { HOME: emptyHome });
+test("tls: false in the inventory turns off the profile's TLS", () => {
+  const settings = resolveTemporal(inventory(`{ profile: prod, configFile: "${tomlFile}", tls: false }`), {
+    HOME: emptyHome,
+  });
   assert.equal(settings.tls, undefined);
   assert.equal(connectionOptions(settings).tls, undefined);
 });
@@ -94,13 +113,18 @@ test('TLS and a client certificate from the standard variables alone', () => {
     TEMPORAL_TLS_CLIENT_KEY_PATH: keyFile,
   });
   assert.equal(settings.tls?.clientCert?.setting, 'TEMPORAL_TLS_CLIENT_CERT_PATH');
-  assert.match(describeConnection(settings), /^tls\.example\.org:7233 \(TEMPORAL_ADDRESS\), TLS \(the system's trusted CAs, client certificate from TEMPORAL_TLS_CLIENT_CERT_PATH\)$/);
+  assert.match(
+    describeConnection(settings),
+    /^tls\.example\.org:7233 \(TEMPORAL_ADDRESS\), TLS \(the system's trusted CAs, client certificate from TEMPORAL_TLS_CLIENT_CERT_PATH\)$/,
+  );
   assert.ok(connectionOptions(settings).tls?.clientCertPair);
 });
 
 test('an API key file turns TLS on and is read trimmed; an empty one is refused by name', () => {
   const keyPath = file('api-key', 'secret-key\n');
-  const settings = resolveTemporal(inventory(`{ address: "ns.acct.tmprl.cloud:7233", apiKeyFile: "${keyPath}" }`), { HOME: emptyHome });
+  const settings = resolveTemporal(inventory(`{ address: "ns.acct.tmprl.cloud:7233", apiKeyFile: "${keyPath}" }`), {
+    HOME: emptyHome,
+  });
   assert.equal(settings.tls?.enabledBy, 'temporal.apiKeyFile');
   assert.equal(connectionOptions(settings).apiKey, 'secret-key');
   const emptyPath = file('empty-key', '\n');
@@ -110,13 +134,45 @@ test('an API key file turns TLS on and is read trimmed; an empty one is refused 
 
 test('errors name the setting and the fix', () => {
   const cases: Array<[() => unknown, RegExp]> = [
-    [() => resolveTemporal(inventory(`{ profile: staging, configFile: "${tomlFile}" }`), { HOME: emptyHome }), /^temporal\.profile: .*temporal\.toml has no profile "staging" \(profiles: default, prod\)/],
-    [() => resolveTemporal(inventory('{}'), { HOME: emptyHome, TEMPORAL_PROFILE: 'prod' }), /^temporal\.toml: TEMPORAL_PROFILE names profile "prod" but .*\/\.config\/temporalio\/temporal\.toml cannot be read \(ENOENT\)/],
-    [() => resolveTemporal(inventory(`{ configFile: "${join(dir, 'missing.toml')}" }`), { HOME: emptyHome }), /^temporal\.configFile: .*missing\.toml cannot be read \(ENOENT\)/],
-    [() => resolveTemporal(inventory('{}'), { HOME: emptyHome, TEMPORAL_CONFIG_FILE: file('bad.toml', '[profile.x\n') }), /bad\.toml: not a valid temporal\.toml/],
-    [() => resolveTemporal(inventory('{}'), { HOME: emptyHome, TEMPORAL_TLS_CLIENT_CERT_PATH: certFile }), /^TEMPORAL_TLS_CLIENT_CERT_PATH: a client certificate needs its key too/],
-    [() => connectionOptions(resolveTemporal(inventory(`{ tls: { serverCaCertFile: "${join(dir, 'nope.pem')}" } }`), { HOME: emptyHome })), /^temporal\.tls\.serverCaCertFile: cannot read .*nope\.pem \(ENOENT\)/],
-    [() => connectionOptions(resolveTemporal(inventory('{}'), { HOME: emptyHome, TEMPORAL_TLS_CLIENT_CERT_PATH: keyFile, TEMPORAL_TLS_CLIENT_KEY_PATH: file('cert-as-key', 'not pem') })), /^TEMPORAL_TLS_CLIENT_KEY_PATH: .*cert-as-key is not PEM/],
+    [
+      () => resolveTemporal(inventory(`{ profile: staging, configFile: "${tomlFile}" }`), { HOME: emptyHome }),
+      /^temporal\.profile: .*temporal\.toml has no profile "staging" \(profiles: default, prod\)/,
+    ],
+    [
+      () => resolveTemporal(inventory('{}'), { HOME: emptyHome, TEMPORAL_PROFILE: 'prod' }),
+      /^temporal\.toml: TEMPORAL_PROFILE names profile "prod" but .*\/\.config\/temporalio\/temporal\.toml cannot be read \(ENOENT\)/,
+    ],
+    [
+      () => resolveTemporal(inventory(`{ configFile: "${join(dir, 'missing.toml')}" }`), { HOME: emptyHome }),
+      /^temporal\.configFile: .*missing\.toml cannot be read \(ENOENT\)/,
+    ],
+    [
+      () =>
+        resolveTemporal(inventory('{}'), { HOME: emptyHome, TEMPORAL_CONFIG_FILE: file('bad.toml', '[profile.x\n') }),
+      /bad\.toml: not a valid temporal\.toml/,
+    ],
+    [
+      () => resolveTemporal(inventory('{}'), { HOME: emptyHome, TEMPORAL_TLS_CLIENT_CERT_PATH: certFile }),
+      /^TEMPORAL_TLS_CLIENT_CERT_PATH: a client certificate needs its key too/,
+    ],
+    [
+      () =>
+        connectionOptions(
+          resolveTemporal(inventory(`{ tls: { serverCaCertFile: "${join(dir, 'nope.pem')}" } }`), { HOME: emptyHome }),
+        ),
+      /^temporal\.tls\.serverCaCertFile: cannot read .*nope\.pem \(ENOENT\)/,
+    ],
+    [
+      () =>
+        connectionOptions(
+          resolveTemporal(inventory('{}'), {
+            HOME: emptyHome,
+            TEMPORAL_TLS_CLIENT_CERT_PATH: keyFile,
+            TEMPORAL_TLS_CLIENT_KEY_PATH: file('cert-as-key', 'not pem'),
+          }),
+        ),
+      /^TEMPORAL_TLS_CLIENT_KEY_PATH: .*cert-as-key is not PEM/,
+    ],
   ];
   for (const [run, message] of cases) {
     assert.throws(run, (error: Error) => {
@@ -132,7 +188,10 @@ test('the inventory refuses a client certificate without its key, and secrets gi
     [`{ tls: { clientCertFile: "${certFile}" } }`, /^temporal\.tls: clientCertFile and clientKeyFile go together/m],
     ['{ apiKey: "secret" }', /^temporal\.apiKey: unknown key/m],
     ['{ tls: "yes" }', /^temporal\.tls: expected true, false or a mapping/m],
-    ['{ tls: { clientKeyFile: "key.pem", clientCertFile: "/c.pem" } }', /^temporal\.tls\.clientKeyFile: expected an absolute path/m],
+    [
+      '{ tls: { clientKeyFile: "key.pem", clientCertFile: "/c.pem" } }',
+      /^temporal\.tls\.clientKeyFile: expected an absolute path/m,
+    ],
   ];
   for (const [section, message] of refused) {
     assert.throws(

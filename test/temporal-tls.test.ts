@@ -18,23 +18,80 @@ import { buildSampleTree, describeTree } from './helpers/tree.js';
 const serverName = 'temporal.tidemark.test';
 
 /** A CA, a server certificate for `serverName` and a client certificate it signed, made with openssl. */
-async function makeCertificates(dir: string): Promise<Record<'ca' | 'caKey' | 'serverCert' | 'serverKey' | 'clientCert' | 'clientKey', string>> {
+async function makeCertificates(
+  dir: string,
+): Promise<Record<'ca' | 'caKey' | 'serverCert' | 'serverKey' | 'clientCert' | 'clientKey', string>> {
   const path = (name: string) => join(dir, name);
   const openssl = (args: string[]) => execa('openssl', args, { cwd: dir });
-  await openssl(['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', '/CN=Tidemark test CA', '-keyout', path('ca.key'), '-out', path('ca.pem')]);
+  await openssl([
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=Tidemark test CA',
+    '-keyout',
+    path('ca.key'),
+    '-out',
+    path('ca.pem'),
+  ]);
   for (const [name, cn, extension] of [
     ['server', serverName, `subjectAltName=DNS:${serverName}\nextendedKeyUsage=serverAuth`],
     ['client', 'backup-1.tidemark.test', 'extendedKeyUsage=clientAuth'],
   ] as const) {
     writeFileSync(path(`${name}.ext`), `${extension}\n`);
-    await openssl(['req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', `/CN=${cn}`, '-keyout', path(`${name}.key`), '-out', path(`${name}.csr`)]);
-    await openssl(['x509', '-req', '-in', path(`${name}.csr`), '-CA', path('ca.pem'), '-CAkey', path('ca.key'), '-CAcreateserial', '-days', '2', '-extfile', path(`${name}.ext`), '-out', path(`${name}.pem`)]);
+    await openssl([
+      'req',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-subj',
+      `/CN=${cn}`,
+      '-keyout',
+      path(`${name}.key`),
+      '-out',
+      path(`${name}.csr`),
+    ]);
+    await openssl([
+      'x509',
+      '-req',
+      '-in',
+      path(`${name}.csr`),
+      '-CA',
+      path('ca.pem'),
+      '-CAkey',
+      path('ca.key'),
+      '-CAcreateserial',
+      '-days',
+      '2',
+      '-extfile',
+      path(`${name}.ext`),
+      '-out',
+      path(`${name}.pem`),
+    ]);
   }
-  return { ca: path('ca.pem'), caKey: path('ca.key'), serverCert: path('server.pem'), serverKey: path('server.key'), clientCert: path('client.pem'), clientKey: path('client.key') };
+  return {
+    ca: path('ca.pem'),
+    caKey: path('ca.key'),
+    serverCert: path('server.pem'),
+    serverKey: path('server.key'),
+    clientCert: path('client.pem'),
+    clientKey: path('client.key'),
+  };
 }
 
 /** Terminates TLS (HTTP/2 only, client certificate required) and pipes the plain bytes to the dev server. */
-function startProxy(certs: Awaited<ReturnType<typeof makeCertificates>>, upstream: string): Promise<{ server: Server; port: number; clients: string[]; refused: string[] }> {
+function startProxy(
+  certs: Awaited<ReturnType<typeof makeCertificates>>,
+  upstream: string,
+): Promise<{ server: Server; port: number; clients: string[]; refused: string[] }> {
   const [host, port] = [upstream.replace(/:\d+$/, ''), Number(upstream.split(':').pop())];
   const clients: string[] = [];
   const refused: string[] = [];
@@ -62,7 +119,11 @@ function startProxy(certs: Awaited<ReturnType<typeof makeCertificates>>, upstrea
     },
   );
   server.on('tlsClientError', (error) => refused.push(error.message));
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as AddressInfo).port, clients, refused })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({ server, port: (server.address() as AddressInfo).port, clients, refused }),
+    ),
+  );
 }
 
 let rig: Rig;
@@ -106,7 +167,10 @@ test('with the client certificate: a worker polls and a backup runs through the 
   assert.equal((await rig.snapshots()).length, 1);
   // Both the worker and the CLI came through the proxy, presenting the client certificate.
   assert.ok(proxy.clients.length >= 2, `connections through the proxy: ${proxy.clients.length}`);
-  assert.ok(proxy.clients.every((cn) => cn === 'backup-1.tidemark.test'), proxy.clients.join(', '));
+  assert.ok(
+    proxy.clients.every((cn) => cn === 'backup-1.tidemark.test'),
+    proxy.clients.join(', '),
+  );
 
   const schedules = await rig.cli(['schedules', '--json']);
   assert.equal(schedules.exitCode, 0, schedules.stderr);
@@ -124,12 +188,17 @@ test('without the client certificate: the CLI and the worker exit 4 and name the
     `^tidemark: cannot connect to Temporal at 127\\.0\\.0\\.1:${proxy.port} \\(temporal\\.address\\), TLS \\(server CA from temporal\\.tls\\.serverCaCertFile, no client certificate, server name ${serverName.replace(/\./g, '\\.')}\\): .+; if the server requires a client certificate \\(mutual TLS\\), give one: temporal\\.tls\\.clientCertFile and clientKeyFile`,
   );
 
-  const cli = await execa(process.execPath, [cliPath, '--config', noCertificate, 'schedules', '--json'], { reject: false, timeout: 60_000 });
+  const cli = await execa(process.execPath, [cliPath, '--config', noCertificate, 'schedules', '--json'], {
+    reject: false,
+    timeout: 60_000,
+  });
   assert.equal(cli.exitCode, ExitCode.unavailable, cli.stderr);
   assert.match(cli.stderr, expected);
   assert.equal(cli.stdout, '');
 
-  const worker = spawn(process.execPath, [cliPath, '--config', noCertificate, 'worker', '--server', rig.server], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const worker = spawn(process.execPath, [cliPath, '--config', noCertificate, 'worker', '--server', rig.server], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   worker.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

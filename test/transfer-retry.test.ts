@@ -14,7 +14,9 @@ import { createRig, processesMatching, type Rig } from './helpers/rig.js';
 
 let rig: Rig;
 before(async () => {
-  rig = await createRig('xfer-retry', { host: { transfer: { bandwidthLimit: '4M', heartbeatTimeout: '3s', retryInterval: '1s', attempts: 3 } } });
+  rig = await createRig('xfer-retry', {
+    host: { transfer: { bandwidthLimit: '4M', heartbeatTimeout: '3s', retryInterval: '1s', attempts: 3 } },
+  });
   mkdirSync(join(rig.source, 'data'), { recursive: true });
   writeFileSync(join(rig.source, 'data', 'small'), 'first backup\n');
   await rig.startWorker();
@@ -32,19 +34,29 @@ test('host lost mid-transfer: rsync is retried with backoff, then the run fails 
   let failed;
   try {
     await rig.host.stop({ dropSessions: true });
-    failed = await rig.client.workflow.getHandle(backupWorkflowId(rig.hostName, rig.server)).result().then(
-      () => undefined,
-      (error: Error) => error,
-    );
+    failed = await rig.client.workflow
+      .getHandle(backupWorkflowId(rig.hostName, rig.server))
+      .result()
+      .then(
+        () => undefined,
+        (error: Error) => error,
+      );
   } finally {
     await rig.host.start();
   }
   assert.ok(failed, 'the run failed');
   const message = String((failed as Error & { cause?: Error }).cause?.message);
   // rsync passes on ssh's 255, or says 12 (protocol stream closed) when it notices the dead pipe first: a race.
-  assert.match(message, /backup of demo-host on srv-xfer-retry-\S+ failed during transfer: rsync from root@127\.\S+ exited (?:255|12): .*Connection refused/);
+  assert.match(
+    message,
+    /backup of demo-host on srv-xfer-retry-\S+ failed during transfer: rsync from root@127\.\S+ exited (?:255|12): .*Connection refused/,
+  );
 
   const transfer = await activityRecord(rig.client, backupWorkflowId(rig.hostName, rig.server), 'transferFiles');
   assert.deepEqual(transfer, { attempts: [3], backoffCoefficient: 2, initialIntervalSeconds: 1 });
-  assert.deepEqual(snapshotIdentity(await listSnapshots(rig.dataset)), snapshotIdentity(snapshotsBefore), 'no new snapshot, the previous one untouched');
+  assert.deepEqual(
+    snapshotIdentity(await listSnapshots(rig.dataset)),
+    snapshotIdentity(snapshotsBefore),
+    'no new snapshot, the previous one untouched',
+  );
 });

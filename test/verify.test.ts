@@ -34,13 +34,19 @@ async function verify(args: string[]): Promise<{ exitCode: number; report: Verif
 }
 
 test('an intact copy: every sampled file verified, none mismatched or skipped', async () => {
-  const regular = Object.values((await describeTree(rig.source)).entries).filter((entry) => entry.type === 'file').length;
+  const regular = Object.values((await describeTree(rig.source)).entries).filter(
+    (entry) => entry.type === 'file',
+  ).length;
   const all = await verify(['--sample', '1000']);
   assert.equal(all.exitCode, 0, all.stderr);
   assert.equal(all.report.snapshot, (await rig.snapshots()).at(-1));
   assert.equal(all.report.regularFiles, regular);
   assert.equal(all.report.sampled, regular);
-  assert.deepEqual([all.report.verified, all.report.mismatched, all.report.skipped], [regular, 0, 0], JSON.stringify(all.report));
+  assert.deepEqual(
+    [all.report.verified, all.report.mismatched, all.report.skipped],
+    [regular, 0, 0],
+    JSON.stringify(all.report),
+  );
 
   const some = await verify(['--sample', '3']);
   assert.equal(some.exitCode, 0, some.stderr);
@@ -68,7 +74,9 @@ test('a byte flipped in the copy is a mismatch naming the file; a file changed o
   assert.equal(run.report.mismatched, 1);
   assert.equal(run.report.mismatches[0]!.path, join(rig.source, hostileName));
   assert.notEqual(run.report.mismatches[0]!.snapshotSha256, run.report.mismatches[0]!.hostSha256);
-  assert.deepEqual(run.report.skippedFiles, [{ path: join(rig.source, 'etc/app/config.ini'), reason: 'changed on the host since the snapshot' }]);
+  assert.deepEqual(run.report.skippedFiles, [
+    { path: join(rig.source, 'etc/app/config.ini'), reason: 'changed on the host since the snapshot' },
+  ]);
   assert.equal(run.report.verified, run.report.sampled - 2);
 
   const text = await rig.cli(['verify', '--host', rig.hostName, '--sample', '1000']);

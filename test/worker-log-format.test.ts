@@ -46,19 +46,38 @@ test('TIDEMARK_LOG_LEVEL: unset, Tidemark logs INFO and the SDK WARN; set, both 
   const defaults = logLevels(undefined);
   assert.deepEqual(defaults, { tidemark: 'INFO', sdk: 'WARN' });
   const unset = await logOutput(body, { SDK_LEVEL: defaults.sdk });
-  assert.deepEqual(unset.map((line) => JSON.parse(line).msg), ['own info', 'sdk warn']);
+  assert.deepEqual(
+    unset.map((line) => JSON.parse(line).msg),
+    ['own info', 'sdk warn'],
+  );
   assert.equal(JSON.parse(unset[0]!).host, 'h1');
 
   const debug = logLevels('debug');
   const verbose = await logOutput(body, { TIDEMARK_LOG_LEVEL: 'debug', SDK_LEVEL: debug.sdk });
-  assert.deepEqual(verbose.map((line) => JSON.parse(line).msg), ['own info', 'own debug', 'sdk info', 'sdk warn']);
+  assert.deepEqual(
+    verbose.map((line) => JSON.parse(line).msg),
+    ['own info', 'own debug', 'sdk info', 'sdk warn'],
+  );
 });
 
 test('TIDEMARK_LOG_LEVEL with a wrong value names the variable and the levels', () => {
-  assert.throws(() => logLevels('verbose'), /TIDEMARK_LOG_LEVEL: "verbose" is not a log level; use one of TRACE, DEBUG, INFO, WARN, ERROR/);
+  assert.throws(
+    () => logLevels('verbose'),
+    /TIDEMARK_LOG_LEVEL: "verbose" is not a log level; use one of TRACE, DEBUG, INFO, WARN, ERROR/,
+  );
 });
 
 test('on a terminal a line reads as time, level, message, then the fields', () => {
-  const line = JSON.stringify({ level: 'info', time: '2026-12-01T14:10:48.123Z', msg: 'backup of h1 on s1 ended SUCCESS: ok', host: 'h1', bytes: 4096, snapshot: null });
-  assert.equal(readableLine(line), '14:10:48 INFO  backup of h1 on s1 ended SUCCESS: ok  host=h1 bytes=4096 snapshot=null\n');
+  const line = JSON.stringify({
+    level: 'info',
+    time: '2026-12-01T14:10:48.123Z',
+    msg: 'backup of h1 on s1 ended SUCCESS: ok',
+    host: 'h1',
+    bytes: 4096,
+    snapshot: null,
+  });
+  assert.equal(
+    readableLine(line),
+    '14:10:48 INFO  backup of h1 on s1 ended SUCCESS: ok  host=h1 bytes=4096 snapshot=null\n',
+  );
 });

@@ -40,12 +40,19 @@ test('a backup and a failed backup: every worker line is JSON; each run logs its
   const lines = parsedLines(rig.workerOutput());
   for (const line of lines) {
     assert.equal(typeof line.msg, 'string', `no msg: ${JSON.stringify(line)}`);
-    assert.ok(['trace', 'debug', 'info', 'warn', 'error', 'fatal'].includes(String(line.level)), `no level name: ${JSON.stringify(line)}`);
+    assert.ok(
+      ['trace', 'debug', 'info', 'warn', 'error', 'fatal'].includes(String(line.level)),
+      `no level name: ${JSON.stringify(line)}`,
+    );
     assert.ok(!Number.isNaN(Date.parse(String(line.time))), `no time: ${JSON.stringify(line)}`);
   }
-  assert.ok(lines.some((line) => String(line.msg).includes('polling') && line.server === rig.server), 'the polling line');
+  assert.ok(
+    lines.some((line) => String(line.msg).includes('polling') && line.server === rig.server),
+    'the polling line',
+  );
 
-  const ours = (event: string) => lines.filter((line) => line.event === event && line.host === rig.hostName && line.server === rig.server);
+  const ours = (event: string) =>
+    lines.filter((line) => line.event === event && line.host === rig.hostName && line.server === rig.server);
   const starts = ours('run-start');
   assert.ok(starts.length >= 2, `a start line per run: ${JSON.stringify(starts)}`);
   for (const start of starts) {
@@ -54,11 +61,18 @@ test('a backup and a failed backup: every worker line is JSON; each run logs its
   }
 
   const ends = ours('run-end');
-  assert.deepEqual(ends.map((end) => end.status), ['SUCCESS', 'FAILED']);
+  assert.deepEqual(
+    ends.map((end) => end.status),
+    ['SUCCESS', 'FAILED'],
+  );
   const [success, failure] = ends as [Line, Line];
   assert.ok(Number(success.bytesTransferred) >= 4096, `bytes of the good run: ${JSON.stringify(success)}`);
   assert.equal(typeof success.durationMs, 'number');
-  assert.deepEqual((await rig.snapshots()).map((name) => `${rig.dataset}@${name}`), [success.snapshot], 'the end line names the snapshot the run took');
+  assert.deepEqual(
+    (await rig.snapshots()).map((name) => `${rig.dataset}@${name}`),
+    [success.snapshot],
+    'the end line names the snapshot the run took',
+  );
   assert.equal(failure.snapshot, null);
   assert.match(String(failure.msg), /ended FAILED: .*Connection refused/);
 

@@ -19,7 +19,11 @@ before(async () => {
 after(() => rig.close());
 
 async function failureOf(workflowId: string, input: Record<string, unknown>): Promise<string> {
-  const handle = await rig.client.workflow.start('backupHost', { taskQueue: controlTaskQueue, workflowId, args: [input] });
+  const handle = await rig.client.workflow.start('backupHost', {
+    taskQueue: controlTaskQueue,
+    workflowId,
+    args: [input],
+  });
   const error = await handle.result().then(
     () => assert.fail('the run must fail'),
     (failure: unknown) => failure,
@@ -30,8 +34,16 @@ async function failureOf(workflowId: string, input: Record<string, unknown>): Pr
 
 test('extra input fields (NetBox-like settings) are refused before anything is planned', async () => {
   const id = `hand-started-${process.pid}`;
-  const message = await failureOf(id, { host: rig.hostName, server: rig.server, sourced: { excludes: ['*'] }, paths: ['/'] });
-  assert.match(message, /failed during planning: backupHost input: unexpected fields "sourced", "paths"; a run carries only host, server, keep, allowShrink/);
+  const message = await failureOf(id, {
+    host: rig.hostName,
+    server: rig.server,
+    sourced: { excludes: ['*'] },
+    paths: ['/'],
+  });
+  assert.match(
+    message,
+    /failed during planning: backupHost input: unexpected fields "sourced", "paths"; a run carries only host, server, keep, allowShrink/,
+  );
   assert.deepEqual((await activityRecord(rig.client, id, 'ensureDataset')).attempts, [], 'no step after planning ran');
   assert.deepEqual(await rig.snapshots(), []);
 });
@@ -39,6 +51,10 @@ test('extra input fields (NetBox-like settings) are refused before anything is p
 test('a host in no inventory, or an Object prototype name, fails with "not in the inventory"', async () => {
   for (const host of ['nowhere', 'toString', '__proto__']) {
     const message = await failureOf(`unknown-${host}-${process.pid}`, { host, server: rig.server });
-    assert.match(message, /failed during planning: --host: "(nowhere|toString|__proto__)" is not in the inventory/, `${host}: ${message}`);
+    assert.match(
+      message,
+      /failed during planning: --host: "(nowhere|toString|__proto__)" is not in the inventory/,
+      `${host}: ${message}`,
+    );
   }
 });

@@ -12,7 +12,10 @@ async function purityErrors(path: string, source: string): Promise<string[]> {
 for (const folder of ['workflows', 'domain']) {
   test(`${folder}/: a Node builtin, by node: prefix or bare name, is a lint error`, async () => {
     for (const specifier of ['node:fs', 'fs', 'fs/promises', 'node:test', 'child_process']) {
-      const errors = await purityErrors(`${folder}/probe.ts`, `import { x } from '${specifier}';\nexport const y = x;\n`);
+      const errors = await purityErrors(
+        `${folder}/probe.ts`,
+        `import { x } from '${specifier}';\nexport const y = x;\n`,
+      );
       assert.equal(errors.length, 1, `${specifier}: ${JSON.stringify(errors)}`);
       assert.match(errors[0]!, /no Node modules/, specifier);
     }
@@ -20,14 +23,20 @@ for (const folder of ['workflows', 'domain']) {
 
   test(`${folder}/: a package other than @temporalio/workflow and @temporalio/common is a lint error`, async () => {
     for (const specifier of ['execa', '@temporalio/client', '@temporalio/activity', 'zod']) {
-      const errors = await purityErrors(`${folder}/probe.ts`, `import { x } from '${specifier}';\nexport const y = x;\n`);
+      const errors = await purityErrors(
+        `${folder}/probe.ts`,
+        `import { x } from '${specifier}';\nexport const y = x;\n`,
+      );
       assert.equal(errors.length, 1, `${specifier}: ${JSON.stringify(errors)}`);
       assert.match(errors[0]!, /may import only @temporalio\/workflow and @temporalio\/common/, specifier);
     }
   });
 
   test(`${folder}/: re-exports are checked; type-only imports, the workflow packages and relative imports are not errors`, async () => {
-    assert.equal((await purityErrors(`${folder}/probe.ts`, `export { readFile } from 'node:fs/promises';\n`)).length, 1);
+    assert.equal(
+      (await purityErrors(`${folder}/probe.ts`, `export { readFile } from 'node:fs/promises';\n`)).length,
+      1,
+    );
     const allowed = [
       `import type { Stats } from 'node:fs';`,
       `import { type Client } from '@temporalio/client';`,
@@ -41,5 +50,11 @@ for (const folder of ['workflows', 'domain']) {
 }
 
 test('outside workflows/ and domain/ Node modules are fine (activities do the I/O)', async () => {
-  assert.deepEqual(await restrictedImports('activities/probe.ts', `import { readFileSync } from 'node:fs';\nexport const y = readFileSync;\n`), []);
+  assert.deepEqual(
+    await restrictedImports(
+      'activities/probe.ts',
+      `import { readFileSync } from 'node:fs';\nexport const y = readFileSync;\n`,
+    ),
+    [],
+  );
 });

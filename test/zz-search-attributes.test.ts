@@ -17,8 +17,11 @@ test('every finished backupHost run of the suite carries TidemarkHost, TidemarkS
     let runs = 0;
     for await (const execution of client.workflow.list({ query })) {
       runs += 1;
-      const absent = tidemarkSearchAttributes.filter((key) => execution.typedSearchAttributes.get(key) === undefined).map((key) => key.name);
-      if (absent.length > 0) missing.push(`${execution.workflowId} ${execution.runId} (${execution.status.name}): ${absent.join(', ')}`);
+      const absent = tidemarkSearchAttributes
+        .filter((key) => execution.typedSearchAttributes.get(key) === undefined)
+        .map((key) => key.name);
+      if (absent.length > 0)
+        missing.push(`${execution.workflowId} ${execution.runId} (${execution.status.name}): ${absent.join(', ')}`);
     }
     if (runs === 0) return t.skip('no backup ran in this selection of test files');
     assert.deepEqual(missing, [], `${missing.length} of ${runs} runs lack attributes`);

@@ -12,7 +12,9 @@ export function logLevels(value: string | undefined): { tidemark: LogLevel; sdk:
   if (value === undefined || value === '') return { tidemark: 'INFO', sdk: 'WARN' };
   const level = value.toUpperCase() as LogLevel;
   if (!levels.includes(level)) {
-    throw new Error(`TIDEMARK_LOG_LEVEL: "${value}" is not a log level; use one of ${levels.join(', ')} (or unset it for INFO)`);
+    throw new Error(
+      `TIDEMARK_LOG_LEVEL: "${value}" is not a log level; use one of ${levels.join(', ')} (or unset it for INFO)`,
+    );
   }
   return { tidemark: level, sdk: level };
 }
@@ -25,20 +27,28 @@ function pinoLevel(level: LogLevel): Level {
  * stays on its line instead of printing "{}" or a multi-line stack. */
 export function loggableFields(meta: LogMetadata | undefined): Record<string, unknown> {
   const fields: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(meta ?? {})) fields[key] = value instanceof Error ? stdSerializers.err(value) : value;
+  for (const [key, value] of Object.entries(meta ?? {}))
+    fields[key] = value instanceof Error ? stdSerializers.err(value) : value;
   return fields;
 }
 
 /** A terminal gets "HH:MM:SS LEVEL message  key=value ...": the same fields, easier on the eye. */
 export function readableLine(jsonLine: string): string {
   const { time, level, msg, ...fields } = JSON.parse(jsonLine) as Record<string, unknown>;
-  const extra = Object.entries(fields).map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`);
+  const extra = Object.entries(fields).map(
+    ([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`,
+  );
   return `${String(time).slice(11, 19)} ${String(level).toUpperCase().padEnd(5)} ${String(msg)}${extra.length > 0 ? `  ${extra.join(' ')}` : ''}\n`;
 }
 
 function createLogger(level: LogLevel): PinoLogger {
   // Level names ("warn"), not pino's numbers: a reader of the raw line should not need a table.
-  const options = { level: pinoLevel(level), base: undefined, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label: string) => ({ level: label }) } };
+  const options = {
+    level: pinoLevel(level),
+    base: undefined,
+    timestamp: pino.stdTimeFunctions.isoTime,
+    formatters: { level: (label: string) => ({ level: label }) },
+  };
   if (process.stdout.isTTY) {
     return pino(options, { write: (line: string) => process.stdout.write(readableLine(line)) });
   }

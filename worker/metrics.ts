@@ -28,34 +28,82 @@ export interface HostMetrics {
 }
 
 const hostFamilies: { name: string; help: string; value: (entry: HostMetrics) => number | undefined }[] = [
-  { name: 'tidemark_last_success_timestamp_seconds', help: 'Unix time the last backup with status SUCCESS finished.', value: (e) => seconds(e.state?.lastSuccessAt) },
-  { name: 'tidemark_last_run_timestamp_seconds', help: 'Unix time the last backup run finished, whatever its status.', value: (e) => seconds(e.state?.last.finishedAt) },
+  {
+    name: 'tidemark_last_success_timestamp_seconds',
+    help: 'Unix time the last backup with status SUCCESS finished.',
+    value: (e) => seconds(e.state?.lastSuccessAt),
+  },
+  {
+    name: 'tidemark_last_run_timestamp_seconds',
+    help: 'Unix time the last backup run finished, whatever its status.',
+    value: (e) => seconds(e.state?.last.finishedAt),
+  },
   // A run escalated by the partial streak was reported as FAILED everywhere else: here too.
-  { name: 'tidemark_last_status', help: 'Status of the last run: 0 ok, 1 warning (or cancelled), 2 failed (or the partial-run limit reached).', value: (e) => (e.state ? (e.state.last.escalation ? 2 : statusCode(e.state.last.status)) : undefined) },
-  { name: 'tidemark_transferred_bytes', help: 'File data sent by the last run (rsync total transferred file size).', value: (e) => e.state?.last.bytesTransferred },
-  { name: 'tidemark_transferred_files', help: 'Regular files whose data the last run sent.', value: (e) => e.state?.last.filesTransferred },
-  { name: 'tidemark_duration_seconds', help: 'Duration of the last run.', value: (e) => (e.state ? e.state.last.durationMs / 1000 : undefined) },
-  { name: 'tidemark_snapshots', help: "Snapshots of the host's dataset (all names, Tidemark's and others).", value: (e) => e.zfs?.snapshots },
-  { name: 'tidemark_dataset_used_bytes', help: "Space used by the host's dataset and its snapshots (zfs used).", value: (e) => e.zfs?.usedBytes },
+  {
+    name: 'tidemark_last_status',
+    help: 'Status of the last run: 0 ok, 1 warning (or cancelled), 2 failed (or the partial-run limit reached).',
+    value: (e) => (e.state ? (e.state.last.escalation ? 2 : statusCode(e.state.last.status)) : undefined),
+  },
+  {
+    name: 'tidemark_transferred_bytes',
+    help: 'File data sent by the last run (rsync total transferred file size).',
+    value: (e) => e.state?.last.bytesTransferred,
+  },
+  {
+    name: 'tidemark_transferred_files',
+    help: 'Regular files whose data the last run sent.',
+    value: (e) => e.state?.last.filesTransferred,
+  },
+  {
+    name: 'tidemark_duration_seconds',
+    help: 'Duration of the last run.',
+    value: (e) => (e.state ? e.state.last.durationMs / 1000 : undefined),
+  },
+  {
+    name: 'tidemark_snapshots',
+    help: "Snapshots of the host's dataset (all names, Tidemark's and others).",
+    value: (e) => e.zfs?.snapshots,
+  },
+  {
+    name: 'tidemark_dataset_used_bytes',
+    help: "Space used by the host's dataset and its snapshots (zfs used).",
+    value: (e) => e.zfs?.usedBytes,
+  },
 ];
 
 /** Tidemark's gauges for one scrape, in a registry of their own (a scrape never sees another's values). */
 export function tidemarkRegistry(hosts: HostMetrics[], zfsUp = true, pool?: PoolState): Registry {
   const registry = new Registry();
   for (const family of hostFamilies) {
-    const gauge = new Gauge({ name: family.name, help: family.help, labelNames: ['host', 'server'] as const, registers: [registry] });
+    const gauge = new Gauge({
+      name: family.name,
+      help: family.help,
+      labelNames: ['host', 'server'] as const,
+      registers: [registry],
+    });
     for (const entry of hosts) {
       const value = family.value(entry);
       if (value !== undefined && Number.isFinite(value)) gauge.set({ host: entry.host, server: entry.server }, value);
     }
   }
-  new Gauge({ name: 'tidemark_zfs_up', help: '1 when the last zfs query for the dataset figures worked.', registers: [registry] }).set(zfsUp ? 1 : 0);
+  new Gauge({
+    name: 'tidemark_zfs_up',
+    help: '1 when the last zfs query for the dataset figures worked.',
+    registers: [registry],
+  }).set(zfsUp ? 1 : 0);
   if (pool) {
-    new Gauge({ name: 'tidemark_pool_free_bytes', help: 'Bytes the server dataset can still take (pool free space and quotas).', labelNames: ['pool'] as const, registers: [registry] }).set({ pool: pool.pool }, pool.availableBytes);
-    new Gauge({ name: 'tidemark_pool_healthy', help: '1 when zpool reports the pool ONLINE; the health label says what it is.', labelNames: ['pool', 'health'] as const, registers: [registry] }).set(
-      { pool: pool.pool, health: pool.health },
-      pool.health === 'ONLINE' ? 1 : 0,
-    );
+    new Gauge({
+      name: 'tidemark_pool_free_bytes',
+      help: 'Bytes the server dataset can still take (pool free space and quotas).',
+      labelNames: ['pool'] as const,
+      registers: [registry],
+    }).set({ pool: pool.pool }, pool.availableBytes);
+    new Gauge({
+      name: 'tidemark_pool_healthy',
+      help: '1 when zpool reports the pool ONLINE; the health label says what it is.',
+      labelNames: ['pool', 'health'] as const,
+      registers: [registry],
+    }).set({ pool: pool.pool, health: pool.health }, pool.health === 'ONLINE' ? 1 : 0);
   }
   return registry;
 }
@@ -70,7 +118,9 @@ function seconds(iso: string | undefined): number | undefined {
 }
 
 /** Snapshot count and used bytes of each host dataset under the server's dataset (one zfs call). */
-export async function datasetFigures(serverDataset: string): Promise<Map<string, { snapshots: number; usedBytes: number }>> {
+export async function datasetFigures(
+  serverDataset: string,
+): Promise<Map<string, { snapshots: number; usedBytes: number }>> {
   const output = await zfs(['get', '-H', '-p', '-r', '-d', '2', '-o', 'name,property,value', 'used', serverDataset]);
   const figures = new Map<string, { snapshots: number; usedBytes: number }>();
   const prefix = `${serverDataset}/`;
@@ -101,7 +151,9 @@ export interface MetricsServerOptions {
 }
 
 /** Serves GET /metrics; resolves once listening. */
-export async function startMetricsServer(options: MetricsServerOptions): Promise<{ url: string; close: () => Promise<void> }> {
+export async function startMetricsServer(
+  options: MetricsServerOptions,
+): Promise<{ url: string; close: () => Promise<void> }> {
   // zfs figures are cached 15 s, and refreshed at once when a run has been recorded since.
   let cached: { at: number; runs: string; figures: Map<string, { snapshots: number; usedBytes: number }> } | undefined;
   const zfsFigures = async (runs: string) => {
@@ -116,8 +168,14 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   const warn = options.warn ?? ((message: string) => tidemarkLog().warn({ stateFile: options.stateFile }, message));
   let reported: string | undefined;
   const readState = async () => {
-    const loaded = await loadState(options.stateFile).catch((error: Error) => ({ state: undefined, damaged: `unreadable (${error.message})` }));
-    if (loaded.damaged && loaded.damaged !== reported) warn(`tidemark metrics: state file ${options.stateFile} is ${loaded.damaged}; its hosts are left out until the next run rewrites it`);
+    const loaded = await loadState(options.stateFile).catch((error: Error) => ({
+      state: undefined,
+      damaged: `unreadable (${error.message})`,
+    }));
+    if (loaded.damaged && loaded.damaged !== reported)
+      warn(
+        `tidemark metrics: state file ${options.stateFile} is ${loaded.damaged}; its hosts are left out until the next run rewrites it`,
+      );
     reported = loaded.damaged;
     return loaded.state;
   };
@@ -127,7 +185,8 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   collectDefaultMetrics({ register: processMetrics });
   // Gauges named like counters, which Prometheus' lint refuses; each is the sum of the same name
   // without _total (labelled by type), which stays.
-  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) processMetrics.removeSingleMetric(name);
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total'])
+    processMetrics.removeSingleMetric(name);
 
   const scrape = async (): Promise<string> => {
     const state = await readState();
@@ -141,11 +200,17 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
     });
     const hosts = new Map<string, HostMetrics>();
     for (const entry of Object.values(state?.hosts ?? {})) {
-      if (entry.server === options.server) hosts.set(entry.host, { host: entry.host, server: entry.server, state: entry });
+      if (entry.server === options.server)
+        hosts.set(entry.host, { host: entry.host, server: entry.server, state: entry });
     }
-    for (const [host, zfsEntry] of figures) hosts.set(host, { ...(hosts.get(host) ?? { host, server: options.server }), zfs: zfsEntry });
+    for (const [host, zfsEntry] of figures)
+      hosts.set(host, { ...(hosts.get(host) ?? { host, server: options.server }), zfs: zfsEntry });
     const pool = await readPoolState(options.serverDataset).catch(() => undefined);
-    let text = await renderMetrics([...hosts.values()].sort((a, b) => a.host.localeCompare(b.host)), zfsUp, pool);
+    let text = await renderMetrics(
+      [...hosts.values()].sort((a, b) => a.host.localeCompare(b.host)),
+      zfsUp,
+      pool,
+    );
     text += await processMetrics.metrics();
     if (options.sdkMetricsUrl) {
       try {
@@ -195,14 +260,25 @@ export function parseListen(listen: string): { host: string; port: number } {
 /** Runtime telemetry for the SDK's exporter and a starter for the endpoint; nothing when metrics are off. */
 export async function prepareMetrics(listen: string | undefined): Promise<{
   telemetryOptions?: RuntimeOptions['telemetryOptions'];
-  start: (options: Omit<MetricsServerOptions, 'listen' | 'sdkMetricsUrl'>) => Promise<{ url: string; close: () => Promise<void> } | undefined>;
+  start: (
+    options: Omit<MetricsServerOptions, 'listen' | 'sdkMetricsUrl'>,
+  ) => Promise<{ url: string; close: () => Promise<void> } | undefined>;
 }> {
   if (!listen) return { start: async () => undefined };
   parseListen(listen);
   const sdkAddress = `127.0.0.1:${await freePort()}`;
   return {
     // Names Prometheus' own lint accepts: counters end in _total, histograms carry their unit, in seconds.
-    telemetryOptions: { metrics: { prometheus: { bindAddress: sdkAddress, countersTotalSuffix: true, unitSuffix: true, useSecondsForDurations: true } } },
+    telemetryOptions: {
+      metrics: {
+        prometheus: {
+          bindAddress: sdkAddress,
+          countersTotalSuffix: true,
+          unitSuffix: true,
+          useSecondsForDurations: true,
+        },
+      },
+    },
     start: (options) => startMetricsServer({ ...options, listen, sdkMetricsUrl: `http://${sdkAddress}/metrics` }),
   };
 }

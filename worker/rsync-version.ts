@@ -17,7 +17,8 @@ export function rsyncVersionProblem(output: string): string | undefined {
   const minimum = minimumRsyncVersion.join('.');
   const found = parseRsyncVersion(output);
   const fix = `install rsync ${minimum} or newer on this backup server (Debian 12 and Ubuntu 24.04 ship 3.2.7)`;
-  if (!found) return `cannot tell the rsync version from \`rsync --version\` (it said: ${JSON.stringify(output.split('\n')[0] ?? '')}); ${fix}`;
+  if (!found)
+    return `cannot tell the rsync version from \`rsync --version\` (it said: ${JSON.stringify(output.split('\n')[0] ?? '')}); ${fix}`;
   for (let index = 0; index < 3; index++) {
     if (found[index]! > minimumRsyncVersion[index]!) return undefined;
     if (found[index]! < minimumRsyncVersion[index]!) {
@@ -31,7 +32,10 @@ export function rsyncVersionProblem(output: string): string | undefined {
 export async function checkRsyncVersion(rsync = 'rsync'): Promise<void> {
   const result = await execa(rsync, ['--version'], { reject: false, stdin: 'ignore', timeout: 10_000 });
   if (result.failed && result.exitCode === undefined) {
-    throw new TidemarkError('PREREQUISITE', `cannot run \`${rsync} --version\` (${result.code ?? result.shortMessage}); install rsync ${minimumRsyncVersion.join('.')} or newer on this backup server`);
+    throw new TidemarkError(
+      'PREREQUISITE',
+      `cannot run \`${rsync} --version\` (${result.code ?? result.shortMessage}); install rsync ${minimumRsyncVersion.join('.')} or newer on this backup server`,
+    );
   }
   const problem = rsyncVersionProblem(String(result.stdout));
   if (problem) throw new TidemarkError('PREREQUISITE', problem);

@@ -38,7 +38,10 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   const inventory = await loadInventory(options.inventoryPath);
   const serverEntry = findServer(inventory, options.server);
   if (!serverEntry) {
-    throw new TidemarkError('USAGE', `--server: "${options.server}" is not under "servers" in ${options.inventoryPath} (known: ${Object.keys(inventory.servers).join(', ')})`);
+    throw new TidemarkError(
+      'USAGE',
+      `--server: "${options.server}" is not under "servers" in ${options.inventoryPath} (known: ${Object.keys(inventory.servers).join(', ')})`,
+    );
   }
   await checkRsyncVersion();
   noteSecretVariables(inventory);
@@ -48,7 +51,10 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   Runtime.install({
     logger: sdkLogger(levels.sdk, { drop: expectedSdkWarnings }),
     // The native core's messages are forwarded to the same logger instead of its own console format.
-    telemetryOptions: { ...metrics.telemetryOptions, logging: { filter: { core: levels.sdk, other: 'ERROR' }, forward: {} } },
+    telemetryOptions: {
+      ...metrics.telemetryOptions,
+      logging: { filter: { core: levels.sdk, other: 'ERROR' }, forward: {} },
+    },
   });
   const connection = await NativeConnection.connect(connectionOptions(temporal)).catch((error: unknown) => {
     throw temporalUnavailable(temporal, error);
@@ -56,11 +62,18 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
   await refuseWithoutSearchAttributes(connection, temporal.namespace);
   const activities = createActivities({ inventoryPath: options.inventoryPath, log });
   const common = { connection, namespace: temporal.namespace, identity: `${options.server}@${hostname()}` };
-  const workflowSource = existsSync(workflowBundlePath) ? { workflowBundle: { codePath: workflowBundlePath } } : { workflowsPath };
+  const workflowSource = existsSync(workflowBundlePath)
+    ? { workflowBundle: { codePath: workflowBundlePath } }
+    : { workflowsPath };
 
   const workers = await Promise.all([
     // The control queue also runs the scheduled inventory sync's activity: any server may do it.
-    Worker.create({ ...common, taskQueue: controlTaskQueue, ...workflowSource, activities: createControlActivities({ inventoryPath: options.inventoryPath }) }),
+    Worker.create({
+      ...common,
+      taskQueue: controlTaskQueue,
+      ...workflowSource,
+      activities: createControlActivities({ inventoryPath: options.inventoryPath }),
+    }),
     Worker.create({
       ...common,
       taskQueue: serverTaskQueue(options.server),
@@ -74,10 +87,21 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
       maxConcurrentActivityTaskExecutions: serverEntry.concurrency ?? 2,
     }),
   ]);
-  const metricsServer = await metrics.start({ server: options.server, stateFile: monitoring.stateFile, serverDataset: serverEntry.dataset });
-  if (metricsServer) log.info({ server: options.server, metrics: metricsServer.url }, `tidemark worker for ${options.server}: metrics on ${metricsServer.url}`);
+  const metricsServer = await metrics.start({
+    server: options.server,
+    stateFile: monitoring.stateFile,
+    serverDataset: serverEntry.dataset,
+  });
+  if (metricsServer)
+    log.info(
+      { server: options.server, metrics: metricsServer.url },
+      `tidemark worker for ${options.server}: metrics on ${metricsServer.url}`,
+    );
   const queues = [controlTaskQueue, serverTaskQueue(options.server), transferTaskQueue(options.server)];
-  log.info({ server: options.server, queues, temporal: describeConnection(temporal) }, `tidemark worker for ${options.server}: polling ${queues.join(', ')} on ${describeConnection(temporal)}`);
+  log.info(
+    { server: options.server, queues, temporal: describeConnection(temporal) },
+    `tidemark worker for ${options.server}: polling ${queues.join(', ')} on ${describeConnection(temporal)}`,
+  );
   try {
     await Promise.all(workers.map((worker) => worker.run()));
   } finally {
@@ -92,13 +116,21 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
 async function refuseWithoutSearchAttributes(connection: NativeConnection, namespace: string): Promise<void> {
   let missing: string[];
   try {
-    missing = missingSearchAttributes((await connection.operatorService.listSearchAttributes({ namespace })).customAttributes ?? {});
+    missing = missingSearchAttributes(
+      (await connection.operatorService.listSearchAttributes({ namespace })).customAttributes ?? {},
+    );
   } catch (error) {
-    tidemarkLog().warn({ namespace, error: (error as Error).message }, `tidemark worker: could not list the search attributes of namespace "${namespace}" (${(error as Error).message}); make sure "tidemark temporal setup" was run`);
+    tidemarkLog().warn(
+      { namespace, error: (error as Error).message },
+      `tidemark worker: could not list the search attributes of namespace "${namespace}" (${(error as Error).message}); make sure "tidemark temporal setup" was run`,
+    );
     return;
   }
   if (missing.length > 0) {
     await connection.close();
-    throw new TidemarkError('USAGE', `namespace "${namespace}" lacks Tidemark's search attributes ${missing.join(', ')}: run "tidemark temporal setup" once, then start the worker`);
+    throw new TidemarkError(
+      'USAGE',
+      `namespace "${namespace}" lacks Tidemark's search attributes ${missing.join(', ')}: run "tidemark temporal setup" once, then start the worker`,
+    );
   }
 }

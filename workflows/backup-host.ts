@@ -30,7 +30,6 @@ export const progressQuery = defineQuery<BackupProgress>('progress');
 /** How long quick pool steps wait for the server's worker before reporting it as down. */
 const serverPickupTimeout = '5m';
 
-
 export async function backupHost(input: BackupInput): Promise<BackupSummary> {
   const started = Date.now();
   const progress: BackupProgress = { phase: 'planning', startedAt: new Date(started).toISOString() };
@@ -50,7 +49,11 @@ export async function backupHost(input: BackupInput): Promise<BackupSummary> {
     plan = await onServer.planBackup(input);
     progress.phase = 'dataset';
     // Ownership, hardening, pool health and reserve; the shrink guard's baseline (activities/dataset.ts).
-    const ensured = await onServer.ensureDataset(plan.dataset, plan.host, plan.reserve ? { reserve: plan.reserve } : {});
+    const ensured = await onServer.ensureDataset(
+      plan.dataset,
+      plan.host,
+      plan.reserve ? { reserve: plan.reserve } : {},
+    );
     // Host veto, hooks, mount-table selection and excludes (workflows/host-steps.ts).
     const host = await prepareHost(plan, progress, started);
     if (host.skipped) {
@@ -59,23 +62,42 @@ export async function backupHost(input: BackupInput): Promise<BackupSummary> {
     }
 
     progress.phase = 'transfer';
-    const transfer = await transferActivities(plan).transferFiles(host.transferPlan, ensured.mountpoint, ensured.baseline);
+    const transfer = await transferActivities(plan).transferFiles(
+      host.transferPlan,
+      ensured.mountpoint,
+      ensured.baseline,
+    );
 
     progress.phase = 'snapshot';
     const partial = transfer.outcome === 'partial';
     const guard = transfer.guard;
     const label = partial ? 'partial' : guard?.suspect ? 'suspect' : 'complete';
-    const mounts = plan.hostSteps?.selection.mode === 'mounts' ? [...host.transferPlan.paths, ...(guard?.heldMounts ?? [])] : undefined;
+    const mounts =
+      plan.hostSteps?.selection.mode === 'mounts'
+        ? [...host.transferPlan.paths, ...(guard?.heldMounts ?? [])]
+        : undefined;
     const recorded = guard
-      ? baselineProperties({ files: transfer.filesTotal, bytes: transfer.bytesTotal ?? 0, written: transfer.bytesTransferred, ...(mounts ? { mounts } : {}), ...(guard.suspect ? { suspect: guard.suspect } : {}) })
+      ? baselineProperties({
+          files: transfer.filesTotal,
+          bytes: transfer.bytesTotal ?? 0,
+          written: transfer.bytesTransferred,
+          ...(mounts ? { mounts } : {}),
+          ...(guard.suspect ? { suspect: guard.suspect } : {}),
+        })
       : [];
     const { snapshot } = await takeSnapshotOnce(onServer, plan.dataset, label, input.keep, recorded);
     const durationMs = Date.now() - started;
     // Why this run is not a plain success, most important first; a WARNING's summary line starts with them.
     const concerns = [
       ...(guard?.heldMounts.length ? [`not mounted this time, copy kept: ${guard.heldMounts.join(', ')}`] : []),
-      ...(guard?.suspect ? [`${guard.suspect}; labelled suspect (start-backup --allow-shrink if the data was removed on purpose)`] : []),
-      ...(partial ? [`partial transfer (rsync exit 23), snapshot ${snapshot} labelled partial: ${transfer.warnings.slice(-3).join(' | ')}`] : []),
+      ...(guard?.suspect
+        ? [`${guard.suspect}; labelled suspect (start-backup --allow-shrink if the data was removed on purpose)`]
+        : []),
+      ...(partial
+        ? [
+            `partial transfer (rsync exit 23), snapshot ${snapshot} labelled partial: ${transfer.warnings.slice(-3).join(' | ')}`,
+          ]
+        : []),
       ...(ensured.warnings ?? []),
     ];
     const figures = `${transfer.filesTransferred} files, ${transfer.bytesTransferred} bytes in ${formatDuration(durationMs)}, snapshot ${snapshot}`;
@@ -91,7 +113,12 @@ export async function backupHost(input: BackupInput): Promise<BackupSummary> {
       bytesTransferred: transfer.bytesTransferred,
       bytesReceived: transfer.bytesReceived,
       durationMs,
-      message: concerns.length > 0 ? (partial && concerns.length === 1 ? concerns[0]! : `${concerns.join('; ')}; ${figures}`) : figures,
+      message:
+        concerns.length > 0
+          ? partial && concerns.length === 1
+            ? concerns[0]!
+            : `${concerns.join('; ')}; ${figures}`
+          : figures,
     });
     const finished = await finishRun(plan, host, summary);
     progress.phase = 'done';
@@ -100,24 +127,48 @@ export async function backupHost(input: BackupInput): Promise<BackupSummary> {
     const phase = progress.phase;
     progress.phase = 'failed';
     if (isCancellation(error)) {
-      recordBackupOutcome(await notifyRun(unfinishedSummary(input, plan, 'CANCELLED', `backup of ${input.host} on ${input.server} cancelled during ${phase}`, started), startPing));
+      recordBackupOutcome(
+        await notifyRun(
+          unfinishedSummary(
+            input,
+            plan,
+            'CANCELLED',
+            `backup of ${input.host} on ${input.server} cancelled during ${phase}`,
+            started,
+          ),
+          startPing,
+        ),
+      );
       throw error;
     }
     const message = `backup of ${input.host} on ${input.server} failed during ${phase}: ${explain(error, input.server)}`;
     if (plan) await runFailedAfterHook(plan, message);
     // Monitoring hears of failures too; the run still fails, so Temporal shows it Failed.
-    const summary = recordBackupOutcome(await notifyRun(unfinishedSummary(input, plan, 'FAILED', message, started), startPing));
+    const summary = recordBackupOutcome(
+      await notifyRun(unfinishedSummary(input, plan, 'FAILED', message, started), startPing),
+    );
     throw ApplicationFailure.nonRetryable(message, 'BackupFailed', summary);
   }
 }
 
 /** Names the snapshot by workflow time; if a run of the same second already took that name, waits a second. */
-async function takeSnapshotOnce(onServer: Activities, dataset: string, label: SnapshotLabel, keep: BackupInput['keep'], recorded: string[]) {
+async function takeSnapshotOnce(
+  onServer: Activities,
+  dataset: string,
+  label: SnapshotLabel,
+  keep: BackupInput['keep'],
+  recorded: string[],
+) {
   for (;;) {
     try {
       return await onServer.takeSnapshot(dataset, snapshotName(new Date(), label), keep, recorded);
     } catch (error) {
-      if (!(error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === ('SnapshotNameTaken' satisfies ActivityFailureType))) throw error;
+      if (!(
+        error instanceof ActivityFailure &&
+        error.cause instanceof ApplicationFailure &&
+        error.cause.type === ('SnapshotNameTaken' satisfies ActivityFailureType)
+      ))
+        throw error;
       await sleep('1s');
     }
   }
@@ -142,7 +193,8 @@ function explain(error: unknown, server: string): string {
     if (cause.timeoutType === TimeoutType.SCHEDULE_TO_START) {
       return `backup server "${server}" did not pick the step up within ${serverPickupTimeout}; is "tidemark worker --server ${server}" running?`;
     }
-    if (cause.timeoutType === TimeoutType.HEARTBEAT) return 'the transfer stopped reporting progress (worker died or hung)';
+    if (cause.timeoutType === TimeoutType.HEARTBEAT)
+      return 'the transfer stopped reporting progress (worker died or hung)';
     return `timed out (${TimeoutType[cause.timeoutType ?? TimeoutType.START_TO_CLOSE]})`;
   }
   return cause instanceof Error ? cause.message : String(cause);

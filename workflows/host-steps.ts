@@ -60,7 +60,11 @@ function serverHookActivities(plan: BackupPlan, timeoutMs: number) {
   });
 }
 
-export async function prepareHost(plan: BackupPlan, progress: BackupProgress, startedMs: number): Promise<PreparedHost> {
+export async function prepareHost(
+  plan: BackupPlan,
+  progress: BackupProgress,
+  startedMs: number,
+): Promise<PreparedHost> {
   const steps = plan.hostSteps;
   if (!steps) return { transferPlan: plan };
   const summary: HostStepsSummary = {
@@ -92,7 +96,11 @@ export async function prepareHost(plan: BackupPlan, progress: BackupProgress, st
       );
     }
     progress.phase = 'vetoed';
-    progress.veto = { files: probe.vetoFiles.slice(0, 10), checks, nextCheckAt: new Date(Date.now() + steps.veto.retryIntervalMs).toISOString() };
+    progress.veto = {
+      files: probe.vetoFiles.slice(0, 10),
+      checks,
+      nextCheckAt: new Date(Date.now() + steps.veto.retryIntervalMs).toISOString(),
+    };
     await sleep(steps.veto.retryIntervalMs);
   }
   delete progress.veto;
@@ -107,7 +115,10 @@ export async function prepareHost(plan: BackupPlan, progress: BackupProgress, st
     );
     summary.serverHooks.before = before.ok;
     if (!before.ok) {
-      return skip('FAILED', `backup server's before-hook ${before.script} ${before.exitCode === null ? 'could not run' : `exited ${before.exitCode}`}: ${before.outputTail.slice(-3).join(' | ')}; nothing copied`);
+      return skip(
+        'FAILED',
+        `backup server's before-hook ${before.script} ${before.exitCode === null ? 'could not run' : `exited ${before.exitCode}`}: ${before.outputTail.slice(-3).join(' | ')}; nothing copied`,
+      );
     }
   }
 
@@ -159,8 +170,14 @@ export async function runAfterHook(plan: BackupPlan, summary: BackupSummary): Pr
   const after = plan.hostSteps?.server.after;
   if (!after) return summary;
   const timeoutMs = plan.hostSteps!.server.timeoutMs;
-  const result = await serverHookActivities(plan, timeoutMs).runServerHook(after, hookEnvironment(plan, summary.status, summary.snapshot, summary.message), timeoutMs);
-  const hostSteps = summary.hostSteps ? { ...summary.hostSteps, serverHooks: { ...summary.hostSteps.serverHooks, after: result.ok } } : undefined;
+  const result = await serverHookActivities(plan, timeoutMs).runServerHook(
+    after,
+    hookEnvironment(plan, summary.status, summary.snapshot, summary.message),
+    timeoutMs,
+  );
+  const hostSteps = summary.hostSteps
+    ? { ...summary.hostSteps, serverHooks: { ...summary.hostSteps.serverHooks, after: result.ok } }
+    : undefined;
   if (result.ok) return { ...summary, ...(hostSteps ? { hostSteps } : {}) };
   return {
     ...summary,
@@ -191,7 +208,12 @@ export async function runFailedAfterHook(plan: BackupPlan, message: string): Pro
   }
 }
 
-function hookEnvironment(plan: BackupPlan, status: string, snapshot: string | null, message = ''): Record<string, string> {
+function hookEnvironment(
+  plan: BackupPlan,
+  status: string,
+  snapshot: string | null,
+  message = '',
+): Record<string, string> {
   return {
     TIDEMARK_HOST: plan.host,
     TIDEMARK_SERVER: plan.server,

@@ -41,7 +41,13 @@ export function pingStart(input: BackupInput): Promise<void> {
 }
 
 /** The summary of a run that copied nothing: FAILED (with the error), CANCELLED, or skipped by a host step. */
-export function unfinishedSummary(input: Pick<BackupInput, 'host' | 'server'>, plan: BackupPlan | undefined, status: BackupStatus, message: string, startedMs: number): BackupSummary {
+export function unfinishedSummary(
+  input: Pick<BackupInput, 'host' | 'server'>,
+  plan: BackupPlan | undefined,
+  status: BackupStatus,
+  message: string,
+  startedMs: number,
+): BackupSummary {
   return {
     host: input.host,
     server: input.server,
@@ -65,16 +71,25 @@ export async function notifyRun(summary: BackupSummary, startPing: Promise<void>
     try {
       outcome = await notifyActivities(summary.server, 5).recordOutcome(summary);
     } catch (error) {
-      return { ...summary, notifications: [{ target: 'state', type: 'state', ok: false, error: innermostMessage(error) }] };
+      return {
+        ...summary,
+        notifications: [{ target: 'state', type: 'state', ok: false, error: innermostMessage(error) }],
+      };
     }
-    const stateProblem: NotificationResult[] = [outcome.stateError, outcome.stateWarning].flatMap((error) => (error ? [{ target: 'state', type: 'state', ok: false, error }] : []));
+    const stateProblem: NotificationResult[] = [outcome.stateError, outcome.stateWarning].flatMap((error) =>
+      error ? [{ target: 'state', type: 'state', ok: false, error }] : [],
+    );
     // A partial streak escalates what the targets are told only; the activity calls stay the same.
     const { toTargets, toCaller } = escalatedSummaries(summary, outcome.escalation);
     if (outcome.targets.length === 0 && stateProblem.length === 0) return toCaller;
     const notifications = await Promise.all(
       outcome.targets.map(async (target): Promise<NotificationResult> => {
         try {
-          return await notifyActivities(summary.server, target.attempts).notifyTarget(target.id, toTargets, outcome.previousStatus);
+          return await notifyActivities(summary.server, target.attempts).notifyTarget(
+            target.id,
+            toTargets,
+            outcome.previousStatus,
+          );
         } catch (error) {
           return { target: target.id, type: target.type, ok: false, error: innermostMessage(error) };
         }

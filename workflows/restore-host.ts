@@ -1,7 +1,15 @@
 // One restore out of one host's snapshots: plan → open (hold + read-only view) → copy → close.
 // Deterministic workflow code: every side effect is an activity on the server that owns the pool. The
 // close step runs whatever happens (failure or cancel), outside the cancellation scope.
-import { ApplicationFailure, CancellationScope, TimeoutFailure, defineQuery, isCancellation, proxyActivities, setHandler } from '@temporalio/workflow';
+import {
+  ApplicationFailure,
+  CancellationScope,
+  TimeoutFailure,
+  defineQuery,
+  isCancellation,
+  proxyActivities,
+  setHandler,
+} from '@temporalio/workflow';
 import { TimeoutType } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import { formatDuration } from '../domain/duration.js';
@@ -34,19 +42,32 @@ export async function restoreHost(input: RestoreInput): Promise<RestoreSummary> 
     progress.phase = 'copying';
     const copy = await copyActivities(plan).restoreFiles(plan, view);
     progress.phase = 'closing';
-    const target = plan.target.kind === 'local' ? `${plan.server}:${plan.target.dir}` : `${plan.target.host}:${plan.target.dir}`;
+    const target =
+      plan.target.kind === 'local' ? `${plan.server}:${plan.target.dir}` : `${plan.target.host}:${plan.target.dir}`;
     const what = plan.paths.length > 0 ? plan.paths.join(', ') : 'everything';
     const message = plan.dryRun
       ? `dry run: ${copy.filesTransferred} changes restoring ${what} from ${plan.snapshot} to ${target}`
       : `restored ${what} from ${plan.dataset}@${plan.snapshot} to ${target}: ${copy.filesTransferred} files, ${copy.bytesTransferred} bytes in ${formatDuration(Date.now() - started)}`;
-    return { host: plan.host, server: plan.server, snapshot: plan.snapshot, target, paths: plan.paths, dryRun: plan.dryRun, message, ...copy };
+    return {
+      host: plan.host,
+      server: plan.server,
+      snapshot: plan.snapshot,
+      target,
+      paths: plan.paths,
+      dryRun: plan.dryRun,
+      message,
+      ...copy,
+    };
   } catch (error) {
     const phase = progress.phase;
     progress.phase = 'failed';
     if (isCancellation(error)) throw error;
     const cause = innermostCause(error);
     const type = cause instanceof ApplicationFailure && cause.type === 'USAGE' ? 'USAGE' : 'RestoreFailed';
-    throw ApplicationFailure.nonRetryable(`restore of ${input.host} from ${input.server} failed during ${phase}: ${explain(cause, input.server)}`, type);
+    throw ApplicationFailure.nonRetryable(
+      `restore of ${input.host} from ${input.server} failed during ${phase}: ${explain(cause, input.server)}`,
+      type,
+    );
   } finally {
     // The hold and the clone go whatever happened, also when the run was cancelled.
     const opened = plan;

@@ -25,7 +25,11 @@ export async function pruneAfterBackup(plan: BackupPlan, summary: BackupSummary)
   try {
     const listed = await listing.listSnapshots(plan.dataset);
     // NaN (unreadable holds) crosses the history as null: keep it unknown, which planRetention treats as held.
-    const snapshots = listed.map(({ name, createdAt, holds }) => ({ name, createdAt, holds: typeof holds === 'number' ? holds : Number.NaN }));
+    const snapshots = listed.map(({ name, createdAt, holds }) => ({
+      name,
+      createdAt,
+      holds: typeof holds === 'number' ? holds : Number.NaN,
+    }));
     // Plans made before the guards existed carry none: no cap, every newer anomaly stays as it did then.
     const anomalyCap = plan.guards?.maxAnomalySnapshots;
     const retention = planRetention({ snapshots, policy, now: Date.now(), backupSucceeded: true, adopt, anomalyCap });
@@ -37,7 +41,10 @@ export async function pruneAfterBackup(plan: BackupPlan, summary: BackupSummary)
     const gone = new Set([...result.destroyed, ...result.alreadyGone]);
     const pruned = retention.destroy.filter((name) => gone.has(name));
     const kept = retention.verdicts.length - retention.destroy.length;
-    let note = pruned.length > 0 ? `pruned ${pruned.length} snapshot${pruned.length === 1 ? '' : 's'}, ${kept} kept` : `nothing to prune, ${kept} kept`;
+    let note =
+      pruned.length > 0
+        ? `pruned ${pruned.length} snapshot${pruned.length === 1 ? '' : 's'}, ${kept} kept`
+        : `nothing to prune, ${kept} kept`;
     if (result.refused.length > 0) {
       const refused = result.refused.slice(0, 3).map(({ name, reasons }) => `${name}: ${reasons.join(', ')}`);
       note += `; ${result.refused.length} left by the safety check (${refused.join('; ')})`;
@@ -47,6 +54,11 @@ export async function pruneAfterBackup(plan: BackupPlan, summary: BackupSummary)
     if (isCancellation(error)) throw error;
     const cause = innermostCause(error);
     const why = cause instanceof Error ? cause.message : String(cause);
-    return { ...summary, status: 'WARNING', pruned: [], message: `${summary.message}; snapshots were not pruned: ${why}` };
+    return {
+      ...summary,
+      status: 'WARNING',
+      pruned: [],
+      message: `${summary.message}; snapshots were not pruned: ${why}`,
+    };
   }
 }

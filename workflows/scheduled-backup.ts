@@ -39,7 +39,13 @@ export async function scheduledBackup(input: ScheduledBackupInput): Promise<Sche
   try {
     const summary = await child.result();
     recordScheduledOutcome(summary.status);
-    return { outcome: 'ran', workflowId, runId: child.firstExecutionRunId, status: summary.status, message: summary.message };
+    return {
+      outcome: 'ran',
+      workflowId,
+      runId: child.firstExecutionRunId,
+      status: summary.status,
+      message: summary.message,
+    };
   } catch (error) {
     const cause = innermostCause(error, ChildWorkflowFailure);
     recordScheduledOutcome(childFailureStatus(error));

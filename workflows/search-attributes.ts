@@ -2,7 +2,13 @@
 // workflow command: runs recorded before it existed replay without it, hence the patch.
 import { patched, upsertSearchAttributes } from '@temporalio/workflow';
 import type { BackupSummary } from '../domain/backup.js';
-import { bytesAttribute, hostAttribute, serverAttribute, statusAttribute, type RunStatus } from '../domain/search-attributes.js';
+import {
+  bytesAttribute,
+  hostAttribute,
+  serverAttribute,
+  statusAttribute,
+  type RunStatus,
+} from '../domain/search-attributes.js';
 
 const patchId = 'search-attributes';
 

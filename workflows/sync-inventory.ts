@@ -11,7 +11,13 @@ export async function syncInventory(input: SyncInventoryInput = {}): Promise<Syn
     taskQueue: workflowInfo().taskQueue,
     scheduleToStartTimeout: '10m',
     startToCloseTimeout: '10m',
-    retry: { initialInterval: '10s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 3, nonRetryableErrorTypes: ['CONFIG_INVALID', 'CONFIG_NOT_FOUND'] },
+    retry: {
+      initialInterval: '10s',
+      backoffCoefficient: 2,
+      maximumInterval: '1m',
+      maximumAttempts: 3,
+      nonRetryableErrorTypes: ['CONFIG_INVALID', 'CONFIG_NOT_FOUND'],
+    },
   });
   const report = await reconcileInventory({ force: input.force ?? false });
   if (report.suspicious) {

@@ -37,7 +37,10 @@ export async function startFakeNetbox(token: string): Promise<FakeNetbox> {
     token,
     devices: [],
     machines: [],
-    tags: [{ id: 1, ...backupTag }, { id: 2, name: 'Other', slug: 'other' }],
+    tags: [
+      { id: 1, ...backupTag },
+      { id: 2, name: 'Other', slug: 'other' },
+    ],
     mode: 'ok',
     pageSize: 2,
     ignoreTagFilter: false,
@@ -54,24 +57,39 @@ export async function startFakeNetbox(token: string): Promise<FakeNetbox> {
       hanging.add(response);
       return;
     }
-    if (request.headers.authorization !== `Token ${fake.token}`) return send(response, 401, { detail: 'Invalid token' });
-    if (fake.mode === 'error') return send(response, 500, { error: 'database is locked', exception: 'OperationalError' });
+    if (request.headers.authorization !== `Token ${fake.token}`)
+      return send(response, 401, { detail: 'Invalid token' });
+    if (fake.mode === 'error')
+      return send(response, 500, { error: 'database is locked', exception: 'OperationalError' });
     if (url.pathname === '/api/extras/tags/') {
       const name = url.searchParams.get('name');
       const slug = url.searchParams.get('slug');
-      const results = fake.tags.filter((tag) => (name === null || tag.name === name) && (slug === null || tag.slug === slug));
+      const results = fake.tags.filter(
+        (tag) => (name === null || tag.name === name) && (slug === null || tag.slug === slug),
+      );
       return send(response, 200, { count: results.length, next: null, previous: null, results });
     }
-    const list = url.pathname === '/api/dcim/devices/' ? fake.devices : url.pathname === '/api/virtualization/virtual-machines/' ? fake.machines : undefined;
+    const list =
+      url.pathname === '/api/dcim/devices/'
+        ? fake.devices
+        : url.pathname === '/api/virtualization/virtual-machines/'
+          ? fake.machines
+          : undefined;
     if (!list) return send(response, 404, { detail: 'Not found.' });
     const tag = url.searchParams.get('tag');
-    const selected = fake.ignoreTagFilter || tag === null ? list : list.filter((object) => object.tags.some((t) => t.slug === tag));
+    const selected =
+      fake.ignoreTagFilter || tag === null ? list : list.filter((object) => object.tags.some((t) => t.slug === tag));
     const offset = Number(url.searchParams.get('offset') ?? 0);
     const page = selected.slice(offset, offset + fake.pageSize);
     const nextUrl = new URL(`http://netbox.internal.example:8080${url.pathname}`);
     for (const [key, value] of url.searchParams) nextUrl.searchParams.set(key, value);
     nextUrl.searchParams.set('offset', String(offset + fake.pageSize));
-    return send(response, 200, { count: selected.length, next: offset + fake.pageSize < selected.length ? nextUrl.href : null, previous: null, results: page });
+    return send(response, 200, {
+      count: selected.length,
+      next: offset + fake.pageSize < selected.length ? nextUrl.href : null,
+      previous: null,
+      results: page,
+    });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

@@ -65,7 +65,10 @@ function track(sockets: Set<Socket>, socket: Socket): void {
 }
 
 /** Listens on 127.0.0.1 (a free port); close() cuts open connections first, or it would wait for them. */
-async function listenOnLoopback(server: Server, sockets: Set<Socket>): Promise<{ port: number; close(): Promise<void> }> {
+async function listenOnLoopback(
+  server: Server,
+  sockets: Set<Socket>,
+): Promise<{ port: number; close(): Promise<void> }> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   return {
     port: (server.address() as { port: number }).port,
@@ -116,7 +119,8 @@ export async function startSmtpServer(options: SmtpServerOptions = {}): Promise<
     disabledCommands: [...(options.tls ? [] : ['STARTTLS']), ...(options.auth ? [] : ['AUTH'])],
     ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : {}),
     onAuth(auth, _session, callback) {
-      if (options.auth && auth.username === options.auth.user && auth.password === options.auth.password) callback(null, { user: auth.username });
+      if (options.auth && auth.username === options.auth.user && auth.password === options.auth.password)
+        callback(null, { user: auth.username });
       else callback(Object.assign(new Error('Authentication credentials invalid'), { responseCode: 535 }));
     },
     onRcptTo(_address, _session, callback) {
@@ -187,4 +191,3 @@ export async function startZabbixTrapper(): Promise<ZabbixTrapper> {
   Object.assign(state, await listenOnLoopback(server, sockets));
   return state;
 }
-

@@ -10,7 +10,11 @@ export interface ActivityRecord {
   initialIntervalSeconds?: number;
 }
 
-export async function activityRecord(client: Client, workflowId: string, activityType: string): Promise<ActivityRecord> {
+export async function activityRecord(
+  client: Client,
+  workflowId: string,
+  activityType: string,
+): Promise<ActivityRecord> {
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
   const scheduled = new Set<string>();
   const record: ActivityRecord = { attempts: [] };

@@ -14,6 +14,12 @@ const eslint = new ESLint({ cwd: root, overrideConfig: tseslint.configs.disableT
 export async function restrictedImports(path: string, source: string): Promise<string[]> {
   const [result] = await eslint.lintText(source, { filePath: join(root, path) });
   assert.ok(result, `ESLint linted ${path}`);
-  assert.deepEqual(result.messages.filter((message) => message.fatal), [], `${path} parses`);
-  return result.messages.filter((message) => message.ruleId === '@typescript-eslint/no-restricted-imports').map((message) => message.message);
+  assert.deepEqual(
+    result.messages.filter((message) => message.fatal),
+    [],
+    `${path} parses`,
+  );
+  return result.messages
+    .filter((message) => message.ruleId === '@typescript-eslint/no-restricted-imports')
+    .map((message) => message.message);
 }

@@ -5,7 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-export type WebhookVerifier = (secret: string, headers: Record<string, string | string[] | undefined>, rawBody: string | Buffer, nowMs?: number) => boolean;
+export type WebhookVerifier = (
+  secret: string,
+  headers: Record<string, string | string[] | undefined>,
+  rawBody: string | Buffer,
+  nowMs?: number,
+) => boolean;
 
 const readme = new URL('../../../README.md', import.meta.url);
 

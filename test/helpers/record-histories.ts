@@ -14,7 +14,18 @@ export async function recordHistories(address: string, dir: string): Promise<num
     const client = new Client({ connection });
     let count = 0;
     for await (const execution of client.workflow.list({ query: 'ExecutionStatus != "Running"' })) {
-      const shown = await execa(temporalCli(), ['workflow', 'show', '--address', address, '--workflow-id', execution.workflowId, '--run-id', execution.runId, '--output', 'json']);
+      const shown = await execa(temporalCli(), [
+        'workflow',
+        'show',
+        '--address',
+        address,
+        '--workflow-id',
+        execution.workflowId,
+        '--run-id',
+        execution.runId,
+        '--output',
+        'json',
+      ]);
       await writeFile(join(dir, `${execution.type}-${execution.status.name}-${execution.runId}.json`), shown.stdout);
       count += 1;
     }

@@ -8,7 +8,11 @@ export type RunOutcome = 'good' | 'suspect' | 'partial' | 'failed';
 
 export const dayMs = 86_400_000;
 
-const labels: Record<Exclude<RunOutcome, 'failed'>, SnapshotLabel> = { good: 'complete', suspect: 'suspect', partial: 'partial' };
+const labels: Record<Exclude<RunOutcome, 'failed'>, SnapshotLabel> = {
+  good: 'complete',
+  suspect: 'suspect',
+  partial: 'partial',
+};
 
 export interface RunOptions {
   policy: RetentionPolicy;
@@ -37,7 +41,13 @@ export function runDaily(outcomes: readonly RunOutcome[], options: RunOptions): 
     if (outcome === 'failed') return;
     const at = options.first + index * dayMs;
     snapshots.push({ name: snapshotName(new Date(at), labels[outcome]), createdAt: at / 1000, holds: 0 });
-    const plan = planRetention({ snapshots, policy: options.policy, now: at, backupSucceeded: true, anomalyCap: options.anomalyCap });
+    const plan = planRetention({
+      snapshots,
+      policy: options.policy,
+      now: at,
+      backupSucceeded: true,
+      anomalyCap: options.anomalyCap,
+    });
     const destroyed = new Set(plan.destroy);
     const before = snapshots;
     snapshots = snapshots.filter((snapshot) => !destroyed.has(snapshot.name));
@@ -48,7 +58,10 @@ export function runDaily(outcomes: readonly RunOutcome[], options: RunOptions): 
 
 /** Names of the complete (unlabelled Tidemark) snapshots among `snapshots`, oldest first. */
 export function goodNames(snapshots: readonly RetentionSnapshot[]): string[] {
-  return snapshots.map((snapshot) => snapshot.name).filter((name) => /Z$/.test(name)).sort();
+  return snapshots
+    .map((snapshot) => snapshot.name)
+    .filter((name) => /Z$/.test(name))
+    .sort();
 }
 
 /** `count` copies of `outcome`. */

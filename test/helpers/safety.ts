@@ -29,7 +29,11 @@ export async function newestSnapshot(rig: Rig, label: 'complete' | 'partial' | '
 }
 
 /** Files lost from `snapshot` against the tree it held when taken: asserts none, and that it still exists. */
-export async function assertSnapshotIntact(rig: Rig, snapshot: string, tree: Awaited<ReturnType<typeof describeTree>>): Promise<void> {
+export async function assertSnapshotIntact(
+  rig: Rig,
+  snapshot: string,
+  tree: Awaited<ReturnType<typeof describeTree>>,
+): Promise<void> {
   assert.ok((await rig.snapshots()).includes(snapshot), `${snapshot} still exists`);
   await withSnapshotClone(rig.dataset, snapshot, async (path) => {
     const now = await describeTree(join(path, rig.source));
@@ -45,6 +49,8 @@ export async function lastSummary(rig: Rig): Promise<BackupSummary> {
 
 /** A snapshot listing without "used": the unique bytes of a snapshot grow whenever the live copy's blocks
  * change and ZFS syncs, which says nothing about the snapshot itself. */
-export function snapshotIdentity(snapshots: Array<{ name: string; createdAt: number; holds: number }>): Array<{ name: string; createdAt: number; holds: number }> {
+export function snapshotIdentity(
+  snapshots: Array<{ name: string; createdAt: number; holds: number }>,
+): Array<{ name: string; createdAt: number; holds: number }> {
   return snapshots.map(({ name, createdAt, holds }) => ({ name, createdAt, holds }));
 }

@@ -28,8 +28,15 @@ export interface Sandbox {
   /** Writes an inventory (temporal address filled in) and returns its path. */
   writeInventory(inventory: Record<string, unknown>, file?: string): Promise<string>;
   /** reconcile on this sandbox's task queue, as the scheduled sync would. */
-  sync(inventory: Record<string, unknown>, options?: { dryRun?: boolean; force?: boolean; env?: NodeJS.ProcessEnv }): ReturnType<typeof reconcileSchedules>;
-  cli(inventoryPath: string, args: string[], env?: NodeJS.ProcessEnv): Promise<{ exitCode: number; stdout: string; stderr: string }>;
+  sync(
+    inventory: Record<string, unknown>,
+    options?: { dryRun?: boolean; force?: boolean; env?: NodeJS.ProcessEnv },
+  ): ReturnType<typeof reconcileSchedules>;
+  cli(
+    inventoryPath: string,
+    args: string[],
+    env?: NodeJS.ProcessEnv,
+  ): Promise<{ exitCode: number; stdout: string; stderr: string }>;
   /** A worker on the sandbox queue running every workflow plus the control activities for `inventoryPath`. */
   startWorker(inventoryPath: string): Promise<{ stop(): Promise<void> }>;
   /** Schedule ids Tidemark owns for this sandbox's servers. */
@@ -42,13 +49,19 @@ let runtimeInstalled = false;
 export async function createSandbox(name: string): Promise<Sandbox> {
   const services = testServices();
   const dir = await mkdtemp(`/tmp/tidemark-${name}-`);
-  const suffix = dir.slice(-6).toLowerCase().replace(/[^a-z0-9]/g, 'x');
+  const suffix = dir
+    .slice(-6)
+    .toLowerCase()
+    .replace(/[^a-z0-9]/g, 'x');
   const taskQueue = `test-${name}-${suffix}`;
   const connection = await Connection.connect({ address: services.temporal });
   const client = new Client({ connection });
   const prefix = `${name}-${suffix}`;
   const workers: Array<{ stop(): Promise<void> }> = [];
-  const withTemporal = (inventory: Record<string, unknown>) => ({ temporal: { address: services.temporal }, ...inventory });
+  const withTemporal = (inventory: Record<string, unknown>) => ({
+    temporal: { address: services.temporal },
+    ...inventory,
+  });
 
   const sandbox: Sandbox = {
     dir,
@@ -65,7 +78,13 @@ export async function createSandbox(name: string): Promise<Sandbox> {
     async sync(inventory, options = {}) {
       const parsed: Inventory = parseInventory(stringify(withTemporal(inventory)));
       const sources = await loadHostSources(parsed, options.env ?? process.env);
-      return reconcileSchedules({ client, sources, taskQueue, dryRun: options.dryRun ?? false, force: options.force ?? false });
+      return reconcileSchedules({
+        client,
+        sources,
+        taskQueue,
+        dryRun: options.dryRun ?? false,
+        force: options.force ?? false,
+      });
     },
     async cli(inventoryPath, args, env = {}) {
       const result = await execa(process.execPath, [cliPath, '--config', inventoryPath, ...args], {
@@ -103,15 +122,27 @@ export async function createSandbox(name: string): Promise<Sandbox> {
     },
     async ownedIds() {
       const { owned } = await listOwnedSchedules(client);
-      return owned.filter((schedule) => schedule.owner.kind === 'backup' && schedule.scheduleId.endsWith(prefix)).map((schedule) => schedule.scheduleId).sort();
+      return owned
+        .filter((schedule) => schedule.owner.kind === 'backup' && schedule.scheduleId.endsWith(prefix))
+        .map((schedule) => schedule.scheduleId)
+        .sort();
     },
     async close() {
       for (const worker of workers) await worker.stop();
       for await (const summary of client.schedule.list()) {
-        if (summary.scheduleId.includes(prefix) || summary.scheduleId.includes(taskQueue)) await client.schedule.getHandle(summary.scheduleId).delete().catch(() => undefined);
+        if (summary.scheduleId.includes(prefix) || summary.scheduleId.includes(taskQueue))
+          await client.schedule
+            .getHandle(summary.scheduleId)
+            .delete()
+            .catch(() => undefined);
       }
-      for await (const run of client.workflow.list({ query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'` })) {
-        await client.workflow.getHandle(run.workflowId, run.runId).terminate('test cleanup').catch(() => undefined);
+      for await (const run of client.workflow.list({
+        query: `TaskQueue = '${taskQueue}' AND ExecutionStatus = 'Running'`,
+      })) {
+        await client.workflow
+          .getHandle(run.workflowId, run.runId)
+          .terminate('test cleanup')
+          .catch(() => undefined);
       }
       await connection.close();
     },
@@ -122,6 +153,7 @@ export async function createSandbox(name: string): Promise<Sandbox> {
 /** `count` hosts named h00, h01, … on the given servers. */
 export function fleet(count: number, extra: Record<string, unknown> = {}): Record<string, Record<string, unknown>> {
   const hosts: Record<string, Record<string, unknown>> = {};
-  for (let i = 0; i < count; i++) hosts[`h${String(i).padStart(2, '0')}`] = { address: `10.1.${Math.floor(i / 250)}.${(i % 250) + 1}`, ...extra };
+  for (let i = 0; i < count; i++)
+    hosts[`h${String(i).padStart(2, '0')}`] = { address: `10.1.${Math.floor(i / 250)}.${(i % 250) + 1}`, ...extra };
   return hosts;
 }

@@ -1,6 +1,19 @@
 // Builds source trees with the awkward parts of a real system, and describes trees for comparison.
 import { createHash } from 'node:crypto';
-import { chmodSync, chownSync, linkSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  symlinkSync,
+  truncateSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 
@@ -45,11 +58,16 @@ export interface EntryDescription {
 }
 
 /** Every entry under `root`, keyed by relative name (hex for non-UTF-8 names), plus user xattrs. */
-export async function describeTree(root: string): Promise<{ entries: Record<string, EntryDescription>; xattrs: string[] }> {
+export async function describeTree(
+  root: string,
+): Promise<{ entries: Record<string, EntryDescription>; xattrs: string[] }> {
   const entries: Record<string, EntryDescription> = {};
   const byInode = new Map<number, string[]>();
   const walk = (relative: Buffer[]) => {
-    const absolute = Buffer.concat([Buffer.from(root), ...relative.map((part) => Buffer.concat([Buffer.from('/'), part]))]);
+    const absolute = Buffer.concat([
+      Buffer.from(root),
+      ...relative.map((part) => Buffer.concat([Buffer.from('/'), part])),
+    ]);
     for (const name of readdirSync(absolute, { encoding: 'buffer' })) {
       const path = [...relative, name];
       const full = Buffer.concat([absolute, Buffer.from('/'), name]);
@@ -76,10 +94,17 @@ export async function describeTree(root: string): Promise<{ entries: Record<stri
     }
   };
   walk([]);
-  for (const names of byInode.values()) for (const name of names) entries[name]!.links = names.filter((other) => other !== name).sort();
+  for (const names of byInode.values())
+    for (const name of names) entries[name]!.links = names.filter((other) => other !== name).sort();
   // getfattr lists in directory order, which differs between filesystems: sort its per-file blocks.
-  const dump = (await execa('getfattr', ['-R', '-h', '-d', '-m', '^user\\.', '-e', 'hex', '.'], { cwd: root, reject: false })).stdout;
-  const xattrs = dump.split('\n\n').map((block) => block.trim()).filter(Boolean).sort();
+  const dump = (
+    await execa('getfattr', ['-R', '-h', '-d', '-m', '^user\\.', '-e', 'hex', '.'], { cwd: root, reject: false })
+  ).stdout;
+  const xattrs = dump
+    .split('\n\n')
+    .map((block) => block.trim())
+    .filter(Boolean)
+    .sort();
   return { entries, xattrs };
 }
 
