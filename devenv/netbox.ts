@@ -55,19 +55,38 @@ export function netboxInstalled(): boolean {
 /** Installs NetBox and makes its template in the background at the lowest CPU priority (the suite
  * runner starts this first and runs the NetBox tests last, so the minutes it takes overlap the other
  * tests); `statusFile` gets `{"exitCode": N}` when it ends, the output goes to `logFile`. */
-export function prepareNetboxInBackground(logFile: string, statusFile: string): ChildProcess {
+export function prepareNetboxInBackground(logFile: string, statusFile: string): { stop(): void } {
   rmSync(statusFile, { force: true });
   mkdirSync(join(cacheDir, 'netbox'), { recursive: true });
   const log = openSync(logFile, 'w');
-  const setup = join(projectRoot, 'scripts', 'setup-netbox.sh');
-  const prepare = join(projectRoot, 'dist', 'devenv', 'prepare-netbox.js');
-  const child = spawn('nice', ['-n', '19', 'bash', setup], { stdio: ['ignore', log, log] });
-  child.once('exit', (code) => {
-    if (code !== 0) return writeFileSync(statusFile, JSON.stringify({ exitCode: code ?? 1 }));
-    const migrate = spawn('nice', ['-n', '19', process.execPath, prepare], { stdio: ['ignore', log, log] });
-    migrate.once('exit', (migrated) => writeFileSync(statusFile, JSON.stringify({ exitCode: migrated ?? 1 })));
-  });
-  return child;
+  const steps = [
+    ['bash', join(projectRoot, 'scripts', 'setup-netbox.sh')],
+    [process.execPath, join(projectRoot, 'dist', 'devenv', 'prepare-netbox.js')],
+  ];
+  // Each step leads its own process group, so stopping it also stops the PostgreSQL it started.
+  let current: ChildProcess | undefined;
+  let stopped = false;
+  const run = (index: number) => {
+    const [command, ...args] = steps[index]!;
+    current = spawn('nice', ['-n', '19', command!, ...args], { stdio: ['ignore', log, log], detached: true });
+    current.once('exit', (code) => {
+      if (code === 0 && index + 1 < steps.length && !stopped) return run(index + 1);
+      writeFileSync(statusFile, JSON.stringify({ exitCode: code ?? 1 }));
+    });
+  };
+  run(0);
+  return {
+    stop() {
+      stopped = true;
+      if (current?.pid && current.exitCode === null) {
+        try {
+          process.kill(-current.pid, 'SIGTERM');
+        } catch {
+          // Already gone.
+        }
+      }
+    },
+  };
 }
 
 /** Waits for prepareNetboxInBackground's status file; throws with the log's end when it failed. */

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A real NetBox for netbox-real.test.ts, all under .cache/: NetBox (PyPI `netbox`, pinned) needs Python
+# A real NetBox for zz-netbox-real.test.ts, all under .cache/: NetBox (PyPI `netbox`, pinned) needs Python
 # >= 3.12 and Debian 12 ships 3.11, so CPython is built from the source Debian 13 ships (checksum
 # pinned), then NetBox goes into a venv of its own. PostgreSQL and Redis come from Debian. The migrated
 # database is made once per NetBox version by the tests themselves (devenv/netbox.ts). Safe to run again.

@@ -35,7 +35,7 @@ before(
   async () => {
     // The suite runner installs and migrates NetBox in the background while the other tests run.
     const { TIDEMARK_TEST_NETBOX_LOG: log, TIDEMARK_TEST_NETBOX_STATUS: status } = process.env;
-    if (log && status) await awaitNetboxPreparation(log, status, 60 * 60_000);
+    if (log && status) await awaitNetboxPreparation(log, status, 28 * 60_000);
     netbox = await startNetbox({ maxPageSize: pageSize });
     box = await createSandbox('nbreal');
     b1 = box.server('b1');
@@ -52,8 +52,11 @@ before(
   { timeout: 65 * 60_000 },
 );
 after(async () => {
-  await box?.close();
-  await netbox?.stop();
+  try {
+    await box?.close();
+  } finally {
+    await netbox?.stop();
+  }
 });
 
 /** Devices and virtual machines over several pages, custom fields of every type Tidemark reads. */
