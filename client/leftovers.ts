@@ -4,7 +4,7 @@
 import { execa } from 'execa';
 import { decommissionedProperty } from '../pool/decommission-mark.js';
 import { ownerProperty } from '../pool/owner.js';
-import { datasetInfo, listSnapshots, zfs } from '../pool/zfs.js';
+import { datasetInfo, getOneLevel, listSnapshots } from '../pool/zfs.js';
 import type { HostServerPair } from './hosts.js';
 
 export interface LeftoverDataset {
@@ -68,21 +68,12 @@ interface MarkedChild {
 
 /** Direct children with a local host mark (an inherited one would name the parent's host, not theirs). */
 async function markedChildren(serverDataset: string): Promise<MarkedChild[]> {
-  const output = await zfs([
-    'get',
-    '-H',
-    '-p',
-    '-r',
-    '-d',
-    '1',
-    '-o',
-    'name,property,value,source',
-    `${ownerProperty},${decommissionedProperty},used`,
-    serverDataset,
-  ]);
   const byName = new Map<string, { host?: string; bytes: number; decommissionedAt: string | null }>();
-  for (const line of output.split('\n')) {
-    const [name = '', property, value = '', source = ''] = line.split('\t');
+  for (const { name, property, value, source } of await getOneLevel(serverDataset, [
+    ownerProperty,
+    decommissionedProperty,
+    'used',
+  ])) {
     if (name === serverDataset || !name.startsWith(`${serverDataset}/`)) continue;
     const entry = byName.get(name) ?? { bytes: 0, decommissionedAt: null };
     if (property === ownerProperty && source === 'local') entry.host = value;

@@ -1,7 +1,7 @@
 // What a restore does, decided without I/O: which snapshot, which paths, where to, and the rsync command.
 // Shared by the CLI (early checks), the restoreHost workflow and its activities. Pure.
 import { parseSnapshotName } from './names.js';
-import { sshCommand } from './rsync-args.js';
+import { fullSystemFlags, sshCommand } from './rsync-args.js';
 
 /** Where restored files go. Files land under `dir` with their original absolute paths. */
 export type RestoreDestination =
@@ -183,16 +183,7 @@ function describeNames(names: string[]): string {
  * under the target. Never `--delete`: a restore adds and overwrites, it does not remove.
  */
 export function restoreRsyncArgs(plan: RestorePlan, root: string): string[] {
-  const args = [
-    '--archive',
-    '--hard-links',
-    '--acls',
-    '--xattrs',
-    '--numeric-ids',
-    '--sparse',
-    '--relative',
-    `--timeout=${plan.ioTimeoutSeconds}`,
-  ];
+  const args = [...fullSystemFlags, '--relative', `--timeout=${plan.ioTimeoutSeconds}`];
   // --mkpath creates the target's parents even under --dry-run: a dry run must write nothing.
   args.push(...(plan.dryRun ? ['--dry-run', '--itemize-changes'] : ['--mkpath', '--stats', '--info=progress2']));
   if (plan.bandwidthLimit) args.push(`--bwlimit=${plan.bandwidthLimit}`);

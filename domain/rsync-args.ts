@@ -94,16 +94,21 @@ export function remotePrefix(source: BackupPlan['source']): string {
   return `${source.user}@${host}:`;
 }
 
+/** A full-system copy, for backup and restore alike: archive (-rlptgoD), hard links, ACLs, xattrs,
+ * numeric ids, sparse files. */
+export const fullSystemFlags = [
+  '--archive',
+  '--hard-links',
+  '--acls',
+  '--xattrs',
+  '--numeric-ids',
+  '--sparse',
+] as const;
+
 /** rsync arguments (without the leading "rsync") pulling the plan's paths into `destination`. */
 export function rsyncArgs(plan: BackupPlan, destination: string): string[] {
   const args = [
-    // Full-system copy: archive (-rlptgoD), hard links, ACLs, xattrs, numeric ids, sparse files.
-    '--archive',
-    '--hard-links',
-    '--acls',
-    '--xattrs',
-    '--numeric-ids',
-    '--sparse',
+    ...fullSystemFlags,
     // Keep each listed path's full name; stay on the filesystem of each listed path.
     '--relative',
     '--one-file-system',

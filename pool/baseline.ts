@@ -3,27 +3,14 @@
 // judges against its own copy.
 import { snapshotProperties, type Baseline } from '../domain/guards.js';
 import { parseSnapshotName } from '../domain/names.js';
-import { zfs } from './zfs.js';
+import { getOneLevel } from './zfs.js';
 
 /** The baseline of the newest complete Tidemark snapshot of `dataset`; undefined when there is none or
  * it predates the guards (no recorded figures): then the shrink guard has nothing to compare with. */
 export async function readBaseline(dataset: string): Promise<Baseline | undefined> {
   const { files, bytes, mounts, written } = snapshotProperties;
-  const output = await zfs([
-    'get',
-    '-H',
-    '-p',
-    '-r',
-    '-d',
-    '1',
-    '-o',
-    'name,property,value',
-    [files, bytes, mounts, written].join(','),
-    dataset,
-  ]);
   const bySnapshot = new Map<string, Map<string, string>>();
-  for (const line of output.split('\n')) {
-    const [fullName = '', property = '', value = ''] = line.split('\t');
+  for (const { name: fullName, property, value } of await getOneLevel(dataset, [files, bytes, mounts, written])) {
     const [owner, name] = fullName.split('@');
     if (owner !== dataset || name === undefined) continue;
     const properties = bySnapshot.get(name) ?? new Map<string, string>();

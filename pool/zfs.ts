@@ -40,8 +40,16 @@ export interface SnapshotInfo {
   holds: number;
 }
 
-/** Snapshots of exactly this dataset (not its children), oldest first. */
-export async function listSnapshots(dataset: string): Promise<SnapshotInfo[]> {
+/** One `zfs get` row: `source` is "local" for a property set on this very dataset or snapshot. */
+export interface ZfsPropertyRow {
+  name: string;
+  property: string;
+  value: string;
+  source: string;
+}
+
+/** `properties` of `dataset` and its direct children (snapshots and datasets), exact numbers (-p). */
+export async function getOneLevel(dataset: string, properties: string[]): Promise<ZfsPropertyRow[]> {
   const output = await zfs([
     'get',
     '-H',
@@ -50,13 +58,23 @@ export async function listSnapshots(dataset: string): Promise<SnapshotInfo[]> {
     '-d',
     '1',
     '-o',
-    'name,property,value',
-    'creation,used,userrefs',
+    'name,property,value,source',
+    properties.join(','),
     dataset,
   ]);
+  return output
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => {
+      const [name = '', property = '', value = '', source = ''] = line.split('\t');
+      return { name, property, value, source };
+    });
+}
+
+/** Snapshots of exactly this dataset (not its children), oldest first. */
+export async function listSnapshots(dataset: string): Promise<SnapshotInfo[]> {
   const byName = new Map<string, SnapshotInfo>();
-  for (const line of output.split('\n')) {
-    const [fullName = '', property, value = ''] = line.split('\t');
+  for (const { name: fullName, property, value } of await getOneLevel(dataset, ['creation', 'used', 'userrefs'])) {
     const [owner, name] = fullName.split('@');
     if (owner !== dataset || name === undefined) continue;
     const info = byName.get(name) ?? { name, createdAt: 0, used: 0, holds: Number.NaN };
