@@ -13,7 +13,7 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { appendFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createLoopbackHost, type LoopbackHost } from '../devenv/sshd.js';
 
@@ -215,12 +215,14 @@ export async function createFleet(
   count: number,
   shape: TreeShape,
   log: (line: string) => void,
+  /** Index (and so name and address) of the first host: a second fleet in the same run starts further on. */
+  firstIndex = 1,
 ): Promise<Fleet> {
   const hosts: FleetHost[] = [];
   for (let start = 0; start < count; start += 8) {
     const batch = await Promise.all(
       Array.from({ length: Math.min(8, count - start) }, async (_, offset) => {
-        const index = start + offset + 1;
+        const index = firstIndex + start + offset;
         const hostDir = join(dir, `host${String(index).padStart(2, '0')}`);
         const ssh = await createLoopbackHost(join(hostDir, 'ssh'), hostAddress(index - 1));
         return { index, hostDir, ssh };
@@ -259,4 +261,11 @@ export function sequentialName(host: FleetHost): string {
 /** Name for the 4-at-once memory phase (its own dataset, same source). */
 export function memoryPhaseName(host: FleetHost): string {
   return `q${String(host.index).padStart(2, '0')}`;
+}
+
+/** Lets `main`'s key and known_hosts (the ones the inventory names) reach `other`'s hosts too. */
+export async function admitFleet(main: Fleet, other: Fleet): Promise<void> {
+  const publicKey = readFileSync(`${main.identityFile}.pub`);
+  for (const host of other.hosts) await appendFile(join(host.ssh.identityFile, '..', 'authorized_keys'), publicKey);
+  await appendFile(main.knownHostsFile, other.hosts.map((host) => host.ssh.hostKeyLine).join('\n') + '\n');
 }

@@ -1,6 +1,7 @@
 // The benchmark's result document, its targets and the printed tables.
 import type { HostRun } from './baselines.js';
 import type { TreeStats } from './fleet.js';
+import type { SmallFleetResult } from './small-fleet.js';
 
 export const workloads = ['full', 'unchanged', 'changed'] as const;
 export type Workload = (typeof workloads)[number];
@@ -104,6 +105,8 @@ export interface BenchResult {
     workloads: Workload[];
     idleSeconds: number;
     memoryPhase: boolean;
+    /** Small hosts in the fleet comparison (0: not run). */
+    smallFleet: number;
     ownTemporal: boolean;
     ownPool: boolean;
     temporalAddress: string;
@@ -120,6 +123,7 @@ export interface BenchResult {
     percentOfMachine: number;
   };
   memoryPhase?: { concurrency: number; hosts: number; wallMs: number; peakMiB: number; maxConcurrentTransfers: number };
+  smallFleet?: SmallFleetResult;
   targets: TargetResult[];
 }
 
@@ -169,6 +173,13 @@ export function evaluateTargets(result: BenchResult): TargetResult[] {
     limit: '< 100 ms',
     pass: unchanged ? unchanged.medianMs < 100 : null,
   });
+  targets.push({
+    id: 'overhead-unchanged-250',
+    description: 'per-host overhead, unchanged re-run (median)',
+    measured: unchanged ? `${unchanged.medianMs.toFixed(0)} ms` : 'not measured',
+    limit: '<= 250 ms',
+    pass: unchanged ? unchanged.medianMs <= 250 : null,
+  });
   const full = result.overhead.full;
   targets.push({
     id: 'overhead-full',
@@ -199,6 +210,22 @@ export function evaluateTargets(result: BenchResult): TargetResult[] {
       limit: '>= 1.0x',
       pass: speedup >= 1,
     });
+  }
+  for (const phase of result.smallFleet?.phases ?? []) {
+    const small = result.smallFleet!;
+    for (const [id, label, ms] of [
+      ['engine', 'engine-started', phase.engineMs],
+      ['cli', `${small.hosts} x start-backup --wait`, phase.cliMs],
+    ] as const) {
+      const ratio = ms / phase.bareLoopMs;
+      targets.push({
+        id: `small-fleet-${id}-${phase.workload}`,
+        description: `${small.hosts} small hosts, ${label} (c=${small.concurrency}) vs sequential bare loop, ${workloadLabels[phase.workload]}`,
+        measured: `${seconds(ms)} s vs ${seconds(phase.bareLoopMs)} s (${ratio.toFixed(2)}x the time)`,
+        limit: '<= 1.00x',
+        pass: ratio <= 1,
+      });
+    }
   }
   targets.push({
     id: 'worker-rss',

@@ -29,7 +29,15 @@ import {
   type HostRun,
 } from './baselines.js';
 import { renderChart } from './chart.js';
-import { changeFiles, createFleet, memoryPhaseName, sequentialName, type Fleet, type FleetHost } from './fleet.js';
+import {
+  admitFleet,
+  changeFiles,
+  createFleet,
+  memoryPhaseName,
+  sequentialName,
+  type Fleet,
+  type FleetHost,
+} from './fleet.js';
 import {
   childrenNamed,
   foreignCpuBetween,
@@ -58,6 +66,7 @@ import {
   type Workload,
 } from './report.js';
 import { runFleet, runOne, startWorker, type WorkerProcess } from './tidemark.js';
+import { runSmallFleet, smallFleetNames, smallFleetShape } from './small-fleet.js';
 import { cleanupStack, destroyWhenIdle } from './cleanup.js';
 
 const integer = (min: number) => (text: string) => {
@@ -81,6 +90,7 @@ interface Options {
   workloads?: string;
   idleSeconds?: number;
   memoryPhase?: boolean;
+  smallFleet?: number;
   smoke: boolean;
   temporal?: string;
   pool?: string;
@@ -100,7 +110,8 @@ const program = new Command('bench')
   .option('--idle-seconds <n>', 'idle CPU window (default 10; smoke 2)', integer(1))
   .option('--memory-phase', 'measure worker RSS with 4 transfers at once (default on; smoke off)')
   .option('--no-memory-phase', 'skip the 4-at-once memory phase')
-  .option('--smoke', '2 tiny hosts, first full backup only, short idle window: a < 60 s sanity run', false)
+  .option('--small-fleet <n>', 'small hosts for the fleet comparison, 0 to skip (default 8; smoke 2)', integer(0))
+  .option('--smoke', '2 tiny hosts, first full backup only, short idle window: a < 90 s sanity run', false)
   .option(
     '--temporal <address>',
     'use this Temporal server instead of starting a dev server (env TIDEMARK_BENCH_TEMPORAL)',
@@ -129,6 +140,7 @@ async function main(): Promise<void> {
     workloads: parseWorkloads(options.workloads ?? (smoke ? 'full' : workloads.join(','))),
     idleSeconds: options.idleSeconds ?? (smoke ? 2 : 10),
     memoryPhase: options.memoryPhase ?? !smoke,
+    smallFleet: options.smallFleet ?? (smoke ? 2 : 8),
     ownTemporal: false,
     ownPool: false,
     temporalAddress: '',
@@ -197,9 +209,17 @@ async function main(): Promise<void> {
       log,
     );
     cleanups.push(() => fleet.stop());
+    const smallFleet =
+      config.smallFleet > 0
+        ? await createFleet(join(dir, 'small'), config.smallFleet, smallFleetShape, log, config.hosts + 1)
+        : undefined;
+    if (smallFleet) {
+      cleanups.push(() => smallFleet.stop());
+      await admitFleet(fleet, smallFleet);
+    }
 
     const inventoryPath = join(dir, 'tidemark.yaml');
-    writeFileSync(inventoryPath, inventoryYaml(fleet, temporalAddress, datasetRoot, config.concurrency));
+    writeFileSync(inventoryPath, inventoryYaml(fleet, smallFleet, temporalAddress, datasetRoot, config.concurrency));
     const context: DirectContext = { fleet, inventoryPath, bareServer: servers.bare, datasetRoot, mountpointOf };
     const plans = await Promise.all(fleet.hosts.map((host) => barePlan(context, host)));
 
@@ -316,6 +336,23 @@ async function main(): Promise<void> {
       if (bare && sequential) result.overhead[workload] = overheadFor(bare, sequential);
     }
 
+    if (smallFleet) {
+      log(`fleet comparison: ${smallFleet.hosts.length} small hosts`);
+      result.smallFleet = await runSmallFleet(
+        {
+          fleet: smallFleet,
+          direct: { ...context, fleet: smallFleet },
+          client,
+          server: servers.tidemark,
+          inventoryPath,
+          temporalAddress,
+          settle: () => settle(smoke),
+          log,
+        },
+        config.concurrency,
+      );
+    }
+
     // Idle: the worker and Temporal with nothing to do.
     await sleep(smoke ? 500 : 3_000);
     log(`measuring idle CPU for ${config.idleSeconds} s`);
@@ -397,13 +434,27 @@ function parseWorkloads(list: string): Workload[] {
 /** Server names, unique per run so that runs sharing a Temporal server never share task queues. */
 const servers = { tidemark: `bench${process.pid}`, memory: `bench${process.pid}-c4`, bare: 'bare' };
 
-function inventoryYaml(fleet: Fleet, temporalAddress: string, datasetRoot: string, concurrency: number): string {
+function inventoryYaml(
+  fleet: Fleet,
+  smallFleet: Fleet | undefined,
+  temporalAddress: string,
+  datasetRoot: string,
+  concurrency: number,
+): string {
   const hosts: Record<string, unknown> = {};
+  const entryOf = (host: FleetHost) => ({
+    address: host.ssh.address,
+    port: host.ssh.port,
+    user: 'root',
+    paths: [host.source],
+  });
   for (const host of fleet.hosts) {
-    const entry = { address: host.ssh.address, port: host.ssh.port, user: 'root', paths: [host.source] };
-    hosts[host.name] = entry;
-    hosts[sequentialName(host)] = entry;
-    if (host.index <= 4) hosts[memoryPhaseName(host)] = entry;
+    hosts[host.name] = entryOf(host);
+    hosts[sequentialName(host)] = entryOf(host);
+    if (host.index <= 4) hosts[memoryPhaseName(host)] = entryOf(host);
+  }
+  for (const host of smallFleet?.hosts ?? []) {
+    for (const name of Object.values(smallFleetNames(host))) hosts[name] = entryOf(host);
   }
   return stringify({
     temporal: { address: temporalAddress },
