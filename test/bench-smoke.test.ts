@@ -11,7 +11,7 @@ import type { BenchResult } from '../bench/report.js';
 const benchPath = fileURLToPath(new URL('../bench/run-bench.js', import.meta.url));
 
 test(
-  'bench --smoke: all methods run, JSON and PNG written, figures sane, under 60 s',
+  'bench --smoke: all methods run, JSON and PNG written, figures sane, under 90 s',
   { timeout: 150_000 },
   async () => {
     const out = mkdtempSync('/tmp/tidemark-bench-smoke-');
