@@ -7,10 +7,12 @@ import { runHostHooks, runServerHook } from './hooks.js';
 import { probeHost } from './host-probe.js';
 import { createNotifyActivities } from './notify.js';
 import { planBackup } from './plan.js';
+import { planAndEnsureDataset } from './plan-dataset.js';
 import { logRunStart, type RunLog } from './run-log.js';
 import { pruneSnapshots } from './prune.js';
 import { closeRestoreSnapshot, openRestoreSnapshot, planRestore, restoreFiles } from './restore.js';
 import { takeSnapshot } from './snapshot.js';
+import { snapshotAndPrune } from './snapshot-and-prune.js';
 import { transferFiles } from './transfer.js';
 import { listSnapshots } from '../pool/zfs.js';
 
@@ -31,6 +33,11 @@ export function createActivities(deps: ActivityDeps) {
       return planBackup(deps.inventoryPath, input);
     },
     ensureDataset,
+    // planBackup and ensureDataset in one round trip (runs since the 'one-step-plan' patch).
+    planAndEnsureDataset: (input: BackupInput) => {
+      logRunStart(deps.log, input);
+      return planAndEnsureDataset(deps.inventoryPath, input);
+    },
     probeHost,
     runHostHooks,
     runServerHook,
@@ -38,6 +45,8 @@ export function createActivities(deps: ActivityDeps) {
     takeSnapshot,
     listSnapshots,
     pruneSnapshots,
+    // takeSnapshot, listSnapshots and pruneSnapshots in one round trip (since the 'snapshot-with-retention' patch).
+    snapshotAndPrune,
     // restoreHost's steps (activities/restore.ts); restoreFiles runs on the transfer queue.
     planRestore: (input: RestoreInput) => planRestore(deps.inventoryPath, input),
     openRestoreSnapshot,

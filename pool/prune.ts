@@ -41,10 +41,12 @@ export interface PruneResult {
 export async function destroyPlanned(
   request: PruneRequest,
   onProgress?: (done: number, total: number) => void,
+  /** A full listing this same attempt read moments ago (saves reading it again). */
+  listed?: readonly RetentionSnapshot[],
 ): Promise<PruneResult> {
   const { dataset, safety } = request;
   const result: PruneResult = { destroyed: [], alreadyGone: [], refused: [] };
-  let listing = toRetention(await listSnapshots(dataset));
+  let listing = toRetention(listed ?? (await listSnapshots(dataset)));
   const total = request.plan.destroy.length;
   for (const [index, name] of request.plan.destroy.entries()) {
     onProgress?.(index, total);
@@ -82,7 +84,7 @@ export async function destroyPlanned(
   return result;
 }
 
-function toRetention(snapshots: Array<{ name: string; createdAt: number; holds: number }>): RetentionSnapshot[] {
+function toRetention(snapshots: readonly { name: string; createdAt: number; holds: number }[]): RetentionSnapshot[] {
   return snapshots.map(({ name, createdAt, holds }) => ({ name, createdAt, holds }));
 }
 

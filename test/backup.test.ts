@@ -4,7 +4,7 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { zfs } from '../pool/zfs.js';
-import { parseSnapshotName, snapshotName } from '../domain/names.js';
+import { backupWorkflowId, parseSnapshotName, snapshotName } from '../domain/names.js';
 import { createRig, withSnapshotClone, type Rig } from './helpers/rig.js';
 import { allocatedBytes, buildSampleTree, describeTree } from './helpers/tree.js';
 
@@ -33,6 +33,20 @@ test('first backup: the copy is identical to the source and a Tidemark snapshot 
   const snapshots = await rig.snapshots();
   assert.equal(snapshots.length, 1);
   assert.equal(parseSnapshotName(snapshots[0]!)?.label, 'complete');
+
+  // Each step is a round trip through Temporal: plan with dataset, and snapshot with retention, are one each.
+  const history = await rig.client.workflow.getHandle(backupWorkflowId(rig.hostName, rig.server)).fetchHistory();
+  const steps = history.events!.flatMap(
+    (event) => event.activityTaskScheduledEventAttributes?.activityType?.name ?? [],
+  );
+  assert.deepEqual(steps.sort(), [
+    'notifyStart',
+    'planAndEnsureDataset',
+    'probeHost',
+    'recordOutcome',
+    'snapshotAndPrune',
+    'transferFiles',
+  ]);
 });
 
 test('second backup after changes: the copy follows the source, the first snapshot keeps the old tree', async () => {

@@ -2,12 +2,12 @@
 // parts (sshd, rsync, zfs-fuse, Temporal) and shows the run's status and message, that the newest good
 // snapshot lost no file, and that the live copy was not emptied where a guard holds.
 import assert from 'node:assert/strict';
-import { mkdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { execa } from 'execa';
 import { zfs } from '../pool/zfs.js';
-import { setHostSettings } from './helpers/inventory-edit.js';
+import { editInventory, setHostSettings } from './helpers/inventory-edit.js';
 import { createRig, type Rig } from './helpers/rig.js';
 import { assertSnapshotIntact, countFiles, lastSummary, newestSnapshot } from './helpers/safety.js';
 import { describeTree } from './helpers/tree.js';
@@ -174,12 +174,23 @@ describe('the pool and the dataset', () => {
     await zfs(['create', '-p', rig.dataset]);
     const foreign = join(await rig.copyPath(), 'precious.txt');
     writeFileSync(foreign, 'not a backup\n');
+    // The backup server's after-hook hears of the failed run, with its dataset.
+    const hookLog = join(rig.dir, 'after-hook.log');
+    const hook = join(rig.dir, 'after.sh');
+    writeFileSync(hook, `#!/bin/sh\necho "$TIDEMARK_STATUS $TIDEMARK_DATASET" >> ${hookLog}\n`, { mode: 0o755 });
+    editInventory(rig, (inventory) => {
+      inventory.servers[rig.server]!.hooks = { after: hook };
+    });
     const run = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
+    editInventory(rig, (inventory) => {
+      delete inventory.servers[rig.server]!.hooks;
+    });
     assert.equal(run.exitCode, 1, run.stdout + run.stderr);
     assert.match(
       run.stderr,
-      /dataset \S+ already exists and was not created by Tidemark; nothing was copied into it\. .*tidemark adopt-dataset --host demo-host/,
+      /failed during dataset: dataset \S+ already exists and was not created by Tidemark; nothing was copied into it\. .*tidemark adopt-dataset --host demo-host/,
     );
+    assert.equal(readFileSync(hookLog, 'utf8'), `FAILED ${rig.dataset}\n`);
     assert.ok(countFiles(await rig.copyPath()) === 1, 'the foreign file is still there');
     assert.deepEqual(await rig.snapshots(), []);
 

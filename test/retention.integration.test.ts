@@ -108,14 +108,17 @@ describe('retention after backups', () => {
       ),
     );
 
-    // The plan, with the rule keeping each snapshot, is in the run's history (the prune step's input).
+    // The plan, with the rule keeping each snapshot, is in the run's history (the snapshot step's result).
     const history = await rig.client.workflow.getHandle(backupWorkflowId(rig.hostName, rig.server)).fetchHistory();
     const scheduled = history.events!.find(
-      (event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'pruneSnapshots',
+      (event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'snapshotAndPrune',
     );
-    const input = defaultPayloadConverter.fromPayload<{ plan: RetentionPlan }>(
-      scheduled!.activityTaskScheduledEventAttributes!.input!.payloads![0]!,
+    const completed = history.events!.find(
+      (event) => String(event.activityTaskCompletedEventAttributes?.scheduledEventId) === String(scheduled?.eventId),
     );
+    const input = defaultPayloadConverter.fromPayload<{ retention: { plan: RetentionPlan } }>(
+      completed!.activityTaskCompletedEventAttributes!.result!.payloads![0]!,
+    ).retention;
     const reasons = new Map(input.plan.verdicts.map((verdict) => [verdict.name, verdict.reasons]));
     assert.deepEqual(reasons.get('tidemark-20241231T220000Z'), ['yearly 2024']);
     assert.deepEqual(reasons.get('tidemark-20251015T020000Z'), ['monthly 2025-10']);

@@ -7,12 +7,15 @@ import {
   TimeoutFailure,
   defineQuery,
   isCancellation,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
 } from '@temporalio/workflow';
 import { TimeoutType } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
+import type { EnsuredDataset } from '../activities/dataset.js';
+import type { SnapshotAndRetention } from '../activities/snapshot-and-prune.js';
 import type { BackupInput, BackupPlan, BackupProgress, BackupSummary } from '../domain/backup.js';
 import { formatDuration } from '../domain/duration.js';
 import { baselineProperties } from '../domain/guards.js';
@@ -20,7 +23,7 @@ import { innermostCause, type ActivityFailureType } from '../domain/failures.js'
 import { serverTaskQueue, snapshotName, transferTaskQueue, type SnapshotLabel } from '../domain/names.js';
 import { finishRun, hostRetryPolicy, prepareHost, runAfterHook, runFailedAfterHook } from './host-steps.js';
 import { notifyRun, pingStart, unfinishedSummary } from './notify.js';
-import { pruneAfterBackup } from './retention.js';
+import { pruneAfterBackup, retentionRequest, withRetentionOutcome } from './retention.js';
 import { recordBackupOutcome } from './search-attributes.js';
 import { runSummary } from '../domain/search-attributes.js';
 
@@ -35,25 +38,36 @@ export async function backupHost(input: BackupInput): Promise<BackupSummary> {
   const progress: BackupProgress = { phase: 'planning', startedAt: new Date(started).toISOString() };
   setHandler(progressQuery, () => progress);
 
+  const poolRetry = { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 };
   const onServer = proxyActivities<Activities>({
     taskQueue: serverTaskQueue(input.server),
     scheduleToStartTimeout: serverPickupTimeout,
     startToCloseTimeout: '5m',
-    retry: { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 },
+    retry: poolRetry,
+  });
+  // Snapshot with retention: a first prune after adopting years of snapshots may take minutes.
+  const snapshotting = proxyActivities<Activities>({
+    taskQueue: serverTaskQueue(input.server),
+    scheduleToStartTimeout: serverPickupTimeout,
+    startToCloseTimeout: '1h',
+    heartbeatTimeout: '2m',
+    retry: poolRetry,
   });
 
   // Monitoring (workflows/notify.ts): healthchecks /start now, every target at the end of every run.
   const startPing = pingStart(input);
   let plan: BackupPlan | undefined;
   try {
-    plan = await onServer.planBackup(input);
-    progress.phase = 'dataset';
     // Ownership, hardening, pool health and reserve; the shrink guard's baseline (activities/dataset.ts).
-    const ensured = await onServer.ensureDataset(
-      plan.dataset,
-      plan.host,
-      plan.reserve ? { reserve: plan.reserve } : {},
-    );
+    let ensured: EnsuredDataset;
+    if (patched('one-step-plan')) {
+      // One round trip for both; histories recorded before this replay the two steps below.
+      ({ plan, ensured } = await onServer.planAndEnsureDataset(input));
+    } else {
+      plan = await onServer.planBackup(input);
+      progress.phase = 'dataset';
+      ensured = await onServer.ensureDataset(plan.dataset, plan.host, plan.reserve ? { reserve: plan.reserve } : {});
+    }
     // Host veto, hooks, mount-table selection and excludes (workflows/host-steps.ts).
     const host = await prepareHost(plan, progress, started);
     if (host.skipped) {
@@ -85,7 +99,17 @@ export async function backupHost(input: BackupInput): Promise<BackupSummary> {
           ...(guard.suspect ? { suspect: guard.suspect } : {}),
         })
       : [];
-    const { snapshot } = await takeSnapshotOnce(onServer, plan.dataset, label, input.keep, recorded);
+    // Snapshot and retention in one step (a hook failure makes the run FAILED: then nothing is pruned);
+    // histories recorded before this replay the three steps (takeSnapshot here, the others in pruneAfterBackup).
+    const oneStep = patched('snapshot-with-retention');
+    const retention = oneStep && !host.failure ? retentionRequest(plan) : undefined;
+    const dataset = plan.dataset;
+    const taken: SnapshotAndRetention = await takeSnapshotOnce(label, (name) =>
+      oneStep
+        ? snapshotting.snapshotAndPrune(dataset, name, input.keep, recorded, retention)
+        : onServer.takeSnapshot(dataset, name, input.keep, recorded),
+    );
+    const snapshot = taken.snapshot;
     const durationMs = Date.now() - started;
     // Why this run is not a plain success, most important first; a WARNING's summary line starts with them.
     const concerns = [
@@ -101,8 +125,7 @@ export async function backupHost(input: BackupInput): Promise<BackupSummary> {
       ...(ensured.warnings ?? []),
     ];
     const figures = `${transfer.filesTransferred} files, ${transfer.bytesTransferred} bytes in ${formatDuration(durationMs)}, snapshot ${snapshot}`;
-    progress.phase = 'retention';
-    const summary = await pruneAfterBackup(plan, {
+    const outcome: BackupSummary = {
       host: plan.host,
       server: plan.server,
       // A failed hook makes the run FAILED (finishRun says why): then retention must not prune.
@@ -119,12 +142,17 @@ export async function backupHost(input: BackupInput): Promise<BackupSummary> {
             ? concerns[0]!
             : `${concerns.join('; ')}; ${figures}`
           : figures,
-    });
+    };
+    progress.phase = 'retention';
+    const summary = oneStep ? withRetentionOutcome(outcome, taken.retention) : await pruneAfterBackup(plan, outcome);
     const finished = await finishRun(plan, host, summary);
     progress.phase = 'done';
     return recordBackupOutcome(await notifyRun(finished, startPing));
   } catch (error) {
-    const phase = progress.phase;
+    // A dataset failure of the one-step plan carries the plan: the run failed in the dataset step.
+    const carried = progress.phase === 'planning' ? planOfFailure(error) : undefined;
+    plan ??= carried;
+    const phase = carried ? 'dataset' : progress.phase;
     progress.phase = 'failed';
     if (isCancellation(error)) {
       recordBackupOutcome(
@@ -152,16 +180,10 @@ export async function backupHost(input: BackupInput): Promise<BackupSummary> {
 }
 
 /** Names the snapshot by workflow time; if a run of the same second already took that name, waits a second. */
-async function takeSnapshotOnce(
-  onServer: Activities,
-  dataset: string,
-  label: SnapshotLabel,
-  keep: BackupInput['keep'],
-  recorded: string[],
-) {
+async function takeSnapshotOnce<T>(label: SnapshotLabel, take: (name: string) => Promise<T>): Promise<T> {
   for (;;) {
     try {
-      return await onServer.takeSnapshot(dataset, snapshotName(new Date(), label), keep, recorded);
+      return await take(snapshotName(new Date(), label));
     } catch (error) {
       if (!(
         error instanceof ActivityFailure &&
@@ -172,6 +194,12 @@ async function takeSnapshotOnce(
       await sleep('1s');
     }
   }
+}
+
+/** The plan a failed planAndEnsureDataset carries in its details (activities/plan-dataset.ts). */
+function planOfFailure(error: unknown): BackupPlan | undefined {
+  if (!(error instanceof ActivityFailure && error.cause instanceof ApplicationFailure)) return undefined;
+  return (error.cause.details?.[0] as { plan?: BackupPlan } | undefined)?.plan;
 }
 
 /** The transfer runs on its own queue (slots = the server's concurrency) with the host's retry policy. */

@@ -1,12 +1,17 @@
-// Retention after a backup: list the dataset's snapshots → plan which go (here, in workflow code, so the
-// plan and the rule keeping each snapshot are in the history: pruneSnapshots' input in the UI) → destroy
-// exactly those on the server, each re-checked against fresh zfs data. Deterministic: no Node modules.
+// Retention after a backup. Runs since the 'snapshot-with-retention' patch list, plan and prune inside the
+// snapshot step (activities/snapshot-and-prune.ts, its result holding the plan and the rule keeping each
+// snapshot); this file reads that outcome into the summary. Histories recorded before replay the three-step
+// path below: list the dataset's snapshots → plan which go (here, in workflow code) → destroy exactly those on
+// the server, each re-checked against fresh zfs data. Deterministic: no Node modules.
 import { isCancellation, patched, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
+import type { RetentionOutcome, RetentionRequest } from '../activities/snapshot-and-prune.js';
 import type { BackupPlan, BackupSummary } from '../domain/backup.js';
 import { innermostCause } from '../domain/failures.js';
 import { serverTaskQueue } from '../domain/names.js';
-import { planRetention } from '../domain/retention.js';
+import { planRetention, type RetentionPlan } from '../domain/retention.js';
+
+type PruneResult = Awaited<ReturnType<Activities['pruneSnapshots']>>;
 
 const retry = { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 };
 
@@ -38,27 +43,52 @@ export async function pruneAfterBackup(plan: BackupPlan, summary: BackupSummary)
       plan: retention,
       safety: { timeZone: policy.timeZone, adopt, backupSucceeded: true, anomalyCap },
     });
-    const gone = new Set([...result.destroyed, ...result.alreadyGone]);
-    const pruned = retention.destroy.filter((name) => gone.has(name));
-    const kept = retention.verdicts.length - retention.destroy.length;
-    let note =
-      pruned.length > 0
-        ? `pruned ${pruned.length} snapshot${pruned.length === 1 ? '' : 's'}, ${kept} kept`
-        : `nothing to prune, ${kept} kept`;
-    if (result.refused.length > 0) {
-      const refused = result.refused.slice(0, 3).map(({ name, reasons }) => `${name}: ${reasons.join(', ')}`);
-      note += `; ${result.refused.length} left by the safety check (${refused.join('; ')})`;
-    }
-    return { ...summary, pruned, message: `${summary.message}; ${note}` };
+    return withPruneFigures(summary, retention, result);
   } catch (error) {
     if (isCancellation(error)) throw error;
     const cause = innermostCause(error);
-    const why = cause instanceof Error ? cause.message : String(cause);
-    return {
-      ...summary,
-      status: 'WARNING',
-      pruned: [],
-      message: `${summary.message}; snapshots were not pruned: ${why}`,
-    };
+    return notPruned(summary, cause instanceof Error ? cause.message : String(cause));
   }
+}
+
+/** What snapshotAndPrune needs to prune after this run; undefined without a policy. */
+export function retentionRequest(plan: BackupPlan): RetentionRequest | undefined {
+  if (!plan.retention) return undefined;
+  const { policy, adopt } = plan.retention;
+  // Plans made before the guards existed carry none: no cap, every newer anomaly stays as it did then.
+  const anomalyCap = plan.guards?.maxAnomalySnapshots;
+  return { policy, adopt, ...(anomalyCap === undefined ? {} : { anomalyCap }) };
+}
+
+/** The summary with what snapshotAndPrune's retention did; unchanged when it was not asked to prune. */
+export function withRetentionOutcome(summary: BackupSummary, outcome: RetentionOutcome | undefined): BackupSummary {
+  if (!outcome) return summary;
+  return 'error' in outcome
+    ? notPruned(summary, outcome.error)
+    : withPruneFigures(summary, outcome.plan, outcome.result);
+}
+
+function withPruneFigures(summary: BackupSummary, plan: RetentionPlan, result: PruneResult): BackupSummary {
+  const gone = new Set([...result.destroyed, ...result.alreadyGone]);
+  const pruned = plan.destroy.filter((name) => gone.has(name));
+  const kept = plan.verdicts.length - plan.destroy.length;
+  let note =
+    pruned.length > 0
+      ? `pruned ${pruned.length} snapshot${pruned.length === 1 ? '' : 's'}, ${kept} kept`
+      : `nothing to prune, ${kept} kept`;
+  if (result.refused.length > 0) {
+    const refused = result.refused.slice(0, 3).map(({ name, reasons }) => `${name}: ${reasons.join(', ')}`);
+    note += `; ${result.refused.length} left by the safety check (${refused.join('; ')})`;
+  }
+  return { ...summary, pruned, message: `${summary.message}; ${note}` };
+}
+
+/** A listing or pruning failure leaves every snapshot and turns the run into WARNING. */
+function notPruned(summary: BackupSummary, why: string): BackupSummary {
+  return {
+    ...summary,
+    status: 'WARNING',
+    pruned: [],
+    message: `${summary.message}; snapshots were not pruned: ${why}`,
+  };
 }

@@ -1,0 +1,31 @@
+// The first two steps in one round trip: plan the run from this server's inventory, then ensure its dataset.
+// A dataset failure carries the plan in its details (planOfFailure reads it back), so the workflow still
+// knows the dataset and runs the backup server's after-hook for the failed run, as it did with two steps.
+import { ApplicationFailure } from '@temporalio/activity';
+import type { BackupInput, BackupPlan } from '../domain/backup.js';
+import { ensureDataset, type EnsuredDataset } from './dataset.js';
+import { planBackup } from './plan.js';
+
+export interface PlannedDataset {
+  plan: BackupPlan;
+  ensured: EnsuredDataset;
+}
+
+export async function planAndEnsureDataset(inventoryPath: string, input: BackupInput): Promise<PlannedDataset> {
+  const plan = await planBackup(inventoryPath, input);
+  try {
+    return {
+      plan,
+      ensured: await ensureDataset(plan.dataset, plan.host, plan.reserve ? { reserve: plan.reserve } : {}),
+    };
+  } catch (error) {
+    // The same type, message and retry rule as ensureDataset's own failure; only the details change.
+    const failure = error instanceof ApplicationFailure ? error : undefined;
+    throw ApplicationFailure.create({
+      message: (error as Error).message,
+      type: failure?.type ?? (error as Error).name,
+      nonRetryable: failure?.nonRetryable ?? false,
+      details: [{ plan }],
+    });
+  }
+}
