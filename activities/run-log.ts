@@ -28,32 +28,21 @@ export function logRunStart(log: RunLog, input: BackupInput): void {
 }
 
 export function logRunEnd(log: RunLog, summary: BackupSummary): void {
-  const {
-    host,
-    server,
-    status,
-    durationMs,
-    bytesTransferred,
-    bytesReceived,
-    filesTransferred,
-    snapshot,
-    dataset,
-    message,
-  } = summary;
+  const { host, server, status } = summary;
   log.info(
     {
       event: 'run-end',
       host,
       server,
       status,
-      durationMs,
-      bytesTransferred,
-      bytesReceived,
-      filesTransferred,
-      dataset,
-      snapshot,
+      durationMs: summary.durationMs,
+      bytesTransferred: summary.bytesTransferred,
+      bytesReceived: summary.bytesReceived,
+      filesTransferred: summary.filesTransferred,
+      dataset: summary.dataset,
+      snapshot: summary.snapshot,
       ...runFields(),
     },
-    `backup of ${host} on ${server} ended ${status}: ${message}`,
+    `backup of ${host} on ${server} ended ${status}: ${summary.message}`,
   );
 }

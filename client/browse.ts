@@ -9,7 +9,7 @@ import { pickSnapshot, relativeRestorePath, restorePathProblem } from '../domain
 import type { Inventory } from '../inventory/schema.js';
 import { withSnapshotView } from '../pool/snapshot-reader.js';
 import { listSnapshots } from '../pool/zfs.js';
-import { formatBytes, localTarget } from './snapshots.js';
+import { backedUpTarget, formatBytes } from './snapshots.js';
 
 export interface FileEntry {
   /** The name as UTF-8 (invalid bytes replaced); see nameHex. */
@@ -70,12 +70,7 @@ export async function listFiles(
   options: { host: string; server?: string; snapshot?: string; path: string; json?: boolean },
 ): Promise<ExitCode> {
   const relative = checkedPath(options.path);
-  const target = await localTarget(inventory, options.host, options.server);
-  if (!target.exists)
-    throw new TidemarkError(
-      'USAGE',
-      `--host: ${target.host} has no backup on ${target.server} yet (no dataset ${target.dataset})`,
-    );
+  const target = await backedUpTarget(inventory, options.host, options.server);
   const picked = pickSnapshot(
     (await listSnapshots(target.dataset)).map((snapshot) => snapshot.name),
     options.snapshot !== undefined ? { snapshot: options.snapshot } : {},
@@ -163,12 +158,7 @@ export async function fileHistory(
   options: { host: string; server?: string; path: string; json?: boolean },
 ): Promise<ExitCode> {
   const relative = checkedPath(options.path);
-  const target = await localTarget(inventory, options.host, options.server);
-  if (!target.exists)
-    throw new TidemarkError(
-      'USAGE',
-      `--host: ${target.host} has no backup on ${target.server} yet (no dataset ${target.dataset})`,
-    );
+  const target = await backedUpTarget(inventory, options.host, options.server);
   const report: HistoryReport = {
     host: target.host,
     server: target.server,

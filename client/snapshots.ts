@@ -62,6 +62,21 @@ export async function localTarget(inventory: Inventory, hostName: string, server
   };
 }
 
+/** localTarget for a command that reads the host's backups: a usage error while none has been made here. */
+export async function backedUpTarget(
+  inventory: Inventory,
+  hostName: string,
+  serverName?: string,
+): Promise<LocalTarget> {
+  const target = await localTarget(inventory, hostName, serverName);
+  if (!target.exists)
+    throw new TidemarkError(
+      'USAGE',
+      `--host: ${target.host} has no backup on ${target.server} yet (no dataset ${target.dataset})`,
+    );
+  return target;
+}
+
 export interface SnapshotRow {
   /** Name after the "@". */
   name: string;

@@ -11,7 +11,7 @@ import { resolveHost, resolveSsh } from '../inventory/resolve.js';
 import type { Inventory } from '../inventory/schema.js';
 import { withSnapshotView } from '../pool/snapshot-reader.js';
 import { listSnapshots } from '../pool/zfs.js';
-import { localTarget } from './snapshots.js';
+import { backedUpTarget } from './snapshots.js';
 import { hashOnHost, statOnHost, type HostFileState, type HostLogin } from './verify-remote.js';
 
 export const defaultSample = 200;
@@ -64,12 +64,7 @@ export async function verifyHost(
   options: { host: string; server?: string; sample?: string; json?: boolean },
 ): Promise<ExitCode> {
   const wanted = sampleSize(options.sample);
-  const target = await localTarget(inventory, options.host, options.server);
-  if (!target.exists)
-    throw new TidemarkError(
-      'USAGE',
-      `--host: ${target.host} has no backup on ${target.server} yet (no dataset ${target.dataset})`,
-    );
+  const target = await backedUpTarget(inventory, options.host, options.server);
   const picked = pickSnapshot(
     (await listSnapshots(target.dataset)).map((snapshot) => snapshot.name),
     {},

@@ -16,6 +16,20 @@ export interface BackupInput {
   allowShrink?: boolean;
 }
 
+/** How the transfer runs and is retried (the inventory's `transfer`; defaults in inventory/resolve.ts). */
+export interface TransferSettings {
+  /** rsync --timeout in seconds. */
+  ioTimeoutSeconds: number;
+  /** How soon a silent transfer (dead worker) is noticed. */
+  heartbeatTimeoutMs: number;
+  /** Attempts for a transfer failing on network/ssh errors, the first included. */
+  attempts: number;
+  /** Wait before the first retry. */
+  retryIntervalMs: number;
+  /** rsync --bwlimit value; absent: unlimited. */
+  bandwidthLimit?: string;
+}
+
 /** Everything the steps need, resolved from the server's inventory by `planBackup`. */
 export interface BackupPlan {
   host: string;
@@ -27,13 +41,7 @@ export interface BackupPlan {
   excludes: string[];
   /** controlPath: this run's OpenSSH multiplexing socket (probe, hooks and rsync share one login); absent: off. */
   ssh: { identityFile: string; knownHostsFile: string; controlPath?: string };
-  transfer: {
-    ioTimeoutSeconds: number;
-    heartbeatTimeoutMs: number;
-    attempts: number;
-    retryIntervalMs: number;
-    bandwidthLimit?: string;
-  };
+  transfer: TransferSettings;
   /** Hooks, veto, what is selected and excluded on the host (domain/host-steps.ts); absent: none of these steps. */
   hostSteps?: HostStepsPlan;
   /** PlanB-style allow-list: only these paths (relative to `root`) are copied, as rsync filter rules. */

@@ -41,6 +41,12 @@ export const absolutePathSchema = absolutePath(pathCharacters, pathAlphabet);
 /** The host paths rsync copies: the safe alphabet, and single spaces inside names. */
 export const rsyncPathSchema = absolutePath(rsyncPathCharacters, `${pathAlphabet} and single spaces inside names`);
 
+/** An integer from `min` to `max`; `message` (default "expected an integer min-max") for a value of another
+ * type, a fraction and a value out of range alike. */
+export function integerRange(min: number, max: number, message = `expected an integer ${min}-${max}`) {
+  return z.int({ error: message }).min(min, { error: message }).max(max, { error: message });
+}
+
 /** Node's setTimeout limit (a larger delay fires at once). */
 export const timerLimitMs = 2 ** 31 - 1;
 

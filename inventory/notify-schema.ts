@@ -1,6 +1,7 @@
 // The `notify:` list of the inventory (top level and per server): monitoring targets told about every run.
 // Secrets are never written here: passwords and webhook secrets are read from files at send time.
 import { z } from 'zod';
+import { integerRange } from './field-rules.js';
 
 const absolutePath = z
   .string({ error: 'expected an absolute path starting with "/"' })
@@ -18,11 +19,7 @@ const hostPort = z
   .string({ error: 'expected host:port, e.g. "127.0.0.1:25"' })
   .regex(/^[^\s:]+:\d{1,5}$/, { error: 'expected host:port, e.g. "127.0.0.1:25"' });
 
-const attempts = z
-  .int({ error: 'expected an integer 1-20' })
-  .min(1, { error: 'expected an integer 1-20' })
-  .max(20, { error: 'expected an integer 1-20' })
-  .optional();
+const attempts = integerRange(1, 20).optional();
 
 /** Icinga 2 passive check result through its REST API (SOWN's contract: service BACKUP-<server>). */
 export const icingaTargetSchema = z
@@ -75,11 +72,7 @@ export const zabbixTargetSchema = z
       .string({ error: 'expected the Zabbix server address' })
       .regex(/^[^\s:/]+$/, { error: 'expected a host name or address without port (port is separate)' }),
     /** Default 10051. */
-    port: z
-      .int({ error: 'expected an integer 1-65535' })
-      .min(1, { error: 'expected an integer 1-65535' })
-      .max(65535, { error: 'expected an integer 1-65535' })
-      .optional(),
+    port: integerRange(1, 65535).optional(),
     /** Zabbix host the items belong to; default "{host}". */
     host: template.optional(),
     attempts,

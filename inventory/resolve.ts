@@ -8,6 +8,7 @@ import {
   type AdoptOptions,
   type RetentionPolicy,
 } from '../domain/retention.js';
+import type { TransferSettings } from '../domain/backup.js';
 import type { HostStepsPlan } from '../domain/host-steps.js';
 import { defaultGuards, type GuardSettings } from '../domain/guards.js';
 import type { ScheduleSettings } from '../domain/schedule-spec.js';
@@ -50,18 +51,9 @@ export interface ResolvedHost {
   hostSteps: Omit<HostStepsPlan, 'server'>;
   /** PlanB-style allow-list under the selection root; default none (everything selected is copied). */
   include?: { root: string; items: string[] };
-  transfer: {
-    /** rsync --timeout in seconds. Default 600 ("10m"). */
-    ioTimeoutSeconds: number;
-    /** Default 60 000 ("60s"). */
-    heartbeatTimeoutMs: number;
-    /** Default 5. */
-    attempts: number;
-    /** Default 30 000 ("30s"). */
-    retryIntervalMs: number;
-    /** rsync --bwlimit value; default none. */
-    bandwidthLimit?: string;
-  };
+  /** Defaults: ioTimeoutSeconds 600 ("10m"), heartbeatTimeoutMs 60 000 ("60s"), attempts 5,
+   * retryIntervalMs 30 000 ("30s"), no bandwidthLimit. */
+  transfer: TransferSettings;
 }
 
 type HostSettings = NonNullable<Inventory['defaults']>;

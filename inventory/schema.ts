@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { safeRemotePath } from '../domain/host-steps.js';
 import { retentionClasses, type RetentionClass } from '../domain/retention.js';
 import { excludesEverything } from '../domain/rsync-pattern.js';
-import { absolutePathSchema, boundedDuration, durations, rsyncPathSchema } from './field-rules.js';
+import { absolutePathSchema, boundedDuration, durations, integerRange, rsyncPathSchema } from './field-rules.js';
 import { inventoryChecks } from './inventory-checks.js';
 import { isTimeZone, netboxSchema, scheduleSettingsShape, syncSchema } from './schedule-schema.js';
 import { notifyListSchema, serverMonitoringShape } from './notify-schema.js';
@@ -123,11 +123,7 @@ const retentionSchema = z
         .string({ error: 'expected an IANA time zone such as "Europe/Amsterdam"' })
         .refine(isTimeZone, { error: 'expected an IANA time zone such as "Europe/Amsterdam"' })
         .optional(),
-      weekStartsOn: z
-        .int({ error: 'expected 0 (Sunday) to 6 (Saturday)' })
-        .min(0, { error: 'expected 0 (Sunday) to 6 (Saturday)' })
-        .max(6, { error: 'expected 0 (Sunday) to 6 (Saturday)' })
-        .optional(),
+      weekStartsOn: integerRange(0, 6, 'expected 0 (Sunday) to 6 (Saturday)').optional(),
     },
     { error: 'expected a mapping such as { daily: 7, weekly: 4, monthly: 12, yearly: 3 }' },
   )
@@ -142,22 +138,14 @@ const percentSchema = z
 const guardsSchema = z
   .object({
     maxDeletePercent: percentSchema.optional(),
-    maxDeleteMin: z
-      .int({ error: 'expected a whole number of files, 0-10000000' })
-      .min(0, { error: 'expected a whole number of files, 0-10000000' })
-      .max(10_000_000, { error: 'expected a whole number of files, 0-10000000' })
-      .optional(),
+    maxDeleteMin: integerRange(0, 10_000_000, 'expected a whole number of files, 0-10000000').optional(),
     shrinkPercent: percentSchema.optional(),
     maxAnomalySnapshots: z
       .int({ error: 'expected an integer 1-1000' })
       .min(1, { error: 'expected an integer 1-1000 (partial and suspect snapshots kept)' })
       .max(1000, { error: 'expected an integer 1-1000' })
       .optional(),
-    partialRunsBeforeFailed: z
-      .int({ error: 'expected an integer 1-1000' })
-      .min(1, { error: 'expected an integer 1-1000' })
-      .max(1000, { error: 'expected an integer 1-1000' })
-      .optional(),
+    partialRunsBeforeFailed: integerRange(1, 1000).optional(),
   })
   .strict();
 
@@ -193,11 +181,7 @@ const vetoSchema = z
     /** Default "1h". */
     retryInterval: timerDuration('each check is an ssh login to the host').optional(),
     /** Checks after the first; default 24. */
-    retries: z
-      .int({ error: 'expected an integer 0-1000' })
-      .min(0, { error: 'expected an integer 0-1000' })
-      .max(1000, { error: 'expected an integer 0-1000' })
-      .optional(),
+    retries: integerRange(0, 1000).optional(),
   })
   .strict();
 
@@ -217,11 +201,7 @@ const includeItemSchema = z
 
 /** Settings a host may have, each also settable once under `defaults`. */
 const hostSettingsShape = {
-  port: z
-    .int({ error: 'expected an integer 1-65535' })
-    .min(1, { error: 'expected an integer 1-65535' })
-    .max(65535, { error: 'expected an integer 1-65535' })
-    .optional(),
+  port: integerRange(1, 65535).optional(),
   user: z
     .string()
     .regex(/^[a-z_][a-z0-9_.-]{0,31}$/i, {

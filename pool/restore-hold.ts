@@ -7,14 +7,6 @@ import { zfs } from './zfs.js';
 const tagPrefix = 'tidemark-restore-';
 const propertyPrefix = 'tidemark:restore-';
 
-export interface RestoreHold {
-  /** `dataset@name` */
-  snapshot: string;
-  runId: string;
-  /** The workflow id recorded with it. */
-  workflowId: string;
-}
-
 /** Holds `snapshot` for the run; idempotent (a retried attempt finds its hold in place). */
 export async function holdForRestore(snapshot: string, workflowId: string, runId: string): Promise<void> {
   // The record first: a hold without its record could never be found and released by a later run.
@@ -36,6 +28,14 @@ export async function releaseRestoreHold(snapshot: string, runId: string): Promi
     if (!/no such tag/.test(message)) throw error;
   }
   await zfs(['inherit', `${propertyPrefix}${runId}`, snapshot]);
+}
+
+export interface RestoreHold {
+  /** `dataset@name` */
+  snapshot: string;
+  runId: string;
+  /** The workflow id recorded with it. */
+  workflowId: string;
 }
 
 /** Every restore hold recorded on the snapshots of `dataset`. */

@@ -287,11 +287,7 @@ test('the scheduled syncInventory applies NetBox hosts, and the token is in no w
   await box.startWorker(inventoryPath);
 
   const workflowId = `sync-once-${box.suffix}`;
-  const report = (await box.client.workflow.execute('syncInventory', {
-    taskQueue: box.taskQueue,
-    workflowId,
-    args: [{}],
-  })) as SyncReport;
+  const report = await box.runSyncInventory(workflowId);
   assert.deepEqual(report.errors, []);
   // local + db, mail, ns1, web on both servers, vpn on b1 only (backup_servers), plus the sync schedule itself.
   assert.equal(report.created, 2 + 8 + 1 + 1, report.lines.join('\n'));

@@ -8,7 +8,6 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { execa } from 'execa';
 import type { BackupSummary } from '../domain/backup.js';
 import { backupWorkflowId } from '../domain/names.js';
 import { parseInventory } from '../inventory/load.js';
@@ -16,6 +15,7 @@ import { sendFailureMail } from '../notify/mail.js';
 import { deliverMail } from '../notify/mail-transport.js';
 import type { MailTarget } from '../inventory/notify-schema.js';
 import { PermanentNotifyError } from '../notify/targets.js';
+import { selfSignedCertificate } from './helpers/certificates.js';
 import { startSmtpServer, type SmtpServer } from './helpers/fake-servers.js';
 import { allRunsText } from './helpers/history.js';
 import { editInventory } from './helpers/inventory-edit.js';
@@ -41,23 +41,7 @@ let smarthostTarget: MailTarget;
 
 before(async () => {
   // A self-signed certificate for 127.0.0.1: the target trusts it through caFile.
-  await execa('openssl', [
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-keyout',
-    keyFile,
-    '-out',
-    certFile,
-    '-days',
-    '2',
-    '-subj',
-    '/CN=smarthost.test',
-    '-addext',
+  await selfSignedCertificate({ subject: '/CN=smarthost.test', keyFile, outFile: certFile }, [
     'subjectAltName=IP:127.0.0.1,DNS:localhost',
   ]);
   smarthost = await startSmtpServer({

@@ -92,8 +92,13 @@ async function holds(snapshot: string): Promise<number> {
   return Number((await zfs(['get', '-H', '-p', '-o', 'value', 'userrefs', `${rig.dataset}@${snapshot}`])).trim());
 }
 
+/** `tidemark restore --host <the rig's host> ...args`. */
+function restoreCli(args: string[]): ReturnType<Rig['cli']> {
+  return rig.cli(['restore', '--host', rig.hostName, ...args]);
+}
+
 async function restoreJson(args: string[]): Promise<RestoreSummary> {
-  const run = await rig.cli(['restore', '--host', rig.hostName, ...args, '--wait', '--json']);
+  const run = await restoreCli([...args, '--wait', '--json']);
   assert.equal(run.exitCode, 0, run.stderr + run.stdout);
   return JSON.parse(run.stdout) as RestoreSummary;
 }
@@ -174,31 +179,13 @@ test('--path restores exactly the subset; --at picks the newest complete snapsho
 
 test('a path the snapshot does not hold, or a snapshot that does not exist, is refused with exit 2', async () => {
   const out = await mkdtemp(join(rig.dir, 'refused-'));
-  const missing = await rig.cli([
-    'restore',
-    '--host',
-    rig.hostName,
-    '--path',
-    join(rig.source, 'no/such/file'),
-    '--to',
-    out,
-    '--wait',
-  ]);
+  const missing = await restoreCli(['--path', join(rig.source, 'no/such/file'), '--to', out, '--wait']);
   assert.equal(missing.exitCode, 2, missing.stderr);
   assert.match(missing.stderr, /--path: not in snapshot tidemark-\S+: \S+no\/such\/file/);
-  const unknown = await rig.cli([
-    'restore',
-    '--host',
-    rig.hostName,
-    '--snapshot',
-    'tidemark-20000101T000000Z',
-    '--to',
-    out,
-    '--wait',
-  ]);
+  const unknown = await restoreCli(['--snapshot', 'tidemark-20000101T000000Z', '--to', out, '--wait']);
   assert.equal(unknown.exitCode, 2, unknown.stderr);
   assert.match(unknown.stderr, /--snapshot: "tidemark-20000101T000000Z" does not exist/);
-  const live = await rig.cli(['restore', '--host', rig.hostName, '--to-host', 'restore-target', '--target-dir', '/']);
+  const live = await restoreCli(['--to-host', 'restore-target', '--target-dir', '/']);
   assert.equal(live.exitCode, 2);
   assert.match(live.stderr, /--target-dir \/: this writes over the live system; add --yes-overwrite-live-system/);
   assert.deepEqual(await restoreClones(), []);
@@ -214,16 +201,7 @@ test('--to-host pushes over ssh into --target-dir; by default into /var/tmp/tide
   assert.deepEqual(await describeTree(restored), oldest.tree);
   assert.deepEqual(await aclDump(restored), oldest.acls);
 
-  const dry = await rig.cli([
-    'restore',
-    '--host',
-    rig.hostName,
-    '--path',
-    join(rig.source, 'etc'),
-    '--to-host',
-    'restore-target',
-    '--dry-run',
-  ]);
+  const dry = await restoreCli(['--path', join(rig.source, 'etc'), '--to-host', 'restore-target', '--dry-run']);
   assert.equal(dry.exitCode, 0, dry.stderr);
   const newest = taken.at(-1)!.name;
   assert.match(
@@ -316,17 +294,7 @@ test('files and history --json read a dataset with several snapshots', async () 
 /** Starts a slow (bandwidth-limited) restore of the oldest snapshot and waits until rsync copies. */
 async function startSlowRestore(): Promise<{ workflowId: string; runId: string }> {
   const out = await mkdtemp(join(rig.dir, 'slow-'));
-  const run = await rig.cli([
-    'restore',
-    '--host',
-    rig.hostName,
-    '--snapshot',
-    taken[0]!.name,
-    '--to',
-    out,
-    '--bwlimit',
-    '1000',
-  ]);
+  const run = await restoreCli(['--snapshot', taken[0]!.name, '--to', out, '--bwlimit', '1000']);
   assert.equal(run.exitCode, 0, run.stderr);
   const [, workflowId = '', runId = ''] = /started (\S+) run (\S+)/.exec(run.stderr) ?? [];
   const handle = rig.client.workflow.getHandle(workflowId, runId);

@@ -208,14 +208,9 @@ describe('retention after backups', () => {
     const human = await rig.cli(['snapshots', '--host', rig.hostName]);
     assert.match(human.stdout, new RegExp(`${kept.snapshot} .* held +held \\("before upgrade"\\)`));
 
-    const released = await cliJson<Record<string, unknown>>(rig, [
-      'release',
-      '--host',
-      rig.hostName,
-      '--snapshot',
-      kept.snapshot,
-      '--json',
-    ]);
+    const release = () =>
+      cliJson<Record<string, unknown>>(rig, ['release', '--host', rig.hostName, '--snapshot', kept.snapshot, '--json']);
+    const released = await release();
     assert.deepEqual(released, {
       host: rig.hostName,
       server: rig.server,
@@ -224,14 +219,7 @@ describe('retention after backups', () => {
       reason: 'before upgrade',
       holdsLeft: 0,
     });
-    const twice = await cliJson<Record<string, unknown>>(rig, [
-      'release',
-      '--host',
-      rig.hostName,
-      '--snapshot',
-      kept.snapshot,
-      '--json',
-    ]);
+    const twice = await release();
     assert.equal(twice.released, false, 'releasing again is harmless');
     const missing = await rig.cli(['release', '--host', rig.hostName, '--snapshot', 'tidemark-20000101T000000Z']);
     assert.equal(missing.exitCode, 2);

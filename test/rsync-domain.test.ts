@@ -58,22 +58,9 @@ test('the command line is an argument array with strict ssh and the full-system 
     transfer: { ioTimeoutSeconds: 600, heartbeatTimeoutMs: 60_000, attempts: 5, retryIntervalMs: 30_000 },
   };
   const args = rsyncArgs(plan, '/data/vpn');
-  for (const flag of [
-    '--archive',
-    '--hard-links',
-    '--acls',
-    '--xattrs',
-    '--numeric-ids',
-    '--sparse',
-    '--delete',
-    '--delete-excluded',
-    '--timeout=600',
-    '--secluded-args',
-    '--rsync-path=sudo rsync',
-    '--exclude-from=-',
-  ]) {
-    assert.ok(args.includes(flag), flag);
-  }
+  const fullSystem = ['--archive', '--hard-links', '--acls', '--xattrs', '--numeric-ids', '--sparse'];
+  const mirror = ['--delete', '--delete-excluded', '--timeout=600', '--secluded-args', '--exclude-from=-'];
+  for (const flag of [...fullSystem, ...mirror, '--rsync-path=sudo rsync']) assert.ok(args.includes(flag), flag);
   // Excludes reach rsync on stdin, not argv.
   assert.equal(rsyncFilterInput(plan), '- /var/cache/apt\n');
   const rsh = args.find((arg) => arg.startsWith('--rsh='))!;

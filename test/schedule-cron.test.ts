@@ -1,8 +1,8 @@
 // Cron lines through croner (inventory/cron.ts): refused with the field and the fix, read as Temporal
 // reads them (day-of-month AND day-of-week), and `tidemark config check` showing each (host, server)'s
-// next three starts in the schedule's zone, checked here minute by minute without croner.
+// next three starts in the schedule's zone, checked here minute by minute with GNU date, not croner.
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
@@ -89,20 +89,19 @@ test('upcoming runs: day-of-month and day-of-week must both match (as in Tempora
   );
 });
 
-/** Minute, hour, weekday of `time` as read in `zone` (Intl, not croner). */
-function localFields(time: Date, zone: string): { minute: number; hour: number; weekday: string } {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', {
-      timeZone: zone,
-      hour: '2-digit',
-      minute: '2-digit',
-      weekday: 'short',
-      hourCycle: 'h23',
-    })
-      .formatToParts(time)
-      .map((part) => [part.type, part.value]),
-  );
-  return { minute: Number(parts.minute), hour: Number(parts.hour), weekday: String(parts.weekday) };
+/** Each time formatted by GNU date (`format` as date's, e.g. "%H:%M") as read in `zone`: the C library's
+ * tzdata, neither croner nor Intl. One date process reads them all. */
+async function localTimes(times: Date[], zone: string, format: string): Promise<string[]> {
+  // date reads an unknown TZ as UTC without a word: make sure the zone is there.
+  assert.ok(existsSync(join('/usr/share/zoneinfo', zone)), `tzdata for ${zone}`);
+  if (times.length === 0) return [];
+  const { stdout } = await execa('date', ['-f', '-', `+${format}`], {
+    input: times.map((time) => `@${time.getTime() / 1000}`).join('\n'),
+    env: { TZ: zone, LC_ALL: 'C' },
+  });
+  const lines = stdout.split('\n');
+  assert.equal(lines.length, times.length);
+  return lines;
 }
 
 /** "2026-12-01 22:15 +05:30" as printed by config check. */
@@ -143,13 +142,15 @@ test("`tidemark config check` prints each (host, server)'s next three starts, in
   const runs = printed.map(parsePrinted);
 
   // Every minute from now to the third run, read in Kolkata: exactly the three printed ones match.
-  const matches = (time: Date) => {
-    const { minute, hour, weekday } = localFields(time, 'Asia/Kolkata');
-    return (minute === 15 || minute === 45) && hour % 2 === 0 && !['Sat', 'Sun'].includes(weekday);
-  };
-  const expected: number[] = [];
+  const minutes: Date[] = [];
   for (let time = Math.floor(before / 60_000) * 60_000 + 60_000; time <= runs[2]!.getTime(); time += 60_000)
-    if (matches(new Date(time))) expected.push(time);
+    minutes.push(new Date(time));
+  const kolkata = await localTimes(minutes, 'Asia/Kolkata', '%M %H %a');
+  const matches = (local: string) => {
+    const [minute, hour, weekday] = local.split(' ');
+    return (minute === '15' || minute === '45') && Number(hour) % 2 === 0 && !['Sat', 'Sun'].includes(weekday!);
+  };
+  const expected = minutes.filter((_, index) => matches(kolkata[index]!)).map((time) => time.getTime());
   assert.deepEqual(
     runs.map((time) => time.getTime()),
     expected,
@@ -165,10 +166,7 @@ test("`tidemark config check` prints each (host, server)'s next three starts, in
   assert.ok(vpn, lines[2]);
   const daily = vpn[2]!.split(', ').map(parsePrinted);
   assert.equal(daily.length, 3);
-  for (const time of daily) {
-    const { hour, minute } = localFields(time, 'Europe/Amsterdam');
-    assert.equal(`${String(hour).padStart(2, '0')}:${String(minute).padStart(2, '0')}`, vpn[1]);
-  }
+  assert.deepEqual(await localTimes(daily, 'Europe/Amsterdam', '%H:%M'), [vpn[1], vpn[1], vpn[1]]);
   assert.ok(daily[0]!.getTime() > before && daily[0]!.getTime() <= before + 25 * 3_600_000, 'the first within a day');
   assert.match(lines[3]!, /^ {4}schedule on b2: daily \d{2}:\d{2}\+30m \(disabled\); no runs while enabled: false$/);
 });

@@ -12,6 +12,7 @@ import { after, before, test } from 'node:test';
 import { execa } from 'execa';
 import { parse, stringify } from 'yaml';
 import { ExitCode } from '../domain/errors.js';
+import { certificateRequest, selfSignedCertificate } from './helpers/certificates.js';
 import { cliPath, createRig, testServices, type Rig } from './helpers/rig.js';
 import { buildSampleTree, describeTree } from './helpers/tree.js';
 
@@ -22,60 +23,34 @@ async function makeCertificates(
   dir: string,
 ): Promise<Record<'ca' | 'caKey' | 'serverCert' | 'serverKey' | 'clientCert' | 'clientKey', string>> {
   const path = (name: string) => join(dir, name);
-  const openssl = (args: string[]) => execa('openssl', args, { cwd: dir });
-  await openssl([
-    'req',
-    '-x509',
-    '-newkey',
-    'ec',
-    '-pkeyopt',
-    'ec_paramgen_curve:prime256v1',
-    '-nodes',
-    '-days',
-    '2',
-    '-subj',
-    '/CN=Tidemark test CA',
-    '-keyout',
-    path('ca.key'),
-    '-out',
-    path('ca.pem'),
-  ]);
+  await selfSignedCertificate({ subject: '/CN=Tidemark test CA', keyFile: path('ca.key'), outFile: path('ca.pem') });
   for (const [name, cn, extension] of [
     ['server', serverName, `subjectAltName=DNS:${serverName}\nextendedKeyUsage=serverAuth`],
     ['client', 'backup-1.tidemark.test', 'extendedKeyUsage=clientAuth'],
   ] as const) {
     writeFileSync(path(`${name}.ext`), `${extension}\n`);
-    await openssl([
-      'req',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-subj',
-      `/CN=${cn}`,
-      '-keyout',
-      path(`${name}.key`),
-      '-out',
-      path(`${name}.csr`),
-    ]);
-    await openssl([
-      'x509',
-      '-req',
-      '-in',
-      path(`${name}.csr`),
-      '-CA',
-      path('ca.pem'),
-      '-CAkey',
-      path('ca.key'),
-      '-CAcreateserial',
-      '-days',
-      '2',
-      '-extfile',
-      path(`${name}.ext`),
-      '-out',
-      path(`${name}.pem`),
-    ]);
+    await certificateRequest({ subject: `/CN=${cn}`, keyFile: path(`${name}.key`), outFile: path(`${name}.csr`) });
+    await execa(
+      'openssl',
+      [
+        'x509',
+        '-req',
+        '-in',
+        path(`${name}.csr`),
+        '-CA',
+        path('ca.pem'),
+        '-CAkey',
+        path('ca.key'),
+        '-CAcreateserial',
+        '-days',
+        '2',
+        '-extfile',
+        path(`${name}.ext`),
+        '-out',
+        path(`${name}.pem`),
+      ],
+      { cwd: dir },
+    );
   }
   return {
     ca: path('ca.pem'),

@@ -8,7 +8,6 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { awaitNetboxPreparation, startNetbox, type DevNetbox } from '../devenv/netbox.js';
 import { waitFor } from '../devenv/process.js';
-import type { SyncReport } from '../domain/schedule-spec.js';
 import { fetchNetboxHosts, NetboxError, resolveNetboxConfig } from '../inventory/netbox.js';
 import { backupScheduleId } from '../schedule/desired.js';
 import { asText, historyText } from './helpers/history.js';
@@ -297,11 +296,7 @@ test('the token is in no output, log or workflow history', async () => {
   const worker = await box.startWorker(inventoryPath);
   try {
     const workflowId = `nbreal-sync-${box.suffix}`;
-    const report = (await box.client.workflow.execute('syncInventory', {
-      taskQueue: box.taskQueue,
-      workflowId,
-      args: [{}],
-    })) as SyncReport;
+    const report = await box.runSyncInventory(workflowId);
     assert.deepEqual(report.errors, []);
     const history = await historyText(box.client, workflowId);
     assert.ok(history.includes('dev-07'), 'the history holds the sync report (sanity check of the search)');

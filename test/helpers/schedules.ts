@@ -9,6 +9,7 @@ import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/wo
 import { execa } from 'execa';
 import { stringify } from 'yaml';
 import { createControlActivities } from '../../activities/sync-inventory.js';
+import type { SyncReport } from '../../domain/schedule-spec.js';
 import { parseInventory } from '../../inventory/load.js';
 import type { Inventory } from '../../inventory/schema.js';
 import { loadHostSources } from '../../inventory/sources.js';
@@ -39,6 +40,8 @@ export interface Sandbox {
   ): Promise<{ exitCode: number; stdout: string; stderr: string }>;
   /** A worker on the sandbox queue running every workflow plus the control activities for `inventoryPath`. */
   startWorker(inventoryPath: string): Promise<{ stop(): Promise<void> }>;
+  /** Runs the syncInventory workflow once as `workflowId` (a worker must be running) and returns its report. */
+  runSyncInventory(workflowId: string): Promise<SyncReport>;
   /** Schedule ids Tidemark owns for this sandbox's servers. */
   ownedIds(): Promise<string[]>;
   close(): Promise<void>;
@@ -119,6 +122,9 @@ export async function createSandbox(name: string): Promise<Sandbox> {
       };
       workers.push(handle);
       return handle;
+    },
+    async runSyncInventory(workflowId) {
+      return (await client.workflow.execute('syncInventory', { taskQueue, workflowId, args: [{}] })) as SyncReport;
     },
     async ownedIds() {
       const { owned } = await listOwnedSchedules(client);
