@@ -1,7 +1,9 @@
 // The cadence verbs on the `tidemark` command: sync, schedules, pause, resume, trigger.
 import type { Command } from 'commander';
 import { loadInventory } from '../inventory/load.js';
-import { pauseCommand, schedulesCommand, syncCommand, triggerCommand } from './schedules.js';
+
+/** The schedule verbs' module, loaded only when one of them runs (it brings the Temporal client). */
+const verbs = () => import('./schedules.js');
 
 export function registerScheduleCommands(program: Command, configPath: () => string): void {
   program
@@ -11,7 +13,7 @@ export function registerScheduleCommands(program: Command, configPath: () => str
     .option('--force', 'apply even when the host count drops suspiciously (to zero, or by more than half)', false)
     .option('--json', 'print the report as JSON', false)
     .action(async (options: { dryRun: boolean; force: boolean; json: boolean }) => {
-      process.exitCode = await syncCommand(await loadInventory(configPath()), options);
+      process.exitCode = await (await verbs()).syncCommand(await loadInventory(configPath()), options);
     });
 
   program
@@ -21,7 +23,7 @@ export function registerScheduleCommands(program: Command, configPath: () => str
     .option('--server <name>', 'only this backup server')
     .option('--json', 'print JSON', false)
     .action(async (options: { host?: string; server?: string; json: boolean }) => {
-      process.exitCode = await schedulesCommand(await loadInventory(configPath()), options);
+      process.exitCode = await (await verbs()).schedulesCommand(await loadInventory(configPath()), options);
     });
 
   for (const verb of ['pause', 'resume'] as const) {
@@ -36,7 +38,9 @@ export function registerScheduleCommands(program: Command, configPath: () => str
       .option('--server <name>', 'backup server (default: every server with a schedule for the host)')
       .option('--reason <text>', 'recorded in the schedule note')
       .action(async (options: { host: string; server?: string; reason?: string }) => {
-        process.exitCode = await pauseCommand(await loadInventory(configPath()), {
+        process.exitCode = await (
+          await verbs()
+        ).pauseCommand(await loadInventory(configPath()), {
           ...options,
           resume: verb === 'resume',
         });
@@ -49,6 +53,6 @@ export function registerScheduleCommands(program: Command, configPath: () => str
     .requiredOption('--host <name>', 'host')
     .option('--server <name>', 'backup server (default: every server with a schedule for the host)')
     .action(async (options: { host: string; server?: string }) => {
-      process.exitCode = await triggerCommand(await loadInventory(configPath()), options);
+      process.exitCode = await (await verbs()).triggerCommand(await loadInventory(configPath()), options);
     });
 }

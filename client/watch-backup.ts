@@ -2,10 +2,13 @@
 import { defaultPayloadConverter, type WorkflowHandle } from '@temporalio/client';
 import type { BackupProgress, BackupSummary, TransferProgress } from '../domain/backup.js';
 import { formatDuration } from '../domain/duration.js';
-import { progressQuery } from '../workflows/backup-host.js';
+import { progressQueryName } from '../domain/names.js';
 import { formatBytes } from './snapshots.js';
 
-const pollEveryMs = 1_000;
+/** How often the run is asked for its progress: every second on a terminal (a live line); for a log, whose
+ * lines come on a change of phase or every 30 s, every 5 s, so that many watchers (scripts starting a fleet
+ * with --wait) cost the worker and Temporal little. The end is seen at once either way (result()). */
+const pollEveryMs = { terminal: 1_000, log: 5_000 };
 const logEveryMs = 30_000;
 
 /** Waits for the run's result, showing progress on stderr (one rewritten line on a terminal). */
@@ -33,7 +36,8 @@ export async function watchBackup(handle: WorkflowHandle, runId: string): Promis
       lastKey = progress.key;
       lastLogged = Date.now();
     }
-    await Promise.race([result.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, pollEveryMs))]);
+    const pause = terminal ? pollEveryMs.terminal : pollEveryMs.log;
+    await Promise.race([result.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, pause))]);
   }
   if (terminal && lastLine) process.stderr.write('\n');
   return result;
@@ -42,7 +46,7 @@ export async function watchBackup(handle: WorkflowHandle, runId: string): Promis
 /** The progress line, and its key: the line without the parts that change every second. */
 async function describeProgress(handle: WorkflowHandle, runId: string): Promise<{ line: string; key: string }> {
   const run = handle.client.getHandle(handle.workflowId, runId);
-  const [progress, description] = await Promise.all([run.query(progressQuery), run.describe()]);
+  const [progress, description] = await Promise.all([run.query<BackupProgress>(progressQueryName), run.describe()]);
   const parts = [`${handle.workflowId}: ${(progress as BackupProgress).phase}`];
   const veto = (progress as BackupProgress).veto;
   if (veto) parts.push(`host veto (${veto.files.join(', ')}), check ${veto.checks}, next at ${veto.nextCheckAt}`);

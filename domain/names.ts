@@ -14,6 +14,10 @@ export function transferTaskQueue(server: string): string {
   return `tidemark-transfer-${server}`;
 }
 
+/** The query a backup run answers with its phase (workflows/backup-host.ts); the CLI asks it by name, so it
+ * need not load workflow code. */
+export const progressQueryName = 'progress';
+
 /** One id per (host, server): Temporal then refuses a second concurrent backup of the same pair. */
 export function backupWorkflowId(host: string, server: string): string {
   return `backup:${host}@${server}`;

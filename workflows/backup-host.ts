@@ -20,7 +20,13 @@ import type { BackupInput, BackupPlan, BackupProgress, BackupSummary } from '../
 import { formatDuration } from '../domain/duration.js';
 import { baselineProperties } from '../domain/guards.js';
 import { innermostCause, type ActivityFailureType } from '../domain/failures.js';
-import { serverTaskQueue, snapshotName, transferTaskQueue, type SnapshotLabel } from '../domain/names.js';
+import {
+  progressQueryName,
+  serverTaskQueue,
+  snapshotName,
+  transferTaskQueue,
+  type SnapshotLabel,
+} from '../domain/names.js';
 import { finishRun, hostRetryPolicy, prepareHost, runAfterHook, runFailedAfterHook } from './host-steps.js';
 import { notifyRun, pingStart, unfinishedSummary } from './notify.js';
 import { pruneAfterBackup, retentionRequest, withRetentionOutcome } from './retention.js';
@@ -28,7 +34,7 @@ import { recordBackupOutcome } from './search-attributes.js';
 import { runSummary } from '../domain/search-attributes.js';
 
 /** Which step the backup is in; transfer figures are in the transfer activity's heartbeat details. */
-export const progressQuery = defineQuery<BackupProgress>('progress');
+export const progressQuery = defineQuery<BackupProgress>(progressQueryName);
 
 /** How long quick pool steps wait for the server's worker before reporting it as down. */
 const serverPickupTimeout = '5m';
