@@ -19,13 +19,13 @@ import { Command, InvalidArgumentError } from 'commander';
 import { execa, execaSync } from 'execa';
 import { stringify } from 'yaml';
 import { zfs } from '../pool/zfs.js';
-import { cacheDir, projectRoot } from '../devenv/paths.js';
+import { projectRoot } from '../devenv/paths.js';
 import { freePort } from '../worker/free-port.js';
 import { startDevServer, type DevServer } from '../devenv/temporal-dev.js';
-import { ensureFilePool, removeStalePools } from '../devenv/zfs-pool.js';
 import { createFleet, type FleetHost } from './fleet.js';
 import { median } from './report.js';
 import { cliPath, runOne, startWorker, stepTimes } from './tidemark.js';
+import { createBenchPool } from './bench-pool.js';
 import { cleanupStack, destroyWhenIdle } from './cleanup.js';
 
 const integer = (min: number) => (text: string) => {
@@ -109,20 +109,7 @@ async function main(): Promise<void> {
     const pool = `tmbench${process.pid}`;
     // Sparse: the backup, the restored copies live outside the pool; room for clones' metadata and slack.
     const sizeGiB = Math.ceil((options.mb * 4 + 1024) / 1024);
-    await removeStalePools('tmbench', join(cacheDir, 'bench'));
-    log(`creating file-backed pool ${pool} (${sizeGiB} GiB sparse, compression off)`);
-    await ensureFilePool({
-      name: pool,
-      imageFile: join(cacheDir, 'bench', `${pool}.img`),
-      mountpoint: join(cacheDir, 'bench', pool),
-      size: `${sizeGiB}G`,
-      compression: false,
-    });
-    cleanups.push(async () => {
-      await destroyWhenIdle(() => execa('zpool', ['destroy', '-f', pool]));
-      rmSync(join(cacheDir, 'bench', `${pool}.img`), { force: true });
-      rmSync(join(cacheDir, 'bench', pool), { recursive: true, force: true });
-    });
+    await createBenchPool(pool, sizeGiB, cleanups, log);
 
     log('starting a Temporal dev server');
     const temporal: DevServer = await startDevServer({ port: await freePort() });

@@ -15,10 +15,9 @@ import { Command, InvalidArgumentError } from 'commander';
 import { execa, execaSync } from 'execa';
 import { stringify } from 'yaml';
 import { zfs } from '../pool/zfs.js';
-import { cacheDir, projectRoot } from '../devenv/paths.js';
+import { projectRoot } from '../devenv/paths.js';
 import { freePort } from '../worker/free-port.js';
 import { startDevServer, type DevServer } from '../devenv/temporal-dev.js';
-import { ensureFilePool, removeStalePools } from '../devenv/zfs-pool.js';
 import {
   barePlan,
   runBare,
@@ -67,6 +66,7 @@ import {
 } from './report.js';
 import { runFleet, runOne, startWorker, type WorkerProcess } from './tidemark.js';
 import { runSmallFleet, smallFleetNames, smallFleetShape } from './small-fleet.js';
+import { createBenchPool } from './bench-pool.js';
 import { cleanupStack, destroyWhenIdle } from './cleanup.js';
 
 const integer = (min: number) => (text: string) => {
@@ -159,21 +159,7 @@ async function main(): Promise<void> {
       // Sparse, so only what is written takes disk space; ZFS slows down when nearly full, so be generous.
       const copies = 5 + (config.memoryPhase ? 4 / config.hosts : 0);
       const sizeGiB = Math.ceil((config.hosts * config.mebibytes * copies * 3 + 2048) / 1024);
-      await removeStalePools('tmbench', join(cacheDir, 'bench'));
-      log(`creating file-backed pool ${pool} (${sizeGiB} GiB sparse, compression off)`);
-      await ensureFilePool({
-        name: pool,
-        imageFile: join(cacheDir, 'bench', `${pool}.img`),
-        mountpoint: join(cacheDir, 'bench', pool),
-        size: `${sizeGiB}G`,
-        compression: false,
-      });
-      if (!options.keep)
-        cleanups.push(async () => {
-          await destroyWhenIdle(() => execa('zpool', ['destroy', '-f', pool]));
-          rmSync(join(cacheDir, 'bench', `${pool}.img`), { force: true });
-          rmSync(join(cacheDir, 'bench', pool), { recursive: true, force: true });
-        });
+      await createBenchPool(pool, sizeGiB, cleanups, log, options.keep);
     }
     const datasetRoot = `${pool}/bench-${Date.now().toString(36)}`;
     await zfs(['create', '-p', datasetRoot]);
