@@ -33,8 +33,8 @@ export async function ensureDataset(
   host: string,
   options: EnsureOptions = {},
 ): Promise<EnsuredDataset> {
-  const properties = await readProperties(dataset);
-  const created = properties === undefined;
+  let found = await readProperties(dataset);
+  const created = found === undefined;
   if (created) {
     const info = Context.current().info;
     const lease = leaseCreateOption({
@@ -51,9 +51,10 @@ export async function ensureDataset(
       ...Object.entries(hardening).map(([key, value]) => `${key}=${value}`),
     ];
     await zfs(['create', '-p', ...settings.flatMap((setting) => ['-o', setting]), dataset]);
+    found = await readProperties(dataset);
   }
-  const info = await readProperties(dataset);
-  if (!info) throw new Error(`dataset ${dataset} is missing right after zfs create`);
+  if (!found) throw new Error(`dataset ${dataset} is missing right after zfs create`);
+  const { properties: info, parentMountpoint } = found;
   const owner = info.get(ownerProperty);
   if (owner?.source !== 'local' || owner.value !== host) {
     const who = owner?.source === 'local' ? `belongs to host "${owner.value}"` : 'was not created by Tidemark';
@@ -63,7 +64,7 @@ export async function ensureDataset(
       'DatasetNotOurs',
     );
   }
-  await checkMountpoint(dataset, info.get('mountpoint')?.value ?? '');
+  checkMountpoint(dataset, info.get('mountpoint')?.value ?? '', parentMountpoint);
   // Datasets made by older versions: harden them once.
   const soft = Object.entries(hardening).filter(([key, value]) => info.get(key)?.value !== value);
   if (soft.length > 0) for (const [key, value] of soft) await zfs(['set', `${key}=${value}`, dataset]);
@@ -82,7 +83,7 @@ export async function ensureDataset(
 
 /** Refuses a mountpoint where rsync --delete could hit the server's own files: "/", none, or one outside
  * the parent dataset's mountpoint. */
-async function checkMountpoint(dataset: string, mountpoint: string): Promise<void> {
+function checkMountpoint(dataset: string, mountpoint: string, parentMountpoint: string | undefined): void {
   const fail = (why: string) => {
     throw activityFailure(
       `dataset ${dataset} has mountpoint "${mountpoint}": ${why}; nothing was copied`,
@@ -91,33 +92,38 @@ async function checkMountpoint(dataset: string, mountpoint: string): Promise<voi
   };
   if (!mountpoint.startsWith('/')) fail(`set one with: zfs set mountpoint=/PATH ${dataset}`);
   if (mountpoint.replace(/\/+$/, '') === '') fail('a backup is never written over the root filesystem');
-  const parent = dataset.split('/').slice(0, -1).join('/');
-  if (!parent) return;
-  const parentMountpoint = (await zfs(['get', '-H', '-o', 'value', 'mountpoint', parent])).trim().replace(/\/+$/, '');
-  if (parentMountpoint.startsWith('/') && !mountpoint.startsWith(`${parentMountpoint}/`)) {
-    fail(`it lies outside its parent's mountpoint ${parentMountpoint}/ (zfs inherit mountpoint ${dataset})`);
+  const parent = parentMountpoint?.replace(/\/+$/, '');
+  if (parent?.startsWith('/') && !mountpoint.startsWith(`${parent}/`)) {
+    fail(`it lies outside its parent's mountpoint ${parent}/ (zfs inherit mountpoint ${dataset})`);
   }
 }
 
 type Properties = Map<string, { value: string; source: string }>;
 
-/** Owner, mount and hardening properties of `dataset`; undefined when it does not exist. */
-async function readProperties(dataset: string): Promise<Properties | undefined> {
+/** Owner, mount and hardening properties of `dataset`, and its parent's mountpoint (one zfs call); undefined
+ * when the dataset does not exist. */
+async function readProperties(
+  dataset: string,
+): Promise<{ properties: Properties; parentMountpoint: string | undefined } | undefined> {
+  const parent = dataset.split('/').slice(0, -1).join('/');
   try {
     const output = await zfs([
       'get',
       '-H',
       '-o',
-      'property,value,source',
+      'name,property,value,source',
       [ownerProperty, 'mountpoint', 'mounted', ...Object.keys(hardening)].join(','),
       dataset,
+      ...(parent ? [parent] : []),
     ]);
     const properties: Properties = new Map();
+    let parentMountpoint: string | undefined;
     for (const line of output.split('\n')) {
-      const [property = '', value = '', source = ''] = line.split('\t');
-      if (property) properties.set(property, { value, source });
+      const [name = '', property = '', value = '', source = ''] = line.split('\t');
+      if (name === dataset && property) properties.set(property, { value, source });
+      if (name === parent && property === 'mountpoint') parentMountpoint = value;
     }
-    return properties;
+    return { properties, parentMountpoint };
   } catch (error) {
     if (/does not exist/.test((error as Error).message)) return undefined;
     throw error;

@@ -2,7 +2,6 @@
 // configured reserve free. A full pool half-way through an --inplace transfer leaves a half-written copy.
 import { execa } from 'execa';
 import type { ActivityFailureType } from '../domain/failures.js';
-import { zfs } from './zfs.js';
 
 export interface PoolState {
   pool: string;
@@ -20,30 +19,30 @@ export async function readPoolState(dataset: string): Promise<PoolState> {
   const health = await execa('zpool', ['list', '-H', '-o', 'health', pool], { reject: false, stdin: 'ignore' });
   if (health.exitCode !== 0)
     throw new Error(`zpool list ${pool}: ${health.stderr.trim() || `exit ${health.exitCode}`}`);
-  const [available = 'NaN'] = (
-    await zfs(['get', '-H', '-p', '-o', 'value', 'available', await nearestExisting(dataset)])
-  )
-    .trim()
-    .split('\n');
-  const [used = 'NaN', poolAvailable = 'NaN'] = (await zfs(['get', '-H', '-p', '-o', 'value', 'used,available', pool]))
-    .trim()
-    .split('\n');
+  // One zfs call for the room of the dataset (or, before its first run, its nearest ancestor) and the pool's
+  // size (used + available of its root); zfs reports the ancestors that exist and complains about the rest.
+  const parts = dataset.split('/');
+  const candidates = parts.map((_, index) => parts.slice(0, parts.length - index).join('/'));
+  const output = await execa('zfs', ['get', '-H', '-p', '-o', 'name,property,value', 'used,available', ...candidates], {
+    reject: false,
+    stdin: 'ignore',
+  });
+  const complaints = output.stderr.split('\n').filter((line) => line.trim() !== '' && !/does not exist/.test(line));
+  if (complaints.length > 0 || (output.exitCode !== 0 && output.stdout.trim() === ''))
+    throw new Error(`zfs get used,available ${dataset}: ${complaints.join(' ') || `exit ${output.exitCode}`}`);
+  const values = new Map<string, string>();
+  for (const line of output.stdout.split('\n')) {
+    const [name = '', property = '', value = ''] = line.split('\t');
+    values.set(`${name} ${property}`, value);
+  }
+  const number = (name: string, property: string) => Number(values.get(`${name} ${property}`) ?? 'NaN');
+  const asked = candidates.find((candidate) => values.has(`${candidate} available`)) ?? pool;
   return {
     pool,
     health: health.stdout.trim(),
-    availableBytes: Number(available),
-    sizeBytes: Number(used) + Number(poolAvailable),
+    availableBytes: number(asked, 'available'),
+    sizeBytes: number(pool, 'used') + number(pool, 'available'),
   };
-}
-
-async function nearestExisting(dataset: string): Promise<string> {
-  const parts = dataset.split('/');
-  for (let length = parts.length; length > 1; length--) {
-    const candidate = parts.slice(0, length).join('/');
-    const result = await execa('zfs', ['list', '-H', '-o', 'name', candidate], { reject: false, stdin: 'ignore' });
-    if (result.exitCode === 0) return candidate;
-  }
-  return parts[0]!;
 }
 
 export interface PoolVerdict {
