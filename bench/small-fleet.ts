@@ -7,7 +7,10 @@
 import { spawn } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 import type { Client } from '@temporalio/client';
+import type { BackupSummary } from '../domain/backup.js';
+import { backupWorkflowId } from '../domain/names.js';
 import { runSown, type DirectContext } from './baselines.js';
+import { median } from './report.js';
 import type { Fleet, FleetHost } from './fleet.js';
 import { cliPath, runFleet } from './tidemark.js';
 
@@ -19,6 +22,9 @@ export interface SmallFleetPhase {
   bareLoopMs: number;
   engineMs: number;
   cliMs: number;
+  /** Median of the backups' own durations (the workflow's durationMs): does watching slow them? */
+  engineRunMedianMs: number;
+  cliRunMedianMs: number;
 }
 
 export interface SmallFleetResult {
@@ -64,11 +70,20 @@ export async function runSmallFleet(context: SmallFleetContext, concurrency: num
     started = performance.now();
     await Promise.all(fleet.hosts.map((host) => startBackupAndWait(context, smallFleetNames(host).cli)));
     const cliMs = performance.now() - started;
+    const cliRuns = await Promise.all(
+      fleet.hosts.map(async (host) => {
+        const handle = context.client.workflow.getHandle(backupWorkflowId(smallFleetNames(host).cli, context.server));
+        return ((await handle.result()) as BackupSummary).durationMs;
+      }),
+    );
+    const engineRunMedianMs = median(engine.hosts.map((host) => host.workflowMs ?? NaN));
+    const cliRunMedianMs = median(cliRuns);
 
-    phases.push({ workload, bareLoopMs, engineMs: engine.wallMs, cliMs });
+    phases.push({ workload, bareLoopMs, engineMs: engine.wallMs, cliMs, engineRunMedianMs, cliRunMedianMs });
     context.log(
       `small fleet, ${workload}: bare loop ${(bareLoopMs / 1000).toFixed(2)} s, engine ${(engine.wallMs / 1000).toFixed(2)} s, ` +
-        `${fleet.hosts.length} x start-backup --wait ${(cliMs / 1000).toFixed(2)} s`,
+        `${fleet.hosts.length} x start-backup --wait ${(cliMs / 1000).toFixed(2)} s; backups' median ` +
+        `${(engineRunMedianMs / 1000).toFixed(2)} s started by the engine, ${(cliRunMedianMs / 1000).toFixed(2)} s watched by the CLIs`,
     );
   }
   return { hosts: fleet.hosts.length, concurrency, shape: smallFleetShape, phases };

@@ -101,8 +101,10 @@ export async function stepTimes(handle: WorkflowHandle): Promise<Record<string, 
     .filter(([name]) => name !== 'dispatch' && name !== 'workflow')
     .reduce((sum, [, ms]) => sum + ms, 0);
   steps.betweenSteps = (steps.workflow ?? 0) - activities;
-  // Grouped as the report shows them.
-  steps.prune = (steps.listSnapshots ?? 0) + (steps.pruneSnapshots ?? 0);
+  // Grouped as the report shows them, so runs from before and after the steps were joined compare.
+  const sum = (...names: string[]) => names.reduce((total, name) => total + (steps[name] ?? 0), 0);
+  steps.planDataset = sum('planBackup', 'ensureDataset', 'planAndEnsureDataset');
+  steps.snapshotRetention = sum('takeSnapshot', 'listSnapshots', 'pruneSnapshots', 'snapshotAndPrune');
   steps.notify = (steps.notifyStart ?? 0) + (steps.recordOutcome ?? 0) + (steps.notifyTarget ?? 0);
   return steps;
 }

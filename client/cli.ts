@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ExitCode, TidemarkError } from '../domain/errors.js';
 import { inventoryPath, loadInventory } from '../inventory/load.js';
+import { closeOpenConnections } from '../inventory/open-connections.js';
 import { registerScheduleCommands } from './schedule-commands.js';
 
 /** The installed package's own version: dist/client/cli.js sits two folders below package.json. */
@@ -295,4 +296,6 @@ try {
     console.error(error);
     process.exitCode = ExitCode.backupFailed;
   }
+} finally {
+  await closeOpenConnections();
 }

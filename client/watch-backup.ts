@@ -37,7 +37,9 @@ export async function watchBackup(handle: WorkflowHandle, runId: string): Promis
       lastLogged = Date.now();
     }
     const pause = terminal ? pollEveryMs.terminal : pollEveryMs.log;
-    await Promise.race([result.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, pause))]);
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([result.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, pause)))]);
+    clearTimeout(timer);
   }
   if (terminal && lastLine) process.stderr.write('\n');
   return result;

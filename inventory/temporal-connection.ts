@@ -6,6 +6,7 @@ import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow/ind
 import type { ConfigDataSource } from '@temporalio/envconfig';
 import { TidemarkError } from '../domain/errors.js';
 import { describeConnection, type Sourced, type TemporalSettings } from './temporal.js';
+import { trackConnection } from './open-connections.js';
 
 export interface ConnectionSettings {
   address: string;
@@ -90,6 +91,7 @@ export async function connectClient(settings: TemporalSettings): Promise<Client>
   const options = connectionOptions(settings);
   try {
     const connection = await Connection.connect({ ...options, connectTimeout: '5s' });
+    trackConnection(connection);
     return new Client({ connection, namespace: settings.namespace });
   } catch (error) {
     throw temporalUnavailable(settings, error);
