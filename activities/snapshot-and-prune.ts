@@ -36,40 +36,31 @@ export async function snapshotAndPrune(
   // Alive while zfs works (a busy pool can take a while to snapshot or destroy).
   const beat = setInterval(() => context.heartbeat(), 10_000);
   try {
-    return await snapshotThenPrune(dataset, name, keepReason, recorded, retention);
+    const taken = await takeSnapshot(dataset, name, keepReason, recorded);
+    if (!retention) return taken;
+    return { ...taken, retention: await pruneAfterSnapshot(dataset, retention, context) };
   } finally {
     clearInterval(beat);
   }
 }
 
-async function snapshotThenPrune(
+/** List, plan and destroy; a failure is returned, never thrown (the snapshot is made either way). */
+async function pruneAfterSnapshot(
   dataset: string,
-  name: string,
-  keepReason: string | null | undefined,
-  recorded: string[],
-  retention: RetentionRequest | undefined,
-): Promise<SnapshotAndRetention> {
-  const context = Context.current();
-  const taken = await takeSnapshot(dataset, name, keepReason, recorded);
-  if (!retention) return taken;
+  { policy, adopt, anomalyCap }: RetentionRequest,
+  context: Context,
+): Promise<RetentionOutcome> {
   try {
     const listed = await listSnapshots(dataset);
-    const { policy, adopt, anomalyCap } = retention;
-    const plan = planRetention({
-      snapshots: listed,
-      policy,
-      now: Date.now(),
-      backupSucceeded: true,
-      adopt,
-      anomalyCap,
-    });
+    const now = Date.now();
+    const plan = planRetention({ snapshots: listed, policy, now, backupSucceeded: true, adopt, anomalyCap });
     const result = await destroyPlanned(
       { dataset, plan, safety: { timeZone: policy.timeZone, adopt, backupSucceeded: true, anomalyCap } },
       (done, total) => context.heartbeat({ done, total }),
       listed,
     );
-    return { ...taken, retention: { plan, result } };
+    return { plan, result };
   } catch (error) {
-    return { ...taken, retention: { error: (error as Error).message } };
+    return { error: (error as Error).message };
   }
 }

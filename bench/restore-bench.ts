@@ -24,7 +24,7 @@ import { freePort } from '../worker/free-port.js';
 import { startDevServer, type DevServer } from '../devenv/temporal-dev.js';
 import { createFleet, type FleetHost } from './fleet.js';
 import { median } from './report.js';
-import { cliPath, runOne, startWorker, stepTimes } from './tidemark.js';
+import { cliEnvironment, cliPath, runOne, startWorker, stepTimes } from './tidemark.js';
 import { createBenchPool } from './bench-pool.js';
 import { cleanupStack, destroyWhenIdle } from './cleanup.js';
 
@@ -161,8 +161,7 @@ async function main(): Promise<void> {
 
     // The small file: the first one the generator wrote (100 B – 32 KiB).
     const smallFile = join(host.source, host.regularFiles[0]!);
-    const env: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: temporal.address };
-    delete env.TEMPORAL_NAMESPACE;
+    const env = cliEnvironment(temporal.address);
 
     let sequence = 0;
     const targetDir = () => join(dir, 'restored', `r${++sequence}`);

@@ -12,7 +12,7 @@ import { backupWorkflowId } from '../domain/names.js';
 import { runSown, type DirectContext } from './baselines.js';
 import { median } from './report.js';
 import type { Fleet, FleetHost } from './fleet.js';
-import { cliPath, runFleet } from './tidemark.js';
+import { cliEnvironment, cliPath, runFleet } from './tidemark.js';
 
 export const smallFleetShape = { files: 200, mebibytes: 4, largeFiles: 1 };
 export const smallFleetWorkloads = ['full', 'unchanged'] as const;
@@ -91,8 +91,7 @@ export async function runSmallFleet(context: SmallFleetContext, concurrency: num
 
 /** `tidemark start-backup --host H --server S --wait` as a process; rejects unless it exits 0. */
 function startBackupAndWait(context: SmallFleetContext, host: string): Promise<void> {
-  const env: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: context.temporalAddress };
-  delete env.TEMPORAL_NAMESPACE;
+  const env = cliEnvironment(context.temporalAddress);
   const child = spawn(
     process.execPath,
     [cliPath, '--config', context.inventoryPath, 'start-backup', '--host', host, '--server', context.server, '--wait'],

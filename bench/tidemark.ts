@@ -17,14 +17,20 @@ export interface WorkerProcess {
   stop(): Promise<void>;
 }
 
+/** The environment of a CLI process the bench starts: this Temporal server, its default namespace. */
+export function cliEnvironment(temporalAddress: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: temporalAddress };
+  delete env.TEMPORAL_NAMESPACE;
+  return env;
+}
+
 /** Starts `node dist/client/cli.js --config F worker --server S` and waits until it polls. */
 export async function startWorker(
   inventoryPath: string,
   server: string,
   temporalAddress: string,
 ): Promise<WorkerProcess> {
-  const env: NodeJS.ProcessEnv = { ...process.env, TEMPORAL_ADDRESS: temporalAddress };
-  delete env.TEMPORAL_NAMESPACE;
+  const env = cliEnvironment(temporalAddress);
   const child = spawn(process.execPath, [cliPath, '--config', inventoryPath, 'worker', '--server', server], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env,

@@ -10,7 +10,6 @@
 //     vanished meanwhile, against a new full listing.
 // zfs itself refuses to destroy held snapshots, which closes the last gap (a hold placed after step 2).
 // Idempotent: a planned snapshot that is already gone counts as pruned.
-import { execa } from 'execa';
 import {
   checkDestroySafety,
   safetyAnchors,
@@ -18,7 +17,7 @@ import {
   type RetentionSnapshot,
   type SafetyContext,
 } from '../domain/retention.js';
-import { listSnapshots, zfs } from './zfs.js';
+import { getExisting, listSnapshots, zfs } from './zfs.js';
 
 export interface PruneRequest {
   /** `<server dataset>/<host>` */
@@ -90,18 +89,9 @@ function toRetention(snapshots: readonly { name: string; createdAt: number; hold
 
 /** Creation and holds of the named snapshots of `dataset` that exist (one zfs call). */
 async function readSnapshots(dataset: string, names: string[]): Promise<RetentionSnapshot[]> {
-  const targets = names.map((name) => `${dataset}@${name}`);
-  const output = await execa('zfs', ['get', '-H', '-p', '-o', 'name,property,value', 'creation,userrefs', ...targets], {
-    reject: false,
-    stdin: 'ignore',
-  });
-  const complaints = output.stderr.split('\n').filter((line) => line.trim() !== '' && !/does not exist/.test(line));
-  if (output.exitCode !== 0 && complaints.length > 0) {
-    throw new Error(`zfs get ${targets.join(' ')}: ${complaints.join(' ') || `exit ${output.exitCode}`}`);
-  }
   const byName = new Map<string, RetentionSnapshot>();
-  for (const line of output.stdout.split('\n')) {
-    const [fullName = '', property, value = ''] = line.split('\t');
+  const targets = names.map((name) => `${dataset}@${name}`);
+  for (const { name: fullName, property, value } of await getExisting(targets, ['creation', 'userrefs'])) {
     const [owner, name] = fullName.split('@');
     if (owner !== dataset || name === undefined) continue;
     const snapshot = byName.get(name) ?? { name, createdAt: 0, holds: Number.NaN };

@@ -2,6 +2,7 @@
 // configured reserve free. A full pool half-way through an --inplace transfer leaves a half-written copy.
 import { execa } from 'execa';
 import type { ActivityFailureType } from '../domain/failures.js';
+import { getExisting } from './zfs.js';
 
 export interface PoolState {
   pool: string;
@@ -23,19 +24,12 @@ export async function readPoolState(dataset: string): Promise<PoolState> {
   // size (used + available of its root); zfs reports the ancestors that exist and complains about the rest.
   const parts = dataset.split('/');
   const candidates = parts.map((_, index) => parts.slice(0, parts.length - index).join('/'));
-  const output = await execa('zfs', ['get', '-H', '-p', '-o', 'name,property,value', 'used,available', ...candidates], {
-    reject: false,
-    stdin: 'ignore',
-  });
-  const complaints = output.stderr.split('\n').filter((line) => line.trim() !== '' && !/does not exist/.test(line));
-  if (complaints.length > 0 || (output.exitCode !== 0 && output.stdout.trim() === ''))
-    throw new Error(`zfs get used,available ${dataset}: ${complaints.join(' ') || `exit ${output.exitCode}`}`);
   const values = new Map<string, string>();
-  for (const line of output.stdout.split('\n')) {
-    const [name = '', property = '', value = ''] = line.split('\t');
+  for (const { name, property, value } of await getExisting(candidates, ['used', 'available']))
     values.set(`${name} ${property}`, value);
-  }
   const number = (name: string, property: string) => Number(values.get(`${name} ${property}`) ?? 'NaN');
+  if (!values.has(`${pool} available`))
+    throw new Error(`zfs get used,available ${pool}: the pool's root dataset is missing`);
   const asked = candidates.find((candidate) => values.has(`${candidate} available`)) ?? pool;
   return {
     pool,

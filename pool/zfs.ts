@@ -62,6 +62,20 @@ export async function getOneLevel(dataset: string, properties: string[]): Promis
     properties.join(','),
     dataset,
   ]);
+  return rows(output);
+}
+
+/** `properties` (exact numbers, -p) of those of `targets` (datasets or snapshots) that exist, in one zfs call;
+ * a missing target is skipped, any other complaint of zfs throws. */
+export async function getExisting(targets: string[], properties: string[]): Promise<ZfsPropertyRow[]> {
+  const args = ['get', '-H', '-p', '-o', 'name,property,value,source', properties.join(','), ...targets];
+  const output = await execa('zfs', args, { reject: false, stdin: 'ignore' });
+  const complaints = output.stderr.split('\n').filter((line) => line.trim() !== '' && !/does not exist/.test(line));
+  if (output.exitCode !== 0 && complaints.length > 0) throw new Error(`zfs ${args.join(' ')}: ${complaints.join(' ')}`);
+  return rows(output.stdout);
+}
+
+function rows(output: string): ZfsPropertyRow[] {
   return output
     .split('\n')
     .filter((line) => line !== '')

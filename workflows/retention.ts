@@ -20,8 +20,9 @@ const retry = { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '
  * carries no policy. A listing or pruning failure leaves the snapshots and turns SUCCESS into WARNING. */
 export async function pruneAfterBackup(plan: BackupPlan, summary: BackupSummary): Promise<BackupSummary> {
   // Histories of runs that completed before retention existed replay without these steps.
-  if (!plan.retention || summary.status === 'FAILED' || !patched('retention')) return summary;
-  const { policy, adopt } = plan.retention;
+  const request = retentionRequest(plan);
+  if (!request || summary.status === 'FAILED' || !patched('retention')) return summary;
+  const { policy, adopt, anomalyCap } = request;
   const common = { taskQueue: serverTaskQueue(plan.server), scheduleToStartTimeout: '5m', retry } as const;
   const listing = proxyActivities<Activities>({ ...common, startToCloseTimeout: '5m' });
   // A first prune after adopting years of snapshots may take minutes: heartbeats show it is alive.
@@ -35,8 +36,6 @@ export async function pruneAfterBackup(plan: BackupPlan, summary: BackupSummary)
       createdAt,
       holds: typeof holds === 'number' ? holds : Number.NaN,
     }));
-    // Plans made before the guards existed carry none: no cap, every newer anomaly stays as it did then.
-    const anomalyCap = plan.guards?.maxAnomalySnapshots;
     const retention = planRetention({ snapshots, policy, now: Date.now(), backupSucceeded: true, adopt, anomalyCap });
     const result = await pruning.pruneSnapshots({
       dataset: plan.dataset,
