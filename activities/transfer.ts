@@ -5,10 +5,11 @@ import { activityFailure } from '../domain/failures.js';
 import { execa } from 'execa';
 import type { BackupPlan, TransferGuard, TransferProgress, TransferResult } from '../domain/backup.js';
 import { defaultGuards, maxDeleteFor, missingMounts, shrinkReason, type Baseline } from '../domain/guards.js';
-import { closeMasterCommand, rsyncArgs, rsyncFilterInput } from '../domain/rsync-args.js';
+import { rsyncArgs, rsyncFilterInput } from '../domain/rsync-args.js';
 import { classifyRsyncExit } from '../domain/rsync-exit.js';
 import { lastProgress, parseStats } from '../domain/rsync-output.js';
 import { stopGroup } from './process-group.js';
+import { closeSshMaster } from './ssh-master.js';
 import {
   currentBootId,
   describeLease,
@@ -29,20 +30,6 @@ const heartbeatEveryMs = 1_000;
 const leaseCheckEveryMs = 5_000;
 const stderrTailLines = 20;
 const stdoutTailChars = 8_192;
-
-/** rsync was the attempt's last use of its ssh connection: close it now rather than when it times out. */
-async function closeSshMaster(plan: BackupPlan): Promise<void> {
-  const command = closeMasterCommand(plan);
-  if (!command) return;
-  const [ssh, ...args] = command;
-  await execa(ssh!, args, {
-    reject: false,
-    timeout: 5_000,
-    stdin: 'ignore',
-    env: rsyncEnvironment(),
-    extendEnv: false,
-  });
-}
 
 /** Pulls the plan's paths into `destination`; resolves for complete, partial and held copies, throws otherwise.
  * `baseline`: what the newest complete snapshot recorded (from ensureDataset); absent on a first run. */

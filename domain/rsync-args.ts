@@ -68,6 +68,13 @@ function multiplexing(controlPath: string | undefined): string[] {
   ];
 }
 
+/** `ssh -N -f`: logs in and leaves the run's control master in the background, running nothing on the
+ * host (a forced command such as tidemark-ssh-filter is not invoked); undefined without multiplexing. */
+export function openMasterCommand(plan: Pick<BackupPlan, 'ssh' | 'source'>): string[] | undefined {
+  if (!plan.ssh.controlPath) return undefined;
+  return [...sshCommand(plan), '-N', '-f', '-l', plan.source.user, '--', plan.source.address];
+}
+
 /** `ssh -O exit` for the run's control master (undefined without multiplexing). */
 export function closeMasterCommand(plan: Pick<BackupPlan, 'ssh' | 'source'>): string[] | undefined {
   if (!plan.ssh.controlPath) return undefined;

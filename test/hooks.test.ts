@@ -75,6 +75,20 @@ test('a passing hook runs on the host before rsync, and its output file is in th
   assert.equal((await rig.host.logins()) - loginsBefore, 1, 'one ssh login per run');
 });
 
+test("a host that refuses ssh fails the run at the host check with ssh's error; the dataset step, which opens the connection early, does not fail", async () => {
+  await rig.host.stop();
+  let run;
+  try {
+    run = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
+  } finally {
+    await rig.host.start();
+  }
+  assert.equal(run.exitCode, 1, run.stdout + run.stderr);
+  assert.match(run.stdout + run.stderr, /failed during host-check: .*Connection refused/);
+  const workflowId = backupWorkflowId(rig.hostName, rig.server);
+  assert.deepEqual((await activityRecord(rig.client, workflowId, 'planAndEnsureDataset')).attempts, [1]);
+});
+
 test('with ssh.multiplex: false every step logs in on its own', async () => {
   editInventory(rig, (inventory) => {
     inventory.ssh.multiplex = false;
