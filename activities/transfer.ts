@@ -114,12 +114,14 @@ export async function transferFiles(
     clearInterval(heartbeat);
     clearInterval(leaseWatch);
     context.cancellationSignal.removeEventListener('abort', killGroup);
-    await closeSshMaster(attemptPlan);
   }
+  // Closing the connection and reading the lease are independent: both at once.
+  const [leaseNow] = await Promise.allSettled([lostTo ?? readLease(plan.dataset), closeSshMaster(attemptPlan)]);
   if (stderrRest.trim() !== '') stderrLines.push(stderrRest);
   // Reported as cancelled, not failed, so the workflow knows an operator asked for it.
   if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
-  const current = lostTo ?? (await readLease(plan.dataset));
+  if (leaseNow.status === 'rejected') throw leaseNow.reason;
+  const current = leaseNow.value;
   if (!sameHolder(current, lease)) {
     const message = `the dataset ${plan.dataset} was taken over by ${current ? describeLease(current) : 'nobody (lease removed)'} while this attempt wrote it; rsync was stopped`;
     // An earlier attempt of this run that woke up: the next attempt fences it and takes the dataset back.
