@@ -141,12 +141,6 @@ export function findRun(result: Pick<BenchResult, 'runs'>, method: Method, workl
 /** Per-host overhead of Tidemark over its own bare command, hosts paired by index. */
 export function overheadFor(bare: MethodRun, sequential: MethodRun): OverheadFigures {
   const pairs = bare.hosts.map((host, index) => ({ bare: host.ms, tidemark: sequential.hosts[index]?.ms ?? NaN }));
-  const medianSteps = (runs: HostRun[]) => {
-    const names = new Set(runs.flatMap((host) => Object.keys(host.steps ?? {})));
-    const medians: Record<string, number> = {};
-    for (const name of names) medians[name] = Math.round(median(runs.map((host) => host.steps?.[name] ?? 0)) * 10) / 10;
-    return medians;
-  };
   return {
     medianMs: median(pairs.map((pair) => pair.tidemark - pair.bare)),
     medianPercent: median(pairs.map((pair) => ((pair.tidemark - pair.bare) / pair.bare) * 100)),
@@ -424,4 +418,12 @@ export function formatReport(result: BenchResult): string {
     );
   }
   return out.join('\n');
+}
+
+/** Median of each step's time over `runs` (ms, one decimal). */
+export function medianSteps(runs: HostRun[]): Record<string, number> {
+  const names = new Set(runs.flatMap((host) => Object.keys(host.steps ?? {})));
+  const medians: Record<string, number> = {};
+  for (const name of names) medians[name] = Math.round(median(runs.map((host) => host.steps?.[name] ?? 0)) * 10) / 10;
+  return medians;
 }

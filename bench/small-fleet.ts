@@ -10,9 +10,9 @@ import type { Client } from '@temporalio/client';
 import type { BackupSummary } from '../domain/backup.js';
 import { backupWorkflowId } from '../domain/names.js';
 import { runSown, type DirectContext } from './baselines.js';
-import { median } from './report.js';
+import { median, medianSteps } from './report.js';
 import type { Fleet, FleetHost } from './fleet.js';
-import { cliEnvironment, cliPath, runFleet } from './tidemark.js';
+import { cliEnvironment, cliPath, runFleet, stepTimes } from './tidemark.js';
 
 export const smallFleetShape = { files: 200, mebibytes: 4, largeFiles: 1 };
 export const smallFleetWorkloads = ['full', 'unchanged'] as const;
@@ -22,6 +22,8 @@ export interface SmallFleetPhase {
   bareLoopMs: number;
   engineMs: number;
   cliMs: number;
+  /** Median time of each step of the engine-started backups (a transfer's includes its wait for a slot). */
+  engineStepsMs: Record<string, number>;
   /** Median of the backups' own durations (the workflow's durationMs): does watching slow them? */
   engineRunMedianMs: number;
   cliRunMedianMs: number;
@@ -77,13 +79,32 @@ export async function runSmallFleet(context: SmallFleetContext, concurrency: num
       }),
     );
     const engineRunMedianMs = median(engine.hosts.map((host) => host.workflowMs ?? NaN));
+    const engineStepsMs = medianSteps(
+      await Promise.all(
+        engine.hosts.map(async (run) => ({
+          ...run,
+          steps: await stepTimes(context.client.workflow.getHandle(backupWorkflowId(run.host, context.server))),
+        })),
+      ),
+    );
     const cliRunMedianMs = median(cliRuns);
 
-    phases.push({ workload, bareLoopMs, engineMs: engine.wallMs, cliMs, engineRunMedianMs, cliRunMedianMs });
+    phases.push({
+      workload,
+      bareLoopMs,
+      engineMs: engine.wallMs,
+      cliMs,
+      engineStepsMs,
+      engineRunMedianMs,
+      cliRunMedianMs,
+    });
     context.log(
       `small fleet, ${workload}: bare loop ${(bareLoopMs / 1000).toFixed(2)} s, engine ${(engine.wallMs / 1000).toFixed(2)} s, ` +
         `${fleet.hosts.length} x start-backup --wait ${(cliMs / 1000).toFixed(2)} s; backups' median ` +
-        `${(engineRunMedianMs / 1000).toFixed(2)} s started by the engine, ${(cliRunMedianMs / 1000).toFixed(2)} s watched by the CLIs`,
+        `${(engineRunMedianMs / 1000).toFixed(2)} s started by the engine, ${(cliRunMedianMs / 1000).toFixed(2)} s watched by the CLIs; ` +
+        `engine steps (median ms): ${Object.entries(engineStepsMs)
+          .map(([step, ms]) => `${step} ${Math.round(ms)}`)
+          .join(', ')}`,
     );
   }
   return { hosts: fleet.hosts.length, concurrency, shape: smallFleetShape, phases };
