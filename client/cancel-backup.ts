@@ -7,27 +7,43 @@ import type { Inventory } from '../inventory/schema.js';
 import { resolveHost, resolveServer, resolveTemporal } from '../inventory/resolve.js';
 import { connectClient } from '../inventory/temporal-connection.js';
 
+/** One element of `cancel-backup --json`. */
+export interface CancelReport {
+  host: string;
+  server: string;
+  workflowId: string;
+  /** "cancel-requested": the run was running and is being stopped; "not-running": nothing to cancel. */
+  outcome: 'cancel-requested' | 'not-running';
+  runId?: string;
+}
+
 export async function cancelBackup(
   inventory: Inventory,
-  options: { host: string; server?: string },
+  options: { host: string; server?: string; json?: boolean },
 ): Promise<ExitCode> {
   const host = resolveHost(inventory, options.host);
   const servers = options.server ? [options.server] : host.servers;
   for (const server of servers) resolveServer(inventory, host, server);
   const client = await connectClient(resolveTemporal(inventory));
-  let cancelled = 0;
+  const reports: CancelReport[] = [];
   for (const server of servers) {
     const handle = client.workflow.getHandle(backupWorkflowId(host.host, server));
+    const report: CancelReport = { host: host.host, server, workflowId: handle.workflowId, outcome: 'not-running' };
+    reports.push(report);
     try {
       const description = await handle.describe();
       if (description.status.name !== 'RUNNING') continue;
       await handle.cancel();
-      console.log(`cancel requested: ${handle.workflowId} run ${description.runId}`);
-      cancelled += 1;
+      Object.assign(report, { outcome: 'cancel-requested', runId: description.runId });
     } catch (error) {
       if (!(error instanceof WorkflowNotFoundError)) throw error;
     }
   }
-  if (cancelled === 0) console.log(`no running backup of ${host.host} on ${servers.join(', ')}`);
+  if (options.json) console.log(JSON.stringify(reports, null, 2));
+  else {
+    const cancelled = reports.filter((report) => report.outcome === 'cancel-requested');
+    for (const report of cancelled) console.log(`cancel requested: ${report.workflowId} run ${report.runId}`);
+    if (cancelled.length === 0) console.log(`no running backup of ${host.host} on ${servers.join(', ')}`);
+  }
   return ExitCode.ok;
 }

@@ -33,19 +33,34 @@ program
     'data was removed on purpose: let this run delete past the shrink guard and become the new baseline',
     false,
   )
-  .action(async (options: { host: string; server?: string; wait: boolean; keep?: string; allowShrink: boolean }) => {
-    // Each command loads its own modules when it runs: a CLI process starts in a fraction of the time, which
-    // matters when scripts start many `start-backup --wait` at once beside the backups they watch.
-    const { startBackup } = await import('./start-backup.js');
-    process.exitCode = await startBackup(await loadInventory(configPath()), options);
-  });
+  .option(
+    '--json',
+    'print the runs as JSON on stdout (with --wait, each with its summary); messages go to stderr',
+    false,
+  )
+  .action(
+    async (options: {
+      host: string;
+      server?: string;
+      wait: boolean;
+      keep?: string;
+      allowShrink: boolean;
+      json: boolean;
+    }) => {
+      // Each command loads its own modules when it runs: a CLI process starts in a fraction of the time, which
+      // matters when scripts start many `start-backup --wait` at once beside the backups they watch.
+      const { startBackup } = await import('./start-backup.js');
+      process.exitCode = await startBackup(await loadInventory(configPath()), options);
+    },
+  );
 
 program
   .command('cancel-backup')
   .description('cancel running backups of a host (rsync is stopped, no snapshot is taken)')
   .requiredOption('--host <name>', 'host from the inventory')
   .option('--server <name>', 'backup server (default: every server of the host)')
-  .action(async (options: { host: string; server?: string }) => {
+  .option('--json', 'machine-readable output', false)
+  .action(async (options: { host: string; server?: string; json: boolean }) => {
     const { cancelBackup } = await import('./cancel-backup.js');
     process.exitCode = await cancelBackup(await loadInventory(configPath()), options);
   });
@@ -206,7 +221,8 @@ program
   .description('list the hosts and their backup servers (--zabbix: as Zabbix low-level discovery JSON)')
   .option('--server <name>', 'only this backup server')
   .option('--zabbix', 'print {"data":[{"{#HOST}":…,"{#SERVER}":…}]}', false)
-  .action(async (options: { server?: string; zabbix: boolean }) => {
+  .option('--json', 'print [{"host":…,"server":…}]', false)
+  .action(async (options: { server?: string; zabbix: boolean; json: boolean }) => {
     const { hostsCommand } = await import('./hosts.js');
     console.log(await hostsCommand(await loadInventory(configPath()), options));
   });
@@ -239,10 +255,14 @@ program
   .description('inventory tools')
   .command('check')
   .description('validate the inventory and print what was found (exit 2 when invalid)')
-  .action(async () => {
+  .option('--json', 'print the resolved inventory as JSON (notify targets by id, no secrets)', false)
+  .action(async (options: { json: boolean }) => {
     const path = configPath();
-    const { describeInventory } = await import('./config-check.js');
-    console.log(describeInventory(await loadInventory(path), path));
+    const { describeInventory, inventoryReport } = await import('./config-check.js');
+    const inventory = await loadInventory(path);
+    console.log(
+      options.json ? JSON.stringify(inventoryReport(inventory, path), null, 2) : describeInventory(inventory, path),
+    );
   });
 
 program

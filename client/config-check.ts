@@ -1,4 +1,5 @@
-// `tidemark config check`: validate the inventory and show what Tidemark understood.
+// `tidemark config check [--json]`: validate the inventory and show what Tidemark understood.
+import type { RetentionPolicy } from '../domain/retention.js';
 import type { Inventory } from '../inventory/schema.js';
 import {
   resolveHost,
@@ -17,44 +18,116 @@ import { describePolicy } from './snapshots.js';
 /** How many upcoming starts are shown per (host, server). */
 const upcomingCount = 3;
 
-export function describeInventory(inventory: Inventory, path: string, now = new Date()): string {
+/** What `config check --json` prints: the inventory as Tidemark resolved it (no secrets: targets by id). */
+export interface InventoryReport {
+  path: string;
+  valid: true;
+  temporal: { address: string; namespace: string; uiUrl: string };
+  servers: Array<{
+    name: string;
+    dataset: string;
+    concurrency: number;
+    adopts: string[];
+    notify: Array<{ id: string; type: string }>;
+    metrics: string | null;
+    stateFile: string;
+  }>;
+  hosts: Array<{
+    name: string;
+    user: string;
+    address: string;
+    port: number;
+    sudo: boolean;
+    paths: string[];
+    servers: string[];
+    retention: RetentionPolicy;
+    schedules: Array<ScheduleReport>;
+  }>;
+}
+
+/** One (host, server) cadence: the next starts as ISO times, or why it cannot be planned. */
+export type ScheduleReport =
+  | { server: string; summary: string; timezone: string; enabled: boolean; jitterMs: number; next: string[] }
+  | { server: string; error: string };
+
+export function inventoryReport(inventory: Inventory, path: string, now = new Date()): InventoryReport {
   const temporal = resolveTemporal(inventory);
+  const zone = serverTimeZone();
+  return {
+    path,
+    valid: true,
+    temporal: { address: describeConnection(temporal), namespace: temporal.namespace, uiUrl: temporal.uiUrl },
+    servers: Object.entries(inventory.servers).map(([name, server]) => ({
+      name,
+      dataset: server.dataset,
+      concurrency: server.concurrency ?? 2,
+      adopts: [server.adopt?.sown ? 'SOWN' : '', server.adopt?.planb ? 'PlanB' : ''].filter(Boolean),
+      notify: resolveNotifyTargets(inventory, name).map(({ id, target }) => ({ id, type: target.type })),
+      metrics: resolveMonitoring(inventory, name).metrics ?? null,
+      stateFile: resolveMonitoring(inventory, name).stateFile,
+    })),
+    hosts: Object.keys(inventory.hosts).map((name) => {
+      const host = resolveHost(inventory, name);
+      return {
+        name,
+        user: host.user,
+        address: host.address,
+        port: host.port,
+        sudo: host.sudo === true,
+        paths: host.paths,
+        servers: host.servers,
+        retention: resolveRetention(inventory, name, zone),
+        schedules: hostTimings(inventory, name).map(({ server, timing: result }): ScheduleReport => {
+          if (!result.ok) return { server, error: result.error };
+          const { timing } = result;
+          const next = upcomingRuns(timing, now, upcomingCount).map((time) => time.toISOString());
+          return {
+            server,
+            summary: timing.summary,
+            timezone: timing.timezone,
+            enabled: timing.enabled,
+            jitterMs: timing.jitterMs,
+            next,
+          };
+        }),
+      };
+    }),
+  };
+}
+
+export function describeInventory(inventory: Inventory, path: string, now = new Date()): string {
+  const report = inventoryReport(inventory, path, now);
+  const { temporal } = report;
   const lines = [
     `${path}: valid`,
-    `temporal: ${describeConnection(temporal)}, namespace ${temporal.namespace} (UI ${temporal.uiUrl})`,
+    `temporal: ${temporal.address}, namespace ${temporal.namespace} (UI ${temporal.uiUrl})`,
   ];
-  lines.push(`servers (${Object.keys(inventory.servers).length}):`);
-  for (const [name, server] of Object.entries(inventory.servers)) {
-    const adopted = [server.adopt?.sown ? 'SOWN' : '', server.adopt?.planb ? 'PlanB' : ''].filter(Boolean);
+  lines.push(`servers (${report.servers.length}):`);
+  for (const server of report.servers) {
     lines.push(
-      `  ${name}: dataset ${server.dataset}, ${server.concurrency ?? 2} transfers at once${adopted.length > 0 ? `, adopts ${adopted.join(' and ')} snapshots` : ''}`,
+      `  ${server.name}: dataset ${server.dataset}, ${server.concurrency} transfers at once${server.adopts.length > 0 ? `, adopts ${server.adopts.join(' and ')} snapshots` : ''}`,
     );
-    const targets = resolveNotifyTargets(inventory, name);
-    const monitoring = resolveMonitoring(inventory, name);
     lines.push(
-      `    notify: ${targets.map(({ id, target }) => `${target.type} (${id})`).join(', ') || 'none'}; metrics ${monitoring.metrics ?? 'off'}; state ${monitoring.stateFile}`,
+      `    notify: ${server.notify.map(({ id, type }) => `${type} (${id})`).join(', ') || 'none'}; metrics ${server.metrics ?? 'off'}; state ${server.stateFile}`,
     );
   }
-  lines.push(`hosts (${Object.keys(inventory.hosts).length}):`);
-  const zone = serverTimeZone();
-  for (const name of Object.keys(inventory.hosts)) {
-    const host = resolveHost(inventory, name);
+  lines.push(`hosts (${report.hosts.length}):`);
+  for (const host of report.hosts) {
     lines.push(
-      `  ${name}: ${host.user}@${host.address}:${host.port}${host.sudo ? ' (sudo)' : ''} paths ${host.paths.join(' ')} → ${host.servers.join(', ')}`,
+      `  ${host.name}: ${host.user}@${host.address}:${host.port}${host.sudo ? ' (sudo)' : ''} paths ${host.paths.join(' ')} → ${host.servers.join(', ')}`,
     );
-    lines.push(`    retention: ${describePolicy(resolveRetention(inventory, name, zone), {})}`);
-    for (const { server, timing } of hostTimings(inventory, name))
-      lines.push(`    schedule on ${server}: ${describeTiming(timing, now)}`);
+    lines.push(`    retention: ${describePolicy(host.retention, {})}`);
+    for (const schedule of host.schedules)
+      lines.push(`    schedule on ${schedule.server}: ${describeSchedule(schedule)}`);
   }
   return lines.join('\n');
 }
 
 /** "daily 02:17+30m Europe/Amsterdam; next (Europe/Amsterdam) 2026-12-02 02:17 +01:00, ...; each start up to 30m later (jitter)". */
-function describeTiming(result: ReturnType<typeof hostTimings>[number]['timing'], now: Date): string {
-  if (!result.ok) return `cannot be planned: ${result.error}`;
-  const { timing } = result;
-  if (!timing.enabled) return `${timing.summary}; no runs while enabled: false`;
-  const runs = upcomingRuns(timing, now, upcomingCount).map((time) => formatInZone(time, timing.timezone));
-  const jitter = timing.jitterMs > 0 ? `; each start up to ${shortDuration(timing.jitterMs)} later (jitter)` : '';
-  return `${timing.summary}; next (${timing.timezone}) ${runs.join(', ') || 'none found'}${jitter}`;
+function describeSchedule(schedule: ScheduleReport): string {
+  if ('error' in schedule) return `cannot be planned: ${schedule.error}`;
+  if (!schedule.enabled) return `${schedule.summary}; no runs while enabled: false`;
+  const runs = schedule.next.map((time) => formatInZone(new Date(time), schedule.timezone));
+  const jitter = schedule.jitterMs > 0 ? `; each start up to ${shortDuration(schedule.jitterMs)} later (jitter)` : '';
+  return `${schedule.summary}; next (${schedule.timezone}) ${runs.join(', ') || 'none found'}${jitter}`;
 }

@@ -1,4 +1,4 @@
-// `tidemark hosts [--server S] [--zabbix]`: the (host, server) pairs of the inventory; with --zabbix as
+// `tidemark hosts [--server S] [--zabbix | --json]`: the (host, server) pairs of the inventory; with --zabbix as
 // Zabbix low-level discovery JSON (like PlanB's `blist --zabbix`): {"data":[{"{#HOST}":…,"{#SERVER}":…}]}.
 // A discovery rule on the Zabbix side then makes the trapper items tidemark.status[{#SERVER}] & co.
 // Hosts come from `hosts:` and, when `netbox:` is set, from NetBox (as the schedules do).
@@ -40,9 +40,10 @@ export function hostsTable(pairs: HostServerPair[]): string {
 /** `tidemark hosts`: the pairs of the YAML hosts and NetBox's, printed as a table or discovery JSON. */
 export async function hostsCommand(
   inventory: Inventory,
-  options: { server?: string; zabbix: boolean },
+  options: { server?: string; zabbix: boolean; json?: boolean },
 ): Promise<string> {
   const { inventory: merged } = await loadHostSources(inventory);
   const pairs = hostServerPairs(merged, options.server);
+  if (options.json) return JSON.stringify(pairs, null, 2);
   return options.zabbix ? zabbixDiscovery(pairs) : hostsTable(pairs);
 }

@@ -37,7 +37,8 @@ export function registerScheduleCommands(program: Command, configPath: () => str
       .requiredOption('--host <name>', 'host')
       .option('--server <name>', 'backup server (default: every server with a schedule for the host)')
       .option('--reason <text>', 'recorded in the schedule note')
-      .action(async (options: { host: string; server?: string; reason?: string }) => {
+      .option('--json', 'machine-readable output', false)
+      .action(async (options: { host: string; server?: string; reason?: string; json: boolean }) => {
         process.exitCode = await (
           await verbs()
         ).pauseCommand(await loadInventory(configPath()), {
@@ -52,7 +53,8 @@ export function registerScheduleCommands(program: Command, configPath: () => str
     .description("run a host's scheduled backup now (skipped, exit 3, when one is already running)")
     .requiredOption('--host <name>', 'host')
     .option('--server <name>', 'backup server (default: every server with a schedule for the host)')
-    .action(async (options: { host: string; server?: string }) => {
+    .option('--json', 'machine-readable output', false)
+    .action(async (options: { host: string; server?: string; json: boolean }) => {
       process.exitCode = await (await verbs()).triggerCommand(await loadInventory(configPath()), options);
     });
 }

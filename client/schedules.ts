@@ -207,24 +207,52 @@ function operator(): string {
 }
 
 /** `tidemark pause|resume --host H [--server S] [--reason …]`. A later `sync` keeps this state unless the inventory's `enabled` changes. */
+/** One element of `pause --json` / `resume --json`. */
+export interface PauseReport {
+  host: string;
+  server: string;
+  paused: boolean;
+  note: string;
+  /** The inventory says enabled: false (a resumed schedule stays resumed until that setting changes). */
+  disabledInInventory: boolean;
+}
+
 export async function pauseCommand(
   inventory: Inventory,
-  options: { host: string; server?: string; reason?: string; resume: boolean },
+  options: { host: string; server?: string; reason?: string; resume: boolean; json?: boolean },
 ): Promise<ExitCode> {
   return withClient(inventory, async (client) => {
     const targets = await targetSchedules(client, inventory, options.host, options.server);
     const note = `${options.resume ? 'resumed' : 'paused'} by ${operator()}${options.reason ? `: ${options.reason}` : ''}`;
+    const reports: PauseReport[] = [];
     for (const { server, description } of targets) {
       const handle = client.schedule.getHandle(backupScheduleId(options.host, server));
       if (options.resume) await handle.unpause(note);
       else await handle.pause(note);
-      const disabled = actionMemoOf(description)?.enabled === false;
-      console.log(
-        `${options.resume ? 'resumed' : 'paused'} ${options.host}@${server}${disabled && options.resume ? ' (note: the inventory says enabled: false; it stays resumed until that setting changes)' : ''}`,
-      );
+      const disabledInInventory = actionMemoOf(description)?.enabled === false;
+      reports.push({ host: options.host, server, paused: !options.resume, note, disabledInInventory });
+      if (!options.json)
+        console.log(
+          `${options.resume ? 'resumed' : 'paused'} ${options.host}@${server}${disabledInInventory && options.resume ? ' (note: the inventory says enabled: false; it stays resumed until that setting changes)' : ''}`,
+        );
     }
+    if (options.json) console.log(JSON.stringify(reports, null, 2));
     return ExitCode.ok;
   });
+}
+
+/** One element of `trigger --json`. */
+export interface TriggerReport {
+  host: string;
+  server: string;
+  /** "started": a backup runs; "skipped": one was already running; "pending": the schedule has not acted yet;
+   * "waiting-for-worker": started, but no worker has taken it yet. */
+  outcome: 'started' | 'skipped' | 'pending' | 'waiting-for-worker';
+  /** The schedule's own run (scheduledBackup), when it started. */
+  scheduledWorkflowId?: string;
+  backupWorkflowId: string;
+  /** The backup's run id, when it started. */
+  runId?: string;
 }
 
 /**
@@ -233,42 +261,47 @@ export async function pauseCommand(
  */
 export async function triggerCommand(
   inventory: Inventory,
-  options: { host: string; server?: string; waitMs?: number },
+  options: { host: string; server?: string; waitMs?: number; json?: boolean },
 ): Promise<ExitCode> {
   return withClient(inventory, async (client) => {
     const targets = await targetSchedules(client, inventory, options.host, options.server);
-    let skipped = 0;
+    const reports: TriggerReport[] = [];
     for (const { server, description } of targets) {
       const handle = client.schedule.getHandle(backupScheduleId(options.host, server));
       const before = new Set(description.info.recentActions.map((action) => action.action.workflow.workflowId));
       // ALLOW_ALL so Temporal never drops the trigger silently; scheduledBackup itself skips a twin and says so.
       await handle.trigger('ALLOW_ALL');
+      const backupId = backupWorkflowId(options.host, server);
       const started = await waitForNewAction(handle, before, options.waitMs ?? 10_000);
-      if (!started) {
-        console.log(
-          `triggered ${options.host}@${server}; the schedule has not started it yet (see "tidemark schedules")`,
-        );
-        continue;
-      }
-      const outcome = await waitForOutcome(
-        client,
-        started,
-        backupWorkflowId(options.host, server),
-        options.waitMs ?? 10_000,
-      );
-      if (outcome === 'skipped') {
-        skipped++;
-        console.log(
-          `${options.host}@${server}: skipped: already running (${backupWorkflowId(options.host, server)}); ${started.workflowId} ended`,
-        );
-      } else {
-        console.log(
-          `${options.host}@${server}: started ${started.workflowId}${outcome ? ` → ${backupWorkflowId(options.host, server)} run ${outcome}` : ' (waiting for a worker)'}`,
-        );
-      }
+      const outcome = started ? await waitForOutcome(client, started, backupId, options.waitMs ?? 10_000) : undefined;
+      const report: TriggerReport = {
+        host: options.host,
+        server,
+        outcome: !started ? 'pending' : outcome === 'skipped' ? 'skipped' : outcome ? 'started' : 'waiting-for-worker',
+        backupWorkflowId: backupId,
+        ...(started ? { scheduledWorkflowId: started.workflowId } : {}),
+        ...(outcome && outcome !== 'skipped' ? { runId: outcome } : {}),
+      };
+      reports.push(report);
+      if (!options.json) console.log(describeTrigger(report));
     }
-    return skipped === targets.length ? ExitCode.alreadyRunning : ExitCode.ok;
+    if (options.json) console.log(JSON.stringify(reports, null, 2));
+    return reports.every((report) => report.outcome === 'skipped') ? ExitCode.alreadyRunning : ExitCode.ok;
   });
+}
+
+function describeTrigger(report: TriggerReport): string {
+  const pair = `${report.host}@${report.server}`;
+  switch (report.outcome) {
+    case 'pending':
+      return `triggered ${pair}; the schedule has not started it yet (see "tidemark schedules")`;
+    case 'skipped':
+      return `${pair}: skipped: already running (${report.backupWorkflowId}); ${report.scheduledWorkflowId} ended`;
+    case 'started':
+      return `${pair}: started ${report.scheduledWorkflowId} → ${report.backupWorkflowId} run ${report.runId}`;
+    case 'waiting-for-worker':
+      return `${pair}: started ${report.scheduledWorkflowId} (waiting for a worker)`;
+  }
 }
 
 type ActionRef = { workflowId: string; firstExecutionRunId: string };

@@ -20,6 +20,22 @@ export interface StartBackupOptions {
   keep?: string;
   /** Let this run through the shrink guard (recorded in the history as part of the input). */
   allowShrink?: boolean;
+  /** Print one JSON array on stdout (each run, with its summary after --wait); the messages go to stderr. */
+  json?: boolean;
+}
+
+/** One element of `start-backup --json`. */
+export interface StartedRunReport {
+  host: string;
+  server: string;
+  workflowId: string;
+  runId: string;
+  url: string;
+  /** A backup of the pair was already running: this is that run. */
+  alreadyRunning: boolean;
+  /** With --wait: how the run ended (absent when the workflow itself failed: see `error`). */
+  summary?: BackupSummary;
+  error?: string;
 }
 
 /** Starts the backups and returns the CLI's exit code. */
@@ -32,8 +48,10 @@ export async function startBackup(inventory: Inventory, options: StartBackupOpti
   const temporal = resolveTemporal(inventory);
   const client = await connectClient(temporal);
 
+  // With --json, stdout carries the JSON alone.
+  const say = options.json ? (line: string) => console.error(line) : (line: string) => console.log(line);
   let exitCode: ExitCode = ExitCode.ok;
-  const runs = [];
+  const runs: StartedRunReport[] = [];
   for (const server of servers) {
     const started = await startOne(client, {
       host: host.host,
@@ -43,30 +61,45 @@ export async function startBackup(inventory: Inventory, options: StartBackupOpti
     });
     const link = runUrl(temporal, started.workflowId, started.runId);
     if (started.joined) {
-      console.log(
+      say(
         `a backup of ${host.host} on ${server} is already running: ${started.workflowId} run ${started.runId}, started ${started.startTime}\n  ${link}`,
       );
       if (!options.wait) exitCode = ExitCode.alreadyRunning;
       if (options.keep !== undefined)
-        console.log('  --keep does not apply to a backup that is already running: its snapshot will not be held');
+        say('  --keep does not apply to a backup that is already running: its snapshot will not be held');
     } else {
-      console.log(`started ${started.workflowId} run ${started.runId}\n  ${link}`);
+      say(`started ${started.workflowId} run ${started.runId}\n  ${link}`);
     }
-    runs.push({ ...started, server });
+    runs.push({
+      host: host.host,
+      server,
+      workflowId: started.workflowId,
+      runId: started.runId,
+      url: link,
+      alreadyRunning: started.joined,
+    });
   }
-  if (!options.wait) return exitCode;
+  if (options.wait) exitCode = await waitForRuns(client, runs, say);
+  if (options.json) console.log(JSON.stringify(runs, null, 2));
+  return exitCode;
+}
 
+/** Follows each run to its end (progress on stderr), records its summary or error; the exit code. */
+async function waitForRuns(client: Client, runs: StartedRunReport[], say: (line: string) => void): Promise<ExitCode> {
+  let exitCode: ExitCode = ExitCode.ok;
   for (const run of runs) {
     const stopWatching = watchForWorker(client, run.server);
     try {
       const summary: BackupSummary = await watchBackup(client.workflow.getHandle(run.workflowId), run.runId);
-      console.log(`${summary.status}: ${summary.host} on ${summary.server}: ${summary.message}`);
+      run.summary = summary;
+      say(`${summary.status}: ${summary.host} on ${summary.server}: ${summary.message}`);
       for (const note of summary.notifications ?? [])
         if (!note.ok) console.error(`  notify ${note.target} (${note.type}) failed: ${note.error}`);
       // A run can end FAILED without the workflow failing (a hook failed; the copy may still exist).
       if (summary.status === 'FAILED') exitCode = ExitCode.backupFailed;
     } catch (error) {
-      console.error(`FAILED: ${run.workflowId}: ${failureMessage(error)}`);
+      run.error = failureMessage(error);
+      console.error(`FAILED: ${run.workflowId}: ${run.error}`);
       exitCode = ExitCode.backupFailed;
     } finally {
       stopWatching();

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import type { StartedRunReport } from '../client/start-backup.js';
 import { zfs } from '../pool/zfs.js';
 import { backupWorkflowId, parseSnapshotName, snapshotName } from '../domain/names.js';
 import { createRig, withSnapshotClone, type Rig } from './helpers/rig.js';
@@ -75,10 +76,18 @@ test('a snapshot name already taken in the same second (another run) is never re
   for (const name of soon) await zfs(['snapshot', `${dataset}@${name}`]);
   const before = await rig.snapshots();
 
-  const run = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
+  const run = await rig.cli(['start-backup', '--host', rig.hostName, '--wait', '--json']);
   assert.equal(run.exitCode, 0, run.stderr + run.stdout);
   const added = (await rig.snapshots()).filter((name) => !before.includes(name));
   assert.equal(added.length, 1, 'exactly one new snapshot');
   assert.ok(!soon.includes(added[0]!));
+  // --json: stdout is the JSON alone (the messages went to stderr), the run with its summary.
+  const [report, ...more] = JSON.parse(run.stdout) as StartedRunReport[];
+  assert.deepEqual(more, []);
+  assert.equal(report?.workflowId, backupWorkflowId(rig.hostName, rig.server));
+  assert.equal(report?.alreadyRunning, false);
+  assert.equal(report?.summary?.status, 'SUCCESS');
+  assert.equal(report?.summary?.snapshot, `${dataset}@${added[0]}`);
+  assert.match(run.stderr, /^started backup:demo-host@\S+ run /m);
   for (const name of soon) assert.ok((await rig.snapshots()).includes(name), `${name} untouched`);
 });

@@ -33,9 +33,18 @@ test('cancel during a large transfer: rsync and ssh are gone within seconds, no 
   assert.equal(started.exitCode, 0, started.stderr);
   await waitFor('rsync running', async () => (await transferProcesses()).length >= 2, 20_000);
 
-  const cancelled = await rig.cli(['cancel-backup', '--host', rig.hostName]);
+  const runId = (await rig.client.workflow.getHandle(backupWorkflowId(rig.hostName, rig.server)).describe()).runId;
+  const cancelled = await rig.cli(['cancel-backup', '--host', rig.hostName, '--json']);
   assert.equal(cancelled.exitCode, 0, cancelled.stderr);
-  assert.match(cancelled.stdout, /cancel requested: backup:demo-host@/);
+  assert.deepEqual(JSON.parse(cancelled.stdout), [
+    {
+      host: rig.hostName,
+      server: rig.server,
+      workflowId: backupWorkflowId(rig.hostName, rig.server),
+      outcome: 'cancel-requested',
+      runId,
+    },
+  ]);
   const cancelAt = Date.now();
   await waitFor('rsync and ssh gone', async () => (await transferProcesses()).length === 0, 10_000);
   assert.ok(Date.now() - cancelAt < 10_000);

@@ -387,6 +387,11 @@ test('tidemark hosts --zabbix prints low-level discovery data of every (host, se
   assert.deepEqual(JSON.parse(one.stdout), { data: [{ '{#HOST}': 'vpn', '{#SERVER}': 'b1' }] });
   const table = await execa(process.execPath, [cliPath, '--config', path, 'hosts']);
   assert.equal(table.stdout, 'HOST  SERVER\nvpn   b1\nvpn   b2\nweb   b2');
+  const json = await execa(process.execPath, [cliPath, '--config', path, 'hosts', '--server', 'b2', '--json']);
+  assert.deepEqual(JSON.parse(json.stdout), [
+    { host: 'vpn', server: 'b2' },
+    { host: 'web', server: 'b2' },
+  ]);
   const unknown = await execa(process.execPath, [cliPath, '--config', path, 'hosts', '--server', 'nope'], {
     reject: false,
   });

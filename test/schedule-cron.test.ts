@@ -9,6 +9,7 @@ import { execa } from 'execa';
 import { planTiming, type ScheduleSettings } from '../domain/schedule-spec.js';
 import { parseInventory } from '../inventory/load.js';
 import { upcomingRuns } from '../schedule/next-runs.js';
+import type { InventoryReport } from '../client/config-check.js';
 import { cliPath } from './helpers/rig.js';
 
 const base = 'servers: { b1: { dataset: data }, b2: { dataset: tank } }\n';
@@ -169,4 +170,27 @@ test("`tidemark config check` prints each (host, server)'s next three starts, in
   assert.deepEqual(await localTimes(daily, 'Europe/Amsterdam', '%H:%M'), [vpn[1], vpn[1], vpn[1]]);
   assert.ok(daily[0]!.getTime() > before && daily[0]!.getTime() <= before + 25 * 3_600_000, 'the first within a day');
   assert.match(lines[3]!, /^ {4}schedule on b2: daily \d{2}:\d{2}\+30m \(disabled\); no runs while enabled: false$/);
+
+  // --json: the same starts as ISO times (the text shows them in the schedule's zone, to the minute).
+  const json = await execa(process.execPath, [cliPath, '--config', path, 'config', 'check', '--json']);
+  const report = JSON.parse(json.stdout) as InventoryReport;
+  assert.equal(report.path, path);
+  assert.deepEqual(
+    report.hosts.map((host) => [host.name, host.servers]),
+    [
+      ['mail', ['b1', 'b2']],
+      ['vpn', ['b1']],
+      ['off', ['b2']],
+    ],
+  );
+  const mailOnB1 = report.hosts[0]!.schedules[0]!;
+  assert.ok(!('error' in mailOnB1) && mailOnB1.server === 'b1');
+  assert.deepEqual(
+    mailOnB1.next.map((time) => Date.parse(time)),
+    runs.map((time) => time.getTime()),
+  );
+  const offOnB2 = report.hosts[2]!.schedules[0]!;
+  assert.ok(!('error' in offOnB2) && offOnB2.enabled === false);
+  assert.deepEqual(offOnB2.next, []);
+  assert.equal(typeof report.hosts[1]!.retention.timeZone, 'string');
 });

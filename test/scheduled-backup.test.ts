@@ -94,6 +94,13 @@ test('triggered while a backup of the pair runs: the scheduled run is skipped an
     'skipped',
   );
   assert.equal((await backupRuns()).length, 1);
+  // The same as JSON: skipped again (the blocker still runs), with the scheduled run that said so.
+  const asJson = await box.cli(inventoryPath, ['trigger', '--host', host, '--json']);
+  assert.equal(asJson.exitCode, 3, asJson.stdout + asJson.stderr);
+  const [report] = JSON.parse(asJson.stdout) as Array<Record<string, string>>;
+  assert.equal(report?.outcome, 'skipped');
+  assert.equal(report?.backupWorkflowId, backupWorkflowId(host, server));
+  assert.match(report?.scheduledWorkflowId ?? '', new RegExp(`^scheduled-backup:${host}@${server}-`));
   await blocker.terminate('test: make way');
 });
 

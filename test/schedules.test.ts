@@ -239,8 +239,15 @@ test('CLI: sync prints the plan, --dry-run changes nothing, schedules --json, pa
   assert.match(table.stdout, /^HOST\s+SERVER\s+SCHEDULE\s+NEXT RUN\s+LAST RESULT\s+PAUSED$/m);
   assert.match(table.stdout, new RegExp(`^alpha\\s+${c1}\\s+cron .*yes \\(paused by \\S+: disk swap\\)$`, 'm'));
 
-  const resumed = await box.cli(path, ['resume', '--host', 'alpha', '--server', c1]);
+  const resumed = await box.cli(path, ['resume', '--host', 'alpha', '--server', c1, '--json']);
   assert.equal(resumed.exitCode, 0, resumed.stderr);
+  const [resumedRow, ...others] = JSON.parse(resumed.stdout) as Array<Record<string, unknown>>;
+  assert.deepEqual(others, []);
+  assert.deepEqual(
+    { ...resumedRow, note: undefined },
+    { host: 'alpha', server: c1, paused: false, note: undefined, disabledInInventory: false },
+  );
+  assert.match(String(resumedRow?.note), /^resumed by \S+$/);
   assert.equal((await box.client.schedule.getHandle(backupScheduleId('alpha', c1)).describe()).state.paused, false);
 
   const unknown = await box.cli(path, ['pause', '--host', 'nosuch']);
