@@ -3,7 +3,13 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { BackupPlan } from '../domain/backup.js';
 import { parseSnapshotName, snapshotName } from '../domain/names.js';
-import { closeMasterCommand, rsyncArgs, rsyncFilterInput, sshCommand } from '../domain/rsync-args.js';
+import {
+  closeMasterCommand,
+  openMasterCommand,
+  rsyncArgs,
+  rsyncFilterInput,
+  sshCommand,
+} from '../domain/rsync-args.js';
 import { classifyRsyncExit } from '../domain/rsync-exit.js';
 import { lastProgress, parseProgressLine, parseStats } from '../domain/rsync-output.js';
 
@@ -121,6 +127,11 @@ test('ssh reads no config file: -F /dev/null comes first, and only Tidemark opti
     'vpn.example.org',
   ]);
   assert.equal(closeMasterCommand({ ...plan, ssh: { identityFile: 'x', knownHostsFile: 'y' } }), undefined);
+  // The early login: the run's own ssh options, no session and so no command on the host (-N), backgrounded.
+  const open = openMasterCommand(plan)!;
+  assert.deepEqual(open.slice(0, -6), sshCommand(plan));
+  assert.deepEqual(open.slice(-6), ['-N', '-f', '-l', 'backup', '--', 'vpn.example.org']);
+  assert.equal(openMasterCommand({ ...plan, ssh: { identityFile: 'x', knownHostsFile: 'y' } }), undefined);
 });
 
 test('snapshot names encode UTC time and partial state, and only ours parse', () => {
