@@ -1,8 +1,7 @@
 // Pool guards before a transfer: the pool must be healthy, and the run's expected write must leave the
 // configured reserve free. A full pool half-way through an --inplace transfer leaves a half-written copy.
-import { execa } from 'execa';
 import type { ActivityFailureType } from '../domain/failures.js';
-import { getExisting } from './zfs.js';
+import { getExisting, runPoolTool } from './zfs.js';
 
 export interface PoolState {
   pool: string;
@@ -17,7 +16,7 @@ export interface PoolState {
 /** Health and space of the pool holding `dataset` (which may not exist yet: then its parent is asked). */
 export async function readPoolState(dataset: string): Promise<PoolState> {
   const pool = dataset.split('/')[0]!;
-  const health = await execa('zpool', ['list', '-H', '-o', 'health', pool], { reject: false, stdin: 'ignore' });
+  const health = await runPoolTool('zpool', ['list', '-H', '-o', 'health', pool]);
   if (health.exitCode !== 0)
     throw new Error(`zpool list ${pool}: ${health.stderr.trim() || `exit ${health.exitCode}`}`);
   // One zfs call for the room of the dataset (or, before its first run, its nearest ancestor) and the pool's
