@@ -2,8 +2,7 @@
 // files from the newest complete snapshot and, for those the host still has unchanged (same size, mtime
 // and type), compares the SHA-256 of the snapshot's copy with the host's file. Runs on the backup server:
 // it reads the pool directly, the host over ssh with the inventory's ssh settings.
-import { createHash, randomInt } from 'node:crypto';
-import { createReadStream } from 'node:fs';
+import { randomInt } from 'node:crypto';
 import { lstat, readdir } from 'node:fs/promises';
 import { ExitCode, TidemarkError } from '../domain/errors.js';
 import { pickSnapshot } from '../domain/restore.js';
@@ -12,7 +11,9 @@ import type { Inventory } from '../inventory/schema.js';
 import { withSnapshotView } from '../pool/snapshot-reader.js';
 import { listSnapshots } from '../pool/zfs.js';
 import { backedUpTarget } from './snapshots.js';
+import { sha256File } from './file-hash.js';
 import { hashOnHost, statOnHost, type HostFileState, type HostLogin } from './verify-remote.js';
+import { restoreIntoScratch, type ScratchFile } from './verify-scratch.js';
 
 export const defaultSample = 200;
 const maxSample = 100_000;
@@ -46,6 +47,13 @@ export interface VerifyReport {
   skipped: number;
   mismatches: Mismatch[];
   skippedFiles: Skipped[];
+  /** The sample restored into a scratch directory and compared with the snapshot. */
+  restoreCheck: {
+    identical: number;
+    differing: Array<VerifiedFile & { reason: string }>;
+    /** Why it was not tried (no room for the sample in the scratch filesystem). */
+    notTried?: string;
+  };
 }
 
 export function sampleSize(value: string | undefined): number {
@@ -93,6 +101,7 @@ export async function verifyHost(
     skipped: 0,
     mismatches: [],
     skippedFiles: [],
+    restoreCheck: { identical: 0, differing: [] },
   };
   try {
     await withSnapshotView(target.dataset, picked.name, async (root) => {
@@ -100,6 +109,12 @@ export async function verifyHost(
       report.regularFiles = seen;
       report.sampled = sample.length;
       await compare(login, sample, report);
+      const restored = await restoreIntoScratch(root, sample);
+      report.restoreCheck = {
+        identical: restored.identical,
+        differing: restored.differing.map(({ path, reason }) => ({ ...named(path), reason })),
+        ...(restored.notTried ? { notTried: restored.notTried } : {}),
+      };
     });
   } catch (error) {
     if (error instanceof TidemarkError) throw error;
@@ -109,17 +124,10 @@ export async function verifyHost(
     return ExitCode.backupFailed;
   }
   print(report, options.json ?? false);
-  return report.mismatched > 0 ? ExitCode.backupFailed : ExitCode.ok;
+  return report.mismatched > 0 || report.restoreCheck.differing.length > 0 ? ExitCode.backupFailed : ExitCode.ok;
 }
 
-interface SampledFile {
-  /** In the snapshot view. */
-  local: Buffer;
-  /** On the host: the same path below `/`. */
-  remote: Buffer;
-  size: number;
-  mtime: number;
-}
+type SampledFile = ScratchFile;
 
 /** Reservoir sampling over every regular file below `root`: memory stays at `wanted` entries however big
  * the tree is, and each file has the same chance. */
@@ -177,7 +185,8 @@ async function compare(login: HostLogin, sample: SampledFile[], report: VerifyRe
       skip(report, file, 'unreadable on the host');
       continue;
     }
-    const snapshotSha256 = await sha256(file.local);
+    const snapshotSha256 = await sha256File(file.local);
+    file.snapshotSha256 = snapshotSha256;
     if (snapshotSha256 === hostSha256) report.verified++;
     else differing.push({ file, snapshotSha256, hostSha256 });
   }
@@ -207,16 +216,6 @@ function named(path: Buffer): VerifiedFile {
   return Buffer.from(text).equals(path) ? { path: text } : { path: text, pathHex: path.toString('hex') };
 }
 
-function sha256(path: Buffer): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
-    createReadStream(path)
-      .on('error', reject)
-      .on('data', (chunk) => hash.update(chunk))
-      .on('end', () => resolve(hash.digest('hex')));
-  });
-}
-
 function print(report: VerifyReport, json: boolean): void {
   if (json) {
     console.log(JSON.stringify(report, null, 2));
@@ -236,6 +235,14 @@ function print(report: VerifyReport, json: boolean): void {
   const why = [...reasons].map(([reason, count]) => `${count} ${reason}`).join(', ');
   console.log(
     `verified ${report.verified}, mismatched ${report.mismatched}, skipped ${report.skipped}${why ? ` (${why})` : ''}`,
+  );
+  const check = report.restoreCheck;
+  for (const differing of check.differing)
+    console.log(`RESTORE DIFFERS: ${JSON.stringify(differing.path)}: ${differing.reason}`);
+  console.log(
+    check.notTried
+      ? `WARNING: the sample was not restored into a scratch directory: ${check.notTried}`
+      : `restored the sample into a scratch directory: ${check.identical} identical to the snapshot, ${check.differing.length} differing`,
   );
   if (report.sampled > 0 && report.verified === 0 && report.mismatched === 0)
     console.log('WARNING: no file could be compared; nothing was proved');

@@ -47,6 +47,8 @@ test('an intact copy: every sampled file verified, none mismatched or skipped', 
     [regular, 0, 0],
     JSON.stringify(all.report),
   );
+  // And every sampled file came back out of the snapshot, identical, through a scratch directory.
+  assert.deepEqual(all.report.restoreCheck, { identical: regular, differing: [] });
 
   const some = await verify(['--sample', '3']);
   assert.equal(some.exitCode, 0, some.stderr);
@@ -83,6 +85,11 @@ test('a byte flipped in the copy is a mismatch naming the file; a file changed o
   assert.equal(text.exitCode, 1);
   assert.ok(text.stdout.includes(`MISMATCH: ${JSON.stringify(join(rig.source, hostileName))}`), text.stdout);
   assert.match(text.stdout, /mismatched 1, skipped 1 \(1 changed on the host since the snapshot\)/);
+  // The flipped copy restores faithfully (it is the snapshot that is wrong, not the way back).
+  assert.match(
+    text.stdout,
+    /^restored the sample into a scratch directory: \d+ identical to the snapshot, 0 differing$/m,
+  );
 });
 
 test('--sample must be a positive number of files', async () => {
