@@ -57,15 +57,18 @@ export function inventoryReport(inventory: Inventory, path: string, now = new Da
     path,
     valid: true,
     temporal: { address: describeConnection(temporal), namespace: temporal.namespace, uiUrl: temporal.uiUrl },
-    servers: Object.entries(inventory.servers).map(([name, server]) => ({
-      name,
-      dataset: server.dataset,
-      concurrency: server.concurrency ?? 2,
-      adopts: [server.adopt?.sown ? 'SOWN' : '', server.adopt?.planb ? 'PlanB' : ''].filter(Boolean),
-      notify: resolveNotifyTargets(inventory, name).map(({ id, target }) => ({ id, type: target.type })),
-      metrics: resolveMonitoring(inventory, name).metrics ?? null,
-      stateFile: resolveMonitoring(inventory, name).stateFile,
-    })),
+    servers: Object.entries(inventory.servers).map(([name, server]) => {
+      const monitoring = resolveMonitoring(inventory, name);
+      return {
+        name,
+        dataset: server.dataset,
+        concurrency: server.concurrency ?? 2,
+        adopts: [server.adopt?.sown ? 'SOWN' : '', server.adopt?.planb ? 'PlanB' : ''].filter(Boolean),
+        notify: resolveNotifyTargets(inventory, name).map(({ id, target }) => ({ id, type: target.type })),
+        metrics: monitoring.metrics ?? null,
+        stateFile: monitoring.stateFile,
+      };
+    }),
     hosts: Object.keys(inventory.hosts).map((name) => {
       const host = resolveHost(inventory, name);
       return {

@@ -127,12 +127,10 @@ export async function verifyHost(
   return report.mismatched > 0 || report.restoreCheck.differing.length > 0 ? ExitCode.backupFailed : ExitCode.ok;
 }
 
-type SampledFile = ScratchFile;
-
 /** Reservoir sampling over every regular file below `root`: memory stays at `wanted` entries however big
  * the tree is, and each file has the same chance. */
-async function sampleRegularFiles(root: Buffer, wanted: number): Promise<{ sample: SampledFile[]; seen: number }> {
-  const sample: SampledFile[] = [];
+async function sampleRegularFiles(root: Buffer, wanted: number): Promise<{ sample: ScratchFile[]; seen: number }> {
+  const sample: ScratchFile[] = [];
   let seen = 0;
   const pending: Buffer[] = [Buffer.alloc(0)];
   while (pending.length > 0) {
@@ -160,15 +158,15 @@ async function sampleRegularFiles(root: Buffer, wanted: number): Promise<{ sampl
   return { sample, seen };
 }
 
-async function compare(login: HostLogin, sample: SampledFile[], report: VerifyReport): Promise<void> {
-  const key = (file: SampledFile) => file.remote.toString('latin1');
-  const unchanged = (file: SampledFile, state: HostFileState | undefined) =>
+async function compare(login: HostLogin, sample: ScratchFile[], report: VerifyReport): Promise<void> {
+  const key = (file: ScratchFile) => file.remote.toString('latin1');
+  const unchanged = (file: ScratchFile, state: HostFileState | undefined) =>
     state !== undefined && state.regular && state.size === file.size && state.mtime === file.mtime;
   const states = await statOnHost(
     login,
     sample.map((file) => file.remote),
   );
-  const candidates: SampledFile[] = [];
+  const candidates: ScratchFile[] = [];
   for (const file of sample) {
     const state = states.get(key(file));
     if (unchanged(file, state)) candidates.push(file);
@@ -178,7 +176,7 @@ async function compare(login: HostLogin, sample: SampledFile[], report: VerifyRe
     login,
     candidates.map((file) => file.remote),
   );
-  const differing: Array<{ file: SampledFile; snapshotSha256: string; hostSha256: string }> = [];
+  const differing: Array<{ file: ScratchFile; snapshotSha256: string; hostSha256: string }> = [];
   for (const file of candidates) {
     const hostSha256 = hostHashes.get(key(file));
     if (hostSha256 === undefined) {
@@ -206,7 +204,7 @@ async function compare(login: HostLogin, sample: SampledFile[], report: VerifyRe
   }
 }
 
-function skip(report: VerifyReport, file: SampledFile, reason: Skipped['reason']): void {
+function skip(report: VerifyReport, file: ScratchFile, reason: Skipped['reason']): void {
   report.skipped++;
   report.skippedFiles.push({ ...named(file.remote), reason });
 }
