@@ -207,6 +207,24 @@ export async function withSnapshotClone<T>(
   }
 }
 
+/** Reads a snapshot through a copy received into another pool (`zfs send | zfs receive`): unlike a clone,
+ * this needs no free space in the snapshot's own pool, so it can check a snapshot on a pool that is full. */
+export async function withSnapshotCopy<T>(
+  dataset: string,
+  snapshot: string,
+  intoPool: string,
+  read: (path: string) => Promise<T>,
+): Promise<T> {
+  const copy = `${intoPool}/snapshot-copy${process.pid}-${Date.now()}`;
+  await execa('zfs', ['send', `${dataset}@${snapshot}`], { buffer: false }).pipe('zfs', ['receive', copy]);
+  try {
+    const mountpoint = (await zfs(['get', '-H', '-o', 'value', 'mountpoint', copy])).trim();
+    return await read(mountpoint);
+  } finally {
+    await destroyWhenIdle(copy);
+  }
+}
+
 /** zfs-fuse keeps a just-read dataset busy for a moment: retry the destroy briefly. */
 async function destroyWhenIdle(dataset: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
