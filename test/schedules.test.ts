@@ -61,8 +61,15 @@ test('sync creates one schedule per (host, server): 50 hosts × 2 servers = 100'
   await waitFor('100 schedules listed', async () => (await box.ownedIds()).length === 100, 30_000);
 });
 
-test('a second sync changes nothing', async () => {
-  const report = await box.sync(inventory());
+const describesDuring = async <T>(work: () => Promise<T>): Promise<{ result: T; describes: number }> => {
+  const before = box.rpcCalls.length;
+  const result = await work();
+  return { result, describes: box.rpcCalls.slice(before).filter((path) => path.endsWith('/DescribeSchedule')).length };
+};
+
+test('a second sync changes nothing, and describes no schedule (the list carries each spec hash)', async () => {
+  const { result: report, describes } = await describesDuring(() => box.sync(inventory()));
+  assert.equal(describes, 0);
   assert.deepEqual(report.lines, []);
   assert.deepEqual([report.created, report.updated, report.deleted, report.unchanged], [0, 0, 0, 100]);
   assert.equal(
@@ -73,7 +80,8 @@ test('a second sync changes nothing', async () => {
 
 test("editing one host's schedule updates exactly that host's schedules", async () => {
   hosts.h07 = { ...hosts.h07, schedule: 'hourly', blackout: ['09:00-17:00'] };
-  const report = await box.sync(inventory());
+  const { result: report, describes } = await describesDuring(() => box.sync(inventory()));
+  assert.ok(describes <= 4, `work proportional to the change: ${describes} describes for 2 changed schedules of 100`);
   assert.deepEqual([report.created, report.updated, report.deleted, report.unchanged], [0, 2, 0, 98]);
   assert.equal(report.lines.length, 2);
   for (const line of report.lines)
