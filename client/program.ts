@@ -282,7 +282,7 @@ export function buildProgram(): Command {
     .action(async (options: { json: boolean }) => {
       const path = configPath();
       const { describeInventory, inventoryReport } = await import('./config-check.js');
-      const inventory = await loadInventory(path);
+      const inventory = await loadInventory(path, { warn: false });
       console.log(
         options.json ? JSON.stringify(inventoryReport(inventory, path), null, 2) : describeInventory(inventory, path),
       );

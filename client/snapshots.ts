@@ -13,7 +13,7 @@ import {
   type RetentionPolicy,
   type SnapshotKind,
 } from '../domain/retention.js';
-import { resolveGuards, resolveHost, resolveRetention, resolveServer, serverTimeZone } from '../inventory/resolve.js';
+import { resolveGuards, resolveHost, resolveRetention, resolveServer } from '../inventory/resolve.js';
 import type { Inventory } from '../inventory/schema.js';
 
 /** One host's dataset on this machine and the policy that applies to it. */
@@ -56,7 +56,7 @@ export async function localTarget(inventory: Inventory, hostName: string, server
     server: chosen.server,
     dataset: chosen.dataset,
     exists: present.includes(chosen),
-    policy: resolveRetention(inventory, host.host, serverTimeZone()),
+    policy: resolveRetention(inventory, host.host),
     adopt: chosen.adopt,
     anomalyCap: resolveGuards(inventory, host.host).maxAnomalySnapshots,
   };

@@ -76,7 +76,8 @@ export const scheduleSettingsShape = {
   /** Random delay added to each start, "0s" for none; below the interval. Default: a tenth of the
    * interval, at most 30m; none for cron. */
   jitter: boundedDuration({ example: '"30m"', min: 0, minWhy: '' }).optional(),
-  /** IANA zone for calendar times and blackout windows. Default UTC. */
+  /** IANA zone of the schedule's calendar times, blackout windows and retention's days, weeks, months and
+   * years (one zone for both). Default UTC. */
   timezone: z
     .string({ error: 'expected an IANA time zone such as "Europe/Amsterdam"' })
     .refine(isTimeZone, { error: 'expected an IANA time zone such as "Europe/Amsterdam"' })

@@ -103,7 +103,7 @@ const retentionCountSchema = z
 
 /** Which snapshots to keep. Fields merge over `defaults.retention`; a class left out or 0 keeps
  * none of that class, but when no class is set anywhere the counts are daily 7, weekly 4, monthly 12,
- * yearly 3. timeZone defaults to the backup server's zone, weekStartsOn to 1 (Monday). */
+ * yearly 3. weekStartsOn defaults to 1 (Monday); the zone is the host's `timezone` (default UTC). */
 const retentionSchema = z
   .object(
     {
@@ -119,6 +119,7 @@ const retentionSchema = z
         max: 36_500 * durations.day,
         maxWhy: 'a century',
       }).optional(),
+      /** Deprecated: the host's `timezone` sets the zone of retention too. Still honoured, with a WARNING. */
       timeZone: z
         .string({ error: 'expected an IANA time zone such as "Europe/Amsterdam"' })
         .refine(isTimeZone, { error: 'expected an IANA time zone such as "Europe/Amsterdam"' })
