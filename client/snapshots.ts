@@ -199,12 +199,18 @@ export function formatTable(rows: SnapshotRow[], timeZone: string): string {
     ]);
   }
   const widths = table[0]!.map((_, column) => Math.max(...table.map((line) => line[column]!.length)));
-  return table
+  const text = table
     .map((line) =>
       line.map((cell, column) => (column === line.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  '),
     )
     .join('\n');
+  return rows.some((row) => row.used === 0) ? `${text}\n${sizeFootnote}` : text;
 }
+
+/** Why the newest snapshot (and any with nothing of its own) shows 0B: ZFS's "used" of a snapshot. */
+export const sizeFootnote =
+  'SIZE is what the snapshot alone holds (ZFS "used": freed if it were destroyed). The newest snapshot shares ' +
+  'everything with the live copy, so it shows 0B until the next backup changes files.';
 
 export function formatBytes(bytes: number): string {
   if (!Number.isFinite(bytes)) return '?';
