@@ -199,7 +199,9 @@ function classifyAll(
   timeZone: string,
   adopt: AdoptOptions | undefined,
 ): Entry[] {
-  return snapshots.map((snapshot) => ({ snapshot, ...classifySnapshot(snapshot, timeZone, adopt), reasons: [] })).sort(compare);
+  return snapshots
+    .map((snapshot) => ({ snapshot, ...classifySnapshot(snapshot, timeZone, adopt), reasons: [] }))
+    .sort(compare);
 }
 
 /** How retention reads one snapshot: when it was taken, whether Tidemark made or adopts it (recognized; an

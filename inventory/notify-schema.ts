@@ -19,14 +19,19 @@ const hostPort = z
   .string({ error: 'expected host:port, e.g. "127.0.0.1:25"' })
   .regex(/^[^\s:]+:\d{1,5}$/, { error: 'expected host:port, e.g. "127.0.0.1:25"' });
 
-const attempts = integerRange(1, 20).optional();
+const attempts = integerRange(1, 20)
+  .optional()
+  .describe('Tries of the notify activity, 1-20; permanent refusals are not retried. Default 5.');
 
 /** Icinga 2 passive check result through its REST API (SOWN's contract: service BACKUP-<server>). */
 export const icingaTargetSchema = z
   .object({
-    type: z.literal('icinga'),
+    type: z.literal('icinga').describe("Icinga 2: a passive check result for the host's BACKUP-<server> service."),
     url: httpUrl.describe('API base, e.g. https://icinga.example.org:5665'),
-    user: z.string({ error: 'expected the ApiUser name' }).min(1, { error: 'expected the ApiUser name' }),
+    user: z
+      .string({ error: 'expected the ApiUser name' })
+      .min(1, { error: 'expected the ApiUser name' })
+      .describe('ApiUser with actions/process-check-result.'),
     passwordFile: absolutePath.describe("File holding the ApiUser's password (first line)."),
     caFile: absolutePath
       .optional()
@@ -45,7 +50,7 @@ export const icingaTargetSchema = z
 /** JSON POST of the summary; signed with HMAC-SHA256 when a secret file is given. */
 export const webhookTargetSchema = z
   .object({
-    type: z.literal('webhook'),
+    type: z.literal('webhook').describe('An HTTP POST of the run summary, signed when secretFile is set.'),
     url: httpUrl.describe('{host} and {server} are replaced.'),
     secretFile: absolutePath.optional().describe('File holding the HMAC key (whole file, trailing newline removed).'),
     attempts,
@@ -55,8 +60,8 @@ export const webhookTargetSchema = z
 /** healthchecks.io-style pings: <url>/start, <url>, <url>/fail. Use a per-host URL, e.g. ".../{host}-{server}". */
 export const healthchecksTargetSchema = z
   .object({
-    type: z.literal('healthchecks'),
-    url: httpUrl,
+    type: z.literal('healthchecks').describe('healthchecks.io pings: /start, success, /fail.'),
+    url: httpUrl.describe('Check URL; {host} and {server} are replaced.'),
     attempts,
   })
   .strict();
@@ -64,7 +69,7 @@ export const healthchecksTargetSchema = z
 /** Zabbix trapper items through the sender protocol. */
 export const zabbixTargetSchema = z
   .object({
-    type: z.literal('zabbix'),
+    type: z.literal('zabbix').describe('Zabbix trapper items over the sender protocol.'),
     server: z
       .string({ error: 'expected the Zabbix server address' })
       .regex(/^[^\s:/]+$/, { error: 'expected a host name or address without port (port is separate)' })
@@ -79,12 +84,13 @@ export const zabbixTargetSchema = z
  * (it relays onwards); a smarthost can be used directly with STARTTLS and AUTH. */
 export const mailTargetSchema = z
   .object({
-    type: z.literal('mail'),
+    type: z.literal('mail').describe("A mail for every FAILED run and a recovery mail after one (PlanB's rule)."),
     smtp: hostPort.optional().describe('SMTP server, host:port. Default "127.0.0.1:25" (the local MTA).'),
-    from: z.email({ error: 'expected a mail address' }),
+    from: z.email({ error: 'expected a mail address' }).describe('Sender address.'),
     to: z
       .array(z.email({ error: 'expected a mail address' }), { error: 'expected a list of mail addresses' })
-      .min(1, { error: 'list at least one address' }),
+      .min(1, { error: 'list at least one address' })
+      .describe('Recipient addresses (at least one).'),
     starttls: z
       .enum(['off', 'opportunistic', 'required'], { error: 'expected off, opportunistic or required' })
       .optional()

@@ -50,7 +50,9 @@ export const scheduleChoiceSchema = z.union(
     z.enum(['daily', 'hourly']),
     z
       .object({
-        every: intervalText('6h', 'schedules start at most once a minute'),
+        every: intervalText('6h', 'schedules start at most once a minute').describe(
+          'Interval between starts, e.g. "6h".',
+        ),
       })
       .strict(),
     z
@@ -119,7 +121,9 @@ export const netboxAddressChoices = ['primary_ip', 'primary_ip4', 'primary_ip6',
 export const netboxSchema = z
   .object(
     {
-      url: z.url({ error: 'expected the NetBox base URL, e.g. "https://netbox.example.org"' }),
+      url: z
+        .url({ error: 'expected the NetBox base URL, e.g. "https://netbox.example.org"' })
+        .describe('NetBox base URL.'),
       tokenFile: absolutePathSchema
         .optional()
         .describe('File holding the API token (read at each sync, never passed through Temporal).'),

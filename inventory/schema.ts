@@ -102,7 +102,8 @@ const transferSchema = z
 const retentionCountSchema = z
   .int({ error: 'expected a whole number of periods, 0 or more' })
   .min(0, { error: 'expected a whole number of periods, 0 or more' })
-  .optional();
+  .optional()
+  .describe('Keep the newest snapshot of each of this many newest periods (hours, days, ...); 0 keeps none.');
 
 /** Which snapshots to keep. Fields merge over `defaults.retention`; a class left out or 0 keeps
  * none of that class, but when no class is set anywhere the counts are daily 7, weekly 4, monthly 12,
@@ -128,7 +129,9 @@ const retentionSchema = z
         .refine(isTimeZone, { error: 'expected an IANA time zone such as "Europe/Amsterdam"' })
         .optional()
         .describe("Deprecated: the host's `timezone` sets the zone of retention too. Still honoured, with a WARNING."),
-      weekStartsOn: integerRange(0, 6, 'expected 0 (Sunday) to 6 (Saturday)').optional(),
+      weekStartsOn: integerRange(0, 6, 'expected 0 (Sunday) to 6 (Saturday)')
+        .optional()
+        .describe('First day of a retention week: 0 Sunday to 6 Saturday. Default 1 (Monday).'),
     },
     { error: 'expected a mapping such as { daily: 7, weekly: 4, monthly: 12, yearly: 3 }' },
   )
@@ -142,15 +145,24 @@ const percentSchema = z
 /** Data-safety thresholds (domain/guards.ts holds the defaults and what each does). */
 const guardsSchema = z
   .object({
-    maxDeletePercent: percentSchema.optional(),
-    maxDeleteMin: integerRange(0, 10_000_000, 'expected a whole number of files, 0-10000000').optional(),
-    shrinkPercent: percentSchema.optional(),
+    maxDeletePercent: percentSchema
+      .optional()
+      .describe("rsync --max-delete as a share of the last complete snapshot's files. Default 25."),
+    maxDeleteMin: integerRange(0, 10_000_000, 'expected a whole number of files, 0-10000000')
+      .optional()
+      .describe('Deletions always allowed, however small the tree. Default 50.'),
+    shrinkPercent: percentSchema
+      .optional()
+      .describe('A drop in files or bytes beyond this marks the snapshot suspect. Default 30.'),
     maxAnomalySnapshots: z
       .int({ error: 'expected an integer 1-1000' })
       .min(1, { error: 'expected an integer 1-1000 (partial and suspect snapshots kept)' })
       .max(1000, { error: 'expected an integer 1-1000' })
-      .optional(),
-    partialRunsBeforeFailed: integerRange(1, 1000).optional(),
+      .optional()
+      .describe('Partial and suspect snapshots kept beyond the newest complete one. Default 7.'),
+    partialRunsBeforeFailed: integerRange(1, 1000)
+      .optional()
+      .describe('Partial runs in a row reported to monitoring as FAILED. Default 3.'),
   })
   .strict();
 
@@ -205,31 +217,42 @@ const includeItemSchema = z
 
 /** Settings a host may have, each also settable once under `defaults`. */
 const hostSettingsShape = {
-  port: integerRange(1, 65535).optional(),
+  port: integerRange(1, 65535).optional().describe('ssh port. Default 22.'),
   user: z
     .string()
     .regex(/^[a-z_][a-z0-9_.-]{0,31}$/i, {
       error: 'expected a user name such as "root" or "backup" (letters, digits, _ . -, at most 32)',
     })
-    .optional(),
-  sudo: z.boolean({ error: 'expected true or false' }).optional(),
+    .optional()
+    .describe('ssh user on the host. Default root.'),
+  sudo: z
+    .boolean({ error: 'expected true or false' })
+    .optional()
+    .describe('true: the remote rsync (and hooks) run through sudo -n. Default false.'),
   paths: z
     .array(rsyncPathSchema)
     .min(1, { error: 'list at least one path, e.g. ["/"]' })
     .optional()
     .describe('Copied by rsync: the safe path alphabet, plus single spaces inside names (field-rules.ts).'),
-  excludes: z.array(excludeSchema).optional(),
+  excludes: z
+    .array(excludeSchema)
+    .optional()
+    .describe('rsync exclude patterns, after defaults.excludes and the built-in list.'),
   servers: z
     .array(nameSchema)
     .min(1, { error: 'list at least one server, or leave "servers" out for every server' })
-    .optional(),
-  transfer: transferSchema.optional(),
-  hooks: hooksSchema.optional(),
-  veto: vetoSchema.optional(),
+    .optional()
+    .describe('Backup servers that back this host up. Default: every server.'),
+  transfer: transferSchema.optional().describe('How rsync runs: timeouts, attempts, bandwidth.'),
+  hooks: hooksSchema.optional().describe('Hook scripts on the host, run with run-parts before rsync (SOWN).'),
+  veto: vetoSchema.optional().describe("PlanB's do-not-run directory: files in it postpone the run."),
   selectionRoot: absolutePathSchema
     .optional()
     .describe('Without `paths`: every local filesystem mounted at or under this directory (default "/").'),
-  includeNetworkMounts: z.boolean({ error: 'expected true or false' }).optional(),
+  includeNetworkMounts: z
+    .boolean({ error: 'expected true or false' })
+    .optional()
+    .describe('Without `paths`: also copy network filesystems (nfs, cifs, ...). Default false.'),
   includeFilesystemTypes: z
     .array(z.string().regex(/^[a-z0-9_.+-]+$/i, { error: 'expected a filesystem type such as "fuse.mergerfs"' }))
     .optional()
@@ -246,7 +269,11 @@ const hostSettingsShape = {
     .boolean({ error: 'expected true or false' })
     .optional()
     .describe('The built-in excludes for full-system backups (default true).'),
-  retention: retentionSchema.optional(),
+  retention: retentionSchema
+    .optional()
+    .describe(
+      "Which snapshots to keep after each SUCCESS or WARNING backup. Without any class set anywhere: daily 7, weekly 4, monthly 12, yearly 3, in the host's `timezone`.",
+    ),
   guards: guardsSchema.optional().describe('Shrink guard, anomaly cap, partial escalation (domain/guards.ts).'),
   /** schedule, jitter, timezone, blackout, enabled (inventory/schedule-schema.ts). */
   ...scheduleSettingsShape,
@@ -266,7 +293,7 @@ const hostSchema = z
 
 const serverSchema = z
   .object({
-    dataset: datasetSchema,
+    dataset: datasetSchema.describe('Parent ZFS dataset: host H is stored in <dataset>/H.'),
     address: z
       .string({ error: 'expected an IP address or CIDR range such as "192.0.2.10" or "2001:db8::/64"' })
       .refine((text) => isSourceAddress(text), {
@@ -290,9 +317,19 @@ const serverSchema = z
       .describe('Free space every run must leave in the pool after its expected write. Default "5%".'),
     hooks: z
       .object({
-        before: absolutePathSchema.optional(),
-        after: absolutePathSchema.optional(),
-        timeout: timerDuration('a server hook needs time to run; 0 would kill it at once').optional(),
+        before: absolutePathSchema
+          .optional()
+          .describe(
+            "Script run on the backup server before the host's hooks; its failure fails the run, nothing copied.",
+          ),
+        after: absolutePathSchema
+          .optional()
+          .describe(
+            'Script run on the backup server at the end of every run (also failed ones); its failure turns SUCCESS into WARNING.',
+          ),
+        timeout: timerDuration('a server hook needs time to run; 0 would kill it at once')
+          .optional()
+          .describe('Time each server script may take. Default "30m".'),
       })
       .strict()
       .optional()
@@ -300,8 +337,16 @@ const serverSchema = z
     adopt: z
       .object(
         {
-          sown: z.boolean({ error: 'expected true or false' }).optional(),
-          planb: z.boolean({ error: 'expected true or false' }).optional(),
+          sown: z
+            .boolean({ error: 'expected true or false' })
+            .optional()
+            .describe(
+              "Rotate SOWN's backup-daily-YYYY-MM-DD snapshots as complete copies. Default false (left alone as foreign).",
+            ),
+          planb: z
+            .boolean({ error: 'expected true or false' })
+            .optional()
+            .describe("Rotate PlanB's planb-YYYYmmddTHHMMZ snapshots as complete copies. Default false."),
         },
         { error: 'expected a mapping such as { sown: true, planb: true }' },
       )
@@ -318,13 +363,17 @@ export const inventorySchema = z
         address: z
           .string()
           .regex(/^[^\s:]+:\d{1,5}$/, { error: 'expected host:port, e.g. "127.0.0.1:7233"' })
-          .optional(),
+          .optional()
+          .describe(
+            "host:port of the Temporal frontend. Default 127.0.0.1:7233 (or the profile's, or TEMPORAL_ADDRESS).",
+          ),
         namespace: z
           .string()
           .regex(/^[A-Za-z0-9._-]{1,255}$/, {
             error: 'expected a Temporal namespace such as "default" (letters, digits, . _ -)',
           })
-          .optional(),
+          .optional()
+          .describe('Temporal namespace. Default "default".'),
         uiUrl: z
           .url()
           .optional()
@@ -348,17 +397,27 @@ export const inventorySchema = z
             z
               .object(
                 {
-                  disabled: z.boolean({ error: 'expected true or false' }).optional(),
+                  disabled: z
+                    .boolean({ error: 'expected true or false' })
+                    .optional()
+                    .describe('true: plain, whatever the profile says (what tls: false means).'),
                   /** The name the server certificate must carry, when it differs from the address's host. */
                   serverName: z
                     .string()
                     .regex(/^[A-Za-z0-9.-]{1,253}$/, { error: 'expected a DNS name such as "temporal.example.org"' })
-                    .optional(),
+                    .optional()
+                    .describe("The name the server certificate must carry, when it differs from the address's host."),
                   /** PEM CA bundle the server's certificate must chain to. Default: the system's trusted CAs. */
-                  serverCaCertFile: absolutePathSchema.optional(),
+                  serverCaCertFile: absolutePathSchema
+                    .optional()
+                    .describe(
+                      "PEM CA bundle the server's certificate must chain to. Default: the system's trusted CAs.",
+                    ),
                   /** PEM client certificate and its key, for servers that require mutual TLS. */
-                  clientCertFile: absolutePathSchema.optional(),
-                  clientKeyFile: absolutePathSchema.optional(),
+                  clientCertFile: absolutePathSchema
+                    .optional()
+                    .describe('PEM client certificate, for servers that require mutual TLS (with clientKeyFile).'),
+                  clientKeyFile: absolutePathSchema.optional().describe('Its private key (mode 0600).'),
                 },
                 {
                   error:
@@ -379,8 +438,12 @@ export const inventorySchema = z
       .optional(),
     ssh: z
       .object({
-        identityFile: sshFileSchema.optional(),
-        knownHostsFile: sshFileSchema.optional(),
+        identityFile: sshFileSchema
+          .optional()
+          .describe("The backup server's ssh private key. Default /etc/tidemark/id_ed25519."),
+        knownHostsFile: sshFileSchema
+          .optional()
+          .describe("The hosts' ssh keys; a host not listed is refused. Default /etc/tidemark/known_hosts."),
         multiplex: z
           .boolean()
           .optional()
@@ -399,7 +462,8 @@ export const inventorySchema = z
       })
       .refine((servers) => Object.keys(servers).length > 0, {
         error: 'define at least one backup server, e.g. servers: { backup-1: { dataset: data } }',
-      }),
+      })
+      .describe('The backup servers, by name (the name of `tidemark worker --server NAME`).'),
     defaults: z.object(hostSettingsShape).strict().optional(),
     notify: notifyListSchema
       .optional()
@@ -410,9 +474,11 @@ export const inventorySchema = z
         'Hosts from NetBox besides `hosts:`; a host `hosts:` defines takes nothing from NetBox unless `netbox.fillYamlHosts` is true (inventory/sources.ts).',
       ),
     sync: syncSchema.optional().describe('The syncInventory schedule (default every 15m).'),
-    hosts: z.record(nameSchema, hostSchema, {
-      error: 'expected a mapping of hosts, e.g. hosts: { vpn: { address: vpn.example.org } }',
-    }),
+    hosts: z
+      .record(nameSchema, hostSchema, {
+        error: 'expected a mapping of hosts, e.g. hosts: { vpn: { address: vpn.example.org } }',
+      })
+      .describe('The hosts to back up, by name (matched case-insensitively). NetBox may add more.'),
   })
   .strict()
   .superRefine(inventoryChecks)
