@@ -15,7 +15,6 @@ import {
   resolveRetention,
   resolveServer,
   resolveSsh,
-  serverTimeZone,
   type SshSettings,
 } from '../inventory/resolve.js';
 import { noteSecretVariables } from '../inventory/child-env.js';
@@ -56,7 +55,7 @@ export async function planBackup(inventoryPath: string, input: BackupInput): Pro
       reserve: resolveReserve(inventory, input.server),
       ...(input.allowShrink ? { allowShrink: true } : {}),
       // The server's own zone is the policy's default; workflow code cannot read it.
-      retention: { policy: resolveRetention(inventory, host.host, serverTimeZone()), adopt },
+      retention: { policy: resolveRetention(inventory, host.host), adopt },
     };
   } catch (error) {
     // A broken inventory will not fix itself by retrying: fail at once with the field-naming message.

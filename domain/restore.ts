@@ -130,7 +130,8 @@ export function restoreInputProblems(input: RestoreInput): string[] {
   const dir = input.to.kind === 'local' ? input.to.dir : input.to.dir;
   if (dir !== undefined && !dir.startsWith('/'))
     problems.push(`${input.to.kind === 'local' ? '--to' : '--target-dir'}: "${dir}" is not an absolute directory`);
-  if (dir !== undefined && isLiveSystemDir(dir) && !input.overwriteLiveSystem) {
+  // A dry run writes nothing, so showing what a restore over / would change needs no confirmation.
+  if (dir !== undefined && isLiveSystemDir(dir) && !input.overwriteLiveSystem && !input.dryRun) {
     problems.push(
       `${input.to.kind === 'local' ? '--to' : '--target-dir'} /: this writes over the live system; add --yes-overwrite-live-system if that is really meant`,
     );

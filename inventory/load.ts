@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { isMap, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { TidemarkError } from '../domain/errors.js';
+import { deprecationWarnings } from './deprecations.js';
 import type { Inventory } from './schema.js';
 import { printable, problemLines, validateInventory } from './validate.js';
 
@@ -13,8 +14,9 @@ export function inventoryPath(explicit?: string): string {
   return explicit ?? process.env.TIDEMARK_CONFIG ?? defaultInventoryPath;
 }
 
-/** Loads and validates the inventory at `path`; throws a TidemarkError listing every problem. */
-export async function loadInventory(path: string): Promise<Inventory> {
+/** Loads and validates the inventory at `path`; throws a TidemarkError listing every problem. Deprecated
+ * fields are warned about on stderr unless `warn` is false (`config check` prints them itself). */
+export async function loadInventory(path: string, { warn = true } = {}): Promise<Inventory> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -24,7 +26,20 @@ export async function loadInventory(path: string): Promise<Inventory> {
       `cannot read inventory ${path}: ${(error as Error).message}; pass --config FILE or set TIDEMARK_CONFIG`,
     );
   }
-  return parseInventory(text, path);
+  const inventory = parseInventory(text, path);
+  if (warn) warnOnce(deprecationWarnings(inventory));
+  return inventory;
+}
+
+/** Warnings already printed by this process: a worker loads the inventory for every run. */
+const warned = new Set<string>();
+
+function warnOnce(warnings: string[]): void {
+  for (const warning of warnings) {
+    if (warned.has(warning)) continue;
+    warned.add(warning);
+    console.error(`tidemark: WARNING: ${warning}`);
+  }
 }
 
 /** Validates inventory YAML text; `source` names it in messages. */

@@ -244,7 +244,16 @@ test('CLI: sync prints the plan, --dry-run changes nothing, schedules --json, pa
   assert.equal(rows[1]!.lastResult, null);
 
   const table = await box.cli(path, ['schedules', '--server', c1]);
-  assert.match(table.stdout, /^HOST\s+SERVER\s+SCHEDULE\s+NEXT RUN\s+LAST RESULT\s+PAUSED$/m);
+  assert.match(
+    table.stdout,
+    /^HOST\s+SERVER\s+SCHEDULE\s+NEXT RUN \(schedule's zone\)\s+LAST RESULT \(UTC\)\s+PAUSED$/m,
+  );
+  // NEXT RUN in the zone the SCHEDULE column names (it used to be UTC beside an Amsterdam schedule).
+  assert.match(
+    table.stdout,
+    new RegExp(`^beta\\s+${c1}\\s+cron "0 0 1 1 \\*" Europe/Amsterdam\\s+\\d{4}-01-01 00:00 \\+01:00\\s+-\\s+no$`, 'm'),
+  );
+  assert.equal((rows[1] as unknown as { timezone: string }).timezone, 'Europe/Amsterdam');
   assert.match(table.stdout, new RegExp(`^alpha\\s+${c1}\\s+cron .*yes \\(paused by \\S+: disk swap\\)$`, 'm'));
 
   const resumed = await box.cli(path, ['resume', '--host', 'alpha', '--server', c1, '--json']);
