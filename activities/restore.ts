@@ -93,7 +93,12 @@ export async function planRestore(inventoryPath: string, input: RestoreInput): P
 }
 
 /** The run's clone name and owner mark: derived from the run, so the close step needs nothing else. */
-function runIdentity(plan: RestorePlan): { workflowId: string; runId: string; clone: string; owner: string } {
+export function runIdentity(plan: Pick<RestorePlan, 'dataset'>): {
+  workflowId: string;
+  runId: string;
+  clone: string;
+  owner: string;
+} {
   const execution = Context.current().info.workflowExecution;
   if (!execution) throw new Error('restore steps run inside a restoreHost workflow');
   return {

@@ -286,6 +286,16 @@ const serverSchema = z
       })
       .strict()
       .optional(),
+    /** Where restores run by this server may write (docs/explanation/security-model.md). */
+    restore: z
+      .object({
+        /** Local `--to` directories must lie under one of these. Default [/var/lib/tidemark/restore]. */
+        roots: z.array(absolutePathSchema).min(1, { error: 'expected at least one directory' }).optional(),
+        /** Allow `--to /` and `--target-dir /` (writing over a live system). Default false. */
+        overwriteLiveSystem: z.boolean({ error: 'expected true or false' }).optional(),
+      })
+      .strict()
+      .optional(),
     /** Rotate snapshots of the systems Tidemark replaces as complete copies (off: left alone as foreign). */
     adopt: z
       .object(
