@@ -90,7 +90,7 @@ export function restoreInputOf(scope: WorkerScope, value: unknown): RestoreInput
     nameField(to.host, 'to.host');
     if (to.dir !== undefined) absolutePathField(to.dir, 'to.dir');
   } else refuseInput('to.kind must be "local" or "host"');
-  for (const flag of ['dryRun', 'overwriteLiveSystem'] as const)
+  for (const flag of ['dryRun', 'overwriteLiveSystem', 'specialFiles'] as const)
     if (input[flag] !== undefined && typeof input[flag] !== 'boolean') refuseInput(`${flag} must be true or false`);
   if (
     input.bandwidthLimit !== undefined &&
@@ -128,6 +128,7 @@ export async function trustedRestorePlan(scope: WorkerScope, value: unknown): Pr
     to: target.kind === 'local' ? { kind: 'local', dir } : { kind: 'host', host: target.host, dir },
     ...(plan.dryRun !== undefined ? { dryRun: plan.dryRun } : {}),
     ...(plan.bandwidthLimit !== undefined ? { bandwidthLimit: plan.bandwidthLimit } : {}),
+    ...(plan.specialFiles !== undefined ? { specialFiles: plan.specialFiles } : {}),
     // The plan exists, so the operator's request for "/" passed planning; the policy is checked again.
     ...(live ? { overwriteLiveSystem: true } : {}),
   });
