@@ -134,6 +134,10 @@ export function restoreInputProblems(input: RestoreInput): string[] {
   const dir = input.to.kind === 'local' ? input.to.dir : input.to.dir;
   if (dir !== undefined && !dir.startsWith('/'))
     problems.push(`${input.to.kind === 'local' ? '--to' : '--target-dir'}: "${dir}" is not an absolute directory`);
+  if (dir !== undefined && dir.split('/').some((part) => part === '..' || part === '.'))
+    problems.push(
+      `${input.to.kind === 'local' ? '--to' : '--target-dir'}: "${dir}" contains "." or "..": give the directory's plain path`,
+    );
   if (dir !== undefined && isLiveSystemDir(dir) && !input.overwriteLiveSystem) {
     problems.push(
       `${input.to.kind === 'local' ? '--to' : '--target-dir'} /: this writes over the live system; add --yes-overwrite-live-system if that is really meant`,
