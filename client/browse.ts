@@ -2,11 +2,11 @@
 // on the backup server and read the pool directly (a read-only view per snapshot, always closed again).
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
-import { join } from 'node:path';
 import { ExitCode, TidemarkError } from '../domain/errors.js';
 import { classifySnapshot } from '../domain/retention.js';
 import { pickSnapshot, relativeRestorePath, restorePathProblem } from '../domain/restore.js';
 import type { Inventory } from '../inventory/schema.js';
+import { lookupBeneath } from '../pool/beneath.js';
 import { withSnapshotView } from '../pool/snapshot-reader.js';
 import { listSnapshots } from '../pool/zfs.js';
 import { backedUpTarget, formatBytes } from './snapshots.js';
@@ -77,9 +77,10 @@ export async function listFiles(
   );
   if ('problem' in picked) throw new TidemarkError('USAGE', picked.problem);
   const entries = await withSnapshotView(target.dataset, picked.name, async (root) => {
-    const full = Buffer.from(relative === '' ? root : join(root, relative));
-    const stat = await lstat(full).catch(() => undefined);
-    if (!stat) return undefined;
+    const found = await lookupBeneath(root, relative);
+    if (!found.found) return undefined;
+    const { stat } = found;
+    const full = Buffer.from(found.full);
     if (!stat.isDirectory()) return [await describeEntry(full, Buffer.from(relative.split('/').pop() ?? ''))];
     const names = (await readdir(full, { encoding: 'buffer' })).sort(Buffer.compare);
     return Promise.all(names.map((name) => describeEntry(Buffer.concat([full, Buffer.from('/'), name]), name)));
@@ -169,9 +170,10 @@ export async function fileHistory(
   };
   let previous: HistoryEntry | undefined;
   for (const snapshot of await listSnapshots(target.dataset)) {
-    const stat = await withSnapshotView(target.dataset, snapshot.name, (root) =>
-      lstat(relative === '' ? root : join(root, relative)).catch(() => undefined),
-    );
+    const stat = await withSnapshotView(target.dataset, snapshot.name, async (root) => {
+      const found = await lookupBeneath(root, relative);
+      return found.found ? found.stat : undefined;
+    });
     if (!stat) {
       report.absentFrom.push(snapshot.name);
       continue;

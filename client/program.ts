@@ -178,6 +178,11 @@ export function buildProgram(): Command {
     )
     .option('--yes-overwrite-live-system', 'with --target-dir / (or --to /): really write over the live system', false)
     .option('--dry-run', 'list what would change (rsync --itemize-changes), write nothing', false)
+    .option(
+      '--special-files',
+      'with --to: also recreate device nodes, FIFOs, sockets and setuid/setgid bits (left out by default)',
+      false,
+    )
     .option('--bwlimit <rate>', 'rsync --bwlimit, KiB/s (e.g. 500, 10M)')
     .option('--wait', 'follow progress and exit 0 when restored, 1 on failure, 2 when the request cannot work', false)
     .option('--json', 'with --wait: print the summary as JSON', false)

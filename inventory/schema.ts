@@ -334,6 +334,21 @@ const serverSchema = z
       .strict()
       .optional()
       .describe("Scripts on this backup server, run before the host's hooks and at the end of each run."),
+    restore: z
+      .object({
+        roots: z
+          .array(absolutePathSchema)
+          .min(1, { error: 'expected at least one directory' })
+          .optional()
+          .describe('Local `--to` directories must lie under one of these. Default [/var/lib/tidemark/restore].'),
+        overwriteLiveSystem: z
+          .boolean({ error: 'expected true or false' })
+          .optional()
+          .describe('Allow `--to /` and `--target-dir /` (writing over a live system). Default false.'),
+      })
+      .strict()
+      .optional()
+      .describe('Where restores run by this server may write (docs/explanation/security-model.md).'),
     adopt: z
       .object(
         {

@@ -60,7 +60,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     throw temporalUnavailable(temporal, error);
   });
   await refuseWithoutSearchAttributes(connection, temporal.namespace);
-  const activities = createActivities({ inventoryPath: options.inventoryPath, log });
+  const activities = createActivities({ inventoryPath: options.inventoryPath, server: options.server, log });
   const common = { connection, namespace: temporal.namespace, identity: `${options.server}@${hostname()}` };
   const workflowSource = existsSync(workflowBundlePath)
     ? { workflowBundle: { codePath: workflowBundlePath } }
