@@ -3,7 +3,12 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { ExitCode, TidemarkError } from '../domain/errors.js';
-import { inventoryPath, loadInventory } from '../inventory/load.js';
+import {
+  inventoryPath,
+  invalidHostWarnings,
+  loadInventory as loadWholeInventory,
+  loadInventoryIsolatingHosts,
+} from '../inventory/load.js';
 import { closeOpenConnections } from '../inventory/open-connections.js';
 import { registerScheduleCommands } from './schedule-commands.js';
 
@@ -18,6 +23,14 @@ const program = new Command('tidemark')
   .option('-c, --config <file>', 'inventory file (default: $TIDEMARK_CONFIG, else /etc/tidemark/tidemark.yaml)')
   .exitOverride()
   .configureOutput({ outputError: (text, write) => write(text) });
+
+/** The inventory for a verb: a host entry that does not validate is named on stderr and fails only its own
+ * host's verbs (config check and the worker still judge the whole file). */
+async function loadInventory(path: string) {
+  const inventory = await loadInventoryIsolatingHosts(path);
+  for (const line of invalidHostWarnings(inventory)) console.error(`WARNING: ${line}`);
+  return inventory;
+}
 
 const configPath = () => inventoryPath(program.opts<{ config?: string }>().config);
 
@@ -259,7 +272,7 @@ program
   .action(async (options: { json: boolean }) => {
     const path = configPath();
     const { describeInventory, inventoryReport } = await import('./config-check.js');
-    const inventory = await loadInventory(path);
+    const inventory = await loadWholeInventory(path);
     console.log(
       options.json ? JSON.stringify(inventoryReport(inventory, path), null, 2) : describeInventory(inventory, path),
     );
