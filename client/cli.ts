@@ -39,7 +39,8 @@ program
   .description('back up a host now, on each of its servers (or just --server)')
   .requiredOption('--host <name>', 'host from the inventory')
   .option('--server <name>', 'backup server (default: every server of the host)')
-  .option('--wait', 'follow progress and exit 0 on success, 1 on failure', false)
+  .option('--wait', 'follow progress and exit 0 on success, 5 on WARNING, 1 on failure', false)
+  .option('--ok-on-warning', 'with --wait: exit 0 when a run ends WARNING (the copy exists but needs a look)', false)
   .option('--keep <reason>', 'hold the new snapshot (retention leaves it) until "tidemark release"')
   .option(
     '--allow-shrink',
@@ -56,6 +57,7 @@ program
       host: string;
       server?: string;
       wait: boolean;
+      okOnWarning: boolean;
       keep?: string;
       allowShrink: boolean;
       json: boolean;
