@@ -15,16 +15,19 @@ export function inventoryPath(explicit?: string): string {
 
 /** Loads and validates the inventory at `path`; throws a TidemarkError listing every problem. */
 export async function loadInventory(path: string): Promise<Inventory> {
-  let text: string;
+  return parseInventory(await readInventoryText(path), path);
+}
+
+/** The file's text; CONFIG_NOT_FOUND naming the way to point at another file. */
+async function readInventoryText(path: string): Promise<string> {
   try {
-    text = await readFile(path, 'utf8');
+    return await readFile(path, 'utf8');
   } catch (error) {
     throw new TidemarkError(
       'CONFIG_NOT_FOUND',
       `cannot read inventory ${path}: ${(error as Error).message}; pass --config FILE or set TIDEMARK_CONFIG`,
     );
   }
-  return parseInventory(text, path);
 }
 
 /** Validates inventory YAML text; `source` names it in messages. */
@@ -46,16 +49,7 @@ export type IsolatedInventory = Inventory & {
  * problem anywhere else (servers, defaults, YAML syntax) still throws.
  */
 export async function loadInventoryIsolatingHosts(path: string): Promise<IsolatedInventory> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new TidemarkError(
-      'CONFIG_NOT_FOUND',
-      `cannot read inventory ${path}: ${(error as Error).message}; pass --config FILE or set TIDEMARK_CONFIG`,
-    );
-  }
-  return parseInventoryIsolatingHosts(text, path);
+  return parseInventoryIsolatingHosts(await readInventoryText(path), path);
 }
 
 /** parseInventory, leaving out host entries whose problems are their own (see loadInventoryIsolatingHosts). */

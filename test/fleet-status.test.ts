@@ -234,7 +234,7 @@ test('status --json: the fresh pair OK, the hook-failed pair FAILED with its ear
   assert.equal(failed.verdict, 'CRITICAL');
   // The row says why: the failure's first line.
   assert.equal(failed.reasons.length, 1);
-  assert.match(failed.reasons[0]!, /^last run FAILED: backup of demo-host on \S+ failed during /);
+  assert.match(failed.reasons[0]!, /^last run FAILED: hook \S+\/20-dump-db \(exit 3\) failed; output: /);
   // The earlier good run is the last success: it ended before the failed run started.
   assert.ok(failed.lastSuccessAt && Date.parse(failed.lastSuccessAt) <= Date.parse(failed.lastRunAt!));
   for (const pair of [
