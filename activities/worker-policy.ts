@@ -12,7 +12,7 @@ import { keepReasonProblem } from '../domain/keep.js';
 import { isUnder, normalizePath } from '../domain/mounts.js';
 import { parseSnapshotName } from '../domain/names.js';
 import { firstControlCharacter } from '../inventory/field-rules.js';
-import { loadInventory } from '../inventory/load.js';
+import { keptInventory } from '../inventory/kept-inventory.js';
 import { resolveHost, resolveServer, resolveServerHooks } from '../inventory/resolve.js';
 import { inventoryForRun } from '../inventory/sources.js';
 import { planBackup } from './plan.js';
@@ -156,7 +156,7 @@ export async function hostDataset(
   if (typeof value !== 'string') refuseInput(`${field} must be a dataset name, got ${describe(value)}`);
   const host = nameField(value.split('/').at(-1), `${field}'s host part`);
   return fromInventory(async () => {
-    const inventory = await inventoryForRun(await loadInventory(scope.inventoryPath), host);
+    const inventory = await inventoryForRun((await keptInventory(scope.inventoryPath).read()).inventory, host);
     const resolved = resolveHost(inventory, host);
     const dataset = `${resolveServer(inventory, resolved, scope.server).dataset}/${resolved.host}`;
     if (value !== dataset)
@@ -170,7 +170,7 @@ export async function trustedServerHook(
   scope: WorkerScope,
   script: unknown,
 ): Promise<{ script: string; timeoutMs: number }> {
-  const hooks = resolveServerHooks(await loadInventory(scope.inventoryPath), scope.server);
+  const hooks = resolveServerHooks((await keptInventory(scope.inventoryPath).read()).inventory, scope.server);
   if (typeof script !== 'string' || (script !== hooks.before && script !== hooks.after))
     refuseInput(
       `${describe(script)} is not one of servers.${scope.server}.hooks (before/after) in this worker's inventory`,

@@ -13,9 +13,9 @@ const pool = (what: string): VerbCode[] => [
 
 /** `status` speaks Nagios instead (its own table: a monitoring system reads these, not a script). */
 export const nagiosExitCodes: Array<[number, string]> = [
-  [0, "OK: every pair's last run ended SUCCESS (and, with --stale, recently enough)"],
-  [1, 'WARNING: a last run ended WARNING or CANCELLED, or (with --stale) a last SUCCESS is older than the limit'],
-  [2, 'CRITICAL: a last run FAILED, or a pair was never backed up; also a bad option or inventory'],
+  [0, "OK: every pair's last run ended SUCCESS recently enough for its schedule"],
+  [1, 'WARNING: a last run ended WARNING or CANCELLED, or a last SUCCESS is older than its staleAfter (default 2 intervals)'],
+  [2, 'CRITICAL: a last run FAILED, a last SUCCESS is older than criticalAfter (default 4 intervals), or a pair past its first due time was never backed up; also a bad option or inventory'],
   [3, 'UNKNOWN, with --nagios only: Temporal could not be asked (without --nagios that is exit 4)'],
   [4, 'without --nagios: Temporal could not be reached'],
 ];
@@ -23,8 +23,9 @@ export const nagiosExitCodes: Array<[number, string]> = [
 /** Every verb by its full name ("config check"); a test checks each command of the CLI is listed. */
 export const verbExitCodes: Record<string, VerbCode[]> = {
   'start-backup': [
-    ['ok', 'started (without --wait); the backup ended SUCCESS or WARNING (with --wait)'],
-    ['backupFailed', 'with --wait: a backup ended FAILED or could not be followed'],
+    ['ok', 'started (without --wait); the backup ended SUCCESS (with --wait; also WARNING with --ok-on-warning)'],
+    ['backupFailed', 'with --wait: a backup ended FAILED or could not be followed (wins over 5)'],
+    ['backupWarning', 'with --wait: a backup ended WARNING and none FAILED'],
     'usage',
     ['alreadyRunning', 'without --wait: a backup of the host on that server is already running'],
     temporalDown,

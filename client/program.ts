@@ -2,7 +2,13 @@
 // client/cli.ts runs it; the docs generator (devenv/docs-reference.ts) reads it to write docs/reference/cli.md.
 import { readFileSync } from 'node:fs';
 import { Command, Help, type Option } from 'commander';
-import { inventoryPath, loadInventory } from '../inventory/load.js';
+import { deprecationWarnings } from '../inventory/deprecations.js';
+import {
+  inventoryPath,
+  invalidHostWarnings,
+  loadInventory as loadWholeInventory,
+  loadInventoryIsolatingHosts,
+} from '../inventory/load.js';
 import { exitCodesHelp } from './exit-codes.js';
 import { registerScheduleCommands } from './schedule-commands.js';
 
@@ -41,12 +47,22 @@ export function buildProgram(): Command {
 
   const configPath = () => inventoryPath(program.opts<{ config?: string }>().config);
 
+  /** The inventory for a verb: a host entry that does not validate is named on stderr and fails only its own
+   * host's verbs (config check and the worker still judge the whole file). */
+  async function loadInventory(path: string) {
+    const inventory = await loadInventoryIsolatingHosts(path);
+    for (const line of invalidHostWarnings(inventory)) console.error(`WARNING: ${line}`);
+    for (const line of deprecationWarnings(inventory)) console.error(`tidemark: WARNING: ${line}`);
+    return inventory;
+  }
+
   program
     .command('start-backup')
     .description('back up a host now, on each of its servers (or just --server)')
     .requiredOption('--host <name>', 'host from the inventory')
     .option('--server <name>', 'backup server (default: every server of the host)')
-    .option('--wait', 'follow progress and exit 0 on success, 1 on failure', false)
+    .option('--wait', 'follow progress and exit 0 on success, 5 on WARNING, 1 on failure', false)
+    .option('--ok-on-warning', 'with --wait: exit 0 when a run ends WARNING (the copy exists but needs a look)', false)
     .option('--keep <reason>', 'hold the new snapshot (retention leaves it) until "tidemark release"')
     .option(
       '--allow-shrink',
@@ -63,6 +79,7 @@ export function buildProgram(): Command {
         host: string;
         server?: string;
         wait: boolean;
+        okOnWarning: boolean;
         keep?: string;
         allowShrink: boolean;
         json: boolean;
@@ -287,7 +304,7 @@ export function buildProgram(): Command {
     .action(async (options: { json: boolean }) => {
       const path = configPath();
       const { describeInventory, inventoryReport } = await import('./config-check.js');
-      const inventory = await loadInventory(path, { warn: false });
+      const inventory = await loadWholeInventory(path, { warn: false });
       console.log(
         options.json ? JSON.stringify(inventoryReport(inventory, path), null, 2) : describeInventory(inventory, path),
       );

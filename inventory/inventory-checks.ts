@@ -96,7 +96,8 @@ function checkNestedDatasets(servers: Record<string, { dataset: string }>, issue
   }
 }
 
-function intervalMs(schedule: ScheduleChoice): number | undefined {
+/** The interval between a schedule's runs; undefined for cron (no single interval). */
+export function intervalMs(schedule: ScheduleChoice): number | undefined {
   if (schedule === 'daily') return 86_400_000;
   if (schedule === 'hourly') return 3_600_000;
   return 'every' in schedule ? parseDuration(schedule.every) : undefined;

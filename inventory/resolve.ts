@@ -31,6 +31,13 @@ export function serverEntry(
   return Object.hasOwn(inventory.servers, server) ? inventory.servers[server] : undefined;
 }
 
+/** The problems of a host entry left out by loadInventoryIsolatingHosts (inventory/load.ts), if it was. */
+export function invalidHostProblems(inventory: Inventory, host: string): string[] | undefined {
+  const invalid = (inventory as { invalidHosts?: Record<string, string[]> }).invalidHosts;
+  const name = host.toLowerCase();
+  return invalid && Object.hasOwn(invalid, name) ? invalid[name] : undefined;
+}
+
 /** Everything needed to back up one host onto one server, with defaults applied. */
 export interface ResolvedHost {
   host: string;
@@ -123,6 +130,12 @@ export function resolveSsh(inventory: Inventory): SshSettings {
 
 /** The host's settings merged over `defaults`; throws UNKNOWN_HOST naming the known hosts. */
 export function resolveHost(inventory: Inventory, host: string): ResolvedHost {
+  const invalid = invalidHostProblems(inventory, host);
+  if (invalid)
+    throw new TidemarkError(
+      'CONFIG_INVALID',
+      `host "${host.toLowerCase()}": its inventory entry does not validate, fix it: ${invalid.join('; ')}`,
+    );
   const entry = hostEntry(inventory, host);
   if (!entry) {
     const known = Object.keys(inventory.hosts);
