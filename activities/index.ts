@@ -15,6 +15,9 @@ import { takeSnapshot } from './snapshot.js';
 import { snapshotAndPrune } from './snapshot-and-prune.js';
 import { transferFiles } from './transfer.js';
 import { listSnapshots } from '../pool/zfs.js';
+import type { ReplicationInput } from '../domain/replication.js';
+import { sendReplica, type SendRequest } from './replicate-send.js';
+import { finishReplicaTarget, prepareReplicaTarget } from './replicate-target.js';
 
 export { createControlActivities } from './sync-inventory.js';
 
@@ -52,6 +55,11 @@ export function createActivities(deps: ActivityDeps) {
     openRestoreSnapshot,
     restoreFiles,
     closeRestoreSnapshot,
+    // replicateHost's steps: the target's on its server queue, the send on the source's transfer queue.
+    prepareReplicaTarget: (input: ReplicationInput) => prepareReplicaTarget(deps.inventoryPath, input),
+    sendReplica: (request: SendRequest) => sendReplica(deps.inventoryPath, request),
+    finishReplicaTarget: (input: ReplicationInput & { received: string[] }) =>
+      finishReplicaTarget(deps.inventoryPath, input),
     // notifyStart, recordOutcome, notifyTarget (activities/notify.ts)
     ...createNotifyActivities(deps.inventoryPath, deps.log),
   };

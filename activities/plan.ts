@@ -19,6 +19,7 @@ import {
   type SshSettings,
 } from '../inventory/resolve.js';
 import { noteSecretVariables } from '../inventory/child-env.js';
+import { replicaTargets } from '../inventory/replication.js';
 import { controlDirProblem, defaultControlDir } from './ssh-control-dir.js';
 
 /** What a backupHost input may hold: names and run options, never configuration. */
@@ -57,12 +58,18 @@ export async function planBackup(inventoryPath: string, input: BackupInput): Pro
       ...(input.allowShrink ? { allowShrink: true } : {}),
       // The server's own zone is the policy's default; workflow code cannot read it.
       retention: { policy: resolveRetention(inventory, host.host, serverTimeZone()), adopt },
+      ...replicas(replicaTargets(inventory, host.host, input.server)),
     };
   } catch (error) {
     // A broken inventory will not fix itself by retrying: fail at once with the field-naming message.
     if (error instanceof TidemarkError) throw ApplicationFailure.nonRetryable(error.message, error.code);
     throw error;
   }
+}
+
+/** Absent without targets: plans of hosts nobody replicates stay as they were. */
+function replicas(targets: string[]): Pick<BackupPlan, 'replicaTargets'> {
+  return targets.length > 0 ? { replicaTargets: targets } : {};
 }
 
 /** The run's ssh settings: with multiplexing, a fresh control socket path in a private folder; when the

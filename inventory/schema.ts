@@ -286,6 +286,37 @@ const serverSchema = z
       })
       .strict()
       .optional(),
+    /** Take each host's copy from this other server by ZFS replication instead of pulling the host
+     * (docs/how-to/off-site-copies.md); the host must list both servers. */
+    replicateFrom: nameSchema.optional(),
+    /** How other servers reach this one's sshd to send it replicas (its forced-command receive filter). */
+    receive: z
+      .object({
+        address: z.string({ error: 'expected the ssh target, a host name or IP address' }).min(1),
+        port: integerRange(1, 65535).optional(),
+        /** Default "root". */
+        user: z
+          .string()
+          .regex(/^[a-z_][a-z0-9_.-]{0,31}$/i, { error: 'expected a user name such as "root" or "tidemark"' })
+          .optional(),
+      })
+      .strict()
+      .optional(),
+    /** Replication settings of this server as a target (replicateFrom). */
+    replication: z
+      .object({
+        /** No complete snapshot from the source for this long: pull the host directly. Default "36h". */
+        failoverAfter: timerDuration('failover needs a threshold of at least a second').optional(),
+        /** Rate limit of the send, e.g. "10M" (bytes per second, K/M/G suffix). Default: unlimited. */
+        bandwidthLimit: z
+          .string({ error: 'expected a rate such as "500K" or "10M"' })
+          .regex(/^[1-9]\d*[KMG]?$/, { error: 'expected a rate such as "500K" or "10M"' })
+          .optional(),
+        /** The retention of the replicas on this server, instead of the hosts' own (it may keep longer). */
+        retention: retentionSchema.optional(),
+      })
+      .strict()
+      .optional(),
     /** Rotate snapshots of the systems Tidemark replaces as complete copies (off: left alone as foreign). */
     adopt: z
       .object(
