@@ -190,6 +190,43 @@ export function hookFacts(value: unknown): Record<string, string> {
   return facts;
 }
 
+/** A replication step's names: the host and the pair's two servers, this worker being the `side` one. */
+export function replicaInputOf(
+  scope: WorkerScope,
+  value: unknown,
+  side: 'source' | 'target',
+): { host: string; source: string; target: string } {
+  const input = record(value, 'replication input');
+  const host = nameField(input.host, 'host');
+  const source = side === 'source' ? ownServer(scope, input.source, 'source') : nameField(input.source, 'source');
+  const target = side === 'target' ? ownServer(scope, input.target, 'target') : nameField(input.target, 'target');
+  return { host, source, target };
+}
+
+/** The target's snapshot list as prepareReplicaTarget returned it: Tidemark names and zfs guids (digits). */
+export function replicaSnapshotsField(value: unknown): Array<{ name: string; guid: string }> {
+  if (!Array.isArray(value) || value.length > 100_000)
+    refuseInput(`targetSnapshots must be a list, got ${describe(value)}`);
+  return value.map((item, index) => {
+    const entry = record(item, `targetSnapshots[${index}]`);
+    const guid = entry.guid;
+    if (typeof guid !== 'string' || !/^[0-9]{1,20}$/.test(guid))
+      refuseInput(`targetSnapshots[${index}].guid must be a zfs guid, got ${describe(guid)}`);
+    // Any snapshot the target holds (not only Tidemark's): a ZFS name, nothing a command line could misread.
+    if (typeof entry.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,254}$/.test(entry.name))
+      refuseInput(`targetSnapshots[${index}].name must be a snapshot name, got ${describe(entry.name)}`);
+    return { name: entry.name, guid };
+  });
+}
+
+/** A zfs receive resume token (`zfs send -t`): OpenZFS writes them as hex digits and dashes. */
+export function resumeTokenField(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !/^[0-9a-f][0-9a-f-]{0,8191}$/i.test(value))
+    refuseInput(`resumeToken must be a zfs resume token (hex digits and dashes), got ${describe(value)}`);
+  return value;
+}
+
 /** A snapshot name this worker would give (tidemark-<time>-<label>). */
 export function snapshotNameField(value: unknown, field = 'snapshot name'): string {
   if (typeof value !== 'string' || !parseSnapshotName(value))

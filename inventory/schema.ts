@@ -349,6 +349,41 @@ const serverSchema = z
       .strict()
       .optional()
       .describe('Where restores run by this server may write (docs/explanation/security-model.md).'),
+    replicateFrom: nameSchema
+      .optional()
+      .describe(
+        "Take each host's copy from this other server by ZFS replication instead of pulling the host (docs/how-to/off-site-copies.md); the host must list both servers.",
+      ),
+    receive: z
+      .object({
+        address: z.string({ error: 'expected the ssh target, a host name or IP address' }).min(1),
+        port: integerRange(1, 65535).optional(),
+        user: z
+          .string()
+          .regex(/^[a-z_][a-z0-9_.-]{0,31}$/i, { error: 'expected a user name such as "root" or "tidemark"' })
+          .optional()
+          .describe('Default "root".'),
+      })
+      .strict()
+      .optional()
+      .describe("How other servers reach this one's sshd to send it replicas (its forced-command receive filter)."),
+    replication: z
+      .object({
+        failoverAfter: timerDuration('failover needs a threshold of at least a second')
+          .optional()
+          .describe('No complete snapshot from the source for this long: pull the host directly. Default "36h".'),
+        bandwidthLimit: z
+          .string({ error: 'expected a rate such as "500K" or "10M"' })
+          .regex(/^[1-9]\d*[KMG]?$/, { error: 'expected a rate such as "500K" or "10M"' })
+          .optional()
+          .describe('Rate limit of the send, e.g. "10M" (bytes per second, K/M/G suffix). Default: unlimited.'),
+        retention: retentionSchema
+          .optional()
+          .describe("The retention of the replicas on this server, instead of the hosts' own (it may keep longer)."),
+      })
+      .strict()
+      .optional()
+      .describe('Replication settings of this server as a target (replicateFrom).'),
     adopt: z
       .object(
         {

@@ -86,7 +86,11 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     Worker.create({
       ...common,
       taskQueue: transferTaskQueue(options.server),
-      activities: { transferFiles: activities.transferFiles, restoreFiles: activities.restoreFiles },
+      activities: {
+        transferFiles: activities.transferFiles,
+        restoreFiles: activities.restoreFiles,
+        sendReplica: activities.sendReplica,
+      },
       maxConcurrentActivityTaskExecutions: serverEntry.concurrency ?? 2,
     }),
   ]);
