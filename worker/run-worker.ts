@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities, createControlActivities } from '../activities/index.js';
 import { controlTaskQueue, serverTaskQueue, transferTaskQueue } from '../domain/names.js';
-import { loadInventory } from '../inventory/load.js';
+import { loadInventory, sendInventoryWarningsTo } from '../inventory/load.js';
 import { resolveMonitoring, resolveTemporal, serverEntry as findServer } from '../inventory/resolve.js';
 import { describeConnection } from '../inventory/temporal.js';
 import { prepareMetrics } from './metrics.js';
@@ -35,6 +35,8 @@ const expectedSdkWarnings = /^No (activities|workflows) registered/;
 export async function runWorker(options: WorkerOptions): Promise<void> {
   const levels = logLevels(process.env.TIDEMARK_LOG_LEVEL);
   const log = tidemarkLog();
+  // The worker's output is JSON lines (journal, log shippers): a deprecated inventory field is one of them.
+  sendInventoryWarningsTo((warning) => log.warn({ event: 'inventory-warning' }, warning));
   const inventory = await loadInventory(options.inventoryPath);
   const serverEntry = findServer(inventory, options.server);
   if (!serverEntry) {
