@@ -3,6 +3,6 @@
 # slow tests start), then `npm test` (which also installs a real NetBox in the background, see README).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh --tests
 npm run lint
 npm test
