@@ -237,11 +237,14 @@ export async function reconcileSchedules(options: ReconcileOptions): Promise<Syn
 
   const apply = !options.dryRun && !report.suspicious;
 
+  /** Schedules this sync wrote, with the hash each now carries (see waitUntilListed). */
+  const written = new Map<string, string>();
   const state = (want: DesiredSchedule) =>
     want.enabled ? {} : { paused: true, note: 'disabled in the inventory (enabled: false)' };
   const create = async (want: DesiredSchedule): Promise<Decision> => {
     try {
       await client.schedule.create({ ...want.options, ...stamp(want), state: state(want) });
+      written.set(want.scheduleId, want.hash);
       return { op: 'create' };
     } catch (error) {
       if (!(error instanceof ScheduleAlreadyRunning)) throw error;
@@ -270,6 +273,7 @@ export async function reconcileSchedules(options: ReconcileOptions): Promise<Syn
             },
       };
     });
+    written.set(want.scheduleId, want.hash);
   };
 
   const lines: Array<{ key: string; line: string }> = [];
@@ -312,9 +316,32 @@ export async function reconcileSchedules(options: ReconcileOptions): Promise<Syn
       line: `- ${label({ ...schedule.owner, scheduleId: schedule.scheduleId })}`,
     });
   });
+  if (stampHashes && written.size > 0) {
+    const late = await waitUntilListed(client, written);
+    if (late > 0)
+      report.warnings.push(
+        `${late} schedule(s) written by this sync are not yet listed with their new spec hash; the next sync describes them`,
+      );
+  }
   report.lines = lines.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((entry) => entry.line);
   report.applied = apply;
   return report;
+}
+
+/**
+ * Waits until the paged list shows each written schedule with its new hash, and returns how many it does
+ * not after `timeoutMs`. Why: the list is eventually consistent, and a sync trusts a listed hash. Without
+ * this, an edit A→B synced and reverted to A at once could meet a list still showing A and leave B in place.
+ */
+async function waitUntilListed(client: Client, written: Map<string, string>, timeoutMs = 30_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const { owned } = await listOwnedSchedules(client);
+    const listed = new Map(owned.map((schedule) => [schedule.scheduleId, schedule.listedHash]));
+    const late = [...written].filter(([scheduleId, hash]) => listed.get(scheduleId) !== hash).length;
+    if (late === 0 || Date.now() >= deadline) return late;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }
 
 /** The plan as printed by `tidemark sync`: lines, then a count, then warnings and errors. */

@@ -97,6 +97,18 @@ test("editing one host's schedule updates exactly that host's schedules", async 
   assert.deepEqual((await box.sync(inventory())).lines, [], 'and the next sync is quiet again');
 });
 
+test('an edit synced and reverted at once (A → B → A) ends at A: a sync waits until the list shows what it wrote', async () => {
+  const before = { ...hosts.h21 };
+  hosts.h21 = { ...before, schedule: 'hourly' };
+  const edited = await box.sync(inventory());
+  assert.equal(edited.updated, 2);
+  hosts.h21 = before;
+  const reverted = await box.sync(inventory());
+  assert.equal(reverted.updated, 2, reverted.lines.join('\n'));
+  const description = await box.client.schedule.getHandle(backupScheduleId('h21', s1)).describe();
+  assert.match(String((description.action.memo?.tidemark as { summary?: string }).summary), /^daily /);
+});
+
 test('removing a host deletes its schedules; schedules Tidemark does not own survive', async () => {
   const someoneElse = `ops-report@${s1}`;
   const lookalike = backupScheduleId('intruder', s1);
