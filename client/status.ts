@@ -15,7 +15,7 @@ import {
   type RunStatus,
 } from '../domain/search-attributes.js';
 import type { Inventory } from '../inventory/schema.js';
-import { resolveHost, resolveSchedule, resolveTemporal } from '../inventory/resolve.js';
+import { resolveHost, resolveSchedule, resolveStaleness, resolveTemporal } from '../inventory/resolve.js';
 import { intervalMs } from '../inventory/inventory-checks.js';
 import { backupScheduleId } from '../schedule/desired.js';
 import { listOwnedSchedules } from '../schedule/reconcile.js';
@@ -69,7 +69,11 @@ export async function fleetStatus(inventory: Inventory, options: StatusOptions):
     const lookbackMs = Math.max(
       minimumLookbackMs,
       staleMs ?? 0,
-      ...[...intervals.values()].map((interval) => (interval ?? 0) * defaultStaleness.criticalAfter),
+      ...pairs.map(
+        (pair) =>
+          (intervals.get(pair.host) ?? 0) *
+          (resolveStaleness(merged, pair.host, pair.server).criticalAfter ?? defaultStaleness.criticalAfter),
+      ),
     );
     const recent = await recentRunsOfFleet(client, pairs, new Date(now.getTime() - lookbackMs), options.server);
     rows = await mapLimited(pairs, parallelPairs, async (pair) => {
@@ -85,6 +89,7 @@ export async function fleetStatus(inventory: Inventory, options: StatusOptions):
         now,
         ...(staleMs ? { staleMs } : {}),
         ...(interval !== undefined ? { expectedIntervalMs: interval } : {}),
+        ...resolveStaleness(merged, pair.host, pair.server),
         ...(note !== undefined ? { paused: note } : {}),
         ...(failure !== undefined ? { failure } : {}),
       });

@@ -199,6 +199,14 @@ const includeItemSchema = z
     error: 'an include path may not contain "." or ".." components',
   });
 
+/** `tidemark status`: multiples of a pair's schedule interval after which its last success is stale
+ * (WARNING, default 2) and critical (CRITICAL, default 4); client/fleet-verdict.ts. */
+const multipleSchema = z
+  .number({ error: 'expected a multiple of the schedule interval, 1-1000, e.g. 2 or 1.5' })
+  .min(1, { error: 'expected a multiple of the schedule interval, 1-1000, e.g. 2 or 1.5' })
+  .max(1000, { error: 'expected a multiple of the schedule interval, 1-1000, e.g. 2 or 1.5' });
+const stalenessShape = { staleAfter: multipleSchema.optional(), criticalAfter: multipleSchema.optional() };
+
 /** Settings a host may have, each also settable once under `defaults`. */
 const hostSettingsShape = {
   port: integerRange(1, 65535).optional(),
@@ -240,6 +248,7 @@ const hostSettingsShape = {
   guards: guardsSchema.optional(),
   /** schedule, jitter, timezone, blackout, enabled (inventory/schedule-schema.ts). */
   ...scheduleSettingsShape,
+  ...stalenessShape,
 };
 
 const hostSchema = z
@@ -275,6 +284,8 @@ const serverSchema = z
       .optional(),
     /** notify (targets of this server only), metrics, stateFile: inventory/notify-schema.ts. */
     ...serverMonitoringShape,
+    /** How stale its pairs may get in `tidemark status` (a host's own setting wins). */
+    ...stalenessShape,
     /** Free space every run must leave in the pool after its expected write. Default "5%". */
     reserve: reserveSchema.optional(),
     /** Scripts on this backup server, run before the host's hooks and at the end of each run. */
