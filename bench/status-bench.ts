@@ -7,13 +7,11 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { Client, Connection } from '@temporalio/client';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
-import { startDevServer, type DevServer } from '../devenv/temporal-dev.js';
+import { benchTemporal } from './bench-temporal.js';
 import { hostAttribute, serverAttribute, statusAttribute } from '../domain/search-attributes.js';
 import { mapLimit } from '../schedule/reconcile.js';
-import { freePort } from '../worker/free-port.js';
 
 const { values } = parseArgs({
   options: {
@@ -27,12 +25,8 @@ const pairCount = Number(values.pairs);
 const runsPerPair = Number(values.runs);
 const cliPath = fileURLToPath(new URL('../client/cli.js', import.meta.url));
 
-let devServer: DevServer | undefined;
-const address =
-  process.env.TIDEMARK_BENCH_TEMPORAL ?? (devServer = await startDevServer({ port: await freePort() })).address;
-const connection = await Connection.connect({ address });
-const client = new Client({ connection });
-const run = Date.now().toString(36);
+const temporal = await benchTemporal();
+const { address, client, devServer, run } = temporal;
 const server = `bench-status-${run}`;
 const hosts = Array.from({ length: pairCount }, (_, i) => `host${String(i).padStart(4, '0')}.example.org`);
 const dir = await mkdtemp('/tmp/tidemark-bench-status-');
@@ -111,6 +105,5 @@ try {
 } finally {
   if (values.keep) console.log(`inventory kept: ${join(dir, 'tidemark.yaml')}`);
   else await rm(dir, { recursive: true, force: true });
-  await connection.close();
-  await devServer?.stop();
+  await temporal.close();
 }
