@@ -15,10 +15,10 @@ import {
   resolveRetention,
   resolveServer,
   resolveSsh,
-  serverTimeZone,
   type SshSettings,
 } from '../inventory/resolve.js';
 import { noteSecretVariables } from '../inventory/child-env.js';
+import { replicaTargets } from '../inventory/replication.js';
 import { controlDirProblem, defaultControlDir } from './ssh-control-dir.js';
 
 /** What a backupHost input may hold: names and run options, never configuration. */
@@ -67,7 +67,8 @@ export async function planBackupWithWarnings(
       reserve: resolveReserve(inventory, input.server),
       ...(input.allowShrink ? { allowShrink: true } : {}),
       // The server's own zone is the policy's default; workflow code cannot read it.
-      retention: { policy: resolveRetention(inventory, host.host, serverTimeZone()), adopt },
+      retention: { policy: resolveRetention(inventory, host.host), adopt },
+      ...replicas(replicaTargets(inventory, host.host, input.server)),
     };
     // Another host's broken entry is that host's problem (logged above); an invalid file concerns every run.
     return { plan, warnings: kept.warnings.filter((warning) => warning.startsWith('inventory invalid since')) };
@@ -76,6 +77,11 @@ export async function planBackupWithWarnings(
     if (error instanceof TidemarkError) throw ApplicationFailure.nonRetryable(error.message, error.code);
     throw error;
   }
+}
+
+/** Absent without targets: plans of hosts nobody replicates stay as they were. */
+function replicas(targets: string[]): Pick<BackupPlan, 'replicaTargets'> {
+  return targets.length > 0 ? { replicaTargets: targets } : {};
 }
 
 /** The run's ssh settings: with multiplexing, a fresh control socket path in a private folder; when the

@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { isMap, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { TidemarkError } from '../domain/errors.js';
+import { deprecationWarnings } from './deprecations.js';
 import type { Inventory } from './schema.js';
 import { printable, problemLines, validateInventory, type InventoryProblem } from './validate.js';
 
@@ -13,9 +14,23 @@ export function inventoryPath(explicit?: string): string {
   return explicit ?? process.env.TIDEMARK_CONFIG ?? defaultInventoryPath;
 }
 
-/** Loads and validates the inventory at `path`; throws a TidemarkError listing every problem. */
-export async function loadInventory(path: string): Promise<Inventory> {
-  return parseInventory(await readInventoryText(path), path);
+/** Loads and validates the inventory at `path`; throws a TidemarkError listing every problem. Deprecated
+ * fields are warned about on stderr unless `warn` is false (`config check` prints them itself). */
+export async function loadInventory(path: string, { warn = true } = {}): Promise<Inventory> {
+  const inventory = parseInventory(await readInventoryText(path), path);
+  if (warn) warnOnce(deprecationWarnings(inventory));
+  return inventory;
+}
+
+/** Warnings already printed by this process: a worker loads the inventory for every run. */
+const warned = new Set<string>();
+
+function warnOnce(warnings: string[]): void {
+  for (const warning of warnings) {
+    if (warned.has(warning)) continue;
+    warned.add(warning);
+    console.error(`tidemark: WARNING: ${warning}`);
+  }
 }
 
 /** The file's text; CONFIG_NOT_FOUND naming the way to point at another file. */

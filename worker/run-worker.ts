@@ -63,7 +63,7 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     throw temporalUnavailable(temporal, error);
   });
   await refuseWithoutSearchAttributes(connection, temporal.namespace);
-  const activities = createActivities({ inventoryPath: options.inventoryPath, log });
+  const activities = createActivities({ inventoryPath: options.inventoryPath, server: options.server, log });
   const common = { connection, namespace: temporal.namespace, identity: `${options.server}@${hostname()}` };
   const workflowSource = existsSync(workflowBundlePath)
     ? { workflowBundle: { codePath: workflowBundlePath } }
@@ -86,7 +86,11 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     Worker.create({
       ...common,
       taskQueue: transferTaskQueue(options.server),
-      activities: { transferFiles: activities.transferFiles, restoreFiles: activities.restoreFiles },
+      activities: {
+        transferFiles: activities.transferFiles,
+        restoreFiles: activities.restoreFiles,
+        sendReplica: activities.sendReplica,
+      },
       maxConcurrentActivityTaskExecutions: serverEntry.concurrency ?? 2,
     }),
   ]);
