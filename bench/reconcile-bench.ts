@@ -3,9 +3,7 @@
 // an edit of 1% of the hosts, and the removal of 10%. Target: under 60 s for 1,000 hosts.
 // Uses TIDEMARK_BENCH_TEMPORAL (host:port) when set, else starts an in-memory dev server of its own.
 import { parseArgs } from 'node:util';
-import { Client, Connection } from '@temporalio/client';
-import { freePort } from '../worker/free-port.js';
-import { startDevServer, type DevServer } from '../devenv/temporal-dev.js';
+import { benchTemporal } from './bench-temporal.js';
 import { parseInventory } from '../inventory/load.js';
 import { loadHostSources } from '../inventory/sources.js';
 import { desiredBackupSchedules } from '../schedule/desired.js';
@@ -23,12 +21,8 @@ const hostCount = Number(values.hosts);
 const serverCount = Number(values.servers);
 const concurrency = Number(values.concurrency);
 
-let devServer: DevServer | undefined;
-const address =
-  process.env.TIDEMARK_BENCH_TEMPORAL ?? (devServer = await startDevServer({ port: await freePort() })).address;
-const connection = await Connection.connect({ address });
-const client = new Client({ connection });
-const run = Date.now().toString(36);
+const temporal = await benchTemporal();
+const { address, client, devServer, run } = temporal;
 const servers = Array.from({ length: serverCount }, (_, i) => `bench${i + 1}-${run}`);
 const taskQueue = `bench-reconcile-${run}`;
 
@@ -107,6 +101,5 @@ try {
       .delete()
       .catch(() => undefined),
   );
-  await connection.close();
-  await devServer?.stop();
+  await temporal.close();
 }

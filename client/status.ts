@@ -6,9 +6,16 @@
 import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
 import { parseDuration, formatDuration } from '../domain/duration.js';
 import { TidemarkError } from '../domain/errors.js';
-import { bytesAttribute, runStatuses, statusAttribute, type RunStatus } from '../domain/search-attributes.js';
+import {
+  bytesAttribute,
+  hostAttribute,
+  runStatuses,
+  serverAttribute,
+  statusAttribute,
+  type RunStatus,
+} from '../domain/search-attributes.js';
 import type { Inventory } from '../inventory/schema.js';
-import { resolveHost, resolveSchedule, resolveTemporal } from '../inventory/resolve.js';
+import { resolveHost, resolveSchedule, resolveStaleness, resolveTemporal } from '../inventory/resolve.js';
 import { intervalMs } from '../inventory/inventory-checks.js';
 import { backupScheduleId } from '../schedule/desired.js';
 import { listOwnedSchedules } from '../schedule/reconcile.js';
@@ -17,6 +24,7 @@ import { hostServerPairs, type HostServerPair } from './hosts.js';
 import { findLeftovers, type LeftoverDataset, type Leftovers } from './leftovers.js';
 import { formatBytes } from './snapshots.js';
 import {
+  defaultStaleness,
   fleetVerdict,
   judgePair,
   nagiosLine,
@@ -55,9 +63,24 @@ export async function fleetStatus(inventory: Inventory, options: StatusOptions):
   try {
     const now = new Date();
     const paused = await pausedSchedules(client);
+    const intervals = new Map(
+      pairs.map((pair) => [pair.host, intervalMs(resolveSchedule(merged, pair.host).schedule)]),
+    );
+    const lookbackMs = Math.max(
+      minimumLookbackMs,
+      staleMs ?? 0,
+      ...pairs.map(
+        (pair) =>
+          (intervals.get(pair.host) ?? 0) *
+          (resolveStaleness(merged, pair.host, pair.server).criticalAfter ?? defaultStaleness.criticalAfter),
+      ),
+    );
+    const recent = await recentRunsOfFleet(client, pairs, new Date(now.getTime() - lookbackMs), options.server);
     rows = await mapLimited(pairs, parallelPairs, async (pair) => {
-      const found = await pairRuns(client, pair);
-      const interval = intervalMs(resolveSchedule(merged, pair.host).schedule);
+      const seen = recent.get(pairKey(pair)) ?? [];
+      // A pair without a success in the window is asked on its own (older runs, or proof of "never").
+      const found = seen.some((run) => run.status === 'SUCCESS') ? { runs: seen } : await pairRuns(client, pair);
+      const interval = intervals.get(pair.host);
       const note = paused.get(backupScheduleId(pair.host, pair.server));
       const failure = await failureOfNewest(client, found.runs);
       return judgePair({
@@ -66,6 +89,7 @@ export async function fleetStatus(inventory: Inventory, options: StatusOptions):
         now,
         ...(staleMs ? { staleMs } : {}),
         ...(interval !== undefined ? { expectedIntervalMs: interval } : {}),
+        ...resolveStaleness(merged, pair.host, pair.server),
         ...(note !== undefined ? { paused: note } : {}),
         ...(failure !== undefined ? { failure } : {}),
       });
@@ -149,6 +173,46 @@ async function failureOfNewest(client: Client, runs: RunRecord[]): Promise<strin
     while (cause instanceof Error && cause.cause instanceof Error) cause = cause.cause;
     return String(cause instanceof Error ? cause.message : cause).split('\n')[0];
   }
+}
+
+/** Runs older than this are looked for pair by pair only when a pair has no success since. */
+const minimumLookbackMs = 7 * 86_400_000;
+
+function pairKey(pair: HostServerPair): string {
+  return `${pair.host}@${pair.server}`;
+}
+
+/** The newest runs (up to recentRuns) of every pair started since `since`, newest first: one visibility
+ * scan for the whole fleet instead of a query per pair (1,000 pairs took ~27 s that way). */
+async function recentRunsOfFleet(
+  client: Client,
+  pairs: HostServerPair[],
+  since: Date,
+  server: string | undefined,
+): Promise<Map<string, RunRecord[]>> {
+  const wanted = new Set(pairs.map(pairKey));
+  const found = new Map<string, RunRecord[]>();
+  const onServer = server === undefined ? '' : ` AND TidemarkServer = ${quote(server)}`;
+  const query = `WorkflowType = 'backupHost' AND StartTime > ${quote(since.toISOString())}${onServer}`;
+  // Newest first: once every pair has a success (a healthy fleet: about one interval's runs) the rest says
+  // nothing new; past two runs a pair the stragglers are cheaper asked one by one.
+  const unsettled = new Set(wanted);
+  const rowLimit = 2 * pairs.length + 100;
+  let rows = 0;
+  for await (const execution of client.workflow.list({ query, pageSize: 1000 })) {
+    rows += 1;
+    const host = execution.typedSearchAttributes.get(hostAttribute);
+    const runServer = execution.typedSearchAttributes.get(serverAttribute);
+    const key = host === undefined || runServer === undefined ? undefined : pairKey({ host, server: runServer });
+    if (key !== undefined && wanted.has(key)) {
+      const runs = found.get(key) ?? [];
+      if (runs.length < recentRuns) runs.push(runRecord(execution));
+      found.set(key, runs);
+      if (runs.at(-1)?.status === 'SUCCESS') unsettled.delete(key);
+    }
+    if (unsettled.size === 0 || rows >= rowLimit) break;
+  }
+  return found;
 }
 
 /** Recent `backupHost` runs of one pair (the scheduled parents carry the attributes too, not counted). */

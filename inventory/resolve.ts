@@ -224,6 +224,22 @@ export function resolveSchedule(inventory: Inventory, host: string): ScheduleSet
   };
 }
 
+/** Multiples of the schedule interval after which `status` calls a pair's last success stale: the host's
+ * setting, else `defaults`, else the server's; absent ones take client/fleet-verdict.ts's defaults (2, 4). */
+export function resolveStaleness(
+  inventory: Inventory,
+  host: string,
+  server: string,
+): { staleAfter?: number; criticalAfter?: number } {
+  const layers = [hostEntry(inventory, host), inventory.defaults, serverEntry(inventory, server)];
+  const staleAfter = layers.find((layer) => layer?.staleAfter !== undefined)?.staleAfter;
+  const criticalAfter = layers.find((layer) => layer?.criticalAfter !== undefined)?.criticalAfter;
+  return {
+    ...(staleAfter !== undefined ? { staleAfter } : {}),
+    ...(criticalAfter !== undefined ? { criticalAfter } : {}),
+  };
+}
+
 /** Monitoring settings of one server's worker: state file default /var/lib/tidemark/state.json, metrics default off. */
 export function resolveMonitoring(inventory: Inventory, server: string): { stateFile: string; metrics?: string } {
   const entry = serverEntry(inventory, server);

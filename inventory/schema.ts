@@ -215,6 +215,25 @@ const includeItemSchema = z
     error: 'an include path may not contain "." or ".." components',
   });
 
+/** `tidemark status`: multiples of a pair's schedule interval after which its last success is stale
+ * (WARNING, default 2) and critical (CRITICAL, default 4); client/fleet-verdict.ts. */
+const multipleSchema = z
+  .number({ error: 'expected a multiple of the schedule interval, 1-1000, e.g. 2 or 1.5' })
+  .min(1, { error: 'expected a multiple of the schedule interval, 1-1000, e.g. 2 or 1.5' })
+  .max(1000, { error: 'expected a multiple of the schedule interval, 1-1000, e.g. 2 or 1.5' });
+const stalenessShape = {
+  staleAfter: multipleSchema
+    .optional()
+    .describe(
+      '`tidemark status`: WARNING when the last success is older than this many schedule intervals. Default 2.',
+    ),
+  criticalAfter: multipleSchema
+    .optional()
+    .describe(
+      '`tidemark status`: CRITICAL when the last success is older than this many schedule intervals. Default 4.',
+    ),
+};
+
 /** Settings a host may have, each also settable once under `defaults`. */
 const hostSettingsShape = {
   port: integerRange(1, 65535).optional().describe('ssh port. Default 22.'),
@@ -277,6 +296,7 @@ const hostSettingsShape = {
   guards: guardsSchema.optional().describe('Shrink guard, anomaly cap, partial escalation (domain/guards.ts).'),
   /** schedule, jitter, timezone, blackout, enabled (inventory/schedule-schema.ts). */
   ...scheduleSettingsShape,
+  ...stalenessShape,
 };
 
 const hostSchema = z
@@ -312,6 +332,8 @@ const serverSchema = z
       .describe('Transfers this server runs at once. Default 2.'),
     /** notify (targets of this server only), metrics, stateFile: inventory/notify-schema.ts. */
     ...serverMonitoringShape,
+    /** How stale its pairs may get in `tidemark status` (a host's own setting wins). */
+    ...stalenessShape,
     reserve: reserveSchema
       .optional()
       .describe('Free space every run must leave in the pool after its expected write. Default "5%".'),

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fleetVerdict, judgePair, nagiosLine, verdictExitCode, type RunRecord } from '../client/fleet-verdict.js';
 import { parseNagiosLine } from './helpers/nagios.js';
+import { parseInventory } from '../inventory/load.js';
+import { resolveStaleness } from '../inventory/resolve.js';
 
 const now = new Date('2026-12-01T12:00:00Z');
 const hoursAgo = (hours: number) => new Date(now.getTime() - hours * 3_600_000);
@@ -172,4 +174,21 @@ test('perfdata never reports 0 s for a fleet that was never backed up: the age i
   const line = nagiosLine([judgePair({ host: 'web', server: 'b1', runs: [], now })]);
   assert.match(line, / oldest_success_age=U;;;0$/);
   assert.ok(Number.isNaN(parseNagiosLine(line).perfdata.get('oldest_success_age')!.value));
+});
+
+test('staleAfter and criticalAfter: the host wins over defaults, defaults over the server; bad values name the field', () => {
+  const inventory = parseInventory(`
+servers:
+  b1: { dataset: data, staleAfter: 3, criticalAfter: 8 }
+defaults: { criticalAfter: 6 }
+hosts:
+  vpn: { address: 10.0.0.1, staleAfter: 1.5 }
+  db: { address: 10.0.0.2 }
+`);
+  assert.deepEqual(resolveStaleness(inventory, 'vpn', 'b1'), { staleAfter: 1.5, criticalAfter: 6 });
+  assert.deepEqual(resolveStaleness(inventory, 'db', 'b1'), { staleAfter: 3, criticalAfter: 6 });
+  assert.throws(
+    () => parseInventory('servers: { b1: { dataset: data } }\nhosts: { vpn: { address: 10.0.0.1, staleAfter: 0 } }'),
+    /hosts\.vpn\.staleAfter: expected a multiple of the schedule interval, 1-1000/,
+  );
 });
