@@ -17,7 +17,7 @@ import { transferFiles } from './transfer.js';
 import { listSnapshots } from '../pool/zfs.js';
 import type { ReplicationInput } from '../domain/replication.js';
 import { sendReplica, type SendRequest } from './replicate-send.js';
-import { finishReplicaTarget, prepareReplicaTarget } from './replicate-target.js';
+import { finishReplicaTarget, prepareReplicaTarget, setAsideDivergedTarget } from './replicate-target.js';
 
 export { createControlActivities } from './sync-inventory.js';
 
@@ -60,6 +60,8 @@ export function createActivities(deps: ActivityDeps) {
     sendReplica: (request: SendRequest) => sendReplica(deps.inventoryPath, request),
     finishReplicaTarget: (input: ReplicationInput & { received: string[] }) =>
       finishReplicaTarget(deps.inventoryPath, input),
+    setAsideDiverged: (input: ReplicationInput & { common?: string }) =>
+      setAsideDivergedTarget(deps.inventoryPath, input),
     // notifyStart, recordOutcome, notifyTarget (activities/notify.ts)
     ...createNotifyActivities(deps.inventoryPath, deps.log),
   };

@@ -7,21 +7,29 @@ import type { BackupInput, BackupPlan } from '../domain/backup.js';
 import { ensureDataset, type EnsuredDataset } from './dataset.js';
 import { planBackup } from './plan.js';
 import { openSshMaster } from './ssh-master.js';
+import type { ReplicaRun } from '../domain/replication.js';
+import { decideReplicaRun, openForFailover } from './replica-run.js';
 
 export interface PlannedDataset {
   plan: BackupPlan;
   ensured: EnsuredDataset;
+  /** On a replication target: whether this run pulls (failover) or leaves the copy to replication. */
+  replicaRun?: ReplicaRun;
 }
 
 export async function planAndEnsureDataset(inventoryPath: string, input: BackupInput): Promise<PlannedDataset> {
   const plan = await planBackup(inventoryPath, input);
+  const replicaRun = await decideReplicaRun(plan);
+  // The copy comes by replication: the dataset is not touched and nothing is pulled.
+  if (replicaRun?.mode === 'replicated') return { plan, ensured: { mountpoint: '', created: false }, replicaRun };
   try {
+    if (replicaRun) await openForFailover(plan.dataset, plan.host);
     // The run's ssh login (~0.3 s) while zfs works: the probe then rides the open connection.
     const [ensured] = await Promise.all([
       ensureDataset(plan.dataset, plan.host, plan.reserve ? { reserve: plan.reserve } : {}),
       openSshMaster(plan),
     ]);
-    return { plan, ensured };
+    return { plan, ensured, ...(replicaRun ? { replicaRun } : {}) };
   } catch (error) {
     // The same type, message and retry rule as ensureDataset's own failure; only the details change.
     const failure = error instanceof ApplicationFailure ? error : undefined;

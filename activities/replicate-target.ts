@@ -3,7 +3,7 @@
 // the replication base, and the target's own retention (which never destroys that base).
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { TidemarkError } from '../domain/errors.js';
-import type { ReplicaSnapshot, ReplicationInput } from '../domain/replication.js';
+import { setAsideName, type ReplicaSnapshot, type ReplicationInput } from '../domain/replication.js';
 import { loadInventory } from '../inventory/load.js';
 import { replicaRetention, resolveReplication } from '../inventory/replication.js';
 import { resolveGuards, resolveHost, resolveServer, serverTimeZone } from '../inventory/resolve.js';
@@ -12,6 +12,7 @@ import {
   markReceived,
   receiveResume,
   replicaOrigin,
+  setAsideDiverged,
   setReplicationBase,
 } from '../pool/replication.js';
 import { runPoolTool } from '../pool/zfs.js';
@@ -93,4 +94,16 @@ export async function finishReplicaTarget(
   const anomalyCap = resolveGuards(inventory, host.host).maxAnomalySnapshots;
   const retention = await pruneAfterSnapshot(dataset, { policy, adopt, anomalyCap }, Context.current());
   return { dataset, newest, retention };
+}
+
+/** The setAsideDiverged activity (pool/replication.ts says how); returns the dataset the history went to. */
+export async function setAsideDivergedTarget(
+  inventoryPath: string,
+  input: ReplicationInput & { common?: string },
+): Promise<{ aside: string }> {
+  const inventory = await failIfInventoryError(() => loadInventory(inventoryPath));
+  const { targetDataset } = await failIfInventoryError(async () => resolveReplication(inventory, input));
+  const aside = setAsideName(targetDataset, new Date());
+  await setAsideDiverged(targetDataset, aside, input.source, input.common);
+  return { aside };
 }
