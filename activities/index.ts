@@ -58,7 +58,7 @@ export function createActivities(deps: ActivityDeps) {
     // replicateHost's steps: the target's on its server queue, the send on the source's transfer queue.
     prepareReplicaTarget: (input: ReplicationInput) => prepareReplicaTarget(deps.inventoryPath, input),
     sendReplica: (request: SendRequest) => sendReplica(deps.inventoryPath, request),
-    finishReplicaTarget: (input: ReplicationInput & { received: string[] }) =>
+    finishReplicaTarget: (input: ReplicationInput & { after: string | null }) =>
       finishReplicaTarget(deps.inventoryPath, input),
     setAsideDiverged: (input: ReplicationInput & { common?: string }) =>
       setAsideDivergedTarget(deps.inventoryPath, input),

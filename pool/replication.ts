@@ -114,3 +114,14 @@ export async function setAsideDiverged(
   await zfs(['set', `${replicaOriginProperty}=${source}`, dataset]);
   await setReplicationBase(dataset, source, common);
 }
+
+/** Each snapshot of `dataset` received by replication → the server it came from (others: pulled here). */
+export async function snapshotOrigins(dataset: string): Promise<Map<string, string>> {
+  const origins = new Map<string, string>();
+  for (const { name, value, source } of await getOneLevel(dataset, [replicaOriginProperty])) {
+    const [owner, snapshot] = name.split('@');
+    if (owner === dataset && snapshot !== undefined && source === 'local' && value !== '-')
+      origins.set(snapshot, value);
+  }
+  return origins;
+}

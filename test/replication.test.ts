@@ -207,6 +207,8 @@ test("the target keeps its own retention; the source's never prunes the common s
   const source = await rig.snapshots();
   assert.ok(source.includes(base), `the base ${base} was pruned on the source: ${source.join(', ')}`);
   assert.equal(source.length, 2, `daily 1 keeps the newest and the base only: ${source.join(', ')}`);
+  const listed = await rig.cli(['snapshots', '--host', rig.hostName, '--server', rig.server]);
+  assert.match(listed.stdout, new RegExp(`${base}.*replication base \\(${target.toLowerCase()}\\)`));
   targetWorker = await startServerWorker(rig, target);
   const resumed = await replication();
   assert.equal(resumed.status, 'SUCCESS', resumed.message);
@@ -273,6 +275,10 @@ test('source stopped: failover pull on the target; source back: replication resu
   assert.match(failover.message, /failover: no complete snapshot from/);
   const pulled = failover.snapshot!.split('@')[1]!;
   assert.deepEqual(await snapshotsOf(targetDataset), [...replicated, pulled]);
+  // `snapshots` on the target says where each came from.
+  const listed = (await rig.cli(['snapshots', '--host', rig.hostName, '--server', target])).stdout;
+  assert.match(listed, new RegExp(`${replicated.at(-1)}.*replica of ${rig.server}`));
+  assert.match(listed, new RegExp(`${pulled}.*pulled here`));
 
   // The source is back and takes its next snapshot: replication sets the failover pull aside and resumes.
   sourceWorker = await rig.startWorker();
