@@ -18,6 +18,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { execa } from 'execa';
 import { createLoopbackHost } from '../devenv/sshd.js';
 import { projectRoot } from '../devenv/paths.js';
+import { fullSystemFlags } from '../domain/rsync-args.js';
 import { zfs } from '../pool/zfs.js';
 import { createBenchPool } from './bench-pool.js';
 import { cleanupStack } from './cleanup.js';
@@ -126,12 +127,7 @@ async function main(): Promise<void> {
   const ioLog = join(dir, 'host-io.log');
   const rsync = async (into: string) => {
     const args = [
-      '--archive',
-      '--hard-links',
-      '--acls',
-      '--xattrs',
-      '--numeric-ids',
-      '--sparse',
+      ...fullSystemFlags,
       '--delete',
       '--inplace',
       '--stats',
