@@ -36,9 +36,10 @@ import {
   trustedBackupPlan,
   trustedServerHook,
   type WorkerScope,
+  zfsSnapshotNameField,
 } from './worker-policy.js';
 import { sendReplica } from './replicate-send.js';
-import { finishReplicaTarget, prepareReplicaTarget } from './replicate-target.js';
+import { finishReplicaTarget, prepareReplicaTarget, setAsideDivergedTarget } from './replicate-target.js';
 
 export { createControlActivities } from './sync-inventory.js';
 
@@ -165,13 +166,20 @@ export function createActivities(deps: ActivityDeps) {
         ...(resumeToken ? { resumeToken } : {}),
       });
     },
-    finishReplicaTarget: (input: unknown) =>
-      finishReplicaTarget(deps.inventoryPath, {
+    finishReplicaTarget: (input: unknown) => {
+      const after = recordField(input, 'finishReplicaTarget input').after;
+      return finishReplicaTarget(deps.inventoryPath, {
         ...replicaInputOf(scope, input, 'target'),
-        received: stringList(recordField(input, 'finishReplicaTarget input').received, 'received', 100_000).map(
-          (name) => snapshotNameField(name, 'received'),
-        ),
-      }),
+        after: after === null ? null : zfsSnapshotNameField(after, 'after'),
+      });
+    },
+    setAsideDiverged: (input: unknown) => {
+      const common = recordField(input, 'setAsideDiverged input').common;
+      return setAsideDivergedTarget(deps.inventoryPath, {
+        ...replicaInputOf(scope, input, 'target'),
+        ...(common === undefined ? {} : { common: zfsSnapshotNameField(common, 'common') }),
+      });
+    },
     // notifyStart, recordOutcome, notifyTarget (activities/notify.ts)
     ...createNotifyActivities(deps.inventoryPath, deps.log),
   };

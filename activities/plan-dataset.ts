@@ -7,23 +7,32 @@ import type { BackupInput, BackupPlan } from '../domain/backup.js';
 import { ensureDataset, type EnsuredDataset } from './dataset.js';
 import { planBackupWithWarnings } from './plan.js';
 import { openSshMaster } from './ssh-master.js';
+import type { ReplicaRun } from '../domain/replication.js';
+import { decideReplicaRun, openForFailover } from './replica-run.js';
 
 export interface PlannedDataset {
   plan: BackupPlan;
   ensured: EnsuredDataset;
+  /** On a replication target: whether this run pulls (failover) or leaves the copy to replication. */
+  replicaRun?: ReplicaRun;
 }
 
 export async function planAndEnsureDataset(inventoryPath: string, input: BackupInput): Promise<PlannedDataset> {
   const { plan, warnings } = await planBackupWithWarnings(inventoryPath, input);
+  const replicaRun = await decideReplicaRun(plan);
+  // The copy comes by replication: the dataset is not touched and nothing is pulled.
+  if (replicaRun?.mode === 'replicated') return { plan, ensured: { mountpoint: '', created: false }, replicaRun };
   try {
+    if (replicaRun) await openForFailover(plan.dataset, plan.host);
     // The run's ssh login (~0.3 s) while zfs works: the probe then rides the open connection.
     const [ensured] = await Promise.all([
       ensureDataset(plan.dataset, plan.host, plan.reserve ? { reserve: plan.reserve } : {}),
       openSshMaster(plan),
     ]);
     // The workflow ends the run WARNING on the dataset step's warnings: the inventory's ride along.
-    if (warnings.length === 0) return { plan, ensured };
-    return { plan, ensured: { ...ensured, warnings: [...warnings, ...(ensured.warnings ?? [])] } };
+    const withWarnings =
+      warnings.length === 0 ? ensured : { ...ensured, warnings: [...warnings, ...(ensured.warnings ?? [])] };
+    return { plan, ensured: withWarnings, ...(replicaRun ? { replicaRun } : {}) };
   } catch (error) {
     // The same type, message and retry rule as ensureDataset's own failure; only the details change.
     const failure = error instanceof ApplicationFailure ? error : undefined;

@@ -6,19 +6,19 @@ import type { BackupInput, BackupPlan } from '../domain/backup.js';
 import { TidemarkError } from '../domain/errors.js';
 import { keepReasonProblem } from '../domain/keep.js';
 import { keptInventory } from '../inventory/kept-inventory.js';
+import type { Inventory } from '../inventory/schema.js';
 import { inventoryForRun } from '../inventory/sources.js';
 import { resolveServerHooks } from '../inventory/resolve.js';
 import {
   resolveGuards,
   resolveHost,
   resolveReserve,
-  resolveRetention,
   resolveServer,
   resolveSsh,
   type SshSettings,
 } from '../inventory/resolve.js';
 import { noteSecretVariables } from '../inventory/child-env.js';
-import { replicaTargets } from '../inventory/replication.js';
+import { replicaRetention, replicaTargets, replicationSource, resolveReplication } from '../inventory/replication.js';
 import { controlDirProblem, defaultControlDir } from './ssh-control-dir.js';
 
 /** What a backupHost input may hold: names and run options, never configuration. */
@@ -67,8 +67,10 @@ export async function planBackupWithWarnings(
       reserve: resolveReserve(inventory, input.server),
       ...(input.allowShrink ? { allowShrink: true } : {}),
       // The server's own zone is the policy's default; workflow code cannot read it.
-      retention: { policy: resolveRetention(inventory, host.host), adopt },
+      // A replication target's own retention (servers.<name>.replication.retention) also after a failover pull.
+      retention: { policy: replicaRetention(inventory, host.host, input.server), adopt },
       ...replicas(replicaTargets(inventory, host.host, input.server)),
+      ...replicaOf(inventory, host.host, input.server),
     };
     // Another host's broken entry is that host's problem (logged above); an invalid file concerns every run.
     return { plan, warnings: kept.warnings.filter((warning) => warning.startsWith('inventory invalid since')) };
@@ -82,6 +84,14 @@ export async function planBackupWithWarnings(
 /** Absent without targets: plans of hosts nobody replicates stay as they were. */
 function replicas(targets: string[]): Pick<BackupPlan, 'replicaTargets'> {
   return targets.length > 0 ? { replicaTargets: targets } : {};
+}
+
+/** On a replication target: where the copy comes from and when to pull directly instead. */
+function replicaOf(inventory: Inventory, host: string, server: string): Pick<BackupPlan, 'replica'> {
+  const source = replicationSource(inventory, host, server);
+  if (source === undefined) return {};
+  const { failoverAfterMs } = resolveReplication(inventory, { host, source, target: server });
+  return { replica: { source, failoverAfterMs } };
 }
 
 /** The run's ssh settings: with multiplexing, a fresh control socket path in a private folder; when the

@@ -3,7 +3,7 @@
 // the replication base, and the target's own retention (which never destroys that base).
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { TidemarkError } from '../domain/errors.js';
-import type { ReplicaSnapshot, ReplicationInput } from '../domain/replication.js';
+import { setAsideName, type ReplicaSnapshot, type ReplicationInput } from '../domain/replication.js';
 import { loadInventory } from '../inventory/load.js';
 import { replicaRetention, resolveReplication } from '../inventory/replication.js';
 import { resolveGuards, resolveHost, resolveServer } from '../inventory/resolve.js';
@@ -12,6 +12,7 @@ import {
   markReceived,
   receiveResume,
   replicaOrigin,
+  setAsideDiverged,
   setReplicationBase,
 } from '../pool/replication.js';
 import { runPoolTool } from '../pool/zfs.js';
@@ -69,21 +70,26 @@ export async function prepareReplicaTarget(inventoryPath: string, input: Replica
 
 export interface FinishedTarget {
   dataset: string;
+  /** The snapshots this replication brought (after `after`), oldest first. */
+  received: string[];
   /** The newest snapshot on the target now: the next incremental's base. */
   newest: string;
   retention?: RetentionOutcome;
 }
 
-/** The finishReplicaTarget activity: `received` are the snapshots the send brought, oldest first. */
+/** The finishReplicaTarget activity: every snapshot after `after` (the target's newest before this
+ * replication; null: none) came with it, also one whose round was reported interrupted after its receive. */
 export async function finishReplicaTarget(
   inventoryPath: string,
-  input: ReplicationInput & { received: string[] },
+  input: ReplicationInput & { after: string | null },
 ): Promise<FinishedTarget> {
   const inventory = await failIfInventoryError(() => loadInventory(inventoryPath));
   const resolved = await failIfInventoryError(async () => resolveReplication(inventory, input));
   const dataset = resolved.targetDataset;
-  await markReceived(dataset, input.source, input.received);
   const snapshots = await listReplicaSnapshots(dataset);
+  const names = snapshots.map((snapshot) => snapshot.name);
+  const received = names.slice(input.after === null ? 0 : names.indexOf(input.after) + 1);
+  await markReceived(dataset, input.source, received);
   const newest = snapshots.at(-1)?.name;
   if (!newest) throw new Error(`${dataset} has no snapshot after the receive`);
   await setReplicationBase(dataset, input.source, newest);
@@ -92,5 +98,17 @@ export async function finishReplicaTarget(
   const policy = replicaRetention(inventory, host.host, input.target);
   const anomalyCap = resolveGuards(inventory, host.host).maxAnomalySnapshots;
   const retention = await pruneAfterSnapshot(dataset, { policy, adopt, anomalyCap }, Context.current());
-  return { dataset, newest, retention };
+  return { dataset, received, newest, retention };
+}
+
+/** The setAsideDiverged activity (pool/replication.ts says how); returns the dataset the history went to. */
+export async function setAsideDivergedTarget(
+  inventoryPath: string,
+  input: ReplicationInput & { common?: string },
+): Promise<{ aside: string }> {
+  const inventory = await failIfInventoryError(() => loadInventory(inventoryPath));
+  const { targetDataset } = await failIfInventoryError(async () => resolveReplication(inventory, input));
+  const aside = setAsideName(targetDataset, new Date());
+  await setAsideDiverged(targetDataset, aside, input.source, input.common);
+  return { aside };
 }

@@ -212,11 +212,15 @@ export function replicaSnapshotsField(value: unknown): Array<{ name: string; gui
     const guid = entry.guid;
     if (typeof guid !== 'string' || !/^[0-9]{1,20}$/.test(guid))
       refuseInput(`targetSnapshots[${index}].guid must be a zfs guid, got ${describe(guid)}`);
-    // Any snapshot the target holds (not only Tidemark's): a ZFS name, nothing a command line could misread.
-    if (typeof entry.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,254}$/.test(entry.name))
-      refuseInput(`targetSnapshots[${index}].name must be a snapshot name, got ${describe(entry.name)}`);
-    return { name: entry.name, guid };
+    return { name: zfsSnapshotNameField(entry.name, `targetSnapshots[${index}].name`), guid };
   });
+}
+
+/** Any snapshot a target may hold (not only Tidemark's): a ZFS name, nothing a command line could misread. */
+export function zfsSnapshotNameField(value: unknown, field: string): string {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,254}$/.test(value))
+    refuseInput(`${field} must be a snapshot name, got ${describe(value)}`);
+  return value;
 }
 
 /** A zfs receive resume token (`zfs send -t`): OpenZFS writes them as hex digits and dashes. */

@@ -3,6 +3,8 @@
 // Runs on the backup server itself: it reads the pool with zfs, not through Temporal.
 import { keepReasons } from '../pool/keep-hold.js';
 import { datasetInfo, listSnapshots } from '../pool/zfs.js';
+import { replicationBases, snapshotOrigins } from '../pool/replication.js';
+import { replicaRetention } from '../inventory/replication.js';
 import { durationText } from '../domain/duration.js';
 import { ExitCode, TidemarkError } from '../domain/errors.js';
 import {
@@ -13,7 +15,7 @@ import {
   type RetentionPolicy,
   type SnapshotKind,
 } from '../domain/retention.js';
-import { resolveGuards, resolveHost, resolveRetention, resolveServer } from '../inventory/resolve.js';
+import { resolveGuards, resolveHost, resolveServer } from '../inventory/resolve.js';
 import type { Inventory } from '../inventory/schema.js';
 
 /** One host's dataset on this machine and the policy that applies to it. */
@@ -56,7 +58,8 @@ export async function localTarget(inventory: Inventory, hostName: string, server
     server: chosen.server,
     dataset: chosen.dataset,
     exists: present.includes(chosen),
-    policy: resolveRetention(inventory, host.host),
+    // A replication target's replicas follow its own policy (servers.<name>.replication.retention).
+    policy: replicaRetention(inventory, host.host, chosen.server),
     adopt: chosen.adopt,
     anomalyCap: resolveGuards(inventory, host.host).maxAnomalySnapshots,
   };
@@ -97,6 +100,8 @@ export interface SnapshotRow {
   keep: boolean;
   /** The rules keeping it ("daily 2026-11-20", "newest complete", "held", "foreign", ...). */
   reasons: string[];
+  /** The backup server it was replicated from; null for a snapshot taken on this server. */
+  origin: string | null;
 }
 
 export interface SnapshotReport extends LocalTarget {
@@ -112,6 +117,9 @@ export async function snapshotReport(
 ): Promise<{ report: SnapshotReport; plan: RetentionPlan }> {
   const listed = target.exists ? await listSnapshots(target.dataset) : [];
   const reasons = target.exists ? await keepReasons(target.dataset) : new Map<string, string>();
+  const origins = target.exists ? await snapshotOrigins(target.dataset) : new Map<string, string>();
+  // A replication base is never pruned (pool/prune.ts), whatever the policy says.
+  const bases = target.exists ? await replicationBases(target.dataset) : new Map<string, string>();
   const plan = planRetention({
     snapshots: listed,
     policy: target.policy,
@@ -132,12 +140,21 @@ export async function snapshotReport(
       kind: verdict.kind,
       holds: Number.isFinite(info.holds) ? info.holds : null,
       keepReason: reasons.get(verdict.name) ?? null,
-      keep: verdict.keep,
-      reasons: verdict.reasons,
+      ...withReplicationBase(verdict, bases),
+      origin: origins.get(verdict.name) ?? null,
     };
   });
   const { host, server, dataset, exists, policy, adopt, anomalyCap } = target;
   return { report: { host, server, dataset, exists, policy, adopt, anomalyCap, snapshots }, plan };
+}
+
+function withReplicationBase(
+  verdict: { name: string; keep: boolean; reasons: string[] },
+  bases: Map<string, string>,
+): { keep: boolean; reasons: string[] } {
+  const peers = [...bases].filter(([, base]) => base === verdict.name).map(([peer]) => peer);
+  if (peers.length === 0) return { keep: verdict.keep, reasons: verdict.reasons };
+  return { keep: true, reasons: [...verdict.reasons, `replication base (${peers.join(', ')})`] };
 }
 
 export async function showSnapshots(
@@ -186,7 +203,9 @@ export function formatTable(rows: SnapshotRow[], timeZone: string): string {
     hour: '2-digit',
     minute: '2-digit',
   });
-  const table = [['SNAPSHOT', `TAKEN (${timeZone})`, 'SIZE', 'KIND', 'KEPT BY']];
+  // Replicas (and targets after a failover) show where each snapshot came from.
+  const origins = rows.some((row) => row.origin);
+  const table = [['SNAPSHOT', `TAKEN (${timeZone})`, 'SIZE', 'KIND', ...(origins ? ['ORIGIN'] : []), 'KEPT BY']];
   for (const row of rows) {
     const kept = row.keep ? row.reasons.join(', ') : '— (pruned by the next prune)';
     const held = row.keepReason !== null ? ` ("${row.keepReason}")` : '';
@@ -195,6 +214,7 @@ export function formatTable(rows: SnapshotRow[], timeZone: string): string {
       local.format(new Date(row.takenAt)).replace(', ', ' '),
       formatBytes(row.used),
       row.kind,
+      ...(origins ? [row.origin ? `replica of ${row.origin}` : 'pulled here'] : []),
       kept + held,
     ]);
   }

@@ -56,6 +56,9 @@ export interface BackupPlan {
   retention?: { policy: RetentionPolicy; adopt: AdoptOptions };
   /** Servers that take this host's copy from this one by replication after each complete snapshot. */
   replicaTargets?: string[];
+  /** This server takes the host's copy from `source` by replication; it pulls only after `failoverAfterMs`
+   * without a complete snapshot (activities/replica-run.ts). */
+  replica?: { source: string; failoverAfterMs: number };
 }
 
 /** What `transferFiles` reports: figures from rsync --stats plus how the run ended. */

@@ -25,7 +25,7 @@ export type SendPlan =
   /** Nothing to send: the source has no Tidemark snapshot yet. */
   | { kind: 'nothing' }
   /** The target has snapshots the source cannot continue (a failover pull, or the common one pruned). */
-  | { kind: 'diverged'; common: string | undefined; targetNewest: string; why: string };
+  | { kind: 'diverged'; common: string | undefined; targetNewest: string; sourceNewest: string; why: string };
 
 /** `source` and `target` oldest first. Only Tidemark's snapshots are sent: the newest one is the goal, and
  * `zfs send -I` carries every snapshot between the common one and it (partial and suspect ones keep their
@@ -43,6 +43,7 @@ export function planSend(source: readonly ReplicaSnapshot[], target: readonly Re
       kind: 'diverged',
       common: undefined,
       targetNewest: targetNewest.name,
+      sourceNewest: newest.name,
       why: `no snapshot of the target is on the source any more (the source pruned ${targetNewest.name})`,
     };
   if (targetNewest.guid !== common.guid)
@@ -50,6 +51,7 @@ export function planSend(source: readonly ReplicaSnapshot[], target: readonly Re
       kind: 'diverged',
       common: common.name,
       targetNewest: targetNewest.name,
+      sourceNewest: newest.name,
       why: `the target has snapshots after the common ${common.name} that the source does not have (a failover pull)`,
     };
   if (common.guid === newest.guid || source.indexOf(common) > source.indexOf(newest))
@@ -68,4 +70,26 @@ export const replicaOriginProperty = 'tidemark:replica-of';
 
 export function replicationWorkflowId(host: string, target: string): string {
   return `replicate:${host}@${target}`;
+}
+
+/** Switching back from a failover: the target's own pulls (and anything else after the common snapshot) are
+ * set aside, never destroyed, once the source has a snapshot newer than the target's newest; until then
+ * the target's copy is the newer one and stays as it is. */
+export function sourceCaughtUp(plan: Extract<SendPlan, { kind: 'diverged' }>): boolean {
+  const source = parseSnapshotName(plan.sourceNewest)?.takenAt.getTime();
+  const target = parseSnapshotName(plan.targetNewest)?.takenAt.getTime() ?? Number.NEGATIVE_INFINITY;
+  return source !== undefined && source > target;
+}
+
+/** How a target server treats a scheduled backup of a host it replicates (activities/replica-run.ts). */
+export type ReplicaRun =
+  | { mode: 'replicated'; source: string; newest: string | null; ageMs: number | null }
+  | { mode: 'failover'; source: string; reason: string };
+
+/** Name of the dataset a diverged history is set aside into: "_" is in no host name, so it never collides. */
+export function setAsideName(dataset: string, at: Date): string {
+  return `${dataset}_diverged-${at
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d{3}Z$/, 'Z')}`;
 }

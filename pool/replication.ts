@@ -81,3 +81,47 @@ export async function receiveResume(dataset: string): Promise<ReceiveResume> {
   }
   return { supported: false };
 }
+
+/** zfs-fuse keeps a dataset busy for a moment after it was used: retry such a step briefly. */
+async function whenIdle(args: string[]): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const result = await runPoolTool('zfs', args);
+    if (result.exitCode === 0) return;
+    if (attempt >= 40 || !/busy/.test(result.stderr)) throw new Error(`zfs ${args.join(' ')}: ${result.stderr.trim()}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+/**
+ * Sets a diverged history aside without destroying anything: `dataset` is renamed to `aside`; with a
+ * common snapshot, `dataset` is made again as a clone of `aside@common` and promoted, so it holds every
+ * snapshot up to the common one (an incremental receive continues there) and `aside` keeps only what came
+ * after (the failover pulls). Without one, `dataset` is gone and the next receive is a full one.
+ */
+export async function setAsideDiverged(
+  dataset: string,
+  aside: string,
+  source: string,
+  common: string | undefined,
+): Promise<void> {
+  await runPoolTool('zfs', ['umount', dataset]);
+  await whenIdle(['rename', dataset, aside]);
+  await zfs(['set', 'readonly=on', aside]);
+  if (!common) return;
+  await whenIdle(['clone', `${aside}@${common}`, dataset]);
+  await whenIdle(['promote', dataset]);
+  await zfs(['set', 'readonly=on', dataset]);
+  await zfs(['set', `${replicaOriginProperty}=${source}`, dataset]);
+  await setReplicationBase(dataset, source, common);
+}
+
+/** Each snapshot of `dataset` received by replication → the server it came from (others: pulled here). */
+export async function snapshotOrigins(dataset: string): Promise<Map<string, string>> {
+  const origins = new Map<string, string>();
+  for (const { name, value, source } of await getOneLevel(dataset, [replicaOriginProperty])) {
+    const [owner, snapshot] = name.split('@');
+    if (owner === dataset && snapshot !== undefined && source === 'local' && value !== '-')
+      origins.set(snapshot, value);
+  }
+  return origins;
+}

@@ -12,6 +12,8 @@ import { execa } from 'execa';
 import { cacheDir } from '../devenv/paths.js';
 import { createLoopbackHost, type LoopbackHost } from '../devenv/sshd.js';
 import { destroyPool, ensureFilePool, removeStalePools } from '../devenv/zfs-pool.js';
+import type { BackupSummary } from '../domain/backup.js';
+import { backupWorkflowId } from '../domain/names.js';
 import { replicationWorkflowId } from '../domain/replication.js';
 import type { ReplicationSummary } from '../workflows/replicate-host.js';
 import { zfs } from '../pool/zfs.js';
@@ -28,6 +30,7 @@ let targetTree: string;
 let targetDataset: string;
 let sourceDataset: string;
 let targetWorker: ChildProcess | undefined;
+let sourceWorker: ChildProcess | undefined;
 
 before(async () => {
   await removeStalePools('tmrepl', join(cacheDir, 'test'));
@@ -62,7 +65,7 @@ before(async () => {
     };
     inventory.hosts[rig.hostName].servers = [rig.server, target];
   });
-  await rig.startWorker();
+  sourceWorker = await rig.startWorker();
   targetWorker = await startServerWorker(rig, target);
 });
 
@@ -204,6 +207,8 @@ test("the target keeps its own retention; the source's never prunes the common s
   const source = await rig.snapshots();
   assert.ok(source.includes(base), `the base ${base} was pruned on the source: ${source.join(', ')}`);
   assert.equal(source.length, 2, `daily 1 keeps the newest and the base only: ${source.join(', ')}`);
+  const listed = await rig.cli(['snapshots', '--host', rig.hostName, '--server', rig.server]);
+  assert.match(listed.stdout, new RegExp(`${base}.*replication base \\(${target.toLowerCase()}\\)`));
   targetWorker = await startServerWorker(rig, target);
   const resumed = await replication();
   assert.equal(resumed.status, 'SUCCESS', resumed.message);
@@ -243,4 +248,55 @@ test('a send killed midway is retried from the common snapshot', async () => {
   const source = await rig.snapshots();
   assert.equal((await snapshotsOf(targetDataset)).at(-1), source.at(-1));
   await assertSameTree(source.at(-1)!);
+});
+
+/** A backup of the host on the target server, to its end (the summary, whatever the status). */
+async function targetRun(): Promise<BackupSummary> {
+  await rig.cli(['start-backup', '--host', rig.hostName, '--server', target, '--wait']);
+  return rig.client.workflow.getHandle(backupWorkflowId(rig.hostName, target)).result();
+}
+
+test('source stopped: failover pull on the target; source back: replication resumes, no snapshot lost', async () => {
+  const replicated = await snapshotsOf(targetDataset);
+  // A fresh replica: the target's own run pulls nothing.
+  const fresh = await targetRun();
+  assert.equal(fresh.status, 'SUCCESS', fresh.message);
+  assert.match(fresh.message, /replicated from .*not pulled/);
+  assert.deepEqual(await snapshotsOf(targetDataset), replicated);
+
+  editInventory(rig, (inventory) => {
+    inventory.servers[target].replication = { retention: { keepWithin: '7d' }, failoverAfter: '1s' };
+  });
+  sourceWorker!.kill('SIGKILL');
+  writeFileSync(join(rig.source, 'etc', 'during-failover.conf'), 'written while the source was down\n');
+  await new Promise((resolve) => setTimeout(resolve, 1_500));
+  const failover = await targetRun();
+  assert.equal(failover.status, 'WARNING', failover.message);
+  assert.match(failover.message, /failover: no complete snapshot from/);
+  const pulled = failover.snapshot!.split('@')[1]!;
+  assert.deepEqual(await snapshotsOf(targetDataset), [...replicated, pulled]);
+  // `snapshots` on the target says where each came from.
+  const listed = (await rig.cli(['snapshots', '--host', rig.hostName, '--server', target])).stdout;
+  assert.match(listed, new RegExp(`${replicated.at(-1)}.*replica of ${rig.server}`));
+  assert.match(listed, new RegExp(`${pulled}.*pulled here`));
+
+  // The source is back and takes its next snapshot: replication sets the failover pull aside and resumes.
+  sourceWorker = await rig.startWorker();
+  editInventory(rig, (inventory) => {
+    inventory.servers[target].replication = { retention: { keepWithin: '7d' } };
+  });
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
+  await backup();
+  const resumed = await replication();
+  assert.equal(resumed.status, 'SUCCESS', resumed.message);
+  assert.equal(resumed.kind, 'incremental');
+  assert.ok(resumed.setAside, resumed.message);
+  const source = await rig.snapshots();
+  const onTarget = await snapshotsOf(targetDataset);
+  for (const name of replicated) assert.ok(onTarget.includes(name), `${name} lost: ${onTarget.join(', ')}`);
+  assert.equal(onTarget.at(-1), source.at(-1));
+  assert.deepEqual(await snapshotsOf(resumed.setAside!), [pulled]);
+  await assertSameTree(source.at(-1)!);
+  // And the next scheduled run on the target is back to "replicated".
+  assert.match((await targetRun()).message, /replicated from/);
 });

@@ -14,6 +14,7 @@ const row = (name: string, used: number): SnapshotRow => ({
   keepReason: null,
   keep: true,
   reasons: ['daily 2026-12-01'],
+  origin: null,
 });
 
 test('a 0B snapshot gets a footnote saying SIZE is what it alone holds; none without one', () => {

@@ -32,6 +32,8 @@ import { notifyRun, pingStart, unfinishedSummary } from './notify.js';
 import { pruneAfterBackup, retentionRequest, withRetentionOutcome } from './retention.js';
 import { recordBackupOutcome } from './search-attributes.js';
 import { startReplicas } from './replicate-after-backup.js';
+import { replicatedSummary } from './replica-run.js';
+import type { ReplicaRun } from '../domain/replication.js';
 import { runSummary } from '../domain/search-attributes.js';
 
 /** Which step the backup is in; transfer figures are in the transfer activity's heartbeat details. */
@@ -67,13 +69,19 @@ export async function backupHost(input: BackupInput): Promise<BackupSummary> {
   try {
     // Ownership, hardening, pool health and reserve; the shrink guard's baseline (activities/dataset.ts).
     let ensured: EnsuredDataset;
+    let replicaRun: ReplicaRun | undefined;
     if (patched('one-step-plan')) {
       // One round trip for both; histories recorded before this replay the two steps below.
-      ({ plan, ensured } = await onServer.planAndEnsureDataset(input));
+      ({ plan, ensured, replicaRun } = await onServer.planAndEnsureDataset(input));
     } else {
       plan = await onServer.planBackup(input);
       progress.phase = 'dataset';
       ensured = await onServer.ensureDataset(plan.dataset, plan.host, plan.reserve ? { reserve: plan.reserve } : {});
+    }
+    // A replication target whose copy is fresh pulls nothing (workflows/replica-run.ts).
+    if (replicaRun?.mode === 'replicated' && patched('replica-run')) {
+      progress.phase = 'done';
+      return recordBackupOutcome(await notifyRun(replicatedSummary(plan, replicaRun, started), startPing));
     }
     // Host veto, hooks, mount-table selection and excludes (workflows/host-steps.ts).
     const host = await prepareHost(plan, progress, started);
@@ -120,6 +128,7 @@ export async function backupHost(input: BackupInput): Promise<BackupSummary> {
     const durationMs = Date.now() - started;
     // Why this run is not a plain success, most important first; a WARNING's summary line starts with them.
     const concerns = [
+      ...(replicaRun?.mode === 'failover' ? [`failover: ${replicaRun.reason}; pulled ${plan.host} directly`] : []),
       ...(guard?.heldMounts.length ? [`not mounted this time, copy kept: ${guard.heldMounts.join(', ')}`] : []),
       ...(guard?.suspect
         ? [`${guard.suspect}; labelled suspect (start-backup --allow-shrink if the data was removed on purpose)`]

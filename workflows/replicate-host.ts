@@ -10,7 +10,7 @@ import type { PreparedTarget } from '../activities/replicate-target.js';
 import { formatDuration } from '../domain/duration.js';
 import { innermostCause } from '../domain/failures.js';
 import { serverTaskQueue, transferTaskQueue } from '../domain/names.js';
-import type { ReplicationInput } from '../domain/replication.js';
+import { sourceCaughtUp, type ReplicationInput } from '../domain/replication.js';
 
 export interface ReplicationSummary extends ReplicationInput {
   status: 'SUCCESS' | 'WARNING' | 'FAILED';
@@ -24,6 +24,8 @@ export interface ReplicationSummary extends ReplicationInput {
   rounds: number;
   durationMs: number;
   pruned: string[];
+  /** Where the target's diverged history (failover pulls) was set aside, when it was. */
+  setAside?: string;
   message: string;
 }
 
@@ -39,8 +41,13 @@ export async function replicateHost(input: ReplicationInput): Promise<Replicatio
     retry: poolRetry,
   });
   const pair = `${input.host} from ${input.source} to ${input.target}`;
+  /** Where a diverged history of the target went (at most once per run). */
+  let setAside: string | undefined;
+  /** The target's newest snapshot before this run: everything after it on the target came with this run. */
+  let before: string | null | undefined;
   for (let round = 1; ; round++) {
     const target = await onTarget.prepareReplicaTarget(input);
+    before ??= target.snapshots.at(-1)?.name ?? null;
     let sent: SendResult;
     try {
       sent = await sending(input, target).sendReplica({
@@ -77,17 +84,36 @@ export async function replicateHost(input: ReplicationInput): Promise<Replicatio
     });
     const plan = sent.plan;
     if (plan.kind === 'nothing') return summary('WARNING', null, `${pair}: the source has no snapshot yet`);
-    if (plan.kind === 'up-to-date') return summary('SUCCESS', plan.snapshot, `${pair}: up to date at ${plan.snapshot}`);
-    if (plan.kind === 'diverged')
-      return summary('WARNING', plan.targetNewest, `${pair}: not replicated, ${plan.why}; nothing was destroyed`);
-    const finished = await onTarget.finishReplicaTarget({ ...input, received: sent.received });
-    const result = summary(
-      'SUCCESS',
-      finished.newest,
-      `${pair}: ${plan.kind} send of ${sent.received.length} snapshot${sent.received.length === 1 ? '' : 's'} ` +
-        `up to ${plan.to}, ${sent.bytesSent} bytes in ${formatDuration(Date.now() - started)}` +
-        (round > 1 ? ` (round ${round}: earlier sends were interrupted)` : ''),
-    );
+    // Up to date after an interrupted round still finishes: that round's receive may have completed.
+    if (plan.kind === 'up-to-date' && round === 1)
+      return summary('SUCCESS', plan.snapshot, `${pair}: up to date at ${plan.snapshot}`);
+    if (plan.kind === 'diverged') {
+      // Back from a failover (docs/how-to/off-site-copies.md): set the target's own history aside, then send.
+      if (!sourceCaughtUp(plan) || setAside !== undefined)
+        return summary(
+          'WARNING',
+          plan.targetNewest,
+          `${pair}: not replicated, ${plan.why}; the target's copy is newer than the source's ${plan.sourceNewest}, so it stays until the source catches up; nothing was destroyed`,
+        );
+      setAside = (
+        await onTarget.setAsideDiverged({ ...input, ...(plan.common === undefined ? {} : { common: plan.common }) })
+      ).aside;
+      before = plan.common ?? null;
+      continue;
+    }
+    const finished = await onTarget.finishReplicaTarget({ ...input, after: before });
+    const received = finished.received;
+    const result: ReplicationSummary = {
+      ...summary(
+        'SUCCESS',
+        finished.newest,
+        `${pair}: ${plan.kind === 'up-to-date' ? 'a completed' : plan.kind} send of ${received.length} snapshot${received.length === 1 ? '' : 's'} ` +
+          `up to ${finished.newest}, ${sent.bytesSent} bytes in ${formatDuration(Date.now() - started)}` +
+          (round > 1 ? ` (round ${round}: earlier sends were interrupted)` : ''),
+      ),
+      received,
+    };
+    if (setAside) result.message += `; the target's diverged history (failover pulls) was set aside as ${setAside}`;
     const retention = finished.retention;
     if (retention && 'error' in retention) {
       result.status = 'WARNING';
@@ -96,7 +122,7 @@ export async function replicateHost(input: ReplicationInput): Promise<Replicatio
       result.pruned = retention.result.destroyed;
       result.message += `; target retention pruned ${retention.result.destroyed.length}`;
     }
-    return result;
+    return setAside ? { ...result, setAside } : result;
   }
 }
 
