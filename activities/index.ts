@@ -31,7 +31,6 @@ import {
   replicaInputOf,
   replicaSnapshotsField,
   resumeTokenField,
-  stringList,
   snapshotNameField,
   trustedBackupPlan,
   trustedServerHook,
