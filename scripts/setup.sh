@@ -9,8 +9,9 @@ cd "$(dirname "$0")/.."
 # (systemd-analyze) and docker-compose: the deployment tests check certificates, the unit and the compose file.
 # sudo: the least-privilege host test. chromium: temporal-ui.test.ts opens the Temporal Web UI in a real headless browser.
 # prometheus: its promtool checks the worker's metrics page (metrics.test.ts); its server is not used.
-# dpkg-dev, lintian, mmdebstrap: package-deb.test.ts builds the .deb, lints it and installs it into a fresh Debian root.
-packages=(rsync openssh-server openssh-client attr acl util-linux procps python3-venv e2fsprogs icinga2 openssl systemd docker-compose sudo chromium prometheus dpkg-dev lintian mmdebstrap)
+# dpkg-dev, dpkg-repack, lintian, mmdebstrap: package-deb.test.ts builds the .deb, lints it and installs it (with this
+# machine's nodejs, repacked) into a fresh Debian root.
+packages=(rsync openssh-server openssh-client attr acl util-linux procps python3-venv e2fsprogs icinga2 openssl systemd docker-compose sudo chromium prometheus dpkg-dev dpkg-repack lintian mmdebstrap)
 command -v zfs >/dev/null 2>&1 && [ -e /dev/zfs ] || packages+=(zfs-fuse)
 bash scripts/apt-install.sh --no-service icinga2 --no-service prometheus "${packages[@]}"
 
