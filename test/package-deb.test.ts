@@ -4,11 +4,11 @@
 // the installed unit, the production tree exactly as npm-shrinkwrap.json pins it; reinstalling keeps an
 // edited /etc/tidemark/tidemark.yaml. (test/package.test.ts covers the npm tarball.)
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { before, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { execa } from 'execa';
 import { freshDebianRoot, hostNodejsDeb, type DebianRoot } from './helpers/debian-root.js';
 
@@ -42,6 +42,9 @@ before(async () => {
   await root.aptInstall([nodejs, deb]);
   console.log(`apt install in the root: ${seconds(installing)}`);
 });
+
+// The root and the .deb: about 600 MB per run.
+after(() => rmSync(work, { recursive: true, force: true }));
 
 test('lintian reports no error and no warning (accepted ones are overridden, with reasons, in the package)', async () => {
   const result = await lintian;
