@@ -111,13 +111,13 @@ install -m 0755 packaging/postinst packaging/postrm "$root/DEBIAN/"
 echo /etc/tidemark/tidemark.yaml >"$root/DEBIAN/conffiles"
 
 # Owners are root (dpkg-deb --root-owner-group); modes: directories 0755, files 0644, executable only
-# the commands: ours and those npm links in node_modules/.bin (some modules ship everything +x).
+# the commands and scripts (some modules ship everything +x).
 find "$root" -type d -exec chmod 0755 {} +
 find "$root" -type f -exec chmod 0644 {} +
-chmod 0755 "$root/usr/bin/tidemark" "$lib/dist/client/cli.js" "$root"/usr/share/tidemark/* "$root"/DEBIAN/post*
+chmod 0755 "$root/usr/bin/tidemark" "$root"/usr/share/tidemark/* "$root"/DEBIAN/post*
 find "$lib/node_modules/.bin" -type l -exec chmod 0755 {} +
-# Scripts (a #! line) stay runnable, as their modules published them.
-find "$lib/node_modules" -type f -print0 |
+# Scripts (a #! line) stay runnable: ours (cli.js, the replication receive filter) and the modules'.
+find "$lib" -type f -print0 |
   xargs -0 perl -e 'for (@ARGV) { open my $f, "<", $_ or next; read $f, my $b, 2; print "$_\0" if $b eq "#!" }' |
   xargs -0 -r chmod 0755
 # /etc/tidemark will also hold the ssh private key and the Temporal client key (the unit's mode, too).

@@ -16,9 +16,10 @@ if [ "${1:-}" = "--tests" ]; then
   # docker-compose: the deployment tests check certificates, the unit and the compose file. sudo: the
   # least-privilege host test. chromium: temporal-ui.test.ts opens the Temporal Web UI in a real headless
   # browser. prometheus: its promtool checks the worker's metrics page (metrics.test.ts); its server is not used.
-  # dpkg-dev, lintian, mmdebstrap: package-deb.test.ts builds the .deb, lints it and installs it into a fresh
-  # Debian root (mmdebstrap also makes the Debian 13 root the real NetBox runs in).
-  packages+=(attr acl e2fsprogs icinga2 openssl systemd docker-compose sudo chromium prometheus dpkg-dev lintian mmdebstrap)
+  # dpkg-dev, dpkg-repack, lintian, mmdebstrap: package-deb.test.ts builds the .deb, lints it and installs it
+  # (with this machine's nodejs, repacked) into a fresh Debian root; mmdebstrap also makes the Debian 13 root
+  # the real NetBox runs in.
+  packages+=(attr acl e2fsprogs icinga2 openssl systemd docker-compose sudo chromium prometheus dpkg-dev dpkg-repack lintian mmdebstrap)
   services=(--no-service icinga2 --no-service prometheus)
 fi
 bash scripts/apt-install.sh "${services[@]}" "${packages[@]}"

@@ -2,9 +2,11 @@
 // worker unit, docker-compose config on the compose file (Docker itself does not run here), sh -n on the
 // compose jobs' scripts. Each check is shown to fail on a broken copy, so a pass means something.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { connect as connectTls, createServer as createTlsServer } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { execa } from 'execa';
@@ -74,7 +76,7 @@ test('docker-compose config accepts the compose file; a missing setting is named
   assert.match(missing.stderr, /set TIDEMARK_SERVER to this backup server's name/);
 });
 
-test('the composed services: loopback ports only, a worker on the compose network with ZFS, its config read-only, the pool rshared, state on a volume', async () => {
+test('the composed services: Temporal reachable from other servers with mutual TLS only, the UI on loopback, a worker on the compose network with ZFS, its config read-only, the pool rshared, state on a volume', async () => {
   const result = await compose(['config'], composeEnv);
   assert.equal(result.exitCode, 0, result.stderr);
   const services = parse(result.stdout).services as Record<string, Record<string, any>>;
@@ -89,7 +91,42 @@ test('the composed services: loopback ports only, a worker on the compose networ
   const published = Object.entries(services).flatMap(([name, service]) =>
     ((service.ports ?? []) as string[]).map((port) => `${name} ${port}`),
   );
-  assert.deepEqual(published, ['temporal 127.0.0.1:7233:7233/tcp', 'temporal-ui 127.0.0.1:8080:8080/tcp']);
+  assert.deepEqual(published, ['temporal 0.0.0.0:7233:7233/tcp', 'temporal-ui 127.0.0.1:8080:8080/tcp']);
+  // Every client of the published port must show a certificate from the CA; each service mounts the
+  // certificates read-only and names the files make-certs.sh writes.
+  const temporal = services.temporal!;
+  assert.equal(temporal.environment.TEMPORAL_TLS_REQUIRE_CLIENT_AUTH, 'true');
+  const tlsFiles = new Set([
+    'ca.pem',
+    'server.pem',
+    'server.key',
+    'client-admin.pem',
+    'client-admin.key',
+    'client-backup-1.pem',
+    'client-backup-1.key',
+  ]);
+  for (const [name, service] of Object.entries(services)) {
+    const paths = Object.entries(service.environment ?? {}).filter(
+      ([key]) => key.startsWith('TEMPORAL_TLS_') && /(CERT|KEY|CA)(_PATH)?$/.test(key),
+    );
+    if (['postgresql', 'temporal-schema'].includes(name)) {
+      assert.deepEqual(paths, [], name);
+      continue;
+    }
+    assert.ok(paths.length >= 3, `${name} has its TLS files`);
+    for (const [key, value] of paths) {
+      assert.match(String(value), /^\/etc\/temporal-tls\//, `${name} ${key}`);
+      assert.ok(
+        tlsFiles.has(String(value).split('/').pop()!),
+        `${name} ${key}=${value} is a file make-certs.sh writes`,
+      );
+    }
+    assert.deepEqual(
+      (service.volumes as Array<Record<string, any>>).find((volume) => volume.target === '/etc/temporal-tls'),
+      { type: 'bind', source: '/etc/tidemark/temporal-tls', target: '/etc/temporal-tls', read_only: true },
+      name,
+    );
+  }
 
   const worker = services.worker!;
   assert.equal(worker.network_mode, undefined);
@@ -135,4 +172,74 @@ test('the compose jobs register the namespace and all four search attributes; th
     'TidemarkStatus:Keyword',
     'TidemarkBytes:Int',
   ]);
+});
+
+/** A TLS handshake with `server` (client certificate required): resolves with the error, or undefined. */
+async function handshake(
+  server: { ca: string; cert: string; key: string },
+  client: { ca: string; cert?: string; key?: string; servername: string },
+): Promise<string | undefined> {
+  const read = (file?: string) => (file ? readFileSync(file) : undefined);
+  const listener = createTlsServer({
+    ca: read(server.ca),
+    cert: read(server.cert),
+    key: read(server.key),
+    requestCert: true,
+    rejectUnauthorized: true,
+  });
+  listener.on('secureConnection', (socket) => socket.end('ok'));
+  listener.on('tlsClientError', () => {});
+  await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
+  const { port } = listener.address() as AddressInfo;
+  try {
+    return await new Promise<string | undefined>((resolve) => {
+      const socket = connectTls({
+        host: '127.0.0.1',
+        port,
+        servername: client.servername,
+        ca: read(client.ca),
+        cert: read(client.cert),
+        key: read(client.key),
+      });
+      let data = '';
+      socket.on('data', (chunk: Buffer) => (data += chunk.toString()));
+      socket.on('end', () => resolve(data === 'ok' ? undefined : `closed after "${data}"`));
+      socket.on('error', (error) => resolve(error.message));
+    });
+  } finally {
+    listener.close();
+  }
+}
+
+test('make-certs.sh: a CA, a server certificate for the name the backup servers dial and one client certificate each, for mutual TLS', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tidemark-certs-'));
+  const script = join(repo, 'deploy/temporal/make-certs.sh');
+  await execa('sh', [script, dir, 'temporal.example.org', 'backup-1', 'backup-2']);
+  const file = (name: string) => join(dir, name);
+  for (const key of ['ca.key', 'server.key', 'client-admin.key', 'client-backup-1.key', 'client-backup-2.key'])
+    assert.equal(statSync(file(key)).mode & 0o077, 0, `${key} is private`);
+  const server = { ca: file('ca.pem'), cert: file('server.pem'), key: file('server.key') };
+  const backup1 = { ca: file('ca.pem'), cert: file('client-backup-1.pem'), key: file('client-backup-1.key') };
+  assert.equal(await handshake(server, { ...backup1, servername: 'temporal.example.org' }), undefined);
+  // The compose services dial the server by its service name.
+  assert.equal(await handshake(server, { ...backup1, servername: 'temporal' }), undefined);
+  // Refused: another name, no client certificate, a client certificate from another CA.
+  assert.match((await handshake(server, { ...backup1, servername: 'other.example.org' })) ?? '', /altnames/i);
+  assert.notEqual(await handshake(server, { ca: file('ca.pem'), servername: 'temporal.example.org' }), undefined);
+  const other = mkdtempSync(join(tmpdir(), 'tidemark-certs-other-'));
+  await execa('sh', [script, other, 'temporal.example.org', 'backup-1']);
+  assert.notEqual(
+    await handshake(server, {
+      ca: file('ca.pem'),
+      cert: join(other, 'client-backup-1.pem'),
+      key: join(other, 'client-backup-1.key'),
+      servername: 'temporal.example.org',
+    }),
+    undefined,
+  );
+  // Run again with a new server: the CA and the existing certificates stay, the new one is added.
+  const ca = readFileSync(file('ca.pem'), 'utf8');
+  await execa('sh', [script, dir, 'temporal.example.org', 'backup-1', 'backup-3']);
+  assert.equal(readFileSync(file('ca.pem'), 'utf8'), ca);
+  await execa('openssl', ['verify', '-CAfile', file('ca.pem'), file('client-backup-3.pem')]);
 });

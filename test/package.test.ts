@@ -72,6 +72,8 @@ test('the tarball holds the built code, the workflow bundle and the systemd unit
     'deploy/host/tidemark-ssh-filter',
     'package.json',
     'README.md',
+    'LICENSE',
+    'npm-shrinkwrap.json',
   ]) {
     assert.ok(shipped.includes(file), `${file} is shipped`);
   }
