@@ -45,6 +45,23 @@ export const testFiles: Readonly<Record<string, TestFileSpec>> = {
   'search-attributes': { tier: 'system', afterAll: true },
 };
 
+/** Files that take minutes: started first when the runner has no times of an earlier run (a fresh clone),
+ * so the last minutes are not spent waiting for one long file. */
+export const startFirst: readonly string[] = [
+  'package',
+  'retention.integration',
+  'data-safety',
+  'restore',
+  'decommission',
+  'notify-mail-smarthost',
+  'retention-anomaly-table',
+  'interruptions',
+  'hooks',
+  'bench-smoke',
+  'failures',
+  'data-safety-writers',
+];
+
 export function specOf(name: string): TestFileSpec {
   return testFiles[name] ?? { tier: 'integration' };
 }
