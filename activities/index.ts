@@ -1,7 +1,11 @@
-// The activities a backup server's worker registers, bound to that worker's inventory file and logger.
-// The worker imports activities/ through this file only.
-import type { BackupInput } from '../domain/backup.js';
-import type { RestoreInput } from '../domain/restore.js';
+// The activities a backup server's worker registers, bound to that worker's inventory file, server and
+// logger. The worker imports activities/ through this file only. Every input is a request checked by
+// worker-policy.ts / restore-policy.ts: names in, everything executable from this worker's own inventory.
+import type { Baseline } from '../domain/guards.js';
+import { planRetention } from '../domain/retention.js';
+import { readBaseline } from '../pool/baseline.js';
+import type { PruneRequest } from '../pool/prune.js';
+import { datasetInfo, listSnapshots } from '../pool/zfs.js';
 import { ensureDataset } from './dataset.js';
 import { runHostHooks, runServerHook } from './hooks.js';
 import { probeHost } from './host-probe.js';
@@ -10,51 +14,178 @@ import { planBackup } from './plan.js';
 import { planAndEnsureDataset } from './plan-dataset.js';
 import { logRunStart, type RunLog } from './run-log.js';
 import { pruneSnapshots } from './prune.js';
-import { closeRestoreSnapshot, openRestoreSnapshot, planRestore, restoreFiles } from './restore.js';
+import { closeRestoreSnapshot, openRestoreSnapshot, restoreFiles } from './restore.js';
+import { plannedRestore, trustedRestorePlan, trustedView } from './restore-policy.js';
 import { takeSnapshot } from './snapshot.js';
-import { snapshotAndPrune } from './snapshot-and-prune.js';
+import { snapshotAndPrune, type RetentionRequest } from './snapshot-and-prune.js';
 import { transferFiles } from './transfer.js';
-import { listSnapshots } from '../pool/zfs.js';
+import {
+  backupInputOf,
+  hookFacts,
+  hostDataset,
+  keepField,
+  nameField,
+  record as recordField,
+  recordedProperties,
+  refuseInput,
+  replicaInputOf,
+  replicaSnapshotsField,
+  resumeTokenField,
+  stringList,
+  snapshotNameField,
+  trustedBackupPlan,
+  trustedServerHook,
+  type WorkerScope,
+} from './worker-policy.js';
+import { sendReplica, type SendRequest } from './replicate-send.js';
+import { finishReplicaTarget, prepareReplicaTarget } from './replicate-target.js';
 
 export { createControlActivities } from './sync-inventory.js';
 
-export interface ActivityDeps {
-  /** The inventory this server reads at each backup. */
-  inventoryPath: string;
+export interface ActivityDeps extends WorkerScope {
   /** Where the run-start (plan step) and run-end (notify step) lines go. */
   log: RunLog;
 }
 
-/** Activities keyed by the names workflows call them by. */
+/** Activities keyed by the names workflows call them by. Signatures are unchanged (recorded histories and
+ * running workflows still call them so); what the arguments may ask for is checked here. */
 export function createActivities(deps: ActivityDeps) {
+  const scope: WorkerScope = { inventoryPath: deps.inventoryPath, server: deps.server };
+  /** The host's plan as this worker makes it, for the dataset steps (reserve, retention, guards). */
+  const planOf = async (dataset: unknown) => {
+    const { host } = await hostDataset(scope, dataset);
+    return planBackup(scope.inventoryPath, { host, server: scope.server });
+  };
   return {
-    planBackup: (input: BackupInput) => {
-      logRunStart(deps.log, input);
-      return planBackup(deps.inventoryPath, input);
+    planBackup: (input: unknown) => {
+      const checked = backupInputOf(scope, input);
+      logRunStart(deps.log, checked);
+      return planBackup(deps.inventoryPath, checked);
     },
-    ensureDataset,
+    // The reserve comes from the inventory, not from the input's options.
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars -- kept in the signature for the workflows' calls
+    ensureDataset: async (dataset: unknown, host: unknown, _options?: unknown) => {
+      const plan = await planOf(dataset);
+      if (nameField(host, 'host') !== plan.host) refuseInput(`host "${String(host)}" does not own ${plan.dataset}`);
+      return ensureDataset(plan.dataset, plan.host, plan.reserve ? { reserve: plan.reserve } : {});
+    },
     // planBackup and ensureDataset in one round trip (runs since the 'one-step-plan' patch).
-    planAndEnsureDataset: (input: BackupInput) => {
-      logRunStart(deps.log, input);
-      return planAndEnsureDataset(deps.inventoryPath, input);
+    planAndEnsureDataset: (input: unknown) => {
+      const checked = backupInputOf(scope, input);
+      logRunStart(deps.log, checked);
+      return planAndEnsureDataset(deps.inventoryPath, checked);
     },
-    probeHost,
-    runHostHooks,
-    runServerHook,
-    transferFiles,
-    takeSnapshot,
-    listSnapshots,
-    pruneSnapshots,
-    // takeSnapshot, listSnapshots and pruneSnapshots in one round trip (since the 'snapshot-with-retention' patch).
-    snapshotAndPrune,
+    probeHost: async (plan: unknown) => probeHost(await trustedBackupPlan(scope, plan)),
+    runHostHooks: async (plan: unknown) => runHostHooks(await trustedBackupPlan(scope, plan)),
+    // The timeout is the inventory's (servers.<name>.hooks.timeout).
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars -- kept in the signature for the workflows' calls
+    runServerHook: async (script: unknown, env: unknown, _timeoutMs?: unknown) => {
+      const hook = await trustedServerHook(scope, script);
+      return runServerHook(hook.script, hookFacts(env), hook.timeoutMs);
+    },
+    // The destination and the shrink guard's baseline are read from the pool, not taken from the input.
+    // eslint-disable-next-line @typescript-eslint/no-unused-vars -- kept in the signature for the workflows' calls
+    transferFiles: async (plan: unknown, destination: unknown, _baseline?: Baseline) => {
+      const trusted = await trustedBackupPlan(scope, plan);
+      const info = await datasetInfo(trusted.dataset);
+      if (!info?.mounted) refuseInput(`${trusted.dataset} is not mounted: the dataset step prepares it`);
+      if (typeof destination === 'string' && destination.replace(/\/+$/, '') !== info.mountpoint)
+        refuseInput(`destination ${JSON.stringify(destination)} is not ${trusted.dataset}'s mountpoint`);
+      return transferFiles(trusted, info.mountpoint, await readBaseline(trusted.dataset));
+    },
+    takeSnapshot: async (dataset: unknown, name: unknown, keep?: unknown, recorded?: unknown) => {
+      const { dataset: checked } = await hostDataset(scope, dataset);
+      return takeSnapshot(checked, snapshotNameField(name), keepField(keep), recordedProperties(recorded));
+    },
+    listSnapshots: async (dataset: unknown) => listSnapshots((await hostDataset(scope, dataset)).dataset),
+    // Destroys only what this worker's own retention plan also names, judged with its own policy.
+    pruneSnapshots: async (request: PruneRequest) => {
+      const plan = await planOf(record(request).dataset);
+      const retention = retentionOf(plan);
+      if (!retention) return { destroyed: [], alreadyGone: [], refused: [] };
+      const succeeded = request.safety?.backupSucceeded === true;
+      const own = planRetention({
+        snapshots: await listSnapshots(plan.dataset),
+        policy: retention.policy,
+        now: Date.now(),
+        backupSucceeded: succeeded,
+        adopt: retention.adopt,
+        ...(retention.anomalyCap === undefined ? {} : { anomalyCap: retention.anomalyCap }),
+      });
+      const asked = new Set(Array.isArray(request.plan?.destroy) ? request.plan.destroy : []);
+      return pruneSnapshots({
+        dataset: plan.dataset,
+        plan: { ...own, destroy: own.destroy.filter((name) => asked.has(name)) },
+        safety: {
+          timeZone: retention.policy.timeZone,
+          adopt: retention.adopt,
+          backupSucceeded: succeeded,
+          ...(retention.anomalyCap === undefined ? {} : { anomalyCap: retention.anomalyCap }),
+        },
+      });
+    },
+    // takeSnapshot, listSnapshots and pruneSnapshots in one round trip (since the 'snapshot-with-retention'
+    // patch). The input only says whether to prune; the policy is this worker's.
+    snapshotAndPrune: async (
+      dataset: unknown,
+      name: unknown,
+      keep: unknown,
+      recorded: unknown,
+      retention?: unknown,
+    ) => {
+      const plan = await planOf(dataset);
+      const own = retention ? retentionOf(plan) : undefined;
+      return snapshotAndPrune(
+        plan.dataset,
+        snapshotNameField(name),
+        keepField(keep),
+        recordedProperties(recorded),
+        own,
+      );
+    },
     // restoreHost's steps (activities/restore.ts); restoreFiles runs on the transfer queue.
-    planRestore: (input: RestoreInput) => planRestore(deps.inventoryPath, input),
-    openRestoreSnapshot,
-    restoreFiles,
-    closeRestoreSnapshot,
+    planRestore: (input: unknown) => plannedRestore(scope, input),
+    openRestoreSnapshot: async (plan: unknown) => openRestoreSnapshot(await trustedRestorePlan(scope, plan)),
+    restoreFiles: async (plan: unknown, view: unknown) => {
+      const trusted = await trustedRestorePlan(scope, plan);
+      return restoreFiles(trusted, await trustedView(trusted, view));
+    },
+    closeRestoreSnapshot: async (plan: unknown) => closeRestoreSnapshot(await trustedRestorePlan(scope, plan)),
+    // replicateHost's steps: the target's on its server queue, the send on the source's transfer queue. Each
+    // acts only for this worker's own side of the pair; the rest comes from this worker's inventory.
+    prepareReplicaTarget: (input: unknown) =>
+      prepareReplicaTarget(deps.inventoryPath, replicaInputOf(scope, input, 'target')),
+    sendReplica: (request: unknown) => {
+      const fields = recordField(request, 'sendReplica input');
+      const resumeToken = resumeTokenField(fields.resumeToken);
+      return sendReplica(deps.inventoryPath, {
+        ...replicaInputOf(scope, request, 'source'),
+        targetSnapshots: replicaSnapshotsField(fields.targetSnapshots),
+        resumable: fields.resumable === true,
+        ...(resumeToken ? { resumeToken } : {}),
+      });
+    },
+    finishReplicaTarget: (input: unknown) =>
+      finishReplicaTarget(deps.inventoryPath, {
+        ...replicaInputOf(scope, input, 'target'),
+        received: stringList(recordField(input, 'finishReplicaTarget input').received, 'received', 100_000).map((name) =>
+          snapshotNameField(name, 'received'),
+        ),
+      }),
     // notifyStart, recordOutcome, notifyTarget (activities/notify.ts)
     ...createNotifyActivities(deps.inventoryPath, deps.log),
   };
+}
+
+function record(value: unknown): Record<string, unknown> {
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+}
+
+/** The retention a run of this plan prunes with (as workflows/retention.ts asks for it). */
+function retentionOf(plan: Awaited<ReturnType<typeof planBackup>>): RetentionRequest | undefined {
+  if (!plan.retention) return undefined;
+  const anomalyCap = plan.guards?.maxAnomalySnapshots;
+  return { ...plan.retention, ...(anomalyCap === undefined ? {} : { anomalyCap }) };
 }
 
 export type Activities = ReturnType<typeof createActivities>;

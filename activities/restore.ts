@@ -1,7 +1,5 @@
 // The restore's steps on the backup server that owns the pool: plan (which snapshot, where to), open the
 // snapshot read-only and hold it, copy with rsync, and close (release the hold, destroy the clone).
-import { lstat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { activityFailure } from '../domain/failures.js';
 import { WorkflowNotFoundError } from '@temporalio/client';
@@ -23,8 +21,10 @@ import {
 import { classifyRsyncExit } from '../domain/rsync-exit.js';
 import { lastProgress, parseStats } from '../domain/rsync-output.js';
 import { stopGroup } from './process-group.js';
-import { loadInventory } from '../inventory/load.js';
+import { rsyncEnvironment } from '../inventory/child-env.js';
+import { keptInventory } from '../inventory/kept-inventory.js';
 import { resolveHost, resolveServer, resolveSsh } from '../inventory/resolve.js';
+import { lookupBeneath } from '../pool/beneath.js';
 import { holdForRestore, releaseRestoreHold, restoreHolds } from '../pool/restore-hold.js';
 import { closeClone, openSnapshot, readerClones } from '../pool/snapshot-reader.js';
 import { listSnapshots } from '../pool/zfs.js';
@@ -41,7 +41,7 @@ export async function planRestore(inventoryPath: string, input: RestoreInput): P
   try {
     const problems = restoreInputProblems(input);
     if (problems.length > 0) throw new TidemarkError('USAGE', problems.join('; '));
-    const inventory = await loadInventory(inventoryPath);
+    const { inventory } = await keptInventory(inventoryPath).read();
     const host = resolveHost(inventory, input.host);
     const { dataset: serverDataset } = resolveServer(inventory, host, input.server);
     const dataset = `${serverDataset}/${host.host}`;
@@ -83,6 +83,7 @@ export async function planRestore(inventoryPath: string, input: RestoreInput): P
       target,
       dryRun: input.dryRun ?? false,
       ...(input.bandwidthLimit ? { bandwidthLimit: input.bandwidthLimit } : {}),
+      ...(input.specialFiles ? { specialFiles: true } : {}),
       ioTimeoutSeconds: host.transfer.ioTimeoutSeconds,
       heartbeatTimeoutMs: host.transfer.heartbeatTimeoutMs,
     };
@@ -93,7 +94,12 @@ export async function planRestore(inventoryPath: string, input: RestoreInput): P
 }
 
 /** The run's clone name and owner mark: derived from the run, so the close step needs nothing else. */
-function runIdentity(plan: RestorePlan): { workflowId: string; runId: string; clone: string; owner: string } {
+export function runIdentity(plan: Pick<RestorePlan, 'dataset'>): {
+  workflowId: string;
+  runId: string;
+  clone: string;
+  owner: string;
+} {
   const execution = Context.current().info.workflowExecution;
   if (!execution) throw new Error('restore steps run inside a restoreHost workflow');
   return {
@@ -124,15 +130,14 @@ export async function openRestoreSnapshot(plan: RestorePlan): Promise<OpenedSnap
   const view = await openSnapshot(plan.dataset, plan.snapshot, me.clone, me.owner);
   const missing = [];
   for (const path of plan.paths) {
-    const relative = relativeRestorePath(path);
-    if (
-      relative !== '' &&
-      !(await lstat(join(view.root, relative)).then(
-        () => true,
-        () => false,
-      ))
-    )
-      missing.push(path);
+    // rsync would follow a symlink the host made on the way (out of the snapshot, into this server).
+    const found = await lookupBeneath(view.root, relativeRestorePath(path));
+    if (!found.found && found.why === 'symlink')
+      throw ApplicationFailure.nonRetryable(
+        `--path ${path}: ${found.at} is a symlink in snapshot ${plan.snapshot}; restore the path it points to, or ${found.at} itself`,
+        restoreUsage,
+      );
+    if (!found.found) missing.push(path);
   }
   if (missing.length > 0) {
     throw ApplicationFailure.nonRetryable(
@@ -188,6 +193,9 @@ export async function restoreFiles(plan: RestorePlan, view: OpenedSnapshot): Pro
     detached: true,
     cleanup: false,
     reject: false,
+    // Without RSYNC_OLD_ARGS and the worker's secrets (inventory/child-env.ts), as the backup's rsync.
+    env: rsyncEnvironment(),
+    extendEnv: false,
     stdin: 'ignore',
     buffer: false,
     encoding: 'utf8',

@@ -137,7 +137,7 @@ async function main(): Promise<void> {
       stringify({
         temporal: { address: temporal.address },
         ssh: { identityFile: fleet.identityFile, knownHostsFile: fleet.knownHostsFile },
-        servers: { [server]: { dataset: serverDataset } },
+        servers: { [server]: { dataset: serverDataset, restore: { roots: [dir] } } },
         hosts: { [host.name]: { address: host.ssh.address, port: host.ssh.port, user: 'root', paths: [host.source] } },
       }),
     );

@@ -2,11 +2,11 @@
 // on the backup server and read the pool directly (a read-only view per snapshot, always closed again).
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
-import { join } from 'node:path';
 import { ExitCode, TidemarkError } from '../domain/errors.js';
-import { parseSnapshotName } from '../domain/names.js';
+import { classifySnapshot } from '../domain/retention.js';
 import { pickSnapshot, relativeRestorePath, restorePathProblem } from '../domain/restore.js';
 import type { Inventory } from '../inventory/schema.js';
+import { lookupBeneath } from '../pool/beneath.js';
 import { withSnapshotView } from '../pool/snapshot-reader.js';
 import { listSnapshots } from '../pool/zfs.js';
 import { backedUpTarget, formatBytes } from './snapshots.js';
@@ -77,9 +77,10 @@ export async function listFiles(
   );
   if ('problem' in picked) throw new TidemarkError('USAGE', picked.problem);
   const entries = await withSnapshotView(target.dataset, picked.name, async (root) => {
-    const full = Buffer.from(relative === '' ? root : join(root, relative));
-    const stat = await lstat(full).catch(() => undefined);
-    if (!stat) return undefined;
+    const found = await lookupBeneath(root, relative);
+    if (!found.found) return undefined;
+    const { stat } = found;
+    const full = Buffer.from(found.full);
     if (!stat.isDirectory()) return [await describeEntry(full, Buffer.from(relative.split('/').pop() ?? ''))];
     const names = (await readdir(full, { encoding: 'buffer' })).sort(Buffer.compare);
     return Promise.all(names.map((name) => describeEntry(Buffer.concat([full, Buffer.from('/'), name]), name)));
@@ -130,7 +131,7 @@ function columns(table: string[][]): string {
 
 export interface HistoryEntry {
   snapshot: string;
-  /** From the name when Tidemark made it, else zfs's creation time; ISO 8601 UTC. */
+  /** From the name when Tidemark made or adopts it, else zfs's creation time; ISO 8601 UTC. */
   takenAt: string;
   label: 'complete' | 'partial' | 'suspect' | 'foreign';
   type: FileEntry['type'];
@@ -169,18 +170,20 @@ export async function fileHistory(
   };
   let previous: HistoryEntry | undefined;
   for (const snapshot of await listSnapshots(target.dataset)) {
-    const stat = await withSnapshotView(target.dataset, snapshot.name, (root) =>
-      lstat(relative === '' ? root : join(root, relative)).catch(() => undefined),
-    );
+    const stat = await withSnapshotView(target.dataset, snapshot.name, async (root) => {
+      const found = await lookupBeneath(root, relative);
+      return found.found ? found.stat : undefined;
+    });
     if (!stat) {
       report.absentFrom.push(snapshot.name);
       continue;
     }
-    const parsed = parseSnapshotName(snapshot.name);
+    // As retention reads it: a SOWN or PlanB snapshot this server adopts is a complete copy, not foreign.
+    const read = classifySnapshot(snapshot, target.policy.timeZone, target.adopt);
     const entry: HistoryEntry = {
       snapshot: snapshot.name,
-      takenAt: (parsed?.takenAt ?? new Date(snapshot.createdAt * 1000)).toISOString(),
-      label: parsed?.label ?? 'foreign',
+      takenAt: new Date(read.takenAt).toISOString(),
+      label: read.recognized ? read.label : 'foreign',
       type: typeOf(stat),
       size: stat.size,
       mtime: stat.mtime.toISOString(),

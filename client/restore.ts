@@ -31,6 +31,7 @@ export interface RestoreOptions {
   wait?: boolean;
   yesOverwriteLiveSystem?: boolean;
   bwlimit?: string;
+  specialFiles?: boolean;
   json?: boolean;
 }
 
@@ -69,6 +70,7 @@ export function restoreInput(inventory: Inventory, options: RestoreOptions): Res
     ...(options.dryRun ? { dryRun: true } : {}),
     ...(options.yesOverwriteLiveSystem ? { overwriteLiveSystem: true } : {}),
     ...(options.bwlimit !== undefined ? { bandwidthLimit: options.bwlimit } : {}),
+    ...(options.specialFiles ? { specialFiles: true } : {}),
   };
   const problems = restoreInputProblems(input);
   if (problems.length > 0) throw new TidemarkError('USAGE', problems.join('; '));

@@ -1,7 +1,7 @@
 // What a restore does, decided without I/O: which snapshot, which paths, where to, and the rsync command.
 // Shared by the CLI (early checks), the restoreHost workflow and its activities. Pure.
 import { parseSnapshotName } from './names.js';
-import { fullSystemFlags, sshCommand } from './rsync-args.js';
+import { fullSystemFlags, rshOption, sshCommand } from './rsync-args.js';
 
 /** Where restored files go. Files land under `dir` with their original absolute paths. */
 export type RestoreDestination =
@@ -27,6 +27,8 @@ export interface RestoreInput {
   overwriteLiveSystem?: boolean;
   /** rsync --bwlimit (KiB/s, or with a unit rsync accepts, e.g. "10M"). */
   bandwidthLimit?: string;
+  /** Local restores: also recreate device nodes, FIFOs, sockets and setuid/setgid bits (`--special-files`). */
+  specialFiles?: boolean;
 }
 
 /** Everything the restore steps need, resolved on the backup server by `planRestore`. */
@@ -50,6 +52,8 @@ export interface RestorePlan {
       };
   dryRun: boolean;
   bandwidthLimit?: string;
+  /** Local restores only: devices, specials and setuid/setgid bits are recreated. */
+  specialFiles?: boolean;
   ioTimeoutSeconds: number;
   heartbeatTimeoutMs: number;
 }
@@ -130,7 +134,12 @@ export function restoreInputProblems(input: RestoreInput): string[] {
   const dir = input.to.kind === 'local' ? input.to.dir : input.to.dir;
   if (dir !== undefined && !dir.startsWith('/'))
     problems.push(`${input.to.kind === 'local' ? '--to' : '--target-dir'}: "${dir}" is not an absolute directory`);
-  if (dir !== undefined && isLiveSystemDir(dir) && !input.overwriteLiveSystem) {
+  if (dir !== undefined && dir.split('/').some((part) => part === '..' || part === '.'))
+    problems.push(
+      `${input.to.kind === 'local' ? '--to' : '--target-dir'}: "${dir}" contains "." or "..": give the directory's plain path`,
+    );
+  // A dry run writes nothing, so showing what a restore over / would change needs no confirmation.
+  if (dir !== undefined && isLiveSystemDir(dir) && !input.overwriteLiveSystem && !input.dryRun) {
     problems.push(
       `${input.to.kind === 'local' ? '--to' : '--target-dir'} /: this writes over the live system; add --yes-overwrite-live-system if that is really meant`,
     );
@@ -183,7 +192,11 @@ function describeNames(names: string[]): string {
  * under the target. Never `--delete`: a restore adds and overwrites, it does not remove.
  */
 export function restoreRsyncArgs(plan: RestorePlan, root: string): string[] {
-  const args = [...fullSystemFlags, '--relative', `--timeout=${plan.ioTimeoutSeconds}`];
+  // Names travel inside rsync's protocol (never through a remote shell, whatever RSYNC_OLD_ARGS says).
+  const args = [...fullSystemFlags, '--relative', '--secluded-args', `--timeout=${plan.ioTimeoutSeconds}`];
+  // A host's copy restored as root into an ordinary directory of this server: no device nodes, FIFOs or
+  // sockets and no setuid/setgid bits, unless asked for (a host target is that host's own business).
+  if (plan.target.kind === 'local' && !plan.specialFiles) args.push('--no-devices', '--no-specials', '--chmod=ug-s');
   // --mkpath creates the target's parents even under --dry-run: a dry run must write nothing.
   args.push(...(plan.dryRun ? ['--dry-run', '--itemize-changes'] : ['--mkpath', '--stats', '--info=progress2']));
   if (plan.bandwidthLimit) args.push(`--bwlimit=${plan.bandwidthLimit}`);
@@ -193,7 +206,7 @@ export function restoreRsyncArgs(plan: RestorePlan, root: string): string[] {
   // "--" : a restored path may start with "-".
   if (plan.target.kind === 'local') return [...args, '--', ...sources, plan.target.dir];
   // The backup's own ssh options (known_hosts only, no prompts); no multiplexing for a one-off push.
-  args.push(`--rsh=${sshCommand({ ssh: plan.target.ssh, source: plan.target.remote }).join(' ')}`);
+  args.push(rshOption(sshCommand({ ssh: plan.target.ssh, source: plan.target.remote })));
   if (plan.target.remote.sudo) args.push('--rsync-path=sudo rsync');
   const address = plan.target.remote.address.includes(':')
     ? `[${plan.target.remote.address}]`

@@ -41,6 +41,16 @@ export function sshCommand(plan: Pick<BackupPlan, 'ssh' | 'source'>): string[] {
   ];
 }
 
+/** rsync's --rsh value: rsync splits it at spaces (and honours quotes), so an argument holding whitespace,
+ * a quote or a backslash could become options of its own. Such values never get that far (the inventory
+ * refuses them); this refuses them again rather than quote them. */
+export function rshOption(argv: readonly string[]): string {
+  const bad = argv.find((arg) => arg === '' || /[\s'"\\]/.test(arg));
+  if (bad !== undefined)
+    throw new Error(`ssh argument ${JSON.stringify(bad)} holds whitespace or a quote: refused for --rsh`);
+  return `--rsh=${argv.join(' ')}`;
+}
+
 /** `ssh … -l user -- address command`; never a local shell. */
 export function sshArgv(plan: Pick<BackupPlan, 'ssh' | 'source'>, command: string): string[] {
   return [...sshCommand(plan), '-l', plan.source.user, '--', plan.source.address, command];
@@ -130,7 +140,7 @@ export function rsyncArgs(plan: BackupPlan, destination: string): string[] {
     '--secluded-args',
     '--stats',
     '--info=progress2',
-    `--rsh=${sshCommand(plan).join(' ')}`,
+    rshOption(sshCommand(plan)),
   ];
   if (plan.transfer.bandwidthLimit) args.push(`--bwlimit=${plan.transfer.bandwidthLimit}`);
   if (plan.source.sudo) args.push('--rsync-path=sudo rsync');

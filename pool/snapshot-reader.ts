@@ -36,7 +36,9 @@ export async function openSnapshot(
   }
   // An earlier attempt of the same reader may have made it already.
   if (!(await datasetInfo(clone))) {
-    await zfs(['clone', '-o', `${readerProperty}=${owner}`, `${dataset}@${snapshot}`, clone]);
+    // Hardened like the copies: a host's setuid binary or device node is never live on this server.
+    const hardening = ['setuid=off', 'devices=off', 'exec=off'].flatMap((setting) => ['-o', setting]);
+    await zfs(['clone', '-o', `${readerProperty}=${owner}`, ...hardening, `${dataset}@${snapshot}`, clone]);
   }
   // Not readonly=on: on a read-only zfs-fuse dataset listxattr fails (EOPNOTSUPP) and rsync then silently
   // drops every xattr and ACL. The clone is this reader's private copy-on-write dataset: nothing written to

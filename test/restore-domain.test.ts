@@ -61,7 +61,14 @@ test('paths must be absolute and plain; --at must be a time; --at and --snapshot
 });
 
 test('writing over the live system needs --yes-overwrite-live-system; any other directory does not', () => {
-  for (const dir of ['/', '//', '/./']) {
+  // "/tmp/.." is "/" too: a target with "." or ".." parts is refused outright (the worker checks again after realpath).
+  for (const dir of ['/./', '/tmp/..']) {
+    assert.match(
+      restoreInputProblems({ ...base, to: { kind: 'local', dir }, overwriteLiveSystem: true }).join(),
+      /"\." or "\.\."/,
+    );
+  }
+  for (const dir of ['/', '//']) {
     assert.ok(isLiveSystemDir(dir), dir);
     assert.match(
       restoreInputProblems({ ...base, to: { kind: 'host', host: 'h', dir } }).join(),
@@ -75,6 +82,9 @@ test('writing over the live system needs --yes-overwrite-live-system; any other 
       restoreInputProblems({ ...base, to: { kind: 'host', host: 'h', dir }, overwriteLiveSystem: true }),
       [],
     );
+    // --dry-run writes nothing: looking at what a restore over / would change needs no confirmation.
+    assert.deepEqual(restoreInputProblems({ ...base, to: { kind: 'host', host: 'h', dir }, dryRun: true }), []);
+    assert.deepEqual(restoreInputProblems({ ...base, to: { kind: 'local', dir }, dryRun: true }), []);
   }
   assert.deepEqual(restoreInputProblems({ ...base, to: { kind: 'host', host: 'h', dir: '/srv/restore' } }), []);
   assert.match(

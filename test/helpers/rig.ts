@@ -98,6 +98,8 @@ export async function createRig(name: string, options: RigOptions = {}): Promise
           dataset: serverDataset,
           concurrency: options.concurrency ?? 2,
           stateFile: join(dir, 'state.json'),
+          // Local restores may write into the rig only (the default root is /var/lib/tidemark/restore).
+          restore: { roots: [dir] },
           ...options.server,
         },
       },
