@@ -1,8 +1,21 @@
 #!/usr/bin/env bash
-# The whole test suite on a fresh machine: install what is missing, lint (a minute; fails before the
-# slow tests start), then `npm test` (which also installs a real NetBox in the background, see README).
+# The whole test suite on a fresh machine: install what is missing, then the lint and `npm test` side by
+# side (each takes minutes on 2 cores; `npm test` also prepares a real NetBox in the background, see
+# docs/development/test-tiers.md). Fails if either fails; the lint's output follows the tests'.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-npm run lint
-npm test
+lint_log=$(mktemp /tmp/tidemark-lint-XXXXXX)
+npm run lint >"$lint_log" 2>&1 &
+lint=$!
+status=0
+npm test || status=$?
+if wait "$lint"; then
+  echo "lint: clean"
+else
+  cat "$lint_log"
+  echo "lint: FAILED"
+  status=1
+fi
+rm -f "$lint_log"
+exit "$status"
