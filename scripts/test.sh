@@ -8,8 +8,9 @@ bash scripts/setup.sh
 lint_log=$(mktemp /tmp/tidemark-lint-XXXXXX)
 npm run lint >"$lint_log" 2>&1 &
 lint=$!
+test_log=$(mktemp /tmp/tidemark-test-XXXXXX)
 status=0
-npm test || status=$?
+npm test 2>&1 | tee "$test_log" || status=$?
 if wait "$lint"; then
   echo "lint: clean"
 else
@@ -17,5 +18,7 @@ else
   echo "lint: FAILED"
   status=1
 fi
-rm -f "$lint_log"
+# The tests' closing "N passed, N failed" line stays the last line of the run.
+grep -E '^[0-9]+ passed, [0-9]+ failed' "$test_log" | tail -1 || true
+rm -f "$lint_log" "$test_log"
 exit "$status"
