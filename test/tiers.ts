@@ -19,6 +19,7 @@ export interface TestFileSpec {
 export const testFiles: Readonly<Record<string, TestFileSpec>> = {
   // Pure code: no Temporal, no ZFS, no sshd, no other process of ours.
   'child-env': { tier: 'unit' },
+  'cli-help': { tier: 'unit' },
   'fleet-verdict': { tier: 'unit' },
   'guards-domain': { tier: 'unit' },
   'lease-domain': { tier: 'unit' },
@@ -31,6 +32,7 @@ export const testFiles: Readonly<Record<string, TestFileSpec>> = {
   retention: { tier: 'unit' },
   'rsync-domain': { tier: 'unit' },
   'schedule-spec': { tier: 'unit' },
+  'snapshots-table': { tier: 'unit' },
   'ssh-control-dir': { tier: 'unit' },
   'temporal-settings': { tier: 'unit' },
   tiers: { tier: 'unit' },
