@@ -37,7 +37,7 @@ import {
   trustedServerHook,
   type WorkerScope,
 } from './worker-policy.js';
-import { sendReplica, type SendRequest } from './replicate-send.js';
+import { sendReplica } from './replicate-send.js';
 import { finishReplicaTarget, prepareReplicaTarget } from './replicate-target.js';
 
 export { createControlActivities } from './sync-inventory.js';
@@ -168,8 +168,8 @@ export function createActivities(deps: ActivityDeps) {
     finishReplicaTarget: (input: unknown) =>
       finishReplicaTarget(deps.inventoryPath, {
         ...replicaInputOf(scope, input, 'target'),
-        received: stringList(recordField(input, 'finishReplicaTarget input').received, 'received', 100_000).map((name) =>
-          snapshotNameField(name, 'received'),
+        received: stringList(recordField(input, 'finishReplicaTarget input').received, 'received', 100_000).map(
+          (name) => snapshotNameField(name, 'received'),
         ),
       }),
     // notifyStart, recordOutcome, notifyTarget (activities/notify.ts)

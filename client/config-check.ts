@@ -48,8 +48,8 @@ export interface InventoryReport {
     /** The PlanB-style allow-list under the selection root, when set. */
     include: string[] | null;
     servers: string[];
-    /** The zones the schedule and retention use (`timezone`, default UTC). */
-    timezone: { schedule: string; retention: string; fromDefault: boolean };
+    /** The zones the schedule and retention use (`timezone`, default UTC), and which of them nothing set. */
+    timezone: { schedule: string; retention: string; defaulted: Array<'schedule' | 'retention'> };
     retention: RetentionPolicy;
     schedules: Array<ScheduleReport>;
   }>;
@@ -92,10 +92,7 @@ export function inventoryReport(inventory: Inventory, path: string, now = new Da
           : { paths: host.paths, selection: 'explicit' as const }),
         include: host.include?.items ?? null,
         servers: host.servers,
-        timezone: {
-          ...resolveTimeZones(inventory, name),
-          fromDefault: inventory.hosts[name]?.timezone === undefined && inventory.defaults?.timezone === undefined,
-        },
+        timezone: { ...resolveTimeZones(inventory, name), defaulted: defaultedZones(inventory, name) },
         retention: resolveRetention(inventory, name),
         schedules: hostTimings(inventory, name).map(({ server, timing: result }): ScheduleReport => {
           if (!result.ok) return { server, error: result.error };
@@ -113,6 +110,14 @@ export function inventoryReport(inventory: Inventory, path: string, now = new Da
       };
     }),
   };
+}
+
+/** Which of a host's zones come from no setting at all (UTC by default). */
+function defaultedZones(inventory: Inventory, host: string): Array<'schedule' | 'retention'> {
+  const layers = [inventory.hosts[host], inventory.defaults];
+  const schedule = layers.every((layer) => layer?.timezone === undefined);
+  const retention = schedule && layers.every((layer) => layer?.retention?.timeZone === undefined);
+  return [...(schedule ? ['schedule' as const] : []), ...(retention ? ['retention' as const] : [])];
 }
 
 export function describeInventory(inventory: Inventory, path: string, now = new Date()): string {
@@ -136,10 +141,11 @@ export function describeInventory(inventory: Inventory, path: string, now = new 
     lines.push(
       `  ${host.name}: ${host.user}@${host.address}:${host.port}${host.sudo ? ' (sudo)' : ''} ${describeSelection(host)} → ${host.servers.join(', ')}`,
     );
-    const zone = (name: string) => `zone ${name}${host.timezone.fromDefault ? ' (default)' : ''}`;
-    lines.push(`    retention (${zone(host.timezone.retention)}): ${describePolicy(host.retention, {})}`);
+    const zone = (use: 'schedule' | 'retention') =>
+      `zone ${host.timezone[use]}${host.timezone.defaulted.includes(use) ? ' (default)' : ''}`;
+    lines.push(`    retention (${zone('retention')}): ${describePolicy(host.retention, {})}`);
     for (const schedule of host.schedules)
-      lines.push(`    schedule on ${schedule.server} (${zone(host.timezone.schedule)}): ${describeSchedule(schedule)}`);
+      lines.push(`    schedule on ${schedule.server} (${zone('schedule')}): ${describeSchedule(schedule)}`);
   }
   for (const warning of report.warnings) lines.push(`WARNING: ${warning}`);
   return lines.join('\n');

@@ -14,8 +14,14 @@ const pool = (what: string): VerbCode[] => [
 /** `status` speaks Nagios instead (its own table: a monitoring system reads these, not a script). */
 export const nagiosExitCodes: Array<[number, string]> = [
   [0, "OK: every pair's last run ended SUCCESS recently enough for its schedule"],
-  [1, 'WARNING: a last run ended WARNING or CANCELLED, or a last SUCCESS is older than its staleAfter (default 2 intervals)'],
-  [2, 'CRITICAL: a last run FAILED, a last SUCCESS is older than criticalAfter (default 4 intervals), or a pair past its first due time was never backed up; also a bad option or inventory'],
+  [
+    1,
+    'WARNING: a last run ended WARNING or CANCELLED, or a last SUCCESS is older than its staleAfter (default 2 intervals)',
+  ],
+  [
+    2,
+    'CRITICAL: a last run FAILED, a last SUCCESS is older than criticalAfter (default 4 intervals), or a pair past its first due time was never backed up; also a bad option or inventory',
+  ],
   [3, 'UNKNOWN, with --nagios only: Temporal could not be asked (without --nagios that is exit 4)'],
   [4, 'without --nagios: Temporal could not be reached'],
 ];

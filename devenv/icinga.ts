@@ -55,7 +55,7 @@ export interface DevIcinga {
 
 export async function startIcinga(): Promise<DevIcinga> {
   if ((await execa('icinga2', ['--version'], { reject: false })).exitCode !== 0) {
-    throw new Error('icinga2 is not installed: apt-get install icinga2 (scripts/setup.sh installs it)');
+    throw new Error('icinga2 is not installed: apt-get install icinga2 (scripts/setup.sh --tests installs it)');
   }
   const nodeName = await ensureApiCertificates();
   await stopLeftover();

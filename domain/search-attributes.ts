@@ -13,7 +13,7 @@ export const bytesAttribute = defineSearchAttributeKey('TidemarkBytes', 'INT');
 export const specHashAttribute = defineSearchAttributeKey('TidemarkSpecHash', 'KEYWORD');
 
 /** What every backup run upserts: a worker refuses to poll without them. */
-const runSearchAttributes = [hostAttribute, serverAttribute, statusAttribute, bytesAttribute] as const;
+export const runSearchAttributes = [hostAttribute, serverAttribute, statusAttribute, bytesAttribute] as const;
 
 /** What `tidemark temporal setup` registers (name → Temporal's indexed value type). */
 export const tidemarkSearchAttributes = [...runSearchAttributes, specHashAttribute] as const;

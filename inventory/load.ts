@@ -24,12 +24,18 @@ export async function loadInventory(path: string, { warn = true } = {}): Promise
 
 /** Warnings already printed by this process: a worker loads the inventory for every run. */
 const warned = new Set<string>();
+let warningSink = (warning: string) => console.error(`tidemark: WARNING: ${warning}`);
+
+/** Where inventory warnings go (default stderr); the worker sends them to its JSON log instead. */
+export function sendInventoryWarningsTo(sink: (warning: string) => void): void {
+  warningSink = sink;
+}
 
 function warnOnce(warnings: string[]): void {
   for (const warning of warnings) {
     if (warned.has(warning)) continue;
     warned.add(warning);
-    console.error(`tidemark: WARNING: ${warning}`);
+    warningSink(warning);
   }
 }
 

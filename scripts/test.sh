@@ -4,7 +4,7 @@
 # docs/development/test-tiers.md). Fails if either fails; the lint's output follows the tests'.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+bash scripts/setup.sh --tests
 lint_log=$(mktemp /tmp/tidemark-lint-XXXXXX)
 npm run lint >"$lint_log" 2>&1 &
 lint=$!

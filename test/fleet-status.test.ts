@@ -71,7 +71,7 @@ async function backup(host: string, expectedExit: number): Promise<{ workflowId:
   return { workflowId: backupWorkflowId(host, rig.server), runId };
 }
 
-test('"tidemark temporal setup" registers the four attributes in a new namespace, and a second run changes nothing', async () => {
+test('"tidemark temporal setup" registers the five attributes (four on runs, the spec hash on schedules) in a new namespace, and a second run changes nothing', async () => {
   const namespace = `tidemark-setup-${process.pid}`;
   await rig.client.connection.workflowService.registerNamespace({
     namespace,
@@ -116,7 +116,7 @@ test('"tidemark temporal setup" registers the four attributes in a new namespace
     );
     assert.deepEqual(JSON.parse(first!.stdout), {
       namespace,
-      added: ['TidemarkHost', 'TidemarkServer', 'TidemarkStatus', 'TidemarkBytes'],
+      added: ['TidemarkHost', 'TidemarkServer', 'TidemarkStatus', 'TidemarkBytes', 'TidemarkSpecHash'],
       present: [],
     });
     const second = await rig.cli(['temporal', 'setup', '--json']);
@@ -124,19 +124,19 @@ test('"tidemark temporal setup" registers the four attributes in a new namespace
     assert.deepEqual(JSON.parse(second.stdout), {
       namespace,
       added: [],
-      present: ['TidemarkHost', 'TidemarkServer', 'TidemarkStatus', 'TidemarkBytes'],
+      present: ['TidemarkHost', 'TidemarkServer', 'TidemarkStatus', 'TidemarkBytes', 'TidemarkSpecHash'],
     });
     const listed = await rig.client.connection.operatorService.listSearchAttributes({ namespace });
     const types = Object.fromEntries(
-      ['TidemarkHost', 'TidemarkServer', 'TidemarkStatus', 'TidemarkBytes'].map((name) => [
+      ['TidemarkHost', 'TidemarkServer', 'TidemarkStatus', 'TidemarkBytes', 'TidemarkSpecHash'].map((name) => [
         name,
         listed.customAttributes![name],
       ]),
     );
     assert.deepEqual(
       types,
-      { TidemarkHost: 2, TidemarkServer: 2, TidemarkStatus: 2, TidemarkBytes: 3 },
-      'Keyword ×3, Int',
+      { TidemarkHost: 2, TidemarkServer: 2, TidemarkStatus: 2, TidemarkBytes: 3, TidemarkSpecHash: 2 },
+      'Keyword ×4, Int',
     );
   } finally {
     editInventory(rig, (inventory) => {

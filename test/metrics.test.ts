@@ -90,7 +90,7 @@ async function promtool(page: string): Promise<{ exitCode: number; output: strin
   const result = await execa('promtool', ['check', 'metrics'], { input: page, reject: false });
   if (result.failed && result.exitCode === undefined)
     throw new Error(
-      `promtool could not run (${result.shortMessage}); install Debian's prometheus package (scripts/setup.sh does)`,
+      `promtool could not run (${result.shortMessage}); install Debian's prometheus package (scripts/setup.sh --tests does)`,
     );
   return { exitCode: result.exitCode ?? -1, output: `${result.stdout}${result.stderr}` };
 }

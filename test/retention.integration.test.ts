@@ -19,7 +19,9 @@ import { workflowBundlePath } from '../worker/bundle.js';
 import { editInventory } from './helpers/inventory-edit.js';
 import { backupWithHostDown, createRig, testServices, type Rig } from './helpers/rig.js';
 
-const policy = { daily: 3, weekly: 2, monthly: 3, yearly: 3, timeZone: 'Europe/Amsterdam' };
+// The host's `timezone` sets retention's zone too (one spelling since issue 24; retention.timeZone is deprecated).
+const counts = { daily: 3, weekly: 2, monthly: 3, yearly: 3 };
+const policy = { ...counts, timeZone: 'Europe/Amsterdam' };
 
 /** Runs `start-backup --wait` and returns the new Tidemark snapshot and the run's summary. */
 async function backup(
@@ -59,7 +61,7 @@ describe('retention after backups', () => {
   const held = 'tidemark-20250615T020000Z';
 
   before(async () => {
-    rig = await createRig('retention', { host: { retention: policy } });
+    rig = await createRig('retention', { host: { retention: counts, timezone: 'Europe/Amsterdam' } });
     mkdirSync(join(rig.source, 'etc'), { recursive: true });
     writeFileSync(join(rig.source, 'etc/hostname'), 'demo-host\n');
     await rig.startWorker();
@@ -288,7 +290,8 @@ describe('adopting SOWN and PlanB snapshots', () => {
   before(async () => {
     // No retention in the inventory: the default counts (daily 7, weekly 4, monthly 12, yearly 3), here in
     // Amsterdam time (with the server's own zone, UTC on a test machine, the expectations below also hold).
-    rig = await createRig('adopt', { host: { retention: { timeZone: 'Europe/Amsterdam' } } });
+    // retention: {} replaces the rig's keepWithin with the default counts.
+    rig = await createRig('adopt', { host: { timezone: 'Europe/Amsterdam', retention: {} } });
     mkdirSync(join(rig.source, 'etc'), { recursive: true });
     writeFileSync(join(rig.source, 'etc/hostname'), 'demo-host\n');
     await rig.startWorker();

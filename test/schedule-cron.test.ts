@@ -201,9 +201,13 @@ test("`tidemark config check` prints each (host, server)'s next three starts, in
   assert.deepEqual(report.hosts[1]!.timezone, {
     schedule: 'Europe/Amsterdam',
     retention: 'Europe/Amsterdam',
-    fromDefault: false,
+    defaulted: [],
   });
-  assert.deepEqual(report.hosts[2]!.timezone, { schedule: 'UTC', retention: 'UTC', fromDefault: true });
+  assert.deepEqual(report.hosts[2]!.timezone, {
+    schedule: 'UTC',
+    retention: 'UTC',
+    defaulted: ['schedule', 'retention'],
+  });
   assert.match(result.stdout, /\n {2}vpn: .*\n {4}retention \(zone Europe\/Amsterdam\): /);
   assert.match(result.stdout, /\n {2}off: .*\n {4}retention \(zone UTC \(default\)\): /);
 });

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Client, Connection } from '@temporalio/client';
-import { tidemarkSearchAttributes } from '../domain/search-attributes.js';
+import { runSearchAttributes } from '../domain/search-attributes.js';
 import { testServices } from './helpers/rig.js';
 
 test('every finished backupHost run of the suite carries TidemarkHost, TidemarkServer, TidemarkStatus and TidemarkBytes', async (t) => {
@@ -17,7 +17,7 @@ test('every finished backupHost run of the suite carries TidemarkHost, TidemarkS
     let runs = 0;
     for await (const execution of client.workflow.list({ query })) {
       runs += 1;
-      const absent = tidemarkSearchAttributes
+      const absent = runSearchAttributes
         .filter((key) => execution.typedSearchAttributes.get(key) === undefined)
         .map((key) => key.name);
       if (absent.length > 0)

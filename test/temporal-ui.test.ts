@@ -19,7 +19,10 @@ let server: DevServer;
 let rig: Rig;
 let browser: Browser | undefined;
 before(async () => {
-  assert.ok(existsSync(chromiumPath), `${chromiumPath} is missing: run scripts/setup.sh (it installs chromium)`);
+  assert.ok(
+    existsSync(chromiumPath),
+    `${chromiumPath} is missing: run scripts/setup.sh --tests (it installs chromium)`,
+  );
   server = await startDevServer({ port: await freePort(), uiPort: await freePort() });
   rig = await createRig('ui', { temporal: { address: server.address } });
   mkdirSync(rig.source, { recursive: true });

@@ -6,7 +6,9 @@ import { hostname } from 'node:os';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities, createControlActivities } from '../activities/index.js';
 import { controlTaskQueue, serverTaskQueue, transferTaskQueue } from '../domain/names.js';
+import { deprecationWarnings } from '../inventory/deprecations.js';
 import { keptInventory } from '../inventory/kept-inventory.js';
+import { sendInventoryWarningsTo } from '../inventory/load.js';
 import { resolveMonitoring, resolveTemporal, serverEntry as findServer } from '../inventory/resolve.js';
 import { describeConnection } from '../inventory/temporal.js';
 import { prepareMetrics } from './metrics.js';
@@ -35,10 +37,13 @@ const expectedSdkWarnings = /^No (activities|workflows) registered/;
 export async function runWorker(options: WorkerOptions): Promise<void> {
   const levels = logLevels(process.env.TIDEMARK_LOG_LEVEL);
   const log = tidemarkLog();
+  // The worker's output is JSON lines (journal, log shippers): inventory warnings are among them.
+  sendInventoryWarningsTo((warning) => log.warn({ event: 'inventory-warning' }, warning));
   // A host entry that does not validate is left out (its runs fail); the rest of the fleet is served.
   const kept = keptInventory(options.inventoryPath, options.server);
   const { inventory, warnings } = await kept.read();
-  for (const warning of warnings) log.warn({ inventory: options.inventoryPath }, warning);
+  for (const warning of [...warnings, ...deprecationWarnings(inventory)])
+    log.warn({ event: 'inventory-warning', inventory: options.inventoryPath }, warning);
   const serverEntry = findServer(inventory, options.server);
   if (!serverEntry) {
     throw new TidemarkError(
