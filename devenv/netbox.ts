@@ -63,8 +63,8 @@ export function netboxInstalled(): boolean {
 }
 
 /** Installs NetBox and makes its template in the background at the lowest CPU priority (the suite
- * runner starts this first and runs the NetBox tests last, so the minutes it takes overlap the other
- * tests); `statusFile` gets `{"exitCode": N}` when it ends, the output goes to `logFile`. */
+ * runner starts this first and starts the files that need NetBox when it has ended, so the minutes it
+ * takes overlap the other tests); `statusFile` gets `{"exitCode": N}` when it ends, the output goes to `logFile`. */
 export function prepareNetboxInBackground(logFile: string, statusFile: string): { stop(): void } {
   rmSync(statusFile, { force: true });
   mkdirSync(join(cacheDir, 'netbox'), { recursive: true });

@@ -19,8 +19,10 @@ if [ "$(chroot "$root" /opt/netbox-venv/bin/netbox version 2>/dev/null)" != "$ne
   mkdir -p "$(dirname "$root")"
   mirror=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1)
   [ -n "$mirror" ] || { echo "setup-netbox: no URIs line in /etc/apt/sources.list.d/debian.sources" >&2; exit 1; }
-  build="$root.new"
-  rm -rf "$build"
+  # Built outside the checkout: while mmdebstrap runs, the root has /proc mounted, which a glob over the
+  # checkout (Prettier's, in the lint beside the tests) must not walk into.
+  build_dir=$(mktemp -d /tmp/tidemark-netbox-root-XXXXXX)
+  build="$build_dir/root"
   # gcc, libpq-dev, python3.13-dev: NetBox pins psycopg[c], built against libpq when pip installs it.
   mmdebstrap --quiet --variant=minbase \
     --include=python3.13,python3.13-venv,python3.13-dev,libpq-dev,gcc,libc6-dev,ca-certificates \
@@ -32,4 +34,5 @@ if [ "$(chroot "$root" /opt/netbox-venv/bin/netbox version 2>/dev/null)" != "$ne
     /opt/netbox-venv/bin/pip install -q --disable-pip-version-check "netbox==${netbox_version}"
   rm -rf "$root"
   mv "$build" "$root"
+  rm -rf "$build_dir"
 fi

@@ -14,9 +14,10 @@ import { describeTree } from './helpers/tree.js';
 
 let rig: Rig;
 before(async () => {
-  // 24 MB at 4 MB/s: a transfer that lasts about 6 s.
+  // 24 MB at 1 MB/s: a transfer that lasts about 24 s, so a second CLI started on a busy machine (seconds
+  // each) still lands its cancel, kill or second start while this rsync runs.
   rig = await createRig('interrupt', {
-    host: { transfer: { bandwidthLimit: '4M', heartbeatTimeout: '3s', retryInterval: '1s', attempts: 5 } },
+    host: { transfer: { bandwidthLimit: '1M', heartbeatTimeout: '3s', retryInterval: '1s', attempts: 5 } },
   });
   mkdirSync(join(rig.source, 'data'), { recursive: true });
   for (let index = 0; index < 3; index++)

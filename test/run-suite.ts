@@ -8,21 +8,19 @@
 // system files run concurrently (TIDEMARK_TEST_CONCURRENCY, default 3: they share the dev server and the pool
 // but every test makes its own names, queues, datasets and loopback addresses); a NetBox file starts when
 // the NetBox is ready; a file marked afterAll runs once every other file has ended.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cacheDir } from '../devenv/paths.js';
 import { awaitNetboxPreparation, prepareNetboxInBackground } from '../devenv/netbox.js';
 import { freePort } from '../worker/free-port.js';
 import { startDevServer, type DevServer } from '../devenv/temporal-dev.js';
-import type { FileEvent } from './helpers/file-times-reporter.js';
 import { recordHistories } from './helpers/record-histories.js';
 import { destroyPool, ensureFilePool, removeStalePools } from '../devenv/zfs-pool.js';
-import { specOf, tiers, type TestFileSpec, type Tier } from './tiers.js';
+import { specOf, startFirst, tiers, type TestFileSpec, type Tier } from './tiers.js';
 
 const testDir = fileURLToPath(new URL('.', import.meta.url));
-const reporter = fileURLToPath(new URL('./helpers/file-times-reporter.js', import.meta.url));
 
 const { chosenTiers, filters } = parseArgs(process.argv.slice(2));
 interface TestFile extends TestFileSpec {
@@ -36,41 +34,86 @@ const files: TestFile[] = readdirSync(testDir, { recursive: true, encoding: 'utf
 const needs = (...wanted: Tier[]) => files.some((file) => wanted.includes(file.tier));
 
 const started = Date.now();
-const timesDir = mkdtempSync('/tmp/tidemark-test-times-');
 const phases: string[] = [];
+const fileResults: Array<{ file: string; ms: number; code: number } & Counts> = [];
 let failed = false;
 
-/** One `node --test` over `paths`; resolves when it exits. */
+interface Counts {
+  passed: number;
+  failed: number;
+  skipped: number;
+}
+
+/** Runs `paths` as separate `node --test` processes, `concurrency` at a time, longest-known first; each
+ * file's output is printed whole when it ends, so concurrent files do not interleave. */
 async function runFiles(label: string, paths: string[], concurrency: number, env: NodeJS.ProcessEnv = {}) {
   if (paths.length === 0) return;
   const phaseStarted = Date.now();
-  const times = join(timesDir, `${label}.json`);
-  const code = await new Promise<number>((resolve) => {
+  const queue = [...paths].sort((a, b) => weight(b) - weight(a));
+  let phaseFailed = false;
+  const lane = async () => {
+    for (let path = queue.shift(); path; path = queue.shift()) {
+      const result = await runFile(path, env);
+      if (result.code !== 0) phaseFailed = failed = true;
+      fileResults.push(result);
+      process.stdout.write(
+        `${result.output}── ${basename(path)}: ${seconds(result.ms)}${result.code ? ' FAILED' : ''}\n\n`,
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, paths.length) }, lane));
+  phases.push(
+    `${label}: ${paths.length} files in ${seconds(Date.now() - phaseStarted)}${phaseFailed ? ' (FAILED)' : ''}`,
+  );
+}
+
+function runFile(path: string, env: NodeJS.ProcessEnv) {
+  const fileStarted = Date.now();
+  return new Promise<{ file: string; ms: number; code: number; output: string } & Counts>((resolve) => {
     // --test-force-exit: a file whose tests are done but that leaks a handle (a stray child) must not hang CI.
     const child = spawn(
       process.execPath,
-      [
-        '--test',
-        `--test-concurrency=${concurrency}`,
-        '--test-force-exit',
-        '--test-timeout=900000',
-        '--test-reporter=spec',
-        '--test-reporter-destination=stdout',
-        `--test-reporter=${reporter}`,
-        '--test-reporter-destination=/dev/null',
-        ...paths,
-      ],
-      { stdio: 'inherit', env: { ...process.env, ...env, TIDEMARK_TEST_TIMES: times } },
+      ['--test', '--test-force-exit', '--test-timeout=900000', '--test-reporter=spec', path],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
     );
-    child.once('exit', (exitCode) => resolve(exitCode ?? 1));
-    // Ctrl-C or a CI timeout: let the finally block below stop the services.
-    for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => child.kill(signal));
+    running.add(child);
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.once('close', (exitCode) => {
+      running.delete(child);
+      const count = (key: string) => Number(new RegExp(`^ℹ ${key} (\\d+)$`, 'm').exec(output)?.[1] ?? 0);
+      const skipped = count('skipped') + count('todo');
+      resolve({
+        file: basename(path),
+        ms: Date.now() - fileStarted,
+        code: exitCode ?? 1,
+        output,
+        passed: count('pass'),
+        failed: count('fail') + count('cancelled'),
+        skipped,
+      });
+    });
   });
-  if (code !== 0) failed = true;
-  phases.push(
-    `${label}: ${paths.length} files in ${seconds(Date.now() - phaseStarted)}${code === 0 ? '' : ' (FAILED)'}`,
-  );
 }
+
+// Ctrl-C or a CI timeout: stop the files, then the finally block below stops the services.
+const running = new Set<ChildProcess>();
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => {
+    for (const child of running) child.kill(signal);
+  });
+
+/** How early a file starts: its time in the last run here, else its place in startFirst. */
+function weight(path: string): number {
+  const name = basename(path, '.test.js');
+  if (Object.keys(lastTimes).length > 0) return lastTimes[basename(path)] ?? 0;
+  return startFirst.includes(name) ? startFirst.length - startFirst.indexOf(name) : 0;
+}
+
+/** Each file's wall time in the last run here (.cache/test-times.json): the longest start first. */
+const timesFile = join(cacheDir, 'test-times.json');
+const lastTimes = readTimes();
 
 const pathsOf = (wanted: (file: TestFile) => boolean) => files.filter(wanted).map((file) => file.path);
 
@@ -150,30 +193,33 @@ try {
 }
 await withoutServices;
 report();
-rmSync(timesDir, { recursive: true, force: true });
 process.exit(failed ? 1 : 0);
 
 function report(): void {
-  const all = new Map<string, { firstMs: number; lastMs: number; failed: boolean }>();
-  const counts = { passed: 0, failed: 0, skipped: 0 };
-  for (const name of readdirSync(timesDir)) {
-    for (const line of readFileSync(join(timesDir, name), 'utf8').split('\n').filter(Boolean)) {
-      const event = JSON.parse(line) as FileEvent;
-      const entry = all.get(event.file) ?? { firstMs: event.atMs, lastMs: event.atMs, failed: false };
-      entry.lastMs = Math.max(entry.lastMs, event.atMs);
-      if (event.result) counts[event.result] += 1;
-      if (event.result === 'failed') entry.failed = true;
-      all.set(event.file, entry);
-    }
-  }
-  const span = (entry: { firstMs: number; lastMs: number }) => entry.lastMs - entry.firstMs;
-  console.log('\nper-file wall time (first to last test event; concurrent files overlap):');
-  for (const [file, entry] of [...all].sort(([, a], [, b]) => span(b) - span(a)))
-    console.log(`  ${seconds(span(entry)).padStart(8)}  ${basename(file)}${entry.failed ? '  FAILED' : ''}`);
+  console.log('per-file wall time:');
+  for (const result of [...fileResults].sort((a, b) => b.ms - a.ms))
+    console.log(`  ${seconds(result.ms).padStart(8)}  ${result.file}${result.code ? '  FAILED' : ''}`);
   console.log(`phases:\n  ${phases.join('\n  ')}\n  total ${seconds(Date.now() - started)}`);
-  // A file that crashed outside any test fails its run without a failed test: count it as one.
-  if (failed && counts.failed === 0) counts.failed = 1;
-  console.log(`${counts.passed} passed, ${counts.failed} failed, ${counts.skipped} skipped`);
+  const sum = (key: keyof Counts) => fileResults.reduce((total, result) => total + result[key], 0);
+  // A file that crashed outside any test fails without a failed test: count it as one.
+  const failures = sum('failed') + fileResults.filter((result) => result.code !== 0 && result.failed === 0).length;
+  console.log(`${sum('passed')} passed, ${failures} failed, ${sum('skipped')} skipped`);
+  if (filters.length === 0) {
+    mkdirSync(cacheDir, { recursive: true });
+    writeFileSync(
+      timesFile,
+      JSON.stringify({ ...lastTimes, ...Object.fromEntries(fileResults.map((r) => [r.file, r.ms])) }),
+    );
+  }
+}
+
+function readTimes(): Record<string, number> {
+  try {
+    return JSON.parse(readFileSync(timesFile, 'utf8')) as Record<string, number>;
+  } catch {
+    // A fresh clone: the static order below.
+    return {};
+  }
 }
 
 function seconds(ms: number): string {

@@ -19,6 +19,7 @@ export interface TestFileSpec {
 export const testFiles: Readonly<Record<string, TestFileSpec>> = {
   // Pure code: no Temporal, no ZFS, no sshd, no other process of ours.
   'child-env': { tier: 'unit' },
+  'cli-help': { tier: 'unit' },
   'fleet-verdict': { tier: 'unit' },
   'guards-domain': { tier: 'unit' },
   'lease-domain': { tier: 'unit' },
@@ -31,6 +32,7 @@ export const testFiles: Readonly<Record<string, TestFileSpec>> = {
   retention: { tier: 'unit' },
   'rsync-domain': { tier: 'unit' },
   'schedule-spec': { tier: 'unit' },
+  'snapshots-table': { tier: 'unit' },
   'ssh-control-dir': { tier: 'unit' },
   'temporal-settings': { tier: 'unit' },
   tiers: { tier: 'unit' },
@@ -46,6 +48,23 @@ export const testFiles: Readonly<Record<string, TestFileSpec>> = {
   'package-deb': { tier: 'system' },
   'search-attributes': { tier: 'system', afterAll: true },
 };
+
+/** Files that take minutes: started first when the runner has no times of an earlier run (a fresh clone),
+ * so the last minutes are not spent waiting for one long file. */
+export const startFirst: readonly string[] = [
+  'package',
+  'retention.integration',
+  'data-safety',
+  'restore',
+  'decommission',
+  'notify-mail-smarthost',
+  'retention-anomaly-table',
+  'interruptions',
+  'hooks',
+  'bench-smoke',
+  'failures',
+  'data-safety-writers',
+];
 
 export function specOf(name: string): TestFileSpec {
   return testFiles[name] ?? { tier: 'integration' };

@@ -156,7 +156,8 @@ export async function createRig(name: string, options: RigOptions = {}): Promise
         process.stderr.write(chunk);
         workerLog += chunk.toString();
       });
-      await waitFor(`worker for ${server}`, async () => output.includes('polling'), 30_000);
+      // A bound for a hung start only: on a busy machine a worker's start (the SDK's import) took over 30 s.
+      await waitFor(`worker for ${server}`, async () => output.includes('polling'), 120_000);
       return child;
     },
     workerOutput() {
