@@ -7,7 +7,9 @@ import { readBaseline } from '../pool/baseline.js';
 import { currentBootId, leaseCreateOption } from '../pool/lease.js';
 import { ownerProperty } from '../pool/owner.js';
 import { judgePool, readPoolState } from '../pool/space.js';
+import { keepRootOnly } from '../pool/private-mount.js';
 import { zfs } from '../pool/zfs.js';
+import type { BackupPlan } from '../domain/backup.js';
 
 /** A copied setuid binary or device node must not be live on the backup server. */
 const hardening = { setuid: 'off', devices: 'off', exec: 'off' } as const;
@@ -24,6 +26,13 @@ export interface EnsuredDataset {
 export interface EnsureOptions {
   /** servers.<name>.reserve; default 5 % of the pool. */
   reserve?: { bytes?: number; percent?: number };
+  /** hosts.<name>.quota: set on the dataset at each run (the inventory is the truth). */
+  quota?: string;
+}
+
+/** The dataset step's options from a plan. */
+export function datasetOptions(plan: Pick<BackupPlan, 'reserve' | 'quota'>): EnsureOptions {
+  return { ...(plan.reserve ? { reserve: plan.reserve } : {}), ...(plan.quota ? { quota: plan.quota } : {}) };
 }
 
 /** Creates the dataset (and parents) when missing, checks an existing one is this host's, mounts it,
@@ -65,6 +74,9 @@ export async function ensureDataset(
     );
   }
   checkMountpoint(dataset, info.get('mountpoint')?.value ?? '', parentMountpoint);
+  // Every host's copy, snapshot clone and restore clone is mounted beneath the server dataset's mountpoint.
+  const privacy = parentMountpoint?.startsWith('/') ? await keepRootOnly(parentMountpoint) : undefined;
+  if (options.quota) await zfs(['set', `quota=${options.quota}`, dataset]);
   // Datasets made by older versions: harden them once.
   const soft = Object.entries(hardening).filter(([key, value]) => info.get(key)?.value !== value);
   if (soft.length > 0) for (const [key, value] of soft) await zfs(['set', `${key}=${value}`, dataset]);
@@ -73,6 +85,7 @@ export async function ensureDataset(
   const baseline = created ? undefined : await readBaseline(dataset);
   const pool = judgePool(await readPoolState(dataset), baseline?.written ?? 0, options.reserve ?? {});
   if (pool.refuse) throw activityFailure(pool.refuse.message, pool.refuse.type);
+  if (privacy) pool.warnings.push(privacy);
   return {
     mountpoint: info.get('mountpoint')!.value,
     created,

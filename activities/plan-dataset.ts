@@ -4,7 +4,7 @@
 // knows the dataset and runs the backup server's after-hook for the failed run, as it did with two steps.
 import { ApplicationFailure } from '@temporalio/activity';
 import type { BackupInput, BackupPlan } from '../domain/backup.js';
-import { ensureDataset, type EnsuredDataset } from './dataset.js';
+import { datasetOptions, ensureDataset, type EnsuredDataset } from './dataset.js';
 import { planBackup } from './plan.js';
 import { openSshMaster } from './ssh-master.js';
 
@@ -18,7 +18,7 @@ export async function planAndEnsureDataset(inventoryPath: string, input: BackupI
   try {
     // The run's ssh login (~0.3 s) while zfs works: the probe then rides the open connection.
     const [ensured] = await Promise.all([
-      ensureDataset(plan.dataset, plan.host, plan.reserve ? { reserve: plan.reserve } : {}),
+      ensureDataset(plan.dataset, plan.host, datasetOptions(plan)),
       openSshMaster(plan),
     ]);
     return { plan, ensured };

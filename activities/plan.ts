@@ -54,6 +54,7 @@ export async function planBackup(inventoryPath: string, input: BackupInput): Pro
       ...(host.include ? { include: host.include } : {}),
       guards: resolveGuards(inventory, host.host),
       reserve: resolveReserve(inventory, input.server),
+      ...(host.quota ? { quota: host.quota } : {}),
       ...(input.allowShrink ? { allowShrink: true } : {}),
       // The server's own zone is the policy's default; workflow code cannot read it.
       retention: { policy: resolveRetention(inventory, host.host, serverTimeZone()), adopt },

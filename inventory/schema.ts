@@ -236,6 +236,11 @@ const hostSettingsShape = {
   /** The built-in excludes for full-system backups (default true). */
   standardExcludes: z.boolean({ error: 'expected true or false' }).optional(),
   retention: retentionSchema.optional(),
+  /** ZFS quota of the host's dataset (copy and snapshots), e.g. "500G": one host cannot fill the pool. */
+  quota: z
+    .string({ error: 'expected a size such as "500G"' })
+    .regex(/^\d+[KMGT]?$/, { error: 'expected a size such as "500G" (K/M/G/T)' })
+    .optional(),
   /** Shrink guard, anomaly cap, partial escalation (domain/guards.ts). */
   guards: guardsSchema.optional(),
   /** schedule, jitter, timezone, blackout, enabled (inventory/schedule-schema.ts). */
