@@ -1,6 +1,6 @@
 // Step 2, on the backup server: make sure `<dataset>/<host>` exists, is ours and is mounted where a
 // backup belongs, and that the pool can take this run. Never touches data.
-import { Context } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
 import { activityFailure } from '../domain/failures.js';
 import type { Baseline } from '../domain/guards.js';
 import { readBaseline } from '../pool/baseline.js';
@@ -85,7 +85,8 @@ export async function ensureDataset(
   const baseline = created ? undefined : await readBaseline(dataset);
   const pool = judgePool(await readPoolState(dataset), baseline?.written ?? 0, options.reserve ?? {});
   if (pool.refuse) throw activityFailure(pool.refuse.message, pool.refuse.type);
-  if (privacy) pool.warnings.push(privacy);
+  // In the worker's log, not the run's status: a new server dataset starts out 0755 on every first run.
+  if (privacy) log.warn(privacy);
   return {
     mountpoint: info.get('mountpoint')!.value,
     created,

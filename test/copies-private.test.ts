@@ -32,8 +32,9 @@ async function readAsNobody(file: string): Promise<number> {
   return run.exitCode ?? -1;
 }
 
-test("a local user cannot read a host's file in its copy; the server dataset's mountpoint is 0700 root, with a WARNING when it was not", async () => {
+test("a local user cannot read a host's file in its copy; the server dataset's mountpoint is 0700 root, with a WARNING when someone loosened it", async () => {
   const first = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
+  assert.match(first.stdout, /^SUCCESS: /m, first.stdout + first.stderr);
   const copy = join(await rig.copyPath(), rig.source, 'home/user/notes.txt');
   assert.equal((await stat(copy)).mode & 0o777, 0o644, 'the copy keeps the host file mode');
   assert.notEqual(await readAsNobody(copy), 0, 'nobody read a host file from the copy');
@@ -41,12 +42,15 @@ test("a local user cannot read a host's file in its copy; the server dataset's m
   const mode = await stat(mount);
   assert.equal(mode.mode & 0o777, 0o700, mount);
   assert.equal(mode.uid, 0);
-  assert.match(first.stdout + first.stderr, /0700/, 'the first run says it fixed the mode');
 
-  // Loosened again by someone: the next run fixes it and says so.
+  assert.match(rig.workerOutput(), /was mode 0755.*set to 0700 root/, 'the worker logged a WARNING');
+
+  // Loosened again by someone: the next run fixes it and logs it again.
   await chmod(mount, 0o755);
+  const logged = rig.workerOutput().length;
   const second = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
-  assert.match(second.stdout + second.stderr, /WARNING[\s\S]*0700|0700[\s\S]*WARNING/);
+  assert.equal(second.exitCode, 0, second.stdout + second.stderr);
+  assert.match(rig.workerOutput().slice(logged), /was mode 0755.*set to 0700 root/);
   assert.equal((await stat(mount)).mode & 0o777, 0o700);
   assert.notEqual(await readAsNobody(copy), 0);
 });
