@@ -70,20 +70,20 @@ test("the last stats block counts: a look-alike printed earlier (a host's text i
 });
 
 test('--rsh never carries an argument rsync would split: whitespace or quotes in an ssh value are refused', () => {
-  const plan: BackupPlan = {
-    host: 'vpn',
-    server: 'b1',
-    dataset: 'data/vpn',
-    source: { address: '192.0.2.1', port: 22, user: 'root', sudo: false },
-    paths: ['/'],
-    excludes: [],
-    ssh: { identityFile: '/nonexistent -oProxyCommand=touch\t/tmp/pwned', knownHostsFile: '/k' },
-    transfer: { ioTimeoutSeconds: 600, heartbeatTimeoutMs: 60_000, attempts: 5, retryIntervalMs: 30_000 },
-  };
-  assert.throws(() => rsyncArgs(plan, '/data/vpn'), /holds whitespace or a quote: refused for --rsh/);
-  assert.throws(() => rsyncArgs({ ...plan, ssh: { identityFile: "/k'x", knownHostsFile: '/k' } }, '/d'), /refused/);
+  const source = { address: '192.0.2.1', port: 22, user: 'root', sudo: false };
+  const withIdentity = (identityFile: string) => sshCommand({ ssh: { identityFile, knownHostsFile: '/k' }, source });
+  // What rsyncArgs and the restore's push pass to rsync: the identity file hiding a ProxyCommand.
+  assert.throws(
+    () => rshOption(withIdentity('/nonexistent -oProxyCommand=touch\t/tmp/pwned')),
+    /holds whitespace or a quote: refused for --rsh/,
+  );
+  assert.throws(() => rshOption(withIdentity("/k'x")), /refused/);
   assert.throws(() => rshOption(['ssh', '-i', '/a b']), /refused/);
   assert.equal(rshOption(['ssh', '-p', '22']), '--rsh=ssh -p 22');
+  assert.match(
+    rshOption(withIdentity('/etc/tidemark/id_ed25519')),
+    /^--rsh=ssh -F \/dev\/null -p 22 -i \/etc\/tidemark\/id_ed25519 /,
+  );
 });
 
 test('the command line is an argument array with strict ssh and the full-system flags', () => {
