@@ -83,7 +83,9 @@ export async function ensureDataset(
   if (info.get('mounted')?.value !== 'yes') await zfs(['mount', dataset]);
 
   const baseline = created ? undefined : await readBaseline(dataset);
-  const pool = judgePool(await readPoolState(dataset), baseline?.written ?? 0, options.reserve ?? {});
+  // The reserve protects the pool: a host's own quota bounds its room, not the pool's (judged on the parent).
+  const judged = options.quota ? dataset.split('/').slice(0, -1).join('/') || dataset : dataset;
+  const pool = judgePool(await readPoolState(judged), baseline?.written ?? 0, options.reserve ?? {});
   if (pool.refuse) throw activityFailure(pool.refuse.message, pool.refuse.type);
   // In the worker's log, not the run's status: a new server dataset starts out 0755 on every first run.
   if (privacy) log.warn(privacy);

@@ -25,13 +25,20 @@ import {
   hostDataset,
   keepField,
   nameField,
+  record as recordField,
   recordedProperties,
   refuseInput,
+  replicaInputOf,
+  replicaSnapshotsField,
+  resumeTokenField,
+  stringList,
   snapshotNameField,
   trustedBackupPlan,
   trustedServerHook,
   type WorkerScope,
 } from './worker-policy.js';
+import { sendReplica } from './replicate-send.js';
+import { finishReplicaTarget, prepareReplicaTarget } from './replicate-target.js';
 
 export { createControlActivities } from './sync-inventory.js';
 
@@ -144,6 +151,27 @@ export function createActivities(deps: ActivityDeps) {
       return restoreFiles(trusted, await trustedView(trusted, view));
     },
     closeRestoreSnapshot: async (plan: unknown) => closeRestoreSnapshot(await trustedRestorePlan(scope, plan)),
+    // replicateHost's steps: the target's on its server queue, the send on the source's transfer queue. Each
+    // acts only for this worker's own side of the pair; the rest comes from this worker's inventory.
+    prepareReplicaTarget: (input: unknown) =>
+      prepareReplicaTarget(deps.inventoryPath, replicaInputOf(scope, input, 'target')),
+    sendReplica: (request: unknown) => {
+      const fields = recordField(request, 'sendReplica input');
+      const resumeToken = resumeTokenField(fields.resumeToken);
+      return sendReplica(deps.inventoryPath, {
+        ...replicaInputOf(scope, request, 'source'),
+        targetSnapshots: replicaSnapshotsField(fields.targetSnapshots),
+        resumable: fields.resumable === true,
+        ...(resumeToken ? { resumeToken } : {}),
+      });
+    },
+    finishReplicaTarget: (input: unknown) =>
+      finishReplicaTarget(deps.inventoryPath, {
+        ...replicaInputOf(scope, input, 'target'),
+        received: stringList(recordField(input, 'finishReplicaTarget input').received, 'received', 100_000).map(
+          (name) => snapshotNameField(name, 'received'),
+        ),
+      }),
     // notifyStart, recordOutcome, notifyTarget (activities/notify.ts)
     ...createNotifyActivities(deps.inventoryPath, deps.log),
   };

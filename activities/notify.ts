@@ -9,7 +9,7 @@ import { activityFailure } from '../domain/failures.js';
 import { runUrl } from '../domain/names.js';
 import type { BackupInput, BackupStatus, BackupSummary } from '../domain/backup.js';
 import type { NotificationResult, OutcomeRecord } from '../domain/notify.js';
-import { loadInventory } from '../inventory/load.js';
+import { keptInventory } from '../inventory/kept-inventory.js';
 import { logRunEnd, type RunLog } from './run-log.js';
 import { resolveGuards, resolveMonitoring, resolveTemporal } from '../inventory/resolve.js';
 import type { Inventory } from '../inventory/schema.js';
@@ -31,7 +31,8 @@ function asFailure(error: unknown): ApplicationFailure {
 
 async function inventoryOf(path: string): Promise<Inventory> {
   try {
-    return await loadInventory(path);
+    // The last valid inventory when the file broke since the run started: its outcome is still told.
+    return (await keptInventory(path).read()).inventory;
   } catch (error) {
     throw activityFailure((error as Error).message, 'NotifyConfig');
   }

@@ -5,7 +5,7 @@
 import { ApplicationFailure } from '@temporalio/activity';
 import type { BackupInput, BackupPlan } from '../domain/backup.js';
 import { datasetOptions, ensureDataset, type EnsuredDataset } from './dataset.js';
-import { planBackup } from './plan.js';
+import { planBackupWithWarnings } from './plan.js';
 import { openSshMaster } from './ssh-master.js';
 
 export interface PlannedDataset {
@@ -14,14 +14,16 @@ export interface PlannedDataset {
 }
 
 export async function planAndEnsureDataset(inventoryPath: string, input: BackupInput): Promise<PlannedDataset> {
-  const plan = await planBackup(inventoryPath, input);
+  const { plan, warnings } = await planBackupWithWarnings(inventoryPath, input);
   try {
     // The run's ssh login (~0.3 s) while zfs works: the probe then rides the open connection.
     const [ensured] = await Promise.all([
       ensureDataset(plan.dataset, plan.host, datasetOptions(plan)),
       openSshMaster(plan),
     ]);
-    return { plan, ensured };
+    // The workflow ends the run WARNING on the dataset step's warnings: the inventory's ride along.
+    if (warnings.length === 0) return { plan, ensured };
+    return { plan, ensured: { ...ensured, warnings: [...warnings, ...(ensured.warnings ?? [])] } };
   } catch (error) {
     // The same type, message and retry rule as ensureDataset's own failure; only the details change.
     const failure = error instanceof ApplicationFailure ? error : undefined;

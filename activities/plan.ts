@@ -5,7 +5,7 @@ import { ApplicationFailure, log } from '@temporalio/activity';
 import type { BackupInput, BackupPlan } from '../domain/backup.js';
 import { TidemarkError } from '../domain/errors.js';
 import { keepReasonProblem } from '../domain/keep.js';
-import { loadInventory } from '../inventory/load.js';
+import { keptInventory } from '../inventory/kept-inventory.js';
 import { inventoryForRun } from '../inventory/sources.js';
 import { resolveServerHooks } from '../inventory/resolve.js';
 import {
@@ -15,10 +15,10 @@ import {
   resolveRetention,
   resolveServer,
   resolveSsh,
-  serverTimeZone,
   type SshSettings,
 } from '../inventory/resolve.js';
 import { noteSecretVariables } from '../inventory/child-env.js';
+import { replicaTargets } from '../inventory/replication.js';
 import { controlDirProblem, defaultControlDir } from './ssh-control-dir.js';
 
 /** What a backupHost input may hold: names and run options, never configuration. */
@@ -26,6 +26,15 @@ const runInputFields = new Set(['host', 'server', 'keep', 'allowShrink']);
 
 /** Builds the plan from the inventory file as it is now (edits apply without restarting workers). */
 export async function planBackup(inventoryPath: string, input: BackupInput): Promise<BackupPlan> {
+  return (await planBackupWithWarnings(inventoryPath, input)).plan;
+}
+
+/** The plan, and what the run must end WARNING about: the inventory file invalid (the plan then comes from
+ * the last inventory this worker validated, activities/kept-inventory.ts). */
+export async function planBackupWithWarnings(
+  inventoryPath: string,
+  input: BackupInput,
+): Promise<{ plan: BackupPlan; warnings: string[] }> {
   try {
     const keepProblem = input.keep === undefined ? undefined : keepReasonProblem(input.keep);
     if (keepProblem) throw new TidemarkError('USAGE', `--keep: ${keepProblem}`);
@@ -37,11 +46,13 @@ export async function planBackup(inventoryPath: string, input: BackupInput): Pro
           `a run carries only ${[...runInputFields].join(', ')}: its plan comes from this backup server's own inventory`,
       );
     }
-    const inventory = await inventoryForRun(await loadInventory(inventoryPath), input.host);
+    const kept = await keptInventory(inventoryPath).read();
+    for (const warning of kept.warnings) log.warn(warning);
+    const inventory = await inventoryForRun(kept.inventory, input.host);
     noteSecretVariables(inventory);
     const host = resolveHost(inventory, input.host);
     const { dataset, adopt } = resolveServer(inventory, host, input.server);
-    return {
+    const plan: BackupPlan = {
       host: host.host,
       server: input.server,
       dataset: `${dataset}/${host.host}`,
@@ -57,13 +68,21 @@ export async function planBackup(inventoryPath: string, input: BackupInput): Pro
       ...(host.quota ? { quota: host.quota } : {}),
       ...(input.allowShrink ? { allowShrink: true } : {}),
       // The server's own zone is the policy's default; workflow code cannot read it.
-      retention: { policy: resolveRetention(inventory, host.host, serverTimeZone()), adopt },
+      retention: { policy: resolveRetention(inventory, host.host), adopt },
+      ...replicas(replicaTargets(inventory, host.host, input.server)),
     };
+    // Another host's broken entry is that host's problem (logged above); an invalid file concerns every run.
+    return { plan, warnings: kept.warnings.filter((warning) => warning.startsWith('inventory invalid since')) };
   } catch (error) {
     // A broken inventory will not fix itself by retrying: fail at once with the field-naming message.
     if (error instanceof TidemarkError) throw ApplicationFailure.nonRetryable(error.message, error.code);
     throw error;
   }
+}
+
+/** Absent without targets: plans of hosts nobody replicates stay as they were. */
+function replicas(targets: string[]): Pick<BackupPlan, 'replicaTargets'> {
+  return targets.length > 0 ? { replicaTargets: targets } : {};
 }
 
 /** The run's ssh settings: with multiplexing, a fresh control socket path in a private folder; when the

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isLiveSystemDir, type OpenedSnapshot, type RestoreInput, type RestorePlan } from '../domain/restore.js';
-import { loadInventory } from '../inventory/load.js';
+import { keptInventory } from '../inventory/kept-inventory.js';
 import { serverEntry } from '../inventory/resolve.js';
 import { datasetInfo } from '../pool/zfs.js';
 import { planRestore, runIdentity } from './restore.js';
@@ -28,7 +28,7 @@ export interface RestorePolicy {
 }
 
 export async function restorePolicy(scope: WorkerScope): Promise<RestorePolicy> {
-  const entry = serverEntry(await loadInventory(scope.inventoryPath), scope.server)?.restore;
+  const entry = serverEntry((await keptInventory(scope.inventoryPath).read()).inventory, scope.server)?.restore;
   return { roots: entry?.roots ?? defaultRestoreRoots, overwriteLiveSystem: entry?.overwriteLiveSystem ?? false };
 }
 

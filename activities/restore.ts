@@ -23,7 +23,7 @@ import { classifyRsyncExit } from '../domain/rsync-exit.js';
 import { lastProgress, parseStats } from '../domain/rsync-output.js';
 import { stopGroup } from './process-group.js';
 import { rsyncEnvironment } from '../inventory/child-env.js';
-import { loadInventory } from '../inventory/load.js';
+import { keptInventory } from '../inventory/kept-inventory.js';
 import { resolveHost, resolveServer, resolveSsh } from '../inventory/resolve.js';
 import { lookupBeneath } from '../pool/beneath.js';
 import { holdForRestore, releaseRestoreHold, restoreHolds } from '../pool/restore-hold.js';
@@ -42,7 +42,7 @@ export async function planRestore(inventoryPath: string, input: RestoreInput): P
   try {
     const problems = restoreInputProblems(input);
     if (problems.length > 0) throw new TidemarkError('USAGE', problems.join('; '));
-    const inventory = await loadInventory(inventoryPath);
+    const { inventory } = await keptInventory(inventoryPath).read();
     const host = resolveHost(inventory, input.host);
     const { dataset: serverDataset } = resolveServer(inventory, host, input.server);
     const dataset = `${serverDataset}/${host.host}`;

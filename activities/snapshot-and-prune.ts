@@ -45,7 +45,7 @@ export async function snapshotAndPrune(
 }
 
 /** List, plan and destroy; a failure is returned, never thrown (the snapshot is made either way). */
-async function pruneAfterSnapshot(
+export async function pruneAfterSnapshot(
   dataset: string,
   { policy, adopt, anomalyCap }: RetentionRequest,
   context: Context,

@@ -12,7 +12,7 @@ import { keepReasonProblem } from '../domain/keep.js';
 import { isUnder, normalizePath } from '../domain/mounts.js';
 import { parseSnapshotName } from '../domain/names.js';
 import { firstControlCharacter } from '../inventory/field-rules.js';
-import { loadInventory } from '../inventory/load.js';
+import { keptInventory } from '../inventory/kept-inventory.js';
 import { resolveHost, resolveServer, resolveServerHooks } from '../inventory/resolve.js';
 import { inventoryForRun } from '../inventory/sources.js';
 import { planBackup } from './plan.js';
@@ -156,7 +156,7 @@ export async function hostDataset(
   if (typeof value !== 'string') refuseInput(`${field} must be a dataset name, got ${describe(value)}`);
   const host = nameField(value.split('/').at(-1), `${field}'s host part`);
   return fromInventory(async () => {
-    const inventory = await inventoryForRun(await loadInventory(scope.inventoryPath), host);
+    const inventory = await inventoryForRun((await keptInventory(scope.inventoryPath).read()).inventory, host);
     const resolved = resolveHost(inventory, host);
     const dataset = `${resolveServer(inventory, resolved, scope.server).dataset}/${resolved.host}`;
     if (value !== dataset)
@@ -170,7 +170,7 @@ export async function trustedServerHook(
   scope: WorkerScope,
   script: unknown,
 ): Promise<{ script: string; timeoutMs: number }> {
-  const hooks = resolveServerHooks(await loadInventory(scope.inventoryPath), scope.server);
+  const hooks = resolveServerHooks((await keptInventory(scope.inventoryPath).read()).inventory, scope.server);
   if (typeof script !== 'string' || (script !== hooks.before && script !== hooks.after))
     refuseInput(
       `${describe(script)} is not one of servers.${scope.server}.hooks (before/after) in this worker's inventory`,
@@ -188,6 +188,43 @@ export function hookFacts(value: unknown): Record<string, string> {
     facts[name] = text.replace(/[\0]/g, '');
   }
   return facts;
+}
+
+/** A replication step's names: the host and the pair's two servers, this worker being the `side` one. */
+export function replicaInputOf(
+  scope: WorkerScope,
+  value: unknown,
+  side: 'source' | 'target',
+): { host: string; source: string; target: string } {
+  const input = record(value, 'replication input');
+  const host = nameField(input.host, 'host');
+  const source = side === 'source' ? ownServer(scope, input.source, 'source') : nameField(input.source, 'source');
+  const target = side === 'target' ? ownServer(scope, input.target, 'target') : nameField(input.target, 'target');
+  return { host, source, target };
+}
+
+/** The target's snapshot list as prepareReplicaTarget returned it: Tidemark names and zfs guids (digits). */
+export function replicaSnapshotsField(value: unknown): Array<{ name: string; guid: string }> {
+  if (!Array.isArray(value) || value.length > 100_000)
+    refuseInput(`targetSnapshots must be a list, got ${describe(value)}`);
+  return value.map((item, index) => {
+    const entry = record(item, `targetSnapshots[${index}]`);
+    const guid = entry.guid;
+    if (typeof guid !== 'string' || !/^[0-9]{1,20}$/.test(guid))
+      refuseInput(`targetSnapshots[${index}].guid must be a zfs guid, got ${describe(guid)}`);
+    // Any snapshot the target holds (not only Tidemark's): a ZFS name, nothing a command line could misread.
+    if (typeof entry.name !== 'string' || !/^[A-Za-z0-9][A-Za-z0-9._:-]{0,254}$/.test(entry.name))
+      refuseInput(`targetSnapshots[${index}].name must be a snapshot name, got ${describe(entry.name)}`);
+    return { name: entry.name, guid };
+  });
+}
+
+/** A zfs receive resume token (`zfs send -t`): OpenZFS writes them as hex digits and dashes. */
+export function resumeTokenField(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || !/^[0-9a-f][0-9a-f-]{0,8191}$/i.test(value))
+    refuseInput(`resumeToken must be a zfs resume token (hex digits and dashes), got ${describe(value)}`);
+  return value;
 }
 
 /** A snapshot name this worker would give (tidemark-<time>-<label>). */

@@ -3,7 +3,7 @@
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { ExitCode, TidemarkError } from '../domain/errors.js';
-import { parseSnapshotName } from '../domain/names.js';
+import { classifySnapshot } from '../domain/retention.js';
 import { pickSnapshot, relativeRestorePath, restorePathProblem } from '../domain/restore.js';
 import type { Inventory } from '../inventory/schema.js';
 import { lookupBeneath } from '../pool/beneath.js';
@@ -131,7 +131,7 @@ function columns(table: string[][]): string {
 
 export interface HistoryEntry {
   snapshot: string;
-  /** From the name when Tidemark made it, else zfs's creation time; ISO 8601 UTC. */
+  /** From the name when Tidemark made or adopts it, else zfs's creation time; ISO 8601 UTC. */
   takenAt: string;
   label: 'complete' | 'partial' | 'suspect' | 'foreign';
   type: FileEntry['type'];
@@ -178,11 +178,12 @@ export async function fileHistory(
       report.absentFrom.push(snapshot.name);
       continue;
     }
-    const parsed = parseSnapshotName(snapshot.name);
+    // As retention reads it: a SOWN or PlanB snapshot this server adopts is a complete copy, not foreign.
+    const read = classifySnapshot(snapshot, target.policy.timeZone, target.adopt);
     const entry: HistoryEntry = {
       snapshot: snapshot.name,
-      takenAt: (parsed?.takenAt ?? new Date(snapshot.createdAt * 1000)).toISOString(),
-      label: parsed?.label ?? 'foreign',
+      takenAt: new Date(read.takenAt).toISOString(),
+      label: read.recognized ? read.label : 'foreign',
       type: typeOf(stat),
       size: stat.size,
       mtime: stat.mtime.toISOString(),

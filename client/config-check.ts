@@ -1,12 +1,13 @@
 // `tidemark config check [--json]`: validate the inventory and show what Tidemark understood.
 import type { RetentionPolicy } from '../domain/retention.js';
 import type { Inventory } from '../inventory/schema.js';
+import { deprecationWarnings } from '../inventory/deprecations.js';
 import {
   resolveHost,
+  resolveTimeZones,
   resolveMonitoring,
   resolveRetention,
   resolveTemporal,
-  serverTimeZone,
 } from '../inventory/resolve.js';
 import { describeConnection } from '../inventory/temporal.js';
 import { resolveNotifyTargets } from '../notify/targets.js';
@@ -22,6 +23,8 @@ const upcomingCount = 3;
 export interface InventoryReport {
   path: string;
   valid: true;
+  /** Deprecated fields in use, each naming the field to write instead. */
+  warnings: string[];
   temporal: { address: string; namespace: string; uiUrl: string };
   servers: Array<{
     name: string;
@@ -39,7 +42,14 @@ export interface InventoryReport {
     port: number;
     sudo: boolean;
     paths: string[];
+    /** "mounts": every local filesystem under `paths[0]` (the selection root) in the mount table at backup
+     * time; "explicit": exactly `paths`. */
+    selection: 'mounts' | 'explicit';
+    /** The PlanB-style allow-list under the selection root, when set. */
+    include: string[] | null;
     servers: string[];
+    /** The zones the schedule and retention use (`timezone`, default UTC). */
+    timezone: { schedule: string; retention: string; fromDefault: boolean };
     retention: RetentionPolicy;
     schedules: Array<ScheduleReport>;
   }>;
@@ -52,10 +62,10 @@ export type ScheduleReport =
 
 export function inventoryReport(inventory: Inventory, path: string, now = new Date()): InventoryReport {
   const temporal = resolveTemporal(inventory);
-  const zone = serverTimeZone();
   return {
     path,
     valid: true,
+    warnings: deprecationWarnings(inventory),
     temporal: { address: describeConnection(temporal), namespace: temporal.namespace, uiUrl: temporal.uiUrl },
     servers: Object.entries(inventory.servers).map(([name, server]) => {
       const monitoring = resolveMonitoring(inventory, name);
@@ -77,9 +87,16 @@ export function inventoryReport(inventory: Inventory, path: string, now = new Da
         address: host.address,
         port: host.port,
         sudo: host.sudo === true,
-        paths: host.paths,
+        ...(host.hostSteps.selection.mode === 'mounts'
+          ? { paths: [host.hostSteps.selection.root], selection: 'mounts' as const }
+          : { paths: host.paths, selection: 'explicit' as const }),
+        include: host.include?.items ?? null,
         servers: host.servers,
-        retention: resolveRetention(inventory, name, zone),
+        timezone: {
+          ...resolveTimeZones(inventory, name),
+          fromDefault: inventory.hosts[name]?.timezone === undefined && inventory.defaults?.timezone === undefined,
+        },
+        retention: resolveRetention(inventory, name),
         schedules: hostTimings(inventory, name).map(({ server, timing: result }): ScheduleReport => {
           if (!result.ok) return { server, error: result.error };
           const { timing } = result;
@@ -117,13 +134,24 @@ export function describeInventory(inventory: Inventory, path: string, now = new 
   lines.push(`hosts (${report.hosts.length}):`);
   for (const host of report.hosts) {
     lines.push(
-      `  ${host.name}: ${host.user}@${host.address}:${host.port}${host.sudo ? ' (sudo)' : ''} paths ${host.paths.join(' ')} → ${host.servers.join(', ')}`,
+      `  ${host.name}: ${host.user}@${host.address}:${host.port}${host.sudo ? ' (sudo)' : ''} ${describeSelection(host)} → ${host.servers.join(', ')}`,
     );
-    lines.push(`    retention: ${describePolicy(host.retention, {})}`);
+    const zone = (name: string) => `zone ${name}${host.timezone.fromDefault ? ' (default)' : ''}`;
+    lines.push(`    retention (${zone(host.timezone.retention)}): ${describePolicy(host.retention, {})}`);
     for (const schedule of host.schedules)
-      lines.push(`    schedule on ${schedule.server}: ${describeSchedule(schedule)}`);
+      lines.push(`    schedule on ${schedule.server} (${zone(host.timezone.schedule)}): ${describeSchedule(schedule)}`);
   }
+  for (const warning of report.warnings) lines.push(`WARNING: ${warning}`);
   return lines.join('\n');
+}
+
+/** "paths /etc /srv", or "every local filesystem under / (mount table at backup time)", plus an include list. */
+function describeSelection(host: InventoryReport['hosts'][number]): string {
+  const base =
+    host.selection === 'mounts'
+      ? `every local filesystem under ${host.paths[0]} (mount table at backup time)`
+      : `paths ${host.paths.join(' ')}`;
+  return host.include ? `${base}, only ${host.include.join(' ')}` : base;
 }
 
 /** "daily 02:17+30m Europe/Amsterdam; next (Europe/Amsterdam) 2026-12-02 02:17 +01:00, ...; each start up to 30m later (jitter)". */

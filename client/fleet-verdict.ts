@@ -1,6 +1,8 @@
 // How `tidemark status` judges one (host, server) pair from its recent runs, in Nagios terms:
-// OK (0) fresh and good; WARNING (1) last run WARNING or CANCELLED, or no success within --stale;
-// CRITICAL (2) last run FAILED or never backed up. Pure: the runs come from Temporal visibility.
+// OK (0) fresh and good; WARNING (1) last run WARNING or CANCELLED, no success within --stale, or the last
+// success older than `staleAfter` (2) times the pair's schedule interval; CRITICAL (2) last run FAILED,
+// never backed up, or the last success older than `criticalAfter` (4) times the interval. A paused pair says
+// PAUSED and why, and goes stale like any other. Pure: the runs come from Temporal visibility.
 import { formatDuration } from '../domain/duration.js';
 import type { RunStatus } from '../domain/search-attributes.js';
 
@@ -11,9 +13,15 @@ export interface RunRecord {
   /** Absent while running. */
   closedAt?: Date;
   bytes?: number;
+  /** Which run, to read its failure. */
+  workflowId?: string;
+  runId?: string;
 }
 
 export type Verdict = 'OK' | 'WARNING' | 'CRITICAL';
+
+/** Multiples of a pair's schedule interval after which its last success is stale: WARNING, then CRITICAL. */
+export const defaultStaleness = { staleAfter: 2, criticalAfter: 4 } as const;
 export const verdictExitCode: Record<Verdict, 0 | 1 | 2> = { OK: 0, WARNING: 1, CRITICAL: 2 };
 
 export interface PairStatus {
@@ -30,6 +38,8 @@ export interface PairStatus {
   verdict: Verdict;
   /** Why the verdict is not OK, most serious first. */
   reasons: string[];
+  /** The pair's schedule is paused: the note saying why (absent: not paused). */
+  paused?: string;
 }
 
 export interface JudgeInput {
@@ -42,6 +52,15 @@ export interface JudgeInput {
   now: Date;
   /** --stale in ms: a pair whose last success is older is WARNING. */
   staleMs?: number;
+  /** The pair's schedule interval (absent for cron schedules): ages are judged against multiples of it. */
+  expectedIntervalMs?: number;
+  /** Multiples of the interval (default defaultStaleness). */
+  staleAfter?: number;
+  criticalAfter?: number;
+  /** The pair's schedule is paused, with this note (empty: no note). */
+  paused?: string;
+  /** The first line of the newest finished run's failure, when it FAILED. */
+  failure?: string;
 }
 
 export function judgePair(input: JudgeInput): PairStatus {
@@ -60,9 +79,21 @@ export function judgePair(input: JudgeInput): PairStatus {
   const warning: string[] = [];
   if (!hadCopy)
     critical.push(last ? `never backed up (${runs.length} run(s), none SUCCESS or WARNING)` : 'never backed up');
-  if (finished?.status === 'FAILED') critical.push('last run FAILED');
+  if (finished?.status === 'FAILED')
+    critical.push(input.failure ? `last run FAILED: ${input.failure}` : 'last run FAILED');
   if (finished?.status === 'WARNING') warning.push('last run WARNING');
   if (finished?.status === 'CANCELLED') warning.push('last run CANCELLED');
+  const interval = input.expectedIntervalMs;
+  if (interval !== undefined && hadCopy && successAt) {
+    const age = input.now.getTime() - successAt.getTime();
+    const staleAfter = input.staleAfter ?? defaultStaleness.staleAfter;
+    const criticalAfter = input.criticalAfter ?? defaultStaleness.criticalAfter;
+    const said = `last SUCCESS ${formatDuration(age, { days: true })} ago`;
+    const every = formatDuration(interval, { days: true });
+    if (age > criticalAfter * interval) critical.push(`${said}, more than ${criticalAfter} × its interval ${every}`);
+    else if (age > staleAfter * interval) warning.push(`${said}, more than ${staleAfter} × its interval ${every}`);
+  }
+  if (input.paused !== undefined) warning.push(`PAUSED${input.paused ? ` (${input.paused})` : ''}`);
   if (input.staleMs !== undefined && hadCopy) {
     const age = successAt ? input.now.getTime() - successAt.getTime() : undefined;
     if (age === undefined) warning.push('no SUCCESS on record');
@@ -80,6 +111,7 @@ export function judgePair(input: JudgeInput): PairStatus {
     lastSuccessAgeMs: successAt ? input.now.getTime() - successAt.getTime() : null,
     verdict: critical.length > 0 ? 'CRITICAL' : warning.length > 0 ? 'WARNING' : 'OK',
     reasons: [...critical, ...warning],
+    ...(input.paused !== undefined ? { paused: input.paused } : {}),
   };
 }
 
@@ -101,7 +133,8 @@ export function nagiosLine(pairs: PairStatus[], staleMs?: number): string {
       ? `${pairs.length} pairs fresh and good`
       : `${count('CRITICAL')} critical, ${count('WARNING')} warning of ${pairs.length} pairs: ${shown.join('; ')}${more}`;
   const ages = pairs.flatMap((pair) => (pair.lastSuccessAgeMs === null ? [] : [pair.lastSuccessAgeMs]));
-  const oldest = ages.length > 0 ? Math.round(Math.max(...ages) / 1000) : 0;
+  // "U" (undetermined, in the plugin guidelines) when no pair has a success: never is not 0 s ago.
+  const oldest = ages.length > 0 ? `${Math.round(Math.max(...ages) / 1000)}s` : 'U';
   const never = pairs.filter((pair) => pair.reasons.some((reason) => reason.startsWith('never backed up'))).length;
   const perfdata = [
     `pairs=${pairs.length};;;0`,
@@ -109,7 +142,7 @@ export function nagiosLine(pairs: PairStatus[], staleMs?: number): string {
     `warning=${count('WARNING')};;;0;${pairs.length}`,
     `critical=${count('CRITICAL')};;;0;${pairs.length}`,
     `never=${never};;;0;${pairs.length}`,
-    `oldest_success_age=${oldest}s;${staleMs === undefined ? '' : Math.round(staleMs / 1000)};;0`,
+    `oldest_success_age=${oldest};${staleMs === undefined ? '' : Math.round(staleMs / 1000)};;0`,
   ];
   return `TIDEMARK ${verdict}: ${text.replaceAll('|', '/')} | ${perfdata.join(' ')}`;
 }

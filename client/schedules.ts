@@ -10,6 +10,7 @@ import { resolveTemporal, serverEntry } from '../inventory/resolve.js';
 import type { Inventory } from '../inventory/schema.js';
 import { loadHostSources } from '../inventory/sources.js';
 import { backupScheduleId } from '../schedule/desired.js';
+import { formatInZone } from '../schedule/next-runs.js';
 import {
   actionMemoOf,
   formatReport,
@@ -57,6 +58,8 @@ export interface ScheduleRow {
   server: string;
   scheduleId: string;
   schedule: string;
+  /** The zone the schedule's calendar runs in (its spec's); the table shows NEXT RUN in it. */
+  timezone: string;
   nextRun: string | null;
   paused: boolean;
   note: string | null;
@@ -113,6 +116,7 @@ export async function scheduleRows(
       server: schedule.owner.server ?? '?',
       scheduleId: schedule.scheduleId,
       schedule: actionMemoOf(description)?.summary ?? '?',
+      timezone: description.spec.timezone ?? 'UTC',
       nextRun: description.info.nextActionTimes[0]?.toISOString() ?? null,
       paused: description.state.paused,
       note: description.state.note ?? null,
@@ -144,13 +148,14 @@ export async function schedulesCommand(
     console.log('no Tidemark schedules; run "tidemark sync" to create them from the inventory');
     return ExitCode.ok;
   }
-  const table = [['HOST', 'SERVER', 'SCHEDULE', 'NEXT RUN', 'LAST RESULT', 'PAUSED']];
+  // NEXT RUN in the schedule's own zone (with its offset), as its SCHEDULE column reads; LAST RESULT in UTC.
+  const table = [['HOST', 'SERVER', 'SCHEDULE', "NEXT RUN (schedule's zone)", 'LAST RESULT (UTC)', 'PAUSED']];
   for (const row of rows) {
     table.push([
       row.host,
       row.server,
       row.schedule,
-      row.paused ? '-' : (row.nextRun?.replace(/:\d\d\.\d{3}Z$/, 'Z') ?? '-'),
+      row.paused || !row.nextRun ? '-' : formatInZone(new Date(row.nextRun), row.timezone),
       row.lastResult ? `${row.lastRunAt?.slice(0, 16)}Z ${row.lastResult}`.slice(0, 80) : '-',
       row.paused ? `yes${row.note ? ` (${row.note})` : ''}` : 'no',
     ]);

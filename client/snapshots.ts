@@ -13,7 +13,7 @@ import {
   type RetentionPolicy,
   type SnapshotKind,
 } from '../domain/retention.js';
-import { resolveGuards, resolveHost, resolveRetention, resolveServer, serverTimeZone } from '../inventory/resolve.js';
+import { resolveGuards, resolveHost, resolveRetention, resolveServer } from '../inventory/resolve.js';
 import type { Inventory } from '../inventory/schema.js';
 
 /** One host's dataset on this machine and the policy that applies to it. */
@@ -56,7 +56,7 @@ export async function localTarget(inventory: Inventory, hostName: string, server
     server: chosen.server,
     dataset: chosen.dataset,
     exists: present.includes(chosen),
-    policy: resolveRetention(inventory, host.host, serverTimeZone()),
+    policy: resolveRetention(inventory, host.host),
     adopt: chosen.adopt,
     anomalyCap: resolveGuards(inventory, host.host).maxAnomalySnapshots,
   };
@@ -199,12 +199,18 @@ export function formatTable(rows: SnapshotRow[], timeZone: string): string {
     ]);
   }
   const widths = table[0]!.map((_, column) => Math.max(...table.map((line) => line[column]!.length)));
-  return table
+  const text = table
     .map((line) =>
       line.map((cell, column) => (column === line.length - 1 ? cell : cell.padEnd(widths[column]!))).join('  '),
     )
     .join('\n');
+  return rows.some((row) => row.used === 0) ? `${text}\n${sizeFootnote}` : text;
 }
+
+/** Why the newest snapshot (and any with nothing of its own) shows 0B: ZFS's "used" of a snapshot. */
+export const sizeFootnote =
+  'SIZE is what the snapshot alone holds (ZFS "used": freed if it were destroyed). The newest snapshot shares ' +
+  'everything with the live copy, so it shows 0B until the next backup changes files.';
 
 export function formatBytes(bytes: number): string {
   if (!Number.isFinite(bytes)) return '?';

@@ -20,6 +20,8 @@ export interface StartBackupOptions {
   keep?: string;
   /** Let this run through the shrink guard (recorded in the history as part of the input). */
   allowShrink?: boolean;
+  /** Exit 0 rather than 5 (ExitCode.backupWarning) when a waited-for run ends WARNING. */
+  okOnWarning?: boolean;
   /** Print one JSON array on stdout (each run, with its summary after --wait); the messages go to stderr. */
   json?: boolean;
 }
@@ -79,13 +81,18 @@ export async function startBackup(inventory: Inventory, options: StartBackupOpti
       alreadyRunning: started.joined,
     });
   }
-  if (options.wait) exitCode = await waitForRuns(client, runs, say);
+  if (options.wait) exitCode = await waitForRuns(client, runs, say, options.okOnWarning ?? false);
   if (options.json) console.log(JSON.stringify(runs, null, 2));
   return exitCode;
 }
 
 /** Follows each run to its end (progress on stderr), records its summary or error; the exit code. */
-async function waitForRuns(client: Client, runs: StartedRunReport[], say: (line: string) => void): Promise<ExitCode> {
+async function waitForRuns(
+  client: Client,
+  runs: StartedRunReport[],
+  say: (line: string) => void,
+  okOnWarning: boolean,
+): Promise<ExitCode> {
   let exitCode: ExitCode = ExitCode.ok;
   for (const run of runs) {
     const stopWatching = watchForWorker(client, run.server);
@@ -97,6 +104,9 @@ async function waitForRuns(client: Client, runs: StartedRunReport[], say: (line:
         if (!note.ok) console.error(`  notify ${note.target} (${note.type}) failed: ${note.error}`);
       // A run can end FAILED without the workflow failing (a hook failed; the copy may still exist).
       if (summary.status === 'FAILED') exitCode = ExitCode.backupFailed;
+      // A script taking a backup before a risky change must be able to tell that the copy needs a look.
+      else if (summary.status === 'WARNING' && !okOnWarning && exitCode === ExitCode.ok)
+        exitCode = ExitCode.backupWarning;
     } catch (error) {
       run.error = failureMessage(error);
       console.error(`FAILED: ${run.workflowId}: ${run.error}`);

@@ -8,7 +8,10 @@ import { parseDuration, formatDuration } from '../domain/duration.js';
 import { TidemarkError } from '../domain/errors.js';
 import { bytesAttribute, runStatuses, statusAttribute, type RunStatus } from '../domain/search-attributes.js';
 import type { Inventory } from '../inventory/schema.js';
-import { resolveHost, resolveTemporal } from '../inventory/resolve.js';
+import { resolveHost, resolveSchedule, resolveTemporal } from '../inventory/resolve.js';
+import { intervalMs } from '../inventory/inventory-checks.js';
+import { backupScheduleId } from '../schedule/desired.js';
+import { listOwnedSchedules } from '../schedule/reconcile.js';
 import { loadHostSources } from '../inventory/sources.js';
 import { hostServerPairs, type HostServerPair } from './hosts.js';
 import { findLeftovers, type LeftoverDataset, type Leftovers } from './leftovers.js';
@@ -51,9 +54,22 @@ export async function fleetStatus(inventory: Inventory, options: StatusOptions):
   let rows: PairStatus[];
   try {
     const now = new Date();
-    rows = await mapLimited(pairs, parallelPairs, async (pair) =>
-      judgePair({ ...pair, ...(await pairRuns(client, pair)), now, ...(staleMs ? { staleMs } : {}) }),
-    );
+    const paused = await pausedSchedules(client);
+    rows = await mapLimited(pairs, parallelPairs, async (pair) => {
+      const found = await pairRuns(client, pair);
+      const interval = intervalMs(resolveSchedule(merged, pair.host).schedule);
+      const note = paused.get(backupScheduleId(pair.host, pair.server));
+      const failure = await failureOfNewest(client, found.runs);
+      return judgePair({
+        ...pair,
+        ...found,
+        now,
+        ...(staleMs ? { staleMs } : {}),
+        ...(interval !== undefined ? { expectedIntervalMs: interval } : {}),
+        ...(note !== undefined ? { paused: note } : {}),
+        ...(failure !== undefined ? { failure } : {}),
+      });
+    });
   } finally {
     await client.connection.close();
   }
@@ -104,6 +120,37 @@ async function localLeftovers(
   return { orphans: found.orphans.filter(mine), decommissioned: found.decommissioned.filter(mine) };
 }
 
+/** The paused backup schedules, each with its note ("" without one); none when schedules cannot be listed. */
+async function pausedSchedules(client: Client): Promise<Map<string, string>> {
+  try {
+    const { owned } = await listOwnedSchedules(client);
+    return new Map(owned.filter((entry) => entry.paused).map((entry) => [entry.scheduleId, entry.note ?? '']));
+  } catch (error) {
+    console.error(
+      `tidemark: WARNING: could not list the schedules (paused pairs not shown): ${(error as Error).message}`,
+    );
+    return new Map();
+  }
+}
+
+/** The first line of the newest finished run's failure, when it FAILED (one extra call per failed pair). */
+async function failureOfNewest(client: Client, runs: RunRecord[]): Promise<string | undefined> {
+  const newest = [...runs]
+    .filter((run) => run.status !== 'RUNNING')
+    .sort((a, b) => b.startedAt.getTime() - a.startedAt.getTime())[0];
+  if (newest?.status !== 'FAILED' || !newest.workflowId) return undefined;
+  try {
+    // A run can end FAILED without the workflow failing (a hook failed): its summary says why.
+    const summary = (await client.workflow.getHandle(newest.workflowId, newest.runId).result()) as
+      { message?: string } | undefined;
+    return summary?.message?.split('\n')[0];
+  } catch (error) {
+    let cause: unknown = error;
+    while (cause instanceof Error && cause.cause instanceof Error) cause = cause.cause;
+    return String(cause instanceof Error ? cause.message : cause).split('\n')[0];
+  }
+}
+
 /** Recent `backupHost` runs of one pair (the scheduled parents carry the attributes too, not counted). */
 async function pairRuns(client: Client, pair: HostServerPair): Promise<{ runs: RunRecord[]; lastSuccess?: RunRecord }> {
   const base = `WorkflowType = 'backupHost' AND TidemarkHost = ${quote(pair.host)} AND TidemarkServer = ${quote(pair.server)}`;
@@ -140,6 +187,8 @@ function runRecord(execution: WorkflowExecutionInfo): RunRecord {
           : 'FAILED';
   return {
     status,
+    workflowId: execution.workflowId,
+    runId: execution.runId,
     startedAt: execution.startTime,
     ...(execution.closeTime ? { closedAt: execution.closeTime } : {}),
     ...(bytes !== undefined ? { bytes } : {}),

@@ -1,9 +1,11 @@
-// A real NetBox for the tests (scripts/setup-netbox.sh installs it): PostgreSQL and Redis of our own on
-// loopback ports, NetBox under gunicorn, an admin user and an API token made through NetBox's own API.
+// A real NetBox for the tests (scripts/setup-netbox.sh installs it in a Debian 13 root of its own, run
+// with chroot): PostgreSQL and Redis of our own on loopback ports, NetBox under gunicorn, an admin user and
+// an API token made through NetBox's own API.
 //
-// Migrations take minutes, so they run once per NetBox version into a template database cluster under
-// .cache/netbox/; each start copies the template into a fresh folder, so every test run starts from an
-// empty, migrated NetBox.
+// NetBox's migrations take ~11 min, so they ran once per NetBox version and their result is committed as a
+// database dump (devenv/netbox-schema/); a fresh machine loads it into a template database cluster under
+// .cache/netbox/ and checks it against NetBox's own migration state (`migrate --check`). Each start copies
+// the template into a fresh folder, so every test run starts from an empty, migrated NetBox.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
@@ -17,15 +19,19 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { execa } from 'execa';
 import { request } from 'undici';
 import { cacheDir, projectRoot } from './paths.js';
 import { freePort } from '../worker/free-port.js';
 import { waitFor } from './process.js';
 
-const venv = join(cacheDir, 'netbox-venv');
-const netboxCommand = join(venv, 'bin', 'netbox');
+/** The Debian 13 root NetBox runs in, and its venv as seen inside that root. */
+const netboxRoot = join(cacheDir, 'netbox-root');
+const venv = '/opt/netbox-venv';
+/** By path: the NetBox processes get PATH of the root, where chroot is not. */
+const chroot = '/usr/sbin/chroot';
 const pgBin = '/usr/lib/postgresql/15/bin';
 /** PostgreSQL refuses to run as root; its files belong to the Debian package's user. */
 const pgUser = 'postgres';
@@ -49,7 +55,11 @@ export interface NetboxOptions {
 
 /** Whether scripts/setup-netbox.sh has installed NetBox here. */
 export function netboxInstalled(): boolean {
-  return existsSync(netboxCommand) && existsSync(join(pgBin, 'postgres')) && existsSync('/usr/bin/redis-server');
+  return (
+    existsSync(join(netboxRoot, venv, 'bin', 'netbox')) &&
+    existsSync(join(pgBin, 'postgres')) &&
+    existsSync('/usr/bin/redis-server')
+  );
 }
 
 /** Installs NetBox and makes its template in the background at the lowest CPU priority (the suite
@@ -99,13 +109,13 @@ export async function awaitNetboxPreparation(logFile: string, statusFile: string
 /** Makes the migrated template now (scripts/setup.sh), so no test waits for migrations. */
 export async function prepareNetbox(): Promise<void> {
   if (!netboxInstalled()) throw new Error('NetBox is not installed: run bash scripts/setup-netbox.sh');
-  await ensureTemplate((await execa(netboxCommand, ['version'])).stdout.trim());
+  await ensureTemplate(await netboxVersion());
 }
 
 export async function startNetbox(options: NetboxOptions = {}): Promise<DevNetbox> {
   if (!netboxInstalled())
     throw new Error('NetBox is not installed: run bash scripts/setup-netbox.sh (scripts/setup.sh runs it)');
-  const version = (await execa(netboxCommand, ['version'])).stdout.trim();
+  const version = await netboxVersion();
   const template = await ensureTemplate(version);
   const dir = mkdtempSync('/tmp/tidemark-netbox-');
   // PostgreSQL (another user) must reach its data folder inside.
@@ -126,11 +136,22 @@ export async function startNetbox(options: NetboxOptions = {}): Promise<DevNetbo
       redisPort: redis.port,
       maxPageSize: options.maxPageSize ?? 1000,
     });
+    stops.push(async () => rmSync(join(netboxRoot, root), { recursive: true, force: true }));
     const port = await freePort();
     const url = `http://127.0.0.1:${port}`;
     const gunicorn = spawnLogged(
-      join(venv, 'bin', 'gunicorn'),
-      ['--bind', `127.0.0.1:${port}`, '--workers', '2', '--timeout', '120', 'netbox.wsgi'],
+      chroot,
+      [
+        netboxRoot,
+        join(venv, 'bin', 'gunicorn'),
+        '--bind',
+        `127.0.0.1:${port}`,
+        '--workers',
+        '2',
+        '--timeout',
+        '120',
+        'netbox.wsgi',
+      ],
       join(dir, 'gunicorn.log'),
       netboxEnv(root),
     );
@@ -168,7 +189,8 @@ export async function startNetbox(options: NetboxOptions = {}): Promise<DevNetbo
   }
 }
 
-/** The migrated database cluster for `version`, made once (minutes) and reused by every later start. */
+/** The migrated database cluster for `version`, made once (seconds from the dump, minutes without one) and
+ * reused by every later start. */
 async function ensureTemplate(version: string): Promise<string> {
   const template = join(cacheDir, 'netbox', `pg-template-${version}`);
   if (existsSync(join(template, 'tidemark-migrated'))) return template;
@@ -201,22 +223,30 @@ async function ensureTemplate(version: string): Promise<string> {
         'netbox',
       ]);
       const root = writeConfiguration(dir, { pgPort: pgPortOf(pgData), redisPort: redis.port, maxPageSize: 1000 });
-      console.log(`netbox: migrating a new database for NetBox ${version} (once; a few minutes)`);
       const started = Date.now();
-      await execa(netboxCommand, ['migrate', '--no-input'], { env: netboxEnv(root), all: true }).catch(
-        (error: { all?: string; message: string }) => {
-          throw new Error(`netbox migrate failed: ${(error.all ?? error.message).slice(-3000)}`);
-        },
-      );
-      await execa(
-        netboxCommand,
+      const port = pgPortOf(pgData);
+      const dump = schemaDump(version);
+      if (existsSync(dump)) {
+        await loadDump(dump, port);
+        // NetBox itself says whether the loaded database lacks a migration of this version (exit 1).
+        await manage(root, ['migrate', '--check', '--no-input'], 'the dump misses migrations of this NetBox');
+        console.log(`netbox: database loaded from ${basename(dump)} in ${Math.round((Date.now() - started) / 1000)} s`);
+      } else {
+        console.log(`netbox: migrating a new database for NetBox ${version} (no dump for it: ~11 min)`);
+        await manage(root, ['migrate', '--no-input'], 'netbox migrate failed');
+        await writeDump(dump, port);
+        console.log(`netbox: migrated in ${Math.round((Date.now() - started) / 1000)} s; commit ${dump}`);
+      }
+      await manage(
+        root,
         ['createsuperuser', '--no-input', '--username', 'admin', '--email', 'admin@example.org'],
+        'netbox createsuperuser failed',
         {
-          env: { ...netboxEnv(root), DJANGO_SUPERUSER_PASSWORD: adminPassword },
+          DJANGO_SUPERUSER_PASSWORD: adminPassword,
         },
       );
-      console.log(`netbox: migrated in ${Math.round((Date.now() - started) / 1000)} s`);
     } finally {
+      rmSync(join(netboxRoot, '/tmp', `${basename(dir)}-conf`), { recursive: true, force: true });
       await redis.stop();
       await stopPostgres();
     }
@@ -228,6 +258,48 @@ async function ensureTemplate(version: string): Promise<string> {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The migrated database of one NetBox version, committed: `pg_dump` right after `netbox migrate`. */
+function schemaDump(version: string): string {
+  return join(projectRoot, 'devenv', 'netbox-schema', `netbox-${version}.sql.gz`);
+}
+
+async function loadDump(dump: string, port: number): Promise<void> {
+  await execa(join(pgBin, 'psql'), psqlArgs(port, ['-q', '-v', 'ON_ERROR_STOP=1', '-d', 'netbox']), {
+    input: gunzipSync(readFileSync(dump)),
+    stdout: 'ignore',
+  });
+}
+
+async function writeDump(dump: string, port: number): Promise<void> {
+  const { stdout } = await execa(join(pgBin, 'pg_dump'), psqlArgs(port, ['--no-owner', '--no-privileges', 'netbox']), {
+    encoding: 'buffer',
+    maxBuffer: 1024 ** 3,
+  });
+  mkdirSync(join(projectRoot, 'devenv', 'netbox-schema'), { recursive: true });
+  writeFileSync(dump, gzipSync(stdout, { level: 9 }));
+}
+
+function psqlArgs(port: number, args: string[]): string[] {
+  return ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', ...args];
+}
+
+/** `netbox VERB...` inside NetBox's root, with the configuration at `root` (a path inside that root). */
+async function manage(root: string, args: string[], failure: string, env: NodeJS.ProcessEnv = {}): Promise<void> {
+  await execa(chroot, [netboxRoot, join(venv, 'bin', 'netbox'), ...args], {
+    env: { ...netboxEnv(root), ...env },
+    extendEnv: false,
+    all: true,
+  }).catch((error: { all?: string; message: string }) => {
+    throw new Error(`${failure}: ${(error.all || error.message).slice(-3000)}`);
+  });
+}
+
+async function netboxVersion(): Promise<string> {
+  return (
+    await execa(chroot, [netboxRoot, join(venv, 'bin', 'netbox'), 'version'], { extendEnv: false })
+  ).stdout.trim();
 }
 
 /** The template's admin password: only ever on loopback, in a throw-away database. */
@@ -249,14 +321,16 @@ async function provisionToken(url: string): Promise<string> {
   return `nbt_${answer.key}.${answer.token}`;
 }
 
+/** Writes NetBox's configuration into a fresh folder inside NetBox's root; returns that folder's path as
+ * seen inside the root (NETBOX_ROOT). `dir` names it. */
 function writeConfiguration(dir: string, settings: { pgPort: number; redisPort: number; maxPageSize: number }): string {
-  const root = join(dir, 'netbox-root');
-  mkdirSync(join(root, 'conf'), { recursive: true });
+  const root = join('/tmp', `${basename(dir)}-conf`);
+  mkdirSync(join(netboxRoot, root, 'conf'), { recursive: true });
   const redis = (database: number) =>
     `{'HOST': '127.0.0.1', 'PORT': ${settings.redisPort}, 'USERNAME': '', 'PASSWORD': '', 'DATABASE': ${database}, 'SSL': False}`;
-  writeFileSync(join(root, 'conf', '__init__.py'), '');
+  writeFileSync(join(netboxRoot, root, 'conf', '__init__.py'), '');
   writeFileSync(
-    join(root, 'conf', 'configuration.py'),
+    join(netboxRoot, root, 'conf', 'configuration.py'),
     [
       `ALLOWED_HOSTS = ['127.0.0.1']`,
       `DATABASES = {'default': {'ENGINE': 'django.db.backends.postgresql', 'NAME': 'netbox', 'USER': 'postgres', 'PASSWORD': '', 'HOST': '127.0.0.1', 'PORT': '${settings.pgPort}', 'CONN_MAX_AGE': 300}}`,

@@ -56,6 +56,8 @@ export interface BackupPlan {
   quota?: string;
   /** What to prune after the snapshot; absent: no pruning. */
   retention?: { policy: RetentionPolicy; adopt: AdoptOptions };
+  /** Servers that take this host's copy from this one by replication after each complete snapshot. */
+  replicaTargets?: string[];
 }
 
 /** What `transferFiles` reports: figures from rsync --stats plus how the run ended. */

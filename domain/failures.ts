@@ -48,6 +48,12 @@ export const activityFailures = {
   /** Another run took a snapshot of the same name: the workflow picks a new name instead. */
   SnapshotNameTaken: { retry: false },
 
+  // replication between backup servers (activities/replicate-send.ts)
+  /** The send or the receive stopped midway (ssh cut, process killed): the next round starts from the common snapshot. */
+  ReplicationInterrupted: { retry: true },
+  /** The target's filter or zfs receive refused the stream: retrying sends the same. */
+  ReplicationRefused: { retry: false },
+
   // notify and the inventory sync
   /** A target could not be told (down, timed out): its own retry budget decides. */
   NotifyFailed: { retry: true },

@@ -138,7 +138,8 @@ export function restoreInputProblems(input: RestoreInput): string[] {
     problems.push(
       `${input.to.kind === 'local' ? '--to' : '--target-dir'}: "${dir}" contains "." or "..": give the directory's plain path`,
     );
-  if (dir !== undefined && isLiveSystemDir(dir) && !input.overwriteLiveSystem) {
+  // A dry run writes nothing, so showing what a restore over / would change needs no confirmation.
+  if (dir !== undefined && isLiveSystemDir(dir) && !input.overwriteLiveSystem && !input.dryRun) {
     problems.push(
       `${input.to.kind === 'local' ? '--to' : '--target-dir'} /: this writes over the live system; add --yes-overwrite-live-system if that is really meant`,
     );

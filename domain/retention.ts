@@ -199,10 +199,14 @@ function classifyAll(
   timeZone: string,
   adopt: AdoptOptions | undefined,
 ): Entry[] {
-  return snapshots.map((snapshot) => ({ snapshot, ...classify(snapshot, timeZone, adopt), reasons: [] })).sort(compare);
+  return snapshots
+    .map((snapshot) => ({ snapshot, ...classifySnapshot(snapshot, timeZone, adopt), reasons: [] }))
+    .sort(compare);
 }
 
-function classify(
+/** How retention reads one snapshot: when it was taken, whether Tidemark made or adopts it (recognized; an
+ * adopted SOWN or PlanB snapshot is a complete copy), and its label. `history` shows snapshots the same way. */
+export function classifySnapshot(
   snapshot: RetentionSnapshot,
   timeZone: string,
   adopt: AdoptOptions | undefined,

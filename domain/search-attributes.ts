@@ -8,13 +8,20 @@ export const serverAttribute = defineSearchAttributeKey('TidemarkServer', 'KEYWO
 export const statusAttribute = defineSearchAttributeKey('TidemarkStatus', 'KEYWORD');
 export const bytesAttribute = defineSearchAttributeKey('TidemarkBytes', 'INT');
 
-/** What `tidemark temporal setup` registers (name → Temporal's indexed value type). */
-export const tidemarkSearchAttributes = [hostAttribute, serverAttribute, statusAttribute, bytesAttribute] as const;
+/** On each Tidemark schedule: the hash of what sync last wrote, so one paged list tells sync which schedules
+ * changed without describing each. Optional: without it sync describes every schedule (slower, same result). */
+export const specHashAttribute = defineSearchAttributeKey('TidemarkSpecHash', 'KEYWORD');
 
-/** Tidemark's attributes missing from a namespace's custom attributes (a worker checks before it polls: a
+/** What every backup run upserts: a worker refuses to poll without them. */
+const runSearchAttributes = [hostAttribute, serverAttribute, statusAttribute, bytesAttribute] as const;
+
+/** What `tidemark temporal setup` registers (name → Temporal's indexed value type). */
+export const tidemarkSearchAttributes = [...runSearchAttributes, specHashAttribute] as const;
+
+/** Run attributes missing from a namespace's custom attributes (a worker checks before it polls: a
  * workflow whose upsert names an unknown attribute fails its task and stalls). */
 export function missingSearchAttributes(existing: Readonly<Record<string, unknown>>): string[] {
-  return tidemarkSearchAttributes
+  return runSearchAttributes
     .filter((key) => existing[key.name] === undefined || existing[key.name] === null)
     .map((key) => key.name);
 }

@@ -7,6 +7,7 @@ import { parseDuration } from '../domain/duration.js';
 import { snapshotName } from '../domain/names.js';
 import { ExcludeCoverage, excludesEverything } from '../domain/rsync-pattern.js';
 import { shortDuration, type ScheduleChoice } from '../domain/schedule-spec.js';
+import { replicationChecks } from './replication-checks.js';
 
 /** The fields these checks read (the parsed inventory before host names are lower-cased). */
 interface HostFields {
@@ -18,7 +19,7 @@ interface HostFields {
   jitter?: string | undefined;
 }
 interface CheckedInventory {
-  servers: Record<string, { dataset: string }>;
+  servers: Record<string, { dataset: string; replicateFrom?: string | undefined; receive?: unknown }>;
   defaults?: HostFields | undefined;
   hosts: Record<string, HostFields>;
 }
@@ -45,6 +46,7 @@ export function inventoryChecks(inventory: CheckedInventory, ctx: z.core.$Refine
     });
   checkServers(inventory.defaults?.servers, ['defaults', 'servers']);
   checkNestedDatasets(inventory.servers, issue);
+  replicationChecks(inventory.servers, issue);
 
   const defaults = inventory.defaults ?? {};
   checkJitter(defaults, defaults, ['defaults'], issue);
@@ -96,7 +98,8 @@ function checkNestedDatasets(servers: Record<string, { dataset: string }>, issue
   }
 }
 
-function intervalMs(schedule: ScheduleChoice): number | undefined {
+/** The interval between a schedule's runs; undefined for cron (no single interval). */
+export function intervalMs(schedule: ScheduleChoice): number | undefined {
   if (schedule === 'daily') return 86_400_000;
   if (schedule === 'hourly') return 3_600_000;
   return 'every' in schedule ? parseDuration(schedule.every) : undefined;

@@ -2,8 +2,9 @@
 import { readFile } from 'node:fs/promises';
 import { isMap, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { TidemarkError } from '../domain/errors.js';
+import { deprecationWarnings } from './deprecations.js';
 import type { Inventory } from './schema.js';
-import { printable, problemLines, validateInventory } from './validate.js';
+import { printable, problemLines, validateInventory, type InventoryProblem } from './validate.js';
 
 /** Where the inventory is looked for when `--config` is not given. */
 export const defaultInventoryPath = '/etc/tidemark/tidemark.yaml';
@@ -13,18 +14,35 @@ export function inventoryPath(explicit?: string): string {
   return explicit ?? process.env.TIDEMARK_CONFIG ?? defaultInventoryPath;
 }
 
-/** Loads and validates the inventory at `path`; throws a TidemarkError listing every problem. */
-export async function loadInventory(path: string): Promise<Inventory> {
-  let text: string;
+/** Loads and validates the inventory at `path`; throws a TidemarkError listing every problem. Deprecated
+ * fields are warned about on stderr unless `warn` is false (`config check` prints them itself). */
+export async function loadInventory(path: string, { warn = true } = {}): Promise<Inventory> {
+  const inventory = parseInventory(await readInventoryText(path), path);
+  if (warn) warnOnce(deprecationWarnings(inventory));
+  return inventory;
+}
+
+/** Warnings already printed by this process: a worker loads the inventory for every run. */
+const warned = new Set<string>();
+
+function warnOnce(warnings: string[]): void {
+  for (const warning of warnings) {
+    if (warned.has(warning)) continue;
+    warned.add(warning);
+    console.error(`tidemark: WARNING: ${warning}`);
+  }
+}
+
+/** The file's text; CONFIG_NOT_FOUND naming the way to point at another file. */
+async function readInventoryText(path: string): Promise<string> {
   try {
-    text = await readFile(path, 'utf8');
+    return await readFile(path, 'utf8');
   } catch (error) {
     throw new TidemarkError(
       'CONFIG_NOT_FOUND',
       `cannot read inventory ${path}: ${(error as Error).message}; pass --config FILE or set TIDEMARK_CONFIG`,
     );
   }
-  return parseInventory(text, path);
 }
 
 /** Validates inventory YAML text; `source` names it in messages. */
@@ -32,6 +50,58 @@ export function parseInventory(text: string, source = 'inventory'): Inventory {
   const result = validateInventory(readYaml(text, source));
   if (!result.ok) throw new TidemarkError('CONFIG_INVALID', problemLines(result.problems).join('\n'));
   return result.inventory;
+}
+
+/** An inventory whose broken host entries were left out: each named with its problem lines. */
+export type IsolatedInventory = Inventory & {
+  /** Host names (lower-case, as hosts are looked up) whose entries do not validate, each with its problems ("hosts.web1.port: ..."). */
+  readonly invalidHosts?: Readonly<Record<string, string[]>>;
+};
+
+/**
+ * Like loadInventory, but a problem confined to one host's entry leaves out that host only: the rest of the
+ * inventory is returned, the host named in `invalidHosts` (its runs and verbs fail with those lines). A
+ * problem anywhere else (servers, defaults, YAML syntax) still throws.
+ */
+export async function loadInventoryIsolatingHosts(path: string): Promise<IsolatedInventory> {
+  return parseInventoryIsolatingHosts(await readInventoryText(path), path);
+}
+
+/** parseInventory, leaving out host entries whose problems are their own (see loadInventoryIsolatingHosts). */
+export function parseInventoryIsolatingHosts(text: string, source = 'inventory'): IsolatedInventory {
+  const raw = readYaml(text, source);
+  const result = validateInventory(raw);
+  if (result.ok) return result.inventory;
+  const byHost = problemsByHost(result.problems);
+  const hosts = (raw as { hosts?: unknown }).hosts;
+  if (!byHost || typeof hosts !== 'object' || hosts === null)
+    throw new TidemarkError('CONFIG_INVALID', problemLines(result.problems).join('\n'));
+  const kept = Object.fromEntries(Object.entries(hosts).filter(([name]) => !byHost.has(name)));
+  const rest = validateInventory({ ...(raw as object), hosts: kept });
+  // Leaving the broken hosts out uncovered other problems (none expected): report everything as before.
+  if (!rest.ok) throw new TidemarkError('CONFIG_INVALID', problemLines(result.problems).join('\n'));
+  const invalidHosts: Record<string, string[]> = {};
+  for (const [name, problems] of byHost) invalidHosts[name.toLowerCase()] = problemLines(problems);
+  return { ...rest.inventory, invalidHosts };
+}
+
+/** The problems grouped by the host entry they lie in; undefined when any lies outside `hosts.<name>`. */
+function problemsByHost(problems: readonly InventoryProblem[]): Map<string, InventoryProblem[]> | undefined {
+  const byHost = new Map<string, InventoryProblem[]>();
+  for (const problem of problems) {
+    const [top, host] = problem.path;
+    if (top !== 'hosts' || typeof host !== 'string') return undefined;
+    byHost.set(host, [...(byHost.get(host) ?? []), problem]);
+  }
+  return byHost;
+}
+
+/** One WARNING line per host left out, naming the field and the fix. */
+export function invalidHostWarnings(inventory: IsolatedInventory): string[] {
+  return Object.entries(inventory.invalidHosts ?? {}).map(
+    ([host, problems]) =>
+      `inventory: host ${printable(host)} left out (its runs fail until its entry is fixed): ${problems.join('; ')}`,
+  );
 }
 
 /** Aliases expanded at most (each may stand for a large subtree; the yaml package's own default). */

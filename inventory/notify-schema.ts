@@ -19,25 +19,30 @@ const hostPort = z
   .string({ error: 'expected host:port, e.g. "127.0.0.1:25"' })
   .regex(/^[^\s:]+:\d{1,5}$/, { error: 'expected host:port, e.g. "127.0.0.1:25"' });
 
-const attempts = integerRange(1, 20).optional();
+const attempts = integerRange(1, 20)
+  .optional()
+  .describe('Tries of the notify activity, 1-20; permanent refusals are not retried. Default 5.');
 
 /** Icinga 2 passive check result through its REST API (SOWN's contract: service BACKUP-<server>). */
 export const icingaTargetSchema = z
   .object({
-    type: z.literal('icinga'),
-    /** API base, e.g. https://icinga.example.org:5665 */
-    url: httpUrl,
-    user: z.string({ error: 'expected the ApiUser name' }).min(1, { error: 'expected the ApiUser name' }),
-    /** File holding the ApiUser's password (first line). */
-    passwordFile: absolutePath,
-    /** CA certificate of the API (e.g. /var/lib/icinga2/certs/ca.crt); default: the system's CAs. */
-    caFile: absolutePath.optional(),
-    /** Name the API's certificate is checked against, when `url` uses an address (default: the URL's host). */
-    tlsServerName: z.string().min(1).optional(),
-    /** Icinga host object; default "{host}". */
-    host: template.optional(),
-    /** Icinga service object; default "BACKUP-{server}". */
-    service: template.optional(),
+    type: z.literal('icinga').describe("Icinga 2: a passive check result for the host's BACKUP-<server> service."),
+    url: httpUrl.describe('API base, e.g. https://icinga.example.org:5665'),
+    user: z
+      .string({ error: 'expected the ApiUser name' })
+      .min(1, { error: 'expected the ApiUser name' })
+      .describe('ApiUser with actions/process-check-result.'),
+    passwordFile: absolutePath.describe("File holding the ApiUser's password (first line)."),
+    caFile: absolutePath
+      .optional()
+      .describe("CA certificate of the API (e.g. /var/lib/icinga2/certs/ca.crt); default: the system's CAs."),
+    tlsServerName: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("Name the API's certificate is checked against, when `url` uses an address (default: the URL's host)."),
+    host: template.optional().describe('Icinga host object; default "{host}".'),
+    service: template.optional().describe('Icinga service object; default "BACKUP-{server}".'),
     attempts,
   })
   .strict();
@@ -45,11 +50,9 @@ export const icingaTargetSchema = z
 /** JSON POST of the summary; signed with HMAC-SHA256 when a secret file is given. */
 export const webhookTargetSchema = z
   .object({
-    type: z.literal('webhook'),
-    /** {host} and {server} are replaced. */
-    url: httpUrl,
-    /** File holding the HMAC key (whole file, trailing newline removed). */
-    secretFile: absolutePath.optional(),
+    type: z.literal('webhook').describe('An HTTP POST of the run summary, signed when secretFile is set.'),
+    url: httpUrl.describe('{host} and {server} are replaced.'),
+    secretFile: absolutePath.optional().describe('File holding the HMAC key (whole file, trailing newline removed).'),
     attempts,
   })
   .strict();
@@ -57,8 +60,8 @@ export const webhookTargetSchema = z
 /** healthchecks.io-style pings: <url>/start, <url>, <url>/fail. Use a per-host URL, e.g. ".../{host}-{server}". */
 export const healthchecksTargetSchema = z
   .object({
-    type: z.literal('healthchecks'),
-    url: httpUrl,
+    type: z.literal('healthchecks').describe('healthchecks.io pings: /start, success, /fail.'),
+    url: httpUrl.describe('Check URL; {host} and {server} are replaced.'),
     attempts,
   })
   .strict();
@@ -66,15 +69,13 @@ export const healthchecksTargetSchema = z
 /** Zabbix trapper items through the sender protocol. */
 export const zabbixTargetSchema = z
   .object({
-    type: z.literal('zabbix'),
-    /** Zabbix server or proxy address. */
+    type: z.literal('zabbix').describe('Zabbix trapper items over the sender protocol.'),
     server: z
       .string({ error: 'expected the Zabbix server address' })
-      .regex(/^[^\s:/]+$/, { error: 'expected a host name or address without port (port is separate)' }),
-    /** Default 10051. */
-    port: integerRange(1, 65535).optional(),
-    /** Zabbix host the items belong to; default "{host}". */
-    host: template.optional(),
+      .regex(/^[^\s:/]+$/, { error: 'expected a host name or address without port (port is separate)' })
+      .describe('Zabbix server or proxy address.'),
+    port: integerRange(1, 65535).optional().describe('Default 10051.'),
+    host: template.optional().describe('Zabbix host the items belong to; default "{host}".'),
     attempts,
   })
   .strict();
@@ -83,29 +84,35 @@ export const zabbixTargetSchema = z
  * (it relays onwards); a smarthost can be used directly with STARTTLS and AUTH. */
 export const mailTargetSchema = z
   .object({
-    type: z.literal('mail'),
-    /** SMTP server, host:port. Default "127.0.0.1:25" (the local MTA). */
-    smtp: hostPort.optional(),
-    from: z.email({ error: 'expected a mail address' }),
+    type: z.literal('mail').describe("A mail for every FAILED run and a recovery mail after one (PlanB's rule)."),
+    smtp: hostPort.optional().describe('SMTP server, host:port. Default "127.0.0.1:25" (the local MTA).'),
+    from: z.email({ error: 'expected a mail address' }).describe('Sender address.'),
     to: z
       .array(z.email({ error: 'expected a mail address' }), { error: 'expected a list of mail addresses' })
-      .min(1, { error: 'list at least one address' }),
-    /** STARTTLS: "off" (plain SMTP, for a local MTA), "opportunistic" (used when the server offers it) or
-     * "required" (no mail without it). Default "off". */
+      .min(1, { error: 'list at least one address' })
+      .describe('Recipient addresses (at least one).'),
     starttls: z
       .enum(['off', 'opportunistic', 'required'], { error: 'expected off, opportunistic or required' })
-      .optional(),
-    /** CA certificate (PEM) the server's certificate is checked against; default: the system's CAs. */
-    caFile: absolutePath.optional(),
-    /** Name the server's certificate is checked against, when `smtp` uses an address (default: the host of `smtp`). */
-    tlsServerName: z.string({ error: 'expected a host name' }).min(1, { error: 'expected a host name' }).optional(),
-    /** AUTH user name; needs `passwordFile` and `starttls: required`. Default: no AUTH. */
+      .optional()
+      .describe(
+        'STARTTLS: "off" (plain SMTP, for a local MTA), "opportunistic" (used when the server offers it) or "required" (no mail without it). Default "off".',
+      ),
+    caFile: absolutePath
+      .optional()
+      .describe("CA certificate (PEM) the server's certificate is checked against; default: the system's CAs."),
+    tlsServerName: z
+      .string({ error: 'expected a host name' })
+      .min(1, { error: 'expected a host name' })
+      .optional()
+      .describe(
+        "Name the server's certificate is checked against, when `smtp` uses an address (default: the host of `smtp`).",
+      ),
     user: z
       .string({ error: 'expected the SMTP user name' })
       .min(1, { error: 'expected the SMTP user name' })
-      .optional(),
-    /** File holding the AUTH password (first line), read at send time. */
-    passwordFile: absolutePath.optional(),
+      .optional()
+      .describe('AUTH user name; needs `passwordFile` and `starttls: required`. Default: no AUTH.'),
+    passwordFile: absolutePath.optional().describe('File holding the AUTH password (first line), read at send time.'),
     attempts,
   })
   .strict()
@@ -182,11 +189,13 @@ const systemDirectories = [
 /** Per-server monitoring settings (`servers.<name>`): where the worker keeps state and serves metrics. */
 export const serverMonitoringShape = {
   notify: notifyListSchema.optional(),
-  /** Prometheus endpoint of this server's worker, e.g. "127.0.0.1:9464"; default off (or `worker --metrics`). */
-  metrics: hostPort.optional(),
-  /** Last status per host, for recovery mail and metrics. Default /var/lib/tidemark/state.json. The worker
-   * replaces this file (and moves a damaged one aside): a ".json" name outside the system's own directories,
-   * so a typo or a hostile edit cannot make it replace the inventory or another system file. */
+  metrics: hostPort
+    .optional()
+    .describe(
+      'Prometheus endpoint of this server\'s worker, e.g. "127.0.0.1:9464"; default off (or `worker --metrics`).',
+    ),
+  // The worker replaces this file (and moves a damaged one aside): a ".json" name outside the system's own
+  // directories, so a typo or a hostile edit cannot make it replace the inventory or another system file.
   stateFile: absolutePath
     .refine((path) => path.endsWith('.json'), {
       error: 'expected a file ending in ".json", e.g. /var/lib/tidemark/state.json',
@@ -194,5 +203,8 @@ export const serverMonitoringShape = {
     .refine((path) => !systemDirectories.some((dir) => path.startsWith(`${dir}/`)), {
       error: `expected a file outside ${'/etc, /usr, /bin, /sbin, /lib, /boot, /dev, /proc, /sys, /root'}, e.g. /var/lib/tidemark/state.json`,
     })
-    .optional(),
+    .optional()
+    .describe(
+      'Last status per host, for recovery mail and metrics. Default /var/lib/tidemark/state.json; a ".json" file outside /etc, /usr, /bin, /sbin, /lib, /boot, /dev, /proc, /sys and /root.',
+    ),
 };

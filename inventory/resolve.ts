@@ -31,6 +31,13 @@ export function serverEntry(
   return Object.hasOwn(inventory.servers, server) ? inventory.servers[server] : undefined;
 }
 
+/** The problems of a host entry left out by loadInventoryIsolatingHosts (inventory/load.ts), if it was. */
+export function invalidHostProblems(inventory: Inventory, host: string): string[] | undefined {
+  const invalid = (inventory as { invalidHosts?: Record<string, string[]> }).invalidHosts;
+  const name = host.toLowerCase();
+  return invalid && Object.hasOwn(invalid, name) ? invalid[name] : undefined;
+}
+
 /** Everything needed to back up one host onto one server, with defaults applied. */
 export interface ResolvedHost {
   host: string;
@@ -125,6 +132,12 @@ export function resolveSsh(inventory: Inventory): SshSettings {
 
 /** The host's settings merged over `defaults`; throws UNKNOWN_HOST naming the known hosts. */
 export function resolveHost(inventory: Inventory, host: string): ResolvedHost {
+  const invalid = invalidHostProblems(inventory, host);
+  if (invalid)
+    throw new TidemarkError(
+      'CONFIG_INVALID',
+      `host "${host.toLowerCase()}": its inventory entry does not validate, fix it: ${invalid.join('; ')}`,
+    );
   const entry = hostEntry(inventory, host);
   if (!entry) {
     const known = Object.keys(inventory.hosts);
@@ -176,17 +189,22 @@ export function resolveServer(
   };
 }
 
-/** This backup server's IANA time zone (TZ, else the system's), UTC when unknown. */
-export function serverTimeZone(): string {
-  return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+/** The zone of a host's schedule and retention: `timezone` (host, else defaults), default UTC. The deprecated
+ * `retention.timeZone` still wins for retention, most specific first (inventory/deprecations.ts warns). */
+export function resolveTimeZones(inventory: Inventory, host: string): { schedule: string; retention: string } {
+  const entry = hostEntry(inventory, host);
+  const defaults = inventory.defaults;
+  const schedule = entry?.timezone ?? defaults?.timezone ?? 'UTC';
+  const retention = entry?.retention?.timeZone ?? entry?.timezone ?? defaults?.retention?.timeZone ?? schedule;
+  return { schedule, retention };
 }
 
 /** The host's retention policy: its fields over `defaults.retention`; the default counts when no class is
- * set anywhere; timeZone defaults to `serverTimeZone` (the backup server's own zone). */
-export function resolveRetention(inventory: Inventory, host: string, serverTimeZone: string): RetentionPolicy {
+ * set anywhere; the zone from resolveTimeZones. */
+export function resolveRetention(inventory: Inventory, host: string): RetentionPolicy {
   // The schema checked every field (inventory/schema.ts); this only merges and fills in defaults.
   const merged = { ...inventory.defaults?.retention, ...hostEntry(inventory, host)?.retention };
-  const policy: RetentionPolicy = { timeZone: merged.timeZone ?? serverTimeZone };
+  const policy: RetentionPolicy = { timeZone: resolveTimeZones(inventory, host).retention };
   for (const cls of retentionClasses) if (merged[cls] !== undefined) policy[cls] = merged[cls];
   if (!retentionClasses.some((cls) => policy[cls] !== undefined)) Object.assign(policy, defaultRetentionCounts);
   if (merged.keepWithin !== undefined) policy.keepWithin = parseDuration(merged.keepWithin);
@@ -203,7 +221,7 @@ export function resolveSchedule(inventory: Inventory, host: string): ScheduleSet
   return {
     schedule: entry.schedule ?? defaults.schedule ?? 'daily',
     ...(jitter !== undefined ? { jitter } : {}),
-    timezone: entry.timezone ?? defaults.timezone ?? 'UTC',
+    timezone: resolveTimeZones(inventory, host).schedule,
     blackout: entry.blackout ?? defaults.blackout ?? [],
     enabled: entry.enabled ?? defaults.enabled ?? true,
   };

@@ -50,7 +50,9 @@ export const scheduleChoiceSchema = z.union(
     z.enum(['daily', 'hourly']),
     z
       .object({
-        every: intervalText('6h', 'schedules start at most once a minute'),
+        every: intervalText('6h', 'schedules start at most once a minute').describe(
+          'Interval between starts, e.g. "6h".',
+        ),
       })
       .strict(),
     z
@@ -71,17 +73,21 @@ const minimumBlackoutGapMinutes = 10;
 
 /** Host settings (and `defaults:`) for when backups run. */
 export const scheduleSettingsShape = {
-  /** Default daily, at a time picked from the host's name (servers of one host spread apart). */
-  schedule: scheduleChoiceSchema.optional(),
-  /** Random delay added to each start, "0s" for none; below the interval. Default: a tenth of the
-   * interval, at most 30m; none for cron. */
-  jitter: boundedDuration({ example: '"30m"', min: 0, minWhy: '' }).optional(),
-  /** IANA zone for calendar times and blackout windows. Default UTC. */
+  schedule: scheduleChoiceSchema
+    .optional()
+    .describe("Default daily, at a time picked from the host's name (servers of one host spread apart)."),
+  jitter: boundedDuration({ example: '"30m"', min: 0, minWhy: '' })
+    .optional()
+    .describe(
+      'Random delay added to each start, "0s" for none; below the interval. Default: a tenth of the interval, at most 30m; none for cron.',
+    ),
   timezone: z
     .string({ error: 'expected an IANA time zone such as "Europe/Amsterdam"' })
     .refine(isTimeZone, { error: 'expected an IANA time zone such as "Europe/Amsterdam"' })
-    .optional(),
-  /** Windows in which no run starts or runs its jitter, e.g. ["09:00-17:00"] (PlanB's default). Default none. */
+    .optional()
+    .describe(
+      "IANA zone of the schedule's calendar times, blackout windows and retention's days, weeks, months and years (one zone for both). Default UTC.",
+    ),
   blackout: z
     .array(
       z
@@ -98,9 +104,14 @@ export const scheduleSettingsShape = {
         error: `the blackout windows together cover (nearly) the whole day, so no backup could start; leave a gap of at least ${minimumBlackoutGapMinutes} minutes ("00:00-23:59" is a whole day)`,
       },
     )
-    .optional(),
-  /** false: the schedule is kept but paused; snapshots stay. Default true. */
-  enabled: z.boolean({ error: 'expected true or false' }).optional(),
+    .optional()
+    .describe(
+      'Windows in which no run starts or runs its jitter, e.g. ["09:00-17:00"] (PlanB\'s default). Default none.',
+    ),
+  enabled: z
+    .boolean({ error: 'expected true or false' })
+    .optional()
+    .describe('false: the schedule is kept but paused; snapshots stay. Default true.'),
 };
 
 /** NetBox as a host source: devices and virtual machines carrying `tag`. */
@@ -110,29 +121,37 @@ export const netboxAddressChoices = ['primary_ip', 'primary_ip4', 'primary_ip6',
 export const netboxSchema = z
   .object(
     {
-      url: z.url({ error: 'expected the NetBox base URL, e.g. "https://netbox.example.org"' }),
-      /** File holding the API token (read at each sync, never passed through Temporal). */
-      tokenFile: absolutePathSchema.optional(),
-      /** Environment variable holding the API token. */
+      url: z
+        .url({ error: 'expected the NetBox base URL, e.g. "https://netbox.example.org"' })
+        .describe('NetBox base URL.'),
+      tokenFile: absolutePathSchema
+        .optional()
+        .describe('File holding the API token (read at each sync, never passed through Temporal).'),
       tokenEnv: z
         .string()
         .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: 'expected an environment variable name' })
-        .optional(),
-      /** Tag name or slug selecting hosts. Default "Backup". */
-      tag: z.string().min(1).max(100).optional(),
-      /** ssh target: the primary IP (prefix length stripped; NetBox gives the IPv6 one of a dual-stack
-       * object unless its PREFER_IPV4 is set), primary_ip4 or primary_ip6 (that family first, then the
-       * other), or the NetBox name. Default primary_ip. */
-      address: z.enum(netboxAddressChoices, { error: `expected one of ${netboxAddressChoices.join(', ')}` }).optional(),
-      /** Per request. Default "20s". */
+        .optional()
+        .describe('Environment variable holding the API token.'),
+      tag: z.string().min(1).max(100).optional().describe('Tag name or slug selecting hosts. Default "Backup".'),
+      address: z
+        .enum(netboxAddressChoices, { error: `expected one of ${netboxAddressChoices.join(', ')}` })
+        .optional()
+        .describe(
+          'ssh target: the primary IP (prefix length stripped; NetBox gives the IPv6 one of a dual-stack object unless its PREFER_IPV4 is set), primary_ip4 or primary_ip6 (that family first, then the other), or the NetBox name. Default primary_ip.',
+        ),
       timeout: boundedDuration({
         example: '"20s"',
         min: durations.second,
         minWhy: 'NetBox needs time to answer',
-      }).optional(),
-      /** true: NetBox's custom fields fill what a `hosts:` entry of the same name leaves unset. Default
-       * false: a host the YAML file defines takes nothing from NetBox (the file is trusted more). */
-      fillYamlHosts: z.boolean({ error: 'expected true or false' }).optional(),
+      })
+        .optional()
+        .describe('Per request. Default "20s".'),
+      fillYamlHosts: z
+        .boolean({ error: 'expected true or false' })
+        .optional()
+        .describe(
+          "true: NetBox's custom fields fill what a `hosts:` entry of the same name leaves unset. Default false: a host the YAML file defines takes nothing from NetBox (the file is trusted more).",
+        ),
     },
     {
       error: 'expected a mapping such as { url: "https://netbox.example.org", tokenFile: /etc/tidemark/netbox-token }',
@@ -147,10 +166,13 @@ export const netboxSchema = z
 export const syncSchema = z
   .object(
     {
-      /** Default "15m". */
-      every: intervalText('15m', 'each sync reads the inventory and NetBox and lists every schedule').optional(),
-      /** false: no sync schedule; only `tidemark sync` applies changes. Default true. */
-      enabled: z.boolean({ error: 'expected true or false' }).optional(),
+      every: intervalText('15m', 'each sync reads the inventory and NetBox and lists every schedule')
+        .optional()
+        .describe('Default "15m".'),
+      enabled: z
+        .boolean({ error: 'expected true or false' })
+        .optional()
+        .describe('false: no sync schedule; only `tidemark sync` applies changes. Default true.'),
     },
     { error: 'expected a mapping such as { every: 15m }' },
   )

@@ -70,40 +70,44 @@ const excludeSchema = z
 
 const transferSchema = z
   .object({
-    /** rsync --timeout: give up when no data moves for this long. Default "10m". */
-    ioTimeout: timerDuration('rsync counts --timeout in whole seconds and 0 turns stall detection off').optional(),
-    /** How soon a silent transfer (dead worker) is noticed and retried. Default "60s". */
-    heartbeatTimeout: timerDuration('a dead worker must still be noticed; 0 turns the check off').optional(),
-    /** Attempts for a transfer failing on network/ssh errors, the first included. Default 5. */
+    ioTimeout: timerDuration('rsync counts --timeout in whole seconds and 0 turns stall detection off')
+      .optional()
+      .describe('rsync --timeout: give up when no data moves for this long. Default "10m".'),
+    heartbeatTimeout: timerDuration('a dead worker must still be noticed; 0 turns the check off')
+      .optional()
+      .describe('How soon a silent transfer (dead worker) is noticed and retried. Default "60s".'),
     attempts: z
       .int()
       .min(1, { error: 'expected an integer 1-100' })
       .max(100, { error: 'expected an integer 1-100' })
-      .optional(),
-    /** Wait before the first retry; doubles each time up to 10m. Default "30s". */
+      .optional()
+      .describe('Attempts for a transfer failing on network/ssh errors, the first included. Default 5.'),
     retryInterval: boundedDuration({
       example: durationExamples,
       min: durations.second,
       minWhy: 'retries faster than once a second hammer a host that is down',
       max: 10 * durations.minute,
       maxWhy: 'the retry policy doubles the wait up to 10m, and Temporal refuses a first wait above that',
-    }).optional(),
-    /** rsync --bwlimit, e.g. "10M" (bytes per second, K/M/G suffix). Default: unlimited. */
+    })
+      .optional()
+      .describe('Wait before the first retry; doubles each time up to 10m. Default "30s".'),
     bandwidthLimit: z
       .string({ error: 'expected a rate such as "500K" or "10M"' })
       .regex(/^[1-9]\d*[KMG]?$/, { error: 'expected a rate such as "500K" or "10M"' })
-      .optional(),
+      .optional()
+      .describe('rsync --bwlimit, e.g. "10M" (bytes per second, K/M/G suffix). Default: unlimited.'),
   })
   .strict();
 
 const retentionCountSchema = z
   .int({ error: 'expected a whole number of periods, 0 or more' })
   .min(0, { error: 'expected a whole number of periods, 0 or more' })
-  .optional();
+  .optional()
+  .describe('Keep the newest snapshot of each of this many newest periods (hours, days, ...); 0 keeps none.');
 
 /** Which snapshots to keep. Fields merge over `defaults.retention`; a class left out or 0 keeps
  * none of that class, but when no class is set anywhere the counts are daily 7, weekly 4, monthly 12,
- * yearly 3. timeZone defaults to the backup server's zone, weekStartsOn to 1 (Monday). */
+ * yearly 3. weekStartsOn defaults to 1 (Monday); the zone is the host's `timezone` (default UTC). */
 const retentionSchema = z
   .object(
     {
@@ -111,19 +115,23 @@ const retentionSchema = z
         RetentionClass,
         typeof retentionCountSchema
       >),
-      /** Every complete snapshot younger than this is kept, e.g. "36h". */
       keepWithin: boundedDuration({
         example: durationExamples,
         min: 0,
         minWhy: '',
         max: 36_500 * durations.day,
         maxWhy: 'a century',
-      }).optional(),
+      })
+        .optional()
+        .describe('Every complete snapshot younger than this is kept, e.g. "36h".'),
       timeZone: z
         .string({ error: 'expected an IANA time zone such as "Europe/Amsterdam"' })
         .refine(isTimeZone, { error: 'expected an IANA time zone such as "Europe/Amsterdam"' })
-        .optional(),
-      weekStartsOn: integerRange(0, 6, 'expected 0 (Sunday) to 6 (Saturday)').optional(),
+        .optional()
+        .describe("Deprecated: the host's `timezone` sets the zone of retention too. Still honoured, with a WARNING."),
+      weekStartsOn: integerRange(0, 6, 'expected 0 (Sunday) to 6 (Saturday)')
+        .optional()
+        .describe('First day of a retention week: 0 Sunday to 6 Saturday. Default 1 (Monday).'),
     },
     { error: 'expected a mapping such as { daily: 7, weekly: 4, monthly: 12, yearly: 3 }' },
   )
@@ -137,15 +145,24 @@ const percentSchema = z
 /** Data-safety thresholds (domain/guards.ts holds the defaults and what each does). */
 const guardsSchema = z
   .object({
-    maxDeletePercent: percentSchema.optional(),
-    maxDeleteMin: integerRange(0, 10_000_000, 'expected a whole number of files, 0-10000000').optional(),
-    shrinkPercent: percentSchema.optional(),
+    maxDeletePercent: percentSchema
+      .optional()
+      .describe("rsync --max-delete as a share of the last complete snapshot's files. Default 25."),
+    maxDeleteMin: integerRange(0, 10_000_000, 'expected a whole number of files, 0-10000000')
+      .optional()
+      .describe('Deletions always allowed, however small the tree. Default 50.'),
+    shrinkPercent: percentSchema
+      .optional()
+      .describe('A drop in files or bytes beyond this marks the snapshot suspect. Default 30.'),
     maxAnomalySnapshots: z
       .int({ error: 'expected an integer 1-1000' })
       .min(1, { error: 'expected an integer 1-1000 (partial and suspect snapshots kept)' })
       .max(1000, { error: 'expected an integer 1-1000' })
-      .optional(),
-    partialRunsBeforeFailed: integerRange(1, 1000).optional(),
+      .optional()
+      .describe('Partial and suspect snapshots kept beyond the newest complete one. Default 7.'),
+    partialRunsBeforeFailed: integerRange(1, 1000)
+      .optional()
+      .describe('Partial runs in a row reported to monitoring as FAILED. Default 3.'),
   })
   .strict();
 
@@ -164,24 +181,23 @@ const remotePathSchema = absolutePathSchema.refine((path) => safeRemotePath.test
 /** Hook scripts on the host, run with run-parts before rsync (SOWN). */
 const hooksSchema = z
   .object({
-    /** Default /etc/backup-scripts/; a missing directory means no hooks. */
-    dir: remotePathSchema.optional(),
-    /** Default "30m". */
-    timeout: timerDuration('timeout(1) on the host counts in seconds, and 0 means no timeout').optional(),
-    /** Default "continue": the run is FAILED but still copied and snapshotted; "abort" skips both. */
-    onFailure: z.enum(['continue', 'abort'], { error: 'expected "continue" or "abort"' }).optional(),
+    dir: remotePathSchema.optional().describe('Default /etc/backup-scripts/; a missing directory means no hooks.'),
+    timeout: timerDuration('timeout(1) on the host counts in seconds, and 0 means no timeout')
+      .optional()
+      .describe('Default "30m".'),
+    onFailure: z
+      .enum(['continue', 'abort'], { error: 'expected "continue" or "abort"' })
+      .optional()
+      .describe('Default "continue": the run is FAILED but still copied and snapshotted; "abort" skips both.'),
   })
   .strict();
 
 /** PlanB's host-side veto: files in `dir` postpone the run. */
 const vetoSchema = z
   .object({
-    /** Default /var/lib/backup/do-not-run.d/. */
-    dir: remotePathSchema.optional(),
-    /** Default "1h". */
-    retryInterval: timerDuration('each check is an ssh login to the host').optional(),
-    /** Checks after the first; default 24. */
-    retries: integerRange(0, 1000).optional(),
+    dir: remotePathSchema.optional().describe('Default /var/lib/backup/do-not-run.d/.'),
+    retryInterval: timerDuration('each check is an ssh login to the host').optional().describe('Default "1h".'),
+    retries: integerRange(0, 1000).optional().describe('Checks after the first; default 24.'),
   })
   .strict();
 
@@ -201,117 +217,199 @@ const includeItemSchema = z
 
 /** Settings a host may have, each also settable once under `defaults`. */
 const hostSettingsShape = {
-  port: integerRange(1, 65535).optional(),
+  port: integerRange(1, 65535).optional().describe('ssh port. Default 22.'),
   user: z
     .string()
     .regex(/^[a-z_][a-z0-9_.-]{0,31}$/i, {
       error: 'expected a user name such as "root" or "backup" (letters, digits, _ . -, at most 32)',
     })
-    .optional(),
-  sudo: z.boolean({ error: 'expected true or false' }).optional(),
-  /** Copied by rsync: the safe path alphabet, plus single spaces inside names (field-rules.ts). */
-  paths: z.array(rsyncPathSchema).min(1, { error: 'list at least one path, e.g. ["/"]' }).optional(),
-  excludes: z.array(excludeSchema).optional(),
+    .optional()
+    .describe('ssh user on the host. Default root.'),
+  sudo: z
+    .boolean({ error: 'expected true or false' })
+    .optional()
+    .describe('true: the remote rsync (and hooks) run through sudo -n. Default false.'),
+  paths: z
+    .array(rsyncPathSchema)
+    .min(1, { error: 'list at least one path, e.g. ["/"]' })
+    .optional()
+    .describe('Copied by rsync: the safe path alphabet, plus single spaces inside names (field-rules.ts).'),
+  excludes: z
+    .array(excludeSchema)
+    .optional()
+    .describe('rsync exclude patterns, after defaults.excludes and the built-in list.'),
   servers: z
     .array(nameSchema)
     .min(1, { error: 'list at least one server, or leave "servers" out for every server' })
-    .optional(),
-  transfer: transferSchema.optional(),
-  hooks: hooksSchema.optional(),
-  veto: vetoSchema.optional(),
-  /** Without `paths`: every local filesystem mounted at or under this directory (default "/"). */
-  selectionRoot: absolutePathSchema.optional(),
-  includeNetworkMounts: z.boolean({ error: 'expected true or false' }).optional(),
-  /** Filesystem types copied besides the built-in local ones, e.g. ["fuse.mergerfs"]. */
+    .optional()
+    .describe('Backup servers that back this host up. Default: every server.'),
+  transfer: transferSchema.optional().describe('How rsync runs: timeouts, attempts, bandwidth.'),
+  hooks: hooksSchema.optional().describe('Hook scripts on the host, run with run-parts before rsync (SOWN).'),
+  veto: vetoSchema.optional().describe("PlanB's do-not-run directory: files in it postpone the run."),
+  selectionRoot: absolutePathSchema
+    .optional()
+    .describe('Without `paths`: every local filesystem mounted at or under this directory (default "/").'),
+  includeNetworkMounts: z
+    .boolean({ error: 'expected true or false' })
+    .optional()
+    .describe('Without `paths`: also copy network filesystems (nfs, cifs, ...). Default false.'),
   includeFilesystemTypes: z
     .array(z.string().regex(/^[a-z0-9_.+-]+$/i, { error: 'expected a filesystem type such as "fuse.mergerfs"' }))
-    .optional(),
-  /** PlanB-style allow-list relative to the selection root, e.g. ["etc", "home", "var/backups"]. */
+    .optional()
+    .describe('Filesystem types copied besides the built-in local ones, e.g. ["fuse.mergerfs"].'),
   include: z
     .array(includeItemSchema)
     .min(1, { error: 'list at least one path, or leave "include" out to copy everything' })
-    .optional(),
-  /** The host's own exclude file, read at backup time. Default /etc/backup-exclude.conf. */
-  excludeFile: remotePathSchema.optional(),
-  /** The built-in excludes for full-system backups (default true). */
-  standardExcludes: z.boolean({ error: 'expected true or false' }).optional(),
-  retention: retentionSchema.optional(),
-  /** ZFS quota of the host's dataset (copy and snapshots), e.g. "500G": one host cannot fill the pool. */
+    .optional()
+    .describe('PlanB-style allow-list relative to the selection root, e.g. ["etc", "home", "var/backups"].'),
+  excludeFile: remotePathSchema
+    .optional()
+    .describe("The host's own exclude file, read at backup time. Default /etc/backup-exclude.conf."),
+  standardExcludes: z
+    .boolean({ error: 'expected true or false' })
+    .optional()
+    .describe('The built-in excludes for full-system backups (default true).'),
+  retention: retentionSchema
+    .optional()
+    .describe(
+      "Which snapshots to keep after each SUCCESS or WARNING backup. Without any class set anywhere: daily 7, weekly 4, monthly 12, yearly 3, in the host's `timezone`.",
+    ),
   quota: z
     .string({ error: 'expected a size such as "500G"' })
     .regex(/^\d+[KMGT]?$/, { error: 'expected a size such as "500G" (K/M/G/T)' })
-    .optional(),
-  /** Shrink guard, anomaly cap, partial escalation (domain/guards.ts). */
-  guards: guardsSchema.optional(),
+    .optional()
+    .describe(
+      'ZFS quota of the host\'s dataset (copy and snapshots), e.g. "500G": one host cannot fill the shared pool.',
+    ),
+  guards: guardsSchema.optional().describe('Shrink guard, anomaly cap, partial escalation (domain/guards.ts).'),
   /** schedule, jitter, timezone, blackout, enabled (inventory/schedule-schema.ts). */
   ...scheduleSettingsShape,
 };
 
 const hostSchema = z
   .object({
-    /** The ssh target: a DNS name or an IP address. */
     address: z
       .string({ error: 'expected the ssh target, a host name or IP address' })
       .refine((text) => isIP(text) !== 0 || (text.length <= 253 && nameSchema.safeParse(text).success), {
         error: 'expected the ssh target, a host name or IP address',
-      }),
+      })
+      .describe('The ssh target: a DNS name or an IP address.'),
     ...hostSettingsShape,
   })
   .strict();
 
 const serverSchema = z
   .object({
-    dataset: datasetSchema,
-    /** This server's address as the backed-up hosts see its ssh connections: an IP address or a CIDR
-     * range. `tidemark host-setup` puts it in the key's from="..." (sshd matches host names there only
-     * with UseDNS, so none are taken). Optional: without it the key is not tied to an address. */
+    dataset: datasetSchema.describe('Parent ZFS dataset: host H is stored in <dataset>/H.'),
     address: z
       .string({ error: 'expected an IP address or CIDR range such as "192.0.2.10" or "2001:db8::/64"' })
       .refine((text) => isSourceAddress(text), {
         error:
           'expected an IP address or CIDR range such as "192.0.2.10" or "2001:db8::/64" (no host names: sshd matches from="..." by address)',
       })
-      .optional(),
-    /** Transfers this server runs at once. Default 2. */
+      .optional()
+      .describe(
+        'This server\'s address as the backed-up hosts see its ssh connections: an IP address or a CIDR range. `tidemark host-setup` puts it in the key\'s from="..." (sshd matches host names there only with UseDNS, so none are taken). Optional: without it the key is not tied to an address.',
+      ),
     concurrency: z
       .int()
       .min(1, { error: 'expected an integer 1-64' })
       .max(64, { error: 'expected an integer 1-64' })
-      .optional(),
+      .optional()
+      .describe('Transfers this server runs at once. Default 2.'),
     /** notify (targets of this server only), metrics, stateFile: inventory/notify-schema.ts. */
     ...serverMonitoringShape,
-    /** Free space every run must leave in the pool after its expected write. Default "5%". */
-    reserve: reserveSchema.optional(),
-    /** Scripts on this backup server, run before the host's hooks and at the end of each run. */
+    reserve: reserveSchema
+      .optional()
+      .describe('Free space every run must leave in the pool after its expected write. Default "5%".'),
     hooks: z
       .object({
-        before: absolutePathSchema.optional(),
-        after: absolutePathSchema.optional(),
-        timeout: timerDuration('a server hook needs time to run; 0 would kill it at once').optional(),
+        before: absolutePathSchema
+          .optional()
+          .describe(
+            "Script run on the backup server before the host's hooks; its failure fails the run, nothing copied.",
+          ),
+        after: absolutePathSchema
+          .optional()
+          .describe(
+            'Script run on the backup server at the end of every run (also failed ones); its failure turns SUCCESS into WARNING.',
+          ),
+        timeout: timerDuration('a server hook needs time to run; 0 would kill it at once')
+          .optional()
+          .describe('Time each server script may take. Default "30m".'),
       })
       .strict()
-      .optional(),
-    /** Where restores run by this server may write (docs/explanation/security-model.md). */
+      .optional()
+      .describe("Scripts on this backup server, run before the host's hooks and at the end of each run."),
     restore: z
       .object({
-        /** Local `--to` directories must lie under one of these. Default [/var/lib/tidemark/restore]. */
-        roots: z.array(absolutePathSchema).min(1, { error: 'expected at least one directory' }).optional(),
-        /** Allow `--to /` and `--target-dir /` (writing over a live system). Default false. */
-        overwriteLiveSystem: z.boolean({ error: 'expected true or false' }).optional(),
+        roots: z
+          .array(absolutePathSchema)
+          .min(1, { error: 'expected at least one directory' })
+          .optional()
+          .describe('Local `--to` directories must lie under one of these. Default [/var/lib/tidemark/restore].'),
+        overwriteLiveSystem: z
+          .boolean({ error: 'expected true or false' })
+          .optional()
+          .describe('Allow `--to /` and `--target-dir /` (writing over a live system). Default false.'),
       })
       .strict()
-      .optional(),
-    /** Rotate snapshots of the systems Tidemark replaces as complete copies (off: left alone as foreign). */
+      .optional()
+      .describe('Where restores run by this server may write (docs/explanation/security-model.md).'),
+    replicateFrom: nameSchema
+      .optional()
+      .describe(
+        "Take each host's copy from this other server by ZFS replication instead of pulling the host (docs/how-to/off-site-copies.md); the host must list both servers.",
+      ),
+    receive: z
+      .object({
+        address: z.string({ error: 'expected the ssh target, a host name or IP address' }).min(1),
+        port: integerRange(1, 65535).optional(),
+        user: z
+          .string()
+          .regex(/^[a-z_][a-z0-9_.-]{0,31}$/i, { error: 'expected a user name such as "root" or "tidemark"' })
+          .optional()
+          .describe('Default "root".'),
+      })
+      .strict()
+      .optional()
+      .describe("How other servers reach this one's sshd to send it replicas (its forced-command receive filter)."),
+    replication: z
+      .object({
+        failoverAfter: timerDuration('failover needs a threshold of at least a second')
+          .optional()
+          .describe('No complete snapshot from the source for this long: pull the host directly. Default "36h".'),
+        bandwidthLimit: z
+          .string({ error: 'expected a rate such as "500K" or "10M"' })
+          .regex(/^[1-9]\d*[KMG]?$/, { error: 'expected a rate such as "500K" or "10M"' })
+          .optional()
+          .describe('Rate limit of the send, e.g. "10M" (bytes per second, K/M/G suffix). Default: unlimited.'),
+        retention: retentionSchema
+          .optional()
+          .describe("The retention of the replicas on this server, instead of the hosts' own (it may keep longer)."),
+      })
+      .strict()
+      .optional()
+      .describe('Replication settings of this server as a target (replicateFrom).'),
     adopt: z
       .object(
         {
-          sown: z.boolean({ error: 'expected true or false' }).optional(),
-          planb: z.boolean({ error: 'expected true or false' }).optional(),
+          sown: z
+            .boolean({ error: 'expected true or false' })
+            .optional()
+            .describe(
+              "Rotate SOWN's backup-daily-YYYY-MM-DD snapshots as complete copies. Default false (left alone as foreign).",
+            ),
+          planb: z
+            .boolean({ error: 'expected true or false' })
+            .optional()
+            .describe("Rotate PlanB's planb-YYYYmmddTHHMMZ snapshots as complete copies. Default false."),
         },
         { error: 'expected a mapping such as { sown: true, planb: true }' },
       )
       .strict()
-      .optional(),
+      .optional()
+      .describe('Rotate snapshots of the systems Tidemark replaces as complete copies (off: left alone as foreign).'),
   })
   .strict();
 
@@ -322,45 +420,61 @@ export const inventorySchema = z
         address: z
           .string()
           .regex(/^[^\s:]+:\d{1,5}$/, { error: 'expected host:port, e.g. "127.0.0.1:7233"' })
-          .optional(),
+          .optional()
+          .describe(
+            "host:port of the Temporal frontend. Default 127.0.0.1:7233 (or the profile's, or TEMPORAL_ADDRESS).",
+          ),
         namespace: z
           .string()
           .regex(/^[A-Za-z0-9._-]{1,255}$/, {
             error: 'expected a Temporal namespace such as "default" (letters, digits, . _ -)',
           })
-          .optional(),
-        /** Base URL of the Temporal Web UI, for links. Default http://<address host>:8233. */
-        uiUrl: z.url().optional(),
-        /** A profile of temporal.toml (the Temporal CLI's client config file) to start from. */
+          .optional()
+          .describe('Temporal namespace. Default "default".'),
+        uiUrl: z
+          .url()
+          .optional()
+          .describe('Base URL of the Temporal Web UI, for links. Default http://<address host>:8233.'),
         profile: z
           .string()
           .regex(/^[A-Za-z0-9._-]{1,100}$/, {
             error: 'expected a profile name of temporal.toml such as "default" or "prod"',
           })
-          .optional(),
-        /** temporal.toml itself. Default $TEMPORAL_CONFIG_FILE, else ~/.config/temporalio/temporal.toml. */
-        configFile: absolutePathSchema.optional(),
-        /** Temporal Cloud API key, as a file (secrets never sit in the inventory). Turns TLS on. */
-        apiKeyFile: absolutePathSchema.optional(),
-        /** true: TLS with the system's trusted CAs; a mapping: TLS with these settings; false (or disabled:
-         * true): plain, whatever the profile says. The booleans become mappings, so one shape follows. */
+          .optional()
+          .describe("A profile of temporal.toml (the Temporal CLI's client config file) to start from."),
+        configFile: absolutePathSchema
+          .optional()
+          .describe('temporal.toml itself. Default $TEMPORAL_CONFIG_FILE, else ~/.config/temporalio/temporal.toml.'),
+        apiKeyFile: absolutePathSchema
+          .optional()
+          .describe('Temporal Cloud API key, as a file (secrets never sit in the inventory). Turns TLS on.'),
         tls: z
           .preprocess(
             (value) => (value === true ? {} : value === false ? { disabled: true } : value),
             z
               .object(
                 {
-                  disabled: z.boolean({ error: 'expected true or false' }).optional(),
+                  disabled: z
+                    .boolean({ error: 'expected true or false' })
+                    .optional()
+                    .describe('true: plain, whatever the profile says (what tls: false means).'),
                   /** The name the server certificate must carry, when it differs from the address's host. */
                   serverName: z
                     .string()
                     .regex(/^[A-Za-z0-9.-]{1,253}$/, { error: 'expected a DNS name such as "temporal.example.org"' })
-                    .optional(),
+                    .optional()
+                    .describe("The name the server certificate must carry, when it differs from the address's host."),
                   /** PEM CA bundle the server's certificate must chain to. Default: the system's trusted CAs. */
-                  serverCaCertFile: absolutePathSchema.optional(),
+                  serverCaCertFile: absolutePathSchema
+                    .optional()
+                    .describe(
+                      "PEM CA bundle the server's certificate must chain to. Default: the system's trusted CAs.",
+                    ),
                   /** PEM client certificate and its key, for servers that require mutual TLS. */
-                  clientCertFile: absolutePathSchema.optional(),
-                  clientKeyFile: absolutePathSchema.optional(),
+                  clientCertFile: absolutePathSchema
+                    .optional()
+                    .describe('PEM client certificate, for servers that require mutual TLS (with clientKeyFile).'),
+                  clientKeyFile: absolutePathSchema.optional().describe('Its private key (mode 0600).'),
                 },
                 {
                   error:
@@ -372,20 +486,30 @@ export const inventorySchema = z
                 error: 'clientCertFile and clientKeyFile go together: give both files (mutual TLS) or neither',
               }),
           )
-          .optional(),
+          .optional()
+          .describe(
+            "true: TLS with the system's trusted CAs; a mapping: TLS with these settings; false (or disabled: true): plain, whatever the profile says. The booleans become mappings, so one shape follows.",
+          ),
       })
       .strict()
       .optional(),
     ssh: z
       .object({
-        identityFile: sshFileSchema.optional(),
-        knownHostsFile: sshFileSchema.optional(),
-        /** One ssh login per run shared by probe, hooks and rsync (OpenSSH ControlMaster). Default true. */
-        multiplex: z.boolean().optional(),
-        /** Folder for the runs' control sockets (made 0700; a symlink, a file or a folder others can enter
-         * there means no multiplexing). Default /run/tidemark/ssh for root, else $XDG_RUNTIME_DIR/tidemark-ssh
-         * or <tmpdir>/tidemark-ssh-<uid>. */
-        controlDir: sshFileSchema.optional(),
+        identityFile: sshFileSchema
+          .optional()
+          .describe("The backup server's ssh private key. Default /etc/tidemark/id_ed25519."),
+        knownHostsFile: sshFileSchema
+          .optional()
+          .describe("The hosts' ssh keys; a host not listed is refused. Default /etc/tidemark/known_hosts."),
+        multiplex: z
+          .boolean()
+          .optional()
+          .describe('One ssh login per run shared by probe, hooks and rsync (OpenSSH ControlMaster). Default true.'),
+        controlDir: sshFileSchema
+          .optional()
+          .describe(
+            "Folder for the runs' control sockets (made 0700; a symlink, a file or a folder others can enter there means no multiplexing). Default /run/tidemark/ssh for root, else $XDG_RUNTIME_DIR/tidemark-ssh or <tmpdir>/tidemark-ssh-<uid>.",
+          ),
       })
       .strict()
       .optional(),
@@ -395,18 +519,23 @@ export const inventorySchema = z
       })
       .refine((servers) => Object.keys(servers).length > 0, {
         error: 'define at least one backup server, e.g. servers: { backup-1: { dataset: data } }',
-      }),
+      })
+      .describe('The backup servers, by name (the name of `tidemark worker --server NAME`).'),
     defaults: z.object(hostSettingsShape).strict().optional(),
-    /** Monitoring targets told about every run on every server (inventory/notify-schema.ts). */
-    notify: notifyListSchema.optional(),
-    /** Hosts from NetBox besides `hosts:`; a host `hosts:` defines takes nothing from NetBox unless
-     * `netbox.fillYamlHosts` is true (inventory/sources.ts). */
-    netbox: netboxSchema.optional(),
-    /** The syncInventory schedule (default every 15m). */
-    sync: syncSchema.optional(),
-    hosts: z.record(nameSchema, hostSchema, {
-      error: 'expected a mapping of hosts, e.g. hosts: { vpn: { address: vpn.example.org } }',
-    }),
+    notify: notifyListSchema
+      .optional()
+      .describe('Monitoring targets told about every run on every server (inventory/notify-schema.ts).'),
+    netbox: netboxSchema
+      .optional()
+      .describe(
+        'Hosts from NetBox besides `hosts:`; a host `hosts:` defines takes nothing from NetBox unless `netbox.fillYamlHosts` is true (inventory/sources.ts).',
+      ),
+    sync: syncSchema.optional().describe('The syncInventory schedule (default every 15m).'),
+    hosts: z
+      .record(nameSchema, hostSchema, {
+        error: 'expected a mapping of hosts, e.g. hosts: { vpn: { address: vpn.example.org } }',
+      })
+      .describe('The hosts to back up, by name (matched case-insensitively). NetBox may add more.'),
   })
   .strict()
   .superRefine(inventoryChecks)

@@ -10,6 +10,8 @@
 //     vanished meanwhile, against a new full listing.
 // zfs itself refuses to destroy held snapshots, which closes the last gap (a hold placed after step 2).
 // Idempotent: a planned snapshot that is already gone counts as pruned.
+// A replication base (the last snapshot common with another backup server, pool/replication.ts) is never
+// destroyed: the next incremental send starts from it.
 import {
   checkDestroySafety,
   safetyAnchors,
@@ -17,6 +19,7 @@ import {
   type RetentionSnapshot,
   type SafetyContext,
 } from '../domain/retention.js';
+import { replicationBases } from './replication.js';
 import { getExisting, listSnapshots, zfs } from './zfs.js';
 
 export interface PruneRequest {
@@ -47,8 +50,14 @@ export async function destroyPlanned(
   const result: PruneResult = { destroyed: [], alreadyGone: [], refused: [] };
   let listing = toRetention(listed ?? (await listSnapshots(dataset)));
   const total = request.plan.destroy.length;
+  const bases = total > 0 ? await replicationBases(dataset) : new Map<string, string>();
   for (const [index, name] of request.plan.destroy.entries()) {
     onProgress?.(index, total);
+    const peers = [...bases].filter(([, base]) => base === name).map(([peer]) => peer);
+    if (peers.length > 0) {
+      result.refused.push({ name, reasons: [`replication base with ${peers.join(', ')}`] });
+      continue;
+    }
     let reasons = checkDestroySafety(name, listing, safety);
     if (reasons.length === 0) {
       const anchors = safetyAnchors(name, listing, safety);

@@ -9,6 +9,7 @@ import {
   type ScheduleDescription,
 } from '@temporalio/client';
 import { controlTaskQueue } from '../domain/names.js';
+import { specHashAttribute } from '../domain/search-attributes.js';
 import type { SyncReport } from '../domain/schedule-spec.js';
 import type { SourcedInventory } from '../inventory/sources.js';
 import {
@@ -40,6 +41,8 @@ export interface OwnedSchedule {
   owner: OwnerMemo;
   paused: boolean;
   note?: string;
+  /** The spec hash the list shows (the TidemarkSpecHash attribute), when the schedule carries it. */
+  listedHash?: string;
 }
 
 /** A drop to zero hosts, or of more than half of at least 4, is not applied without --force. */
@@ -69,12 +72,14 @@ export async function listOwnedSchedules(client: Client): Promise<{ owned: Owned
   for await (const summary of client.schedule.list({ pageSize: 1000 })) {
     if (!summary.scheduleId.startsWith('tidemark:')) continue;
     const owner = ownerOf(summary.memo);
+    const listedHash = summary.typedSearchAttributes?.get(specHashAttribute);
     if (owner)
       owned.push({
         scheduleId: summary.scheduleId,
         owner,
         paused: summary.state.paused,
         ...(summary.state.note ? { note: summary.state.note } : {}),
+        ...(listedHash ? { listedHash } : {}),
       });
     else foreign.push(summary.scheduleId);
   }
@@ -106,7 +111,21 @@ function label(schedule: {
     : schedule.scheduleId.replace(/^tidemark:/, '');
 }
 
-type Decision = { op: 'create' } | { op: 'update'; was?: string } | { op: 'unchanged' } | { op: 'foreign' };
+type Decision =
+  { op: 'create' } | { op: 'update'; was?: string } | { op: 'unchanged'; restamp?: boolean } | { op: 'foreign' };
+
+/** Whether the namespace has the spec-hash attribute (registered by `tidemark temporal setup`). A namespace
+ * without it, or a client not allowed to ask, gets the slower path that describes every schedule. */
+async function specHashAttributeRegistered(client: Client): Promise<boolean> {
+  try {
+    const { customAttributes } = await client.connection.operatorService.listSearchAttributes({
+      namespace: client.options.namespace,
+    });
+    return Boolean(customAttributes?.[specHashAttribute.name]);
+  } catch {
+    return false;
+  }
+}
 
 export async function reconcileSchedules(options: ReconcileOptions): Promise<SyncReport> {
   const { client, sources } = options;
@@ -133,7 +152,16 @@ export async function reconcileSchedules(options: ReconcileOptions): Promise<Syn
   };
 
   // Read: what Temporal has.
-  const { owned, foreign } = await listOwnedSchedules(client);
+  const [{ owned, foreign }, stampHashes] = await Promise.all([
+    listOwnedSchedules(client),
+    specHashAttributeRegistered(client),
+  ]);
+  if (!stampHashes)
+    report.warnings.push(
+      `the namespace lacks the ${specHashAttribute.name} search attribute, so every schedule was described; run "tidemark temporal setup" to make sync read them from one list`,
+    );
+  const stamp = (want: DesiredSchedule) =>
+    stampHashes ? { typedSearchAttributes: [{ key: specHashAttribute, value: want.hash }] } : {};
   const inScope = owned.filter((schedule) =>
     schedule.owner.kind === 'backup'
       ? scopeServers.has(schedule.owner.server ?? '') && schedule.scheduleId.startsWith(backupSchedulePrefix)
@@ -166,16 +194,28 @@ export async function reconcileSchedules(options: ReconcileOptions): Promise<Syn
     }
   };
 
-  // Listed schedules are described (the list may be stale); unlisted ones are created, or described on a dry run.
+  // A listed schedule showing the wanted hash is unchanged: work is proportional to what changed. Others are
+  // described (the list may be stale, or the schedule predates the hash attribute); unlisted ones are
+  // created, or described on a dry run.
   const decisions = await mapLimit(
     desired,
     limit,
     async (want): Promise<{ want: DesiredSchedule; decision: Decision; description?: ScheduleDescription }> => {
       if (foreignIds.has(want.scheduleId)) return { want, decision: { op: 'foreign' } };
-      if (!ownedById.has(want.scheduleId) && !options.dryRun) return { want, decision: { op: 'create' } };
+      const listed = ownedById.get(want.scheduleId);
+      if (!listed && !options.dryRun) return { want, decision: { op: 'create' } };
+      if (listed?.listedHash === want.hash) return { want, decision: { op: 'unchanged' } };
       const description = await describeOrMissing(want.scheduleId);
       if (!description) return { want, decision: { op: 'create' } };
-      return { want, decision: decide(want, description), description };
+      const decision = decide(want, description);
+      // Unchanged but without the hash attribute (made before it existed): write it once, so later syncs skip
+      // the describe. A schedule that has it and was only listed stale needs nothing.
+      const restamp =
+        decision.op === 'unchanged' &&
+        stampHashes &&
+        description.typedSearchAttributes.get(specHashAttribute) !== want.hash;
+      if (restamp) return { want, decision: { op: 'unchanged', restamp }, description };
+      return { want, decision, description };
     },
   );
   const desiredIds = new Set(desired.map((want) => want.scheduleId));
@@ -201,7 +241,7 @@ export async function reconcileSchedules(options: ReconcileOptions): Promise<Syn
     want.enabled ? {} : { paused: true, note: 'disabled in the inventory (enabled: false)' };
   const create = async (want: DesiredSchedule): Promise<Decision> => {
     try {
-      await client.schedule.create({ ...want.options, state: state(want) });
+      await client.schedule.create({ ...want.options, ...stamp(want), state: state(want) });
       return { op: 'create' };
     } catch (error) {
       if (!(error instanceof ScheduleAlreadyRunning)) throw error;
@@ -221,6 +261,7 @@ export async function reconcileSchedules(options: ReconcileOptions): Promise<Syn
         spec: want.options.spec,
         action: want.options.action,
         policies: want.options.policies ?? {},
+        ...stamp(want),
         state: keep
           ? { paused: previous.state.paused, ...(previous.state.note ? { note: previous.state.note } : {}) }
           : {
@@ -236,7 +277,8 @@ export async function reconcileSchedules(options: ReconcileOptions): Promise<Syn
     let outcome = decision;
     try {
       if (apply && decision.op === 'create') outcome = await create(want);
-      else if (apply && decision.op === 'update') await update(want);
+      else if (apply && (decision.op === 'update' || (decision.op === 'unchanged' && decision.restamp)))
+        await update(want);
     } catch (error) {
       report.errors.push(`! ${label(want)}: ${decision.op} failed: ${(error as Error).message}`);
       return;

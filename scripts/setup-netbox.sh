@@ -1,41 +1,35 @@
 #!/usr/bin/env bash
-# A real NetBox for zz-netbox-real.test.ts, all under .cache/: NetBox (PyPI `netbox`, pinned) needs Python
-# >= 3.12 and Debian 12 ships 3.11, so CPython is built from the source Debian 13 ships (checksum
-# pinned), then NetBox goes into a venv of its own. PostgreSQL and Redis come from Debian. The migrated
-# database is made once per NetBox version by the tests themselves (devenv/netbox.ts). Safe to run again.
+# A real NetBox for netbox-real.test.ts, all under .cache/: NetBox (PyPI `netbox`, pinned) needs Python
+# >= 3.12 and Debian 12 ships 3.11, so NetBox runs in a Debian 13 root of its own (mmdebstrap, about a
+# minute; Debian 13's prebuilt python3.13, no compiler run for Python itself) with NetBox in a venv at
+# /opt/netbox-venv inside it. PostgreSQL and Redis come from this machine's Debian. The database is loaded
+# from a committed dump per NetBox version (devenv/netbox-schema/), not migrated here. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 netbox_version=4.7.3
-python_version=3.13.5
-python_source="http://deb.debian.org/debian/pool/main/p/python3.13/python3.13_${python_version}.orig.tar.xz"
-python_sha256=93e583f243454e6e9e4588ca2c2662206ad961659863277afcdb96801647d640
-python_prefix="$PWD/.cache/python-${python_version}"
-venv="$PWD/.cache/netbox-venv"
+root="$PWD/.cache/netbox-root"
 
-packages=(postgresql redis-server libpq-dev build-essential pkg-config libssl-dev libffi-dev zlib1g-dev libbz2-dev liblzma-dev libsqlite3-dev curl xz-utils)
 # The tests start their own PostgreSQL and Redis on loopback ports, not the packages' services.
-bash scripts/apt-install.sh --no-service postgresql --no-service redis-server "${packages[@]}"
+bash scripts/apt-install.sh --no-service postgresql --no-service redis-server postgresql redis-server mmdebstrap
 
-if [ ! -x "$python_prefix/bin/python3.13" ]; then
-  echo "setup-netbox: building CPython ${python_version} into ${python_prefix} (a few minutes)"
-  build=$(mktemp -d /tmp/tidemark-python-XXXXXX)
-  curl -fsS -o "$build/python.tar.xz" "$python_source"
-  echo "${python_sha256}  $build/python.tar.xz" | sha256sum -c --quiet -
-  tar -xJf "$build/python.tar.xz" -C "$build" --strip-components=1
-  if ! (cd "$build" && ./configure --prefix="$python_prefix" --with-ensurepip=install --disable-test-modules && make -j"$(nproc)" && make altinstall) >"$build/build.log" 2>&1; then
-    tail -30 "$build/build.log" >&2
-    echo "setup-netbox: building CPython failed (log above, full log in $build/build.log)" >&2
-    exit 1
-  fi
+if [ "$(chroot "$root" /opt/netbox-venv/bin/netbox version 2>/dev/null)" != "$netbox_version" ]; then
+  echo "setup-netbox: making a Debian 13 root with NetBox ${netbox_version} in ${root}"
+  # The same mirror as this machine's own Debian sources, Debian 13's suite.
+  mkdir -p "$(dirname "$root")"
+  mirror=$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1)
+  [ -n "$mirror" ] || { echo "setup-netbox: no URIs line in /etc/apt/sources.list.d/debian.sources" >&2; exit 1; }
+  build="$root.new"
   rm -rf "$build"
-  "$python_prefix/bin/python3.13" -c 'import ssl, ctypes, sqlite3, lzma, bz2, zlib' || { echo "setup-netbox: the built Python lacks a module NetBox needs" >&2; exit 1; }
-fi
-
-if [ ! -x "$venv/bin/netbox" ] || [ "$("$venv/bin/netbox" version 2>/dev/null)" != "$netbox_version" ]; then
-  echo "setup-netbox: installing NetBox ${netbox_version} into ${venv}"
-  rm -rf "$venv"
-  "$python_prefix/bin/python3.13" -m venv "$venv"
-  # (This machine's pip configuration names local package folders that may be absent: not worth a line each.)
-  "$venv/bin/pip" install -q --disable-pip-version-check "netbox==${netbox_version}" 2>&1 | { grep -v "^WARNING: Location 'file:" || true; }
+  # gcc, libpq-dev, python3.13-dev: NetBox pins psycopg[c], built against libpq when pip installs it.
+  mmdebstrap --quiet --variant=minbase \
+    --include=python3.13,python3.13-venv,python3.13-dev,libpq-dev,gcc,libc6-dev,ca-certificates \
+    trixie "$build" "deb ${mirror} trixie main"
+  # This machine's CA bundle: pip inside the root must trust what pip outside it trusts.
+  cp /etc/ssl/certs/ca-certificates.crt "$build/etc/ssl/certs/ca-certificates.crt"
+  chroot "$build" python3.13 -m venv /opt/netbox-venv
+  chroot "$build" env -i HOME=/root PATH=/usr/bin:/bin LANG=C.UTF-8 \
+    /opt/netbox-venv/bin/pip install -q --disable-pip-version-check "netbox==${netbox_version}"
+  rm -rf "$root"
+  mv "$build" "$root"
 fi

@@ -106,3 +106,70 @@ test('--nagios: one plugin line naming the problem pairs, with counts and the ol
   });
   assert.match(nagiosLine([pairs[0]!]), /^TIDEMARK OK: 1 pairs fresh and good \| /);
 });
+
+test('by default a pair is judged against its schedule interval: WARNING past 2 ×, CRITICAL past 4 ×', () => {
+  const daily = 24 * 3_600_000;
+  const at = (hours: number) =>
+    judgePair({ host: 'vpn', server: 'b1', runs: [run('SUCCESS', hours, 0.5)], now, expectedIntervalMs: daily });
+  assert.equal(at(20).verdict, 'OK');
+  const stale = at(60);
+  assert.equal(stale.verdict, 'WARNING');
+  assert.match(stale.reasons[0]!, /^last SUCCESS 2d\S* ago, more than 2 × its interval 1d/);
+  const dead = at(5 * 24);
+  assert.equal(dead.verdict, 'CRITICAL');
+  assert.match(dead.reasons[0]!, /more than 4 × its interval 1d/);
+  assert.equal(verdictExitCode[dead.verdict], 2);
+  const custom = judgePair({
+    host: 'vpn',
+    server: 'b1',
+    runs: [run('SUCCESS', 60, 0.5)],
+    now,
+    expectedIntervalMs: daily,
+    staleAfter: 3,
+    criticalAfter: 6,
+  });
+  assert.equal(custom.verdict, 'OK', 'the multiples can be raised');
+});
+
+test('a paused pair shows PAUSED with its note and still goes stale', () => {
+  const fresh = judgePair({
+    host: 'vpn',
+    server: 'b1',
+    runs: [run('SUCCESS', 2)],
+    now,
+    expectedIntervalMs: 24 * 3_600_000,
+    paused: 'paused by alice: disk swap',
+  });
+  assert.equal(fresh.verdict, 'WARNING');
+  assert.deepEqual(fresh.reasons, ['PAUSED (paused by alice: disk swap)']);
+  assert.equal(fresh.paused, 'paused by alice: disk swap');
+  const stale = judgePair({
+    host: 'vpn',
+    server: 'b1',
+    runs: [run('SUCCESS', 24 * 10)],
+    now,
+    expectedIntervalMs: 24 * 3_600_000,
+    paused: '',
+  });
+  assert.equal(stale.verdict, 'CRITICAL');
+  assert.deepEqual(stale.reasons.at(-1), 'PAUSED');
+});
+
+test("a FAILED row carries the failure's first line", () => {
+  const pair = judgePair({
+    host: 'vpn',
+    server: 'b1',
+    runs: [run('FAILED', 1), run('SUCCESS', 25)],
+    now,
+    failure: 'backup of vpn on b1 failed during transfer: ssh: connect to host vpn port 22: Connection refused',
+  });
+  assert.deepEqual(pair.reasons, [
+    'last run FAILED: backup of vpn on b1 failed during transfer: ssh: connect to host vpn port 22: Connection refused',
+  ]);
+});
+
+test('perfdata never reports 0 s for a fleet that was never backed up: the age is U (undetermined)', () => {
+  const line = nagiosLine([judgePair({ host: 'web', server: 'b1', runs: [], now })]);
+  assert.match(line, / oldest_success_age=U;;;0$/);
+  assert.ok(Number.isNaN(parseNagiosLine(line).perfdata.get('oldest_success_age')!.value));
+});

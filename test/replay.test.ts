@@ -9,15 +9,29 @@ import { test } from 'node:test';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { Worker } from '@temporalio/worker';
 import { workflowBundlePath } from '../worker/bundle.js';
+import * as workflows from '../workflows/index.js';
 
 const historiesDir = fileURLToPath(new URL('../../test/histories/', import.meta.url));
 const files = readdirSync(historiesDir)
   .filter((name) => name.endsWith('.json'))
   .sort();
 
-test('the recorded histories cover both backup workflow types (syncInventory runs only from its schedule)', () => {
-  const types = new Set(files.map((name) => name.split('-')[0]));
-  assert.deepEqual([...types].sort(), ['backupHost', 'scheduledBackup']);
+test('every workflow type the worker registers has recorded histories, and every history a registered type', () => {
+  const registered = Object.entries(workflows)
+    .filter(([, value]) => typeof value === 'function')
+    .map(([name]) => name)
+    .sort();
+  const recorded = [...new Set(files.map((name) => name.split('-')[0]!))].sort();
+  assert.deepEqual(
+    registered.filter((type) => !recorded.includes(type)),
+    [],
+    'workflow types without a recorded history: record them (TIDEMARK_RECORD_HISTORIES, see above)',
+  );
+  assert.deepEqual(
+    recorded.filter((type) => !registered.includes(type)),
+    [],
+    'histories of a workflow type no longer registered',
+  );
 });
 
 test(`${files.length} recorded histories replay without a nondeterminism error`, async () => {

@@ -82,6 +82,9 @@ test('writing over the live system needs --yes-overwrite-live-system; any other 
       restoreInputProblems({ ...base, to: { kind: 'host', host: 'h', dir }, overwriteLiveSystem: true }),
       [],
     );
+    // --dry-run writes nothing: looking at what a restore over / would change needs no confirmation.
+    assert.deepEqual(restoreInputProblems({ ...base, to: { kind: 'host', host: 'h', dir }, dryRun: true }), []);
+    assert.deepEqual(restoreInputProblems({ ...base, to: { kind: 'local', dir }, dryRun: true }), []);
   }
   assert.deepEqual(restoreInputProblems({ ...base, to: { kind: 'host', host: 'h', dir: '/srv/restore' } }), []);
   assert.match(

@@ -214,6 +214,22 @@ test('--to-host pushes over ssh into --target-dir; by default into /var/tmp/tide
   );
   assert.match(dry.stdout, /^<f\+{5,} \S+\/etc\/app\/config\.ini$/m);
   assert.ok(!existsSync(`/var/tmp/tidemark-restore/${newest}`), 'a dry run writes nothing');
+
+  // A dry run over the live system writes nothing either, so it needs no --yes-overwrite-live-system.
+  const dryLive = await restoreCli([
+    '--path',
+    join(rig.source, 'etc'),
+    '--to-host',
+    'restore-target',
+    '--target-dir',
+    '/',
+    '--dry-run',
+  ]);
+  assert.equal(dryLive.exitCode, 0, dryLive.stderr);
+  assert.match(
+    dryLive.stdout,
+    new RegExp(`SUCCESS: dry run: \\d+ changes restoring \\S+/etc from ${newest} to restore-target:/`),
+  );
 });
 
 test('files and history --json read a dataset with several snapshots', async () => {

@@ -9,7 +9,14 @@ import { keepReasonProblem } from '../domain/keep.js';
 import { planRetention } from '../domain/retention.js';
 import { parseInventory } from '../inventory/load.js';
 import { testRejections } from './helpers/inventory-rejections.js';
-import { resolveHost, resolveRetention, resolveServer } from '../inventory/resolve.js';
+import { deprecationWarnings } from '../inventory/deprecations.js';
+import {
+  resolveHost,
+  resolveRetention,
+  resolveSchedule,
+  resolveServer,
+  resolveTimeZones,
+} from '../inventory/resolve.js';
 
 const servers = 'servers: { b1: { dataset: data } }\n';
 const retention = (fields: string) => `${servers}hosts: { vpn: { address: vpn.example.org, retention: ${fields} } }`;
@@ -101,15 +108,49 @@ test('every problem of a policy is reported at once, one line each', () => {
   );
 });
 
-test('no retention anywhere: daily 7, weekly 4, monthly 12, yearly 3 in the server zone, weeks from Monday', () => {
+test('no retention anywhere: daily 7, weekly 4, monthly 12, yearly 3 in UTC (the one default zone), weeks from Monday', () => {
   const inventory = parseInventory(`${servers}hosts: { vpn: { address: vpn.example.org } }`);
-  assert.deepEqual(resolveRetention(inventory, 'vpn', 'Asia/Tokyo'), {
+  assert.deepEqual(resolveRetention(inventory, 'vpn'), {
     daily: 7,
     weekly: 4,
     monthly: 12,
     yearly: 3,
-    timeZone: 'Asia/Tokyo',
+    timeZone: 'UTC',
   });
+});
+
+test('timezone (host, else defaults) is the zone of both the schedule and retention', () => {
+  const inventory = parseInventory(
+    `${servers}defaults: { timezone: Europe/Amsterdam }\nhosts: { vpn: { address: vpn.example.org }, db: { address: db.example.org, timezone: Asia/Tokyo } }`,
+  );
+  assert.deepEqual(resolveTimeZones(inventory, 'vpn'), { schedule: 'Europe/Amsterdam', retention: 'Europe/Amsterdam' });
+  assert.equal(resolveRetention(inventory, 'vpn').timeZone, 'Europe/Amsterdam');
+  assert.equal(resolveSchedule(inventory, 'vpn').timezone, 'Europe/Amsterdam');
+  assert.equal(resolveRetention(inventory, 'db').timeZone, 'Asia/Tokyo');
+  assert.deepEqual(deprecationWarnings(inventory), []);
+});
+
+test('the old retention.timeZone still works, with a WARNING naming timezone, and a mismatch is never silent', () => {
+  const inventory = parseInventory(
+    `${servers}defaults: { timezone: Europe/Amsterdam }\nhosts: { vpn: { address: vpn.example.org, retention: { timeZone: Asia/Tokyo } }, db: { address: db.example.org, timezone: America/New_York, retention: { timeZone: America/New_York } } }`,
+  );
+  assert.equal(resolveRetention(inventory, 'vpn').timeZone, 'Asia/Tokyo');
+  assert.equal(resolveSchedule(inventory, 'vpn').timezone, 'Europe/Amsterdam');
+  const warnings = deprecationWarnings(inventory);
+  assert.ok(
+    warnings.includes(
+      'hosts.vpn.retention.timeZone is deprecated: write hosts.vpn.timezone: Asia/Tokyo instead (one zone for the schedule and retention)',
+    ),
+    warnings.join('\n'),
+  );
+  assert.ok(
+    warnings.some((line) =>
+      /^hosts\.vpn: retention counts days in Asia\/Tokyo .* schedule runs in Europe\/Amsterdam/.test(line),
+    ),
+    warnings.join('\n'),
+  );
+  assert.ok(warnings.some((line) => line.startsWith('hosts.db.retention.timeZone is deprecated')));
+  assert.ok(!warnings.some((line) => line.startsWith('hosts.db: retention counts')), 'same zone: no mismatch line');
 });
 
 test('host fields merge over defaults.retention; keepWithin becomes milliseconds; zone and week start are kept', () => {
@@ -117,7 +158,7 @@ test('host fields merge over defaults.retention; keepWithin becomes milliseconds
     `${servers}defaults: { retention: { daily: 14, weekly: 8, timeZone: Europe/Amsterdam } }\n` +
       'hosts: { vpn: { address: vpn.example.org, retention: { hourly: 24, weekly: 0, keepWithin: "36h", weekStartsOn: 0 } }, db: { address: db.example.org } }',
   );
-  assert.deepEqual(resolveRetention(inventory, 'vpn', 'UTC'), {
+  assert.deepEqual(resolveRetention(inventory, 'vpn'), {
     daily: 14,
     weekly: 0,
     hourly: 24,
@@ -125,15 +166,15 @@ test('host fields merge over defaults.retention; keepWithin becomes milliseconds
     weekStartsOn: 0,
     timeZone: 'Europe/Amsterdam',
   });
-  assert.deepEqual(resolveRetention(inventory, 'db', 'UTC'), { daily: 14, weekly: 8, timeZone: 'Europe/Amsterdam' });
+  assert.deepEqual(resolveRetention(inventory, 'db'), { daily: 14, weekly: 8, timeZone: 'Europe/Amsterdam' });
 });
 
 test('a policy naming any class keeps only what it names; one naming none gets the default counts', () => {
   const inventory = parseInventory(
     `${servers}hosts: { a: { address: a.example.org, retention: { hourly: 24 } }, b: { address: b.example.org, retention: { timeZone: America/New_York, keepWithin: 2d } }, c: { address: c.example.org, retention: { daily: 0 } } }`,
   );
-  assert.deepEqual(resolveRetention(inventory, 'a', 'UTC'), { hourly: 24, timeZone: 'UTC' });
-  assert.deepEqual(resolveRetention(inventory, 'b', 'UTC'), {
+  assert.deepEqual(resolveRetention(inventory, 'a'), { hourly: 24, timeZone: 'UTC' });
+  assert.deepEqual(resolveRetention(inventory, 'b'), {
     daily: 7,
     weekly: 4,
     monthly: 12,
@@ -142,7 +183,7 @@ test('a policy naming any class keeps only what it names; one naming none gets t
     timeZone: 'America/New_York',
   });
   assert.deepEqual(
-    resolveRetention(inventory, 'c', 'UTC'),
+    resolveRetention(inventory, 'c'),
     { daily: 0, timeZone: 'UTC' },
     'an explicit 0 everywhere keeps only the protected snapshots',
   );
@@ -160,7 +201,7 @@ test('every policy the schema accepts resolves to one the retention plan works w
     { name: 'tidemark-20261121T020000Z', createdAt: 1_795_100_000, holds: 0 },
   ];
   for (const sample of samples) {
-    const policy = resolveRetention(parseInventory(retention(sample)), 'vpn', 'UTC');
+    const policy = resolveRetention(parseInventory(retention(sample)), 'vpn');
     assert.ok(
       Object.values(policy).every((value) => value !== undefined),
       `${sample}: ${JSON.stringify(policy)}`,
@@ -181,7 +222,7 @@ test('adoption is off unless a server turns it on', () => {
   assert.deepEqual(resolveServer(inventory, host, 'b3').adopt, { sown: true, planb: true });
 });
 
-test("planBackup carries the policy, with the backup server's own zone as the default", async () => {
+test("planBackup carries the policy in UTC by default, whatever the backup server's own zone", async () => {
   const dir = mkdtempSync('/tmp/tidemark-retention-inventory-');
   const path = join(dir, 'tidemark.yaml');
   writeFileSync(
@@ -193,7 +234,7 @@ test("planBackup carries the policy, with the backup server's own zone as the de
     process.env.TZ = 'America/Sao_Paulo';
     const plan = await planBackup(path, { host: 'vpn', server: 'b1' });
     assert.deepEqual(plan.retention, {
-      policy: { daily: 3, timeZone: 'America/Sao_Paulo' },
+      policy: { daily: 3, timeZone: 'UTC' },
       adopt: { sown: false, planb: true },
     });
   } finally {

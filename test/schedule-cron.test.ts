@@ -128,14 +128,15 @@ test("`tidemark config check` prints each (host, server)'s next three starts, in
 
   const lines = result.stdout.split('\n').filter((line) => /^ {4}schedule on /.test(line));
   assert.deepEqual(
-    lines.map((line) => line.split(':')[0]!.trim()),
+    lines.map((line) => line.split(' (zone ')[0]!.trim()),
     ['schedule on b1', 'schedule on b2', 'schedule on b1', 'schedule on b2'],
     result.stdout,
   );
   const mailLine = lines[0]!;
-  const match = /^ {4}schedule on b1: cron "15,45 \*\/2 \* \* 1-5" Asia\/Kolkata; next \(Asia\/Kolkata\) (.+)$/.exec(
-    mailLine,
-  );
+  const match =
+    /^ {4}schedule on b1 \(zone Asia\/Kolkata\): cron "15,45 \*\/2 \* \* 1-5" Asia\/Kolkata; next \(Asia\/Kolkata\) (.+)$/.exec(
+      mailLine,
+    );
   assert.ok(match, mailLine);
   const printed = match[1]!.split(', ');
   assert.equal(printed.length, 3);
@@ -161,7 +162,7 @@ test("`tidemark config check` prints each (host, server)'s next three starts, in
 
   // The daily host: three days in a row at the time its summary names, with the jitter said.
   const vpn =
-    /^ {4}schedule on b1: daily (\d{2}:\d{2})\+30m Europe\/Amsterdam; next \(Europe\/Amsterdam\) (.+); each start up to 30m later \(jitter\)$/.exec(
+    /^ {4}schedule on b1 \(zone Europe\/Amsterdam\): daily (\d{2}:\d{2})\+30m Europe\/Amsterdam; next \(Europe\/Amsterdam\) (.+); each start up to 30m later \(jitter\)$/.exec(
       lines[2]!,
     );
   assert.ok(vpn, lines[2]);
@@ -169,7 +170,10 @@ test("`tidemark config check` prints each (host, server)'s next three starts, in
   assert.equal(daily.length, 3);
   assert.deepEqual(await localTimes(daily, 'Europe/Amsterdam', '%H:%M'), [vpn[1], vpn[1], vpn[1]]);
   assert.ok(daily[0]!.getTime() > before && daily[0]!.getTime() <= before + 25 * 3_600_000, 'the first within a day');
-  assert.match(lines[3]!, /^ {4}schedule on b2: daily \d{2}:\d{2}\+30m \(disabled\); no runs while enabled: false$/);
+  assert.match(
+    lines[3]!,
+    /^ {4}schedule on b2 \(zone UTC \(default\)\): daily \d{2}:\d{2}\+30m \(disabled\); no runs while enabled: false$/,
+  );
 
   // --json: the same starts as ISO times (the text shows them in the schedule's zone, to the minute).
   const json = await execa(process.execPath, [cliPath, '--config', path, 'config', 'check', '--json']);
@@ -192,5 +196,14 @@ test("`tidemark config check` prints each (host, server)'s next three starts, in
   const offOnB2 = report.hosts[2]!.schedules[0]!;
   assert.ok(!('error' in offOnB2) && offOnB2.enabled === false);
   assert.deepEqual(offOnB2.next, []);
-  assert.equal(typeof report.hosts[1]!.retention.timeZone, 'string');
+  // One zone per host for the schedule and retention, shown on both lines (the issue: retention silently UTC).
+  assert.equal(report.hosts[1]!.retention.timeZone, 'Europe/Amsterdam');
+  assert.deepEqual(report.hosts[1]!.timezone, {
+    schedule: 'Europe/Amsterdam',
+    retention: 'Europe/Amsterdam',
+    fromDefault: false,
+  });
+  assert.deepEqual(report.hosts[2]!.timezone, { schedule: 'UTC', retention: 'UTC', fromDefault: true });
+  assert.match(result.stdout, /\n {2}vpn: .*\n {4}retention \(zone Europe\/Amsterdam\): /);
+  assert.match(result.stdout, /\n {2}off: .*\n {4}retention \(zone UTC \(default\)\): /);
 });

@@ -61,8 +61,15 @@ test('sync creates one schedule per (host, server): 50 hosts × 2 servers = 100'
   await waitFor('100 schedules listed', async () => (await box.ownedIds()).length === 100, 30_000);
 });
 
-test('a second sync changes nothing', async () => {
-  const report = await box.sync(inventory());
+const describesDuring = async <T>(work: () => Promise<T>): Promise<{ result: T; describes: number }> => {
+  const before = box.rpcCalls.length;
+  const result = await work();
+  return { result, describes: box.rpcCalls.slice(before).filter((path) => path.endsWith('/DescribeSchedule')).length };
+};
+
+test('a second sync changes nothing, and describes no schedule (the list carries each spec hash)', async () => {
+  const { result: report, describes } = await describesDuring(() => box.sync(inventory()));
+  assert.equal(describes, 0);
   assert.deepEqual(report.lines, []);
   assert.deepEqual([report.created, report.updated, report.deleted, report.unchanged], [0, 0, 0, 100]);
   assert.equal(
@@ -73,7 +80,8 @@ test('a second sync changes nothing', async () => {
 
 test("editing one host's schedule updates exactly that host's schedules", async () => {
   hosts.h07 = { ...hosts.h07, schedule: 'hourly', blackout: ['09:00-17:00'] };
-  const report = await box.sync(inventory());
+  const { result: report, describes } = await describesDuring(() => box.sync(inventory()));
+  assert.ok(describes <= 4, `work proportional to the change: ${describes} describes for 2 changed schedules of 100`);
   assert.deepEqual([report.created, report.updated, report.deleted, report.unchanged], [0, 2, 0, 98]);
   assert.equal(report.lines.length, 2);
   for (const line of report.lines)
@@ -236,7 +244,16 @@ test('CLI: sync prints the plan, --dry-run changes nothing, schedules --json, pa
   assert.equal(rows[1]!.lastResult, null);
 
   const table = await box.cli(path, ['schedules', '--server', c1]);
-  assert.match(table.stdout, /^HOST\s+SERVER\s+SCHEDULE\s+NEXT RUN\s+LAST RESULT\s+PAUSED$/m);
+  assert.match(
+    table.stdout,
+    /^HOST\s+SERVER\s+SCHEDULE\s+NEXT RUN \(schedule's zone\)\s+LAST RESULT \(UTC\)\s+PAUSED$/m,
+  );
+  // NEXT RUN in the zone the SCHEDULE column names (it used to be UTC beside an Amsterdam schedule).
+  assert.match(
+    table.stdout,
+    new RegExp(`^beta\\s+${c1}\\s+cron "0 0 1 1 \\*" Europe/Amsterdam\\s+\\d{4}-01-01 00:00 \\+01:00\\s+-\\s+no$`, 'm'),
+  );
+  assert.equal((rows[1] as unknown as { timezone: string }).timezone, 'Europe/Amsterdam');
   assert.match(table.stdout, new RegExp(`^alpha\\s+${c1}\\s+cron .*yes \\(paused by \\S+: disk swap\\)$`, 'm'));
 
   const resumed = await box.cli(path, ['resume', '--host', 'alpha', '--server', c1, '--json']);

@@ -8,7 +8,8 @@
 //   tidemark_last_status (0 ok, 1 warning or cancelled, 2 failed),
 //   tidemark_transferred_bytes, tidemark_transferred_files, tidemark_duration_seconds (last run);
 // from zfs at scrape time (cached 15 s unless a run ended since): tidemark_snapshots,
-// tidemark_dataset_used_bytes; per pool: tidemark_pool_free_bytes, tidemark_pool_healthy.
+// tidemark_dataset_used_bytes; per pool: tidemark_pool_free_bytes, tidemark_pool_healthy. Only hosts of
+// the worker's inventory are shown: a host removed from it stops alerting.
 import { createServer, type Server } from 'node:http';
 import type { RuntimeOptions } from '@temporalio/worker';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
@@ -146,6 +147,8 @@ export interface MetricsServerOptions {
   serverDataset: string;
   /** The SDK exporter's URL, appended to every scrape. */
   sdkMetricsUrl?: string;
+  /** The hosts of the worker's inventory, read at each scrape; others are left off the page (absent: all). */
+  inventoryHosts?: () => Promise<ReadonlySet<string> | undefined>;
   /** Where a damaged or unreadable state file is reported (default: the worker's log, at WARN). */
   warn?: (message: string) => void;
 }
@@ -205,9 +208,12 @@ export async function startMetricsServer(
     }
     for (const [host, zfsEntry] of figures)
       hosts.set(host, { ...(hosts.get(host) ?? { host, server: options.server }), zfs: zfsEntry });
+    const inInventory = await options.inventoryHosts?.().catch(() => undefined);
     const pool = await readPoolState(options.serverDataset).catch(() => undefined);
     let text = await renderMetrics(
-      [...hosts.values()].sort((a, b) => a.host.localeCompare(b.host)),
+      [...hosts.values()]
+        .filter((entry) => !inInventory || inInventory.has(entry.host))
+        .sort((a, b) => a.host.localeCompare(b.host)),
       zfsUp,
       pool,
     );

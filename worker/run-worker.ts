@@ -6,7 +6,7 @@ import { hostname } from 'node:os';
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities, createControlActivities } from '../activities/index.js';
 import { controlTaskQueue, serverTaskQueue, transferTaskQueue } from '../domain/names.js';
-import { loadInventory } from '../inventory/load.js';
+import { keptInventory } from '../inventory/kept-inventory.js';
 import { resolveMonitoring, resolveTemporal, serverEntry as findServer } from '../inventory/resolve.js';
 import { describeConnection } from '../inventory/temporal.js';
 import { prepareMetrics } from './metrics.js';
@@ -35,7 +35,10 @@ const expectedSdkWarnings = /^No (activities|workflows) registered/;
 export async function runWorker(options: WorkerOptions): Promise<void> {
   const levels = logLevels(process.env.TIDEMARK_LOG_LEVEL);
   const log = tidemarkLog();
-  const inventory = await loadInventory(options.inventoryPath);
+  // A host entry that does not validate is left out (its runs fail); the rest of the fleet is served.
+  const kept = keptInventory(options.inventoryPath, options.server);
+  const { inventory, warnings } = await kept.read();
+  for (const warning of warnings) log.warn({ inventory: options.inventoryPath }, warning);
   const serverEntry = findServer(inventory, options.server);
   if (!serverEntry) {
     throw new TidemarkError(
@@ -83,7 +86,11 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     Worker.create({
       ...common,
       taskQueue: transferTaskQueue(options.server),
-      activities: { transferFiles: activities.transferFiles, restoreFiles: activities.restoreFiles },
+      activities: {
+        transferFiles: activities.transferFiles,
+        restoreFiles: activities.restoreFiles,
+        sendReplica: activities.sendReplica,
+      },
       maxConcurrentActivityTaskExecutions: serverEntry.concurrency ?? 2,
     }),
   ]);
@@ -91,6 +98,13 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     server: options.server,
     stateFile: monitoring.stateFile,
     serverDataset: serverEntry.dataset,
+    // Only the inventory's hosts (a broken entry still counts): a host that left it leaves the page. NetBox's
+    // hosts are not in the file: with NetBox every host of the state file stays.
+    inventoryHosts: async () => {
+      const current = (await kept.read()).inventory;
+      if (current.netbox) return undefined;
+      return new Set([...Object.keys(current.hosts), ...Object.keys(current.invalidHosts ?? {})]);
+    },
   });
   if (metricsServer)
     log.info(

@@ -31,6 +31,7 @@ import { finishRun, hostRetryPolicy, prepareHost, runAfterHook, runFailedAfterHo
 import { notifyRun, pingStart, unfinishedSummary } from './notify.js';
 import { pruneAfterBackup, retentionRequest, withRetentionOutcome } from './retention.js';
 import { recordBackupOutcome } from './search-attributes.js';
+import { startReplicas } from './replicate-after-backup.js';
 import { runSummary } from '../domain/search-attributes.js';
 
 /** Which step the backup is in; transfer figures are in the transfer activity's heartbeat details. */
@@ -153,7 +154,10 @@ export async function backupHost(input: BackupInput): Promise<BackupSummary> {
     const summary = oneStep ? withRetentionOutcome(outcome, taken.retention) : await pruneAfterBackup(plan, outcome);
     const finished = await finishRun(plan, host, summary);
     progress.phase = 'done';
-    return recordBackupOutcome(await notifyRun(finished, startPing));
+    const reported = recordBackupOutcome(await notifyRun(finished, startPing));
+    // Off-site copies by ZFS replication (workflows/replicate-after-backup.ts).
+    await startReplicas(plan, label, reported);
+    return reported;
   } catch (error) {
     // A dataset failure of the one-step plan carries the plan: the run failed in the dataset step.
     const carried = progress.phase === 'planning' ? planOfFailure(error) : undefined;

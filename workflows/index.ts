@@ -3,3 +3,4 @@ export { backupHost, progressQuery } from './backup-host.js';
 export { restoreHost, restoreProgressQuery } from './restore-host.js';
 export { scheduledBackup } from './scheduled-backup.js';
 export { syncInventory } from './sync-inventory.js';
+export { replicateHost } from './replicate-host.js';

@@ -12,10 +12,11 @@ export function parseNagiosLine(line: string): {
   assert.ok(match, `not a Nagios plugin line: ${line}`);
   const perfdata = new Map<string, { value: number; uom: string; fields: string[] }>();
   for (const item of match[4]!.trim().split(/\s+/)) {
-    const parsed = /^([A-Za-z_][\w.-]*)=(-?\d+(?:\.\d+)?)(s|%|B|KB|MB|GB|TB|c)?((?:;-?[\d.]*){0,4})$/.exec(item);
+    // "U": the value could not be determined (plugin guidelines); read back as NaN.
+    const parsed = /^([A-Za-z_][\w.-]*)=(-?\d+(?:\.\d+)?|U)(s|%|B|KB|MB|GB|TB|c)?((?:;-?[\d.]*){0,4})$/.exec(item);
     assert.ok(parsed, `perfdata item "${item}" does not follow label=value[UOM];warn;crit;min;max`);
     perfdata.set(parsed[1]!, {
-      value: Number(parsed[2]),
+      value: parsed[2] === 'U' ? Number.NaN : Number(parsed[2]),
       uom: parsed[3] ?? '',
       fields: parsed[4]!.split(';').slice(1),
     });

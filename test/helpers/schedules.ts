@@ -4,7 +4,8 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Client, Connection } from '@temporalio/client';
+import { InterceptingCall } from '@grpc/grpc-js';
+import { Client, Connection, defaultGrpcRetryOptions, makeGrpcRetryInterceptor } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
@@ -24,6 +25,8 @@ export interface Sandbox {
   /** Task queue of this sandbox's scheduled workflows (no other test polls it). */
   taskQueue: string;
   client: Client;
+  /** The gRPC method of every call `client` made, in order (e.g. ".../DescribeSchedule"). */
+  rpcCalls: string[];
   temporal: string;
   server(name: string): string;
   /** Writes an inventory (temporal address filled in) and returns its path. */
@@ -57,7 +60,17 @@ export async function createSandbox(name: string): Promise<Sandbox> {
     .toLowerCase()
     .replace(/[^a-z0-9]/g, 'x');
   const taskQueue = `test-${name}-${suffix}`;
-  const connection = await Connection.connect({ address: services.temporal });
+  const rpcCalls: string[] = [];
+  const connection = await Connection.connect({
+    address: services.temporal,
+    interceptors: [
+      makeGrpcRetryInterceptor(defaultGrpcRetryOptions()),
+      (options, nextCall) => {
+        rpcCalls.push(options.method_definition.path);
+        return new InterceptingCall(nextCall(options));
+      },
+    ],
+  });
   const client = new Client({ connection });
   const prefix = `${name}-${suffix}`;
   const workers: Array<{ stop(): Promise<void> }> = [];
@@ -71,6 +84,7 @@ export async function createSandbox(name: string): Promise<Sandbox> {
     suffix,
     taskQueue,
     client,
+    rpcCalls,
     temporal: services.temporal,
     server: (label) => `${label}-${prefix}`,
     async writeInventory(inventory, file = 'tidemark.yaml') {

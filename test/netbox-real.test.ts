@@ -32,7 +32,8 @@ const machineCount = 14;
 
 before(
   async () => {
-    // The suite runner installs and migrates NetBox in the background while the other tests run.
+    // The suite runner prepares NetBox in the background and starts this file once that has ended
+    // (needsNetbox in test/tiers.ts); this reports a failed preparation with its log.
     const { TIDEMARK_TEST_NETBOX_LOG: log, TIDEMARK_TEST_NETBOX_STATUS: status } = process.env;
     if (log && status) await awaitNetboxPreparation(log, status, 28 * 60_000);
     netbox = await startNetbox({ maxPageSize: pageSize });

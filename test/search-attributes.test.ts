@@ -1,4 +1,4 @@
-// Runs last (files run in name order): every backupHost run the suite finished, whatever its path
+// Runs after every other file (afterAll in test/tiers.ts): every backupHost run the suite finished, whatever its path
 // (success, hook failure, veto, cancel, failure at planning, runs started by hand), carries Tidemark's
 // four search attributes, so the Temporal UI and `tidemark status` find it.
 import assert from 'node:assert/strict';

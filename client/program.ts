@@ -1,0 +1,357 @@
+// The `tidemark` command's definition: every verb, its options and its help (with the verb's exit codes).
+// client/cli.ts runs it; the docs generator (devenv/docs-reference.ts) reads it to write docs/reference/cli.md.
+import { readFileSync } from 'node:fs';
+import { Command, Help, type Option } from 'commander';
+import { deprecationWarnings } from '../inventory/deprecations.js';
+import {
+  inventoryPath,
+  invalidHostWarnings,
+  loadInventory as loadWholeInventory,
+  loadInventoryIsolatingHosts,
+} from '../inventory/load.js';
+import { exitCodesHelp } from './exit-codes.js';
+import { registerScheduleCommands } from './schedule-commands.js';
+
+/** The installed package's own version: dist/client/program.js sits two folders below package.json. */
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+  version: string;
+};
+
+/** Help that says which options must be given: commander checks them but does not say so in --help. */
+function optionDescription(this: Help, option: Option): string {
+  const text = Help.prototype.optionDescription.call(this, option);
+  return option.mandatory ? `${text} (required)` : text;
+}
+
+/** "config check", "start-backup": a command's name below the program. */
+export function verbName(command: Command): string {
+  const names: string[] = [];
+  for (let at: Command | null = command; at?.parent; at = at.parent) names.unshift(at.name());
+  return names.join(' ');
+}
+
+/** The commands that run something (not groups such as "config"), in definition order. */
+export function leafCommands(command: Command): Command[] {
+  return command.commands.flatMap((child) => (child.commands.length > 0 ? leafCommands(child) : [child]));
+}
+
+export function buildProgram(): Command {
+  const program = new Command('tidemark')
+    .description('Backups of Linux hosts: rsync over SSH into ZFS, snapshots and retention, run by Temporal')
+    .version(version, '-V, --version', 'print the version of Tidemark')
+    .option('-c, --config <file>', 'inventory file (default: $TIDEMARK_CONFIG, else /etc/tidemark/tidemark.yaml)')
+    .exitOverride()
+    // Inherited by every command defined below (commander copies help settings to subcommands).
+    .configureHelp({ optionDescription })
+    .configureOutput({ outputError: (text, write) => write(text) });
+
+  const configPath = () => inventoryPath(program.opts<{ config?: string }>().config);
+
+  /** The inventory for a verb: a host entry that does not validate is named on stderr and fails only its own
+   * host's verbs (config check and the worker still judge the whole file). */
+  async function loadInventory(path: string) {
+    const inventory = await loadInventoryIsolatingHosts(path);
+    for (const line of invalidHostWarnings(inventory)) console.error(`WARNING: ${line}`);
+    for (const line of deprecationWarnings(inventory)) console.error(`tidemark: WARNING: ${line}`);
+    return inventory;
+  }
+
+  program
+    .command('start-backup')
+    .description('back up a host now, on each of its servers (or just --server)')
+    .requiredOption('--host <name>', 'host from the inventory')
+    .option('--server <name>', 'backup server (default: every server of the host)')
+    .option('--wait', 'follow progress and exit 0 on success, 5 on WARNING, 1 on failure', false)
+    .option('--ok-on-warning', 'with --wait: exit 0 when a run ends WARNING (the copy exists but needs a look)', false)
+    .option('--keep <reason>', 'hold the new snapshot (retention leaves it) until "tidemark release"')
+    .option(
+      '--allow-shrink',
+      'data was removed on purpose: let this run delete past the shrink guard and become the new baseline',
+      false,
+    )
+    .option(
+      '--json',
+      'print the runs as JSON on stdout (with --wait, each with its summary); messages go to stderr',
+      false,
+    )
+    .action(
+      async (options: {
+        host: string;
+        server?: string;
+        wait: boolean;
+        okOnWarning: boolean;
+        keep?: string;
+        allowShrink: boolean;
+        json: boolean;
+      }) => {
+        // Each command loads its own modules when it runs: a CLI process starts in a fraction of the time, which
+        // matters when scripts start many `start-backup --wait` at once beside the backups they watch.
+        const { startBackup } = await import('./start-backup.js');
+        process.exitCode = await startBackup(await loadInventory(configPath()), options);
+      },
+    );
+
+  program
+    .command('cancel-backup')
+    .description('cancel running backups of a host (rsync is stopped, no snapshot is taken)')
+    .requiredOption('--host <name>', 'host from the inventory')
+    .option('--server <name>', 'backup server (default: every server of the host)')
+    .option('--json', 'machine-readable output', false)
+    .action(async (options: { host: string; server?: string; json: boolean }) => {
+      const { cancelBackup } = await import('./cancel-backup.js');
+      process.exitCode = await cancelBackup(await loadInventory(configPath()), options);
+    });
+
+  // Retention verbs: they read this backup server's pool directly.
+  program
+    .command('snapshots')
+    .description("list a host's snapshots on this backup server: time, size, kind and the rule keeping each")
+    .requiredOption('--host <name>', 'host from the inventory')
+    .option('--server <name>', "backup server (default: the host's one whose dataset is on this machine)")
+    .option('--json', 'machine-readable output', false)
+    .action(async (options: { host: string; server?: string; json: boolean }) => {
+      const { showSnapshots } = await import('./snapshots.js');
+      process.exitCode = await showSnapshots(await loadInventory(configPath()), options);
+    });
+
+  program
+    .command('prune')
+    .description("apply the host's retention policy now (held, foreign and the newest snapshots always stay)")
+    .requiredOption('--host <name>', 'host from the inventory')
+    .option('--server <name>', "backup server (default: the host's one whose dataset is on this machine)")
+    .option('--dry-run', 'show what would be destroyed, destroy nothing', false)
+    .option('--json', 'machine-readable output', false)
+    .action(async (options: { host: string; server?: string; dryRun: boolean; json: boolean }) => {
+      const { pruneNow } = await import('./prune.js');
+      process.exitCode = await pruneNow(await loadInventory(configPath()), options);
+    });
+
+  program
+    .command('release')
+    .description('release a snapshot kept with "start-backup --keep"; retention may prune it afterwards')
+    .requiredOption('--host <name>', 'host from the inventory')
+    .requiredOption('--snapshot <name>', 'snapshot name, e.g. tidemark-20261123T091900Z')
+    .option('--server <name>', "backup server (default: the host's one whose dataset is on this machine)")
+    .option('--json', 'machine-readable output', false)
+    .action(async (options: { host: string; snapshot: string; server?: string; json: boolean }) => {
+      const { releaseKept } = await import('./hold.js');
+      process.exitCode = await releaseKept(await loadInventory(configPath()), options);
+    });
+
+  program
+    .command('adopt-dataset')
+    .description(
+      'take over an existing dataset for a host (switch-over from SOWN or PlanB); backups refuse datasets Tidemark did not create',
+    )
+    .requiredOption('--host <name>', 'host from the inventory')
+    .option('--server <name>', "backup server (default: the host's one whose dataset is on this machine)")
+    .action(async (options: { host: string; server?: string }) => {
+      const { adoptDataset } = await import('./adopt-dataset.js');
+      process.exitCode = await adoptDataset(await loadInventory(configPath()), options);
+    });
+
+  program
+    .command('decommission')
+    .description(
+      'retire a host on this backup server: final held snapshot, schedule deleted, dataset marked (status lists it); --destroy removes it after 30 days',
+    )
+    .requiredOption(
+      '--host <name>',
+      'host whose dataset is on this machine (it may be gone from the inventory already)',
+    )
+    .option('--server <name>', 'backup server (default: the one whose dataset holds the host here)')
+    .option(
+      '--destroy',
+      'destroy the decommissioned dataset with every snapshot (only 30 days after decommissioning)',
+      false,
+    )
+    .option('--yes-destroy-all-snapshots', 'with --destroy: confirm that every snapshot of the host goes', false)
+    .action(async (options: { host: string; server?: string; destroy: boolean; yesDestroyAllSnapshots: boolean }) => {
+      const { decommission } = await import('./decommission.js');
+      process.exitCode = await decommission(await loadInventory(configPath()), options);
+    });
+
+  const collect = (value: string, previous: string[]) => [...previous, value];
+
+  // Getting data back: restore runs on the owning server's worker; files and history read this server's pool.
+  program
+    .command('restore')
+    .description("restore a host's files from a snapshot into a directory on the backup server or onto a host over ssh")
+    .requiredOption('--host <name>', 'host whose backup is read')
+    .option('--server <name>', "backup server (default: the host's only one)")
+    .option('--snapshot <name>', 'snapshot name, or "latest": the newest complete one (default)')
+    .option('--at <iso-time>', 'the newest complete snapshot taken at or before this time')
+    .option(
+      '--path <path>',
+      'restore only this path, as it was on the host (repeatable; default everything)',
+      collect,
+      [],
+    )
+    .option('--to <dir>', 'write into this directory on the backup server (files keep their absolute paths under it)')
+    .option('--to-host <name>', 'push over ssh to this inventory host')
+    .option(
+      '--target-dir <dir>',
+      'with --to-host: directory on that host (default /var/tmp/tidemark-restore/<snapshot>/)',
+    )
+    .option('--yes-overwrite-live-system', 'with --target-dir / (or --to /): really write over the live system', false)
+    .option('--dry-run', 'list what would change (rsync --itemize-changes), write nothing', false)
+    .option(
+      '--special-files',
+      'with --to: also recreate device nodes, FIFOs, sockets and setuid/setgid bits (left out by default)',
+      false,
+    )
+    .option('--bwlimit <rate>', 'rsync --bwlimit, KiB/s (e.g. 500, 10M)')
+    .option('--wait', 'follow progress and exit 0 when restored, 1 on failure, 2 when the request cannot work', false)
+    .option('--json', 'with --wait: print the summary as JSON', false)
+    .action(async (options) => {
+      const { restore } = await import('./restore.js');
+      process.exitCode = await restore(await loadInventory(configPath()), options);
+    });
+
+  program
+    .command('files')
+    .description('list a directory of a snapshot on this backup server: name, type, size, mtime, mode')
+    .requiredOption('--host <name>', 'host from the inventory')
+    .option('--server <name>', "backup server (default: the host's one whose dataset is on this machine)")
+    .option('--snapshot <name>', 'snapshot name, or "latest": the newest complete one (default)')
+    .option('--json', 'machine-readable output', false)
+    .argument('[path]', 'directory (or file) as it was on the host', '/')
+    .action(async (path: string, options: { host: string; server?: string; snapshot?: string; json: boolean }) => {
+      const { listFiles } = await import('./browse.js');
+      process.exitCode = await listFiles(await loadInventory(configPath()), { ...options, path });
+    });
+
+  program
+    .command('history')
+    .description('list the snapshots on this backup server that hold PATH, marking where its size or mtime changed')
+    .requiredOption('--host <name>', 'host from the inventory')
+    .option('--server <name>', "backup server (default: the host's one whose dataset is on this machine)")
+    .option('--json', 'machine-readable output', false)
+    .argument('<path>', 'file or directory as it was on the host')
+    .action(async (path: string, options: { host: string; server?: string; json: boolean }) => {
+      const { fileHistory } = await import('./browse.js');
+      process.exitCode = await fileHistory(await loadInventory(configPath()), { ...options, path });
+    });
+
+  program
+    .command('verify')
+    .description(
+      "restore drill: compare SHA-256 of random files in the newest complete snapshot with the host's unchanged files",
+    )
+    .requiredOption('--host <name>', 'host from the inventory')
+    .option('--server <name>', "backup server (default: the host's one whose dataset is on this machine)")
+    .option('--sample <count>', 'how many random regular files to draw (default 200)')
+    .option('--json', 'machine-readable output', false)
+    .action(async (options: { host: string; server?: string; sample?: string; json: boolean }) => {
+      const { verifyHost } = await import('./verify.js');
+      process.exitCode = await verifyHost(await loadInventory(configPath()), options);
+    });
+
+  program
+    .command('worker')
+    .description("run this backup server's worker (workflows, pool steps and transfers)")
+    .requiredOption('--server <name>', 'this backup server, as named under "servers"')
+    .option('--metrics <host:port>', 'serve Prometheus metrics here (default: servers.<name>.metrics, else off)')
+    .action(async (options: { server: string; metrics?: string }) => {
+      const { runWorker } = await import('../worker/run-worker.js');
+      await runWorker({
+        server: options.server,
+        inventoryPath: configPath(),
+        ...(options.metrics ? { metrics: options.metrics } : {}),
+      });
+    });
+
+  program
+    .command('hosts')
+    .description('list the hosts and their backup servers (--zabbix: as Zabbix low-level discovery JSON)')
+    .option('--server <name>', 'only this backup server')
+    .option('--zabbix', 'print {"data":[{"{#HOST}":…,"{#SERVER}":…}]}', false)
+    .option('--json', 'print [{"host":…,"server":…}]', false)
+    .action(async (options: { server?: string; zabbix: boolean; json: boolean }) => {
+      const { hostsCommand } = await import('./hosts.js');
+      console.log(await hostsCommand(await loadInventory(configPath()), options));
+    });
+
+  program
+    .command('host-setup')
+    .description(
+      "print what to install on a host so the backup server's key runs only Tidemark's commands (ssh filter, authorized_keys line, sudoers)",
+    )
+    .requiredOption('--host <name>', 'host from the inventory')
+    .option(
+      '--filter-path <path>',
+      'where the filter goes on the host (default /usr/local/lib/tidemark/tidemark-ssh-filter)',
+    )
+    .option(
+      '--filter-config <path>',
+      "where the filter's settings go on the host (default /etc/tidemark-ssh-filter.conf)",
+    )
+    .action(async (options: { host: string; filterPath?: string; filterConfig?: string }) => {
+      const { describeHostSetup } = await import('./host-setup.js');
+      const paths = {
+        ...(options.filterPath ? { filterPath: options.filterPath } : {}),
+        ...(options.filterConfig ? { configPath: options.filterConfig } : {}),
+      };
+      console.log(await describeHostSetup(await loadInventory(configPath()), { host: options.host, ...paths }));
+    });
+
+  program
+    .command('config')
+    .description('inventory tools')
+    .command('check')
+    .description('validate the inventory and print what was found (exit 2 when invalid)')
+    .option('--json', 'print the resolved inventory as JSON (notify targets by id, no secrets)', false)
+    .action(async (options: { json: boolean }) => {
+      const path = configPath();
+      const { describeInventory, inventoryReport } = await import('./config-check.js');
+      const inventory = await loadWholeInventory(path, { warn: false });
+      console.log(
+        options.json ? JSON.stringify(inventoryReport(inventory, path), null, 2) : describeInventory(inventory, path),
+      );
+    });
+
+  program
+    .command('status')
+    .description(
+      'last run and last success of every (host, server) pair, from Temporal; exit 0 OK, 1 WARNING, 2 CRITICAL (Nagios); on a backup server also its orphan and decommissioned host datasets (never in the exit code)',
+    )
+    .option('--host <name>', 'only this host')
+    .option('--server <name>', 'only this backup server')
+    .option('--stale <duration>', 'WARNING when the last SUCCESS is older than this, e.g. 36h')
+    .option(
+      '--json',
+      'machine-readable output: an array with one object per (host, server) pair, then one per orphan or decommissioned dataset (lastStatus ORPHAN or DECOMMISSIONED)',
+      false,
+    )
+    .option('--nagios', 'one Nagios/Icinga plugin line with performance data (exit 3 UNKNOWN on errors)', false)
+    .action(async (options: { host?: string; server?: string; stale?: string; json: boolean; nagios: boolean }) => {
+      const { fleetStatus } = await import('./status.js');
+      try {
+        process.exitCode = await fleetStatus(await loadInventory(configPath()), options);
+      } catch (error) {
+        if (!options.nagios) throw error;
+        // A monitoring plugin that cannot look reports UNKNOWN, never a stack or a usage exit code.
+        console.log(
+          `TIDEMARK UNKNOWN: ${(error instanceof Error ? error.message : String(error)).replaceAll('|', '/').split('\n')[0]}`,
+        );
+        process.exitCode = 3;
+      }
+    });
+
+  program
+    .command('temporal')
+    .description('Temporal namespace tools')
+    .command('setup')
+    .description(
+      'register the search attributes TidemarkHost, TidemarkServer, TidemarkStatus, TidemarkBytes (safe to repeat)',
+    )
+    .option('--json', 'machine-readable output', false)
+    .action(async (options: { json: boolean }) => {
+      const { temporalSetup } = await import('./temporal-setup.js');
+      process.exitCode = await temporalSetup(await loadInventory(configPath()), options);
+    });
+
+  registerScheduleCommands(program, configPath);
+  for (const command of leafCommands(program)) command.addHelpText('after', exitCodesHelp(verbName(command)));
+  return program;
+}

@@ -1,0 +1,73 @@
+// Who replicates a host to whom (servers.<target>.replicateFrom), and the settings of one (host, source,
+// target): every server derives them from its own inventory, from names alone.
+import { parseDuration } from '../domain/duration.js';
+import { TidemarkError } from '../domain/errors.js';
+import type { Inventory } from './schema.js';
+import type { RetentionPolicy } from '../domain/retention.js';
+import { resolveHost, resolveRetention, resolveServer, resolveSsh, resolveTimeZones, serverEntry } from './resolve.js';
+
+/** Default of servers.<target>.replication.failoverAfter. */
+export const defaultFailoverAfter = '36h';
+
+/** The servers that take `host`'s copy from `source` by replication (both listed for the host). */
+export function replicaTargets(inventory: Inventory, host: string, source: string): string[] {
+  const servers = resolveHost(inventory, host).servers;
+  if (!servers.includes(source)) return [];
+  return servers.filter((server) => serverEntry(inventory, server)?.replicateFrom === source);
+}
+
+/** The server `target` replicates `host` from, when both back the host up. */
+export function replicationSource(inventory: Inventory, host: string, target: string): string | undefined {
+  const from = serverEntry(inventory, target)?.replicateFrom;
+  const servers = resolveHost(inventory, host).servers;
+  return from !== undefined && servers.includes(from) && servers.includes(target) ? from : undefined;
+}
+
+export interface ResolvedReplication {
+  host: string;
+  sourceDataset: string;
+  targetDataset: string;
+  /** How the source logs in to the target's receive filter. */
+  login: { address: string; port: number; user: string };
+  ssh: { identityFile: string; knownHostsFile: string };
+  bandwidthLimit?: string;
+  failoverAfterMs: number;
+}
+
+/** Refuses (USAGE) a (host, source, target) the inventory does not set up as replication. */
+export function resolveReplication(
+  inventory: Inventory,
+  input: { host: string; source: string; target: string },
+): ResolvedReplication {
+  const host = resolveHost(inventory, input.host);
+  if (replicationSource(inventory, host.host, input.target) !== input.source) {
+    throw new TidemarkError(
+      'USAGE',
+      `host "${host.host}" is not replicated from ${input.source} to ${input.target}: set servers.${input.target}.replicateFrom: ${input.source} and list both servers for the host`,
+    );
+  }
+  const target = serverEntry(inventory, input.target)!;
+  const receive = target.receive!;
+  const ssh = resolveSsh(inventory);
+  return {
+    host: host.host,
+    sourceDataset: `${resolveServer(inventory, host, input.source).dataset}/${host.host}`,
+    targetDataset: `${resolveServer(inventory, host, input.target).dataset}/${host.host}`,
+    login: { address: receive.address, port: receive.port ?? 22, user: receive.user ?? 'root' },
+    ssh: { identityFile: ssh.identityFile, knownHostsFile: ssh.knownHostsFile },
+    ...(target.replication?.bandwidthLimit ? { bandwidthLimit: target.replication.bandwidthLimit } : {}),
+    failoverAfterMs: parseDuration(target.replication?.failoverAfter ?? defaultFailoverAfter) ?? 36 * 3_600_000,
+  };
+}
+
+/** The retention of `host`'s replica on `target`: servers.<target>.replication.retention when set (in full,
+ * instead of the host's), else the host's own. */
+export function replicaRetention(inventory: Inventory, host: string, target: string): RetentionPolicy {
+  const own = serverEntry(inventory, target)?.replication?.retention;
+  if (!own) return resolveRetention(inventory, host);
+  // The counts are the server's, the zone stays the host's (as for its own snapshots).
+  return {
+    ...resolveRetention({ ...inventory, defaults: { retention: own }, hosts: {} }, host),
+    timeZone: resolveTimeZones(inventory, host).retention,
+  };
+}

@@ -1,0 +1,50 @@
+// Which tier each test file belongs to (docs/development/test-tiers.md). The runner (test/run-suite.ts)
+// reads this, never the file names, to decide what a file needs and when it runs. A file not named here
+// is an integration test: it gets every service, which is always safe, only slower to start.
+
+export type Tier = 'unit' | 'replay' | 'workflow' | 'integration' | 'system';
+
+/** In the order `npm test` runs them: the cheapest, fastest-failing first. */
+export const tiers: readonly Tier[] = ['unit', 'replay', 'workflow', 'integration', 'system'];
+
+export interface TestFileSpec {
+  tier: Tier;
+  /** Starts only once the runner's background preparation of a real NetBox has ended. */
+  needsNetbox?: true;
+  /** Starts only after every other file of the run has ended (it checks what they left behind). */
+  afterAll?: true;
+}
+
+/** Keyed by the file's name without `.test.ts`. */
+export const testFiles: Readonly<Record<string, TestFileSpec>> = {
+  // Pure code: no Temporal, no ZFS, no sshd, no other process of ours.
+  'child-env': { tier: 'unit' },
+  'fleet-verdict': { tier: 'unit' },
+  'guards-domain': { tier: 'unit' },
+  'lease-domain': { tier: 'unit' },
+  'netbox-hostile': { tier: 'unit' },
+  'notify-state': { tier: 'unit' },
+  'restore-domain': { tier: 'unit' },
+  'retention-inventory': { tier: 'unit' },
+  'retention-outcome': { tier: 'unit' },
+  'retention-table': { tier: 'unit' },
+  retention: { tier: 'unit' },
+  'rsync-domain': { tier: 'unit' },
+  'schedule-spec': { tier: 'unit' },
+  'ssh-control-dir': { tier: 'unit' },
+  'temporal-settings': { tier: 'unit' },
+  tiers: { tier: 'unit' },
+  'verify-remote': { tier: 'unit' },
+  // Recorded histories against today's workflow code (no server: the SDK's replayer).
+  replay: { tier: 'replay' },
+  // Workflow code alone: the SDK's test environment on the suite's dev server, activities stubbed.
+  'restore-host-workflow': { tier: 'workflow' },
+  // The product end to end beside a real outside service, a real browser, or the whole suite's results.
+  'netbox-real': { tier: 'system', needsNetbox: true },
+  'temporal-ui': { tier: 'system' },
+  'search-attributes': { tier: 'system', afterAll: true },
+};
+
+export function specOf(name: string): TestFileSpec {
+  return testFiles[name] ?? { tier: 'integration' };
+}
