@@ -102,7 +102,9 @@ test("tls: false in the inventory turns off the profile's TLS", () => {
     HOME: emptyHome,
   });
   assert.equal(settings.tls, undefined);
-  assert.equal(connectionOptions(settings).tls, undefined);
+  // A plain connection to a non-loopback address is then refused (test below); on loopback it is plain.
+  assert.throws(() => connectionOptions(settings), /is not on loopback and the connection is not authenticated/);
+  assert.equal(connectionOptions({ ...settings, address: '127.0.0.1:7233' }).tls, undefined);
 });
 
 test('TLS and a client certificate from the standard variables alone', () => {
