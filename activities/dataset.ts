@@ -1,13 +1,15 @@
 // Step 2, on the backup server: make sure `<dataset>/<host>` exists, is ours and is mounted where a
 // backup belongs, and that the pool can take this run. Never touches data.
-import { Context } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
 import { activityFailure } from '../domain/failures.js';
 import type { Baseline } from '../domain/guards.js';
 import { readBaseline } from '../pool/baseline.js';
 import { currentBootId, leaseCreateOption } from '../pool/lease.js';
 import { ownerProperty } from '../pool/owner.js';
 import { judgePool, readPoolState } from '../pool/space.js';
+import { keepRootOnly } from '../pool/private-mount.js';
 import { zfs } from '../pool/zfs.js';
+import type { BackupPlan } from '../domain/backup.js';
 
 /** A copied setuid binary or device node must not be live on the backup server. */
 const hardening = { setuid: 'off', devices: 'off', exec: 'off' } as const;
@@ -24,6 +26,13 @@ export interface EnsuredDataset {
 export interface EnsureOptions {
   /** servers.<name>.reserve; default 5 % of the pool. */
   reserve?: { bytes?: number; percent?: number };
+  /** hosts.<name>.quota: set on the dataset at each run (the inventory is the truth). */
+  quota?: string;
+}
+
+/** The dataset step's options from a plan. */
+export function datasetOptions(plan: Pick<BackupPlan, 'reserve' | 'quota'>): EnsureOptions {
+  return { ...(plan.reserve ? { reserve: plan.reserve } : {}), ...(plan.quota ? { quota: plan.quota } : {}) };
 }
 
 /** Creates the dataset (and parents) when missing, checks an existing one is this host's, mounts it,
@@ -65,14 +74,21 @@ export async function ensureDataset(
     );
   }
   checkMountpoint(dataset, info.get('mountpoint')?.value ?? '', parentMountpoint);
+  // Every host's copy, snapshot clone and restore clone is mounted beneath the server dataset's mountpoint.
+  const privacy = parentMountpoint?.startsWith('/') ? await keepRootOnly(parentMountpoint) : undefined;
+  if (options.quota) await zfs(['set', `quota=${options.quota}`, dataset]);
   // Datasets made by older versions: harden them once.
   const soft = Object.entries(hardening).filter(([key, value]) => info.get(key)?.value !== value);
   if (soft.length > 0) for (const [key, value] of soft) await zfs(['set', `${key}=${value}`, dataset]);
   if (info.get('mounted')?.value !== 'yes') await zfs(['mount', dataset]);
 
   const baseline = created ? undefined : await readBaseline(dataset);
-  const pool = judgePool(await readPoolState(dataset), baseline?.written ?? 0, options.reserve ?? {});
+  // The reserve protects the pool: a host's own quota bounds its room, not the pool's (judged on the parent).
+  const judged = options.quota ? dataset.split('/').slice(0, -1).join('/') || dataset : dataset;
+  const pool = judgePool(await readPoolState(judged), baseline?.written ?? 0, options.reserve ?? {});
   if (pool.refuse) throw activityFailure(pool.refuse.message, pool.refuse.type);
+  // In the worker's log, not the run's status: a new server dataset starts out 0755 on every first run.
+  if (privacy) log.warn(privacy);
   return {
     mountpoint: info.get('mountpoint')!.value,
     created,

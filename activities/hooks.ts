@@ -7,6 +7,7 @@ import { Context } from '@temporalio/activity';
 import { activityFailure } from '../domain/failures.js';
 import { execa } from 'execa';
 import type { BackupPlan } from '../domain/backup.js';
+import { printable } from '../domain/printable.js';
 import { hookCommand, parseHookOutput, type HookResult, type ServerHookResult } from '../domain/host-steps.js';
 import { runOverSsh, throwOnSshFailure } from './ssh-run.js';
 
@@ -105,6 +106,7 @@ function tail(text: string): string[] {
     .map((line) => line.trimEnd())
     .filter((line) => line !== '')
     .slice(-tailLines)
+    .map(printable)
     .map((line) =>
       line.length > tailLineChars ? `${line.slice(0, tailLineChars)}… (${line.length} characters)` : line,
     );

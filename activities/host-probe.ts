@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { activityFailure } from '../domain/failures.js';
 import type { BackupPlan } from '../domain/backup.js';
+import { printable } from '../domain/printable.js';
 import { parseExcludeFile } from '../domain/excludes.js';
 import { probeCommand, parseProbeOutput, type HostProbe } from '../domain/host-steps.js';
 import { parseMountTable, selectMounts } from '../domain/mounts.js';
@@ -72,12 +73,14 @@ export async function probeHost(plan: BackupPlan): Promise<HostProbe> {
       `${steps.excludeFile}: exists but is not readable by ${plan.source.user}; its excludes were not applied`,
     );
   return {
-    vetoFiles: output.veto.slice(0, 50),
+    vetoFiles: output.veto.slice(0, 50).map(printable),
     paths,
-    skippedMounts: skipped.slice(0, listedSkips).map((mount) => `${mount.target} ${mount.fstype} (${mount.reason})`),
+    skippedMounts: skipped
+      .slice(0, listedSkips)
+      .map((mount) => printable(`${mount.target} ${mount.fstype} (${mount.reason})`)),
     skippedMountCount: skipped.length,
     hostExcludes: parsed.patterns,
-    malformedExcludes: malformed.slice(0, 50),
+    malformedExcludes: malformed.slice(0, 50).map(printable),
     excludeFilePresent: output.excludes.present,
     hooksAbsent: output.hooksAbsent,
   };

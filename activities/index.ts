@@ -6,7 +6,7 @@ import { planRetention } from '../domain/retention.js';
 import { readBaseline } from '../pool/baseline.js';
 import type { PruneRequest } from '../pool/prune.js';
 import { datasetInfo, listSnapshots } from '../pool/zfs.js';
-import { ensureDataset } from './dataset.js';
+import { datasetOptions, ensureDataset } from './dataset.js';
 import { runHostHooks, runServerHook } from './hooks.js';
 import { probeHost } from './host-probe.js';
 import { createNotifyActivities } from './notify.js';
@@ -67,7 +67,7 @@ export function createActivities(deps: ActivityDeps) {
     ensureDataset: async (dataset: unknown, host: unknown, _options?: unknown) => {
       const plan = await planOf(dataset);
       if (nameField(host, 'host') !== plan.host) refuseInput(`host "${String(host)}" does not own ${plan.dataset}`);
-      return ensureDataset(plan.dataset, plan.host, plan.reserve ? { reserve: plan.reserve } : {});
+      return ensureDataset(plan.dataset, plan.host, datasetOptions(plan));
     },
     // planBackup and ensureDataset in one round trip (runs since the 'one-step-plan' patch).
     planAndEnsureDataset: (input: unknown) => {

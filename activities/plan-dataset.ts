@@ -4,7 +4,7 @@
 // knows the dataset and runs the backup server's after-hook for the failed run, as it did with two steps.
 import { ApplicationFailure } from '@temporalio/activity';
 import type { BackupInput, BackupPlan } from '../domain/backup.js';
-import { ensureDataset, type EnsuredDataset } from './dataset.js';
+import { datasetOptions, ensureDataset, type EnsuredDataset } from './dataset.js';
 import { planBackupWithWarnings } from './plan.js';
 import { openSshMaster } from './ssh-master.js';
 import type { ReplicaRun } from '../domain/replication.js';
@@ -26,7 +26,7 @@ export async function planAndEnsureDataset(inventoryPath: string, input: BackupI
     if (replicaRun) await openForFailover(plan.dataset, plan.host);
     // The run's ssh login (~0.3 s) while zfs works: the probe then rides the open connection.
     const [ensured] = await Promise.all([
-      ensureDataset(plan.dataset, plan.host, plan.reserve ? { reserve: plan.reserve } : {}),
+      ensureDataset(plan.dataset, plan.host, datasetOptions(plan)),
       openSshMaster(plan),
     ]);
     // The workflow ends the run WARNING on the dataset step's warnings: the inventory's ride along.

@@ -65,6 +65,7 @@ export async function planBackupWithWarnings(
       ...(host.include ? { include: host.include } : {}),
       guards: resolveGuards(inventory, host.host),
       reserve: resolveReserve(inventory, input.server),
+      ...(host.quota ? { quota: host.quota } : {}),
       ...(input.allowShrink ? { allowShrink: true } : {}),
       // The server's own zone is the policy's default; workflow code cannot read it.
       // A replication target's own retention (servers.<name>.replication.retention) also after a failover pull.

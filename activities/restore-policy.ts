@@ -48,13 +48,14 @@ export async function localTargetProblem(
   dir: string,
   policy: RestorePolicy,
   asked: boolean,
+  dryRun = false,
 ): Promise<string | undefined> {
   const lexical = `/${dir.split('/').filter(Boolean).join('/')}`;
   if (dir.split('/').some((part) => part === '..')) return `--to ${dir}: ".." is not allowed in a restore target`;
   const resolved = await resolvedDirectory(dir);
   if (resolved !== lexical) return `--to ${dir}: it leads through a symlink to ${resolved}; give the real directory`;
   if (isLiveSystemDir(resolved)) {
-    if (policy.overwriteLiveSystem && asked) return undefined;
+    if ((policy.overwriteLiveSystem && asked) || dryRun) return undefined;
     return `--to ${dir}: writing over the backup server's live system needs servers.<name>.restore.overwriteLiveSystem: true in its inventory and --yes-overwrite-live-system`;
   }
   for (const root of policy.roots) {
@@ -65,10 +66,15 @@ export async function localTargetProblem(
 }
 
 /** A host target writes over that host's live system only when the server's policy allows it. */
-export function hostTargetProblem(dir: string, policy: RestorePolicy, asked: boolean): string | undefined {
+export function hostTargetProblem(
+  dir: string,
+  policy: RestorePolicy,
+  asked: boolean,
+  dryRun = false,
+): string | undefined {
   if (!isLiveSystemDir(dir) && !dir.split('/').includes('..')) return undefined;
   if (dir.split('/').includes('..')) return `--target-dir ${dir}: ".." is not allowed`;
-  if (policy.overwriteLiveSystem && asked) return undefined;
+  if ((policy.overwriteLiveSystem && asked) || dryRun) return undefined;
   return `--target-dir ${dir}: writing over a host's live system needs servers.<name>.restore.overwriteLiveSystem: true in the backup server's inventory and --yes-overwrite-live-system`;
 }
 
@@ -108,8 +114,8 @@ export async function plannedRestore(scope: WorkerScope, value: unknown): Promis
   const asked = input.overwriteLiveSystem === true;
   const problem =
     plan.target.kind === 'local'
-      ? await localTargetProblem(plan.target.dir, policy, asked)
-      : hostTargetProblem(plan.target.dir, policy, asked);
+      ? await localTargetProblem(plan.target.dir, policy, asked, plan.dryRun)
+      : hostTargetProblem(plan.target.dir, policy, asked, plan.dryRun);
   if (problem) refuseInput(problem, 'USAGE');
   return plan;
 }

@@ -18,6 +18,7 @@ import {
   type RestoreInput,
   type RestorePlan,
 } from '../domain/restore.js';
+import { printable } from '../domain/printable.js';
 import { classifyRsyncExit } from '../domain/rsync-exit.js';
 import { lastProgress, parseStats } from '../domain/rsync-output.js';
 import { stopGroup } from './process-group.js';
@@ -211,7 +212,7 @@ export async function restoreFiles(plan: RestorePlan, view: OpenedSnapshot): Pro
       const lines = (stdoutRest + text).split('\n');
       stdoutRest = lines.pop() ?? '';
       for (const line of lines.filter((entry) => entry.trim() !== '')) {
-        if (changes.length < dryRunLineCap) changes.push(line);
+        if (changes.length < dryRunLineCap) changes.push(printable(line));
         else changesOmitted += 1;
       }
       progress = { ...progress, filesTransferred: changes.length + changesOmitted };
@@ -226,7 +227,8 @@ export async function restoreFiles(plan: RestorePlan, view: OpenedSnapshot): Pro
       ...chunk
         .toString()
         .split(/\r?\n/)
-        .filter((line) => line.trim() !== ''),
+        .filter((line) => line.trim() !== '')
+        .map(printable),
     );
     stderrLines.splice(0, Math.max(0, stderrLines.length - stderrTailLines));
   });
@@ -244,7 +246,7 @@ export async function restoreFiles(plan: RestorePlan, view: OpenedSnapshot): Pro
   }
   if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
   if (plan.dryRun && stdoutRest.trim() !== '') {
-    if (changes.length < dryRunLineCap) changes.push(stdoutRest);
+    if (changes.length < dryRunLineCap) changes.push(printable(stdoutRest));
     else changesOmitted += 1;
   }
 

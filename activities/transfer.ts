@@ -6,6 +6,7 @@ import { execa } from 'execa';
 import type { BackupPlan, TransferGuard, TransferProgress, TransferResult } from '../domain/backup.js';
 import { defaultGuards, maxDeleteFor, missingMounts, shrinkReason, type Baseline } from '../domain/guards.js';
 import { rsyncArgs, rsyncFilterInput } from '../domain/rsync-args.js';
+import { printable } from '../domain/printable.js';
 import { classifyRsyncExit } from '../domain/rsync-exit.js';
 import { lastProgress, parseStats } from '../domain/rsync-output.js';
 import { stopGroup } from './process-group.js';
@@ -86,7 +87,7 @@ export async function transferFiles(
   child.stderr?.on('data', (chunk: Buffer | string) => {
     const lines = (stderrRest + chunk.toString()).split(/\r?\n/);
     stderrRest = lines.pop() ?? '';
-    stderrLines.push(...lines.filter((line) => line.trim() !== ''));
+    stderrLines.push(...lines.filter((line) => line.trim() !== '').map(printable));
     stderrLines.splice(0, Math.max(0, stderrLines.length - stderrTailLines));
   });
 
@@ -117,7 +118,7 @@ export async function transferFiles(
   }
   // Closing the connection and reading the lease are independent: both at once.
   const [leaseNow] = await Promise.allSettled([lostTo ?? readLease(plan.dataset), closeSshMaster(attemptPlan)]);
-  if (stderrRest.trim() !== '') stderrLines.push(stderrRest);
+  if (stderrRest.trim() !== '') stderrLines.push(printable(stderrRest));
   // Reported as cancelled, not failed, so the workflow knows an operator asked for it.
   if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
   if (leaseNow.status === 'rejected') throw leaseNow.reason;

@@ -124,10 +124,10 @@ export async function trustedBackupPlan(scope: WorkerScope, value: unknown): Pro
   );
   const selection = base.hostSteps?.selection;
   for (const path of paths) {
+    // The plan before the probe carries the inventory's own paths; after it, in mounts mode, the mounts found.
     const allowed =
-      selection?.mode === 'mounts'
-        ? isUnder(normalizePath(path), normalizePath(selection.root))
-        : base.paths.includes(path);
+      base.paths.includes(path) ||
+      (selection?.mode === 'mounts' && isUnder(normalizePath(path), normalizePath(selection.root)));
     if (!allowed)
       refuseInput(
         `plan.paths: ${JSON.stringify(path)} is not ${selection?.mode === 'mounts' ? `under ${selection.root}` : `one of ${host}'s paths in the inventory`}`,

@@ -52,6 +52,8 @@ export interface BackupPlan {
   allowShrink?: boolean;
   /** servers.<name>.reserve in bytes or as a share of the pool: the free space a run must leave. */
   reserve?: { bytes?: number; percent?: number };
+  /** hosts.<name>.quota: the host dataset's ZFS quota, e.g. "500G". */
+  quota?: string;
   /** What to prune after the snapshot; absent: no pruning. */
   retention?: { policy: RetentionPolicy; adopt: AdoptOptions };
   /** Servers that take this host's copy from this one by replication after each complete snapshot. */

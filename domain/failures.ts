@@ -3,6 +3,7 @@
 // `activityFailure`, so this table is the one place the retry rule is decided. A TidemarkError from the
 // inventory or the command line is raised under its own code (domain/errors.ts) and never retried.
 import { ActivityFailure, ApplicationFailure, type ChildWorkflowFailure } from '@temporalio/common';
+import { printable } from './printable.js';
 
 export const activityFailures = {
   // ssh and rsync
@@ -73,7 +74,13 @@ export type NonRetryableFailure = {
 
 /** The ApplicationFailure an activity throws for `type`, retryable as the table says. */
 export function activityFailure(message: string, type: ActivityFailureType, ...details: unknown[]): ApplicationFailure {
-  return ApplicationFailure.create({ type, message, nonRetryable: !activityFailures[type].retry, details });
+  // Messages carry host-made text (rsync, ssh, hook output): shown, never obeyed by a terminal.
+  return ApplicationFailure.create({
+    type,
+    message: printable(message),
+    nonRetryable: !activityFailures[type].retry,
+    details,
+  });
 }
 
 /** The transfer activity's failures that its retry policy lists as not retryable (also when an SDK

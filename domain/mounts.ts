@@ -113,10 +113,14 @@ export interface MountSelection {
   skipped: { target: string; fstype: string; reason: SkipReason }[];
 }
 
+/** Lines of a host's mount table that are read at most (the probe's 4 MiB output cap admits ~200k): what
+ * the host sends is bounded before any parsing. */
+export const mountTableLineCap = 250_000;
+
 /** Parses /proc/self/mounts (or /proc/mounts, /etc/mtab): six fields, octal escapes for space, tab, newline and "\". */
 export function parseMountTable(text: string): MountEntry[] {
   const entries: MountEntry[] = [];
-  for (const line of text.split('\n')) {
+  for (const line of text.split('\n', mountTableLineCap)) {
     const fields = line.trim().split(/\s+/);
     if (fields.length < 3 || fields[0]!.startsWith('#')) continue;
     const [source, target, fstype, options = ''] = fields.map(unescapeMountField) as [string, string, string, string?];
@@ -127,11 +131,14 @@ export function parseMountTable(text: string): MountEntry[] {
 }
 
 function unescapeMountField(field: string): string {
+  if (!field.includes('\\')) return field;
   return field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
 }
 
 /** "/a//b/" → "/a/b"; "/" stays "/". */
 export function normalizePath(path: string): string {
+  // Most paths already are (a mount table's are): skip the split.
+  if (path.startsWith('/') && !/\/\/|\/\.(\/|$)|.\/$/.test(path)) return path;
   const normalized = `/${path
     .split('/')
     .filter((part) => part !== '' && part !== '.')
@@ -164,38 +171,40 @@ export function selectMounts(entries: readonly MountEntry[], options: SelectionO
   const root = normalizePath(options.root);
   // The mount visible at a mount point is the last one mounted there (the table lists mounts in order).
   // (A later mount on a parent would hide it too, but container tables do not list "/" first: ignored.)
+  // Every step below is linear in the table (or in a path's depth): a host's table is its own to make long.
+  const lastAt = new Map<string, number>();
+  entries.forEach((entry, index) => lastAt.set(entry.target, index));
   const visible: MountEntry[] = [];
   const hidden: MountEntry[] = [];
-  entries.forEach((entry, index) => {
-    const coveredLater = entries.slice(index + 1).some((later) => later.target === entry.target);
-    (coveredLater ? hidden : visible).push(entry);
-  });
+  entries.forEach((entry, index) => (lastAt.get(entry.target) === index ? visible : hidden).push(entry));
+  const visibleAt = new Map(visible.map((entry) => [entry.target, entry]));
   // The filesystem holding the root: the deepest visible mount point containing it.
   const holder = visible
     .filter((entry) => isUnder(root, entry.target))
     .sort((a, b) => b.target.length - a.target.length)[0];
   const candidates = visible
     .filter((entry) => entry.target !== root && isUnder(entry.target, root))
-    .sort((a, b) => a.target.localeCompare(b.target));
+    // Code-unit order (parents before children), not localeCompare: ~10x faster on a long table.
+    .sort((a, b) => (a.target < b.target ? -1 : a.target > b.target ? 1 : 0));
 
   const paths: string[] = [];
   const skipped: MountSelection['skipped'] = [];
-  const selected: MountEntry[] = [];
-  const skippedTargets: string[] = [];
+  const selected = new Set<MountEntry>();
+  const skippedTargets = new Set<string>();
   const consider = (entry: MountEntry, path: string) => {
     let verdict = classify(entry.fstype, options);
     if (verdict === 'local' && /[\n\r]/.test(path)) verdict = 'unusable name';
-    if (verdict === 'local' && skippedTargets.some((target) => isUnder(path, target)))
+    if (verdict === 'local' && [path, ...ancestors(path)].some((target) => skippedTargets.has(target)))
       verdict = 'under a skipped mount';
     // A bind mount of the filesystem it sits in has the same device number, so rsync --one-file-system
     // already walks into it from the parent's copy (btrfs subvolumes differ in device number: kept).
-    const parent = visible
-      .filter((other) => other !== entry && other.target !== path && isUnder(path, other.target))
-      .sort((a, b) => b.target.length - a.target.length)[0];
+    const parent = ancestors(path)
+      .map((dir) => visibleAt.get(dir))
+      .find((other) => other !== undefined && other !== entry);
     if (
       verdict === 'local' &&
       parent &&
-      selected.includes(parent) &&
+      selected.has(parent) &&
       parent.source === entry.source &&
       parent.fstype === entry.fstype &&
       entry.fstype !== 'btrfs'
@@ -203,12 +212,12 @@ export function selectMounts(entries: readonly MountEntry[], options: SelectionO
       verdict = 'same filesystem';
     }
     if (verdict === 'local') {
-      selected.push(entry);
+      selected.add(entry);
       paths.push(path);
     } else {
       skipped.push({ target: path, fstype: entry.fstype, reason: verdict });
       // Mounts under a skipped one are skipped too (a USB disk under /run), except under the asked-for root.
-      if (verdict !== 'same filesystem' && path !== root) skippedTargets.push(path);
+      if (verdict !== 'same filesystem' && path !== root) skippedTargets.add(path);
     }
   };
   if (holder) consider(holder, root);
@@ -218,4 +227,14 @@ export function selectMounts(entries: readonly MountEntry[], options: SelectionO
       skipped.push({ target: entry.target, fstype: entry.fstype, reason: 'hidden' });
   }
   return { paths, skipped };
+}
+
+/** "/a/b/c" → ["/a/b", "/a", "/"], deepest first; "/" has none. */
+function ancestors(path: string): string[] {
+  const found: string[] = [];
+  for (let end = path.lastIndexOf('/'); path !== '/' && end >= 0; end = path.lastIndexOf('/', end - 1)) {
+    found.push(end === 0 ? '/' : path.slice(0, end));
+    if (end === 0) break;
+  }
+  return found;
 }

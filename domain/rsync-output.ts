@@ -36,7 +36,10 @@ export interface RsyncStats {
 
 /** The figures of rsync's --stats block (missing lines read as 0). */
 export function parseStats(output: string): RsyncStats {
-  const field = (label: string) => number(new RegExp(`^${label}: ([\\d,]+)`, 'm').exec(output)?.[1]);
+  // rsync prints its own block last: an earlier look-alike (text a host got into the output) is ignored.
+  const start = [...output.matchAll(/^Number of files: /gm)].at(-1)?.index ?? 0;
+  const block = output.slice(start);
+  const field = (label: string) => number(new RegExp(`^${label}: ([\\d,]+)`, 'm').exec(block)?.[1]);
   return {
     filesTotal: field('Number of files'),
     filesTransferred: field('Number of regular files transferred'),

@@ -2,11 +2,10 @@
 // options, a remote shell, Node timers. Shared by the inventory schema and NetBox's host settings.
 import { z } from 'zod';
 import { durationText, parseDuration } from '../domain/duration.js';
+import { controlCharacter } from '../domain/printable.js';
 
-/** C0 and C1 controls, DEL, line/paragraph separators, bidi overrides and the BOM: they end or reorder
- * lines (an rsync filter rule ends at "\r"; a terminal obeys escape sequences). Never allowed anywhere. */
-// eslint-disable-next-line no-control-regex
-export const controlCharacter = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]/u;
+/** Never allowed anywhere in the inventory (domain/printable.ts). */
+export { controlCharacter };
 
 /** "U+000D" for the first control character in `text`, else undefined. */
 export function firstControlCharacter(text: string): string | undefined {

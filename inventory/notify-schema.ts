@@ -171,6 +171,21 @@ export type HealthchecksTarget = z.infer<typeof healthchecksTargetSchema>;
 export type ZabbixTarget = z.infer<typeof zabbixTargetSchema>;
 export type MailTarget = z.infer<typeof mailTargetSchema>;
 
+/** Directories whose files belong to the system, never to the state file. */
+const systemDirectories = [
+  '/etc',
+  '/usr',
+  '/bin',
+  '/sbin',
+  '/lib',
+  '/lib64',
+  '/boot',
+  '/dev',
+  '/proc',
+  '/sys',
+  '/root',
+];
+
 /** Per-server monitoring settings (`servers.<name>`): where the worker keeps state and serves metrics. */
 export const serverMonitoringShape = {
   notify: notifyListSchema.optional(),
@@ -179,7 +194,17 @@ export const serverMonitoringShape = {
     .describe(
       'Prometheus endpoint of this server\'s worker, e.g. "127.0.0.1:9464"; default off (or `worker --metrics`).',
     ),
+  // The worker replaces this file (and moves a damaged one aside): a ".json" name outside the system's own
+  // directories, so a typo or a hostile edit cannot make it replace the inventory or another system file.
   stateFile: absolutePath
+    .refine((path) => path.endsWith('.json'), {
+      error: 'expected a file ending in ".json", e.g. /var/lib/tidemark/state.json',
+    })
+    .refine((path) => !systemDirectories.some((dir) => path.startsWith(`${dir}/`)), {
+      error: `expected a file outside ${'/etc, /usr, /bin, /sbin, /lib, /boot, /dev, /proc, /sys, /root'}, e.g. /var/lib/tidemark/state.json`,
+    })
     .optional()
-    .describe('Last status per host, for recovery mail and metrics. Default /var/lib/tidemark/state.json.'),
+    .describe(
+      'Last status per host, for recovery mail and metrics. Default /var/lib/tidemark/state.json; a ".json" file outside /etc, /usr, /bin, /sbin, /lib, /boot, /dev, /proc, /sys and /root.',
+    ),
 };

@@ -61,6 +61,8 @@ export interface ResolvedHost {
   /** Defaults: ioTimeoutSeconds 600 ("10m"), heartbeatTimeoutMs 60 000 ("60s"), attempts 5,
    * retryIntervalMs 30 000 ("30s"), no bandwidthLimit. */
   transfer: TransferSettings;
+  /** hosts.<name>.quota (or defaults.quota): the dataset's ZFS quota; absent: none set by Tidemark. */
+  quota?: string;
 }
 
 type HostSettings = NonNullable<Inventory['defaults']>;
@@ -156,6 +158,7 @@ export function resolveHost(inventory: Inventory, host: string): ResolvedHost {
     excludes: [...(defaults.excludes ?? []), ...(entry.excludes ?? [])],
     servers: entry.servers ?? defaults.servers ?? Object.keys(inventory.servers),
     ...resolveHostSteps(entry, defaults),
+    ...((entry.quota ?? defaults.quota) ? { quota: entry.quota ?? defaults.quota } : {}),
     transfer: {
       ioTimeoutSeconds: Math.ceil((parseDuration(transfer.ioTimeout ?? '10m') ?? 600_000) / 1000),
       heartbeatTimeoutMs: parseDuration(transfer.heartbeatTimeout ?? '60s') ?? 60_000,

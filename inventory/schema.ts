@@ -293,6 +293,13 @@ const hostSettingsShape = {
     .describe(
       "Which snapshots to keep after each SUCCESS or WARNING backup. Without any class set anywhere: daily 7, weekly 4, monthly 12, yearly 3, in the host's `timezone`.",
     ),
+  quota: z
+    .string({ error: 'expected a size such as "500G"' })
+    .regex(/^\d+[KMGT]?$/, { error: 'expected a size such as "500G" (K/M/G/T)' })
+    .optional()
+    .describe(
+      'ZFS quota of the host\'s dataset (copy and snapshots), e.g. "500G": one host cannot fill the shared pool.',
+    ),
   guards: guardsSchema.optional().describe('Shrink guard, anomaly cap, partial escalation (domain/guards.ts).'),
   /** schedule, jitter, timezone, blackout, enabled (inventory/schedule-schema.ts). */
   ...scheduleSettingsShape,

@@ -1,6 +1,7 @@
 // Connecting the CLI, the scheduled inventory sync and (through connectionOptions) the worker to Temporal,
 // with errors that say where it looked and which setting to change.
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
 import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import type { ConfigDataSource } from '@temporalio/envconfig';
@@ -15,19 +16,37 @@ export interface ConnectionSettings {
   metadata?: Record<string, string>;
 }
 
-/** The bytes of a certificate, key or API key; an unreadable or non-PEM file is an error naming its setting. */
-function readData(source: Sourced<ConfigDataSource>, pem: 'CERTIFICATE' | 'PRIVATE KEY' | undefined): Uint8Array {
+/** The bytes of a certificate, key or API key; an unreadable or non-PEM file is an error naming its setting.
+ * `secret`: a key file open to group or others is refused, like the inventory's other secret files. */
+function readData(
+  source: Sourced<ConfigDataSource>,
+  pem: 'CERTIFICATE' | 'PRIVATE KEY' | undefined,
+  secret = false,
+): Uint8Array {
   let data: Uint8Array;
   const where = 'path' in source.value ? source.value.path : 'the value';
   if ('path' in source.value) {
+    const path = source.value.path;
+    let fd: number | undefined;
     try {
-      data = readFileSync(source.value.path);
+      fd = openSync(path, 'r');
+      // fstat of the file that is read: a swap between the check and the read cannot slip past it.
+      const mode = fstatSync(fd).mode & 0o777;
+      if (secret && (mode & 0o077) !== 0)
+        throw new TidemarkError(
+          'CONFIG_INVALID',
+          `${source.setting}: ${path} is open to group or others (mode ${mode.toString(8)}); run: chmod 600 ${path}`,
+        );
+      data = readFileSync(fd);
     } catch (error) {
+      if (error instanceof TidemarkError) throw error;
       const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
       throw new TidemarkError(
         'CONFIG_INVALID',
-        `${source.setting}: cannot read ${source.value.path} (${code}); fix the path or the file's permissions`,
+        `${source.setting}: cannot read ${path} (${code}); fix the path or the file's permissions`,
       );
+    } finally {
+      if (fd !== undefined) closeSync(fd);
     }
   } else {
     data = typeof source.value.data === 'string' ? Buffer.from(source.value.data) : source.value.data;
@@ -42,11 +61,34 @@ function readData(source: Sourced<ConfigDataSource>, pem: 'CERTIFICATE' | 'PRIVA
   return data;
 }
 
+/** True for 127.0.0.0/8, ::1 and localhost: only this machine can reach the address. */
+export function isLoopbackAddress(address: string): boolean {
+  const host = address.startsWith('[') ? address.slice(1, address.indexOf(']')) : address.replace(/:\d+$/, '');
+  if (host === 'localhost' || host === '::1') return true;
+  return isIP(host) === 4 && host.startsWith('127.');
+}
+
+/** Anyone who can use the namespace controls every worker's permitted actions: off this machine, Temporal
+ * access must be authenticated (TLS with a client certificate, or TLS with an API key). */
+export function unauthenticatedTemporalProblem(settings: TemporalSettings): string | undefined {
+  if (isLoopbackAddress(settings.address)) return undefined;
+  if (settings.tls && (settings.tls.clientCert || settings.apiKey)) return undefined;
+  return (
+    `${settings.addressSetting}: Temporal at ${settings.address} is not on loopback and the connection is not authenticated; ` +
+    'whoever can use the namespace controls every backup server, so set temporal.tls.clientCertFile and clientKeyFile (mutual TLS) ' +
+    'or temporal.apiKeyFile with temporal.tls (or TEMPORAL_TLS_CLIENT_CERT_PATH/TEMPORAL_TLS_CLIENT_KEY_PATH, TEMPORAL_API_KEY)'
+  );
+}
+
 /** What both SDK connections take: the certificates and the API key read now, from their files. */
 export function connectionOptions(settings: TemporalSettings): ConnectionSettings {
+  const refused = unauthenticatedTemporalProblem(settings);
+  if (refused) throw new TidemarkError('CONFIG_INVALID', refused);
   const tls = settings.tls;
   const apiKey = settings.apiKey
-    ? Buffer.from(readData(settings.apiKey, undefined)).toString('utf8').trim()
+    ? Buffer.from(readData(settings.apiKey, undefined, true))
+        .toString('utf8')
+        .trim()
     : undefined;
   if (settings.apiKey && !apiKey)
     throw new TidemarkError('CONFIG_INVALID', `${settings.apiKey.setting}: the API key is empty`);
@@ -61,7 +103,7 @@ export function connectionOptions(settings: TemporalSettings): ConnectionSetting
               ? {
                   clientCertPair: {
                     crt: readData(tls.clientCert, 'CERTIFICATE'),
-                    key: readData(tls.clientKey, 'PRIVATE KEY'),
+                    key: readData(tls.clientKey, 'PRIVATE KEY', true),
                   },
                 }
               : {}),

@@ -37,6 +37,23 @@ const alphabet = (field: string) =>
 const everything = (field: string) => new RegExp(`^${field}: .*would exclude everything under /`, 'm');
 
 const cases: Case[] = [
+  // The worker replaces its state file: never the inventory or another system file.
+  {
+    name: 'stateFile over the inventory',
+    yaml: server('stateFile: /etc/tidemark/tidemark.yaml'),
+    refused: /^servers\.b1\.stateFile: expected a file ending in "\.json"/m,
+  },
+  {
+    name: 'stateFile in /etc',
+    yaml: server('stateFile: /etc/tidemark/state.json'),
+    refused: /^servers\.b1\.stateFile: expected a file outside \/etc/m,
+  },
+  {
+    name: 'restore roots with ".."',
+    yaml: server('restore: { roots: ["/srv/../etc"] }'),
+    refused: /^servers\.b1\.restore\.roots\.0: a path may not contain "\.\." components/m,
+  },
+  { name: 'a quota that is not a size', yaml: host('quota: lots'), refused: /^hosts\.vpn\.quota: expected a size/m },
   // Control characters, in every kind of field (an rsync filter line ends at \r; terminals obey \x1b).
   { name: 'CR in a path', yaml: host('paths: ["/srv\\r/x"]'), refused: control('hosts\\.vpn\\.paths\\.0') },
   {

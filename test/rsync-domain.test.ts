@@ -6,6 +6,7 @@ import { parseSnapshotName, snapshotName } from '../domain/names.js';
 import {
   closeMasterCommand,
   openMasterCommand,
+  rshOption,
   rsyncArgs,
   rsyncFilterInput,
   sshCommand,
@@ -50,6 +51,39 @@ test('progress2 lines and the --stats block are read', () => {
     bytesTransferred: 4567,
     bytesReceived: 5678,
   });
+});
+
+test("the last stats block counts: a look-alike printed earlier (a host's text in the output) is ignored", () => {
+  const fake =
+    'Number of files: 9,999,999\nNumber of regular files transferred: 0\nTotal file size: 1 bytes\n' +
+    'Total transferred file size: 0 bytes\nTotal bytes received: 0\n';
+  const real =
+    'Number of files: 10 (reg: 9, dir: 1)\nNumber of regular files transferred: 2\nTotal file size: 300 bytes\n' +
+    'Total transferred file size: 200 bytes\nTotal bytes sent: 50\nTotal bytes received: 400\n';
+  assert.deepEqual(parseStats(`${fake}some progress\n\n${real}`), {
+    filesTotal: 10,
+    filesTransferred: 2,
+    bytesTotal: 300,
+    bytesTransferred: 200,
+    bytesReceived: 400,
+  });
+});
+
+test('--rsh never carries an argument rsync would split: whitespace or quotes in an ssh value are refused', () => {
+  const source = { address: '192.0.2.1', port: 22, user: 'root', sudo: false };
+  const withIdentity = (identityFile: string) => sshCommand({ ssh: { identityFile, knownHostsFile: '/k' }, source });
+  // What rsyncArgs and the restore's push pass to rsync: the identity file hiding a ProxyCommand.
+  assert.throws(
+    () => rshOption(withIdentity('/nonexistent -oProxyCommand=touch\t/tmp/pwned')),
+    /holds whitespace or a quote: refused for --rsh/,
+  );
+  assert.throws(() => rshOption(withIdentity("/k'x")), /refused/);
+  assert.throws(() => rshOption(['ssh', '-i', '/a b']), /refused/);
+  assert.equal(rshOption(['ssh', '-p', '22']), '--rsh=ssh -p 22');
+  assert.match(
+    rshOption(withIdentity('/etc/tidemark/id_ed25519')),
+    /^--rsh=ssh -F \/dev\/null -p 22 -i \/etc\/tidemark\/id_ed25519 /,
+  );
 });
 
 test('the command line is an argument array with strict ssh and the full-system flags', () => {

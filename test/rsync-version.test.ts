@@ -10,21 +10,28 @@ import { checkRsyncVersion, parseRsyncVersion, rsyncVersionProblem } from '../wo
 
 const cliPath = fileURLToPath(new URL('../client/cli.js', import.meta.url));
 
-test('versions: 3.2.6 and newer pass; older ones are refused naming the version and the fix', () => {
+test('versions: 3.4.0 and newer, or a distribution build with the CVE-2024-12087 fix, pass; older ones are refused naming the version and the fix', () => {
   assert.deepEqual(parseRsyncVersion('rsync  version 3.2.7  protocol version 31\nCopyright (C) 1996-2022'), [3, 2, 7]);
   assert.deepEqual(parseRsyncVersion('rsync  version v3.4.1  protocol version 32'), [3, 4, 1]);
-  for (const good of ['3.2.6', '3.2.7', '3.3.0', '3.5.0', '4.0.0'])
-    assert.equal(rsyncVersionProblem(`rsync  version ${good}  protocol version 31`), undefined, good);
-  for (const old of ['3.2.5', '3.2.3', '3.1.3', '2.6.9']) {
+  for (const good of ['3.4.0', '3.4.1', '3.5.0', '4.0.0'])
+    assert.equal(rsyncVersionProblem(`rsync  version ${good}  protocol version 32`), undefined, good);
+  // Debian 12's security update backports the fixes into 3.2.7.
+  assert.equal(rsyncVersionProblem('rsync  version 3.2.7  protocol version 31', '3.2.7-1+deb12u1'), undefined);
+  assert.equal(rsyncVersionProblem('rsync  version 3.2.7  protocol version 31', '3.2.7-1+deb12u2'), undefined);
+  assert.match(
+    rsyncVersionProblem('rsync  version 3.2.7  protocol version 31', '3.2.7-1') ?? '',
+    /^rsync 3\.2\.7 \(package 3\.2\.7-1\) is too old: Tidemark needs 3\.4\.0 or newer, a build that fixes CVE-2024-12087/,
+  );
+  for (const old of ['3.3.0', '3.2.7', '3.2.6', '3.2.3', '2.6.9']) {
     assert.equal(
       rsyncVersionProblem(`rsync  version ${old}  protocol version 31`),
-      `rsync ${old} is too old: Tidemark needs 3.2.6 or newer, to send paths with --secluded-args rather than through the host's shell; ` +
-        'install rsync 3.2.6 or newer on this backup server (Debian 12 and Ubuntu 24.04 ship 3.2.7)',
+      `rsync ${old} is too old: Tidemark needs 3.4.0 or newer, a build that fixes CVE-2024-12087 (a backed-up host, the sender, could write outside the copy) and sends paths with --secluded-args; ` +
+        "install rsync 3.4.0 or newer on this backup server (or Debian 12's security update 3.2.7-1+deb12u1)",
     );
   }
   assert.match(
     rsyncVersionProblem('openrsync: protocol version 29') ?? '',
-    /^cannot tell the rsync version from `rsync --version` \(it said: "openrsync: protocol version 29"\); install rsync 3\.2\.6/,
+    /^cannot tell the rsync version from `rsync --version` \(it said: "openrsync: protocol version 29"\); install rsync 3\.4\.0/,
   );
 });
 
@@ -49,10 +56,10 @@ test('`tidemark worker` with rsync 3.2.3 on its PATH exits 2 naming the version 
   assert.equal(result.exitCode, 2, result.stderr);
   assert.match(
     result.stderr,
-    /rsync 3\.2\.3 is too old: Tidemark needs 3\.2\.6 or newer.*install rsync 3\.2\.6 or newer on this backup server/,
+    /rsync 3\.2\.3 .*is too old: Tidemark needs 3\.4\.0 or newer.*install rsync 3\.4\.0 or newer on this backup server/,
   );
   await assert.rejects(
     checkRsyncVersion(join(dir, 'no-such-rsync')),
-    /cannot run `\S+no-such-rsync --version` \(ENOENT\); install rsync 3\.2\.6 or newer/,
+    /cannot run `\S+no-such-rsync --version` \(ENOENT\); install rsync 3\.4\.0 or newer/,
   );
 });

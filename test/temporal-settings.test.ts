@@ -5,14 +5,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { connectionOptions } from '../inventory/temporal-connection.js';
+import { connectionOptions, isLoopbackAddress } from '../inventory/temporal-connection.js';
 import { parseInventory } from '../inventory/load.js';
 import { describeConnection, resolveTemporal } from '../inventory/temporal.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tidemark-temporal-settings-'));
-const file = (name: string, text: string) => {
+/** Secret files are private (0600): the connection refuses keys that group or others can read. */
+const file = (name: string, text: string, mode = 0o600) => {
   const path = join(dir, name);
-  writeFileSync(path, text);
+  writeFileSync(path, text, { mode });
   return path;
 };
 const pem = (label: string) => `-----BEGIN ${label}-----\nAAAA\n-----END ${label}-----\n`;
@@ -101,7 +102,9 @@ test("tls: false in the inventory turns off the profile's TLS", () => {
     HOME: emptyHome,
   });
   assert.equal(settings.tls, undefined);
-  assert.equal(connectionOptions(settings).tls, undefined);
+  // A plain connection to a non-loopback address is then refused (test below); on loopback it is plain.
+  assert.throws(() => connectionOptions(settings), /is not on loopback and the connection is not authenticated/);
+  assert.equal(connectionOptions({ ...settings, address: '127.0.0.1:7233' }).tls, undefined);
 });
 
 test('TLS and a client certificate from the standard variables alone', () => {
@@ -200,4 +203,46 @@ test('the inventory refuses a client certificate without its key, and secrets gi
       section,
     );
   }
+});
+
+test('a non-loopback Temporal address without TLS and client authentication is refused, naming the setting', () => {
+  for (const address of ['127.0.0.1:7233', '127.3.4.5:7233', 'localhost:7233', '[::1]:7233'])
+    assert.ok(isLoopbackAddress(address), address);
+  for (const address of ['10.0.0.5:7233', 'temporal.example.org:7233', '[2001:db8::1]:7233', '0.0.0.0:7233'])
+    assert.ok(!isLoopbackAddress(address), address);
+  const plain = resolveTemporal(inventory('{ address: "temporal.example.org:7233" }'), { HOME: emptyHome });
+  assert.throws(
+    () => connectionOptions(plain),
+    /^TidemarkError: temporal\.address: Temporal at temporal\.example\.org:7233 is not on loopback .*clientCertFile/,
+  );
+  const serverOnly = resolveTemporal(
+    inventory(`{ address: "10.0.0.5:7233", tls: { serverCaCertFile: "${caFile}" } }`),
+    { HOME: emptyHome },
+  );
+  assert.throws(() => connectionOptions(serverOnly), /not authenticated/);
+  const fromEnv = resolveTemporal(inventory('{}'), { HOME: emptyHome, TEMPORAL_ADDRESS: '10.0.0.5:7233' });
+  assert.throws(() => connectionOptions(fromEnv), /^TidemarkError: TEMPORAL_ADDRESS: /);
+  const mtls = resolveTemporal(
+    inventory(`{ address: "10.0.0.5:7233", tls: { clientCertFile: "${certFile}", clientKeyFile: "${keyFile}" } }`),
+    { HOME: emptyHome },
+  );
+  assert.ok(connectionOptions(mtls).tls?.clientCertPair);
+  assert.equal(connectionOptions(resolveTemporal(inventory('{}'), { HOME: emptyHome })).address, '127.0.0.1:7233');
+});
+
+test('the client key and the API key files are refused when group or others can read them', () => {
+  const openKey = file('open.key', pem('PRIVATE KEY'), 0o644);
+  const mtls = resolveTemporal(
+    inventory(`{ address: "10.0.0.5:7233", tls: { clientCertFile: "${certFile}", clientKeyFile: "${openKey}" } }`),
+    { HOME: emptyHome },
+  );
+  assert.throws(
+    () => connectionOptions(mtls),
+    /^TidemarkError: temporal\.tls\.clientKeyFile: .*open\.key is open to group or others \(mode 644\); run: chmod 600/,
+  );
+  const openApiKey = file('open-api-key', 'secret\n', 0o640);
+  const api = resolveTemporal(inventory(`{ address: "ns.acct.tmprl.cloud:7233", apiKeyFile: "${openApiKey}" }`), {
+    HOME: emptyHome,
+  });
+  assert.throws(() => connectionOptions(api), /temporal\.apiKeyFile: .*open-api-key is open to group or others/);
 });
