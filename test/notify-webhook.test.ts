@@ -54,7 +54,7 @@ after(async () => {
 
 const handle = () => rig.client.workflow.getHandle(backupWorkflowId(rig.hostName, rig.server));
 
-/** Checks a delivery the way README.md tells receivers to (its snippet, run as printed there). */
+/** Checks a delivery the way docs/how-to/monitoring.md tells receivers to (its snippet, run as printed there). */
 function assertSigned(request: ReceivedRequest): WebhookBody {
   assert.ok(
     verify(secret, request.headers, request.body),

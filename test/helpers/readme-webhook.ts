@@ -1,5 +1,5 @@
-// The webhook verification snippet of README.md, loaded as it is printed there: the tests check
-// deliveries with the code receivers are told to use.
+// The webhook verification snippet of docs/how-to/monitoring.md, loaded as it is printed there: the tests
+// check deliveries with the code receivers are told to use.
 import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,12 +12,12 @@ export type WebhookVerifier = (
   nowMs?: number,
 ) => boolean;
 
-const readme = new URL('../../../README.md', import.meta.url);
+const readme = new URL('../../../docs/how-to/monitoring.md', import.meta.url);
 
 export async function readmeWebhookVerifier(): Promise<WebhookVerifier> {
   const text = readFileSync(readme, 'utf8');
   const block = /```js\n(import \{ createHmac[\s\S]*?export function verifyTidemarkWebhook[\s\S]*?)```/.exec(text)?.[1];
-  if (!block) throw new Error('README.md has no ```js block defining verifyTidemarkWebhook');
+  if (!block) throw new Error('docs/how-to/monitoring.md has no ```js block defining verifyTidemarkWebhook');
   const file = join(mkdtempSync(join(tmpdir(), 'tidemark-readme-')), 'verify.mjs');
   writeFileSync(file, block);
   return ((await import(pathToFileURL(file).href)) as { verifyTidemarkWebhook: WebhookVerifier }).verifyTidemarkWebhook;
