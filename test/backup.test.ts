@@ -73,7 +73,9 @@ test('second backup after changes: the copy follows the source, the first snapsh
 test('a snapshot name already taken in the same second (another run) is never reused: the run takes the next second', async () => {
   const dataset = rig.dataset;
   const soon = Array.from({ length: 5 }, (_, offset) => snapshotName(new Date(Date.now() + offset * 1_000)));
-  for (const name of soon) await zfs(['snapshot', `${dataset}@${name}`]);
+  // The previous test's run may have taken this very second's name already: that one is taken too.
+  const existing = await rig.snapshots();
+  for (const name of soon) if (!existing.includes(name)) await zfs(['snapshot', `${dataset}@${name}`]);
   const before = await rig.snapshots();
 
   const run = await rig.cli(['start-backup', '--host', rig.hostName, '--wait', '--json']);
