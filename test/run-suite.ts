@@ -7,7 +7,8 @@
 // Order: unit and replay files run at once, while the services start; then the workflow, integration and
 // system files run concurrently (TIDEMARK_TEST_CONCURRENCY, default 3: they share the dev server and the pool
 // but every test makes its own names, queues, datasets and loopback addresses); a NetBox file starts when
-// the NetBox is ready; a file marked afterAll runs once every other file has ended.
+// the NetBox is ready; a file marked alone runs by itself after those, and one marked afterAll once every
+// other file has ended.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -154,7 +155,8 @@ try {
     TIDEMARK_TEST_NETBOX_STATUS: netboxStatus,
   };
   const concurrency = Number(process.env.TIDEMARK_TEST_CONCURRENCY ?? 3);
-  const withServices = (file: TestFile) => file.tier !== 'unit' && file.tier !== 'replay' && !file.afterAll;
+  const withServices = (file: TestFile) =>
+    file.tier !== 'unit' && file.tier !== 'replay' && !file.afterAll && !file.alone;
   await Promise.all([
     withoutServices,
     runFiles(
@@ -172,6 +174,12 @@ try {
       await runFiles('netbox', paths, 1, env);
     })(),
   ]);
+  await runFiles(
+    'alone',
+    pathsOf((file) => file.alone === true),
+    1,
+    env,
+  );
   await runFiles(
     'after-all',
     pathsOf((file) => file.afterAll === true),

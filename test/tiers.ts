@@ -11,6 +11,9 @@ export interface TestFileSpec {
   tier: Tier;
   /** Starts only once the runner's background preparation of a real NetBox has ended. */
   needsNetbox?: true;
+  /** Runs by itself once the concurrent files have ended (before the afterAll ones): it changes state that
+   * every other file shares, such as the default control queue's sync schedule. */
+  alone?: true;
   /** Starts only after every other file of the run has ended (it checks what they left behind). */
   afterAll?: true;
 }
@@ -46,6 +49,9 @@ export const testFiles: Readonly<Record<string, TestFileSpec>> = {
   'temporal-ui': { tier: 'system' },
   // The .deb built, linted and installed into a fresh Debian root (minutes; no service of the suite).
   'package-deb': { tier: 'system' },
+  // Runs the tutorial's `tidemark sync` on the default control queue, whose sync schedule the schedules test
+  // expects to be absent.
+  tutorial: { tier: 'system', alone: true },
   'search-attributes': { tier: 'system', afterAll: true },
 };
 
