@@ -45,6 +45,9 @@ before(
     await fillNetbox();
     inventoryPath = await box.writeInventory({
       servers: { [b1]: { dataset: 'data' }, [b2]: { dataset: 'data2' } },
+      // No sync-inventory schedule on the shared dev server's default queue: files run concurrently, and the
+      // schedules test's dry run would plan to delete it.
+      sync: { enabled: false },
       netbox: { url: netbox.url, tokenFile },
       hosts: { local: { address: '10.9.0.1' } },
     });
