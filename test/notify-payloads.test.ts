@@ -23,7 +23,7 @@ import { parseListen, renderMetrics } from '../worker/metrics.js';
 import { cliPath } from './helpers/rig.js';
 import { startSmtpServer, startZabbixTrapper } from './helpers/fake-servers.js';
 import { goodSummary } from './helpers/summaries.js';
-import { readmeWebhookVerifier } from './helpers/readme-webhook.js';
+import { docsWebhookVerifier } from './helpers/docs-webhook.js';
 
 const good = goodSummary;
 const failed: BackupSummary = {
@@ -151,7 +151,7 @@ test('webhook: body carries the run and the summary; signature is HMAC-SHA256 of
 });
 
 test("webhook: README's verification snippet accepts a fresh delivery and rejects old, altered or unsigned ones", async () => {
-  const verify = await readmeWebhookVerifier();
+  const verify = await docsWebhookVerifier();
   const body = webhookBody(good, run);
   const now = Date.parse('2026-11-23T10:15:00Z');
   const at = (seconds: number) => ({

@@ -14,7 +14,7 @@ import { waitFor } from '../devenv/process.js';
 import type { WebhookBody } from '../notify/webhook.js';
 import { backupWithHostDown, createRig, recordCliOutput, processesMatching, type Rig } from './helpers/rig.js';
 import { activityRecord, allRunsText } from './helpers/history.js';
-import { readmeWebhookVerifier, type WebhookVerifier } from './helpers/readme-webhook.js';
+import { docsWebhookVerifier, type WebhookVerifier } from './helpers/docs-webhook.js';
 import { startHttpReceiver, type HttpReceiver, type ReceivedRequest } from './helpers/fake-servers.js';
 import { editInventory } from './helpers/inventory-edit.js';
 
@@ -28,7 +28,7 @@ let secretFile: string;
 const cliOutput: string[] = [];
 
 before(async () => {
-  verify = await readmeWebhookVerifier();
+  verify = await docsWebhookVerifier();
   rig = await createRig('webhook');
   recordCliOutput(rig, cliOutput);
   mkdirSync(join(rig.source, 'etc'), { recursive: true });

@@ -12,13 +12,13 @@ export type WebhookVerifier = (
   nowMs?: number,
 ) => boolean;
 
-const readme = new URL('../../../docs/how-to/monitoring.md', import.meta.url);
+const monitoringDoc = new URL('../../../docs/how-to/monitoring.md', import.meta.url);
 
-export async function readmeWebhookVerifier(): Promise<WebhookVerifier> {
-  const text = readFileSync(readme, 'utf8');
+export async function docsWebhookVerifier(): Promise<WebhookVerifier> {
+  const text = readFileSync(monitoringDoc, 'utf8');
   const block = /```js\n(import \{ createHmac[\s\S]*?export function verifyTidemarkWebhook[\s\S]*?)```/.exec(text)?.[1];
   if (!block) throw new Error('docs/how-to/monitoring.md has no ```js block defining verifyTidemarkWebhook');
-  const file = join(mkdtempSync(join(tmpdir(), 'tidemark-readme-')), 'verify.mjs');
+  const file = join(mkdtempSync(join(tmpdir(), 'tidemark-docs-webhook-')), 'verify.mjs');
   writeFileSync(file, block);
   return ((await import(pathToFileURL(file).href)) as { verifyTidemarkWebhook: WebhookVerifier }).verifyTidemarkWebhook;
 }
