@@ -28,6 +28,7 @@ export const testFiles: Readonly<Record<string, TestFileSpec>> = {
   'lease-domain': { tier: 'unit' },
   'netbox-hostile': { tier: 'unit' },
   'notify-state': { tier: 'unit' },
+  patches: { tier: 'unit' },
   'restore-domain': { tier: 'unit' },
   'retention-inventory': { tier: 'unit' },
   'retention-outcome': { tier: 'unit' },

@@ -4,30 +4,20 @@
 import {
   ActivityFailure,
   ApplicationFailure,
-  TimeoutFailure,
   defineQuery,
   isCancellation,
   patched,
-  proxyActivities,
   setHandler,
   sleep,
 } from '@temporalio/workflow';
-import { TimeoutType } from '@temporalio/common';
-import type { Activities } from '../activities/index.js';
 import type { EnsuredDataset } from '../activities/dataset.js';
 import type { SnapshotAndRetention } from '../activities/snapshot-and-prune.js';
 import type { BackupInput, BackupPlan, BackupProgress, BackupSummary } from '../domain/backup.js';
 import { formatDuration } from '../domain/duration.js';
 import { baselineProperties } from '../domain/guards.js';
-import { innermostCause, type ActivityFailureType } from '../domain/failures.js';
-import {
-  progressQueryName,
-  serverTaskQueue,
-  snapshotName,
-  transferTaskQueue,
-  type SnapshotLabel,
-} from '../domain/names.js';
-import { finishRun, hostRetryPolicy, prepareHost, runAfterHook, runFailedAfterHook } from './host-steps.js';
+import type { ActivityFailureType } from '../domain/failures.js';
+import { progressQueryName, snapshotName, type SnapshotLabel } from '../domain/names.js';
+import { finishRun, prepareHost, runAfterHook, runFailedAfterHook } from './host-steps.js';
 import { notifyRun, pingStart, unfinishedSummary } from './notify.js';
 import { pruneAfterBackup, retentionRequest, withRetentionOutcome } from './retention.js';
 import { recordBackupOutcome } from './search-attributes.js';
@@ -35,67 +25,55 @@ import { startReplicas } from './replicate-after-backup.js';
 import { replicatedSummary } from './replica-run.js';
 import type { ReplicaRun } from '../domain/replication.js';
 import { runSummary } from '../domain/search-attributes.js';
+import { explainStepFailure, onServer, onTransferSlot, stepPolicy } from './step-policy.js';
+import { patches } from './patches.js';
 
 /** Which step the backup is in; transfer figures are in the transfer activity's heartbeat details. */
 export const progressQuery = defineQuery<BackupProgress>(progressQueryName);
-
-/** How long quick pool steps wait for the server's worker before reporting it as down. */
-const serverPickupTimeout = '5m';
 
 export async function backupHost(input: BackupInput): Promise<BackupSummary> {
   const started = Date.now();
   const progress: BackupProgress = { phase: 'planning', startedAt: new Date(started).toISOString() };
   setHandler(progressQuery, () => progress);
 
-  const poolRetry = { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 };
-  const onServer = proxyActivities<Activities>({
-    taskQueue: serverTaskQueue(input.server),
-    scheduleToStartTimeout: serverPickupTimeout,
-    startToCloseTimeout: '5m',
-    retry: poolRetry,
-  });
+  const pool = onServer(input.server, stepPolicy.pool);
   // Snapshot with retention: a first prune after adopting years of snapshots may take minutes.
-  const snapshotting = proxyActivities<Activities>({
-    taskQueue: serverTaskQueue(input.server),
-    scheduleToStartTimeout: serverPickupTimeout,
-    startToCloseTimeout: '1h',
-    heartbeatTimeout: '2m',
-    retry: poolRetry,
-  });
+  const snapshotting = onServer(input.server, stepPolicy.longPool);
 
   // Monitoring (workflows/notify.ts): healthchecks /start now, every target at the end of every run.
   const startPing = pingStart(input);
+  // Every end of a run, good or bad, goes through here: monitoring hears it, then the search attributes.
+  const report = async (summary: BackupSummary) => recordBackupOutcome(await notifyRun(summary, startPing));
   let plan: BackupPlan | undefined;
   try {
     // Ownership, hardening, pool health and reserve; the shrink guard's baseline (activities/dataset.ts).
     let ensured: EnsuredDataset;
     let replicaRun: ReplicaRun | undefined;
-    if (patched('one-step-plan')) {
+    if (patched(patches.oneStepPlan.id)) {
       // One round trip for both; histories recorded before this replay the two steps below.
-      ({ plan, ensured, replicaRun } = await onServer.planAndEnsureDataset(input));
+      ({ plan, ensured, replicaRun } = await pool.planAndEnsureDataset(input));
     } else {
-      plan = await onServer.planBackup(input);
+      plan = await pool.planBackup(input);
       progress.phase = 'dataset';
-      ensured = await onServer.ensureDataset(plan.dataset, plan.host, plan.reserve ? { reserve: plan.reserve } : {});
+      ensured = await pool.ensureDataset(plan.dataset, plan.host, plan.reserve ? { reserve: plan.reserve } : {});
     }
     // A replication target whose copy is fresh pulls nothing (workflows/replica-run.ts).
-    if (replicaRun?.mode === 'replicated' && patched('replica-run')) {
+    if (replicaRun?.mode === 'replicated' && patched(patches.replicaRun.id)) {
       progress.phase = 'done';
-      return recordBackupOutcome(await notifyRun(replicatedSummary(plan, replicaRun, started), startPing));
+      return await report(replicatedSummary(plan, replicaRun, started));
     }
     // Host veto, hooks, mount-table selection and excludes (workflows/host-steps.ts).
     const host = await prepareHost(plan, progress, started);
     if (host.skipped) {
       progress.phase = 'done';
-      return recordBackupOutcome(await notifyRun(await runAfterHook(plan, host.skipped), startPing));
+      return await report(await runAfterHook(plan, host.skipped));
     }
 
     progress.phase = 'transfer';
-    const transfer = await transferActivities(plan).transferFiles(
-      host.transferPlan,
-      ensured.mountpoint,
-      ensured.baseline,
-    );
+    const transfer = await onTransferSlot(
+      plan.server,
+      stepPolicy.transfer(plan, `rsync ${runSummary(plan.host, plan.server)}`),
+    ).transferFiles(host.transferPlan, ensured.mountpoint, ensured.baseline);
 
     progress.phase = 'snapshot';
     const partial = transfer.outcome === 'partial';
@@ -116,13 +94,13 @@ export async function backupHost(input: BackupInput): Promise<BackupSummary> {
       : [];
     // Snapshot and retention in one step (a hook failure makes the run FAILED: then nothing is pruned);
     // histories recorded before this replay the three steps (takeSnapshot here, the others in pruneAfterBackup).
-    const oneStep = patched('snapshot-with-retention');
+    const oneStep = patched(patches.snapshotWithRetention.id);
     const retention = oneStep && !host.failure ? retentionRequest(plan) : undefined;
     const dataset = plan.dataset;
     const taken: SnapshotAndRetention = await takeSnapshotOnce(label, (name) =>
       oneStep
         ? snapshotting.snapshotAndPrune(dataset, name, input.keep, recorded, retention)
-        : onServer.takeSnapshot(dataset, name, input.keep, recorded),
+        : pool.takeSnapshot(dataset, name, input.keep, recorded),
     );
     const snapshot = taken.snapshot;
     const durationMs = Date.now() - started;
@@ -163,7 +141,7 @@ export async function backupHost(input: BackupInput): Promise<BackupSummary> {
     const summary = oneStep ? withRetentionOutcome(outcome, taken.retention) : await pruneAfterBackup(plan, outcome);
     const finished = await finishRun(plan, host, summary);
     progress.phase = 'done';
-    const reported = recordBackupOutcome(await notifyRun(finished, startPing));
+    const reported = await report(finished);
     // Off-site copies by ZFS replication (workflows/replicate-after-backup.ts).
     await startReplicas(plan, label, reported);
     return reported;
@@ -174,26 +152,21 @@ export async function backupHost(input: BackupInput): Promise<BackupSummary> {
     const phase = carried ? 'dataset' : progress.phase;
     progress.phase = 'failed';
     if (isCancellation(error)) {
-      recordBackupOutcome(
-        await notifyRun(
-          unfinishedSummary(
-            input,
-            plan,
-            'CANCELLED',
-            `backup of ${input.host} on ${input.server} cancelled during ${phase}`,
-            started,
-          ),
-          startPing,
+      await report(
+        unfinishedSummary(
+          input,
+          plan,
+          'CANCELLED',
+          `backup of ${input.host} on ${input.server} cancelled during ${phase}`,
+          started,
         ),
       );
       throw error;
     }
-    const message = `backup of ${input.host} on ${input.server} failed during ${phase}: ${explain(error, input.server)}`;
+    const message = `backup of ${input.host} on ${input.server} failed during ${phase}: ${explainStepFailure(error, input.server, 'transfer')}`;
     if (plan) await runFailedAfterHook(plan, message);
     // Monitoring hears of failures too; the run still fails, so Temporal shows it Failed.
-    const summary = recordBackupOutcome(
-      await notifyRun(unfinishedSummary(input, plan, 'FAILED', message, started), startPing),
-    );
+    const summary = await report(unfinishedSummary(input, plan, 'FAILED', message, started));
     throw ApplicationFailure.nonRetryable(message, 'BackupFailed', summary);
   }
 }
@@ -219,30 +192,4 @@ async function takeSnapshotOnce<T>(label: SnapshotLabel, take: (name: string) =>
 function planOfFailure(error: unknown): BackupPlan | undefined {
   if (!(error instanceof ActivityFailure && error.cause instanceof ApplicationFailure)) return undefined;
   return (error.cause.details?.[0] as { plan?: BackupPlan } | undefined)?.plan;
-}
-
-/** The transfer runs on its own queue (slots = the server's concurrency) with the host's retry policy. */
-function transferActivities(plan: BackupPlan) {
-  return proxyActivities<Activities>({
-    taskQueue: transferTaskQueue(plan.server),
-    // What the UI shows on the long step; metadata only, so recorded histories replay unchanged.
-    summary: `rsync ${runSummary(plan.host, plan.server)}`,
-    startToCloseTimeout: '7d',
-    heartbeatTimeout: plan.transfer.heartbeatTimeoutMs,
-    retry: hostRetryPolicy(plan),
-  });
-}
-
-/** The innermost useful message of an activity failure, with advice for timeouts. */
-function explain(error: unknown, server: string): string {
-  const cause = innermostCause(error);
-  if (cause instanceof TimeoutFailure) {
-    if (cause.timeoutType === TimeoutType.SCHEDULE_TO_START) {
-      return `backup server "${server}" did not pick the step up within ${serverPickupTimeout}; is "tidemark worker --server ${server}" running?`;
-    }
-    if (cause.timeoutType === TimeoutType.HEARTBEAT)
-      return 'the transfer stopped reporting progress (worker died or hung)';
-    return `timed out (${TimeoutType[cause.timeoutType ?? TimeoutType.START_TO_CLOSE]})`;
-  }
-  return cause instanceof Error ? cause.message : String(cause);
 }

@@ -5,16 +5,14 @@
 //   before      servers.<name>.hooks.before on the backup server (failure: FAILED, nothing copied)
 //   hooks       run-parts of the host's hook directory over ssh (failure: FAILED; copy unless onFailure abort)
 //   excludes    standard + inventory + host file, merged in that order into the transfer's plan
-import { proxyActivities, sleep, type RetryPolicy } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
+import { sleep } from '@temporalio/workflow';
 import type { BackupPlan, BackupProgress, BackupStatus, BackupSummary } from '../domain/backup.js';
 import { formatDuration } from '../domain/duration.js';
 import { mergeExcludes } from '../domain/excludes.js';
 import { describeHookFailure, type HookResult, type HostProbe, type HostStepsSummary } from '../domain/host-steps.js';
 import { normalizePath } from '../domain/mounts.js';
-import { serverTaskQueue } from '../domain/names.js';
 import { unfinishedSummary } from './notify.js';
-import { fatalTransferErrors } from '../domain/failures.js';
+import { onServer, stepPolicy } from './step-policy.js';
 
 export interface PreparedHost {
   /** The plan the transfer runs with: selected paths and the merged excludes. */
@@ -26,38 +24,13 @@ export interface PreparedHost {
   failure?: string;
 }
 
-/** The host's retry policy for steps that talk to it over ssh (transfer, probe, hooks): backoff on
- * network trouble, no retry for configuration errors such as a rejected host key. */
-export function hostRetryPolicy(plan: BackupPlan): RetryPolicy {
-  return {
-    initialInterval: plan.transfer.retryIntervalMs,
-    backoffCoefficient: 2,
-    maximumInterval: '10m',
-    maximumAttempts: plan.transfer.attempts,
-    nonRetryableErrorTypes: [...fatalTransferErrors],
-  };
-}
-
 /** Activities talking to the host: retried like the transfer (ssh trouble), never for script failures. */
 function hostActivities(plan: BackupPlan, startToCloseMs: number) {
-  return proxyActivities<Activities>({
-    taskQueue: serverTaskQueue(plan.server),
-    scheduleToStartTimeout: '5m',
-    startToCloseTimeout: startToCloseMs,
-    heartbeatTimeout: plan.transfer.heartbeatTimeoutMs,
-    retry: hostRetryPolicy(plan),
-  });
+  return onServer(plan.server, stepPolicy.host(plan, startToCloseMs));
 }
 
 function serverHookActivities(plan: BackupPlan, timeoutMs: number) {
-  return proxyActivities<Activities>({
-    taskQueue: serverTaskQueue(plan.server),
-    scheduleToStartTimeout: '5m',
-    startToCloseTimeout: timeoutMs + 60_000,
-    heartbeatTimeout: '60s',
-    // The script's own failure is a result; retries only cover a worker dying under it.
-    retry: { initialInterval: '5s', maximumAttempts: 3 },
-  });
+  return onServer(plan.server, stepPolicy.serverHook(timeoutMs));
 }
 
 export async function prepareHost(

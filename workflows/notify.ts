@@ -10,28 +10,20 @@
 // error (and its failed activity is in the history); the backup's own status never changes.
 // Cancelled runs notify too (status CANCELLED, reported as WARNING): the step runs in a
 // non-cancellable scope.
-import { ApplicationFailure, CancellationScope, TimeoutFailure, patched, proxyActivities } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
+import { ApplicationFailure, CancellationScope, TimeoutFailure, patched } from '@temporalio/workflow';
 import type { BackupInput, BackupPlan, BackupStatus, BackupSummary } from '../domain/backup.js';
 import { innermostCause } from '../domain/failures.js';
-import { serverTaskQueue } from '../domain/names.js';
+import { onServer, stepPolicy } from './step-policy.js';
 import { escalatedSummaries, type NotificationResult, type OutcomeRecord } from '../domain/notify.js';
-
-/** Histories recorded before the notify step existed replay without it. */
-const patchId = 'notify';
+import { patches } from './patches.js';
 
 function notifyActivities(server: string, attempts: number) {
-  return proxyActivities<Activities>({
-    taskQueue: serverTaskQueue(server),
-    scheduleToStartTimeout: '5m',
-    startToCloseTimeout: '1m',
-    retry: { initialInterval: '2s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: attempts },
-  });
+  return onServer(server, stepPolicy.notify(attempts));
 }
 
 /** Starts the healthchecks /start pings; the promise never rejects. Await it before `notifyRun`. */
 export function pingStart(input: BackupInput): Promise<void> {
-  if (!patched(patchId)) return Promise.resolve();
+  if (!patched(patches.notify.id)) return Promise.resolve();
   return notifyActivities(input.server, 2)
     .notifyStart(input)
     .then(
@@ -64,7 +56,7 @@ export function unfinishedSummary(
 
 /** Records the run and tells every target; returns the summary with `notifications`. Never throws. */
 export async function notifyRun(summary: BackupSummary, startPing: Promise<void>): Promise<BackupSummary> {
-  if (!patched(patchId)) return summary;
+  if (!patched(patches.notify.id)) return summary;
   return CancellationScope.nonCancellable(async () => {
     await startPing;
     let outcome: OutcomeRecord;

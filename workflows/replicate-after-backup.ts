@@ -8,12 +8,13 @@ import type { BackupPlan, BackupSummary } from '../domain/backup.js';
 import { controlTaskQueue, type SnapshotLabel } from '../domain/names.js';
 import { replicationWorkflowId } from '../domain/replication.js';
 import { replicateHost } from './replicate-host.js';
+import { patches } from './patches.js';
 
 export async function startReplicas(plan: BackupPlan, label: SnapshotLabel, summary: BackupSummary): Promise<void> {
   const targets = plan.replicaTargets ?? [];
   // Only plans with targets reach the patch check, so histories of runs without replication replay unchanged.
   if (targets.length === 0 || label !== 'complete' || summary.status === 'FAILED') return;
-  if (!patched('replicate-after-backup')) return;
+  if (!patched(patches.replicateAfterBackup.id)) return;
   for (const target of targets) {
     try {
       await startChild(replicateHost, {

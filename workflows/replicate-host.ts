@@ -3,13 +3,12 @@
 // into the target's filtered `zfs receive` → the target marks the copy read-only, records the new base and
 // runs its own retention. An interrupted send is retried from the common snapshot, listed afresh.
 // Deterministic workflow code: every side effect is an activity on one of the two servers' queues.
-import { ApplicationFailure, isCancellation, proxyActivities, sleep } from '@temporalio/workflow';
-import type { Activities } from '../activities/index.js';
+import { ApplicationFailure, isCancellation, sleep } from '@temporalio/workflow';
 import type { SendResult } from '../activities/replicate-send.js';
 import type { PreparedTarget } from '../activities/replicate-target.js';
 import { formatDuration } from '../domain/duration.js';
 import { innermostCause } from '../domain/failures.js';
-import { serverTaskQueue, transferTaskQueue } from '../domain/names.js';
+import { onServer, onTransferSlot, stepPolicy } from './step-policy.js';
 import { sourceCaughtUp, type ReplicationInput } from '../domain/replication.js';
 
 export interface ReplicationSummary extends ReplicationInput {
@@ -29,17 +28,9 @@ export interface ReplicationSummary extends ReplicationInput {
   message: string;
 }
 
-const poolRetry = { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 };
-
 export async function replicateHost(input: ReplicationInput): Promise<ReplicationSummary> {
   const started = Date.now();
-  const onTarget = proxyActivities<Activities>({
-    taskQueue: serverTaskQueue(input.target),
-    scheduleToStartTimeout: '5m',
-    startToCloseTimeout: '1h',
-    heartbeatTimeout: '2m',
-    retry: poolRetry,
-  });
+  const onTarget = onServer(input.target, stepPolicy.longPool);
   const pair = `${input.host} from ${input.source} to ${input.target}`;
   /** Where a diverged history of the target went (at most once per run). */
   let setAside: string | undefined;
@@ -129,11 +120,8 @@ export async function replicateHost(input: ReplicationInput): Promise<Replicatio
 /** The send runs on the source's transfer queue (its slots are the source's concurrency); one attempt per
  * round, since only a new listing of the target tells where the next attempt starts. */
 function sending(input: ReplicationInput, target: PreparedTarget) {
-  return proxyActivities<Activities>({
-    taskQueue: transferTaskQueue(input.source),
-    summary: `zfs send ${input.host} ${input.source}→${input.target}`,
-    startToCloseTimeout: '7d',
-    heartbeatTimeout: target.heartbeatTimeoutMs,
-    retry: { maximumAttempts: 1 },
-  });
+  return onTransferSlot(
+    input.source,
+    stepPolicy.replicationSend(target.heartbeatTimeoutMs, `zfs send ${input.host} ${input.source}→${input.target}`),
+  );
 }

@@ -3,17 +3,16 @@
 // snapshot); this file reads that outcome into the summary. Histories recorded before replay the three-step
 // path below: list the dataset's snapshots → plan which go (here, in workflow code) → destroy exactly those on
 // the server, each re-checked against fresh zfs data. Deterministic: no Node modules.
-import { isCancellation, patched, proxyActivities } from '@temporalio/workflow';
+import { isCancellation, patched } from '@temporalio/workflow';
 import type { Activities } from '../activities/index.js';
 import type { RetentionOutcome, RetentionRequest } from '../activities/snapshot-and-prune.js';
 import type { BackupPlan, BackupSummary } from '../domain/backup.js';
 import { innermostCause } from '../domain/failures.js';
-import { serverTaskQueue } from '../domain/names.js';
+import { onServer, stepPolicy } from './step-policy.js';
 import { planRetention, type RetentionPlan } from '../domain/retention.js';
+import { patches } from './patches.js';
 
 type PruneResult = Awaited<ReturnType<Activities['pruneSnapshots']>>;
-
-const retry = { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '1m', maximumAttempts: 5 };
 
 /** Prunes after a backup that succeeded (status SUCCESS or WARNING) and returns its summary with the
  * figures added (`pruned`, a note in `message`). Nothing is pruned for a FAILED run, nor when the plan
@@ -21,12 +20,11 @@ const retry = { initialInterval: '5s', backoffCoefficient: 2, maximumInterval: '
 export async function pruneAfterBackup(plan: BackupPlan, summary: BackupSummary): Promise<BackupSummary> {
   // Histories of runs that completed before retention existed replay without these steps.
   const request = retentionRequest(plan);
-  if (!request || summary.status === 'FAILED' || !patched('retention')) return summary;
+  if (!request || summary.status === 'FAILED' || !patched(patches.retention.id)) return summary;
   const { policy, adopt, anomalyCap } = request;
-  const common = { taskQueue: serverTaskQueue(plan.server), scheduleToStartTimeout: '5m', retry } as const;
-  const listing = proxyActivities<Activities>({ ...common, startToCloseTimeout: '5m' });
+  const listing = onServer(plan.server, stepPolicy.pool);
   // A first prune after adopting years of snapshots may take minutes: heartbeats show it is alive.
-  const pruning = proxyActivities<Activities>({ ...common, startToCloseTimeout: '1h', heartbeatTimeout: '2m' });
+  const pruning = onServer(plan.server, stepPolicy.longPool);
 
   try {
     const listed = await listing.listSnapshots(plan.dataset);

@@ -9,13 +9,12 @@ import {
   statusAttribute,
   type RunStatus,
 } from '../domain/search-attributes.js';
-
-const patchId = 'search-attributes';
+import { patches } from './patches.js';
 
 /** A backup ended (any status, including a FAILED or CANCELLED summary of a run that throws next);
  * returns the summary unchanged. */
 export function recordBackupOutcome(summary: BackupSummary): BackupSummary {
-  if (!patched(patchId)) return summary;
+  if (!patched(patches.searchAttributes.id)) return summary;
   // Host and server again: a run started without them (by hand, with `temporal workflow start`) is found too.
   upsertSearchAttributes([
     { key: hostAttribute, value: summary.host },
@@ -28,7 +27,7 @@ export function recordBackupOutcome(summary: BackupSummary): BackupSummary {
 
 /** The scheduled parent: tagged with its pair when it starts, with its outcome when it ends. */
 export function recordScheduledStart(host: string, server: string): void {
-  if (!patched(patchId)) return;
+  if (!patched(patches.searchAttributes.id)) return;
   upsertSearchAttributes([
     { key: hostAttribute, value: host },
     { key: serverAttribute, value: server },
@@ -37,6 +36,6 @@ export function recordScheduledStart(host: string, server: string): void {
 }
 
 export function recordScheduledOutcome(status: RunStatus): void {
-  if (!patched(patchId)) return;
+  if (!patched(patches.searchAttributes.id)) return;
   upsertSearchAttributes([{ key: statusAttribute, value: status }]);
 }

@@ -4,21 +4,15 @@
 import { ApplicationFailure, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { ControlActivities } from '../activities/sync-inventory.js';
 import type { SyncInventoryInput, SyncReport } from '../domain/schedule-spec.js';
+import { stepPolicy } from './step-policy.js';
 
 export async function syncInventory(input: SyncInventoryInput = {}): Promise<SyncReport> {
   const { reconcileInventory } = proxyActivities<ControlActivities>({
     // Every backup server's worker polls the control queue: any of them may run the sync.
     taskQueue: workflowInfo().taskQueue,
-    scheduleToStartTimeout: '10m',
-    startToCloseTimeout: '10m',
-    retry: {
-      initialInterval: '10s',
-      backoffCoefficient: 2,
-      maximumInterval: '1m',
-      maximumAttempts: 3,
-      nonRetryableErrorTypes: ['CONFIG_INVALID', 'CONFIG_NOT_FOUND'],
-    },
+    ...stepPolicy.control,
   });
+
   const report = await reconcileInventory({ force: input.force ?? false });
   if (report.suspicious) {
     throw ApplicationFailure.create({
