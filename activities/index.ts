@@ -22,7 +22,7 @@ import { transferFiles } from './transfer.js';
 import {
   backupInputOf,
   hookFacts,
-  hostDataset,
+  checkedHostDataset,
   keepField,
   nameField,
   record as recordField,
@@ -53,7 +53,7 @@ export function createActivities(deps: ActivityDeps) {
   const scope: WorkerScope = { inventoryPath: deps.inventoryPath, server: deps.server };
   /** The host's plan as this worker makes it, for the dataset steps (reserve, retention, guards). */
   const planOf = async (dataset: unknown) => {
-    const { host } = await hostDataset(scope, dataset);
+    const { host } = await checkedHostDataset(scope, dataset);
     return planBackup(scope.inventoryPath, { host, server: scope.server });
   };
   return {
@@ -94,10 +94,10 @@ export function createActivities(deps: ActivityDeps) {
       return transferFiles(trusted, info.mountpoint, await readBaseline(trusted.dataset));
     },
     takeSnapshot: async (dataset: unknown, name: unknown, keep?: unknown, recorded?: unknown) => {
-      const { dataset: checked } = await hostDataset(scope, dataset);
+      const { dataset: checked } = await checkedHostDataset(scope, dataset);
       return takeSnapshot(checked, snapshotNameField(name), keepField(keep), recordedProperties(recorded));
     },
-    listSnapshots: async (dataset: unknown) => listSnapshots((await hostDataset(scope, dataset)).dataset),
+    listSnapshots: async (dataset: unknown) => listSnapshots((await checkedHostDataset(scope, dataset)).dataset),
     // Destroys only what this worker's own retention plan also names, judged with its own policy.
     pruneSnapshots: async (request: PruneRequest) => {
       const plan = await planOf(record(request).dataset);

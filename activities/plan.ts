@@ -20,6 +20,7 @@ import {
 import { noteSecretVariables } from '../inventory/child-env.js';
 import { replicaRetention, replicaTargets, replicationSource, resolveReplication } from '../inventory/replication.js';
 import { controlDirProblem, defaultControlDir } from './ssh-control-dir.js';
+import { hostDataset } from '../domain/names.js';
 
 /** What a backupHost input may hold: names and run options, never configuration. */
 const runInputFields = new Set(['host', 'server', 'keep', 'allowShrink']);
@@ -55,7 +56,7 @@ export async function planBackupWithWarnings(
     const plan: BackupPlan = {
       host: host.host,
       server: input.server,
-      dataset: `${dataset}/${host.host}`,
+      dataset: hostDataset(dataset, host.host),
       source: { address: host.address, port: host.port, user: host.user, sudo: host.sudo },
       paths: host.paths,
       excludes: host.excludes,

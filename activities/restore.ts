@@ -29,6 +29,7 @@ import { lookupBeneath } from '../pool/beneath.js';
 import { holdForRestore, releaseRestoreHold, restoreHolds } from '../pool/restore-hold.js';
 import { closeClone, openSnapshot, readerClones } from '../pool/snapshot-reader.js';
 import { listSnapshots } from '../pool/zfs.js';
+import { hostDataset } from '../domain/names.js';
 
 const heartbeatEveryMs = 1_000;
 const stderrTailLines = 20;
@@ -45,7 +46,7 @@ export async function planRestore(inventoryPath: string, input: RestoreInput): P
     const { inventory } = await keptInventory(inventoryPath).read();
     const host = resolveHost(inventory, input.host);
     const { dataset: serverDataset } = resolveServer(inventory, host, input.server);
-    const dataset = `${serverDataset}/${host.host}`;
+    const dataset = hostDataset(serverDataset, host.host);
     const names = (
       await listSnapshots(dataset).catch((error: Error) => {
         if (/does not exist/.test(error.message))

@@ -10,7 +10,7 @@ import { TidemarkError } from '../domain/errors.js';
 import { snapshotProperties } from '../domain/guards.js';
 import { keepReasonProblem } from '../domain/keep.js';
 import { isUnder, normalizePath } from '../domain/mounts.js';
-import { parseSnapshotName } from '../domain/names.js';
+import { hostDataset, parseSnapshotName } from '../domain/names.js';
 import { firstControlCharacter } from '../inventory/field-rules.js';
 import { keptInventory } from '../inventory/kept-inventory.js';
 import { resolveHost, resolveServer, resolveServerHooks } from '../inventory/resolve.js';
@@ -148,7 +148,7 @@ function controlPathIsOurs(asked: string, fresh: string): boolean {
 }
 
 /** `<server dataset>/<host>` of a host this worker backs up; the host name is the dataset's last part. */
-export async function hostDataset(
+export async function checkedHostDataset(
   scope: WorkerScope,
   value: unknown,
   field = 'dataset',
@@ -158,7 +158,7 @@ export async function hostDataset(
   return fromInventory(async () => {
     const inventory = await inventoryForRun((await keptInventory(scope.inventoryPath).read()).inventory, host);
     const resolved = resolveHost(inventory, host);
-    const dataset = `${resolveServer(inventory, resolved, scope.server).dataset}/${resolved.host}`;
+    const dataset = hostDataset(resolveServer(inventory, resolved, scope.server).dataset, resolved.host);
     if (value !== dataset)
       refuseInput(`${field} "${value}" is not a host dataset of ${scope.server} (${host}'s is ${dataset})`);
     return { dataset, host: resolved.host };

@@ -5,7 +5,7 @@
 import { ScheduleNotFoundError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { holdSnapshot, releaseSnapshot } from '../pool/keep-hold.js';
 import { ExitCode, TidemarkError } from '../domain/errors.js';
-import { backupWorkflowId, snapshotName } from '../domain/names.js';
+import { backupWorkflowId, hostDataset, snapshotName } from '../domain/names.js';
 import { resolveTemporal } from '../inventory/resolve.js';
 import type { Inventory } from '../inventory/schema.js';
 import { NetboxError } from '../inventory/netbox.js';
@@ -67,7 +67,7 @@ async function localDataset(inventory: Inventory, host: string, server: string |
   }
   const candidates = (server ? [server] : Object.keys(inventory.servers)).map((name) => ({
     server: name,
-    dataset: `${inventory.servers[name]!.dataset}/${host}`,
+    dataset: hostDataset(inventory.servers[name]!.dataset, host),
   }));
   const present = [];
   for (const candidate of candidates) if (await datasetInfo(candidate.dataset)) present.push(candidate);

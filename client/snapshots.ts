@@ -17,6 +17,7 @@ import {
 } from '../domain/retention.js';
 import { resolveGuards, resolveHost, resolveServer } from '../inventory/resolve.js';
 import type { Inventory } from '../inventory/schema.js';
+import { hostDataset } from '../domain/names.js';
 
 /** One host's dataset on this machine and the policy that applies to it. */
 export interface LocalTarget {
@@ -37,7 +38,7 @@ export async function localTarget(inventory: Inventory, hostName: string, server
   const host = resolveHost(inventory, hostName);
   const candidates = (serverName ? [serverName] : host.servers).map((server) => {
     const { dataset, adopt } = resolveServer(inventory, host, server);
-    return { server, dataset: `${dataset}/${host.host}`, adopt };
+    return { server, dataset: hostDataset(dataset, host.host), adopt };
   });
   const present = [];
   for (const candidate of candidates) if (await datasetInfo(candidate.dataset)) present.push(candidate);

@@ -14,6 +14,11 @@ export function transferTaskQueue(server: string): string {
   return `tidemark-transfer-${server}`;
 }
 
+/** A host's dataset on a backup server: one child of the server's `dataset` per host, named as the host. */
+export function hostDataset(serverDataset: string, host: string): string {
+  return `${serverDataset}/${host}`;
+}
+
 /** The query a backup run answers with its phase (workflows/backup-host.ts); the CLI asks it by name, so it
  * need not load workflow code. */
 export const progressQueryName = 'progress';

@@ -5,6 +5,7 @@ import { TidemarkError } from '../domain/errors.js';
 import type { Inventory } from './schema.js';
 import type { RetentionPolicy } from '../domain/retention.js';
 import { resolveHost, resolveRetention, resolveServer, resolveSsh, resolveTimeZones, serverEntry } from './resolve.js';
+import { hostDataset } from '../domain/names.js';
 
 /** Default of servers.<target>.replication.failoverAfter. */
 export const defaultFailoverAfter = '36h';
@@ -51,8 +52,8 @@ export function resolveReplication(
   const ssh = resolveSsh(inventory);
   return {
     host: host.host,
-    sourceDataset: `${resolveServer(inventory, host, input.source).dataset}/${host.host}`,
-    targetDataset: `${resolveServer(inventory, host, input.target).dataset}/${host.host}`,
+    sourceDataset: hostDataset(resolveServer(inventory, host, input.source).dataset, host.host),
+    targetDataset: hostDataset(resolveServer(inventory, host, input.target).dataset, host.host),
     login: { address: receive.address, port: receive.port ?? 22, user: receive.user ?? 'root' },
     ssh: { identityFile: ssh.identityFile, knownHostsFile: ssh.knownHostsFile },
     ...(target.replication?.bandwidthLimit ? { bandwidthLimit: target.replication.bandwidthLimit } : {}),
