@@ -93,6 +93,26 @@ export interface RestoreSummary extends RestoreCopyResult {
   message: string;
 }
 
+/** The summary of a finished restore (the workflow's result, and `restore --offline`'s). */
+export function restoreSummary(plan: RestorePlan, copy: RestoreCopyResult, elapsed: string): RestoreSummary {
+  const target =
+    plan.target.kind === 'local' ? `${plan.server}:${plan.target.dir}` : `${plan.target.host}:${plan.target.dir}`;
+  const what = plan.paths.length > 0 ? plan.paths.join(', ') : 'everything';
+  const message = plan.dryRun
+    ? `dry run: ${copy.filesTransferred} changes restoring ${what} from ${plan.snapshot} to ${target}`
+    : `restored ${what} from ${plan.dataset}@${plan.snapshot} to ${target}: ${copy.filesTransferred} files, ${copy.bytesTransferred} bytes in ${elapsed}`;
+  return {
+    host: plan.host,
+    server: plan.server,
+    snapshot: plan.snapshot,
+    target,
+    paths: plan.paths,
+    dryRun: plan.dryRun,
+    message,
+    ...copy,
+  };
+}
+
 /** How many itemized lines a dry run returns (history payloads stay small). */
 export const dryRunLineCap = 1_000;
 

@@ -153,3 +153,6 @@ async function refuseWithoutSearchAttributes(connection: NativeConnection, names
     );
   }
 }
+
+/** The worker's restore steps run in the caller's process, for `tidemark restore --offline`. */
+export { OfflineRestoreFailure, restoreOffline } from '../activities/index.js';
