@@ -71,7 +71,7 @@ export async function planRestore(inventoryPath: string, input: RestoreInput): P
       target = {
         kind: 'host',
         host: to.host,
-        dir: asDirectory(input.to.dir ?? defaultHostTargetDir(picked.name)),
+        dir: asDirectory(input.to.dir ?? defaultHostTargetDir(picked.name, to.restoreRoot)),
         remote: { address: to.address, port: to.port, user: to.user, sudo: to.sudo },
         ssh: { identityFile: ssh.identityFile, knownHostsFile: ssh.knownHostsFile },
       };
