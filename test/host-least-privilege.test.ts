@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import { execa } from 'execa';
 import { packagedFilterPath } from '../client/host-setup.js';
 import { editInventory, setHostSettings } from './helpers/inventory-edit.js';
-import { createRig, type Rig } from './helpers/rig.js';
+import { createRig, withSnapshotClone, type Rig } from './helpers/rig.js';
 import { buildSampleTree, describeTree } from './helpers/tree.js';
 
 const user = 'tmbackup';
@@ -198,7 +198,10 @@ test('restore --to-host through the filter writes beneath the restoreRoot (the d
   });
   assert.equal(run.exitCode, 0, run.stderr + run.stdout + rig.workerOutput());
   const restored = join(restoreRoot, snapshot, rig.source);
-  assert.deepEqual(await describeTree(restored), await describeTree(rig.source));
+  assert.deepEqual(
+    await describeTree(restored),
+    await withSnapshotClone(rig.dataset, snapshot, (path) => describeTree(join(path, rig.source))),
+  );
 
   const outside = join(rig.dir, 'outside-the-root');
   const refused = await rig.cli(

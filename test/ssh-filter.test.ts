@@ -318,10 +318,17 @@ hosts:
     authorizedKeysLine('ssh-ed25519 AAAA tidemark\n', full.serverAddresses, full.filterCommand),
     'restrict,from="192.0.2.10,2001:db8::/64",command="/usr/local/lib/tidemark/tidemark-ssh-filter" ssh-ed25519 AAAA tidemark',
   );
-  assert.deepEqual(full.sudoers.slice(-2), [
-    'backup ALL=(root) NOPASSWD: /usr/bin/rsync --server --sender -*',
-    'backup ALL=(root) NOPASSWD: /usr/bin/timeout -k 10 600 run-parts --report /etc/backup-scripts',
-  ]);
+  assert.deepEqual(
+    full.sudoers.filter((line) => !line.startsWith('#')),
+    [
+      'backup ALL=(root) NOPASSWD: /usr/bin/rsync --server --sender -*',
+      'backup ALL=(root) NOPASSWD: /usr/bin/timeout -k 10 600 run-parts --report /etc/backup-scripts',
+      'backup ALL=(root) NOPASSWD: /usr/bin/stat --printf *',
+      'backup ALL=(root) NOPASSWD: /usr/bin/sha256sum -z -- *',
+      'backup ALL=(root) NOPASSWD: /usr/bin/rsync --server -* . /var/lib/tidemark/restore/*',
+    ],
+  );
+  assert.match(full.filterConfig, /^restore-root=\/var\/lib\/tidemark\/restore$/m);
   assert.match(full.filterConfig, /^sudo=yes$/m);
   const partial = hostSetup(parseInventory(text(undefined)), { host: 'web' });
   assert.deepEqual(partial.serverAddresses, []);
