@@ -18,6 +18,7 @@ import { resolveHost, resolveServer, resolveTemporal } from '../inventory/resolv
 import type { Inventory } from '../inventory/schema.js';
 import { restoreProgressQuery } from '../workflows/restore-host.js';
 import { connectClient } from '../inventory/temporal-connection.js';
+import { watchForWorker } from './worker-check.js';
 
 export interface RestoreOptions {
   host: string;
@@ -94,7 +95,12 @@ export async function restore(inventory: Inventory, options: RestoreOptions, inv
   );
   if (!options.wait && !options.dryRun) return ExitCode.ok;
   try {
-    printSummary(await followRestore(client, workflowId, handle.firstExecutionRunId), options);
+    const stopWatching = watchForWorker(client, input.server, 'restore');
+    try {
+      printSummary(await followRestore(client, workflowId, handle.firstExecutionRunId), options);
+    } finally {
+      stopWatching();
+    }
     return ExitCode.ok;
   } catch (error) {
     const cause = error instanceof WorkflowFailedError ? error.cause : error;
