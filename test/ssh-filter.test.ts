@@ -165,18 +165,23 @@ test('anything else is refused: other commands, a login shell, rsync writes and 
   }
 });
 
-test("a pull with Tidemark's own rsync arguments goes through the filter, as root and with sudo rsync", async () => {
-  const f = await shared;
-  const source = join(f.dir, 'source');
-  await mkdir(join(source, 'with space'), { recursive: true });
-  await writeFile(join(source, 'with space', 'file'), 'content\n');
-  // Stands in for ssh: drops "-l user host" and runs the filter with the rest as the client's command.
+/** Stands in for ssh: drops "-l user host" and runs the filter with the rest as the client's command. */
+async function fakeSshIn(f: Fixture): Promise<string> {
   const fakeSsh = join(f.dir, 'fake-ssh');
   await writeFile(
     fakeSsh,
     `#!/bin/sh\nwhile [ "$1" != 127.0.0.1 ]; do shift; done\nshift\nSSH_ORIGINAL_COMMAND="$*" exec sh ${packagedFilterPath} "$FILTER_CONFIG"\n`,
   );
   await chmod(fakeSsh, 0o755);
+  return fakeSsh;
+}
+
+test("a pull with Tidemark's own rsync arguments goes through the filter, as root and with sudo rsync", async () => {
+  const f = await shared;
+  const source = join(f.dir, 'source');
+  await mkdir(join(source, 'with space'), { recursive: true });
+  await writeFile(join(source, 'with space', 'file'), 'content\n');
+  const fakeSsh = await fakeSshIn(f);
   for (const [sudo, config] of [
     [false, f.config],
     [true, f.sudoConfig],
@@ -243,12 +248,7 @@ test('verify commands and a restore push beneath restore-root go through; a push
     assertRefused(await filter(stat!.replace('stat', 'cat'), config, ''), /not a Tidemark command/);
 
     // restore --to-host: Tidemark's own push arguments, through a stand-in for ssh.
-    const fakeSsh = join(f.dir, 'fake-ssh-push');
-    await writeFile(
-      fakeSsh,
-      `#!/bin/sh\nwhile [ "$1" != 127.0.0.1 ]; do shift; done\nshift\nSSH_ORIGINAL_COMMAND="$*" exec sh ${packagedFilterPath} "$FILTER_CONFIG"\n`,
-    );
-    await chmod(fakeSsh, 0o755);
+    const fakeSsh = await fakeSshIn(f);
     const push = async (dir: string, dryRun = false) => {
       const plan: RestorePlan = {
         host: 'h',
