@@ -196,3 +196,6 @@ function retentionOf(plan: Awaited<ReturnType<typeof planBackup>>): RetentionReq
 }
 
 export type Activities = ReturnType<typeof createActivities>;
+
+// `tidemark restore --offline`: the restore steps above, in the CLI's process without Temporal.
+export { OfflineRestoreFailure, restoreOffline } from './restore-offline.js';

@@ -18,6 +18,7 @@ import {
   type RestoreInput,
   type RestorePlan,
 } from '../domain/restore.js';
+import type { TransferProgress } from '../domain/backup.js';
 import { printable } from '../domain/printable.js';
 import { classifyRsyncExit } from '../domain/rsync-exit.js';
 import { lastProgress, parseStats } from '../domain/rsync-output.js';
@@ -71,7 +72,7 @@ export async function planRestore(inventoryPath: string, input: RestoreInput): P
       target = {
         kind: 'host',
         host: to.host,
-        dir: asDirectory(input.to.dir ?? defaultHostTargetDir(picked.name)),
+        dir: asDirectory(input.to.dir ?? defaultHostTargetDir(picked.name, to.restoreRoot)),
         remote: { address: to.address, port: to.port, user: to.user, sudo: to.sudo },
         ssh: { identityFile: ssh.identityFile, knownHostsFile: ssh.knownHostsFile },
       };
@@ -95,28 +96,71 @@ export async function planRestore(inventoryPath: string, input: RestoreInput): P
   }
 }
 
+/** Who runs a restore's steps: a restoreHost workflow's activities, or `tidemark restore --offline` in its
+ * own process (no Temporal). The steps below take it as their last argument; by default the activity's. */
+export interface RestoreRun {
+  workflowId: string;
+  runId: string;
+  /** Reports the copy's progress (the activity heartbeat, or the offline command's progress line). */
+  heartbeat(details: TransferProgress): void;
+  /** Aborted when the run is cancelled: rsync is killed and `signal.reason` thrown. */
+  signal: AbortSignal;
+  /** Whether another restore run that left a clone or hold behind has ended. */
+  runIsClosed(workflowId: string, runId: string): Promise<boolean>;
+}
+
+/** The restore run of the current activity. */
+export function activityRun(): RestoreRun {
+  const context = Context.current();
+  const execution = context.info.workflowExecution;
+  if (!execution) throw new Error('restore steps run inside a restoreHost workflow');
+  return {
+    workflowId: execution.workflowId,
+    runId: execution.runId,
+    heartbeat: (details) => context.heartbeat(details),
+    signal: context.cancellationSignal,
+    runIsClosed: (workflowId, runId) => workflowRunIsClosed(context, workflowId, runId),
+  };
+}
+
+/** Run ids of offline restores: `offline-<pid>-<nonce>` (the pool is local, so the pid tells whether it lives). */
+export const offlineRunPrefix = 'offline-';
+
+/** Whether an offline restore's process has ended; a run id of another shape is not one (undefined). */
+export function offlineRunIsClosed(runId: string): boolean | undefined {
+  const pid = new RegExp(`^${offlineRunPrefix}(\\d+)-`).exec(runId)?.[1];
+  if (pid === undefined) return undefined;
+  try {
+    process.kill(Number(pid), 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
 /** The run's clone name and owner mark: derived from the run, so the close step needs nothing else. */
-export function runIdentity(plan: Pick<RestorePlan, 'dataset'>): {
+export function runIdentity(
+  plan: Pick<RestorePlan, 'dataset'>,
+  run: Pick<RestoreRun, 'workflowId' | 'runId'> = activityRun(),
+): {
   workflowId: string;
   runId: string;
   clone: string;
   owner: string;
 } {
-  const execution = Context.current().info.workflowExecution;
-  if (!execution) throw new Error('restore steps run inside a restoreHost workflow');
   return {
-    workflowId: execution.workflowId,
-    runId: execution.runId,
-    clone: `${plan.dataset}-restore-${execution.runId}`,
-    owner: `run ${execution.workflowId} ${execution.runId}`,
+    workflowId: run.workflowId,
+    runId: run.runId,
+    clone: `${plan.dataset}-restore-${run.runId}`,
+    owner: `run ${run.workflowId} ${run.runId}`,
   };
 }
 
 /** Cleans up after dead restores of this dataset, holds the snapshot, opens it read-only and checks that
  * every requested path is in it. */
-export async function openRestoreSnapshot(plan: RestorePlan): Promise<OpenedSnapshot> {
-  const me = runIdentity(plan);
-  await cleanUpClosedRuns(plan.dataset, me.runId);
+export async function openRestoreSnapshot(plan: RestorePlan, run = activityRun()): Promise<OpenedSnapshot> {
+  const me = runIdentity(plan, run);
+  await cleanUpClosedRuns(plan.dataset, run);
   const snapshot = `${plan.dataset}@${plan.snapshot}`;
   try {
     await holdForRestore(snapshot, me.workflowId, me.runId);
@@ -151,19 +195,19 @@ export async function openRestoreSnapshot(plan: RestorePlan): Promise<OpenedSnap
 }
 
 /** Releases the run's hold and destroys its clone; idempotent (the workflow calls it whatever happened). */
-export async function closeRestoreSnapshot(plan: RestorePlan): Promise<void> {
-  const me = runIdentity(plan);
+export async function closeRestoreSnapshot(plan: RestorePlan, run = activityRun()): Promise<void> {
+  const me = runIdentity(plan, run);
   await closeClone(me.clone);
   await releaseRestoreHold(`${plan.dataset}@${plan.snapshot}`, me.runId);
 }
 
 /** "The next run cleans up what a dead one left": clones and holds of restore runs that are closed. A run
  * whose state cannot be read is left alone (keep when in doubt). */
-async function cleanUpClosedRuns(dataset: string, myRunId: string): Promise<void> {
+async function cleanUpClosedRuns(dataset: string, me: RestoreRun): Promise<void> {
   const closed = new Map<string, boolean>();
   const isClosed = async (workflowId: string, runId: string) => {
-    if (runId === myRunId) return false;
-    if (!closed.has(runId)) closed.set(runId, await runIsClosed(workflowId, runId));
+    if (runId === me.runId) return false;
+    if (!closed.has(runId)) closed.set(runId, offlineRunIsClosed(runId) ?? (await me.runIsClosed(workflowId, runId)));
     return closed.get(runId)!;
   };
   for (const clone of await readerClones(dataset, 'restore')) {
@@ -175,9 +219,9 @@ async function cleanUpClosedRuns(dataset: string, myRunId: string): Promise<void
   }
 }
 
-async function runIsClosed(workflowId: string, runId: string): Promise<boolean> {
+async function workflowRunIsClosed(context: Context, workflowId: string, runId: string): Promise<boolean> {
   try {
-    const description = await Context.current().client.workflow.getHandle(workflowId, runId).describe();
+    const description = await context.client.workflow.getHandle(workflowId, runId).describe();
     return description.status.name !== 'RUNNING';
   } catch (error) {
     return error instanceof WorkflowNotFoundError;
@@ -185,8 +229,11 @@ async function runIsClosed(workflowId: string, runId: string): Promise<boolean> 
 }
 
 /** Copies the plan's paths out of the opened snapshot; heartbeats rsync's progress; cancel kills rsync. */
-export async function restoreFiles(plan: RestorePlan, view: OpenedSnapshot): Promise<RestoreCopyResult> {
-  const context = Context.current();
+export async function restoreFiles(
+  plan: RestorePlan,
+  view: OpenedSnapshot,
+  run = activityRun(),
+): Promise<RestoreCopyResult> {
   const started = Date.now();
   let progress = { bytes: 0, percent: 0, filesTransferred: 0, rate: '' };
   // setpriv --pdeathsig: rsync dies with the worker (even SIGKILL), so a dead worker leaves no reader of
@@ -235,17 +282,17 @@ export async function restoreFiles(plan: RestorePlan, view: OpenedSnapshot): Pro
   });
 
   const killGroup = () => stopGroup(child.pid);
-  context.cancellationSignal.addEventListener('abort', killGroup, { once: true });
-  const heartbeat = setInterval(() => context.heartbeat(progress), heartbeatEveryMs);
-  context.heartbeat(progress);
+  run.signal.addEventListener('abort', killGroup, { once: true });
+  const heartbeat = setInterval(() => run.heartbeat(progress), heartbeatEveryMs);
+  run.heartbeat(progress);
   let result;
   try {
     result = await child;
   } finally {
     clearInterval(heartbeat);
-    context.cancellationSignal.removeEventListener('abort', killGroup);
+    run.signal.removeEventListener('abort', killGroup);
   }
-  if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
+  if (run.signal.aborted) throw run.signal.reason;
   if (plan.dryRun && stdoutRest.trim() !== '') {
     if (changes.length < dryRunLineCap) changes.push(printable(stdoutRest));
     else changesOmitted += 1;

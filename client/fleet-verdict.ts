@@ -1,5 +1,5 @@
 // How `tidemark status` judges one (host, server) pair from its recent runs, in Nagios terms:
-// OK (0) fresh and good; WARNING (1) last run WARNING or CANCELLED, no success within --stale, or the last
+// OK (0) fresh and good, or new and not due yet; WARNING (1) last run WARNING or CANCELLED, no success within --stale, or the last
 // success older than `staleAfter` (2) times the pair's schedule interval; CRITICAL (2) last run FAILED,
 // never backed up, or the last success older than `criticalAfter` (4) times the interval. A paused pair says
 // PAUSED and why, and goes stale like any other. Pure: the runs come from Temporal visibility.
@@ -61,6 +61,9 @@ export interface JudgeInput {
   paused?: string;
   /** The first line of the newest finished run's failure, when it FAILED. */
   failure?: string;
+  /** The pair's schedule has never fired and first will at this time: before it, "never backed up" is
+   * not a problem yet. */
+  firstDueAt?: Date;
 }
 
 export function judgePair(input: JudgeInput): PairStatus {
@@ -77,7 +80,8 @@ export function judgePair(input: JudgeInput): PairStatus {
 
   const critical: string[] = [];
   const warning: string[] = [];
-  if (!hadCopy)
+  const notDueYet = !last && input.firstDueAt !== undefined && input.firstDueAt > input.now;
+  if (!hadCopy && !notDueYet)
     critical.push(last ? `never backed up (${runs.length} run(s), none SUCCESS or WARNING)` : 'never backed up');
   if (finished?.status === 'FAILED')
     critical.push(input.failure ? `last run FAILED: ${input.failure}` : 'last run FAILED');

@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { TidemarkError } from '../domain/errors.js';
 import { hookCommand, probeCommand, safeRemotePath, type HostStepsPlan } from '../domain/host-steps.js';
 import type { Inventory } from '../inventory/schema.js';
+import { defaultHostRestoreRoot } from '../domain/restore.js';
+import { verifyCommands } from './verify-remote.js';
 import { resolveHost, resolveSsh } from '../inventory/resolve.js';
 
 /** The filter as shipped in the package (dist/client/ sits two folders below the package root). */
@@ -13,10 +15,12 @@ export const packagedFilterPath = fileURLToPath(new URL('../../deploy/host/tidem
 export const defaultFilterPath = '/usr/local/lib/tidemark/tidemark-ssh-filter';
 export const defaultFilterConfigPath = '/etc/tidemark-ssh-filter.conf';
 
-/** What the filter compares probe and hook commands with; @MARKER@ stands for the per-call marker. */
+/** What the filter compares probe and hook commands with; @MARKER@ stands for the per-call marker. verify's
+ * commands are fixed (the names come on stdin). */
 export interface CommandTemplates {
   probe: string;
   hook: string;
+  verify: string[];
 }
 
 /**
@@ -33,7 +37,7 @@ export function commandTemplates(
   });
   const first = build('aaaaaaaa0first0marker');
   const second = build('zzzzzzzz9second9marker');
-  const template = (name: keyof CommandTemplates) => {
+  const template = (name: 'probe' | 'hook') => {
     const a = first[name].replaceAll('aaaaaaaa0first0marker', '@MARKER@');
     const b = second[name].replaceAll('zzzzzzzz9second9marker', '@MARKER@');
     if (a !== b || !a.includes('@MARKER@'))
@@ -43,18 +47,25 @@ export function commandTemplates(
       throw new Error(`the ${name} command contains a backslash, which the host filter's config cannot hold`);
     return a;
   };
-  return { probe: template('probe'), hook: template('hook') };
+  return { probe: template('probe'), hook: template('hook'), verify: verifyCommands(sudo) };
 }
 
 /** /etc/tidemark-ssh-filter.conf for the host. */
-export function filterConfig(host: string, templates: CommandTemplates, sudo: boolean): string {
+export function filterConfig(
+  host: string,
+  templates: CommandTemplates,
+  sudo: boolean,
+  restoreRoot = defaultHostRestoreRoot,
+): string {
   const oneLine = (text: string) => text.replaceAll('\n', '\\n');
   return [
     `# tidemark-ssh-filter settings for ${host}, from \`tidemark host-setup --host ${host}\`.`,
-    "# Run it again and replace this file after changing the host's hooks, veto, excludeFile or sudo settings.",
+    "# Run it again and replace this file after changing the host's hooks, veto, excludeFile, restoreRoot or sudo settings.",
     `sudo=${sudo ? 'yes' : 'no'}`,
     `probe=${oneLine(templates.probe)}`,
     `hook=${oneLine(templates.hook)}`,
+    ...templates.verify.map((command) => `verify=${command}`),
+    `restore-root=${restoreRoot}`,
     '',
   ].join('\n');
 }
@@ -67,15 +78,28 @@ export function authorizedKeysLine(publicKey: string, serverAddresses: string[],
   return `${options.join(',')} ${publicKey.trim()}`;
 }
 
-/** NOPASSWD rules for exactly what the filter runs through sudo. */
-export function sudoersLines(user: string, hookDir: string, hookTimeoutMs: number): string[] {
+/** NOPASSWD rules for exactly what the filter runs through sudo: backup (rsync sender, hooks), verify (stat,
+ * sha256sum) and restore --to-host (rsync receiver beneath the restore root). */
+export function sudoersLines(
+  user: string,
+  hookDir: string,
+  hookTimeoutMs: number,
+  restoreRoot = defaultHostRestoreRoot,
+): string[] {
   const dir = hookDir.length > 1 ? hookDir.replace(/\/+$/, '') : hookDir;
+  const root = restoreRoot.length > 1 ? restoreRoot.replace(/\/+$/, '') : restoreRoot;
   const seconds = Math.max(1, Math.ceil(hookTimeoutMs / 1000));
   return [
-    '# The ssh filter runs rsync as "rsync --server --sender -<flags>e.<caps> <options> . <paths>" after checking',
+    '# The ssh filter runs rsync as "rsync --server [--sender] -<flags>e.<caps> <options> . <paths>" after checking',
     '# every word; sudo\'s "*" also matches spaces, so the filter (the key\'s forced command) is what pins them.',
+    '# backup:',
     `${user} ALL=(root) NOPASSWD: /usr/bin/rsync --server --sender -*`,
     `${user} ALL=(root) NOPASSWD: /usr/bin/timeout -k 10 ${seconds} run-parts --report ${dir}`,
+    '# verify (read-only: size, mtime and SHA-256 of the files it samples):',
+    `${user} ALL=(root) NOPASSWD: /usr/bin/stat --printf *`,
+    `${user} ALL=(root) NOPASSWD: /usr/bin/sha256sum -z -- *`,
+    `# restore --to-host (writes beneath ${root} only; the filter resolves symlinks first):`,
+    `${user} ALL=(root) NOPASSWD: /usr/bin/rsync --server -* . ${root}/*`,
   ];
 }
 
@@ -101,6 +125,8 @@ export interface HostSetup {
   filterCommand: string;
   /** Sudoers lines; empty for root. */
   sudoers: string[];
+  /** Where the filter lets restore --to-host write (hosts.<name>.restoreRoot). */
+  restoreRoot: string;
   identityFile: string;
 }
 
@@ -131,15 +157,26 @@ export function hostSetup(inventory: Inventory, options: HostSetupOptions): Host
     sudo: resolved.sudo,
     serverAddresses,
     serversWithoutAddress,
-    filterConfig: filterConfig(resolved.host, commandTemplates(resolved.hostSteps, resolved.sudo), resolved.sudo),
+    filterConfig: filterConfig(
+      resolved.host,
+      commandTemplates(resolved.hostSteps, resolved.sudo),
+      resolved.sudo,
+      resolved.restoreRoot,
+    ),
     filterPath,
     configPath,
     filterCommand: configPath === defaultFilterConfigPath ? filterPath : `${filterPath} ${configPath}`,
     sudoers:
       root || !resolved.sudo
         ? []
-        : sudoersLines(resolved.user, resolved.hostSteps.hooks.dir, resolved.hostSteps.hooks.timeoutMs),
+        : sudoersLines(
+            resolved.user,
+            resolved.hostSteps.hooks.dir,
+            resolved.hostSteps.hooks.timeoutMs,
+            resolved.restoreRoot,
+          ),
     identityFile: resolveSsh(inventory).identityFile,
+    restoreRoot: resolved.restoreRoot,
   };
 }
 
@@ -151,7 +188,8 @@ export async function describeHostSetup(inventory: Inventory, options: HostSetup
   const home = setup.user === 'root' ? '/root' : `~${setup.user}`;
   const lines = [
     `# Host onboarding for ${setup.host}: install as root on the host. The backup server's key may then run`,
-    "# Tidemark's probe, the hook scripts and a read-only rsync, and nothing else.",
+    "# Tidemark's probe, the hook scripts, verify's stat and sha256sum, a read-only rsync and an rsync writing",
+    `# beneath ${setup.restoreRoot} (restore --to-host), and nothing else.`,
     '',
     `## 1. The filter (POSIX sh), mode 0755, owned by root: ${setup.filterPath}`,
     `#    shipped in the package at ${packagedFilterPath}`,

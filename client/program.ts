@@ -191,7 +191,7 @@ export function buildProgram(): Command {
     .option('--to-host <name>', 'push over ssh to this inventory host')
     .option(
       '--target-dir <dir>',
-      'with --to-host: directory on that host (default /var/tmp/tidemark-restore/<snapshot>/)',
+      "with --to-host: directory on that host (default <host's restoreRoot, /var/lib/tidemark/restore>/<snapshot>/)",
     )
     .option('--yes-overwrite-live-system', 'with --target-dir / (or --to /): really write over the live system', false)
     .option('--dry-run', 'list what would change (rsync --itemize-changes), write nothing', false)
@@ -203,9 +203,14 @@ export function buildProgram(): Command {
     .option('--bwlimit <rate>', 'rsync --bwlimit, KiB/s (e.g. 500, 10M)')
     .option('--wait', 'follow progress and exit 0 when restored, 1 on failure, 2 when the request cannot work', false)
     .option('--json', 'with --wait: print the summary as JSON', false)
+    .option(
+      '--offline',
+      'run the restore in this process on the backup server that holds the pool: no Temporal, no worker (waits)',
+      false,
+    )
     .action(async (options) => {
       const { restore } = await import('./restore.js');
-      process.exitCode = await restore(await loadInventory(configPath()), options);
+      process.exitCode = await restore(await loadInventory(configPath()), options, configPath());
     });
 
   program

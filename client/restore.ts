@@ -1,5 +1,6 @@
 // `tidemark restore --host H ... (--to DIR | --to-host HOST [--target-dir DIR])`: starts a restoreHost
-// workflow on the server that owns the host's pool and, with --wait (implied by --dry-run), follows it.
+// workflow on the server that owns the host's pool and, with --wait (implied by --dry-run), follows it;
+// with --offline, runs the same steps in this process on that server (no Temporal, no worker).
 import { randomBytes } from 'node:crypto';
 import { defaultPayloadConverter, WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
@@ -17,6 +18,7 @@ import { resolveHost, resolveServer, resolveTemporal } from '../inventory/resolv
 import type { Inventory } from '../inventory/schema.js';
 import { restoreProgressQuery } from '../workflows/restore-host.js';
 import { connectClient } from '../inventory/temporal-connection.js';
+import { watchForWorker } from './worker-check.js';
 
 export interface RestoreOptions {
   host: string;
@@ -33,6 +35,8 @@ export interface RestoreOptions {
   bwlimit?: string;
   specialFiles?: boolean;
   json?: boolean;
+  /** Run the restore in this process from the local pool: no Temporal, no worker. */
+  offline?: boolean;
 }
 
 /** The workflow input from the command line; throws USAGE naming the option and the fix. */
@@ -79,8 +83,9 @@ export function restoreInput(inventory: Inventory, options: RestoreOptions): Res
 
 /** Starts the restore; with --wait returns 0 when it finished, 1 when it failed, 2 when the request could
  * not work (no such snapshot or path). */
-export async function restore(inventory: Inventory, options: RestoreOptions): Promise<ExitCode> {
+export async function restore(inventory: Inventory, options: RestoreOptions, inventoryPath: string): Promise<ExitCode> {
   const input = restoreInput(inventory, options);
+  if (options.offline) return restoreOffline(input, inventoryPath, options);
   const temporal = resolveTemporal(inventory);
   const client = await connectClient(temporal);
   const workflowId = restoreWorkflowId(input.host, input.server, new Date(), randomBytes(3).toString('hex'));
@@ -90,13 +95,11 @@ export async function restore(inventory: Inventory, options: RestoreOptions): Pr
   );
   if (!options.wait && !options.dryRun) return ExitCode.ok;
   try {
-    const summary = await followRestore(client, workflowId, handle.firstExecutionRunId);
-    if (options.json) {
-      console.log(JSON.stringify(summary, null, 2));
-    } else {
-      for (const line of summary.changes ?? []) console.log(line);
-      if (summary.changesOmitted) console.log(`… ${summary.changesOmitted} more changes not shown`);
-      console.log(`SUCCESS: ${summary.message}`);
+    const stopWatching = watchForWorker(client, input.server, 'restore');
+    try {
+      printSummary(await followRestore(client, workflowId, handle.firstExecutionRunId), options);
+    } finally {
+      stopWatching();
     }
     return ExitCode.ok;
   } catch (error) {
@@ -104,6 +107,50 @@ export async function restore(inventory: Inventory, options: RestoreOptions): Pr
     const message = cause instanceof Error ? cause.message : String(cause);
     console.error(`FAILED: ${workflowId}: ${message}`);
     return cause instanceof ApplicationFailure && cause.type === 'USAGE' ? ExitCode.usage : ExitCode.backupFailed;
+  }
+}
+
+function printSummary(summary: RestoreSummary, options: Pick<RestoreOptions, 'json'>): void {
+  if (options.json) {
+    console.log(JSON.stringify(summary, null, 2));
+    return;
+  }
+  for (const line of summary.changes ?? []) console.log(line);
+  if (summary.changesOmitted) console.log(`… ${summary.changesOmitted} more changes not shown`);
+  console.log(`SUCCESS: ${summary.message}`);
+}
+
+/** `--offline`: the worker's restore steps in this process, reading this machine's pool; Ctrl-C stops rsync
+ * and still closes the snapshot. Progress goes to stderr as with --wait; the exit codes are the same. */
+async function restoreOffline(input: RestoreInput, inventoryPath: string, options: RestoreOptions): Promise<ExitCode> {
+  const { restoreOffline: run, OfflineRestoreFailure } = await import('../worker/run-worker.js');
+  const interrupted = new AbortController();
+  const interrupt = () => interrupted.abort(new Error('interrupted (SIGINT/SIGTERM)'));
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+  const label = `offline restore of ${input.host} from ${input.server}`;
+  let last = '';
+  try {
+    const summary = await run(input, {
+      inventoryPath,
+      signal: interrupted.signal,
+      onProgress: (phase, copy) => {
+        const line =
+          copy && copy.bytes > 0
+            ? `${label}: ${phase} · ${copy.percent}% ${copy.bytes} bytes, ${copy.rate}`
+            : `${label}: ${phase}`;
+        if (line !== last) process.stderr.write(`${line}\n`);
+        last = line;
+      },
+    });
+    printSummary(summary, options);
+    return ExitCode.ok;
+  } catch (error) {
+    console.error(`FAILED: ${error instanceof Error ? error.message : String(error)}`);
+    return error instanceof OfflineRestoreFailure && error.usage ? ExitCode.usage : ExitCode.backupFailed;
+  } finally {
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
   }
 }
 

@@ -95,7 +95,7 @@ async function waitForRuns(
 ): Promise<ExitCode> {
   let exitCode: ExitCode = ExitCode.ok;
   for (const run of runs) {
-    const stopWatching = watchForWorker(client, run.server);
+    const stopWatching = watchForWorker(client, run.server, 'backup');
     try {
       const summary: BackupSummary = await watchBackup(client.workflow.getHandle(run.workflowId), run.runId);
       run.summary = summary;

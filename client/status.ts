@@ -62,7 +62,7 @@ export async function fleetStatus(inventory: Inventory, options: StatusOptions):
   let rows: PairStatus[];
   try {
     const now = new Date();
-    const paused = await pausedSchedules(client);
+    const { paused, firstDue } = await scheduleStates(client);
     const intervals = new Map(
       pairs.map((pair) => [pair.host, intervalMs(resolveSchedule(merged, pair.host).schedule)]),
     );
@@ -82,6 +82,7 @@ export async function fleetStatus(inventory: Inventory, options: StatusOptions):
       const found = seen.some((run) => run.status === 'SUCCESS') ? { runs: seen } : await pairRuns(client, pair);
       const interval = intervals.get(pair.host);
       const note = paused.get(backupScheduleId(pair.host, pair.server));
+      const firstDueAt = firstDue.get(backupScheduleId(pair.host, pair.server));
       const failure = await failureOfNewest(client, found.runs);
       return judgePair({
         ...pair,
@@ -91,6 +92,7 @@ export async function fleetStatus(inventory: Inventory, options: StatusOptions):
         ...(interval !== undefined ? { expectedIntervalMs: interval } : {}),
         ...resolveStaleness(merged, pair.host, pair.server),
         ...(note !== undefined ? { paused: note } : {}),
+        ...(firstDueAt !== undefined ? { firstDueAt } : {}),
         ...(failure !== undefined ? { failure } : {}),
       });
     });
@@ -144,16 +146,22 @@ async function localLeftovers(
   return { orphans: found.orphans.filter(mine), decommissioned: found.decommissioned.filter(mine) };
 }
 
-/** The paused backup schedules, each with its note ("" without one); none when schedules cannot be listed. */
-async function pausedSchedules(client: Client): Promise<Map<string, string>> {
+/** The paused backup schedules, each with its note ("" without one), and when the schedules that never ran
+ * first will; none when schedules cannot be listed. */
+async function scheduleStates(client: Client): Promise<{ paused: Map<string, string>; firstDue: Map<string, Date> }> {
   try {
     const { owned } = await listOwnedSchedules(client);
-    return new Map(owned.filter((entry) => entry.paused).map((entry) => [entry.scheduleId, entry.note ?? '']));
+    return {
+      paused: new Map(owned.filter((entry) => entry.paused).map((entry) => [entry.scheduleId, entry.note ?? ''])),
+      firstDue: new Map(
+        owned.flatMap((entry) => (entry.firstDueAt ? [[entry.scheduleId, entry.firstDueAt] as const] : [])),
+      ),
+    };
   } catch (error) {
     console.error(
       `tidemark: WARNING: could not list the schedules (paused pairs not shown): ${(error as Error).message}`,
     );
-    return new Map();
+    return { paused: new Map(), firstDue: new Map() };
   }
 }
 

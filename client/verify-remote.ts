@@ -75,11 +75,20 @@ export async function hashOnHost(login: HostLogin, paths: Buffer[]): Promise<Map
   return parseHashRecords(await runWithNames(login, hashCommand, paths, 'sha256sum'));
 }
 
+/** The two commands verify sends, as the host's ssh filter must admit them (host-setup writes them). */
+export function verifyCommands(sudo: boolean): string[] {
+  return [statCommand, hashCommand].map((command) => onHost(command, sudo));
+}
+
+function onHost(command: string, sudo: boolean): string {
+  return sudo ? command.replace(/^xargs -0 -r /, 'xargs -0 -r sudo -n ') : command;
+}
+
 /** Runs `command` on the host with `paths` NUL-separated on stdin. A file that vanished makes xargs exit
  * 123: that is an answer (the file is left out), not a failure. ssh's own failures and a missing tool are. */
 async function runWithNames(login: HostLogin, command: string, paths: Buffer[], what: string): Promise<Buffer> {
   if (paths.length === 0) return Buffer.alloc(0);
-  const remote = login.source.sudo ? command.replace(/^xargs -0 -r /, 'xargs -0 -r sudo -n ') : command;
+  const remote = onHost(command, login.source.sudo);
   const [ssh, ...args] = sshArgv(login, remote);
   const input = Buffer.concat(paths.flatMap((path) => [path, Buffer.from([0])]));
   const result = await execa(ssh!, args, {

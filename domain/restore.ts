@@ -7,7 +7,7 @@ import { fullSystemFlags, rshOption, sshCommand } from './rsync-args.js';
 export type RestoreDestination =
   /** A directory on the backup server itself. */
   | { kind: 'local'; dir: string }
-  /** A directory on an inventory host, pushed over ssh; default `/var/tmp/tidemark-restore/<snapshot>/`. */
+  /** A directory on an inventory host, pushed over ssh; default `<host's restoreRoot>/<snapshot>/`. */
   | { kind: 'host'; host: string; dir?: string };
 
 /** Input of the `restoreHost` workflow. */
@@ -93,12 +93,36 @@ export interface RestoreSummary extends RestoreCopyResult {
   message: string;
 }
 
+/** The summary of a finished restore (the workflow's result, and `restore --offline`'s). */
+export function restoreSummary(plan: RestorePlan, copy: RestoreCopyResult, elapsed: string): RestoreSummary {
+  const target =
+    plan.target.kind === 'local' ? `${plan.server}:${plan.target.dir}` : `${plan.target.host}:${plan.target.dir}`;
+  const what = plan.paths.length > 0 ? plan.paths.join(', ') : 'everything';
+  const message = plan.dryRun
+    ? `dry run: ${copy.filesTransferred} changes restoring ${what} from ${plan.snapshot} to ${target}`
+    : `restored ${what} from ${plan.dataset}@${plan.snapshot} to ${target}: ${copy.filesTransferred} files, ${copy.bytesTransferred} bytes in ${elapsed}`;
+  return {
+    host: plan.host,
+    server: plan.server,
+    snapshot: plan.snapshot,
+    target,
+    paths: plan.paths,
+    dryRun: plan.dryRun,
+    message,
+    ...copy,
+  };
+}
+
 /** How many itemized lines a dry run returns (history payloads stay small). */
 export const dryRunLineCap = 1_000;
 
-/** The default directory a push to a host writes into: never the live system. */
-export function defaultHostTargetDir(snapshot: string): string {
-  return `/var/tmp/tidemark-restore/${snapshot}/`;
+/** Where a push to a host writes unless `hosts.<name>.restoreRoot` says otherwise; a host locked down with
+ * `host-setup` admits a receiving rsync only beneath its root. */
+export const defaultHostRestoreRoot = '/var/lib/tidemark/restore';
+
+/** The default directory a push to a host writes into: `<restoreRoot>/<snapshot>/`, never the live system. */
+export function defaultHostTargetDir(snapshot: string, restoreRoot = defaultHostRestoreRoot): string {
+  return `${restoreRoot.replace(/\/+$/, '')}/${snapshot}/`;
 }
 
 /** Why `path` cannot be restored as given, or undefined when it can. */

@@ -2,6 +2,7 @@
 import { parseDuration } from '../domain/duration.js';
 import { closestName } from '../domain/suggest.js';
 import { TidemarkError } from '../domain/errors.js';
+import { defaultHostRestoreRoot } from '../domain/restore.js';
 import {
   defaultRetentionCounts,
   retentionClasses,
@@ -52,6 +53,8 @@ export interface ResolvedHost {
   paths: string[];
   /** Default []. */
   excludes: string[];
+  /** Where `restore --to-host` may write on the host; default /var/lib/tidemark/restore (domain/restore.ts). */
+  restoreRoot: string;
   /** Default: every server of the inventory. */
   servers: string[];
   /** Hooks, veto, selection and exclude file; see resolveHostSteps for the defaults. */
@@ -158,6 +161,7 @@ export function resolveHost(inventory: Inventory, host: string): ResolvedHost {
     excludes: [...(defaults.excludes ?? []), ...(entry.excludes ?? [])],
     servers: entry.servers ?? defaults.servers ?? Object.keys(inventory.servers),
     ...resolveHostSteps(entry, defaults),
+    restoreRoot: entry.restoreRoot ?? defaults.restoreRoot ?? defaultHostRestoreRoot,
     ...((entry.quota ?? defaults.quota) ? { quota: entry.quota ?? defaults.quota } : {}),
     transfer: {
       ioTimeoutSeconds: Math.ceil((parseDuration(transfer.ioTimeout ?? '10m') ?? 600_000) / 1000),

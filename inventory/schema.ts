@@ -284,6 +284,11 @@ const hostSettingsShape = {
   excludeFile: remotePathSchema
     .optional()
     .describe("The host's own exclude file, read at backup time. Default /etc/backup-exclude.conf."),
+  restoreRoot: remotePathSchema
+    .optional()
+    .describe(
+      'Directory on the host that `restore --to-host` writes under (default /var/lib/tidemark/restore; the default target is <restoreRoot>/<snapshot>/). On a host set up with `host-setup`, its ssh filter admits a receiving rsync only beneath it.',
+    ),
   standardExcludes: z
     .boolean({ error: 'expected true or false' })
     .optional()

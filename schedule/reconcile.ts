@@ -43,6 +43,8 @@ export interface OwnedSchedule {
   note?: string;
   /** The spec hash the list shows (the TidemarkSpecHash attribute), when the schedule carries it. */
   listedHash?: string;
+  /** It has never started a run, and this is when it first will: the pair is not due yet (status). */
+  firstDueAt?: Date;
 }
 
 /** A drop to zero hosts, or of more than half of at least 4, is not applied without --force. */
@@ -80,6 +82,9 @@ export async function listOwnedSchedules(client: Client): Promise<{ owned: Owned
         paused: summary.state.paused,
         ...(summary.state.note ? { note: summary.state.note } : {}),
         ...(listedHash ? { listedHash } : {}),
+        ...(summary.info.recentActions.length === 0 && summary.info.nextActionTimes[0]
+          ? { firstDueAt: summary.info.nextActionTimes[0] }
+          : {}),
       });
     else foreign.push(summary.scheduleId);
   }

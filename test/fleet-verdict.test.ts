@@ -26,6 +26,20 @@ test('a pair without runs is CRITICAL "never backed up", with nulls for every ti
   assert.equal(pair.lastSuccessAt, null);
 });
 
+test("a pair that never ran is OK until its schedule's first due time, CRITICAL after it", () => {
+  const base = { host: 'vpn', server: 'b1', runs: [], now };
+  const early = judgePair({ ...base, firstDueAt: hoursAgo(-3) });
+  assert.equal(early.verdict, 'OK');
+  assert.deepEqual(early.reasons, []);
+  assert.equal(early.lastStatus, null);
+  const late = judgePair({ ...base, firstDueAt: hoursAgo(1) });
+  assert.equal(late.verdict, 'CRITICAL');
+  assert.deepEqual(late.reasons, ['never backed up']);
+  // A run that already failed is judged as such, due or not.
+  const failed = judgePair({ ...base, runs: [run('FAILED', 1)], firstDueAt: hoursAgo(-3) });
+  assert.equal(failed.verdict, 'CRITICAL');
+});
+
 test('the newest run (by start) is the last run, whatever order visibility returned', () => {
   const pair = judge([run('FAILED', 30), run('SUCCESS', 6, 1), run('WARNING', 20)]);
   assert.equal(pair.lastStatus, 'SUCCESS');

@@ -1,5 +1,7 @@
 // A host onboarded with `tidemark host-setup`: a non-root user whose key is restricted to the ssh filter,
-// with sudo only for rsync's sender and the hook run-parts. Real sshd, sudo, rsync, zfs-fuse and workers.
+// with sudo only for what host-setup prints (rsync's sender, the hook run-parts, verify's stat and sha256sum,
+// a receiving rsync beneath the host's restoreRoot). Backup, verify and restore --to-host go through it.
+// Real sshd, sudo, rsync, zfs-fuse and workers.
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -7,13 +9,14 @@ import { after, before, test } from 'node:test';
 import { execa } from 'execa';
 import { packagedFilterPath } from '../client/host-setup.js';
 import { editInventory, setHostSettings } from './helpers/inventory-edit.js';
-import { createRig, type Rig } from './helpers/rig.js';
+import { createRig, withSnapshotClone, type Rig } from './helpers/rig.js';
 import { buildSampleTree, describeTree } from './helpers/tree.js';
 
 const user = 'tmbackup';
 const sudoersFile = '/etc/sudoers.d/tidemark-test';
 let rig: Rig;
 let setupText: string;
+let restoreRoot: string;
 
 /** The ssh the worker uses, as the restricted user. */
 function sshArgs(...extra: string[]): string[] {
@@ -59,6 +62,7 @@ before(async () => {
     hooks: { dir: hooks, timeout: '2m' },
     veto: { dir: join(rig.dir, 'do-not-run.d') },
     excludeFile: join(rig.dir, 'backup-exclude.conf'),
+    restoreRoot: (restoreRoot = join(rig.dir, 'restore-root')),
   });
   editInventory(rig, (inventory) => {
     inventory.servers[rig.server].address = '127.0.0.0/8';
@@ -110,6 +114,15 @@ test('host-setup prints a restricted key line, the filter settings and sudoers l
     /^tmbackup ALL=\(root\) NOPASSWD: \/usr\/bin\/timeout -k 10 120 run-parts --report \S+\/backup-scripts$/m,
   );
   assert.match(setupText, /^tmbackup ALL=\(root\) NOPASSWD: \/usr\/bin\/rsync --server --sender -\*$/m);
+  assert.match(setupText, /^tmbackup ALL=\(root\) NOPASSWD: \/usr\/bin\/stat --printf \*$/m);
+  assert.match(setupText, /^tmbackup ALL=\(root\) NOPASSWD: \/usr\/bin\/sha256sum -z -- \*$/m);
+  assert.ok(
+    setupText.includes(`tmbackup ALL=(root) NOPASSWD: /usr/bin/rsync --server -* . ${restoreRoot}/*`),
+    setupText,
+  );
+  assert.match(setupText, /^verify=xargs -0 -r sudo -n stat /m);
+  assert.match(setupText, /^verify=xargs -0 -r sudo -n sha256sum /m);
+  assert.ok(setupText.includes(`restore-root=${restoreRoot}\n`), setupText);
 });
 
 test('a backup as the restricted user with sudo is complete: owners, ACLs and xattrs; the hooks ran as root', async () => {
@@ -145,7 +158,7 @@ test('with the same key, a command, a shell and an rsync writing to the host are
     { reject: false },
   );
   assert.notEqual(push.exitCode, 0);
-  assert.match(push.stderr, /refused: not a Tidemark command: rsync --server /);
+  assert.match(push.stderr, /refused: rsync without --secluded-args/);
   assert.equal(existsSync(target), false);
 
   // The pull form with a write hidden in the secluded arguments (the sender deleting what it sent).
@@ -167,4 +180,35 @@ test('with the same key, a command, a shell and an rsync writing to the host are
   assert.notEqual(remove.exitCode, 0);
   assert.match(remove.stderr, /refused: rsync option --remove-source-files is not one Tidemark sends/);
   assert.equal(readFileSync(victim, 'utf8'), 'keep me\n');
+});
+
+test('verify through the filter: stat and sha256sum as root via sudo, every sampled file verified', async () => {
+  const run = await rig.cli(['verify', '--host', rig.hostName, '--sample', '1000', '--json'], { timeoutMs: 180_000 });
+  assert.equal(run.exitCode, 0, run.stderr + run.stdout);
+  const report = JSON.parse(run.stdout) as { verified: number; mismatched: number; skipped: number; sampled: number };
+  assert.ok(report.sampled > 0);
+  // secret.key is root's only (0600): only sudo stat/sha256sum could have read it.
+  assert.deepEqual([report.verified, report.mismatched, report.skipped], [report.sampled, 0, 0], run.stdout);
+});
+
+test('restore --to-host through the filter writes beneath the restoreRoot (the default target), identical to the source; elsewhere is refused', async () => {
+  const snapshot = (await rig.snapshots()).at(-1)!;
+  const run = await rig.cli(['restore', '--host', rig.hostName, '--to-host', rig.hostName, '--wait'], {
+    timeoutMs: 180_000,
+  });
+  assert.equal(run.exitCode, 0, run.stderr + run.stdout + rig.workerOutput());
+  const restored = join(restoreRoot, snapshot, rig.source);
+  assert.deepEqual(
+    await describeTree(restored),
+    await withSnapshotClone(rig.dataset, snapshot, (path) => describeTree(join(path, rig.source))),
+  );
+
+  const outside = join(rig.dir, 'outside-the-root');
+  const refused = await rig.cli(
+    ['restore', '--host', rig.hostName, '--to-host', rig.hostName, '--target-dir', outside, '--wait'],
+    { timeoutMs: 180_000 },
+  );
+  assert.equal(refused.exitCode, 1, refused.stderr);
+  assert.match(refused.stderr, /refused: rsync may write only beneath/);
+  assert.equal(existsSync(outside), false);
 });

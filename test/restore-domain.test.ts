@@ -93,7 +93,11 @@ test('writing over the live system needs --yes-overwrite-live-system; any other 
   );
   assert.equal(
     defaultHostTargetDir('tidemark-20261101T020000Z'),
-    '/var/tmp/tidemark-restore/tidemark-20261101T020000Z/',
+    '/var/lib/tidemark/restore/tidemark-20261101T020000Z/',
+  );
+  assert.equal(
+    defaultHostTargetDir('tidemark-20261101T020000Z', '/srv/restore/'),
+    '/srv/restore/tidemark-20261101T020000Z/',
   );
 });
 

@@ -193,7 +193,7 @@ test('a path the snapshot does not hold, or a snapshot that does not exist, is r
   assert.deepEqual(await restoreClones(), []);
 });
 
-test('--to-host pushes over ssh into --target-dir; by default into /var/tmp/tidemark-restore/<snapshot>/ (dry run: nothing written)', async () => {
+test('--to-host pushes over ssh into --target-dir; by default into /var/lib/tidemark/restore/<snapshot>/ (dry run: nothing written)', async () => {
   const oldest = taken[0]!;
   const pushed = await mkdtemp(join(rig.dir, 'pushed-'));
   const logins = await second.logins();
@@ -209,11 +209,11 @@ test('--to-host pushes over ssh into --target-dir; by default into /var/tmp/tide
   assert.match(
     dry.stdout,
     new RegExp(
-      `SUCCESS: dry run: \\d+ changes restoring \\S+/etc from ${newest} to restore-target:/var/tmp/tidemark-restore/${newest}/`,
+      `SUCCESS: dry run: \\d+ changes restoring \\S+/etc from ${newest} to restore-target:/var/lib/tidemark/restore/${newest}/`,
     ),
   );
   assert.match(dry.stdout, /^<f\+{5,} \S+\/etc\/app\/config\.ini$/m);
-  assert.ok(!existsSync(`/var/tmp/tidemark-restore/${newest}`), 'a dry run writes nothing');
+  assert.ok(!existsSync(`/var/lib/tidemark/restore/${newest}`), 'a dry run writes nothing');
 
   // A dry run over the live system writes nothing either, so it needs no --yes-overwrite-live-system.
   const dryLive = await restoreCli([

@@ -1,7 +1,8 @@
 // The host's forced-command filter (deploy/host/tidemark-ssh-filter) run with sh: what it lets through
 // and what it refuses, with the config `tidemark host-setup` writes and the commands the worker sends.
 import assert from 'node:assert/strict';
-import { chmod, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, mkdtemp, readFile, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'node:test';
@@ -9,6 +10,8 @@ import { execa } from 'execa';
 import type { BackupPlan } from '../domain/backup.js';
 import { hookCommand, probeCommand } from '../domain/host-steps.js';
 import { rsyncArgs } from '../domain/rsync-args.js';
+import { restoreRsyncArgs, type RestorePlan } from '../domain/restore.js';
+import { verifyCommands } from '../client/verify-remote.js';
 import {
   authorizedKeysLine,
   commandTemplates,
@@ -121,16 +124,7 @@ test('anything else is refused: other commands, a login shell, rsync writes and 
   const f = await shared;
   assertRefused(await filter(undefined, f.config), /interactive logins are not allowed/);
   assertRefused(await filter('', f.config), /interactive logins are not allowed/);
-  for (const command of [
-    'id',
-    'sh',
-    'sh -i',
-    '/bin/bash -c id',
-    'scp -t /tmp',
-    'rsync --server -slogDtpre.iLsfxCIvu . /tmp/x',
-    'rsync --server .',
-    'internal-sftp',
-  ]) {
+  for (const command of ['id', 'sh', 'sh -i', '/bin/bash -c id', 'scp -t /tmp', 'rsync --server .', 'internal-sftp']) {
     assertRefused(await filter(command, f.config), /not a Tidemark command/);
   }
   const flags = '-slHogDtpAXrRxSe.iLsfxCIvu';
@@ -145,6 +139,9 @@ test('anything else is refused: other commands, a login shell, rsync writes and 
     ['rsync --server --sender -lHogDtpAXrRxSe.iLsfxCIvu', /without --secluded-args/],
     [`sudo rsync --server --sender ${flags}`, /sudo rsync is not enabled/],
     [`sudo sh -c id`, /not a Tidemark command/],
+    // A receiver named on the command line (not secluded), or with a sender's letter.
+    ['rsync --server -slogDtpre.iLsfxCIvu . /tmp/x', /malformed/],
+    ['rsync --server -slHogDtpAXrRxe.iLsfxCIvu', /only Tidemark's letters/],
   ] as const) {
     assertRefused(await filter(command, f.config), why);
   }
@@ -168,18 +165,23 @@ test('anything else is refused: other commands, a login shell, rsync writes and 
   }
 });
 
-test("a pull with Tidemark's own rsync arguments goes through the filter, as root and with sudo rsync", async () => {
-  const f = await shared;
-  const source = join(f.dir, 'source');
-  await mkdir(join(source, 'with space'), { recursive: true });
-  await writeFile(join(source, 'with space', 'file'), 'content\n');
-  // Stands in for ssh: drops "-l user host" and runs the filter with the rest as the client's command.
+/** Stands in for ssh: drops "-l user host" and runs the filter with the rest as the client's command. */
+async function fakeSshIn(f: Fixture): Promise<string> {
   const fakeSsh = join(f.dir, 'fake-ssh');
   await writeFile(
     fakeSsh,
     `#!/bin/sh\nwhile [ "$1" != 127.0.0.1 ]; do shift; done\nshift\nSSH_ORIGINAL_COMMAND="$*" exec sh ${packagedFilterPath} "$FILTER_CONFIG"\n`,
   );
   await chmod(fakeSsh, 0o755);
+  return fakeSsh;
+}
+
+test("a pull with Tidemark's own rsync arguments goes through the filter, as root and with sudo rsync", async () => {
+  const f = await shared;
+  const source = join(f.dir, 'source');
+  await mkdir(join(source, 'with space'), { recursive: true });
+  await writeFile(join(source, 'with space', 'file'), 'content\n');
+  const fakeSsh = await fakeSshIn(f);
   for (const [sudo, config] of [
     [false, f.config],
     [true, f.sudoConfig],
@@ -217,7 +219,89 @@ test("a pull with Tidemark's own rsync arguments goes through the filter, as roo
     },
   );
   assert.notEqual(push.exitCode, 0);
-  assert.match(push.stderr, /tidemark-ssh-filter: refused: not a Tidemark command: rsync --server -/);
+  assert.match(push.stderr, /tidemark-ssh-filter: refused: rsync may write only beneath \/var\/lib\/tidemark\/restore/);
+});
+
+test('verify commands and a restore push beneath restore-root go through; a push elsewhere, through a symlink or with a second destination is refused', async () => {
+  const f = await shared;
+  const source = join(f.dir, 'restore-source');
+  await mkdir(join(source, 'etc'), { recursive: true });
+  await writeFile(join(source, 'etc', 'file with space'), 'restored\n');
+  const root = join(f.dir, 'restore-root');
+  const config = join(f.dir, 'filter-restore.conf');
+  for (const sudo of [false, true]) {
+    const steps = {
+      hooks: { dir: f.hooks, timeoutMs: hourMs, onFailure: 'continue' as const },
+      veto: { dir: f.veto, retryIntervalMs: 1, retries: 0 },
+      excludeFile: f.excludeFile,
+    };
+    await writeFile(config, filterConfig('h', commandTemplates(steps, sudo), sudo, root));
+    // verify: the names on stdin, stat and sha256sum as verify sends them.
+    const [stat, hash] = verifyCommands(sudo);
+    const stated = await filter(stat!, config, `${join(source, 'etc', 'file with space')}\0`);
+    assert.equal(stated.exitCode, 0, stated.stderr);
+    assert.match(stated.stdout, /^9 \d+ [0-9a-f]+ \S+file with space\0$/);
+    const hashed = await filter(hash!, config, `${join(source, 'etc', 'file with space')}\0`);
+    assert.equal(hashed.exitCode, 0, hashed.stderr);
+    assert.match(hashed.stdout, /^[0-9a-f]{64} {2}\S+file with space\0$/);
+    assertRefused(await filter(`${stat!} ; id`, config, ''), /not a Tidemark command/);
+    assertRefused(await filter(stat!.replace('stat', 'cat'), config, ''), /not a Tidemark command/);
+
+    // restore --to-host: Tidemark's own push arguments, through a stand-in for ssh.
+    const fakeSsh = await fakeSshIn(f);
+    const push = async (dir: string, dryRun = false) => {
+      const plan: RestorePlan = {
+        host: 'h',
+        server: 'b',
+        dataset: 'pool/h',
+        snapshot: 'tidemark-20261201T000000Z',
+        paths: ['/etc'],
+        target: {
+          kind: 'host',
+          host: 'h',
+          dir,
+          remote: { address: '127.0.0.1', port: 22, user: 'root', sudo },
+          ssh: { identityFile: '/dev/null', knownHostsFile: '/dev/null' },
+        },
+        dryRun,
+        bandwidthLimit: '10M',
+        ioTimeoutSeconds: 600,
+        heartbeatTimeoutMs: 60_000,
+      };
+      const args = restoreRsyncArgs(plan, source).map((arg) => (arg.startsWith('--rsh=') ? `--rsh=${fakeSsh}` : arg));
+      return execa('rsync', args, { env: { FILTER_CONFIG: config }, reject: false, input: '' });
+    };
+    const inside = join(root, `snap-${sudo}`);
+    const dry = await push(`${inside}/`, true);
+    assert.equal(dry.exitCode, 0, dry.stderr);
+    const pushed = await push(`${inside}/`);
+    assert.equal(pushed.exitCode, 0, pushed.stderr);
+    assert.equal(await readFile(join(inside, 'etc', 'file with space'), 'utf8'), 'restored\n');
+
+    const elsewhere = await push(join(f.dir, 'elsewhere/'));
+    assert.notEqual(elsewhere.exitCode, 0);
+    assert.match(elsewhere.stderr, /refused: rsync may write only beneath/);
+    // A link inside the root (say, restored from a backup) leading out of it.
+    await symlink(f.dir, join(root, `link-out-${sudo}`));
+    const viaLink = await push(join(root, `link-out-${sudo}`, 'escaped/'));
+    assert.match(viaLink.stderr, /refused: rsync may write only beneath/);
+    assert.equal(existsSync(join(f.dir, 'escaped')), false);
+  }
+  const flags = '-slHogDtpAXrRSe.iLsfxCIvu';
+  const stdin = (...args: string[]) => `${args.join('\0')}\0\0`;
+  for (const [input, why] of [
+    [stdin('rsync', '.', join(root, 'a'), join(root, 'b')), /exactly one destination/],
+    [stdin('rsync', '--delete', '.', join(root, 'a')), /--delete is not one Tidemark sends/],
+    [stdin('rsync', '--inplace', '.', join(root, 'a')), /not one Tidemark sends to a receiver/],
+    [stdin('rsync', '.', `${root}-sibling/a`), /may write only beneath/],
+    [stdin('rsync', '.', `${root}/../x`), /contains \.\./],
+  ] as const) {
+    assertRefused(await filter(`rsync --server ${flags}`, config, input), why);
+  }
+  assertRefused(
+    await filter(`rsync --server --sender ${flags}`, config, stdin('rsync', '--mkpath', '.', '/etc')),
+    /--mkpath is not one Tidemark sends/,
+  );
 });
 
 test("host-setup: from= lists the servers' addresses only when every server of the host has one", () => {
@@ -234,10 +318,17 @@ hosts:
     authorizedKeysLine('ssh-ed25519 AAAA tidemark\n', full.serverAddresses, full.filterCommand),
     'restrict,from="192.0.2.10,2001:db8::/64",command="/usr/local/lib/tidemark/tidemark-ssh-filter" ssh-ed25519 AAAA tidemark',
   );
-  assert.deepEqual(full.sudoers.slice(-2), [
-    'backup ALL=(root) NOPASSWD: /usr/bin/rsync --server --sender -*',
-    'backup ALL=(root) NOPASSWD: /usr/bin/timeout -k 10 600 run-parts --report /etc/backup-scripts',
-  ]);
+  assert.deepEqual(
+    full.sudoers.filter((line) => !line.startsWith('#')),
+    [
+      'backup ALL=(root) NOPASSWD: /usr/bin/rsync --server --sender -*',
+      'backup ALL=(root) NOPASSWD: /usr/bin/timeout -k 10 600 run-parts --report /etc/backup-scripts',
+      'backup ALL=(root) NOPASSWD: /usr/bin/stat --printf *',
+      'backup ALL=(root) NOPASSWD: /usr/bin/sha256sum -z -- *',
+      'backup ALL=(root) NOPASSWD: /usr/bin/rsync --server -* . /var/lib/tidemark/restore/*',
+    ],
+  );
+  assert.match(full.filterConfig, /^restore-root=\/var\/lib\/tidemark\/restore$/m);
   assert.match(full.filterConfig, /^sudo=yes$/m);
   const partial = hostSetup(parseInventory(text(undefined)), { host: 'web' });
   assert.deepEqual(partial.serverAddresses, []);

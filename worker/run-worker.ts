@@ -16,6 +16,7 @@ import { workflowBundlePath, workflowsPath } from './bundle.js';
 import { TidemarkError } from '../domain/errors.js';
 import { noteSecretVariables } from '../inventory/child-env.js';
 import { checkRsyncVersion } from './rsync-version.js';
+import { beatWhileRunning } from './liveness.js';
 import { logLevels, sdkLogger, tidemarkLog } from './log.js';
 import { connectionOptions, temporalUnavailable } from '../inventory/temporal-connection.js';
 import { missingSearchAttributes } from '../domain/search-attributes.js';
@@ -121,9 +122,17 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
     { server: options.server, queues, temporal: describeConnection(temporal) },
     `tidemark worker for ${options.server}: polling ${queues.join(', ')} on ${describeConnection(temporal)}`,
   );
+  const stopBeat = beatWhileRunning(
+    connection,
+    temporal.namespace,
+    options.server,
+    `${common.identity} pid ${process.pid}`,
+    (message) => log.warn({ server: options.server }, message),
+  );
   try {
     await Promise.all(workers.map((worker) => worker.run()));
   } finally {
+    await stopBeat();
     await metricsServer?.close();
     await connection.close();
   }
@@ -153,3 +162,6 @@ async function refuseWithoutSearchAttributes(connection: NativeConnection, names
     );
   }
 }
+
+/** The worker's restore steps run in the caller's process, for `tidemark restore --offline`. */
+export { OfflineRestoreFailure, restoreOffline } from '../activities/index.js';

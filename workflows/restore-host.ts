@@ -5,7 +5,13 @@ import { ApplicationFailure, CancellationScope, defineQuery, isCancellation, set
 import { formatDuration } from '../domain/duration.js';
 import { innermostCause } from '../domain/failures.js';
 import { explainStepFailure, onServer, onTransferSlot, stepPolicy } from './step-policy.js';
-import type { RestoreInput, RestorePlan, RestoreProgress, RestoreSummary } from '../domain/restore.js';
+import {
+  restoreSummary,
+  type RestoreInput,
+  type RestorePlan,
+  type RestoreProgress,
+  type RestoreSummary,
+} from '../domain/restore.js';
 
 /** Which step the restore is in; copy figures are in the copy activity's heartbeat details. */
 export const restoreProgressQuery = defineQuery<RestoreProgress>('restoreProgress');
@@ -28,22 +34,7 @@ export async function restoreHost(input: RestoreInput): Promise<RestoreSummary> 
       view,
     );
     progress.phase = 'closing';
-    const target =
-      plan.target.kind === 'local' ? `${plan.server}:${plan.target.dir}` : `${plan.target.host}:${plan.target.dir}`;
-    const what = plan.paths.length > 0 ? plan.paths.join(', ') : 'everything';
-    const message = plan.dryRun
-      ? `dry run: ${copy.filesTransferred} changes restoring ${what} from ${plan.snapshot} to ${target}`
-      : `restored ${what} from ${plan.dataset}@${plan.snapshot} to ${target}: ${copy.filesTransferred} files, ${copy.bytesTransferred} bytes in ${formatDuration(Date.now() - started)}`;
-    return {
-      host: plan.host,
-      server: plan.server,
-      snapshot: plan.snapshot,
-      target,
-      paths: plan.paths,
-      dryRun: plan.dryRun,
-      message,
-      ...copy,
-    };
+    return restoreSummary(plan, copy, formatDuration(Date.now() - started));
   } catch (error) {
     const phase = progress.phase;
     progress.phase = 'failed';
