@@ -32,9 +32,9 @@ const netboxRoot = join(cacheDir, 'netbox-root');
 const venv = '/opt/netbox-venv';
 /** By path: the NetBox processes get PATH of the root, where chroot is not. */
 const chroot = '/usr/sbin/chroot';
-const pgBin = '/usr/lib/postgresql/15/bin';
+export const pgBin = '/usr/lib/postgresql/15/bin';
 /** PostgreSQL refuses to run as root; its files belong to the Debian package's user. */
-const pgUser = 'postgres';
+export const pgUser = 'postgres';
 
 export interface DevNetbox {
   /** http://127.0.0.1:<port> */
@@ -353,7 +353,7 @@ function netboxEnv(root: string): NodeJS.ProcessEnv {
 }
 
 /** PostgreSQL on a free loopback port, tuned for throw-away data (no fsync); returns its stop. */
-async function startPostgres(pgData: string, dir: string): Promise<() => Promise<void>> {
+export async function startPostgres(pgData: string, dir: string): Promise<() => Promise<void>> {
   const port = await freePort();
   writeFileSync(join(pgData, 'tidemark-port'), String(port));
   const log = join(dir, 'postgres.log');
@@ -396,7 +396,7 @@ async function startPostgres(pgData: string, dir: string): Promise<() => Promise
   return () => stopChild(postgres);
 }
 
-function pgPortOf(pgData: string): number {
+export function pgPortOf(pgData: string): number {
   return Number(readFileSync(join(pgData, 'tidemark-port'), 'utf8'));
 }
 
@@ -418,19 +418,19 @@ async function startRedis(dir: string): Promise<{ port: number; stop(): Promise<
   return { port, stop: () => stopChild(redis) };
 }
 
-async function asPostgres(command: string, args: string[]): Promise<void> {
+export async function asPostgres(command: string, args: string[]): Promise<void> {
   await execa('setpriv', ['--reuid', pgUser, '--regid', pgUser, '--init-groups', '--', command, ...args], {
     cwd: '/tmp',
   });
 }
 
-function spawnLogged(command: string, args: string[], log: string, env?: NodeJS.ProcessEnv): ChildProcess {
+export function spawnLogged(command: string, args: string[], log: string, env?: NodeJS.ProcessEnv): ChildProcess {
   const fd = openSync(log, 'a');
   return spawn(command, args, { stdio: ['ignore', fd, fd], cwd: '/tmp', ...(env ? { env } : {}) });
 }
 
 /** SIGTERM, then SIGKILL after 10 s. */
-async function stopChild(child: ChildProcess): Promise<void> {
+export async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
@@ -439,7 +439,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-function tail(file: string): string {
+export function tail(file: string): string {
   try {
     return readFileSync(file, 'utf8').split('\n').slice(-20).join('\n');
   } catch {
@@ -447,11 +447,11 @@ function tail(file: string): string {
   }
 }
 
-function uidOf(user: string): number {
+export function uidOf(user: string): number {
   return idOf(user, 2);
 }
 
-function gidOf(user: string): number {
+export function gidOf(user: string): number {
   return idOf(user, 3);
 }
 
