@@ -81,7 +81,9 @@ export const zabbixTargetSchema = z
       .describe(
         'Zabbix API (…/api_jsonrpc.php): with apiTokenFile, items are read back so a value Zabbix stored as unsupported (wrong type) fails the target.',
       ),
-    apiTokenFile: absolutePath.optional().describe('File holding a Zabbix API token (first line) that may read the items.'),
+    apiTokenFile: absolutePath
+      .optional()
+      .describe('File holding a Zabbix API token (first line) that may read the items.'),
     attempts,
   })
   .strict()

@@ -127,7 +127,11 @@ export async function zabbixSend(
 }
 
 /** How many of `items` the server refused; throws when it did not answer "success" with counts. */
-async function refusedCount(server: string, port: number, items: ZabbixItem[]): Promise<{ failed: number; info: string }> {
+async function refusedCount(
+  server: string,
+  port: number,
+  items: ZabbixItem[],
+): Promise<{ failed: number; info: string }> {
   const answer = await zabbixSend(server, port, items);
   const counts = answer.response === 'success' ? parseSenderInfo(answer.info ?? '') : undefined;
   if (!counts) throw new Error(`Zabbix ${server}:${port} answered ${JSON.stringify(answer).slice(0, 200)}`);

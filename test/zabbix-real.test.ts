@@ -2,7 +2,7 @@
 // discovery creating the items on the host, a backup's values stored at the run's own clock (a retried
 // delivery too), and items Zabbix refuses (unknown key, wrong value type) reported with their names.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { BackupSummary } from '../domain/backup.js';
@@ -28,6 +28,8 @@ before(async () => {
   zabbix = await startZabbix();
   console.log(`zabbix: server, database and API ready in ${Date.now() - started} ms`);
   rig = await createRig('zbx');
+  mkdirSync(join(rig.source, 'etc'), { recursive: true });
+  writeFileSync(join(rig.source, 'etc/hostname'), 'demo-host\n');
   zabbixHost = `zbx-${rig.server}`;
 });
 after(async () => {
@@ -48,7 +50,14 @@ test('the shipped template imports through configuration.import; discovery makes
     await zabbix.api('configuration.import', {
       format: 'yaml',
       source,
-      rules: { groups: { createMissing: true }, templates: create, discoveryRules: create, items: create, triggers: create, valueMaps: create },
+      rules: {
+        groups: { createMissing: true },
+        templates: create,
+        discoveryRules: create,
+        items: create,
+        triggers: create,
+        valueMaps: create,
+      },
     }),
     true,
   );
@@ -56,9 +65,15 @@ test('the shipped template imports through configuration.import; discovery makes
     filter: { host: ['Tidemark backup'] },
   });
   templateId = template!.templateid;
-  const [group] = await zabbix.api<Array<{ groupid: string }>>('hostgroup.get', { filter: { name: ['Linux servers'] } });
+  const [group] = await zabbix.api<Array<{ groupid: string }>>('hostgroup.get', {
+    filter: { name: ['Linux servers'] },
+  });
   groupId = group!.groupid;
-  await zabbix.api('host.create', { host: zabbixHost, groups: [{ groupid: groupId }], templates: [{ templateid: templateId }] });
+  await zabbix.api('host.create', {
+    host: zabbixHost,
+    groups: [{ groupid: groupId }],
+    templates: [{ templateid: templateId }],
+  });
   await zabbix.reloadConfiguration();
 
   // What each notification sends first: the host's discovery value, naming the run's server.
@@ -74,11 +89,15 @@ test('the shipped template imports through configuration.import; discovery makes
   const expected = valueKeys.map((name) => `tidemark.${name}[${rig.server}]`).sort();
   await waitFor('the discovered items', async () => (await itemsOf(zabbixHost)).length === expected.length, 30_000);
   assert.deepEqual((await itemsOf(zabbixHost)).map((item) => item.key_).sort(), expected);
-  const triggers = await zabbix.api<Array<{ description: string }>>('trigger.get', {
-    host: zabbixHost,
-    output: ['description'],
-  });
-  assert.deepEqual(triggers.map((trigger) => trigger.description).sort(), [
+  const triggers = () =>
+    zabbix.api<Array<{ description: string }>>('trigger.get', { host: zabbixHost, output: ['description'] });
+  await waitFor('the discovered triggers', async () => (await triggers()).length > 0, 30_000).catch(
+    async (error: Error) => {
+      const rules = await zabbix.api('discoveryrule.get', { host: zabbixHost, output: ['key_', 'state', 'error'] });
+      throw new Error(`${error.message}: discovery rule ${JSON.stringify(rules)}`);
+    },
+  );
+  assert.deepEqual((await triggers()).map((trigger) => trigger.description).sort(), [
     `Backup of {HOST.NAME} on ${rig.server} ended with a warning`,
     `Backup of {HOST.NAME} on ${rig.server} failed`,
     `No successful backup of {HOST.NAME} on ${rig.server} for {$TIDEMARK.STALE}`,
@@ -100,8 +119,10 @@ test("a backup's values arrive with the run's own clock, once each, and the API 
   });
   await rig.startWorker();
   const run = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
-  assert.equal(run.exitCode, 0, run.stderr);
-  const summary = (await rig.client.workflow.getHandle(backupWorkflowId(rig.hostName, rig.server)).result()) as BackupSummary;
+  assert.equal(run.exitCode, 0, `${run.stdout}\n${run.stderr}`);
+  const summary = (await rig.client.workflow
+    .getHandle(backupWorkflowId(rig.hostName, rig.server))
+    .result()) as BackupSummary;
   assert.deepEqual(
     summary.notifications?.map(({ ok, error }) => ({ ok, error })),
     [{ ok: true, error: undefined }],
