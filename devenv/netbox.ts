@@ -19,7 +19,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { execa } from 'execa';
 import { request } from 'undici';
@@ -34,7 +34,7 @@ const venv = '/opt/netbox-venv';
 const chroot = '/usr/sbin/chroot';
 export const pgBin = '/usr/lib/postgresql/15/bin';
 /** PostgreSQL refuses to run as root; its files belong to the Debian package's user. */
-export const pgUser = 'postgres';
+const pgUser = 'postgres';
 
 export interface DevNetbox {
   /** http://127.0.0.1:<port> */
@@ -193,24 +193,7 @@ export async function startNetbox(options: NetboxOptions = {}): Promise<DevNetbo
  * reused by every later start. */
 async function ensureTemplate(version: string): Promise<string> {
   const template = join(cacheDir, 'netbox', `pg-template-${version}`);
-  if (existsSync(join(template, 'tidemark-migrated'))) return template;
-  rmSync(template, { recursive: true, force: true });
-  const dir = mkdtempSync('/tmp/tidemark-netbox-template-');
-  try {
-    const pgData = join(dir, 'pg');
-    mkdirSync(pgData);
-    chownSync(dir, uidOf(pgUser), gidOf(pgUser));
-    chownSync(pgData, uidOf(pgUser), gidOf(pgUser));
-    await asPostgres(join(pgBin, 'initdb'), [
-      '-D',
-      pgData,
-      '-U',
-      'postgres',
-      '--auth=trust',
-      '--encoding=UTF8',
-      '--locale=C.UTF-8',
-    ]);
-    const stopPostgres = await startPostgres(pgData, dir);
+  return cachedCluster(template, 'tidemark-migrated', `${version}\n`, async (pgData, dir) => {
     const redis = await startRedis(dir);
     try {
       await asPostgres(join(pgBin, 'createdb'), [
@@ -248,12 +231,48 @@ async function ensureTemplate(version: string): Promise<string> {
     } finally {
       rmSync(join(netboxRoot, '/tmp', `${basename(dir)}-conf`), { recursive: true, force: true });
       await redis.stop();
+    }
+  });
+}
+
+/**
+ * The database cluster at `template` (under .cache/), made once: a new cluster in a temporary folder, `fill`
+ * run while its PostgreSQL runs, then copied to `template` and marked complete with file `marker`. Later
+ * calls return it at once; each user copies it (`cp -a`) into a folder of its own.
+ */
+export async function cachedCluster(
+  template: string,
+  marker: string,
+  markerText: string,
+  fill: (pgData: string, dir: string) => Promise<void>,
+): Promise<string> {
+  if (existsSync(join(template, marker))) return template;
+  rmSync(template, { recursive: true, force: true });
+  const dir = mkdtempSync(`/tmp/tidemark-${basename(dirname(template))}-template-`);
+  try {
+    const pgData = join(dir, 'pg');
+    mkdirSync(pgData);
+    chownSync(dir, uidOf(pgUser), gidOf(pgUser));
+    chownSync(pgData, uidOf(pgUser), gidOf(pgUser));
+    await asPostgres(join(pgBin, 'initdb'), [
+      '-D',
+      pgData,
+      '-U',
+      'postgres',
+      '--auth=trust',
+      '--encoding=UTF8',
+      '--locale=C.UTF-8',
+    ]);
+    const stopPostgres = await startPostgres(pgData, dir);
+    try {
+      await fill(pgData, dir);
+    } finally {
       await stopPostgres();
     }
-    mkdirSync(join(cacheDir, 'netbox'), { recursive: true });
+    mkdirSync(dirname(template), { recursive: true });
     // Copied (cp -a keeps PostgreSQL's ownership; /tmp may be another filesystem), then marked complete.
     await execa('cp', ['-a', pgData, template]);
-    writeFileSync(join(template, 'tidemark-migrated'), `${version}\n`);
+    writeFileSync(join(template, marker), markerText);
     return template;
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -418,7 +437,7 @@ async function startRedis(dir: string): Promise<{ port: number; stop(): Promise<
   return { port, stop: () => stopChild(redis) };
 }
 
-export async function asPostgres(command: string, args: string[]): Promise<void> {
+async function asPostgres(command: string, args: string[]): Promise<void> {
   await execa('setpriv', ['--reuid', pgUser, '--regid', pgUser, '--init-groups', '--', command, ...args], {
     cwd: '/tmp',
   });
@@ -447,11 +466,11 @@ export function tail(file: string): string {
   }
 }
 
-export function uidOf(user: string): number {
+function uidOf(user: string): number {
   return idOf(user, 2);
 }
 
-export function gidOf(user: string): number {
+function gidOf(user: string): number {
   return idOf(user, 3);
 }
 

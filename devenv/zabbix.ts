@@ -9,24 +9,13 @@
 // The Debian frontend reads its configuration from /etc/zabbix/zabbix.conf.php only: ours takes the
 // database and server ports from the environment of each `php -S`, so several test frontends can run at once.
 import { type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { execa } from 'execa';
 import { cacheDir } from './paths.js';
-import {
-  asPostgres,
-  gidOf,
-  pgBin,
-  pgPortOf,
-  pgUser,
-  spawnLogged,
-  startPostgres,
-  stopChild,
-  tail,
-  uidOf,
-} from './netbox.js';
+import { cachedCluster, pgBin, pgPortOf, spawnLogged, startPostgres, stopChild, tail } from './netbox.js';
 import { freePort } from '../worker/free-port.js';
 import { waitFor } from './process.js';
 import { zabbixApiCall, type ZabbixApi } from '../notify/zabbix-api.js';
@@ -62,18 +51,13 @@ export async function startZabbix(): Promise<DevZabbix> {
     );
   writeFrontendConfig();
   const template = await ensureTemplate(await zabbixVersion());
-  const dir = mkdtempSync('/tmp/tidemark-zabbix-');
-  chmodSync(dir, 0o711);
-  const stops: Array<() => Promise<void>> = [];
+  const { dir, dbPort, stopDatabase } = await startDatabaseCopy(template);
+  // Last started, first stopped; the database (and the folder) last of all.
+  const stops: Array<() => Promise<void>> = [stopDatabase];
   const stop = async () => {
     for (const step of stops.reverse()) await step().catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const pgData = join(dir, 'pg');
-    await execa('cp', ['-a', template, pgData]);
-    stops.push(await startPostgres(pgData, dir));
-    const dbPort = pgPortOf(pgData);
     const trapperPort = await freeServerPort();
     const config = writeServerConfig(dir, dbPort, trapperPort);
     const serverLog = join(dir, 'zabbix_server.log');
@@ -116,51 +100,49 @@ async function zabbixVersion(): Promise<string> {
 /** The database cluster with the package's schema and data for `version`, made once and reused. */
 async function ensureTemplate(version: string): Promise<string> {
   const template = join(cacheDir, 'zabbix', `pg-template-${version}`);
-  if (existsSync(join(template, 'tidemark-loaded'))) return template;
-  rmSync(template, { recursive: true, force: true });
-  const dir = mkdtempSync('/tmp/tidemark-zabbix-template-');
-  try {
-    const pgData = join(dir, 'pg');
-    mkdirSync(pgData);
-    chownSync(dir, uidOf(pgUser), gidOf(pgUser));
-    chownSync(pgData, uidOf(pgUser), gidOf(pgUser));
-    await asPostgres(join(pgBin, 'initdb'), [
-      '-D',
-      pgData,
-      '-U',
-      'postgres',
-      '--auth=trust',
-      '--encoding=UTF8',
-      '--locale=C.UTF-8',
+  return cachedCluster(template, 'tidemark-loaded', `${version}\n`, async (pgData) => {
+    const started = Date.now();
+    const psql = [join(pgBin, 'psql'), '-h', '127.0.0.1', '-p', String(pgPortOf(pgData)), '-U', 'postgres'];
+    await execa(psql[0]!, [...psql.slice(1), '-q', '-c', 'CREATE DATABASE zabbix']);
+    const sql = ['schema', 'images', 'data'].map((name) => gunzipSync(readFileSync(join(sqlDir, `${name}.sql.gz`))));
+    await execa(psql[0]!, [...psql.slice(1), '-q', '-1', '-v', 'ON_ERROR_STOP=1', '-d', 'zabbix'], {
+      input: Buffer.concat(sql),
+      stdout: 'ignore',
+    });
+    // The bundled "Zabbix server" host polls an agent that is not there: off, to keep the tests quiet.
+    await execa(psql[0]!, [
+      ...psql.slice(1),
+      '-q',
+      '-d',
+      'zabbix',
+      '-c',
+      "UPDATE hosts SET status = 1 WHERE host = 'Zabbix server'",
     ]);
+    const seconds = Math.round((Date.now() - started) / 1000);
+    console.log(`zabbix: database ${version} loaded from the package's SQL in ${seconds} s`);
+  });
+}
+
+/** PostgreSQL on a copy of the template, in a new folder that stopping it removes. */
+async function startDatabaseCopy(
+  template: string,
+): Promise<{ dir: string; dbPort: number; stopDatabase(): Promise<void> }> {
+  const dir = mkdtempSync('/tmp/tidemark-zabbix-');
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  try {
+    // PostgreSQL (another user) must reach its data folder inside.
+    chmodSync(dir, 0o711);
+    const pgData = join(dir, 'pg');
+    await execa('cp', ['-a', template, pgData]);
     const stopPostgres = await startPostgres(pgData, dir);
-    try {
-      const started = Date.now();
-      const port = pgPortOf(pgData);
-      await asPostgres(join(pgBin, 'createdb'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', 'zabbix']);
-      const sql = ['schema', 'images', 'data'].map((name) => gunzipSync(readFileSync(join(sqlDir, `${name}.sql.gz`))));
-      await execa(
-        join(pgBin, 'psql'),
-        ['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-q', '-1', '-v', 'ON_ERROR_STOP=1', '-d', 'zabbix'],
-        { input: Buffer.concat(sql), stdout: 'ignore' },
-      );
-      // The bundled "Zabbix server" host polls an agent that is not there: off, to keep the tests quiet.
-      await execa(join(pgBin, 'psql'), [
-        ...['-h', '127.0.0.1', '-p', String(port), '-U', 'postgres', '-q', '-d', 'zabbix'],
-        ...['-c', "UPDATE hosts SET status = 1 WHERE host = 'Zabbix server'"],
-      ]);
-      console.log(
-        `zabbix: database ${version} loaded from the package's SQL in ${Math.round((Date.now() - started) / 1000)} s`,
-      );
-    } finally {
+    const stopDatabase = async () => {
       await stopPostgres();
-    }
-    mkdirSync(join(cacheDir, 'zabbix'), { recursive: true });
-    await execa('cp', ['-a', pgData, template]);
-    writeFileSync(join(template, 'tidemark-loaded'), `${version}\n`);
-    return template;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+      removeDir();
+    };
+    return { dir, dbPort: pgPortOf(pgData), stopDatabase };
+  } catch (error) {
+    removeDir();
+    throw error;
   }
 }
 

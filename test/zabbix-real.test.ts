@@ -37,6 +37,13 @@ after(async () => {
   await zabbix?.stop();
 });
 
+/** Waits until the trapper takes a value for this item (once Zabbix has loaded it into its configuration). */
+const acceptedAlone = (host: string, key: string) =>
+  waitFor(`${host} ${key} accepted`, async () => {
+    const answer = await zabbixSend('127.0.0.1', zabbix.trapperPort, [{ host, key, value: '0' }]);
+    return /processed: 1; failed: 0/.test(answer.info ?? '');
+  });
+
 const itemsOf = (host: string) =>
   zabbix.api<Array<{ key_: string; value_type: string; state: string; error: string }>>('item.get', {
     output: ['key_', 'value_type', 'state', 'error'],
@@ -204,12 +211,7 @@ test('items Zabbix refuses fail the notification naming them: an unknown key, th
     apiUrl: zabbix.apiUrl,
     apiTokenFile: zabbix.apiTokenFile,
   };
-  await waitFor('the hand-made items in the configuration cache', async () => {
-    const answer = await zabbixSend('127.0.0.1', zabbix.trapperPort, [
-      { host, key: `tidemark.status[${rig.server}]`, value: '0' },
-    ]);
-    return /failed: 0/.test(answer.info ?? '');
-  });
+  await acceptedAlone(host, `tidemark.status[${rig.server}]`);
   await assert.rejects(sendZabbix(target, summary, new Date()), (error: Error) => {
     assert.match(
       error.message,
@@ -220,12 +222,7 @@ test('items Zabbix refuses fail the notification naming them: an unknown key, th
 
   await zabbix.api('item.create', [trapper('duration', 3)]);
   await zabbix.reloadConfiguration();
-  await waitFor('the new item in the configuration cache', async () => {
-    const answer = await zabbixSend('127.0.0.1', zabbix.trapperPort, [
-      { host, key: `tidemark.duration[${rig.server}]`, value: '1' },
-    ]);
-    return /failed: 0/.test(answer.info ?? '');
-  });
+  await acceptedAlone(host, `tidemark.duration[${rig.server}]`);
   await assert.rejects(sendZabbix(target, summary, new Date()), (error: Error) => {
     assert.match(
       error.message,
