@@ -376,6 +376,10 @@ test('inventory: notify targets at top level and per server, with ids; errors na
     /^notify\.0\.server: expected a host name or address without port/m,
   );
   rejects(
+    'notify: [{ type: zabbix, server: zbx, apiUrl: "https://zbx/api_jsonrpc.php" }]',
+    /^notify\.0\.apiTokenFile: set both apiUrl and apiTokenFile/m,
+  );
+  rejects(
     'notify: [{ type: healthchecks, url: "https://hc/x", attempts: 0 }]',
     /^notify\.0\.attempts: expected an integer 1-20/m,
   );
