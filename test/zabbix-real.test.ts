@@ -109,7 +109,39 @@ test('the shipped template imports through configuration.import; discovery makes
     `Backup of {HOST.NAME} on ${rig.server} failed`,
     `No successful backup of {HOST.NAME} on ${rig.server} for {$TIDEMARK.STALE}`,
   ]);
+
+  // The template's triggers fire: a failed run two days ago, and its last success as old (stale past 36h).
+  const twoDaysAgo = Math.floor(Date.now() / 1000) - 2 * 86_400;
+  const old = (name: string, value: string) => ({
+    host: zabbixHost,
+    key: `tidemark.${name}[${rig.server}]`,
+    value,
+    clock: twoDaysAgo,
+    ns: 0,
+  });
+  await waitFor('the discovered items taking values', async () => {
+    const answer = await zabbixSend('127.0.0.1', zabbix.trapperPort, [
+      old('status', '2'),
+      old('last_success', String(twoDaysAgo)),
+    ]);
+    return /processed: 2; failed: 0/.test(answer.info ?? '');
+  });
+  await waitFor('the failed and stale triggers in PROBLEM', async () => (await problems()).length === 2, 30_000);
+  assert.deepEqual(await problems(), [
+    `Backup of {HOST.NAME} on ${rig.server} failed`,
+    `No successful backup of {HOST.NAME} on ${rig.server} for {$TIDEMARK.STALE}`,
+  ]);
 });
+
+/** Descriptions of the host's triggers in PROBLEM state. */
+async function problems(): Promise<string[]> {
+  const triggers = await zabbix.api<Array<{ description: string }>>('trigger.get', {
+    host: zabbixHost,
+    output: ['description'],
+    filter: { value: 1 },
+  });
+  return triggers.map((trigger) => trigger.description).sort();
+}
 
 test("a backup's values arrive with the run's own clock, once each, and the API confirms them", async () => {
   editInventory(rig, (inventory) => {
@@ -154,6 +186,7 @@ test("a backup's values arrive with the run's own clock, once each, and the API 
     return zabbix.api<Array<{ clock: string; ns: string; value: string }>>('history.get', {
       itemids: [item.itemid],
       history: Number(item.value_type),
+      time_from: clock,
       output: 'extend',
     });
   };
@@ -167,6 +200,7 @@ test("a backup's values arrive with the run's own clock, once each, and the API 
   assert.equal((await history('last_success'))[0]!.value, String(clock));
   assert.equal((await history('bytes'))[0]!.value, String(summary.bytesTransferred));
   assert.match((await history('message'))[0]!.value, /^BACKUP OK - /);
+  await waitFor('the failed and stale triggers back to OK', async () => (await problems()).length === 0, 30_000);
 });
 
 test('items Zabbix refuses fail the notification naming them: an unknown key, then a wrong value type', async () => {
