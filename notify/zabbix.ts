@@ -106,10 +106,8 @@ export async function zabbixSend(
     };
     socket.setTimeout(timeoutMs, () => fail(new Error(`no answer within ${timeoutMs} ms`)));
     socket.once('error', fail);
-    socket.once('connect', () => {
-      const clock = Math.floor(Date.now() / 1000);
-      socket.write(zabbixFrame({ request: 'sender data', data: items, clock, ns: 0 }));
-    });
+    // No request-level clock: with one, Zabbix would shift the items' own clocks by the clock difference.
+    socket.once('connect', () => socket.write(zabbixFrame({ request: 'sender data', data: items })));
     socket.on('data', (chunk: Buffer) => {
       received = Buffer.concat([received, chunk]);
       try {
