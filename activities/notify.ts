@@ -16,7 +16,7 @@ import type { Inventory } from '../inventory/schema.js';
 import { sendHealthchecks, sendPing } from '../notify/healthchecks.js';
 import { sendIcinga } from '../notify/icinga.js';
 import { sendFailureMail } from '../notify/mail.js';
-import { recordOutcomeInFile } from '../notify/state.js';
+import { recordedFinish, recordOutcomeInFile } from '../notify/state.js';
 import { PermanentNotifyError, resolveNotifyTargets, targetRef } from '../notify/targets.js';
 import { sendWebhook, type RunInfo } from '../notify/webhook.js';
 import { sendZabbix } from '../notify/zabbix.js';
@@ -48,6 +48,14 @@ function execution(): { workflowId: string; runId: string } {
 function runInfo(inventory: Inventory): RunInfo {
   const { workflowId, runId } = execution();
   return { workflowId, runId, url: runUrl(resolveTemporal(inventory), workflowId, runId) };
+}
+
+/** The run's finish as recorded by recordOutcome, else when this notification was first scheduled: the
+ * same on every retry. */
+async function runFinishedAt(inventory: Inventory, summary: BackupSummary): Promise<Date> {
+  const { stateFile } = resolveMonitoring(inventory, summary.server);
+  const recorded = await recordedFinish(stateFile, summary, execution().runId);
+  return recorded ?? new Date(Context.current().info.scheduledTimestampMs);
 }
 
 export function createNotifyActivities(inventoryPath: string, log: RunLog) {
@@ -117,7 +125,7 @@ export function createNotifyActivities(inventoryPath: string, log: RunLog) {
           case 'healthchecks':
             return result(await sendHealthchecks(target, summary, run.runId));
           case 'zabbix':
-            return result(await sendZabbix(target, summary, new Date()));
+            return result(await sendZabbix(target, summary, await runFinishedAt(inventory, summary)));
           case 'mail':
             return result(await sendFailureMail(target, summary, run, previousStatus));
         }

@@ -19,7 +19,7 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { execa } from 'execa';
 import { request } from 'undici';
@@ -32,7 +32,7 @@ const netboxRoot = join(cacheDir, 'netbox-root');
 const venv = '/opt/netbox-venv';
 /** By path: the NetBox processes get PATH of the root, where chroot is not. */
 const chroot = '/usr/sbin/chroot';
-const pgBin = '/usr/lib/postgresql/15/bin';
+export const pgBin = '/usr/lib/postgresql/15/bin';
 /** PostgreSQL refuses to run as root; its files belong to the Debian package's user. */
 const pgUser = 'postgres';
 
@@ -193,24 +193,7 @@ export async function startNetbox(options: NetboxOptions = {}): Promise<DevNetbo
  * reused by every later start. */
 async function ensureTemplate(version: string): Promise<string> {
   const template = join(cacheDir, 'netbox', `pg-template-${version}`);
-  if (existsSync(join(template, 'tidemark-migrated'))) return template;
-  rmSync(template, { recursive: true, force: true });
-  const dir = mkdtempSync('/tmp/tidemark-netbox-template-');
-  try {
-    const pgData = join(dir, 'pg');
-    mkdirSync(pgData);
-    chownSync(dir, uidOf(pgUser), gidOf(pgUser));
-    chownSync(pgData, uidOf(pgUser), gidOf(pgUser));
-    await asPostgres(join(pgBin, 'initdb'), [
-      '-D',
-      pgData,
-      '-U',
-      'postgres',
-      '--auth=trust',
-      '--encoding=UTF8',
-      '--locale=C.UTF-8',
-    ]);
-    const stopPostgres = await startPostgres(pgData, dir);
+  return cachedCluster(template, 'tidemark-migrated', `${version}\n`, async (pgData, dir) => {
     const redis = await startRedis(dir);
     try {
       await asPostgres(join(pgBin, 'createdb'), [
@@ -248,12 +231,48 @@ async function ensureTemplate(version: string): Promise<string> {
     } finally {
       rmSync(join(netboxRoot, '/tmp', `${basename(dir)}-conf`), { recursive: true, force: true });
       await redis.stop();
+    }
+  });
+}
+
+/**
+ * The database cluster at `template` (under .cache/), made once: a new cluster in a temporary folder, `fill`
+ * run while its PostgreSQL runs, then copied to `template` and marked complete with file `marker`. Later
+ * calls return it at once; each user copies it (`cp -a`) into a folder of its own.
+ */
+export async function cachedCluster(
+  template: string,
+  marker: string,
+  markerText: string,
+  fill: (pgData: string, dir: string) => Promise<void>,
+): Promise<string> {
+  if (existsSync(join(template, marker))) return template;
+  rmSync(template, { recursive: true, force: true });
+  const dir = mkdtempSync(`/tmp/tidemark-${basename(dirname(template))}-template-`);
+  try {
+    const pgData = join(dir, 'pg');
+    mkdirSync(pgData);
+    chownSync(dir, uidOf(pgUser), gidOf(pgUser));
+    chownSync(pgData, uidOf(pgUser), gidOf(pgUser));
+    await asPostgres(join(pgBin, 'initdb'), [
+      '-D',
+      pgData,
+      '-U',
+      'postgres',
+      '--auth=trust',
+      '--encoding=UTF8',
+      '--locale=C.UTF-8',
+    ]);
+    const stopPostgres = await startPostgres(pgData, dir);
+    try {
+      await fill(pgData, dir);
+    } finally {
       await stopPostgres();
     }
-    mkdirSync(join(cacheDir, 'netbox'), { recursive: true });
+    mkdirSync(dirname(template), { recursive: true });
     // Copied (cp -a keeps PostgreSQL's ownership; /tmp may be another filesystem), then marked complete.
     await execa('cp', ['-a', pgData, template]);
-    writeFileSync(join(template, 'tidemark-migrated'), `${version}\n`);
+    writeFileSync(join(template, marker), markerText);
     return template;
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -353,7 +372,7 @@ function netboxEnv(root: string): NodeJS.ProcessEnv {
 }
 
 /** PostgreSQL on a free loopback port, tuned for throw-away data (no fsync); returns its stop. */
-async function startPostgres(pgData: string, dir: string): Promise<() => Promise<void>> {
+export async function startPostgres(pgData: string, dir: string): Promise<() => Promise<void>> {
   const port = await freePort();
   writeFileSync(join(pgData, 'tidemark-port'), String(port));
   const log = join(dir, 'postgres.log');
@@ -396,7 +415,7 @@ async function startPostgres(pgData: string, dir: string): Promise<() => Promise
   return () => stopChild(postgres);
 }
 
-function pgPortOf(pgData: string): number {
+export function pgPortOf(pgData: string): number {
   return Number(readFileSync(join(pgData, 'tidemark-port'), 'utf8'));
 }
 
@@ -424,13 +443,13 @@ async function asPostgres(command: string, args: string[]): Promise<void> {
   });
 }
 
-function spawnLogged(command: string, args: string[], log: string, env?: NodeJS.ProcessEnv): ChildProcess {
+export function spawnLogged(command: string, args: string[], log: string, env?: NodeJS.ProcessEnv): ChildProcess {
   const fd = openSync(log, 'a');
   return spawn(command, args, { stdio: ['ignore', fd, fd], cwd: '/tmp', ...(env ? { env } : {}) });
 }
 
 /** SIGTERM, then SIGKILL after 10 s. */
-async function stopChild(child: ChildProcess): Promise<void> {
+export async function stopChild(child: ChildProcess): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGTERM');
@@ -439,7 +458,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
   clearTimeout(timer);
 }
 
-function tail(file: string): string {
+export function tail(file: string): string {
   try {
     return readFileSync(file, 'utf8').split('\n').slice(-20).join('\n');
   } catch {

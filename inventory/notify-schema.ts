@@ -76,9 +76,26 @@ export const zabbixTargetSchema = z
       .describe('Zabbix server or proxy address.'),
     port: integerRange(1, 65535).optional().describe('Default 10051.'),
     host: template.optional().describe('Zabbix host the items belong to; default "{host}".'),
+    apiUrl: httpUrl
+      .optional()
+      .describe(
+        'Zabbix API (…/api_jsonrpc.php): with apiTokenFile, items are read back so a value Zabbix stored as unsupported (wrong type) fails the target.',
+      ),
+    apiTokenFile: absolutePath
+      .optional()
+      .describe('File holding a Zabbix API token (first line) that may read the items.'),
     attempts,
   })
-  .strict();
+  .strict()
+  .superRefine((target, ctx) => {
+    if ((target.apiUrl === undefined) !== (target.apiTokenFile === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [target.apiUrl === undefined ? 'apiUrl' : 'apiTokenFile'],
+        message: 'set both apiUrl and apiTokenFile (the API read-back needs both), or neither',
+      });
+    }
+  });
 
 /** Mail on failure and on recovery (PlanB). By default through the backup server's own MTA in plain SMTP
  * (it relays onwards); a smarthost can be used directly with STARTTLS and AUTH. */

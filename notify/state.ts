@@ -285,3 +285,10 @@ export async function recordOutcomeInFile(
     if (queues.get(path) === work) queues.delete(path);
   }
 }
+
+/** When run `runId` of the summary's (host, server) finished, as `recordOutcome` wrote it; undefined when
+ * the file holds another run (or none). Notifications stamp their values with it, retries included. */
+export async function recordedFinish(path: string, summary: BackupSummary, runId: string): Promise<Date | undefined> {
+  const last = (await loadState(path).catch(() => undefined))?.state.hosts[`${summary.host}@${summary.server}`]?.last;
+  return last?.runId === runId ? new Date(last.finishedAt) : undefined;
+}

@@ -1,37 +1,60 @@
 // Zabbix trapper items through the sender protocol: "ZBXD\x01", the JSON length as 8 bytes little-endian,
-// then {"request":"sender data","data":[{host,key,value}]}; the server answers the same framing with
+// then {"request":"sender data","data":[{host,key,value,clock,ns}]}; the server answers the same framing with
 // {"response":"success","info":"processed: 5; failed: 0; total: 5; ..."}.
-// Items (type "Zabbix trapper") per backup server: tidemark.status[<server>] (0 ok, 1 warning, 2 failed),
-// tidemark.last_success[<server>] (Unix time; sent on SUCCESS only), tidemark.bytes[<server>],
-// tidemark.files[<server>], tidemark.duration[<server>] (seconds), tidemark.message[<server>] (text).
-// `tidemark hosts --zabbix` prints the low-level discovery data for {#HOST} and {#SERVER}.
+//
+// Where the items live (deploy/zabbix/tidemark-template.yaml): on the backed-up host, one set per backup
+// server, the server as the key's parameter. Each notification sends the host's low-level discovery value
+// tidemark.discovery = {"data":[{"{#SERVER}":"<server>"}]} with the values:
+//   tidemark.status[<server>] (0 ok, 1 warning, 2 failed), tidemark.last_success[<server>] (Unix time; on
+//   SUCCESS only), tidemark.bytes[<server>], tidemark.files[<server>], tidemark.duration[<server>] (seconds),
+//   tidemark.message[<server>] (text).
+// Every item carries the run's own finish time as clock/ns, so a retried delivery keeps the run's time, and
+// Zabbix skips a value it already holds at that clock/ns: sending again is harmless.
+//
+// The answer counts refused items (unknown host or key, disabled item, sender not allowed) without naming
+// them: when any is refused, each item is sent again on its own to name them. A value of the wrong type is
+// accepted by the trapper and only later marks the item unsupported; with `apiUrl` the items are read
+// back through the API to catch that too (notify/zabbix-api.ts).
 import { connect } from 'node:net';
 import type { BackupSummary } from '../domain/backup.js';
 import { statusCode } from '../domain/notify.js';
 import { statusLine } from './format.js';
 import type { ZabbixTarget } from '../inventory/notify-schema.js';
-import { fillTemplate, PermanentNotifyError } from './targets.js';
+import { fillTemplate } from './targets.js';
+import { unconfirmedItems } from './zabbix-api.js';
 
 export interface ZabbixItem {
   host: string;
   key: string;
   value: string;
+  /** Unix seconds and nanoseconds the value belongs to (the run's finish). */
+  clock?: number;
+  ns?: number;
 }
 
+/** The discovery key of the template's rule. */
+export const discoveryKey = 'tidemark.discovery';
+
+/** The discovery value and the run's values for one target, all stamped with `finishedAt`. */
 export function zabbixItems(
   target: Pick<ZabbixTarget, 'host'>,
   summary: BackupSummary,
   finishedAt: Date,
 ): ZabbixItem[] {
   const host = fillTemplate(target.host ?? '{host}', summary);
+  const ms = finishedAt.getTime();
+  const clock = Math.floor(ms / 1000);
+  const stamp = { clock, ns: (ms - clock * 1000) * 1_000_000 };
   const item = (name: string, value: string | number): ZabbixItem => ({
     host,
     key: `tidemark.${name}[${summary.server}]`,
     value: String(value),
+    ...stamp,
   });
   return [
+    { host, key: discoveryKey, value: JSON.stringify({ data: [{ '{#SERVER}': summary.server }] }), ...stamp },
     item('status', statusCode(summary.status)),
-    ...(summary.status === 'SUCCESS' ? [item('last_success', Math.floor(finishedAt.getTime() / 1000))] : []),
+    ...(summary.status === 'SUCCESS' ? [item('last_success', clock)] : []),
     item('bytes', summary.bytesTransferred),
     item('files', summary.filesTransferred),
     item('duration', Math.round(summary.durationMs / 1000)),
@@ -83,6 +106,7 @@ export async function zabbixSend(
     };
     socket.setTimeout(timeoutMs, () => fail(new Error(`no answer within ${timeoutMs} ms`)));
     socket.once('error', fail);
+    // No request-level clock: with one, Zabbix would shift the items' own clocks by the clock difference.
     socket.once('connect', () => socket.write(zabbixFrame({ request: 'sender data', data: items })));
     socket.on('data', (chunk: Buffer) => {
       received = Buffer.concat([received, chunk]);
@@ -100,18 +124,53 @@ export async function zabbixSend(
   });
 }
 
+/** How many of `items` the server refused; throws when it did not answer "success" with counts. */
+async function refusedCount(
+  server: string,
+  port: number,
+  items: ZabbixItem[],
+): Promise<{ failed: number; info: string }> {
+  const answer = await zabbixSend(server, port, items);
+  const counts = answer.response === 'success' ? parseSenderInfo(answer.info ?? '') : undefined;
+  if (!counts) throw new Error(`Zabbix ${server}:${port} answered ${JSON.stringify(answer).slice(0, 200)}`);
+  return { failed: counts.failed, info: answer.info ?? '' };
+}
+
+/** Sends the run's items; throws naming every item Zabbix refused (retried: the values keep their clock). */
 export async function sendZabbix(target: ZabbixTarget, summary: BackupSummary, finishedAt: Date): Promise<string> {
   const items = zabbixItems(target, summary, finishedAt);
   const port = target.port ?? 10051;
-  const answer = await zabbixSend(target.server, port, items);
-  if (answer.response !== 'success')
-    throw new Error(`Zabbix ${target.server}:${port} answered ${JSON.stringify(answer).slice(0, 200)}`);
-  const counts = parseSenderInfo(answer.info ?? '');
-  if (counts && counts.failed > 0) {
-    throw new PermanentNotifyError(
-      `Zabbix ${target.server}:${port} rejected ${counts.failed} of ${counts.total} items for host "${items[0]!.host}": ` +
-        `create trapper items ${items.map((item) => item.key).join(', ')} on that host (and allow this server in "Allowed hosts")`,
+  const where = `Zabbix ${target.server}:${port}`;
+  const host = items[0]!.host;
+  const first = await refusedCount(target.server, port, items);
+  if (first.failed > 0) {
+    // Which ones: each alone (values already stored at this clock are skipped by Zabbix).
+    const refused: string[] = [];
+    for (const item of items) if ((await refusedCount(target.server, port, [item])).failed > 0) refused.push(item.key);
+    const discoveryRefused = refused.includes(discoveryKey);
+    throw new Error(
+      `${where} refused ${refused.length || first.failed} of ${items.length} items for host "${host}": ` +
+        `${refused.join(', ') || '(none when sent one by one: retrying)'}; ` +
+        (discoveryRefused
+          ? `link the template "Tidemark backup" (deploy/zabbix/tidemark-template.yaml) to host "${host}"`
+          : `the template's discovery creates them; Zabbix accepts them once its configuration cache is reloaded (CacheUpdateFrequency)`) +
+        ` and allow this server in the items' "Allowed hosts"`,
     );
   }
-  return `${items.length} items to ${target.server}:${port} (${answer.info ?? 'no info'})`;
+  if (target.apiUrl && target.apiTokenFile) {
+    const values = items.filter((item) => item.key !== discoveryKey);
+    const unconfirmed = await unconfirmedItems(
+      { url: target.apiUrl, tokenFile: target.apiTokenFile },
+      host,
+      values.map((item) => item.key),
+      items[0]!.clock!,
+    );
+    if (unconfirmed.length > 0)
+      throw new Error(
+        `${where} accepted but did not store ${unconfirmed.length} of ${values.length} items for host "${host}": ` +
+          unconfirmed.map(({ key, reason }) => `${key} (${reason})`).join('; ') +
+          '; give them the type of the template (deploy/zabbix/tidemark-template.yaml)',
+      );
+  }
+  return `${items.length} items to ${target.server}:${port} (${first.info})`;
 }

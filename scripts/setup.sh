@@ -18,9 +18,11 @@ if [ "${1:-}" = "--tests" ]; then
   # browser. prometheus: its promtool checks the worker's metrics page (metrics.test.ts); its server is not used.
   # dpkg-dev, dpkg-repack, lintian, mmdebstrap: package-deb.test.ts builds the .deb, lints it and installs it
   # (with this machine's nodejs, repacked) into a fresh Debian root; mmdebstrap also makes the Debian 13 root
-  # the real NetBox runs in.
+  # the real NetBox runs in. zabbix-server-pgsql, zabbix-frontend-php and PHP's CLI, CGI (so apt does not
+  # pull in Apache) and PostgreSQL module: zabbix-real.test.ts runs a real Zabbix 6.0 (devenv/zabbix.ts).
   packages+=(attr acl e2fsprogs icinga2 openssl systemd docker-compose sudo chromium prometheus dpkg-dev dpkg-repack lintian mmdebstrap)
-  services=(--no-service icinga2 --no-service prometheus)
+  packages+=(zabbix-server-pgsql zabbix-frontend-php php-cli php-cgi php-pgsql php-bcmath php-gd php-mbstring php-xml)
+  services=(--no-service icinga2 --no-service prometheus --no-service zabbix-server)
 fi
 bash scripts/apt-install.sh "${services[@]}" "${packages[@]}"
 

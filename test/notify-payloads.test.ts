@@ -88,14 +88,17 @@ test('Zabbix: sender frame (ZBXD, 1, 8-byte length) round trip; items per server
   assert.equal(parseZabbixFrame(frame.subarray(0, 20)), undefined, 'incomplete frame');
   assert.throws(() => parseZabbixFrame(Buffer.from('HTTP/1.1 400 Bad Request\r\n')), /ZBXD/);
 
-  const at = new Date('2026-11-23T10:15:00Z');
+  const at = new Date('2026-11-23T10:15:00.123Z');
+  const clock = Math.floor(at.getTime() / 1000);
+  const stamp = { clock, ns: 123_000_000 };
   assert.deepEqual(zabbixItems({}, good, at), [
-    { host: 'vpn', key: 'tidemark.status[b1]', value: '0' },
-    { host: 'vpn', key: 'tidemark.last_success[b1]', value: String(at.getTime() / 1000) },
-    { host: 'vpn', key: 'tidemark.bytes[b1]', value: '3456' },
-    { host: 'vpn', key: 'tidemark.files[b1]', value: '12' },
-    { host: 'vpn', key: 'tidemark.duration[b1]', value: '4' },
-    { host: 'vpn', key: 'tidemark.message[b1]', value: statusLine(good) },
+    { host: 'vpn', key: 'tidemark.discovery', value: '{"data":[{"{#SERVER}":"b1"}]}', ...stamp },
+    { host: 'vpn', key: 'tidemark.status[b1]', value: '0', ...stamp },
+    { host: 'vpn', key: 'tidemark.last_success[b1]', value: String(clock), ...stamp },
+    { host: 'vpn', key: 'tidemark.bytes[b1]', value: '3456', ...stamp },
+    { host: 'vpn', key: 'tidemark.files[b1]', value: '12', ...stamp },
+    { host: 'vpn', key: 'tidemark.duration[b1]', value: '4', ...stamp },
+    { host: 'vpn', key: 'tidemark.message[b1]', value: statusLine(good), ...stamp },
   ]);
   const failing = zabbixItems({ host: 'zbx-{host}' }, failed, at);
   assert.ok(failing.every((item) => item.host === 'zbx-vpn'));
@@ -108,23 +111,34 @@ test('Zabbix: sender frame (ZBXD, 1, 8-byte length) round trip; items per server
   });
 });
 
-test('Zabbix: a local trapper gets the items; items it rejects make a permanent error naming them', async () => {
+test('Zabbix: a local trapper gets the items at once; the ones it refuses are named after a one-by-one pass', async () => {
   const trapper = await startZabbixTrapper();
   try {
     const detail = await sendZabbix({ type: 'zabbix', server: '127.0.0.1', port: trapper.port }, good, new Date());
-    assert.match(detail, /^6 items to 127\.0\.0\.1:\d+ \(processed: 6; failed: 0/);
-    assert.equal(trapper.batches[0]?.length, 6);
-    trapper.failItems = 2;
+    assert.match(detail, /^7 items to 127\.0\.0\.1:\d+ \(processed: 7; failed: 0/);
+    assert.equal(trapper.batches.length, 1);
+    assert.equal(trapper.batches[0]?.length, 7);
+    trapper.refuseKeys = ['tidemark.files[b1]', 'tidemark.message[b1]'];
     await assert.rejects(
       sendZabbix({ type: 'zabbix', server: '127.0.0.1', port: trapper.port }, good, new Date()),
       (error: Error) => {
-        assert.ok(error instanceof PermanentNotifyError);
+        assert.ok(!(error instanceof PermanentNotifyError), 'retried: the items may appear once Zabbix reloads');
         assert.match(
           error.message,
-          /rejected 2 of 6 items for host "vpn": create trapper items tidemark\.status\[b1\]/,
+          /refused 2 of 7 items for host "vpn": tidemark\.files\[b1\], tidemark\.message\[b1\]; the template's discovery/,
         );
         return true;
       },
+    );
+    assert.deepEqual(
+      trapper.batches.slice(2).map((batch) => batch.map((item) => item.key)),
+      zabbixItems({}, good, new Date()).map((item) => [item.key]),
+      'then each item alone',
+    );
+    trapper.refuseKeys = ['tidemark.discovery'];
+    await assert.rejects(
+      sendZabbix({ type: 'zabbix', server: '127.0.0.1', port: trapper.port, host: 'zbx-{host}' }, good, new Date()),
+      /refused 1 of 7 items for host "zbx-vpn": tidemark\.discovery; link the template "Tidemark backup"/,
     );
   } finally {
     await trapper.close();
@@ -360,6 +374,10 @@ test('inventory: notify targets at top level and per server, with ids; errors na
   rejects(
     'notify: [{ type: zabbix, server: "127.0.0.1:10051" }]',
     /^notify\.0\.server: expected a host name or address without port/m,
+  );
+  rejects(
+    'notify: [{ type: zabbix, server: zbx, apiUrl: "https://zbx/api_jsonrpc.php" }]',
+    /^notify\.0\.apiTokenFile: set both apiUrl and apiTokenFile/m,
   );
   rejects(
     'notify: [{ type: healthchecks, url: "https://hc/x", attempts: 0 }]',

@@ -163,14 +163,14 @@ export interface ZabbixTrapper {
   port: number;
   /** Items of every sender request, in order. */
   batches: ZabbixItem[][];
-  /** Items the trapper reports as failed, per request (default 0). */
-  failItems: number;
+  /** Keys the trapper refuses (counted as failed, as Zabbix does an unknown key). */
+  refuseKeys: string[];
   close(): Promise<void>;
 }
 
 export async function startZabbixTrapper(): Promise<ZabbixTrapper> {
   const sockets = new Set<Socket>();
-  const state: ZabbixTrapper = { port: 0, batches: [], failItems: 0, close: async () => undefined };
+  const state: ZabbixTrapper = { port: 0, batches: [], refuseKeys: [], close: async () => undefined };
   const server = createTcpServer((socket) => {
     track(sockets, socket);
     let received = Buffer.alloc(0);
@@ -179,7 +179,7 @@ export async function startZabbixTrapper(): Promise<ZabbixTrapper> {
       const request = parseZabbixFrame(received) as { request: string; data: ZabbixItem[] } | undefined;
       if (!request) return;
       state.batches.push(request.data);
-      const failed = Math.min(state.failItems, request.data.length);
+      const failed = request.data.filter((item) => state.refuseKeys.includes(item.key)).length;
       socket.end(
         zabbixFrame({
           response: 'success',
