@@ -145,7 +145,9 @@ export function buildProgram(): Command {
     )
     .requiredOption('--host <name>', 'host from the inventory')
     .option('--server <name>', "backup server (default: the host's one whose dataset is on this machine)")
-    .action(async (options: { host: string; server?: string }) => {
+    .option('--from <dataset>', "move this dataset (e.g. PlanB's tank/GROUP-NAME) to the host's place first, snapshots included")
+    .option('--planb', "PlanB's layout: files under data/ (moved up to the root), its snapshots read from data/", false)
+    .action(async (options: { host: string; server?: string; from?: string; planb: boolean }) => {
       const { adoptDataset } = await import('./adopt-dataset.js');
       process.exitCode = await adoptDataset(await loadInventory(configPath()), options);
     });

@@ -2,6 +2,8 @@
 // time, size, kind and the retention rule keeping each one (or that the next prune removes it).
 // Runs on the backup server itself: it reads the pool with zfs, not through Temporal.
 import { keepReasons } from '../pool/keep-hold.js';
+import { datasetOwner } from '../pool/owner.js';
+import { referenceClass } from '../domain/adopted-names.js';
 import { datasetInfo, listSnapshots } from '../pool/zfs.js';
 import { replicationBases, snapshotOrigins } from '../pool/replication.js';
 import { replicaRetention } from '../inventory/replication.js';
@@ -92,6 +94,9 @@ export interface SnapshotRow {
   /** Bytes unique to this snapshot (what destroying it would free). */
   used: number;
   kind: SnapshotKind;
+  /** A reference system's snapshot, by its name: "PlanB run", "PlanB daily", "PlanB keep", "SOWN weekly"; null
+   * for any other. Whether retention rotates it is `kind` (foreign: never). */
+  adoptedAs: string | null;
   /** zfs holds on it (userrefs); null when unreadable. */
   holds: number | null;
   /** Reason given with --keep, when Tidemark holds it. */
@@ -120,12 +125,15 @@ export async function snapshotReport(
   const origins = target.exists ? await snapshotOrigins(target.dataset) : new Map<string, string>();
   // A replication base is never pruned (pool/prune.ts), whatever the policy says.
   const bases = target.exists ? await replicationBases(target.dataset) : new Map<string, string>();
+  // Another system's snapshots are rotated only once the dataset is adopted (owned): before, they are foreign.
+  const owned = target.exists && (await datasetOwner(target.dataset)) === target.host;
+  const adopt = owned ? target.adopt : {};
   const plan = planRetention({
     snapshots: listed,
     policy: target.policy,
     now,
     backupSucceeded: true,
-    adopt: target.adopt,
+    adopt,
     anomalyCap: target.anomalyCap,
   });
   const byName = new Map(listed.map((snapshot) => [snapshot.name, snapshot]));
@@ -138,13 +146,14 @@ export async function snapshotReport(
       createdAt: new Date(info.createdAt * 1000).toISOString(),
       used: info.used,
       kind: verdict.kind,
+      adoptedAs: referenceClass(verdict.name) ?? null,
       holds: Number.isFinite(info.holds) ? info.holds : null,
       keepReason: reasons.get(verdict.name) ?? null,
       ...withReplicationBase(verdict, bases),
       origin: origins.get(verdict.name) ?? null,
     };
   });
-  const { host, server, dataset, exists, policy, adopt, anomalyCap } = target;
+  const { host, server, dataset, exists, policy, anomalyCap } = target;
   return { report: { host, server, dataset, exists, policy, adopt, anomalyCap, snapshots }, plan };
 }
 
@@ -213,7 +222,7 @@ export function formatTable(rows: SnapshotRow[], timeZone: string): string {
       row.name,
       local.format(new Date(row.takenAt)).replace(', ', ' '),
       formatBytes(row.used),
-      row.kind,
+      row.adoptedAs ? `${row.kind} (${row.adoptedAs})` : row.kind,
       ...(origins ? [row.origin ? `replica of ${row.origin}` : 'pulled here'] : []),
       kept + held,
     ]);
