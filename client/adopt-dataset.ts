@@ -76,5 +76,7 @@ async function adoptPlanbLayout(dataset: string, mountpoint: string): Promise<vo
   const info = await datasetInfo(dataset);
   if (!info?.mounted) await zfs(['mount', dataset]);
   const { moved } = await liftPlanbData(mountpoint);
-  console.log(`PlanB layout taken over: ${marked} snapshots read from their data/ directory, ${moved} entries of data/ moved up to ${mountpoint}`);
+  console.log(
+    `PlanB layout taken over: ${marked} snapshots read from their data/ directory, ${moved} entries of data/ moved up to ${mountpoint}`,
+  );
 }

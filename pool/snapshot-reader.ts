@@ -55,7 +55,9 @@ export async function openSnapshot(
 /** The snapshot's files subdirectory ('' for the root); throws when the snapshot does not exist. Only a value
  * set on the snapshot itself counts, and only a plain directory name. */
 export async function filesUnder(dataset: string, snapshot: string): Promise<string> {
-  const [value = '-', source = ''] = (await zfs(['get', '-H', '-o', 'value,source', filesUnderProperty, `${dataset}@${snapshot}`]))
+  const [value = '-', source = ''] = (
+    await zfs(['get', '-H', '-o', 'value,source', filesUnderProperty, `${dataset}@${snapshot}`])
+  )
     .trim()
     .split('\t');
   if (source !== 'local' || value === '-') return '';
