@@ -7,6 +7,7 @@ import { liftPlanbData, markPlanbSnapshots } from '../pool/planb-layout.js';
 import { ExitCode, TidemarkError } from '../domain/errors.js';
 import type { Inventory } from '../inventory/schema.js';
 import { datasetInfo, zfs } from '../pool/zfs.js';
+import { renameDataset } from '../pool/renamed.js';
 import { localTarget } from './snapshots.js';
 
 export interface AdoptOptions {
@@ -30,7 +31,7 @@ export async function adoptDataset(inventory: Inventory, options: AdoptOptions):
     if (from) {
       const parent = target.dataset.slice(0, target.dataset.lastIndexOf('/'));
       if (!(await datasetInfo(parent))) await zfs(['create', '-p', parent]);
-      await zfs(['rename', options.from, target.dataset]);
+      await renameDataset(options.from, target.dataset);
       console.log(`renamed ${options.from} to ${target.dataset} (its snapshots go with it)`);
       exists = true;
     }

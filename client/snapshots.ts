@@ -3,6 +3,7 @@
 // Runs on the backup server itself: it reads the pool with zfs, not through Temporal.
 import { keepReasons } from '../pool/keep-hold.js';
 import { datasetOwner } from '../pool/owner.js';
+import { renamedInto } from '../pool/renamed.js';
 import { referenceClass } from '../domain/adopted-names.js';
 import { datasetInfo, listSnapshots } from '../pool/zfs.js';
 import { replicationBases, snapshotOrigins } from '../pool/replication.js';
@@ -36,7 +37,13 @@ export interface LocalTarget {
 
 /** `--server`, else the host's only server, else the one of its servers whose dataset is on this machine. */
 export async function localTarget(inventory: Inventory, hostName: string, serverName?: string): Promise<LocalTarget> {
-  const host = resolveHost(inventory, hostName);
+  let host: ReturnType<typeof resolveHost>;
+  try {
+    host = resolveHost(inventory, hostName);
+  } catch (error) {
+    await refuseRenamed(inventory, hostName);
+    throw error;
+  }
   const candidates = (serverName ? [serverName] : host.servers).map((server) => {
     const { dataset, adopt } = resolveServer(inventory, host, server);
     return { server, dataset: `${dataset}/${host.host}`, adopt };
@@ -55,6 +62,7 @@ export async function localTarget(inventory: Inventory, hostName: string, server
       `--server: ${host.host} is backed up on ${host.servers.join(', ')}; name one (${here})`,
     );
   }
+  if (!present.includes(chosen)) await refuseRenamed(inventory, host.host);
   return {
     host: host.host,
     server: chosen.server,
@@ -65,6 +73,19 @@ export async function localTarget(inventory: Inventory, hostName: string, server
     adopt: chosen.adopt,
     anomalyCap: resolveGuards(inventory, host.host).maxAnomalySnapshots,
   };
+}
+
+/** A host renamed with `tidemark rename-host`: a usage error naming where its backups went. */
+async function refuseRenamed(inventory: Inventory, hostName: string): Promise<void> {
+  for (const entry of Object.values(inventory.servers)) {
+    const [into] = await renamedInto(entry.dataset, hostName);
+    if (into === undefined) continue;
+    const now = into.slice(into.lastIndexOf('/') + 1);
+    throw new TidemarkError(
+      'USAGE',
+      `--host: ${hostName} was renamed to ${now}; its backups, the snapshots from before the rename included, are in ${into} (--host ${now})`,
+    );
+  }
 }
 
 /** localTarget for a command that reads the host's backups: a usage error while none has been made here. */
