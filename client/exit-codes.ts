@@ -45,6 +45,7 @@ export const verbExitCodes: Record<string, VerbCode[]> = {
   ],
   release: pool('released'),
   'adopt-dataset': pool('adopted'),
+  report: [['ok', 'the report was printed'], ['usage', 'bad --month or --group, or --json with --csv'], temporalDown],
   'rename-host': [
     ['ok', 'renamed'],
     ['usage', "NEW has a dataset already, OLD has none here (or is not Tidemark's), or a bad name"],

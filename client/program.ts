@@ -333,6 +333,21 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('report')
+    .description(
+      "a month's runs, failures, last success, sizes (used/referenced, from this machine's pool), snapshot count and growth per host and group",
+    )
+    .option('--month <YYYY-MM>', 'the month (UTC); default the current one')
+    .option('--group <name>', 'only the hosts of this group')
+    .option('--server <name>', 'only this backup server')
+    .option('--json', 'machine-readable output: {hosts: [...], groups: [...]}', false)
+    .option('--csv', 'one CSV line per (host, server), sizes in bytes', false)
+    .action(async (options: { month?: string; group?: string; server?: string; json: boolean; csv: boolean }) => {
+      const { showReport } = await import('./report.js');
+      process.exitCode = await showReport(await loadInventory(configPath()), options);
+    });
+
+  program
     .command('status')
     .description(
       'last run and last success of every (host, server) pair, from Temporal; exit 0 OK, 1 WARNING, 2 CRITICAL (Nagios); on a backup server also its orphan and decommissioned host datasets (never in the exit code)',
