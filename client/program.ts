@@ -342,10 +342,20 @@ export function buildProgram(): Command {
     .option('--server <name>', 'only this backup server')
     .option('--json', 'machine-readable output: {hosts: [...], groups: [...]}', false)
     .option('--csv', 'one CSV line per (host, server), sizes in bytes', false)
-    .action(async (options: { month?: string; group?: string; server?: string; json: boolean; csv: boolean }) => {
-      const { showReport } = await import('./report.js');
-      process.exitCode = await showReport(await loadInventory(configPath()), options);
-    });
+    .option('--output <file>', 'write the report to this file instead (replaced whole: a daily billing export)')
+    .action(
+      async (options: {
+        month?: string;
+        group?: string;
+        server?: string;
+        json: boolean;
+        csv: boolean;
+        output?: string;
+      }) => {
+        const { showReport } = await import('./report.js');
+        process.exitCode = await showReport(await loadInventory(configPath()), options);
+      },
+    );
 
   program
     .command('status')

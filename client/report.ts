@@ -2,6 +2,8 @@
 // runs and failures (from Temporal), the last success up to the month's end, and the sizes on this backup
 // server's pool (used and referenced now, snapshot count now, growth over the month from the snapshots'
 // referenced bytes). Pairs whose dataset is not on this machine show no sizes.
+import { rename, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import type { Client } from '@temporalio/client';
 import { ExitCode, TidemarkError } from '../domain/errors.js';
 import { hostAttribute, serverAttribute } from '../domain/search-attributes.js';
@@ -246,12 +248,27 @@ export function reportTable(rows: ReportRow[], groups: GroupTotal[]): string {
 
 export async function showReport(
   inventory: Inventory,
-  options: { month?: string; group?: string; server?: string; json?: boolean; csv?: boolean },
+  options: { month?: string; group?: string; server?: string; json?: boolean; csv?: boolean; output?: string },
 ): Promise<ExitCode> {
   if (options.json && options.csv) throw new TidemarkError('USAGE', '--json and --csv: choose one');
   const { rows, groups } = await monthlyReport(inventory, options);
-  if (options.csv) process.stdout.write(reportCsv(rows));
-  else if (options.json) console.log(JSON.stringify({ hosts: rows, groups }, null, 2));
-  else console.log(reportTable(rows, groups));
+  let text: string;
+  if (options.csv) text = reportCsv(rows);
+  else if (options.json) text = `${JSON.stringify({ hosts: rows, groups }, null, 2)}\n`;
+  else text = `${reportTable(rows, groups)}\n`;
+  if (options.output === undefined) process.stdout.write(text);
+  else await writeWhole(options.output, text);
   return ExitCode.ok;
+}
+
+/** A billing export is read by other programs: they see the old file or the new one, never half of it. */
+async function writeWhole(path: string, text: string): Promise<void> {
+  const temporary = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  try {
+    await writeFile(temporary, text, { flag: 'wx', mode: 0o640 });
+    await rename(temporary, path);
+  } catch (error) {
+    await unlink(temporary).catch(() => undefined);
+    throw new TidemarkError('USAGE', `--output: cannot write ${path}: ${(error as Error).message}`);
+  }
 }

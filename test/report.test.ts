@@ -1,7 +1,7 @@
 // `tidemark report --csv`: a month's runs and failures from Temporal, and sizes equal to what `zfs get` says
 // about the host's dataset. Real sshd, rsync, zfs-fuse and Temporal.
 import assert from 'node:assert/strict';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { waitFor } from '../devenv/process.js';
@@ -70,6 +70,14 @@ test('report --csv counts the runs and failures and gives the sizes zfs get give
 
   const past = (await reportCsv(['--month', '2000-01', '--server', rig.server]))[0]!;
   assert.deepEqual([past.runs, past.failures, past.lastSuccess, past.growthBytes], ['0', '0', '', '']);
+  // The billing export: the same CSV into a file.
+  const exported = join(rig.dir, 'billing.csv');
+  const write = await rig.cli(['report', '--csv', '--server', rig.server, '--output', exported]);
+  assert.equal(write.exitCode, 0, write.stderr);
+  const printed = await rig.cli(['report', '--csv', '--server', rig.server]);
+  const file = readFileSync(exported, 'utf8');
+  assert.ok(file.endsWith('\r\n'), 'whole CSV lines');
+  assert.equal(file.trimEnd(), printed.stdout.trimEnd());
   const bad = await rig.cli(['report', '--month', '2026-13']);
   assert.equal(bad.exitCode, 2);
   assert.match(bad.stderr, /--month: "2026-13" is not a month/);
