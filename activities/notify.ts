@@ -121,7 +121,7 @@ export function createNotifyActivities(inventoryPath: string, log: RunLog) {
           case 'icinga':
             return result(await sendIcinga(target, summary));
           case 'webhook':
-            return result(await sendWebhook(target, summary, run));
+            return result(await sendWebhook(target, summary, run, previousStatus));
           case 'healthchecks':
             return result(await sendHealthchecks(target, summary, run.runId));
           case 'zabbix':

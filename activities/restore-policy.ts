@@ -9,6 +9,7 @@ import { isLiveSystemDir, type OpenedSnapshot, type RestoreInput, type RestorePl
 import { keptInventory } from '../inventory/kept-inventory.js';
 import { serverEntry } from '../inventory/resolve.js';
 import { datasetInfo } from '../pool/zfs.js';
+import { filesUnder } from '../pool/snapshot-reader.js';
 import { planRestore, runIdentity } from './restore.js';
 import {
   absolutePathField,
@@ -146,12 +147,14 @@ export async function trustedView(plan: RestorePlan, value: unknown): Promise<Op
   const view = record(value, 'view');
   const { clone } = runIdentity(plan);
   const cloned = await datasetInfo(clone);
+  // An adopted PlanB snapshot holds its files under data/ (pool/snapshot-reader.ts).
+  const under = await filesUnder(plan.dataset, plan.snapshot);
   let expected: OpenedSnapshot | undefined;
-  if (cloned?.mounted) expected = { root: cloned.mountpoint, clone };
+  if (cloned?.mounted) expected = { root: join(cloned.mountpoint, under), clone };
   else {
     const info = await datasetInfo(plan.dataset);
     const visible = info?.mounted ? join(info.mountpoint, '.zfs', 'snapshot', plan.snapshot) : undefined;
-    if (visible && existsSync(visible)) expected = { root: visible };
+    if (visible && existsSync(visible)) expected = { root: join(visible, under) };
   }
   if (!expected || view.root !== expected.root)
     refuseInput(

@@ -113,7 +113,7 @@ async function retire(inventory: Inventory, target: Target, stillBackedUp: boole
   let scheduleDeleted: boolean;
   try {
     // A backup writing into the dataset would land after the "final" snapshot.
-    await refuseWhileRunning(client, target);
+    await refuseWhileRunning(client, target, 'decommission');
     scheduleDeleted = await deleteSchedule(client, target);
   } finally {
     await client.connection.close();
@@ -147,13 +147,18 @@ async function retire(inventory: Inventory, target: Target, stillBackedUp: boole
   return ExitCode.ok;
 }
 
-async function refuseWhileRunning(client: Client, target: Target): Promise<void> {
+/** Refuses (ALREADY_RUNNING) while a backup of the pair runs; `then` names what to run once it has ended. */
+export async function refuseWhileRunning(
+  client: Client,
+  target: { host: string; server: string },
+  then: string,
+): Promise<void> {
   try {
     const running = await client.workflow.getHandle(backupWorkflowId(target.host, target.server)).describe();
     if (running.status.name === 'RUNNING') {
       throw new TidemarkError(
         'ALREADY_RUNNING',
-        `a backup of ${target.host} on ${target.server} is running; wait for it or "tidemark cancel-backup --host ${target.host} --server ${target.server}", then decommission`,
+        `a backup of ${target.host} on ${target.server} is running; wait for it or "tidemark cancel-backup --host ${target.host} --server ${target.server}", then ${then}`,
       );
     }
   } catch (error) {

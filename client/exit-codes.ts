@@ -45,6 +45,13 @@ export const verbExitCodes: Record<string, VerbCode[]> = {
   ],
   release: pool('released'),
   'adopt-dataset': pool('adopted'),
+  report: [['ok', 'the report was printed'], ['usage', 'bad --month or --group, or --json with --csv'], temporalDown],
+  'rename-host': [
+    ['ok', 'renamed'],
+    ['usage', "NEW has a dataset already, OLD has none here (or is not Tidemark's), or a bad name"],
+    ['alreadyRunning', 'a backup of OLD is running: try again when it has ended'],
+    temporalDown,
+  ],
   decommission: [
     ['ok', 'decommissioned (or destroyed, with --destroy)'],
     ['usage', 'bad option, no dataset of the host here, or --destroy before its 30 days'],

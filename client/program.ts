@@ -145,9 +145,31 @@ export function buildProgram(): Command {
     )
     .requiredOption('--host <name>', 'host from the inventory')
     .option('--server <name>', "backup server (default: the host's one whose dataset is on this machine)")
-    .action(async (options: { host: string; server?: string }) => {
+    .option(
+      '--from <dataset>',
+      "move this dataset (e.g. PlanB's tank/GROUP-NAME) to the host's place first, snapshots included",
+    )
+    .option('--planb', "PlanB's layout: files under data/ (moved up to the root), its snapshots read from data/", false)
+    .action(async (options: { host: string; server?: string; from?: string; planb: boolean }) => {
       const { adoptDataset } = await import('./adopt-dataset.js');
       process.exitCode = await adoptDataset(await loadInventory(configPath()), options);
+    });
+
+  program
+    .command('rename-host')
+    .description(
+      "rename a host's backups on this backup server: the dataset with its snapshots and holds; the next sync moves the schedule",
+    )
+    .argument('<old>', 'the name the backups are under now')
+    .argument('<new>', 'the new name (rename the host in the inventory or NetBox too)')
+    .option('--server <name>', 'backup server (default: the one whose dataset for OLD is on this machine)')
+    .action(async (oldName: string, newName: string, options: { server?: string }) => {
+      const { renameHost } = await import('./rename-host.js');
+      process.exitCode = await renameHost(await loadInventory(configPath()), {
+        ...options,
+        old: oldName,
+        new: newName,
+      });
     });
 
   program
@@ -314,6 +336,31 @@ export function buildProgram(): Command {
         options.json ? JSON.stringify(inventoryReport(inventory, path), null, 2) : describeInventory(inventory, path),
       );
     });
+
+  program
+    .command('report')
+    .description(
+      "a month's runs, failures, last success, sizes (used/referenced, from this machine's pool), snapshot count and growth per host and group",
+    )
+    .option('--month <YYYY-MM>', 'the month (UTC); default the current one')
+    .option('--group <name>', 'only the hosts of this group')
+    .option('--server <name>', 'only this backup server')
+    .option('--json', 'machine-readable output: {hosts: [...], groups: [...]}', false)
+    .option('--csv', 'one CSV line per (host, server), sizes in bytes', false)
+    .option('--output <file>', 'write the report to this file instead (replaced whole: a daily billing export)')
+    .action(
+      async (options: {
+        month?: string;
+        group?: string;
+        server?: string;
+        json: boolean;
+        csv: boolean;
+        output?: string;
+      }) => {
+        const { showReport } = await import('./report.js');
+        process.exitCode = await showReport(await loadInventory(configPath()), options);
+      },
+    );
 
   program
     .command('status')

@@ -33,7 +33,8 @@ export async function pruneNow(inventory: Inventory, options: PruneOptions): Pro
       plan,
       safety: {
         timeZone: target.policy.timeZone,
-        adopt: target.adopt,
+        // As the plan read them: another system's names only once the dataset is adopted.
+        adopt: report.adopt,
         backupSucceeded: true,
         anomalyCap: target.anomalyCap,
       },

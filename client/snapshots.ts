@@ -2,6 +2,9 @@
 // time, size, kind and the retention rule keeping each one (or that the next prune removes it).
 // Runs on the backup server itself: it reads the pool with zfs, not through Temporal.
 import { keepReasons } from '../pool/keep-hold.js';
+import { datasetOwner } from '../pool/owner.js';
+import { renamedInto } from '../pool/renamed.js';
+import { referenceClass } from '../domain/adopted-names.js';
 import { datasetInfo, listSnapshots } from '../pool/zfs.js';
 import { replicationBases, snapshotOrigins } from '../pool/replication.js';
 import { replicaRetention } from '../inventory/replication.js';
@@ -35,7 +38,13 @@ export interface LocalTarget {
 
 /** `--server`, else the host's only server, else the one of its servers whose dataset is on this machine. */
 export async function localTarget(inventory: Inventory, hostName: string, serverName?: string): Promise<LocalTarget> {
-  const host = resolveHost(inventory, hostName);
+  let host: ReturnType<typeof resolveHost>;
+  try {
+    host = resolveHost(inventory, hostName);
+  } catch (error) {
+    await refuseRenamed(inventory, hostName);
+    throw error;
+  }
   const candidates = (serverName ? [serverName] : host.servers).map((server) => {
     const { dataset, adopt } = resolveServer(inventory, host, server);
     return { server, dataset: hostDataset(dataset, host.host), adopt };
@@ -54,6 +63,7 @@ export async function localTarget(inventory: Inventory, hostName: string, server
       `--server: ${host.host} is backed up on ${host.servers.join(', ')}; name one (${here})`,
     );
   }
+  if (!present.includes(chosen)) await refuseRenamed(inventory, host.host);
   return {
     host: host.host,
     server: chosen.server,
@@ -64,6 +74,19 @@ export async function localTarget(inventory: Inventory, hostName: string, server
     adopt: chosen.adopt,
     anomalyCap: resolveGuards(inventory, host.host).maxAnomalySnapshots,
   };
+}
+
+/** A host renamed with `tidemark rename-host`: a usage error naming where its backups went. */
+async function refuseRenamed(inventory: Inventory, hostName: string): Promise<void> {
+  for (const entry of Object.values(inventory.servers)) {
+    const [into] = await renamedInto(entry.dataset, hostName);
+    if (into === undefined) continue;
+    const now = into.slice(into.lastIndexOf('/') + 1);
+    throw new TidemarkError(
+      'USAGE',
+      `--host: ${hostName} was renamed to ${now}; its backups, the snapshots from before the rename included, are in ${into} (--host ${now})`,
+    );
+  }
 }
 
 /** localTarget for a command that reads the host's backups: a usage error while none has been made here. */
@@ -93,6 +116,9 @@ export interface SnapshotRow {
   /** Bytes unique to this snapshot (what destroying it would free). */
   used: number;
   kind: SnapshotKind;
+  /** A reference system's snapshot, by its name: "PlanB run", "PlanB daily", "PlanB keep", "SOWN weekly"; null
+   * for any other. Whether retention rotates it is `kind` (foreign: never). */
+  adoptedAs: string | null;
   /** zfs holds on it (userrefs); null when unreadable. */
   holds: number | null;
   /** Reason given with --keep, when Tidemark holds it. */
@@ -121,12 +147,15 @@ export async function snapshotReport(
   const origins = target.exists ? await snapshotOrigins(target.dataset) : new Map<string, string>();
   // A replication base is never pruned (pool/prune.ts), whatever the policy says.
   const bases = target.exists ? await replicationBases(target.dataset) : new Map<string, string>();
+  // Another system's snapshots are rotated only once the dataset is adopted (owned): before, they are foreign.
+  const owned = target.exists && (await datasetOwner(target.dataset)) === target.host;
+  const adopt = owned ? target.adopt : {};
   const plan = planRetention({
     snapshots: listed,
     policy: target.policy,
     now,
     backupSucceeded: true,
-    adopt: target.adopt,
+    adopt,
     anomalyCap: target.anomalyCap,
   });
   const byName = new Map(listed.map((snapshot) => [snapshot.name, snapshot]));
@@ -139,13 +168,14 @@ export async function snapshotReport(
       createdAt: new Date(info.createdAt * 1000).toISOString(),
       used: info.used,
       kind: verdict.kind,
+      adoptedAs: referenceClass(verdict.name) ?? null,
       holds: Number.isFinite(info.holds) ? info.holds : null,
       keepReason: reasons.get(verdict.name) ?? null,
       ...withReplicationBase(verdict, bases),
       origin: origins.get(verdict.name) ?? null,
     };
   });
-  const { host, server, dataset, exists, policy, adopt, anomalyCap } = target;
+  const { host, server, dataset, exists, policy, anomalyCap } = target;
   return { report: { host, server, dataset, exists, policy, adopt, anomalyCap, snapshots }, plan };
 }
 
@@ -214,7 +244,7 @@ export function formatTable(rows: SnapshotRow[], timeZone: string): string {
       row.name,
       local.format(new Date(row.takenAt)).replace(', ', ' '),
       formatBytes(row.used),
-      row.kind,
+      row.adoptedAs ? `${row.kind} (${row.adoptedAs})` : row.kind,
       ...(origins ? [row.origin ? `replica of ${row.origin}` : 'pulled here'] : []),
       kept + held,
     ]);

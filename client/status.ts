@@ -243,7 +243,7 @@ async function firstRuns(client: Client, query: string, limit: number): Promise<
 
 /** A run that ended without recording how (terminated, timed out, or run by a worker older than the
  * attributes) is judged by Temporal's own status; one that completed so is never counted as a success. */
-function runRecord(execution: WorkflowExecutionInfo): RunRecord {
+export function runRecord(execution: WorkflowExecutionInfo): RunRecord {
   const recorded = execution.typedSearchAttributes.get(statusAttribute);
   const bytes = execution.typedSearchAttributes.get(bytesAttribute);
   let status: RunStatus;
@@ -268,7 +268,7 @@ function runRecord(execution: WorkflowExecutionInfo): RunRecord {
 }
 
 /** A visibility query string literal (inventory names have no quotes, but never trust that here). */
-function quote(value: string): string {
+export function quote(value: string): string {
   return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
 }
 

@@ -4,9 +4,10 @@
 // Rules, in full:
 // - A snapshot is "recognized" when its name is Tidemark's (`tidemark-YYYYMMDDTHHMMSSZ[-partial|-suspect]`)
 //   or, when adoption is on for that system, SOWN's (`backup-<class>-YYYY-MM-DD`) or PlanB's
-//   (`planb-YYYYmmddTHHMMZ`). Adopted snapshots count as complete. Everything else is foreign.
+//   (`planb-YYYYmmddTHHMMZ`, and older pools' `daily|weekly|monthly|yearly-YYYYmmddHHMM`). Adopted snapshots
+//   count as complete. Everything else is foreign, PlanB's `<custom>-YYYYmmddTHHMMZ` keep snapshots included.
 //   Partial and suspect Tidemark snapshots are "anomalies": never counted as good copies.
-// - Its time (takenAt) is the one in the name (UTC) for Tidemark and PlanB. SOWN names carry only a
+// - Its time (takenAt) is the one in the name (UTC) for Tidemark and PlanB (both PlanB forms). SOWN names carry only a
 //   local date: takenAt is the zfs creation time when that falls on the named date in the policy's
 //   zone, else the first instant of that date there (local 00:00). Foreign: the zfs creation time.
 //   Snapshots are ordered by (takenAt, name); "newest" means last in that order.
@@ -214,7 +215,7 @@ export function classifySnapshot(
   const own = parseSnapshotName(snapshot.name);
   if (own) return { takenAt: own.takenAt.getTime(), recognized: true, label: own.label };
   const planb = adopt?.planb ? parsePlanbSnapshotName(snapshot.name) : undefined;
-  if (planb !== undefined) return { takenAt: planb, recognized: true, label: 'complete' };
+  if (planb) return { takenAt: planb.takenAt, recognized: true, label: 'complete' };
   const sown = adopt?.sown ? parseSownSnapshotName(snapshot.name) : undefined;
   if (sown) return { takenAt: sownTime(sown, snapshot.createdAt, timeZone), recognized: true, label: 'complete' };
   return {

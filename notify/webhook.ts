@@ -4,7 +4,8 @@
 // later (receivers reject old ones). `X-Tidemark-Delivery` is the run id, the same on every retry, so a
 // receiver can drop a duplicate.
 import { createHmac } from 'node:crypto';
-import type { BackupSummary } from '../domain/backup.js';
+import type { BackupStatus, BackupSummary } from '../domain/backup.js';
+import { mailKind } from './mail.js';
 import { httpRequest, readSecret } from './http.js';
 import type { WebhookTarget } from '../inventory/notify-schema.js';
 import { fillTemplate, PermanentNotifyError } from './targets.js';
@@ -22,15 +23,19 @@ export interface WebhookBody {
   runId: string;
   url: string;
   summary: BackupSummary;
+  /** Present (true) on the first good run (a snapshot was taken) after a FAILED one: PlanB's recovery notice,
+   * by the mail target's rule. */
+  recovery?: true;
 }
 
-export function webhookBody(summary: BackupSummary, run: RunInfo): string {
+export function webhookBody(summary: BackupSummary, run: RunInfo, previousStatus?: BackupStatus): string {
   const body: WebhookBody = {
     event: 'backup.finished',
     workflowId: run.workflowId,
     runId: run.runId,
     url: run.url,
     summary,
+    ...(mailKind(summary, previousStatus) === 'recovery' ? { recovery: true as const } : {}),
   };
   return JSON.stringify(body);
 }
@@ -40,8 +45,13 @@ export function webhookSignature(secret: string, timestamp: number, body: string
   return `sha256=${createHmac('sha256', secret).update(`${timestamp}.${body}`).digest('hex')}`;
 }
 
-export async function sendWebhook(target: WebhookTarget, summary: BackupSummary, run: RunInfo): Promise<string> {
-  const body = webhookBody(summary, run);
+export async function sendWebhook(
+  target: WebhookTarget,
+  summary: BackupSummary,
+  run: RunInfo,
+  previousStatus?: BackupStatus,
+): Promise<string> {
+  const body = webhookBody(summary, run, previousStatus);
   const headers: Record<string, string> = {
     'content-type': 'application/json',
     'user-agent': 'tidemark',

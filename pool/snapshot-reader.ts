@@ -8,11 +8,15 @@ import { join } from 'node:path';
 import { currentBootId } from './lease.js';
 import { datasetInfo, zfs } from './zfs.js';
 
+/** User property set on a snapshot whose files lie in a subdirectory (an adopted PlanB snapshot: `data`); the
+ * snapshots Tidemark takes hold the files at the dataset's root and have none. */
+export const filesUnderProperty = 'tidemark:files-under';
+
 /** User property on a reader's clone: who made it ("run <workflowId> <runId>" or "pid <boot> <pid>"). */
 export const readerProperty = 'tidemark:reader';
 
 export interface SnapshotView {
-  /** Directory holding the snapshot's files. */
+  /** Directory holding the snapshot's files (below the snapshot's own root when it sets filesUnderProperty). */
   root: string;
   /** The clone made for it, when there was no `.zfs` directory. */
   clone?: string;
@@ -28,11 +32,11 @@ export async function openSnapshot(
   clone: string,
   owner: string,
 ): Promise<SnapshotView> {
-  await zfs(['list', '-H', '-o', 'name', '-t', 'snapshot', `${dataset}@${snapshot}`]);
+  const under = await filesUnder(dataset, snapshot);
   const info = await datasetInfo(dataset);
   if (info?.mounted) {
     const visible = join(info.mountpoint, '.zfs', 'snapshot', snapshot);
-    if (existsSync(visible)) return { root: visible };
+    if (existsSync(visible)) return { root: join(visible, under) };
   }
   // An earlier attempt of the same reader may have made it already.
   if (!(await datasetInfo(clone))) {
@@ -45,7 +49,21 @@ export async function openSnapshot(
   // it can reach the snapshot, and it is destroyed after the read.
   const cloned = await datasetInfo(clone);
   if (!cloned?.mounted) throw new Error(`the clone ${clone} of ${dataset}@${snapshot} is not mounted`);
-  return { root: cloned.mountpoint, clone };
+  return { root: join(cloned.mountpoint, under), clone };
+}
+
+/** The snapshot's files subdirectory ('' for the root); throws when the snapshot does not exist. Only a value
+ * set on the snapshot itself counts, and only a plain directory name. */
+export async function filesUnder(dataset: string, snapshot: string): Promise<string> {
+  const [value = '-', source = ''] = (
+    await zfs(['get', '-H', '-o', 'value,source', filesUnderProperty, `${dataset}@${snapshot}`])
+  )
+    .trim()
+    .split('\t');
+  if (source !== 'local' || value === '-') return '';
+  if (!/^[A-Za-z0-9_][A-Za-z0-9._-]*$/.test(value))
+    throw new Error(`${dataset}@${snapshot}: ${filesUnderProperty}=${JSON.stringify(value)} is not a directory name`);
+  return value;
 }
 
 /** Destroys a reader's clone; zfs-fuse keeps a just-read dataset busy for a moment, so it retries briefly.

@@ -164,6 +164,15 @@ test('webhook: body carries the run and the summary; signature is HMAC-SHA256 of
   );
 });
 
+test('webhook: a good run after a FAILED one is marked as the recovery; no other run is', () => {
+  const recovery = (summary: BackupSummary, previous?: BackupSummary['status']) =>
+    (JSON.parse(webhookBody(summary, run, previous)) as { recovery?: boolean }).recovery;
+  assert.equal(recovery(good, 'FAILED'), true, 'FAILED → SUCCESS: the recovery notice');
+  assert.equal(recovery(good, 'SUCCESS'), undefined, 'SUCCESS → SUCCESS');
+  assert.equal(recovery(good, undefined), undefined, 'a first run');
+  assert.equal(recovery(failed, 'FAILED'), undefined, 'FAILED → FAILED');
+});
+
 test("webhook: README's verification snippet accepts a fresh delivery and rejects old, altered or unsigned ones", async () => {
   const verify = await docsWebhookVerifier();
   const body = webhookBody(good, run);

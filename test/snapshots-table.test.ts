@@ -10,6 +10,7 @@ const row = (name: string, used: number): SnapshotRow => ({
   createdAt: '2026-12-01T02:00:00.000Z',
   used,
   kind: 'complete',
+  adoptedAs: null,
   holds: 0,
   keepReason: null,
   keep: true,

@@ -21,6 +21,7 @@ export interface TestFileSpec {
 /** Keyed by the file's name without `.test.ts`. */
 export const testFiles: Readonly<Record<string, TestFileSpec>> = {
   // Pure code: no Temporal, no ZFS, no sshd, no other process of ours.
+  'adopted-names': { tier: 'unit' },
   'child-env': { tier: 'unit' },
   'cli-help': { tier: 'unit' },
   'fleet-verdict': { tier: 'unit' },

@@ -229,7 +229,7 @@ export async function withSnapshotCopy<T>(
 }
 
 /** zfs-fuse keeps a just-read dataset busy for a moment: retry the destroy briefly. */
-async function destroyWhenIdle(dataset: string): Promise<void> {
+export async function destroyWhenIdle(dataset: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       await zfs(['destroy', '-r', '-f', dataset]);
