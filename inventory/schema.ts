@@ -5,6 +5,7 @@ import { safeRemotePath } from '../domain/host-steps.js';
 import { retentionClasses, type RetentionClass } from '../domain/retention.js';
 import { excludesEverything } from '../domain/rsync-pattern.js';
 import { absolutePathSchema, boundedDuration, durations, integerRange, rsyncPathSchema } from './field-rules.js';
+import { applyGroups } from './groups.js';
 import { inventoryChecks } from './inventory-checks.js';
 import { isTimeZone, netboxSchema, scheduleSettingsShape, syncSchema } from './schedule-schema.js';
 import { notifyListSchema, serverMonitoringShape } from './notify-schema.js';
@@ -306,6 +307,16 @@ const hostSettingsShape = {
   ...stalenessShape,
 };
 
+/** What a group may set: anything a host can, besides its address (inventory/groups.ts merges it). */
+const groupSettingsShape = {
+  ...hostSettingsShape,
+  notify: notifyListSchema
+    .optional()
+    .describe(
+      "Monitoring targets told about this host's runs, besides the top-level and the server's `notify`. A host's own list replaces its group's (`notify: []` opts out).",
+    ),
+};
+
 const hostSchema = z
   .object({
     address: z
@@ -314,7 +325,12 @@ const hostSchema = z
         error: 'expected the ssh target, a host name or IP address',
       })
       .describe('The ssh target: a DNS name or an IP address.'),
-    ...hostSettingsShape,
+    group: nameSchema
+      .optional()
+      .describe(
+        'The `groups:` entry whose settings this host takes: defaults < group < host (docs/how-to/groups-and-transfer-options.md).',
+      ),
+    ...groupSettingsShape,
   })
   .strict();
 
@@ -544,6 +560,14 @@ export const inventorySchema = z
       })
       .describe('The backup servers, by name (the name of `tidemark worker --server NAME`).'),
     defaults: z.object(hostSettingsShape).strict().optional(),
+    groups: z
+      .record(nameSchema, z.object(groupSettingsShape).strict(), {
+        error: 'expected a mapping of host groups, e.g. groups: { office: { blackout: ["Mon-Fri 08:00-18:00"] } }',
+      })
+      .optional()
+      .describe(
+        "Host groups by name: each sets anything a host can; a host takes its `group:`'s settings over `defaults` and under its own.",
+      ),
     notify: notifyListSchema
       .optional()
       .describe('Monitoring targets told about every run on every server (inventory/notify-schema.ts).'),
@@ -560,8 +584,13 @@ export const inventorySchema = z
       .describe('The hosts to back up, by name (matched case-insensitively). NetBox may add more.'),
   })
   .strict()
+  .transform(applyGroups)
   .superRefine(inventoryChecks)
-  .transform((inventory) => ({ ...inventory, hosts: lowerCaseKeys(inventory.hosts) }));
+  .transform((inventory) => ({
+    ...inventory,
+    hosts: lowerCaseKeys(inventory.hosts),
+    ...(inventory.hostOrigins ? { hostOrigins: lowerCaseKeys(inventory.hostOrigins) } : {}),
+  }));
 
 /** Host names are case-insensitive (DNS); inventoryChecks refused two spellings of one name already. */
 function lowerCaseKeys<T>(record: Record<string, T>): Record<string, T> {
@@ -572,3 +601,4 @@ function lowerCaseKeys<T>(record: Record<string, T>): Record<string, T> {
 
 export type Inventory = z.infer<typeof inventorySchema>;
 export type HostEntry = Inventory['hosts'][string];
+export type GroupSettings = z.infer<z.ZodObject<typeof groupSettingsShape>>;
