@@ -7,6 +7,7 @@ import { TidemarkError } from '../domain/errors.js';
 import { hookCommand, probeCommand, safeRemotePath, type HostStepsPlan } from '../domain/host-steps.js';
 import type { Inventory } from '../inventory/schema.js';
 import { resolveHost, resolveSsh } from '../inventory/resolve.js';
+import { hostPriorityPrefix } from '../domain/rsync-options.js';
 
 /** The filter as shipped in the package (dist/client/ sits two folders below the package root). */
 export const packagedFilterPath = fileURLToPath(new URL('../../deploy/host/tidemark-ssh-filter', import.meta.url));
@@ -47,12 +48,19 @@ export function commandTemplates(
 }
 
 /** /etc/tidemark-ssh-filter.conf for the host. */
-export function filterConfig(host: string, templates: CommandTemplates, sudo: boolean): string {
+export function filterConfig(
+  host: string,
+  templates: CommandTemplates,
+  sudo: boolean,
+  priority: string[] = [],
+): string {
   const oneLine = (text: string) => text.replaceAll('\n', '\\n');
   return [
     `# tidemark-ssh-filter settings for ${host}, from \`tidemark host-setup --host ${host}\`.`,
-    "# Run it again and replace this file after changing the host's hooks, veto, excludeFile or sudo settings.",
+    "# Run it again and replace this file after changing the host's hooks, veto, excludeFile, sudo, ionice or nice settings.",
     `sudo=${sudo ? 'yes' : 'no'}`,
+    // rsync runs under exactly this prefix (transfer.ionice / transfer.nice); absent: plain rsync.
+    ...(priority.length > 0 ? [`priority=${priority.join(' ')}`] : []),
     `probe=${oneLine(templates.probe)}`,
     `hook=${oneLine(templates.hook)}`,
     '',
@@ -68,13 +76,15 @@ export function authorizedKeysLine(publicKey: string, serverAddresses: string[],
 }
 
 /** NOPASSWD rules for exactly what the filter runs through sudo. */
-export function sudoersLines(user: string, hookDir: string, hookTimeoutMs: number): string[] {
+export function sudoersLines(user: string, hookDir: string, hookTimeoutMs: number, priority: string[] = []): string[] {
   const dir = hookDir.length > 1 ? hookDir.replace(/\/+$/, '') : hookDir;
   const seconds = Math.max(1, Math.ceil(hookTimeoutMs / 1000));
   return [
     '# The ssh filter runs rsync as "rsync --server --sender -<flags>e.<caps> <options> . <paths>" after checking',
     '# every word; sudo\'s "*" also matches spaces, so the filter (the key\'s forced command) is what pins them.',
-    `${user} ALL=(root) NOPASSWD: /usr/bin/rsync --server --sender -*`,
+    priority.length > 0
+      ? `${user} ALL=(root) NOPASSWD: /usr/bin/${priority[0]} ${[...priority.slice(1), 'rsync'].join(' ')} --server --sender -*`
+      : `${user} ALL=(root) NOPASSWD: /usr/bin/rsync --server --sender -*`,
     `${user} ALL=(root) NOPASSWD: /usr/bin/timeout -k 10 ${seconds} run-parts --report ${dir}`,
   ];
 }
@@ -125,20 +135,26 @@ export function hostSetup(inventory: Inventory, options: HostSetupOptions): Host
   const serverAddresses =
     serversWithoutAddress.length > 0 ? [] : [...new Set(addresses.map((entry) => entry.address!))];
   const root = resolved.user === 'root';
+  const priority = hostPriorityPrefix(resolved.transfer);
   return {
     host: resolved.host,
     user: resolved.user,
     sudo: resolved.sudo,
     serverAddresses,
     serversWithoutAddress,
-    filterConfig: filterConfig(resolved.host, commandTemplates(resolved.hostSteps, resolved.sudo), resolved.sudo),
+    filterConfig: filterConfig(
+      resolved.host,
+      commandTemplates(resolved.hostSteps, resolved.sudo),
+      resolved.sudo,
+      priority,
+    ),
     filterPath,
     configPath,
     filterCommand: configPath === defaultFilterConfigPath ? filterPath : `${filterPath} ${configPath}`,
     sudoers:
       root || !resolved.sudo
         ? []
-        : sudoersLines(resolved.user, resolved.hostSteps.hooks.dir, resolved.hostSteps.hooks.timeoutMs),
+        : sudoersLines(resolved.user, resolved.hostSteps.hooks.dir, resolved.hostSteps.hooks.timeoutMs, priority),
     identityFile: resolveSsh(inventory).identityFile,
   };
 }
