@@ -78,14 +78,15 @@ function jumpHostOptions(plan: Pick<BackupPlan, 'ssh' | 'source'>): string[] {
   return ['-o', `ProxyCommand=${inner.join(' ')}`];
 }
 
-/** rsync's --rsh value: rsync splits it at spaces (and honours quotes), so an argument holding a quote, a
- * backslash or whitespace other than a space could become options of its own. Such values never get that
- * far (the inventory refuses them); this refuses them again rather than quote them. */
+/** rsync's --rsh value: rsync splits it at spaces (and honours quotes), so an argument holding whitespace,
+ * a quote or a backslash could become options of its own. Such values never get that far (the inventory
+ * refuses them); this refuses them again rather than quote them. The one exception is the jump host's
+ * ProxyCommand, built here from checked words joined by single spaces: it is single-quoted for rsync. */
 export function rshOption(argv: readonly string[]): string {
-  const bad = argv.find((arg) => arg === '' || /[\t\n\r'"\\]/.test(arg));
+  const proxyCommand = (arg: string) => arg.startsWith('ProxyCommand=') && /^\S+( \S+)*$/.test(arg);
+  const bad = argv.find((arg) => arg === '' || /['"\\]/.test(arg) || (/\s/.test(arg) && !proxyCommand(arg)));
   if (bad !== undefined)
     throw new Error(`ssh argument ${JSON.stringify(bad)} holds whitespace or a quote: refused for --rsh`);
-  // Only the jump host's ProxyCommand holds spaces (single ones, between checked words): quoted for rsync.
   return `--rsh=${argv.map((arg) => (arg.includes(' ') ? `'${arg}'` : arg)).join(' ')}`;
 }
 

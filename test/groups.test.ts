@@ -14,7 +14,7 @@ import { resolveHost, resolveRetention, resolveSchedule } from '../inventory/res
 import { mergeNetboxHosts } from '../inventory/sources.js';
 import { resolveNotifyTargets } from '../notify/targets.js';
 import { hostsOfGroup } from '../inventory/groups.js';
-import { rsyncArgs } from '../domain/rsync-args.js';
+import { rshOption, rsyncArgs, sshCommand } from '../domain/rsync-args.js';
 import type { BackupPlan } from '../domain/backup.js';
 import { cliPath } from './helpers/rig.js';
 
@@ -177,4 +177,38 @@ test('config check --explain names the origin of each setting: host, NetBox, gro
   assert.deepEqual(explained.schedule, { setting: 'schedule', value: 'hourly', origin: 'group lab' });
   assert.deepEqual(explained.user, { setting: 'user', value: 'backup', origin: 'defaults' });
   assert.equal(explained.port?.origin, 'built-in default');
+});
+
+test("ssh.jumpHost from a group: a ProxyCommand with Tidemark's key, no config file and the jump host's own known_hosts", () => {
+  const inventory = parseInventory(`
+servers: { b1: { dataset: data } }
+groups:
+  dmz: { ssh: { jumpHost: { address: 192.0.2.9, port: 2200, user: jump, knownHostsFile: /etc/tidemark/bastion_known_hosts } } }
+hosts:
+  web: { address: 10.0.0.5, group: dmz }
+`);
+  const host = resolveHost(inventory, 'web');
+  assert.deepEqual(host.jumpHost, {
+    address: '192.0.2.9',
+    port: 2200,
+    user: 'jump',
+    knownHostsFile: '/etc/tidemark/bastion_known_hosts',
+  });
+  const ssh = {
+    identityFile: '/etc/tidemark/id_ed25519',
+    knownHostsFile: '/etc/tidemark/known_hosts',
+    jumpHost: { ...host.jumpHost!, knownHostsFile: host.jumpHost!.knownHostsFile! },
+  };
+  const rsh = rshOption(sshCommand({ ssh, source: { address: host.address, port: 22, user: 'root', sudo: false } }));
+  assert.match(
+    rsh,
+    / -o 'ProxyCommand=ssh -F \/dev\/null -p 2200 -i \/etc\/tidemark\/id_ed25519 -o BatchMode=yes -o IdentitiesOnly=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=\/etc\/tidemark\/bastion_known_hosts -o GlobalKnownHostsFile=\/dev\/null -o ConnectTimeout=20 -W %h:%p -l jump -- 192\.0\.2\.9' /,
+  );
+  assert.throws(
+    () =>
+      parseInventory(
+        `servers: { b1: { dataset: data } }\nhosts:\n  web: { address: 10.0.0.5, ssh: { jumpHost: { address: "a b" } } }\n`,
+      ),
+    /hosts\.web\.ssh\.jumpHost\.address: expected the jump host/,
+  );
 });
