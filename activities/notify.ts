@@ -98,7 +98,9 @@ export function createNotifyActivities(inventoryPath: string, log: RunLog) {
       previousStatus?: BackupStatus,
     ): Promise<NotificationResult> {
       const inventory = await inventoryOf(inventoryPath);
-      const resolved = resolveNotifyTargets(inventory, summary.server, summary.host).find((candidate) => candidate.id === targetId);
+      const resolved = resolveNotifyTargets(inventory, summary.server, summary.host).find(
+        (candidate) => candidate.id === targetId,
+      );
       if (!resolved) throw activityFailure(`notify target ${targetId} is no longer in the inventory`, 'NotifyConfig');
       const { target } = resolved;
       const run = runInfo(inventory);

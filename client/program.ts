@@ -2,6 +2,7 @@
 // client/cli.ts runs it; the docs generator (devenv/docs-reference.ts) reads it to write docs/reference/cli.md.
 import { readFileSync } from 'node:fs';
 import { Command, Help, type Option } from 'commander';
+import type { StatusOptions } from './status.js';
 import { deprecationWarnings } from '../inventory/deprecations.js';
 import {
   inventoryPath,
@@ -341,28 +342,19 @@ export function buildProgram(): Command {
       false,
     )
     .option('--nagios', 'one Nagios/Icinga plugin line with performance data (exit 3 UNKNOWN on errors)', false)
-    .action(
-      async (options: {
-        host?: string;
-        server?: string;
-        group?: string;
-        stale?: string;
-        json: boolean;
-        nagios: boolean;
-      }) => {
-        const { fleetStatus } = await import('./status.js');
-        try {
-          process.exitCode = await fleetStatus(await loadInventory(configPath()), options);
-        } catch (error) {
-          if (!options.nagios) throw error;
-          // A monitoring plugin that cannot look reports UNKNOWN, never a stack or a usage exit code.
-          console.log(
-            `TIDEMARK UNKNOWN: ${(error instanceof Error ? error.message : String(error)).replaceAll('|', '/').split('\n')[0]}`,
-          );
-          process.exitCode = 3;
-        }
-      },
-    );
+    .action(async (options: StatusOptions) => {
+      const { fleetStatus } = await import('./status.js');
+      try {
+        process.exitCode = await fleetStatus(await loadInventory(configPath()), options);
+      } catch (error) {
+        if (!options.nagios) throw error;
+        // A monitoring plugin that cannot look reports UNKNOWN, never a stack or a usage exit code.
+        console.log(
+          `TIDEMARK UNKNOWN: ${(error instanceof Error ? error.message : String(error)).replaceAll('|', '/').split('\n')[0]}`,
+        );
+        process.exitCode = 3;
+      }
+    });
 
   program
     .command('temporal')

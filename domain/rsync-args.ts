@@ -9,25 +9,7 @@ import { applyRsyncOptions, remoteRsyncCommand } from './rsync-options.js';
  * costs CPU on fast links), fast AEAD ciphers first. */
 export function sshCommand(plan: Pick<BackupPlan, 'ssh' | 'source'>): string[] {
   return [
-    'ssh',
-    '-F',
-    '/dev/null',
-    '-p',
-    String(plan.source.port),
-    '-i',
-    plan.ssh.identityFile,
-    '-o',
-    'BatchMode=yes',
-    '-o',
-    'IdentitiesOnly=yes',
-    '-o',
-    'StrictHostKeyChecking=yes',
-    '-o',
-    `UserKnownHostsFile=${plan.ssh.knownHostsFile}`,
-    '-o',
-    'GlobalKnownHostsFile=/dev/null',
-    '-o',
-    'ConnectTimeout=20',
+    ...strictSsh(plan.source.port, plan.ssh.identityFile, plan.ssh.knownHostsFile),
     '-o',
     'ServerAliveInterval=15',
     '-o',
@@ -43,19 +25,17 @@ export function sshCommand(plan: Pick<BackupPlan, 'ssh' | 'source'>): string[] {
   ];
 }
 
-/** ssh.jumpHost as a ProxyCommand (not -J, whose inner ssh would read ~/.ssh/config and the default
- * known_hosts): the same key, no config file, and the jump host checked against its own known_hosts. */
-function jumpHostOptions(plan: Pick<BackupPlan, 'ssh' | 'source'>): string[] {
-  const jump = plan.ssh.jumpHost;
-  if (!jump) return [];
-  const inner = [
+/** `ssh` with no config file, Tidemark's key only, never a prompt, and the host key checked against
+ * `knownHostsFile` alone. */
+function strictSsh(port: number, identityFile: string, knownHostsFile: string): string[] {
+  return [
     'ssh',
     '-F',
     '/dev/null',
     '-p',
-    String(jump.port),
+    String(port),
     '-i',
-    plan.ssh.identityFile,
+    identityFile,
     '-o',
     'BatchMode=yes',
     '-o',
@@ -63,11 +43,21 @@ function jumpHostOptions(plan: Pick<BackupPlan, 'ssh' | 'source'>): string[] {
     '-o',
     'StrictHostKeyChecking=yes',
     '-o',
-    `UserKnownHostsFile=${jump.knownHostsFile}`,
+    `UserKnownHostsFile=${knownHostsFile}`,
     '-o',
     'GlobalKnownHostsFile=/dev/null',
     '-o',
     'ConnectTimeout=20',
+  ];
+}
+
+/** ssh.jumpHost as a ProxyCommand (not -J, whose inner ssh would read ~/.ssh/config and the default
+ * known_hosts): the same key, no config file, and the jump host checked against its own known_hosts. */
+function jumpHostOptions(plan: Pick<BackupPlan, 'ssh' | 'source'>): string[] {
+  const jump = plan.ssh.jumpHost;
+  if (!jump) return [];
+  const inner = [
+    ...strictSsh(jump.port, plan.ssh.identityFile, jump.knownHostsFile),
     '-W',
     '%h:%p',
     '-l',

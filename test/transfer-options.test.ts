@@ -3,7 +3,7 @@
 // Latin-1 file name arrives as UTF-8 through --iconv=utf8,latin1, rsync runs under ionice/nice (the filter
 // pins that prefix), the group's webhook hears the run, and checksumEvery makes it a --checksum run.
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { execa } from 'execa';
@@ -11,6 +11,7 @@ import { packagedFilterPath } from '../client/host-setup.js';
 import { waitFor } from '../devenv/process.js';
 import { startHttpReceiver, type HttpReceiver } from './helpers/fake-servers.js';
 import { editInventory } from './helpers/inventory-edit.js';
+import { installHostSetup } from './helpers/host-setup.js';
 import { createRig, type Rig } from './helpers/rig.js';
 
 /** "café.txt" as a Latin-1 host writes it: é is the single byte 0xE9 (not valid UTF-8). */
@@ -43,26 +44,7 @@ before(async () => {
     inventory.servers[rig.server].address = '127.0.0.0/8';
   });
   filterConfigPath = join(rig.dir, 'tidemark-ssh-filter.conf');
-  const generated = await rig.cli([
-    'host-setup',
-    '--host',
-    rig.hostName,
-    '--filter-path',
-    packagedFilterPath,
-    '--filter-config',
-    filterConfigPath,
-  ]);
-  assert.equal(generated.exitCode, 0, generated.stderr);
-  setupText = generated.stdout;
-  const lines = setupText.split('\n');
-  const config = lines.slice(
-    lines.findIndex((line) => line.startsWith('## 2.')) + 1,
-    lines.findIndex((line) => line.startsWith('## 3.')),
-  );
-  writeFileSync(filterConfigPath, config.join('\n'));
-  // Root's key now runs the filter only.
-  writeFileSync(join(rig.dir, 'ssh', 'authorized_keys'), `${lines.find((line) => line.startsWith('restrict,'))}\n`);
-  chmodSync(join(rig.dir, 'ssh', 'authorized_keys'), 0o644);
+  setupText = (await installHostSetup(rig, filterConfigPath)).join('\n');
   await rig.startWorker();
 });
 after(async () => {
