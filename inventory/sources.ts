@@ -104,7 +104,9 @@ export function mergeNetboxHosts(inventory: Inventory, answer: NetboxAnswer): So
       takenFrom.set(host.name, object);
       continue;
     }
-    const checked = validateHost(inventory, host.name, { ...host.entry, ...yaml });
+    // The file's own fields (before its group was merged in): validateHost merges the group once more.
+    const own = inventory.hostOrigins?.[host.name]?.own ?? yaml;
+    const checked = validateHost(inventory, host.name, { ...host.entry, ...own });
     if (!checked.ok) {
       // Another object of the same name may still be valid: it is tried next.
       warnings.push(`netbox: ${label} skipped: ${checked.problems.join('; ')}`);
@@ -112,8 +114,8 @@ export function mergeNetboxHosts(inventory: Inventory, answer: NetboxAnswer): So
     }
     hosts[host.name] = checked.entry;
     // What NetBox set, for `config check --explain` (the YAML's own fields win over it).
-    const netboxFields = Object.keys(host.entry).filter((field) => yaml?.[field as keyof HostEntry] === undefined);
-    hostOrigins[host.name] = { own: { ...host.entry, ...yaml }, ...checked.origin, netboxFields };
+    const netboxFields = Object.keys(host.entry).filter((field) => own?.[field as keyof HostEntry] === undefined);
+    hostOrigins[host.name] = { own: { ...host.entry, ...own }, ...checked.origin, netboxFields };
     takenFrom.set(host.name, object);
   }
   const netboxNames = new Set(answer.hosts.map((host) => host.name)).size;
