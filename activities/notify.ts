@@ -64,7 +64,7 @@ export function createNotifyActivities(inventoryPath: string, log: RunLog) {
     async notifyStart(input: BackupInput): Promise<number> {
       const inventory = await inventoryOf(inventoryPath);
       const { runId } = execution();
-      const pings = resolveNotifyTargets(inventory, input.server).flatMap(({ target }) =>
+      const pings = resolveNotifyTargets(inventory, input.server, input.host).flatMap(({ target }) =>
         target.type === 'healthchecks' ? [target] : [],
       );
       const errors: string[] = [];
@@ -82,7 +82,7 @@ export function createNotifyActivities(inventoryPath: string, log: RunLog) {
       const inventory = await inventoryOf(inventoryPath);
       const { runId } = execution();
       const { stateFile } = resolveMonitoring(inventory, summary.server);
-      const targets = resolveNotifyTargets(inventory, summary.server).map(targetRef);
+      const targets = resolveNotifyTargets(inventory, summary.server, summary.host).map(targetRef);
       const { partialRunsBeforeFailed } = resolveGuards(inventory, summary.host);
       try {
         const { previousStatus, escalation, warning } = await recordOutcomeInFile(stateFile, summary, runId, {
@@ -106,7 +106,9 @@ export function createNotifyActivities(inventoryPath: string, log: RunLog) {
       previousStatus?: BackupStatus,
     ): Promise<NotificationResult> {
       const inventory = await inventoryOf(inventoryPath);
-      const resolved = resolveNotifyTargets(inventory, summary.server).find((candidate) => candidate.id === targetId);
+      const resolved = resolveNotifyTargets(inventory, summary.server, summary.host).find(
+        (candidate) => candidate.id === targetId,
+      );
       if (!resolved) throw activityFailure(`notify target ${targetId} is no longer in the inventory`, 'NotifyConfig');
       const { target } = resolved;
       const run = runInfo(inventory);

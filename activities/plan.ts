@@ -14,9 +14,13 @@ import {
   resolveHost,
   resolveReserve,
   resolveServer,
+  resolveSchedule,
   resolveSsh,
+  type ResolvedHost,
   type SshSettings,
 } from '../inventory/resolve.js';
+import { intervalMs } from '../inventory/inventory-checks.js';
+import { isChecksumRun } from '../domain/rsync-options.js';
 import { noteSecretVariables } from '../inventory/child-env.js';
 import { replicaRetention, replicaTargets, replicationSource, resolveReplication } from '../inventory/replication.js';
 import { controlDirProblem, defaultControlDir } from './ssh-control-dir.js';
@@ -24,6 +28,14 @@ import { hostDataset } from '../domain/names.js';
 
 /** What a backupHost input may hold: names and run options, never configuration. */
 const runInputFields = new Set(['host', 'server', 'keep', 'allowShrink']);
+
+/** Whether this run is the host's periodic --checksum run (transfer.checksumEvery; one schedule interval,
+ * a day for cron schedules, in each period, at an offset fixed by the host's name). */
+function checksumRunDue(inventory: Inventory, host: string, everyMs: number | undefined, now = new Date()): boolean {
+  if (!everyMs) return false;
+  const interval = intervalMs(resolveSchedule(inventory, host).schedule) ?? 86_400_000;
+  return isChecksumRun(host, everyMs, interval, now);
+}
 
 /** Builds the plan from the inventory file as it is now (edits apply without restarting workers). */
 export async function planBackup(inventoryPath: string, input: BackupInput): Promise<BackupPlan> {
@@ -60,8 +72,11 @@ export async function planBackupWithWarnings(
       source: { address: host.address, port: host.port, user: host.user, sudo: host.sudo },
       paths: host.paths,
       excludes: host.excludes,
-      ssh: await sshForRun(resolveSsh(inventory)),
-      transfer: host.transfer,
+      ssh: await sshForRun(resolveSsh(inventory), undefined, host.jumpHost),
+      transfer: {
+        ...host.transfer,
+        ...(checksumRunDue(inventory, host.host, host.transfer.checksumEveryMs) ? { checksumRun: true } : {}),
+      },
       hostSteps: { ...host.hostSteps, server: resolveServerHooks(inventory, input.server) },
       ...(host.include ? { include: host.include } : {}),
       guards: resolveGuards(inventory, host.host),
@@ -101,8 +116,15 @@ function replicaOf(inventory: Inventory, host: string, server: string): Pick<Bac
 export async function sshForRun(
   settings: SshSettings,
   warn: (message: string) => void = (message) => log.warn(message),
+  jumpHost?: ResolvedHost['jumpHost'],
 ): Promise<BackupPlan['ssh']> {
-  const ssh = { identityFile: settings.identityFile, knownHostsFile: settings.knownHostsFile };
+  const ssh = {
+    identityFile: settings.identityFile,
+    knownHostsFile: settings.knownHostsFile,
+    ...(jumpHost
+      ? { jumpHost: { ...jumpHost, knownHostsFile: jumpHost.knownHostsFile ?? settings.knownHostsFile } }
+      : {}),
+  };
   if (!settings.multiplex) return ssh;
   const dir = settings.controlDir ?? defaultControlDir();
   const problem = await controlDirProblem(dir);

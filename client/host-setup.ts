@@ -9,6 +9,7 @@ import type { Inventory } from '../inventory/schema.js';
 import { defaultHostRestoreRoot } from '../domain/restore.js';
 import { verifyCommands } from './verify-remote.js';
 import { resolveHost, resolveSsh } from '../inventory/resolve.js';
+import { hostPriorityPrefix } from '../domain/rsync-options.js';
 
 /** The filter as shipped in the package (dist/client/ sits two folders below the package root). */
 export const packagedFilterPath = fileURLToPath(new URL('../../deploy/host/tidemark-ssh-filter', import.meta.url));
@@ -56,12 +57,15 @@ export function filterConfig(
   templates: CommandTemplates,
   sudo: boolean,
   restoreRoot = defaultHostRestoreRoot,
+  priority: string[] = [],
 ): string {
   const oneLine = (text: string) => text.replaceAll('\n', '\\n');
   return [
     `# tidemark-ssh-filter settings for ${host}, from \`tidemark host-setup --host ${host}\`.`,
-    "# Run it again and replace this file after changing the host's hooks, veto, excludeFile, restoreRoot or sudo settings.",
+    "# Run it again and replace this file after changing the host's hooks, veto, excludeFile, restoreRoot, sudo, ionice or nice settings.",
     `sudo=${sudo ? 'yes' : 'no'}`,
+    // rsync runs under exactly this prefix (transfer.ionice / transfer.nice); absent: plain rsync.
+    ...(priority.length > 0 ? [`priority=${priority.join(' ')}`] : []),
     `probe=${oneLine(templates.probe)}`,
     `hook=${oneLine(templates.hook)}`,
     ...templates.verify.map((command) => `verify=${command}`),
@@ -78,13 +82,15 @@ export function authorizedKeysLine(publicKey: string, serverAddresses: string[],
   return `${options.join(',')} ${publicKey.trim()}`;
 }
 
-/** NOPASSWD rules for exactly what the filter runs through sudo: backup (rsync sender, hooks), verify (stat,
- * sha256sum) and restore --to-host (rsync receiver beneath the restore root). */
+/** NOPASSWD rules for exactly what the filter runs through sudo: backup (rsync sender under the host's
+ * ionice/nice prefix, hooks), verify (stat, sha256sum) and restore --to-host (rsync receiver beneath the
+ * restore root). */
 export function sudoersLines(
   user: string,
   hookDir: string,
   hookTimeoutMs: number,
   restoreRoot = defaultHostRestoreRoot,
+  priority: string[] = [],
 ): string[] {
   const dir = hookDir.length > 1 ? hookDir.replace(/\/+$/, '') : hookDir;
   const root = restoreRoot.length > 1 ? restoreRoot.replace(/\/+$/, '') : restoreRoot;
@@ -93,7 +99,9 @@ export function sudoersLines(
     '# The ssh filter runs rsync as "rsync --server [--sender] -<flags>e.<caps> <options> . <paths>" after checking',
     '# every word; sudo\'s "*" also matches spaces, so the filter (the key\'s forced command) is what pins them.',
     '# backup:',
-    `${user} ALL=(root) NOPASSWD: /usr/bin/rsync --server --sender -*`,
+    priority.length > 0
+      ? `${user} ALL=(root) NOPASSWD: /usr/bin/${priority[0]} ${[...priority.slice(1), 'rsync'].join(' ')} --server --sender -*`
+      : `${user} ALL=(root) NOPASSWD: /usr/bin/rsync --server --sender -*`,
     `${user} ALL=(root) NOPASSWD: /usr/bin/timeout -k 10 ${seconds} run-parts --report ${dir}`,
     '# verify (read-only: size, mtime and SHA-256 of the files it samples):',
     `${user} ALL=(root) NOPASSWD: /usr/bin/stat --printf *`,
@@ -151,6 +159,7 @@ export function hostSetup(inventory: Inventory, options: HostSetupOptions): Host
   const serverAddresses =
     serversWithoutAddress.length > 0 ? [] : [...new Set(addresses.map((entry) => entry.address!))];
   const root = resolved.user === 'root';
+  const priority = hostPriorityPrefix(resolved.transfer);
   return {
     host: resolved.host,
     user: resolved.user,
@@ -162,6 +171,7 @@ export function hostSetup(inventory: Inventory, options: HostSetupOptions): Host
       commandTemplates(resolved.hostSteps, resolved.sudo),
       resolved.sudo,
       resolved.restoreRoot,
+      priority,
     ),
     filterPath,
     configPath,
@@ -174,6 +184,7 @@ export function hostSetup(inventory: Inventory, options: HostSetupOptions): Host
             resolved.hostSteps.hooks.dir,
             resolved.hostSteps.hooks.timeoutMs,
             resolved.restoreRoot,
+            priority,
           ),
     identityFile: resolveSsh(inventory).identityFile,
     restoreRoot: resolved.restoreRoot,

@@ -2,6 +2,7 @@
 // client/cli.ts runs it; the docs generator (devenv/docs-reference.ts) reads it to write docs/reference/cli.md.
 import { readFileSync } from 'node:fs';
 import { Command, Help, type Option } from 'commander';
+import type { StatusOptions } from './status.js';
 import { deprecationWarnings } from '../inventory/deprecations.js';
 import {
   inventoryPath,
@@ -328,10 +329,26 @@ export function buildProgram(): Command {
     .command('check')
     .description('validate the inventory and print what was found (exit 2 when invalid)')
     .option('--json', 'print the resolved inventory as JSON (notify targets by id, no secrets)', false)
-    .action(async (options: { json: boolean }) => {
+    .option(
+      '--explain <host>',
+      'print each effective setting of this host and where it came from (host, NetBox, group, defaults, built-in default)',
+    )
+    .action(async (options: { json: boolean; explain?: string }) => {
       const path = configPath();
       const { describeInventory, inventoryReport } = await import('./config-check.js');
       const inventory = await loadWholeInventory(path, { warn: false });
+      if (options.explain !== undefined) {
+        const { describeExplanation, explainHost } = await import('../inventory/explain.js');
+        // A NetBox host is explained as a run sees it: the YAML file plus NetBox's objects.
+        const { loadHostSources } = await import('../inventory/sources.js');
+        const explained = explainHost((await loadHostSources(inventory)).inventory, options.explain);
+        console.log(
+          options.json
+            ? JSON.stringify(explained, null, 2)
+            : describeExplanation(options.explain.toLowerCase(), explained),
+        );
+        return;
+      }
       console.log(
         options.json ? JSON.stringify(inventoryReport(inventory, path), null, 2) : describeInventory(inventory, path),
       );
@@ -369,6 +386,7 @@ export function buildProgram(): Command {
     )
     .option('--host <name>', 'only this host')
     .option('--server <name>', 'only this backup server')
+    .option('--group <name>', 'only the hosts of this group (`groups:` in the inventory)')
     .option('--stale <duration>', 'WARNING when the last SUCCESS is older than this, e.g. 36h')
     .option(
       '--json',
@@ -376,7 +394,7 @@ export function buildProgram(): Command {
       false,
     )
     .option('--nagios', 'one Nagios/Icinga plugin line with performance data (exit 3 UNKNOWN on errors)', false)
-    .action(async (options: { host?: string; server?: string; stale?: string; json: boolean; nagios: boolean }) => {
+    .action(async (options: StatusOptions) => {
       const { fleetStatus } = await import('./status.js');
       try {
         process.exitCode = await fleetStatus(await loadInventory(configPath()), options);

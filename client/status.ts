@@ -33,10 +33,13 @@ import {
   type RunRecord,
 } from './fleet-verdict.js';
 import { connectClient } from '../inventory/temporal-connection.js';
+import { hostsOfGroup } from '../inventory/groups.js';
 
 export interface StatusOptions {
   host?: string;
   server?: string;
+  /** Only the hosts of this group (`groups:`). */
+  group?: string;
   stale?: string;
   json: boolean;
   nagios: boolean;
@@ -53,9 +56,17 @@ export async function fleetStatus(inventory: Inventory, options: StatusOptions):
     throw new TidemarkError('USAGE', `--stale: "${options.stale}" is not a duration; write e.g. 36h, 2d or 90m`);
   const { inventory: merged } = await loadHostSources(inventory);
   const host = options.host === undefined ? undefined : resolveHost(merged, options.host).host;
-  const pairs = hostServerPairs(merged, options.server).filter((pair) => host === undefined || pair.host === host);
+  const inGroup = options.group === undefined ? undefined : hostsOfGroup(merged, options.group);
+  const pairs = hostServerPairs(merged, options.server).filter(
+    (pair) => (host === undefined || pair.host === host) && (inGroup === undefined || inGroup.has(pair.host)),
+  );
   if (pairs.length === 0)
-    throw new TidemarkError('USAGE', `--host ${options.host} is not backed up on --server ${options.server}`);
+    throw new TidemarkError(
+      'USAGE',
+      inGroup === undefined
+        ? `--host ${options.host} is not backed up on --server ${options.server}`
+        : `--group ${options.group}: no host of this group${options.host ? ` is ${options.host}` : ''}${options.server ? ` backed up on ${options.server}` : ''}`,
+    );
 
   const settings = resolveTemporal(merged);
   const client = await connectClient(settings);

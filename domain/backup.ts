@@ -17,6 +17,14 @@ export interface BackupInput {
 }
 
 /** How the transfer runs and is retried (the inventory's `transfer`; defaults in inventory/resolve.ts). */
+/** A host reached through a jump host (ssh ProxyCommand), with the same key and its own known_hosts check. */
+export interface JumpHost {
+  address: string;
+  port: number;
+  user: string;
+  knownHostsFile: string;
+}
+
 export interface TransferSettings {
   /** rsync --timeout in seconds. */
   ioTimeoutSeconds: number;
@@ -28,6 +36,15 @@ export interface TransferSettings {
   retryIntervalMs: number;
   /** rsync --bwlimit value; absent: unlimited. */
   bandwidthLimit?: string;
+  /** Allow-listed extra rsync options, "--opt=" removing a default (domain/rsync-options.ts). */
+  rsyncOptions?: string[];
+  /** rsync on the host runs under ionice / nice (its --rsync-path). */
+  ionice?: { class: 'idle' | 'best-effort'; level?: number };
+  nice?: number;
+  /** transfer.checksumEvery in ms: one run in each such period compares contents (--checksum). */
+  checksumEveryMs?: number;
+  /** Set by planBackup: this run is the host's periodic --checksum run. */
+  checksumRun?: boolean;
 }
 
 /** Everything the steps need, resolved from the server's inventory by `planBackup`. */
@@ -40,7 +57,7 @@ export interface BackupPlan {
   paths: string[];
   excludes: string[];
   /** controlPath: this run's OpenSSH multiplexing socket (probe, hooks and rsync share one login); absent: off. */
-  ssh: { identityFile: string; knownHostsFile: string; controlPath?: string };
+  ssh: { identityFile: string; knownHostsFile: string; controlPath?: string; jumpHost?: JumpHost };
   transfer: TransferSettings;
   /** Hooks, veto, what is selected and excluded on the host (domain/host-steps.ts); absent: none of these steps. */
   hostSteps?: HostStepsPlan;
@@ -142,6 +159,8 @@ export interface BackupSummary {
   bytesReceived: number;
   durationMs: number;
   message: string;
+  /** This run compared file contents (--checksum), the host's periodic checksum run. */
+  checksumRun?: boolean;
   /** Hooks, veto, selection and exclude counts (absent when the run failed before them). */
   hostSteps?: HostStepsSummary;
   /** Snapshots retention removed after this backup (names after "@"); absent when retention did not run. */

@@ -1,6 +1,7 @@
 // The exact rsync command line Tidemark runs (also used by the benchmark's bare baseline).
 import type { BackupPlan } from './backup.js';
 import { filterRules } from './excludes.js';
+import { applyRsyncOptions, remoteRsyncCommand } from './rsync-options.js';
 
 /** ssh options: no config file (root's ~/.ssh/config or /etc/ssh/ssh_config could add a ProxyCommand,
  * another identity or forwarding: only the options below apply), never prompt, trust only the configured
@@ -8,25 +9,7 @@ import { filterRules } from './excludes.js';
  * costs CPU on fast links), fast AEAD ciphers first. */
 export function sshCommand(plan: Pick<BackupPlan, 'ssh' | 'source'>): string[] {
   return [
-    'ssh',
-    '-F',
-    '/dev/null',
-    '-p',
-    String(plan.source.port),
-    '-i',
-    plan.ssh.identityFile,
-    '-o',
-    'BatchMode=yes',
-    '-o',
-    'IdentitiesOnly=yes',
-    '-o',
-    'StrictHostKeyChecking=yes',
-    '-o',
-    `UserKnownHostsFile=${plan.ssh.knownHostsFile}`,
-    '-o',
-    'GlobalKnownHostsFile=/dev/null',
-    '-o',
-    'ConnectTimeout=20',
+    ...strictSsh(plan.source.port, plan.ssh.identityFile, plan.ssh.knownHostsFile),
     '-o',
     'ServerAliveInterval=15',
     '-o',
@@ -36,19 +19,65 @@ export function sshCommand(plan: Pick<BackupPlan, 'ssh' | 'source'>): string[] {
     '-o',
     'Ciphers=aes128-gcm@openssh.com,aes256-gcm@openssh.com,chacha20-poly1305@openssh.com',
     ...multiplexing(plan.ssh.controlPath),
+    ...jumpHostOptions(plan),
     '-o',
     'LogLevel=ERROR',
   ];
 }
 
+/** `ssh` with no config file, Tidemark's key only, never a prompt, and the host key checked against
+ * `knownHostsFile` alone. */
+function strictSsh(port: number, identityFile: string, knownHostsFile: string): string[] {
+  return [
+    'ssh',
+    '-F',
+    '/dev/null',
+    '-p',
+    String(port),
+    '-i',
+    identityFile,
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'IdentitiesOnly=yes',
+    '-o',
+    'StrictHostKeyChecking=yes',
+    '-o',
+    `UserKnownHostsFile=${knownHostsFile}`,
+    '-o',
+    'GlobalKnownHostsFile=/dev/null',
+    '-o',
+    'ConnectTimeout=20',
+  ];
+}
+
+/** ssh.jumpHost as a ProxyCommand (not -J, whose inner ssh would read ~/.ssh/config and the default
+ * known_hosts): the same key, no config file, and the jump host checked against its own known_hosts. */
+function jumpHostOptions(plan: Pick<BackupPlan, 'ssh' | 'source'>): string[] {
+  const jump = plan.ssh.jumpHost;
+  if (!jump) return [];
+  const inner = [
+    ...strictSsh(jump.port, plan.ssh.identityFile, jump.knownHostsFile),
+    '-W',
+    '%h:%p',
+    '-l',
+    jump.user,
+    '--',
+    jump.address,
+  ];
+  return ['-o', `ProxyCommand=${inner.join(' ')}`];
+}
+
 /** rsync's --rsh value: rsync splits it at spaces (and honours quotes), so an argument holding whitespace,
  * a quote or a backslash could become options of its own. Such values never get that far (the inventory
- * refuses them); this refuses them again rather than quote them. */
+ * refuses them); this refuses them again rather than quote them. The one exception is the jump host's
+ * ProxyCommand, built here from checked words joined by single spaces: it is single-quoted for rsync. */
 export function rshOption(argv: readonly string[]): string {
-  const bad = argv.find((arg) => arg === '' || /[\s'"\\]/.test(arg));
+  const proxyCommand = (arg: string) => arg.startsWith('ProxyCommand=') && /^\S+( \S+)*$/.test(arg);
+  const bad = argv.find((arg) => arg === '' || /['"\\]/.test(arg) || (/\s/.test(arg) && !proxyCommand(arg)));
   if (bad !== undefined)
     throw new Error(`ssh argument ${JSON.stringify(bad)} holds whitespace or a quote: refused for --rsh`);
-  return `--rsh=${argv.join(' ')}`;
+  return `--rsh=${argv.map((arg) => (arg.includes(' ') ? `'${arg}'` : arg)).join(' ')}`;
 }
 
 /** `ssh … -l user -- address command`; never a local shell. */
@@ -143,7 +172,10 @@ export function rsyncArgs(plan: BackupPlan, destination: string): string[] {
     rshOption(sshCommand(plan)),
   ];
   if (plan.transfer.bandwidthLimit) args.push(`--bwlimit=${plan.transfer.bandwidthLimit}`);
-  if (plan.source.sudo) args.push('--rsync-path=sudo rsync');
+  const remote = remoteRsyncCommand({ sudo: plan.source.sudo, ionice: plan.transfer.ionice, nice: plan.transfer.nice });
+  if (remote !== 'rsync') args.push(`--rsync-path=${remote}`);
+  const withOptions = applyRsyncOptions(args, plan.transfer.rsyncOptions ?? [], plan.transfer.checksumRun === true);
+  args.splice(0, args.length, ...withOptions);
   // Excludes and the allow-list go to rsync's stdin (rsyncFilterInput), not argv: host files can be long.
   if (rsyncFilterRules(plan).length > 0) args.push('--exclude-from=-');
   const prefix = remotePrefix(plan.source);

@@ -21,6 +21,7 @@ interface HostFields {
 interface CheckedInventory {
   servers: Record<string, { dataset: string; replicateFrom?: string | undefined; receive?: unknown }>;
   defaults?: HostFields | undefined;
+  groups?: Record<string, HostFields> | undefined;
   hosts: Record<string, HostFields>;
 }
 
@@ -45,6 +46,8 @@ export function inventoryChecks(inventory: CheckedInventory, ctx: z.core.$Refine
         issue([...path, index], `unknown server; define it under "servers" (known: ${serverNames.join(', ')})`, server);
     });
   checkServers(inventory.defaults?.servers, ['defaults', 'servers']);
+  for (const [group, settings] of Object.entries(inventory.groups ?? {}))
+    checkServers(settings.servers, ['groups', group, 'servers']);
   checkNestedDatasets(inventory.servers, issue);
   replicationChecks(inventory.servers, issue);
 

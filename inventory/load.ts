@@ -76,20 +76,26 @@ export async function loadInventoryIsolatingHosts(path: string): Promise<Isolate
 /** parseInventory, leaving out host entries whose problems are their own (see loadInventoryIsolatingHosts). */
 export function parseInventoryIsolatingHosts(text: string, source = 'inventory'): IsolatedInventory {
   const raw = readYaml(text, source);
-  const result = validateInventory(raw);
-  if (result.ok) return result.inventory;
-  const byHost = problemsByHost(result.problems);
   const hosts = (raw as { hosts?: unknown }).hosts;
-  if (!byHost || typeof hosts !== 'object' || hosts === null)
-    throw new TidemarkError('CONFIG_INVALID', problemLines(result.problems).join('\n'));
-  const kept = Object.fromEntries(Object.entries(hosts).filter(([name]) => !byHost.has(name)));
-  const rest = validateInventory({ ...(raw as object), hosts: kept });
-  // Leaving the broken hosts out uncovered other problems (none expected): report everything as before.
-  if (!rest.ok) throw new TidemarkError('CONFIG_INVALID', problemLines(result.problems).join('\n'));
   const invalidHosts: Record<string, string[]> = {};
-  for (const [name, problems] of byHost) invalidHosts[name.toLowerCase()] = problemLines(problems);
-  return { ...rest.inventory, invalidHosts };
+  let kept = typeof hosts === 'object' && hosts !== null ? (hosts as Record<string, unknown>) : undefined;
+  // Checks across hosts (an unknown group, ...) run only once every field validates: leaving out the hosts
+  // with broken fields may uncover another host's problem, itself confined to that host.
+  for (let round = 0; ; round++) {
+    const result = validateInventory(kept === hosts ? raw : { ...(raw as object), hosts: kept });
+    if (result.ok) return round === 0 ? result.inventory : { ...result.inventory, invalidHosts };
+    const byHost = problemsByHost(result.problems);
+    if (!byHost || !kept || round >= maxIsolationRounds) {
+      const lines = [...Object.values(invalidHosts).flat(), ...problemLines(result.problems)];
+      throw new TidemarkError('CONFIG_INVALID', lines.join('\n'));
+    }
+    for (const [name, problems] of byHost) invalidHosts[name.toLowerCase()] = problemLines(problems);
+    kept = Object.fromEntries(Object.entries(kept).filter(([name]) => !byHost.has(name)));
+  }
 }
+
+/** Rounds of leaving out broken hosts: field problems, then checks across fields (any later one repeats). */
+const maxIsolationRounds = 3;
 
 /** The problems grouped by the host entry they lie in; undefined when any lies outside `hosts.<name>`. */
 function problemsByHost(problems: readonly InventoryProblem[]): Map<string, InventoryProblem[]> | undefined {

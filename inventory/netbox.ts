@@ -208,6 +208,7 @@ export const netboxCustomFields = {
   backup_schedule: 'schedule',
   backup_blackout: 'blackout',
   backup_enabled: 'enabled',
+  backup_group: 'group',
 } as const;
 
 /** NetBox 4.7 and later return a selection custom field as `{value, label}`; older ones the raw value.
@@ -267,6 +268,9 @@ function customFieldEntry(fields: Record<string, unknown>): Record<string, unkno
   if (blackout !== undefined) entry.blackout = blackout;
   const schedule = parseScheduleText(fields.backup_schedule);
   if (schedule !== undefined) entry.schedule = schedule;
+  // `group` is the name PlanB's exports use; `backup_group` wins when both are set.
+  const group = selectionValue(fields.backup_group ?? fields.group);
+  if (group !== null && group !== undefined && group !== '') entry.group = group;
   const enabled = selectionValue(fields.backup_enabled);
   if (enabled !== null && enabled !== undefined && enabled !== '') entry.enabled = enabled;
   return entry;

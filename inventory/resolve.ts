@@ -9,7 +9,7 @@ import {
   type AdoptOptions,
   type RetentionPolicy,
 } from '../domain/retention.js';
-import type { TransferSettings } from '../domain/backup.js';
+import type { JumpHost, TransferSettings } from '../domain/backup.js';
 import type { HostStepsPlan } from '../domain/host-steps.js';
 import { defaultGuards, type GuardSettings } from '../domain/guards.js';
 import type { ScheduleSettings } from '../domain/schedule-spec.js';
@@ -66,6 +66,8 @@ export interface ResolvedHost {
   transfer: TransferSettings;
   /** hosts.<name>.quota (or defaults.quota): the dataset's ZFS quota; absent: none set by Tidemark. */
   quota?: string;
+  /** ssh.jumpHost: reached through this host; knownHostsFile absent: the inventory's ssh.knownHostsFile. */
+  jumpHost?: Omit<JumpHost, 'knownHostsFile'> & { knownHostsFile?: string };
 }
 
 type HostSettings = NonNullable<Inventory['defaults']>;
@@ -151,6 +153,7 @@ export function resolveHost(inventory: Inventory, host: string): ResolvedHost {
   }
   const defaults = inventory.defaults ?? {};
   const transfer = { ...defaults.transfer, ...entry.transfer };
+  const jump = entry.ssh?.jumpHost ?? defaults.ssh?.jumpHost;
   return {
     host: host.toLowerCase(),
     address: entry.address,
@@ -169,7 +172,21 @@ export function resolveHost(inventory: Inventory, host: string): ResolvedHost {
       attempts: transfer.attempts ?? 5,
       retryIntervalMs: parseDuration(transfer.retryInterval ?? '30s') ?? 30_000,
       ...(transfer.bandwidthLimit ? { bandwidthLimit: transfer.bandwidthLimit } : {}),
+      ...(transfer.rsyncOptions?.length ? { rsyncOptions: transfer.rsyncOptions } : {}),
+      ...(transfer.ionice ? { ionice: transfer.ionice } : {}),
+      ...(transfer.nice !== undefined ? { nice: transfer.nice } : {}),
+      ...(transfer.checksumEvery ? { checksumEveryMs: parseDuration(transfer.checksumEvery) ?? 0 } : {}),
     },
+    ...(jump
+      ? {
+          jumpHost: {
+            address: jump.address,
+            port: jump.port ?? 22,
+            user: jump.user ?? entry.user ?? defaults.user ?? 'root',
+            ...(jump.knownHostsFile ? { knownHostsFile: jump.knownHostsFile } : {}),
+          },
+        }
+      : {}),
   };
 }
 

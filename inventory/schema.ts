@@ -4,7 +4,9 @@ import { z } from 'zod';
 import { safeRemotePath } from '../domain/host-steps.js';
 import { retentionClasses, type RetentionClass } from '../domain/retention.js';
 import { excludesEverything } from '../domain/rsync-pattern.js';
+import { rsyncOptionProblem } from '../domain/rsync-options.js';
 import { absolutePathSchema, boundedDuration, durations, integerRange, rsyncPathSchema } from './field-rules.js';
+import { applyGroups } from './groups.js';
 import { inventoryChecks } from './inventory-checks.js';
 import { isTimeZone, netboxSchema, scheduleSettingsShape, syncSchema } from './schedule-schema.js';
 import { notifyListSchema, serverMonitoringShape } from './notify-schema.js';
@@ -96,7 +98,76 @@ const transferSchema = z
       .regex(/^[1-9]\d*[KMG]?$/, { error: 'expected a rate such as "500K" or "10M"' })
       .optional()
       .describe('rsync --bwlimit, e.g. "10M" (bytes per second, K/M/G suffix). Default: unlimited.'),
+    rsyncOptions: z
+      .array(
+        z.string({ error: 'expected an rsync option such as "--iconv=utf8,latin1"' }).superRefine((option, ctx) => {
+          const problem = rsyncOptionProblem(option);
+          if (problem) ctx.addIssue({ code: 'custom', message: `refused: ${problem}` });
+        }),
+      )
+      .optional()
+      .describe(
+        'Extra rsync options from an allow-list: --iconv=, --checksum, --compress, --compress-level=, --bwlimit=, --no-inc-recursive, --block-size=, --whole-file; "--opt=" (nothing after "=") removes Tidemark\'s own --opt (PlanB\'s rule), for --sparse, --hard-links, --acls, --xattrs, --timeout, --inplace.',
+      ),
+    ionice: z
+      .object(
+        {
+          class: z
+            .enum(['idle', 'best-effort'], { error: 'expected "idle" or "best-effort"' })
+            .describe('ionice -c 3 (idle) or -c 2 (best-effort).'),
+          level: integerRange(0, 7, 'expected a level 0 (highest) to 7 (lowest)')
+            .optional()
+            .describe('best-effort only: ionice -n LEVEL.'),
+        },
+        { error: 'expected a mapping such as { class: best-effort, level: 7 }' },
+      )
+      .strict()
+      .refine((ionice) => ionice.class === 'best-effort' || ionice.level === undefined, {
+        error: 'a level applies to class best-effort only; remove it for idle',
+      })
+      .optional()
+      .describe(
+        'Run rsync on the host under ionice (its --rsync-path; `tidemark host-setup` prints the matching filter and sudoers lines).',
+      ),
+    nice: integerRange(0, 19, 'expected a niceness 0-19')
+      .optional()
+      .describe('Run rsync on the host under nice -n N (0-19).'),
+    checksumEvery: boundedDuration({
+      example: durationExamples,
+      min: 60 * durations.minute,
+      minWhy: 'a --checksum run reads every file on both sides',
+      max: 3650 * durations.day,
+      maxWhy: 'ten years',
+    })
+      .optional()
+      .describe(
+        'Every this long one run is a --checksum run (compares contents, not size and time), e.g. "30d"; spread over the fleet by host name, shown in the run\'s summary. Default: never.',
+      ),
   })
+  .strict();
+
+/** A jump host (OpenSSH ProxyJump, run as a ProxyCommand so it gets the same checks as the host's login). */
+const jumpHostSchema = z
+  .object(
+    {
+      address: z
+        .string({ error: 'expected the jump host, a host name or IP address' })
+        .refine((text) => isIP(text) !== 0 || (text.length <= 253 && nameSchema.safeParse(text).success), {
+          error: 'expected the jump host, a host name or IP address',
+        })
+        .describe('The jump host: a DNS name or an IP address.'),
+      port: integerRange(1, 65535).optional().describe('Its ssh port. Default 22.'),
+      user: z
+        .string()
+        .regex(/^[a-z_][a-z0-9_.-]{0,31}$/i, { error: 'expected a user name such as "jump"' })
+        .optional()
+        .describe("The user on the jump host. Default: the host's user."),
+      knownHostsFile: sshFileSchema
+        .optional()
+        .describe("The jump host's own known_hosts (it must be listed there). Default: ssh.knownHostsFile."),
+    },
+    { error: 'expected a mapping such as { address: bastion.example.org }' },
+  )
   .strict();
 
 const retentionCountSchema = z
@@ -262,7 +333,14 @@ const hostSettingsShape = {
     .min(1, { error: 'list at least one server, or leave "servers" out for every server' })
     .optional()
     .describe('Backup servers that back this host up. Default: every server.'),
-  transfer: transferSchema.optional().describe('How rsync runs: timeouts, attempts, bandwidth.'),
+  transfer: transferSchema
+    .optional()
+    .describe('How rsync runs: timeouts, attempts, bandwidth, extra options, ionice/nice on the host, checksum runs.'),
+  ssh: z
+    .object({ jumpHost: jumpHostSchema.optional().describe('Reach the host through this jump host (ProxyJump).') })
+    .strict()
+    .optional()
+    .describe('How the host is reached by ssh (the inventory-wide `ssh:` sets the key and known_hosts).'),
   hooks: hooksSchema.optional().describe('Hook scripts on the host, run with run-parts before rsync (SOWN).'),
   veto: vetoSchema.optional().describe("PlanB's do-not-run directory: files in it postpone the run."),
   selectionRoot: absolutePathSchema
@@ -311,6 +389,16 @@ const hostSettingsShape = {
   ...stalenessShape,
 };
 
+/** What a group may set: anything a host can, besides its address (inventory/groups.ts merges it). */
+const groupSettingsShape = {
+  ...hostSettingsShape,
+  notify: notifyListSchema
+    .optional()
+    .describe(
+      "Monitoring targets told about this host's runs, besides the top-level and the server's `notify`. A host's own list replaces its group's (`notify: []` opts out).",
+    ),
+};
+
 const hostSchema = z
   .object({
     address: z
@@ -319,7 +407,12 @@ const hostSchema = z
         error: 'expected the ssh target, a host name or IP address',
       })
       .describe('The ssh target: a DNS name or an IP address.'),
-    ...hostSettingsShape,
+    group: nameSchema
+      .optional()
+      .describe(
+        'The `groups:` entry whose settings this host takes: defaults < group < host (docs/how-to/groups-and-transfer-options.md).',
+      ),
+    ...groupSettingsShape,
   })
   .strict();
 
@@ -549,6 +642,14 @@ export const inventorySchema = z
       })
       .describe('The backup servers, by name (the name of `tidemark worker --server NAME`).'),
     defaults: z.object(hostSettingsShape).strict().optional(),
+    groups: z
+      .record(nameSchema, z.object(groupSettingsShape).strict(), {
+        error: 'expected a mapping of host groups, e.g. groups: { office: { blackout: ["Mon-Fri 08:00-18:00"] } }',
+      })
+      .optional()
+      .describe(
+        "Host groups by name: each sets anything a host can; a host takes its `group:`'s settings over `defaults` and under its own.",
+      ),
     notify: notifyListSchema
       .optional()
       .describe('Monitoring targets told about every run on every server (inventory/notify-schema.ts).'),
@@ -565,8 +666,13 @@ export const inventorySchema = z
       .describe('The hosts to back up, by name (matched case-insensitively). NetBox may add more.'),
   })
   .strict()
+  .transform(applyGroups)
   .superRefine(inventoryChecks)
-  .transform((inventory) => ({ ...inventory, hosts: lowerCaseKeys(inventory.hosts) }));
+  .transform((inventory) => ({
+    ...inventory,
+    hosts: lowerCaseKeys(inventory.hosts),
+    ...(inventory.hostOrigins ? { hostOrigins: lowerCaseKeys(inventory.hostOrigins) } : {}),
+  }));
 
 /** Host names are case-insensitive (DNS); inventoryChecks refused two spellings of one name already. */
 function lowerCaseKeys<T>(record: Record<string, T>): Record<string, T> {
@@ -577,3 +683,4 @@ function lowerCaseKeys<T>(record: Record<string, T>): Record<string, T> {
 
 export type Inventory = z.infer<typeof inventorySchema>;
 export type HostEntry = Inventory['hosts'][string];
+export type GroupSettings = z.infer<z.ZodObject<typeof groupSettingsShape>>;

@@ -3,6 +3,7 @@
 // unless `netbox.fillYamlHosts` is true (then NetBox fills only what the file leaves unset), and a
 // NetBox-only host passes the same checks as a file's host, its problems naming the custom field.
 import { fetchNetboxHosts, netboxCustomFields, resolveNetboxConfig, type NetboxAnswer } from './netbox.js';
+import type { HostOrigin } from './groups.js';
 import { hostEntry } from './resolve.js';
 import { nameSchema, type HostEntry, type Inventory } from './schema.js';
 import { fieldName, printable, problemLines, validateInventory, type InventoryProblem } from './validate.js';
@@ -47,15 +48,17 @@ function validateHost(
   inventory: Inventory,
   name: string,
   entry: Record<string, unknown>,
-): { ok: true; entry: HostEntry } | { ok: false; problems: string[] } {
+): { ok: true; entry: HostEntry; origin?: HostOrigin } | { ok: false; problems: string[] } {
   const result = validateInventory({
     servers: inventory.servers,
     ...(inventory.defaults ? { defaults: inventory.defaults } : {}),
+    ...(inventory.groups ? { groups: inventory.groups } : {}),
     hosts: { [name]: entry },
   });
   if (result.ok) {
     const parsed = hostEntry(result.inventory, name);
-    if (parsed) return { ok: true, entry: parsed };
+    const origin = result.inventory.hostOrigins?.[name.toLowerCase()];
+    if (parsed) return { ok: true, entry: parsed, ...(origin ? { origin } : {}) };
     return { ok: false, problems: [`${printable(name)}: not a valid host name`] };
   }
   return { ok: false, problems: problemLines(result.problems, netboxField) };
@@ -69,6 +72,7 @@ function fillsYamlHosts(inventory: Inventory): boolean {
 export function mergeNetboxHosts(inventory: Inventory, answer: NetboxAnswer): SourcedInventory {
   const warnings = [...answer.warnings];
   const hosts: Record<string, HostEntry> = { ...inventory.hosts };
+  const hostOrigins: Record<string, HostOrigin> = { ...inventory.hostOrigins };
   /** Which NetBox object each name was taken from, for the message about a second object of that name. */
   const takenFrom = new Map<string, string>();
   for (const host of answer.hosts) {
@@ -100,18 +104,23 @@ export function mergeNetboxHosts(inventory: Inventory, answer: NetboxAnswer): So
       takenFrom.set(host.name, object);
       continue;
     }
-    const checked = validateHost(inventory, host.name, { ...host.entry, ...yaml });
+    // The file's own fields (before its group was merged in): validateHost merges the group once more.
+    const own = inventory.hostOrigins?.[host.name]?.own ?? yaml;
+    const checked = validateHost(inventory, host.name, { ...host.entry, ...own });
     if (!checked.ok) {
       // Another object of the same name may still be valid: it is tried next.
       warnings.push(`netbox: ${label} skipped: ${checked.problems.join('; ')}`);
       continue;
     }
     hosts[host.name] = checked.entry;
+    // What NetBox set, for `config check --explain` (the YAML's own fields win over it).
+    const netboxFields = Object.keys(host.entry).filter((field) => own?.[field as keyof HostEntry] === undefined);
+    hostOrigins[host.name] = { own: { ...host.entry, ...own }, ...checked.origin, netboxFields };
     takenFrom.set(host.name, object);
   }
   const netboxNames = new Set(answer.hosts.map((host) => host.name)).size;
   return {
-    inventory: { ...inventory, hosts },
+    inventory: { ...inventory, hosts, hostOrigins },
     warnings,
     counts: { yaml: Object.keys(inventory.hosts).length, netbox: netboxNames },
   };

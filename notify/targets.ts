@@ -1,6 +1,6 @@
 // Which targets a run on a server notifies: the top-level `notify:` list, then `servers.<server>.notify`.
 import type { NotifyTargetRef } from '../domain/notify.js';
-import { serverEntry } from '../inventory/resolve.js';
+import { hostEntry, serverEntry } from '../inventory/resolve.js';
 import type { Inventory } from '../inventory/schema.js';
 import type { NotifyTarget, NotifyTargetType } from '../inventory/notify-schema.js';
 
@@ -13,13 +13,19 @@ export interface ResolvedTarget {
 /** Default attempts of one target's notify activity. */
 export const defaultNotifyAttempts = 5;
 
-export function resolveNotifyTargets(inventory: Inventory, server: string): ResolvedTarget[] {
+/** `host`: also the host's own `notify` (or its group's, merged into the host entry by inventory/groups.ts). */
+export function resolveNotifyTargets(inventory: Inventory, server: string, host?: string): ResolvedTarget[] {
   const global = (inventory.notify ?? []).map((target, index) => ({ id: `notify.${index}`, target }));
   const own = (serverEntry(inventory, server)?.notify ?? []).map((target, index) => ({
     id: `servers.${server}.notify.${index}`,
     target,
   }));
-  return [...global, ...own];
+  const entry = host === undefined ? undefined : hostEntry(inventory, host);
+  const ofHost = (entry?.notify ?? []).map((target, index) => ({
+    id: `hosts.${host!.toLowerCase()}.notify.${index}`,
+    target,
+  }));
+  return [...global, ...own, ...ofHost];
 }
 
 /** What the workflow is told about a target: its id, type and retry budget, nothing else. */

@@ -9,6 +9,7 @@ import { after, before, test } from 'node:test';
 import { execa } from 'execa';
 import { packagedFilterPath } from '../client/host-setup.js';
 import { editInventory, setHostSettings } from './helpers/inventory-edit.js';
+import { installHostSetup } from './helpers/host-setup.js';
 import { createRig, withSnapshotClone, type Rig } from './helpers/rig.js';
 import { buildSampleTree, describeTree } from './helpers/tree.js';
 
@@ -68,28 +69,8 @@ before(async () => {
     inventory.servers[rig.server].address = '127.0.0.0/8';
   });
   const configPath = join(rig.dir, 'tidemark-ssh-filter.conf');
-  const generated = await rig.cli([
-    'host-setup',
-    '--host',
-    rig.hostName,
-    '--filter-path',
-    packagedFilterPath,
-    '--filter-config',
-    configPath,
-  ]);
-  assert.equal(generated.exitCode, 0, generated.stderr);
-  setupText = generated.stdout;
-  const lines = setupText.split('\n');
-  const config = lines
-    .slice(
-      lines.findIndex((line) => line.startsWith('## 2.')) + 1,
-      lines.findIndex((line) => line.startsWith('## 3.')),
-    )
-    .join('\n');
-  writeFileSync(configPath, config);
-  // The rig's sshd reads this one file for every user: only the restricted line remains, root's is gone.
-  writeFileSync(join(rig.dir, 'ssh', 'authorized_keys'), `${lines.find((line) => line.startsWith('restrict,'))}\n`);
-  chmodSync(join(rig.dir, 'ssh', 'authorized_keys'), 0o644);
+  const lines = await installHostSetup(rig, configPath);
+  setupText = lines.join('\n');
   writeFileSync(sudoersFile, `${lines.filter((line) => line.startsWith(`${user} ALL=`)).join('\n')}\n`, {
     mode: 0o440,
   });

@@ -26,6 +26,7 @@ export const testFiles: Readonly<Record<string, TestFileSpec>> = {
   'cli-help': { tier: 'unit' },
   'fleet-verdict': { tier: 'unit' },
   'guards-domain': { tier: 'unit' },
+  groups: { tier: 'unit' },
   'lease-domain': { tier: 'unit' },
   'netbox-hostile': { tier: 'unit' },
   'notify-state': { tier: 'unit' },

@@ -118,7 +118,9 @@ export async function backupHost(input: BackupInput): Promise<BackupSummary> {
         : []),
       ...(ensured.warnings ?? []),
     ];
-    const figures = `${transfer.filesTransferred} files, ${transfer.bytesTransferred} bytes in ${formatDuration(durationMs)}, snapshot ${snapshot}`;
+    // A periodic --checksum run (transfer.checksumEvery) says so; runs recorded before it never were one.
+    const checksumRun = plan.transfer.checksumRun === true && patched('checksum-run-summary');
+    const figures = `${transfer.filesTransferred} files, ${transfer.bytesTransferred} bytes in ${formatDuration(durationMs)}${checksumRun ? ' (checksum run: contents compared)' : ''}, snapshot ${snapshot}`;
     const outcome: BackupSummary = {
       host: plan.host,
       server: plan.server,
@@ -130,6 +132,7 @@ export async function backupHost(input: BackupInput): Promise<BackupSummary> {
       bytesTransferred: transfer.bytesTransferred,
       bytesReceived: transfer.bytesReceived,
       durationMs,
+      ...(checksumRun ? { checksumRun: true } : {}),
       message:
         concerns.length > 0
           ? partial && concerns.length === 1
