@@ -56,6 +56,17 @@ export function buildProgram(): Command {
     return inventory;
   }
 
+  /** The inventory for a verb about `hosts`: each resolves as the worker resolves it, from the file and then
+   * NetBox (inventory/host-lookup.ts); NetBox's WARNINGs (the kept answer's age) go to stderr. */
+  async function loadInventoryWithHosts(path: string, hosts: Array<string | undefined>) {
+    const inventory = await loadInventory(path);
+    const { inventoryWithHosts } = await import('../inventory/host-lookup.js');
+    const named = hosts.filter((host): host is string => host !== undefined);
+    const resolved = await inventoryWithHosts(inventory, named);
+    for (const line of resolved.warnings) console.error(`tidemark: WARNING: ${line}`);
+    return resolved.inventory;
+  }
+
   program
     .command('start-backup')
     .description('back up a host now, on each of its servers (or just --server)')
@@ -87,7 +98,7 @@ export function buildProgram(): Command {
         // Each command loads its own modules when it runs: a CLI process starts in a fraction of the time, which
         // matters when scripts start many `start-backup --wait` at once beside the backups they watch.
         const { startBackup } = await import('./start-backup.js');
-        process.exitCode = await startBackup(await loadInventory(configPath()), options);
+        process.exitCode = await startBackup(await loadInventoryWithHosts(configPath(), [options.host]), options);
       },
     );
 
@@ -99,7 +110,7 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable output', false)
     .action(async (options: { host: string; server?: string; json: boolean }) => {
       const { cancelBackup } = await import('./cancel-backup.js');
-      process.exitCode = await cancelBackup(await loadInventory(configPath()), options);
+      process.exitCode = await cancelBackup(await loadInventoryWithHosts(configPath(), [options.host]), options);
     });
 
   // Retention verbs: they read this backup server's pool directly.
@@ -111,7 +122,7 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable output', false)
     .action(async (options: { host: string; server?: string; json: boolean }) => {
       const { showSnapshots } = await import('./snapshots.js');
-      process.exitCode = await showSnapshots(await loadInventory(configPath()), options);
+      process.exitCode = await showSnapshots(await loadInventoryWithHosts(configPath(), [options.host]), options);
     });
 
   program
@@ -123,7 +134,7 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable output', false)
     .action(async (options: { host: string; server?: string; dryRun: boolean; json: boolean }) => {
       const { pruneNow } = await import('./prune.js');
-      process.exitCode = await pruneNow(await loadInventory(configPath()), options);
+      process.exitCode = await pruneNow(await loadInventoryWithHosts(configPath(), [options.host]), options);
     });
 
   program
@@ -135,7 +146,7 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable output', false)
     .action(async (options: { host: string; snapshot: string; server?: string; json: boolean }) => {
       const { releaseKept } = await import('./hold.js');
-      process.exitCode = await releaseKept(await loadInventory(configPath()), options);
+      process.exitCode = await releaseKept(await loadInventoryWithHosts(configPath(), [options.host]), options);
     });
 
   program
@@ -147,7 +158,7 @@ export function buildProgram(): Command {
     .option('--server <name>', "backup server (default: the host's one whose dataset is on this machine)")
     .action(async (options: { host: string; server?: string }) => {
       const { adoptDataset } = await import('./adopt-dataset.js');
-      process.exitCode = await adoptDataset(await loadInventory(configPath()), options);
+      process.exitCode = await adoptDataset(await loadInventoryWithHosts(configPath(), [options.host]), options);
     });
 
   program
@@ -205,7 +216,10 @@ export function buildProgram(): Command {
     .option('--json', 'with --wait: print the summary as JSON', false)
     .action(async (options) => {
       const { restore } = await import('./restore.js');
-      process.exitCode = await restore(await loadInventory(configPath()), options);
+      process.exitCode = await restore(
+        await loadInventoryWithHosts(configPath(), [options.host, options.toHost]),
+        options,
+      );
     });
 
   program
@@ -218,7 +232,7 @@ export function buildProgram(): Command {
     .argument('[path]', 'directory (or file) as it was on the host', '/')
     .action(async (path: string, options: { host: string; server?: string; snapshot?: string; json: boolean }) => {
       const { listFiles } = await import('./browse.js');
-      process.exitCode = await listFiles(await loadInventory(configPath()), { ...options, path });
+      process.exitCode = await listFiles(await loadInventoryWithHosts(configPath(), [options.host]), { ...options, path });
     });
 
   program
@@ -230,7 +244,7 @@ export function buildProgram(): Command {
     .argument('<path>', 'file or directory as it was on the host')
     .action(async (path: string, options: { host: string; server?: string; json: boolean }) => {
       const { fileHistory } = await import('./browse.js');
-      process.exitCode = await fileHistory(await loadInventory(configPath()), { ...options, path });
+      process.exitCode = await fileHistory(await loadInventoryWithHosts(configPath(), [options.host]), { ...options, path });
     });
 
   program
@@ -244,7 +258,7 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable output', false)
     .action(async (options: { host: string; server?: string; sample?: string; json: boolean }) => {
       const { verifyHost } = await import('./verify.js');
-      process.exitCode = await verifyHost(await loadInventory(configPath()), options);
+      process.exitCode = await verifyHost(await loadInventoryWithHosts(configPath(), [options.host]), options);
     });
 
   program
@@ -292,7 +306,12 @@ export function buildProgram(): Command {
         ...(options.filterPath ? { filterPath: options.filterPath } : {}),
         ...(options.filterConfig ? { configPath: options.filterConfig } : {}),
       };
-      console.log(await describeHostSetup(await loadInventory(configPath()), { host: options.host, ...paths }));
+      console.log(
+        await describeHostSetup(await loadInventoryWithHosts(configPath(), [options.host]), {
+          host: options.host,
+          ...paths,
+        }),
+      );
     });
 
   program
@@ -303,10 +322,14 @@ export function buildProgram(): Command {
     .option('--json', 'print the resolved inventory as JSON (notify targets by id, no secrets)', false)
     .action(async (options: { json: boolean }) => {
       const path = configPath();
-      const { describeInventory, inventoryReport } = await import('./config-check.js');
+      const { describeInventory, inventoryReport, withNetboxHosts } = await import('./config-check.js');
       const inventory = await loadWholeInventory(path, { warn: false });
+      const netbox = await withNetboxHosts(inventory);
+      const now = new Date();
       console.log(
-        options.json ? JSON.stringify(inventoryReport(inventory, path), null, 2) : describeInventory(inventory, path),
+        options.json
+          ? JSON.stringify(inventoryReport(inventory, path, now, netbox), null, 2)
+          : describeInventory(inventory, path, now, netbox),
       );
     });
 
@@ -329,6 +352,13 @@ export function buildProgram(): Command {
       try {
         process.exitCode = await fleetStatus(await loadInventory(configPath()), options);
       } catch (error) {
+        const { NetboxError } = await import('../inventory/netbox.js');
+        // Without NetBox's hosts status cannot tell: UNKNOWN (3) in Nagios terms, one line, no stack.
+        if (error instanceof NetboxError && !options.nagios) {
+          console.error(`tidemark: UNKNOWN: ${error.message}`);
+          process.exitCode = 3;
+          return;
+        }
         if (!options.nagios) throw error;
         // A monitoring plugin that cannot look reports UNKNOWN, never a stack or a usage exit code.
         console.log(

@@ -268,7 +268,7 @@ test('a bad token is refused (HTTP 403) and changes nothing', async () => {
     fetchNetboxHosts(resolveNetboxConfig({ url: netbox.url, tokenFile: badFile })),
     (error: Error) => {
       assert.ok(error instanceof NetboxError);
-      assert.match(error.message, /NetBox refused the API token \(HTTP 403\)/);
+      assert.match(error.message, /NetBox at http:\/\/127\.0\.0\.1:\d+ refused the API token \(HTTP 403\)/);
       return true;
     },
   );
@@ -282,7 +282,7 @@ test('a bad token is refused (HTTP 403) and changes nothing', async () => {
   );
   const failed = await box.cli(badInventory, ['sync']);
   assert.equal(failed.exitCode, 1);
-  assert.match(failed.stderr, /NetBox refused the API token \(HTTP 403\).*no schedule was changed/);
+  assert.match(failed.stderr, /refused the API token \(HTTP 403\).*no schedule was changed/);
   assert.deepEqual(await box.ownedIds(), before);
 });
 
