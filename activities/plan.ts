@@ -80,7 +80,10 @@ export async function planBackupWithWarnings(
     // The kept NetBox answer standing in for NetBox ends the run WARNING too: monitoring hears of the outage.
     return {
       plan,
-      warnings: [...kept.warnings.filter((warning) => warning.startsWith('inventory invalid since')), ...netboxWarnings],
+      warnings: [
+        ...kept.warnings.filter((warning) => warning.startsWith('inventory invalid since')),
+        ...netboxWarnings,
+      ],
     };
   } catch (error) {
     // A broken inventory will not fix itself by retrying: fail at once with the field-naming message.

@@ -156,9 +156,13 @@ export async function hostDataset(
   if (typeof value !== 'string') refuseInput(`${field} must be a dataset name, got ${describe(value)}`);
   const host = nameField(value.split('/').at(-1), `${field}'s host part`);
   return fromInventory(async () => {
-    const { inventory } = await inventoryWithHosts((await keptInventory(scope.inventoryPath).read()).inventory, [host], {
-      server: scope.server,
-    });
+    const { inventory } = await inventoryWithHosts(
+      (await keptInventory(scope.inventoryPath).read()).inventory,
+      [host],
+      {
+        server: scope.server,
+      },
+    );
     const resolved = resolveHost(inventory, host);
     const dataset = `${resolveServer(inventory, resolved, scope.server).dataset}/${resolved.host}`;
     if (value !== dataset)

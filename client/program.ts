@@ -232,7 +232,10 @@ export function buildProgram(): Command {
     .argument('[path]', 'directory (or file) as it was on the host', '/')
     .action(async (path: string, options: { host: string; server?: string; snapshot?: string; json: boolean }) => {
       const { listFiles } = await import('./browse.js');
-      process.exitCode = await listFiles(await loadInventoryWithHosts(configPath(), [options.host]), { ...options, path });
+      process.exitCode = await listFiles(await loadInventoryWithHosts(configPath(), [options.host]), {
+        ...options,
+        path,
+      });
     });
 
   program
@@ -244,7 +247,10 @@ export function buildProgram(): Command {
     .argument('<path>', 'file or directory as it was on the host')
     .action(async (path: string, options: { host: string; server?: string; json: boolean }) => {
       const { fileHistory } = await import('./browse.js');
-      process.exitCode = await fileHistory(await loadInventoryWithHosts(configPath(), [options.host]), { ...options, path });
+      process.exitCode = await fileHistory(await loadInventoryWithHosts(configPath(), [options.host]), {
+        ...options,
+        path,
+      });
     });
 
   program

@@ -89,10 +89,12 @@ async function netboxReason(
   const tagHint = `the tag "${config.tag}" (netbox.tag)`;
   for (const { kind, id, now } of found.byId) {
     const object = `NetBox ${kindText[kind]} ${id}`;
-    if (!now) return `${object}, which was "${name}", is gone from NetBox (deleted); its backups stay until "tidemark decommission --host ${name}"`;
+    if (!now)
+      return `${object}, which was "${name}", is gone from NetBox (deleted); its backups stay until "tidemark decommission --host ${name}"`;
     if (now.name.toLowerCase() !== name)
       return `${object} was renamed from "${name}" to "${now.name}" in NetBox; use --host ${now.name.toLowerCase()}${now.tagged ? '' : ` (and tag it with ${tagHint})`}; the backups made under the old name stay under it`;
-    if (!now.tagged) return `${object} "${now.name}" no longer carries ${tagHint}: tag it again in NetBox to back it up`;
+    if (!now.tagged)
+      return `${object} "${now.name}" no longer carries ${tagHint}: tag it again in NetBox to back it up`;
   }
   const untagged = found.byName.find((object) => !object.tagged);
   if (untagged)

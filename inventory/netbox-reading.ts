@@ -50,7 +50,10 @@ export async function readNetbox(inventory: Inventory, options: NetboxReadOption
   const env = options.env ?? process.env;
   const now = options.now ?? new Date();
   try {
-    return { answer: await sharedAnswer(JSON.stringify(block), options.fresh === true, file, source, env), warnings: [] };
+    return {
+      answer: await sharedAnswer(JSON.stringify(block), options.fresh === true, file, source, env),
+      warnings: [],
+    };
   } catch (error) {
     if (!(error instanceof NetboxError) || options.useKept === false) throw error;
     const kept = await readKeptAnswer(file, source);

@@ -390,7 +390,9 @@ function objectState(kind: NetboxHost['kind'], raw: unknown, tag: string): Netbo
     name: typeof object.name === 'string' ? object.name : '',
     tagged:
       Array.isArray(object.tags) &&
-      object.tags.some((t) => t?.name === tag || t?.slug?.toLowerCase() === wanted || t?.name?.toLowerCase() === wanted),
+      object.tags.some(
+        (t) => t?.name === tag || t?.slug?.toLowerCase() === wanted || t?.name?.toLowerCase() === wanted,
+      ),
   };
 }
 

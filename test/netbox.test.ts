@@ -338,7 +338,7 @@ test('an erroring NetBox changes no schedule; a NetBox answer with far fewer hos
   assert.equal(failed.exitCode, 1);
   assert.match(
     failed.stderr,
-    /^tidemark: NetBox answered HTTP 500 for \/api\/extras\/tags\/\?name=Backup: .*; no schedule was changed$/m,
+    /^tidemark: NetBox at http:\/\/127\.0\.0\.1:\d+ answered HTTP 500 for \/api\/extras\/tags\/\?name=Backup: .*; no schedule was changed$/m,
   );
   assert.ok(!failed.stderr.includes(token) && !failed.stdout.includes(token));
 
