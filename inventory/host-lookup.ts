@@ -3,13 +3,16 @@
 // neither gets a reason when NetBox can give one: its object lost the tag, was renamed (same id, new name)
 // or deleted, or its custom fields do not validate.
 import { TidemarkError } from '../domain/errors.js';
-import { lookUpNetboxObjects, NetboxError, resolveNetboxConfig, type NetboxHost } from './netbox.js';
+import { lookUpNetboxObjects, resolveNetboxConfig, type NetboxHost } from './netbox.js';
 import { answerSource, keptAnswerFile, readKeptAnswer } from './netbox-kept-answer.js';
 import { readNetbox, type NetboxReadOptions } from './netbox-reading.js';
 import { hostEntry, resolveHost } from './resolve.js';
 import type { Inventory } from './schema.js';
 import { mergeNetboxHosts, needsNetbox } from './sources.js';
 import { printable } from './validate.js';
+
+/** A name as typed, control characters escaped, without printable's quotes. */
+const shown = (name: string) => printable(name).replace(/^"(.*)"$/, '$1');
 
 export interface HostInventory {
   /** The inventory with the host's NetBox entry merged in (when NetBox has it). */
@@ -57,10 +60,10 @@ async function missingHost(
   if (skipped)
     return new TidemarkError(
       'CONFIG_INVALID',
-      `--host ${printable(name)}: NetBox's entry does not validate (${skipped.replace(/^netbox: /, '')}); fix the custom field in NetBox`,
+      `--host ${shown(name)}: NetBox's entry does not validate (${skipped.replace(/^netbox: /, '')}); fix the custom field in NetBox`,
     );
   const reason = outage ? undefined : await netboxReason(inventory, name, options).catch(() => undefined);
-  if (reason) return new TidemarkError('UNKNOWN_HOST', `--host ${printable(name)}: ${reason}`);
+  if (reason) return new TidemarkError('UNKNOWN_HOST', `--host ${shown(name)}: ${reason}`);
   try {
     resolveHost(merged, host);
   } catch (error) {
@@ -71,7 +74,7 @@ async function missingHost(
       );
     throw error;
   }
-  return new TidemarkError('UNKNOWN_HOST', `--host ${printable(name)}: not found`);
+  return new TidemarkError('UNKNOWN_HOST', `--host ${shown(name)}: not found`);
 }
 
 const kindText: Record<NetboxHost['kind'], string> = { device: 'device', 'virtual-machine': 'virtual machine' };

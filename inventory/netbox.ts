@@ -416,7 +416,8 @@ export async function lookUpNetboxObjects(
     )
   )
     .flat()
-    .filter((state): state is NetboxObjectState => state !== undefined);
+    // Checked again: a NetBox (or proxy) ignoring ?name__ie= answers with every object.
+    .filter((state): state is NetboxObjectState => state?.name.toLowerCase() === search.name.toLowerCase());
   const byId = await Promise.all(
     (search.known ?? []).map(async ({ kind, id }) => ({
       kind,

@@ -27,6 +27,7 @@ export const testFiles: Readonly<Record<string, TestFileSpec>> = {
   'guards-domain': { tier: 'unit' },
   'lease-domain': { tier: 'unit' },
   'netbox-hostile': { tier: 'unit' },
+  'netbox-outage': { tier: 'unit' },
   'notify-state': { tier: 'unit' },
   'restore-domain': { tier: 'unit' },
   'retention-inventory': { tier: 'unit' },
