@@ -13,7 +13,7 @@ import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { stringify } from 'yaml';
-import { startNetbox } from '../devenv/netbox.js';
+import { createObjectParents, startNetbox } from '../devenv/netbox.js';
 import { projectRoot } from '../devenv/paths.js';
 import { inventoryWithHosts } from '../inventory/host-lookup.js';
 import { parseInventory } from '../inventory/load.js';
@@ -31,10 +31,6 @@ const objectCount = Number(values.objects);
 const pageSize = Number(values.page);
 const batch = Number(values.batch);
 const cli = fileURLToPath(new URL('../client/cli.js', import.meta.url));
-
-interface Created {
-  id: number;
-}
 
 async function seconds<T>(work: () => Promise<T>): Promise<{ seconds: number; value: T }> {
   const started = performance.now();
@@ -58,24 +54,15 @@ try {
 
   const fill = await seconds(async () => {
     await api('POST', '/api/extras/tags/', { name: 'Backup', slug: 'backup' });
-    const site = await api<Created>('POST', '/api/dcim/sites/', { name: 'Site 1', slug: 'site-1' });
-    const maker = await api<Created>('POST', '/api/dcim/manufacturers/', { name: 'Maker', slug: 'maker' });
-    const type = await api<Created>('POST', '/api/dcim/device-types/', {
-      manufacturer: maker.id,
-      model: 'Server',
-      slug: 'server',
-    });
-    const role = await api<Created>('POST', '/api/dcim/device-roles/', { name: 'Server', slug: 'server' });
-    const clusterType = await api<Created>('POST', '/api/virtualization/cluster-types/', { name: 'KVM', slug: 'kvm' });
-    const cluster = await api<Created>('POST', '/api/virtualization/clusters/', { name: 'C1', type: clusterType.id });
+    const parents = await createObjectParents(api);
     const tags = [{ slug: 'backup' }];
     const devices = Math.ceil(objectCount / 2);
     for (let start = 0; start < devices; start += batch) {
       const objects = Array.from({ length: Math.min(batch, devices - start) }, (_, i) => ({
         name: `dev-${String(start + i).padStart(5, '0')}`,
-        site: site.id,
-        device_type: type.id,
-        role: role.id,
+        site: parents.site,
+        device_type: parents.deviceType,
+        role: parents.role,
         tags,
       }));
       await api('POST', '/api/dcim/devices/', objects);
@@ -84,7 +71,7 @@ try {
     for (let start = 0; start < machines; start += batch) {
       const objects = Array.from({ length: Math.min(batch, machines - start) }, (_, i) => ({
         name: `vm-${String(start + i).padStart(5, '0')}`,
-        cluster: cluster.id,
+        cluster: parents.cluster,
         tags,
       }));
       await api('POST', '/api/virtualization/virtual-machines/', objects);

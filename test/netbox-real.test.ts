@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { awaitNetboxPreparation, startNetbox, type DevNetbox } from '../devenv/netbox.js';
+import { awaitNetboxPreparation, createObjectParents, startNetbox, type DevNetbox } from '../devenv/netbox.js';
 import { waitFor } from '../devenv/process.js';
 import type { InventoryReport } from '../client/config-check.js';
 import { controlTaskQueue } from '../domain/names.js';
@@ -89,19 +89,7 @@ async function fillNetbox(): Promise<void> {
     { name: 'backup_blackout', type: 'text', object_types: objectTypes },
     { name: 'backup_enabled', type: 'boolean', object_types: objectTypes },
   ]);
-  const site = await api<Created>('POST', '/api/dcim/sites/', { name: 'Site 1', slug: 'site-1' });
-  const maker = await api<Created>('POST', '/api/dcim/manufacturers/', { name: 'Maker', slug: 'maker' });
-  const type = await api<Created>('POST', '/api/dcim/device-types/', {
-    manufacturer: maker.id,
-    model: 'Server',
-    slug: 'server',
-  });
-  const role = await api<Created>('POST', '/api/dcim/device-roles/', { name: 'Server', slug: 'server' });
-  const clusterType = await api<Created>('POST', '/api/virtualization/cluster-types/', { name: 'KVM', slug: 'kvm' });
-  const cluster = await api<Created>('POST', '/api/virtualization/clusters/', {
-    name: 'Cluster 1',
-    type: clusterType.id,
-  });
+  const parents = await createObjectParents(api);
 
   const backup = [{ slug: 'backup' }];
   const both = [b1, b2].sort();
@@ -123,9 +111,9 @@ async function fillNetbox(): Promise<void> {
     const tags = index === 21 || index === 22 ? [] : index === 23 ? [{ slug: 'backups-old' }] : backup;
     devices.push({
       name,
-      site: site.id,
-      device_type: type.id,
-      role: role.id,
+      site: parents.site,
+      device_type: parents.deviceType,
+      role: parents.role,
       status: 'active',
       tags,
       custom_fields: fields,
@@ -133,7 +121,13 @@ async function fillNetbox(): Promise<void> {
     if (tags === backup && index !== 7) expected.set(name, { servers, address: name });
   }
   // A name that is not a host name, tagged: skipped naming it.
-  devices.push({ name: 'dev 117', site: site.id, device_type: type.id, role: role.id, tags: backup });
+  devices.push({
+    name: 'dev 117',
+    site: parents.site,
+    device_type: parents.deviceType,
+    role: parents.role,
+    tags: backup,
+  });
   const createdDevices = await api<Array<Created & { name: string }>>('POST', '/api/dcim/devices/', devices);
   const deviceId = (name: string) => createdDevices.find((device) => device.name === name)!.id;
   // Emptied through the API: NetBox stores [] (the web UI stores null); both mean "not set".
@@ -144,11 +138,11 @@ async function fillNetbox(): Promise<void> {
     const name = `vm-${String(index).padStart(2, '0')}`;
     const fields: Record<string, unknown> = index === 1 ? { backup_servers: [b2], backup_schedule: 'hourly' } : {};
     const tags = index === 14 ? [] : backup;
-    machines.push({ name, cluster: cluster.id, status: 'active', tags, custom_fields: fields });
+    machines.push({ name, cluster: parents.cluster, status: 'active', tags, custom_fields: fields });
     if (tags === backup) expected.set(name, { servers: index === 1 ? [b2] : both, address: name });
   }
   // A virtual machine named like an invalid device: it is the one backed up.
-  machines.push({ name: 'dev-07', cluster: cluster.id, tags: backup });
+  machines.push({ name: 'dev-07', cluster: parents.cluster, tags: backup });
   expected.set('dev-07', { servers: both, address: 'dev-07' });
   const createdMachines = await api<Array<Created & { name: string }>>(
     'POST',
