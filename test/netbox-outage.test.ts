@@ -61,7 +61,7 @@ test('a good answer is kept beside the state file, 0600, without the token; duri
         assert.ok(error instanceof NetboxAnswerTooOld);
         assert.match(
           error.message,
-          /answered HTTP 500 .*; the last good NetBox answer \(.*, 2h 0m old\) is older than netbox\.maxCacheAge \(1h\): hosts from NetBox cannot be resolved until NetBox answers$/,
+          /answered HTTP 500 .*; the last good NetBox answer \(.*, 2h00m old\) is older than netbox\.maxCacheAge \(1h\): hosts from NetBox cannot be resolved until NetBox answers$/,
         );
         return true;
       },
