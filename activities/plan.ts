@@ -7,7 +7,8 @@ import { TidemarkError } from '../domain/errors.js';
 import { keepReasonProblem } from '../domain/keep.js';
 import { keptInventory } from '../inventory/kept-inventory.js';
 import type { Inventory } from '../inventory/schema.js';
-import { inventoryForRun } from '../inventory/sources.js';
+import { inventoryWithHosts } from '../inventory/host-lookup.js';
+import { NetboxAnswerTooOld } from '../inventory/netbox-reading.js';
 import { resolveServerHooks } from '../inventory/resolve.js';
 import {
   resolveGuards,
@@ -61,7 +62,9 @@ export async function planBackupWithWarnings(
     }
     const kept = await keptInventory(inventoryPath).read();
     for (const warning of kept.warnings) log.warn(warning);
-    const inventory = await inventoryForRun(kept.inventory, input.host);
+    const { inventory, warnings: netboxWarnings } = await inventoryWithHosts(kept.inventory, [input.host], {
+      server: input.server,
+    });
     noteSecretVariables(inventory);
     const host = resolveHost(inventory, input.host);
     const { dataset, adopt } = resolveServer(inventory, host, input.server);
@@ -90,10 +93,19 @@ export async function planBackupWithWarnings(
       ...replicaOf(inventory, host.host, input.server),
     };
     // Another host's broken entry is that host's problem (logged above); an invalid file concerns every run.
-    return { plan, warnings: kept.warnings.filter((warning) => warning.startsWith('inventory invalid since')) };
+    // The kept NetBox answer standing in for NetBox ends the run WARNING too: monitoring hears of the outage.
+    return {
+      plan,
+      warnings: [
+        ...kept.warnings.filter((warning) => warning.startsWith('inventory invalid since')),
+        ...netboxWarnings,
+      ],
+    };
   } catch (error) {
     // A broken inventory will not fix itself by retrying: fail at once with the field-naming message.
     if (error instanceof TidemarkError) throw ApplicationFailure.nonRetryable(error.message, error.code);
+    // NetBox down past netbox.maxCacheAge: retrying within the run will not bring it back.
+    if (error instanceof NetboxAnswerTooOld) throw ApplicationFailure.nonRetryable(error.message, 'NETBOX_UNAVAILABLE');
     throw error;
   }
 }

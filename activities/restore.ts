@@ -31,6 +31,7 @@ import { holdForRestore, releaseRestoreHold, restoreHolds } from '../pool/restor
 import { closeClone, openSnapshot, readerClones } from '../pool/snapshot-reader.js';
 import { listSnapshots } from '../pool/zfs.js';
 import { hostDataset } from '../domain/names.js';
+import { inventoryWithHosts } from '../inventory/host-lookup.js';
 
 const heartbeatEveryMs = 1_000;
 const stderrTailLines = 20;
@@ -44,7 +45,12 @@ export async function planRestore(inventoryPath: string, input: RestoreInput): P
   try {
     const problems = restoreInputProblems(input);
     if (problems.length > 0) throw new TidemarkError('USAGE', problems.join('; '));
-    const { inventory } = await keptInventory(inventoryPath).read();
+    // The host (and a --to-host) resolve as for a backup: the file, then NetBox (inventory/host-lookup.ts).
+    const { inventory } = await inventoryWithHosts(
+      (await keptInventory(inventoryPath).read()).inventory,
+      [input.host, ...(input.to.kind === 'host' ? [input.to.host] : [])],
+      { server: input.server },
+    );
     const host = resolveHost(inventory, input.host);
     const { dataset: serverDataset } = resolveServer(inventory, host, input.server);
     const dataset = hostDataset(serverDataset, host.host);

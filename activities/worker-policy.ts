@@ -14,7 +14,7 @@ import { hostDataset, parseSnapshotName } from '../domain/names.js';
 import { firstControlCharacter } from '../inventory/field-rules.js';
 import { keptInventory } from '../inventory/kept-inventory.js';
 import { resolveHost, resolveServer, resolveServerHooks } from '../inventory/resolve.js';
-import { inventoryForRun } from '../inventory/sources.js';
+import { inventoryWithHosts } from '../inventory/host-lookup.js';
 import { planBackup } from './plan.js';
 
 /** The worker an activity runs on: its inventory file and the one server it serves. */
@@ -156,7 +156,13 @@ export async function checkedHostDataset(
   if (typeof value !== 'string') refuseInput(`${field} must be a dataset name, got ${describe(value)}`);
   const host = nameField(value.split('/').at(-1), `${field}'s host part`);
   return fromInventory(async () => {
-    const inventory = await inventoryForRun((await keptInventory(scope.inventoryPath).read()).inventory, host);
+    const { inventory } = await inventoryWithHosts(
+      (await keptInventory(scope.inventoryPath).read()).inventory,
+      [host],
+      {
+        server: scope.server,
+      },
+    );
     const resolved = resolveHost(inventory, host);
     const dataset = hostDataset(resolveServer(inventory, resolved, scope.server).dataset, resolved.host);
     if (value !== dataset)

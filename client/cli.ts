@@ -3,6 +3,7 @@
 // exit codes (domain/errors.ts).
 import { CommanderError } from 'commander';
 import { ExitCode, TidemarkError } from '../domain/errors.js';
+import { NetboxError } from '../inventory/netbox.js';
 import { closeOpenConnections } from '../inventory/open-connections.js';
 import { buildProgram } from './program.js';
 
@@ -13,9 +14,10 @@ try {
 } catch (error) {
   if (error instanceof CommanderError) {
     process.exitCode = error.exitCode === 0 ? ExitCode.ok : ExitCode.usage;
-  } else if (error instanceof TidemarkError) {
+  } else if (error instanceof TidemarkError || error instanceof NetboxError) {
+    // NetBox's own messages name its URL, the HTTP status or network error and what to check: one line.
     console.error(`tidemark: ${error.message}`);
-    process.exitCode = error.exitCode;
+    process.exitCode = error instanceof TidemarkError ? error.exitCode : ExitCode.backupFailed;
   } else {
     console.error(error);
     process.exitCode = ExitCode.backupFailed;

@@ -2,8 +2,11 @@
 import type { RetentionPolicy } from '../domain/retention.js';
 import type { Inventory } from '../inventory/schema.js';
 import { deprecationWarnings } from '../inventory/deprecations.js';
+import { NetboxError } from '../inventory/netbox.js';
+import { loadHostSources, type SourcedInventory } from '../inventory/sources.js';
 import {
   resolveHost,
+  resolveSchedule,
   resolveTimeZones,
   resolveMonitoring,
   resolveRetention,
@@ -35,8 +38,13 @@ export interface InventoryReport {
     metrics: string | null;
     stateFile: string;
   }>;
+  /** NetBox's part: its hosts are listed under `hosts` (source "netbox"); what it skipped; whether it was
+   * asked, answered from the kept copy, or could not be read (then its hosts are missing). */
+  netbox: { url: string; hosts: number; warnings: string[]; problem: string | null } | null;
   hosts: Array<{
     name: string;
+    /** "yaml": the inventory file defines it; "netbox": only NetBox does (custom fields over `defaults`). */
+    source: 'yaml' | 'netbox';
     user: string;
     address: string;
     port: number;
@@ -48,6 +56,8 @@ export interface InventoryReport {
     /** The PlanB-style allow-list under the selection root, when set. */
     include: string[] | null;
     servers: string[];
+    excludes: string[];
+    blackout: string[];
     /** The zones the schedule and retention use (`timezone`, default UTC), and which of them nothing set. */
     timezone: { schedule: string; retention: string; defaulted: Array<'schedule' | 'retention'> };
     retention: RetentionPolicy;
@@ -60,12 +70,36 @@ export type ScheduleReport =
   | { server: string; summary: string; timezone: string; enabled: boolean; jitterMs: number; next: string[] }
   | { server: string; error: string };
 
-export function inventoryReport(inventory: Inventory, path: string, now = new Date()): InventoryReport {
+/** NetBox's hosts merged in by the rules every verb uses; `problem`: NetBox could not be read. */
+export interface NetboxPart {
+  sourced?: SourcedInventory;
+  problem?: string;
+}
+
+/** The inventory with NetBox's hosts, the kept answer standing in during an outage; a NetBox failure is one
+ * line in the report (the file itself is still checked). */
+export async function withNetboxHosts(inventory: Inventory): Promise<NetboxPart> {
+  if (!inventory.netbox) return {};
+  try {
+    return { sourced: await loadHostSources(inventory, process.env, { useKept: true }) };
+  } catch (error) {
+    if (error instanceof NetboxError) return { problem: `NetBox hosts not listed: ${error.message}` };
+    throw error;
+  }
+}
+
+export function inventoryReport(
+  file: Inventory,
+  path: string,
+  now = new Date(),
+  netboxPart: NetboxPart = {},
+): InventoryReport {
+  const inventory = netboxPart.sourced?.inventory ?? file;
   const temporal = resolveTemporal(inventory);
   return {
     path,
     valid: true,
-    warnings: deprecationWarnings(inventory),
+    warnings: [...deprecationWarnings(inventory), ...(netboxPart.sourced?.outage ?? [])],
     temporal: { address: describeConnection(temporal), namespace: temporal.namespace, uiUrl: temporal.uiUrl },
     servers: Object.entries(inventory.servers).map(([name, server]) => {
       const monitoring = resolveMonitoring(inventory, name);
@@ -79,10 +113,20 @@ export function inventoryReport(inventory: Inventory, path: string, now = new Da
         stateFile: monitoring.stateFile,
       };
     }),
+    netbox: inventory.netbox
+      ? {
+          url: inventory.netbox.url,
+          hosts: Object.keys(inventory.hosts).filter((name) => !Object.hasOwn(file.hosts, name)).length,
+          warnings: netboxPart.sourced?.warnings ?? [],
+          problem: netboxPart.problem ?? null,
+        }
+      : null,
     hosts: Object.keys(inventory.hosts).map((name) => {
       const host = resolveHost(inventory, name);
+      const schedule = resolveSchedule(inventory, name);
       return {
         name,
+        source: Object.hasOwn(file.hosts, name) ? ('yaml' as const) : ('netbox' as const),
         user: host.user,
         address: host.address,
         port: host.port,
@@ -92,6 +136,8 @@ export function inventoryReport(inventory: Inventory, path: string, now = new Da
           : { paths: host.paths, selection: 'explicit' as const }),
         include: host.include?.items ?? null,
         servers: host.servers,
+        excludes: host.excludes,
+        blackout: schedule.blackout,
         timezone: { ...resolveTimeZones(inventory, name), defaulted: defaultedZones(inventory, name) },
         retention: resolveRetention(inventory, name),
         schedules: hostTimings(inventory, name).map(({ server, timing: result }): ScheduleReport => {
@@ -120,8 +166,13 @@ function defaultedZones(inventory: Inventory, host: string): Array<'schedule' | 
   return [...(schedule ? ['schedule' as const] : []), ...(retention ? ['retention' as const] : [])];
 }
 
-export function describeInventory(inventory: Inventory, path: string, now = new Date()): string {
-  const report = inventoryReport(inventory, path, now);
+export function describeInventory(
+  inventory: Inventory,
+  path: string,
+  now = new Date(),
+  netboxPart: NetboxPart = {},
+): string {
+  const report = inventoryReport(inventory, path, now, netboxPart);
   const { temporal } = report;
   const lines = [
     `${path}: valid`,
@@ -136,18 +187,25 @@ export function describeInventory(inventory: Inventory, path: string, now = new 
       `    notify: ${server.notify.map(({ id, type }) => `${type} (${id})`).join(', ') || 'none'}; metrics ${server.metrics ?? 'off'}; state ${server.stateFile}`,
     );
   }
+  if (report.netbox)
+    lines.push(
+      `netbox: ${report.netbox.url}: ${report.netbox.problem ? 'not read' : `${report.netbox.hosts} host${report.netbox.hosts === 1 ? '' : 's'} only NetBox defines (marked [netbox])`}`,
+    );
   lines.push(`hosts (${report.hosts.length}):`);
   for (const host of report.hosts) {
     lines.push(
-      `  ${host.name}: ${host.user}@${host.address}:${host.port}${host.sudo ? ' (sudo)' : ''} ${describeSelection(host)} → ${host.servers.join(', ')}`,
+      `  ${host.name}${host.source === 'netbox' ? ' [netbox]' : ''}: ${host.user}@${host.address}:${host.port}${host.sudo ? ' (sudo)' : ''} ${describeSelection(host)} → ${host.servers.join(', ')}`,
     );
+    if (host.excludes.length > 0 || host.blackout.length > 0)
+      lines.push(`    excludes: ${host.excludes.join(' ') || 'none'}; blackout: ${host.blackout.join(', ') || 'none'}`);
     const zone = (use: 'schedule' | 'retention') =>
       `zone ${host.timezone[use]}${host.timezone.defaulted.includes(use) ? ' (default)' : ''}`;
     lines.push(`    retention (${zone('retention')}): ${describePolicy(host.retention, {})}`);
     for (const schedule of host.schedules)
       lines.push(`    schedule on ${schedule.server} (${zone('schedule')}): ${describeSchedule(schedule)}`);
   }
-  for (const warning of report.warnings) lines.push(`WARNING: ${warning}`);
+  for (const warning of [...report.warnings, ...(report.netbox?.warnings ?? [])]) lines.push(`WARNING: ${warning}`);
+  if (report.netbox?.problem) lines.push(`WARNING: ${report.netbox.problem}`);
   return lines.join('\n');
 }
 

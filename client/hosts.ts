@@ -42,7 +42,8 @@ export async function hostsCommand(
   inventory: Inventory,
   options: { server?: string; zabbix: boolean; json?: boolean },
 ): Promise<string> {
-  const { inventory: merged } = await loadHostSources(inventory);
+  const { inventory: merged, outage } = await loadHostSources(inventory, process.env, { useKept: true });
+  for (const line of outage ?? []) console.error(`tidemark: WARNING: ${line}`);
   const pairs = hostServerPairs(merged, options.server);
   if (options.json) return JSON.stringify(pairs, null, 2);
   return options.zabbix ? zabbixDiscovery(pairs) : hostsTable(pairs);

@@ -57,6 +57,17 @@ export function buildProgram(): Command {
     return inventory;
   }
 
+  /** The inventory for a verb about `hosts`: each resolves as the worker resolves it, from the file and then
+   * NetBox (inventory/host-lookup.ts); NetBox's WARNINGs (the kept answer's age) go to stderr. */
+  async function loadInventoryWithHosts(path: string, hosts: Array<string | undefined>) {
+    const inventory = await loadInventory(path);
+    const { inventoryWithHosts } = await import('../inventory/host-lookup.js');
+    const named = hosts.filter((host): host is string => host !== undefined);
+    const resolved = await inventoryWithHosts(inventory, named);
+    for (const line of resolved.warnings) console.error(`tidemark: WARNING: ${line}`);
+    return resolved.inventory;
+  }
+
   program
     .command('start-backup')
     .description('back up a host now, on each of its servers (or just --server)')
@@ -88,7 +99,7 @@ export function buildProgram(): Command {
         // Each command loads its own modules when it runs: a CLI process starts in a fraction of the time, which
         // matters when scripts start many `start-backup --wait` at once beside the backups they watch.
         const { startBackup } = await import('./start-backup.js');
-        process.exitCode = await startBackup(await loadInventory(configPath()), options);
+        process.exitCode = await startBackup(await loadInventoryWithHosts(configPath(), [options.host]), options);
       },
     );
 
@@ -100,7 +111,7 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable output', false)
     .action(async (options: { host: string; server?: string; json: boolean }) => {
       const { cancelBackup } = await import('./cancel-backup.js');
-      process.exitCode = await cancelBackup(await loadInventory(configPath()), options);
+      process.exitCode = await cancelBackup(await loadInventoryWithHosts(configPath(), [options.host]), options);
     });
 
   // Retention verbs: they read this backup server's pool directly.
@@ -112,7 +123,7 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable output', false)
     .action(async (options: { host: string; server?: string; json: boolean }) => {
       const { showSnapshots } = await import('./snapshots.js');
-      process.exitCode = await showSnapshots(await loadInventory(configPath()), options);
+      process.exitCode = await showSnapshots(await loadInventoryWithHosts(configPath(), [options.host]), options);
     });
 
   program
@@ -124,7 +135,7 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable output', false)
     .action(async (options: { host: string; server?: string; dryRun: boolean; json: boolean }) => {
       const { pruneNow } = await import('./prune.js');
-      process.exitCode = await pruneNow(await loadInventory(configPath()), options);
+      process.exitCode = await pruneNow(await loadInventoryWithHosts(configPath(), [options.host]), options);
     });
 
   program
@@ -136,7 +147,7 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable output', false)
     .action(async (options: { host: string; snapshot: string; server?: string; json: boolean }) => {
       const { releaseKept } = await import('./hold.js');
-      process.exitCode = await releaseKept(await loadInventory(configPath()), options);
+      process.exitCode = await releaseKept(await loadInventoryWithHosts(configPath(), [options.host]), options);
     });
 
   program
@@ -153,7 +164,7 @@ export function buildProgram(): Command {
     .option('--planb', "PlanB's layout: files under data/ (moved up to the root), its snapshots read from data/", false)
     .action(async (options: { host: string; server?: string; from?: string; planb: boolean }) => {
       const { adoptDataset } = await import('./adopt-dataset.js');
-      process.exitCode = await adoptDataset(await loadInventory(configPath()), options);
+      process.exitCode = await adoptDataset(await loadInventoryWithHosts(configPath(), [options.host]), options);
     });
 
   program
@@ -166,7 +177,7 @@ export function buildProgram(): Command {
     .option('--server <name>', 'backup server (default: the one whose dataset for OLD is on this machine)')
     .action(async (oldName: string, newName: string, options: { server?: string }) => {
       const { renameHost } = await import('./rename-host.js');
-      process.exitCode = await renameHost(await loadInventory(configPath()), {
+      process.exitCode = await renameHost(await loadInventoryWithHosts(configPath(), [oldName, newName]), {
         ...options,
         old: oldName,
         new: newName,
@@ -233,7 +244,11 @@ export function buildProgram(): Command {
     )
     .action(async (options) => {
       const { restore } = await import('./restore.js');
-      process.exitCode = await restore(await loadInventory(configPath()), options, configPath());
+      process.exitCode = await restore(
+        await loadInventoryWithHosts(configPath(), [options.host, options.toHost]),
+        options,
+        configPath(),
+      );
     });
 
   program
@@ -246,7 +261,10 @@ export function buildProgram(): Command {
     .argument('[path]', 'directory (or file) as it was on the host', '/')
     .action(async (path: string, options: { host: string; server?: string; snapshot?: string; json: boolean }) => {
       const { listFiles } = await import('./browse.js');
-      process.exitCode = await listFiles(await loadInventory(configPath()), { ...options, path });
+      process.exitCode = await listFiles(await loadInventoryWithHosts(configPath(), [options.host]), {
+        ...options,
+        path,
+      });
     });
 
   program
@@ -258,7 +276,10 @@ export function buildProgram(): Command {
     .argument('<path>', 'file or directory as it was on the host')
     .action(async (path: string, options: { host: string; server?: string; json: boolean }) => {
       const { fileHistory } = await import('./browse.js');
-      process.exitCode = await fileHistory(await loadInventory(configPath()), { ...options, path });
+      process.exitCode = await fileHistory(await loadInventoryWithHosts(configPath(), [options.host]), {
+        ...options,
+        path,
+      });
     });
 
   program
@@ -272,7 +293,7 @@ export function buildProgram(): Command {
     .option('--json', 'machine-readable output', false)
     .action(async (options: { host: string; server?: string; sample?: string; json: boolean }) => {
       const { verifyHost } = await import('./verify.js');
-      process.exitCode = await verifyHost(await loadInventory(configPath()), options);
+      process.exitCode = await verifyHost(await loadInventoryWithHosts(configPath(), [options.host]), options);
     });
 
   program
@@ -320,7 +341,12 @@ export function buildProgram(): Command {
         ...(options.filterPath ? { filterPath: options.filterPath } : {}),
         ...(options.filterConfig ? { configPath: options.filterConfig } : {}),
       };
-      console.log(await describeHostSetup(await loadInventory(configPath()), { host: options.host, ...paths }));
+      console.log(
+        await describeHostSetup(await loadInventoryWithHosts(configPath(), [options.host]), {
+          host: options.host,
+          ...paths,
+        }),
+      );
     });
 
   program
@@ -335,7 +361,7 @@ export function buildProgram(): Command {
     )
     .action(async (options: { json: boolean; explain?: string }) => {
       const path = configPath();
-      const { describeInventory, inventoryReport } = await import('./config-check.js');
+      const { describeInventory, inventoryReport, withNetboxHosts } = await import('./config-check.js');
       const inventory = await loadWholeInventory(path, { warn: false });
       if (options.explain !== undefined) {
         const { describeExplanation, explainHost } = await import('../inventory/explain.js');
@@ -349,8 +375,12 @@ export function buildProgram(): Command {
         );
         return;
       }
+      const netbox = await withNetboxHosts(inventory);
+      const now = new Date();
       console.log(
-        options.json ? JSON.stringify(inventoryReport(inventory, path), null, 2) : describeInventory(inventory, path),
+        options.json
+          ? JSON.stringify(inventoryReport(inventory, path, now, netbox), null, 2)
+          : describeInventory(inventory, path, now, netbox),
       );
     });
 
@@ -399,6 +429,13 @@ export function buildProgram(): Command {
       try {
         process.exitCode = await fleetStatus(await loadInventory(configPath()), options);
       } catch (error) {
+        const { NetboxError } = await import('../inventory/netbox.js');
+        // Without NetBox's hosts status cannot tell: UNKNOWN (3) in Nagios terms, one line, no stack.
+        if (error instanceof NetboxError && !options.nagios) {
+          console.error(`tidemark: UNKNOWN: ${error.message}`);
+          process.exitCode = 3;
+          return;
+        }
         if (!options.nagios) throw error;
         // A monitoring plugin that cannot look reports UNKNOWN, never a stack or a usage exit code.
         console.log(

@@ -54,7 +54,8 @@ export async function fleetStatus(inventory: Inventory, options: StatusOptions):
   const staleMs = options.stale === undefined ? undefined : parseDuration(options.stale);
   if (options.stale !== undefined && !staleMs)
     throw new TidemarkError('USAGE', `--stale: "${options.stale}" is not a duration; write e.g. 36h, 2d or 90m`);
-  const { inventory: merged } = await loadHostSources(inventory);
+  const { inventory: merged, outage } = await loadHostSources(inventory, process.env, { useKept: true });
+  for (const line of outage ?? []) console.error(`tidemark: WARNING: ${line}`);
   const host = options.host === undefined ? undefined : resolveHost(merged, options.host).host;
   const inGroup = options.group === undefined ? undefined : hostsOfGroup(merged, options.group);
   const pairs = hostServerPairs(merged, options.server).filter(

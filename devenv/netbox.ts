@@ -482,3 +482,25 @@ function idOf(user: string, field: number): number {
   if (!Number.isInteger(id)) throw new Error(`no user ${user} (the postgresql package makes it)`);
   return id;
 }
+
+/** What NetBox requires before devices and virtual machines: a site, a device type (with its manufacturer)
+ * and a role; a cluster (with its type). Returns their ids. */
+export async function createObjectParents(
+  api: DevNetbox['api'],
+): Promise<{ site: number; deviceType: number; role: number; cluster: number }> {
+  type Created = { id: number };
+  const site = await api<Created>('POST', '/api/dcim/sites/', { name: 'Site 1', slug: 'site-1' });
+  const maker = await api<Created>('POST', '/api/dcim/manufacturers/', { name: 'Maker', slug: 'maker' });
+  const deviceType = await api<Created>('POST', '/api/dcim/device-types/', {
+    manufacturer: maker.id,
+    model: 'Server',
+    slug: 'server',
+  });
+  const role = await api<Created>('POST', '/api/dcim/device-roles/', { name: 'Server', slug: 'server' });
+  const clusterType = await api<Created>('POST', '/api/virtualization/cluster-types/', { name: 'KVM', slug: 'kvm' });
+  const cluster = await api<Created>('POST', '/api/virtualization/clusters/', {
+    name: 'Cluster 1',
+    type: clusterType.id,
+  });
+  return { site: site.id, deviceType: deviceType.id, role: role.id, cluster: cluster.id };
+}

@@ -58,9 +58,12 @@ export interface NetboxAnswer {
 
 /** NetBox could not be asked or answered badly; the message never contains the token. */
 export class NetboxError extends Error {
-  constructor(message: string) {
+  /** NetBox's HTTP status, when it answered one. */
+  readonly status: number | undefined;
+  constructor(message: string, status?: number) {
     super(message);
     this.name = 'NetboxError';
+    this.status = status;
   }
 }
 
@@ -148,6 +151,16 @@ class NetboxClient {
     return `${url.pathname}${url.search}`;
   }
 
+  /** One object by its API path; undefined when NetBox answers 404. */
+  async one(path: string): Promise<unknown> {
+    try {
+      return await this.get(new URL(path, this.base));
+    } catch (error) {
+      if (error instanceof NetboxError && error.status === 404) return undefined;
+      throw error;
+    }
+  }
+
   private async get(url: URL): Promise<unknown> {
     const scheme = this.token.startsWith('nbt_') ? 'Bearer' : 'Token';
     let response;
@@ -163,24 +176,26 @@ class NetboxClient {
       const name = (error as Error).name;
       if (name === 'TimeoutError' || name === 'AbortError' || /timeout/i.test((error as Error).message)) {
         throw new NetboxError(
-          `NetBox at ${this.base.origin} did not answer ${this.describe(url)} within ${this.config.timeoutMs / 1000}s`,
+          `NetBox at ${this.base.origin} did not answer ${this.describe(url)} within ${this.config.timeoutMs / 1000}s; check that NetBox is up and not overloaded, or raise netbox.timeout`,
         );
       }
       const code = (error as NodeJS.ErrnoException).code ?? (error as { cause?: NodeJS.ErrnoException }).cause?.code;
-      throw new NetboxError(`cannot reach NetBox at ${this.base.origin}: ${code ?? (error as Error).message}`);
+      throw new NetboxError(
+        `cannot reach NetBox at ${this.base.origin}: ${code ?? (error as Error).message}; check that NetBox runs and that netbox.url is right`,
+      );
     }
     let text: string;
     try {
       text = await response.body.text();
     } catch (error) {
       throw new NetboxError(
-        `NetBox at ${this.base.origin} stopped sending ${this.describe(url)}: ${(error as Error).message}`,
+        `NetBox at ${this.base.origin} stopped sending ${this.describe(url)}: ${(error as Error).message}; check NetBox's web server log`,
       );
     }
     const status = response.statusCode;
     if (status === 401 || status === 403) {
       throw new NetboxError(
-        `NetBox refused the API token (HTTP ${status}) for ${this.describe(url)}; check ${this.config.tokenFile ?? `$${this.config.tokenEnv}`}`,
+        `NetBox at ${this.base.origin} refused the API token (HTTP ${status}) for ${this.describe(url)}; check ${this.config.tokenFile ?? `$${this.config.tokenEnv}`}`,
       );
     }
     if (status >= 300 && status < 400) {
@@ -190,7 +205,11 @@ class NetboxClient {
     }
     if (status !== 200) {
       const detail = text.replace(/\s+/g, ' ').slice(0, 200).split(this.token).join('***');
-      throw new NetboxError(`NetBox answered HTTP ${status} for ${this.describe(url)}${detail ? `: ${detail}` : ''}`);
+      const check = status >= 500 ? "check NetBox's own log" : 'check netbox.url';
+      throw new NetboxError(
+        `NetBox at ${this.base.origin} answered HTTP ${status} for ${this.describe(url)}${detail ? `: ${detail}` : ''}; ${check}`,
+        status,
+      );
     }
     try {
       return JSON.parse(text);
@@ -350,4 +369,65 @@ async function resolveTag(client: NetboxClient, wanted: string): Promise<{ name:
     if (match?.slug) return { name: match.name ?? match.slug, slug: match.slug };
   }
   throw new NetboxError(`NetBox has no tag named or slugged "${wanted}" (netbox.tag); nothing was changed`);
+}
+
+/** What NetBox now says of one object: its name and whether it carries the tag. */
+export interface NetboxObjectState {
+  kind: NetboxHost['kind'];
+  id: number;
+  name: string;
+  tagged: boolean;
+}
+
+const objectPaths: Record<NetboxHost['kind'], string> = {
+  device: 'api/dcim/devices/',
+  'virtual-machine': 'api/virtualization/virtual-machines/',
+};
+
+function objectState(kind: NetboxHost['kind'], raw: unknown, tag: string): NetboxObjectState | undefined {
+  if (!raw || typeof raw !== 'object') return undefined;
+  const object = raw as NetboxObject;
+  const wanted = tag.toLowerCase();
+  return {
+    kind,
+    id: object.id ?? 0,
+    name: typeof object.name === 'string' ? object.name : '',
+    tagged:
+      Array.isArray(object.tags) &&
+      object.tags.some(
+        (t) => t?.name === tag || t?.slug?.toLowerCase() === wanted || t?.name?.toLowerCase() === wanted,
+      ),
+  };
+}
+
+/** For a host that is not among the tagged ones: the objects NetBox has by that name (any tag), or by the
+ * id a kept answer knew it under (undefined state: deleted). Asked only when a verb cannot find a host. */
+export async function lookUpNetboxObjects(
+  config: NetboxConfig,
+  search: { name: string; known?: Array<{ kind: NetboxHost['kind']; id: number }> },
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{
+  byName: NetboxObjectState[];
+  byId: Array<{ kind: NetboxHost['kind']; id: number; now: NetboxObjectState | undefined }>;
+}> {
+  const client = new NetboxClient(config, await readNetboxToken(config, env));
+  const query = { name__ie: search.name, limit: '50', fields: 'id,name,tags' };
+  const byName = (
+    await Promise.all(
+      (Object.keys(objectPaths) as Array<NetboxHost['kind']>).map(async (kind) =>
+        (await client.list(objectPaths[kind], query)).map((raw) => objectState(kind, raw, config.tag)),
+      ),
+    )
+  )
+    .flat()
+    // Checked again: a NetBox (or proxy) ignoring ?name__ie= answers with every object.
+    .filter((state): state is NetboxObjectState => state?.name.toLowerCase() === search.name.toLowerCase());
+  const byId = await Promise.all(
+    (search.known ?? []).map(async ({ kind, id }) => ({
+      kind,
+      id,
+      now: objectState(kind, await client.one(`${objectPaths[kind]}${id}/?fields=id,name,tags`), config.tag),
+    })),
+  );
+  return { byName, byId };
 }

@@ -146,6 +146,22 @@ export const netboxSchema = z
       })
         .optional()
         .describe('Per request. Default "20s".'),
+      maxCacheAge: boundedDuration({
+        example: '"3d"',
+        min: 0,
+        minWhy: '0 turns the kept answer off',
+        max: 366 * durations.day,
+        maxWhy: 'a year-old NetBox answer describes another fleet',
+      })
+        .optional()
+        .describe(
+          'While NetBox is unreachable or answers an error, the last good answer kept on this machine (netbox.cacheFile) stands in for it, with a WARNING naming its age, up to this age; after it NetBox-only hosts fail until NetBox answers. "0s": never. Default "3d".',
+        ),
+      cacheFile: absolutePathSchema
+        .optional()
+        .describe(
+          "Where the last good NetBox answer is kept (mode 0600, no token). Default netbox-answer.json beside the state file of the worker's server (the CLI: of the inventory's first server).",
+        ),
       fillYamlHosts: z
         .boolean({ error: 'expected true or false' })
         .optional()

@@ -2,7 +2,8 @@
 // objects. NetBox is trusted less than the file: a host the file defines takes nothing from NetBox
 // unless `netbox.fillYamlHosts` is true (then NetBox fills only what the file leaves unset), and a
 // NetBox-only host passes the same checks as a file's host, its problems naming the custom field.
-import { fetchNetboxHosts, netboxCustomFields, resolveNetboxConfig, type NetboxAnswer } from './netbox.js';
+import { netboxCustomFields, type NetboxAnswer } from './netbox.js';
+import { readNetbox } from './netbox-reading.js';
 import type { HostOrigin } from './groups.js';
 import { hostEntry } from './resolve.js';
 import { nameSchema, type HostEntry, type Inventory } from './schema.js';
@@ -15,17 +16,26 @@ export interface SourcedInventory {
   warnings: string[];
   /** How many hosts each source listed. */
   counts: { yaml: number; netbox: number };
+  /** NetBox could not be asked: the kept answer served (a WARNING line with its age). */
+  outage?: string[];
 }
 
-/** The inventory plus NetBox's hosts; throws NetboxError when NetBox cannot be read (nothing is merged then). */
+/**
+ * The inventory plus NetBox's hosts; throws NetboxError when NetBox cannot be read (nothing is merged then).
+ * By default NetBox is asked afresh and a failure throws (`sync` changes schedules from nothing less); with
+ * `useKept` the process's shared answer or the kept one serves, its WARNING in `outage`.
+ */
 export async function loadHostSources(
   inventory: Inventory,
   env: NodeJS.ProcessEnv = process.env,
+  options: { useKept?: boolean } = {},
 ): Promise<SourcedInventory> {
   if (!inventory.netbox)
     return { inventory, warnings: [], counts: { yaml: Object.keys(inventory.hosts).length, netbox: 0 } };
-  const answer = await fetchNetboxHosts(resolveNetboxConfig(inventory.netbox), env);
-  return mergeNetboxHosts(inventory, answer);
+  const useKept = options.useKept === true;
+  const reading = await readNetbox(inventory, { env, fresh: !useKept, useKept });
+  const sourced = mergeNetboxHosts(inventory, reading.answer);
+  return reading.warnings.length > 0 ? { ...sourced, outage: reading.warnings } : sourced;
 }
 
 /** The inventory field a NetBox custom field sets, back to the custom field's name. */
@@ -65,7 +75,7 @@ function validateHost(
 }
 
 /** Whether NetBox may fill the unset fields of a host the YAML file defines. */
-function fillsYamlHosts(inventory: Inventory): boolean {
+export function fillsYamlHosts(inventory: Inventory): boolean {
   return inventory.netbox?.fillYamlHosts === true;
 }
 
@@ -126,28 +136,22 @@ export function mergeNetboxHosts(inventory: Inventory, answer: NetboxAnswer): So
   };
 }
 
-/** NetBox answers a worker reuses for this long: one fetch serves a burst of scheduled runs. */
-const netboxAnswerMaxAgeMs = 5 * 60_000;
-const netboxAnswers = new Map<string, { at: number; answer: Promise<NetboxAnswer> }>();
-
 /**
  * The inventory as planBackup sees it for one run: the YAML file, plus NetBox's hosts read by this
  * worker itself when the host is not in the file (or `netbox.fillYamlHosts`). Nothing comes from the
  * run's input: a workflow input names the host, never its settings. NetBox trouble throws (retried).
+ * inventory/host-lookup.ts is the same with the kept answer's WARNING and a reason for a missing host.
  */
 export async function inventoryForRun(
   inventory: Inventory,
   host: string,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<Inventory> {
-  if (!inventory.netbox || (hostEntry(inventory, host) && !fillsYamlHosts(inventory))) return inventory;
-  const key = JSON.stringify(inventory.netbox);
-  let cached = netboxAnswers.get(key);
-  if (!cached || Date.now() - cached.at > netboxAnswerMaxAgeMs) {
-    cached = { at: Date.now(), answer: fetchNetboxHosts(resolveNetboxConfig(inventory.netbox), env) };
-    netboxAnswers.set(key, cached);
-    // A failed fetch is not cached: the retried step asks NetBox again.
-    cached.answer.catch(() => netboxAnswers.delete(key));
-  }
-  return mergeNetboxHosts(inventory, await cached.answer).inventory;
+  if (!needsNetbox(inventory, host)) return inventory;
+  return mergeNetboxHosts(inventory, (await readNetbox(inventory, { env, useKept: false })).answer).inventory;
+}
+
+/** Whether resolving `host` asks NetBox: it is configured, and the file does not define the host alone. */
+export function needsNetbox(inventory: Inventory, host: string): boolean {
+  return inventory.netbox !== undefined && (!hostEntry(inventory, host) || fillsYamlHosts(inventory));
 }

@@ -3,15 +3,19 @@
 // out of every output and history. The NetBox-shaped stand-in (netbox.test.ts) stays for what a real
 // NetBox cannot be made to do (hang, answer 500).
 import assert from 'node:assert/strict';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { awaitNetboxPreparation, startNetbox, type DevNetbox } from '../devenv/netbox.js';
+import { awaitNetboxPreparation, createObjectParents, startNetbox, type DevNetbox } from '../devenv/netbox.js';
 import { waitFor } from '../devenv/process.js';
+import type { InventoryReport } from '../client/config-check.js';
+import { controlTaskQueue } from '../domain/names.js';
 import { fetchNetboxHosts, NetboxError, resolveNetboxConfig } from '../inventory/netbox.js';
 import { backupScheduleId } from '../schedule/desired.js';
 import { asText, historyText } from './helpers/history.js';
+import { createRig, testServices } from './helpers/rig.js';
 import { createSandbox, type Sandbox } from './helpers/schedules.js';
+import { stringify } from 'yaml';
 
 let netbox: DevNetbox;
 let box: Sandbox;
@@ -85,19 +89,7 @@ async function fillNetbox(): Promise<void> {
     { name: 'backup_blackout', type: 'text', object_types: objectTypes },
     { name: 'backup_enabled', type: 'boolean', object_types: objectTypes },
   ]);
-  const site = await api<Created>('POST', '/api/dcim/sites/', { name: 'Site 1', slug: 'site-1' });
-  const maker = await api<Created>('POST', '/api/dcim/manufacturers/', { name: 'Maker', slug: 'maker' });
-  const type = await api<Created>('POST', '/api/dcim/device-types/', {
-    manufacturer: maker.id,
-    model: 'Server',
-    slug: 'server',
-  });
-  const role = await api<Created>('POST', '/api/dcim/device-roles/', { name: 'Server', slug: 'server' });
-  const clusterType = await api<Created>('POST', '/api/virtualization/cluster-types/', { name: 'KVM', slug: 'kvm' });
-  const cluster = await api<Created>('POST', '/api/virtualization/clusters/', {
-    name: 'Cluster 1',
-    type: clusterType.id,
-  });
+  const parents = await createObjectParents(api);
 
   const backup = [{ slug: 'backup' }];
   const both = [b1, b2].sort();
@@ -119,9 +111,9 @@ async function fillNetbox(): Promise<void> {
     const tags = index === 21 || index === 22 ? [] : index === 23 ? [{ slug: 'backups-old' }] : backup;
     devices.push({
       name,
-      site: site.id,
-      device_type: type.id,
-      role: role.id,
+      site: parents.site,
+      device_type: parents.deviceType,
+      role: parents.role,
       status: 'active',
       tags,
       custom_fields: fields,
@@ -129,7 +121,13 @@ async function fillNetbox(): Promise<void> {
     if (tags === backup && index !== 7) expected.set(name, { servers, address: name });
   }
   // A name that is not a host name, tagged: skipped naming it.
-  devices.push({ name: 'dev 117', site: site.id, device_type: type.id, role: role.id, tags: backup });
+  devices.push({
+    name: 'dev 117',
+    site: parents.site,
+    device_type: parents.deviceType,
+    role: parents.role,
+    tags: backup,
+  });
   const createdDevices = await api<Array<Created & { name: string }>>('POST', '/api/dcim/devices/', devices);
   const deviceId = (name: string) => createdDevices.find((device) => device.name === name)!.id;
   // Emptied through the API: NetBox stores [] (the web UI stores null); both mean "not set".
@@ -140,11 +138,11 @@ async function fillNetbox(): Promise<void> {
     const name = `vm-${String(index).padStart(2, '0')}`;
     const fields: Record<string, unknown> = index === 1 ? { backup_servers: [b2], backup_schedule: 'hourly' } : {};
     const tags = index === 14 ? [] : backup;
-    machines.push({ name, cluster: cluster.id, status: 'active', tags, custom_fields: fields });
+    machines.push({ name, cluster: parents.cluster, status: 'active', tags, custom_fields: fields });
     if (tags === backup) expected.set(name, { servers: index === 1 ? [b2] : both, address: name });
   }
   // A virtual machine named like an invalid device: it is the one backed up.
-  machines.push({ name: 'dev-07', cluster: cluster.id, tags: backup });
+  machines.push({ name: 'dev-07', cluster: parents.cluster, tags: backup });
   expected.set('dev-07', { servers: both, address: 'dev-07' });
   const createdMachines = await api<Array<Created & { name: string }>>(
     'POST',
@@ -268,7 +266,7 @@ test('a bad token is refused (HTTP 403) and changes nothing', async () => {
     fetchNetboxHosts(resolveNetboxConfig({ url: netbox.url, tokenFile: badFile })),
     (error: Error) => {
       assert.ok(error instanceof NetboxError);
-      assert.match(error.message, /NetBox refused the API token \(HTTP 403\)/);
+      assert.match(error.message, /NetBox at http:\/\/127\.0\.0\.1:\d+ refused the API token \(HTTP 403\)/);
       return true;
     },
   );
@@ -282,7 +280,7 @@ test('a bad token is refused (HTTP 403) and changes nothing', async () => {
   );
   const failed = await box.cli(badInventory, ['sync']);
   assert.equal(failed.exitCode, 1);
-  assert.match(failed.stderr, /NetBox refused the API token \(HTTP 403\).*no schedule was changed/);
+  assert.match(failed.stderr, /refused the API token \(HTTP 403\).*no schedule was changed/);
   assert.deepEqual(await box.ownedIds(), before);
 });
 
@@ -309,5 +307,185 @@ test('the token is in no output, log or workflow history', async () => {
     assert.ok(!asText(described.raw).includes(secret), 'token in a schedule');
   } finally {
     await worker.stop();
+  }
+});
+
+/** A host only NetBox knows, through every verb that takes --host; then NetBox stopped: the kept answer
+ * (WARNING with its age), one-line failures with their exit codes, and past netbox.maxCacheAge a run fails
+ * saying so. Last in this file: it renames and deletes objects, and stops NetBox. */
+test('a NetBox-only host works with every --host verb, and survives a NetBox outage up to netbox.maxCacheAge', async () => {
+  const rig = await createRig('nbonly');
+  try {
+    const host = 'nb-only';
+    await mkdir(join(rig.source, 'etc'), { recursive: true });
+    await writeFile(join(rig.source, 'etc', 'motd'), 'hello from netbox\n');
+    const serverDataset = rig.dataset.slice(0, rig.dataset.lastIndexOf('/'));
+    const cluster = (await netbox.api<{ results: Created[] }>('GET', '/api/virtualization/clusters/?name=Cluster 1'))
+      .results[0]!;
+    const vm = await netbox.api<Created>('POST', '/api/virtualization/virtual-machines/', {
+      name: host,
+      cluster: cluster.id,
+      status: 'active',
+      tags: [{ slug: 'backup' }],
+    });
+    const iface = await netbox.api<Created>('POST', '/api/virtualization/interfaces/', {
+      virtual_machine: vm.id,
+      name: 'eth0',
+    });
+    const ip = await netbox.api<Created>('POST', '/api/ipam/ip-addresses/', {
+      address: `${rig.host.address}/32`,
+      assigned_object_type: 'virtualization.vminterface',
+      assigned_object_id: iface.id,
+    });
+    await netbox.api('PATCH', `/api/virtualization/virtual-machines/${vm.id}/`, { primary_ip4: ip.id });
+
+    const writeRigInventory = (maxCacheAge: string) =>
+      writeFile(
+        rig.inventoryPath,
+        stringify({
+          temporal: { address: testServices().temporal },
+          ssh: { identityFile: rig.host.identityFile, knownHostsFile: rig.host.knownHostsFile },
+          sync: { enabled: false },
+          servers: {
+            [rig.server]: {
+              dataset: serverDataset,
+              stateFile: join(rig.dir, 'state.json'),
+              restore: { roots: [rig.dir] },
+            },
+          },
+          netbox: { url: netbox.url, tokenFile, maxCacheAge },
+          // What NetBox's custom fields leave unset comes from here; the host itself is NetBox's alone.
+          defaults: {
+            port: rig.host.port,
+            user: 'root',
+            paths: [rig.source],
+            transfer: { heartbeatTimeout: '3s', retryInterval: '1s', attempts: 3, ioTimeout: '30s' },
+            retention: { keepWithin: '7d' },
+          },
+          hosts: {},
+        }),
+      );
+    await writeRigInventory('1h');
+    let worker = await rig.startWorker();
+
+    const checked = await rig.cli(['config', 'check', '--json']);
+    assert.equal(checked.exitCode, 0, checked.stderr);
+    const listed = (JSON.parse(checked.stdout) as InventoryReport).hosts.find((entry) => entry.name === host);
+    assert.equal(listed?.source, 'netbox');
+    assert.equal(listed?.address, rig.host.address);
+    assert.deepEqual(listed?.paths, [rig.source]);
+    assert.deepEqual(listed?.servers, [rig.server]);
+    assert.ok(listed?.schedules[0] && 'summary' in listed.schedules[0], 'its schedule is planned');
+    const text = await rig.cli(['config', 'check']);
+    assert.match(text.stdout, new RegExp(`${host} \\[netbox\\]: root@${rig.host.address.replaceAll('.', '\\.')}:`));
+
+    const backup = await rig.cli(['start-backup', '--host', host, '--wait']);
+    assert.equal(backup.exitCode, 0, backup.stdout + backup.stderr);
+    const dataset = `${serverDataset}/${host}`;
+    const snapshots = JSON.parse((await rig.cli(['snapshots', '--host', host, '--json'])).stdout) as {
+      dataset: string;
+      snapshots: Array<{ name: string; keepReason: string | null }>;
+    };
+    assert.equal(snapshots.dataset, dataset);
+    assert.equal(snapshots.snapshots.length, 1);
+
+    const files = await rig.cli(['files', '--host', host, join(rig.source, 'etc')]);
+    assert.equal(files.exitCode, 0, files.stderr);
+    assert.match(files.stdout, /motd/);
+    const history = await rig.cli(['history', '--host', host, join(rig.source, 'etc', 'motd')]);
+    assert.equal(history.exitCode, 0, history.stderr);
+    assert.ok(history.stdout.includes(snapshots.snapshots[0]!.name));
+
+    const into = join(rig.dir, 'restored');
+    const restored = await rig.cli(['restore', '--host', host, '--to', into, '--wait']);
+    assert.equal(restored.exitCode, 0, restored.stdout + restored.stderr);
+    assert.equal(await readFile(join(into, rig.source, 'etc', 'motd'), 'utf8'), 'hello from netbox\n');
+
+    const verified = await rig.cli(['verify', '--host', host]);
+    assert.equal(verified.exitCode, 0, verified.stdout + verified.stderr);
+
+    const kept = await rig.cli(['start-backup', '--host', host, '--wait', '--keep', 'before the upgrade']);
+    assert.equal(kept.exitCode, 0, kept.stdout + kept.stderr);
+    const held = (
+      JSON.parse((await rig.cli(['snapshots', '--host', host, '--json'])).stdout) as typeof snapshots
+    ).snapshots.find((snapshot) => snapshot.keepReason === 'before the upgrade');
+    assert.ok(held, 'the --keep snapshot is held');
+    const released = await rig.cli(['release', '--host', host, '--snapshot', held.name]);
+    assert.equal(released.exitCode, 0, released.stdout + released.stderr);
+
+    // What NetBox says of a host it does not list as tagged.
+    const untagged = await rig.cli(['snapshots', '--host', 'dev-21']);
+    assert.equal(untagged.exitCode, 2);
+    assert.match(
+      untagged.stderr,
+      /^tidemark: --host dev-21: NetBox device \d+ "dev-21" does not carry the tag "Backup"/,
+    );
+    const machines = await netbox.api<{ results: Array<Created & { name: string }> }>(
+      'GET',
+      '/api/virtualization/virtual-machines/?name=vm-02&name=vm-03',
+    );
+    const idOf = (name: string) => machines.results.find((machine) => machine.name === name)!.id;
+    await netbox.api('PATCH', `/api/virtualization/virtual-machines/${idOf('vm-02')}/`, { name: 'vm-02b' });
+    await netbox.api('DELETE', `/api/virtualization/virtual-machines/${idOf('vm-03')}/`);
+    const renamed = await rig.cli(['snapshots', '--host', 'vm-02']);
+    assert.equal(renamed.exitCode, 2);
+    assert.match(
+      renamed.stderr,
+      /virtual machine \d+ was renamed from "vm-02" to "vm-02b" in NetBox; use --host vm-02b/,
+    );
+    const gone = await rig.cli(['snapshots', '--host', 'vm-03']);
+    assert.equal(gone.exitCode, 2);
+    assert.match(gone.stderr, /virtual machine \d+, which was "vm-03", is gone from NetBox \(deleted\)/);
+
+    const keptFile = join(rig.dir, 'netbox-answer.json');
+    assert.equal((await stat(keptFile)).mode & 0o777, 0o600, 'the kept answer is private');
+    const secret = netbox.token.split('.').at(-1)!;
+    assert.ok(!(await readFile(keptFile, 'utf8')).includes(secret), 'no token in the kept answer');
+
+    // NetBox stops. A new worker (no answer in memory) plans the next run from the kept answer: WARNING.
+    await netbox.stop();
+    worker.kill('SIGKILL');
+    worker = await rig.startWorker();
+    const hosts = await rig.cli(['hosts']);
+    assert.equal(hosts.exitCode, 0, hosts.stderr);
+    assert.match(hosts.stdout, new RegExp(`${host}\\s+${rig.server}`));
+    assert.match(
+      hosts.stderr,
+      /^tidemark: WARNING: NetBox unavailable: cannot reach NetBox at .*ECONNREFUSED.*using its last good answer, \d+[smh]/,
+    );
+    const during = await rig.cli(['start-backup', '--host', host, '--wait']);
+    assert.equal(during.exitCode, 5, `a run on the kept answer ends WARNING: ${during.stdout}${during.stderr}`);
+    assert.match(during.stdout + during.stderr, /NetBox unavailable: .*using its last good answer, \d+[smh].* old/);
+
+    // Past netbox.maxCacheAge: verbs fail in one line; status says UNKNOWN; a run fails with the reason.
+    await writeRigInventory('1s');
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    for (const args of [['hosts'], ['status'], ['snapshots', '--host', host]]) {
+      const failed = await rig.cli(args);
+      assert.equal(failed.exitCode, args[0] === 'status' ? 3 : 1, `${args.join(' ')}: ${failed.stderr}`);
+      const lines = failed.stderr.trim().split('\n');
+      assert.equal(lines.length, 1, `${args.join(' ')}: one line: ${failed.stderr}`);
+      assert.match(lines[0]!, /cannot reach NetBox at http:\/\/127\.0\.0\.1:\d+: ECONNREFUSED; check that NetBox runs/);
+      assert.match(lines[0]!, /older than netbox\.maxCacheAge \(1s\)/);
+    }
+    const nagios = await rig.cli(['status', '--nagios']);
+    assert.equal(nagios.exitCode, 3);
+    assert.match(nagios.stdout, /^TIDEMARK UNKNOWN: cannot reach NetBox at /);
+    const run = await rig.client.workflow.start('backupHost', {
+      taskQueue: controlTaskQueue,
+      workflowId: `nbonly-stale-${rig.server}`,
+      args: [{ host, server: rig.server }],
+    });
+    await assert.rejects(run.result(), (error: Error) => {
+      let cause: unknown = error;
+      while (cause instanceof Error && cause.cause instanceof Error) cause = cause.cause;
+      assert.match(
+        (cause as Error).message,
+        /older than netbox\.maxCacheAge \(1s\): hosts from NetBox cannot be resolved/,
+      );
+      return true;
+    });
+  } finally {
+    await rig.close();
   }
 });

@@ -233,7 +233,7 @@ test('401, 500, a hanging NetBox, a closed port and a missing token fail with a 
   const failures: Array<[() => Promise<unknown>, RegExp]> = [
     [
       () => fetchNetboxHosts(config(), { NB_TOKEN: 'wrong-token' }),
-      /^NetBox refused the API token \(HTTP 401\) for \/api\/extras\/tags\/\?name=Backup; check \$NB_TOKEN$/,
+      /^NetBox at http:\/\/127\.0\.0\.1:\d+ refused the API token \(HTTP 401\) for \/api\/extras\/tags\/\?name=Backup; check \$NB_TOKEN$/,
     ],
     [
       async () => {
@@ -244,7 +244,7 @@ test('401, 500, a hanging NetBox, a closed port and a missing token fail with a 
           netbox.mode = 'ok';
         }
       },
-      /^NetBox answered HTTP 500 for \/api\/extras\/tags\/\?name=Backup: \{"error":"database is locked"/,
+      /^NetBox at http:\/\/127\.0\.0\.1:\d+ answered HTTP 500 for \/api\/extras\/tags\/\?name=Backup: \{"error":"database is locked".*; check NetBox's own log$/,
     ],
     [
       async () => {
@@ -255,11 +255,11 @@ test('401, 500, a hanging NetBox, a closed port and a missing token fail with a 
           netbox.mode = 'ok';
         }
       },
-      /^NetBox at http:\/\/127\.0\.0\.1:\d+ did not answer \/api\/extras\/tags\/\?name=Backup within 0\.5s$/,
+      /^NetBox at http:\/\/127\.0\.0\.1:\d+ did not answer \/api\/extras\/tags\/\?name=Backup within 0\.5s; check that NetBox is up and not overloaded, or raise netbox\.timeout$/,
     ],
     [
       () => fetchNetboxHosts(config({ url: 'http://127.0.0.1:1' }), env),
-      /^cannot reach NetBox at http:\/\/127\.0\.0\.1:1: ECONNREFUSED$/,
+      /^cannot reach NetBox at http:\/\/127\.0\.0\.1:1: ECONNREFUSED; check that NetBox runs and that netbox\.url is right$/,
     ],
     [() => fetchNetboxHosts(config(), {}), /^the environment variable NB_TOKEN \(netbox\.tokenEnv\) is not set$/],
     [
@@ -338,7 +338,7 @@ test('an erroring NetBox changes no schedule; a NetBox answer with far fewer hos
   assert.equal(failed.exitCode, 1);
   assert.match(
     failed.stderr,
-    /^tidemark: NetBox answered HTTP 500 for \/api\/extras\/tags\/\?name=Backup: .*; no schedule was changed$/m,
+    /^tidemark: NetBox at http:\/\/127\.0\.0\.1:\d+ answered HTTP 500 for \/api\/extras\/tags\/\?name=Backup: .*; no schedule was changed$/m,
   );
   assert.ok(!failed.stderr.includes(token) && !failed.stdout.includes(token));
 

@@ -29,6 +29,7 @@ export const testFiles: Readonly<Record<string, TestFileSpec>> = {
   groups: { tier: 'unit' },
   'lease-domain': { tier: 'unit' },
   'netbox-hostile': { tier: 'unit' },
+  'netbox-outage': { tier: 'unit' },
   'notify-state': { tier: 'unit' },
   patches: { tier: 'unit' },
   'restore-domain': { tier: 'unit' },
