@@ -118,8 +118,9 @@ export async function backupHost(input: BackupInput): Promise<BackupSummary> {
         : []),
       ...(ensured.warnings ?? []),
     ];
-    // A periodic --checksum run (transfer.checksumEvery) says so; runs recorded before it never were one.
-    const checksumRun = plan.transfer.checksumRun === true && patched('checksum-run-summary');
+    // A periodic --checksum run (transfer.checksumEvery) says so. Only the summary's text changes, no command:
+    // runs recorded before it have no checksumRun in their plan and replay unchanged without a patch.
+    const checksumRun = plan.transfer.checksumRun === true;
     const figures = `${transfer.filesTransferred} files, ${transfer.bytesTransferred} bytes in ${formatDuration(durationMs)}${checksumRun ? ' (checksum run: contents compared)' : ''}, snapshot ${snapshot}`;
     const outcome: BackupSummary = {
       host: plan.host,
