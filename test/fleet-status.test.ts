@@ -12,7 +12,7 @@ import { waitFor } from '../devenv/process.js';
 import { temporalCli } from '../devenv/temporal-dev.js';
 import { backupWorkflowId } from '../domain/names.js';
 import { bytesAttribute, hostAttribute, serverAttribute, statusAttribute } from '../domain/search-attributes.js';
-import type { PairStatus } from '../client/fleet-verdict.js';
+import type { PairStatus } from '../fleet/verdict.js';
 import { serverPollers } from '../client/worker-check.js';
 import type { BackupSummary } from '../domain/backup.js';
 import { zfs } from '../pool/zfs.js';
