@@ -2,6 +2,7 @@
 // client/cli.ts runs it; the docs generator (devenv/docs-reference.ts) reads it to write docs/reference/cli.md.
 import { readFileSync } from 'node:fs';
 import { Command, Help, type Option } from 'commander';
+import { TidemarkError } from '../domain/errors.js';
 import { deprecationWarnings } from '../inventory/deprecations.js';
 import {
   inventoryPath,
@@ -337,6 +338,55 @@ export function buildProgram(): Command {
         process.exitCode = 3;
       }
     });
+
+  program
+    .command('web')
+    .description(
+      'serve the web console: the fleet page with every (host, server) pair as "status" judges it, from Temporal',
+    )
+    .option(
+      '--listen <addr:port>',
+      'address to listen on; other than loopback only with TLS and authentication',
+      '127.0.0.1:8380',
+    )
+    .option('--tls-cert <file>', 'PEM certificate: serve HTTPS')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert')
+    .option('--password-file <file>', 'operators and scrypt password hashes (docs/how-to/web-console.md)')
+    .option(
+      '--trusted-user-header <name>',
+      'the authenticated user as a reverse proxy in front sets it, e.g. X-Remote-User',
+    )
+    .option('--refresh <seconds>', 'how often the fleet page reloads itself', '30')
+    .action(
+      async (options: {
+        listen: string;
+        tlsCert?: string;
+        tlsKey?: string;
+        passwordFile?: string;
+        trustedUserHeader?: string;
+        refresh: string;
+      }) => {
+        const refresh = Number(options.refresh);
+        if (!Number.isInteger(refresh) || refresh < 0)
+          throw new TidemarkError(
+            'USAGE',
+            `--refresh: "${options.refresh}" is not a whole number of seconds (0: never)`,
+          );
+        const { startConsole } = await import('../web/serve.js');
+        const path = configPath();
+        await loadInventory(path);
+        const running = await startConsole(async () => await loadInventoryIsolatingHosts(path), {
+          ...options,
+          refresh,
+        });
+        console.log(`tidemark web: serving ${running.url}`);
+        await new Promise<void>((resolve) => {
+          process.once('SIGINT', resolve);
+          process.once('SIGTERM', resolve);
+        });
+        await running.close();
+      },
+    );
 
   program
     .command('temporal')
