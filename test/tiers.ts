@@ -47,6 +47,7 @@ export const testFiles: Readonly<Record<string, TestFileSpec>> = {
   // The product end to end beside a real outside service, a real browser, or the whole suite's results.
   'netbox-real': { tier: 'system', needsNetbox: true },
   'temporal-ui': { tier: 'system' },
+  'web-console': { tier: 'system' },
   // The .deb built, linted and installed into a fresh Debian root (minutes; no service of the suite).
   'package-deb': { tier: 'system' },
   // Runs the tutorial's `tidemark sync` on the default control queue, whose sync schedule the schedules test
