@@ -199,3 +199,50 @@ test('a console on a non-loopback address is refused without TLS and authenticat
   assert.match(result.stderr, /--tls-cert and --tls-key/);
   assert.match(result.stderr, /--password-file or --trusted-user-header/);
 });
+
+test("pool facts come from each server's worker; one server's worker stopped, its rows are marked unreachable and the other's still show", async () => {
+  const page = await browser!.newPage({ viewport: { width: 1500, height: 620 } });
+  const reachability = async () => {
+    await page.goto(webUrl);
+    return page.locator('#fleet tbody tr').evaluateAll((rows) =>
+      rows.map((row) => ({
+        pair: `${row.getAttribute('data-host')}@${row.getAttribute('data-server')}`,
+        reachable: row.getAttribute('data-reachable'),
+        used: row.querySelectorAll('td')[8]?.textContent?.trim() ?? '',
+        verdict: row.getAttribute('data-verdict'),
+      })),
+    );
+  };
+  const initially = await reachability();
+  assert.ok(
+    initially.every((row) => row.reachable === 'yes'),
+    JSON.stringify(initially),
+  );
+  // The demo host's dataset on the second server holds its copy: its worker says how big it is.
+  const demoOnB = initially.find((row) => row.pair === `${rig.hostName}@${otherServer}`)!;
+  assert.match(demoOnB.used, /^\d+(\.\d)?[KMG]$/, JSON.stringify(demoOnB));
+
+  const [workerB] = workers;
+  const exited = new Promise((resolve) => workerB!.once('exit', resolve));
+  workerB!.kill('SIGKILL');
+  await exited;
+  let later = initially;
+  // Answers are kept 20 s by the console; a dead worker's facts request then fails in its 5 s schedule-to-start.
+  await waitFor(
+    'the second server marked unreachable',
+    async () => (later = await reachability()).some((row) => row.reachable === 'no'),
+    120_000,
+  );
+  for (const row of later) {
+    const onB = row.pair.endsWith(`@${otherServer}`);
+    assert.equal(row.reachable, onB ? 'no' : 'yes', JSON.stringify(row));
+    // The verdicts come from Temporal visibility, which still answers: every row keeps one.
+    assert.match(row.verdict ?? '', /^(OK|WARNING|CRITICAL)$/);
+  }
+  assert.match(await page.locator('.summary').innerText(), /unreachable\s+1/);
+  assert.match(
+    await page.locator(`tr[data-server="${otherServer}"] .unreachable`).innerText(),
+    /server unreachable: no answer from its worker/,
+  );
+  await page.close();
+});

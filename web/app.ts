@@ -7,6 +7,7 @@ import type { TemporalSettings } from '../inventory/temporal.js';
 import type { Verdict } from '../fleet/verdict.js';
 import { fleetRows, selectRows, sortKeys, type FleetQuery, type SortKey } from './fleet-data.js';
 import { fleetPage } from './fleet-page.js';
+import { ServerFactsCache } from './server-facts.js';
 import { stylesheet } from './stylesheet.js';
 
 export interface ConsoleOptions {
@@ -19,7 +20,8 @@ export interface ConsoleOptions {
 
 export function consoleApp(options: ConsoleOptions): Hono {
   const app = new Hono();
-  const rows = async () => fleetRows(options.client, await options.loadInventory(), options.settings);
+  const facts = new ServerFactsCache(options.client);
+  const rows = async () => fleetRows(options.client, await options.loadInventory(), options.settings, facts);
 
   app.get('/', async (c) => {
     const query = fleetQuery((name) => c.req.query(name));

@@ -8,10 +8,15 @@ import type { TemporalSettings } from '../inventory/temporal.js';
 import { hostServerPairs } from '../fleet/pairs.js';
 import { collectFleetStatus } from '../fleet/status.js';
 import type { PairStatus, Verdict } from '../fleet/verdict.js';
+import type { ServerFactsCache } from './server-facts.js';
 
 export interface ConsoleRow extends PairStatus {
   /** The newest run in the Temporal Web UI (absent: never run). */
   lastRunUrl?: string;
+  /** Bytes the host's dataset uses on the server (snapshots included), as its worker says; absent: unknown. */
+  usedBytes?: number;
+  /** The server's worker did not answer: why. Its pool facts are unknown; the verdict still stands. */
+  unreachable?: string;
 }
 
 export const sortKeys = ['host', 'server', 'verdict', 'age'] as const;
@@ -29,14 +34,27 @@ export async function fleetRows(
   client: Client,
   inventory: Inventory,
   settings: TemporalSettings,
+  facts: ServerFactsCache,
 ): Promise<ConsoleRow[]> {
   const { inventory: merged } = await loadHostSources(inventory);
-  const found = await collectFleetStatus(client, merged, hostServerPairs(merged));
+  const pairs = hostServerPairs(merged);
+  const [found, answers] = await Promise.all([
+    collectFleetStatus(client, merged, pairs),
+    facts.ask([...new Set(pairs.map((pair) => pair.server))]),
+  ]);
   return found.map(({ status, runs }) => {
     const last = runs[0];
-    return last?.workflowId && last.runId
-      ? { ...status, lastRunUrl: runUrl(settings, last.workflowId, last.runId) }
-      : { ...status };
+    const answer = answers.get(status.server);
+    const used =
+      answer && 'facts' in answer
+        ? answer.facts.datasets.find((entry) => entry.host === status.host)?.usedBytes
+        : undefined;
+    return {
+      ...status,
+      ...(last?.workflowId && last.runId ? { lastRunUrl: runUrl(settings, last.workflowId, last.runId) } : {}),
+      ...(used !== undefined ? { usedBytes: used } : {}),
+      ...(answer && 'unreachable' in answer ? { unreachable: answer.unreachable } : {}),
+    };
   });
 }
 
@@ -62,12 +80,13 @@ export function selectRows(rows: ConsoleRow[], query: FleetQuery): ConsoleRow[] 
 }
 
 /** Counts for the summary bar. */
-export function summarize(rows: ConsoleRow[]): Record<Verdict, number> & { paused: number } {
+export function summarize(rows: ConsoleRow[]): Record<Verdict, number> & { paused: number; unreachable: number } {
   const count = (verdict: Verdict) => rows.filter((row) => row.verdict === verdict).length;
   return {
     OK: count('OK'),
     WARNING: count('WARNING'),
     CRITICAL: count('CRITICAL'),
     paused: rows.filter((row) => row.paused !== undefined).length,
+    unreachable: rows.filter((row) => row.unreachable !== undefined).length,
   };
 }

@@ -22,6 +22,9 @@ export function fleetPage(rows: ConsoleRow[], shown: ConsoleRow[], query: FleetQ
           >`,
       )}
       <span class="count paused"><span class="label">paused</span> <span class="n">${counts.paused}</span></span>
+      <span class="count UNREACHABLE"
+        ><span class="label">unreachable</span> <span class="n">${counts.unreachable}</span></span
+      >
       <span class="count">${rows.length} pairs</span>
     </section>
     <form method="get" class="filters">
@@ -53,6 +56,7 @@ export function fleetPage(rows: ConsoleRow[], shown: ConsoleRow[], query: FleetQ
           <th>bytes</th>
           <th>last success</th>
           <th>age</th>
+          <th>used</th>
           <th>verdict</th>
         </tr>
       </thead>
@@ -74,10 +78,16 @@ export function fleetPage(rows: ConsoleRow[], shown: ConsoleRow[], query: FleetQ
               <td>${row.lastRunBytes === null ? '-' : formatBytes(row.lastRunBytes)}</td>
               <td>${when(row.lastSuccessAt)}</td>
               <td>${row.lastSuccessAgeMs === null ? '-' : formatDuration(row.lastSuccessAgeMs, { days: true })}</td>
+              <td>${row.usedBytes === undefined ? '-' : formatBytes(row.usedBytes)}</td>
               <td class="verdict ${row.verdict}">
                 <strong>${row.verdict}</strong
                 >${row.paused !== undefined ? html` <span class="paused">paused</span>` : ''}
                 ${row.reasons.length > 0 ? html`<div class="reasons">${row.reasons.join('; ')}</div>` : ''}
+                ${
+                  row.unreachable !== undefined
+                    ? html`<div class="unreachable">server unreachable: ${row.unreachable}</div>`
+                    : ''
+                }
               </td>
             </tr>`,
         )}
