@@ -110,6 +110,11 @@ export const verbExitCodes: Record<string, VerbCode[]> = {
     ['usage', 'bad option, or a non-loopback --listen without TLS and authentication'],
     temporalDown,
   ],
+  'web-password': [
+    ['ok', 'the line is printed'],
+    ['usage', 'bad name, or a password under 8 characters'],
+  ],
+  'web-audit': [['ok', 'printed']],
 };
 
 /** [code, meaning] rows of a verb, in code order; undefined for a verb not in the table. Any verb may also end

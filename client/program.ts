@@ -356,6 +356,7 @@ export function buildProgram(): Command {
       '--trusted-user-header <name>',
       'the authenticated user as a reverse proxy in front sets it, e.g. X-Remote-User',
     )
+    .option('--audit-log <file>', 'where console actions are recorded (default /var/lib/tidemark/web-audit.log)')
     .option('--refresh <seconds>', 'how often the fleet page reloads itself', '30')
     .action(
       async (options: {
@@ -364,6 +365,7 @@ export function buildProgram(): Command {
         tlsKey?: string;
         passwordFile?: string;
         trustedUserHeader?: string;
+        auditLog?: string;
         refresh: string;
       }) => {
         const refresh = Number(options.refresh);
@@ -387,6 +389,35 @@ export function buildProgram(): Command {
         await running.close();
       },
     );
+
+  program
+    .command('web-password')
+    .description('print a --password-file line for an operator of the web console (password read from stdin)')
+    .argument('<name>', 'operator name')
+    .action(async (name: string) => {
+      const { hashLine } = await import('../web/operators.js');
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      console.log(
+        await hashLine(
+          name,
+          Buffer.concat(chunks)
+            .toString('utf8')
+            .replace(/\r?\n$/, ''),
+        ),
+      );
+    });
+
+  program
+    .command('web-audit')
+    .description("print the web console's recorded operator actions (who, what, when, outcome)")
+    .option('--audit-log <file>', "the console's --audit-log (default /var/lib/tidemark/web-audit.log)")
+    .option('--json', 'one JSON object per action', false)
+    .action(async (options: { auditLog?: string; json: boolean }) => {
+      const { auditTable, defaultAuditLog, readAudit } = await import('../web/audit.js');
+      const entries = await readAudit(options.auditLog ?? defaultAuditLog);
+      console.log(options.json ? JSON.stringify(entries, null, 2) : auditTable(entries));
+    });
 
   program
     .command('temporal')

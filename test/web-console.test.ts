@@ -6,12 +6,15 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { waitFor } from '../devenv/process.js';
 import { zfs } from '../pool/zfs.js';
 import { backupScheduleId } from '../schedule/desired.js';
 import { freePort } from '../worker/free-port.js';
+import { execa } from 'execa';
 import { parse } from 'yaml';
 import { editInventory, startServerWorker } from './helpers/inventory-edit.js';
 import { cliPath, createRig, testServices, type Rig } from './helpers/rig.js';
@@ -28,6 +31,10 @@ const workers: ChildProcess[] = [];
 const failedHost = 'failed-host';
 const pausedHost = 'paused-host';
 const staleHost = 'stale-host';
+const operatorName = 'alice';
+const password = 'correct horse battery';
+let passwordFile: string;
+let auditLog: string;
 
 before(async () => {
   assert.ok(
@@ -93,7 +100,12 @@ before(async () => {
 
   const port = await freePort();
   webUrl = `http://127.0.0.1:${port}`;
-  web = spawn(process.execPath, [cliPath, '--config', rig.inventoryPath, 'web', '--listen', `127.0.0.1:${port}`], {
+  const hashed = await execa(process.execPath, [cliPath, 'web-password', operatorName], { input: `${password}\n` });
+  passwordFile = join(rig.dir, 'web-passwords');
+  writeFileSync(passwordFile, `# console operators\n${hashed.stdout}\n`, { mode: 0o600 });
+  auditLog = join(rig.dir, 'web-audit.log');
+  const args = ['web', '--listen', `127.0.0.1:${port}`, '--password-file', passwordFile, '--audit-log', auditLog];
+  web = spawn(process.execPath, [cliPath, '--config', rig.inventoryPath, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, TEMPORAL_ADDRESS: testServices().temporal },
   });
@@ -245,4 +257,79 @@ test("pool facts come from each server's worker; one server's worker stopped, it
     /server unreachable: no answer from its worker/,
   );
   await page.close();
+});
+
+/** Whether the pair's schedule is paused, and its note (Temporal's own record, not the page). */
+async function scheduleState(host: string, server: string): Promise<{ paused: boolean; note: string }> {
+  const { state } = await rig.client.schedule.getHandle(backupScheduleId(host, server)).describe();
+  return { paused: state.paused, note: state.note ?? '' };
+}
+
+test('an action without login is refused, and so is a forged cross-site POST from a logged-in browser', async () => {
+  const pair = { host: rig.hostName, server: rig.server };
+  const anonymous = await browser!.newContext();
+  const refused = await anonymous.request.post(`${webUrl}/actions/pause`, {
+    form: { ...pair, reason: 'nobody' },
+    headers: { origin: webUrl },
+    maxRedirects: 0,
+  });
+  assert.equal(refused.status(), 401, await refused.text());
+  assert.match(await refused.text(), /log in first/);
+  await anonymous.close();
+
+  // A logged-in operator's browser visits another site whose page posts a form to the console.
+  const context = await browser!.newContext();
+  const page = await context.newPage();
+  await page.goto(`${webUrl}/login`);
+  await page.fill('input[name=user]', operatorName);
+  await page.fill('input[name=password]', password);
+  await Promise.all([page.waitForURL(`${webUrl}/`), page.click('button[type=submit]')]);
+  assert.match(await page.locator('.who').innerText(), new RegExp(`operator ${operatorName}`));
+  const csrf = await page.locator('input[name=csrf]').first().inputValue();
+  const evil = createServer((_request, response) => {
+    response.setHeader('content-type', 'text/html');
+    response.end(
+      `<form id="f" method="post" action="${webUrl}/actions/pause"><input name="host" value="${pair.host}">` +
+        `<input name="server" value="${pair.server}"><input name="csrf" value="${csrf}"></form>` +
+        '<script>document.getElementById("f").submit()</script>',
+    );
+  });
+  await new Promise<void>((resolve) => evil.listen(0, '127.0.0.2', resolve));
+  try {
+    const evilUrl = `http://127.0.0.2:${(evil.address() as AddressInfo).port}/`;
+    const [response] = await Promise.all([
+      page.waitForResponse((candidate) => candidate.url() === `${webUrl}/actions/pause`),
+      page.goto(evilUrl),
+    ]);
+    assert.equal(response.status(), 403);
+    // Even with the token and the cookie in hand, a request naming another origin is refused.
+    const forged = await context.request.post(`${webUrl}/actions/pause`, {
+      form: { ...pair, csrf },
+      headers: { origin: evilUrl.replace(/\/$/, '') },
+      maxRedirects: 0,
+    });
+    assert.equal(forged.status(), 403, await forged.text());
+  } finally {
+    evil.close();
+  }
+  assert.equal((await scheduleState(pair.host, pair.server)).paused, false, 'nothing paused the schedule');
+  const audit = await rig.cli(['web-audit', '--audit-log', auditLog, '--json']);
+  assert.deepEqual(JSON.parse(audit.stdout), [], 'refused requests are not actions');
+
+  // The operator's own form pauses it, with the reason, and the audit log says who did what.
+  await page.goto(`${webUrl}/?host=${pair.host}&server=${encodeURIComponent(pair.server)}`);
+  const row = page.locator(`tr[data-host="${pair.host}"][data-server="${pair.server}"]`);
+  await row.locator('input[name=reason]').fill('firmware update');
+  await Promise.all([page.waitForURL(`${webUrl}/`), row.locator('form[action="/actions/pause"] button').click()]);
+  assert.deepEqual(await scheduleState(pair.host, pair.server), {
+    paused: true,
+    note: `paused by ${operatorName} (web): firmware update`,
+  });
+  const printed = await rig.cli(['web-audit', '--audit-log', auditLog]);
+  assert.equal(printed.exitCode, 0, printed.stderr);
+  assert.match(
+    printed.stdout,
+    new RegExp(`^\\S+Z  ${operatorName}  pause ${pair.host}@${pair.server}  done  reason: firmware update$`, 'm'),
+  );
+  await context.close();
 });

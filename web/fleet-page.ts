@@ -6,13 +6,28 @@ import type { Verdict } from '../fleet/verdict.js';
 import { summarize, sortKeys, type ConsoleRow, type FleetQuery } from './fleet-data.js';
 import { formatBytes } from '../domain/bytes.js';
 import { layout } from './layout.js';
+import type { Operator } from './session.js';
 
 const verdicts: Verdict[] = ['OK', 'WARNING', 'CRITICAL'];
 
-export function fleetPage(rows: ConsoleRow[], shown: ConsoleRow[], query: FleetQuery, refreshSeconds: number) {
+export function fleetPage(
+  rows: ConsoleRow[],
+  shown: ConsoleRow[],
+  query: FleetQuery,
+  refreshSeconds: number,
+  operator?: Operator,
+) {
   const counts = summarize(rows);
   const when = (iso: string | null) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-');
   const body = html`
+    <p class="who">
+      ${
+        operator
+          ? html`operator <strong>${operator.user}</strong>
+              <form method="post" action="/logout" class="inline"><button type="submit">log out</button></form>`
+          : html`read-only · <a href="/login">log in</a> to act`
+      }
+    </p>
     <section class="summary" aria-label="summary">
       ${verdicts.map(
         (verdict) =>
@@ -58,12 +73,18 @@ export function fleetPage(rows: ConsoleRow[], shown: ConsoleRow[], query: FleetQ
           <th>age</th>
           <th>used</th>
           <th>verdict</th>
+          ${operator ? html`<th>actions</th>` : ''}
         </tr>
       </thead>
       <tbody>
         ${shown.map(
           (row) =>
-            html`<tr data-host="${row.host}" data-server="${row.server}" data-verdict="${row.verdict}">
+            html`<tr
+              data-host="${row.host}"
+              data-server="${row.server}"
+              data-verdict="${row.verdict}"
+              data-reachable="${row.unreachable === undefined ? 'yes' : 'no'}"
+            >
               <td>${row.host}</td>
               <td>${row.server}</td>
               <td>
@@ -89,10 +110,27 @@ export function fleetPage(rows: ConsoleRow[], shown: ConsoleRow[], query: FleetQ
                     : ''
                 }
               </td>
+              ${operator ? actionForms(row, operator) : ''}
             </tr>`,
         )}
       </tbody>
     </table>
   `;
   return layout('Fleet', body, refreshSeconds);
+}
+
+/** Pause/resume (with a reason) and back up now, each a form carrying the session's CSRF token. */
+function actionForms(row: ConsoleRow, operator: Operator) {
+  const hidden = html`<input type="hidden" name="host" value="${row.host}" />
+    <input type="hidden" name="server" value="${row.server}" />
+    <input type="hidden" name="csrf" value="${operator.csrf}" />`;
+  return html`<td class="actions">
+    <form method="post" action="/actions/${row.paused !== undefined ? 'resume' : 'pause'}" class="inline">
+      ${hidden}<input name="reason" placeholder="reason" size="10" />
+      <button type="submit">${row.paused !== undefined ? 'resume' : 'pause'}</button>
+    </form>
+    <form method="post" action="/actions/backup" class="inline">
+      ${hidden}<button type="submit">back up now</button>
+    </form>
+  </td>`;
 }

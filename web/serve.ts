@@ -7,7 +7,10 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { Inventory } from '../inventory/schema.js';
 import { resolveTemporal } from '../inventory/resolve.js';
 import { connectClient } from '../inventory/temporal-connection.js';
+import { TidemarkError } from '../domain/errors.js';
 import { consoleApp } from './app.js';
+import { defaultAuditLog } from './audit.js';
+import { PasswordFile } from './operators.js';
 import { checkExposure, parseListen } from './listen.js';
 
 export interface WebOptions {
@@ -16,6 +19,7 @@ export interface WebOptions {
   tlsKey?: string;
   passwordFile?: string;
   trustedUserHeader?: string;
+  auditLog?: string;
   refresh: number;
 }
 
@@ -30,10 +34,23 @@ export async function startConsole(
 ): Promise<RunningConsole> {
   const listen = parseListen(options.listen);
   const tls = options.tlsCert !== undefined && options.tlsKey !== undefined;
+  if ((options.tlsCert === undefined) !== (options.tlsKey === undefined))
+    throw new TidemarkError('USAGE', '--tls-cert and --tls-key go together: give both, or neither');
   checkExposure(listen, { tls, auth: options.passwordFile !== undefined || options.trustedUserHeader !== undefined });
+  // Read now: a broken file stops the console at start, naming its line.
+  const passwords = options.passwordFile === undefined ? undefined : PasswordFile.read(options.passwordFile);
   const settings = resolveTemporal(await loadInventory());
   const client = await connectClient(settings);
-  const app = consoleApp({ client, settings, loadInventory, refreshSeconds: options.refresh });
+  const app = consoleApp({
+    client,
+    settings,
+    loadInventory,
+    refreshSeconds: options.refresh,
+    ...(passwords ? { passwords } : {}),
+    ...(options.trustedUserHeader ? { trustedUserHeader: options.trustedUserHeader.toLowerCase() } : {}),
+    auditLog: options.auditLog ?? defaultAuditLog,
+    secure: tls,
+  });
   const server: ServerType = await new Promise((resolve, reject) => {
     const started = serve(
       {

@@ -1,7 +1,7 @@
 // Pool facts come from the server that owns the pool: one `serverFacts` workflow per server, in parallel.
 // A server whose worker is down fails within seconds (the activity's schedule-to-start timeout); its rows
-// are then marked unreachable while every other server's still show. Answers are kept a short while, so a
-// page refreshing every 30 s does not start two workflows per server each time.
+// are then marked unreachable while every other server's still show. Answers are reused for a short while
+// (and shown while a newer one is asked), so a page refreshing every 30 s neither waits nor floods Temporal.
 import { randomUUID } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { controlTaskQueue } from '../domain/names.js';
@@ -13,19 +13,27 @@ export type ServerAnswer = { facts: ServerFacts } | { unreachable: string };
 const keepMs = 20_000;
 
 export class ServerFactsCache {
-  private readonly answers = new Map<string, { at: number; answer: Promise<ServerAnswer> }>();
+  private readonly answers = new Map<string, { at: number; answer?: ServerAnswer; pending?: Promise<ServerAnswer> }>();
 
   constructor(private readonly client: Client) {}
 
+  /** Each server's newest answer. Only a server never asked is waited for; an answer older than keepMs is
+   * still given while a fresh one is asked in the background, so a page never waits on a slow server twice. */
   async ask(servers: string[]): Promise<Map<string, ServerAnswer>> {
-    const now = Date.now();
     const asked = servers.map(async (server) => {
       let kept = this.answers.get(server);
-      if (!kept || now - kept.at > keepMs) {
-        kept = { at: now, answer: this.askOne(server) };
+      if (!kept) {
+        kept = { at: Date.now() };
         this.answers.set(server, kept);
       }
-      return [server, await kept.answer] as const;
+      if (!kept.pending && (!kept.answer || Date.now() - kept.at > keepMs)) {
+        const entry = kept;
+        entry.pending = this.askOne(server).then((answer) => {
+          Object.assign(entry, { at: Date.now(), answer, pending: undefined });
+          return answer;
+        });
+      }
+      return [server, kept.answer ?? (await kept.pending!)] as const;
     });
     return new Map(await Promise.all(asked));
   }
@@ -37,7 +45,7 @@ export class ServerFactsCache {
         workflowId: serverFactsWorkflowId(server, randomUUID()),
         args: [{ server }],
         // No worker at all (not even on the control queue): give up rather than wait.
-        workflowExecutionTimeout: '20s',
+        workflowExecutionTimeout: '15s',
       });
       return { facts: facts as ServerFacts };
     } catch (error) {

@@ -18,5 +18,7 @@ th { background: #eef1f4; }
 .reasons { color: #5b5f66; font-size: 12px; }
 .paused { background: #fff3cd; padding: 0 4px; border-radius: 3px; font-size: 12px; }
 .chart { background: #fff; margin: 10px 0; }
+form.inline { display: inline; }
+.refused { color: #b3261e; font-weight: 600; }
 .unreachable { color: #b3261e; font-size: 12px; }
 `;
