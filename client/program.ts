@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, Help, type Option } from 'commander';
 import { TidemarkError } from '../domain/errors.js';
+import type { WebOptions } from '../web/serve.js';
 import { deprecationWarnings } from '../inventory/deprecations.js';
 import {
   inventoryPath,
@@ -358,37 +359,24 @@ export function buildProgram(): Command {
     )
     .option('--audit-log <file>', 'where console actions are recorded (default /var/lib/tidemark/web-audit.log)')
     .option('--refresh <seconds>', 'how often the fleet page reloads itself', '30')
-    .action(
-      async (options: {
-        listen: string;
-        tlsCert?: string;
-        tlsKey?: string;
-        passwordFile?: string;
-        trustedUserHeader?: string;
-        auditLog?: string;
-        refresh: string;
-      }) => {
-        const refresh = Number(options.refresh);
-        if (!Number.isInteger(refresh) || refresh < 0)
-          throw new TidemarkError(
-            'USAGE',
-            `--refresh: "${options.refresh}" is not a whole number of seconds (0: never)`,
-          );
-        const { startConsole } = await import('../web/serve.js');
-        const path = configPath();
-        await loadInventory(path);
-        const running = await startConsole(async () => await loadInventoryIsolatingHosts(path), {
-          ...options,
-          refresh,
-        });
-        console.log(`tidemark web: serving ${running.url}`);
-        await new Promise<void>((resolve) => {
-          process.once('SIGINT', resolve);
-          process.once('SIGTERM', resolve);
-        });
-        await running.close();
-      },
-    );
+    .action(async (options: Omit<WebOptions, 'refresh'> & { refresh: string }) => {
+      const refresh = Number(options.refresh);
+      if (!Number.isInteger(refresh) || refresh < 0)
+        throw new TidemarkError('USAGE', `--refresh: "${options.refresh}" is not a whole number of seconds (0: never)`);
+      const { startConsole } = await import('../web/serve.js');
+      const path = configPath();
+      await loadInventory(path);
+      const running = await startConsole(async () => await loadInventoryIsolatingHosts(path), {
+        ...options,
+        refresh,
+      });
+      console.log(`tidemark web: serving ${running.url}`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await running.close();
+    });
 
   program
     .command('web-password')

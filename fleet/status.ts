@@ -14,7 +14,7 @@ import type { Inventory } from '../inventory/schema.js';
 import { resolveSchedule, resolveStaleness } from '../inventory/resolve.js';
 import { intervalMs } from '../inventory/inventory-checks.js';
 import { backupScheduleId } from '../schedule/desired.js';
-import { listOwnedSchedules } from '../schedule/reconcile.js';
+import { listOwnedSchedules, mapLimit } from '../schedule/reconcile.js';
 import type { HostServerPair } from './pairs.js';
 import { defaultStaleness, judgePair, type PairStatus, type RunRecord } from './verdict.js';
 
@@ -55,7 +55,7 @@ export async function collectFleetStatus(
     ),
   );
   const recent = await recentRunsOfFleet(client, pairs, new Date(now.getTime() - lookbackMs), options.server);
-  return mapLimited(pairs, parallelPairs, async (pair) => {
+  return mapLimit(pairs, parallelPairs, async (pair) => {
     const seen = recent.get(pairKey(pair)) ?? [];
     // A pair without a success in the window is asked on its own (older runs, or proof of "never").
     const found = seen.some((run) => run.status === 'SUCCESS') ? { runs: seen } : await pairRuns(client, pair);
@@ -195,17 +195,4 @@ function runRecord(execution: WorkflowExecutionInfo): RunRecord {
 /** A visibility query string literal (inventory names have no quotes, but never trust that here). */
 function quote(value: string): string {
   return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
-}
-
-async function mapLimited<T, R>(items: T[], limit: number, work: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const index = next++;
-      results[index] = await work(items[index]!);
-    }
-  });
-  await Promise.all(lanes);
-  return results;
 }

@@ -16,7 +16,7 @@ import { backupScheduleId } from '../schedule/desired.js';
 import { freePort } from '../worker/free-port.js';
 import { execa } from 'execa';
 import { parse } from 'yaml';
-import { editInventory, startServerWorker } from './helpers/inventory-edit.js';
+import { addSecondServer, editInventory, startServerWorker } from './helpers/inventory-edit.js';
 import { cliPath, createRig, testServices, type Rig } from './helpers/rig.js';
 
 const chromiumPath = '/usr/bin/chromium';
@@ -56,15 +56,8 @@ before(async () => {
     const demo = inventory.hosts[rig.hostName];
     inventory.hosts[failedHost] = { ...demo, servers: [rig.server], hooks: { dir: hooksDir, timeout: '20s' } };
     inventory.hosts[pausedHost] = { ...demo, servers: [rig.server] };
-    const [serverDataset] = Object.values(inventory.servers as Record<string, { dataset: string }>).map(
-      (entry) => entry.dataset,
-    );
-    inventory.servers[otherServer] = {
-      dataset: `${serverDataset}b`,
-      concurrency: 1,
-      stateFile: join(rig.dir, 'state-b.json'),
-    };
   });
+  addSecondServer(rig, otherServer);
   // Stale: backed up first and judged against a 1 min interval with staleAfter 1, so by the time the page is
   // read its success is past 1 × the interval (WARNING) and far from 1000 × (CRITICAL). It is left out of the
   // sync, so no schedule backs it up again.
