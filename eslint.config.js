@@ -41,13 +41,16 @@ export const rooms = {
   activities: ['domain', 'inventory', 'pool', 'notify', 'schedule'],
   workflows: ['domain'],
   worker: ['domain', 'inventory', 'pool', 'notify', 'activities'],
-  client: ['domain', 'inventory', 'pool', 'notify', 'schedule', 'workflows', 'worker'],
+  fleet: ['domain', 'inventory', 'schedule'],
+  web: ['domain', 'inventory', 'pool', 'notify', 'schedule', 'workflows', 'worker', 'fleet'],
+  client: ['domain', 'inventory', 'pool', 'notify', 'schedule', 'workflows', 'worker', 'fleet', 'web'],
 };
 
 /** The one file of an allowed folder a room may import: the entry point, not the internals. */
 const onlyThrough = {
   worker: { activities: 'index.js' },
   client: { worker: 'run-worker.js' },
+  web: { worker: 'run-worker.js' },
 };
 
 function roomPatterns(folder) {

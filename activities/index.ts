@@ -38,6 +38,7 @@ import {
   zfsSnapshotNameField,
 } from './worker-policy.js';
 import { sendReplica } from './replicate-send.js';
+import { readServerFacts } from './server-facts.js';
 import { finishReplicaTarget, prepareReplicaTarget, setAsideDivergedTarget } from './replicate-target.js';
 
 export { createControlActivities } from './sync-inventory.js';
@@ -179,6 +180,8 @@ export function createActivities(deps: ActivityDeps) {
         ...(common === undefined ? {} : { common: zfsSnapshotNameField(common, 'common') }),
       });
     },
+    // The web console's pool facts: this server's host datasets and sizes (no input).
+    readServerFacts: () => readServerFacts(deps.inventoryPath, deps.server),
     // notifyStart, recordOutcome, notifyTarget (activities/notify.ts)
     ...createNotifyActivities(deps.inventoryPath, deps.log),
   };

@@ -15,7 +15,7 @@ import { ownerProperty } from '../pool/owner.js';
 import { datasetInfo, listSnapshots, zfs } from '../pool/zfs.js';
 import { backupScheduleId } from '../schedule/desired.js';
 import { ownerOf } from '../schedule/reconcile.js';
-import { hostServerPairs } from './hosts.js';
+import { hostServerPairs } from '../fleet/pairs.js';
 import { connectClient } from '../inventory/temporal-connection.js';
 
 const graceText = `${decommissionGraceMs / 86_400_000} days`;

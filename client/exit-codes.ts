@@ -112,6 +112,16 @@ export const verbExitCodes: Record<string, VerbCode[]> = {
     temporalDown,
   ],
   'temporal setup': [['ok', 'the search attributes are registered'], 'usage', temporalDown],
+  web: [
+    ['ok', 'stopped by SIGINT or SIGTERM'],
+    ['usage', 'bad option, or a non-loopback --listen without TLS and authentication'],
+    temporalDown,
+  ],
+  'web-password': [
+    ['ok', 'the line is printed'],
+    ['usage', 'bad name, or a password under 8 characters'],
+  ],
+  'web-audit': [['ok', 'printed']],
 };
 
 /** [code, meaning] rows of a verb, in code order; undefined for a verb not in the table. Any verb may also end

@@ -2,29 +2,9 @@
 // Zabbix low-level discovery JSON (like PlanB's `blist --zabbix`): {"data":[{"{#HOST}":…,"{#SERVER}":…}]}.
 // A discovery rule on the Zabbix side then makes the trapper items tidemark.status[{#SERVER}] & co.
 // Hosts come from `hosts:` and, when `netbox:` is set, from NetBox (as the schedules do).
-import { TidemarkError } from '../domain/errors.js';
-import { resolveHost, serverEntry } from '../inventory/resolve.js';
 import type { Inventory } from '../inventory/schema.js';
+import { hostServerPairs, type HostServerPair } from '../fleet/pairs.js';
 import { loadHostSources } from '../inventory/sources.js';
-
-export interface HostServerPair {
-  host: string;
-  server: string;
-}
-
-/** Every host with each server it is backed up on (only `server` when given), sorted. */
-export function hostServerPairs(inventory: Inventory, server?: string): HostServerPair[] {
-  if (server !== undefined && !serverEntry(inventory, server)) {
-    throw new TidemarkError(
-      'USAGE',
-      `--server: "${server}" is not under "servers" (known: ${Object.keys(inventory.servers).join(', ')})`,
-    );
-  }
-  return Object.keys(inventory.hosts)
-    .sort()
-    .flatMap((host) => resolveHost(inventory, host).servers.map((name) => ({ host, server: name })))
-    .filter((pair) => server === undefined || pair.server === server);
-}
 
 export function zabbixDiscovery(pairs: HostServerPair[]): string {
   return JSON.stringify({ data: pairs.map((pair) => ({ '{#HOST}': pair.host, '{#SERVER}': pair.server })) });

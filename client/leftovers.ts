@@ -5,7 +5,7 @@ import { execa } from 'execa';
 import { decommissionedProperty } from '../pool/decommission-mark.js';
 import { ownerProperty } from '../pool/owner.js';
 import { datasetInfo, getOneLevel, listSnapshots } from '../pool/zfs.js';
-import type { HostServerPair } from './hosts.js';
+import type { HostServerPair } from '../fleet/pairs.js';
 
 export interface LeftoverDataset {
   host: string;

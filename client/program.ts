@@ -3,6 +3,8 @@
 import { readFileSync } from 'node:fs';
 import { Command, Help, type Option } from 'commander';
 import type { StatusOptions } from './status.js';
+import { TidemarkError } from '../domain/errors.js';
+import type { WebOptions } from '../web/serve.js';
 import { deprecationWarnings } from '../inventory/deprecations.js';
 import {
   inventoryPath,
@@ -443,6 +445,73 @@ export function buildProgram(): Command {
         );
         process.exitCode = 3;
       }
+    });
+
+  program
+    .command('web')
+    .description(
+      'serve the web console: the fleet page with every (host, server) pair as "status" judges it, from Temporal',
+    )
+    .option(
+      '--listen <addr:port>',
+      'address to listen on; other than loopback only with TLS and authentication',
+      '127.0.0.1:8380',
+    )
+    .option('--tls-cert <file>', 'PEM certificate: serve HTTPS')
+    .option('--tls-key <file>', 'PEM private key of --tls-cert')
+    .option('--password-file <file>', 'operators and scrypt password hashes (docs/how-to/web-console.md)')
+    .option(
+      '--trusted-user-header <name>',
+      'the authenticated user as a reverse proxy in front sets it, e.g. X-Remote-User',
+    )
+    .option('--audit-log <file>', 'where console actions are recorded (default /var/lib/tidemark/web-audit.log)')
+    .option('--refresh <seconds>', 'how often the fleet page reloads itself', '30')
+    .action(async (options: Omit<WebOptions, 'refresh'> & { refresh: string }) => {
+      const refresh = Number(options.refresh);
+      if (!Number.isInteger(refresh) || refresh < 0)
+        throw new TidemarkError('USAGE', `--refresh: "${options.refresh}" is not a whole number of seconds (0: never)`);
+      const { startConsole } = await import('../web/serve.js');
+      const path = configPath();
+      await loadInventory(path);
+      const running = await startConsole(async () => await loadInventoryIsolatingHosts(path), {
+        ...options,
+        refresh,
+      });
+      console.log(`tidemark web: serving ${running.url}`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await running.close();
+    });
+
+  program
+    .command('web-password')
+    .description('print a --password-file line for an operator of the web console (password read from stdin)')
+    .argument('<name>', 'operator name')
+    .action(async (name: string) => {
+      const { hashLine } = await import('../web/operators.js');
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+      console.log(
+        await hashLine(
+          name,
+          Buffer.concat(chunks)
+            .toString('utf8')
+            .replace(/\r?\n$/, ''),
+        ),
+      );
+    });
+
+  program
+    .command('web-audit')
+    .description("print the web console's recorded operator actions (who, what, when, outcome)")
+    .option('--audit-log <file>', "the console's --audit-log (default /var/lib/tidemark/web-audit.log)")
+    .option('--json', 'one JSON object per action', false)
+    .action(async (options: { auditLog?: string; json: boolean }) => {
+      const { auditTable, defaultAuditLog, readAudit } = await import('../web/audit.js');
+      const entries = await readAudit(options.auditLog ?? defaultAuditLog);
+      console.log(options.json ? JSON.stringify(entries, null, 2) : auditTable(entries));
     });
 
   program

@@ -12,9 +12,9 @@ import type { Inventory } from '../inventory/schema.js';
 import { loadHostSources } from '../inventory/sources.js';
 import { connectClient } from '../inventory/temporal-connection.js';
 import { getExisting, getOneLevel } from '../pool/zfs.js';
-import { hostServerPairs } from './hosts.js';
+import { hostServerPairs } from '../fleet/pairs.js';
 import { formatBytes } from './snapshots.js';
-import { quote, runRecord } from './status.js';
+import { quote, runRecord } from '../fleet/status.js';
 
 export interface ReportRow {
   month: string;

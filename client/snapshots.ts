@@ -8,6 +8,7 @@ import { referenceClass } from '../domain/adopted-names.js';
 import { datasetInfo, listSnapshots } from '../pool/zfs.js';
 import { replicationBases, snapshotOrigins } from '../pool/replication.js';
 import { replicaRetention } from '../inventory/replication.js';
+import { formatBytes } from '../domain/bytes.js';
 import { durationText } from '../domain/duration.js';
 import { ExitCode, TidemarkError } from '../domain/errors.js';
 import {
@@ -263,14 +264,4 @@ export const sizeFootnote =
   'SIZE is what the snapshot alone holds (ZFS "used": freed if it were destroyed). The newest snapshot shares ' +
   'everything with the live copy, so it shows 0B until the next backup changes files.';
 
-export function formatBytes(bytes: number): string {
-  if (!Number.isFinite(bytes)) return '?';
-  const units = ['B', 'K', 'M', 'G', 'T'];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit += 1;
-  }
-  return unit === 0 ? `${value}B` : `${value.toFixed(value < 10 ? 1 : 0)}${units[unit]}`;
-}
+export { formatBytes };

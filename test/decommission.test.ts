@@ -7,7 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ScheduleNotFoundError } from '@temporalio/client';
-import type { PairStatus } from '../client/fleet-verdict.js';
+import type { PairStatus } from '../fleet/verdict.js';
 import type { Leftovers } from '../client/leftovers.js';
 import { keepReasonProperty } from '../domain/keep.js';
 import { parseSnapshotName } from '../domain/names.js';

@@ -12,11 +12,11 @@ import { waitFor } from '../devenv/process.js';
 import { temporalCli } from '../devenv/temporal-dev.js';
 import { backupWorkflowId } from '../domain/names.js';
 import { bytesAttribute, hostAttribute, serverAttribute, statusAttribute } from '../domain/search-attributes.js';
-import type { PairStatus } from '../client/fleet-verdict.js';
+import type { PairStatus } from '../fleet/verdict.js';
 import { serverPollers } from '../client/worker-check.js';
 import type { BackupSummary } from '../domain/backup.js';
 import { zfs } from '../pool/zfs.js';
-import { editInventory, setHostSettings } from './helpers/inventory-edit.js';
+import { addSecondServer, editInventory, setHostSettings } from './helpers/inventory-edit.js';
 import { parseNagiosLine } from './helpers/nagios.js';
 import { cliPath, createRig, testServices, type Rig } from './helpers/rig.js';
 
@@ -39,15 +39,8 @@ before(async () => {
     // Same loopback sshd and tree, other names: every host is backed up on both servers.
     inventory.hosts[freshHost] = { ...demo };
     inventory.hosts[neverHost] = { ...demo };
-    const [serverDataset] = Object.values(inventory.servers as Record<string, { dataset: string }>).map(
-      (entry) => entry.dataset,
-    );
-    inventory.servers[otherServer] = {
-      dataset: `${serverDataset}b`,
-      concurrency: 1,
-      stateFile: join(rig.dir, 'state-b.json'),
-    };
   });
+  addSecondServer(rig, otherServer);
   setHostSettings(rig, { hooks: { dir: hooksDir, timeout: '20s' } });
   await rig.startWorker();
 

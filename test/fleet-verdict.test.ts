@@ -1,7 +1,7 @@
 // `tidemark status` judges each (host, server) pair from its runs: Nagios verdicts, ages, the plugin line.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fleetVerdict, judgePair, nagiosLine, verdictExitCode, type RunRecord } from '../client/fleet-verdict.js';
+import { fleetVerdict, judgePair, nagiosLine, verdictExitCode, type RunRecord } from '../fleet/verdict.js';
 import { parseNagiosLine } from './helpers/nagios.js';
 import { parseInventory } from '../inventory/load.js';
 import { resolveStaleness } from '../inventory/resolve.js';

@@ -5,7 +5,19 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { restrictedImports } from './helpers/lint.js';
 
-const folders = ['domain', 'inventory', 'pool', 'notify', 'schedule', 'workflows', 'activities', 'worker', 'client'];
+const folders = [
+  'domain',
+  'inventory',
+  'pool',
+  'notify',
+  'schedule',
+  'workflows',
+  'activities',
+  'worker',
+  'fleet',
+  'web',
+  'client',
+];
 
 /** True when a file in `from` may import `specifier` (a value import, or with `type` a type-only one). */
 async function allowed(from: string, specifier: string, type = false): Promise<boolean> {

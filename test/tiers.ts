@@ -53,6 +53,7 @@ export const testFiles: Readonly<Record<string, TestFileSpec>> = {
   'temporal-ui': { tier: 'system' },
   // A real Zabbix 6.0 server, database and API (devenv/zabbix.ts) beside one backup.
   'zabbix-real': { tier: 'system' },
+  'web-console': { tier: 'system' },
   // The .deb built, linted and installed into a fresh Debian root (minutes; no service of the suite).
   'package-deb': { tier: 'system' },
   // Runs the tutorial's `tidemark sync` on the default control queue, whose sync schedule the schedules test

@@ -2,6 +2,7 @@
 // depend on the rig's own paths: hook and veto directories, the exclude file, the selection root.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { waitFor } from '../../devenv/process.js';
 import { cliPath, type Rig } from './rig.js';
@@ -35,4 +36,19 @@ export async function startServerWorker(rig: Rig, server: string): Promise<Child
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   await waitFor(`worker for ${server}`, async () => output.includes('polling'), 30_000);
   return child;
+}
+
+/** Adds a second server `name` to the rig's inventory (a sibling dataset `<server dataset>b`, its own state
+ * file); hosts without `servers` are then backed up on both. */
+export function addSecondServer(rig: Pick<Rig, 'inventoryPath' | 'dir'>, name: string): void {
+  editInventory(rig, (inventory) => {
+    const [serverDataset] = Object.values(inventory.servers as Record<string, { dataset: string }>).map(
+      (entry) => entry.dataset,
+    );
+    inventory.servers[name] = {
+      dataset: `${serverDataset}b`,
+      concurrency: 1,
+      stateFile: join(rig.dir, 'state-b.json'),
+    };
+  });
 }

@@ -1,0 +1,206 @@
+// The status of every (host, server) pair, read from Temporal visibility (the runs' search attributes) and the
+// schedules' pause notes, then judged by fleet/verdict.ts. One source for `tidemark status` and the web
+// console, so both say the same verdict for the same pair.
+import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
+import {
+  bytesAttribute,
+  hostAttribute,
+  runStatuses,
+  serverAttribute,
+  statusAttribute,
+  type RunStatus,
+} from '../domain/search-attributes.js';
+import type { Inventory } from '../inventory/schema.js';
+import { resolveSchedule, resolveStaleness } from '../inventory/resolve.js';
+import { intervalMs } from '../inventory/inventory-checks.js';
+import { backupScheduleId } from '../schedule/desired.js';
+import { listOwnedSchedules, mapLimit } from '../schedule/reconcile.js';
+import type { HostServerPair } from './pairs.js';
+import { defaultStaleness, judgePair, type PairStatus, type RunRecord } from './verdict.js';
+
+/** Recent runs looked at per pair; the newest SUCCESS is fetched separately when none is among them. */
+const recentRuns = 10;
+/** Pairs queried at once: 200 hosts × 2 servers stay a few seconds without flooding the frontend. */
+const parallelPairs = 8;
+
+/** One pair's verdict with the runs it was judged on (newest first), for pages that link to them. */
+export interface FleetRow {
+  status: PairStatus;
+  runs: RunRecord[];
+}
+
+/**
+ * The status of `pairs` (of the merged inventory, host sources loaded): `staleMs` is `status --stale`;
+ * `server` narrows the visibility scan to one server's runs.
+ */
+export async function collectFleetStatus(
+  client: Client,
+  inventory: Inventory,
+  pairs: HostServerPair[],
+  options: { staleMs?: number; server?: string; now?: Date } = {},
+): Promise<FleetRow[]> {
+  const { staleMs } = options;
+  const now = options.now ?? new Date();
+  const { paused, firstDue } = await scheduleStates(client);
+  const intervals = new Map(
+    pairs.map((pair) => [pair.host, intervalMs(resolveSchedule(inventory, pair.host).schedule)]),
+  );
+  const lookbackMs = Math.max(
+    minimumLookbackMs,
+    staleMs ?? 0,
+    ...pairs.map(
+      (pair) =>
+        (intervals.get(pair.host) ?? 0) *
+        (resolveStaleness(inventory, pair.host, pair.server).criticalAfter ?? defaultStaleness.criticalAfter),
+    ),
+  );
+  const recent = await recentRunsOfFleet(client, pairs, new Date(now.getTime() - lookbackMs), options.server);
+  return mapLimit(pairs, parallelPairs, async (pair) => {
+    const seen = recent.get(pairKey(pair)) ?? [];
+    // A pair without a success in the window is asked on its own (older runs, or proof of "never").
+    const found = seen.some((run) => run.status === 'SUCCESS') ? { runs: seen } : await pairRuns(client, pair);
+    const interval = intervals.get(pair.host);
+    const note = paused.get(backupScheduleId(pair.host, pair.server));
+    const firstDueAt = firstDue.get(backupScheduleId(pair.host, pair.server));
+    const failure = await failureOfNewest(client, found.runs);
+    const status = judgePair({
+      ...pair,
+      ...found,
+      now,
+      ...(staleMs ? { staleMs } : {}),
+      ...(interval !== undefined ? { expectedIntervalMs: interval } : {}),
+      ...resolveStaleness(inventory, pair.host, pair.server),
+      ...(note !== undefined ? { paused: note } : {}),
+      ...(firstDueAt !== undefined ? { firstDueAt } : {}),
+      ...(failure !== undefined ? { failure } : {}),
+    });
+    const runs = [...found.runs].sort((a, b) => b.startedAt.getTime() - a.startedAt.getTime());
+    return { status, runs };
+  });
+}
+
+/** The paused backup schedules, each with its note ("" without one), and when the schedules that never ran
+ * first will; none when schedules cannot be listed. */
+async function scheduleStates(client: Client): Promise<{ paused: Map<string, string>; firstDue: Map<string, Date> }> {
+  try {
+    const { owned } = await listOwnedSchedules(client);
+    return {
+      paused: new Map(owned.filter((entry) => entry.paused).map((entry) => [entry.scheduleId, entry.note ?? ''])),
+      firstDue: new Map(
+        owned.flatMap((entry) => (entry.firstDueAt ? [[entry.scheduleId, entry.firstDueAt] as const] : [])),
+      ),
+    };
+  } catch (error) {
+    console.error(
+      `tidemark: WARNING: could not list the schedules (paused pairs not shown): ${(error as Error).message}`,
+    );
+    return { paused: new Map(), firstDue: new Map() };
+  }
+}
+
+/** The first line of the newest finished run's failure, when it FAILED (one extra call per failed pair). */
+async function failureOfNewest(client: Client, runs: RunRecord[]): Promise<string | undefined> {
+  const newest = [...runs]
+    .filter((run) => run.status !== 'RUNNING')
+    .sort((a, b) => b.startedAt.getTime() - a.startedAt.getTime())[0];
+  if (newest?.status !== 'FAILED' || !newest.workflowId) return undefined;
+  try {
+    // A run can end FAILED without the workflow failing (a hook failed): its summary says why.
+    const summary = (await client.workflow.getHandle(newest.workflowId, newest.runId).result()) as
+      { message?: string } | undefined;
+    return summary?.message?.split('\n')[0];
+  } catch (error) {
+    let cause: unknown = error;
+    while (cause instanceof Error && cause.cause instanceof Error) cause = cause.cause;
+    return String(cause instanceof Error ? cause.message : cause).split('\n')[0];
+  }
+}
+
+/** Runs older than this are looked for pair by pair only when a pair has no success since. */
+const minimumLookbackMs = 7 * 86_400_000;
+
+function pairKey(pair: HostServerPair): string {
+  return `${pair.host}@${pair.server}`;
+}
+
+/** The newest runs (up to recentRuns) of every pair started since `since`, newest first: one visibility
+ * scan for the whole fleet instead of a query per pair (1,000 pairs took ~27 s that way). */
+async function recentRunsOfFleet(
+  client: Client,
+  pairs: HostServerPair[],
+  since: Date,
+  server: string | undefined,
+): Promise<Map<string, RunRecord[]>> {
+  const wanted = new Set(pairs.map(pairKey));
+  const found = new Map<string, RunRecord[]>();
+  const onServer = server === undefined ? '' : ` AND TidemarkServer = ${quote(server)}`;
+  const query = `WorkflowType = 'backupHost' AND StartTime > ${quote(since.toISOString())}${onServer}`;
+  // Newest first: once every pair has a success (a healthy fleet: about one interval's runs) the rest says
+  // nothing new; past two runs a pair the stragglers are cheaper asked one by one.
+  const unsettled = new Set(wanted);
+  const rowLimit = 2 * pairs.length + 100;
+  let rows = 0;
+  for await (const execution of client.workflow.list({ query, pageSize: 1000 })) {
+    rows += 1;
+    const host = execution.typedSearchAttributes.get(hostAttribute);
+    const runServer = execution.typedSearchAttributes.get(serverAttribute);
+    const key = host === undefined || runServer === undefined ? undefined : pairKey({ host, server: runServer });
+    if (key !== undefined && wanted.has(key)) {
+      const runs = found.get(key) ?? [];
+      if (runs.length < recentRuns) runs.push(runRecord(execution));
+      found.set(key, runs);
+      if (runs.at(-1)?.status === 'SUCCESS') unsettled.delete(key);
+    }
+    if (unsettled.size === 0 || rows >= rowLimit) break;
+  }
+  return found;
+}
+
+/** Recent `backupHost` runs of one pair (the scheduled parents carry the attributes too, not counted). */
+async function pairRuns(client: Client, pair: HostServerPair): Promise<{ runs: RunRecord[]; lastSuccess?: RunRecord }> {
+  const base = `WorkflowType = 'backupHost' AND TidemarkHost = ${quote(pair.host)} AND TidemarkServer = ${quote(pair.server)}`;
+  const runs = await firstRuns(client, base, recentRuns);
+  if (runs.some((run) => run.status === 'SUCCESS')) return { runs };
+  const [lastSuccess] = await firstRuns(client, `${base} AND TidemarkStatus = 'SUCCESS'`, 1);
+  return lastSuccess ? { runs, lastSuccess } : { runs };
+}
+
+async function firstRuns(client: Client, query: string, limit: number): Promise<RunRecord[]> {
+  const runs: RunRecord[] = [];
+  for await (const execution of client.workflow.list({ query, pageSize: limit })) {
+    runs.push(runRecord(execution));
+    if (runs.length >= limit) break;
+  }
+  return runs;
+}
+
+/** A run that ended without recording how (terminated, timed out, or run by a worker older than the
+ * attributes) is judged by Temporal's own status; one that completed so is never counted as a success. */
+export function runRecord(execution: WorkflowExecutionInfo): RunRecord {
+  const recorded = execution.typedSearchAttributes.get(statusAttribute);
+  const bytes = execution.typedSearchAttributes.get(bytesAttribute);
+  let status: RunStatus;
+  if (execution.status.name === 'RUNNING' || execution.status.name === 'PAUSED') status = 'RUNNING';
+  else if (recorded !== undefined && recorded !== 'RUNNING' && (runStatuses as readonly string[]).includes(recorded))
+    status = recorded as RunStatus;
+  else
+    status =
+      execution.status.name === 'CANCELLED'
+        ? 'CANCELLED'
+        : execution.status.name === 'COMPLETED'
+          ? 'WARNING'
+          : 'FAILED';
+  return {
+    status,
+    workflowId: execution.workflowId,
+    runId: execution.runId,
+    startedAt: execution.startTime,
+    ...(execution.closeTime ? { closedAt: execution.closeTime } : {}),
+    ...(bytes !== undefined ? { bytes } : {}),
+  };
+}
+
+/** A visibility query string literal (inventory names have no quotes, but never trust that here). */
+export function quote(value: string): string {
+  return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
+}

@@ -1,0 +1,328 @@
+// The web console in a real browser (Debian's Chromium through playwright-core), after real backups on two
+// servers: a success, a hook failure, a paused host, a stale one, and pairs never run. Every row must carry
+// the verdict `tidemark status --json` gives the same pair; the page leaves docs/web-fleet.png behind.
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { after, before, test } from 'node:test';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { waitFor } from '../devenv/process.js';
+import { zfs } from '../pool/zfs.js';
+import { backupScheduleId } from '../schedule/desired.js';
+import { freePort } from '../worker/free-port.js';
+import { execa } from 'execa';
+import { parse } from 'yaml';
+import { addSecondServer, editInventory, startServerWorker } from './helpers/inventory-edit.js';
+import { cliPath, createRig, testServices, type Rig } from './helpers/rig.js';
+
+const chromiumPath = '/usr/bin/chromium';
+const fleetScreenshot = fileURLToPath(new URL('../../docs/web-fleet.png', import.meta.url));
+
+let rig: Rig;
+let otherServer: string;
+let web: ChildProcess | undefined;
+let webUrl: string;
+let browser: Browser | undefined;
+const workers: ChildProcess[] = [];
+const failedHost = 'failed-host';
+const pausedHost = 'paused-host';
+const staleHost = 'stale-host';
+const operatorName = 'alice';
+const password = 'correct horse battery';
+let passwordFile: string;
+let auditLog: string;
+
+before(async () => {
+  assert.ok(
+    existsSync(chromiumPath),
+    `${chromiumPath} is missing: run scripts/setup.sh --tests (it installs chromium)`,
+  );
+  rig = await createRig('web');
+  mkdirSync(rig.source, { recursive: true });
+  writeFileSync(join(rig.source, 'file'), 'x'.repeat(4096));
+  const hooksDir = join(rig.dir, 'backup-scripts');
+  mkdirSync(hooksDir);
+  writeFileSync(join(hooksDir, '20-dump-db'), '#!/bin/bash\necho "pg_dump: connection refused" >&2\nexit 3\n');
+  chmodSync(join(hooksDir, '20-dump-db'), 0o755);
+  otherServer = `${rig.server}-b`;
+  editInventory(rig, (inventory) => {
+    // No sync schedule of this file's making, and backup schedules that never fire during the test.
+    inventory.sync = { enabled: false };
+    inventory.defaults = { ...inventory.defaults, schedule: { cron: '0 0 1 1 *' } };
+    const demo = inventory.hosts[rig.hostName];
+    inventory.hosts[failedHost] = { ...demo, servers: [rig.server], hooks: { dir: hooksDir, timeout: '20s' } };
+    inventory.hosts[pausedHost] = { ...demo, servers: [rig.server] };
+  });
+  addSecondServer(rig, otherServer);
+  // Stale: backed up first and judged against a 1 min interval with staleAfter 1, so by the time the page is
+  // read its success is past 1 × the interval (WARNING) and far from 1000 × (CRITICAL). It is left out of the
+  // sync, so no schedule backs it up again.
+  const staleEntry = {
+    ...readInventory().hosts[rig.hostName],
+    servers: [rig.server],
+    schedule: { every: '1m' },
+    staleAfter: 1,
+    criticalAfter: 1000,
+  };
+  editInventory(rig, (inventory) => {
+    inventory.hosts[staleHost] = staleEntry;
+  });
+  await rig.startWorker();
+  workers.push(await startServerWorker(rig, otherServer));
+  await backup(staleHost, rig.server, 0);
+  const staleSince = Date.now();
+  await backup(rig.hostName, rig.server, 0);
+  await backup(rig.hostName, otherServer, 0);
+  await backup(failedHost, rig.server, 1);
+  await backup(pausedHost, rig.server, 0);
+  editInventory(rig, (inventory) => {
+    delete inventory.hosts[staleHost];
+  });
+  const synced = await rig.cli(['sync']);
+  assert.equal(synced.exitCode, 0, synced.stdout + synced.stderr);
+  editInventory(rig, (inventory) => {
+    inventory.hosts[staleHost] = staleEntry;
+  });
+  const paused = await rig.cli(['pause', '--host', pausedHost, '--reason', 'disk swap']);
+  assert.equal(paused.exitCode, 0, paused.stdout + paused.stderr);
+  await new Promise((resolve) => setTimeout(resolve, Math.max(0, staleSince + 62_000 - Date.now())));
+
+  const port = await freePort();
+  webUrl = `http://127.0.0.1:${port}`;
+  const hashed = await execa(process.execPath, [cliPath, 'web-password', operatorName], { input: `${password}\n` });
+  passwordFile = join(rig.dir, 'web-passwords');
+  writeFileSync(passwordFile, `# console operators\n${hashed.stdout}\n`, { mode: 0o600 });
+  auditLog = join(rig.dir, 'web-audit.log');
+  const args = ['web', '--listen', `127.0.0.1:${port}`, '--password-file', passwordFile, '--audit-log', auditLog];
+  web = spawn(process.execPath, [cliPath, '--config', rig.inventoryPath, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, TEMPORAL_ADDRESS: testServices().temporal },
+  });
+  let output = '';
+  web.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  await waitFor('tidemark web', async () => output.includes(`serving ${webUrl}`), 60_000);
+  browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
+});
+after(async () => {
+  await browser?.close();
+  web?.kill('SIGTERM');
+  for (const worker of workers) worker.kill('SIGKILL');
+  // The schedules the sync made (the suite's afterAll checks look for leftovers).
+  for (const [host, server] of [
+    [rig.hostName, rig.server],
+    [rig.hostName, otherServer],
+    [failedHost, rig.server],
+    [pausedHost, rig.server],
+  ] as const)
+    await rig.client.schedule
+      .getHandle(backupScheduleId(host, server))
+      .delete()
+      .catch(() => undefined);
+  await rig?.close();
+  await zfs(['destroy', '-r', '-f', `${rig.dataset.split('/').slice(0, -1).join('/')}b`]).catch(() => undefined);
+});
+
+function readInventory(): Record<string, any> {
+  return parse(readFileSync(rig.inventoryPath, 'utf8'));
+}
+
+async function backup(host: string, server: string, expectedExit: number): Promise<void> {
+  const result = await rig.cli(['start-backup', '--host', host, '--server', server, '--wait']);
+  assert.equal(result.exitCode, expectedExit, result.stdout + result.stderr);
+}
+
+interface PageRow {
+  host: string;
+  server: string;
+  verdict: string;
+  text: string;
+  runLink: string | null;
+}
+
+async function pageRows(page: Page): Promise<PageRow[]> {
+  return page.locator('#fleet tbody tr').evaluateAll((rows) =>
+    rows.map((row) => ({
+      host: row.getAttribute('data-host') ?? '',
+      server: row.getAttribute('data-server') ?? '',
+      verdict: row.getAttribute('data-verdict') ?? '',
+      text: row.textContent ?? '',
+      runLink: row.querySelector('a.run')?.getAttribute('href') ?? null,
+    })),
+  );
+}
+
+test('the fleet page shows every pair of both servers with the verdict "tidemark status" gives it', async () => {
+  const page = await browser!.newPage({ viewport: { width: 1500, height: 620 } });
+  await page.goto(webUrl);
+  const rows = await pageRows(page);
+  const status = await rig.cli(['status', '--json']);
+  const judged = (JSON.parse(status.stdout) as Array<{ host: string; server: string; verdict: string }>).filter(
+    (row) => row.verdict !== undefined,
+  );
+  const key = (row: { host: string; server: string }) => `${row.host}@${row.server}`;
+  assert.deepEqual(
+    Object.fromEntries(rows.map((row) => [key(row), row.verdict])),
+    Object.fromEntries(judged.map((row) => [key(row), row.verdict])),
+    'the page and status agree on every pair',
+  );
+  const byPair = new Map(rows.map((row) => [key(row), row]));
+  const row = (host: string, server: string) => byPair.get(`${host}@${server}`)!;
+  assert.equal(row(rig.hostName, rig.server).verdict, 'OK');
+  assert.equal(row(rig.hostName, otherServer).verdict, 'OK');
+  assert.equal(row(failedHost, rig.server).verdict, 'CRITICAL');
+  assert.match(row(failedHost, rig.server).text, /last run FAILED/);
+  assert.equal(row(pausedHost, rig.server).verdict, 'WARNING');
+  assert.match(row(pausedHost, rig.server).text, /PAUSED \(paused by \S+: disk swap\)/);
+  assert.equal(row(staleHost, rig.server).verdict, 'WARNING');
+  assert.match(row(staleHost, rig.server).text, /more than 1 × its interval 1m/);
+  // Hosts of one server only are not listed on the other; the demo host has both.
+  assert.equal(rows.length, 5);
+  // The newest run links into the Temporal Web UI.
+  assert.match(row(failedHost, rig.server).runLink ?? '', /\/namespaces\/default\/workflows\/[^/]+\/[0-9a-f-]{36}/);
+  const summary = await page.locator('.summary').innerText();
+  assert.match(summary, /OK\s+2/);
+  assert.match(summary, /WARNING\s+2/);
+  assert.match(summary, /CRITICAL\s+1/);
+  await page.screenshot({ path: fleetScreenshot });
+
+  // Filter and sort through the form: only the failed pair is CRITICAL; sorting by host puts names in order.
+  await page.selectOption('select[name=verdict]', 'CRITICAL');
+  await Promise.all([page.waitForURL(/verdict=CRITICAL/), page.click('button[type=submit]')]);
+  assert.deepEqual((await pageRows(page)).map(key), [`${failedHost}@${rig.server}`]);
+  await page.goto(`${webUrl}/?sort=host&server=${encodeURIComponent(otherServer)}`);
+  assert.deepEqual((await pageRows(page)).map(key), [`${rig.hostName}@${otherServer}`]);
+  await page.close();
+});
+
+test('a console on a non-loopback address is refused without TLS and authentication, naming the options', async () => {
+  const result = await rig.cli(['web', '--listen', '0.0.0.0:0']);
+  assert.equal(result.exitCode, 2, result.stdout + result.stderr);
+  assert.match(result.stderr, /--tls-cert and --tls-key/);
+  assert.match(result.stderr, /--password-file or --trusted-user-header/);
+});
+
+test("pool facts come from each server's worker; one server's worker stopped, its rows are marked unreachable and the other's still show", async () => {
+  const page = await browser!.newPage({ viewport: { width: 1500, height: 620 } });
+  const reachability = async () => {
+    await page.goto(webUrl);
+    return page.locator('#fleet tbody tr').evaluateAll((rows) =>
+      rows.map((row) => ({
+        pair: `${row.getAttribute('data-host')}@${row.getAttribute('data-server')}`,
+        reachable: row.getAttribute('data-reachable'),
+        used: row.querySelectorAll('td')[8]?.textContent?.trim() ?? '',
+        verdict: row.getAttribute('data-verdict'),
+      })),
+    );
+  };
+  const initially = await reachability();
+  assert.ok(
+    initially.every((row) => row.reachable === 'yes'),
+    JSON.stringify(initially),
+  );
+  // The demo host's dataset on the second server holds its copy: its worker says how big it is.
+  const demoOnB = initially.find((row) => row.pair === `${rig.hostName}@${otherServer}`)!;
+  assert.match(demoOnB.used, /^\d+(\.\d)?[KMG]$/, JSON.stringify(demoOnB));
+
+  const [workerB] = workers;
+  const exited = new Promise((resolve) => workerB!.once('exit', resolve));
+  workerB!.kill('SIGKILL');
+  await exited;
+  let later = initially;
+  // Answers are kept 20 s by the console; a dead worker's facts request then fails in its 5 s schedule-to-start.
+  await waitFor(
+    'the second server marked unreachable',
+    async () => (later = await reachability()).some((row) => row.reachable === 'no'),
+    120_000,
+  );
+  for (const row of later) {
+    const onB = row.pair.endsWith(`@${otherServer}`);
+    assert.equal(row.reachable, onB ? 'no' : 'yes', JSON.stringify(row));
+    // The verdicts come from Temporal visibility, which still answers: every row keeps one.
+    assert.match(row.verdict ?? '', /^(OK|WARNING|CRITICAL)$/);
+  }
+  assert.match(await page.locator('.summary').innerText(), /unreachable\s+1/);
+  assert.match(
+    await page.locator(`tr[data-server="${otherServer}"] .unreachable`).innerText(),
+    /server unreachable: no answer from its worker/,
+  );
+  await page.close();
+});
+
+/** Whether the pair's schedule is paused, and its note (Temporal's own record, not the page). */
+async function scheduleState(host: string, server: string): Promise<{ paused: boolean; note: string }> {
+  const { state } = await rig.client.schedule.getHandle(backupScheduleId(host, server)).describe();
+  return { paused: state.paused, note: state.note ?? '' };
+}
+
+test('an action without login is refused, and so is a forged cross-site POST from a logged-in browser', async () => {
+  const pair = { host: rig.hostName, server: rig.server };
+  const anonymous = await browser!.newContext();
+  const refused = await anonymous.request.post(`${webUrl}/actions/pause`, {
+    form: { ...pair, reason: 'nobody' },
+    headers: { origin: webUrl },
+    maxRedirects: 0,
+  });
+  assert.equal(refused.status(), 401, await refused.text());
+  assert.match(await refused.text(), /log in first/);
+  await anonymous.close();
+
+  // A logged-in operator's browser visits another site whose page posts a form to the console.
+  const context = await browser!.newContext();
+  const page = await context.newPage();
+  await page.goto(`${webUrl}/login`);
+  await page.fill('input[name=user]', operatorName);
+  await page.fill('input[name=password]', password);
+  await Promise.all([page.waitForURL(`${webUrl}/`), page.click('button[type=submit]')]);
+  assert.match(await page.locator('.who').innerText(), new RegExp(`operator ${operatorName}`));
+  const csrf = await page.locator('input[name=csrf]').first().inputValue();
+  const evil = createServer((_request, response) => {
+    response.setHeader('content-type', 'text/html');
+    response.end(
+      `<form id="f" method="post" action="${webUrl}/actions/pause"><input name="host" value="${pair.host}">` +
+        `<input name="server" value="${pair.server}"><input name="csrf" value="${csrf}"></form>` +
+        '<script>document.getElementById("f").submit()</script>',
+    );
+  });
+  await new Promise<void>((resolve) => evil.listen(0, '127.0.0.2', resolve));
+  try {
+    const evilUrl = `http://127.0.0.2:${(evil.address() as AddressInfo).port}/`;
+    const [response] = await Promise.all([
+      page.waitForResponse((candidate) => candidate.url() === `${webUrl}/actions/pause`),
+      page.goto(evilUrl),
+    ]);
+    assert.equal(response.status(), 403);
+    // Even with the token and the cookie in hand, a request naming another origin is refused.
+    const forged = await context.request.post(`${webUrl}/actions/pause`, {
+      form: { ...pair, csrf },
+      headers: { origin: evilUrl.replace(/\/$/, '') },
+      maxRedirects: 0,
+    });
+    assert.equal(forged.status(), 403, await forged.text());
+  } finally {
+    evil.close();
+  }
+  assert.equal((await scheduleState(pair.host, pair.server)).paused, false, 'nothing paused the schedule');
+  const audit = await rig.cli(['web-audit', '--audit-log', auditLog, '--json']);
+  assert.deepEqual(JSON.parse(audit.stdout), [], 'refused requests are not actions');
+
+  // The operator's own form pauses it, with the reason, and the audit log says who did what.
+  await page.goto(`${webUrl}/?host=${pair.host}&server=${encodeURIComponent(pair.server)}`);
+  const row = page.locator(`tr[data-host="${pair.host}"][data-server="${pair.server}"]`);
+  await row.locator('input[name=reason]').fill('firmware update');
+  await Promise.all([page.waitForURL(`${webUrl}/`), row.locator('form[action="/actions/pause"] button').click()]);
+  assert.deepEqual(await scheduleState(pair.host, pair.server), {
+    paused: true,
+    note: `paused by ${operatorName} (web): firmware update`,
+  });
+  const printed = await rig.cli(['web-audit', '--audit-log', auditLog]);
+  assert.equal(printed.exitCode, 0, printed.stderr);
+  assert.match(
+    printed.stdout,
+    new RegExp(`^\\S+Z  ${operatorName}  pause ${pair.host}@${pair.server}  done  reason: firmware update$`, 'm'),
+  );
+  await context.close();
+});

@@ -1,0 +1,134 @@
+// The console's routes. Read-only pages need no login; every fact comes from Temporal (fleet/status.ts, and
+// each server's worker through web/server-facts.ts), so one console, anywhere with the inventory, serves
+// every backup server. Actions need an operator (web/session.ts) and pass the CSRF checks.
+import { Hono, type Context } from 'hono';
+import { getCookie, setCookie, deleteCookie } from 'hono/cookie';
+import { html } from 'hono/html';
+import type { Client } from '@temporalio/client';
+import { TidemarkError } from '../domain/errors.js';
+import type { Inventory } from '../inventory/schema.js';
+import type { TemporalSettings } from '../inventory/temporal.js';
+import type { Verdict } from '../fleet/verdict.js';
+import { actionNames, runAction, type ActionName } from './actions.js';
+import { fleetRows, selectRows, sortKeys, type FleetQuery, type SortKey } from './fleet-data.js';
+import { fleetPage } from './fleet-page.js';
+import { layout } from './layout.js';
+import type { PasswordFile } from './operators.js';
+import { ServerFactsCache } from './server-facts.js';
+import { sameOrigin, sameToken, sessionCookie, Sessions, type Operator } from './session.js';
+import { stylesheet } from './stylesheet.js';
+
+export interface ConsoleOptions {
+  client: Client;
+  settings: TemporalSettings;
+  /** Read at every page load, so an edited inventory shows without a restart. */
+  loadInventory: () => Promise<Inventory>;
+  refreshSeconds: number;
+  passwords?: PasswordFile;
+  /** The header a reverse proxy in front sets to the user it authenticated (lower case). */
+  trustedUserHeader?: string;
+  auditLog: string;
+  /** Cookies get `Secure` when the console itself serves HTTPS. */
+  secure: boolean;
+}
+
+export function consoleApp(options: ConsoleOptions): Hono {
+  const app = new Hono();
+  const facts = new ServerFactsCache(options.client);
+  const sessions = new Sessions();
+  const rows = async () => fleetRows(options.client, await options.loadInventory(), options.settings, facts);
+  const operatorOf = (c: Context): Operator | undefined =>
+    sessions.operator(
+      getCookie(c, sessionCookie),
+      options.trustedUserHeader ? c.req.header(options.trustedUserHeader) || undefined : undefined,
+    );
+  // Behind a proxy the browser's Origin names the proxy's host, which the proxy passes on as X-Forwarded-Host.
+  const ownHost = (c: Context) =>
+    (options.trustedUserHeader ? c.req.header('x-forwarded-host') : undefined) ?? c.req.header('host');
+  const refuse = (c: Context, status: 401 | 403 | 400, message: string) =>
+    c.html(layout('Refused', html`<p class="refused">${message}</p>`), status);
+
+  app.get('/', async (c) => {
+    const query = fleetQuery((name) => c.req.query(name));
+    const all = await rows();
+    return c.html(fleetPage(all, selectRows(all, query), query, options.refreshSeconds, operatorOf(c)));
+  });
+  app.get('/fleet.json', async (c) => {
+    const query = fleetQuery((name) => c.req.query(name));
+    return c.json(selectRows(await rows(), query));
+  });
+  app.get('/assets/console.css', (c) => c.body(stylesheet, 200, { 'content-type': 'text/css; charset=utf-8' }));
+
+  app.get('/login', (c) =>
+    c.html(
+      layout(
+        'Log in',
+        options.passwords
+          ? html`<form method="post" action="/login" class="login">
+              <label>operator <input name="user" autocomplete="username" /></label>
+              <label>password <input name="password" type="password" autocomplete="current-password" /></label>
+              <button type="submit">log in</button>
+            </form>`
+          : html`<p>No --password-file is configured: operators are the users your reverse proxy names.</p>`,
+      ),
+    ),
+  );
+  app.post('/login', async (c) => {
+    if (!sameOrigin(c.req.header('origin'), ownHost(c))) return refuse(c, 403, 'cross-site request refused');
+    const form = await c.req.parseBody();
+    const user = typeof form.user === 'string' ? form.user : '';
+    const password = typeof form.password === 'string' ? form.password : '';
+    if (!options.passwords || !(await options.passwords.verify(user, password)))
+      return refuse(c, 401, 'wrong operator name or password');
+    setCookie(c, sessionCookie, sessions.create(user), {
+      httpOnly: true,
+      sameSite: 'Strict',
+      secure: options.secure,
+      path: '/',
+    });
+    return c.redirect('/', 303);
+  });
+  app.post('/logout', (c) => {
+    sessions.end(getCookie(c, sessionCookie));
+    deleteCookie(c, sessionCookie, { path: '/' });
+    return c.redirect('/', 303);
+  });
+
+  app.post('/actions/:action', async (c) => {
+    const action = c.req.param('action');
+    if (!(actionNames as readonly string[]).includes(action)) return refuse(c, 400, `unknown action "${action}"`);
+    // Origin first: a forged cross-site POST is refused whoever's cookie it carries.
+    if (!sameOrigin(c.req.header('origin'), ownHost(c))) return refuse(c, 403, 'cross-site request refused');
+    const operator = operatorOf(c);
+    if (!operator) return refuse(c, 401, 'log in first: actions need an operator');
+    const form = await c.req.parseBody();
+    if (!sameToken(operator.csrf, form.csrf)) return refuse(c, 403, 'missing or stale form token: reload the page');
+    const field = (name: string) => (typeof form[name] === 'string' ? (form[name] as string).trim() : '');
+    try {
+      const entry = await runAction(options.client, await options.loadInventory(), options.auditLog, {
+        action: action as ActionName,
+        host: field('host'),
+        server: field('server'),
+        ...(field('reason') ? { reason: field('reason') } : {}),
+        user: operator.user,
+      });
+      if (entry.outcome === 'failed') return refuse(c, 400, `${action} ${entry.host}@${entry.server}: ${entry.detail}`);
+      return c.redirect('/', 303);
+    } catch (error) {
+      if (error instanceof TidemarkError) return refuse(c, 400, error.message);
+      throw error;
+    }
+  });
+  return app;
+}
+
+function fleetQuery(param: (name: string) => string | undefined): FleetQuery {
+  const verdict = param('verdict');
+  const sort = param('sort');
+  return {
+    ...(param('host') ? { host: param('host')! } : {}),
+    ...(param('server') ? { server: param('server')! } : {}),
+    ...(verdict === 'OK' || verdict === 'WARNING' || verdict === 'CRITICAL' ? { verdict: verdict as Verdict } : {}),
+    sort: (sortKeys as readonly string[]).includes(sort ?? '') ? (sort as SortKey) : 'verdict',
+  };
+}

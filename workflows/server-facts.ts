@@ -1,0 +1,18 @@
+// The web console asks one backup server for its pool facts: a workflow on the control queue (any worker runs
+// it) whose one activity waits on that server's queue only briefly, so a server whose worker is down answers
+// with a failure in seconds instead of a request that hangs.
+import { proxyActivities } from '@temporalio/workflow';
+import type { Activities } from '../activities/index.js';
+import { serverTaskQueue } from '../domain/names.js';
+import type { ServerFacts } from '../domain/server-facts.js';
+
+export async function serverFacts(input: { server: string }): Promise<ServerFacts> {
+  const { readServerFacts } = proxyActivities<Activities>({
+    taskQueue: serverTaskQueue(input.server),
+    scheduleToStartTimeout: '5s',
+    startToCloseTimeout: '30s',
+    // A console asks again at its next refresh: no retry here.
+    retry: { maximumAttempts: 1 },
+  });
+  return readServerFacts();
+}
