@@ -3,6 +3,7 @@
 // field and the known groups; `config check --explain` names the origin of each setting (host, NetBox,
 // group, defaults, built-in default); the allow-list of rsync options is enforced at the field.
 import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +17,9 @@ import { resolveNotifyTargets } from '../notify/targets.js';
 import { hostsOfGroup } from '../inventory/groups.js';
 import { rshOption, rsyncArgs, sshCommand } from '../domain/rsync-args.js';
 import type { BackupPlan } from '../domain/backup.js';
-import { cliPath } from './helpers/rig.js';
+
+/** The built CLI (dist/client/cli.js); config check needs no service of the suite. */
+const cliPath = fileURLToPath(new URL('../client/cli.js', import.meta.url));
 
 const twoGroups = `
 servers: { b1: { dataset: data } }

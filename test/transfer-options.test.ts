@@ -84,6 +84,9 @@ test('the filter refuses an rsync without the pinned ionice/nice prefix, and a f
       reject: false,
     });
     assert.equal(result.exitCode, 1, command);
-    assert.match(result.stderr, /tidemark-ssh-filter: refused: not a Tidemark command/);
+    assert.match(
+      result.stderr,
+      /tidemark-ssh-filter: refused: (not a Tidemark command|a sending rsync must run as "ionice -c 2 -n 7 nice -n 10 rsync")/,
+    );
   }
 });
