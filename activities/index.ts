@@ -19,6 +19,7 @@ import { plannedRestore, trustedRestorePlan, trustedView } from './restore-polic
 import { takeSnapshot } from './snapshot.js';
 import { snapshotAndPrune, type RetentionRequest } from './snapshot-and-prune.js';
 import { transferFiles } from './transfer.js';
+import { outsideBlackout } from './blackout-retry.js';
 import {
   backupInputOf,
   hookFacts,
@@ -76,8 +77,15 @@ export function createActivities(deps: ActivityDeps) {
       logRunStart(deps.log, checked);
       return planAndEnsureDataset(deps.inventoryPath, checked);
     },
-    probeHost: async (plan: unknown) => probeHost(await trustedBackupPlan(scope, plan)),
-    runHostHooks: async (plan: unknown) => runHostHooks(await trustedBackupPlan(scope, plan)),
+    // Host steps: a retry that would start inside the host's blackout window waits for its end.
+    probeHost: async (plan: unknown) => {
+      const trusted = await trustedBackupPlan(scope, plan);
+      return outsideBlackout(trusted, () => probeHost(trusted));
+    },
+    runHostHooks: async (plan: unknown) => {
+      const trusted = await trustedBackupPlan(scope, plan);
+      return outsideBlackout(trusted, () => runHostHooks(trusted));
+    },
     // The timeout is the inventory's (servers.<name>.hooks.timeout).
     // eslint-disable-next-line @typescript-eslint/no-unused-vars -- kept in the signature for the workflows' calls
     runServerHook: async (script: unknown, env: unknown, _timeoutMs?: unknown) => {
@@ -92,7 +100,8 @@ export function createActivities(deps: ActivityDeps) {
       if (!info?.mounted) refuseInput(`${trusted.dataset} is not mounted: the dataset step prepares it`);
       if (typeof destination === 'string' && destination.replace(/\/+$/, '') !== info.mountpoint)
         refuseInput(`destination ${JSON.stringify(destination)} is not ${trusted.dataset}'s mountpoint`);
-      return transferFiles(trusted, info.mountpoint, await readBaseline(trusted.dataset));
+      const baseline = await readBaseline(trusted.dataset);
+      return outsideBlackout(trusted, () => transferFiles(trusted, info.mountpoint, baseline));
     },
     takeSnapshot: async (dataset: unknown, name: unknown, keep?: unknown, recorded?: unknown) => {
       const { dataset: checked } = await checkedHostDataset(scope, dataset);

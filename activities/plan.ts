@@ -26,6 +26,7 @@ import { noteSecretVariables } from '../inventory/child-env.js';
 import { replicaRetention, replicaTargets, replicationSource, resolveReplication } from '../inventory/replication.js';
 import { controlDirProblem, defaultControlDir } from './ssh-control-dir.js';
 import { hostDataset } from '../domain/names.js';
+import type { BlackoutSettings } from '../domain/blackout-retry.js';
 
 /** What a backupHost input may hold: names and run options, never configuration. */
 const runInputFields = new Set(['host', 'server', 'keep', 'allowShrink']);
@@ -79,6 +80,7 @@ export async function planBackupWithWarnings(
       transfer: {
         ...host.transfer,
         ...(checksumRunDue(inventory, host.host, host.transfer.checksumEveryMs) ? { checksumRun: true } : {}),
+        ...blackoutOf(inventory, host.host),
       },
       hostSteps: { ...host.hostSteps, server: resolveServerHooks(inventory, input.server) },
       ...(host.include ? { include: host.include } : {}),
@@ -147,4 +149,10 @@ export async function sshForRun(
     return ssh;
   }
   return { ...ssh, controlPath: join(dir, randomBytes(8).toString('hex')) };
+}
+
+/** The host's blackout windows for its retries; nothing when it has none. */
+function blackoutOf(inventory: Inventory, host: string): { blackout?: BlackoutSettings } {
+  const { blackout, timezone } = resolveSchedule(inventory, host);
+  return blackout.length > 0 ? { blackout: { windows: blackout, timeZone: timezone } } : {};
 }

@@ -4,6 +4,7 @@ import type { GuardSettings } from './guards.js';
 import type { HostStepsPlan, HostStepsSummary } from './host-steps.js';
 import type { NotificationResult } from './notify.js';
 import type { AdoptOptions, RetentionPolicy } from './retention.js';
+import type { BlackoutSettings } from './blackout-retry.js';
 
 /** Input of the `backupHost` workflow: which host, onto which backup server. */
 export interface BackupInput {
@@ -45,6 +46,9 @@ export interface TransferSettings {
   checksumEveryMs?: number;
   /** Set by planBackup: this run is the host's periodic --checksum run. */
   checksumRun?: boolean;
+  /** The host's blackout windows: a retry of a host step that would start inside one waits until it ends
+   * (domain/blackout-retry.ts). Absent: none. */
+  blackout?: BlackoutSettings;
 }
 
 /** Everything the steps need, resolved from the server's inventory by `planBackup`. */

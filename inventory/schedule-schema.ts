@@ -106,7 +106,7 @@ export const scheduleSettingsShape = {
     )
     .optional()
     .describe(
-      'Windows in which no run starts or runs its jitter, e.g. ["09:00-17:00"] (PlanB\'s default). Default none.',
+      'Windows in which no run starts or runs its jitter, e.g. ["09:00-17:00"] (PlanB\'s default); a retry of the probe, hooks or transfer that would start inside one waits until it ends. Default none.',
     ),
   enabled: z
     .boolean({ error: 'expected true or false' })

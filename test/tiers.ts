@@ -22,6 +22,7 @@ export interface TestFileSpec {
 export const testFiles: Readonly<Record<string, TestFileSpec>> = {
   // Pure code: no Temporal, no ZFS, no sshd, no other process of ours.
   'adopted-names': { tier: 'unit' },
+  'blackout-retry-domain': { tier: 'unit' },
   'child-env': { tier: 'unit' },
   'cli-help': { tier: 'unit' },
   'fleet-verdict': { tier: 'unit' },

@@ -6,6 +6,7 @@ import { TimeoutFailure, proxyActivities, type ActivityOptions, type RetryPolicy
 import { TimeoutType } from '@temporalio/common';
 import type { Activities } from '../activities/index.js';
 import type { BackupPlan } from '../domain/backup.js';
+import { hostRetryBackoffCoefficient, hostRetryMaximumIntervalMs } from '../domain/blackout-retry.js';
 import { fatalTransferErrors, innermostCause } from '../domain/failures.js';
 import { serverTaskQueue, transferTaskQueue } from '../domain/names.js';
 
@@ -25,8 +26,9 @@ const poolRetry: RetryPolicy = {
 function hostRetryPolicy(plan: BackupPlan): RetryPolicy {
   return {
     initialInterval: plan.transfer.retryIntervalMs,
-    backoffCoefficient: 2,
-    maximumInterval: '10m',
+    // Shared with the blackout rule, which must know when the next attempt would start.
+    backoffCoefficient: hostRetryBackoffCoefficient,
+    maximumInterval: hostRetryMaximumIntervalMs,
     maximumAttempts: plan.transfer.attempts,
     nonRetryableErrorTypes: [...fatalTransferErrors],
   };
