@@ -1,5 +1,5 @@
 // Where a renamed host's backups went: `tidemark rename-host` records the earlier names on the dataset.
-import { zfs } from './zfs.js';
+import { zfs, zfsWhenIdle } from './zfs.js';
 
 /** User property on a host's dataset: its host's earlier names, oldest first, comma-separated. */
 export const renamedFromProperty = 'tidemark:renamed-from';
@@ -25,15 +25,7 @@ export async function renamedInto(parent: string, old: string): Promise<string[]
     .map(([name = '']) => name);
 }
 
-/** `zfs rename`; zfs-fuse keeps a just-used dataset busy for a moment, so "busy" is retried for up to 10 s. */
+/** `zfs rename`, waiting out a dataset that is still busy from its last use. */
 export async function renameDataset(from: string, to: string): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await zfs(['rename', from, to]);
-      return;
-    } catch (error) {
-      if (!/busy/.test((error as Error).message) || attempt >= 40) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
+  await zfsWhenIdle(['rename', from, to]);
 }

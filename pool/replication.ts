@@ -2,7 +2,7 @@
 // replication base each side protects from its own retention, and the marks a received copy carries.
 // Only commands both OpenZFS and zfs-fuse accept; receive resume tokens are detected, not assumed.
 import { replicaOriginProperty, type ReplicaSnapshot } from '../domain/replication.js';
-import { getOneLevel, runPoolTool, zfs } from './zfs.js';
+import { getOneLevel, runPoolTool, zfs, zfsWhenIdle } from './zfs.js';
 
 const basePrefix = 'tidemark:replica-base.';
 
@@ -82,16 +82,6 @@ export async function receiveResume(dataset: string): Promise<ReceiveResume> {
   return { supported: false };
 }
 
-/** zfs-fuse keeps a dataset busy for a moment after it was used: retry such a step briefly. */
-async function whenIdle(args: string[]): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    const result = await runPoolTool('zfs', args);
-    if (result.exitCode === 0) return;
-    if (attempt >= 40 || !/busy/.test(result.stderr)) throw new Error(`zfs ${args.join(' ')}: ${result.stderr.trim()}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
-
 /**
  * Sets a diverged history aside without destroying anything: `dataset` is renamed to `aside`; with a
  * common snapshot, `dataset` is made again as a clone of `aside@common` and promoted, so it holds every
@@ -105,11 +95,11 @@ export async function setAsideDiverged(
   common: string | undefined,
 ): Promise<void> {
   await runPoolTool('zfs', ['umount', dataset]);
-  await whenIdle(['rename', dataset, aside]);
+  await zfsWhenIdle(['rename', dataset, aside]);
   await zfs(['set', 'readonly=on', aside]);
   if (!common) return;
-  await whenIdle(['clone', `${aside}@${common}`, dataset]);
-  await whenIdle(['promote', dataset]);
+  await zfsWhenIdle(['clone', `${aside}@${common}`, dataset]);
+  await zfsWhenIdle(['promote', dataset]);
   await zfs(['set', 'readonly=on', dataset]);
   await zfs(['set', `${replicaOriginProperty}=${source}`, dataset]);
   await setReplicationBase(dataset, source, common);

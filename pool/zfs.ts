@@ -31,6 +31,23 @@ export async function zfs(args: string[]): Promise<string> {
   return result.stdout;
 }
 
+/** How long a step waits out "dataset is busy": zfs-fuse keeps a just-used dataset busy for a moment (seconds
+ * on a loaded machine; 10 s was not always enough in CI), as does a mount a process is just leaving. */
+const busyPatienceMs = 60_000;
+
+/** `zfs ...args`, retried while zfs says the dataset is busy (up to a minute, then zfs's own error). */
+export async function zfsWhenIdle(args: string[]): Promise<string> {
+  const deadline = Date.now() + busyPatienceMs;
+  for (let waitMs = 250; ; waitMs = Math.min(waitMs * 2, 4_000)) {
+    try {
+      return await zfs(args);
+    } catch (error) {
+      if (!/busy/.test((error as Error).message) || Date.now() + waitMs > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+    }
+  }
+}
+
 export interface DatasetInfo {
   mountpoint: string;
   mounted: boolean;
