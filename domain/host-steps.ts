@@ -92,6 +92,25 @@ function checked(path: string): string {
   return path.length > 1 ? path.replace(/\/+$/, '') : path;
 }
 
+/** Files the exclude file may not be: what the probe reads is copied into the run's plan and history, and
+ * read as root on most hosts. Secrets (password hashes, private keys, sudo rules, root's home) and the kernel's
+ * pseudo-filesystems (/proc/self/environ, /dev/zero) are refused. */
+const secretHostFiles: [RegExp, string][] = [
+  [/^\/(proc|sys|dev|run)(\/|$)/, "is in a kernel or runtime filesystem, not a file on the host's disk"],
+  [/^\/etc\/(g?shadow|security\/opasswd|sudoers|krb5\.keytab)([-.+/]|$)/, 'holds passwords or access rules'],
+  [/^\/etc\/(ssh|ssl\/private|pki|tidemark)(\/|$)/, 'holds private keys'],
+  [/^\/root(\/|$)/, "is in root's home"],
+  [/\/\.(ssh|gnupg)(\/|$)/, 'holds private keys'],
+];
+
+/** Why `path` may not be a host's exclude file, or undefined. */
+export function excludeFileProblem(path: string): string | undefined {
+  const normal = path.replace(/\/+/g, '/');
+  const secret = secretHostFiles.find(([pattern]) => pattern.test(normal));
+  if (!secret) return undefined;
+  return `${path} ${secret[1]}: its lines would be read into the run's history; name a file of exclude patterns only, e.g. /etc/backup-exclude.conf`;
+}
+
 /** Wraps a POSIX sh script (no single quotes inside) for ssh, whatever the remote login shell is. */
 function shell(script: string): string {
   if (script.includes("'")) throw new Error('remote script may not contain single quotes');
@@ -112,6 +131,8 @@ export function probeCommand(
   if (!/^[a-z0-9]{8,64}$/.test(marker)) throw new Error('bad marker');
   const veto = checked(vetoDir);
   const file = checked(excludeFile);
+  const secret = excludeFileProblem(file);
+  if (secret) throw new Error(`excludeFile: ${secret}`);
   const hooks = checked(hookDir);
   return shell(
     [

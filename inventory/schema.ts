@@ -1,11 +1,18 @@
 // The inventory file's shape (the public contract): validated with zod, strict about unknown keys.
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { safeRemotePath } from '../domain/host-steps.js';
+import { excludeFileProblem, safeRemotePath } from '../domain/host-steps.js';
 import { retentionClasses, type RetentionClass } from '../domain/retention.js';
 import { excludesEverything } from '../domain/rsync-pattern.js';
 import { rsyncOptionProblem } from '../domain/rsync-options.js';
-import { absolutePathSchema, boundedDuration, durations, integerRange, rsyncPathSchema } from './field-rules.js';
+import {
+  absolutePathSchema,
+  boundedDuration,
+  durations,
+  hostFolderSchema,
+  integerRange,
+  rsyncPathSchema,
+} from './field-rules.js';
 import { applyGroups } from './groups.js';
 import { inventoryChecks } from './inventory-checks.js';
 import { isTimeZone, netboxSchema, scheduleSettingsShape, syncSchema } from './schedule-schema.js';
@@ -323,7 +330,9 @@ const hostSettingsShape = {
     .array(rsyncPathSchema)
     .min(1, { error: 'list at least one path, e.g. ["/"]' })
     .optional()
-    .describe('Copied by rsync: the safe path alphabet, plus single spaces inside names (field-rules.ts).'),
+    .describe(
+      'Copied by rsync: ASCII letters, digits, "/" and . _ + -, plus single spaces inside names (the alphabet the host\'s ssh filter admits).',
+    ),
   excludes: z
     .array(excludeSchema)
     .optional()
@@ -343,7 +352,7 @@ const hostSettingsShape = {
     .describe('How the host is reached by ssh (the inventory-wide `ssh:` sets the key and known_hosts).'),
   hooks: hooksSchema.optional().describe('Hook scripts on the host, run with run-parts before rsync (SOWN).'),
   veto: vetoSchema.optional().describe("PlanB's do-not-run directory: files in it postpone the run."),
-  selectionRoot: absolutePathSchema
+  selectionRoot: hostFolderSchema
     .optional()
     .describe('Without `paths`: every local filesystem mounted at or under this directory (default "/").'),
   includeNetworkMounts: z
@@ -360,6 +369,10 @@ const hostSettingsShape = {
     .optional()
     .describe('PlanB-style allow-list relative to the selection root, e.g. ["etc", "home", "var/backups"].'),
   excludeFile: remotePathSchema
+    .superRefine((path, context) => {
+      const problem = excludeFileProblem(path);
+      if (problem) context.addIssue({ code: 'custom', message: problem });
+    })
     .optional()
     .describe("The host's own exclude file, read at backup time. Default /etc/backup-exclude.conf."),
   restoreRoot: remotePathSchema

@@ -42,6 +42,7 @@ export const testFiles: Readonly<Record<string, TestFileSpec>> = {
   'schedule-spec': { tier: 'unit' },
   'snapshots-table': { tier: 'unit' },
   'ssh-control-dir': { tier: 'unit' },
+  'host-path-alphabet': { tier: 'unit' },
   'temporal-settings': { tier: 'unit' },
   tiers: { tier: 'unit' },
   'verify-remote': { tier: 'unit' },
