@@ -43,6 +43,7 @@ export const testFiles: Readonly<Record<string, TestFileSpec>> = {
   'snapshots-table': { tier: 'unit' },
   'ssh-control-dir': { tier: 'unit' },
   'host-path-alphabet': { tier: 'unit' },
+  'mount-selection': { tier: 'unit' },
   'temporal-settings': { tier: 'unit' },
   tiers: { tier: 'unit' },
   'verify-remote': { tier: 'unit' },
