@@ -2,14 +2,13 @@
 // guard, with heartbeats, cancellation and exit codes turned into retry decisions.
 import { Context } from '@temporalio/activity';
 import { activityFailure } from '../domain/failures.js';
-import { execa } from 'execa';
 import type { BackupPlan, TransferGuard, TransferProgress, TransferResult } from '../domain/backup.js';
 import { defaultGuards, maxDeleteFor, missingMounts, shrinkReason, type Baseline } from '../domain/guards.js';
 import { rsyncArgs, rsyncFilterInput } from '../domain/rsync-args.js';
 import { printable } from '../domain/printable.js';
 import { classifyRsyncExit } from '../domain/rsync-exit.js';
 import { lastProgress, parseStats } from '../domain/rsync-output.js';
-import { stopGroup } from './process-group.js';
+import { startChild } from '../inventory/child-process.js';
 import { closeSshMaster } from './ssh-master.js';
 import {
   currentBootId,
@@ -23,7 +22,6 @@ import {
   writeLease,
   type Lease,
 } from '../pool/lease.js';
-import { rsyncEnvironment } from '../inventory/child-env.js';
 import { poolFull, sshRefusal } from './ssh-failure.js';
 
 const heartbeatEveryMs = 1_000;
@@ -57,25 +55,16 @@ export async function transferFiles(
   ];
 
   let progress: TransferProgress = { bytes: 0, percent: 0, filesTransferred: 0, rate: '' };
-  // setpriv --pdeathsig: if the worker dies (even SIGKILL), rsync dies with it and ssh follows on EOF, so a
-  // retried attempt never races an orphan. detached: rsync leads its own process group, which holds ssh too.
   // Exclude and allow-list rules for --exclude-from=- (a string input: execa closes stdin after it).
+  // inventory/child-process.ts: own process group under --pdeathsig, cleaned environment, --secluded-args.
   const filterInput = rsyncFilterInput(attemptPlan);
-  const child = execa(
-    'setpriv',
-    ['--pdeathsig', 'SIGKILL', '--', 'rsync', ...guardArgs, ...rsyncArgs(attemptPlan, destination)],
-    {
-      detached: true,
-      cleanup: false,
-      reject: false,
-      // Without RSYNC_OLD_ARGS and the worker's secrets (inventory/child-env.ts).
-      env: rsyncEnvironment(),
-      extendEnv: false,
-      ...(filterInput ? { input: filterInput } : { stdin: 'ignore' as const }),
-      buffer: false,
-      encoding: 'utf8',
-    },
-  );
+  const run = startChild('rsync', [...guardArgs, ...rsyncArgs(attemptPlan, destination)], {
+    signal: context.cancellationSignal,
+    ...(filterInput ? { input: filterInput } : {}),
+    buffer: false,
+    encoding: 'utf8',
+  });
+  const child = run.process;
 
   let stdoutTail = '';
   child.stdout?.on('data', (chunk: Buffer | string) => {
@@ -91,8 +80,7 @@ export async function transferFiles(
     stderrLines.splice(0, Math.max(0, stderrLines.length - stderrTailLines));
   });
 
-  const killGroup = () => stopGroup(child.pid);
-  context.cancellationSignal.addEventListener('abort', killGroup, { once: true });
+  const killGroup = run.stop;
   const heartbeat = setInterval(() => context.heartbeat(progress), heartbeatEveryMs);
   context.heartbeat(progress);
   // A later attempt (this one was given up for dead) or another worker took the dataset: stop writing.
@@ -110,11 +98,10 @@ export async function transferFiles(
 
   let result;
   try {
-    result = await child;
+    result = await run.result;
   } finally {
     clearInterval(heartbeat);
     clearInterval(leaseWatch);
-    context.cancellationSignal.removeEventListener('abort', killGroup);
   }
   // Closing the connection and reading the lease are independent: both at once.
   const [leaseNow] = await Promise.allSettled([lostTo ?? readLease(plan.dataset), closeSshMaster(attemptPlan)]);

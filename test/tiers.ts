@@ -44,6 +44,7 @@ export const testFiles: Readonly<Record<string, TestFileSpec>> = {
   'ssh-control-dir': { tier: 'unit' },
   'host-path-alphabet': { tier: 'unit' },
   'mount-selection': { tier: 'unit' },
+  'child-runner': { tier: 'unit' },
   'temporal-settings': { tier: 'unit' },
   tiers: { tier: 'unit' },
   'verify-remote': { tier: 'unit' },
