@@ -98,7 +98,7 @@ test('restore --to-host: rsync and its ssh get the cleaned environment; RSYNC_OL
     PATH: `${bin}:${process.env.PATH}`,
     RSYNC_OLD_ARGS: '1',
     RSYNC_PROTECT_ARGS: '0',
-    TIDEMARK_TEST_API_TOKEN: 'secret-token-value',
+    BACKUP_API_TOKEN: 'secret-token-value',
   });
   try {
     await assert.rejects(restoreFiles(plan, { root }, run), /rsync restoring tank\/vpn@tidemark-20261207T000000Z/);
@@ -113,7 +113,7 @@ test('restore --to-host: rsync and its ssh get the cleaned environment; RSYNC_OL
     env.some((line) => line.startsWith('PATH=')),
     'the environment was recorded',
   );
-  for (const name of ['RSYNC_OLD_ARGS', 'RSYNC_PROTECT_ARGS', 'TIDEMARK_TEST_API_TOKEN'])
+  for (const name of ['RSYNC_OLD_ARGS', 'RSYNC_PROTECT_ARGS', 'BACKUP_API_TOKEN'])
     assert.ok(!env.some((line) => line.startsWith(`${name}=`)), `${name} reached rsync's ssh`);
   assert.ok(!env.some((line) => line.includes('secret-token-value')), 'no secret value reached the child');
   // --secluded-args: the remote command is "rsync --server -s ... ." with no path; the target travels inside
