@@ -157,28 +157,39 @@ export interface ProbeOutput {
   hooksAbsent: boolean;
 }
 
-/** Splits `probeCommand`'s output; undefined when a section is missing (the command did not finish). */
+/** Splits `probeCommand`'s output; undefined when a section is missing (the command did not finish).
+ * Sections are sliced out between marker lines, never split into lines here: a host's mount table may be
+ * ~200k lines, and this runs on the worker's event loop. */
 export function parseProbeOutput(stdout: string, marker: string): ProbeOutput | undefined {
-  const sections = new Map<string, string[]>();
-  let current: string[] | undefined;
-  for (const line of stdout.split('\n')) {
-    if (line.startsWith(`${marker} `)) {
-      const name = line.slice(marker.length + 1);
-      current = [];
-      sections.set(name, current);
-      continue;
-    }
-    current?.push(line);
+  const tag = `${marker} `;
+  const nextTag = (from: number) => {
+    const found = stdout.indexOf(`\n${tag}`, from);
+    return found === -1 ? -1 : found + 1;
+  };
+  const sections = new Map<string, string>();
+  let open: { name: string; from: number } | undefined;
+  for (let at = stdout.startsWith(tag) ? 0 : nextTag(0); at !== -1;) {
+    const lineEnd = stdout.indexOf('\n', at);
+    if (open) sections.set(open.name, stdout.slice(open.from, Math.max(open.from, at - 1)));
+    open = {
+      name: stdout.slice(at + tag.length, lineEnd === -1 ? undefined : lineEnd),
+      from: lineEnd === -1 ? stdout.length : lineEnd + 1,
+    };
+    at = lineEnd === -1 ? -1 : nextTag(lineEnd);
   }
+  if (open) sections.set(open.name, stdout.slice(open.from));
   if (!sections.has('veto') || !sections.has('mounts') || !sections.has('excludes') || !sections.has('end'))
     return undefined;
   return {
-    veto: sections.get('veto')!.filter((line) => line !== ''),
-    mounts: sections.get('mounts')!.join('\n'),
+    veto: sections
+      .get('veto')!
+      .split('\n')
+      .filter((line) => line !== ''),
+    mounts: sections.get('mounts')!,
     excludes: {
       present: sections.has('present'),
       unreadable: sections.has('unreadable'),
-      text: (sections.get('present') ?? []).join('\n'),
+      text: sections.get('present') ?? '',
     },
     hooksAbsent: sections.has('hooks-absent'),
   };
