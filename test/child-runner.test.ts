@@ -5,7 +5,7 @@
 // even with RSYNC_OLD_ARGS=1 and a secret in the worker's environment. A stand-in `ssh` first in PATH
 // records what rsync hands it (rsync's own child: its environment is rsync's), so no sshd is needed.
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
@@ -14,7 +14,19 @@ import { childArgv, startChild } from '../inventory/child-process.js';
 import type { RestorePlan } from '../domain/restore.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
-const rooms = ['activities', 'client', 'inventory', 'pool', 'worker', 'web', 'notify', 'schedule', 'fleet', 'domain'];
+const rooms = [
+  'activities',
+  'client',
+  'inventory',
+  'pool',
+  'worker',
+  'web',
+  'notify',
+  'schedule',
+  'fleet',
+  'domain',
+  'temporal',
+].filter((room) => existsSync(join(repo, room)));
 /** The rsync version check runs `rsync --version` with no host: not a transfer. */
 const allowed = new Map([['worker/rsync-version.ts', /execa\(rsync, \['--version'\]/]]);
 
