@@ -21,7 +21,7 @@ import {
 import type { TransferProgress } from '../domain/backup.js';
 import { printable } from '../domain/printable.js';
 import { classifyRsyncExit } from '../domain/rsync-exit.js';
-import { lastProgress, parseStats } from '../domain/rsync-output.js';
+import { advanceProgress, parseStats } from '../domain/rsync-output.js';
 import { stopGroup } from './process-group.js';
 import { rsyncEnvironment } from '../inventory/child-env.js';
 import { keptInventory } from '../inventory/kept-inventory.js';
@@ -273,7 +273,7 @@ export async function restoreFiles(
       return;
     }
     stdoutTail = (stdoutTail + text).slice(-stdoutTailChars);
-    progress = lastProgress(stdoutTail) ?? progress;
+    progress = advanceProgress(progress, stdoutTail);
   });
   const stderrLines: string[] = [];
   child.stderr?.on('data', (chunk: Buffer | string) => {

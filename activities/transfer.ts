@@ -8,7 +8,7 @@ import { defaultGuards, maxDeleteFor, missingMounts, shrinkReason, type Baseline
 import { rsyncArgs, rsyncFilterInput } from '../domain/rsync-args.js';
 import { printable } from '../domain/printable.js';
 import { classifyRsyncExit } from '../domain/rsync-exit.js';
-import { lastProgress, parseStats } from '../domain/rsync-output.js';
+import { advanceProgress, parseStats } from '../domain/rsync-output.js';
 import { stopGroup } from './process-group.js';
 import { closeSshMaster } from './ssh-master.js';
 import {
@@ -80,7 +80,7 @@ export async function transferFiles(
   let stdoutTail = '';
   child.stdout?.on('data', (chunk: Buffer | string) => {
     stdoutTail = (stdoutTail + chunk.toString()).slice(-stdoutTailChars);
-    progress = lastProgress(stdoutTail) ?? progress;
+    progress = advanceProgress(progress, stdoutTail);
   });
   const stderrLines: string[] = [];
   let stderrRest = '';

@@ -47,6 +47,8 @@ export const testFiles: Readonly<Record<string, TestFileSpec>> = {
   'verify-remote': { tier: 'unit' },
   // Recorded histories against today's workflow code (no server: the SDK's replayer).
   replay: { tier: 'replay' },
+  // Real parts (the default for a file not named here), named for the worst-day work: live progress of --wait.
+  'live-progress': { tier: 'integration' },
   // Workflow code alone: the SDK's test environment on the suite's dev server, activities stubbed.
   'restore-host-workflow': { tier: 'workflow' },
   // The product end to end beside a real outside service, a real browser, or the whole suite's results.

@@ -31,6 +31,9 @@ export interface WorkerOptions {
 /** Quick pool steps a server runs at once; they take seconds. */
 const poolStepSlots = 16;
 
+/** How often a transfer's heartbeat (its progress) is sent to Temporal, at most. */
+const transferHeartbeatEvery = '1s';
+
 /** The SDK's warnings about our deliberate split (workflows and activities on separate queues). */
 const expectedSdkWarnings = /^No (activities|workflows) registered/;
 
@@ -98,6 +101,9 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
         sendReplica: activities.sendReplica,
       },
       maxConcurrentActivityTaskExecutions: serverEntry.concurrency ?? 2,
+      // The copy's figures reach Temporal every second, not every 0.8 × heartbeatTimeout (48 s by default), so
+      // that `--wait` shows live progress from Temporal alone: one small call a second per running copy.
+      maxHeartbeatThrottleInterval: transferHeartbeatEvery,
     }),
   ]);
   const metricsServer = await metrics.start({
