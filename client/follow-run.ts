@@ -16,12 +16,13 @@ export interface RunView {
 
 /** How often the run is looked at while no data moves: every second on a terminal (a live line); for a log,
  * whose lines come on a change of phase or every 30 s, every 2 s (Temporal only: the worker is asked at
- * most every 5 s). While data moves, every second either way,
+ * most every 5 s). While a step runs, every second either way,
  * and a log gets a line whenever the figures changed (at most one a second): files, bytes, rate and
  * percentage at least every 2 s. */
 const idlePollMs = { terminal: 1_000, log: 2_000 };
 const idleLogEveryMs = 30_000;
-const movingLogEveryMs = 1_000;
+/** Under the poll period, so that a poll landing a few ms early still prints (else the next line comes 2 s on). */
+const movingLogEveryMs = 750;
 
 export async function followRun<P, R>(
   run: WorkflowHandle,
@@ -54,7 +55,9 @@ export async function followRun<P, R>(
       last = now;
       lastLogged = Date.now();
     }
-    const pause = now.moving ? pollWhileMovingMs : terminal ? idlePollMs.terminal : idlePollMs.log;
+    // A step running (a copy may start moving any moment) is looked at every second too.
+    const busy = now.moving !== undefined || lastActivities !== '';
+    const pause = busy ? pollWhileMovingMs : terminal ? idlePollMs.terminal : idlePollMs.log;
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([result.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, pause)))]);
     clearTimeout(timer);
