@@ -4,7 +4,16 @@ import { Context } from '@temporalio/activity';
 import { activityFailure } from '../domain/failures.js';
 import { execa } from 'execa';
 import type { BackupPlan, TransferGuard, TransferProgress, TransferResult } from '../domain/backup.js';
-import { defaultGuards, maxDeleteFor, missingMounts, shrinkReason, type Baseline } from '../domain/guards.js';
+import {
+  baselineWithoutPurge,
+  defaultGuards,
+  maxDeleteFor,
+  missingMounts,
+  purgeToCount,
+  shrinkReason,
+  type Baseline,
+} from '../domain/guards.js';
+import { countExcludedInCopy, filterFingerprint } from './excluded-purge.js';
 import { rsyncArgs, rsyncFilterInput } from '../domain/rsync-args.js';
 import { printable } from '../domain/printable.js';
 import { classifyRsyncExit } from '../domain/rsync-exit.js';
@@ -46,15 +55,18 @@ export async function transferFiles(
 
   const guards = plan.guards ?? defaultGuards;
   const allowShrink = plan.allowShrink ?? false;
-  const maxDelete = maxDeleteFor(baseline, guards, allowShrink);
   const heldMounts =
     plan.hostSteps?.selection.mode === 'mounts' ? missingMounts(baseline, attemptPlan.paths, allowShrink) : [];
   // Protect rules keep the copy of a filesystem that is not mounted this time (its empty mount point
   // would otherwise be mirrored with --delete).
-  const guardArgs = [
-    ...(maxDelete !== undefined ? [`--max-delete=${maxDelete}`] : []),
-    ...heldMounts.map((mount) => `--filter=P ${mount.replace(/\/+$/, '')}/***`),
-  ];
+  const protect = heldMounts.map((mount) => `--filter=P ${mount.replace(/\/+$/, '')}/***`);
+  // Files the operator newly excluded are purged as asked: room is made for them in both limits.
+  const filter = filterFingerprint(attemptPlan);
+  const excludedPurge = purgeToCount(baseline, filter, allowShrink)
+    ? await countExcludedInCopy(attemptPlan, destination, protect)
+    : undefined;
+  const maxDelete = maxDeleteFor(baseline, guards, allowShrink, excludedPurge);
+  const guardArgs = [...(maxDelete !== undefined ? [`--max-delete=${maxDelete}`] : []), ...protect];
 
   let progress: TransferProgress = { bytes: 0, percent: 0, filesTransferred: 0, rate: '' };
   // setpriv --pdeathsig: if the worker dies (even SIGKILL), rsync dies with it and ssh follows on EOF, so a
@@ -141,12 +153,19 @@ export async function transferFiles(
       ...(maxDelete !== undefined ? { maxDelete } : {}),
       heldMounts,
       deletionsHeld: outcome === 'deletions-held',
+      filter,
+      ...(excludedPurge?.entries ? { excludedPurge } : {}),
     };
-    const shrunk = shrinkReason(baseline, { files: stats.filesTotal, bytes: stats.bytesTotal }, guards, allowShrink);
+    const shrunk = shrinkReason(
+      baseline && baselineWithoutPurge(baseline, excludedPurge),
+      { files: stats.filesTotal, bytes: stats.bytesTotal },
+      guards,
+      allowShrink,
+    );
     const suspect = [
       ...(guard.deletionsHeld
         ? [
-            `shrink held: rsync stopped deleting at --max-delete=${maxDelete} (guards.maxDeletePercent ${guards.maxDeletePercent}% of ${baseline?.files} files)`,
+            `shrink held: rsync stopped deleting at --max-delete=${maxDelete} (guards.maxDeletePercent ${guards.maxDeletePercent}% of ${baseline?.files} files${excludedPurge?.entries ? `, plus ${excludedPurge.entries} newly excluded` : ''})`,
           ]
         : []),
       ...(shrunk ? [shrunk] : []),
