@@ -17,6 +17,10 @@ export interface GuardSettings {
   maxAnomalySnapshots: number;
   /** This many partial runs in a row are reported to monitoring as FAILED. Default 3. */
   partialRunsBeforeFailed: number;
+  /** This many runs in a row held back by the same guard (a suspect snapshot: shrink held or shrank; a
+   * filesystem not mounted, its copy kept) are reported to monitoring as FAILED, and `status` says CRITICAL.
+   * Default 3. */
+  heldRunsBeforeFailed: number;
 }
 
 export const defaultGuards: Readonly<GuardSettings> = {
@@ -25,6 +29,7 @@ export const defaultGuards: Readonly<GuardSettings> = {
   shrinkPercent: 30,
   maxAnomalySnapshots: 7,
   partialRunsBeforeFailed: 3,
+  heldRunsBeforeFailed: 3,
 };
 
 /** What a complete snapshot holds, stored as ZFS user properties on the snapshot itself. */

@@ -10,6 +10,7 @@ import {
   statusAttribute,
   type RunStatus,
 } from '../domain/search-attributes.js';
+import { escalationIn } from '../domain/notify.js';
 import type { Inventory } from '../inventory/schema.js';
 import { resolveSchedule, resolveStaleness } from '../inventory/resolve.js';
 import { intervalMs } from '../inventory/inventory-checks.js';
@@ -62,7 +63,7 @@ export async function collectFleetStatus(
     const interval = intervals.get(pair.host);
     const note = paused.get(backupScheduleId(pair.host, pair.server));
     const firstDueAt = firstDue.get(backupScheduleId(pair.host, pair.server));
-    const failure = await failureOfNewest(client, found.runs);
+    const { failure, escalation } = await newestRunNote(client, found.runs);
     const status = judgePair({
       ...pair,
       ...found,
@@ -73,6 +74,7 @@ export async function collectFleetStatus(
       ...(note !== undefined ? { paused: note } : {}),
       ...(firstDueAt !== undefined ? { firstDueAt } : {}),
       ...(failure !== undefined ? { failure } : {}),
+      ...(escalation !== undefined ? { escalation } : {}),
     });
     const runs = [...found.runs].sort((a, b) => b.startedAt.getTime() - a.startedAt.getTime());
     return { status, runs };
@@ -98,21 +100,28 @@ async function scheduleStates(client: Client): Promise<{ paused: Map<string, str
   }
 }
 
-/** The first line of the newest finished run's failure, when it FAILED (one extra call per failed pair). */
-async function failureOfNewest(client: Client, runs: RunRecord[]): Promise<string | undefined> {
+/** The first line of the newest finished run's failure when it FAILED, or its escalation when it ended WARNING
+ * and monitoring was told FAILED (a partial or held streak): one extra call per such pair. */
+async function newestRunNote(client: Client, runs: RunRecord[]): Promise<{ failure?: string; escalation?: string }> {
   const newest = [...runs]
     .filter((run) => run.status !== 'RUNNING')
     .sort((a, b) => b.startedAt.getTime() - a.startedAt.getTime())[0];
-  if (newest?.status !== 'FAILED' || !newest.workflowId) return undefined;
+  if ((newest?.status !== 'FAILED' && newest?.status !== 'WARNING') || !newest.workflowId) return {};
   try {
     // A run can end FAILED without the workflow failing (a hook failed): its summary says why.
     const summary = (await client.workflow.getHandle(newest.workflowId, newest.runId).result()) as
       { message?: string } | undefined;
-    return summary?.message?.split('\n')[0];
+    if (newest.status === 'WARNING') {
+      const escalation = escalationIn(summary?.message);
+      return escalation ? { escalation } : {};
+    }
+    const failure = summary?.message?.split('\n')[0];
+    return failure !== undefined ? { failure } : {};
   } catch (error) {
+    if (newest.status === 'WARNING') return {};
     let cause: unknown = error;
     while (cause instanceof Error && cause.cause instanceof Error) cause = cause.cause;
-    return String(cause instanceof Error ? cause.message : cause).split('\n')[0];
+    return { failure: String(cause instanceof Error ? cause.message : cause).split('\n')[0] };
   }
 }
 

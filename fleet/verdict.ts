@@ -1,5 +1,6 @@
 // How `tidemark status` judges one (host, server) pair from its recent runs, in Nagios terms:
-// OK (0) fresh and good, or new and not due yet; WARNING (1) last run WARNING or CANCELLED, no success within --stale, or the last
+// OK (0) fresh and good, or new and not due yet; WARNING (1) last run WARNING (CRITICAL when it completed a
+// streak monitoring was told as FAILED: guards.heldRunsBeforeFailed, partialRunsBeforeFailed) or CANCELLED, no success within --stale, or the last
 // success older than `staleAfter` (2) times the pair's schedule interval; CRITICAL (2) last run FAILED,
 // never backed up, or the last success older than `criticalAfter` (4) times the interval. A paused pair says
 // PAUSED and why, and goes stale like any other. Pure: the runs come from Temporal visibility.
@@ -61,6 +62,9 @@ export interface JudgeInput {
   paused?: string;
   /** The first line of the newest finished run's failure, when it FAILED. */
   failure?: string;
+  /** The newest finished run ended WARNING and completed a streak monitoring was told as FAILED (the same
+   * guard, or partial runs, run after run): CRITICAL with this reason. */
+  escalation?: string;
   /** The pair's schedule has never fired and first will at this time: before it, "never backed up" is
    * not a problem yet. */
   firstDueAt?: Date;
@@ -85,7 +89,9 @@ export function judgePair(input: JudgeInput): PairStatus {
     critical.push(last ? `never backed up (${runs.length} run(s), none SUCCESS or WARNING)` : 'never backed up');
   if (finished?.status === 'FAILED')
     critical.push(input.failure ? `last run FAILED: ${input.failure}` : 'last run FAILED');
-  if (finished?.status === 'WARNING') warning.push('last run WARNING');
+  if (finished?.status === 'WARNING' && input.escalation)
+    critical.push(`last run WARNING, reported to monitoring as FAILED: ${input.escalation}`);
+  else if (finished?.status === 'WARNING') warning.push('last run WARNING');
   if (finished?.status === 'CANCELLED') warning.push('last run CANCELLED');
   const interval = input.expectedIntervalMs;
   if (interval !== undefined && hadCopy && successAt) {

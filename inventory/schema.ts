@@ -234,6 +234,11 @@ const guardsSchema = z
     partialRunsBeforeFailed: integerRange(1, 1000)
       .optional()
       .describe('Partial runs in a row reported to monitoring as FAILED. Default 3.'),
+    heldRunsBeforeFailed: integerRange(1, 1000)
+      .optional()
+      .describe(
+        'Runs in a row held back by the same guard (shrink held or suspect, a filesystem not mounted) reported to monitoring and `status` as FAILED/CRITICAL. Default 3.',
+      ),
   })
   .strict();
 

@@ -49,6 +49,8 @@ export const testFiles: Readonly<Record<string, TestFileSpec>> = {
   replay: { tier: 'replay' },
   // Real parts (the default for a file not named here), named for the worst-day work: live progress of --wait.
   'live-progress': { tier: 'integration' },
+  // A guard holding run after run: FAILED to monitoring, CRITICAL in status.
+  'guard-streak': { tier: 'integration' },
   // Workflow code alone: the SDK's test environment on the suite's dev server, activities stubbed.
   'restore-host-workflow': { tier: 'workflow' },
   // The product end to end beside a real outside service, a real browser, or the whole suite's results.
