@@ -4,8 +4,9 @@
 // closed or the worker dies (even SIGKILL), so a crashed worker never leaves a slot taken.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, open, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { constants } from 'node:fs';
+import { lstat, mkdir, open, type FileHandle } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Context } from '@temporalio/activity';
 import { keptInventory } from '../inventory/kept-inventory.js';
@@ -17,12 +18,28 @@ export function slotDirectory(server: string): string {
   return join(process.env.TIDEMARK_LOCK_DIR ?? '/run/lock/tidemark', server);
 }
 
+/** /run/lock is writable by every user: the slots' folders must be this worker's own, not writable by others,
+ * so that no one else can hold or replace a slot. */
+async function checkOwnDirectory(path: string): Promise<void> {
+  const stat = await lstat(path);
+  const uid = process.getuid?.();
+  if (!stat.isDirectory() || (uid !== undefined && stat.uid !== uid) || (stat.mode & 0o022) !== 0)
+    throw new Error(
+      `${path} must be a directory owned by this worker's user and writable by no one else (transfer slots): remove it, or set TIDEMARK_LOCK_DIR`,
+    );
+}
+
 /** How often a copy waiting for a slot tries again. */
 const retryEveryMs = 1_000;
 
 /** Locks `file` if no one holds it: the open handle keeps the lock; undefined when it is taken. */
 async function tryLock(file: string): Promise<FileHandle | undefined> {
-  const handle = await open(file, 'a', 0o600);
+  // O_NOFOLLOW: a symlink planted in place of a slot is refused, never followed.
+  const handle = await open(
+    file,
+    constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NOFOLLOW,
+    0o600,
+  );
   // flock(1) locks the descriptor it is given and exits: the lock stays with the open file, held here.
   // (node's spawn: execa does not pass a descriptor as the child's fd 3)
   const child = spawn('flock', ['--nonblock', '--exclusive', '3'], { stdio: ['ignore', 'ignore', 'pipe', handle.fd] });
@@ -48,6 +65,8 @@ export async function takeTransferSlot(
 ): Promise<() => Promise<void>> {
   const directory = slotDirectory(server);
   await mkdir(directory, { recursive: true, mode: 0o700 });
+  await checkOwnDirectory(dirname(directory));
+  await checkOwnDirectory(directory);
   for (;;) {
     for (let index = 0; index < slots; index++) {
       const handle = await tryLock(join(directory, `slot-${index}`));

@@ -62,9 +62,13 @@ export async function transferFiles(
   const protect = heldMounts.map((mount) => `--filter=P ${mount.replace(/\/+$/, '')}/***`);
   // Files the operator newly excluded are purged as asked: room is made for them in both limits.
   const filter = filterFingerprint(attemptPlan);
-  const excludedPurge = purgeToCount(baseline, filter, allowShrink)
-    ? await countExcludedInCopy(attemptPlan, destination, protect)
+  // A count that fails leaves both limits as they were (the guard may then hold, never delete more) and the
+  // baseline's fingerprint in place, so that the next run counts again.
+  const counted = purgeToCount(baseline, filter, allowShrink)
+    ? await countExcludedInCopy(attemptPlan, destination, protect).catch(() => null)
     : undefined;
+  const excludedPurge = counted ?? undefined;
+  const recordedFilter = counted === null ? baseline?.filter : filter;
   const maxDelete = maxDeleteFor(baseline, guards, allowShrink, excludedPurge);
   const guardArgs = [...(maxDelete !== undefined ? [`--max-delete=${maxDelete}`] : []), ...protect];
 
@@ -153,7 +157,7 @@ export async function transferFiles(
       ...(maxDelete !== undefined ? { maxDelete } : {}),
       heldMounts,
       deletionsHeld: outcome === 'deletions-held',
-      filter,
+      ...(recordedFilter ? { filter: recordedFilter } : {}),
       ...(excludedPurge?.entries ? { excludedPurge } : {}),
     };
     const shrunk = shrinkReason(
