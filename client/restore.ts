@@ -14,10 +14,11 @@ import {
   type RestoreSummary,
 } from '../domain/restore.js';
 import type { TransferProgress } from '../domain/backup.js';
-import { resolveHost, resolveServer, resolveTemporal } from '../inventory/resolve.js';
+import { resolveHost, resolveServer } from '../inventory/resolve.js';
+import { resolveTemporal } from '../temporal/settings.js';
 import type { Inventory } from '../inventory/schema.js';
 import { restoreProgressQuery } from '../workflows/restore-host.js';
-import { connectClient } from '../inventory/temporal-connection.js';
+import { connectClient } from '../temporal/connection.js';
 import { watchForWorker } from './worker-check.js';
 
 export interface RestoreOptions {

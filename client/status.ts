@@ -6,9 +6,10 @@
 import { formatDuration, parseDuration } from '../domain/duration.js';
 import { TidemarkError } from '../domain/errors.js';
 import type { Inventory } from '../inventory/schema.js';
-import { resolveHost, resolveTemporal } from '../inventory/resolve.js';
+import { resolveHost } from '../inventory/resolve.js';
+import { resolveTemporal } from '../temporal/settings.js';
 import { loadHostSources } from '../inventory/sources.js';
-import { connectClient } from '../inventory/temporal-connection.js';
+import { connectClient } from '../temporal/connection.js';
 import { hostServerPairs } from '../fleet/pairs.js';
 import { collectFleetStatus } from '../fleet/status.js';
 import { fleetVerdict, nagiosLine, verdictExitCode, type PairStatus } from '../fleet/verdict.js';

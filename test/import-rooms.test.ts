@@ -54,7 +54,7 @@ test('client/ and worker/ import nothing from activities/, except the worker reg
 test('activities/ import nothing from client/ or worker/; inventory/ nothing from notify/', async () => {
   assert.equal(await allowed('activities', '../client/temporal.js'), false);
   assert.equal(await allowed('activities', '../worker/log.js'), false);
-  assert.equal(await allowed('activities', '../inventory/temporal-connection.js'), true);
+  assert.equal(await allowed('activities', '../temporal/connection.js'), true);
   assert.equal(await allowed('inventory', '../notify/schema.js'), false);
   assert.equal(await allowed('notify', '../inventory/notify-schema.js'), true);
   const [message] = await restrictedImports(
