@@ -43,8 +43,8 @@ export const rooms = {
   workflows: ['domain'],
   worker: ['domain', 'inventory', 'pool', 'notify', 'activities', 'temporal'],
   fleet: ['domain', 'inventory', 'schedule', 'temporal'],
-  web: ['domain', 'inventory', 'pool', 'notify', 'schedule', 'workflows', 'worker', 'fleet', 'temporal'],
-  client: ['domain', 'inventory', 'pool', 'notify', 'schedule', 'workflows', 'worker', 'fleet', 'web', 'temporal'],
+  web: ['domain', 'inventory', 'pool', 'notify', 'schedule', 'worker', 'fleet', 'temporal'],
+  client: ['domain', 'inventory', 'pool', 'notify', 'schedule', 'worker', 'fleet', 'web', 'temporal'],
 };
 
 /** The one file of an allowed folder a room may import: the entry point, not the internals. */

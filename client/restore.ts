@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { defaultPayloadConverter, WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { ExitCode, TidemarkError } from '../domain/errors.js';
-import { controlTaskQueue, runUrl } from '../domain/names.js';
+import { controlTaskQueue, restoreProgressQueryName, runUrl } from '../domain/names.js';
 import {
   restoreInputProblems,
   restoreWorkflowId,
@@ -17,7 +17,6 @@ import type { TransferProgress } from '../domain/backup.js';
 import { resolveHost, resolveServer } from '../inventory/resolve.js';
 import { resolveTemporal } from '../temporal/settings.js';
 import type { Inventory } from '../inventory/schema.js';
-import { restoreProgressQuery } from '../workflows/restore-host.js';
 import { connectClient } from '../temporal/connection.js';
 import { watchForWorker } from './worker-check.js';
 
@@ -176,9 +175,12 @@ async function followRestore(client: Client, workflowId: string, runId: string):
 }
 
 async function describe(handle: ReturnType<Client['workflow']['getHandle']>): Promise<string> {
-  const [progress, description] = await Promise.all([handle.query(restoreProgressQuery), handle.describe()]);
-  const parts = [`${handle.workflowId}: ${(progress as RestoreProgress).phase}`];
-  if ((progress as RestoreProgress).snapshot) parts.push((progress as RestoreProgress).snapshot!);
+  const [progress, description] = await Promise.all([
+    handle.query<RestoreProgress>(restoreProgressQueryName),
+    handle.describe(),
+  ]);
+  const parts = [`${handle.workflowId}: ${progress.phase}`];
+  if (progress.snapshot) parts.push(progress.snapshot);
   for (const activity of description.raw.pendingActivities ?? []) {
     const payload = activity.heartbeatDetails?.payloads?.[0];
     const copy = payload ? defaultPayloadConverter.fromPayload<TransferProgress>(payload) : undefined;
