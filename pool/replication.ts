@@ -54,6 +54,13 @@ export async function markReceived(dataset: string, source: string, received: re
   for (const name of received) await zfs(['set', `${replicaOriginProperty}=${source}`, `${dataset}@${name}`]);
 }
 
+/** User property on a replica's dataset: the bytes its newest replication sent (the worker's metrics). */
+export const replicaSentProperty = 'tidemark:replica-sent';
+
+export async function recordReplicaSent(dataset: string, bytes: number): Promise<void> {
+  await zfs(['set', `${replicaSentProperty}=${bytes}`, dataset]);
+}
+
 /** The server a dataset's copy is replicated from, or undefined for one this server pulls itself. */
 export async function replicaOrigin(dataset: string): Promise<string | undefined> {
   const result = await runPoolTool('zfs', ['get', '-H', '-o', 'value,source', replicaOriginProperty, dataset]);
