@@ -388,7 +388,7 @@ async function replicationRunIds(): Promise<string[]> {
   return ids;
 }
 
-test("replicateFrom of the host's group, then of the host, wins over the server's; --explain names where from", async () => {
+test("replicateFrom of the host's group, then of the host, wins over the server's; --explain names where from; a replica switched to pulling keeps its snapshots", async () => {
   // The group names the source; the server's own replicateFrom is gone.
   editInventory(rig, (inventory) => {
     delete inventory.servers[target].replicateFrom;
@@ -416,4 +416,17 @@ test("replicateFrom of the host's group, then of the host, wins over the server'
   const runs = await replicationRunIds();
   await backup();
   assert.deepEqual(await replicationRunIds(), runs, 'a backup of a host with replicateFrom: false replicates nothing');
+
+  // The target now pulls the host itself into the replica's dataset: its snapshots stay, the run says so once.
+  const before = await snapshotsOf(targetDataset);
+  const switched = await targetRun();
+  assert.equal(switched.status, 'WARNING', switched.message);
+  assert.match(switched.message, new RegExp(`replicated from ${rig.server}.*pulled here from now on`));
+  const after = await snapshotsOf(targetDataset);
+  assert.deepEqual(after.slice(0, before.length), before);
+  assert.equal(after.length, before.length + 1);
+  assert.equal(await property('readonly', targetDataset), 'off');
+  await assertSameTree(after.at(-1)!);
+  const next = await targetRun();
+  assert.equal(next.status, 'SUCCESS', next.message);
 });
