@@ -419,6 +419,7 @@ test("replicateFrom of the host's group, then of the host, wins over the server'
 
   // The target now pulls the host itself into the replica's dataset: its snapshots stay, the run says so once.
   const before = await snapshotsOf(targetDataset);
+  writeFileSync(join(rig.source, 'etc', 'pulled-by-the-target.conf'), 'pulled\n');
   const switched = await targetRun();
   assert.equal(switched.status, 'WARNING', switched.message);
   assert.match(switched.message, new RegExp(`replicated from ${rig.server}.*pulled here from now on`));
@@ -426,7 +427,11 @@ test("replicateFrom of the host's group, then of the host, wins over the server'
   assert.deepEqual(after.slice(0, before.length), before);
   assert.equal(after.length, before.length + 1);
   assert.equal(await property('readonly', targetDataset), 'off');
-  await assertSameTree(after.at(-1)!);
+  const pulled = await withSnapshotClone(targetDataset, after.at(-1)!, (path) =>
+    // The copy holds the host's paths whole: the rig's source tree sits under its own absolute path.
+    readFile(join(path, rig.source, 'etc', 'pulled-by-the-target.conf'), 'utf8'),
+  );
+  assert.equal(pulled, 'pulled\n');
   const next = await targetRun();
   assert.equal(next.status, 'SUCCESS', next.message);
 });
