@@ -181,10 +181,12 @@ export function createActivities(deps: ActivityDeps) {
       return inTransferSlot(scope, () => sendReplica(deps.inventoryPath, send));
     },
     finishReplicaTarget: (input: unknown) => {
-      const after = recordField(input, 'finishReplicaTarget input').after;
+      const { after, bytesSent } = recordField(input, 'finishReplicaTarget input');
       return finishReplicaTarget(deps.inventoryPath, {
         ...replicaInputOf(scope, input, 'target'),
         after: after === null ? null : zfsSnapshotNameField(after, 'after'),
+        // A figure for the metrics only: anything but a byte count is left out.
+        ...(Number.isSafeInteger(bytesSent) && (bytesSent as number) >= 0 ? { bytesSent: bytesSent as number } : {}),
       });
     },
     setAsideDiverged: (input: unknown) => {

@@ -11,7 +11,8 @@ import type { BackupInput, BackupStatus, BackupSummary } from '../domain/backup.
 import type { NotificationResult, OutcomeRecord } from '../domain/notify.js';
 import { keptInventory } from '../inventory/kept-inventory.js';
 import { logRunEnd, type RunLog } from './run-log.js';
-import { resolveGuards, resolveMonitoring, resolveTemporal } from '../inventory/resolve.js';
+import { resolveGuards, resolveMonitoring } from '../inventory/resolve.js';
+import { resolveTemporal } from '../temporal/settings.js';
 import type { Inventory } from '../inventory/schema.js';
 import { sendHealthchecks, sendPing } from '../notify/healthchecks.js';
 import { sendIcinga } from '../notify/icinga.js';

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { ExitCode, TidemarkError } from '../domain/errors.js';
-import { controlTaskQueue, runUrl } from '../domain/names.js';
+import { controlTaskQueue, restoreProgressQueryName, runUrl } from '../domain/names.js';
 import {
   restoreInputProblems,
   restoreWorkflowId,
@@ -13,10 +13,10 @@ import {
   type RestoreProgress,
   type RestoreSummary,
 } from '../domain/restore.js';
-import { resolveHost, resolveServer, resolveTemporal } from '../inventory/resolve.js';
+import { resolveHost, resolveServer } from '../inventory/resolve.js';
+import { resolveTemporal } from '../temporal/settings.js';
 import type { Inventory } from '../inventory/schema.js';
-import { restoreProgressQuery } from '../workflows/restore-host.js';
-import { connectClient } from '../inventory/temporal-connection.js';
+import { connectClient } from '../temporal/connection.js';
 import { followRun } from './follow-run.js';
 import { formatTransfer, movingTransfer } from './transfer-progress.js';
 import { watchForWorker } from './worker-check.js';
@@ -157,7 +157,7 @@ async function followRestore(client: Client, workflowId: string, runId: string):
   const handle = client.workflow.getHandle(workflowId, runId);
   return followRun<RestoreProgress, RestoreSummary>(
     handle,
-    () => handle.query(restoreProgressQuery),
+    () => handle.query<RestoreProgress>(restoreProgressQueryName),
     (progress, description) => {
       const parts = [`${handle.workflowId}: ${progress.phase}`];
       if (progress.snapshot) parts.push(progress.snapshot);

@@ -18,6 +18,10 @@ import { backupScheduleId } from '../schedule/desired.js';
 import { listOwnedSchedules, mapLimit } from '../schedule/reconcile.js';
 import type { HostServerPair } from './pairs.js';
 import { defaultStaleness, judgePair, type PairStatus, type RunRecord } from './verdict.js';
+import { replicaOfPair } from './replica-status.js';
+import { quote } from './visibility-query.js';
+
+export { quote } from './visibility-query.js';
 
 /** Recent runs looked at per pair; the newest SUCCESS is fetched separately when none is among them. */
 const recentRuns = 10;
@@ -77,7 +81,8 @@ export async function collectFleetStatus(
       ...(escalation !== undefined ? { escalation } : {}),
     });
     const runs = [...found.runs].sort((a, b) => b.startedAt.getTime() - a.startedAt.getTime());
-    return { status, runs };
+    const notDueYet = found.runs.length === 0 && firstDueAt !== undefined && firstDueAt > now;
+    return { status: await replicaOfPair(client, inventory, status, { now, notDueYet }), runs };
   });
 }
 
@@ -207,9 +212,4 @@ export function runRecord(execution: WorkflowExecutionInfo): RunRecord {
     ...(execution.closeTime ? { closedAt: execution.closeTime } : {}),
     ...(bytes !== undefined ? { bytes } : {}),
   };
-}
-
-/** A visibility query string literal (inventory names have no quotes, but never trust that here). */
-export function quote(value: string): string {
-  return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
 }

@@ -6,6 +6,7 @@
 // PAUSED and why, and goes stale like any other. Pure: the runs come from Temporal visibility.
 import { formatDuration } from '../domain/duration.js';
 import type { RunStatus } from '../domain/search-attributes.js';
+import type { ReplicaStatus } from './replica-verdict.js';
 
 /** One run as visibility reports it. */
 export interface RunRecord {
@@ -41,6 +42,9 @@ export interface PairStatus {
   reasons: string[];
   /** The pair's schedule is paused: the note saying why (absent: not paused). */
   paused?: string;
+  /** The server takes the host's copy by replication: the replica's lag and verdict (fleet/replica-verdict.ts),
+   * already folded into `verdict` and `reasons`. */
+  replica?: ReplicaStatus;
 }
 
 export interface JudgeInput {
@@ -153,6 +157,21 @@ export function nagiosLine(pairs: PairStatus[], staleMs?: number): string {
     `critical=${count('CRITICAL')};;;0;${pairs.length}`,
     `never=${never};;;0;${pairs.length}`,
     `oldest_success_age=${oldest};${staleMs === undefined ? '' : Math.round(staleMs / 1000)};;0`,
+    ...replicaPerfdata(pairs),
   ];
   return `TIDEMARK ${verdict}: ${text.replaceAll('|', '/')} | ${perfdata.join(' ')}`;
+}
+
+/** Per replica (fleet/replica-verdict.ts): its lag with the WARNING and CRITICAL thresholds, and the bytes the
+ * newest replication sent; "U" when never replicated. Nothing for fleets without replication. */
+function replicaPerfdata(pairs: PairStatus[]): string[] {
+  const seconds = (ms: number | undefined) => (ms === undefined ? '' : String(Math.round(ms / 1000)));
+  return pairs.flatMap(({ host, server, replica }) => {
+    if (!replica) return [];
+    const lag = replica.lagMs === null ? 'U' : `${seconds(replica.lagMs)}s`;
+    return [
+      `'replica_lag_${host}@${server}'=${lag};${seconds(replica.warningAfterMs)};${seconds(replica.criticalAfterMs)};0`,
+      `'replica_sent_${host}@${server}'=${replica.bytesSent === null ? 'U' : `${replica.bytesSent}B`};;;0`,
+    ];
+  });
 }

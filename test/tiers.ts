@@ -33,6 +33,8 @@ export const testFiles: Readonly<Record<string, TestFileSpec>> = {
   'netbox-outage': { tier: 'unit' },
   'notify-state': { tier: 'unit' },
   patches: { tier: 'unit' },
+  'replica-verdict': { tier: 'unit' },
+  'replication-domain': { tier: 'unit' },
   'restore-domain': { tier: 'unit' },
   'retention-inventory': { tier: 'unit' },
   'retention-outcome': { tier: 'unit' },

@@ -9,8 +9,9 @@ import { controlTaskQueue, serverTaskQueue, transferTaskQueue } from '../domain/
 import { deprecationWarnings } from '../inventory/deprecations.js';
 import { keptInventory } from '../inventory/kept-inventory.js';
 import { sendInventoryWarningsTo } from '../inventory/load.js';
-import { resolveMonitoring, resolveTemporal, serverEntry as findServer } from '../inventory/resolve.js';
-import { describeConnection } from '../inventory/temporal.js';
+import { resolveMonitoring, serverEntry as findServer } from '../inventory/resolve.js';
+import { resolveTemporal } from '../temporal/settings.js';
+import { describeConnection } from '../temporal/settings.js';
 import { prepareMetrics } from './metrics.js';
 import { workflowBundlePath, workflowsPath } from './bundle.js';
 import { TidemarkError } from '../domain/errors.js';
@@ -18,7 +19,7 @@ import { noteSecretVariables } from '../inventory/child-env.js';
 import { checkRsyncVersion } from './rsync-version.js';
 import { beatWhileRunning } from './liveness.js';
 import { logLevels, sdkLogger, tidemarkLog } from './log.js';
-import { connectionOptions, temporalUnavailable } from '../inventory/temporal-connection.js';
+import { connectionOptions, temporalUnavailable } from '../temporal/connection.js';
 import { missingSearchAttributes } from '../domain/search-attributes.js';
 
 export interface WorkerOptions {
