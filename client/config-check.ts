@@ -4,7 +4,13 @@ import type { Inventory } from '../inventory/schema.js';
 import { deprecationWarnings } from '../inventory/deprecations.js';
 import { NetboxError } from '../inventory/netbox.js';
 import { loadHostSources, type SourcedInventory } from '../inventory/sources.js';
-import { resolveHost, resolveSchedule, resolveTimeZones, resolveMonitoring, resolveRetention } from '../inventory/resolve.js';
+import {
+  resolveHost,
+  resolveSchedule,
+  resolveTimeZones,
+  resolveMonitoring,
+  resolveRetention,
+} from '../inventory/resolve.js';
 import { resolveTemporal } from '../temporal/settings.js';
 import { describeConnection } from '../temporal/settings.js';
 import { resolveNotifyTargets } from '../notify/targets.js';
