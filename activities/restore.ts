@@ -20,7 +20,7 @@ import {
 import type { TransferProgress } from '../domain/backup.js';
 import { printable } from '../domain/printable.js';
 import { classifyRsyncExit } from '../domain/rsync-exit.js';
-import { lastProgress, parseStats } from '../domain/rsync-output.js';
+import { advanceProgress, parseStats } from '../domain/rsync-output.js';
 import { startChild } from '../inventory/child-process.js';
 import { keptInventory } from '../inventory/kept-inventory.js';
 import { resolveHost, resolveServer, resolveSsh } from '../inventory/resolve.js';
@@ -268,7 +268,7 @@ export async function restoreFiles(
       return;
     }
     stdoutTail = (stdoutTail + text).slice(-stdoutTailChars);
-    progress = lastProgress(stdoutTail) ?? progress;
+    progress = advanceProgress(progress, stdoutTail);
   });
   const stderrLines: string[] = [];
   child.stderr?.on('data', (chunk: Buffer | string) => {

@@ -3,11 +3,20 @@
 import { Context } from '@temporalio/activity';
 import { activityFailure } from '../domain/failures.js';
 import type { BackupPlan, TransferGuard, TransferProgress, TransferResult } from '../domain/backup.js';
-import { defaultGuards, maxDeleteFor, missingMounts, shrinkReason, type Baseline } from '../domain/guards.js';
+import {
+  baselineWithoutPurge,
+  defaultGuards,
+  maxDeleteFor,
+  missingMounts,
+  purgeToCount,
+  shrinkReason,
+  type Baseline,
+} from '../domain/guards.js';
+import { countExcludedInCopy, filterFingerprint } from './excluded-purge.js';
 import { rsyncArgs, rsyncFilterInput } from '../domain/rsync-args.js';
 import { printable } from '../domain/printable.js';
 import { classifyRsyncExit } from '../domain/rsync-exit.js';
-import { lastProgress, parseStats } from '../domain/rsync-output.js';
+import { advanceProgress, parseStats } from '../domain/rsync-output.js';
 import { startChild } from '../inventory/child-process.js';
 import { closeSshMaster } from './ssh-master.js';
 import {
@@ -44,15 +53,22 @@ export async function transferFiles(
 
   const guards = plan.guards ?? defaultGuards;
   const allowShrink = plan.allowShrink ?? false;
-  const maxDelete = maxDeleteFor(baseline, guards, allowShrink);
   const heldMounts =
     plan.hostSteps?.selection.mode === 'mounts' ? missingMounts(baseline, attemptPlan.paths, allowShrink) : [];
   // Protect rules keep the copy of a filesystem that is not mounted this time (its empty mount point
   // would otherwise be mirrored with --delete).
-  const guardArgs = [
-    ...(maxDelete !== undefined ? [`--max-delete=${maxDelete}`] : []),
-    ...heldMounts.map((mount) => `--filter=P ${mount.replace(/\/+$/, '')}/***`),
-  ];
+  const protect = heldMounts.map((mount) => `--filter=P ${mount.replace(/\/+$/, '')}/***`);
+  // Files the operator newly excluded are purged as asked: room is made for them in both limits.
+  const filter = filterFingerprint(attemptPlan);
+  // A count that fails leaves both limits as they were (the guard may then hold, never delete more) and the
+  // baseline's fingerprint in place, so that the next run counts again.
+  const counted = purgeToCount(baseline, filter, allowShrink)
+    ? await countExcludedInCopy(attemptPlan, destination, protect).catch(() => null)
+    : undefined;
+  const excludedPurge = counted ?? undefined;
+  const recordedFilter = counted === null ? baseline?.filter : filter;
+  const maxDelete = maxDeleteFor(baseline, guards, allowShrink, excludedPurge);
+  const guardArgs = [...(maxDelete !== undefined ? [`--max-delete=${maxDelete}`] : []), ...protect];
 
   let progress: TransferProgress = { bytes: 0, percent: 0, filesTransferred: 0, rate: '' };
   // Exclude and allow-list rules for --exclude-from=- (a string input: execa closes stdin after it).
@@ -69,7 +85,7 @@ export async function transferFiles(
   let stdoutTail = '';
   child.stdout?.on('data', (chunk: Buffer | string) => {
     stdoutTail = (stdoutTail + chunk.toString()).slice(-stdoutTailChars);
-    progress = lastProgress(stdoutTail) ?? progress;
+    progress = advanceProgress(progress, stdoutTail);
   });
   const stderrLines: string[] = [];
   let stderrRest = '';
@@ -128,12 +144,19 @@ export async function transferFiles(
       ...(maxDelete !== undefined ? { maxDelete } : {}),
       heldMounts,
       deletionsHeld: outcome === 'deletions-held',
+      ...(recordedFilter ? { filter: recordedFilter } : {}),
+      ...(excludedPurge?.entries ? { excludedPurge } : {}),
     };
-    const shrunk = shrinkReason(baseline, { files: stats.filesTotal, bytes: stats.bytesTotal }, guards, allowShrink);
+    const shrunk = shrinkReason(
+      baseline && baselineWithoutPurge(baseline, excludedPurge),
+      { files: stats.filesTotal, bytes: stats.bytesTotal },
+      guards,
+      allowShrink,
+    );
     const suspect = [
       ...(guard.deletionsHeld
         ? [
-            `shrink held: rsync stopped deleting at --max-delete=${maxDelete} (guards.maxDeletePercent ${guards.maxDeletePercent}% of ${baseline?.files} files)`,
+            `shrink held: rsync stopped deleting at --max-delete=${maxDelete} (guards.maxDeletePercent ${guards.maxDeletePercent}% of ${baseline?.files} files${excludedPurge?.entries ? `, plus ${excludedPurge.entries} newly excluded` : ''})`,
           ]
         : []),
       ...(shrunk ? [shrunk] : []),

@@ -241,6 +241,11 @@ const guardsSchema = z
     partialRunsBeforeFailed: integerRange(1, 1000)
       .optional()
       .describe('Partial runs in a row reported to monitoring as FAILED. Default 3.'),
+    heldRunsBeforeFailed: integerRange(1, 1000)
+      .optional()
+      .describe(
+        'Runs in a row held back by the same guard (shrink held or suspect, a filesystem not mounted) reported to monitoring and `status` as FAILED/CRITICAL. Default 3.',
+      ),
   })
   .strict();
 
@@ -405,6 +410,15 @@ const hostSettingsShape = {
 /** What a group may set: anything a host can, besides its address (inventory/groups.ts merges it). */
 const groupSettingsShape = {
   ...hostSettingsShape,
+  replicateFrom: z
+    .union([nameSchema, z.literal(false)], {
+      error:
+        'expected the name of the server that pulls this host (its other servers take their copies from it by ZFS replication), or false (every server pulls the host itself)',
+    })
+    .optional()
+    .describe(
+      "This host's copy is pulled by this server and its other servers take theirs from it by ZFS replication; false: every server pulls the host itself. Over the servers' own `servers.<name>.replicateFrom` (host > group > server; docs/how-to/off-site-copies.md).",
+    ),
   notify: notifyListSchema
     .optional()
     .describe(
@@ -520,6 +534,16 @@ const serverSchema = z
         retention: retentionSchema
           .optional()
           .describe("The retention of the replicas on this server, instead of the hosts' own (it may keep longer)."),
+        staleAfter: multipleSchema
+          .optional()
+          .describe(
+            "`tidemark status` and the console: WARNING when a host's newest replicated snapshot here is older than this many of the host's schedule intervals. Default: the pair's own staleAfter (2).",
+          ),
+        criticalAfter: multipleSchema
+          .optional()
+          .describe(
+            "`tidemark status` and the console: CRITICAL when a host's newest replicated snapshot here is older than this many of the host's schedule intervals. Default: the pair's own criticalAfter (4).",
+          ),
       })
       .strict()
       .optional()
