@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { BackupPlan } from '../domain/backup.js';
 import type { ExcludedPurge } from '../domain/guards.js';
 import { rsyncFilterInput } from '../domain/rsync-args.js';
-import { startChild } from '../inventory/child-process.js';
+import { startChild } from '../subprocess/runner.js';
 
 /** A short fingerprint of the run's filter rules, recorded on the snapshot: the next run counts the purge
  * only when its rules differ. */

@@ -10,7 +10,7 @@ import { sshArgv } from '../domain/rsync-args.js';
 import { loadInventory } from '../inventory/load.js';
 import { resolveReplication, type ResolvedReplication } from '../inventory/replication.js';
 import { listReplicaSnapshots, setReplicationBase } from '../pool/replication.js';
-import { startChild } from '../inventory/child-process.js';
+import { startChild } from '../subprocess/runner.js';
 import { sshRefusal } from './ssh-failure.js';
 import { failIfInventoryError } from './replicate-target.js';
 
@@ -69,7 +69,7 @@ async function pipeToTarget(resolved: ResolvedReplication, sendArgs: string[], r
   const context = Context.current();
   const plan = { ssh: resolved.ssh, source: { ...resolved.login, sudo: false } };
   const [, ...sshRest] = sshArgv(plan, receiveCommand(resolved.targetDataset, resumable));
-  // inventory/child-process.ts: each in its own process group under --pdeathsig (a dying worker takes them
+  // subprocess/runner.ts: each in its own process group under --pdeathsig (a dying worker takes them
   // along), the cleaned environment, both stopped on cancel.
   const streams = { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: false } as const;
   const signal = context.cancellationSignal;

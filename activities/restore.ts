@@ -21,7 +21,7 @@ import type { TransferProgress } from '../domain/backup.js';
 import { printable } from '../domain/printable.js';
 import { classifyRsyncExit } from '../domain/rsync-exit.js';
 import { advanceProgress, parseStats } from '../domain/rsync-output.js';
-import { startChild } from '../inventory/child-process.js';
+import { startChild } from '../subprocess/runner.js';
 import { keptInventory } from '../inventory/kept-inventory.js';
 import { resolveHost, resolveServer, resolveSsh } from '../inventory/resolve.js';
 import { lookupBeneath } from '../pool/beneath.js';
@@ -241,7 +241,7 @@ export async function restoreFiles(
   const started = Date.now();
   const cancelSignal = restoreRun.signal;
   let progress = { bytes: 0, percent: 0, filesTransferred: 0, rate: '' };
-  // inventory/child-process.ts: rsync dies with the worker (even SIGKILL), so a dead worker leaves no reader
+  // subprocess/runner.ts: rsync dies with the worker (even SIGKILL), so a dead worker leaves no reader
   // of the clone behind; its process group (ssh included) is stopped as one on cancel; the cleaned
   // environment (no RSYNC_OLD_ARGS, no secrets) and --secluded-args, as the backup's rsync.
   const run = startChild('rsync', restoreRsyncArgs(plan, view.root), {

@@ -2,7 +2,7 @@
 // overlaps the pool's work, closed by the transfer, its last user.
 import type { BackupPlan } from '../domain/backup.js';
 import { closeMasterCommand, openMasterCommand } from '../domain/rsync-args.js';
-import { startChild } from '../inventory/child-process.js';
+import { startChild } from '../subprocess/runner.js';
 
 /** How long the dataset step waits for the login at most; a slower host is left to the probe. */
 const openWaitMs = 15_000;

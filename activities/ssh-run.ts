@@ -6,7 +6,7 @@ import { activityFailure } from '../domain/failures.js';
 import type { BackupPlan } from '../domain/backup.js';
 import { sshArgv } from '../domain/rsync-args.js';
 import { sshRefusal } from './ssh-failure.js';
-import { startChild } from '../inventory/child-process.js';
+import { startChild } from '../subprocess/runner.js';
 
 const heartbeatEveryMs = 1_000;
 const outputLimit = 4 * 1024 * 1024;

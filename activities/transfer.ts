@@ -17,7 +17,7 @@ import { rsyncArgs, rsyncFilterInput } from '../domain/rsync-args.js';
 import { printable } from '../domain/printable.js';
 import { classifyRsyncExit } from '../domain/rsync-exit.js';
 import { advanceProgress, parseStats } from '../domain/rsync-output.js';
-import { startChild } from '../inventory/child-process.js';
+import { startChild } from '../subprocess/runner.js';
 import { closeSshMaster } from './ssh-master.js';
 import {
   currentBootId,
@@ -72,7 +72,7 @@ export async function transferFiles(
 
   let progress: TransferProgress = { bytes: 0, percent: 0, filesTransferred: 0, rate: '' };
   // Exclude and allow-list rules for --exclude-from=- (a string input: execa closes stdin after it).
-  // inventory/child-process.ts: own process group under --pdeathsig, cleaned environment, --secluded-args.
+  // subprocess/runner.ts: own process group under --pdeathsig, cleaned environment, --secluded-args.
   const filterInput = rsyncFilterInput(attemptPlan);
   const run = startChild('rsync', [...guardArgs, ...rsyncArgs(attemptPlan, destination)], {
     signal: context.cancellationSignal,

@@ -3,7 +3,7 @@
 // `xargs -0`, so any byte a Linux name may hold (spaces, quotes, newlines, non-UTF-8) is passed as-is
 // and nothing in a name can be read as shell syntax. Output records are NUL-terminated for the same reason.
 import { sshArgv } from '../domain/rsync-args.js';
-import { startChild } from '../inventory/child-process.js';
+import { startChild } from '../subprocess/runner.js';
 import type { BackupPlan } from '../domain/backup.js';
 
 /** The ssh settings and login of the host being verified (a backup plan's fields of the same name). */

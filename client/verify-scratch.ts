@@ -2,7 +2,7 @@
 // directory with rsync, then checked against the snapshot (content, size, mtime). Proves that the copy can
 // be got back, not only that it is there. ACLs and xattrs are left out: the scratch filesystem (often a
 // tmpfs) may not hold them, and a drill must not cry wolf; the restore tests prove those.
-import { startChild } from '../inventory/child-process.js';
+import { startChild } from '../subprocess/runner.js';
 import { mkdtemp, lstat, rm, statfs } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

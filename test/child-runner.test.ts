@@ -1,4 +1,4 @@
-// One child-process runner (inventory/child-process.ts) for rsync, ssh and zfs send. Issue 20: the rsync
+// One child-process runner (subprocess/runner.ts) for rsync, ssh and zfs send. Issue 20: the rsync
 // and ssh children were spawned in several places that had drifted apart (the restore's rsync ran with the
 // worker's whole environment and without --secluded-args). Here: nothing else spawns them, and a restore
 // pushed to a host runs with the cleaned environment and keeps its target off the remote command line
@@ -10,7 +10,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { restoreFiles, type RestoreRun } from '../activities/restore.js';
-import { childArgv, startChild } from '../inventory/child-process.js';
+import { childArgv, startChild } from '../subprocess/runner.js';
 import type { RestorePlan } from '../domain/restore.js';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
@@ -26,6 +26,7 @@ const rooms = [
   'fleet',
   'domain',
   'temporal',
+  'subprocess',
 ].filter((room) => existsSync(join(repo, room)));
 /** The rsync version check runs `rsync --version` with no host: not a transfer. */
 const allowed = new Map([['worker/rsync-version.ts', /execa\(rsync, \['--version'\]/]]);
@@ -36,12 +37,12 @@ function sources(dir: string): string[] {
   );
 }
 
-test('rsync, ssh and zfs send are started only by inventory/child-process.ts', () => {
+test('rsync, ssh and zfs send are started only by subprocess/runner.ts', () => {
   const spawnOfChild =
     /\b(execa|spawn|execFile|execFileSync|spawnSync)\(\s*('setpriv'|'rsync'|'ssh'|ssh!?\b|rsync\b|command\b)/;
   const offenders = rooms
     .flatMap(sources)
-    .filter((file) => file !== join('inventory', 'child-process.ts'))
+    .filter((file) => file !== join('subprocess', 'runner.ts'))
     .filter((file) => {
       const text = readFileSync(join(repo, file), 'utf8');
       if (!spawnOfChild.test(text)) return false;

@@ -15,7 +15,7 @@ import { describeConnection } from '../temporal/settings.js';
 import { prepareMetrics } from './metrics.js';
 import { workflowBundlePath, workflowsPath } from './bundle.js';
 import { TidemarkError } from '../domain/errors.js';
-import { noteSecretVariables } from '../inventory/child-env.js';
+import { noteSecretVariables } from '../subprocess/environment.js';
 import { checkRsyncVersion } from './rsync-version.js';
 import { beatWhileRunning } from './liveness.js';
 import { logLevels, sdkLogger, tidemarkLog } from './log.js';

@@ -1,10 +1,10 @@
 // The one place the worker and the CLI start rsync, ssh and zfs send (test/child-runner.test.ts fails on a
 // spawn of them anywhere else). Every child gets the same treatment: the cleaned environment (no
-// RSYNC_OLD_ARGS, no secrets: child-env.ts), rsync always with --secluded-args, its own process group under
+// RSYNC_OLD_ARGS, no secrets: environment.ts), rsync always with --secluded-args, its own process group under
 // `setpriv --pdeathsig SIGKILL` (a dying worker takes rsync along, and ssh follows on end-of-file), and a
 // timeout or an abort stopping the whole group: SIGTERM, then SIGKILL after a grace.
 import { execa, type Options, type ResultPromise } from 'execa';
-import { rsyncEnvironment } from './child-env.js';
+import { rsyncEnvironment } from './environment.js';
 
 export type ChildCommand = 'rsync' | 'ssh' | 'zfs';
 
