@@ -5,6 +5,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { backupWorkflowId } from '../domain/names.js';
+import { waitFor } from '../devenv/process.js';
 import { createRig, type Rig } from './helpers/rig.js';
 
 /** "HH:MM" in UTC, `minutes` from now. */
@@ -33,13 +34,23 @@ test(
   async () => {
     await rig.host.stop();
     const run = rig.cli(['start-backup', '--host', rig.hostName, '--wait'], { timeoutMs: 280_000 });
-    // The host comes back long before the window ends: only the blackout keeps the retry waiting.
-    await new Promise((resolve) => setTimeout(resolve, 5_000));
+    // The host comes back once the first probe has failed (not after a fixed pause: on a loaded machine the
+    // run may reach its probe only after it), long before the window ends: only the blackout keeps the
+    // retry waiting.
+    const handle = rig.client.workflow.getHandle(backupWorkflowId(rig.hostName, rig.server));
+    await waitFor(
+      'the first probe attempt failing',
+      async () =>
+        (await handle.describe()).raw.pendingActivities?.some(
+          (activity) => activity.activityType?.name === 'probeHost' && activity.lastFailure,
+        ) ?? false,
+      120_000,
+    );
     await rig.host.start();
     const result = await run;
     assert.equal(result.exitCode, 0, result.stdout + result.stderr);
 
-    const history = await rig.client.workflow.getHandle(backupWorkflowId(rig.hostName, rig.server)).fetchHistory();
+    const history = await handle.fetchHistory();
     const scheduled = new Set<string>();
     const probeStarts: { attempt: number; at: Date; lastFailure: string }[] = [];
     for (const event of history.events ?? []) {
