@@ -14,7 +14,8 @@ import { escalationIn } from '../domain/notify.js';
 import type { Inventory } from '../inventory/schema.js';
 import { resolveSchedule, resolveStaleness } from '../inventory/resolve.js';
 import { intervalMs } from '../inventory/inventory-checks.js';
-import { backupScheduleId } from '../schedule/desired.js';
+import { backupScheduleId, drillScheduleId } from '../schedule/desired.js';
+import { drillsOfFleet } from './drill-status.js';
 import { listOwnedSchedules, mapLimit } from '../schedule/reconcile.js';
 import type { HostServerPair } from './pairs.js';
 import { defaultStaleness, judgePair, type PairStatus, type RunRecord } from './verdict.js';
@@ -60,6 +61,9 @@ export async function collectFleetStatus(
     ),
   );
   const recent = await recentRunsOfFleet(client, pairs, new Date(now.getTime() - lookbackMs), options.server);
+  const drills = await drillsOfFleet(client, inventory, pairs, (pair) =>
+    firstDue.get(drillScheduleId(pair.host, pair.server)),
+  );
   return mapLimit(pairs, parallelPairs, async (pair) => {
     const seen = recent.get(pairKey(pair)) ?? [];
     // A pair without a success in the window is asked on its own (older runs, or proof of "never").
@@ -79,6 +83,7 @@ export async function collectFleetStatus(
       ...(firstDueAt !== undefined ? { firstDueAt } : {}),
       ...(failure !== undefined ? { failure } : {}),
       ...(escalation !== undefined ? { escalation } : {}),
+      ...(drills.has(pairKey(pair)) ? { drill: drills.get(pairKey(pair))! } : {}),
     });
     const runs = [...found.runs].sort((a, b) => b.startedAt.getTime() - a.startedAt.getTime());
     const notDueYet = found.runs.length === 0 && firstDueAt !== undefined && firstDueAt > now;
