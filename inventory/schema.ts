@@ -415,7 +415,7 @@ const hostSettingsShape = {
   ...stalenessShape,
   verify: verifySchema
     .optional()
-    .describe('Scheduled restore drills: `{ every: "7d", sample: 200 }` (docs/how-to/restore-drills.md). Unset: none.'),
+    .describe('Scheduled restore drills: `{ every: "7d", sample: 200 }` (docs/how-to/verify-drills.md). Unset: none.'),
 };
 
 /** What a group may set: anything a host can, besides its address (inventory/groups.ts merges it). */

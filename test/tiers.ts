@@ -36,6 +36,7 @@ export const testFiles: Readonly<Record<string, TestFileSpec>> = {
   'replica-verdict': { tier: 'unit' },
   'replication-domain': { tier: 'unit' },
   'restore-domain': { tier: 'unit' },
+  'restore-drill-settings': { tier: 'unit' },
   'retention-inventory': { tier: 'unit' },
   'retention-outcome': { tier: 'unit' },
   'retention-table': { tier: 'unit' },
