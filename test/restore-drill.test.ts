@@ -8,20 +8,24 @@ import { lstat, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { ScheduleNotFoundError } from '@temporalio/client';
-import { parse, stringify } from 'yaml';
 import { waitFor } from '../devenv/process.js';
 import { snapshotName } from '../domain/names.js';
 import { statusAttribute } from '../domain/search-attributes.js';
 import type { PairStatus } from '../fleet/verdict.js';
 import type { StateFile } from '../notify/state.js';
 import { zfs } from '../pool/zfs.js';
-import { drillScheduleId } from '../schedule/desired.js';
+import { backupScheduleId, drillScheduleId } from '../schedule/desired.js';
+import { editInventory, setHostSettings } from './helpers/inventory-edit.js';
 import { createRig, type Rig } from './helpers/rig.js';
 
 let rig: Rig;
 
 before(async () => {
   rig = await createRig('drill', { host: { verify: { every: '1d', sample: 50 } } });
+  // No sync-inventory schedule on the shared dev server: only this rig's schedules are under test.
+  editInventory(rig, (inventory) => {
+    inventory.sync = { enabled: false };
+  });
   mkdirSync(rig.source, { recursive: true });
   writeFileSync(join(rig.source, 'kept.txt'), 'a file the drill compares\n');
   writeFileSync(join(rig.source, 'other.txt'), 'and another\n');
@@ -30,10 +34,11 @@ before(async () => {
   assert.equal(run.exitCode, 0, run.stderr + run.stdout);
 });
 after(async () => {
-  await rig?.client.schedule
-    .getHandle(drillScheduleId(rig.hostName, rig.server))
-    .delete()
-    .catch(() => undefined);
+  for (const id of [drillScheduleId(rig.hostName, rig.server), backupScheduleId(rig.hostName, rig.server)])
+    await rig?.client.schedule
+      .getHandle(id)
+      .delete()
+      .catch(() => undefined);
   await rig?.close();
 });
 
@@ -116,9 +121,7 @@ test('a drill that finds the copy differing from the host fails, and status says
 });
 
 test('verify unset: sync removes the drill schedule', async () => {
-  const inventory = parse(readFileSync(rig.inventoryPath, 'utf8')) as { hosts: Record<string, { verify?: unknown }> };
-  delete inventory.hosts[rig.hostName]!.verify;
-  writeFileSync(rig.inventoryPath, stringify(inventory));
+  setHostSettings(rig, { verify: undefined });
   const sync = await rig.cli(['sync']);
   assert.equal(sync.exitCode, 0, sync.stdout + sync.stderr);
   await assert.rejects(
