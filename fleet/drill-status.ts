@@ -6,7 +6,7 @@ import { hostAttribute, serverAttribute } from '../domain/search-attributes.js';
 import type { Inventory } from '../inventory/schema.js';
 import { resolveVerify } from '../inventory/resolve.js';
 import type { HostServerPair } from './pairs.js';
-import { runRecord } from './status.js';
+import { runRecord } from './run-record.js';
 import type { DrillInput } from './verdict.js';
 
 /** Drill runs read at most per pair with drills, newest first, before the rest are given up as "none". */
