@@ -41,6 +41,7 @@ import {
 } from './worker-policy.js';
 import { sendReplica } from './replicate-send.js';
 import { readServerFacts } from './server-facts.js';
+import { runRestoreDrill } from './restore-drill.js';
 import { finishReplicaTarget, prepareReplicaTarget, setAsideDivergedTarget } from './replicate-target.js';
 
 export { createControlActivities } from './sync-inventory.js';
@@ -198,6 +199,13 @@ export function createActivities(deps: ActivityDeps) {
     },
     // The web console's pool facts: this server's host datasets and sizes (no input).
     readServerFacts: () => readServerFacts(deps.inventoryPath, deps.server),
+    // restoreDrill's one step: verify of a host of this worker's, with this worker's inventory settings.
+    runRestoreDrill: (input: unknown) =>
+      runRestoreDrill(
+        deps.inventoryPath,
+        deps.server,
+        nameField(recordField(input, 'runRestoreDrill input').host, 'host'),
+      ),
     // notifyStart, recordOutcome, notifyTarget (activities/notify.ts)
     ...createNotifyActivities(deps.inventoryPath, deps.log),
   };

@@ -13,7 +13,7 @@ import { loadHostSources } from '../inventory/sources.js';
 import { decommissionGraceMs, decommissionedProperty } from '../pool/decommission-mark.js';
 import { ownerProperty } from '../pool/owner.js';
 import { datasetInfo, listSnapshots, zfs } from '../pool/zfs.js';
-import { backupScheduleId } from '../schedule/desired.js';
+import { backupScheduleId, drillScheduleId } from '../schedule/desired.js';
 import { ownerOf } from '../schedule/reconcile.js';
 import { hostServerPairs } from '../fleet/pairs.js';
 import { connectClient } from '../temporal/connection.js';
@@ -166,9 +166,15 @@ export async function refuseWhileRunning(
   }
 }
 
-/** Deletes the pair's schedule when Tidemark owns it; false when there was none. */
+/** Deletes the pair's backup schedule (and its restore-drill schedule) when Tidemark owns them; false when there
+ * was no backup schedule. */
 async function deleteSchedule(client: Client, target: Target): Promise<boolean> {
-  const handle = client.schedule.getHandle(backupScheduleId(target.host, target.server));
+  await deleteOwned(client, drillScheduleId(target.host, target.server));
+  return deleteOwned(client, backupScheduleId(target.host, target.server));
+}
+
+async function deleteOwned(client: Client, scheduleId: string): Promise<boolean> {
+  const handle = client.schedule.getHandle(scheduleId);
   try {
     if (!ownerOf((await handle.describe()).memo)) return false;
     await handle.delete();

@@ -61,6 +61,8 @@ export const activityFailures = {
   NotifyRejected: { retry: false },
   /** The inventory or the call itself is wrong (target gone, unreadable inventory, outside a workflow). */
   NotifyConfig: { retry: false },
+  /** A restore drill asked for a pair whose inventory sets no drills. */
+  DrillConfig: { retry: false },
   /** NetBox is down or refusing: the sync tries again; schedules stay as they are meanwhile. */
   NetboxUnavailable: { retry: true },
 } as const satisfies Record<string, { retry: boolean }>;

@@ -1,27 +1,23 @@
 // The status of every (host, server) pair, read from Temporal visibility (the runs' search attributes) and the
 // schedules' pause notes, then judged by fleet/verdict.ts. One source for `tidemark status` and the web
 // console, so both say the same verdict for the same pair.
-import type { Client, WorkflowExecutionInfo } from '@temporalio/client';
-import {
-  bytesAttribute,
-  hostAttribute,
-  runStatuses,
-  serverAttribute,
-  statusAttribute,
-  type RunStatus,
-} from '../domain/search-attributes.js';
+import type { Client } from '@temporalio/client';
+import { hostAttribute, serverAttribute } from '../domain/search-attributes.js';
 import { escalationIn } from '../domain/notify.js';
 import type { Inventory } from '../inventory/schema.js';
 import { resolveSchedule, resolveStaleness } from '../inventory/resolve.js';
 import { intervalMs } from '../inventory/inventory-checks.js';
-import { backupScheduleId } from '../schedule/desired.js';
+import { backupScheduleId, drillScheduleId } from '../schedule/desired.js';
+import { drillsOfFleet } from './drill-status.js';
 import { listOwnedSchedules, mapLimit } from '../schedule/reconcile.js';
 import type { HostServerPair } from './pairs.js';
 import { defaultStaleness, judgePair, type PairStatus, type RunRecord } from './verdict.js';
 import { replicaOfPair } from './replica-status.js';
 import { quote } from './visibility-query.js';
+import { runRecord } from './run-record.js';
 
 export { quote } from './visibility-query.js';
+export { runRecord } from './run-record.js';
 
 /** Recent runs looked at per pair; the newest SUCCESS is fetched separately when none is among them. */
 const recentRuns = 10;
@@ -60,6 +56,9 @@ export async function collectFleetStatus(
     ),
   );
   const recent = await recentRunsOfFleet(client, pairs, new Date(now.getTime() - lookbackMs), options.server);
+  const drills = await drillsOfFleet(client, inventory, pairs, (pair) =>
+    firstDue.get(drillScheduleId(pair.host, pair.server)),
+  );
   return mapLimit(pairs, parallelPairs, async (pair) => {
     const seen = recent.get(pairKey(pair)) ?? [];
     // A pair without a success in the window is asked on its own (older runs, or proof of "never").
@@ -79,6 +78,7 @@ export async function collectFleetStatus(
       ...(firstDueAt !== undefined ? { firstDueAt } : {}),
       ...(failure !== undefined ? { failure } : {}),
       ...(escalation !== undefined ? { escalation } : {}),
+      ...(drills.has(pairKey(pair)) ? { drill: drills.get(pairKey(pair))! } : {}),
     });
     const runs = [...found.runs].sort((a, b) => b.startedAt.getTime() - a.startedAt.getTime());
     const notDueYet = found.runs.length === 0 && firstDueAt !== undefined && firstDueAt > now;
@@ -186,30 +186,4 @@ async function firstRuns(client: Client, query: string, limit: number): Promise<
     if (runs.length >= limit) break;
   }
   return runs;
-}
-
-/** A run that ended without recording how (terminated, timed out, or run by a worker older than the
- * attributes) is judged by Temporal's own status; one that completed so is never counted as a success. */
-export function runRecord(execution: WorkflowExecutionInfo): RunRecord {
-  const recorded = execution.typedSearchAttributes.get(statusAttribute);
-  const bytes = execution.typedSearchAttributes.get(bytesAttribute);
-  let status: RunStatus;
-  if (execution.status.name === 'RUNNING' || execution.status.name === 'PAUSED') status = 'RUNNING';
-  else if (recorded !== undefined && recorded !== 'RUNNING' && (runStatuses as readonly string[]).includes(recorded))
-    status = recorded as RunStatus;
-  else
-    status =
-      execution.status.name === 'CANCELLED'
-        ? 'CANCELLED'
-        : execution.status.name === 'COMPLETED'
-          ? 'WARNING'
-          : 'FAILED';
-  return {
-    status,
-    workflowId: execution.workflowId,
-    runId: execution.runId,
-    startedAt: execution.startTime,
-    ...(execution.closeTime ? { closedAt: execution.closeTime } : {}),
-    ...(bytes !== undefined ? { bytes } : {}),
-  };
 }

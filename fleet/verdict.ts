@@ -3,7 +3,8 @@
 // streak monitoring was told as FAILED: guards.heldRunsBeforeFailed, partialRunsBeforeFailed) or CANCELLED, no success within --stale, or the last
 // success older than `staleAfter` (2) times the pair's schedule interval; CRITICAL (2) last run FAILED,
 // never backed up, or the last success older than `criticalAfter` (4) times the interval. A paused pair says
-// PAUSED and why, and goes stale like any other. Pure: the runs come from Temporal visibility.
+// PAUSED and why, and goes stale like any other. A pair with restore drills is WARNING when its newest drill
+// did not pass or is older than the drill period. Pure: the runs come from Temporal visibility.
 import { formatDuration } from '../domain/duration.js';
 import type { RunStatus } from '../domain/search-attributes.js';
 import type { ReplicaStatus } from './replica-verdict.js';
@@ -47,6 +48,37 @@ export interface PairStatus {
   replica?: ReplicaStatus;
 }
 
+/** A pair's scheduled restore drills (`verify.every`) and the newest drill run, if any. */
+export interface DrillInput {
+  every: string;
+  everyMs: number;
+  last?: RunRecord & { message?: string };
+  /** The drill schedule has never fired and first will at this time. */
+  firstDueAt?: Date;
+}
+
+/** A drill schedule fires on the dot: the newest drill may be this much older than the period before it counts
+ * as missed (the schedule's own start latency, a worker restart). */
+export const drillSlackMs = 15 * 60_000;
+
+/** WARNING reasons of a pair's drills: the newest finished one did not pass, or the newest is older than the
+ * period (or there is none, past the schedule's first due time). */
+export function drillReasons(drill: DrillInput, now: Date): string[] {
+  const reasons: string[] = [];
+  const last = drill.last;
+  if (!last) {
+    if (!(drill.firstDueAt && drill.firstDueAt > now))
+      reasons.push(`no restore drill on record (verify every ${drill.every})`);
+    return reasons;
+  }
+  if (last.status === 'FAILED' || last.status === 'WARNING' || last.status === 'CANCELLED')
+    reasons.push(`last restore drill ${last.status}${last.message ? `: ${last.message}` : ''}`);
+  const age = now.getTime() - last.startedAt.getTime();
+  if (age > drill.everyMs + drillSlackMs)
+    reasons.push(`last restore drill ${formatDuration(age, { days: true })} ago, older than its period ${drill.every}`);
+  return reasons;
+}
+
 export interface JudgeInput {
   host: string;
   server: string;
@@ -72,6 +104,8 @@ export interface JudgeInput {
   /** The pair's schedule has never fired and first will at this time: before it, "never backed up" is
    * not a problem yet. */
   firstDueAt?: Date;
+  /** Scheduled restore drills of the pair (absent: none configured). */
+  drill?: DrillInput;
 }
 
 export function judgePair(input: JudgeInput): PairStatus {
@@ -107,6 +141,7 @@ export function judgePair(input: JudgeInput): PairStatus {
     if (age > criticalAfter * interval) critical.push(`${said}, more than ${criticalAfter} × its interval ${every}`);
     else if (age > staleAfter * interval) warning.push(`${said}, more than ${staleAfter} × its interval ${every}`);
   }
+  if (input.drill) warning.push(...drillReasons(input.drill, input.now));
   if (input.paused !== undefined) warning.push(`PAUSED${input.paused ? ` (${input.paused})` : ''}`);
   if (input.staleMs !== undefined && hadCopy) {
     const age = successAt ? input.now.getTime() - successAt.getTime() : undefined;

@@ -60,6 +60,9 @@ export function explainHost(inventory: Inventory, host: string): ExplainedSettin
   ];
   const ownOrigin = (field: string): SettingOrigin => (origin.netboxFields?.includes(field) ? 'netbox' : 'host');
   const settings = new Set<string>(Object.keys(defaults));
+  // Drill settings may come from the host's servers only (servers.<name>.verify).
+  for (const server of resolveHost(inventory, name).servers)
+    for (const key of Object.keys(inventory.servers[server]?.verify ?? {})) settings.add(`verify.${key}`);
   for (const [, layer] of layers)
     for (const [key, value] of Object.entries(layer ?? {})) {
       if (key === 'address' || key === 'group') continue;
@@ -90,6 +93,10 @@ export function explainHost(inventory: Inventory, host: string): ExplainedSettin
       });
       continue;
     }
+    if (setting.startsWith('verify.') && !layers.some(([, layer]) => read(layer, setting) !== undefined)) {
+      explained.push(explainServerVerify(inventory, name, setting));
+      continue;
+    }
     const found = layers.find(([, layer]) => read(layer, setting) !== undefined);
     if (found) {
       const where = found[0] === 'host' ? ownOrigin(setting.split('.')[0]!) : found[0];
@@ -112,6 +119,22 @@ function explainReplication(inventory: Inventory, host: string): ExplainedSettin
     setting: 'replicateFrom',
     value: replicated.length > 0 ? Object.fromEntries(replicated.map((entry) => [entry.target, entry.source])) : false,
     origin: origins.length === 0 ? 'built-in default' : origins.length === 1 ? origins[0]! : origins,
+  };
+}
+
+/** A `verify.*` field no host layer sets: each server's own value, or unset (no drills). */
+function explainServerVerify(inventory: Inventory, host: string, setting: string): ExplainedSetting {
+  const field = setting.slice('verify.'.length) as 'every' | 'sample';
+  const from = resolveHost(inventory, host).servers.flatMap((server) => {
+    const value = inventory.servers[server]?.verify?.[field];
+    return value === undefined ? [] : [{ server, value }];
+  });
+  if (from.length === 0) return { setting, value: undefined, origin: 'built-in default' };
+  const values = new Set(from.map((entry) => JSON.stringify(entry.value)));
+  return {
+    setting,
+    value: values.size === 1 ? from[0]!.value : Object.fromEntries(from.map((entry) => [entry.server, entry.value])),
+    origin: from.length === 1 ? `server ${from[0]!.server}` : from.map((entry) => `server ${entry.server}` as const),
   };
 }
 

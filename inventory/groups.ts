@@ -8,7 +8,7 @@ import { closestName } from '../domain/suggest.js';
 
 /** Settings that are mappings: their fields merge one by one (a host's `retention.daily` keeps the group's
  * `retention.weekly`). */
-export const mergedMappings = ['transfer', 'retention', 'guards', 'hooks', 'veto', 'ssh'] as const;
+export const mergedMappings = ['transfer', 'retention', 'guards', 'hooks', 'veto', 'ssh', 'verify'] as const;
 /** Lists that add up, as `defaults.excludes` does: the group's patterns first, then the host's. */
 export const addedLists = ['excludes'] as const;
 

@@ -294,3 +294,25 @@ function suggestion(typed: string, known: readonly string[]): string {
   const near = closestName(typed, known);
   return near ? `; did you mean "${near}"?` : '';
 }
+
+/** A pair's restore drills: each field from the host's entry (its group merged in), else `defaults`, else
+ * the server's `verify`; undefined when no layer sets `every` (no drill is scheduled). */
+export interface VerifySettings {
+  every: string;
+  everyMs: number;
+  sample: number;
+}
+
+export const defaultDrillSample = 200;
+
+export function resolveVerify(inventory: Inventory, host: string, server: string): VerifySettings | undefined {
+  const layers = [
+    hostEntry(inventory, host)?.verify,
+    inventory.defaults?.verify,
+    serverEntry(inventory, server)?.verify,
+  ];
+  const every = layers.find((layer) => layer?.every !== undefined)?.every;
+  if (every === undefined) return undefined;
+  const sample = layers.find((layer) => layer?.sample !== undefined)?.sample ?? defaultDrillSample;
+  return { every, everyMs: parseDuration(every) ?? 0, sample };
+}

@@ -2,6 +2,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { excludeFileProblem, safeRemotePath } from '../domain/host-steps.js';
+import { parseDuration } from '../domain/duration.js';
 import { retentionClasses, type RetentionClass } from '../domain/retention.js';
 import { excludesEverything } from '../domain/rsync-pattern.js';
 import { rsyncOptionProblem } from '../domain/rsync-options.js';
@@ -317,6 +318,26 @@ const stalenessShape = {
     ),
 };
 
+/** Scheduled restore drills (`tidemark verify` run by the worker on a schedule): how often, how many files.
+ * Fields merge host > group > defaults > server (inventory/resolve.ts resolveVerify). */
+const verifySchema = z
+  .object({
+    every: z
+      .string({ error: 'expected a drill period such as "7d" or "12h" (at least 1h)' })
+      .refine((text) => (parseDuration(text) ?? 0) >= 3_600_000, {
+        error: 'expected a drill period such as "7d" or "12h" (at least 1h)',
+      })
+      .optional()
+      .describe('How often a restore drill runs for each (host, server), e.g. "7d". Required to schedule drills.'),
+    sample: z
+      .int({ error: 'expected a number of files from 1 to 100000, e.g. 200' })
+      .min(1, { error: 'expected a number of files from 1 to 100000, e.g. 200' })
+      .max(100_000, { error: 'expected a number of files from 1 to 100000, e.g. 200' })
+      .optional()
+      .describe('Files each drill samples (as `tidemark verify --sample`). Default 200.'),
+  })
+  .strict();
+
 /** Settings a host may have, each also settable once under `defaults`. */
 const hostSettingsShape = {
   port: integerRange(1, 65535).optional().describe('ssh port. Default 22.'),
@@ -405,6 +426,9 @@ const hostSettingsShape = {
   /** schedule, jitter, timezone, blackout, enabled (inventory/schedule-schema.ts). */
   ...scheduleSettingsShape,
   ...stalenessShape,
+  verify: verifySchema
+    .optional()
+    .describe('Scheduled restore drills: `{ every: "7d", sample: 200 }` (docs/how-to/verify-drills.md). Unset: none.'),
 };
 
 /** What a group may set: anything a host can, besides its address (inventory/groups.ts merges it). */
@@ -466,6 +490,9 @@ const serverSchema = z
     ...serverMonitoringShape,
     /** How stale its pairs may get in `tidemark status` (a host's own setting wins). */
     ...stalenessShape,
+    verify: verifySchema
+      .optional()
+      .describe("Scheduled restore drills of this server's hosts (a host's, group's or `defaults`' fields win)."),
     reserve: reserveSchema
       .optional()
       .describe('Free space every run must leave in the pool after its expected write. Default "5%".'),

@@ -47,6 +47,23 @@ export interface StateFile {
   version: 1;
   /** Keyed "<host>@<server>". */
   hosts: Record<string, HostState>;
+  /** The last scheduled restore drill of each pair, keyed "<host>@<server>" (activities/restore-drill.ts). */
+  drills?: Record<string, DrillRecord>;
+}
+
+/** One restore drill's result. */
+export interface DrillRecord {
+  host: string;
+  server: string;
+  runId: string;
+  status: 'SUCCESS' | 'WARNING' | 'FAILED';
+  /** ISO 8601. */
+  finishedAt: string;
+  /** Files compared with the host and found identical, and found differing. */
+  verified: number;
+  mismatched: number;
+  /** One line: what the drill proved or why it failed. */
+  message: string;
 }
 
 export function emptyState(): StateFile {
@@ -329,4 +346,26 @@ export async function recordOutcomeInFile(
 export async function recordedFinish(path: string, summary: BackupSummary, runId: string): Promise<Date | undefined> {
   const last = (await loadState(path).catch(() => undefined))?.state.hosts[`${summary.host}@${summary.server}`]?.last;
   return last?.runId === runId ? new Date(last.finishedAt) : undefined;
+}
+
+/** Writes a drill's result beside the backups' (same one-writer-per-path queue). A damaged file is left for
+ * the next backup's notify step to move aside: the drill's result is then only in Temporal. */
+export async function recordDrillInFile(path: string, drill: DrillRecord): Promise<{ warning?: string }> {
+  const previous = queues.get(path) ?? Promise.resolve();
+  const work = previous
+    .catch(() => undefined)
+    .then(async (): Promise<{ warning?: string }> => {
+      const loaded = await loadState(path);
+      if (loaded.damaged)
+        return { warning: `state file ${path} was ${loaded.damaged}; the drill is not recorded in it` };
+      const key = `${drill.host}@${drill.server}`;
+      await writeStateFile(path, { ...loaded.state, drills: { ...loaded.state.drills, [key]: drill } });
+      return {};
+    });
+  queues.set(path, work);
+  try {
+    return await work;
+  } finally {
+    if (queues.get(path) === work) queues.delete(path);
+  }
 }

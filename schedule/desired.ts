@@ -7,12 +7,13 @@ import { controlTaskQueue } from '../domain/names.js';
 import {
   planTiming,
   shortDuration,
+  stableHash,
   type BackupTiming,
   type CalendarRule,
   type ScheduledBackupInput,
   type TimingResult,
 } from '../domain/schedule-spec.js';
-import { resolveHost, resolveSchedule } from '../inventory/resolve.js';
+import { resolveHost, resolveSchedule, resolveVerify } from '../inventory/resolve.js';
 import type { Inventory } from '../inventory/schema.js';
 
 /** Every backup schedule id starts with this; Tidemark manages only ids with it *and* its memo. */
@@ -38,7 +39,7 @@ export const memoKey = 'tidemark';
 /** Schedule memo: who owns it. Temporal cannot update a schedule's memo, so only fixed facts live here. */
 export interface OwnerMemo {
   owner: 'tidemark';
-  kind: 'backup' | 'sync';
+  kind: 'backup' | 'sync' | 'verify';
   host?: string;
   server?: string;
 }
@@ -52,7 +53,7 @@ export interface ActionMemo {
 
 export interface DesiredSchedule {
   scheduleId: string;
-  kind: 'backup' | 'sync';
+  kind: 'backup' | 'sync' | 'verify';
   host?: string;
   server?: string;
   /** Everything but `state` (paused, note), which reconcile decides. */
@@ -154,6 +155,78 @@ export function desiredBackupSchedules(inventory: Inventory, taskQueue = control
   return { schedules, errors };
 }
 
+/** Every restore-drill schedule id starts with this. */
+export const drillSchedulePrefix = 'tidemark:verify:';
+
+export function drillScheduleId(host: string, server: string): string {
+  return `${drillSchedulePrefix}${host}@${server}`;
+}
+
+/** Workflow id prefix of scheduled drills (Temporal appends the scheduled time). */
+export function drillWorkflowId(host: string, server: string): string {
+  return `restore-drill:${host}@${server}`;
+}
+
+/** What the drill schedule starts: workflows/restore-drill.ts. */
+export interface RestoreDrillInput {
+  host: string;
+  server: string;
+}
+
+/** One drill schedule per (host, server) whose resolved `verify.every` is set. Its workflow runs on the control
+ * queue like every Tidemark workflow; its one activity on the server's own queue (the drill reads its pool). Drills are spread over the period by the pair's name, as backups are by the host's;
+ * a host whose backups are disabled has its drills paused too. Hosts in `skip` (their backup schedules
+ * could not be computed) are left out: reconcile leaves their schedules as they are. */
+export function desiredDrillSchedules(
+  inventory: Inventory,
+  skip: ReadonlySet<string> = new Set(),
+  taskQueue = controlTaskQueue,
+): DesiredSchedule[] {
+  const schedules: DesiredSchedule[] = [];
+  for (const host of Object.keys(inventory.hosts).sort()) {
+    if (skip.has(host)) continue;
+    let servers: string[];
+    let enabled: boolean;
+    try {
+      servers = [...resolveHost(inventory, host).servers].sort();
+      enabled = resolveSchedule(inventory, host).enabled;
+    } catch {
+      continue;
+    }
+    for (const server of servers) {
+      const verify = resolveVerify(inventory, host, server);
+      if (!verify) continue;
+      const everyMinutes = Math.max(1, Math.floor(verify.everyMs / 60_000));
+      const timing: BackupTiming = {
+        calendars: [],
+        intervals: [{ everyMs: verify.everyMs, offsetMs: (stableHash(`${host}@${server}`) % everyMinutes) * 60_000 }],
+        cron: [],
+        skip: [],
+        jitterMs: 0,
+        timezone: 'UTC',
+        catchupWindowMs: Math.min(verify.everyMs, 3_600_000),
+        enabled,
+        summary: `drill every ${verify.every}, ${verify.sample} files`,
+      };
+      const input: RestoreDrillInput = { host, server };
+      schedules.push(
+        buildSchedule({
+          kind: 'verify',
+          scheduleId: drillScheduleId(host, server),
+          host,
+          server,
+          timing,
+          workflowType: 'restoreDrill',
+          workflowId: drillWorkflowId(host, server),
+          args: [input],
+          taskQueue,
+        }),
+      );
+    }
+  }
+  return schedules;
+}
+
 /** The syncInventory schedule (default every 15m); undefined when `sync.enabled: false`. */
 export function desiredSyncSchedule(inventory: Inventory, taskQueue = controlTaskQueue): DesiredSchedule | undefined {
   if (inventory.sync?.enabled === false) return undefined;
@@ -182,7 +255,7 @@ export function desiredSyncSchedule(inventory: Inventory, taskQueue = controlTas
 }
 
 function buildSchedule(parts: {
-  kind: 'backup' | 'sync';
+  kind: 'backup' | 'sync' | 'verify';
   scheduleId: string;
   host?: string;
   server?: string;

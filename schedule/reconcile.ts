@@ -15,6 +15,8 @@ import type { SourcedInventory } from '../inventory/sources.js';
 import {
   backupSchedulePrefix,
   desiredBackupSchedules,
+  desiredDrillSchedules,
+  drillSchedulePrefix,
   desiredSyncSchedule,
   memoKey,
   syncScheduleId,
@@ -145,6 +147,7 @@ export async function reconcileSchedules(options: ReconcileOptions): Promise<Syn
   const sync = desiredSyncSchedule(inventory, taskQueue);
   if (sync) desired.push(sync);
   const errorHosts = new Set(desiredSet.errors.map((error) => error.host));
+  desired.push(...desiredDrillSchedules(inventory, errorHosts, taskQueue));
   const report: SyncReport = {
     applied: false,
     created: 0,
@@ -170,7 +173,9 @@ export async function reconcileSchedules(options: ReconcileOptions): Promise<Syn
   const inScope = owned.filter((schedule) =>
     schedule.owner.kind === 'backup'
       ? scopeServers.has(schedule.owner.server ?? '') && schedule.scheduleId.startsWith(backupSchedulePrefix)
-      : schedule.scheduleId === syncId,
+      : schedule.owner.kind === 'verify'
+        ? scopeServers.has(schedule.owner.server ?? '') && schedule.scheduleId.startsWith(drillSchedulePrefix)
+        : schedule.scheduleId === syncId,
   );
   const outOfScope = owned.filter(
     (schedule) => schedule.owner.kind === 'backup' && !scopeServers.has(schedule.owner.server ?? ''),
@@ -227,7 +232,7 @@ export async function reconcileSchedules(options: ReconcileOptions): Promise<Syn
   const deletions = inScope.filter(
     (schedule) =>
       !desiredIds.has(schedule.scheduleId) &&
-      !(schedule.owner.kind === 'backup' && errorHosts.has(schedule.owner.host ?? '')),
+      !(schedule.owner.kind !== 'sync' && errorHosts.has(schedule.owner.host ?? '')),
   );
 
   // A source that suddenly lists far fewer hosts is more likely broken than right.

@@ -13,7 +13,7 @@ import { keepReasonProperty } from '../domain/keep.js';
 import { parseSnapshotName } from '../domain/names.js';
 import { decommissionGraceMs, decommissionedProperty } from '../pool/decommission-mark.js';
 import { datasetInfo, listSnapshots, zfs } from '../pool/zfs.js';
-import { backupScheduleId } from '../schedule/desired.js';
+import { backupScheduleId, drillScheduleId } from '../schedule/desired.js';
 import { editInventory } from './helpers/inventory-edit.js';
 import { createRig, type Rig } from './helpers/rig.js';
 
@@ -29,7 +29,8 @@ before(async () => {
   rig = await createRig('decom');
   serverDataset = rig.dataset.split('/').slice(0, -1).join('/');
   editInventory(rig, (inventory) => {
-    inventory.hosts[retired] = { ...inventory.hosts[rig.hostName] };
+    // With restore drills: decommission deletes their schedule too.
+    inventory.hosts[retired] = { ...inventory.hosts[rig.hostName], verify: { every: '1d' } };
     // No sync-inventory schedule on the shared dev server: only the backup schedules are under test.
     inventory.sync = { enabled: false };
   });
@@ -51,10 +52,11 @@ after(async () => {
     .getHandle(backupScheduleId(rig.hostName, rig.server))
     .delete()
     .catch(() => undefined);
-  await rig?.client.schedule
-    .getHandle(backupScheduleId(retired, rig.server))
-    .delete()
-    .catch(() => undefined);
+  for (const id of [backupScheduleId(retired, rig.server), drillScheduleId(retired, rig.server)])
+    await rig?.client.schedule
+      .getHandle(id)
+      .delete()
+      .catch(() => undefined);
   await rig?.close();
 });
 
@@ -85,12 +87,14 @@ test('decommission deletes the schedule, holds a final complete snapshot and mar
   const sync = await rig.cli(['sync']);
   assert.equal(sync.exitCode, 0, sync.stdout + sync.stderr);
   assert.equal(await scheduleExists(backupScheduleId(retired, rig.server)), true);
+  assert.equal(await scheduleExists(drillScheduleId(retired, rig.server)), true);
 
   const before = Date.now();
   const result = await rig.cli(['decommission', '--host', retired]);
   assert.equal(result.exitCode, 0, result.stdout + result.stderr);
   assert.match(result.stdout, new RegExp(`remove ${retired} from the inventory \\(or its NetBox tag\\) too`));
   assert.equal(await scheduleExists(backupScheduleId(retired, rig.server)), false);
+  assert.equal(await scheduleExists(drillScheduleId(retired, rig.server)), false);
   assert.equal(
     await scheduleExists(backupScheduleId(rig.hostName, rig.server)),
     true,

@@ -36,6 +36,7 @@ export const testFiles: Readonly<Record<string, TestFileSpec>> = {
   'replica-verdict': { tier: 'unit' },
   'replication-domain': { tier: 'unit' },
   'restore-domain': { tier: 'unit' },
+  'restore-drill-settings': { tier: 'unit' },
   'retention-inventory': { tier: 'unit' },
   'retention-outcome': { tier: 'unit' },
   'retention-table': { tier: 'unit' },
@@ -58,6 +59,8 @@ export const testFiles: Readonly<Record<string, TestFileSpec>> = {
   'guard-streak': { tier: 'integration' },
   // Two real workers of one server: its concurrency holds across both.
   'server-concurrency': { tier: 'integration' },
+  // Scheduled restore drills: sync makes the schedule, a triggered drill's result shows in status.
+  'restore-drill': { tier: 'integration' },
   // Workflow code alone: the SDK's test environment on the suite's dev server, activities stubbed.
   'restore-host-workflow': { tier: 'workflow' },
   // The product end to end beside a real outside service, a real browser, or the whole suite's results.

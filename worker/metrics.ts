@@ -6,7 +6,8 @@
 // Per (host, server), from the state file the notify step writes after every run:
 //   tidemark_last_success_timestamp_seconds, tidemark_last_run_timestamp_seconds,
 //   tidemark_last_status (0 ok, 1 warning or cancelled, 2 failed),
-//   tidemark_transferred_bytes, tidemark_transferred_files, tidemark_duration_seconds (last run);
+//   tidemark_transferred_bytes, tidemark_transferred_files, tidemark_duration_seconds (last run),
+//   tidemark_last_drill_timestamp_seconds and tidemark_last_drill_status (last scheduled restore drill);
 // from zfs at scrape time (cached 15 s unless a run ended since): tidemark_snapshots,
 // tidemark_dataset_used_bytes, and on a replication target per (host, server, source)
 // tidemark_replica_lag_seconds and tidemark_replica_sent_bytes (docs/how-to/off-site-copies.md); per pool:
@@ -22,7 +23,7 @@ import { replicaSentProperty } from '../pool/replication.js';
 import { replicaOriginProperty } from '../domain/replication.js';
 import { parseSnapshotName } from '../domain/names.js';
 import { statusCode } from '../domain/notify.js';
-import { loadState, type HostState } from '../notify/state.js';
+import { loadState, type DrillRecord, type HostState } from '../notify/state.js';
 import { tidemarkLog } from './log.js';
 import { freePort } from './free-port.js';
 
@@ -46,6 +47,8 @@ export interface HostMetrics {
   server: string;
   state?: HostState;
   zfs?: DatasetFigures;
+  /** The newest scheduled restore drill (activities/restore-drill.ts). */
+  drill?: DrillRecord;
 }
 
 const hostFamilies: { name: string; help: string; value: (entry: HostMetrics) => number | undefined }[] = [
@@ -79,6 +82,16 @@ const hostFamilies: { name: string; help: string; value: (entry: HostMetrics) =>
     name: 'tidemark_duration_seconds',
     help: 'Duration of the last run.',
     value: (e) => (e.state ? e.state.last.durationMs / 1000 : undefined),
+  },
+  {
+    name: 'tidemark_last_drill_timestamp_seconds',
+    help: 'Unix time the last scheduled restore drill finished.',
+    value: (e) => seconds(e.drill?.finishedAt),
+  },
+  {
+    name: 'tidemark_last_drill_status',
+    help: 'Status of the last scheduled restore drill: 0 passed, 1 warning (nothing could be compared), 2 failed.',
+    value: (e) => (e.drill ? statusCode(e.drill.status) : undefined),
   },
   {
     name: 'tidemark_snapshots',
@@ -286,6 +299,9 @@ export async function startMetricsServer(
       if (entry.server === options.server)
         hosts.set(entry.host, { host: entry.host, server: entry.server, state: entry });
     }
+    for (const drill of Object.values(state?.drills ?? {}))
+      if (drill.server === options.server)
+        hosts.set(drill.host, { ...(hosts.get(drill.host) ?? { host: drill.host, server: drill.server }), drill });
     for (const [host, zfsEntry] of figures)
       hosts.set(host, { ...(hosts.get(host) ?? { host, server: options.server }), zfs: zfsEntry });
     const inInventory = await options.inventoryHosts?.().catch(() => undefined);

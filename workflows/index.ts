@@ -5,3 +5,4 @@ export { scheduledBackup } from './scheduled-backup.js';
 export { syncInventory } from './sync-inventory.js';
 export { replicateHost } from './replicate-host.js';
 export { serverFacts } from './server-facts.js';
+export { restoreDrill } from './restore-drill.js';
