@@ -40,6 +40,7 @@ import {
 } from './worker-policy.js';
 import { sendReplica } from './replicate-send.js';
 import { readServerFacts } from './server-facts.js';
+import { readHostFacts } from './host-facts.js';
 import { finishReplicaTarget, prepareReplicaTarget, setAsideDivergedTarget } from './replicate-target.js';
 
 export { createControlActivities } from './sync-inventory.js';
@@ -191,6 +192,9 @@ export function createActivities(deps: ActivityDeps) {
     },
     // The web console's pool facts: this server's host datasets and sizes (no input).
     readServerFacts: () => readServerFacts(deps.inventoryPath, deps.server),
+    // The host page's snapshots on this server, as `tidemark snapshots` shows them.
+    readHostFacts: (input: unknown) =>
+      readHostFacts(deps.inventoryPath, deps.server, nameField(recordField(input, 'readHostFacts input').host, 'host')),
     // notifyStart, recordOutcome, notifyTarget (activities/notify.ts)
     ...createNotifyActivities(deps.inventoryPath, deps.log),
   };

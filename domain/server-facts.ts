@@ -11,3 +11,8 @@ export interface ServerFacts {
 export function serverFactsWorkflowId(server: string, nonce: string): string {
   return `tidemark-facts-${server}-${nonce}`;
 }
+
+/** Workflow id of one host page's request for the host's snapshots on one server. */
+export function hostFactsWorkflowId(server: string, host: string, nonce: string): string {
+  return `tidemark-host-facts-${server}-${host}-${nonce}`;
+}

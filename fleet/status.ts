@@ -103,10 +103,16 @@ async function failureOfNewest(client: Client, runs: RunRecord[]): Promise<strin
   const newest = [...runs]
     .filter((run) => run.status !== 'RUNNING')
     .sort((a, b) => b.startedAt.getTime() - a.startedAt.getTime())[0];
-  if (newest?.status !== 'FAILED' || !newest.workflowId) return undefined;
+  if (newest?.status !== 'FAILED') return undefined;
+  return runFailure(client, newest);
+}
+
+/** The first line of why a FAILED run failed: its summary's message, or the workflow's failure. */
+export async function runFailure(client: Client, run: RunRecord): Promise<string | undefined> {
+  if (!run.workflowId) return undefined;
   try {
     // A run can end FAILED without the workflow failing (a hook failed): its summary says why.
-    const summary = (await client.workflow.getHandle(newest.workflowId, newest.runId).result()) as
+    const summary = (await client.workflow.getHandle(run.workflowId, run.runId).result()) as
       { message?: string } | undefined;
     return summary?.message?.split('\n')[0];
   } catch (error) {
@@ -165,7 +171,7 @@ async function pairRuns(client: Client, pair: HostServerPair): Promise<{ runs: R
   return lastSuccess ? { runs, lastSuccess } : { runs };
 }
 
-async function firstRuns(client: Client, query: string, limit: number): Promise<RunRecord[]> {
+export async function firstRuns(client: Client, query: string, limit: number): Promise<RunRecord[]> {
   const runs: RunRecord[] = [];
   for await (const execution of client.workflow.list({ query, pageSize: limit })) {
     runs.push(runRecord(execution));

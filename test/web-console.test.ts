@@ -21,6 +21,7 @@ import { cliPath, createRig, testServices, type Rig } from './helpers/rig.js';
 
 const chromiumPath = '/usr/bin/chromium';
 const fleetScreenshot = fileURLToPath(new URL('../../docs/web-fleet.png', import.meta.url));
+const hostScreenshot = fileURLToPath(new URL('../../docs/web-host.png', import.meta.url));
 
 let rig: Rig;
 let otherServer: string;
@@ -75,6 +76,9 @@ before(async () => {
   workers.push(await startServerWorker(rig, otherServer));
   await backup(staleHost, rig.server, 0);
   const staleSince = Date.now();
+  await backup(rig.hostName, rig.server, 0);
+  // A second run with more data: the host page's charts get two points of different sizes.
+  writeFileSync(join(rig.source, 'more'), 'y'.repeat(256 * 1024));
   await backup(rig.hostName, rig.server, 0);
   await backup(rig.hostName, otherServer, 0);
   await backup(failedHost, rig.server, 1);
@@ -198,6 +202,84 @@ test('the fleet page shows every pair of both servers with the verdict "tidemark
   await page.close();
 });
 
+interface HostPageSnapshot {
+  name: string;
+  kind: string;
+  marks: string;
+  text: string;
+}
+
+async function hostPageSnapshots(page: Page): Promise<HostPageSnapshot[]> {
+  return page.locator('#snapshots tbody tr').evaluateAll((rows) =>
+    rows.map((row) => ({
+      name: row.getAttribute('data-name') ?? '',
+      kind: row.getAttribute('data-kind') ?? '',
+      marks: row.getAttribute('data-marks') ?? '',
+      text: (row.textContent ?? '').replace(/\s+/g, ' '),
+    })),
+  );
+}
+
+test('the host page lists the snapshots "tidemark snapshots" lists, with the rule keeping each, its runs and settings, and draws its charts', async () => {
+  const page = await browser!.newPage({ viewport: { width: 1300, height: 1100 } });
+  // From the fleet page's link, as an operator gets there.
+  await page.goto(`${webUrl}/?host=${rig.hostName}&server=${encodeURIComponent(rig.server)}`);
+  await Promise.all([
+    page.waitForURL(/\/host\//),
+    page.locator(`tr[data-host="${rig.hostName}"][data-server="${rig.server}"] a.host`).click(),
+  ]);
+  const cli = await rig.cli(['snapshots', '--host', rig.hostName, '--server', rig.server, '--json']);
+  assert.equal(cli.exitCode, 0, cli.stderr);
+  const expected = (
+    JSON.parse(cli.stdout) as {
+      snapshots: Array<{ name: string; kind: string; keep: boolean; reasons: string[]; holds: number | null }>;
+    }
+  ).snapshots;
+  assert.equal(expected.length, 2, cli.stdout);
+  const shown = await hostPageSnapshots(page);
+  assert.deepEqual(
+    shown.map((row) => [row.name, row.kind]),
+    expected.map((row) => [row.name, row.kind]),
+    'the same snapshots, oldest first, of the same kinds',
+  );
+  for (const [index, row] of expected.entries()) {
+    const kept = row.keep ? row.reasons.join(', ') : '— (pruned by the next prune)';
+    assert.ok(shown[index]!.text.includes(kept), `${shown[index]!.text} names "${kept}"`);
+  }
+  // Recent runs: both successes, newest first, each linking into the Temporal Web UI.
+  const runs = await page
+    .locator('#runs tbody tr')
+    .evaluateAll((rows) =>
+      rows.map((row) => [row.getAttribute('data-status'), row.querySelector('a.run')?.getAttribute('href') ?? '']),
+    );
+  assert.equal(runs.length, 2, JSON.stringify(runs));
+  for (const [status, link] of runs) {
+    assert.equal(status, 'SUCCESS');
+    assert.match(link!, /\/namespaces\/default\/workflows\/[^/]+\/[0-9a-f-]{36}\/history$/);
+  }
+  // Effective settings as `config check --explain` gives them.
+  const explained = await rig.cli(['config', 'check', '--explain', rig.hostName, '--json']);
+  assert.equal(explained.exitCode, 0, explained.stderr);
+  const settings = JSON.parse(explained.stdout) as Array<{ setting: string }>;
+  assert.deepEqual(
+    await page.locator('#settings tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-setting'))),
+    settings.map((item) => item.setting),
+  );
+  // The charts are drawn: a canvas each, with a point per snapshot and per run.
+  await page.waitForSelector('#size-chart[data-points] canvas');
+  await page.waitForSelector('#run-chart[data-points] canvas');
+  assert.equal(await page.locator('#size-chart').getAttribute('data-points'), String(expected.length));
+  assert.equal(await page.locator('#run-chart').getAttribute('data-points'), '2');
+  await page.screenshot({ path: hostScreenshot, fullPage: true });
+  await page.close();
+});
+
+test('the host page of a host the inventory does not have is a 404 naming the known hosts', async () => {
+  const response = await fetch(`${webUrl}/host/no-such-host`);
+  assert.equal(response.status, 404);
+  assert.match(await response.text(), /no-such-host/);
+});
+
 test('a console on a non-loopback address is refused without TLS and authentication, naming the options', async () => {
   const result = await rig.cli(['web', '--listen', '0.0.0.0:0']);
   assert.equal(result.exitCode, 2, result.stdout + result.stderr);
@@ -249,6 +331,14 @@ test("pool facts come from each server's worker; one server's worker stopped, it
     await page.locator(`tr[data-server="${otherServer}"] .unreachable`).innerText(),
     /server unreachable: no answer from its worker/,
   );
+  // The host page too: the stopped server's snapshots are marked unreachable, the other server's still listed.
+  await page.goto(`${webUrl}/host/${rig.hostName}?server=${encodeURIComponent(otherServer)}`);
+  assert.match(
+    await page.locator('#snapshots-unreachable').innerText(),
+    /server unreachable: no answer from its worker/,
+  );
+  await page.goto(`${webUrl}/host/${rig.hostName}?server=${encodeURIComponent(rig.server)}`);
+  assert.ok((await page.locator('#snapshots tbody tr').count()) > 0, 'the running server still lists its snapshots');
   await page.close();
 });
 

@@ -1,6 +1,8 @@
 // The console's routes. Read-only pages need no login; every fact comes from Temporal (fleet/status.ts, and
 // each server's worker through web/server-facts.ts), so one console, anywhere with the inventory, serves
 // every backup server. Actions need an operator (web/session.ts) and pass the CSRF checks.
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { Hono, type Context } from 'hono';
 import { getCookie, setCookie, deleteCookie } from 'hono/cookie';
 import { html } from 'hono/html';
@@ -12,6 +14,9 @@ import type { Verdict } from '../fleet/verdict.js';
 import { actionNames, runAction, type ActionName } from './actions.js';
 import { fleetRows, selectRows, sortKeys, type FleetQuery, type SortKey } from './fleet-data.js';
 import { fleetPage } from './fleet-page.js';
+import { hostChartsScript } from './host-charts.js';
+import { hostPageData } from './host-data.js';
+import { hostPage } from './host-page.js';
 import { layout } from './layout.js';
 import type { PasswordFile } from './operators.js';
 import { ServerFactsCache } from './server-facts.js';
@@ -58,6 +63,26 @@ export function consoleApp(options: ConsoleOptions): Hono {
     return c.json(selectRows(await rows(), query));
   });
   app.get('/assets/console.css', (c) => c.body(stylesheet, 200, { 'content-type': 'text/css; charset=utf-8' }));
+  app.get('/assets/host-charts.js', (c) => c.body(hostChartsScript, 200, { 'content-type': scriptType }));
+  app.get('/assets/uplot.js', (c) => c.body(uplot.script, 200, { 'content-type': scriptType }));
+  app.get('/assets/uplot.css', (c) => c.body(uplot.stylesheet, 200, { 'content-type': 'text/css; charset=utf-8' }));
+
+  app.get('/host/:host', async (c) => {
+    try {
+      const data = await hostPageData(
+        options.client,
+        await options.loadInventory(),
+        options.settings,
+        c.req.param('host'),
+        c.req.query('server') || undefined,
+      );
+      return c.html(hostPage(data, options.refreshSeconds));
+    } catch (error) {
+      if (error instanceof TidemarkError)
+        return c.html(layout('Unknown host', html`<p class="refused">${error.message}</p>`), 404);
+      throw error;
+    }
+  });
 
   app.get('/login', (c) =>
     c.html(
@@ -121,6 +146,17 @@ export function consoleApp(options: ConsoleOptions): Hono {
   });
   return app;
 }
+
+const scriptType = 'text/javascript; charset=utf-8';
+
+/** uPlot as its package ships it (no build step): read once, served from memory. */
+const uplot = (() => {
+  const require = createRequire(import.meta.url);
+  return {
+    script: readFileSync(require.resolve('uplot/dist/uPlot.iife.min.js'), 'utf8'),
+    stylesheet: readFileSync(require.resolve('uplot/dist/uPlot.min.css'), 'utf8'),
+  };
+})();
 
 function fleetQuery(param: (name: string) => string | undefined): FleetQuery {
   const verdict = param('verdict');

@@ -85,7 +85,11 @@ export function fleetPage(
               data-verdict="${row.verdict}"
               data-reachable="${row.unreachable === undefined ? 'yes' : 'no'}"
             >
-              <td>${row.host}</td>
+              <td>
+                <a class="host" href="/host/${encodeURIComponent(row.host)}?server=${encodeURIComponent(row.server)}"
+                  >${row.host}</a
+                >
+              </td>
               <td>${row.server}</td>
               <td>
                 ${

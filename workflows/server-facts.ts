@@ -7,12 +7,20 @@ import { serverTaskQueue } from '../domain/names.js';
 import type { ServerFacts } from '../domain/server-facts.js';
 
 export async function serverFacts(input: { server: string }): Promise<ServerFacts> {
-  const { readServerFacts } = proxyActivities<Activities>({
-    taskQueue: serverTaskQueue(input.server),
+  return askServer(input.server).readServerFacts();
+}
+
+/** One host's snapshots on the server, for the console's host page (a page reload asks again). */
+export async function hostFacts(input: { server: string; host: string }) {
+  return askServer(input.server).readHostFacts({ host: input.host });
+}
+
+function askServer(server: string) {
+  return proxyActivities<Activities>({
+    taskQueue: serverTaskQueue(server),
     scheduleToStartTimeout: '5s',
     startToCloseTimeout: '30s',
     // A console asks again at its next refresh: no retry here.
     retry: { maximumAttempts: 1 },
   });
-  return readServerFacts();
 }

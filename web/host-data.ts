@@ -1,0 +1,74 @@
+// The host page's facts: the host's snapshots on one server as that server's worker reads them (the same
+// report as `tidemark snapshots`, through the `hostFacts` workflow), its recent runs from visibility, and
+// its effective settings as `config check --explain` gives them.
+import { randomUUID } from 'node:crypto';
+import type { Client } from '@temporalio/client';
+import { TidemarkError } from '../domain/errors.js';
+import { controlTaskQueue, runUrl } from '../domain/names.js';
+import { hostFactsWorkflowId } from '../domain/server-facts.js';
+import { explainHost, type ExplainedSetting } from '../inventory/explain.js';
+import { resolveHost } from '../inventory/resolve.js';
+import type { Inventory } from '../inventory/schema.js';
+import { loadHostSources } from '../inventory/sources.js';
+import type { TemporalSettings } from '../inventory/temporal.js';
+import { recentHostRuns, type HostRun } from '../fleet/host-runs.js';
+import type { SnapshotReport } from '../pool/snapshot-report.js';
+import { noAnswer } from './server-facts.js';
+
+export interface HostPageData {
+  host: string;
+  server: string;
+  /** Every server the host is backed up on, for links to its other pages. */
+  servers: string[];
+  /** The server's worker's answer, or why there is none. */
+  snapshots: { report: SnapshotReport } | { unreachable: string };
+  runs: Array<HostRun & { url?: string }>;
+  settings: ExplainedSetting[];
+}
+
+/** `server` absent: the host's first server. A host or server the inventory does not pair: USAGE. */
+export async function hostPageData(
+  client: Client,
+  inventory: Inventory,
+  temporal: TemporalSettings,
+  hostName: string,
+  serverName?: string,
+): Promise<HostPageData> {
+  const { inventory: merged } = await loadHostSources(inventory);
+  const resolved = resolveHost(merged, hostName);
+  const server = serverName ?? resolved.servers[0]!;
+  if (!resolved.servers.includes(server))
+    throw new TidemarkError(
+      'USAGE',
+      `server: ${resolved.host} is not backed up on "${server}" (its servers: ${resolved.servers.join(', ')})`,
+    );
+  const pair = { host: resolved.host, server };
+  const [snapshots, runs] = await Promise.all([askHostFacts(client, pair), recentHostRuns(client, pair)]);
+  return {
+    ...pair,
+    servers: resolved.servers,
+    snapshots,
+    runs: runs.map((run) =>
+      run.workflowId && run.runId ? { ...run, url: runUrl(temporal, run.workflowId, run.runId) } : run,
+    ),
+    settings: explainHost(merged, resolved.host),
+  };
+}
+
+async function askHostFacts(
+  client: Client,
+  pair: { host: string; server: string },
+): Promise<HostPageData['snapshots']> {
+  try {
+    const report = await client.workflow.execute('hostFacts', {
+      taskQueue: controlTaskQueue,
+      workflowId: hostFactsWorkflowId(pair.server, pair.host, randomUUID()),
+      args: [pair],
+      // No worker at all (not even on the control queue): give up rather than wait.
+      workflowExecutionTimeout: '15s',
+    });
+    return { report: report as SnapshotReport };
+  } catch (error) {
+    return { unreachable: noAnswer(error) };
+  }
+}
