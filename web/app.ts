@@ -13,6 +13,7 @@ import type { TemporalSettings } from '../inventory/temporal.js';
 import type { Verdict } from '../fleet/verdict.js';
 import { actionNames, runAction, type ActionName } from './actions.js';
 import { fleetRows, selectRows, sortKeys, type FleetQuery, type SortKey } from './fleet-data.js';
+import { FleetRowsCache } from './fleet-cache.js';
 import { fleetPage } from './fleet-page.js';
 import { hostChartsScript } from './host-charts.js';
 import { hostPageData } from './host-data.js';
@@ -35,13 +36,27 @@ export interface ConsoleOptions {
   auditLog: string;
   /** Cookies get `Secure` when the console itself serves HTTPS. */
   secure: boolean;
+  /** The fleet's status is collected again at most this often (web/fleet-cache.ts); default 10 s. */
+  collectEverySeconds?: number;
 }
 
-export function consoleApp(options: ConsoleOptions): Hono {
+export interface ConsoleApp {
+  app: Hono;
+  /** Ends the background collection. */
+  stop: () => void;
+}
+
+export function consoleApp(options: ConsoleOptions): ConsoleApp {
   const app = new Hono();
   const facts = new ServerFactsCache(options.client);
   const sessions = new Sessions();
-  const rows = async () => fleetRows(options.client, await options.loadInventory(), options.settings, facts);
+  // Pages are served the rows collected last, so no load waits on Temporal (bench:web).
+  const fleet = new FleetRowsCache(
+    async () => fleetRows(options.client, await options.loadInventory(), options.settings, facts),
+    (options.collectEverySeconds ?? 10) * 1000,
+  );
+  fleet.start();
+  const rows = async () => (await fleet.rows()).rows;
   const operatorOf = (c: Context): Operator | undefined =>
     sessions.operator(
       getCookie(c, sessionCookie),
@@ -55,8 +70,8 @@ export function consoleApp(options: ConsoleOptions): Hono {
 
   app.get('/', async (c) => {
     const query = fleetQuery((name) => c.req.query(name));
-    const all = await rows();
-    return c.html(fleetPage(all, selectRows(all, query), query, options.refreshSeconds, operatorOf(c)));
+    const { rows: all, collectedAt } = await fleet.rows();
+    return c.html(fleetPage(all, selectRows(all, query), query, options.refreshSeconds, operatorOf(c), collectedAt));
   });
   app.get('/fleet.json', async (c) => {
     const query = fleetQuery((name) => c.req.query(name));
@@ -137,6 +152,8 @@ export function consoleApp(options: ConsoleOptions): Hono {
         ...(field('reason') ? { reason: field('reason') } : {}),
         user: operator.user,
       });
+      // The page the redirect loads shows the action's effect, not rows collected before it.
+      fleet.invalidate();
       if (entry.outcome === 'failed') return refuse(c, 400, `${action} ${entry.host}@${entry.server}: ${entry.detail}`);
       return c.redirect('/', 303);
     } catch (error) {
@@ -144,7 +161,7 @@ export function consoleApp(options: ConsoleOptions): Hono {
       throw error;
     }
   });
-  return app;
+  return { app, stop: () => fleet.stop() };
 }
 
 const scriptType = 'text/javascript; charset=utf-8';

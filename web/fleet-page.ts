@@ -16,6 +16,7 @@ export function fleetPage(
   query: FleetQuery,
   refreshSeconds: number,
   operator?: Operator,
+  collectedAt?: Date,
 ) {
   const counts = summarize(rows);
   const when = (iso: string | null) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-');
@@ -41,6 +42,17 @@ export function fleetPage(
         ><span class="label">unreachable</span> <span class="n">${counts.unreachable}</span></span
       >
       <span class="count">${rows.length} pairs</span>
+      ${
+        collectedAt
+          ? html`<span class="collected" data-collected-at="${collectedAt.toISOString()}"
+              >as of
+              ${collectedAt
+                .toISOString()
+                .replace('T', ' ')
+                .replace(/\.\d+Z$/, 'Z')}</span
+            >`
+          : ''
+      }
     </section>
     <form method="get" class="filters">
       <label>host <input name="host" value="${query.host ?? ''}" /></label>
