@@ -17,8 +17,9 @@ export class FleetRowsCache {
   private pending: Promise<CollectedRows> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private lastAsked = Date.now();
-  /** Rows from a collection started before this (ms) are not served: an action changed what they say. */
-  private staleBefore = 0;
+  /** Bumped by each action: rows of a collection started before the newest bump are not served. */
+  private generation = 0;
+  private latestGeneration = 0;
   private stopped = false;
 
   constructor(
@@ -36,7 +37,7 @@ export class FleetRowsCache {
   async rows(): Promise<CollectedRows> {
     this.lastAsked = Date.now();
     if (!this.timer && !this.pending && !this.stopped) this.start();
-    const fresh = () => this.latest !== undefined && this.latest.collectedAt.getTime() >= this.staleBefore;
+    const fresh = () => this.latest !== undefined && this.latestGeneration === this.generation;
     if (fresh()) return this.latest!;
     if (this.pending) await this.pending.catch(() => undefined);
     if (fresh()) return this.latest!;
@@ -50,7 +51,7 @@ export class FleetRowsCache {
 
   /** After an action: the next load waits for a collection started after it. */
   invalidate(): void {
-    this.staleBefore = Date.now();
+    this.generation += 1;
   }
 
   stop(): void {
@@ -63,12 +64,16 @@ export class FleetRowsCache {
     clearTimeout(this.timer);
     this.timer = undefined;
     const started = Date.now();
+    const generation = this.generation;
     const collection = this.collect().then(
       (rows) => {
+        this.pending = undefined;
         this.latest = { rows, collectedAt: new Date(started) };
+        this.latestGeneration = generation;
         return this.latest;
       },
       (error: unknown) => {
+        this.pending = undefined;
         // Kept rows go on being served; a page with none gets the error.
         console.error(`tidemark web: WARNING: collecting the fleet's status failed: ${(error as Error).message}`);
         throw error;
@@ -78,8 +83,8 @@ export class FleetRowsCache {
     void collection
       .catch(() => undefined)
       .finally(() => {
-        this.pending = undefined;
-        if (this.stopped || Date.now() - this.lastAsked > this.idleMs) return;
+        // One loop only: a collection started meanwhile (after an action) schedules the next itself.
+        if (this.stopped || this.pending || this.timer || Date.now() - this.lastAsked > this.idleMs) return;
         const pause = Math.max(this.everyMs, 2 * (Date.now() - started));
         this.timer = setTimeout(() => void this.refresh().catch(() => undefined), pause);
         this.timer.unref();
