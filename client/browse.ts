@@ -1,53 +1,16 @@
 // `tidemark files` and `tidemark history`: what a snapshot holds, and which snapshots hold a path. They run
 // on the backup server and read the pool directly (a read-only view per snapshot, always closed again).
-import { lstat, readdir, readlink } from 'node:fs/promises';
-import type { Stats } from 'node:fs';
+// The web console's browser asks a server's worker for the same listing (pool/snapshot-files.ts).
+export type { FileEntry } from '../pool/snapshot-files.js';
 import { ExitCode, TidemarkError } from '../domain/errors.js';
 import { classifySnapshot } from '../domain/retention.js';
 import { pickSnapshot, relativeRestorePath, restorePathProblem } from '../domain/restore.js';
 import type { Inventory } from '../inventory/schema.js';
 import { lookupBeneath } from '../pool/beneath.js';
 import { withSnapshotView } from '../pool/snapshot-reader.js';
+import { snapshotEntries, typeOf, type FileEntry } from '../pool/snapshot-files.js';
 import { listSnapshots } from '../pool/zfs.js';
 import { backedUpTarget, formatBytes } from './snapshots.js';
-
-export interface FileEntry {
-  /** The name as UTF-8 (invalid bytes replaced); see nameHex. */
-  name: string;
-  /** The name's bytes in hex, only when they are not valid UTF-8. */
-  nameHex?: string;
-  type: 'file' | 'dir' | 'symlink' | 'other';
-  size: number;
-  /** ISO 8601 UTC. */
-  mtime: string;
-  /** Permission bits in octal, e.g. "0644", "4755". */
-  mode: string;
-  uid: number;
-  gid: number;
-  /** Symlink target. */
-  target?: string;
-}
-
-async function describeEntry(path: Buffer, name: Buffer): Promise<FileEntry> {
-  const stat = await lstat(path);
-  const text = name.toString('utf8');
-  const entry: FileEntry = {
-    name: text,
-    type: typeOf(stat),
-    size: stat.size,
-    mtime: stat.mtime.toISOString(),
-    mode: (stat.mode & 0o7777).toString(8).padStart(4, '0'),
-    uid: stat.uid,
-    gid: stat.gid,
-  };
-  if (!Buffer.from(text).equals(name)) entry.nameHex = name.toString('hex');
-  if (stat.isSymbolicLink()) entry.target = await readlink(path, 'utf8');
-  return entry;
-}
-
-function typeOf(stat: Stats): FileEntry['type'] {
-  return stat.isDirectory() ? 'dir' : stat.isSymbolicLink() ? 'symlink' : stat.isFile() ? 'file' : 'other';
-}
 
 function checkedPath(path: string): string {
   const problem = restorePathProblem(path);
@@ -76,15 +39,7 @@ export async function listFiles(
     options.snapshot !== undefined ? { snapshot: options.snapshot } : {},
   );
   if ('problem' in picked) throw new TidemarkError('USAGE', picked.problem);
-  const entries = await withSnapshotView(target.dataset, picked.name, async (root) => {
-    const found = await lookupBeneath(root, relative);
-    if (!found.found) return undefined;
-    const { stat } = found;
-    const full = Buffer.from(found.full);
-    if (!stat.isDirectory()) return [await describeEntry(full, Buffer.from(relative.split('/').pop() ?? ''))];
-    const names = (await readdir(full, { encoding: 'buffer' })).sort(Buffer.compare);
-    return Promise.all(names.map((name) => describeEntry(Buffer.concat([full, Buffer.from('/'), name]), name)));
-  });
+  const entries = await snapshotEntries(target.dataset, picked.name, relative);
   if (!entries)
     throw new TidemarkError(
       'USAGE',
