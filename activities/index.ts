@@ -40,7 +40,7 @@ import {
 } from './worker-policy.js';
 import { sendReplica } from './replicate-send.js';
 import { readServerFacts } from './server-facts.js';
-import { readHostFacts } from './host-facts.js';
+import { readHostFacts, readSnapshotFileChunk, readSnapshotFiles } from './host-facts.js';
 import { finishReplicaTarget, prepareReplicaTarget, setAsideDivergedTarget } from './replicate-target.js';
 
 export { createControlActivities } from './sync-inventory.js';
@@ -195,9 +195,37 @@ export function createActivities(deps: ActivityDeps) {
     // The host page's snapshots on this server, as `tidemark snapshots` shows them.
     readHostFacts: (input: unknown) =>
       readHostFacts(deps.inventoryPath, deps.server, nameField(recordField(input, 'readHostFacts input').host, 'host')),
+    // The console's browser: one directory of a snapshot, as `tidemark files` lists it.
+    readSnapshotFiles: (input: unknown) => {
+      const fields = recordField(input, 'readSnapshotFiles input');
+      return readSnapshotFiles(deps.inventoryPath, deps.server, {
+        host: nameField(fields.host, 'host'),
+        ...(fields.snapshot === undefined ? {} : { snapshot: textField(fields.snapshot, 'snapshot') }),
+        path: textField(fields.path, 'path'),
+      });
+    },
+    // The console's download: one piece of a regular file of a snapshot.
+    readSnapshotFileChunk: (input: unknown) => {
+      const fields = recordField(input, 'readSnapshotFileChunk input');
+      if (typeof fields.offset !== 'number' || !Number.isSafeInteger(fields.offset) || fields.offset < 0)
+        refuseInput('offset must be a whole number of bytes, 0 or more');
+      return readSnapshotFileChunk(deps.inventoryPath, deps.server, {
+        host: nameField(fields.host, 'host'),
+        snapshot: textField(fields.snapshot, 'snapshot'),
+        path: textField(fields.path, 'path'),
+        offset: fields.offset,
+      });
+    },
     // notifyStart, recordOutcome, notifyTarget (activities/notify.ts)
     ...createNotifyActivities(deps.inventoryPath, deps.log),
   };
+}
+
+/** A snapshot name or a host's path as the console sends it: a string, bounded, without NUL. */
+function textField(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.length > 4096 || value.includes('\0'))
+    refuseInput(`${field} must be a string of at most 4096 characters without NUL`);
+  return value;
 }
 
 function record(value: unknown): Record<string, unknown> {

@@ -3,11 +3,13 @@
 // the verdict `tidemark status --json` gives the same pair; the page leaves docs/web-fleet.png behind.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { mkdtemp } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { waitFor } from '../devenv/process.js';
@@ -45,6 +47,12 @@ before(async () => {
   rig = await createRig('web');
   mkdirSync(rig.source, { recursive: true });
   writeFileSync(join(rig.source, 'file'), 'x'.repeat(4096));
+  mkdirSync(join(rig.source, 'etc'));
+  writeFileSync(join(rig.source, 'etc', 'app.conf'), 'a=1\n');
+  // Bigger than the 1 MiB a worker sends at once: the download comes in three pieces.
+  writeFileSync(join(rig.source, 'etc', 'blob.bin'), randomBytes(2 * 1024 * 1024 + 12345));
+  // A host-made symlink to the backup server's own /etc: the browser lists it and never follows it.
+  symlinkSync('/etc', join(rig.source, 'escape'));
   const hooksDir = join(rig.dir, 'backup-scripts');
   mkdirSync(hooksDir);
   writeFileSync(join(hooksDir, '20-dump-db'), '#!/bin/bash\necho "pg_dump: connection refused" >&2\nexit 3\n');
@@ -274,6 +282,42 @@ test('the host page lists the snapshots "tidemark snapshots" lists, with the rul
   await page.close();
 });
 
+test('the browser lists a snapshot\'s directory as "tidemark files" does, walks into a directory, and follows no host-made symlink', async () => {
+  const page = await browser!.newPage({ viewport: { width: 1300, height: 700 } });
+  await page.goto(`${webUrl}/host/${rig.hostName}?server=${encodeURIComponent(rig.server)}`);
+  await Promise.all([page.waitForURL(/\/files\?/), page.click('#browse')]);
+  const listed = async (path: string) => {
+    const cli = await rig.cli(['files', '--host', rig.hostName, '--server', rig.server, '--json', path]);
+    assert.equal(cli.exitCode, 0, cli.stderr);
+    return JSON.parse(cli.stdout) as { snapshot: string; entries: Array<{ name: string; type: string }> };
+  };
+  const shown = () =>
+    page
+      .locator('#files tbody tr')
+      .evaluateAll((rows) => rows.map((row) => [row.getAttribute('data-name'), row.getAttribute('data-type')]));
+  // Down to the host's source directory through the path's links, one level at a time.
+  for (const part of rig.source.split('/').filter(Boolean))
+    await Promise.all([page.waitForURL(/path=/), page.locator(`#files a.dir`, { hasText: `${part}/` }).click()]);
+  const expected = await listed(rig.source);
+  assert.deepEqual(
+    await shown(),
+    expected.entries.map((entry) => [entry.name, entry.type]),
+  );
+  assert.match(await page.locator('select[name=snapshot]').inputValue(), new RegExp(expected.snapshot));
+  assert.match(await page.locator('tr[data-name=escape]').innerText(), /-> \/etc/);
+  // Through the symlink: not in the snapshot (the worker looks paths up beneath its root).
+  const through = await fetch(
+    `${webUrl}/host/${rig.hostName}/files?server=${encodeURIComponent(rig.server)}&path=${encodeURIComponent(`${rig.source}/escape/passwd`)}`,
+  );
+  assert.match(await through.text(), /is not in snapshot/);
+  const relative = await fetch(
+    `${webUrl}/host/${rig.hostName}/files?server=${encodeURIComponent(rig.server)}&path=etc`,
+  );
+  assert.equal(relative.status, 400);
+  assert.match(await relative.text(), /path: &quot;etc&quot; is not absolute/);
+  await page.close();
+});
+
 test('the host page of a host the inventory does not have is a 404 naming the known hosts', async () => {
   const response = await fetch(`${webUrl}/host/no-such-host`);
   assert.equal(response.status, 404);
@@ -413,6 +457,93 @@ test('an action without login is refused, and so is a forged cross-site POST fro
   assert.match(
     printed.stdout,
     new RegExp(`^\\S+Z  ${operatorName}  pause ${pair.host}@${pair.server}  done  reason: firmware update$`, 'm'),
+  );
+  await context.close();
+});
+
+test('a file downloaded from a snapshot is byte-identical (sha256); without login it is refused', async () => {
+  const path = join(rig.source, 'etc', 'blob.bin');
+  const cli = await rig.cli(['files', '--host', rig.hostName, '--server', rig.server, '--json', path]);
+  const { snapshot } = JSON.parse(cli.stdout) as { snapshot: string };
+  const query = new URLSearchParams({ server: rig.server, snapshot, path });
+  const url = `${webUrl}/host/${rig.hostName}/download?${query.toString()}`;
+  const anonymous = await fetch(url);
+  assert.equal(anonymous.status, 401);
+  const context = await browser!.newContext();
+  const page = await context.newPage();
+  await page.goto(`${webUrl}/login`);
+  await page.fill('input[name=user]', operatorName);
+  await page.fill('input[name=password]', password);
+  await Promise.all([page.waitForURL(`${webUrl}/`), page.click('button[type=submit]')]);
+  const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+  const fetched = await context.request.get(url, { timeout: 120_000 });
+  assert.equal(fetched.status(), 200, fetched.status() === 200 ? '' : await fetched.text());
+  assert.equal(sha256(await fetched.body()), sha256(readFileSync(path)), 'the same bytes as the host had');
+  // The browser's own download, from the link on the browse page.
+  await page.goto(
+    `${webUrl}/host/${rig.hostName}/files?${new URLSearchParams({ server: rig.server, snapshot, path: join(rig.source, 'etc') }).toString()}`,
+  );
+  const [download] = await Promise.all([
+    page.waitForEvent('download', { timeout: 120_000 }),
+    page.click('tr[data-name="blob.bin"] a.file'),
+  ]);
+  assert.equal(download.suggestedFilename(), 'blob.bin');
+  const saved = join(rig.dir, 'downloaded.bin');
+  await download.saveAs(saved);
+  assert.equal(sha256(readFileSync(saved)), sha256(readFileSync(path)), 'the browser saved the same bytes');
+  // A symlink is not a file to download, nor is anything reached through one.
+  const through = await context.request.get(
+    `${webUrl}/host/${rig.hostName}/download?${new URLSearchParams({ server: rig.server, snapshot, path: `${rig.source}/escape/passwd` }).toString()}`,
+  );
+  assert.equal(through.status(), 400);
+  assert.match(await through.text(), /is not a regular file/);
+  await context.close();
+});
+
+test("a restore started from the page produces the same tree as the CLI's, and is audited", async () => {
+  const fromPage = await mkdtemp(join(rig.dir, 'web-restore-'));
+  const fromCli = await mkdtemp(join(rig.dir, 'cli-restore-'));
+  const context = await browser!.newContext();
+  const page = await context.newPage();
+  await page.goto(`${webUrl}/login`);
+  await page.fill('input[name=user]', operatorName);
+  await page.fill('input[name=password]', password);
+  await Promise.all([page.waitForURL(`${webUrl}/`), page.click('button[type=submit]')]);
+  await page.goto(`${webUrl}/host/${rig.hostName}?server=${encodeURIComponent(rig.server)}`);
+  await page.fill('#restore textarea[name=paths]', rig.source);
+  await page.fill('#restore input[name=to]', fromPage);
+  await Promise.all([page.waitForURL(/\/restores\//), page.click('#restore button[type=submit]')]);
+  await page.waitForSelector('#restore-state[data-state=done], #restore-state[data-state=failed]', {
+    timeout: 180_000,
+  });
+  assert.equal(
+    await page.locator('#restore-state').getAttribute('data-state'),
+    'done',
+    await page.locator('#restore-state').innerText(),
+  );
+  const cli = await rig.cli(
+    ['restore', '--host', rig.hostName, '--server', rig.server, '--path', rig.source, '--to', fromCli, '--wait'],
+    { timeoutMs: 180_000 },
+  );
+  assert.equal(cli.exitCode, 0, cli.stdout + cli.stderr);
+  const diff = await execa('diff', ['-r', '--no-dereference', fromPage, fromCli], { reject: false });
+  assert.equal(diff.exitCode, 0, diff.stdout + diff.stderr);
+  assert.ok(existsSync(join(fromPage, rig.source, 'etc', 'blob.bin')), 'the tree is there');
+  // A restore over the backup server's live system needs the CLI's confirmation here too.
+  await page.goto(`${webUrl}/host/${rig.hostName}?server=${encodeURIComponent(rig.server)}`);
+  await page.fill('#restore input[name=to]', '/');
+  const [refused] = await Promise.all([
+    page.waitForResponse((response) => response.url().endsWith('/restore')),
+    page.click('#restore button[type=submit]'),
+  ]);
+  assert.equal(refused.status(), 400);
+  assert.match(await page.locator('.refused').innerText(), /overwrite/i);
+  const audit = await rig.cli(['web-audit', '--audit-log', auditLog, '--json']);
+  assert.ok(
+    (JSON.parse(audit.stdout) as Array<{ action: string; outcome: string; user: string }>).some(
+      (entry) => entry.action === 'restore' && entry.outcome === 'done' && entry.user === operatorName,
+    ),
+    audit.stdout,
   );
   await context.close();
 });

@@ -8,6 +8,7 @@ import { getCookie, setCookie, deleteCookie } from 'hono/cookie';
 import { html } from 'hono/html';
 import type { Client } from '@temporalio/client';
 import { TidemarkError } from '../domain/errors.js';
+import { runUrl } from '../domain/names.js';
 import type { Inventory } from '../inventory/schema.js';
 import type { TemporalSettings } from '../inventory/temporal.js';
 import type { Verdict } from '../fleet/verdict.js';
@@ -16,7 +17,10 @@ import { fleetRows, selectRows, sortKeys, type FleetQuery, type SortKey } from '
 import { FleetRowsCache } from './fleet-cache.js';
 import { fleetPage } from './fleet-page.js';
 import { hostChartsScript } from './host-charts.js';
-import { hostPageData } from './host-data.js';
+import { browsePage } from './browse-page.js';
+import { browseData, hostPageData, hostPair as hostPairOf } from './host-data.js';
+import { DownloadRefused, downloadResponse } from './download.js';
+import { restoreFormFields, restorePage, restoreState, startRestore } from './restore.js';
 import { hostPage } from './host-page.js';
 import { layout } from './layout.js';
 import type { PasswordFile } from './operators.js';
@@ -82,6 +86,65 @@ export function consoleApp(options: ConsoleOptions): ConsoleApp {
   app.get('/assets/uplot.js', (c) => c.body(uplot.script, 200, { 'content-type': scriptType }));
   app.get('/assets/uplot.css', (c) => c.body(uplot.stylesheet, 200, { 'content-type': 'text/css; charset=utf-8' }));
 
+  app.get('/host/:host/files', async (c) => {
+    try {
+      const data = await browseData(options.client, await options.loadInventory(), {
+        host: c.req.param('host'),
+        ...(c.req.query('server') ? { server: c.req.query('server')! } : {}),
+        ...(c.req.query('snapshot') ? { snapshot: c.req.query('snapshot')! } : {}),
+        path: c.req.query('path') || '/',
+      });
+      return c.html(browsePage(data), 'refused' in data.listing ? 400 : 200);
+    } catch (error) {
+      if (error instanceof TidemarkError)
+        return c.html(layout('Unknown host', html`<p class="refused">${error.message}</p>`), 404);
+      throw error;
+    }
+  });
+  // File contents can hold secrets: a download needs an operator, as actions do (a GET changes nothing, so no
+  // CSRF token; the session cookie is SameSite=Strict).
+  app.get('/host/:host/download', async (c) => {
+    const operator = operatorOf(c);
+    if (!operator) return refuse(c, 401, 'log in first: downloading a file needs an operator');
+    const server = c.req.query('server');
+    const snapshot = c.req.query('snapshot');
+    const path = c.req.query('path');
+    if (!server || !snapshot || !path) return refuse(c, 400, 'server, snapshot and path are needed to download a file');
+    try {
+      const { pair } = await hostPairOf(await options.loadInventory(), c.req.param('host'), server);
+      return await downloadResponse(options.client, { ...pair, snapshot, path });
+    } catch (error) {
+      if (error instanceof TidemarkError || error instanceof DownloadRefused) return refuse(c, 400, error.message);
+      throw error;
+    }
+  });
+  app.post('/host/:host/restore', async (c) => {
+    if (!sameOrigin(c.req.header('origin'), ownHost(c))) return refuse(c, 403, 'cross-site request refused');
+    const operator = operatorOf(c);
+    if (!operator) return refuse(c, 401, 'log in first: a restore needs an operator');
+    const form = await c.req.parseBody();
+    if (!sameToken(operator.csrf, form.csrf)) return refuse(c, 403, 'missing or stale form token: reload the page');
+    const field = (name: string) => (typeof form[name] === 'string' ? (form[name] as string).trim() : '');
+    try {
+      const started = await startRestore(
+        options.client,
+        await options.loadInventory(),
+        options.auditLog,
+        operator.user,
+        restoreFormFields(c.req.param('host'), field),
+      );
+      return c.redirect(`/restores/${encodeURIComponent(started.workflowId)}?run=${started.runId}`, 303);
+    } catch (error) {
+      if (error instanceof TidemarkError) return refuse(c, 400, error.message);
+      throw error;
+    }
+  });
+  app.get('/restores/:id', async (c) => {
+    const workflowId = c.req.param('id');
+    const runId = c.req.query('run') || undefined;
+    const state = await restoreState(options.client, workflowId, runId);
+    return c.html(restorePage(workflowId, state, runUrl(options.settings, workflowId, runId ?? '')));
+  });
   app.get('/host/:host', async (c) => {
     try {
       const data = await hostPageData(
@@ -91,7 +154,7 @@ export function consoleApp(options: ConsoleOptions): ConsoleApp {
         c.req.param('host'),
         c.req.query('server') || undefined,
       );
-      return c.html(hostPage(data, options.refreshSeconds));
+      return c.html(hostPage(data, options.refreshSeconds, operatorOf(c)));
     } catch (error) {
       if (error instanceof TidemarkError)
         return c.html(layout('Unknown host', html`<p class="refused">${error.message}</p>`), 404);

@@ -2,16 +2,17 @@
 // report as `tidemark snapshots`, through the `hostFacts` workflow), its recent runs from visibility, and
 // its effective settings as `config check --explain` gives them.
 import { randomUUID } from 'node:crypto';
-import type { Client } from '@temporalio/client';
+import { ApplicationFailure, type Client } from '@temporalio/client';
 import { TidemarkError } from '../domain/errors.js';
 import { controlTaskQueue, runUrl } from '../domain/names.js';
-import { hostFactsWorkflowId } from '../domain/server-facts.js';
+import { hostFactsWorkflowId, snapshotFilesWorkflowId } from '../domain/server-facts.js';
 import { explainHost, type ExplainedSetting } from '../inventory/explain.js';
 import { resolveHost } from '../inventory/resolve.js';
 import type { Inventory } from '../inventory/schema.js';
 import { loadHostSources } from '../inventory/sources.js';
 import type { TemporalSettings } from '../inventory/temporal.js';
 import { recentHostRuns, type HostRun } from '../fleet/host-runs.js';
+import type { SnapshotListing } from '../pool/snapshot-files.js';
 import type { SnapshotReport } from '../pool/snapshot-report.js';
 import { noAnswer } from './server-facts.js';
 
@@ -27,13 +28,8 @@ export interface HostPageData {
 }
 
 /** `server` absent: the host's first server. A host or server the inventory does not pair: USAGE. */
-export async function hostPageData(
-  client: Client,
-  inventory: Inventory,
-  temporal: TemporalSettings,
-  hostName: string,
-  serverName?: string,
-): Promise<HostPageData> {
+/** The host's pair on `server` (its first server when absent); USAGE naming the servers otherwise. */
+export async function hostPair(inventory: Inventory, hostName: string, serverName?: string) {
   const { inventory: merged } = await loadHostSources(inventory);
   const resolved = resolveHost(merged, hostName);
   const server = serverName ?? resolved.servers[0]!;
@@ -42,7 +38,50 @@ export async function hostPageData(
       'USAGE',
       `server: ${resolved.host} is not backed up on "${server}" (its servers: ${resolved.servers.join(', ')})`,
     );
-  const pair = { host: resolved.host, server };
+  return { merged, resolved, pair: { host: resolved.host, server } };
+}
+
+export interface BrowseData {
+  host: string;
+  server: string;
+  path: string;
+  /** The worker's listing; a request it refused (no such snapshot, a bad path) with why; or no answer. */
+  listing: { files: SnapshotListing } | { refused: string } | { unreachable: string };
+}
+
+/** One directory of a snapshot (`snapshot` absent: the newest complete one), from the server's worker. */
+export async function browseData(
+  client: Client,
+  inventory: Inventory,
+  request: { host: string; server?: string; snapshot?: string; path: string },
+): Promise<BrowseData> {
+  const { pair } = await hostPair(inventory, request.host, request.server);
+  const ask = { ...pair, path: request.path, ...(request.snapshot ? { snapshot: request.snapshot } : {}) };
+  try {
+    const files = await client.workflow.execute('snapshotFiles', {
+      taskQueue: controlTaskQueue,
+      workflowId: snapshotFilesWorkflowId(pair.server, pair.host, randomUUID()),
+      args: [ask],
+      workflowExecutionTimeout: '30s',
+    });
+    return { ...pair, path: request.path, listing: { files: files as SnapshotListing } };
+  } catch (error) {
+    let cause: unknown = error;
+    while (cause instanceof Error && cause.cause instanceof Error) cause = cause.cause;
+    if (cause instanceof ApplicationFailure && cause.type === 'USAGE')
+      return { ...pair, path: request.path, listing: { refused: cause.message } };
+    return { ...pair, path: request.path, listing: { unreachable: noAnswer(error) } };
+  }
+}
+
+export async function hostPageData(
+  client: Client,
+  inventory: Inventory,
+  temporal: TemporalSettings,
+  hostName: string,
+  serverName?: string,
+): Promise<HostPageData> {
+  const { merged, resolved, pair } = await hostPair(inventory, hostName, serverName);
   const [snapshots, runs] = await Promise.all([askHostFacts(client, pair), recentHostRuns(client, pair)]);
   return {
     ...pair,

@@ -6,7 +6,10 @@ import { formatBytes } from '../domain/bytes.js';
 import { formatDuration } from '../domain/duration.js';
 import type { SnapshotRow } from '../pool/snapshot-report.js';
 import type { HostPageData } from './host-data.js';
+import { browseHref } from './browse-page.js';
 import { layout } from './layout.js';
+import { restoreFormHtml } from './restore.js';
+import type { Operator } from './session.js';
 
 const when = (iso: string) => iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z');
 
@@ -18,7 +21,7 @@ export function snapshotMarks(row: SnapshotRow): string[] {
   return marks;
 }
 
-export function hostPage(data: HostPageData, refreshSeconds: number) {
+export function hostPage(data: HostPageData, refreshSeconds: number, operator?: Operator) {
   const { host, server } = data;
   const report = 'report' in data.snapshots ? data.snapshots.report : undefined;
   const oldestRunFirst = [...data.runs].reverse();
@@ -51,6 +54,7 @@ export function hostPage(data: HostPageData, refreshSeconds: number) {
       )}
     </p>
     <h2>Snapshots</h2>
+    <p><a id="browse" href="${browseHref(host, server, undefined, '/')}">browse the newest complete snapshot</a></p>
     ${
       report
         ? html`<p class="dataset">${report.dataset}${report.exists ? '' : ': no backup yet (no dataset)'}</p>
@@ -69,7 +73,10 @@ export function hostPage(data: HostPageData, refreshSeconds: number) {
                 ${report.snapshots.map((row) => {
                   const marks = snapshotMarks(row);
                   return html`<tr data-name="${row.name}" data-kind="${row.kind}" data-marks="${marks.join(' ')}">
-                    <td>${row.name} ${marks.map((mark) => html`<span class="mark ${mark}">${mark}</span> `)}</td>
+                    <td>
+                      <a class="browse" href="${browseHref(host, server, row.name, '/')}">${row.name}</a>
+                      ${marks.map((mark) => html`<span class="mark ${mark}">${mark}</span> `)}
+                    </td>
                     <td>${when(row.takenAt)}</td>
                     <td>${formatBytes(row.used)}</td>
                     <td>${row.adoptedAs ? `${row.kind} (${row.adoptedAs})` : row.kind}</td>
@@ -85,6 +92,17 @@ export function hostPage(data: HostPageData, refreshSeconds: number) {
         : html`<p class="unreachable" id="snapshots-unreachable">
             server unreachable: ${'unreachable' in data.snapshots ? data.snapshots.unreachable : ''}
           </p>`
+    }
+    ${
+      operator && report
+        ? html`<h2>Restore</h2>
+            ${restoreFormHtml(
+              host,
+              server,
+              report.snapshots.map((row) => row.name),
+              operator.csrf,
+            )}`
+        : ''
     }
     <h2>Recent runs</h2>
     <div class="chart" id="run-chart" data-chart="${JSON.stringify(runChart)}"></div>
@@ -134,5 +152,6 @@ export function hostPage(data: HostPageData, refreshSeconds: number) {
     <script src="/assets/uplot.js"></script>
     <script src="/assets/host-charts.js"></script>
   `;
-  return layout(`${host} on ${server}`, body, refreshSeconds, ['/assets/uplot.css']);
+  // An operator's page holds a form: it does not reload under their typing.
+  return layout(`${host} on ${server}`, body, operator ? undefined : refreshSeconds, ['/assets/uplot.css']);
 }

@@ -15,6 +15,24 @@ export async function hostFacts(input: { server: string; host: string }) {
   return askServer(input.server).readHostFacts({ host: input.host });
 }
 
+/** One directory of one of the host's snapshots, for the console's browser. */
+export async function snapshotFiles(input: { server: string; host: string; snapshot?: string; path: string }) {
+  const { server, ...request } = input;
+  return askServer(server).readSnapshotFiles(request);
+}
+
+/** A piece of a regular file of one of the host's snapshots, for the console's download. */
+export async function snapshotFileChunk(input: {
+  server: string;
+  host: string;
+  snapshot: string;
+  path: string;
+  offset: number;
+}) {
+  const { server, ...request } = input;
+  return askServer(server).readSnapshotFileChunk(request);
+}
+
 function askServer(server: string) {
   return proxyActivities<Activities>({
     taskQueue: serverTaskQueue(server),
