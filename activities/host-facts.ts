@@ -8,7 +8,14 @@ import { hostTarget } from '../inventory/host-target.js';
 import { keptInventory } from '../inventory/kept-inventory.js';
 import { resolveHost } from '../inventory/resolve.js';
 import { snapshotReport, type SnapshotReport } from '../pool/snapshot-report.js';
-import { readFileChunk, snapshotEntries, type FileChunk, type SnapshotListing } from '../pool/snapshot-files.js';
+import {
+  pathHistory,
+  readFileChunk,
+  snapshotEntries,
+  type FileChunk,
+  type HistoryReport,
+  type SnapshotListing,
+} from '../pool/snapshot-files.js';
 import { datasetInfo, listSnapshots } from '../pool/zfs.js';
 
 export async function readHostFacts(inventoryPath: string, server: string, host: string): Promise<SnapshotReport> {
@@ -78,4 +85,17 @@ export async function readSnapshotFileChunk(
       'USAGE',
     );
   return chunk;
+}
+
+/** Which of the host's snapshots on this server hold a path, as `tidemark history` says it. */
+export async function readPathHistory(
+  inventoryPath: string,
+  server: string,
+  request: { host: string; path: string },
+): Promise<HistoryReport> {
+  const problem = restorePathProblem(request.path);
+  if (problem) throw ApplicationFailure.nonRetryable(`path: ${problem}`, 'USAGE');
+  const { inventory } = await keptInventory(inventoryPath).read();
+  const target = hostTarget(inventory, resolveHost(inventory, request.host), server);
+  return pathHistory(target, request.path, `${process.pid}-${randomUUID().slice(0, 8)}`);
 }

@@ -40,7 +40,7 @@ import {
 } from './worker-policy.js';
 import { sendReplica } from './replicate-send.js';
 import { readServerFacts } from './server-facts.js';
-import { readHostFacts, readSnapshotFileChunk, readSnapshotFiles } from './host-facts.js';
+import { readHostFacts, readPathHistory, readSnapshotFileChunk, readSnapshotFiles } from './host-facts.js';
 import { finishReplicaTarget, prepareReplicaTarget, setAsideDivergedTarget } from './replicate-target.js';
 
 export { createControlActivities } from './sync-inventory.js';
@@ -201,6 +201,14 @@ export function createActivities(deps: ActivityDeps) {
       return readSnapshotFiles(deps.inventoryPath, deps.server, {
         host: nameField(fields.host, 'host'),
         ...(fields.snapshot === undefined ? {} : { snapshot: textField(fields.snapshot, 'snapshot') }),
+        path: textField(fields.path, 'path'),
+      });
+    },
+    // The console's history page: which snapshots hold a path.
+    readPathHistory: (input: unknown) => {
+      const fields = recordField(input, 'readPathHistory input');
+      return readPathHistory(deps.inventoryPath, deps.server, {
+        host: nameField(fields.host, 'host'),
         path: textField(fields.path, 'path'),
       });
     },

@@ -4,8 +4,12 @@
 import type { Stats } from 'node:fs';
 import { constants } from 'node:fs';
 import { lstat, open, readdir, readlink } from 'node:fs/promises';
+import type { LocalTarget } from '../domain/host-target.js';
+import { relativeRestorePath } from '../domain/restore.js';
+import { classifySnapshot } from '../domain/retention.js';
 import { lookupBeneath } from './beneath.js';
 import { withSnapshotView } from './snapshot-reader.js';
+import { listSnapshots } from './zfs.js';
 
 export interface FileEntry {
   /** The name as UTF-8 (invalid bytes replaced); see nameHex. */
@@ -122,4 +126,80 @@ export async function readFileChunk(
     },
     reader,
   );
+}
+
+export interface HistoryEntry {
+  snapshot: string;
+  /** From the name when Tidemark made or adopts it, else zfs's creation time; ISO 8601 UTC. */
+  takenAt: string;
+  label: 'complete' | 'partial' | 'suspect' | 'foreign';
+  type: FileEntry['type'];
+  size: number;
+  mtime: string;
+  mode: string;
+  /** True for the first snapshot holding PATH and wherever its type, size or mtime differ from the
+   * previous snapshot holding it. */
+  changed: boolean;
+}
+
+export interface HistoryReport {
+  host: string;
+  server: string;
+  dataset: string;
+  path: string;
+  /** Snapshots holding PATH, oldest first. */
+  snapshots: HistoryEntry[];
+  /** Snapshots read that do not hold PATH. */
+  absentFrom: string[];
+}
+
+/** Which of the dataset's snapshots hold `path` (absolute, plain), oldest first, marking where its type, size or
+ * mtime changed: `tidemark history`, and the console's history page through the server's worker. */
+export async function pathHistory(
+  target: Pick<LocalTarget, 'host' | 'server' | 'dataset' | 'policy' | 'adopt'>,
+  path: string,
+  reader?: string,
+): Promise<HistoryReport> {
+  const relative = relativeRestorePath(path);
+  const report: HistoryReport = {
+    host: target.host,
+    server: target.server,
+    dataset: target.dataset,
+    path,
+    snapshots: [],
+    absentFrom: [],
+  };
+  let previous: HistoryEntry | undefined;
+  for (const snapshot of await listSnapshots(target.dataset)) {
+    const stat = await withSnapshotView(
+      target.dataset,
+      snapshot.name,
+      async (root) => {
+        const found = await lookupBeneath(root, relative);
+        return found.found ? found.stat : undefined;
+      },
+      reader,
+    );
+    if (!stat) {
+      report.absentFrom.push(snapshot.name);
+      continue;
+    }
+    // As retention reads it: a SOWN or PlanB snapshot this server adopts is a complete copy, not foreign.
+    const read = classifySnapshot(snapshot, target.policy.timeZone, target.adopt);
+    const entry: HistoryEntry = {
+      snapshot: snapshot.name,
+      takenAt: new Date(read.takenAt).toISOString(),
+      label: read.recognized ? read.label : 'foreign',
+      type: typeOf(stat),
+      size: stat.size,
+      mtime: stat.mtime.toISOString(),
+      mode: (stat.mode & 0o7777).toString(8).padStart(4, '0'),
+      changed: false,
+    };
+    entry.changed =
+      !previous || previous.type !== entry.type || previous.size !== entry.size || previous.mtime !== entry.mtime;
+    report.snapshots.push(entry);
+    previous = entry;
+  }
+  return report;
 }

@@ -305,6 +305,29 @@ test('the browser lists a snapshot\'s directory as "tidemark files" does, walks 
   );
   assert.match(await page.locator('select[name=snapshot]').inputValue(), new RegExp(expected.snapshot));
   assert.match(await page.locator('tr[data-name=escape]').innerText(), /-> \/etc/);
+  // A path's history across snapshots, from the row's link: what `tidemark history` says.
+  await Promise.all([page.waitForURL(/\/history\?/), page.locator('tr[data-name=more] a.history').click()]);
+  const cliHistory = await rig.cli([
+    'history',
+    '--host',
+    rig.hostName,
+    '--server',
+    rig.server,
+    '--json',
+    join(rig.source, 'more'),
+  ]);
+  assert.equal(cliHistory.exitCode, 0, cliHistory.stderr);
+  const expectedHistory = (
+    JSON.parse(cliHistory.stdout) as { snapshots: Array<{ snapshot: string; changed: boolean }> }
+  ).snapshots;
+  assert.equal(expectedHistory.length, 1, cliHistory.stdout);
+  assert.deepEqual(
+    await page
+      .locator('#history tbody tr')
+      .evaluateAll((rows) => rows.map((row) => [row.getAttribute('data-snapshot'), row.getAttribute('data-changed')])),
+    expectedHistory.map((entry) => [entry.snapshot, entry.changed ? 'yes' : 'no']),
+  );
+  assert.match(await page.locator('body').innerText(), /absent from: tidemark-/, 'the first snapshot lacks it');
   // Through the symlink: not in the snapshot (the worker looks paths up beneath its root).
   const through = await fetch(
     `${webUrl}/host/${rig.hostName}/files?server=${encodeURIComponent(rig.server)}&path=${encodeURIComponent(`${rig.source}/escape/passwd`)}`,

@@ -17,8 +17,8 @@ import { fleetRows, selectRows, sortKeys, type FleetQuery, type SortKey } from '
 import { FleetRowsCache } from './fleet-cache.js';
 import { fleetPage } from './fleet-page.js';
 import { hostChartsScript } from './host-charts.js';
-import { browsePage } from './browse-page.js';
-import { browseData, hostPageData, hostPair as hostPairOf } from './host-data.js';
+import { browsePage, historyPage } from './browse-page.js';
+import { browseData, historyData, hostPageData, hostPair as hostPairOf } from './host-data.js';
 import { DownloadRefused, downloadResponse } from './download.js';
 import { restoreFormFields, restorePage, restoreState, startRestore } from './restore.js';
 import { hostPage } from './host-page.js';
@@ -144,6 +144,20 @@ export function consoleApp(options: ConsoleOptions): ConsoleApp {
     const runId = c.req.query('run') || undefined;
     const state = await restoreState(options.client, workflowId, runId);
     return c.html(restorePage(workflowId, state, runUrl(options.settings, workflowId, runId ?? '')));
+  });
+  app.get('/host/:host/history', async (c) => {
+    try {
+      const data = await historyData(options.client, await options.loadInventory(), {
+        host: c.req.param('host'),
+        ...(c.req.query('server') ? { server: c.req.query('server')! } : {}),
+        path: c.req.query('path') || '/',
+      });
+      return c.html(historyPage(data), 'refused' in data.history ? 400 : 200);
+    } catch (error) {
+      if (error instanceof TidemarkError)
+        return c.html(layout('Unknown host', html`<p class="refused">${error.message}</p>`), 404);
+      throw error;
+    }
   });
   app.get('/host/:host', async (c) => {
     try {

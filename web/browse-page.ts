@@ -3,7 +3,7 @@
 // their target and are never followed (the server's worker looks paths up beneath the snapshot's root).
 import { html } from 'hono/html';
 import { formatBytes } from '../domain/bytes.js';
-import type { BrowseData } from './host-data.js';
+import type { BrowseData, HistoryData } from './host-data.js';
 import { layout } from './layout.js';
 
 export function browseHref(host: string, server: string, snapshot: string | undefined, path: string): string {
@@ -85,7 +85,10 @@ export function browsePage(data: BrowseData) {
                               >`
                             : entry.name;
                       return html`<tr data-name="${entry.name}" data-type="${entry.type}">
-                        <td>${name}${entry.target !== undefined ? ` -> ${entry.target}` : ''}</td>
+                        <td>
+                          ${name}${entry.target !== undefined ? ` -> ${entry.target}` : ''}
+                          ${plain ? html` <a class="history" href="${historyHref(host, server, below)}">history</a>` : ''}
+                        </td>
                         <td>${entry.type}</td>
                         <td>${entry.mode}</td>
                         <td>${entry.uid}:${entry.gid}</td>
@@ -99,4 +102,60 @@ export function browsePage(data: BrowseData) {
     }
   `;
   return layout(`${host} on ${server}: ${files?.snapshot ?? 'files'}`, body);
+}
+
+export function historyHref(host: string, server: string, path: string): string {
+  const query = new URLSearchParams({ server, path });
+  return `/host/${encodeURIComponent(host)}/history?${query.toString()}`;
+}
+
+/** A path's history across the host's snapshots, as `tidemark history` prints it; each links to the path there. */
+export function historyPage(data: HistoryData) {
+  const { host, server, path, history } = data;
+  const body = html`
+    <p>
+      <a href="/host/${encodeURIComponent(host)}?server=${encodeURIComponent(server)}">${host} on ${server}</a>
+      · ${path}
+    </p>
+    ${
+      'unreachable' in history
+        ? html`<p class="unreachable" id="history-unreachable">server unreachable: ${history.unreachable}</p>`
+        : 'refused' in history
+          ? html`<p class="refused" id="history-refused">${history.refused}</p>`
+          : html`<table id="history">
+                <thead>
+                  <tr>
+                    <th></th>
+                    <th>snapshot</th>
+                    <th>kind</th>
+                    <th>type</th>
+                    <th>size</th>
+                    <th>mtime</th>
+                    <th>mode</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  ${history.report.snapshots.map(
+                    (entry) =>
+                      html`<tr data-snapshot="${entry.snapshot}" data-changed="${entry.changed ? 'yes' : 'no'}">
+                        <td>${entry.changed ? '*' : ''}</td>
+                        <td><a href="${browseHref(host, server, entry.snapshot, path)}">${entry.snapshot}</a></td>
+                        <td>${entry.label}</td>
+                        <td>${entry.type}</td>
+                        <td>${formatBytes(entry.size)}</td>
+                        <td>${entry.mtime.replace(/\.\d{3}Z$/, 'Z')}</td>
+                        <td>${entry.mode}</td>
+                      </tr>`,
+                  )}
+                </tbody>
+              </table>
+              <p class="reasons">* first seen, or size/mtime changed since the previous snapshot holding it</p>
+              ${
+                history.report.absentFrom.length > 0
+                  ? html`<p class="reasons">absent from: ${history.report.absentFrom.join(', ')}</p>`
+                  : ''
+              }`
+    }
+  `;
+  return layout(`history of ${path}`, body);
 }

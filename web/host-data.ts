@@ -12,7 +12,7 @@ import type { Inventory } from '../inventory/schema.js';
 import { loadHostSources } from '../inventory/sources.js';
 import type { TemporalSettings } from '../inventory/temporal.js';
 import { recentHostRuns, type HostRun } from '../fleet/host-runs.js';
-import type { SnapshotListing } from '../pool/snapshot-files.js';
+import type { HistoryReport, SnapshotListing } from '../pool/snapshot-files.js';
 import type { SnapshotReport } from '../pool/snapshot-report.js';
 import { noAnswer } from './server-facts.js';
 
@@ -109,5 +109,37 @@ async function askHostFacts(
     return { report: report as SnapshotReport };
   } catch (error) {
     return { unreachable: noAnswer(error) };
+  }
+}
+
+export interface HistoryData {
+  host: string;
+  server: string;
+  path: string;
+  history: { report: HistoryReport } | { refused: string } | { unreachable: string };
+}
+
+/** Which of the host's snapshots on `server` hold `path`, from the server's worker. */
+export async function historyData(
+  client: Client,
+  inventory: Inventory,
+  request: { host: string; server?: string; path: string },
+): Promise<HistoryData> {
+  const { pair } = await hostPair(inventory, request.host, request.server);
+  const base = { ...pair, path: request.path };
+  try {
+    const report = await client.workflow.execute('pathHistory', {
+      taskQueue: controlTaskQueue,
+      workflowId: snapshotFilesWorkflowId(pair.server, pair.host, randomUUID()),
+      args: [base],
+      workflowExecutionTimeout: '60s',
+    });
+    return { ...base, history: { report: report as HistoryReport } };
+  } catch (error) {
+    let cause: unknown = error;
+    while (cause instanceof Error && cause.cause instanceof Error) cause = cause.cause;
+    if (cause instanceof ApplicationFailure && cause.type === 'USAGE')
+      return { ...base, history: { refused: cause.message } };
+    return { ...base, history: { unreachable: noAnswer(error) } };
   }
 }

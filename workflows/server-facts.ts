@@ -33,6 +33,12 @@ export async function snapshotFileChunk(input: {
   return askServer(server).readSnapshotFileChunk(request);
 }
 
+/** Which of the host's snapshots hold a path, for the console's history page. */
+export async function pathHistory(input: { server: string; host: string; path: string }) {
+  const { server, ...request } = input;
+  return askServer(server).readPathHistory(request);
+}
+
 function askServer(server: string) {
   return proxyActivities<Activities>({
     taskQueue: serverTaskQueue(server),
