@@ -4,9 +4,11 @@
 import { randomUUID } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { pickSnapshot, relativeRestorePath, restorePathProblem } from '../domain/restore.js';
+import { TidemarkError } from '../domain/errors.js';
 import { hostTarget } from '../inventory/host-target.js';
 import { keptInventory } from '../inventory/kept-inventory.js';
 import { resolveHost } from '../inventory/resolve.js';
+import { findInSnapshots, type FindReport } from '../pool/snapshot-find.js';
 import { snapshotReport, type SnapshotReport } from '../pool/snapshot-report.js';
 import {
   pathHistory,
@@ -98,4 +100,25 @@ export async function readPathHistory(
   const { inventory } = await keptInventory(inventoryPath).read();
   const target = hostTarget(inventory, resolveHost(inventory, request.host), server);
   return pathHistory(target, request.path, `${process.pid}-${randomUUID().slice(0, 8)}`);
+}
+
+/** Entries matching a glob in each of the host's snapshots on this server, as `tidemark find` lists them. */
+export async function readFindMatches(
+  inventoryPath: string,
+  server: string,
+  request: { host: string; pattern: string; ignoreCase: boolean },
+): Promise<FindReport> {
+  const { inventory } = await keptInventory(inventoryPath).read();
+  const target = hostTarget(inventory, resolveHost(inventory, request.host), server);
+  try {
+    return await findInSnapshots(
+      target,
+      request.pattern,
+      request.ignoreCase,
+      `${process.pid}-${randomUUID().slice(0, 8)}`,
+    );
+  } catch (error) {
+    if (error instanceof TidemarkError) throw ApplicationFailure.nonRetryable(error.message, 'USAGE');
+    throw error;
+  }
 }

@@ -40,7 +40,13 @@ import {
 } from './worker-policy.js';
 import { sendReplica } from './replicate-send.js';
 import { readServerFacts } from './server-facts.js';
-import { readHostFacts, readPathHistory, readSnapshotFileChunk, readSnapshotFiles } from './host-facts.js';
+import {
+  readFindMatches,
+  readHostFacts,
+  readPathHistory,
+  readSnapshotFileChunk,
+  readSnapshotFiles,
+} from './host-facts.js';
 import { finishReplicaTarget, prepareReplicaTarget, setAsideDivergedTarget } from './replicate-target.js';
 
 export { createControlActivities } from './sync-inventory.js';
@@ -210,6 +216,15 @@ export function createActivities(deps: ActivityDeps) {
       return readPathHistory(deps.inventoryPath, deps.server, {
         host: nameField(fields.host, 'host'),
         path: textField(fields.path, 'path'),
+      });
+    },
+    // The console's find: a glob across the host's snapshots.
+    readFindMatches: (input: unknown) => {
+      const fields = recordField(input, 'readFindMatches input');
+      return readFindMatches(deps.inventoryPath, deps.server, {
+        host: nameField(fields.host, 'host'),
+        pattern: textField(fields.pattern, 'pattern'),
+        ignoreCase: fields.ignoreCase === true,
       });
     },
     // The console's download: one piece of a regular file of a snapshot.

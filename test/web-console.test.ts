@@ -328,6 +328,33 @@ test('the browser lists a snapshot\'s directory as "tidemark files" does, walks 
     expectedHistory.map((entry) => [entry.snapshot, entry.changed ? 'yes' : 'no']),
   );
   assert.match(await page.locator('body').innerText(), /absent from: tidemark-/, 'the first snapshot lacks it');
+  // Find by name across the snapshots, from the host page's form: what `tidemark find` lists.
+  await page.goto(`${webUrl}/host/${rig.hostName}?server=${encodeURIComponent(rig.server)}`);
+  await Promise.all([page.waitForURL(/\/find\?/), page.click('a#find')]);
+  await page.fill('#find input[name=pattern]', '*.CONF');
+  await page.check('#find input[name=ignoreCase]');
+  await Promise.all([page.waitForURL(/pattern=/), page.click('#find button[type=submit]')]);
+  const cliFind = await rig.cli([
+    'find',
+    '--host',
+    rig.hostName,
+    '--server',
+    rig.server,
+    '--ignore-case',
+    '--json',
+    '*.CONF',
+  ]);
+  assert.equal(cliFind.exitCode, 0, cliFind.stderr);
+  const expectedFound = (
+    JSON.parse(cliFind.stdout) as { snapshots: Array<{ snapshot: string; matches: Array<{ path: string }> }> }
+  ).snapshots.flatMap((entry) => entry.matches.map((match) => [entry.snapshot, match.path]));
+  assert.equal(expectedFound.length, 2, cliFind.stdout);
+  assert.deepEqual(
+    await page
+      .locator('#found tbody tr')
+      .evaluateAll((rows) => rows.map((row) => [row.getAttribute('data-snapshot'), row.getAttribute('data-path')])),
+    expectedFound,
+  );
   // Through the symlink: not in the snapshot (the worker looks paths up beneath its root).
   const through = await fetch(
     `${webUrl}/host/${rig.hostName}/files?server=${encodeURIComponent(rig.server)}&path=${encodeURIComponent(`${rig.source}/escape/passwd`)}`,

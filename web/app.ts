@@ -17,8 +17,8 @@ import { fleetRows, selectRows, sortKeys, type FleetQuery, type SortKey } from '
 import { FleetRowsCache } from './fleet-cache.js';
 import { fleetPage } from './fleet-page.js';
 import { hostChartsScript } from './host-charts.js';
-import { browsePage, historyPage } from './browse-page.js';
-import { browseData, historyData, hostPageData, hostPair as hostPairOf } from './host-data.js';
+import { browsePage, findPage, historyPage } from './browse-page.js';
+import { browseData, findData, historyData, hostPageData, hostPair as hostPairOf } from './host-data.js';
 import { DownloadRefused, downloadResponse } from './download.js';
 import { restoreFormFields, restorePage, restoreState, startRestore } from './restore.js';
 import { hostPage } from './host-page.js';
@@ -153,6 +153,21 @@ export function consoleApp(options: ConsoleOptions): ConsoleApp {
         path: c.req.query('path') || '/',
       });
       return c.html(historyPage(data), 'refused' in data.history ? 400 : 200);
+    } catch (error) {
+      if (error instanceof TidemarkError)
+        return c.html(layout('Unknown host', html`<p class="refused">${error.message}</p>`), 404);
+      throw error;
+    }
+  });
+  app.get('/host/:host/find', async (c) => {
+    try {
+      const data = await findData(options.client, await options.loadInventory(), {
+        host: c.req.param('host'),
+        ...(c.req.query('server') ? { server: c.req.query('server')! } : {}),
+        pattern: c.req.query('pattern') ?? '',
+        ignoreCase: c.req.query('ignoreCase') === 'yes',
+      });
+      return c.html(findPage(data), data.found && 'refused' in data.found ? 400 : 200);
     } catch (error) {
       if (error instanceof TidemarkError)
         return c.html(layout('Unknown host', html`<p class="refused">${error.message}</p>`), 404);

@@ -3,7 +3,7 @@
 // their target and are never followed (the server's worker looks paths up beneath the snapshot's root).
 import { html } from 'hono/html';
 import { formatBytes } from '../domain/bytes.js';
-import type { BrowseData, HistoryData } from './host-data.js';
+import type { BrowseData, FindData, HistoryData } from './host-data.js';
 import { layout } from './layout.js';
 
 export function browseHref(host: string, server: string, snapshot: string | undefined, path: string): string {
@@ -158,4 +158,64 @@ export function historyPage(data: HistoryData) {
     }
   `;
   return layout(`history of ${path}`, body);
+}
+
+/** Find by name across the host's snapshots, as `tidemark find` does: a GET form and the matches per snapshot. */
+export function findPage(data: FindData) {
+  const { host, server, pattern, ignoreCase, found } = data;
+  const body = html`
+    <p>
+      <a href="/host/${encodeURIComponent(host)}?server=${encodeURIComponent(server)}">${host} on ${server}</a>
+    </p>
+    <form method="get" class="filters" id="find">
+      <input type="hidden" name="server" value="${server}" />
+      <label>pattern <input name="pattern" value="${pattern}" placeholder="*.conf or /etc/*/nginx.conf" /></label>
+      <label><input type="checkbox" name="ignoreCase" value="yes" ${ignoreCase ? 'checked' : ''} /> ignore case</label>
+      <button type="submit">find</button>
+    </form>
+    ${
+      found === undefined
+        ? ''
+        : 'unreachable' in found
+          ? html`<p class="unreachable" id="find-unreachable">server unreachable: ${found.unreachable}</p>`
+          : 'refused' in found
+            ? html`<p class="refused" id="find-refused">${found.refused}</p>`
+            : found.report.snapshots.length === 0
+              ? html`<p id="find-none">no match in any of its ${found.report.searched} snapshots</p>`
+              : html`<table id="found">
+                  <thead>
+                    <tr>
+                      <th>snapshot</th>
+                      <th>path</th>
+                      <th>type</th>
+                      <th>size</th>
+                      <th>mtime</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    ${found.report.snapshots.flatMap((entry) =>
+                      entry.matches.map(
+                        (match) =>
+                          html`<tr data-snapshot="${entry.snapshot}" data-path="${match.path}">
+                            <td>${entry.snapshot}</td>
+                            <td>
+                              ${
+                                match.pathHex === undefined
+                                  ? html`<a href="${browseHref(host, server, entry.snapshot, match.path)}"
+                                      >${match.path}</a
+                                    >`
+                                  : match.path
+                              }
+                            </td>
+                            <td>${match.type}</td>
+                            <td>${match.type === 'file' ? formatBytes(match.size) : '-'}</td>
+                            <td>${match.mtime.replace(/\.\d{3}Z$/, 'Z')}</td>
+                          </tr>`,
+                      ),
+                    )}
+                  </tbody>
+                </table>`
+    }
+  `;
+  return layout(`find in ${host} on ${server}`, body);
 }

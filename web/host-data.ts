@@ -12,6 +12,7 @@ import type { Inventory } from '../inventory/schema.js';
 import { loadHostSources } from '../inventory/sources.js';
 import type { TemporalSettings } from '../inventory/temporal.js';
 import { recentHostRuns, type HostRun } from '../fleet/host-runs.js';
+import type { FindReport } from '../pool/snapshot-find.js';
 import type { HistoryReport, SnapshotListing } from '../pool/snapshot-files.js';
 import type { SnapshotReport } from '../pool/snapshot-report.js';
 import { noAnswer } from './server-facts.js';
@@ -141,5 +142,39 @@ export async function historyData(
     if (cause instanceof ApplicationFailure && cause.type === 'USAGE')
       return { ...base, history: { refused: cause.message } };
     return { ...base, history: { unreachable: noAnswer(error) } };
+  }
+}
+
+export interface FindData {
+  host: string;
+  server: string;
+  pattern: string;
+  ignoreCase: boolean;
+  found: { report: FindReport } | { refused: string } | { unreachable: string } | undefined;
+}
+
+/** `pattern` empty: the form only. Otherwise the server's worker searches every snapshot of the host. */
+export async function findData(
+  client: Client,
+  inventory: Inventory,
+  request: { host: string; server?: string; pattern: string; ignoreCase: boolean },
+): Promise<FindData> {
+  const { pair } = await hostPair(inventory, request.host, request.server);
+  const base = { ...pair, pattern: request.pattern, ignoreCase: request.ignoreCase };
+  if (request.pattern === '') return { ...base, found: undefined };
+  try {
+    const report = await client.workflow.execute('findMatches', {
+      taskQueue: controlTaskQueue,
+      workflowId: snapshotFilesWorkflowId(pair.server, pair.host, randomUUID()),
+      args: [base],
+      workflowExecutionTimeout: '120s',
+    });
+    return { ...base, found: { report: report as FindReport } };
+  } catch (error) {
+    let cause: unknown = error;
+    while (cause instanceof Error && cause.cause instanceof Error) cause = cause.cause;
+    if (cause instanceof ApplicationFailure && cause.type === 'USAGE')
+      return { ...base, found: { refused: cause.message } };
+    return { ...base, found: { unreachable: noAnswer(error) } };
   }
 }

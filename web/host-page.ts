@@ -54,7 +54,10 @@ export function hostPage(data: HostPageData, refreshSeconds: number, operator?: 
       )}
     </p>
     <h2>Snapshots</h2>
-    <p><a id="browse" href="${browseHref(host, server, undefined, '/')}">browse the newest complete snapshot</a></p>
+    <p>
+      <a id="browse" href="${browseHref(host, server, undefined, '/')}">browse the newest complete snapshot</a> ·
+      <a id="find" href="/host/${encodeURIComponent(host)}/find?server=${encodeURIComponent(server)}">find files</a>
+    </p>
     ${
       report
         ? html`<p class="dataset">${report.dataset}${report.exists ? '' : ': no backup yet (no dataset)'}</p>

@@ -39,6 +39,12 @@ export async function pathHistory(input: { server: string; host: string; path: s
   return askServer(server).readPathHistory(request);
 }
 
+/** Entries matching a glob across the host's snapshots, for the console's find. */
+export async function findMatches(input: { server: string; host: string; pattern: string; ignoreCase: boolean }) {
+  const { server, ...request } = input;
+  return askServer(server).readFindMatches(request);
+}
+
 function askServer(server: string) {
   return proxyActivities<Activities>({
     taskQueue: serverTaskQueue(server),
