@@ -36,14 +36,16 @@ export const rooms = {
   domain: [],
   inventory: ['domain'],
   pool: ['domain'],
+  temporal: ['domain', 'inventory'],
+  subprocess: ['domain', 'inventory'],
   notify: ['domain', 'inventory'],
   schedule: ['domain', 'inventory'],
-  activities: ['domain', 'inventory', 'pool', 'notify', 'schedule'],
+  activities: ['domain', 'inventory', 'pool', 'notify', 'schedule', 'temporal', 'subprocess'],
   workflows: ['domain'],
-  worker: ['domain', 'inventory', 'pool', 'notify', 'activities'],
-  fleet: ['domain', 'inventory', 'schedule'],
-  web: ['domain', 'inventory', 'pool', 'notify', 'schedule', 'workflows', 'worker', 'fleet'],
-  client: ['domain', 'inventory', 'pool', 'notify', 'schedule', 'workflows', 'worker', 'fleet', 'web'],
+  worker: ['domain', 'inventory', 'pool', 'notify', 'activities', 'temporal', 'subprocess'],
+  fleet: ['domain', 'inventory', 'schedule', 'temporal'],
+  web: ['domain', 'inventory', 'pool', 'notify', 'schedule', 'worker', 'fleet', 'temporal'],
+  client: ['domain', 'inventory', 'pool', 'notify', 'schedule', 'worker', 'fleet', 'web', 'temporal', 'subprocess'],
 };
 
 /** The one file of an allowed folder a room may import: the entry point, not the internals. */

@@ -6,6 +6,8 @@ import type { Baseline } from '../domain/guards.js';
 import { readBaseline } from '../pool/baseline.js';
 import { currentBootId, leaseCreateOption } from '../pool/lease.js';
 import { ownerProperty } from '../pool/owner.js';
+import { openReplicaForPulls } from '../pool/replication.js';
+import { replicaOriginProperty } from '../domain/replication.js';
 import { judgePool, readPoolState } from '../pool/space.js';
 import { keepRootOnly } from '../pool/private-mount.js';
 import { zfs } from '../pool/zfs.js';
@@ -28,11 +30,17 @@ export interface EnsureOptions {
   reserve?: { bytes?: number; percent?: number };
   /** hosts.<name>.quota: set on the dataset at each run (the inventory is the truth). */
   quota?: string;
+  /** This server replicates the host (a failover pull, the dataset already opened for it). */
+  replicaTarget?: boolean;
 }
 
 /** The dataset step's options from a plan. */
-export function datasetOptions(plan: Pick<BackupPlan, 'reserve' | 'quota'>): EnsureOptions {
-  return { ...(plan.reserve ? { reserve: plan.reserve } : {}), ...(plan.quota ? { quota: plan.quota } : {}) };
+export function datasetOptions(plan: Pick<BackupPlan, 'reserve' | 'quota' | 'replica'>): EnsureOptions {
+  return {
+    ...(plan.reserve ? { reserve: plan.reserve } : {}),
+    ...(plan.quota ? { quota: plan.quota } : {}),
+    ...(plan.replica ? { replicaTarget: true } : {}),
+  };
 }
 
 /** Creates the dataset (and parents) when missing, checks an existing one is this host's, mounts it,
@@ -63,6 +71,12 @@ export async function ensureDataset(
     found = await readProperties(dataset);
   }
   if (!found) throw new Error(`dataset ${dataset} is missing right after zfs create`);
+  // A replica of this host the inventory no longer replicates (replicateFrom changed): pulled from now on.
+  const switched = replicaNoLongerReplicated(found.properties, host, options);
+  if (switched) {
+    await openReplicaForPulls(dataset, host);
+    found = (await readProperties(dataset))!;
+  }
   const { properties: info, parentMountpoint } = found;
   const owner = info.get(ownerProperty);
   if (owner?.source !== 'local' || owner.value !== host) {
@@ -89,12 +103,30 @@ export async function ensureDataset(
   if (pool.refuse) throw activityFailure(pool.refuse.message, pool.refuse.type);
   // In the worker's log, not the run's status: a new server dataset starts out 0755 on every first run.
   if (privacy) log.warn(privacy);
+  const warnings = [
+    ...(switched
+      ? [
+          `the copy in ${dataset} was replicated from ${switched}; replicateFrom no longer says so, so it is pulled here from now on into the same dataset (its snapshots stay, readonly off)`,
+        ]
+      : []),
+    ...pool.warnings,
+  ];
   return {
     mountpoint: info.get('mountpoint')!.value,
     created,
     ...(baseline ? { baseline } : {}),
-    ...(pool.warnings.length > 0 ? { warnings: pool.warnings } : {}),
+    ...(warnings.length > 0 ? { warnings } : {}),
   };
+}
+
+/** The source the dataset was replicated from, when it is a replica (its own tidemark:replica-of) of this
+ * host (no other host owns it) and this run is not a failover on a server that still replicates the host. */
+function replicaNoLongerReplicated(info: Properties, host: string, options: EnsureOptions): string | undefined {
+  if (options.replicaTarget) return undefined;
+  const origin = info.get(replicaOriginProperty);
+  const owner = info.get(ownerProperty);
+  if (origin?.source !== 'local' || origin.value === '-') return undefined;
+  return owner?.source !== 'local' || owner.value === host ? origin.value : undefined;
 }
 
 /** Refuses a mountpoint where rsync --delete could hit the server's own files: "/", none, or one outside
@@ -128,7 +160,7 @@ async function readProperties(
       '-H',
       '-o',
       'name,property,value,source',
-      [ownerProperty, 'mountpoint', 'mounted', ...Object.keys(hardening)].join(','),
+      [ownerProperty, replicaOriginProperty, 'mountpoint', 'mounted', ...Object.keys(hardening)].join(','),
       dataset,
       ...(parent ? [parent] : []),
     ]);

@@ -6,7 +6,7 @@ import type { BackupPlan } from '../domain/backup.js';
 import { printable } from '../domain/printable.js';
 import { parseExcludeFile } from '../domain/excludes.js';
 import { probeCommand, parseProbeOutput, type HostProbe } from '../domain/host-steps.js';
-import { parseMountTable, selectMounts } from '../domain/mounts.js';
+import { selectHostMounts } from './mount-selection.js';
 import { runOverSsh, throwOnSshFailure } from './ssh-run.js';
 
 const probeTimeoutMs = 90_000;
@@ -32,12 +32,17 @@ export async function probeHost(plan: BackupPlan): Promise<HostProbe> {
 
   let paths = plan.paths;
   let skipped: { target: string; fstype: string; reason: string }[] = [];
+  let skippedCount = 0;
   if (steps.selection.mode === 'mounts') {
-    const selection = selectMounts(parseMountTable(output.mounts), {
-      root: steps.selection.root,
-      includeNetworkMounts: steps.selection.includeNetworkMounts,
-      extraTypes: steps.selection.extraTypes,
-    });
+    const selection = await selectHostMounts(
+      output.mounts,
+      {
+        root: steps.selection.root,
+        includeNetworkMounts: steps.selection.includeNetworkMounts,
+        extraTypes: steps.selection.extraTypes,
+      },
+      listedSkips,
+    );
     if (selection.paths.length === 0) {
       throw activityFailure(
         `${plan.host} has no local filesystem at or under ${steps.selection.root} in its mount table (skipped: ${selection.skipped
@@ -49,6 +54,7 @@ export async function probeHost(plan: BackupPlan): Promise<HostProbe> {
     }
     paths = selection.paths;
     skipped = selection.skipped;
+    skippedCount = selection.skippedCount;
   }
 
   // A host line that would empty the whole system, or a path the inventory lists, is skipped and reported.
@@ -78,7 +84,7 @@ export async function probeHost(plan: BackupPlan): Promise<HostProbe> {
     skippedMounts: skipped
       .slice(0, listedSkips)
       .map((mount) => printable(`${mount.target} ${mount.fstype} (${mount.reason})`)),
-    skippedMountCount: skipped.length,
+    skippedMountCount: skippedCount,
     hostExcludes: parsed.patterns,
     malformedExcludes: malformed.slice(0, 50).map(printable),
     excludeFilePresent: output.excludes.present,

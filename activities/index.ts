@@ -15,6 +15,7 @@ import { planAndEnsureDataset } from './plan-dataset.js';
 import { logRunStart, type RunLog } from './run-log.js';
 import { pruneSnapshots } from './prune.js';
 import { closeRestoreSnapshot, openRestoreSnapshot, restoreFiles } from './restore.js';
+import { inTransferSlot } from './transfer-slots.js';
 import { plannedRestore, trustedRestorePlan, trustedView } from './restore-policy.js';
 import { takeSnapshot } from './snapshot.js';
 import { snapshotAndPrune, type RetentionRequest } from './snapshot-and-prune.js';
@@ -108,7 +109,9 @@ export function createActivities(deps: ActivityDeps) {
       if (typeof destination === 'string' && destination.replace(/\/+$/, '') !== info.mountpoint)
         refuseInput(`destination ${JSON.stringify(destination)} is not ${trusted.dataset}'s mountpoint`);
       const baseline = await readBaseline(trusted.dataset);
-      return outsideBlackout(trusted, () => transferFiles(trusted, info.mountpoint, baseline));
+      return outsideBlackout(trusted, () =>
+        inTransferSlot(scope, () => transferFiles(trusted, info.mountpoint, baseline)),
+      );
     },
     takeSnapshot: async (dataset: unknown, name: unknown, keep?: unknown, recorded?: unknown) => {
       const { dataset: checked } = await checkedHostDataset(scope, dataset);
@@ -165,7 +168,8 @@ export function createActivities(deps: ActivityDeps) {
     openRestoreSnapshot: async (plan: unknown) => openRestoreSnapshot(await trustedRestorePlan(scope, plan)),
     restoreFiles: async (plan: unknown, view: unknown) => {
       const trusted = await trustedRestorePlan(scope, plan);
-      return restoreFiles(trusted, await trustedView(trusted, view));
+      const opened = await trustedView(trusted, view);
+      return inTransferSlot(scope, () => restoreFiles(trusted, opened));
     },
     closeRestoreSnapshot: async (plan: unknown) => closeRestoreSnapshot(await trustedRestorePlan(scope, plan)),
     // replicateHost's steps: the target's on its server queue, the send on the source's transfer queue. Each
@@ -175,18 +179,21 @@ export function createActivities(deps: ActivityDeps) {
     sendReplica: (request: unknown) => {
       const fields = recordField(request, 'sendReplica input');
       const resumeToken = resumeTokenField(fields.resumeToken);
-      return sendReplica(deps.inventoryPath, {
+      const send = {
         ...replicaInputOf(scope, request, 'source'),
         targetSnapshots: replicaSnapshotsField(fields.targetSnapshots),
         resumable: fields.resumable === true,
         ...(resumeToken ? { resumeToken } : {}),
-      });
+      };
+      return inTransferSlot(scope, () => sendReplica(deps.inventoryPath, send));
     },
     finishReplicaTarget: (input: unknown) => {
-      const after = recordField(input, 'finishReplicaTarget input').after;
+      const { after, bytesSent } = recordField(input, 'finishReplicaTarget input');
       return finishReplicaTarget(deps.inventoryPath, {
         ...replicaInputOf(scope, input, 'target'),
         after: after === null ? null : zfsSnapshotNameField(after, 'after'),
+        // A figure for the metrics only: anything but a byte count is left out.
+        ...(Number.isSafeInteger(bytesSent) && (bytesSent as number) >= 0 ? { bytesSent: bytesSent as number } : {}),
       });
     },
     setAsideDiverged: (input: unknown) => {

@@ -11,7 +11,8 @@ import type { BackupInput, BackupStatus, BackupSummary } from '../domain/backup.
 import type { NotificationResult, OutcomeRecord } from '../domain/notify.js';
 import { keptInventory } from '../inventory/kept-inventory.js';
 import { logRunEnd, type RunLog } from './run-log.js';
-import { resolveGuards, resolveMonitoring, resolveTemporal } from '../inventory/resolve.js';
+import { resolveGuards, resolveMonitoring } from '../inventory/resolve.js';
+import { resolveTemporal } from '../temporal/settings.js';
 import type { Inventory } from '../inventory/schema.js';
 import { sendHealthchecks, sendPing } from '../notify/healthchecks.js';
 import { sendIcinga } from '../notify/icinga.js';
@@ -75,7 +76,7 @@ export function createNotifyActivities(inventoryPath: string, log: RunLog) {
     },
 
     /** Records the run in the state file (metrics read it) and lists the targets to notify, with the
-     * escalation when this run completes a partial streak. A state file that cannot be written, or was
+     * escalation when this run completes a partial or held streak. A state file that cannot be written, or was
      * damaged and started afresh, does not stop the notifications: it is reported beside them. */
     async recordOutcome(summary: BackupSummary): Promise<OutcomeRecord> {
       logRunEnd(log, summary);
@@ -83,10 +84,11 @@ export function createNotifyActivities(inventoryPath: string, log: RunLog) {
       const { runId } = execution();
       const { stateFile } = resolveMonitoring(inventory, summary.server);
       const targets = resolveNotifyTargets(inventory, summary.server, summary.host).map(targetRef);
-      const { partialRunsBeforeFailed } = resolveGuards(inventory, summary.host);
+      const { partialRunsBeforeFailed, heldRunsBeforeFailed } = resolveGuards(inventory, summary.host);
       try {
         const { previousStatus, escalation, warning } = await recordOutcomeInFile(stateFile, summary, runId, {
           partialRunsBeforeFailed,
+          heldRunsBeforeFailed,
         });
         return {
           targets,

@@ -22,7 +22,7 @@ import {
 } from '../inventory/resolve.js';
 import { intervalMs } from '../inventory/inventory-checks.js';
 import { isChecksumRun } from '../domain/rsync-options.js';
-import { noteSecretVariables } from '../inventory/child-env.js';
+import { noteSecretVariables } from '../subprocess/environment.js';
 import { replicaRetention, replicaTargets, replicationSource, resolveReplication } from '../inventory/replication.js';
 import { controlDirProblem, defaultControlDir } from './ssh-control-dir.js';
 import { hostDataset } from '../domain/names.js';

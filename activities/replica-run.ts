@@ -6,9 +6,7 @@ import type { BackupPlan } from '../domain/backup.js';
 import { formatDuration } from '../domain/duration.js';
 import { parseSnapshotName } from '../domain/names.js';
 import type { ReplicaRun } from '../domain/replication.js';
-import { listReplicaSnapshots } from '../pool/replication.js';
-import { ownerProperty } from '../pool/owner.js';
-import { zfs } from '../pool/zfs.js';
+import { listReplicaSnapshots, openReplica } from '../pool/replication.js';
 
 export async function decideReplicaRun(plan: BackupPlan, now = Date.now()): Promise<ReplicaRun | undefined> {
   if (!plan.replica) return undefined;
@@ -29,6 +27,5 @@ export async function decideReplicaRun(plan: BackupPlan, now = Date.now()): Prom
 export async function openForFailover(dataset: string, host: string): Promise<void> {
   const exists = (await listReplicaSnapshots(dataset)).length > 0;
   if (!exists) return;
-  await zfs(['set', `${ownerProperty}=${host}`, dataset]);
-  await zfs(['set', 'readonly=off', dataset]);
+  await openReplica(dataset, host);
 }

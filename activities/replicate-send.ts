@@ -1,18 +1,16 @@
 // The source side of replication: `zfs send` of the host's dataset piped, at the target's rate limit, into
 // ssh to the target's forced-command filter, which runs `zfs receive -u <its dataset>/<host>`. Derives
 // everything from this server's inventory and pool; the input carries names and the target's listing.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { Transform, type TransformCallback } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { Context } from '@temporalio/activity';
 import { activityFailure } from '../domain/failures.js';
 import { planSend, type ReplicaSnapshot, type ReplicationInput, type SendPlan } from '../domain/replication.js';
 import { sshArgv } from '../domain/rsync-args.js';
-import { rsyncEnvironment } from '../inventory/child-env.js';
 import { loadInventory } from '../inventory/load.js';
 import { resolveReplication, type ResolvedReplication } from '../inventory/replication.js';
 import { listReplicaSnapshots, setReplicationBase } from '../pool/replication.js';
-import { stopGroup } from './process-group.js';
+import { startChild } from '../subprocess/runner.js';
 import { sshRefusal } from './ssh-failure.js';
 import { failIfInventoryError } from './replicate-target.js';
 
@@ -70,40 +68,34 @@ function receivedNames(source: readonly ReplicaSnapshot[], plan: SendPlan): stri
 async function pipeToTarget(resolved: ResolvedReplication, sendArgs: string[], resumable: boolean): Promise<number> {
   const context = Context.current();
   const plan = { ssh: resolved.ssh, source: { ...resolved.login, sudo: false } };
-  const [ssh, ...sshRest] = sshArgv(plan, receiveCommand(resolved.targetDataset, resumable));
-  const env = rsyncEnvironment();
-  // Each in its own process group under --pdeathsig: a dying worker takes them along.
-  const start = (command: string, args: string[]): ChildProcess =>
-    spawn('setpriv', ['--pdeathsig', 'SIGKILL', '--', command, ...args], {
-      detached: true,
-      env,
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-  const sender = start('zfs', sendArgs);
-  const receiver = start(ssh!, sshRest);
+  const [, ...sshRest] = sshArgv(plan, receiveCommand(resolved.targetDataset, resumable));
+  // subprocess/runner.ts: each in its own process group under --pdeathsig (a dying worker takes them
+  // along), the cleaned environment, both stopped on cancel.
+  const streams = { stdin: 'pipe', stdout: 'pipe', stderr: 'pipe', buffer: false } as const;
+  const signal = context.cancellationSignal;
+  const sender = startChild('zfs', sendArgs, { ...streams, signal });
+  const receiver = startChild('ssh', sshRest, { ...streams, signal });
   const stderr = { sender: '', receiver: '' };
-  sender.stderr!.on('data', (chunk: Buffer) => (stderr.sender = (stderr.sender + chunk.toString()).slice(-4000)));
-  receiver.stderr!.on('data', (chunk: Buffer) => (stderr.receiver = (stderr.receiver + chunk.toString()).slice(-4000)));
-  receiver.stdout!.resume();
-  sender.stdin!.end();
+  sender.process.stderr!.on(
+    'data',
+    (chunk: Buffer) => (stderr.sender = (stderr.sender + chunk.toString()).slice(-4000)),
+  );
+  receiver.process.stderr!.on(
+    'data',
+    (chunk: Buffer) => (stderr.receiver = (stderr.receiver + chunk.toString()).slice(-4000)),
+  );
+  receiver.process.stdout!.resume();
+  sender.process.stdin!.end();
   const meter = new RateMeter(parseRate(resolved.bandwidthLimit));
-  const stop = () => {
-    stopGroup(sender.pid);
-    stopGroup(receiver.pid);
-  };
-  context.cancellationSignal.addEventListener('abort', stop, { once: true });
   const beat = setInterval(() => context.heartbeat({ bytesSent: meter.bytes }), 1_000);
-  const exited = (child: ChildProcess) =>
-    new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
-  const [senderCode, receiverCode] = await Promise.all([
-    exited(sender),
-    exited(receiver),
+  const [senderResult, receiverResult] = await Promise.all([
+    sender.result,
+    receiver.result,
     // A broken pipe shows in the exit codes below; the pipeline's own error adds nothing.
-    pipeline(sender.stdout!, meter, receiver.stdin!).catch(() => undefined),
-  ]).finally(() => {
-    clearInterval(beat);
-    context.cancellationSignal.removeEventListener('abort', stop);
-  });
+    pipeline(sender.process.stdout!, meter, receiver.process.stdin!).catch(() => undefined),
+  ]).finally(() => clearInterval(beat));
+  const senderCode = senderResult.exitCode ?? null;
+  const receiverCode = receiverResult.exitCode ?? null;
   if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
   if (senderCode === 0 && receiverCode === 0) return meter.bytes;
   const refusal = sshRefusal(plan, stderr.receiver);

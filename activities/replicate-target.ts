@@ -10,6 +10,7 @@ import { resolveGuards, resolveHost, resolveServer } from '../inventory/resolve.
 import {
   listReplicaSnapshots,
   markReceived,
+  recordReplicaSent,
   receiveResume,
   replicaOrigin,
   setAsideDiverged,
@@ -81,7 +82,7 @@ export interface FinishedTarget {
  * replication; null: none) came with it, also one whose round was reported interrupted after its receive. */
 export async function finishReplicaTarget(
   inventoryPath: string,
-  input: ReplicationInput & { after: string | null },
+  input: ReplicationInput & { after: string | null; bytesSent?: number },
 ): Promise<FinishedTarget> {
   const inventory = await failIfInventoryError(() => loadInventory(inventoryPath));
   const resolved = await failIfInventoryError(async () => resolveReplication(inventory, input));
@@ -90,6 +91,7 @@ export async function finishReplicaTarget(
   const names = snapshots.map((snapshot) => snapshot.name);
   const received = names.slice(input.after === null ? 0 : names.indexOf(input.after) + 1);
   await markReceived(dataset, input.source, received);
+  if (input.bytesSent !== undefined) await recordReplicaSent(dataset, input.bytesSent);
   const newest = snapshots.at(-1)?.name;
   if (!newest) throw new Error(`${dataset} has no snapshot after the receive`);
   await setReplicationBase(dataset, input.source, newest);

@@ -3,7 +3,6 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { activityFailure } from '../domain/failures.js';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { execa } from 'execa';
 import { TidemarkError } from '../domain/errors.js';
 import {
   asDirectory,
@@ -21,9 +20,8 @@ import {
 import type { TransferProgress } from '../domain/backup.js';
 import { printable } from '../domain/printable.js';
 import { classifyRsyncExit } from '../domain/rsync-exit.js';
-import { lastProgress, parseStats } from '../domain/rsync-output.js';
-import { stopGroup } from './process-group.js';
-import { rsyncEnvironment } from '../inventory/child-env.js';
+import { advanceProgress, parseStats } from '../domain/rsync-output.js';
+import { startChild } from '../subprocess/runner.js';
 import { keptInventory } from '../inventory/kept-inventory.js';
 import { resolveHost, resolveServer, resolveSsh } from '../inventory/resolve.js';
 import { lookupBeneath } from '../pool/beneath.js';
@@ -238,23 +236,20 @@ async function workflowRunIsClosed(context: Context, workflowId: string, runId: 
 export async function restoreFiles(
   plan: RestorePlan,
   view: OpenedSnapshot,
-  run = activityRun(),
+  restoreRun = activityRun(),
 ): Promise<RestoreCopyResult> {
   const started = Date.now();
+  const cancelSignal = restoreRun.signal;
   let progress = { bytes: 0, percent: 0, filesTransferred: 0, rate: '' };
-  // setpriv --pdeathsig: rsync dies with the worker (even SIGKILL), so a dead worker leaves no reader of
-  // the clone behind. detached: rsync leads its own process group (ssh included), killed as one on cancel.
-  const child = execa('setpriv', ['--pdeathsig', 'SIGKILL', '--', 'rsync', ...restoreRsyncArgs(plan, view.root)], {
-    detached: true,
-    cleanup: false,
-    reject: false,
-    // Without RSYNC_OLD_ARGS and the worker's secrets (inventory/child-env.ts), as the backup's rsync.
-    env: rsyncEnvironment(),
-    extendEnv: false,
-    stdin: 'ignore',
+  // subprocess/runner.ts: rsync dies with the worker (even SIGKILL), so a dead worker leaves no reader
+  // of the clone behind; its process group (ssh included) is stopped as one on cancel; the cleaned
+  // environment (no RSYNC_OLD_ARGS, no secrets) and --secluded-args, as the backup's rsync.
+  const run = startChild('rsync', restoreRsyncArgs(plan, view.root), {
+    signal: cancelSignal,
     buffer: false,
     encoding: 'utf8',
   });
+  const child = run.process;
 
   let stdoutTail = '';
   let stdoutRest = '';
@@ -273,7 +268,7 @@ export async function restoreFiles(
       return;
     }
     stdoutTail = (stdoutTail + text).slice(-stdoutTailChars);
-    progress = lastProgress(stdoutTail) ?? progress;
+    progress = advanceProgress(progress, stdoutTail);
   });
   const stderrLines: string[] = [];
   child.stderr?.on('data', (chunk: Buffer | string) => {
@@ -287,18 +282,15 @@ export async function restoreFiles(
     stderrLines.splice(0, Math.max(0, stderrLines.length - stderrTailLines));
   });
 
-  const killGroup = () => stopGroup(child.pid);
-  run.signal.addEventListener('abort', killGroup, { once: true });
-  const heartbeat = setInterval(() => run.heartbeat(progress), heartbeatEveryMs);
-  run.heartbeat(progress);
+  const heartbeat = setInterval(() => restoreRun.heartbeat(progress), heartbeatEveryMs);
+  restoreRun.heartbeat(progress);
   let result;
   try {
-    result = await child;
+    result = await run.result;
   } finally {
     clearInterval(heartbeat);
-    run.signal.removeEventListener('abort', killGroup);
   }
-  if (run.signal.aborted) throw run.signal.reason;
+  if (cancelSignal.aborted) throw cancelSignal.reason;
   if (plan.dryRun && stdoutRest.trim() !== '') {
     if (changes.length < dryRunLineCap) changes.push(printable(stdoutRest));
     else changesOmitted += 1;

@@ -1,9 +1,8 @@
 // The run's shared ssh connection (see multiplexing in domain/rsync-args.ts): opened early so the login
 // overlaps the pool's work, closed by the transfer, its last user.
-import { execa } from 'execa';
 import type { BackupPlan } from '../domain/backup.js';
 import { closeMasterCommand, openMasterCommand } from '../domain/rsync-args.js';
-import { rsyncEnvironment } from '../inventory/child-env.js';
+import { startChild } from '../subprocess/runner.js';
 
 /** How long the dataset step waits for the login at most; a slower host is left to the probe. */
 const openWaitMs = 15_000;
@@ -21,13 +20,7 @@ export async function closeSshMaster(plan: Pick<BackupPlan, 'ssh' | 'source'>): 
 
 async function runSsh(command: string[] | undefined, timeoutMs: number): Promise<void> {
   if (!command) return;
-  const [ssh, ...args] = command;
-  await execa(ssh!, args, {
-    reject: false,
-    timeout: timeoutMs,
-    // Nothing to read, and no pipe for the backgrounded master to hold open.
-    stdio: 'ignore',
-    env: rsyncEnvironment(),
-    extendEnv: false,
-  });
+  // Nothing to read, and no pipe for the backgrounded master to hold open. Not under setpriv's
+  // --pdeathsig alone: the master is meant to outlive this call (ControlPersist), not the worker.
+  await startChild('ssh', command.slice(1), { stdio: 'ignore', timeoutMs }).result;
 }

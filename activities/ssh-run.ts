@@ -3,12 +3,10 @@
 // the group, and ssh's own failures turned into retry decisions.
 import { Context } from '@temporalio/activity';
 import { activityFailure } from '../domain/failures.js';
-import { execa } from 'execa';
 import type { BackupPlan } from '../domain/backup.js';
 import { sshArgv } from '../domain/rsync-args.js';
 import { sshRefusal } from './ssh-failure.js';
-import { rsyncEnvironment } from '../inventory/child-env.js';
-import { stopGroup } from './process-group.js';
+import { startChild } from '../subprocess/runner.js';
 
 const heartbeatEveryMs = 1_000;
 const outputLimit = 4 * 1024 * 1024;
@@ -36,37 +34,26 @@ export async function runOverSsh(
 ): Promise<SshRunResult> {
   const context = Context.current();
   const started = Date.now();
-  const [ssh, ...args] = sshArgv(plan, command);
+  const [, ...args] = sshArgv(plan, command);
   // stdin stays an open pipe: the remote hook watcher treats its end-of-file as "the server went away".
-  const child = execa('setpriv', ['--pdeathsig', 'SIGKILL', '--', ssh!, ...args], {
-    detached: true,
-    cleanup: false,
-    reject: false,
+  const run = startChild('ssh', args, {
     stdin: 'pipe',
-    env: rsyncEnvironment(),
-    extendEnv: false,
     encoding: 'utf8',
     maxBuffer: outputLimit,
     stripFinalNewline: false,
+    timeoutMs: options.timeoutMs,
+    signal: context.cancellationSignal,
   });
-  let timedOut = false;
-  const killGroup = () => stopGroup(child.pid);
-  const deadline = setTimeout(() => {
-    timedOut = true;
-    killGroup();
-  }, options.timeoutMs);
-  context.cancellationSignal.addEventListener('abort', killGroup, { once: true });
   const beat = () => context.heartbeat(options.details?.() ?? { elapsedMs: Date.now() - started });
   const heartbeat = setInterval(beat, heartbeatEveryMs);
   beat();
   let result;
   try {
-    result = await child;
+    result = await run.result;
   } finally {
     clearInterval(heartbeat);
-    clearTimeout(deadline);
-    context.cancellationSignal.removeEventListener('abort', killGroup);
   }
+  const timedOut = run.timedOut();
   if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
   return {
     exitCode: result.exitCode ?? -1,

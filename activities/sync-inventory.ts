@@ -7,10 +7,10 @@ import { TidemarkError } from '../domain/errors.js';
 import type { SyncInventoryInput, SyncReport } from '../domain/schedule-spec.js';
 import { loadInventory } from '../inventory/load.js';
 import { NetboxError } from '../inventory/netbox.js';
-import { resolveTemporal } from '../inventory/resolve.js';
+import { resolveTemporal } from '../temporal/settings.js';
 import { loadHostSources } from '../inventory/sources.js';
 import { reconcileSchedules } from '../schedule/reconcile.js';
-import { connectClient } from '../inventory/temporal-connection.js';
+import { connectClient } from '../temporal/connection.js';
 
 export interface ControlActivityDeps {
   inventoryPath: string;

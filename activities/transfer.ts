@@ -2,14 +2,22 @@
 // guard, with heartbeats, cancellation and exit codes turned into retry decisions.
 import { Context } from '@temporalio/activity';
 import { activityFailure } from '../domain/failures.js';
-import { execa } from 'execa';
 import type { BackupPlan, TransferGuard, TransferProgress, TransferResult } from '../domain/backup.js';
-import { defaultGuards, maxDeleteFor, missingMounts, shrinkReason, type Baseline } from '../domain/guards.js';
+import {
+  baselineWithoutPurge,
+  defaultGuards,
+  maxDeleteFor,
+  missingMounts,
+  purgeToCount,
+  shrinkReason,
+  type Baseline,
+} from '../domain/guards.js';
+import { countExcludedInCopy, filterFingerprint } from './excluded-purge.js';
 import { rsyncArgs, rsyncFilterInput } from '../domain/rsync-args.js';
 import { printable } from '../domain/printable.js';
 import { classifyRsyncExit } from '../domain/rsync-exit.js';
-import { lastProgress, parseStats } from '../domain/rsync-output.js';
-import { stopGroup } from './process-group.js';
+import { advanceProgress, parseStats } from '../domain/rsync-output.js';
+import { startChild } from '../subprocess/runner.js';
 import { closeSshMaster } from './ssh-master.js';
 import {
   currentBootId,
@@ -23,7 +31,6 @@ import {
   writeLease,
   type Lease,
 } from '../pool/lease.js';
-import { rsyncEnvironment } from '../inventory/child-env.js';
 import { poolFull, sshRefusal } from './ssh-failure.js';
 
 const heartbeatEveryMs = 1_000;
@@ -46,41 +53,39 @@ export async function transferFiles(
 
   const guards = plan.guards ?? defaultGuards;
   const allowShrink = plan.allowShrink ?? false;
-  const maxDelete = maxDeleteFor(baseline, guards, allowShrink);
   const heldMounts =
     plan.hostSteps?.selection.mode === 'mounts' ? missingMounts(baseline, attemptPlan.paths, allowShrink) : [];
   // Protect rules keep the copy of a filesystem that is not mounted this time (its empty mount point
   // would otherwise be mirrored with --delete).
-  const guardArgs = [
-    ...(maxDelete !== undefined ? [`--max-delete=${maxDelete}`] : []),
-    ...heldMounts.map((mount) => `--filter=P ${mount.replace(/\/+$/, '')}/***`),
-  ];
+  const protect = heldMounts.map((mount) => `--filter=P ${mount.replace(/\/+$/, '')}/***`);
+  // Files the operator newly excluded are purged as asked: room is made for them in both limits.
+  const filter = filterFingerprint(attemptPlan);
+  // A count that fails leaves both limits as they were (the guard may then hold, never delete more) and the
+  // baseline's fingerprint in place, so that the next run counts again.
+  const counted = purgeToCount(baseline, filter, allowShrink)
+    ? await countExcludedInCopy(attemptPlan, destination, protect).catch(() => null)
+    : undefined;
+  const excludedPurge = counted ?? undefined;
+  const recordedFilter = counted === null ? baseline?.filter : filter;
+  const maxDelete = maxDeleteFor(baseline, guards, allowShrink, excludedPurge);
+  const guardArgs = [...(maxDelete !== undefined ? [`--max-delete=${maxDelete}`] : []), ...protect];
 
   let progress: TransferProgress = { bytes: 0, percent: 0, filesTransferred: 0, rate: '' };
-  // setpriv --pdeathsig: if the worker dies (even SIGKILL), rsync dies with it and ssh follows on EOF, so a
-  // retried attempt never races an orphan. detached: rsync leads its own process group, which holds ssh too.
   // Exclude and allow-list rules for --exclude-from=- (a string input: execa closes stdin after it).
+  // subprocess/runner.ts: own process group under --pdeathsig, cleaned environment, --secluded-args.
   const filterInput = rsyncFilterInput(attemptPlan);
-  const child = execa(
-    'setpriv',
-    ['--pdeathsig', 'SIGKILL', '--', 'rsync', ...guardArgs, ...rsyncArgs(attemptPlan, destination)],
-    {
-      detached: true,
-      cleanup: false,
-      reject: false,
-      // Without RSYNC_OLD_ARGS and the worker's secrets (inventory/child-env.ts).
-      env: rsyncEnvironment(),
-      extendEnv: false,
-      ...(filterInput ? { input: filterInput } : { stdin: 'ignore' as const }),
-      buffer: false,
-      encoding: 'utf8',
-    },
-  );
+  const run = startChild('rsync', [...guardArgs, ...rsyncArgs(attemptPlan, destination)], {
+    signal: context.cancellationSignal,
+    ...(filterInput ? { input: filterInput } : {}),
+    buffer: false,
+    encoding: 'utf8',
+  });
+  const child = run.process;
 
   let stdoutTail = '';
   child.stdout?.on('data', (chunk: Buffer | string) => {
     stdoutTail = (stdoutTail + chunk.toString()).slice(-stdoutTailChars);
-    progress = lastProgress(stdoutTail) ?? progress;
+    progress = advanceProgress(progress, stdoutTail);
   });
   const stderrLines: string[] = [];
   let stderrRest = '';
@@ -91,8 +96,7 @@ export async function transferFiles(
     stderrLines.splice(0, Math.max(0, stderrLines.length - stderrTailLines));
   });
 
-  const killGroup = () => stopGroup(child.pid);
-  context.cancellationSignal.addEventListener('abort', killGroup, { once: true });
+  const killGroup = run.stop;
   const heartbeat = setInterval(() => context.heartbeat(progress), heartbeatEveryMs);
   context.heartbeat(progress);
   // A later attempt (this one was given up for dead) or another worker took the dataset: stop writing.
@@ -110,11 +114,10 @@ export async function transferFiles(
 
   let result;
   try {
-    result = await child;
+    result = await run.result;
   } finally {
     clearInterval(heartbeat);
     clearInterval(leaseWatch);
-    context.cancellationSignal.removeEventListener('abort', killGroup);
   }
   // Closing the connection and reading the lease are independent: both at once.
   const [leaseNow] = await Promise.allSettled([lostTo ?? readLease(plan.dataset), closeSshMaster(attemptPlan)]);
@@ -141,12 +144,19 @@ export async function transferFiles(
       ...(maxDelete !== undefined ? { maxDelete } : {}),
       heldMounts,
       deletionsHeld: outcome === 'deletions-held',
+      ...(recordedFilter ? { filter: recordedFilter } : {}),
+      ...(excludedPurge?.entries ? { excludedPurge } : {}),
     };
-    const shrunk = shrinkReason(baseline, { files: stats.filesTotal, bytes: stats.bytesTotal }, guards, allowShrink);
+    const shrunk = shrinkReason(
+      baseline && baselineWithoutPurge(baseline, excludedPurge),
+      { files: stats.filesTotal, bytes: stats.bytesTotal },
+      guards,
+      allowShrink,
+    );
     const suspect = [
       ...(guard.deletionsHeld
         ? [
-            `shrink held: rsync stopped deleting at --max-delete=${maxDelete} (guards.maxDeletePercent ${guards.maxDeletePercent}% of ${baseline?.files} files)`,
+            `shrink held: rsync stopped deleting at --max-delete=${maxDelete} (guards.maxDeletePercent ${guards.maxDeletePercent}% of ${baseline?.files} files${excludedPurge?.entries ? `, plus ${excludedPurge.entries} newly excluded` : ''})`,
           ]
         : []),
       ...(shrunk ? [shrunk] : []),

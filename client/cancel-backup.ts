@@ -4,8 +4,9 @@ import { WorkflowNotFoundError } from '@temporalio/client';
 import { ExitCode } from '../domain/errors.js';
 import { backupWorkflowId } from '../domain/names.js';
 import type { Inventory } from '../inventory/schema.js';
-import { resolveHost, resolveServer, resolveTemporal } from '../inventory/resolve.js';
-import { connectClient } from '../inventory/temporal-connection.js';
+import { resolveHost, resolveServer } from '../inventory/resolve.js';
+import { resolveTemporal } from '../temporal/settings.js';
+import { connectClient } from '../temporal/connection.js';
 
 /** One element of `cancel-backup --json`. */
 export interface CancelReport {

@@ -4,7 +4,7 @@
 import { CommanderError } from 'commander';
 import { ExitCode, TidemarkError } from '../domain/errors.js';
 import { NetboxError } from '../inventory/netbox.js';
-import { closeOpenConnections } from '../inventory/open-connections.js';
+import { closeOpenConnections } from '../temporal/open-connections.js';
 import { buildProgram } from './program.js';
 
 const program = buildProgram();

@@ -10,9 +10,9 @@ import {
   resolveTimeZones,
   resolveMonitoring,
   resolveRetention,
-  resolveTemporal,
 } from '../inventory/resolve.js';
-import { describeConnection } from '../inventory/temporal.js';
+import { resolveTemporal } from '../temporal/settings.js';
+import { describeConnection } from '../temporal/settings.js';
 import { resolveNotifyTargets } from '../notify/targets.js';
 import { shortDuration } from '../domain/schedule-spec.js';
 import { hostTimings } from '../schedule/desired.js';

@@ -6,7 +6,7 @@ import { ScheduleNotFoundError, WorkflowNotFoundError, type Client } from '@temp
 import { holdSnapshot, releaseSnapshot } from '../pool/keep-hold.js';
 import { ExitCode, TidemarkError } from '../domain/errors.js';
 import { backupWorkflowId, hostDataset, snapshotName } from '../domain/names.js';
-import { resolveTemporal } from '../inventory/resolve.js';
+import { resolveTemporal } from '../temporal/settings.js';
 import type { Inventory } from '../inventory/schema.js';
 import { NetboxError } from '../inventory/netbox.js';
 import { loadHostSources } from '../inventory/sources.js';
@@ -16,7 +16,7 @@ import { datasetInfo, listSnapshots, zfs } from '../pool/zfs.js';
 import { backupScheduleId } from '../schedule/desired.js';
 import { ownerOf } from '../schedule/reconcile.js';
 import { hostServerPairs } from '../fleet/pairs.js';
-import { connectClient } from '../inventory/temporal-connection.js';
+import { connectClient } from '../temporal/connection.js';
 
 const graceText = `${decommissionGraceMs / 86_400_000} days`;
 

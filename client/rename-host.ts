@@ -3,9 +3,9 @@
 // that `snapshots`/`history --host OLD` can say where it went. The schedules follow the inventory: the next
 // `tidemark sync` deletes OLD's and makes NEW's. Refused while a backup of OLD runs or when NEW has a dataset.
 import { ExitCode, TidemarkError } from '../domain/errors.js';
-import { resolveTemporal } from '../inventory/resolve.js';
+import { resolveTemporal } from '../temporal/settings.js';
 import type { Inventory } from '../inventory/schema.js';
-import { connectClient } from '../inventory/temporal-connection.js';
+import { connectClient } from '../temporal/connection.js';
 import { datasetOwner, ownerProperty } from '../pool/owner.js';
 import { renameDataset, renamedFromProperty } from '../pool/renamed.js';
 import { datasetInfo, zfs } from '../pool/zfs.js';

@@ -2,17 +2,17 @@
 // workflow on the server that owns the host's pool and, with --wait (implied by --dry-run), follows it;
 // with --offline, runs the same steps in this process on that server (no Temporal, no worker).
 import { randomBytes } from 'node:crypto';
-import { defaultPayloadConverter, WorkflowFailedError, type Client } from '@temporalio/client';
+import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { ExitCode } from '../domain/errors.js';
-import { controlTaskQueue, runUrl } from '../domain/names.js';
 import { restoreInput, type RestoreOptions } from '../inventory/restore-input.js';
+import { controlTaskQueue, restoreProgressQueryName, runUrl } from '../domain/names.js';
 import { restoreWorkflowId, type RestoreInput, type RestoreProgress, type RestoreSummary } from '../domain/restore.js';
-import type { TransferProgress } from '../domain/backup.js';
-import { resolveTemporal } from '../inventory/resolve.js';
+import { resolveTemporal } from '../temporal/settings.js';
 import type { Inventory } from '../inventory/schema.js';
-import { restoreProgressQuery } from '../workflows/restore-host.js';
-import { connectClient } from '../inventory/temporal-connection.js';
+import { connectClient } from '../temporal/connection.js';
+import { followRun } from './follow-run.js';
+import { formatTransfer, movingTransfer } from './transfer-progress.js';
 import { watchForWorker } from './worker-check.js';
 
 export { restoreInput, type RestoreOptions } from '../inventory/restore-input.js';
@@ -71,10 +71,7 @@ async function restoreOffline(input: RestoreInput, inventoryPath: string, option
       inventoryPath,
       signal: interrupted.signal,
       onProgress: (phase, copy) => {
-        const line =
-          copy && copy.bytes > 0
-            ? `${label}: ${phase} · ${copy.percent}% ${copy.bytes} bytes, ${copy.rate}`
-            : `${label}: ${phase}`;
+        const line = copy && copy.bytes > 0 ? `${label}: ${phase} · ${formatTransfer(copy)}` : `${label}: ${phase}`;
         if (line !== last) process.stderr.write(`${line}\n`);
         last = line;
       },
@@ -90,34 +87,19 @@ async function restoreOffline(input: RestoreInput, inventoryPath: string, option
   }
 }
 
-/** Waits for the result, writing the phase and copy progress to stderr when they change. */
+/** Waits for the result, writing the phase and copy progress to stderr (see followRun). */
 async function followRestore(client: Client, workflowId: string, runId: string): Promise<RestoreSummary> {
   const handle = client.workflow.getHandle(workflowId, runId);
-  const result = handle.result() as Promise<RestoreSummary>;
-  let done = false;
-  result.then(
-    () => (done = true),
-    () => (done = true),
+  return followRun<RestoreProgress, RestoreSummary>(
+    handle,
+    () => handle.query<RestoreProgress>(restoreProgressQueryName),
+    (progress, description) => {
+      const parts = [`${handle.workflowId}: ${progress.phase}`];
+      if (progress.snapshot) parts.push(progress.snapshot);
+      const key = parts.join(' · ');
+      const copy = movingTransfer(description);
+      if (copy) parts.push(formatTransfer(copy));
+      return { line: parts.join(' · '), key, moving: copy };
+    },
   );
-  let last = '';
-  while (!done) {
-    const line = await describe(handle).catch(() => last);
-    // A line when the phase or the figures change, not every poll.
-    if (line !== last) process.stderr.write(`${line}\n`);
-    last = line;
-    await Promise.race([result.catch(() => undefined), new Promise((resolve) => setTimeout(resolve, 2_000))]);
-  }
-  return result;
-}
-
-async function describe(handle: ReturnType<Client['workflow']['getHandle']>): Promise<string> {
-  const [progress, description] = await Promise.all([handle.query(restoreProgressQuery), handle.describe()]);
-  const parts = [`${handle.workflowId}: ${(progress as RestoreProgress).phase}`];
-  if ((progress as RestoreProgress).snapshot) parts.push((progress as RestoreProgress).snapshot!);
-  for (const activity of description.raw.pendingActivities ?? []) {
-    const payload = activity.heartbeatDetails?.payloads?.[0];
-    const copy = payload ? defaultPayloadConverter.fromPayload<TransferProgress>(payload) : undefined;
-    if (copy && copy.bytes > 0) parts.push(`${copy.percent}% ${copy.bytes} bytes, ${copy.rate}`);
-  }
-  return parts.join(' · ');
 }

@@ -6,7 +6,8 @@ import { ExitCode, TidemarkError } from '../domain/errors.js';
 import { backupWorkflowId } from '../domain/names.js';
 import type { ScheduledBackupResult } from '../domain/schedule-spec.js';
 import { NetboxError } from '../inventory/netbox.js';
-import { resolveTemporal, serverEntry } from '../inventory/resolve.js';
+import { serverEntry } from '../inventory/resolve.js';
+import { resolveTemporal } from '../temporal/settings.js';
 import type { Inventory } from '../inventory/schema.js';
 import { loadHostSources } from '../inventory/sources.js';
 import { backupScheduleId } from '../schedule/desired.js';
@@ -19,7 +20,7 @@ import {
   ownerOf,
   reconcileSchedules,
 } from '../schedule/reconcile.js';
-import { connectClient } from '../inventory/temporal-connection.js';
+import { connectClient } from '../temporal/connection.js';
 
 async function withClient<T>(inventory: Inventory, work: (client: Client) => Promise<T>): Promise<T> {
   const client = await connectClient(resolveTemporal(inventory));

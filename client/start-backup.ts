@@ -5,10 +5,11 @@ import { ExitCode, TidemarkError } from '../domain/errors.js';
 import { keepReasonProblem } from '../domain/keep.js';
 import { backupWorkflowId, controlTaskQueue, runUrl } from '../domain/names.js';
 import type { Inventory } from '../inventory/schema.js';
-import { resolveHost, resolveServer, resolveTemporal } from '../inventory/resolve.js';
+import { resolveHost, resolveServer } from '../inventory/resolve.js';
+import { resolveTemporal } from '../temporal/settings.js';
 import { runSummary, startAttributes } from '../domain/search-attributes.js';
 import { explainMissingSearchAttributes } from './temporal-setup.js';
-import { connectClient } from '../inventory/temporal-connection.js';
+import { connectClient } from '../temporal/connection.js';
 import { watchBackup } from './watch-backup.js';
 import { watchForWorker } from './worker-check.js';
 

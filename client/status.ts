@@ -6,12 +6,14 @@
 import { formatDuration, parseDuration } from '../domain/duration.js';
 import { TidemarkError } from '../domain/errors.js';
 import type { Inventory } from '../inventory/schema.js';
-import { resolveHost, resolveTemporal } from '../inventory/resolve.js';
+import { resolveHost } from '../inventory/resolve.js';
+import { resolveTemporal } from '../temporal/settings.js';
 import { loadHostSources } from '../inventory/sources.js';
-import { connectClient } from '../inventory/temporal-connection.js';
+import { connectClient } from '../temporal/connection.js';
 import { hostServerPairs } from '../fleet/pairs.js';
 import { collectFleetStatus } from '../fleet/status.js';
 import { fleetVerdict, nagiosLine, verdictExitCode, type PairStatus } from '../fleet/verdict.js';
+import { describeReplica } from '../fleet/replica-verdict.js';
 import { findLeftovers, type LeftoverDataset, type Leftovers } from './leftovers.js';
 import { formatBytes } from './snapshots.js';
 import { hostsOfGroup } from '../inventory/groups.js';
@@ -137,7 +139,22 @@ function orphanHint(entry: LeftoverDataset): string {
 
 export function statusTable(rows: PairStatus[]): string {
   const local = new Intl.DateTimeFormat('sv-SE', { dateStyle: 'short', timeStyle: 'short' });
-  const table = [['HOST', 'SERVER', 'LAST RUN', 'STARTED', 'TOOK', 'BYTES', 'LAST SUCCESS', 'AGE', 'VERDICT']];
+  // The REPLICA column only when a pair takes its copy by replication (fleet/replica-verdict.ts).
+  const replicas = rows.some((row) => row.replica);
+  const table = [
+    [
+      'HOST',
+      'SERVER',
+      'LAST RUN',
+      'STARTED',
+      'TOOK',
+      'BYTES',
+      'LAST SUCCESS',
+      'AGE',
+      ...(replicas ? ['REPLICA'] : []),
+      'VERDICT',
+    ],
+  ];
   for (const row of rows) {
     table.push([
       row.host,
@@ -148,6 +165,7 @@ export function statusTable(rows: PairStatus[]): string {
       row.lastRunBytes === null ? '-' : formatBytes(row.lastRunBytes),
       row.lastSuccessAt ? local.format(new Date(row.lastSuccessAt)) : 'never',
       row.lastSuccessAgeMs === null ? '-' : formatDuration(row.lastSuccessAgeMs, { days: true }),
+      ...(replicas ? [row.replica ? describeReplica(row.replica) : '-'] : []),
       row.verdict === 'OK' ? 'OK' : `${row.verdict}: ${row.reasons.join('; ')}`,
     ]);
   }

@@ -8,8 +8,8 @@ import {
 import { ExitCode, TidemarkError } from '../domain/errors.js';
 import { tidemarkSearchAttributes } from '../domain/search-attributes.js';
 import type { Inventory } from '../inventory/schema.js';
-import { resolveTemporal } from '../inventory/resolve.js';
-import { connectClient } from '../inventory/temporal-connection.js';
+import { resolveTemporal } from '../temporal/settings.js';
+import { connectClient } from '../temporal/connection.js';
 
 const grpcAlreadyExists = 6;
 

@@ -2,9 +2,8 @@
 // their SHA-256. File names never go into the remote command line: they travel NUL-separated on stdin to
 // `xargs -0`, so any byte a Linux name may hold (spaces, quotes, newlines, non-UTF-8) is passed as-is
 // and nothing in a name can be read as shell syntax. Output records are NUL-terminated for the same reason.
-import { execa } from 'execa';
 import { sshArgv } from '../domain/rsync-args.js';
-import { rsyncEnvironment } from '../inventory/child-env.js';
+import { startChild } from '../subprocess/runner.js';
 import type { BackupPlan } from '../domain/backup.js';
 
 /** The ssh settings and login of the host being verified (a backup plan's fields of the same name). */
@@ -89,27 +88,26 @@ function onHost(command: string, sudo: boolean): string {
 async function runWithNames(login: HostLogin, command: string, paths: Buffer[], what: string): Promise<Buffer> {
   if (paths.length === 0) return Buffer.alloc(0);
   const remote = onHost(command, login.source.sudo);
-  const [ssh, ...args] = sshArgv(login, remote);
+  const [, ...args] = sshArgv(login, remote);
   const input = Buffer.concat(paths.flatMap((path) => [path, Buffer.from([0])]));
-  const result = await execa(ssh!, args, {
+  const run = startChild('ssh', args, {
     input,
     encoding: 'buffer',
-    reject: false,
-    env: rsyncEnvironment(),
-    extendEnv: false,
-    timeout: callTimeoutMs,
+    timeoutMs: callTimeoutMs,
     maxBuffer: 64 * 1024 * 1024,
   });
-  const stderr = Buffer.from(result.stderr ?? [])
+  const result = await run.result;
+  // encoding 'buffer': both streams are Uint8Arrays.
+  const stderr = Buffer.from(result.stderr as Uint8Array)
     .toString('utf8')
     .trim();
   const exitCode = result.exitCode ?? -1;
   if (exitCode !== 0 && exitCode !== 123) {
     const source = `${login.source.user}@${login.source.address}:${login.source.port}`;
-    const why = result.timedOut ? `timed out after ${callTimeoutMs / 60_000} min` : `exited ${exitCode}`;
+    const why = run.timedOut() ? `timed out after ${callTimeoutMs / 60_000} min` : `exited ${exitCode}`;
     throw new Error(
       `${what} over ssh on ${source} ${why}: ${stderr.split('\n').slice(-5).join(' ') || '(no error output)'}`,
     );
   }
-  return Buffer.from(result.stdout ?? []);
+  return Buffer.from(result.stdout as Uint8Array);
 }

@@ -2,7 +2,7 @@
 // directory with rsync, then checked against the snapshot (content, size, mtime). Proves that the copy can
 // be got back, not only that it is there. ACLs and xattrs are left out: the scratch filesystem (often a
 // tmpfs) may not hold them, and a drill must not cry wolf; the restore tests prove those.
-import { execa } from 'execa';
+import { startChild } from '../subprocess/runner.js';
 import { mkdtemp, lstat, rm, statfs } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,12 +54,13 @@ export async function restoreIntoScratch(
   try {
     // Names go NUL-separated on stdin (any bytes, never parsed by a shell); --files-from implies --relative.
     const list = Buffer.concat(files.flatMap((file) => [file.remote.subarray(1), Buffer.from([0])]));
-    const rsync = await execa(
+    const rsync = await startChild(
       'rsync',
       [...scratchFlags, '--from0', '--files-from=-', '--', `${root.replace(/\/+$/, '')}/`, `${scratch}/`],
-      { input: list, reject: false, encoding: 'utf8' },
-    );
-    const rsyncProblem = rsync.exitCode === 0 ? undefined : `rsync exited ${rsync.exitCode}: ${rsync.stderr.trim()}`;
+      { input: list, encoding: 'utf8' },
+    ).result;
+    const rsyncProblem =
+      rsync.exitCode === 0 ? undefined : `rsync exited ${rsync.exitCode}: ${String(rsync.stderr ?? '').trim()}`;
     for (const file of files) {
       const reason = rsyncProblem ?? (await differenceOf(file, Buffer.concat([Buffer.from(scratch), file.remote])));
       if (reason) result.differing.push({ path: file.remote, reason });

@@ -1,6 +1,6 @@
 // The data that flows through a backup workflow: its input, the plan, step results and the summary.
 // Only names, paths and counts: never secrets, never file lists (history payloads stay small).
-import type { GuardSettings } from './guards.js';
+import type { ExcludedPurge, GuardSettings } from './guards.js';
 import type { HostStepsPlan, HostStepsSummary } from './host-steps.js';
 import type { NotificationResult } from './notify.js';
 import type { AdoptOptions, RetentionPolicy } from './retention.js';
@@ -117,6 +117,10 @@ export interface TransferGuard {
   deletionsHeld: boolean;
   /** Why the copy is suspect (drop beyond the threshold, held deletions); absent: not suspect. */
   suspect?: string;
+  /** What the copy held that the run's rules newly exclude (purged as asked, outside both limits). */
+  excludedPurge?: ExcludedPurge;
+  /** Fingerprint of the run's filter rules, recorded on the snapshot. Absent in results recorded before. */
+  filter?: string;
 }
 
 /** Live state of a transfer, sent as activity heartbeat details (shown in the Temporal UI). */

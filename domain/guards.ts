@@ -17,6 +17,10 @@ export interface GuardSettings {
   maxAnomalySnapshots: number;
   /** This many partial runs in a row are reported to monitoring as FAILED. Default 3. */
   partialRunsBeforeFailed: number;
+  /** This many runs in a row held back by the same guard (a suspect snapshot: shrink held or shrank; a
+   * filesystem not mounted, its copy kept) are reported to monitoring as FAILED, and `status` says CRITICAL.
+   * Default 3. */
+  heldRunsBeforeFailed: number;
 }
 
 export const defaultGuards: Readonly<GuardSettings> = {
@@ -25,6 +29,7 @@ export const defaultGuards: Readonly<GuardSettings> = {
   shrinkPercent: 30,
   maxAnomalySnapshots: 7,
   partialRunsBeforeFailed: 3,
+  heldRunsBeforeFailed: 3,
 };
 
 /** What a complete snapshot holds, stored as ZFS user properties on the snapshot itself. */
@@ -39,6 +44,17 @@ export interface Baseline {
   mounts?: string[];
   /** Bytes that run wrote ("Total transferred file size"): the next run's expected write. */
   written: number;
+  /** Fingerprint of that run's filter rules (excludes, allow-list); undefined when not recorded. */
+  filter?: string;
+}
+
+/** What the copy holds that the run's filter rules now exclude: --delete-excluded purges it because the operator
+ * asked for it, so it counts against neither --max-delete nor the shrink guard. */
+export interface ExcludedPurge {
+  /** Files of all kinds and directories. */
+  entries: number;
+  /** Size of the regular files among them. */
+  bytes: number;
 }
 
 /** User property names on snapshots (baseline) and datasets (owner, lease). */
@@ -47,6 +63,8 @@ export const snapshotProperties = {
   bytes: 'tidemark:bytes',
   mounts: 'tidemark:mounts',
   written: 'tidemark:written',
+  /** Fingerprint of the run's filter rules: a change makes the next run count what it newly excludes. */
+  filter: 'tidemark:filter',
   /** Why a suspect snapshot is suspect. */
   suspect: 'tidemark:suspect',
 } as const;
@@ -56,9 +74,27 @@ export function maxDeleteFor(
   baseline: Baseline | undefined,
   guards: GuardSettings,
   allowShrink: boolean,
+  purge?: ExcludedPurge,
 ): number | undefined {
   if (!baseline || allowShrink) return undefined;
-  return Math.max(guards.maxDeleteMin, Math.ceil((baseline.files * guards.maxDeletePercent) / 100));
+  const kept = baselineWithoutPurge(baseline, purge);
+  return Math.max(guards.maxDeleteMin, Math.ceil((kept.files * guards.maxDeletePercent) / 100)) + (purge?.entries ?? 0);
+}
+
+/** Whether the run must count what its rules newly exclude: there is a baseline to guard and its rules differ
+ * (or were not recorded). */
+export function purgeToCount(baseline: Baseline | undefined, fingerprint: string, allowShrink: boolean): boolean {
+  return baseline !== undefined && !allowShrink && baseline.filter !== fingerprint;
+}
+
+/** The baseline as it would have been without what is now excluded: the shrink guard's comparison. */
+export function baselineWithoutPurge(baseline: Baseline, purge: ExcludedPurge | undefined): Baseline {
+  if (!purge || purge.entries === 0) return baseline;
+  return {
+    ...baseline,
+    files: Math.max(0, baseline.files - purge.entries),
+    bytes: Math.max(0, baseline.bytes - purge.bytes),
+  };
 }
 
 /** Mount points selected last time and missing now (mode "mounts" only): their copies are protected. */
@@ -98,12 +134,14 @@ export function baselineProperties(figures: {
   written: number;
   mounts?: string[];
   suspect?: string;
+  filter?: string;
 }): string[] {
   const pairs = [
     `${snapshotProperties.files}=${figures.files}`,
     `${snapshotProperties.bytes}=${figures.bytes}`,
     `${snapshotProperties.written}=${figures.written}`,
   ];
+  if (figures.filter) pairs.push(`${snapshotProperties.filter}=${figures.filter}`);
   if (figures.mounts) pairs.push(`${snapshotProperties.mounts}=${JSON.stringify(figures.mounts)}`);
   // Older ZFS keeps at most 1024 bytes a value: the reason is for people, the name already says suspect.
   if (figures.suspect) pairs.push(`${snapshotProperties.suspect}=${figures.suspect.slice(0, 1000)}`);

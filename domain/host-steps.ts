@@ -92,6 +92,25 @@ function checked(path: string): string {
   return path.length > 1 ? path.replace(/\/+$/, '') : path;
 }
 
+/** Files the exclude file may not be: what the probe reads is copied into the run's plan and history, and
+ * read as root on most hosts. Secrets (password hashes, private keys, sudo rules, root's home) and the kernel's
+ * pseudo-filesystems (/proc/self/environ, /dev/zero) are refused. */
+const secretHostFiles: [RegExp, string][] = [
+  [/^\/(proc|sys|dev|run)(\/|$)/, "is in a kernel or runtime filesystem, not a file on the host's disk"],
+  [/^\/etc\/(g?shadow|security\/opasswd|sudoers|krb5\.keytab)([-.+/]|$)/, 'holds passwords or access rules'],
+  [/^\/etc\/(ssh|ssl\/private|pki|tidemark)(\/|$)/, 'holds private keys'],
+  [/^\/root(\/|$)/, "is in root's home"],
+  [/\/\.(ssh|gnupg)(\/|$)/, 'holds private keys'],
+];
+
+/** Why `path` may not be a host's exclude file, or undefined. */
+export function excludeFileProblem(path: string): string | undefined {
+  const normal = path.replace(/\/+/g, '/');
+  const secret = secretHostFiles.find(([pattern]) => pattern.test(normal));
+  if (!secret) return undefined;
+  return `${path} ${secret[1]}: its lines would be read into the run's history; name a file of exclude patterns only, e.g. /etc/backup-exclude.conf`;
+}
+
 /** Wraps a POSIX sh script (no single quotes inside) for ssh, whatever the remote login shell is. */
 function shell(script: string): string {
   if (script.includes("'")) throw new Error('remote script may not contain single quotes');
@@ -112,6 +131,8 @@ export function probeCommand(
   if (!/^[a-z0-9]{8,64}$/.test(marker)) throw new Error('bad marker');
   const veto = checked(vetoDir);
   const file = checked(excludeFile);
+  const secret = excludeFileProblem(file);
+  if (secret) throw new Error(`excludeFile: ${secret}`);
   const hooks = checked(hookDir);
   return shell(
     [
@@ -136,28 +157,39 @@ export interface ProbeOutput {
   hooksAbsent: boolean;
 }
 
-/** Splits `probeCommand`'s output; undefined when a section is missing (the command did not finish). */
+/** Splits `probeCommand`'s output; undefined when a section is missing (the command did not finish).
+ * Sections are sliced out between marker lines, never split into lines here: a host's mount table may be
+ * ~200k lines, and this runs on the worker's event loop. */
 export function parseProbeOutput(stdout: string, marker: string): ProbeOutput | undefined {
-  const sections = new Map<string, string[]>();
-  let current: string[] | undefined;
-  for (const line of stdout.split('\n')) {
-    if (line.startsWith(`${marker} `)) {
-      const name = line.slice(marker.length + 1);
-      current = [];
-      sections.set(name, current);
-      continue;
-    }
-    current?.push(line);
+  const tag = `${marker} `;
+  const nextTag = (from: number) => {
+    const found = stdout.indexOf(`\n${tag}`, from);
+    return found === -1 ? -1 : found + 1;
+  };
+  const sections = new Map<string, string>();
+  let open: { name: string; from: number } | undefined;
+  for (let at = stdout.startsWith(tag) ? 0 : nextTag(0); at !== -1;) {
+    const lineEnd = stdout.indexOf('\n', at);
+    if (open) sections.set(open.name, stdout.slice(open.from, Math.max(open.from, at - 1)));
+    open = {
+      name: stdout.slice(at + tag.length, lineEnd === -1 ? undefined : lineEnd),
+      from: lineEnd === -1 ? stdout.length : lineEnd + 1,
+    };
+    at = lineEnd === -1 ? -1 : nextTag(lineEnd);
   }
+  if (open) sections.set(open.name, stdout.slice(open.from));
   if (!sections.has('veto') || !sections.has('mounts') || !sections.has('excludes') || !sections.has('end'))
     return undefined;
   return {
-    veto: sections.get('veto')!.filter((line) => line !== ''),
-    mounts: sections.get('mounts')!.join('\n'),
+    veto: sections
+      .get('veto')!
+      .split('\n')
+      .filter((line) => line !== ''),
+    mounts: sections.get('mounts')!,
     excludes: {
       present: sections.has('present'),
       unreadable: sections.has('unreadable'),
-      text: (sections.get('present') ?? []).join('\n'),
+      text: sections.get('present') ?? '',
     },
     hooksAbsent: sections.has('hooks-absent'),
   };

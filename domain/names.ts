@@ -22,6 +22,8 @@ export function hostDataset(serverDataset: string, host: string): string {
 /** The query a backup run answers with its phase (workflows/backup-host.ts); the CLI asks it by name, so it
  * need not load workflow code. */
 export const progressQueryName = 'progress';
+/** The restoreHost workflow's progress query; the CLI asks by name, so it never imports workflow code. */
+export const restoreProgressQueryName = 'restoreProgress';
 
 /** One id per (host, server): Temporal then refuses a second concurrent backup of the same pair. */
 export function backupWorkflowId(host: string, server: string): string {

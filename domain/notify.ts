@@ -51,7 +51,7 @@ export function escalatedSummaries(
   if (!escalation) return { toTargets: summary, toCaller: summary };
   return {
     toTargets: { ...summary, status: 'FAILED', message: `${escalation}: ${summary.message}` },
-    toCaller: { ...summary, message: `${summary.message}; ${escalation}, reported to monitoring as FAILED` },
+    toCaller: { ...summary, message: `${summary.message}; ${escalation}${escalationNote}` },
   };
 }
 
@@ -69,4 +69,14 @@ export function statusCode(status: BackupStatus): 0 | 1 | 2 {
 /** True when a run counts as a good backup (a snapshot was taken): SUCCESS or WARNING. */
 export function isGoodStatus(status: BackupStatus | undefined): boolean {
   return status === 'SUCCESS' || status === 'WARNING';
+}
+
+/** How the run's own summary says it was escalated (read back by `status`). */
+const escalationNote = ', reported to monitoring as FAILED';
+
+/** The escalation a run's summary message carries ("3 partial runs in a row (…)"), if any. */
+export function escalationIn(message: string | undefined): string | undefined {
+  if (!message?.endsWith(escalationNote)) return undefined;
+  const body = message.slice(0, -escalationNote.length);
+  return body.slice(body.lastIndexOf('; ') + 2) || undefined;
 }

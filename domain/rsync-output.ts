@@ -25,6 +25,14 @@ export function lastProgress(stdoutTail: string): TransferProgress | undefined {
   return undefined;
 }
 
+/** The copy's figures after new output: the newest progress2 line, with the file count never going back (a
+ * line printed before rsync's first "(xfr#N" carries none). */
+export function advanceProgress(previous: TransferProgress, stdoutTail: string): TransferProgress {
+  const next = lastProgress(stdoutTail);
+  if (!next) return previous;
+  return { ...next, filesTransferred: Math.max(next.filesTransferred, previous.filesTransferred) };
+}
+
 export interface RsyncStats {
   filesTotal: number;
   filesTransferred: number;

@@ -10,6 +10,7 @@ import {
   statusAttribute,
   type RunStatus,
 } from '../domain/search-attributes.js';
+import { escalationIn } from '../domain/notify.js';
 import type { Inventory } from '../inventory/schema.js';
 import { resolveSchedule, resolveStaleness } from '../inventory/resolve.js';
 import { intervalMs } from '../inventory/inventory-checks.js';
@@ -17,6 +18,10 @@ import { backupScheduleId } from '../schedule/desired.js';
 import { listOwnedSchedules, mapLimit } from '../schedule/reconcile.js';
 import type { HostServerPair } from './pairs.js';
 import { defaultStaleness, judgePair, type PairStatus, type RunRecord } from './verdict.js';
+import { replicaOfPair } from './replica-status.js';
+import { quote } from './visibility-query.js';
+
+export { quote } from './visibility-query.js';
 
 /** Recent runs looked at per pair; the newest SUCCESS is fetched separately when none is among them. */
 const recentRuns = 10;
@@ -62,7 +67,7 @@ export async function collectFleetStatus(
     const interval = intervals.get(pair.host);
     const note = paused.get(backupScheduleId(pair.host, pair.server));
     const firstDueAt = firstDue.get(backupScheduleId(pair.host, pair.server));
-    const failure = await failureOfNewest(client, found.runs);
+    const { failure, escalation } = await newestRunNote(client, found.runs);
     const status = judgePair({
       ...pair,
       ...found,
@@ -73,9 +78,11 @@ export async function collectFleetStatus(
       ...(note !== undefined ? { paused: note } : {}),
       ...(firstDueAt !== undefined ? { firstDueAt } : {}),
       ...(failure !== undefined ? { failure } : {}),
+      ...(escalation !== undefined ? { escalation } : {}),
     });
     const runs = [...found.runs].sort((a, b) => b.startedAt.getTime() - a.startedAt.getTime());
-    return { status, runs };
+    const notDueYet = found.runs.length === 0 && firstDueAt !== undefined && firstDueAt > now;
+    return { status: await replicaOfPair(client, inventory, status, { now, notDueYet }), runs };
   });
 }
 
@@ -98,20 +105,36 @@ async function scheduleStates(client: Client): Promise<{ paused: Map<string, str
   }
 }
 
-/** The first line of the newest finished run's failure, when it FAILED (one extra call per failed pair). */
-async function failureOfNewest(client: Client, runs: RunRecord[]): Promise<string | undefined> {
+/** The first line of the newest finished run's failure when it FAILED, or its escalation when it ended WARNING
+ * and monitoring was told FAILED (a partial or held streak): one extra call per such pair. */
+async function newestRunNote(client: Client, runs: RunRecord[]): Promise<{ failure?: string; escalation?: string }> {
   const newest = [...runs]
     .filter((run) => run.status !== 'RUNNING')
     .sort((a, b) => b.startedAt.getTime() - a.startedAt.getTime())[0];
-  if (newest?.status !== 'FAILED') return undefined;
-  return runFailure(client, newest);
+  if ((newest?.status !== 'FAILED' && newest?.status !== 'WARNING') || !newest.workflowId) return {};
+  try {
+    // A run can end FAILED without the workflow failing (a hook failed): its summary says why.
+    const summary = (await client.workflow.getHandle(newest.workflowId, newest.runId).result()) as
+      { message?: string } | undefined;
+    if (newest.status === 'WARNING') {
+      const escalation = escalationIn(summary?.message);
+      return escalation ? { escalation } : {};
+    }
+    const failure = summary?.message?.split('\n')[0];
+    return failure !== undefined ? { failure } : {};
+  } catch (error) {
+    if (newest.status === 'WARNING') return {};
+    let cause: unknown = error;
+    while (cause instanceof Error && cause.cause instanceof Error) cause = cause.cause;
+    return { failure: String(cause instanceof Error ? cause.message : cause).split('\n')[0] };
+  }
 }
 
-/** The first line of why a FAILED run failed: its summary's message, or the workflow's failure. */
+/** The first line of why a FAILED run failed (its summary's message, or the workflow's failure): the console's
+ * host page shows it for each recent run. */
 export async function runFailure(client: Client, run: RunRecord): Promise<string | undefined> {
   if (!run.workflowId) return undefined;
   try {
-    // A run can end FAILED without the workflow failing (a hook failed): its summary says why.
     const summary = (await client.workflow.getHandle(run.workflowId, run.runId).result()) as
       { message?: string } | undefined;
     return summary?.message?.split('\n')[0];
@@ -204,9 +227,4 @@ export function runRecord(execution: WorkflowExecutionInfo): RunRecord {
     ...(execution.closeTime ? { closedAt: execution.closeTime } : {}),
     ...(bytes !== undefined ? { bytes } : {}),
   };
-}
-
-/** A visibility query string literal (inventory names have no quotes, but never trust that here). */
-export function quote(value: string): string {
-  return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
 }

@@ -1,10 +1,12 @@
 // How `tidemark status` judges one (host, server) pair from its recent runs, in Nagios terms:
-// OK (0) fresh and good, or new and not due yet; WARNING (1) last run WARNING or CANCELLED, no success within --stale, or the last
+// OK (0) fresh and good, or new and not due yet; WARNING (1) last run WARNING (CRITICAL when it completed a
+// streak monitoring was told as FAILED: guards.heldRunsBeforeFailed, partialRunsBeforeFailed) or CANCELLED, no success within --stale, or the last
 // success older than `staleAfter` (2) times the pair's schedule interval; CRITICAL (2) last run FAILED,
 // never backed up, or the last success older than `criticalAfter` (4) times the interval. A paused pair says
 // PAUSED and why, and goes stale like any other. Pure: the runs come from Temporal visibility.
 import { formatDuration } from '../domain/duration.js';
 import type { RunStatus } from '../domain/search-attributes.js';
+import type { ReplicaStatus } from './replica-verdict.js';
 
 /** One run as visibility reports it. */
 export interface RunRecord {
@@ -40,6 +42,9 @@ export interface PairStatus {
   reasons: string[];
   /** The pair's schedule is paused: the note saying why (absent: not paused). */
   paused?: string;
+  /** The server takes the host's copy by replication: the replica's lag and verdict (fleet/replica-verdict.ts),
+   * already folded into `verdict` and `reasons`. */
+  replica?: ReplicaStatus;
 }
 
 export interface JudgeInput {
@@ -61,6 +66,9 @@ export interface JudgeInput {
   paused?: string;
   /** The first line of the newest finished run's failure, when it FAILED. */
   failure?: string;
+  /** The newest finished run ended WARNING and completed a streak monitoring was told as FAILED (the same
+   * guard, or partial runs, run after run): CRITICAL with this reason. */
+  escalation?: string;
   /** The pair's schedule has never fired and first will at this time: before it, "never backed up" is
    * not a problem yet. */
   firstDueAt?: Date;
@@ -85,7 +93,9 @@ export function judgePair(input: JudgeInput): PairStatus {
     critical.push(last ? `never backed up (${runs.length} run(s), none SUCCESS or WARNING)` : 'never backed up');
   if (finished?.status === 'FAILED')
     critical.push(input.failure ? `last run FAILED: ${input.failure}` : 'last run FAILED');
-  if (finished?.status === 'WARNING') warning.push('last run WARNING');
+  if (finished?.status === 'WARNING' && input.escalation)
+    critical.push(`last run WARNING, reported to monitoring as FAILED: ${input.escalation}`);
+  else if (finished?.status === 'WARNING') warning.push('last run WARNING');
   if (finished?.status === 'CANCELLED') warning.push('last run CANCELLED');
   const interval = input.expectedIntervalMs;
   if (interval !== undefined && hadCopy && successAt) {
@@ -147,6 +157,21 @@ export function nagiosLine(pairs: PairStatus[], staleMs?: number): string {
     `critical=${count('CRITICAL')};;;0;${pairs.length}`,
     `never=${never};;;0;${pairs.length}`,
     `oldest_success_age=${oldest};${staleMs === undefined ? '' : Math.round(staleMs / 1000)};;0`,
+    ...replicaPerfdata(pairs),
   ];
   return `TIDEMARK ${verdict}: ${text.replaceAll('|', '/')} | ${perfdata.join(' ')}`;
+}
+
+/** Per replica (fleet/replica-verdict.ts): its lag with the WARNING and CRITICAL thresholds, and the bytes the
+ * newest replication sent; "U" when never replicated. Nothing for fleets without replication. */
+function replicaPerfdata(pairs: PairStatus[]): string[] {
+  const seconds = (ms: number | undefined) => (ms === undefined ? '' : String(Math.round(ms / 1000)));
+  return pairs.flatMap(({ host, server, replica }) => {
+    if (!replica) return [];
+    const lag = replica.lagMs === null ? 'U' : `${seconds(replica.lagMs)}s`;
+    return [
+      `'replica_lag_${host}@${server}'=${lag};${seconds(replica.warningAfterMs)};${seconds(replica.criticalAfterMs)};0`,
+      `'replica_sent_${host}@${server}'=${replica.bytesSent === null ? 'U' : `${replica.bytesSent}B`};;;0`,
+    ];
+  });
 }

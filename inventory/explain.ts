@@ -2,9 +2,11 @@
 // entry, NetBox's custom fields, its group, `defaults`, or the built-in default.
 import { mergedMappings, type HostOrigin } from './groups.js';
 import { hostEntry, resolveHost, resolveRetention, resolveSchedule } from './resolve.js';
+import { explainReplicationSource } from './replication.js';
 import type { Inventory } from './schema.js';
 
-export type SettingOrigin = 'host' | 'netbox' | `group ${string}` | 'defaults' | 'built-in default';
+export type SettingOrigin =
+  'host' | 'netbox' | `group ${string}` | `server ${string}` | 'defaults' | 'built-in default';
 
 export interface ExplainedSetting {
   /** The field as written in a host entry, e.g. "retention.daily" or "transfer.attempts". */
@@ -27,6 +29,7 @@ function builtIns(inventory: Inventory, host: string): Record<string, unknown> {
     sudo: resolved.sudo,
     paths: resolved.paths,
     servers: resolved.servers,
+    replicateFrom: false,
     excludes: [],
     schedule: schedule.schedule,
     timezone: schedule.timezone,
@@ -71,6 +74,10 @@ export function explainHost(inventory: Inventory, host: string): ExplainedSettin
   };
   const explained: ExplainedSetting[] = [];
   for (const setting of [...settings].sort()) {
+    if (setting === 'replicateFrom') {
+      explained.push(explainReplication(inventory, name));
+      continue;
+    }
     if (setting === 'excludes') {
       const from = layers.filter(([, layer]) => Array.isArray(layer?.excludes) && (layer.excludes as []).length > 0);
       explained.push({
@@ -90,6 +97,22 @@ export function explainHost(inventory: Inventory, host: string): ExplainedSettin
     } else explained.push({ setting, value: defaults[setting], origin: 'built-in default' });
   }
   return explained;
+}
+
+/** Which of the host's servers take their copy by replication, and from whom (target: source; false: every
+ * server pulls): the host's or its group's `replicateFrom` over each server's own. */
+function explainReplication(inventory: Inventory, host: string): ExplainedSetting {
+  const each = resolveHost(inventory, host).servers.map((target) => ({
+    target,
+    ...explainReplicationSource(inventory, host, target),
+  }));
+  const replicated = each.filter((entry) => entry.source !== undefined);
+  const origins = [...new Set(each.flatMap((entry) => (entry.origin === 'none' ? [] : [entry.origin])))];
+  return {
+    setting: 'replicateFrom',
+    value: replicated.length > 0 ? Object.fromEntries(replicated.map((entry) => [entry.target, entry.source])) : false,
+    origin: origins.length === 0 ? 'built-in default' : origins.length === 1 ? origins[0]! : origins,
+  };
 }
 
 /** Notify targets by type only: their settings may name credentials' files and addresses. */

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { durationText, parseDuration } from '../domain/duration.js';
 import { controlCharacter } from '../domain/printable.js';
+import { hostFolderCharacters, hostPathAlphabet, hostPathCharacters } from '../domain/host-path.js';
 
 /** Never allowed anywhere in the inventory (domain/printable.ts). */
 export { controlCharacter };
@@ -16,9 +17,6 @@ export function firstControlCharacter(text: string): string | undefined {
 /** Letters (any script) and digits plus `. _ + - @ : , =` and `/`: no shell metacharacter, no wildcard,
  * no quote, no backslash, no whitespace. */
 const pathCharacters = /^[\p{L}\p{M}\p{N}._+\-@:,=/]+$/u;
-/** The same plus single spaces inside a name, for the paths handed to rsync only: rsync (3.2.4 and newer,
- * the client escapes the remote arguments itself) passes them to the host intact. */
-const rsyncPathCharacters = /^[\p{L}\p{M}\p{N}._+\-@:,=/]+( [\p{L}\p{M}\p{N}._+\-@:,=/]+)*$/u;
 
 export const pathAlphabet = 'letters, digits, "/" and . _ + - @ : , =';
 
@@ -37,8 +35,17 @@ function absolutePath(characters: RegExp, alphabet: string) {
 /** Paths on this machine or in ssh options: the safe alphabet, no spaces. */
 export const absolutePathSchema = absolutePath(pathCharacters, pathAlphabet);
 
-/** The host paths rsync copies: the safe alphabet, and single spaces inside names. */
-export const rsyncPathSchema = absolutePath(rsyncPathCharacters, `${pathAlphabet} and single spaces inside names`);
+const filterNote = "(the host's ssh filter, tidemark-ssh-filter, admits no other)";
+
+/** The host paths rsync copies: the host path alphabet shared with the ssh filter, and single spaces inside
+ * names (domain/host-path.ts). */
+export const rsyncPathSchema = absolutePath(
+  hostPathCharacters,
+  `${hostPathAlphabet} and single spaces inside names ${filterNote}`,
+);
+
+/** A folder on the host whose mounts rsync copies: the same alphabet, no spaces. */
+export const hostFolderSchema = absolutePath(hostFolderCharacters, `${hostPathAlphabet} ${filterNote}`);
 
 /** An integer from `min` to `max`; `message` (default "expected an integer min-max") for a value of another
  * type, a fraction and a value out of range alike. */

@@ -7,7 +7,7 @@ import { parseDuration } from '../domain/duration.js';
 import { snapshotName } from '../domain/names.js';
 import { ExcludeCoverage, excludesEverything } from '../domain/rsync-pattern.js';
 import { shortDuration, type ScheduleChoice } from '../domain/schedule-spec.js';
-import { replicationChecks } from './replication-checks.js';
+import { hostReplicationChecks, replicationChecks } from './replication-checks.js';
 
 /** The fields these checks read (the parsed inventory before host names are lower-cased). */
 interface HostFields {
@@ -17,12 +17,14 @@ interface HostFields {
   excludes?: string[] | undefined;
   schedule?: ScheduleChoice | undefined;
   jitter?: string | undefined;
+  replicateFrom?: string | false | undefined;
 }
 interface CheckedInventory {
   servers: Record<string, { dataset: string; replicateFrom?: string | undefined; receive?: unknown }>;
   defaults?: HostFields | undefined;
   groups?: Record<string, HostFields> | undefined;
   hosts: Record<string, HostFields>;
+  hostOrigins?: Record<string, { group?: string; own: Record<string, unknown> }> | undefined;
 }
 
 /** ZFS refuses names of 256 characters or more, snapshots included (ZFS_MAX_DATASET_NAME_LEN). */
@@ -50,6 +52,7 @@ export function inventoryChecks(inventory: CheckedInventory, ctx: z.core.$Refine
     checkServers(settings.servers, ['groups', group, 'servers']);
   checkNestedDatasets(inventory.servers, issue);
   replicationChecks(inventory.servers, issue);
+  hostReplicationChecks(inventory, issue);
 
   const defaults = inventory.defaults ?? {};
   checkJitter(defaults, defaults, ['defaults'], issue);

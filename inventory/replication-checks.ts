@@ -30,3 +30,57 @@ export function replicationChecks(
       );
   }
 }
+
+interface HostReplicationFields {
+  servers?: string[] | undefined;
+  replicateFrom?: string | false | undefined;
+}
+
+/** Checks of `replicateFrom` on groups and hosts (after the groups are merged in): the server exists, backs
+ * the host up, and every other server of the host can be sent to. A group's unknown server is its own
+ * problem once; a host's problems sit at its own field, so an isolating load leaves out that host only. */
+export function hostReplicationChecks(
+  inventory: {
+    servers: Record<string, ReplicationFields>;
+    defaults?: { servers?: string[] | undefined } | undefined;
+    groups?: Record<string, HostReplicationFields> | undefined;
+    hosts: Record<string, HostReplicationFields>;
+    hostOrigins?: Record<string, { group?: string; own: Record<string, unknown> }> | undefined;
+  },
+  issue: (path: PropertyKey[], message: string) => void,
+): void {
+  const names = Object.keys(inventory.servers);
+  const unknown = (from: string) =>
+    `unknown server "${from}"; name the server that pulls the host (known: ${names.join(', ')}), or false for none`;
+  for (const [group, settings] of Object.entries(inventory.groups ?? {})) {
+    const from = settings.replicateFrom;
+    if (typeof from === 'string' && !Object.hasOwn(inventory.servers, from))
+      issue(['groups', group, 'replicateFrom'], unknown(from));
+  }
+  for (const [host, settings] of Object.entries(inventory.hosts)) {
+    const from = settings.replicateFrom;
+    if (typeof from !== 'string') continue;
+    const origin = inventory.hostOrigins?.[host];
+    const group = origin?.group !== undefined && origin.own.replicateFrom === undefined ? origin.group : undefined;
+    const path = ['hosts', host, 'replicateFrom'];
+    const set = group === undefined ? '' : ` (set by group ${group})`;
+    if (!Object.hasOwn(inventory.servers, from)) {
+      if (group === undefined) issue(path, unknown(from));
+      continue;
+    }
+    const servers = settings.servers ?? inventory.defaults?.servers ?? names;
+    if (!servers.includes(from)) {
+      issue(
+        path,
+        `server ${from}${set} does not back this host up (its servers: ${servers.join(', ')}); add it to the host's servers or name one of them`,
+      );
+      continue;
+    }
+    for (const target of servers)
+      if (target !== from && inventory.servers[target]?.receive === undefined)
+        issue(
+          path,
+          `server ${target} would take this host's copy from ${from}${set} by replication, which sends to it over ssh: give it servers.${target}.receive: { address: ..., port: 22 }, or list only servers that have one`,
+        );
+  }
+}

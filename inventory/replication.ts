@@ -1,10 +1,18 @@
-// Who replicates a host to whom (servers.<target>.replicateFrom), and the settings of one (host, source,
+// Who replicates a host to whom (replicateFrom of the host, its group or servers.<target>), and the settings of one (host, source,
 // target): every server derives them from its own inventory, from names alone.
 import { parseDuration } from '../domain/duration.js';
 import { TidemarkError } from '../domain/errors.js';
 import type { Inventory } from './schema.js';
 import type { RetentionPolicy } from '../domain/retention.js';
-import { resolveHost, resolveRetention, resolveServer, resolveSsh, resolveTimeZones, serverEntry } from './resolve.js';
+import {
+  hostEntry,
+  resolveHost,
+  resolveRetention,
+  resolveServer,
+  resolveSsh,
+  resolveTimeZones,
+  serverEntry,
+} from './resolve.js';
 import { hostDataset } from '../domain/names.js';
 
 /** Default of servers.<target>.replication.failoverAfter. */
@@ -14,14 +22,38 @@ export const defaultFailoverAfter = '36h';
 export function replicaTargets(inventory: Inventory, host: string, source: string): string[] {
   const servers = resolveHost(inventory, host).servers;
   if (!servers.includes(source)) return [];
-  return servers.filter((server) => serverEntry(inventory, server)?.replicateFrom === source);
+  return servers.filter((server) => replicationSource(inventory, host, server) === source);
 }
 
-/** The server `target` replicates `host` from, when both back the host up. */
+/** The server `target` replicates `host` from, when both back the host up: the host's (or its group's)
+ * `replicateFrom` over the target's `servers.<target>.replicateFrom` (host > group > server). */
 export function replicationSource(inventory: Inventory, host: string, target: string): string | undefined {
-  const from = serverEntry(inventory, target)?.replicateFrom;
+  return explainReplicationSource(inventory, host, target).source;
+}
+
+/** Where a (host, target)'s replication source comes from, for `config check --explain`. */
+export type ReplicationSourceOrigin = 'host' | `group ${string}` | `server ${string}` | 'none';
+
+export function explainReplicationSource(
+  inventory: Inventory,
+  host: string,
+  target: string,
+): { source?: string; origin: ReplicationSourceOrigin } {
   const servers = resolveHost(inventory, host).servers;
-  return from !== undefined && servers.includes(from) && servers.includes(target) ? from : undefined;
+  const own = hostEntry(inventory, host)?.replicateFrom;
+  if (own !== undefined) {
+    const group = inventory.hostOrigins?.[host.toLowerCase()];
+    const origin =
+      group?.group !== undefined && group.own.replicateFrom === undefined ? `group ${group.group}` : 'host';
+    // The named server pulls; every other server of the host takes its copy from it.
+    return own !== false && own !== target && servers.includes(own) && servers.includes(target)
+      ? { source: own, origin: origin as ReplicationSourceOrigin }
+      : { origin: origin as ReplicationSourceOrigin };
+  }
+  const from = serverEntry(inventory, target)?.replicateFrom;
+  return from !== undefined && servers.includes(from) && servers.includes(target)
+    ? { source: from, origin: `server ${target}` }
+    : { origin: 'none' };
 }
 
 export interface ResolvedReplication {
@@ -44,7 +76,7 @@ export function resolveReplication(
   if (replicationSource(inventory, host.host, input.target) !== input.source) {
     throw new TidemarkError(
       'USAGE',
-      `host "${host.host}" is not replicated from ${input.source} to ${input.target}: set servers.${input.target}.replicateFrom: ${input.source} and list both servers for the host`,
+      `host "${host.host}" is not replicated from ${input.source} to ${input.target}: set replicateFrom: ${input.source} on the host (or its group, or servers.${input.target}) and list both servers for the host`,
     );
   }
   const target = serverEntry(inventory, input.target)!;

@@ -15,9 +15,6 @@ import { defaultGuards, type GuardSettings } from '../domain/guards.js';
 import type { ScheduleSettings } from '../domain/schedule-spec.js';
 import type { HostEntry, Inventory } from './schema.js';
 
-// Temporal's settings come from temporal.toml and the environment as well: resolved in their own file.
-export { resolveTemporal, type TemporalSettings } from './temporal.js';
-
 /** A host's entry, by own property only ("toString" is no host); host names are case-insensitive. */
 export function hostEntry(inventory: Pick<Inventory, 'hosts'>, host: string): HostEntry | undefined {
   const name = host.toLowerCase();

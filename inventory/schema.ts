@@ -1,11 +1,18 @@
 // The inventory file's shape (the public contract): validated with zod, strict about unknown keys.
 import { isIP } from 'node:net';
 import { z } from 'zod';
-import { safeRemotePath } from '../domain/host-steps.js';
+import { excludeFileProblem, safeRemotePath } from '../domain/host-steps.js';
 import { retentionClasses, type RetentionClass } from '../domain/retention.js';
 import { excludesEverything } from '../domain/rsync-pattern.js';
 import { rsyncOptionProblem } from '../domain/rsync-options.js';
-import { absolutePathSchema, boundedDuration, durations, integerRange, rsyncPathSchema } from './field-rules.js';
+import {
+  absolutePathSchema,
+  boundedDuration,
+  durations,
+  hostFolderSchema,
+  integerRange,
+  rsyncPathSchema,
+} from './field-rules.js';
 import { applyGroups } from './groups.js';
 import { inventoryChecks } from './inventory-checks.js';
 import { isTimeZone, netboxSchema, scheduleSettingsShape, syncSchema } from './schedule-schema.js';
@@ -234,6 +241,11 @@ const guardsSchema = z
     partialRunsBeforeFailed: integerRange(1, 1000)
       .optional()
       .describe('Partial runs in a row reported to monitoring as FAILED. Default 3.'),
+    heldRunsBeforeFailed: integerRange(1, 1000)
+      .optional()
+      .describe(
+        'Runs in a row held back by the same guard (shrink held or suspect, a filesystem not mounted) reported to monitoring and `status` as FAILED/CRITICAL. Default 3.',
+      ),
   })
   .strict();
 
@@ -323,7 +335,9 @@ const hostSettingsShape = {
     .array(rsyncPathSchema)
     .min(1, { error: 'list at least one path, e.g. ["/"]' })
     .optional()
-    .describe('Copied by rsync: the safe path alphabet, plus single spaces inside names (field-rules.ts).'),
+    .describe(
+      'Copied by rsync: ASCII letters, digits, "/" and . _ + -, plus single spaces inside names (the alphabet the host\'s ssh filter admits).',
+    ),
   excludes: z
     .array(excludeSchema)
     .optional()
@@ -343,7 +357,7 @@ const hostSettingsShape = {
     .describe('How the host is reached by ssh (the inventory-wide `ssh:` sets the key and known_hosts).'),
   hooks: hooksSchema.optional().describe('Hook scripts on the host, run with run-parts before rsync (SOWN).'),
   veto: vetoSchema.optional().describe("PlanB's do-not-run directory: files in it postpone the run."),
-  selectionRoot: absolutePathSchema
+  selectionRoot: hostFolderSchema
     .optional()
     .describe('Without `paths`: every local filesystem mounted at or under this directory (default "/").'),
   includeNetworkMounts: z
@@ -360,6 +374,10 @@ const hostSettingsShape = {
     .optional()
     .describe('PlanB-style allow-list relative to the selection root, e.g. ["etc", "home", "var/backups"].'),
   excludeFile: remotePathSchema
+    .superRefine((path, context) => {
+      const problem = excludeFileProblem(path);
+      if (problem) context.addIssue({ code: 'custom', message: problem });
+    })
     .optional()
     .describe("The host's own exclude file, read at backup time. Default /etc/backup-exclude.conf."),
   restoreRoot: remotePathSchema
@@ -392,6 +410,15 @@ const hostSettingsShape = {
 /** What a group may set: anything a host can, besides its address (inventory/groups.ts merges it). */
 const groupSettingsShape = {
   ...hostSettingsShape,
+  replicateFrom: z
+    .union([nameSchema, z.literal(false)], {
+      error:
+        'expected the name of the server that pulls this host (its other servers take their copies from it by ZFS replication), or false (every server pulls the host itself)',
+    })
+    .optional()
+    .describe(
+      "This host's copy is pulled by this server and its other servers take theirs from it by ZFS replication; false: every server pulls the host itself. Over the servers' own `servers.<name>.replicateFrom` (host > group > server; docs/how-to/off-site-copies.md).",
+    ),
   notify: notifyListSchema
     .optional()
     .describe(
@@ -507,6 +534,16 @@ const serverSchema = z
         retention: retentionSchema
           .optional()
           .describe("The retention of the replicas on this server, instead of the hosts' own (it may keep longer)."),
+        staleAfter: multipleSchema
+          .optional()
+          .describe(
+            "`tidemark status` and the console: WARNING when a host's newest replicated snapshot here is older than this many of the host's schedule intervals. Default: the pair's own staleAfter (2).",
+          ),
+        criticalAfter: multipleSchema
+          .optional()
+          .describe(
+            "`tidemark status` and the console: CRITICAL when a host's newest replicated snapshot here is older than this many of the host's schedule intervals. Default: the pair's own criticalAfter (4).",
+          ),
       })
       .strict()
       .optional()

@@ -38,6 +38,9 @@ export interface HostState {
   lastSuccessAt?: string;
   /** Partial runs in a row up to `last`; cancelled runs neither count nor reset it. Absent in older files: 0. */
   partialStreak?: number;
+  /** Runs in a row up to `last` held back by the same guard (see heldGuardOf); cancelled runs neither count
+   * nor reset it. Absent: none. */
+  heldStreak?: { guard: string; runs: number };
 }
 
 export interface StateFile {
@@ -65,6 +68,17 @@ function isPartialRun(summary: BackupSummary): boolean {
   return name !== undefined && parseSnapshotName(name)?.label === 'partial';
 }
 
+/** The guard that held this run back, if one did: its copy is suspect (shrink held, or the source shrank),
+ * or a filesystem was not mounted and its copy kept. A partial run has its own streak. */
+export function heldGuardOf(summary: BackupSummary): string | undefined {
+  if (summary.status !== 'WARNING') return undefined;
+  const name = summary.snapshot?.split('@')[1];
+  if (name !== undefined && parseSnapshotName(name)?.label === 'suspect')
+    return /shrink held/.test(summary.message) ? 'shrink held' : 'suspect snapshot';
+  if (summary.message.includes('not mounted this time')) return 'filesystem not mounted';
+  return undefined;
+}
+
 /**
  * Records a run; returns the new state, the host's previous settled status and, after
  * `partialRunsBeforeFailed` partial runs in a row, the escalation to report. Recording the same run again
@@ -76,6 +90,7 @@ export function applyOutcome(
   runId: string,
   at: Date,
   partialRunsBeforeFailed = defaultGuards.partialRunsBeforeFailed,
+  heldRunsBeforeFailed = defaultGuards.heldRunsBeforeFailed,
 ): AppliedOutcome {
   const key = `${summary.host}@${summary.server}`;
   const entry = state.hosts[key];
@@ -89,10 +104,19 @@ export function applyOutcome(
   const finishedAt = at.toISOString();
   const streakBefore = entry?.partialStreak ?? 0;
   const partialStreak = isPartialRun(summary) ? streakBefore + 1 : summary.status === 'CANCELLED' ? streakBefore : 0;
+  const guard = heldGuardOf(summary);
+  const heldBefore = entry?.heldStreak;
+  const heldStreak = guard
+    ? { guard, runs: heldBefore?.guard === guard ? heldBefore.runs + 1 : 1 }
+    : summary.status === 'CANCELLED'
+      ? heldBefore
+      : undefined;
   const escalation =
     isPartialRun(summary) && partialStreak >= partialRunsBeforeFailed
       ? `${partialStreak} partial runs in a row (guards.partialRunsBeforeFailed ${partialRunsBeforeFailed})`
-      : undefined;
+      : guard && heldStreak && heldStreak.runs >= heldRunsBeforeFailed
+        ? `${heldStreak.runs} runs in a row held back by the same guard, ${guard} (guards.heldRunsBeforeFailed ${heldRunsBeforeFailed})`
+        : undefined;
   // Monitoring is told FAILED when escalated: settle on that, so the next good run is seen as a recovery.
   const reported: BackupStatus = escalation ? 'FAILED' : summary.status;
   const next: HostState = {
@@ -116,6 +140,7 @@ export function applyOutcome(
         ? { lastSuccessAt: entry.lastSuccessAt }
         : {}),
     partialStreak,
+    ...(heldStreak ? { heldStreak } : {}),
   };
   return {
     state: { ...state, hosts: { ...state.hosts, [key]: next } },
@@ -146,6 +171,12 @@ function stateProblem(value: unknown): string | undefined {
       !(Number.isInteger(entry.partialStreak) && (entry.partialStreak as number) >= 0)
     )
       return `hosts.${key}: partialStreak ${JSON.stringify(entry.partialStreak)}`;
+    const held = entry.heldStreak;
+    if (
+      held !== undefined &&
+      !(isObject(held) && typeof held.guard === 'string' && Number.isInteger(held.runs) && (held.runs as number) > 0)
+    )
+      return `hosts.${key}: heldStreak ${JSON.stringify(held).slice(0, 80)}`;
   }
   return undefined;
 }
@@ -251,7 +282,7 @@ export async function recordOutcomeInFile(
   path: string,
   summary: BackupSummary,
   runId: string,
-  options: { at?: Date; partialRunsBeforeFailed?: number } = {},
+  options: { at?: Date; partialRunsBeforeFailed?: number; heldRunsBeforeFailed?: number } = {},
 ): Promise<RecordedOutcome> {
   const at = options.at ?? new Date();
   const previous = queues.get(path) ?? Promise.resolve();
@@ -264,7 +295,14 @@ export async function recordOutcomeInFile(
         const aside = await moveAside(path, at);
         warning = `state file ${path} was ${loaded.damaged}; moved aside to ${aside} and started afresh with this run (earlier runs' statuses are in that copy)`;
       }
-      const result = applyOutcome(loaded.state, summary, runId, at, options.partialRunsBeforeFailed);
+      const result = applyOutcome(
+        loaded.state,
+        summary,
+        runId,
+        at,
+        options.partialRunsBeforeFailed,
+        options.heldRunsBeforeFailed,
+      );
       try {
         await writeStateFile(path, result.state);
       } catch (error) {

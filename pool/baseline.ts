@@ -8,9 +8,15 @@ import { getOneLevel } from './zfs.js';
 /** The baseline of the newest complete Tidemark snapshot of `dataset`; undefined when there is none or
  * it predates the guards (no recorded figures): then the shrink guard has nothing to compare with. */
 export async function readBaseline(dataset: string): Promise<Baseline | undefined> {
-  const { files, bytes, mounts, written } = snapshotProperties;
+  const { files, bytes, mounts, written, filter } = snapshotProperties;
   const bySnapshot = new Map<string, Map<string, string>>();
-  for (const { name: fullName, property, value } of await getOneLevel(dataset, [files, bytes, mounts, written])) {
+  for (const { name: fullName, property, value } of await getOneLevel(dataset, [
+    files,
+    bytes,
+    mounts,
+    written,
+    filter,
+  ])) {
     const [owner, name] = fullName.split('@');
     if (owner !== dataset || name === undefined) continue;
     const properties = bySnapshot.get(name) ?? new Map<string, string>();
@@ -36,8 +42,13 @@ export async function readBaseline(dataset: string): Promise<Baseline | undefine
     files: fileCount,
     bytes: byteCount,
     written: number(written) ?? 0,
+    ...fingerprint(properties.get(filter)),
     ...parseMounts(properties.get(mounts)),
   };
+}
+
+function fingerprint(value: string | undefined): { filter?: string } {
+  return value && /^[0-9a-f]{32}$/.test(value) ? { filter: value } : {};
 }
 
 function parseMounts(value: string | undefined): { mounts?: string[] } {

@@ -3,6 +3,7 @@
 // Only commands both OpenZFS and zfs-fuse accept; receive resume tokens are detected, not assumed.
 import { replicaOriginProperty, type ReplicaSnapshot } from '../domain/replication.js';
 import { getOneLevel, runPoolTool, zfs, zfsWhenIdle } from './zfs.js';
+import { ownerProperty } from './owner.js';
 
 const basePrefix = 'tidemark:replica-base.';
 
@@ -52,6 +53,26 @@ export async function markReceived(dataset: string, source: string, received: re
   await zfs(['set', 'readonly=on', dataset]);
   await zfs(['set', `${replicaOriginProperty}=${source}`, dataset]);
   for (const name of received) await zfs(['set', `${replicaOriginProperty}=${source}`, `${dataset}@${name}`]);
+}
+
+/** User property on a replica's dataset: the bytes its newest replication sent (the worker's metrics). */
+export const replicaSentProperty = 'tidemark:replica-sent';
+
+export async function recordReplicaSent(dataset: string, bytes: number): Promise<void> {
+  await zfs(['set', `${replicaSentProperty}=${bytes}`, dataset]);
+}
+
+/** A replica made a dataset this server pulls into (a failover pull): owned by the host, writable. */
+export async function openReplica(dataset: string, host: string): Promise<void> {
+  await zfs(['set', `${ownerProperty}=${host}`, dataset]);
+  await zfs(['set', 'readonly=off', dataset]);
+}
+
+/** A replica the inventory no longer replicates: opened for good, no longer marked as a replica (its
+ * snapshots keep their origin). */
+export async function openReplicaForPulls(dataset: string, host: string): Promise<void> {
+  await openReplica(dataset, host);
+  await zfs(['inherit', replicaOriginProperty, dataset]);
 }
 
 /** The server a dataset's copy is replicated from, or undefined for one this server pulls itself. */

@@ -1,7 +1,7 @@
 // The environment rsync and ssh are started with: no argument-protection overrides, no secrets.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { noteSecretVariables, rsyncEnvironment } from '../inventory/child-env.js';
+import { noteSecretVariables, rsyncEnvironment } from '../subprocess/environment.js';
 
 const worker = {
   PATH: '/usr/sbin:/usr/bin',

@@ -2,7 +2,7 @@
 // are all honoured and counted; a newly excluded directory leaves the current copy on the next run while
 // the previous snapshot keeps it.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, test } from 'node:test';
 import type { BackupSummary } from '../domain/backup.js';
@@ -161,4 +161,37 @@ test('without the full-system selection (explicit paths not covering the root) t
   } finally {
     setHostSettings(rig, { paths: undefined, selectionRoot: rig.source });
   }
+});
+
+test('a large tree newly excluded is purged without tripping the shrink guard or --max-delete; a real loss of the same size still is held', async () => {
+  // 300 files: far beyond --max-delete (max(50, 25 % of the baseline)) and the 30 % shrink threshold.
+  for (let index = 0; index < 300; index++) put(`srv/archive/${index}.txt`, `archived ${index}\n`);
+  const grown = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
+  assert.equal(grown.exitCode, 0, grown.stdout + grown.stderr);
+  assert.ok(existsSync(join(await rig.copyPath(), rig.source, 'srv/archive/299.txt')));
+
+  writeFileSync(
+    excludeFile,
+    `${rig.source}/var/lib/mysql/\n*.tmp\n${rig.source}/srv/old-project/\n${rig.source}/srv/archive/\n`,
+  );
+  const purged = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
+  assert.equal(purged.exitCode, 0, purged.stdout + purged.stderr);
+  assert.doesNotMatch(purged.stdout + purged.stderr, /shrink held|shrank|suspect/);
+  const summary = await lastSummary();
+  assert.equal(summary.status, 'SUCCESS', JSON.stringify(summary));
+  assert.match(summary.snapshot ?? '', /@tidemark-\d{8}T\d{6}Z$/, 'a complete snapshot, not a suspect one');
+  assert.ok(!existsSync(join(await rig.copyPath(), rig.source, 'srv/archive')), 'purged from the current copy');
+  assert.ok(existsSync(join(rig.source, 'srv/archive/299.txt')), 'still on the host');
+
+  // The next run, same rules: nothing more to purge, a plain success.
+  const again = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
+  assert.equal(again.exitCode, 0, again.stdout + again.stderr);
+
+  // The same 300 files lost on the host (not excluded): the guard still holds the copy back.
+  for (let index = 0; index < 300; index++) put(`srv/bulk/${index}.txt`, `bulk ${index}\n`);
+  assert.equal((await rig.cli(['start-backup', '--host', rig.hostName, '--wait'])).exitCode, 0);
+  rmSync(join(rig.source, 'srv/bulk'), { recursive: true });
+  const lost = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
+  assert.match(lost.stdout + lost.stderr, /^WARNING: .*shrink held: rsync stopped deleting at --max-delete=/m);
+  assert.ok(existsSync(join(await rig.copyPath(), rig.source, 'srv/bulk')), 'the copy keeps the lost files');
 });

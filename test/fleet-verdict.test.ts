@@ -206,3 +206,18 @@ hosts:
     /hosts\.vpn\.staleAfter: expected a multiple of the schedule interval, 1-1000/,
   );
 });
+
+test('a WARNING run that completed a streak monitoring was told as FAILED is CRITICAL, with the reason', () => {
+  const pair = judgePair({
+    host: 'vpn',
+    server: 'b1',
+    runs: [run('WARNING', 1), run('WARNING', 25), run('WARNING', 49), run('SUCCESS', 73)],
+    now,
+    escalation: '3 runs in a row held back by the same guard, shrink held (guards.heldRunsBeforeFailed 3)',
+  });
+  assert.equal(pair.verdict, 'CRITICAL');
+  assert.deepEqual(pair.reasons, [
+    'last run WARNING, reported to monitoring as FAILED: 3 runs in a row held back by the same guard, shrink held (guards.heldRunsBeforeFailed 3)',
+  ]);
+  assert.equal(judge([run('WARNING', 1), run('SUCCESS', 25)]).verdict, 'WARNING');
+});

@@ -5,9 +5,11 @@ import { test } from 'node:test';
 import { poolFull, sshRefusal } from '../activities/ssh-failure.js';
 import {
   baselineProperties,
+  baselineWithoutPurge,
   defaultGuards,
   maxDeleteFor,
   missingMounts,
+  purgeToCount,
   shrinkReason,
   type Baseline,
 } from '../domain/guards.js';
@@ -94,4 +96,26 @@ test("ssh refusals: only ssh's own 'Permission denied (publickey…)' is a refus
   assert.equal(sshRefusal(plan, 'Host key verification failed.')?.type, 'HostKeyRejected');
   assert.ok(poolFull('rsync: [receiver] write failed on "/data/vpn/big": No space left on device (28)'));
   assert.ok(!poolFull('rsync: [receiver] mkstemp failed: Permission denied (13)'));
+});
+
+test('what the rules newly exclude counts against neither --max-delete nor the shrink guard', () => {
+  const purge = { entries: 6_000, bytes: 600_000 };
+  // Room for the purge on top of 25 % of what stays.
+  assert.equal(maxDeleteFor(baseline, defaultGuards, false, purge), 1_000 + 6_000);
+  assert.equal(maxDeleteFor(baseline, defaultGuards, false, { entries: 0, bytes: 0 }), 2_500);
+  const kept = baselineWithoutPurge(baseline, purge);
+  assert.deepEqual([kept.files, kept.bytes], [4_000, 400_000]);
+  assert.equal(shrinkReason(kept, { files: 4_000, bytes: 400_000 }, defaultGuards, false), undefined);
+  assert.match(shrinkReason(kept, { files: 2_000, bytes: 400_000 }, defaultGuards, false) ?? '', /files 4000 → 2000/);
+  // Counted only when the rules changed since the baseline (or were not recorded), never on a first run.
+  assert.equal(purgeToCount({ ...baseline, filter: 'a'.repeat(32) }, 'a'.repeat(32), false), false);
+  assert.equal(purgeToCount({ ...baseline, filter: 'a'.repeat(32) }, 'b'.repeat(32), false), true);
+  assert.equal(purgeToCount(baseline, 'b'.repeat(32), false), true);
+  assert.equal(purgeToCount(undefined, 'b'.repeat(32), false), false);
+  assert.equal(purgeToCount(baseline, 'b'.repeat(32), true), false);
+  assert.ok(
+    baselineProperties({ files: 1, bytes: 2, written: 3, filter: 'c'.repeat(32) }).includes(
+      `tidemark:filter=${'c'.repeat(32)}`,
+    ),
+  );
 });

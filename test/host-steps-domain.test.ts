@@ -435,3 +435,24 @@ test("a host's 200,000-line mount table is parsed and selected in linear time (a
   const capped = parseMountTable(`${'/dev/x /a ext4 rw 0 0\n'.repeat(300_000)}`);
   assert.equal(capped.length, 250_000, 'lines past the cap are not read');
 });
+
+test('probe output: sections sliced between marker lines, empty ones empty, text before the first ignored', () => {
+  const m = 'abcdef0123456789';
+  const stdout = [
+    'motd noise',
+    `${m} veto`,
+    `${m} mounts`,
+    '/dev/sda1 / ext4 rw 0 0',
+    `not-${m} end`,
+    `${m} excludes`,
+    `${m} present`,
+    '/var/x',
+    '',
+    `${m} end`,
+  ].join('\n');
+  const output = parseProbeOutput(stdout, m)!;
+  assert.deepEqual(output.veto, []);
+  assert.equal(output.mounts, `/dev/sda1 / ext4 rw 0 0\nnot-${m} end`);
+  assert.deepEqual(output.excludes, { present: true, unreadable: false, text: '/var/x\n' });
+  assert.equal(parseProbeOutput(stdout.replace(`\n${m} end`, ''), m), undefined, 'no end: not finished');
+});

@@ -34,6 +34,12 @@ const control = (field: string) =>
   new RegExp(`^${field}: contains the control character U\\+[0-9A-F]{4}; remove it`, 'm');
 const alphabet = (field: string) =>
   new RegExp(`^${field}: expected an absolute path of letters, digits, "/" and \\. _ \\+ - @ : , =`, 'm');
+/** Host paths: the alphabet the host's ssh filter admits (domain/host-path.ts). */
+const hostAlphabet = (field: string) =>
+  new RegExp(
+    `^${field}: expected an absolute path of ASCII letters, digits, "/" and \\. _ \\+ - .*\\(the host's ssh filter, tidemark-ssh-filter, admits no other\\)`,
+    'm',
+  );
 const everything = (field: string) => new RegExp(`^${field}: .*would exclude everything under /`, 'm');
 
 const cases: Case[] = [
@@ -134,21 +140,76 @@ const cases: Case[] = [
   {
     name: 'command substitution in a path',
     yaml: host('paths: ["/srv; touch /tmp/pwned $(id)"]'),
-    refused: alphabet('hosts\\.vpn\\.paths\\.0'),
+    refused: hostAlphabet('hosts\\.vpn\\.paths\\.0'),
   },
-  { name: 'backticks in a path', yaml: host('paths: ["/srv/`id`"]'), refused: alphabet('hosts\\.vpn\\.paths\\.0') },
-  { name: 'ampersand in a path', yaml: host('paths: ["/srv/a&b"]'), refused: alphabet('hosts\\.vpn\\.paths\\.0') },
-  { name: 'pipe in a path', yaml: host('paths: ["/srv/a|b"]'), refused: alphabet('hosts\\.vpn\\.paths\\.0') },
-  { name: 'redirections in a path', yaml: host('paths: ["/srv/<x>"]'), refused: alphabet('hosts\\.vpn\\.paths\\.0') },
-  { name: 'wildcard in a path', yaml: host('paths: ["/srv/*"]'), refused: alphabet('hosts\\.vpn\\.paths\\.0') },
-  { name: 'question mark in a path', yaml: host('paths: ["/srv/a?b"]'), refused: alphabet('hosts\\.vpn\\.paths\\.0') },
-  { name: 'parentheses in a path', yaml: host('paths: ["/srv/(x)"]'), refused: alphabet('hosts\\.vpn\\.paths\\.0') },
-  { name: 'single quote in a path', yaml: host('paths: ["/srv/it\'s"]'), refused: alphabet('hosts\\.vpn\\.paths\\.0') },
-  { name: 'double quote in a path', yaml: host('paths: [\'/srv/"x"\']'), refused: alphabet('hosts\\.vpn\\.paths\\.0') },
-  { name: 'backslash in a path', yaml: host('paths: ["/srv/a\\\\b"]'), refused: alphabet('hosts\\.vpn\\.paths\\.0') },
-  { name: 'tilde in a path', yaml: host('paths: ["/srv/~user"]'), refused: alphabet('hosts\\.vpn\\.paths\\.0') },
-  { name: 'trailing space in a path', yaml: host('paths: ["/srv/x "]'), refused: alphabet('hosts\\.vpn\\.paths\\.0') },
-  { name: 'double space in a path', yaml: host('paths: ["/srv/a  b"]'), refused: alphabet('hosts\\.vpn\\.paths\\.0') },
+  // The host's ssh filter admits ASCII letters, digits and . _ / + - only: anything else would pass the
+  // inventory and then fail every run (issue 20).
+  {
+    name: 'letters of another script in a path',
+    yaml: host('paths: ["/srv/données"]'),
+    refused: hostAlphabet('hosts\\.vpn\\.paths\\.0'),
+  },
+  {
+    name: 'at sign in a path',
+    yaml: host('paths: ["/srv/user@host"]'),
+    refused: hostAlphabet('hosts\\.vpn\\.paths\\.0'),
+  },
+  { name: 'colon in a path', yaml: host('paths: ["/srv/a:b"]'), refused: hostAlphabet('hosts\\.vpn\\.paths\\.0') },
+  {
+    name: 'comma and equals in a path',
+    yaml: host('paths: ["/srv/a,b=c"]'),
+    refused: hostAlphabet('hosts\\.vpn\\.paths\\.0'),
+  },
+  {
+    name: 'letters of another script in selectionRoot',
+    yaml: host('selectionRoot: /mnt/données'),
+    refused: hostAlphabet('hosts\\.vpn\\.selectionRoot'),
+  },
+  { name: 'backticks in a path', yaml: host('paths: ["/srv/`id`"]'), refused: hostAlphabet('hosts\\.vpn\\.paths\\.0') },
+  { name: 'ampersand in a path', yaml: host('paths: ["/srv/a&b"]'), refused: hostAlphabet('hosts\\.vpn\\.paths\\.0') },
+  { name: 'pipe in a path', yaml: host('paths: ["/srv/a|b"]'), refused: hostAlphabet('hosts\\.vpn\\.paths\\.0') },
+  {
+    name: 'redirections in a path',
+    yaml: host('paths: ["/srv/<x>"]'),
+    refused: hostAlphabet('hosts\\.vpn\\.paths\\.0'),
+  },
+  { name: 'wildcard in a path', yaml: host('paths: ["/srv/*"]'), refused: hostAlphabet('hosts\\.vpn\\.paths\\.0') },
+  {
+    name: 'question mark in a path',
+    yaml: host('paths: ["/srv/a?b"]'),
+    refused: hostAlphabet('hosts\\.vpn\\.paths\\.0'),
+  },
+  {
+    name: 'parentheses in a path',
+    yaml: host('paths: ["/srv/(x)"]'),
+    refused: hostAlphabet('hosts\\.vpn\\.paths\\.0'),
+  },
+  {
+    name: 'single quote in a path',
+    yaml: host('paths: ["/srv/it\'s"]'),
+    refused: hostAlphabet('hosts\\.vpn\\.paths\\.0'),
+  },
+  {
+    name: 'double quote in a path',
+    yaml: host('paths: [\'/srv/"x"\']'),
+    refused: hostAlphabet('hosts\\.vpn\\.paths\\.0'),
+  },
+  {
+    name: 'backslash in a path',
+    yaml: host('paths: ["/srv/a\\\\b"]'),
+    refused: hostAlphabet('hosts\\.vpn\\.paths\\.0'),
+  },
+  { name: 'tilde in a path', yaml: host('paths: ["/srv/~user"]'), refused: hostAlphabet('hosts\\.vpn\\.paths\\.0') },
+  {
+    name: 'trailing space in a path',
+    yaml: host('paths: ["/srv/x "]'),
+    refused: hostAlphabet('hosts\\.vpn\\.paths\\.0'),
+  },
+  {
+    name: 'double space in a path',
+    yaml: host('paths: ["/srv/a  b"]'),
+    refused: hostAlphabet('hosts\\.vpn\\.paths\\.0'),
+  },
   {
     name: '.. in a path',
     yaml: host('paths: ["/srv/../etc"]'),
@@ -157,7 +218,7 @@ const cases: Case[] = [
   {
     name: 'space in selectionRoot (not rsync-only)',
     yaml: host('selectionRoot: "/srv/a b"'),
-    refused: alphabet('hosts\\.vpn\\.selectionRoot'),
+    refused: hostAlphabet('hosts\\.vpn\\.selectionRoot'),
   },
   {
     name: 'space in hooks.dir (host shell)',
@@ -168,6 +229,43 @@ const cases: Case[] = [
     name: 'semicolon in a server hook',
     yaml: server('hooks: { after: "/usr/bin/x;rm" }'),
     refused: alphabet('servers\\.b1\\.hooks\\.after'),
+  },
+  // The exclude file's lines go into the plan and history, read as root: never a secret or a kernel file.
+  {
+    name: 'excludeFile /etc/shadow',
+    yaml: host('excludeFile: /etc/shadow'),
+    refused:
+      /^hosts\.vpn\.excludeFile: \/etc\/shadow holds passwords or access rules: its lines would be read into the run's history; name a file of exclude patterns only/m,
+  },
+  {
+    name: 'excludeFile a backup of /etc/gshadow',
+    yaml: host('excludeFile: /etc/gshadow-'),
+    refused: /^hosts\.vpn\.excludeFile: \/etc\/gshadow- holds passwords/m,
+  },
+  {
+    name: 'excludeFile a host key',
+    yaml: host('excludeFile: /etc/ssh/ssh_host_ed25519_key'),
+    refused: /^hosts\.vpn\.excludeFile: \/etc\/ssh\/ssh_host_ed25519_key holds private keys/m,
+  },
+  {
+    name: "excludeFile in a user's .ssh",
+    yaml: host('excludeFile: /home/alice/.ssh/id_ed25519'),
+    refused: /^hosts\.vpn\.excludeFile: \/home\/alice\/\.ssh\/id_ed25519 holds private keys/m,
+  },
+  {
+    name: "excludeFile in root's home",
+    yaml: withTop('defaults: { excludeFile: /root/excludes }'),
+    refused: /^defaults\.excludeFile: \/root\/excludes is in root's home/m,
+  },
+  {
+    name: 'excludeFile /proc/self/environ',
+    yaml: host('excludeFile: /proc/self/environ'),
+    refused: /^hosts\.vpn\.excludeFile: \/proc\/self\/environ is in a kernel or runtime filesystem/m,
+  },
+  {
+    name: 'excludeFile /dev/zero',
+    yaml: host('excludeFile: /dev/zero'),
+    refused: /^hosts\.vpn\.excludeFile: \/dev\/zero is in a kernel or runtime filesystem/m,
   },
   {
     name: 'dollar in excludeFile',
@@ -463,11 +561,6 @@ const cases: Case[] = [
     name: 'a space inside a copied path',
     yaml: host('paths: ["/srv/with space"]'),
     accepted: 'paths only reach rsync as an argument; rsync 3.2.4+ escapes it for the remote shell itself',
-  },
-  {
-    name: 'letters of any script in a path',
-    yaml: host('paths: ["/srv/données"]'),
-    accepted: 'letters are letters; no script holds a shell metacharacter',
   },
   {
     name: '$(id) as an exclude pattern',

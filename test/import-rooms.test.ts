@@ -49,12 +49,16 @@ test('client/ and worker/ import nothing from activities/, except the worker reg
   assert.equal(await allowed('client', '../activities/index.js'), false);
   assert.equal(await allowed('worker', '../activities/index.js'), true);
   assert.equal(await allowed('worker', '../pool/zfs.js'), true);
+  // Verbs talk to workflows by name (domain/names.ts), never by importing workflow code.
+  assert.equal(await allowed('client', '../workflows/restore-host.js'), false);
+  assert.equal(await allowed('web', '../workflows/backup-host.js'), false);
+  assert.equal(await allowed('inventory', '../temporal/settings.js'), false);
 });
 
 test('activities/ import nothing from client/ or worker/; inventory/ nothing from notify/', async () => {
   assert.equal(await allowed('activities', '../client/temporal.js'), false);
   assert.equal(await allowed('activities', '../worker/log.js'), false);
-  assert.equal(await allowed('activities', '../inventory/temporal-connection.js'), true);
+  assert.equal(await allowed('activities', '../temporal/connection.js'), true);
   assert.equal(await allowed('inventory', '../notify/schema.js'), false);
   assert.equal(await allowed('notify', '../inventory/notify-schema.js'), true);
   const [message] = await restrictedImports(

@@ -103,7 +103,7 @@ test('hostile custom fields on a NetBox-only host keep it out, naming the custom
 
   const warnings = merged.warnings.join('\n');
   const expected: RegExp[] = [
-    /device shell skipped: backup_paths \(paths\.0\): expected an absolute path of letters, digits/,
+    /device shell skipped: backup_paths \(paths\.0\): expected an absolute path of ASCII letters, digits/,
     /device emptied skipped: backup_excludes \(excludes\.0\): refused: would exclude everything under \//,
     /device never skipped: backup_schedule \(schedule\.cron\): "0 0 31 2 \*" never fires/,
     /device allday skipped: backup_blackout \(blackout\): the blackout windows together cover/,

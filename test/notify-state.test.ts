@@ -5,9 +5,10 @@ import { lstat, mkdtemp, readFile, readdir, symlink, writeFile } from 'node:fs/p
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { BackupStatus, BackupSummary } from '../domain/backup.js';
-import { escalatedSummaries } from '../domain/notify.js';
+import { escalatedSummaries, escalationIn } from '../domain/notify.js';
 import {
   applyOutcome,
+  heldGuardOf,
   emptyState,
   loadState,
   recordOutcomeInFile,
@@ -313,4 +314,50 @@ test('escalated summaries: targets get FAILED with the reason first; the run kee
   assert.equal(toCaller.status, 'WARNING');
   assert.equal(toCaller.message, `${partial.message}; ${escalation}, reported to monitoring as FAILED`);
   assert.deepEqual(escalatedSummaries(partial, undefined), { toTargets: partial, toCaller: partial });
+});
+
+test('held streak: the same guard holding run after run escalates at guards.heldRunsBeforeFailed; another guard starts afresh', () => {
+  const shrinkHeld: BackupSummary = {
+    ...complete,
+    status: 'WARNING',
+    snapshot: 'data/vpn@tidemark-20261123T101500Z-suspect',
+    message: 'shrink held: rsync stopped deleting at --max-delete=50 (…)',
+  };
+  const notMounted: BackupSummary = {
+    ...complete,
+    status: 'WARNING',
+    message: 'not mounted this time, copy kept: /srv',
+  };
+  assert.equal(heldGuardOf(shrinkHeld), 'shrink held');
+  assert.equal(heldGuardOf(notMounted), 'filesystem not mounted');
+  assert.equal(heldGuardOf(partial), undefined, 'a partial run has its own streak');
+  let state = emptyState();
+  const escalations: (string | undefined)[] = [];
+  const record = (summary: BackupSummary, runId: string, index: number) => {
+    const result = applyOutcome(state, summary, runId, new Date(at.getTime() + index * 60_000), 3, 3);
+    state = result.state;
+    escalations.push(result.escalation);
+  };
+  [shrinkHeld, shrinkHeld, cancelled, notMounted, notMounted, notMounted, shrinkHeld, complete].forEach(
+    (summary, index) => record(summary, `r${index}`, index),
+  );
+  assert.deepEqual(escalations, [
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+    undefined,
+    '3 runs in a row held back by the same guard, filesystem not mounted (guards.heldRunsBeforeFailed 3)',
+    undefined,
+    undefined,
+  ]);
+  assert.equal(state.hosts['vpn@b1']!.heldStreak, undefined, 'a good run ends the streak');
+  // Two held runs, a cancelled one, a third: escalated (a cancel neither counts nor resets).
+  state = emptyState();
+  escalations.length = 0;
+  [shrinkHeld, shrinkHeld, cancelled, shrinkHeld].forEach((summary, index) => record(summary, `s${index}`, index));
+  assert.match(escalations[3] ?? '', /^3 runs in a row held back by the same guard, shrink held/);
+  const { toCaller } = escalatedSummaries(shrinkHeld, escalations[3]);
+  assert.equal(escalationIn(toCaller.message), escalations[3], 'status reads the escalation back from the summary');
+  assert.equal(escalationIn(shrinkHeld.message), undefined);
 });

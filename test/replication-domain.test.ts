@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { planSend, sourceCaughtUp, type ReplicaSnapshot } from '../domain/replication.js';
 import { parseInventory } from '../inventory/load.js';
+import { explainHost } from '../inventory/explain.js';
 import { replicaTargets, replicationSource, resolveReplication } from '../inventory/replication.js';
 import { testRejections } from './helpers/inventory-rejections.js';
 
@@ -108,4 +109,87 @@ testRejections([
     `servers:\n  b1: { dataset: data, replicateFrom: b2, receive: { address: x } }\n  b2: { dataset: tank, replicateFrom: b1, receive: { address: y } }\nhosts: {}\n`,
     /itself replicates from .*no chains/,
   ],
+]);
+
+// replicateFrom per group and per host: host > group > server.
+const layered = `
+servers:
+  b1: { dataset: data, receive: { address: 192.0.2.1 } }
+  b2: { dataset: tank/r, replicateFrom: b1, receive: { address: 192.0.2.2 } }
+  b3: { dataset: data, receive: { address: 192.0.2.3 } }
+groups:
+  dc3: { replicateFrom: b3 }
+  local: { replicateFrom: false }
+hosts:
+  web: { address: web.example.org, servers: [b1, b2] }
+  mail: { address: mail.example.org, group: dc3 }
+  db: { address: db.example.org, group: dc3, replicateFrom: b1, servers: [b1, b2, b3] }
+  ldap: { address: ldap.example.org, group: local, servers: [b1, b2] }
+  dns: { address: dns.example.org, replicateFrom: b2, servers: [b1, b2] }
+`;
+
+test("replicateFrom of a host or its group wins over the servers' own", () => {
+  const inventory = parseInventory(layered);
+  const sources = (host: string) =>
+    Object.fromEntries(
+      ['b1', 'b2', 'b3'].map((target) => [target, replicationSource(inventory, host, target) ?? null]),
+    );
+  // The server's own: b2 takes web from b1.
+  assert.deepEqual(sources('web'), { b1: null, b2: 'b1', b3: null });
+  // The group's: b3 pulls mail, b1 and b2 take it from b3 (b2's own replicateFrom: b1 is overridden).
+  assert.deepEqual(sources('mail'), { b1: 'b3', b2: 'b3', b3: null });
+  assert.deepEqual(replicaTargets(inventory, 'mail', 'b3'), ['b1', 'b2']);
+  // The host's own over its group's.
+  assert.deepEqual(sources('db'), { b1: null, b2: 'b1', b3: 'b1' });
+  // false: every server pulls.
+  assert.deepEqual(sources('ldap'), { b1: null, b2: null, b3: null });
+  assert.deepEqual(replicaTargets(inventory, 'ldap', 'b1'), []);
+  // The other way round from the servers' setting: b2 pulls dns, b1 takes it from b2.
+  assert.deepEqual(sources('dns'), { b1: 'b2', b2: null, b3: null });
+  assert.equal(resolveReplication(inventory, { host: 'mail', source: 'b3', target: 'b1' }).targetDataset, 'data/mail');
+  assert.throws(
+    () => resolveReplication(inventory, { host: 'ldap', source: 'b1', target: 'b2' }),
+    /not replicated from b1 to b2: set replicateFrom: b1 on the host/,
+  );
+});
+
+test('config check --explain says where replicateFrom came from', () => {
+  const inventory = parseInventory(layered);
+  const explained = (host: string) => explainHost(inventory, host).find((item) => item.setting === 'replicateFrom');
+  assert.deepEqual(explained('web'), { setting: 'replicateFrom', value: { b2: 'b1' }, origin: 'server b2' });
+  assert.deepEqual(explained('mail'), { setting: 'replicateFrom', value: { b1: 'b3', b2: 'b3' }, origin: 'group dc3' });
+  assert.deepEqual(explained('db'), { setting: 'replicateFrom', value: { b2: 'b1', b3: 'b1' }, origin: 'host' });
+  assert.deepEqual(explained('ldap'), { setting: 'replicateFrom', value: false, origin: 'group local' });
+  const alone = parseInventory('servers:\n  b1: { dataset: data }\nhosts:\n  web: { address: web.example.org }\n');
+  assert.deepEqual(
+    explainHost(alone, 'web').find((item) => item.setting === 'replicateFrom'),
+    { setting: 'replicateFrom', value: false, origin: 'built-in default' },
+  );
+});
+
+const hosts = (extra: string) =>
+  `servers:\n  b1: { dataset: data }\n  b2: { dataset: tank, receive: { address: x } }\n  b3: { dataset: data }\n${extra}`;
+testRejections([
+  [
+    hosts('hosts:\n  web: { address: w, replicateFrom: b9 }\n'),
+    /hosts\.web\.replicateFrom.*unknown server "b9".*known: b1, b2, b3/s,
+  ],
+  [hosts('hosts:\n  web: { address: w, replicateFrom: 7 }\n'), /hosts\.web\.replicateFrom.*or false/s],
+  [
+    hosts('groups:\n  g: { replicateFrom: b9 }\nhosts:\n  web: { address: w, group: g }\n'),
+    /groups\.g\.replicateFrom.*unknown server "b9"/s,
+  ],
+  [
+    hosts('hosts:\n  web: { address: w, servers: [b1, b2], replicateFrom: b3 }\n'),
+    /hosts\.web\.replicateFrom.*b3 does not back this host up \(its servers: b1, b2\)/s,
+  ],
+  [
+    hosts('hosts:\n  web: { address: w, servers: [b1, b3], replicateFrom: b1 }\n'),
+    /hosts\.web\.replicateFrom.*server b3 would take.*servers\.b3\.receive/s,
+  ],
+  [
+    hosts('groups:\n  g: { replicateFrom: b2 }\nhosts:\n  web: { address: w, group: g, servers: [b2, b3] }\n'),
+    /hosts\.web\.replicateFrom.*from b2 \(set by group g\)/s,
+  ],
+  [hosts('defaults:\n  replicateFrom: b1\nhosts: {}\n'), /defaults.*replicateFrom/s],
 ]);

@@ -20,6 +20,14 @@ import { zfs } from '../pool/zfs.js';
 import { editInventory, startServerWorker } from './helpers/inventory-edit.js';
 import { createRig, processesMatching, withSnapshotClone, type Rig } from './helpers/rig.js';
 import { buildSampleTree, describeTree } from './helpers/tree.js';
+import { parseNagiosLine } from './helpers/nagios.js';
+import { request } from 'undici';
+import { waitFor } from '../devenv/process.js';
+import { freePort } from '../worker/free-port.js';
+import { collectFleetStatus } from '../fleet/status.js';
+import type { PairStatus } from '../fleet/verdict.js';
+import { loadInventory } from '../inventory/load.js';
+import { fleetPage } from '../web/fleet-page.js';
 
 const filterPath = fileURLToPath(new URL('../../deploy/server/tidemark-receive-filter', import.meta.url));
 const targetPool = `tmrepl${process.pid}`;
@@ -30,6 +38,7 @@ let targetTree: string;
 let targetDataset: string;
 let sourceDataset: string;
 let targetWorker: ChildProcess | undefined;
+let targetMetrics: string;
 let sourceWorker: ChildProcess | undefined;
 
 before(async () => {
@@ -56,12 +65,15 @@ before(async () => {
   );
   appendFileSync(rig.host.knownHostsFile, `${receiver.hostKeyLine}\n`);
   await receiver.start();
+  const metricsPort = await freePort();
+  targetMetrics = `http://127.0.0.1:${metricsPort}/metrics`;
   editInventory(rig, (inventory) => {
     inventory.servers[target] = {
       dataset: targetTree,
       replicateFrom: rig.server,
       receive: { address: receiver.address, port: receiver.port, user: 'root' },
       stateFile: join(rig.dir, 'target-state.json'),
+      metrics: `127.0.0.1:${metricsPort}`,
     };
     inventory.hosts[rig.hostName].servers = [rig.server, target];
   });
@@ -127,6 +139,73 @@ test('the first replication is a full send, the next an incremental one; the tre
   assert.deepEqual(await snapshotsOf(targetDataset), source);
   await assertSameTree(source[1]!);
   assert.ok(second.bytesSent < first.bytesSent, `incremental ${second.bytesSent} vs full ${first.bytesSent} bytes`);
+});
+
+test("status, its plugin line, the console's row and the target's metrics show the replica's lag and bytes sent", async () => {
+  const last = await replication();
+  const newest = (await rig.snapshots()).at(-1)!;
+  const takenAt = Date.parse(
+    newest.replace(/^tidemark-(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z'),
+  );
+  const status = await rig.cli(['status', '--host', rig.hostName, '--json']);
+  const rows = JSON.parse(status.stdout) as PairStatus[];
+  // The source's own pair is no replica; the target's carries the replica's facts and verdict.
+  assert.equal(rows.find((row) => row.server === rig.server)?.replica, undefined);
+  const replica = rows.find((row) => row.server === target)?.replica;
+  assert.ok(replica, status.stdout);
+  assert.equal(replica.source, rig.server);
+  assert.equal(replica.snapshot, newest);
+  assert.equal(replica.bytesSent, last.bytesSent);
+  assert.equal(replica.lastStatus, 'SUCCESS');
+  assert.equal(replica.verdict, 'OK', replica.reasons.join('; '));
+  assert.ok(replica.lagMs! >= 0 && replica.lagMs! <= Date.now() - takenAt, `lag ${replica.lagMs}`);
+  assert.equal(replica.warningAfterMs, 2 * 86_400_000, 'default: 2 × the daily schedule');
+  const table = (await rig.cli(['status', '--host', rig.hostName, '--server', target])).stdout;
+  assert.match(table, new RegExp(`REPLICA[\\s\\S]*from ${rig.server}: \\S+ old, \\S+ sent`));
+  const nagios = parseNagiosLine(
+    (await rig.cli(['status', '--host', rig.hostName, '--server', target, '--nagios'])).stdout.trim(),
+  );
+  const lag = nagios.perfdata.get(`'replica_lag_${rig.hostName}@${target}'`);
+  assert.ok(lag && lag.uom === 's' && lag.fields[0] === String(2 * 86_400), JSON.stringify(lag));
+  assert.equal(nagios.perfdata.get(`'replica_sent_${rig.hostName}@${target}'`)?.value, last.bytesSent);
+
+  // The console's fleet rows come from the same collectFleetStatus.
+  const inventory = await loadInventory(rig.inventoryPath);
+  const found = await collectFleetStatus(rig.client, inventory, [{ host: rig.hostName, server: target }]);
+  const page = String(
+    await fleetPage(
+      found.map((row) => row.status),
+      found.map((row) => row.status),
+      { sort: 'host' },
+      0,
+    ),
+  );
+  assert.match(page, /<th>replica<\/th>/);
+  assert.match(page, new RegExp(`<td class="replica">from ${rig.server}: \\S+ old, \\S+ sent</td>`));
+
+  // The target's worker: lag and bytes per (host, server, source), from the replica's own properties.
+  const labels = `{host="${rig.hostName}",server="${target}",source="${rig.server}"}`;
+  let page2 = '';
+  await waitFor(
+    'replica gauges on the target worker',
+    async () => {
+      page2 = await (await request(targetMetrics)).body.text();
+      return page2.includes(`tidemark_replica_sent_bytes${labels} ${last.bytesSent}`);
+    },
+    30_000,
+  );
+  const lagLine = page2.split('\n').find((line) => line.startsWith(`tidemark_replica_lag_seconds${labels} `));
+  assert.ok(
+    lagLine,
+    page2
+      .split('\n')
+      .filter((line) => line.includes('replica'))
+      .join('\n'),
+  );
+  assert.ok(Number(lagLine.split(' ').at(-1)) >= 0);
+  assert.ok(Number(lagLine.split(' ').at(-1)) <= (Date.now() - takenAt) / 1000 + 1);
+  const checked = await execa('promtool', ['check', 'metrics'], { input: page2, reject: false });
+  assert.equal(checked.exitCode, 0, `${checked.stdout}${checked.stderr}`);
 });
 
 /** The filter as sshd runs it, over the real ssh login of the source's key. */
@@ -299,4 +378,60 @@ test('source stopped: failover pull on the target; source back: replication resu
   await assertSameTree(source.at(-1)!);
   // And the next scheduled run on the target is back to "replicated".
   assert.match((await targetRun()).message, /replicated from/);
+});
+
+/** The replicateHost runs of (host, target) Temporal knows, newest first. */
+async function replicationRunIds(): Promise<string[]> {
+  const ids: string[] = [];
+  const query = `WorkflowId = '${replicationWorkflowId(rig.hostName, target)}'`;
+  for await (const execution of rig.client.workflow.list({ query })) ids.push(execution.runId);
+  return ids;
+}
+
+test("replicateFrom of the host's group, then of the host, wins over the server's; --explain names where from; a replica switched to pulling keeps its snapshots", async () => {
+  // The group names the source; the server's own replicateFrom is gone.
+  editInventory(rig, (inventory) => {
+    delete inventory.servers[target].replicateFrom;
+    inventory.groups = { offsite: { replicateFrom: rig.server } };
+    inventory.hosts[rig.hostName].group = 'offsite';
+  });
+  const explained = await rig.cli(['config', 'check', '--explain', rig.hostName]);
+  assert.equal(explained.exitCode, 0, explained.stderr);
+  assert.match(explained.stdout, new RegExp(`replicateFrom +=.*"${target}":"${rig.server}".*\\(group offsite\\)`));
+  writeFileSync(join(rig.source, 'etc', 'from-the-group.conf'), 'group\n');
+  await backup();
+  const replicated = await replication();
+  assert.equal(replicated.status, 'SUCCESS', replicated.message);
+  assert.equal((await snapshotsOf(targetDataset)).at(-1), (await rig.snapshots()).at(-1));
+  assert.match((await targetRun()).message, /replicated from/);
+
+  // The host's own false: no replication after the source's backup.
+  editInventory(rig, (inventory) => {
+    inventory.hosts[rig.hostName].replicateFrom = false;
+  });
+  assert.match(
+    (await rig.cli(['config', 'check', '--explain', rig.hostName])).stdout,
+    /replicateFrom +=\s*false\s+\(host\)/,
+  );
+  const runs = await replicationRunIds();
+  await backup();
+  assert.deepEqual(await replicationRunIds(), runs, 'a backup of a host with replicateFrom: false replicates nothing');
+
+  // The target now pulls the host itself into the replica's dataset: its snapshots stay, the run says so once.
+  const before = await snapshotsOf(targetDataset);
+  writeFileSync(join(rig.source, 'etc', 'pulled-by-the-target.conf'), 'pulled\n');
+  const switched = await targetRun();
+  assert.equal(switched.status, 'WARNING', switched.message);
+  assert.match(switched.message, new RegExp(`replicated from ${rig.server}.*pulled here from now on`));
+  const after = await snapshotsOf(targetDataset);
+  assert.deepEqual(after.slice(0, before.length), before);
+  assert.equal(after.length, before.length + 1);
+  assert.equal(await property('readonly', targetDataset), 'off');
+  const pulled = await withSnapshotClone(targetDataset, after.at(-1)!, (path) =>
+    // The copy holds the host's paths whole: the rig's source tree sits under its own absolute path.
+    readFile(join(path, rig.source, 'etc', 'pulled-by-the-target.conf'), 'utf8'),
+  );
+  assert.equal(pulled, 'pulled\n');
+  const next = await targetRun();
+  assert.equal(next.status, 'SUCCESS', next.message);
 });

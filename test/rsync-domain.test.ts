@@ -12,7 +12,7 @@ import {
   sshCommand,
 } from '../domain/rsync-args.js';
 import { classifyRsyncExit } from '../domain/rsync-exit.js';
-import { lastProgress, parseProgressLine, parseStats } from '../domain/rsync-output.js';
+import { advanceProgress, lastProgress, parseProgressLine, parseStats } from '../domain/rsync-output.js';
 
 test('rsync exit codes: 0/24 complete, 23 partial, network and ssh transient, usage fatal', () => {
   const expected = {
@@ -192,4 +192,11 @@ test('the newest complete progress line of a stdout tail wins; a half-written la
     '      1,000  10%  1.00MB/s    0:00:01 (xfr#1, to-chk=9/10)\r      5,000  50%  2.00MB/s    0:00:02 (xfr#2, to-chk=5/10)\r     7,0';
   assert.deepEqual(lastProgress(tail), { bytes: 5_000, percent: 50, rate: '2.00MB/s', filesTransferred: 2 });
   assert.equal(lastProgress('sending incremental file list\n'), undefined);
+});
+
+test('the file count of the copy never goes back when a progress line carries no "(xfr#N"', () => {
+  const before = { bytes: 4_000, percent: 33, rate: '1.93MB/s', filesTransferred: 1 };
+  const tail = '      4,200  34%  1.98MB/s    0:00:02  \r';
+  assert.deepEqual(advanceProgress(before, tail), { bytes: 4_200, percent: 34, rate: '1.98MB/s', filesTransferred: 1 });
+  assert.equal(advanceProgress(before, 'sending incremental file list\n'), before);
 });

@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, test } from 'node:test';
 import { execa } from 'execa';
-import { rsyncEnvironment } from '../inventory/child-env.js';
+import { rsyncEnvironment } from '../subprocess/environment.js';
 import { createLoopbackHost, type LoopbackHost } from '../devenv/sshd.js';
 import type { BackupPlan } from '../domain/backup.js';
 import { rsyncArgs } from '../domain/rsync-args.js';

@@ -104,3 +104,49 @@ test('default folder: /run/tidemark/ssh for root, else $XDG_RUNTIME_DIR/tidemark
   assert.equal(defaultControlDir(1000, { XDG_RUNTIME_DIR: 'relative' }), join(tmpdir(), 'tidemark-ssh-1000'));
   assert.equal(defaultControlDir(1000, {}), join(tmpdir(), 'tidemark-ssh-1000'));
 });
+
+test('a folder under a parent others may write: no multiplexing, naming the parent', async () => {
+  const shared = join(base, 'shared');
+  mkdirSync(shared);
+  chmodSync(shared, 0o777);
+  const dir = join(shared, 'deeper', 'ssh');
+  const { controlPath, warnings } = await plan(dir);
+  assert.equal(controlPath, undefined);
+  assert.match(
+    warnings[0] ?? '',
+    new RegExp(`its parent ${shared} has mode 777, so others could replace it; chmod go-w ${shared}`),
+  );
+  assert.equal(existsSync(join(shared, 'deeper')), false, 'nothing was made under the unsafe parent');
+});
+
+test('a sticky world-writable parent (as /tmp) is fine: only we may rename what is ours in it', async () => {
+  const sticky = join(base, 'sticky');
+  mkdirSync(sticky);
+  chmodSync(sticky, 0o1777);
+  const { controlPath, warnings } = await plan(join(sticky, 'ssh'));
+  assert.deepEqual(warnings, []);
+  assert.equal(dirname(controlPath ?? ''), join(sticky, 'ssh'));
+});
+
+test('a symlinked parent is judged where it leads', async () => {
+  const open = join(base, 'open-target');
+  mkdirSync(open);
+  chmodSync(open, 0o757);
+  symlinkSync(open, join(base, 'via-link'));
+  const { controlPath, warnings } = await plan(join(base, 'via-link', 'ssh'));
+  assert.equal(controlPath, undefined);
+  assert.match(warnings[0] ?? '', new RegExp(`its parent ${open} has mode 757`));
+});
+
+test(
+  'a parent of another user: no multiplexing, naming the parent and its owner',
+  { skip: uid !== 0 && 'needs root to hand a folder to another user' },
+  async () => {
+    const theirs = join(base, 'theirs');
+    mkdirSync(theirs, { mode: 0o755 });
+    chownSync(theirs, 65534, 65534);
+    const { controlPath, warnings } = await plan(join(theirs, 'ssh'));
+    assert.equal(controlPath, undefined);
+    assert.match(warnings[0] ?? '', new RegExp(`its parent ${theirs} belongs to uid 65534, who could replace it`));
+  },
+);

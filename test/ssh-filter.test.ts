@@ -103,7 +103,7 @@ test('probe and hook commands that differ in anything but the marker are refused
   const f = await shared;
   const probe = probeCommand(f.veto, f.excludeFile, marker, f.hooks);
   const refusals = [
-    probeCommand(f.veto, '/etc/shadow', marker, f.hooks), // another file to read
+    probeCommand(f.veto, '/etc/other-excludes.conf', marker, f.hooks), // another file to read
     hookCommand(f.hooks, 60, false, marker), // another timeout
     hookCommand(f.hooks, hourMs / 1000, true, marker), // sudo, not configured
     hookCommand('/tmp', hourMs / 1000, false, marker), // another directory
@@ -118,6 +118,8 @@ test('probe and hook commands that differ in anything but the marker are refused
     probe.replace('cat /proc/self/mounts', 'cat /etc/shadow'),
   ];
   for (const command of refusals) assertRefused(await filter(command, f.config), /not a Tidemark command/);
+  // A secret as the exclude file is not even built (its lines would reach the run's history).
+  assert.throws(() => probeCommand(f.veto, '/etc/shadow', marker, f.hooks), /^Error: excludeFile: \/etc\/shadow holds/);
 });
 
 test('anything else is refused: other commands, a login shell, rsync writes and injections', async () => {

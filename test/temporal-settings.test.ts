@@ -5,9 +5,9 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { connectionOptions, isLoopbackAddress } from '../inventory/temporal-connection.js';
+import { connectionOptions, isLoopbackAddress } from '../temporal/connection.js';
 import { parseInventory } from '../inventory/load.js';
-import { describeConnection, resolveTemporal } from '../inventory/temporal.js';
+import { describeConnection, resolveTemporal } from '../temporal/settings.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tidemark-temporal-settings-'));
 /** Secret files are private (0600): the connection refuses keys that group or others can read. */

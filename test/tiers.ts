@@ -34,6 +34,8 @@ export const testFiles: Readonly<Record<string, TestFileSpec>> = {
   'netbox-outage': { tier: 'unit' },
   'notify-state': { tier: 'unit' },
   patches: { tier: 'unit' },
+  'replica-verdict': { tier: 'unit' },
+  'replication-domain': { tier: 'unit' },
   'restore-domain': { tier: 'unit' },
   'retention-inventory': { tier: 'unit' },
   'retention-outcome': { tier: 'unit' },
@@ -43,11 +45,20 @@ export const testFiles: Readonly<Record<string, TestFileSpec>> = {
   'schedule-spec': { tier: 'unit' },
   'snapshots-table': { tier: 'unit' },
   'ssh-control-dir': { tier: 'unit' },
+  'host-path-alphabet': { tier: 'unit' },
+  'mount-selection': { tier: 'unit' },
+  'child-runner': { tier: 'unit' },
   'temporal-settings': { tier: 'unit' },
   tiers: { tier: 'unit' },
   'verify-remote': { tier: 'unit' },
   // Recorded histories against today's workflow code (no server: the SDK's replayer).
   replay: { tier: 'replay' },
+  // Real parts (the default for a file not named here), named for the worst-day work: live progress of --wait.
+  'live-progress': { tier: 'integration' },
+  // A guard holding run after run: FAILED to monitoring, CRITICAL in status.
+  'guard-streak': { tier: 'integration' },
+  // Two real workers of one server: its concurrency holds across both.
+  'server-concurrency': { tier: 'integration' },
   // Workflow code alone: the SDK's test environment on the suite's dev server, activities stubbed.
   'restore-host-workflow': { tier: 'workflow' },
   // The product end to end beside a real outside service, a real browser, or the whole suite's results.

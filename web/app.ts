@@ -10,7 +10,7 @@ import type { Client } from '@temporalio/client';
 import { TidemarkError } from '../domain/errors.js';
 import { runUrl } from '../domain/names.js';
 import type { Inventory } from '../inventory/schema.js';
-import type { TemporalSettings } from '../inventory/temporal.js';
+import type { TemporalSettings } from '../temporal/settings.js';
 import type { Verdict } from '../fleet/verdict.js';
 import { actionNames, runAction, type ActionName } from './actions.js';
 import { fleetRows, selectRows, sortKeys, type FleetQuery, type SortKey } from './fleet-data.js';

@@ -4,7 +4,7 @@ import type { Client } from '@temporalio/client';
 import { runUrl } from '../domain/names.js';
 import type { Inventory } from '../inventory/schema.js';
 import { loadHostSources } from '../inventory/sources.js';
-import type { TemporalSettings } from '../inventory/temporal.js';
+import type { TemporalSettings } from '../temporal/settings.js';
 import { hostServerPairs } from '../fleet/pairs.js';
 import { collectFleetStatus } from '../fleet/status.js';
 import type { PairStatus, Verdict } from '../fleet/verdict.js';

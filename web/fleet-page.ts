@@ -3,6 +3,7 @@
 import { html } from 'hono/html';
 import { formatDuration } from '../domain/duration.js';
 import type { Verdict } from '../fleet/verdict.js';
+import { describeReplica } from '../fleet/replica-verdict.js';
 import { summarize, sortKeys, type ConsoleRow, type FleetQuery } from './fleet-data.js';
 import { formatBytes } from '../domain/bytes.js';
 import { layout } from './layout.js';
@@ -19,6 +20,8 @@ export function fleetPage(
   collectedAt?: Date,
 ) {
   const counts = summarize(rows);
+  // The replica column only when a pair takes its copy by replication (fleet/replica-verdict.ts).
+  const replicas = rows.some((row) => row.replica);
   const when = (iso: string | null) => (iso ? iso.replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '-');
   const body = html`
     <p class="who">
@@ -84,6 +87,7 @@ export function fleetPage(
           <th>last success</th>
           <th>age</th>
           <th>used</th>
+          ${replicas ? html`<th>replica</th>` : ''}
           <th>verdict</th>
           ${operator ? html`<th>actions</th>` : ''}
         </tr>
@@ -116,6 +120,7 @@ export function fleetPage(
               <td>${when(row.lastSuccessAt)}</td>
               <td>${row.lastSuccessAgeMs === null ? '-' : formatDuration(row.lastSuccessAgeMs, { days: true })}</td>
               <td>${row.usedBytes === undefined ? '-' : formatBytes(row.usedBytes)}</td>
+              ${replicas ? html`<td class="replica">${row.replica ? describeReplica(row.replica) : '-'}</td>` : ''}
               <td class="verdict ${row.verdict}">
                 <strong>${row.verdict}</strong
                 >${row.paused !== undefined ? html` <span class="paused">paused</span>` : ''}

@@ -10,7 +10,7 @@ import { explainHost, type ExplainedSetting } from '../inventory/explain.js';
 import { resolveHost } from '../inventory/resolve.js';
 import type { Inventory } from '../inventory/schema.js';
 import { loadHostSources } from '../inventory/sources.js';
-import type { TemporalSettings } from '../inventory/temporal.js';
+import type { TemporalSettings } from '../temporal/settings.js';
 import { recentHostRuns, type HostRun } from '../fleet/host-runs.js';
 import type { FindReport } from '../pool/snapshot-find.js';
 import type { HistoryReport, SnapshotListing } from '../pool/snapshot-files.js';

@@ -4,12 +4,11 @@
 import { randomBytes } from 'node:crypto';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { html } from 'hono/html';
-import { controlTaskQueue } from '../domain/names.js';
+import { controlTaskQueue, restoreProgressQueryName } from '../domain/names.js';
 import { restoreWorkflowId, type RestoreProgress, type RestoreSummary } from '../domain/restore.js';
 import { restoreInput, type RestoreOptions } from '../inventory/restore-input.js';
 import type { Inventory } from '../inventory/schema.js';
 import { loadHostSources } from '../inventory/sources.js';
-import { restoreProgressQuery } from '../workflows/restore-host.js';
 import { recordAction } from './audit.js';
 import { layout } from './layout.js';
 
@@ -66,7 +65,7 @@ export async function restoreState(client: Client, workflowId: string, runId?: s
   const handle = client.workflow.getHandle(workflowId, runId);
   const { status } = await handle.describe();
   if (status.name === 'RUNNING')
-    return { state: 'running', progress: (await handle.query(restoreProgressQuery)) as RestoreProgress };
+    return { state: 'running', progress: await handle.query<RestoreProgress>(restoreProgressQueryName) };
   try {
     return { state: 'done', summary: (await handle.result()) as RestoreSummary };
   } catch (error) {

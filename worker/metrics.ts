@@ -8,7 +8,9 @@
 //   tidemark_last_status (0 ok, 1 warning or cancelled, 2 failed),
 //   tidemark_transferred_bytes, tidemark_transferred_files, tidemark_duration_seconds (last run);
 // from zfs at scrape time (cached 15 s unless a run ended since): tidemark_snapshots,
-// tidemark_dataset_used_bytes; per pool: tidemark_pool_free_bytes, tidemark_pool_healthy. Only hosts of
+// tidemark_dataset_used_bytes, and on a replication target per (host, server, source)
+// tidemark_replica_lag_seconds and tidemark_replica_sent_bytes (docs/how-to/off-site-copies.md); per pool:
+// tidemark_pool_free_bytes, tidemark_pool_healthy. Only hosts of
 // the worker's inventory are shown: a host removed from it stops alerting.
 import { createServer, type Server } from 'node:http';
 import type { RuntimeOptions } from '@temporalio/worker';
@@ -16,16 +18,34 @@ import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { request } from 'undici';
 import { readPoolState, type PoolState } from '../pool/space.js';
 import { zfs } from '../pool/zfs.js';
+import { replicaSentProperty } from '../pool/replication.js';
+import { replicaOriginProperty } from '../domain/replication.js';
+import { parseSnapshotName } from '../domain/names.js';
 import { statusCode } from '../domain/notify.js';
 import { loadState, type HostState } from '../notify/state.js';
 import { tidemarkLog } from './log.js';
 import { freePort } from './free-port.js';
 
+/** What zfs says of one host dataset; `replica` when this server takes its copy by replication. */
+export interface DatasetFigures {
+  snapshots: number;
+  usedBytes: number;
+  replica?: ReplicaFigures;
+}
+
+/** From the replica's user properties (pool/replication.ts): its source, the newest snapshot received from it,
+ * the bytes the newest replication sent. */
+export interface ReplicaFigures {
+  source: string;
+  newest?: string;
+  sentBytes?: number;
+}
+
 export interface HostMetrics {
   host: string;
   server: string;
   state?: HostState;
-  zfs?: { snapshots: number; usedBytes: number };
+  zfs?: DatasetFigures;
 }
 
 const hostFamilies: { name: string; help: string; value: (entry: HostMetrics) => number | undefined }[] = [
@@ -73,7 +93,7 @@ const hostFamilies: { name: string; help: string; value: (entry: HostMetrics) =>
 ];
 
 /** Tidemark's gauges for one scrape, in a registry of their own (a scrape never sees another's values). */
-export function tidemarkRegistry(hosts: HostMetrics[], zfsUp = true, pool?: PoolState): Registry {
+export function tidemarkRegistry(hosts: HostMetrics[], zfsUp = true, pool?: PoolState, now = Date.now()): Registry {
   const registry = new Registry();
   for (const family of hostFamilies) {
     const gauge = new Gauge({
@@ -87,6 +107,7 @@ export function tidemarkRegistry(hosts: HostMetrics[], zfsUp = true, pool?: Pool
       if (value !== undefined && Number.isFinite(value)) gauge.set({ host: entry.host, server: entry.server }, value);
     }
   }
+  replicaGauges(registry, hosts, now);
   new Gauge({
     name: 'tidemark_zfs_up',
     help: '1 when the last zfs query for the dataset figures worked.',
@@ -109,33 +130,92 @@ export function tidemarkRegistry(hosts: HostMetrics[], zfsUp = true, pool?: Pool
   return registry;
 }
 
+/** Per replica (host, server, source): the lag, age of the newest snapshot replicated here (from its name, as
+ * `tidemark status` judges it), and the bytes the newest replication sent. */
+function replicaGauges(registry: Registry, hosts: HostMetrics[], now: number): void {
+  const labelNames = ['host', 'server', 'source'] as const;
+  const lag = new Gauge({
+    name: 'tidemark_replica_lag_seconds',
+    help: 'Age of the newest snapshot replicated to this server (the time in its name); absent before the first.',
+    labelNames,
+    registers: [registry],
+  });
+  const sent = new Gauge({
+    name: 'tidemark_replica_sent_bytes',
+    help: 'Bytes the newest replication of the host to this server sent (zfs send stream).',
+    labelNames,
+    registers: [registry],
+  });
+  for (const entry of hosts) {
+    const replica = entry.zfs?.replica;
+    if (!replica) continue;
+    const labels = { host: entry.host, server: entry.server, source: replica.source };
+    const takenAt = replica.newest ? parseSnapshotName(replica.newest)?.takenAt.getTime() : undefined;
+    if (takenAt !== undefined) lag.set(labels, Math.max(0, (now - takenAt) / 1000));
+    if (replica.sentBytes !== undefined) sent.set(labels, replica.sentBytes);
+  }
+}
+
 /** Prometheus text exposition (version 0.0.4) of Tidemark's gauges. */
-export function renderMetrics(hosts: HostMetrics[], zfsUp = true, pool?: PoolState): Promise<string> {
-  return tidemarkRegistry(hosts, zfsUp, pool).metrics();
+export function renderMetrics(hosts: HostMetrics[], zfsUp = true, pool?: PoolState, now = Date.now()): Promise<string> {
+  return tidemarkRegistry(hosts, zfsUp, pool, now).metrics();
 }
 
 function seconds(iso: string | undefined): number | undefined {
   return iso ? Date.parse(iso) / 1000 : undefined;
 }
 
-/** Snapshot count and used bytes of each host dataset under the server's dataset (one zfs call). */
-export async function datasetFigures(
-  serverDataset: string,
-): Promise<Map<string, { snapshots: number; usedBytes: number }>> {
-  const output = await zfs(['get', '-H', '-p', '-r', '-d', '2', '-o', 'name,property,value', 'used', serverDataset]);
-  const figures = new Map<string, { snapshots: number; usedBytes: number }>();
+/** Snapshot count and used bytes of each host dataset under the server's dataset, and what its replica
+ * properties say (one zfs call). */
+export async function datasetFigures(serverDataset: string): Promise<Map<string, DatasetFigures>> {
+  const output = await zfs([
+    'get',
+    '-H',
+    '-p',
+    '-r',
+    '-d',
+    '2',
+    '-o',
+    'name,property,value,source',
+    `used,${replicaOriginProperty},${replicaSentProperty}`,
+    serverDataset,
+  ]);
+  const figures = new Map<string, DatasetFigures>();
+  /** Per dataset, the replica properties set on it (and on its snapshots) here, not inherited. */
+  const replicas = new Map<string, { source?: string; newest?: string; sentBytes?: number }>();
   const prefix = `${serverDataset}/`;
   for (const line of output.split('\n')) {
-    const [name = '', , value = ''] = line.split('\t');
+    const [name = '', property = '', value = '', source = ''] = line.split('\t');
     if (!name.startsWith(prefix)) continue;
     const [dataset = '', snapshot] = name.slice(prefix.length).split('@');
     if (dataset.includes('/')) continue;
     const entry = figures.get(dataset) ?? { snapshots: 0, usedBytes: 0 };
-    if (snapshot === undefined) entry.usedBytes = Number(value);
-    else entry.snapshots += 1;
     figures.set(dataset, entry);
+    if (property === 'used') {
+      if (snapshot === undefined) entry.usedBytes = Number(value);
+      else entry.snapshots += 1;
+      continue;
+    }
+    if (source !== 'local' || value === '-') continue;
+    const replica = replicas.get(dataset) ?? {};
+    replicas.set(dataset, replica);
+    if (property === replicaSentProperty && snapshot === undefined && /^\d+$/.test(value))
+      replica.sentBytes = Number(value);
+    else if (property === replicaOriginProperty && snapshot === undefined) replica.source = value;
+    else if (
+      property === replicaOriginProperty &&
+      (!replica.newest || snapshotTime(snapshot!) > snapshotTime(replica.newest))
+    )
+      replica.newest = snapshot!;
   }
+  // A dataset is a replica when its own origin says so (the source's datasets carry none).
+  for (const [dataset, { source, ...rest }] of replicas)
+    if (source !== undefined) figures.get(dataset)!.replica = { source, ...rest };
   return figures;
+}
+
+function snapshotTime(name: string): number {
+  return parseSnapshotName(name)?.takenAt.getTime() ?? Number.NEGATIVE_INFINITY;
 }
 
 export interface MetricsServerOptions {
@@ -158,7 +238,7 @@ export async function startMetricsServer(
   options: MetricsServerOptions,
 ): Promise<{ url: string; close: () => Promise<void> }> {
   // zfs figures are cached 15 s, and refreshed at once when a run has been recorded since.
-  let cached: { at: number; runs: string; figures: Map<string, { snapshots: number; usedBytes: number }> } | undefined;
+  let cached: { at: number; runs: string; figures: Map<string, DatasetFigures> } | undefined;
   const zfsFigures = async (runs: string) => {
     if (!cached || cached.runs !== runs || Date.now() - cached.at > 15_000) {
       cached = { at: Date.now(), runs, figures: await datasetFigures(options.serverDataset) };
@@ -199,7 +279,7 @@ export async function startMetricsServer(
       .join(',');
     const figures = await zfsFigures(runs).catch(() => {
       zfsUp = false;
-      return new Map<string, { snapshots: number; usedBytes: number }>();
+      return new Map<string, DatasetFigures>();
     });
     const hosts = new Map<string, HostMetrics>();
     for (const entry of Object.values(state?.hosts ?? {})) {

@@ -9,16 +9,17 @@ import { controlTaskQueue, serverTaskQueue, transferTaskQueue } from '../domain/
 import { deprecationWarnings } from '../inventory/deprecations.js';
 import { keptInventory } from '../inventory/kept-inventory.js';
 import { sendInventoryWarningsTo } from '../inventory/load.js';
-import { resolveMonitoring, resolveTemporal, serverEntry as findServer } from '../inventory/resolve.js';
-import { describeConnection } from '../inventory/temporal.js';
+import { resolveMonitoring, serverEntry as findServer } from '../inventory/resolve.js';
+import { resolveTemporal } from '../temporal/settings.js';
+import { describeConnection } from '../temporal/settings.js';
 import { prepareMetrics } from './metrics.js';
 import { workflowBundlePath, workflowsPath } from './bundle.js';
 import { TidemarkError } from '../domain/errors.js';
-import { noteSecretVariables } from '../inventory/child-env.js';
+import { noteSecretVariables } from '../subprocess/environment.js';
 import { checkRsyncVersion } from './rsync-version.js';
 import { beatWhileRunning } from './liveness.js';
 import { logLevels, sdkLogger, tidemarkLog } from './log.js';
-import { connectionOptions, temporalUnavailable } from '../inventory/temporal-connection.js';
+import { connectionOptions, temporalUnavailable } from '../temporal/connection.js';
 import { missingSearchAttributes } from '../domain/search-attributes.js';
 
 export interface WorkerOptions {
@@ -30,6 +31,9 @@ export interface WorkerOptions {
 
 /** Quick pool steps a server runs at once; they take seconds. */
 const poolStepSlots = 16;
+
+/** How often a transfer's heartbeat (its progress) is sent to Temporal, at most. */
+const transferHeartbeatEvery = '1s';
 
 /** The SDK's warnings about our deliberate split (workflows and activities on separate queues). */
 const expectedSdkWarnings = /^No (activities|workflows) registered/;
@@ -98,6 +102,9 @@ export async function runWorker(options: WorkerOptions): Promise<void> {
         sendReplica: activities.sendReplica,
       },
       maxConcurrentActivityTaskExecutions: serverEntry.concurrency ?? 2,
+      // The copy's figures reach Temporal every second, not every 0.8 × heartbeatTimeout (48 s by default), so
+      // that `--wait` shows live progress from Temporal alone: one small call a second per running copy.
+      maxHeartbeatThrottleInterval: transferHeartbeatEvery,
     }),
   ]);
   const metricsServer = await metrics.start({

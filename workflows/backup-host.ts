@@ -90,6 +90,7 @@ export async function backupHost(input: BackupInput): Promise<BackupSummary> {
           written: transfer.bytesTransferred,
           ...(mounts ? { mounts } : {}),
           ...(guard.suspect ? { suspect: guard.suspect } : {}),
+          ...(guard.filter ? { filter: guard.filter } : {}),
         })
       : [];
     // Snapshot and retention in one step (a hook failure makes the run FAILED: then nothing is pruned);

@@ -92,7 +92,8 @@ export async function replicateHost(input: ReplicationInput): Promise<Replicatio
       before = plan.common ?? null;
       continue;
     }
-    const finished = await onTarget.finishReplicaTarget({ ...input, after: before });
+    // bytesSent is data only (the target records it for its metrics): old histories replay unchanged.
+    const finished = await onTarget.finishReplicaTarget({ ...input, after: before, bytesSent: sent.bytesSent });
     const received = finished.received;
     const result: ReplicationSummary = {
       ...summary(

@@ -4,6 +4,7 @@
 import { ApplicationFailure, CancellationScope, defineQuery, isCancellation, setHandler } from '@temporalio/workflow';
 import { formatDuration } from '../domain/duration.js';
 import { innermostCause } from '../domain/failures.js';
+import { restoreProgressQueryName } from '../domain/names.js';
 import { explainStepFailure, onServer, onTransferSlot, stepPolicy } from './step-policy.js';
 import {
   restoreSummary,
@@ -14,7 +15,7 @@ import {
 } from '../domain/restore.js';
 
 /** Which step the restore is in; copy figures are in the copy activity's heartbeat details. */
-export const restoreProgressQuery = defineQuery<RestoreProgress>('restoreProgress');
+export const restoreProgressQuery = defineQuery<RestoreProgress>(restoreProgressQueryName);
 
 export async function restoreHost(input: RestoreInput): Promise<RestoreSummary> {
   const started = Date.now();

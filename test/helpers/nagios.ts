@@ -13,7 +13,10 @@ export function parseNagiosLine(line: string): {
   const perfdata = new Map<string, { value: number; uom: string; fields: string[] }>();
   for (const item of match[4]!.trim().split(/\s+/)) {
     // "U": the value could not be determined (plugin guidelines); read back as NaN.
-    const parsed = /^([A-Za-z_][\w.-]*)=(-?\d+(?:\.\d+)?|U)(s|%|B|KB|MB|GB|TB|c)?((?:;-?[\d.]*){0,4})$/.exec(item);
+    // A label in single quotes may hold any character but "=" and "'" (here: no spaces either).
+    const parsed = /^([A-Za-z_][\w.-]*|'[^'=]+')=(-?\d+(?:\.\d+)?|U)(s|%|B|KB|MB|GB|TB|c)?((?:;-?[\d.]*){0,4})$/.exec(
+      item,
+    );
     assert.ok(parsed, `perfdata item "${item}" does not follow label=value[UOM];warn;crit;min;max`);
     perfdata.set(parsed[1]!, {
       value: parsed[2] === 'U' ? Number.NaN : Number(parsed[2]),

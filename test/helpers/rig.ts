@@ -1,7 +1,7 @@
 // A backup rig for one test: a loopback host (real sshd), a server dataset on the test pool, an
 // inventory file, worker processes and the CLI, all real. Services come from test/run-suite.ts.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
@@ -10,6 +10,7 @@ import { stringify } from 'yaml';
 import { createLoopbackHost, type LoopbackHost } from '../../devenv/sshd.js';
 import { waitFor } from '../../devenv/process.js';
 import { zfs } from '../../pool/zfs.js';
+import { slotDirectory } from '../../activities/transfer-slots.js';
 
 export const cliPath = fileURLToPath(new URL('../../client/cli.js', import.meta.url));
 
@@ -180,6 +181,8 @@ export async function createRig(name: string, options: RigOptions = {}): Promise
       await host.stop();
       await connection.close();
       await destroyWhenIdle(serverDataset).catch(() => undefined);
+      // The server's transfer slot files (/run/lock/tidemark/<server>/): the rig's server name is its own.
+      await rm(slotDirectory(server), { recursive: true, force: true });
     },
   };
 }

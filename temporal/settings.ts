@@ -12,7 +12,7 @@ import {
   type ConfigDataSource,
 } from '@temporalio/envconfig';
 import { TidemarkError } from '../domain/errors.js';
-import type { Inventory } from './schema.js';
+import type { Inventory } from '../inventory/schema.js';
 
 /** A value and the setting that gave it, e.g. "TEMPORAL_TLS_CLIENT_KEY_PATH". */
 export interface Sourced<T> {

@@ -1,7 +1,7 @@
 // The environment of the rsync and ssh processes the worker starts: the worker's own, minus what could
 // change how rsync hands paths to the host's shell, and minus secrets (a child has no use for them, and
 // whatever a child sees can end up in its error output, a core dump or /proc/<pid>/environ).
-import type { Inventory } from './schema.js';
+import type { Inventory } from '../inventory/schema.js';
 
 /** rsync reads these to fall back to shell-interpreted arguments (RSYNC_OLD_ARGS) or to change how
  * arguments travel (RSYNC_PROTECT_ARGS): Tidemark sets that explicitly on the command line instead. */

@@ -6,7 +6,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { TLSConfig } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import type { ConfigDataSource } from '@temporalio/envconfig';
 import { TidemarkError } from '../domain/errors.js';
-import { describeConnection, type Sourced, type TemporalSettings } from './temporal.js';
+import { describeConnection, type Sourced, type TemporalSettings } from './settings.js';
 import { trackConnection } from './open-connections.js';
 
 export interface ConnectionSettings {
