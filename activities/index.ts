@@ -42,6 +42,13 @@ import {
 import { sendReplica } from './replicate-send.js';
 import { readServerFacts } from './server-facts.js';
 import { runRestoreDrill } from './restore-drill.js';
+import {
+  readFindMatches,
+  readHostFacts,
+  readPathHistory,
+  readSnapshotFileChunk,
+  readSnapshotFiles,
+} from './host-facts.js';
 import { finishReplicaTarget, prepareReplicaTarget, setAsideDivergedTarget } from './replicate-target.js';
 
 export { createControlActivities } from './sync-inventory.js';
@@ -206,9 +213,57 @@ export function createActivities(deps: ActivityDeps) {
         deps.server,
         nameField(recordField(input, 'runRestoreDrill input').host, 'host'),
       ),
+    // The host page's snapshots on this server, as `tidemark snapshots` shows them.
+    readHostFacts: (input: unknown) =>
+      readHostFacts(deps.inventoryPath, deps.server, nameField(recordField(input, 'readHostFacts input').host, 'host')),
+    // The console's browser: one directory of a snapshot, as `tidemark files` lists it.
+    readSnapshotFiles: (input: unknown) => {
+      const fields = recordField(input, 'readSnapshotFiles input');
+      return readSnapshotFiles(deps.inventoryPath, deps.server, {
+        host: nameField(fields.host, 'host'),
+        ...(fields.snapshot === undefined ? {} : { snapshot: textField(fields.snapshot, 'snapshot') }),
+        path: textField(fields.path, 'path'),
+      });
+    },
+    // The console's history page: which snapshots hold a path.
+    readPathHistory: (input: unknown) => {
+      const fields = recordField(input, 'readPathHistory input');
+      return readPathHistory(deps.inventoryPath, deps.server, {
+        host: nameField(fields.host, 'host'),
+        path: textField(fields.path, 'path'),
+      });
+    },
+    // The console's find: a glob across the host's snapshots.
+    readFindMatches: (input: unknown) => {
+      const fields = recordField(input, 'readFindMatches input');
+      return readFindMatches(deps.inventoryPath, deps.server, {
+        host: nameField(fields.host, 'host'),
+        pattern: textField(fields.pattern, 'pattern'),
+        ignoreCase: fields.ignoreCase === true,
+      });
+    },
+    // The console's download: one piece of a regular file of a snapshot.
+    readSnapshotFileChunk: (input: unknown) => {
+      const fields = recordField(input, 'readSnapshotFileChunk input');
+      if (typeof fields.offset !== 'number' || !Number.isSafeInteger(fields.offset) || fields.offset < 0)
+        refuseInput('offset must be a whole number of bytes, 0 or more');
+      return readSnapshotFileChunk(deps.inventoryPath, deps.server, {
+        host: nameField(fields.host, 'host'),
+        snapshot: textField(fields.snapshot, 'snapshot'),
+        path: textField(fields.path, 'path'),
+        offset: fields.offset,
+      });
+    },
     // notifyStart, recordOutcome, notifyTarget (activities/notify.ts)
     ...createNotifyActivities(deps.inventoryPath, deps.log),
   };
+}
+
+/** A snapshot name or a host's path as the console sends it: a string, bounded, without NUL. */
+function textField(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value.length > 4096 || value.includes('\0'))
+    refuseInput(`${field} must be a string of at most 4096 characters without NUL`);
+  return value;
 }
 
 function record(value: unknown): Record<string, unknown> {

@@ -3,12 +3,16 @@
 // load (which also waits for the server's facts: with no worker here, the facts request's timeout): time to
 // first byte and to the whole HTML over HTTP, and in Chromium to a rendered table of every row.
 // Target: under 1 s for 1,000 pairs. Uses TIDEMARK_BENCH_TEMPORAL (host:port) when set.
+// Writes results/web-bench-<stamp>.json.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
+import { join } from 'node:path';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chromium } from 'playwright-core';
+import { projectRoot } from '../devenv/paths.js';
 import { waitFor } from '../devenv/process.js';
 import { freePort } from '../worker/free-port.js';
 import { benchTemporal } from './bench-temporal.js';
@@ -21,6 +25,8 @@ const pairCount = Number(values.pairs);
 const cliPath = fileURLToPath(new URL('../client/cli.js', import.meta.url));
 const chromiumPath = '/usr/bin/chromium';
 
+const startedAt = new Date();
+const loadBefore = loadavg();
 const temporal = await benchTemporal();
 const { address, client, devServer, run } = temporal;
 const dir = await mkdtemp('/tmp/tidemark-bench-web-');
@@ -46,7 +52,8 @@ try {
   await waitFor('tidemark web', async () => output.includes('serving'), 60_000);
   const warm = performance.now();
   await (await fetch(url)).text();
-  console.log(`first load (waits for the server's facts): ${((performance.now() - warm) / 1000).toFixed(2)} s`);
+  const firstLoad = (performance.now() - warm) / 1000;
+  console.log(`first load (waits for the server's facts): ${firstLoad.toFixed(2)} s`);
 
   const median = (times: number[]) => {
     const sorted = [...times].sort((a, b) => a - b);
@@ -67,11 +74,11 @@ try {
   }
   console.log(`time to first byte      ${median(firstByte)}; target < 1 s`);
   console.log(`whole HTML (${(bytes / 1024).toFixed(0)} KiB)   ${median(whole)}`);
+  const rendered: number[] = [];
   if (existsSync(chromiumPath)) {
     const browser = await chromium.launch({ executablePath: chromiumPath, args: ['--no-sandbox'] });
     try {
       const page = await browser.newPage();
-      const rendered: number[] = [];
       for (let attempt = 0; attempt < 3; attempt++) {
         const started = performance.now();
         await page.goto(url, { waitUntil: 'load' });
@@ -84,6 +91,31 @@ try {
       await browser.close();
     }
   }
+  const file = join(projectRoot, 'results', `web-bench-${startedAt.toISOString().replace(/[-:]|\.\d+/g, '')}.json`);
+  const seconds = (times: number[]) => times.map((time) => Number(time.toFixed(3)));
+  writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        version: 1,
+        startedAt: startedAt.toISOString(),
+        finishedAt: new Date().toISOString(),
+        machine: { nproc: availableParallelism(), node: process.version, loadBefore, loadAfter: loadavg() },
+        config: { pairs: pairCount, runsPerPair: Number(values.runs), runsRecorded: fleet.runs },
+        seconds: {
+          firstLoad: Number(firstLoad.toFixed(3)),
+          timeToFirstByte: seconds(firstByte),
+          wholeHtml: seconds(whole),
+          renderedInChromium: seconds(rendered),
+        },
+        htmlBytes: bytes,
+        targetSeconds: 1,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+  console.log(`results: ${file}`);
 } finally {
   web.process?.kill('SIGTERM');
   await rm(dir, { recursive: true, force: true });

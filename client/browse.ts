@@ -1,53 +1,13 @@
 // `tidemark files` and `tidemark history`: what a snapshot holds, and which snapshots hold a path. They run
 // on the backup server and read the pool directly (a read-only view per snapshot, always closed again).
-import { lstat, readdir, readlink } from 'node:fs/promises';
-import type { Stats } from 'node:fs';
+// The web console's browser asks a server's worker for the same listing (pool/snapshot-files.ts).
+export type { FileEntry, HistoryEntry, HistoryReport } from '../pool/snapshot-files.js';
 import { ExitCode, TidemarkError } from '../domain/errors.js';
-import { classifySnapshot } from '../domain/retention.js';
 import { pickSnapshot, relativeRestorePath, restorePathProblem } from '../domain/restore.js';
 import type { Inventory } from '../inventory/schema.js';
-import { lookupBeneath } from '../pool/beneath.js';
-import { withSnapshotView } from '../pool/snapshot-reader.js';
+import { pathHistory, snapshotEntries, type FileEntry } from '../pool/snapshot-files.js';
 import { listSnapshots } from '../pool/zfs.js';
 import { backedUpTarget, formatBytes } from './snapshots.js';
-
-export interface FileEntry {
-  /** The name as UTF-8 (invalid bytes replaced); see nameHex. */
-  name: string;
-  /** The name's bytes in hex, only when they are not valid UTF-8. */
-  nameHex?: string;
-  type: 'file' | 'dir' | 'symlink' | 'other';
-  size: number;
-  /** ISO 8601 UTC. */
-  mtime: string;
-  /** Permission bits in octal, e.g. "0644", "4755". */
-  mode: string;
-  uid: number;
-  gid: number;
-  /** Symlink target. */
-  target?: string;
-}
-
-async function describeEntry(path: Buffer, name: Buffer): Promise<FileEntry> {
-  const stat = await lstat(path);
-  const text = name.toString('utf8');
-  const entry: FileEntry = {
-    name: text,
-    type: typeOf(stat),
-    size: stat.size,
-    mtime: stat.mtime.toISOString(),
-    mode: (stat.mode & 0o7777).toString(8).padStart(4, '0'),
-    uid: stat.uid,
-    gid: stat.gid,
-  };
-  if (!Buffer.from(text).equals(name)) entry.nameHex = name.toString('hex');
-  if (stat.isSymbolicLink()) entry.target = await readlink(path, 'utf8');
-  return entry;
-}
-
-function typeOf(stat: Stats): FileEntry['type'] {
-  return stat.isDirectory() ? 'dir' : stat.isSymbolicLink() ? 'symlink' : stat.isFile() ? 'file' : 'other';
-}
 
 function checkedPath(path: string): string {
   const problem = restorePathProblem(path);
@@ -76,15 +36,7 @@ export async function listFiles(
     options.snapshot !== undefined ? { snapshot: options.snapshot } : {},
   );
   if ('problem' in picked) throw new TidemarkError('USAGE', picked.problem);
-  const entries = await withSnapshotView(target.dataset, picked.name, async (root) => {
-    const found = await lookupBeneath(root, relative);
-    if (!found.found) return undefined;
-    const { stat } = found;
-    const full = Buffer.from(found.full);
-    if (!stat.isDirectory()) return [await describeEntry(full, Buffer.from(relative.split('/').pop() ?? ''))];
-    const names = (await readdir(full, { encoding: 'buffer' })).sort(Buffer.compare);
-    return Promise.all(names.map((name) => describeEntry(Buffer.concat([full, Buffer.from('/'), name]), name)));
-  });
+  const entries = await snapshotEntries(target.dataset, picked.name, relative);
   if (!entries)
     throw new TidemarkError(
       'USAGE',
@@ -129,72 +81,13 @@ function columns(table: string[][]): string {
     .join('\n');
 }
 
-export interface HistoryEntry {
-  snapshot: string;
-  /** From the name when Tidemark made or adopts it, else zfs's creation time; ISO 8601 UTC. */
-  takenAt: string;
-  label: 'complete' | 'partial' | 'suspect' | 'foreign';
-  type: FileEntry['type'];
-  size: number;
-  mtime: string;
-  mode: string;
-  /** True for the first snapshot holding PATH and wherever its type, size or mtime differ from the
-   * previous snapshot holding it. */
-  changed: boolean;
-}
-
-export interface HistoryReport {
-  host: string;
-  server: string;
-  dataset: string;
-  path: string;
-  /** Snapshots holding PATH, oldest first. */
-  snapshots: HistoryEntry[];
-  /** Snapshots read that do not hold PATH. */
-  absentFrom: string[];
-}
-
 export async function fileHistory(
   inventory: Inventory,
   options: { host: string; server?: string; path: string; json?: boolean },
 ): Promise<ExitCode> {
-  const relative = checkedPath(options.path);
+  checkedPath(options.path);
   const target = await backedUpTarget(inventory, options.host, options.server);
-  const report: HistoryReport = {
-    host: target.host,
-    server: target.server,
-    dataset: target.dataset,
-    path: options.path,
-    snapshots: [],
-    absentFrom: [],
-  };
-  let previous: HistoryEntry | undefined;
-  for (const snapshot of await listSnapshots(target.dataset)) {
-    const stat = await withSnapshotView(target.dataset, snapshot.name, async (root) => {
-      const found = await lookupBeneath(root, relative);
-      return found.found ? found.stat : undefined;
-    });
-    if (!stat) {
-      report.absentFrom.push(snapshot.name);
-      continue;
-    }
-    // As retention reads it: a SOWN or PlanB snapshot this server adopts is a complete copy, not foreign.
-    const read = classifySnapshot(snapshot, target.policy.timeZone, target.adopt);
-    const entry: HistoryEntry = {
-      snapshot: snapshot.name,
-      takenAt: new Date(read.takenAt).toISOString(),
-      label: read.recognized ? read.label : 'foreign',
-      type: typeOf(stat),
-      size: stat.size,
-      mtime: stat.mtime.toISOString(),
-      mode: (stat.mode & 0o7777).toString(8).padStart(4, '0'),
-      changed: false,
-    };
-    entry.changed =
-      !previous || previous.type !== entry.type || previous.size !== entry.size || previous.mtime !== entry.mtime;
-    report.snapshots.push(entry);
-    previous = entry;
-  }
+  const report = await pathHistory(target, options.path);
   if (options.json) {
     console.log(JSON.stringify(report, null, 2));
     return ExitCode.ok;

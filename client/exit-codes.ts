@@ -69,6 +69,7 @@ export const verbExitCodes: Record<string, VerbCode[]> = {
   ],
   files: pool('listed'),
   history: pool('listed'),
+  find: pool('listed (no match is not an error)'),
   verify: [
     ['ok', 'every checked file matched and restored identically'],
     ['backupFailed', 'a mismatch, a restored file that differs, or the host could not be read'],

@@ -285,6 +285,22 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('find')
+    .description("list the entries whose name matches PATTERN in each of the host's snapshots on this backup server")
+    .requiredOption('--host <name>', 'host from the inventory')
+    .option('--server <name>', "backup server (default: the host's one whose dataset is on this machine)")
+    .option('--ignore-case', 'match regardless of case', false)
+    .option('--json', 'machine-readable output', false)
+    .argument('<pattern>', 'glob on names ("*.conf"); with a "/", on the whole path ("/etc/*/nginx.conf")')
+    .action(async (pattern: string, options: { host: string; server?: string; ignoreCase: boolean; json: boolean }) => {
+      const { findFiles } = await import('./find.js');
+      process.exitCode = await findFiles(await loadInventoryWithHosts(configPath(), [options.host]), {
+        ...options,
+        pattern,
+      });
+    });
+
+  program
     .command('verify')
     .description(
       "restore drill: compare SHA-256 of random files in the newest complete snapshot with the host's unchanged files",

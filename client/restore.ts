@@ -4,16 +4,10 @@
 import { randomBytes } from 'node:crypto';
 import { WorkflowFailedError, type Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
-import { ExitCode, TidemarkError } from '../domain/errors.js';
+import { ExitCode } from '../domain/errors.js';
+import { restoreInput, type RestoreOptions } from '../inventory/restore-input.js';
 import { controlTaskQueue, restoreProgressQueryName, runUrl } from '../domain/names.js';
-import {
-  restoreInputProblems,
-  restoreWorkflowId,
-  type RestoreInput,
-  type RestoreProgress,
-  type RestoreSummary,
-} from '../domain/restore.js';
-import { resolveHost, resolveServer } from '../inventory/resolve.js';
+import { restoreWorkflowId, type RestoreInput, type RestoreProgress, type RestoreSummary } from '../domain/restore.js';
 import { resolveTemporal } from '../temporal/settings.js';
 import type { Inventory } from '../inventory/schema.js';
 import { connectClient } from '../temporal/connection.js';
@@ -21,66 +15,7 @@ import { followRun } from './follow-run.js';
 import { formatTransfer, movingTransfer } from './transfer-progress.js';
 import { watchForWorker } from './worker-check.js';
 
-export interface RestoreOptions {
-  host: string;
-  server?: string;
-  snapshot?: string;
-  at?: string;
-  path?: string[];
-  to?: string;
-  toHost?: string;
-  targetDir?: string;
-  dryRun?: boolean;
-  wait?: boolean;
-  yesOverwriteLiveSystem?: boolean;
-  bwlimit?: string;
-  specialFiles?: boolean;
-  json?: boolean;
-  /** Run the restore in this process from the local pool: no Temporal, no worker. */
-  offline?: boolean;
-}
-
-/** The workflow input from the command line; throws USAGE naming the option and the fix. */
-export function restoreInput(inventory: Inventory, options: RestoreOptions): RestoreInput {
-  const host = resolveHost(inventory, options.host);
-  const server = options.server ?? (host.servers.length === 1 ? host.servers[0] : undefined);
-  if (!server)
-    throw new TidemarkError(
-      'USAGE',
-      `--server: ${host.host} is backed up on ${host.servers.join(', ')}; name the one to restore from`,
-    );
-  resolveServer(inventory, host, server);
-  if ((options.to === undefined) === (options.toHost === undefined)) {
-    throw new TidemarkError('USAGE', '--to DIR (on the backup server) or --to-host HOST (over ssh): give exactly one');
-  }
-  if (options.targetDir !== undefined && options.toHost === undefined)
-    throw new TidemarkError('USAGE', '--target-dir goes with --to-host; with --to the directory is --to itself');
-  if (options.toHost !== undefined) resolveHost(inventory, options.toHost);
-  if (options.bwlimit !== undefined && !/^\d+(\.\d+)?[KMGkmg]?$/.test(options.bwlimit))
-    throw new TidemarkError('USAGE', `--bwlimit: "${options.bwlimit}" is not a rate; give KiB/s, e.g. 500 or 10M`);
-  const input: RestoreInput = {
-    host: host.host,
-    server,
-    ...(options.snapshot !== undefined ? { snapshot: options.snapshot } : {}),
-    ...(options.at !== undefined ? { at: options.at } : {}),
-    paths: options.path ?? [],
-    to:
-      options.to !== undefined
-        ? { kind: 'local', dir: options.to }
-        : {
-            kind: 'host',
-            host: options.toHost!,
-            ...(options.targetDir !== undefined ? { dir: options.targetDir } : {}),
-          },
-    ...(options.dryRun ? { dryRun: true } : {}),
-    ...(options.yesOverwriteLiveSystem ? { overwriteLiveSystem: true } : {}),
-    ...(options.bwlimit !== undefined ? { bandwidthLimit: options.bwlimit } : {}),
-    ...(options.specialFiles ? { specialFiles: true } : {}),
-  };
-  const problems = restoreInputProblems(input);
-  if (problems.length > 0) throw new TidemarkError('USAGE', problems.join('; '));
-  return input;
-}
+export { restoreInput, type RestoreOptions } from '../inventory/restore-input.js';
 
 /** Starts the restore; with --wait returns 0 when it finished, 1 when it failed, 2 when the request could
  * not work (no such snapshot or path). */

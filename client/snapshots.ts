@@ -1,41 +1,21 @@
 // `tidemark snapshots --host vpn [--server S] [--json]`: the host's snapshots on this backup server, with
 // time, size, kind and the retention rule keeping each one (or that the next prune removes it).
 // Runs on the backup server itself: it reads the pool with zfs, not through Temporal.
-import { keepReasons } from '../pool/keep-hold.js';
-import { datasetOwner } from '../pool/owner.js';
 import { renamedInto } from '../pool/renamed.js';
-import { referenceClass } from '../domain/adopted-names.js';
-import { datasetInfo, listSnapshots } from '../pool/zfs.js';
-import { replicationBases, snapshotOrigins } from '../pool/replication.js';
-import { replicaRetention } from '../inventory/replication.js';
+import { datasetInfo } from '../pool/zfs.js';
+import { snapshotReport, type SnapshotRow } from '../pool/snapshot-report.js';
 import { formatBytes } from '../domain/bytes.js';
 import { durationText } from '../domain/duration.js';
 import { ExitCode, TidemarkError } from '../domain/errors.js';
-import {
-  planRetention,
-  retentionClasses,
-  type AdoptOptions,
-  type RetentionPlan,
-  type RetentionPolicy,
-  type SnapshotKind,
-} from '../domain/retention.js';
-import { resolveGuards, resolveHost, resolveServer } from '../inventory/resolve.js';
+import type { LocalTarget } from '../domain/host-target.js';
+import { retentionClasses, type AdoptOptions, type RetentionPolicy } from '../domain/retention.js';
+import { hostTarget } from '../inventory/host-target.js';
+import { resolveHost } from '../inventory/resolve.js';
 import type { Inventory } from '../inventory/schema.js';
-import { hostDataset } from '../domain/names.js';
 
-/** One host's dataset on this machine and the policy that applies to it. */
-export interface LocalTarget {
-  host: string;
-  server: string;
-  /** `<server dataset>/<host>` */
-  dataset: string;
-  /** False when no backup has created the dataset yet. */
-  exists: boolean;
-  policy: RetentionPolicy;
-  adopt: AdoptOptions;
-  /** guards.maxAnomalySnapshots: the cap a backup's prune applies to anomalies. */
-  anomalyCap: number;
-}
+// Moved to pool/ and domain/ so the server's worker answers the web console with the same code.
+export { snapshotReport, type SnapshotReport, type SnapshotRow } from '../pool/snapshot-report.js';
+export type { LocalTarget } from '../domain/host-target.js';
 
 /** `--server`, else the host's only server, else the one of its servers whose dataset is on this machine. */
 export async function localTarget(inventory: Inventory, hostName: string, serverName?: string): Promise<LocalTarget> {
@@ -46,10 +26,7 @@ export async function localTarget(inventory: Inventory, hostName: string, server
     await refuseRenamed(inventory, hostName);
     throw error;
   }
-  const candidates = (serverName ? [serverName] : host.servers).map((server) => {
-    const { dataset, adopt } = resolveServer(inventory, host, server);
-    return { server, dataset: hostDataset(dataset, host.host), adopt };
-  });
+  const candidates = (serverName ? [serverName] : host.servers).map((server) => hostTarget(inventory, host, server));
   const present = [];
   for (const candidate of candidates) if (await datasetInfo(candidate.dataset)) present.push(candidate);
   let chosen = candidates.length === 1 ? candidates[0] : undefined;
@@ -65,16 +42,7 @@ export async function localTarget(inventory: Inventory, hostName: string, server
     );
   }
   if (!present.includes(chosen)) await refuseRenamed(inventory, host.host);
-  return {
-    host: host.host,
-    server: chosen.server,
-    dataset: chosen.dataset,
-    exists: present.includes(chosen),
-    // A replication target's replicas follow its own policy (servers.<name>.replication.retention).
-    policy: replicaRetention(inventory, host.host, chosen.server),
-    adopt: chosen.adopt,
-    anomalyCap: resolveGuards(inventory, host.host).maxAnomalySnapshots,
-  };
+  return { ...chosen, exists: present.includes(chosen) };
 }
 
 /** A host renamed with `tidemark rename-host`: a usage error naming where its backups went. */
@@ -103,90 +71,6 @@ export async function backedUpTarget(
       `--host: ${target.host} has no backup on ${target.server} yet (no dataset ${target.dataset})`,
     );
   return target;
-}
-
-export interface SnapshotRow {
-  /** Name after the "@". */
-  name: string;
-  /** `dataset@name`, for zfs commands. */
-  snapshot: string;
-  /** The time retention uses (from the name when it has one), ISO 8601 UTC. */
-  takenAt: string;
-  /** zfs creation time, ISO 8601 UTC. */
-  createdAt: string;
-  /** Bytes unique to this snapshot (what destroying it would free). */
-  used: number;
-  kind: SnapshotKind;
-  /** A reference system's snapshot, by its name: "PlanB run", "PlanB daily", "PlanB keep", "SOWN weekly"; null
-   * for any other. Whether retention rotates it is `kind` (foreign: never). */
-  adoptedAs: string | null;
-  /** zfs holds on it (userrefs); null when unreadable. */
-  holds: number | null;
-  /** Reason given with --keep, when Tidemark holds it. */
-  keepReason: string | null;
-  /** False: the next prune destroys it. */
-  keep: boolean;
-  /** The rules keeping it ("daily 2026-11-20", "newest complete", "held", "foreign", ...). */
-  reasons: string[];
-  /** The backup server it was replicated from; null for a snapshot taken on this server. */
-  origin: string | null;
-}
-
-export interface SnapshotReport extends LocalTarget {
-  /** Oldest first. */
-  snapshots: SnapshotRow[];
-}
-
-/** Reads the dataset's snapshots and plans retention over them as a successful backup now would
- * (with the host's anomaly cap, so what it shows kept is what the next prune keeps). */
-export async function snapshotReport(
-  target: LocalTarget,
-  now = Date.now(),
-): Promise<{ report: SnapshotReport; plan: RetentionPlan }> {
-  const listed = target.exists ? await listSnapshots(target.dataset) : [];
-  const reasons = target.exists ? await keepReasons(target.dataset) : new Map<string, string>();
-  const origins = target.exists ? await snapshotOrigins(target.dataset) : new Map<string, string>();
-  // A replication base is never pruned (pool/prune.ts), whatever the policy says.
-  const bases = target.exists ? await replicationBases(target.dataset) : new Map<string, string>();
-  // Another system's snapshots are rotated only once the dataset is adopted (owned): before, they are foreign.
-  const owned = target.exists && (await datasetOwner(target.dataset)) === target.host;
-  const adopt = owned ? target.adopt : {};
-  const plan = planRetention({
-    snapshots: listed,
-    policy: target.policy,
-    now,
-    backupSucceeded: true,
-    adopt,
-    anomalyCap: target.anomalyCap,
-  });
-  const byName = new Map(listed.map((snapshot) => [snapshot.name, snapshot]));
-  const snapshots = plan.verdicts.map((verdict): SnapshotRow => {
-    const info = byName.get(verdict.name)!;
-    return {
-      name: verdict.name,
-      snapshot: `${target.dataset}@${verdict.name}`,
-      takenAt: new Date(verdict.takenAt).toISOString(),
-      createdAt: new Date(info.createdAt * 1000).toISOString(),
-      used: info.used,
-      kind: verdict.kind,
-      adoptedAs: referenceClass(verdict.name) ?? null,
-      holds: Number.isFinite(info.holds) ? info.holds : null,
-      keepReason: reasons.get(verdict.name) ?? null,
-      ...withReplicationBase(verdict, bases),
-      origin: origins.get(verdict.name) ?? null,
-    };
-  });
-  const { host, server, dataset, exists, policy, anomalyCap } = target;
-  return { report: { host, server, dataset, exists, policy, adopt, anomalyCap, snapshots }, plan };
-}
-
-function withReplicationBase(
-  verdict: { name: string; keep: boolean; reasons: string[] },
-  bases: Map<string, string>,
-): { keep: boolean; reasons: string[] } {
-  const peers = [...bases].filter(([, base]) => base === verdict.name).map(([peer]) => peer);
-  if (peers.length === 0) return { keep: verdict.keep, reasons: verdict.reasons };
-  return { keep: true, reasons: [...verdict.reasons, `replication base (${peers.join(', ')})`] };
 }
 
 export async function showSnapshots(

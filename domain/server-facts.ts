@@ -11,3 +11,13 @@ export interface ServerFacts {
 export function serverFactsWorkflowId(server: string, nonce: string): string {
   return `tidemark-facts-${server}-${nonce}`;
 }
+
+/** Workflow id of one console request for a snapshot's directory. */
+export function snapshotFilesWorkflowId(server: string, host: string, nonce: string): string {
+  return `tidemark-files-${server}-${host}-${nonce}`;
+}
+
+/** Workflow id of one host page's request for the host's snapshots on one server. */
+export function hostFactsWorkflowId(server: string, host: string, nonce: string): string {
+  return `tidemark-host-facts-${server}-${host}-${nonce}`;
+}

@@ -130,6 +130,21 @@ async function newestRunNote(client: Client, runs: RunRecord[]): Promise<{ failu
   }
 }
 
+/** The first line of why a FAILED run failed (its summary's message, or the workflow's failure): the console's
+ * host page shows it for each recent run. */
+export async function runFailure(client: Client, run: RunRecord): Promise<string | undefined> {
+  if (!run.workflowId) return undefined;
+  try {
+    const summary = (await client.workflow.getHandle(run.workflowId, run.runId).result()) as
+      { message?: string } | undefined;
+    return summary?.message?.split('\n')[0];
+  } catch (error) {
+    let cause: unknown = error;
+    while (cause instanceof Error && cause.cause instanceof Error) cause = cause.cause;
+    return String(cause instanceof Error ? cause.message : cause).split('\n')[0];
+  }
+}
+
 /** Runs older than this are looked for pair by pair only when a pair has no success since. */
 const minimumLookbackMs = 7 * 86_400_000;
 
@@ -179,7 +194,7 @@ async function pairRuns(client: Client, pair: HostServerPair): Promise<{ runs: R
   return lastSuccess ? { runs, lastSuccess } : { runs };
 }
 
-async function firstRuns(client: Client, query: string, limit: number): Promise<RunRecord[]> {
+export async function firstRuns(client: Client, query: string, limit: number): Promise<RunRecord[]> {
   const runs: RunRecord[] = [];
   for await (const execution of client.workflow.list({ query, pageSize: limit })) {
     runs.push(runRecord(execution));

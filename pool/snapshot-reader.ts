@@ -139,10 +139,12 @@ export async function withSnapshotView<T>(
   dataset: string,
   snapshot: string,
   read: (root: string) => Promise<T>,
+  /** Names the clone: the process id by default; a worker serving requests at once adds a nonce to it. */
+  reader: string = String(process.pid),
 ): Promise<T> {
   for (const stale of await readerClones(dataset, 'browse'))
     if (await ownerProcessGone(stale.owner)) await closeClone(stale.name);
-  const view = await openSnapshot(dataset, snapshot, `${dataset}-browse-${process.pid}`, await processOwner());
+  const view = await openSnapshot(dataset, snapshot, `${dataset}-browse-${reader}`, await processOwner());
   try {
     return await read(view.root);
   } finally {

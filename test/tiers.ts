@@ -26,6 +26,7 @@ export const testFiles: Readonly<Record<string, TestFileSpec>> = {
   'child-env': { tier: 'unit' },
   'cli-help': { tier: 'unit' },
   'fleet-verdict': { tier: 'unit' },
+  'fleet-cache': { tier: 'unit' },
   'guards-domain': { tier: 'unit' },
   groups: { tier: 'unit' },
   'lease-domain': { tier: 'unit' },

@@ -3,11 +3,13 @@
 // the verdict `tidemark status --json` gives the same pair; the page leaves docs/web-fleet.png behind.
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { mkdtemp } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { waitFor } from '../devenv/process.js';
@@ -21,6 +23,7 @@ import { cliPath, createRig, testServices, type Rig } from './helpers/rig.js';
 
 const chromiumPath = '/usr/bin/chromium';
 const fleetScreenshot = fileURLToPath(new URL('../../docs/web-fleet.png', import.meta.url));
+const hostScreenshot = fileURLToPath(new URL('../../docs/web-host.png', import.meta.url));
 
 let rig: Rig;
 let otherServer: string;
@@ -44,6 +47,12 @@ before(async () => {
   rig = await createRig('web');
   mkdirSync(rig.source, { recursive: true });
   writeFileSync(join(rig.source, 'file'), 'x'.repeat(4096));
+  mkdirSync(join(rig.source, 'etc'));
+  writeFileSync(join(rig.source, 'etc', 'app.conf'), 'a=1\n');
+  // Bigger than the 1 MiB a worker sends at once: the download comes in three pieces.
+  writeFileSync(join(rig.source, 'etc', 'blob.bin'), randomBytes(2 * 1024 * 1024 + 12345));
+  // A host-made symlink to the backup server's own /etc: the browser lists it and never follows it.
+  symlinkSync('/etc', join(rig.source, 'escape'));
   const hooksDir = join(rig.dir, 'backup-scripts');
   mkdirSync(hooksDir);
   writeFileSync(join(hooksDir, '20-dump-db'), '#!/bin/bash\necho "pg_dump: connection refused" >&2\nexit 3\n');
@@ -75,6 +84,9 @@ before(async () => {
   workers.push(await startServerWorker(rig, otherServer));
   await backup(staleHost, rig.server, 0);
   const staleSince = Date.now();
+  await backup(rig.hostName, rig.server, 0);
+  // A second run with more data: the host page's charts get two points of different sizes.
+  writeFileSync(join(rig.source, 'more'), 'y'.repeat(256 * 1024));
   await backup(rig.hostName, rig.server, 0);
   await backup(rig.hostName, otherServer, 0);
   await backup(failedHost, rig.server, 1);
@@ -198,6 +210,170 @@ test('the fleet page shows every pair of both servers with the verdict "tidemark
   await page.close();
 });
 
+interface HostPageSnapshot {
+  name: string;
+  kind: string;
+  marks: string;
+  text: string;
+}
+
+async function hostPageSnapshots(page: Page): Promise<HostPageSnapshot[]> {
+  return page.locator('#snapshots tbody tr').evaluateAll((rows) =>
+    rows.map((row) => ({
+      name: row.getAttribute('data-name') ?? '',
+      kind: row.getAttribute('data-kind') ?? '',
+      marks: row.getAttribute('data-marks') ?? '',
+      text: (row.textContent ?? '').replace(/\s+/g, ' '),
+    })),
+  );
+}
+
+test('the host page lists the snapshots "tidemark snapshots" lists, with the rule keeping each, its runs and settings, and draws its charts', async () => {
+  const page = await browser!.newPage({ viewport: { width: 1300, height: 1100 } });
+  // From the fleet page's link, as an operator gets there.
+  await page.goto(`${webUrl}/?host=${rig.hostName}&server=${encodeURIComponent(rig.server)}`);
+  await Promise.all([
+    page.waitForURL(/\/host\//),
+    page.locator(`tr[data-host="${rig.hostName}"][data-server="${rig.server}"] a.host`).click(),
+  ]);
+  const cli = await rig.cli(['snapshots', '--host', rig.hostName, '--server', rig.server, '--json']);
+  assert.equal(cli.exitCode, 0, cli.stderr);
+  const expected = (
+    JSON.parse(cli.stdout) as {
+      snapshots: Array<{ name: string; kind: string; keep: boolean; reasons: string[]; holds: number | null }>;
+    }
+  ).snapshots;
+  assert.equal(expected.length, 2, cli.stdout);
+  const shown = await hostPageSnapshots(page);
+  assert.deepEqual(
+    shown.map((row) => [row.name, row.kind]),
+    expected.map((row) => [row.name, row.kind]),
+    'the same snapshots, oldest first, of the same kinds',
+  );
+  for (const [index, row] of expected.entries()) {
+    const kept = row.keep ? row.reasons.join(', ') : '— (pruned by the next prune)';
+    assert.ok(shown[index]!.text.includes(kept), `${shown[index]!.text} names "${kept}"`);
+  }
+  // Recent runs: both successes, newest first, each linking into the Temporal Web UI.
+  const runs = await page
+    .locator('#runs tbody tr')
+    .evaluateAll((rows) =>
+      rows.map((row) => [row.getAttribute('data-status'), row.querySelector('a.run')?.getAttribute('href') ?? '']),
+    );
+  assert.equal(runs.length, 2, JSON.stringify(runs));
+  for (const [status, link] of runs) {
+    assert.equal(status, 'SUCCESS');
+    assert.match(link!, /\/namespaces\/default\/workflows\/[^/]+\/[0-9a-f-]{36}\/history$/);
+  }
+  // Effective settings as `config check --explain` gives them.
+  const explained = await rig.cli(['config', 'check', '--explain', rig.hostName, '--json']);
+  assert.equal(explained.exitCode, 0, explained.stderr);
+  const settings = JSON.parse(explained.stdout) as Array<{ setting: string }>;
+  assert.deepEqual(
+    await page.locator('#settings tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-setting'))),
+    settings.map((item) => item.setting),
+  );
+  // The charts are drawn: a canvas each, with a point per snapshot and per run.
+  await page.waitForSelector('#size-chart[data-points] canvas');
+  await page.waitForSelector('#run-chart[data-points] canvas');
+  assert.equal(await page.locator('#size-chart').getAttribute('data-points'), String(expected.length));
+  assert.equal(await page.locator('#run-chart').getAttribute('data-points'), '2');
+  await page.screenshot({ path: hostScreenshot, fullPage: true });
+  await page.close();
+});
+
+test('the browser lists a snapshot\'s directory as "tidemark files" does, walks into a directory, and follows no host-made symlink', async () => {
+  const page = await browser!.newPage({ viewport: { width: 1300, height: 700 } });
+  await page.goto(`${webUrl}/host/${rig.hostName}?server=${encodeURIComponent(rig.server)}`);
+  await Promise.all([page.waitForURL(/\/files\?/), page.click('#browse')]);
+  const listed = async (path: string) => {
+    const cli = await rig.cli(['files', '--host', rig.hostName, '--server', rig.server, '--json', path]);
+    assert.equal(cli.exitCode, 0, cli.stderr);
+    return JSON.parse(cli.stdout) as { snapshot: string; entries: Array<{ name: string; type: string }> };
+  };
+  const shown = () =>
+    page
+      .locator('#files tbody tr')
+      .evaluateAll((rows) => rows.map((row) => [row.getAttribute('data-name'), row.getAttribute('data-type')]));
+  // Down to the host's source directory through the path's links, one level at a time.
+  for (const part of rig.source.split('/').filter(Boolean))
+    await Promise.all([page.waitForURL(/path=/), page.locator(`#files a.dir`, { hasText: `${part}/` }).click()]);
+  const expected = await listed(rig.source);
+  assert.deepEqual(
+    await shown(),
+    expected.entries.map((entry) => [entry.name, entry.type]),
+  );
+  assert.match(await page.locator('select[name=snapshot]').inputValue(), new RegExp(expected.snapshot));
+  assert.match(await page.locator('tr[data-name=escape]').innerText(), /-> \/etc/);
+  // A path's history across snapshots, from the row's link: what `tidemark history` says.
+  await Promise.all([page.waitForURL(/\/history\?/), page.locator('tr[data-name=more] a.history').click()]);
+  const cliHistory = await rig.cli([
+    'history',
+    '--host',
+    rig.hostName,
+    '--server',
+    rig.server,
+    '--json',
+    join(rig.source, 'more'),
+  ]);
+  assert.equal(cliHistory.exitCode, 0, cliHistory.stderr);
+  const expectedHistory = (
+    JSON.parse(cliHistory.stdout) as { snapshots: Array<{ snapshot: string; changed: boolean }> }
+  ).snapshots;
+  assert.equal(expectedHistory.length, 1, cliHistory.stdout);
+  assert.deepEqual(
+    await page
+      .locator('#history tbody tr')
+      .evaluateAll((rows) => rows.map((row) => [row.getAttribute('data-snapshot'), row.getAttribute('data-changed')])),
+    expectedHistory.map((entry) => [entry.snapshot, entry.changed ? 'yes' : 'no']),
+  );
+  assert.match(await page.locator('body').innerText(), /absent from: tidemark-/, 'the first snapshot lacks it');
+  // Find by name across the snapshots, from the host page's form: what `tidemark find` lists.
+  await page.goto(`${webUrl}/host/${rig.hostName}?server=${encodeURIComponent(rig.server)}`);
+  await Promise.all([page.waitForURL(/\/find\?/), page.click('a#find')]);
+  await page.fill('#find input[name=pattern]', '*.CONF');
+  await page.check('#find input[name=ignoreCase]');
+  await Promise.all([page.waitForURL(/pattern=/), page.click('#find button[type=submit]')]);
+  const cliFind = await rig.cli([
+    'find',
+    '--host',
+    rig.hostName,
+    '--server',
+    rig.server,
+    '--ignore-case',
+    '--json',
+    '*.CONF',
+  ]);
+  assert.equal(cliFind.exitCode, 0, cliFind.stderr);
+  const expectedFound = (
+    JSON.parse(cliFind.stdout) as { snapshots: Array<{ snapshot: string; matches: Array<{ path: string }> }> }
+  ).snapshots.flatMap((entry) => entry.matches.map((match) => [entry.snapshot, match.path]));
+  assert.equal(expectedFound.length, 2, cliFind.stdout);
+  assert.deepEqual(
+    await page
+      .locator('#found tbody tr')
+      .evaluateAll((rows) => rows.map((row) => [row.getAttribute('data-snapshot'), row.getAttribute('data-path')])),
+    expectedFound,
+  );
+  // Through the symlink: not in the snapshot (the worker looks paths up beneath its root).
+  const through = await fetch(
+    `${webUrl}/host/${rig.hostName}/files?server=${encodeURIComponent(rig.server)}&path=${encodeURIComponent(`${rig.source}/escape/passwd`)}`,
+  );
+  assert.match(await through.text(), /is not in snapshot/);
+  const relative = await fetch(
+    `${webUrl}/host/${rig.hostName}/files?server=${encodeURIComponent(rig.server)}&path=etc`,
+  );
+  assert.equal(relative.status, 400);
+  assert.match(await relative.text(), /path: &quot;etc&quot; is not absolute/);
+  await page.close();
+});
+
+test('the host page of a host the inventory does not have is a 404 naming the known hosts', async () => {
+  const response = await fetch(`${webUrl}/host/no-such-host`);
+  assert.equal(response.status, 404);
+  assert.match(await response.text(), /no-such-host/);
+});
+
 test('a console on a non-loopback address is refused without TLS and authentication, naming the options', async () => {
   const result = await rig.cli(['web', '--listen', '0.0.0.0:0']);
   assert.equal(result.exitCode, 2, result.stdout + result.stderr);
@@ -249,6 +425,14 @@ test("pool facts come from each server's worker; one server's worker stopped, it
     await page.locator(`tr[data-server="${otherServer}"] .unreachable`).innerText(),
     /server unreachable: no answer from its worker/,
   );
+  // The host page too: the stopped server's snapshots are marked unreachable, the other server's still listed.
+  await page.goto(`${webUrl}/host/${rig.hostName}?server=${encodeURIComponent(otherServer)}`);
+  assert.match(
+    await page.locator('#snapshots-unreachable').innerText(),
+    /server unreachable: no answer from its worker/,
+  );
+  await page.goto(`${webUrl}/host/${rig.hostName}?server=${encodeURIComponent(rig.server)}`);
+  assert.ok((await page.locator('#snapshots tbody tr').count()) > 0, 'the running server still lists its snapshots');
   await page.close();
 });
 
@@ -323,6 +507,93 @@ test('an action without login is refused, and so is a forged cross-site POST fro
   assert.match(
     printed.stdout,
     new RegExp(`^\\S+Z  ${operatorName}  pause ${pair.host}@${pair.server}  done  reason: firmware update$`, 'm'),
+  );
+  await context.close();
+});
+
+test('a file downloaded from a snapshot is byte-identical (sha256); without login it is refused', async () => {
+  const path = join(rig.source, 'etc', 'blob.bin');
+  const cli = await rig.cli(['files', '--host', rig.hostName, '--server', rig.server, '--json', path]);
+  const { snapshot } = JSON.parse(cli.stdout) as { snapshot: string };
+  const query = new URLSearchParams({ server: rig.server, snapshot, path });
+  const url = `${webUrl}/host/${rig.hostName}/download?${query.toString()}`;
+  const anonymous = await fetch(url);
+  assert.equal(anonymous.status, 401);
+  const context = await browser!.newContext();
+  const page = await context.newPage();
+  await page.goto(`${webUrl}/login`);
+  await page.fill('input[name=user]', operatorName);
+  await page.fill('input[name=password]', password);
+  await Promise.all([page.waitForURL(`${webUrl}/`), page.click('button[type=submit]')]);
+  const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
+  const fetched = await context.request.get(url, { timeout: 120_000 });
+  assert.equal(fetched.status(), 200, fetched.status() === 200 ? '' : await fetched.text());
+  assert.equal(sha256(await fetched.body()), sha256(readFileSync(path)), 'the same bytes as the host had');
+  // The browser's own download, from the link on the browse page.
+  await page.goto(
+    `${webUrl}/host/${rig.hostName}/files?${new URLSearchParams({ server: rig.server, snapshot, path: join(rig.source, 'etc') }).toString()}`,
+  );
+  const [download] = await Promise.all([
+    page.waitForEvent('download', { timeout: 120_000 }),
+    page.click('tr[data-name="blob.bin"] a.file'),
+  ]);
+  assert.equal(download.suggestedFilename(), 'blob.bin');
+  const saved = join(rig.dir, 'downloaded.bin');
+  await download.saveAs(saved);
+  assert.equal(sha256(readFileSync(saved)), sha256(readFileSync(path)), 'the browser saved the same bytes');
+  // A symlink is not a file to download, nor is anything reached through one.
+  const through = await context.request.get(
+    `${webUrl}/host/${rig.hostName}/download?${new URLSearchParams({ server: rig.server, snapshot, path: `${rig.source}/escape/passwd` }).toString()}`,
+  );
+  assert.equal(through.status(), 400);
+  assert.match(await through.text(), /is not a regular file/);
+  await context.close();
+});
+
+test("a restore started from the page produces the same tree as the CLI's, and is audited", async () => {
+  const fromPage = await mkdtemp(join(rig.dir, 'web-restore-'));
+  const fromCli = await mkdtemp(join(rig.dir, 'cli-restore-'));
+  const context = await browser!.newContext();
+  const page = await context.newPage();
+  await page.goto(`${webUrl}/login`);
+  await page.fill('input[name=user]', operatorName);
+  await page.fill('input[name=password]', password);
+  await Promise.all([page.waitForURL(`${webUrl}/`), page.click('button[type=submit]')]);
+  await page.goto(`${webUrl}/host/${rig.hostName}?server=${encodeURIComponent(rig.server)}`);
+  await page.fill('#restore textarea[name=paths]', rig.source);
+  await page.fill('#restore input[name=to]', fromPage);
+  await Promise.all([page.waitForURL(/\/restores\//), page.click('#restore button[type=submit]')]);
+  await page.waitForSelector('#restore-state[data-state=done], #restore-state[data-state=failed]', {
+    timeout: 180_000,
+  });
+  assert.equal(
+    await page.locator('#restore-state').getAttribute('data-state'),
+    'done',
+    await page.locator('#restore-state').innerText(),
+  );
+  const cli = await rig.cli(
+    ['restore', '--host', rig.hostName, '--server', rig.server, '--path', rig.source, '--to', fromCli, '--wait'],
+    { timeoutMs: 180_000 },
+  );
+  assert.equal(cli.exitCode, 0, cli.stdout + cli.stderr);
+  const diff = await execa('diff', ['-r', '--no-dereference', fromPage, fromCli], { reject: false });
+  assert.equal(diff.exitCode, 0, diff.stdout + diff.stderr);
+  assert.ok(existsSync(join(fromPage, rig.source, 'etc', 'blob.bin')), 'the tree is there');
+  // A restore over the backup server's live system needs the CLI's confirmation here too.
+  await page.goto(`${webUrl}/host/${rig.hostName}?server=${encodeURIComponent(rig.server)}`);
+  await page.fill('#restore input[name=to]', '/');
+  const [refused] = await Promise.all([
+    page.waitForResponse((response) => response.url().endsWith('/restore')),
+    page.click('#restore button[type=submit]'),
+  ]);
+  assert.equal(refused.status(), 400);
+  assert.match(await page.locator('.refused').innerText(), /overwrite/i);
+  const audit = await rig.cli(['web-audit', '--audit-log', auditLog, '--json']);
+  assert.ok(
+    (JSON.parse(audit.stdout) as Array<{ action: string; outcome: string; user: string }>).some(
+      (entry) => entry.action === 'restore' && entry.outcome === 'done' && entry.user === operatorName,
+    ),
+    audit.stdout,
   );
   await context.close();
 });

@@ -17,6 +17,7 @@ export function fleetPage(
   query: FleetQuery,
   refreshSeconds: number,
   operator?: Operator,
+  collectedAt?: Date,
 ) {
   const counts = summarize(rows);
   // The replica column only when a pair takes its copy by replication (fleet/replica-verdict.ts).
@@ -44,6 +45,17 @@ export function fleetPage(
         ><span class="label">unreachable</span> <span class="n">${counts.unreachable}</span></span
       >
       <span class="count">${rows.length} pairs</span>
+      ${
+        collectedAt
+          ? html`<span class="collected" data-collected-at="${collectedAt.toISOString()}"
+              >as of
+              ${collectedAt
+                .toISOString()
+                .replace('T', ' ')
+                .replace(/\.\d+Z$/, 'Z')}</span
+            >`
+          : ''
+      }
     </section>
     <form method="get" class="filters">
       <label>host <input name="host" value="${query.host ?? ''}" /></label>
@@ -89,7 +101,11 @@ export function fleetPage(
               data-verdict="${row.verdict}"
               data-reachable="${row.unreachable === undefined ? 'yes' : 'no'}"
             >
-              <td>${row.host}</td>
+              <td>
+                <a class="host" href="/host/${encodeURIComponent(row.host)}?server=${encodeURIComponent(row.server)}"
+                  >${row.host}</a
+                >
+              </td>
               <td>${row.server}</td>
               <td>
                 ${

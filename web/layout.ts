@@ -4,7 +4,8 @@ import type { HtmlEscapedString } from 'hono/utils/html';
 
 type Fragment = HtmlEscapedString | Promise<HtmlEscapedString>;
 
-export function layout(title: string, body: Fragment, refreshSeconds?: number) {
+/** `stylesheets`: a page's own, after the console's. */
+export function layout(title: string, body: Fragment, refreshSeconds?: number, stylesheets: string[] = []) {
   return html`<!doctype html>
     <html lang="en">
       <head>
@@ -12,6 +13,7 @@ export function layout(title: string, body: Fragment, refreshSeconds?: number) {
         ${refreshSeconds ? html`<meta http-equiv="refresh" content="${refreshSeconds}" />` : ''}
         <title>${title} · Tidemark</title>
         <link rel="stylesheet" href="/assets/console.css" />
+        ${stylesheets.map((href) => html`<link rel="stylesheet" href="${href}" />`)}
       </head>
       <body>
         <header><a href="/">Tidemark</a> · ${title}</header>

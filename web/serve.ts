@@ -41,7 +41,7 @@ export async function startConsole(
   const passwords = options.passwordFile === undefined ? undefined : PasswordFile.read(options.passwordFile);
   const settings = resolveTemporal(await loadInventory());
   const client = await connectClient(settings);
-  const app = consoleApp({
+  const { app, stop } = consoleApp({
     client,
     settings,
     loadInventory,
@@ -73,6 +73,7 @@ export async function startConsole(
   return {
     url: `${tls ? 'https' : 'http'}://${host}:${port}`,
     close: async () => {
+      stop();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await client.connection.close();
     },

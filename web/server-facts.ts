@@ -49,10 +49,15 @@ export class ServerFactsCache {
       });
       return { facts: facts as ServerFacts };
     } catch (error) {
-      let cause: unknown = error;
-      while (cause instanceof Error && cause.cause instanceof Error) cause = cause.cause;
-      const reason = cause instanceof Error ? cause.message : String(cause);
-      return { unreachable: `no answer from its worker (${reason.split('\n')[0]})` };
+      return { unreachable: noAnswer(error) };
     }
   }
+}
+
+/** Why a request to a server's worker got no answer, from the innermost cause of its workflow's failure. */
+export function noAnswer(error: unknown): string {
+  let cause: unknown = error;
+  while (cause instanceof Error && cause.cause instanceof Error) cause = cause.cause;
+  const reason = cause instanceof Error ? cause.message : String(cause);
+  return `no answer from its worker (${reason.split('\n')[0]})`;
 }

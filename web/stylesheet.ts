@@ -21,4 +21,8 @@ th { background: #eef1f4; }
 form.inline { display: inline; }
 .refused { color: #b3261e; font-weight: 600; }
 .unreachable { color: #b3261e; font-size: 12px; }
+.mark { padding: 0 4px; border-radius: 3px; font-size: 12px; background: #e3e7ec; }
+.mark.held { background: #dbe9ff; }
+.mark.suspect, .mark.partial { background: #fff3cd; }
+h2 { font-size: 16px; margin: 18px 0 6px; }
 `;

@@ -4,5 +4,5 @@ export { restoreHost, restoreProgressQuery } from './restore-host.js';
 export { scheduledBackup } from './scheduled-backup.js';
 export { syncInventory } from './sync-inventory.js';
 export { replicateHost } from './replicate-host.js';
-export { serverFacts } from './server-facts.js';
+export { findMatches, hostFacts, pathHistory, serverFacts, snapshotFileChunk, snapshotFiles } from './server-facts.js';
 export { restoreDrill } from './restore-drill.js';
