@@ -8,7 +8,7 @@ import { ExitCode, TidemarkError } from '../domain/errors.js';
 import type { Inventory } from '../inventory/schema.js';
 import { datasetInfo, zfs } from '../pool/zfs.js';
 import { renameDataset } from '../pool/renamed.js';
-import { localTarget } from './snapshots.js';
+import { localTarget } from './local-target.js';
 
 export interface AdoptOptions {
   host: string;

@@ -7,7 +7,8 @@ import { pickSnapshot, relativeRestorePath, restorePathProblem } from '../domain
 import type { Inventory } from '../inventory/schema.js';
 import { pathHistory, snapshotEntries, type FileEntry } from '../pool/snapshot-files.js';
 import { listSnapshots } from '../pool/zfs.js';
-import { backedUpTarget, formatBytes } from './snapshots.js';
+import { formatBytes } from '../domain/bytes.js';
+import { backedUpTarget } from './local-target.js';
 
 function checkedPath(path: string): string {
   const problem = restorePathProblem(path);

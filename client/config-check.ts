@@ -17,7 +17,7 @@ import { resolveNotifyTargets } from '../notify/targets.js';
 import { shortDuration } from '../domain/schedule-spec.js';
 import { hostTimings } from '../schedule/desired.js';
 import { formatInZone, upcomingRuns } from '../schedule/next-runs.js';
-import { describePolicy } from './snapshots.js';
+import { describePolicy } from './snapshot-table.js';
 
 /** How many upcoming starts are shown per (host, server). */
 const upcomingCount = 3;

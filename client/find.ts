@@ -3,7 +3,8 @@
 import { ExitCode } from '../domain/errors.js';
 import type { Inventory } from '../inventory/schema.js';
 import { findArguments, findInSnapshots } from '../pool/snapshot-find.js';
-import { backedUpTarget, formatBytes } from './snapshots.js';
+import { formatBytes } from '../domain/bytes.js';
+import { backedUpTarget } from './local-target.js';
 
 export { findArguments, parseFound, type FindReport, type FoundEntry } from '../pool/snapshot-find.js';
 

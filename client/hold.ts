@@ -4,7 +4,7 @@ import { releaseSnapshot } from '../pool/keep-hold.js';
 import { listSnapshots } from '../pool/zfs.js';
 import { ExitCode, TidemarkError } from '../domain/errors.js';
 import type { Inventory } from '../inventory/schema.js';
-import { localTarget } from './snapshots.js';
+import { localTarget } from './local-target.js';
 
 export interface ReleaseOptions {
   host: string;

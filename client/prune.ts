@@ -4,7 +4,9 @@
 import { destroyPlanned, type PruneResult } from '../pool/prune.js';
 import { ExitCode } from '../domain/errors.js';
 import type { Inventory } from '../inventory/schema.js';
-import { describePolicy, formatTable, localTarget, snapshotReport, type SnapshotReport } from './snapshots.js';
+import { snapshotReport, type SnapshotReport } from '../pool/snapshot-report.js';
+import { localTarget } from './local-target.js';
+import { describePolicy, formatTable } from './snapshot-table.js';
 
 export interface PruneOptions {
   host: string;

@@ -14,7 +14,7 @@ import { loadHostSources } from '../inventory/sources.js';
 import { connectClient } from '../temporal/connection.js';
 import { getExisting, getOneLevel } from '../pool/zfs.js';
 import { hostServerPairs } from '../fleet/pairs.js';
-import { formatBytes } from './snapshots.js';
+import { formatBytes } from '../domain/bytes.js';
 import { quote, runRecord } from '../fleet/status.js';
 
 export interface ReportRow {

@@ -15,7 +15,7 @@ import { collectFleetStatus } from '../fleet/status.js';
 import { fleetVerdict, nagiosLine, verdictExitCode, type PairStatus } from '../fleet/verdict.js';
 import { describeReplica } from '../fleet/replica-verdict.js';
 import { findLeftovers, type LeftoverDataset, type Leftovers } from './leftovers.js';
-import { formatBytes } from './snapshots.js';
+import { formatBytes } from '../domain/bytes.js';
 import { hostsOfGroup } from '../inventory/groups.js';
 
 export interface StatusOptions {

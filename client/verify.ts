@@ -10,7 +10,7 @@ import { resolveHost, resolveSsh } from '../inventory/resolve.js';
 import type { Inventory } from '../inventory/schema.js';
 import { withSnapshotView } from '../pool/snapshot-reader.js';
 import { listSnapshots } from '../pool/zfs.js';
-import { backedUpTarget } from './snapshots.js';
+import { backedUpTarget } from './local-target.js';
 import { sha256File } from './file-hash.js';
 import { hashOnHost, statOnHost, type HostFileState, type HostLogin } from './verify-remote.js';
 import { restoreIntoScratch, type ScratchFile } from './verify-scratch.js';

@@ -11,7 +11,7 @@ import { after, before, test } from 'node:test';
 import { execa } from 'execa';
 import { zfs } from '../pool/zfs.js';
 import type { FilesReport, HistoryReport } from '../client/browse.js';
-import type { SnapshotReport } from '../client/snapshots.js';
+import type { SnapshotReport } from '../pool/snapshot-report.js';
 import { createRig, destroyWhenIdle, testServices, type Rig } from './helpers/rig.js';
 
 let rig: Rig;

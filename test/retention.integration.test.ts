@@ -14,7 +14,7 @@ import type { BackupSummary } from '../domain/backup.js';
 import { backupWorkflowId, parseSnapshotName } from '../domain/names.js';
 import type { RetentionPlan } from '../domain/retention.js';
 import type { PruneReport } from '../client/prune.js';
-import type { SnapshotReport } from '../client/snapshots.js';
+import type { SnapshotReport } from '../pool/snapshot-report.js';
 import { workflowBundlePath } from '../worker/bundle.js';
 import { editInventory } from './helpers/inventory-edit.js';
 import { backupWithHostDown, createRig, testServices, type Rig } from './helpers/rig.js';

@@ -1,7 +1,8 @@
 // `tidemark snapshots`' table: a SIZE of 0B (always the newest snapshot's) comes with the reason. No services.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { formatTable, sizeFootnote, type SnapshotRow } from '../client/snapshots.js';
+import type { SnapshotRow } from '../pool/snapshot-report.js';
+import { formatTable, sizeFootnote } from '../client/snapshot-table.js';
 
 const row = (name: string, used: number): SnapshotRow => ({
   name,
