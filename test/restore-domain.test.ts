@@ -139,7 +139,7 @@ test('a push goes over the inventory ssh settings to user@host:dir, with sudo rs
         host: 'db',
         dir: '/var/tmp/tidemark-restore/x/',
         remote: { address: '::1', port: 2222, user: 'backup', sudo: true },
-        ssh: { identityFile: '/k', knownHostsFile: '/kh' },
+        ssh: { identityFile: '/k', knownHostsFile: '/kh', hostKeyAlias: 'db' },
       },
     },
     '/v',
@@ -147,5 +147,8 @@ test('a push goes over the inventory ssh settings to user@host:dir, with sudo rs
   assert.equal(args.at(-1), 'backup@[::1]:/var/tmp/tidemark-restore/x/');
   assert.ok(args.includes('--rsync-path=sudo rsync'));
   const rsh = args.find((arg) => arg.startsWith('--rsh='))!;
-  assert.match(rsh, /-p 2222 -i \/k .*StrictHostKeyChecking=yes .*UserKnownHostsFile=\/kh .*ControlMaster=no/);
+  assert.match(
+    rsh,
+    /-p 2222 -i \/k .*StrictHostKeyChecking=yes .*UserKnownHostsFile=\/kh .*HostKeyAlias=db .*ControlMaster=no/,
+  );
 });

@@ -71,7 +71,7 @@ test("the last stats block counts: a look-alike printed earlier (a host's text i
 
 test('--rsh never carries an argument rsync would split: whitespace or quotes in an ssh value are refused', () => {
   const source = { address: '192.0.2.1', port: 22, user: 'root', sudo: false };
-  const withIdentity = (identityFile: string) => sshCommand({ ssh: { identityFile, knownHostsFile: '/k' }, source });
+  const withIdentity = (identityFile: string) => sshCommand({ ssh: { identityFile, knownHostsFile: '/k', hostKeyAlias: 'web' }, source });
   // What rsyncArgs and the restore's push pass to rsync: the identity file hiding a ProxyCommand.
   assert.throws(
     () => rshOption(withIdentity('/nonexistent -oProxyCommand=touch\t/tmp/pwned')),
@@ -94,7 +94,7 @@ test('the command line is an argument array with strict ssh and the full-system 
     source: { address: '2001:db8::1', port: 2222, user: 'backup', sudo: true },
     paths: ['/', '/srv/with space'],
     excludes: ['/var/cache/apt'],
-    ssh: { identityFile: '/etc/tidemark/id_ed25519', knownHostsFile: '/etc/tidemark/known_hosts' },
+    ssh: { identityFile: '/etc/tidemark/id_ed25519', knownHostsFile: '/etc/tidemark/known_hosts', hostKeyAlias: 'vpn' },
     transfer: { ioTimeoutSeconds: 600, heartbeatTimeoutMs: 60_000, attempts: 5, retryIntervalMs: 30_000 },
   };
   const args = rsyncArgs(plan, '/data/vpn');
@@ -106,7 +106,7 @@ test('the command line is an argument array with strict ssh and the full-system 
   const rsh = args.find((arg) => arg.startsWith('--rsh='))!;
   assert.match(
     rsh,
-    /^--rsh=ssh -F \/dev\/null -p 2222 .*BatchMode=yes .*StrictHostKeyChecking=yes .*UserKnownHostsFile=\/etc\/tidemark\/known_hosts .*ServerAliveInterval=15/,
+    /^--rsh=ssh -F \/dev\/null -p 2222 .*BatchMode=yes .*StrictHostKeyChecking=yes .*UserKnownHostsFile=\/etc\/tidemark\/known_hosts .*HostKeyAlias=vpn .*ServerAliveInterval=15/,
   );
   assert.deepEqual(args.slice(-3), ['backup@[2001:db8::1]:/', 'backup@[2001:db8::1]:/srv/with space', '/data/vpn/']);
 });
@@ -117,6 +117,7 @@ test('ssh reads no config file: -F /dev/null comes first, and only Tidemark opti
     ssh: {
       identityFile: '/etc/tidemark/id_ed25519',
       knownHostsFile: '/etc/tidemark/known_hosts',
+      hostKeyAlias: 'vpn',
       controlPath: '/run/tidemark/ssh/0123abcd',
     },
   };
@@ -135,6 +136,7 @@ test('ssh reads no config file: -F /dev/null comes first, and only Tidemark opti
     'StrictHostKeyChecking',
     'UserKnownHostsFile',
     'GlobalKnownHostsFile',
+    'HostKeyAlias',
     'ConnectTimeout',
     'ServerAliveInterval',
     'ServerAliveCountMax',
@@ -160,12 +162,36 @@ test('ssh reads no config file: -F /dev/null comes first, and only Tidemark opti
     '--',
     'vpn.example.org',
   ]);
-  assert.equal(closeMasterCommand({ ...plan, ssh: { identityFile: 'x', knownHostsFile: 'y' } }), undefined);
+  assert.equal(closeMasterCommand({ ...plan, ssh: { identityFile: 'x', knownHostsFile: 'y', hostKeyAlias: 'vpn' } }), undefined);
   // The early login: the run's own ssh options, no session and so no command on the host (-N), backgrounded.
   const open = openMasterCommand(plan)!;
   assert.deepEqual(open.slice(0, -6), sshCommand(plan));
   assert.deepEqual(open.slice(-6), ['-N', '-f', '-l', 'backup', '--', 'vpn.example.org']);
-  assert.equal(openMasterCommand({ ...plan, ssh: { identityFile: 'x', knownHostsFile: 'y' } }), undefined);
+  // The host key is looked up under the host's name, whatever address the name points at today.
+  assert.ok(ssh.includes('HostKeyAlias=vpn'));
+  assert.equal(openMasterCommand({ ...plan, ssh: { identityFile: 'x', knownHostsFile: 'y', hostKeyAlias: 'vpn' } }), undefined);
+});
+
+test('HostKeyAlias: the host name, refused when known_hosts could read it as a pattern, a port or a marker', () => {
+  const source = { address: '192.0.2.1', port: 22, user: 'root', sudo: false };
+  const withAlias = (hostKeyAlias: string) =>
+    sshCommand({ ssh: { identityFile: '/k', knownHostsFile: '/kh', hostKeyAlias }, source });
+  assert.ok(withAlias('vpn.example.org').includes('HostKeyAlias=vpn.example.org'));
+  for (const bad of ['', '*', 'a?', '!vpn', 'a,b', '[vpn]:22', '|1|x', '@revoked', 'a b', 'VPN', '-oProxyCommand=x'])
+    assert.throws(() => withAlias(bad), /host key name/, bad);
+  // The jump host keeps its own address check: the alias is the target's, and %h stays the address.
+  const jumped = sshCommand({
+    ssh: {
+      identityFile: '/k',
+      knownHostsFile: '/kh',
+      hostKeyAlias: 'vpn',
+      jumpHost: { address: '192.0.2.9', port: 22, user: 'jump', knownHostsFile: '/jkh' },
+    },
+    source,
+  });
+  const proxy = jumped.find((arg) => arg.startsWith('ProxyCommand='))!;
+  assert.doesNotMatch(proxy, /HostKeyAlias/);
+  assert.match(proxy, /-W %h:%p/);
 });
 
 test('snapshot names encode UTC time and partial state, and only ours parse', () => {

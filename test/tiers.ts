@@ -46,6 +46,7 @@ export const testFiles: Readonly<Record<string, TestFileSpec>> = {
   'schedule-spec': { tier: 'unit' },
   'snapshots-table': { tier: 'unit' },
   'ssh-control-dir': { tier: 'unit' },
+  'known-hosts-alias': { tier: 'unit' },
   'host-path-alphabet': { tier: 'unit' },
   'mount-selection': { tier: 'unit' },
   'child-runner': { tier: 'unit' },
