@@ -14,7 +14,7 @@ import { planBackup } from './plan.js';
 import { planAndEnsureDataset } from './plan-dataset.js';
 import { logRunStart, type RunLog } from './run-log.js';
 import { pruneSnapshots } from './prune.js';
-import { closeRestoreSnapshot, openRestoreSnapshot, restoreFiles } from './restore.js';
+import { activityRun, closeRestoreSnapshot, openRestoreSnapshot, restoreFiles } from './restore.js';
 import { inTransferSlot } from './transfer-slots.js';
 import { plannedRestore, trustedRestorePlan, trustedView } from './restore-policy.js';
 import { takeSnapshot } from './snapshot.js';
@@ -84,7 +84,9 @@ export function createActivities(deps: ActivityDeps) {
     planAndEnsureDataset: (input: unknown) => {
       const checked = backupInputOf(scope, input);
       logRunStart(deps.log, checked);
-      return planAndEnsureDataset(deps.inventoryPath, checked);
+      return planAndEnsureDataset(deps.inventoryPath, checked, (message) =>
+        deps.log.info({ event: 'host-key-name', host: checked.host, server: checked.server }, message),
+      );
     },
     // Host steps: a retry that would start inside the host's blackout window waits for its end.
     probeHost: async (plan: unknown) => {
@@ -170,7 +172,16 @@ export function createActivities(deps: ActivityDeps) {
     restoreFiles: async (plan: unknown, view: unknown) => {
       const trusted = await trustedRestorePlan(scope, plan);
       const opened = await trustedView(trusted, view);
-      return inTransferSlot(scope, () => restoreFiles(trusted, opened));
+      const say = (message: string) =>
+        deps.log.info(
+          {
+            event: 'host-key-name',
+            host: trusted.target.kind === 'host' ? trusted.target.host : trusted.host,
+            server: scope.server,
+          },
+          message,
+        );
+      return inTransferSlot(scope, () => restoreFiles(trusted, opened, activityRun(say)));
     },
     closeRestoreSnapshot: async (plan: unknown) => closeRestoreSnapshot(await trustedRestorePlan(scope, plan)),
     // replicateHost's steps: the target's on its server queue, the send on the source's transfer queue. Each
@@ -186,7 +197,11 @@ export function createActivities(deps: ActivityDeps) {
         resumable: fields.resumable === true,
         ...(resumeToken ? { resumeToken } : {}),
       };
-      return inTransferSlot(scope, () => sendReplica(deps.inventoryPath, send));
+      return inTransferSlot(scope, () =>
+        sendReplica(deps.inventoryPath, send, (message) =>
+          deps.log.info({ event: 'host-key-name', host: send.host, server: scope.server }, message),
+        ),
+      );
     },
     finishReplicaTarget: (input: unknown) => {
       const { after, bytesSent } = recordField(input, 'finishReplicaTarget input');

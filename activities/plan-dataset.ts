@@ -7,6 +7,7 @@ import type { BackupInput, BackupPlan } from '../domain/backup.js';
 import { datasetOptions, ensureDataset, type EnsuredDataset } from './dataset.js';
 import { planBackupWithWarnings } from './plan.js';
 import { openSshMaster } from './ssh-master.js';
+import { hostKeyUnderName } from './host-key-name.js';
 import type { ReplicaRun } from '../domain/replication.js';
 import { decideReplicaRun, openForFailover } from './replica-run.js';
 
@@ -17,13 +18,20 @@ export interface PlannedDataset {
   replicaRun?: ReplicaRun;
 }
 
-export async function planAndEnsureDataset(inventoryPath: string, input: BackupInput): Promise<PlannedDataset> {
+/** `say`: an INFO line for the worker's log (the host's key copied under its name in known_hosts). */
+export async function planAndEnsureDataset(
+  inventoryPath: string,
+  input: BackupInput,
+  say: (message: string) => void = () => {},
+): Promise<PlannedDataset> {
   const { plan, warnings } = await planBackupWithWarnings(inventoryPath, input);
   const replicaRun = await decideReplicaRun(plan);
   // The copy comes by replication: the dataset is not touched and nothing is pulled.
   if (replicaRun?.mode === 'replicated') return { plan, ensured: { mountpoint: '', created: false }, replicaRun };
   try {
     if (replicaRun) await openForFailover(plan.dataset, plan.host);
+    // Before the run's first ssh to the host: known_hosts lists it under its name (copied from its address).
+    await hostKeyUnderName(plan, say);
     // The run's ssh login (~0.3 s) while zfs works: the probe then rides the open connection.
     const [ensured] = await Promise.all([
       ensureDataset(plan.dataset, plan.host, datasetOptions(plan)),

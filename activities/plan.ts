@@ -76,7 +76,7 @@ export async function planBackupWithWarnings(
       source: { address: host.address, port: host.port, user: host.user, sudo: host.sudo },
       paths: host.paths,
       excludes: host.excludes,
-      ssh: await sshForRun(resolveSsh(inventory), undefined, host.jumpHost),
+      ssh: await sshForRun(resolveSsh(inventory), host.host, undefined, host.jumpHost),
       transfer: {
         ...host.transfer,
         ...(checksumRunDue(inventory, host.host, host.transfer.checksumEveryMs) ? { checksumRun: true } : {}),
@@ -125,16 +125,18 @@ function replicaOf(inventory: Inventory, host: string, server: string): Pick<Bac
   return { replica: { source, failoverAfterMs } };
 }
 
-/** The run's ssh settings: with multiplexing, a fresh control socket path in a private folder; when the
+/** The run's ssh settings, the host's key looked up under `hostKeyAlias` (its name): with multiplexing, a fresh control socket path in a private folder; when the
  * folder is not safe to use, the run goes without multiplexing and `warn` says why. */
 export async function sshForRun(
   settings: SshSettings,
+  hostKeyAlias: string,
   warn: (message: string) => void = (message) => log.warn(message),
   jumpHost?: ResolvedHost['jumpHost'],
 ): Promise<BackupPlan['ssh']> {
   const ssh = {
     identityFile: settings.identityFile,
     knownHostsFile: settings.knownHostsFile,
+    hostKeyAlias,
     ...(jumpHost
       ? { jumpHost: { ...jumpHost, knownHostsFile: jumpHost.knownHostsFile ?? settings.knownHostsFile } }
       : {}),

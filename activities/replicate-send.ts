@@ -12,6 +12,7 @@ import { resolveReplication, type ResolvedReplication } from '../inventory/repli
 import { listReplicaSnapshots, setReplicationBase } from '../pool/replication.js';
 import { startChild } from '../subprocess/runner.js';
 import { sshRefusal } from './ssh-failure.js';
+import { hostKeyUnderName } from './host-key-name.js';
 import { failIfInventoryError } from './replicate-target.js';
 
 export interface SendRequest extends ReplicationInput {
@@ -32,7 +33,12 @@ export interface SendResult {
 }
 
 /** The sendReplica activity. */
-export async function sendReplica(inventoryPath: string, request: SendRequest): Promise<SendResult> {
+/** `say`: an INFO line for the worker's log (the target's key copied under its name in known_hosts). */
+export async function sendReplica(
+  inventoryPath: string,
+  request: SendRequest,
+  say: (message: string) => void = () => {},
+): Promise<SendResult> {
   const started = Date.now();
   const resolved = await failIfInventoryError(async () =>
     resolveReplication(await loadInventory(inventoryPath), request),
@@ -47,6 +53,7 @@ export async function sendReplica(inventoryPath: string, request: SendRequest): 
     : plan.kind === 'incremental'
       ? ['send', '-I', `${resolved.sourceDataset}@${plan.from}`, `${resolved.sourceDataset}@${plan.to}`]
       : ['send', `${resolved.sourceDataset}@${plan.to}`];
+  await hostKeyUnderName({ ssh: resolved.ssh, source: { ...resolved.login, sudo: false } }, say);
   const bytesSent = await pipeToTarget(resolved, sendArgs, request.resumable);
   await setReplicationBase(resolved.sourceDataset, request.target, plan.to);
   return { plan, received: receivedNames(source, plan), bytesSent, durationMs: Date.now() - started };
@@ -98,7 +105,7 @@ async function pipeToTarget(resolved: ResolvedReplication, sendArgs: string[], r
   const receiverCode = receiverResult.exitCode ?? null;
   if (context.cancellationSignal.aborted) throw context.cancellationSignal.reason;
   if (senderCode === 0 && receiverCode === 0) return meter.bytes;
-  const refusal = sshRefusal(plan, stderr.receiver);
+  const refusal = sshRefusal(plan, stderr.receiver, `tidemark host-key --receive ${resolved.ssh.hostKeyAlias}`);
   if (refusal) throw refusal;
   const said =
     `zfs send exited ${senderCode ?? 'on a signal'}${stderr.sender.trim() ? ` (${lastLines(stderr.sender)})` : ''}; ` +

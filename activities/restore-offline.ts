@@ -46,6 +46,7 @@ export async function restoreOffline(input: RestoreInput, options: OfflineRestor
     workflowId: restoreWorkflowId(input.host, input.server, new Date(started), 'offline'),
     runId: `${offlineRunPrefix}${process.pid}-${randomBytes(4).toString('hex')}`,
     heartbeat: (details) => options.onProgress('copying', details),
+    log: (message) => process.stderr.write(`${message}\n`),
     signal: options.signal,
     // Temporal cannot be asked: a workflow run's leftovers stay (keep when in doubt).
     runIsClosed: () => Promise.resolve(false),

@@ -30,6 +30,7 @@ import { closeClone, openSnapshot, readerClones } from '../pool/snapshot-reader.
 import { listSnapshots } from '../pool/zfs.js';
 import { hostDataset } from '../domain/names.js';
 import { inventoryWithHosts } from '../inventory/host-lookup.js';
+import { hostKeyUnderName } from './host-key-name.js';
 
 const heartbeatEveryMs = 1_000;
 const stderrTailLines = 20;
@@ -78,7 +79,7 @@ export async function planRestore(inventoryPath: string, input: RestoreInput): P
         host: to.host,
         dir: asDirectory(input.to.dir ?? defaultHostTargetDir(picked.name, to.restoreRoot)),
         remote: { address: to.address, port: to.port, user: to.user, sudo: to.sudo },
-        ssh: { identityFile: ssh.identityFile, knownHostsFile: ssh.knownHostsFile },
+        ssh: { identityFile: ssh.identityFile, knownHostsFile: ssh.knownHostsFile, hostKeyAlias: to.host },
       };
     }
     return {
@@ -109,12 +110,14 @@ export interface RestoreRun {
   heartbeat(details: TransferProgress): void;
   /** Aborted when the run is cancelled: rsync is killed and `signal.reason` thrown. */
   signal: AbortSignal;
+  /** Says something worth an INFO line (the activity's logger, or the offline command's stderr). */
+  log(message: string): void;
   /** Whether another restore run that left a clone or hold behind has ended. */
   runIsClosed(workflowId: string, runId: string): Promise<boolean>;
 }
 
-/** The restore run of the current activity. */
-export function activityRun(): RestoreRun {
+/** The restore run of the current activity; `say` writes the worker's INFO lines. */
+export function activityRun(say: (message: string) => void = () => {}): RestoreRun {
   const context = Context.current();
   const execution = context.info.workflowExecution;
   if (!execution) throw new Error('restore steps run inside a restoreHost workflow');
@@ -122,6 +125,7 @@ export function activityRun(): RestoreRun {
     workflowId: execution.workflowId,
     runId: execution.runId,
     heartbeat: (details) => context.heartbeat(details),
+    log: say,
     signal: context.cancellationSignal,
     runIsClosed: (workflowId, runId) => workflowRunIsClosed(context, workflowId, runId),
   };
@@ -244,6 +248,8 @@ export async function restoreFiles(
   // subprocess/runner.ts: rsync dies with the worker (even SIGKILL), so a dead worker leaves no reader
   // of the clone behind; its process group (ssh included) is stopped as one on cancel; the cleaned
   // environment (no RSYNC_OLD_ARGS, no secrets) and --secluded-args, as the backup's rsync.
+  if (plan.target.kind === 'host')
+    await hostKeyUnderName({ ssh: plan.target.ssh, source: plan.target.remote }, (message) => restoreRun.log(message));
   const run = startChild('rsync', restoreRsyncArgs(plan, view.root), {
     signal: cancelSignal,
     buffer: false,

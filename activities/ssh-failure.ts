@@ -9,13 +9,21 @@ const hostKeyRejected = /Host key verification failed|REMOTE HOST IDENTIFICATION
 const loginRefused =
   /Permission denied \((?:publickey|password|keyboard-interactive|hostbased|gssapi-with-mic|gssapi-keyex)[a-z,-]*\)/;
 
-/** A non-retryable failure for a rejected host key or a refused login; undefined for anything else. */
-export function sshRefusal(plan: Pick<BackupPlan, 'ssh' | 'source'>, stderr: string): ApplicationFailure | undefined {
+/** A non-retryable failure for a rejected host key or a refused login; undefined for anything else.
+ * `keyCommand`: what prints the lines for the name's key (a backed-up host's by default). */
+export function sshRefusal(
+  plan: Pick<BackupPlan, 'ssh' | 'source'>,
+  stderr: string,
+  keyCommand = `tidemark host-key --host ${plan.ssh.hostKeyAlias}`,
+): ApplicationFailure | undefined {
   const source = `${plan.source.user}@${plan.source.address}:${plan.source.port}`;
   if (hostKeyRejected.test(stderr)) {
+    const name = plan.ssh.hostKeyAlias;
     return activityFailure(
-      `ssh rejected the host key of ${source}: it is not in ${plan.ssh.knownHostsFile} (or it changed); nothing was transferred. ` +
-        `Add the host's key there after checking it (ssh-keyscan -p ${plan.source.port} ${plan.source.address}). ssh said: ` +
+      `ssh rejected the host key of ${name} (${source}), checked under the name "${name}" in ${plan.ssh.knownHostsFile}: ` +
+        `no key is listed for that name, or the machine answering has another one; nothing was transferred. ` +
+        `If the machine's key really changed, check the new one on the machine, then replace ${name}'s lines there ` +
+        `(\`${keyCommand}\` prints them). ssh said: ` +
         stderr
           .split('\n')
           .filter((line) => /host key|verification failed/i.test(line))

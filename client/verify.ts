@@ -14,6 +14,7 @@ import { backedUpTarget } from './local-target.js';
 import { sha256File } from './file-hash.js';
 import { hashOnHost, statOnHost, type HostFileState, type HostLogin } from './verify-remote.js';
 import { restoreIntoScratch, type ScratchFile } from './verify-scratch.js';
+import { adoptAddressKeys } from '../subprocess/known-hosts.js';
 
 export const defaultSample = 200;
 const maxSample = 100_000;
@@ -85,9 +86,14 @@ export async function verifyHost(
   const host = resolveHost(inventory, target.host);
   const ssh = resolveSsh(inventory);
   const login: HostLogin = {
-    ssh: { identityFile: ssh.identityFile, knownHostsFile: ssh.knownHostsFile },
+    ssh: { identityFile: ssh.identityFile, knownHostsFile: ssh.knownHostsFile, hostKeyAlias: host.host },
     source: { address: host.address, port: host.port, user: host.user, sudo: host.sudo },
   };
+  // Before the first ssh to the host: known_hosts lists it under its name (copied from its address entry).
+  await adoptAddressKeys(
+    { knownHostsFile: ssh.knownHostsFile, alias: host.host, address: host.address, port: host.port },
+    (message) => process.stderr.write(`${message}\n`),
+  );
 
   const report: VerifyReport = {
     host: target.host,

@@ -26,6 +26,14 @@ export interface JumpHost {
   knownHostsFile: string;
 }
 
+/** How ssh reaches a machine: Tidemark's key, the known_hosts file, and the name the machine's host key is
+ * listed under there (ssh's HostKeyAlias: the inventory's host name, or a server's name for replication). */
+export interface HostSsh {
+  identityFile: string;
+  knownHostsFile: string;
+  hostKeyAlias: string;
+}
+
 export interface TransferSettings {
   /** rsync --timeout in seconds. */
   ioTimeoutSeconds: number;
@@ -61,7 +69,7 @@ export interface BackupPlan {
   paths: string[];
   excludes: string[];
   /** controlPath: this run's OpenSSH multiplexing socket (probe, hooks and rsync share one login); absent: off. */
-  ssh: { identityFile: string; knownHostsFile: string; controlPath?: string; jumpHost?: JumpHost };
+  ssh: HostSsh & { controlPath?: string; jumpHost?: JumpHost };
   transfer: TransferSettings;
   /** Hooks, veto, what is selected and excluded on the host (domain/host-steps.ts); absent: none of these steps. */
   hostSteps?: HostStepsPlan;

@@ -9,6 +9,9 @@ export const activityFailures = {
   // ssh and rsync
   /** The host's key is not in known_hosts (or changed): a person must check it and add it. */
   HostKeyRejected: { retry: false },
+  /** known_hosts cannot take the host's key under its name (subprocess/known-hosts.ts): the worker's user must
+   * be able to append to it, or the lines be added by hand. */
+  KnownHostsUnwritable: { retry: false },
   /** The host refused the backup server's key: it must be installed there first. */
   SshAuthFailed: { retry: false },
   /** ssh exited 255 or was killed (connection refused, reset, timed out): the host may be back soon. */

@@ -1,6 +1,7 @@
 // What a restore does, decided without I/O: which snapshot, which paths, where to, and the rsync command.
 // Shared by the CLI (early checks), the restoreHost workflow and its activities. Pure.
 import { parseSnapshotName } from './names.js';
+import type { HostSsh } from './backup.js';
 import { fullSystemFlags, rshOption, sshCommand } from './rsync-args.js';
 
 /** Where restored files go. Files land under `dir` with their original absolute paths. */
@@ -48,7 +49,7 @@ export interface RestorePlan {
         host: string;
         dir: string;
         remote: { address: string; port: number; user: string; sudo: boolean };
-        ssh: { identityFile: string; knownHostsFile: string };
+        ssh: HostSsh;
       };
   dryRun: boolean;
   bandwidthLimit?: string;

@@ -5,11 +5,14 @@ import { applyRsyncOptions, remoteRsyncCommand } from './rsync-options.js';
 
 /** ssh options: no config file (root's ~/.ssh/config or /etc/ssh/ssh_config could add a ProxyCommand,
  * another identity or forwarding: only the options below apply), never prompt, trust only the configured
- * known_hosts, notice dead links, no compression (rsync's own delta transfer matters more; compressing
- * costs CPU on fast links), fast AEAD ciphers first. */
+ * known_hosts, and there only the entry of the host's name (HostKeyAlias: an address reassigned, or a name
+ * pointed at another machine, meets the name's own key), notice dead links, no compression (rsync's own
+ * delta transfer matters more; compressing costs CPU on fast links), fast AEAD ciphers first. */
 export function sshCommand(plan: Pick<BackupPlan, 'ssh' | 'source'>): string[] {
   return [
     ...strictSsh(plan.source.port, plan.ssh.identityFile, plan.ssh.knownHostsFile),
+    '-o',
+    `HostKeyAlias=${checkedHostKeyAlias(plan.ssh.hostKeyAlias)}`,
     '-o',
     'ServerAliveInterval=15',
     '-o',
@@ -23,6 +26,20 @@ export function sshCommand(plan: Pick<BackupPlan, 'ssh' | 'source'>): string[] {
     '-o',
     'LogLevel=ERROR',
   ];
+}
+
+/** A name known_hosts reads as a plain host name: lower-case letters, digits, "-" and "." (the inventory's
+ * host and server names, lower-cased); never a pattern (* ? !), a list (,), a port ([…]:22), a hashed
+ * entry (|…) or a marker (@…). */
+const hostKeyAliasPattern = /^[a-z0-9]([a-z0-9.-]{0,252})$/;
+
+/** `alias` if known_hosts would read it as one plain host name; throws otherwise. */
+export function checkedHostKeyAlias(alias: string): string {
+  if (!hostKeyAliasPattern.test(alias))
+    throw new Error(
+      `host key name ${JSON.stringify(alias.slice(0, 80))} is not a plain lower-case host name: known_hosts would misread it`,
+    );
+  return alias;
 }
 
 /** `ssh` with no config file, Tidemark's key only, never a prompt, and the host key checked against

@@ -4,6 +4,7 @@ import { parseDuration } from '../domain/duration.js';
 import { TidemarkError } from '../domain/errors.js';
 import type { Inventory } from './schema.js';
 import type { RetentionPolicy } from '../domain/retention.js';
+import type { HostSsh } from '../domain/backup.js';
 import {
   hostEntry,
   resolveHost,
@@ -62,7 +63,8 @@ export interface ResolvedReplication {
   targetDataset: string;
   /** How the source logs in to the target's receive filter. */
   login: { address: string; port: number; user: string };
-  ssh: { identityFile: string; knownHostsFile: string };
+  /** hostKeyAlias: the target server's name (its receive sshd's key is listed under it). */
+  ssh: HostSsh;
   bandwidthLimit?: string;
   failoverAfterMs: number;
 }
@@ -87,7 +89,11 @@ export function resolveReplication(
     sourceDataset: hostDataset(resolveServer(inventory, host, input.source).dataset, host.host),
     targetDataset: hostDataset(resolveServer(inventory, host, input.target).dataset, host.host),
     login: { address: receive.address, port: receive.port ?? 22, user: receive.user ?? 'root' },
-    ssh: { identityFile: ssh.identityFile, knownHostsFile: ssh.knownHostsFile },
+    ssh: {
+      identityFile: ssh.identityFile,
+      knownHostsFile: ssh.knownHostsFile,
+      hostKeyAlias: input.target.toLowerCase(),
+    },
     ...(target.replication?.bandwidthLimit ? { bandwidthLimit: target.replication.bandwidthLimit } : {}),
     failoverAfterMs: parseDuration(target.replication?.failoverAfter ?? defaultFailoverAfter) ?? 36 * 3_600_000,
   };

@@ -6,7 +6,8 @@
 import { execa, type Options, type ResultPromise } from 'execa';
 import { rsyncEnvironment } from './environment.js';
 
-export type ChildCommand = 'rsync' | 'ssh' | 'zfs';
+/** ssh-keygen: the known_hosts look-ups of subprocess/known-hosts.ts. */
+export type ChildCommand = 'rsync' | 'ssh' | 'ssh-keygen' | 'zfs';
 
 const killGraceMs = 3_000;
 

@@ -93,7 +93,7 @@ test('restore --to-host: rsync and its ssh get the cleaned environment; RSYNC_OL
       host: 'vpn',
       dir: target,
       remote: { address: '127.0.0.1', port: 22, user: 'root', sudo: false },
-      ssh: { identityFile: '/dev/null', knownHostsFile: '/dev/null' },
+      ssh: { identityFile: '/dev/null', knownHostsFile: '/dev/null', hostKeyAlias: 'target' },
     },
     dryRun: false,
     ioTimeoutSeconds: 30,
@@ -103,6 +103,7 @@ test('restore --to-host: rsync and its ssh get the cleaned environment; RSYNC_OL
     workflowId: 'w',
     runId: 'r',
     heartbeat: () => undefined,
+    log: () => undefined,
     signal: new AbortController().signal,
     runIsClosed: async () => true,
   };

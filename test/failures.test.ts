@@ -55,7 +55,7 @@ test('unknown host key: the run fails at once, saying so, and nothing is transfe
   assert.equal(failed.exitCode, 1);
   assert.match(
     failed.stderr,
-    /ssh rejected the host key of root@127\.\S+: it is not in \S+known_hosts .*nothing was transferred/,
+    /ssh rejected the host key of demo-host \(root@127\.\S+\), checked under the name "demo-host" in \S+known_hosts: .*nothing was transferred/,
   );
   assert.deepEqual(
     (await activityRecord(rig.client, backupWorkflowId(rig.hostName, rig.server), 'probeHost')).attempts,

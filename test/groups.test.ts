@@ -76,7 +76,11 @@ test("a two-group inventory: each group's settings reach its hosts, a host's own
     source: { address: desk1.address, port: 22, user: desk1.user, sudo: false },
     paths: ['/'],
     excludes: [],
-    ssh: { identityFile: '/etc/tidemark/id_ed25519', knownHostsFile: '/etc/tidemark/known_hosts' },
+    ssh: {
+      identityFile: '/etc/tidemark/id_ed25519',
+      knownHostsFile: '/etc/tidemark/known_hosts',
+      hostKeyAlias: 'desk1',
+    },
     transfer: desk1.transfer,
   };
   const args = rsyncArgs(plan, '/data/desk1');
@@ -128,7 +132,7 @@ test('rsync options outside the allow-list are refused at the field; "--opt=" re
       source: { address: host.address, port: 22, user: 'root', sudo: false },
       paths: ['/'],
       excludes: [],
-      ssh: { identityFile: '/k', knownHostsFile: '/kh' },
+      ssh: { identityFile: '/k', knownHostsFile: '/kh', hostKeyAlias: host.host },
       transfer: { ...host.transfer, bandwidthLimit: '1M' },
     },
     '/data/h',
@@ -200,6 +204,7 @@ hosts:
   const ssh = {
     identityFile: '/etc/tidemark/id_ed25519',
     knownHostsFile: '/etc/tidemark/known_hosts',
+    hostKeyAlias: 'web',
     jumpHost: { ...host.jumpHost!, knownHostsFile: host.jumpHost!.knownHostsFile! },
   };
   const rsh = rshOption(sshCommand({ ssh, source: { address: host.address, port: 22, user: 'root', sudo: false } }));

@@ -87,7 +87,7 @@ test('pool verdict: ONLINE runs, DEGRADED warns, anything else refuses; the rese
 
 test("ssh refusals: only ssh's own 'Permission denied (publickey…)' is a refused login; rsync's EACCES and ENOSPC are not", () => {
   const plan = {
-    ssh: { identityFile: '/etc/tidemark/id', knownHostsFile: '/etc/tidemark/known_hosts' },
+    ssh: { identityFile: '/etc/tidemark/id', knownHostsFile: '/etc/tidemark/known_hosts', hostKeyAlias: 'vpn' },
     source: { address: 'vpn', port: 22, user: 'root', sudo: false },
   };
   assert.equal(sshRefusal(plan, 'root@vpn: Permission denied (publickey,password).')?.type, 'SshAuthFailed');

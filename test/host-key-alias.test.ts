@@ -3,7 +3,7 @@
 // known_hosts files hold address entries only: the run copies those under the name first (the rig's
 // known_hosts is such a file), and never over an entry the name already has.
 import assert from 'node:assert/strict';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { execa } from 'execa';
@@ -20,6 +20,7 @@ let hostKey: string;
 
 before(async () => {
   rig = await createRig('hostkey');
+  await mkdir(rig.source, { recursive: true });
   await writeFile(join(rig.source, 'first'), 'one\n');
   hostKey = rig.host.hostKeyLine.split(' ').slice(1).join(' ');
   // Another machine that trusts the backup server's key, known by its address only.
@@ -58,7 +59,10 @@ test('a known_hosts with only the address entry: the backup succeeds and the fil
     .filter((line) => line.includes('known_hosts') && line.includes('under its name'));
   assert.equal(said.length, 1, said.join('\n'));
   assert.match(said[0]!, /"level":"info"/);
-  assert.ok(said[0]!.includes(`${rig.hostName}`) && said[0]!.includes(`[${rig.host.address}]:${rig.host.port}`), said[0]);
+  assert.ok(
+    said[0]!.includes(`${rig.hostName}`) && said[0]!.includes(`[${rig.host.address}]:${rig.host.port}`),
+    said[0],
+  );
   assert.ok(said[0]!.includes(rig.host.knownHostsFile), said[0]);
 });
 
@@ -73,7 +77,10 @@ test("the name's entry holds another key: the run fails naming the host, and not
 
   const failed = await rig.cli(['start-backup', '--host', rig.hostName, '--wait']);
   assert.equal(failed.exitCode, 1, failed.stdout + failed.stderr);
-  assert.match(failed.stderr, /ssh rejected the host key of demo-host \(root@127\.\S+\), checked under the name "demo-host"/);
+  assert.match(
+    failed.stderr,
+    /ssh rejected the host key of demo-host \(root@127\.\S+\), checked under the name "demo-host"/,
+  );
   assert.match(failed.stderr, /tidemark host-key --host demo-host/);
   // Nothing copied over the name's entry, nothing transferred, no snapshot.
   assert.equal(
@@ -87,7 +94,10 @@ test("the name's entry holds another key: the run fails naming the host, and not
 
 test('a name pointed at another machine that known_hosts knows by its address fails; a new name for that address works', async () => {
   // The operator once trusted the second machine under its address; the name demo-host has its own entry.
-  await writeFile(rig.host.knownHostsFile, `${rig.host.hostKeyLine}\n${rig.hostName} ${hostKey}\n${second.hostKeyLine}\n`);
+  await writeFile(
+    rig.host.knownHostsFile,
+    `${rig.host.hostKeyLine}\n${rig.hostName} ${hostKey}\n${second.hostKeyLine}\n`,
+  );
   const snapshotsBefore = await listSnapshots(rig.dataset);
   // A DNS or NetBox change points demo-host at the second machine: checked by address it would pass.
   setHostSettings(rig, { address: second.address, port: second.port });

@@ -235,7 +235,7 @@ test('the rsync command line takes the rules on stdin only when there are some',
     source: { address: 'vpn', port: 22, user: 'root', sudo: false },
     paths: ['/'],
     excludes: [],
-    ssh: { identityFile: '/k', knownHostsFile: '/kh' },
+    ssh: { identityFile: '/k', knownHostsFile: '/kh', hostKeyAlias: 'vpn' },
     transfer: { ioTimeoutSeconds: 600, heartbeatTimeoutMs: 60_000, attempts: 5, retryIntervalMs: 30_000 },
   } satisfies BackupPlan;
   assert.ok(!rsyncArgs(plan, '/d').includes('--exclude-from=-'));

@@ -71,7 +71,8 @@ test("the last stats block counts: a look-alike printed earlier (a host's text i
 
 test('--rsh never carries an argument rsync would split: whitespace or quotes in an ssh value are refused', () => {
   const source = { address: '192.0.2.1', port: 22, user: 'root', sudo: false };
-  const withIdentity = (identityFile: string) => sshCommand({ ssh: { identityFile, knownHostsFile: '/k', hostKeyAlias: 'web' }, source });
+  const withIdentity = (identityFile: string) =>
+    sshCommand({ ssh: { identityFile, knownHostsFile: '/k', hostKeyAlias: 'web' }, source });
   // What rsyncArgs and the restore's push pass to rsync: the identity file hiding a ProxyCommand.
   assert.throws(
     () => rshOption(withIdentity('/nonexistent -oProxyCommand=touch\t/tmp/pwned')),
@@ -136,8 +137,8 @@ test('ssh reads no config file: -F /dev/null comes first, and only Tidemark opti
     'StrictHostKeyChecking',
     'UserKnownHostsFile',
     'GlobalKnownHostsFile',
-    'HostKeyAlias',
     'ConnectTimeout',
+    'HostKeyAlias',
     'ServerAliveInterval',
     'ServerAliveCountMax',
     'Compression',
@@ -162,14 +163,20 @@ test('ssh reads no config file: -F /dev/null comes first, and only Tidemark opti
     '--',
     'vpn.example.org',
   ]);
-  assert.equal(closeMasterCommand({ ...plan, ssh: { identityFile: 'x', knownHostsFile: 'y', hostKeyAlias: 'vpn' } }), undefined);
+  assert.equal(
+    closeMasterCommand({ ...plan, ssh: { identityFile: 'x', knownHostsFile: 'y', hostKeyAlias: 'vpn' } }),
+    undefined,
+  );
   // The early login: the run's own ssh options, no session and so no command on the host (-N), backgrounded.
   const open = openMasterCommand(plan)!;
   assert.deepEqual(open.slice(0, -6), sshCommand(plan));
   assert.deepEqual(open.slice(-6), ['-N', '-f', '-l', 'backup', '--', 'vpn.example.org']);
   // The host key is looked up under the host's name, whatever address the name points at today.
   assert.ok(ssh.includes('HostKeyAlias=vpn'));
-  assert.equal(openMasterCommand({ ...plan, ssh: { identityFile: 'x', knownHostsFile: 'y', hostKeyAlias: 'vpn' } }), undefined);
+  assert.equal(
+    openMasterCommand({ ...plan, ssh: { identityFile: 'x', knownHostsFile: 'y', hostKeyAlias: 'vpn' } }),
+    undefined,
+  );
 });
 
 test('HostKeyAlias: the host name, refused when known_hosts could read it as a pattern, a port or a marker', () => {

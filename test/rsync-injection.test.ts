@@ -14,6 +14,7 @@ import { rsyncEnvironment } from '../subprocess/environment.js';
 import { createLoopbackHost, type LoopbackHost } from '../devenv/sshd.js';
 import type { BackupPlan } from '../domain/backup.js';
 import { rsyncArgs } from '../domain/rsync-args.js';
+import { adoptAddressKeys } from '../subprocess/known-hosts.js';
 
 const dir = mkdtempSync('/tmp/tidemark-injection-');
 const marker = `/tmp/pwned-${randomBytes(6).toString('hex')}`;
@@ -34,9 +35,16 @@ before(async () => {
     source: { address: host.address, port: host.port, user: 'root', sudo: false },
     paths: [hostilePath],
     excludes: [],
-    ssh: { identityFile: host.identityFile, knownHostsFile: host.knownHostsFile },
+    ssh: { identityFile: host.identityFile, knownHostsFile: host.knownHostsFile, hostKeyAlias: 'demo-host' },
     transfer: { ioTimeoutSeconds: 30, heartbeatTimeoutMs: 10_000, attempts: 1, retryIntervalMs: 1_000 },
   };
+  // What the run's dataset step does before its first ssh: the address entry copied under the name.
+  await adoptAddressKeys({
+    knownHostsFile: host.knownHostsFile,
+    alias: 'demo-host',
+    address: host.address,
+    port: host.port,
+  });
 });
 after(async () => {
   await host?.stop();

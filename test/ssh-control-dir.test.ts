@@ -22,7 +22,7 @@ const keys = { identityFile: '/etc/tidemark/id_ed25519', knownHostsFile: '/etc/t
 
 async function plan(controlDir: string): Promise<{ controlPath?: string; warnings: string[] }> {
   const warnings: string[] = [];
-  const ssh = await sshForRun({ ...keys, multiplex: true, controlDir }, (message) => warnings.push(message));
+  const ssh = await sshForRun({ ...keys, multiplex: true, controlDir }, 'web', (message) => warnings.push(message));
   assert.equal(ssh.identityFile, keys.identityFile);
   return { ...(ssh.controlPath ? { controlPath: ssh.controlPath } : {}), warnings };
 }

@@ -199,7 +199,7 @@ test("a pull with Tidemark's own rsync arguments goes through the filter, as roo
       source: { address: '127.0.0.1', port: 22, user: 'root', sudo },
       paths: [source, join(source, 'with space')],
       excludes: [],
-      ssh: { identityFile: '/dev/null', knownHostsFile: '/dev/null' },
+      ssh: { identityFile: '/dev/null', knownHostsFile: '/dev/null', hostKeyAlias: 'filtered' },
       transfer: {
         ioTimeoutSeconds: 600,
         heartbeatTimeoutMs: 60_000,
@@ -265,7 +265,7 @@ test('verify commands and a restore push beneath restore-root go through; a push
           host: 'h',
           dir,
           remote: { address: '127.0.0.1', port: 22, user: 'root', sudo },
-          ssh: { identityFile: '/dev/null', knownHostsFile: '/dev/null' },
+          ssh: { identityFile: '/dev/null', knownHostsFile: '/dev/null', hostKeyAlias: 'filtered' },
         },
         dryRun,
         bandwidthLimit: '10M',
