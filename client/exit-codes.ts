@@ -82,6 +82,14 @@ export const verbExitCodes: Record<string, VerbCode[]> = {
   ],
   hosts: [['ok', 'listed'], 'usage'],
   'host-setup': [['ok', 'printed'], 'usage'],
+  'host-key': [
+    ['ok', "printed, or the machine's key is already listed under its name"],
+    [
+      'backupFailed',
+      'no key could be scanned, or the machine answers with other keys than known_hosts lists for its name or address: nothing printed',
+    ],
+    'usage',
+  ],
   'config check': [
     ['ok', 'the inventory is valid'],
     ['usage', 'the inventory is invalid (every problem is listed)'],

@@ -136,6 +136,8 @@ export interface HostSetup {
   /** Where the filter lets restore --to-host write (hosts.<name>.restoreRoot). */
   restoreRoot: string;
   identityFile: string;
+  /** ssh.knownHostsFile: where the host's key goes, under its name. */
+  knownHostsFile: string;
 }
 
 export function hostSetup(inventory: Inventory, options: HostSetupOptions): HostSetup {
@@ -187,6 +189,7 @@ export function hostSetup(inventory: Inventory, options: HostSetupOptions): Host
             priority,
           ),
     identityFile: resolveSsh(inventory).identityFile,
+    knownHostsFile: resolveSsh(inventory).knownHostsFile,
     restoreRoot: resolved.restoreRoot,
   };
 }
@@ -233,6 +236,10 @@ export async function describeHostSetup(inventory: Inventory, options: HostSetup
     );
   }
   lines.push(
+    '',
+    `## On the backup server: trust the host's ssh key under its name, ${setup.host} (ssh checks it by name, not by address)`,
+    `#    tidemark host-key --host ${setup.host} >> ${setup.knownHostsFile}`,
+    '#    (compare the fingerprints it prints with `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` on the host first)',
     '',
     '# Check from the backup server: `ssh <host> id` must print "tidemark-ssh-filter: refused: ..." and exit 1.',
   );

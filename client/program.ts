@@ -368,6 +368,24 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('host-key')
+    .description(
+      "print the known_hosts lines for a machine under the name ssh checks its key by (the host's name, or the server's for --receive), scanned and checked against its address entry if there is one; append them to ssh.knownHostsFile",
+    )
+    .option('--host <name>', 'host from the inventory')
+    .option('--receive <server>', "a replication target: the server's receive sshd (servers.<name>.receive)")
+    .action(async (options: { host?: string; receive?: string }) => {
+      const { hostKeyLines } = await import('./host-key.js');
+      const inventory = options.host
+        ? await loadInventoryWithHosts(configPath(), [options.host])
+        : await loadInventory(configPath());
+      const report = await hostKeyLines(inventory, options);
+      if (report.stdout) console.log(report.stdout);
+      console.error(report.stderr);
+      process.exitCode = report.exitCode;
+    });
+
+  program
     .command('config')
     .description('inventory tools')
     .command('check')

@@ -19,7 +19,7 @@ export interface HostKeyName {
 }
 
 /** One known_hosts line as `ssh-keygen -F` prints it: an optional marker, the host pattern, the key. */
-interface Entry {
+export interface KnownHostsEntry {
   marker?: '@revoked' | '@cert-authority';
   keyType: string;
   key: string;
@@ -58,9 +58,7 @@ async function adoptLocked(target: HostKeyName, log: (message: string) => void):
   // No file: nothing to copy from; ssh says the key is not known, naming the name.
   if (!(await stat(file).catch(() => undefined))) return [];
   if ((await entriesFor(file, target.alias)).some((entry) => entry.marker !== '@revoked')) return [];
-  // ssh writes port 22 as the bare address and looks it up that way; other ports as "[addr]:port".
-  const address = target.address.toLowerCase();
-  const pattern = target.port === 22 ? address : `[${address}]:${target.port}`;
+  const pattern = addressPattern(target.address, target.port);
   const found = await entriesFor(file, pattern);
   // Only revocations for the address: no key to trust, nothing to copy.
   if (!found.some((entry) => entry.marker !== '@revoked')) return [];
@@ -80,8 +78,13 @@ async function adoptLocked(target: HostKeyName, log: (message: string) => void):
   return lines;
 }
 
+/** How ssh names an address in known_hosts: the bare address on port 22, else "[addr]:port". */
+export function addressPattern(address: string, port: number): string {
+  return port === 22 ? address.toLowerCase() : `[${address.toLowerCase()}]:${port}`;
+}
+
 /** The entries `ssh-keygen -F name` finds (hashed lines, patterns and markers as ssh itself reads them). */
-async function entriesFor(file: string, name: string): Promise<Entry[]> {
+export async function entriesFor(file: string, name: string): Promise<KnownHostsEntry[]> {
   const run = startChild('ssh-keygen', ['-F', name, '-f', file], { encoding: 'utf8', timeoutMs: 30_000 });
   const result = await run.result;
   // 0: found, 1: not found; anything else is ssh-keygen's own trouble (an unreadable file).
@@ -98,14 +101,14 @@ async function entriesFor(file: string, name: string): Promise<Entry[]> {
     });
 }
 
-function parseEntry(line: string): Entry | undefined {
+export function parseEntry(line: string): KnownHostsEntry | undefined {
   if (line === '' || line.startsWith('#')) return undefined;
   const fields = line.split(/\s+/);
   const marker = fields[0] === '@revoked' || fields[0] === '@cert-authority' ? fields.shift() : undefined;
   if (fields[0]?.startsWith('@')) return undefined;
   const [, keyType, key] = fields;
   if (!keyType || !key || !/^[A-Za-z0-9@.-]+$/.test(keyType) || !/^[A-Za-z0-9+/]+={0,3}$/.test(key)) return undefined;
-  return { ...(marker ? { marker: marker as Entry['marker'] } : {}), keyType, key };
+  return { ...(marker ? { marker: marker as KnownHostsEntry['marker'] } : {}), keyType, key };
 }
 
 /** One write of whole lines with O_APPEND: what others append meanwhile is never overwritten or split. */
@@ -124,6 +127,7 @@ async function appendLines(file: string, lines: string[], alias: string): Promis
       `cannot add ${alias}'s host key under its name to ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): ` +
         `ssh checks ${alias} under its name. Let this worker's user append to the file, or append these lines yourself after checking them:\n` +
         lines.join('\n'),
+      { cause: error },
     );
   }
 }

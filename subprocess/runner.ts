@@ -6,8 +6,8 @@
 import { execa, type Options, type ResultPromise } from 'execa';
 import { rsyncEnvironment } from './environment.js';
 
-/** ssh-keygen: the known_hosts look-ups of subprocess/known-hosts.ts. */
-export type ChildCommand = 'rsync' | 'ssh' | 'ssh-keygen' | 'zfs';
+/** ssh-keygen, ssh-keyscan: known_hosts look-ups (subprocess/known-hosts.ts) and `tidemark host-key`. */
+export type ChildCommand = 'rsync' | 'ssh' | 'ssh-keygen' | 'ssh-keyscan' | 'zfs';
 
 const killGraceMs = 3_000;
 

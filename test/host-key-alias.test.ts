@@ -119,3 +119,44 @@ test('a name pointed at another machine that known_hosts knows by its address fa
   );
   setHostSettings(rig, { address: rig.host.address, port: rig.host.port });
 });
+
+test("tidemark host-key: a new host's key under its name (unchecked, with fingerprints), checked against an address entry, never over another key", async () => {
+  // A host known_hosts lists neither by name nor by address: the scan is printed, marked unchecked.
+  await writeFile(rig.host.knownHostsFile, `${rig.host.hostKeyLine}\n`);
+  editInventory(rig, (inventory) => {
+    inventory.hosts['fresh-host'] = { ...inventory.hosts[rig.hostName], address: second.address, port: second.port };
+  });
+  const fresh = await rig.cli(['host-key', '--host', 'fresh-host']);
+  assert.equal(fresh.exitCode, 0, fresh.stderr);
+  const secondKey = second.hostKeyLine.split(' ').slice(1).join(' ');
+  assert.match(fresh.stdout, /^# fresh-host \(127\.\S+ port \d+\): NOT checked/);
+  assert.match(fresh.stdout, /#\s+256 SHA256:\S+ fresh-host \(ED25519\)/);
+  assert.ok(fresh.stdout.split('\n').includes(`fresh-host ${secondKey}`), fresh.stdout);
+  // Its output appended as it is: the host's backup checks the key under its name.
+  await writeFile(rig.host.knownHostsFile, `${rig.host.hostKeyLine}\n${fresh.stdout}\n`);
+  const backup = await rig.cli(['start-backup', '--host', 'fresh-host', '--wait']);
+  assert.equal(backup.exitCode, 0, backup.stdout + backup.stderr);
+  // Listed and matching: nothing to add.
+  const listed = await rig.cli(['host-key', '--host', 'fresh-host']);
+  assert.deepEqual([listed.exitCode, listed.stdout], [0, '']);
+  assert.match(listed.stderr, /nothing to add/);
+
+  // Known by address only: the scanned key checked against that entry.
+  const byAddress = await rig.cli(['host-key', '--host', rig.hostName]);
+  assert.equal(byAddress.exitCode, 0, byAddress.stderr);
+  assert.deepEqual(
+    byAddress.stdout.split('\n').filter((line) => !line.startsWith('#')),
+    [`${rig.hostName} ${hostKey}`],
+  );
+  // The address entry holds another key than the machine answers with: nothing printed.
+  await writeFile(rig.host.knownHostsFile, `[${rig.host.address}]:${rig.host.port} ${secondKey}\n`);
+  const differs = await rig.cli(['host-key', '--host', rig.hostName]);
+  assert.deepEqual([differs.exitCode, differs.stdout], [1, '']);
+  assert.match(differs.stderr, /answers with other keys than the ones \S+ lists for its address/);
+  // The name's entry holds another key: nothing printed, the way to replace it named.
+  await writeFile(rig.host.knownHostsFile, `${rig.host.hostKeyLine}\n${rig.hostName} ${secondKey}\n`);
+  const changed = await rig.cli(['host-key', '--host', rig.hostName]);
+  assert.deepEqual([changed.exitCode, changed.stdout], [1, '']);
+  assert.match(changed.stderr, /ssh-keygen -R demo-host -f /);
+  await writeFile(rig.host.knownHostsFile, `${rig.host.hostKeyLine}\n`);
+});
