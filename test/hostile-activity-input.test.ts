@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
@@ -80,6 +80,16 @@ test('transferFiles: an ssh option hidden in identityFile runs nothing on the ba
   const hostile = { ...plan, ssh: { ...plan.ssh, identityFile: `/nonexistent -oProxyCommand=touch\t${pwned}` } };
   await call(transferTaskQueue(rig.server), 'transferFiles', [hostile, await rig.copyPath()]);
   assert.equal(existsSync(pwned), false, 'the ProxyCommand ran');
+});
+
+test("probeHost: a host key name of the input's own is not used: ssh checks the inventory's name", async () => {
+  const before = await readFile(rig.host.knownHostsFile, 'utf8');
+  // "*" would match any entry; another name would be another machine's key.
+  for (const hostKeyAlias of ['*', 'some-other-host']) {
+    const run = await call(serverTaskQueue(rig.server), 'probeHost', [{ ...plan, ssh: { ...plan.ssh, hostKeyAlias } }]);
+    assert.equal(run.failure, undefined, `the probe ran under ${rig.hostName}'s own entry`);
+  }
+  assert.equal(await readFile(rig.host.knownHostsFile, 'utf8'), before, 'known_hosts unchanged');
 });
 
 test('runServerHook: a script the inventory does not name is not run', async () => {
