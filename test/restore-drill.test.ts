@@ -7,14 +7,14 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { lstat, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { ScheduleNotFoundError } from '@temporalio/client';
+import { ScheduleNotFoundError, WorkflowFailedError } from '@temporalio/client';
 import { waitFor } from '../devenv/process.js';
-import { snapshotName } from '../domain/names.js';
+import { controlTaskQueue, snapshotName } from '../domain/names.js';
 import { statusAttribute } from '../domain/search-attributes.js';
 import type { PairStatus } from '../fleet/verdict.js';
 import type { StateFile } from '../notify/state.js';
 import { zfs } from '../pool/zfs.js';
-import { backupScheduleId, drillScheduleId } from '../schedule/desired.js';
+import { backupScheduleId, drillScheduleId, drillWorkflowId } from '../schedule/desired.js';
 import { editInventory, setHostSettings } from './helpers/inventory-edit.js';
 import { createRig, type Rig } from './helpers/rig.js';
 
@@ -128,4 +128,20 @@ test('verify unset: sync removes the drill schedule', async () => {
     rig.client.schedule.getHandle(drillScheduleId(rig.hostName, rig.server)).describe(),
     ScheduleNotFoundError,
   );
+});
+
+test('a drill of a pair without verify.every fails naming the setting (the workflow fails, status FAILED)', async () => {
+  const handle = await rig.client.workflow.start('restoreDrill', {
+    taskQueue: controlTaskQueue,
+    workflowId: `${drillWorkflowId(rig.hostName, rig.server)}-unconfigured`,
+    args: [{ host: rig.hostName, server: rig.server }],
+  });
+  const failure = await handle.result().then(
+    () => assert.fail('the drill should fail'),
+    (error: unknown) => error,
+  );
+  assert.ok(failure instanceof WorkflowFailedError, String(failure));
+  assert.match(String((failure.cause?.cause as Error | undefined)?.message), /no verify\.every for server/);
+  const description = await handle.describe();
+  assert.equal(description.typedSearchAttributes.get(statusAttribute), 'FAILED');
 });
