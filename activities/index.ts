@@ -269,7 +269,7 @@ export function createActivities(deps: ActivityDeps) {
         offset: fields.offset,
       });
     },
-    // notifyStart, recordOutcome, notifyTarget (activities/notify.ts)
+    // notifyStart, recordOutcome, notifyTarget, drillTargets, notifyDrillTarget (activities/notify.ts)
     ...createNotifyActivities(deps.inventoryPath, deps.log),
   };
 }

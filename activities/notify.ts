@@ -4,23 +4,28 @@
 //   notifyStart    healthchecks /start pings (best effort, while the backup starts)
 //   recordOutcome  the run into the state file (previous status, metrics); returns the targets to notify
 //   notifyTarget   one target; its own retries; a failure never changes the backup's status
+//   drillTargets, notifyDrillTarget   the same for a restore drill's outcome (workflows/drill-notify.ts): the same
+//                  targets, each told in its own way (Icinga's drill service, Zabbix's tidemark.drill.* items, a
+//                  restore-drill.finished webhook, failure and recovery mail); healthchecks pings are skipped, since
+//                  a check URL stands for the backup job and a drill's ping would count as a backup
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { activityFailure } from '../domain/failures.js';
 import { runUrl } from '../domain/names.js';
 import type { BackupInput, BackupStatus, BackupSummary } from '../domain/backup.js';
-import type { NotificationResult, OutcomeRecord } from '../domain/notify.js';
+import type { DrillOutcome } from '../domain/drill.js';
+import type { NotificationResult, NotifyTargetRef, OutcomeRecord } from '../domain/notify.js';
 import { keptInventory } from '../inventory/kept-inventory.js';
 import { logRunEnd, type RunLog } from './run-log.js';
 import { resolveGuards, resolveMonitoring } from '../inventory/resolve.js';
 import { resolveTemporal } from '../temporal/settings.js';
 import type { Inventory } from '../inventory/schema.js';
 import { sendHealthchecks, sendPing } from '../notify/healthchecks.js';
-import { sendIcinga } from '../notify/icinga.js';
-import { sendFailureMail } from '../notify/mail.js';
+import { sendIcinga, sendIcingaDrill } from '../notify/icinga.js';
+import { sendDrillMail, sendFailureMail } from '../notify/mail.js';
 import { recordedFinish, recordOutcomeInFile } from '../notify/state.js';
-import { PermanentNotifyError, resolveNotifyTargets, targetRef } from '../notify/targets.js';
-import { sendWebhook, type RunInfo } from '../notify/webhook.js';
-import { sendZabbix } from '../notify/zabbix.js';
+import { PermanentNotifyError, resolveNotifyTargets, targetRef, type ResolvedTarget } from '../notify/targets.js';
+import { sendDrillWebhook, sendWebhook, type RunInfo } from '../notify/webhook.js';
+import { sendZabbix, sendZabbixDrill } from '../notify/zabbix.js';
 
 /** Errors as Temporal failures: permanent ones are not retried. */
 function asFailure(error: unknown): ApplicationFailure {
@@ -42,7 +47,7 @@ async function inventoryOf(path: string): Promise<Inventory> {
 /** The calling workflow run. */
 function execution(): { workflowId: string; runId: string } {
   const run = Context.current().info.workflowExecution;
-  if (!run) throw activityFailure('notify activities run only inside a backup workflow', 'NotifyConfig');
+  if (!run) throw activityFailure('notify activities run only inside a workflow', 'NotifyConfig');
   return run;
 }
 
@@ -57,6 +62,20 @@ async function runFinishedAt(inventory: Inventory, summary: BackupSummary): Prom
   const { stateFile } = resolveMonitoring(inventory, summary.server);
   const recorded = await recordedFinish(stateFile, summary, execution().runId);
   return recorded ?? new Date(Context.current().info.scheduledTimestampMs);
+}
+
+/** The target `targetId` of the pair, as the inventory says now. */
+function targetOf(inventory: Inventory, pair: { host: string; server: string }, targetId: string): ResolvedTarget {
+  const resolved = resolveNotifyTargets(inventory, pair.server, pair.host).find(
+    (candidate) => candidate.id === targetId,
+  );
+  if (!resolved) throw activityFailure(`notify target ${targetId} is no longer in the inventory`, 'NotifyConfig');
+  return resolved;
+}
+
+/** A target's result: what was sent, or skipped when nothing was due. */
+function told(targetId: string, target: ResolvedTarget['target'], detail: string | undefined): NotificationResult {
+  return { target: targetId, type: target.type, ok: true, ...(detail === undefined ? { skipped: true } : { detail }) };
 }
 
 export function createNotifyActivities(inventoryPath: string, log: RunLog) {
@@ -108,18 +127,9 @@ export function createNotifyActivities(inventoryPath: string, log: RunLog) {
       previousStatus?: BackupStatus,
     ): Promise<NotificationResult> {
       const inventory = await inventoryOf(inventoryPath);
-      const resolved = resolveNotifyTargets(inventory, summary.server, summary.host).find(
-        (candidate) => candidate.id === targetId,
-      );
-      if (!resolved) throw activityFailure(`notify target ${targetId} is no longer in the inventory`, 'NotifyConfig');
-      const { target } = resolved;
+      const { target } = targetOf(inventory, summary, targetId);
       const run = runInfo(inventory);
-      const result = (detail: string | undefined): NotificationResult => ({
-        target: targetId,
-        type: target.type,
-        ok: true,
-        ...(detail === undefined ? { skipped: true } : { detail }),
-      });
+      const result = (detail: string | undefined) => told(targetId, target, detail);
       try {
         switch (target.type) {
           case 'icinga':
@@ -132,6 +142,38 @@ export function createNotifyActivities(inventoryPath: string, log: RunLog) {
             return result(await sendZabbix(target, summary, await runFinishedAt(inventory, summary)));
           case 'mail':
             return result(await sendFailureMail(target, summary, run, previousStatus));
+        }
+      } catch (error) {
+        throw asFailure(error);
+      }
+    },
+
+    /** The targets a restore drill of the pair tells: those of its backups. */
+    async drillTargets(pair: { host: string; server: string }): Promise<NotifyTargetRef[]> {
+      const inventory = await inventoryOf(inventoryPath);
+      return resolveNotifyTargets(inventory, pair.server, pair.host).map(targetRef);
+    },
+
+    /** Tells one target a restore drill's outcome; throws (and is retried) when it could not be told. */
+    async notifyDrillTarget(targetId: string, drill: DrillOutcome): Promise<NotificationResult> {
+      const inventory = await inventoryOf(inventoryPath);
+      const { target } = targetOf(inventory, drill, targetId);
+      const run = runInfo(inventory);
+      const result = (detail: string | undefined) => told(targetId, target, detail);
+      // The drill's own finish on every retry; before it finished (it failed to run), when this step was scheduled.
+      const finishedAt = new Date(drill.finishedAt ?? Context.current().info.scheduledTimestampMs);
+      try {
+        switch (target.type) {
+          case 'icinga':
+            return result(await sendIcingaDrill(target, drill));
+          case 'webhook':
+            return result(await sendDrillWebhook(target, drill, run));
+          case 'healthchecks':
+            return result(undefined);
+          case 'zabbix':
+            return result(await sendZabbixDrill(target, drill, finishedAt));
+          case 'mail':
+            return result(await sendDrillMail(target, drill, run));
         }
       } catch (error) {
         throw asFailure(error);

@@ -6,6 +6,7 @@
 import { Context } from '@temporalio/activity';
 import { execa } from 'execa';
 import { fileURLToPath } from 'node:url';
+import type { DrillReport } from '../domain/drill.js';
 import { activityFailure } from '../domain/failures.js';
 import { keptInventory } from '../inventory/kept-inventory.js';
 import { resolveMonitoring, resolveVerify } from '../inventory/resolve.js';
@@ -16,16 +17,9 @@ const cliPath = fileURLToPath(new URL('../client/cli.js', import.meta.url));
 /** A drill of 100,000 files over a slow link still ends; one that hangs is killed. */
 const drillTimeoutMs = 6 * 3_600_000;
 
-export interface DrillResult {
-  host: string;
-  server: string;
-  status: DrillRecord['status'];
-  message: string;
-  verified: number;
-  mismatched: number;
-  /** The state file could not take the result (it is still in the workflow's result). */
-  warning?: string;
-}
+/** The workflow's result: the outcome (domain/drill.ts), with the state file's warning and, after the notify step,
+ * the targets' results. */
+export type DrillResult = DrillReport;
 
 interface VerifyJson {
   dataset: string;
@@ -72,10 +66,17 @@ export async function runRestoreDrill(inventoryPath: string, server: string, hos
     message: result.message,
   };
   const { stateFile } = resolveMonitoring(inventory, server);
-  const written = await recordDrillInFile(stateFile, record).catch((error: Error) => ({
-    warning: `state file ${stateFile}: ${error.message}`,
-  }));
-  return { ...result, ...(written.warning ? { warning: written.warning } : {}) };
+  const written = await recordDrillInFile(stateFile, record).catch(
+    (error: Error): Awaited<ReturnType<typeof recordDrillInFile>> => ({
+      warning: `state file ${stateFile}: ${error.message}`,
+    }),
+  );
+  return {
+    ...result,
+    finishedAt: record.finishedAt,
+    ...(written.previousStatus ? { previousStatus: written.previousStatus } : {}),
+    ...(written.warning ? { warning: written.warning } : {}),
+  };
 }
 
 /** The drill's verdict from verify's exit code and JSON report: a mismatch or a differing restore FAILED,

@@ -4,9 +4,10 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { activityFailure } from '../domain/failures.js';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { TidemarkError } from '../domain/errors.js';
+import { randomBytes } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
 import {
   asDirectory,
-  defaultHostTargetDir,
   dryRunLineCap,
   relativeRestorePath,
   restoreInputProblems,
@@ -29,6 +30,8 @@ import { holdForRestore, releaseRestoreHold, restoreHolds } from '../pool/restor
 import { closeClone, openSnapshot, readerClones } from '../pool/snapshot-reader.js';
 import { listSnapshots } from '../pool/zfs.js';
 import { hostDataset } from '../domain/names.js';
+import { defaultHostTargetDir, freshTargetName } from '../domain/restore-target.js';
+import { makeFreshTarget } from './restore-target.js';
 import { inventoryWithHosts } from '../inventory/host-lookup.js';
 import { hostKeyUnderName } from './host-key-name.js';
 
@@ -74,10 +77,17 @@ export async function planRestore(inventoryPath: string, input: RestoreInput): P
     } else {
       const to = resolveHost(inventory, input.to.host);
       const ssh = resolveSsh(inventory);
+      // The nonce makes the default target a name nobody could have prepared on the host before this run.
+      const dir = asDirectory(
+        input.to.dir ?? defaultHostTargetDir(picked.name, randomBytes(4).toString('hex'), to.restoreRoot),
+      );
+      const fresh = freshTargetName(dir, picked.name, to.restoreRoot);
       target = {
         kind: 'host',
         host: to.host,
-        dir: asDirectory(input.to.dir ?? defaultHostTargetDir(picked.name, to.restoreRoot)),
+        dir,
+        restoreRoot: to.restoreRoot,
+        ...(fresh !== undefined ? { fresh } : {}),
         remote: { address: to.address, port: to.port, user: to.user, sudo: to.sudo },
         ssh: { identityFile: ssh.identityFile, knownHostsFile: ssh.knownHostsFile, hostKeyAlias: to.host },
       };
@@ -245,12 +255,19 @@ export async function restoreFiles(
   const started = Date.now();
   const cancelSignal = restoreRun.signal;
   let progress = { bytes: 0, percent: 0, filesTransferred: 0, rate: '' };
+  const target = plan.target;
+  let topEntries: string[] | undefined;
+  // Before the first ssh to the target: known_hosts lists it under its name (copied from its address).
+  if (target.kind === 'host')
+    await hostKeyUnderName({ ssh: target.ssh, source: target.remote }, (message) => restoreRun.log(message));
+  if (target.kind === 'host' && target.fresh !== undefined && !plan.dryRun) {
+    await makeFreshTarget({ ...target, fresh: target.fresh }, cancelSignal);
+    topEntries = await topLevelNames(view.root);
+  }
   // subprocess/runner.ts: rsync dies with the worker (even SIGKILL), so a dead worker leaves no reader
   // of the clone behind; its process group (ssh included) is stopped as one on cancel; the cleaned
   // environment (no RSYNC_OLD_ARGS, no secrets) and --secluded-args, as the backup's rsync.
-  if (plan.target.kind === 'host')
-    await hostKeyUnderName({ ssh: plan.target.ssh, source: plan.target.remote }, (message) => restoreRun.log(message));
-  const run = startChild('rsync', restoreRsyncArgs(plan, view.root), {
+  const run = startChild('rsync', restoreRsyncArgs(plan, view.root, topEntries), {
     signal: cancelSignal,
     buffer: false,
     encoding: 'utf8',
@@ -318,4 +335,12 @@ export async function restoreFiles(
   // Some files could not be written (23): a retry would not change that; the operator must look.
   if (outcome === 'transient') throw activityFailure(message, 'RsyncTransient');
   throw activityFailure(message, outcome === 'partial' ? 'RestoreIncomplete' : 'RsyncFailed');
+}
+
+/** The snapshot root's entries by name, or undefined when a name is not valid UTF-8 (it could not be passed
+ * through an argument string unchanged; the whole root is sent instead). */
+async function topLevelNames(root: string): Promise<string[] | undefined> {
+  const names = await readdir(root, { encoding: 'buffer' });
+  const decoded = names.map((name) => name.toString('utf8'));
+  return decoded.every((name, index) => Buffer.from(name, 'utf8').equals(names[index]!)) ? decoded : undefined;
 }

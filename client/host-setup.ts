@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { TidemarkError } from '../domain/errors.js';
 import { hookCommand, probeCommand, safeRemotePath, type HostStepsPlan } from '../domain/host-steps.js';
 import type { Inventory } from '../inventory/schema.js';
-import { defaultHostRestoreRoot } from '../domain/restore.js';
+import { defaultHostRestoreRoot, freshTargetCommand } from '../domain/restore-target.js';
 import { verifyCommands } from './verify-remote.js';
 import { resolveHost, resolveSsh } from '../inventory/resolve.js';
 import { hostPriorityPrefix } from '../domain/rsync-options.js';
@@ -69,6 +69,8 @@ export function filterConfig(
     `probe=${oneLine(templates.probe)}`,
     `hook=${oneLine(templates.hook)}`,
     ...templates.verify.map((command) => `verify=${command}`),
+    // restore --to-host's default target: the root checked, a fresh 0700 directory made (its name on stdin).
+    `restore-target=${freshTargetCommand(restoreRoot, sudo)}`,
     `restore-root=${restoreRoot}`,
     '',
   ].join('\n');
@@ -106,7 +108,10 @@ export function sudoersLines(
     '# verify (read-only: size, mtime and SHA-256 of the files it samples):',
     `${user} ALL=(root) NOPASSWD: /usr/bin/stat --printf *`,
     `${user} ALL=(root) NOPASSWD: /usr/bin/sha256sum -z -- *`,
-    `# restore --to-host (writes beneath ${root} only; the filter resolves symlinks first):`,
+    `# restore --to-host (writes beneath ${root} only; the filter resolves symlinks first, and admits mkdir`,
+    '# only inside the fixed command that checks the root and makes a fresh 0700 target in it):',
+    `${user} ALL=(root) NOPASSWD: /usr/bin/mkdir -p -- ${root}`,
+    `${user} ALL=(root) NOPASSWD: /usr/bin/mkdir -m 0700 -- ${root}/*`,
     `${user} ALL=(root) NOPASSWD: /usr/bin/rsync --server -* . ${root}/*`,
   ];
 }

@@ -227,7 +227,7 @@ export function buildProgram(): Command {
     .option('--to-host <name>', 'push over ssh to this inventory host')
     .option(
       '--target-dir <dir>',
-      "with --to-host: directory on that host (default <host's restoreRoot, /var/lib/tidemark/restore>/<snapshot>/)",
+      "with --to-host: directory on that host (default a fresh <host's restoreRoot, /var/lib/tidemark/restore>/<snapshot>-<nonce>/)",
     )
     .option('--yes-overwrite-live-system', 'with --target-dir / (or --to /): really write over the live system', false)
     .option('--dry-run', 'list what would change (rsync --itemize-changes), write nothing', false)

@@ -18,7 +18,7 @@ export function registerScheduleCommands(program: Command, configPath: () => str
 
   program
     .command('schedules')
-    .description('list Tidemark backup schedules: spec, next run, last result, paused')
+    .description('list Tidemark backup and restore-drill schedules: kind, spec, next run, last result, paused')
     .option('--host <name>', 'only this host')
     .option('--server <name>', 'only this backup server')
     .option('--json', 'print JSON', false)

@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ScheduleNotFoundError, type Client, type ScheduleDescription } from '@temporalio/client';
 import { ExitCode, TidemarkError } from '../domain/errors.js';
 import { backupWorkflowId } from '../domain/names.js';
+import type { DrillReport as DrillResult } from '../domain/drill.js';
 import type { ScheduledBackupResult } from '../domain/schedule-spec.js';
 import { NetboxError } from '../inventory/netbox.js';
 import { serverEntry } from '../inventory/resolve.js';
@@ -57,6 +58,8 @@ export async function syncCommand(inventory: Inventory, options: SyncOptions): P
 export interface ScheduleRow {
   host: string;
   server: string;
+  /** "backup" (tidemark:backup:…) or "drill", a scheduled restore drill (tidemark:verify:…, `verify.every`). */
+  kind: 'backup' | 'drill';
   scheduleId: string;
   schedule: string;
   /** The zone the schedule's calendar runs in (its spec's); the table shows NEXT RUN in it. */
@@ -81,9 +84,13 @@ async function lastResult(
     const status = (await handle.describe()).status.name;
     if (status === 'RUNNING') return { text: 'running', at };
     if (status !== 'COMPLETED') return { text: status, at };
-    const result = (await handle.result()) as ScheduledBackupResult;
+    // A drill's result (DrillResult) has status and message too, and no outcome.
+    const result = (await handle.result()) as ScheduledBackupResult | DrillResult;
     return {
-      text: result.outcome === 'skipped' ? 'skipped: already running' : `${result.status}: ${result.message}`,
+      text:
+        'outcome' in result && result.outcome === 'skipped'
+          ? 'skipped: already running'
+          : `${result.status}: ${result.message}`,
       at,
     };
   } catch (error) {
@@ -99,7 +106,7 @@ export async function scheduleRows(
   const { owned } = await listOwnedSchedules(client);
   const mine = owned.filter(
     (schedule) =>
-      schedule.owner.kind === 'backup' &&
+      (schedule.owner.kind === 'backup' || schedule.owner.kind === 'verify') &&
       (filter.host === undefined || schedule.owner.host === filter.host) &&
       (filter.servers === undefined || filter.servers.includes(schedule.owner.server ?? '')),
   );
@@ -115,6 +122,7 @@ export async function scheduleRows(
     return {
       host: schedule.owner.host ?? '?',
       server: schedule.owner.server ?? '?',
+      kind: schedule.owner.kind === 'verify' ? 'drill' : 'backup',
       scheduleId: schedule.scheduleId,
       schedule: actionMemoOf(description)?.summary ?? '?',
       timezone: description.spec.timezone ?? 'UTC',
@@ -127,10 +135,10 @@ export async function scheduleRows(
   });
   return rows
     .filter((row): row is ScheduleRow => row !== undefined)
-    .sort((a, b) => a.host.localeCompare(b.host) || a.server.localeCompare(b.server));
+    .sort((a, b) => a.host.localeCompare(b.host) || a.server.localeCompare(b.server) || a.kind.localeCompare(b.kind));
 }
 
-/** `tidemark schedules [--json]`: every Tidemark backup schedule with its next run and last result. */
+/** `tidemark schedules [--json]`: every Tidemark backup and restore-drill schedule with its next run and last result. */
 export async function schedulesCommand(
   inventory: Inventory,
   options: { json?: boolean; host?: string; server?: string },
@@ -150,11 +158,12 @@ export async function schedulesCommand(
     return ExitCode.ok;
   }
   // NEXT RUN in the schedule's own zone (with its offset), as its SCHEDULE column reads; LAST RESULT in UTC.
-  const table = [['HOST', 'SERVER', 'SCHEDULE', "NEXT RUN (schedule's zone)", 'LAST RESULT (UTC)', 'PAUSED']];
+  const table = [['HOST', 'SERVER', 'KIND', 'SCHEDULE', "NEXT RUN (schedule's zone)", 'LAST RESULT (UTC)', 'PAUSED']];
   for (const row of rows) {
     table.push([
       row.host,
       row.server,
+      row.kind,
       row.schedule,
       row.paused || !row.nextRun ? '-' : formatInZone(new Date(row.nextRun), row.timezone),
       row.lastResult ? `${row.lastRunAt?.slice(0, 16)}Z ${row.lastResult}`.slice(0, 80) : '-',

@@ -22,6 +22,8 @@ export const activityFailures = {
   RsyncFailed: { retry: false },
   /** A restore could not write some files (rsync exit 23): the operator must look at them. */
   RestoreIncomplete: { retry: false },
+  /** The host refused to make a fresh default restore target (unsafe restore root, filter settings too old). */
+  RestoreTargetRefused: { retry: false },
   /** The plan has no host settings, or the host has no filesystem to copy: the inventory must change. */
   HostProbeFailed: { retry: false },
   /** The host probe timed out or printed nothing readable: the next attempt may get through. */

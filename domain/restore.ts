@@ -8,7 +8,7 @@ import { fullSystemFlags, rshOption, sshCommand } from './rsync-args.js';
 export type RestoreDestination =
   /** A directory on the backup server itself. */
   | { kind: 'local'; dir: string }
-  /** A directory on an inventory host, pushed over ssh; default `<host's restoreRoot>/<snapshot>/`. */
+  /** A directory on an inventory host, pushed over ssh; default a fresh `<host's restoreRoot>/<snapshot>-<nonce>/` (domain/restore-target.ts). */
   | { kind: 'host'; host: string; dir?: string };
 
 /** Input of the `restoreHost` workflow. */
@@ -48,6 +48,10 @@ export interface RestorePlan {
         kind: 'host';
         host: string;
         dir: string;
+        /** The host's `restoreRoot`, beneath which its ssh filter lets a receiving rsync write. */
+        restoreRoot: string;
+        /** Set when `dir` is a default target: its name in `restoreRoot`, made fresh before the push. */
+        fresh?: string;
         remote: { address: string; port: number; user: string; sudo: boolean };
         ssh: HostSsh;
       };
@@ -116,15 +120,6 @@ export function restoreSummary(plan: RestorePlan, copy: RestoreCopyResult, elaps
 
 /** How many itemized lines a dry run returns (history payloads stay small). */
 export const dryRunLineCap = 1_000;
-
-/** Where a push to a host writes unless `hosts.<name>.restoreRoot` says otherwise; a host locked down with
- * `host-setup` admits a receiving rsync only beneath its root. */
-export const defaultHostRestoreRoot = '/var/lib/tidemark/restore';
-
-/** The default directory a push to a host writes into: `<restoreRoot>/<snapshot>/`, never the live system. */
-export function defaultHostTargetDir(snapshot: string, restoreRoot = defaultHostRestoreRoot): string {
-  return `${restoreRoot.replace(/\/+$/, '')}/${snapshot}/`;
-}
 
 /** Why `path` cannot be restored as given, or undefined when it can. */
 export function restorePathProblem(path: string): string | undefined {
@@ -216,7 +211,7 @@ function describeNames(names: string[]): string {
  * target. Same fidelity as the backup; `--relative` with the "/./" marker keeps each path's full name
  * under the target. Never `--delete`: a restore adds and overwrites, it does not remove.
  */
-export function restoreRsyncArgs(plan: RestorePlan, root: string): string[] {
+export function restoreRsyncArgs(plan: RestorePlan, root: string, topEntries?: readonly string[]): string[] {
   // Names travel inside rsync's protocol (never through a remote shell, whatever RSYNC_OLD_ARGS says).
   const args = [...fullSystemFlags, '--relative', '--secluded-args', `--timeout=${plan.ioTimeoutSeconds}`];
   // A host's copy restored as root into an ordinary directory of this server: no device nodes, FIFOs or
@@ -226,8 +221,13 @@ export function restoreRsyncArgs(plan: RestorePlan, root: string): string[] {
   args.push(...(plan.dryRun ? ['--dry-run', '--itemize-changes'] : ['--mkpath', '--stats', '--info=progress2']));
   if (plan.bandwidthLimit) args.push(`--bwlimit=${plan.bandwidthLimit}`);
   const base = root.replace(/\/+$/, '');
-  const sources =
-    plan.paths.length === 0 ? [`${base}/./`] : plan.paths.map((path) => `${base}/./${relativeRestorePath(path)}`);
+  // A whole host sent as "<root>/./" gives the target directory the host's "/" mode: a fresh default target
+  // (0700, domain/restore-target.ts) gets the top-level entries instead, so it stays root's.
+  const whole =
+    plan.target.kind === 'host' && plan.target.fresh !== undefined && topEntries && topEntries.length > 0
+      ? topEntries.map((entry) => `${base}/./${entry}`)
+      : [`${base}/./`];
+  const sources = plan.paths.length === 0 ? whole : plan.paths.map((path) => `${base}/./${relativeRestorePath(path)}`);
   // "--" : a restored path may start with "-".
   if (plan.target.kind === 'local') return [...args, '--', ...sources, plan.target.dir];
   // The backup's own ssh options (known_hosts only, no prompts); no multiplexing for a one-off push.

@@ -43,6 +43,9 @@ export const icingaTargetSchema = z
       .describe("Name the API's certificate is checked against, when `url` uses an address (default: the URL's host)."),
     host: template.optional().describe('Icinga host object; default "{host}".'),
     service: template.optional().describe('Icinga service object; default "BACKUP-{server}".'),
+    drillService: template
+      .optional()
+      .describe('Icinga service object for restore drills (verify.every); default "RESTORE-DRILL-{server}".'),
     attempts,
   })
   .strict();

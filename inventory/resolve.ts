@@ -2,7 +2,7 @@
 import { parseDuration } from '../domain/duration.js';
 import { closestName } from '../domain/suggest.js';
 import { TidemarkError } from '../domain/errors.js';
-import { defaultHostRestoreRoot } from '../domain/restore.js';
+import { defaultHostRestoreRoot } from '../domain/restore-target.js';
 import {
   defaultRetentionCounts,
   retentionClasses,

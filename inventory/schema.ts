@@ -404,7 +404,7 @@ const hostSettingsShape = {
   restoreRoot: remotePathSchema
     .optional()
     .describe(
-      'Directory on the host that `restore --to-host` writes under (default /var/lib/tidemark/restore; the default target is <restoreRoot>/<snapshot>/). On a host set up with `host-setup`, its ssh filter admits a receiving rsync only beneath it.',
+      'Directory on the host that `restore --to-host` writes under (default /var/lib/tidemark/restore; the default target is a fresh 0700 <restoreRoot>/<snapshot>-<nonce>/, made over ssh after checking the root). On a host set up with `host-setup`, its ssh filter admits a receiving rsync only beneath it.',
     ),
   standardExcludes: z
     .boolean({ error: 'expected true or false' })

@@ -1,12 +1,13 @@
 // Texts every target shares: the one-line status, performance figures, the mail body.
 import type { BackupSummary } from '../domain/backup.js';
+import type { DrillOutcome } from '../domain/drill.js';
 import { formatDuration } from '../domain/duration.js';
 import { statusCode } from '../domain/notify.js';
 
 const codeLabel = ['OK', 'WARNING', 'CRITICAL'] as const;
 
 /** "OK", "WARNING" or "CRITICAL" (Nagios plugin words) for a run's status. */
-export function statusLabel(summary: BackupSummary): (typeof codeLabel)[number] {
+export function statusLabel(summary: Pick<BackupSummary, 'status'>): (typeof codeLabel)[number] {
   return codeLabel[statusCode(summary.status)];
 }
 
@@ -37,4 +38,15 @@ export function performanceData(summary: BackupSummary): string[] {
     `files=${summary.filesTransferred};;;0`,
     `duration=${(summary.durationMs / 1000).toFixed(3)}s;;;0`,
   ];
+}
+
+/** A restore drill's plugin-style line, e.g. "RESTORE DRILL OK - restore drill of data/vpn@tidemark-…: 200 of 200
+ * files verified" or "RESTORE DRILL CRITICAL - restore drill failed: …". */
+export function drillStatusLine(drill: DrillOutcome): string {
+  return oneLine(`RESTORE DRILL ${statusLabel(drill)} - ${drill.message}`);
+}
+
+/** Nagios performance data of a drill: files verified and files differing. */
+export function drillPerformanceData(drill: DrillOutcome): string[] {
+  return [`verified=${drill.verified};;;0`, `mismatched=${drill.mismatched};;;0`];
 }

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, open, readFile, rename, unlink, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { BackupStatus, BackupSummary } from '../domain/backup.js';
+import type { DrillStatus } from '../domain/drill.js';
 import { defaultGuards } from '../domain/guards.js';
 import { parseSnapshotName } from '../domain/names.js';
 
@@ -56,7 +57,7 @@ export interface DrillRecord {
   host: string;
   server: string;
   runId: string;
-  status: 'SUCCESS' | 'WARNING' | 'FAILED';
+  status: DrillStatus;
   /** ISO 8601. */
   finishedAt: string;
   /** Files compared with the host and found identical, and found differing. */
@@ -348,19 +349,24 @@ export async function recordedFinish(path: string, summary: BackupSummary, runId
   return last?.runId === runId ? new Date(last.finishedAt) : undefined;
 }
 
-/** Writes a drill's result beside the backups' (same one-writer-per-path queue). A damaged file is left for
- * the next backup's notify step to move aside: the drill's result is then only in Temporal. */
-export async function recordDrillInFile(path: string, drill: DrillRecord): Promise<{ warning?: string }> {
+/** Writes a drill's result beside the backups' (same one-writer-per-path queue) and answers the pair's status
+ * before it (for recovery mail). A damaged file is left for the next backup's notify step to move aside: the
+ * drill's result is then only in Temporal. */
+export async function recordDrillInFile(
+  path: string,
+  drill: DrillRecord,
+): Promise<{ warning?: string; previousStatus?: DrillStatus }> {
   const previous = queues.get(path) ?? Promise.resolve();
   const work = previous
     .catch(() => undefined)
-    .then(async (): Promise<{ warning?: string }> => {
+    .then(async (): Promise<{ warning?: string; previousStatus?: DrillStatus }> => {
       const loaded = await loadState(path);
       if (loaded.damaged)
         return { warning: `state file ${path} was ${loaded.damaged}; the drill is not recorded in it` };
       const key = `${drill.host}@${drill.server}`;
+      const previousStatus = loaded.state.drills?.[key]?.status;
       await writeStateFile(path, { ...loaded.state, drills: { ...loaded.state.drills, [key]: drill } });
-      return {};
+      return previousStatus ? { previousStatus } : {};
     });
   queues.set(path, work);
   try {

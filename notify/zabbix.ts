@@ -8,6 +8,10 @@
 //   tidemark.status[<server>] (0 ok, 1 warning, 2 failed), tidemark.last_success[<server>] (Unix time; on
 //   SUCCESS only), tidemark.bytes[<server>], tidemark.files[<server>], tidemark.duration[<server>] (seconds),
 //   tidemark.message[<server>] (text).
+// A restore drill sends the same discovery value and its own items beside them:
+//   tidemark.drill.status[<server>] (0 passed, 1 warning, 2 failed), tidemark.drill.last_success[<server>] (Unix time;
+//   on SUCCESS only), tidemark.drill.verified[<server>], tidemark.drill.mismatched[<server>] (files),
+//   tidemark.drill.message[<server>] (text).
 // Every item carries the run's own finish time as clock/ns, so a retried delivery keeps the run's time, and
 // Zabbix skips a value it already holds at that clock/ns: sending again is harmless.
 //
@@ -17,8 +21,9 @@
 // back through the API to catch that too (notify/zabbix-api.ts).
 import { connect } from 'node:net';
 import type { BackupSummary } from '../domain/backup.js';
+import type { DrillOutcome } from '../domain/drill.js';
 import { statusCode } from '../domain/notify.js';
-import { statusLine } from './format.js';
+import { drillStatusLine, statusLine } from './format.js';
 import type { ZabbixTarget } from '../inventory/notify-schema.js';
 import { fillTemplate } from './targets.js';
 import { unconfirmedItems } from './zabbix-api.js';
@@ -35,30 +40,59 @@ export interface ZabbixItem {
 /** The discovery key of the template's rule. */
 export const discoveryKey = 'tidemark.discovery';
 
+/** The item maker of one target and pair: the Zabbix host, the discovery value, all stamped with `finishedAt`. */
+function itemsFor(target: Pick<ZabbixTarget, 'host'>, names: { host: string; server: string }, finishedAt: Date) {
+  const host = fillTemplate(target.host ?? '{host}', names);
+  const ms = finishedAt.getTime();
+  const clock = Math.floor(ms / 1000);
+  const stamp = { clock, ns: (ms - clock * 1000) * 1_000_000 };
+  const item = (name: string, value: string | number): ZabbixItem => ({
+    host,
+    key: `tidemark.${name}[${names.server}]`,
+    value: String(value),
+    ...stamp,
+  });
+  const discovery: ZabbixItem = {
+    host,
+    key: discoveryKey,
+    value: JSON.stringify({ data: [{ '{#SERVER}': names.server }] }),
+    ...stamp,
+  };
+  return { item, discovery, clock };
+}
+
 /** The discovery value and the run's values for one target, all stamped with `finishedAt`. */
 export function zabbixItems(
   target: Pick<ZabbixTarget, 'host'>,
   summary: BackupSummary,
   finishedAt: Date,
 ): ZabbixItem[] {
-  const host = fillTemplate(target.host ?? '{host}', summary);
-  const ms = finishedAt.getTime();
-  const clock = Math.floor(ms / 1000);
-  const stamp = { clock, ns: (ms - clock * 1000) * 1_000_000 };
-  const item = (name: string, value: string | number): ZabbixItem => ({
-    host,
-    key: `tidemark.${name}[${summary.server}]`,
-    value: String(value),
-    ...stamp,
-  });
+  const { item, discovery, clock } = itemsFor(target, summary, finishedAt);
   return [
-    { host, key: discoveryKey, value: JSON.stringify({ data: [{ '{#SERVER}': summary.server }] }), ...stamp },
+    discovery,
     item('status', statusCode(summary.status)),
     ...(summary.status === 'SUCCESS' ? [item('last_success', clock)] : []),
     item('bytes', summary.bytesTransferred),
     item('files', summary.filesTransferred),
     item('duration', Math.round(summary.durationMs / 1000)),
     item('message', statusLine(summary)),
+  ];
+}
+
+/** The discovery value and a restore drill's values (tidemark.drill.*), stamped with the drill's finish. */
+export function zabbixDrillItems(
+  target: Pick<ZabbixTarget, 'host'>,
+  drill: DrillOutcome,
+  finishedAt: Date,
+): ZabbixItem[] {
+  const { item, discovery, clock } = itemsFor(target, drill, finishedAt);
+  return [
+    discovery,
+    item('drill.status', statusCode(drill.status)),
+    ...(drill.status === 'SUCCESS' ? [item('drill.last_success', clock)] : []),
+    item('drill.verified', drill.verified),
+    item('drill.mismatched', drill.mismatched),
+    item('drill.message', drillStatusLine(drill)),
   ];
 }
 
@@ -137,8 +171,17 @@ async function refusedCount(
 }
 
 /** Sends the run's items; throws naming every item Zabbix refused (retried: the values keep their clock). */
-export async function sendZabbix(target: ZabbixTarget, summary: BackupSummary, finishedAt: Date): Promise<string> {
-  const items = zabbixItems(target, summary, finishedAt);
+export function sendZabbix(target: ZabbixTarget, summary: BackupSummary, finishedAt: Date): Promise<string> {
+  return deliverItems(target, zabbixItems(target, summary, finishedAt));
+}
+
+/** Sends a restore drill's items, as sendZabbix does a run's. */
+export function sendZabbixDrill(target: ZabbixTarget, drill: DrillOutcome, finishedAt: Date): Promise<string> {
+  return deliverItems(target, zabbixDrillItems(target, drill, finishedAt));
+}
+
+/** Sends the items (the discovery value first); throws naming every item Zabbix refused or did not store. */
+async function deliverItems(target: ZabbixTarget, items: ZabbixItem[]): Promise<string> {
   const port = target.port ?? 10051;
   const where = `Zabbix ${target.server}:${port}`;
   const host = items[0]!.host;

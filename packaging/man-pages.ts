@@ -2,9 +2,10 @@
 // one page per verb (tidemark-config-check.1 for `config check`) and tidemark.1 for the whole command.
 // Nothing is written by hand, so the pages cannot drift from the code they describe.
 //   node dist/packaging/man-pages.js CLI.js OUT_DIR
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { Command } from 'commander';
 
 interface Page {
   /** The words after "tidemark", e.g. ["config", "check"]. */
@@ -12,9 +13,17 @@ interface Page {
   help: string;
 }
 
-function helpOf(cli: string, verb: string[]): string {
-  // Not a TTY: commander wraps at 80 columns, the same on every build.
-  return execFileSync(process.execPath, [cli, ...verb, '--help'], { encoding: 'utf8' });
+/** What `tidemark VERB --help` prints, asked in this process (one CLI start per verb took ~0.5 s each). */
+function helpOf(command: Command): string {
+  let text = '';
+  // As when not on a TTY: no colours, commander's 80 columns, the same on every build.
+  command.configureOutput({
+    writeOut: (chunk) => (text += chunk),
+    getOutHelpWidth: () => 80,
+    getOutHasColors: () => false,
+  });
+  command.outputHelp();
+  return text;
 }
 
 /** The subcommand names listed under "Commands:" (commander's own `help` left out). */
@@ -24,9 +33,16 @@ function subcommands(help: string): string[] {
 }
 
 /** Every verb, depth first: `config` and then `config check`. */
-function collectPages(cli: string, verb: string[] = []): Page[] {
-  const help = helpOf(cli, verb);
-  return [{ verb, help }, ...subcommands(help).flatMap((name) => collectPages(cli, [...verb, name]))];
+function collectPages(command: Command, verb: string[] = []): Page[] {
+  const help = helpOf(command);
+  return [
+    { verb, help },
+    ...subcommands(help).flatMap((name) => {
+      const sub = command.commands.find((candidate) => candidate.name() === name);
+      if (!sub) throw new Error(`tidemark ${[...verb, name].join(' ')}: listed in the help, not found`);
+      return collectPages(sub, [...verb, name]);
+    }),
+  ];
 }
 
 /** Text as roff that prints as it is: backslashes escaped, no line taken for a request. */
@@ -73,8 +89,13 @@ function renderPage(page: Page, version: string, all: Page[]): string {
 
 const [cli, out] = process.argv.slice(2);
 if (!cli || !out) throw new Error('usage: node man-pages.js CLI.js OUT_DIR');
-const version = execFileSync(process.execPath, [cli, '--version'], { encoding: 'utf8' }).trim();
-const pages = collectPages(cli);
+// The packaged CLI's own program (dist/client/program.js beside cli.js), so the pages describe what ships.
+const { buildProgram } = (await import(pathToFileURL(join(dirname(cli), 'program.js')).href)) as {
+  buildProgram: () => Command;
+};
+const program = buildProgram();
+const version = program.version() ?? 'unknown';
+const pages = collectPages(program);
 mkdirSync(out, { recursive: true });
 for (const page of pages) writeFileSync(join(out, `${pageName(page.verb)}.1`), renderPage(page, version, pages));
 console.log(`${pages.length} man pages in ${out}`);

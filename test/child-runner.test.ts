@@ -92,6 +92,7 @@ test('restore --to-host: rsync and its ssh get the cleaned environment; RSYNC_OL
       kind: 'host',
       host: 'vpn',
       dir: target,
+      restoreRoot: '/var/lib/tidemark/restore',
       remote: { address: '127.0.0.1', port: 22, user: 'root', sudo: false },
       ssh: { identityFile: '/dev/null', knownHostsFile: '/dev/null', hostKeyAlias: 'target' },
     },

@@ -3,7 +3,7 @@
 // a receiving rsync beneath the host's restoreRoot). Backup, verify and restore --to-host go through it.
 // Real sshd, sudo, rsync, zfs-fuse and workers.
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { execa } from 'execa';
@@ -14,7 +14,8 @@ import { createRig, withSnapshotClone, type Rig } from './helpers/rig.js';
 import { buildSampleTree, describeTree } from './helpers/tree.js';
 
 const user = 'tmbackup';
-const sudoersFile = '/etc/sudoers.d/tidemark-test';
+// One file per test process: two runs of this file (worktrees) must not remove each other's rules.
+const sudoersFile = `/etc/sudoers.d/tidemark-test-${process.pid}`;
 let rig: Rig;
 let setupText: string;
 let restoreRoot: string;
@@ -104,6 +105,11 @@ test('host-setup prints a restricted key line, the filter settings and sudoers l
   assert.match(setupText, /^verify=xargs -0 -r sudo -n stat /m);
   assert.match(setupText, /^verify=xargs -0 -r sudo -n sha256sum /m);
   assert.ok(setupText.includes(`restore-root=${restoreRoot}\n`), setupText);
+  assert.ok(setupText.includes(`tmbackup ALL=(root) NOPASSWD: /usr/bin/mkdir -m 0700 -- ${restoreRoot}/*`), setupText);
+  assert.match(
+    setupText,
+    new RegExp(`^restore-target=root='${restoreRoot}'; .*sudo -n mkdir -m 0700 -- "\\$dir"`, 'm'),
+  );
 });
 
 test('a backup as the restricted user with sudo is complete: owners, ACLs and xattrs; the hooks ran as root', async () => {
@@ -172,13 +178,19 @@ test('verify through the filter: stat and sha256sum as root via sudo, every samp
   assert.deepEqual([report.verified, report.mismatched, report.skipped], [report.sampled, 0, 0], run.stdout);
 });
 
-test('restore --to-host through the filter writes beneath the restoreRoot (the default target), identical to the source; elsewhere is refused', async () => {
+test('restore --to-host through the filter writes into a fresh 0700 directory beneath the restoreRoot (the default target), identical to the source; elsewhere is refused', async () => {
   const snapshot = (await rig.snapshots()).at(-1)!;
   const run = await rig.cli(['restore', '--host', rig.hostName, '--to-host', rig.hostName, '--wait'], {
     timeoutMs: 180_000,
   });
   assert.equal(run.exitCode, 0, run.stderr + run.stdout + rig.workerOutput());
-  const restored = join(restoreRoot, snapshot, rig.source);
+  const made = readdirSync(restoreRoot);
+  assert.equal(made.length, 1, made.join());
+  assert.match(made[0]!, new RegExp(`^${snapshot}-[0-9a-f]{8}$`));
+  assert.ok(run.stdout.includes(`${rig.hostName}:${join(restoreRoot, made[0]!)}/`), run.stdout);
+  const target = lstatSync(join(restoreRoot, made[0]!));
+  assert.deepEqual([target.isDirectory(), target.mode & 0o777, target.uid], [true, 0o700, 0]);
+  const restored = join(restoreRoot, made[0]!, rig.source);
   assert.deepEqual(
     await describeTree(restored),
     await withSnapshotClone(rig.dataset, snapshot, (path) => describeTree(join(path, rig.source))),
@@ -192,4 +204,43 @@ test('restore --to-host through the filter writes beneath the restoreRoot (the d
   assert.equal(refused.exitCode, 1, refused.stderr);
   assert.match(refused.stderr, /refused: rsync may write only beneath/);
   assert.equal(existsSync(outside), false);
+});
+
+test('the default target is checked over ssh first: a restore root others may write to is refused, and so is a filter config without the restore-target line', async () => {
+  const restore = () =>
+    rig.cli(
+      ['restore', '--host', rig.hostName, '--path', join(rig.source, 'etc'), '--to-host', rig.hostName, '--wait'],
+      {
+        timeoutMs: 180_000,
+      },
+    );
+  const before = readdirSync(restoreRoot).sort();
+  chmodSync(restoreRoot, 0o1777);
+  try {
+    const shared = await restore();
+    assert.equal(shared.exitCode, 1, shared.stderr + shared.stdout);
+    assert.match(
+      shared.stderr,
+      /restore target \S+ was not made, nothing was written: tidemark: restore root \S+ is writable by group or others \(mode 1777\)/,
+    );
+    assert.deepEqual(readdirSync(restoreRoot).sort(), before);
+  } finally {
+    chmodSync(restoreRoot, 0o755);
+  }
+
+  // A host set up before restore-target= existed: the filter refuses the step, and the error says what to install.
+  const configPath = join(rig.dir, 'tidemark-ssh-filter.conf');
+  const current = readFileSync(configPath, 'utf8');
+  writeFileSync(configPath, current.replace(/^restore-target=.*\n/m, ''));
+  try {
+    const old = await restore();
+    assert.equal(old.exitCode, 1, old.stderr + old.stdout);
+    assert.match(
+      old.stderr,
+      /does not admit the step that makes a fresh target .*tidemark host-setup --host \S+. prints now \(its restore-target= line\), or pass --target-dir/,
+    );
+    assert.deepEqual(readdirSync(restoreRoot).sort(), before);
+  } finally {
+    writeFileSync(configPath, current);
+  }
 });

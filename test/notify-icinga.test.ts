@@ -1,15 +1,18 @@
 // Acceptance 4: a real Icinga 2 (devenv/icinga.ts) shows the service BACKUP-<server> of the host OK after
 // a good backup and CRITICAL after a failed one, with the plugin output, performance data and check
-// source Tidemark sent through POST /v1/actions/process-check-result.
+// source Tidemark sent through POST /v1/actions/process-check-result. A restore drill reports to its own
+// service, RESTORE-DRILL-<server>, leaving BACKUP-<server> as the last backup left it.
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startIcinga, type DevIcinga } from '../devenv/icinga.js';
 import type { BackupSummary } from '../domain/backup.js';
-import { backupWorkflowId } from '../domain/names.js';
+import type { DrillReport } from '../domain/drill.js';
+import { backupWorkflowId, controlTaskQueue } from '../domain/names.js';
+import { drillWorkflowId } from '../schedule/desired.js';
 import { createRig, recordCliOutput, type Rig } from './helpers/rig.js';
-import { editInventory } from './helpers/inventory-edit.js';
+import { editInventory, setHostSettings } from './helpers/inventory-edit.js';
 import { allRunsText } from './helpers/history.js';
 
 let icinga: DevIcinga | undefined;
@@ -84,6 +87,58 @@ test('a failed backup: Icinga shows CRITICAL with the error, and the run still f
     /^BACKUP CRITICAL - backup of demo-host on srv-icinga-\S+ failed during [a-z-]+: .*exited 255: .*Connection refused/,
   );
   assert.equal(result?.check_source, rig!.server);
+});
+
+/** Runs the pair's restore drill now (the workflow its drill schedule starts) and returns its report. */
+async function drillNow(name: string): Promise<DrillReport> {
+  const handle = await rig!.client.workflow.start('restoreDrill', {
+    taskQueue: controlTaskQueue,
+    workflowId: `${drillWorkflowId(rig!.hostName, rig!.server)}-${name}`,
+    args: [{ host: rig!.hostName, server: rig!.server }],
+  });
+  return (await handle.result()) as DrillReport;
+}
+
+test('restore drills: Icinga shows RESTORE-DRILL-<server> OK, then CRITICAL with the error; BACKUP-<server> untouched', async () => {
+  const drillService = `RESTORE-DRILL-${rig!.server}`;
+  await icinga!.ensurePassiveService(rig!.hostName, drillService);
+  setHostSettings(rig!, { verify: { every: '1d', sample: 20 } });
+  const run = await rig!.cli(['start-backup', '--host', rig!.hostName, '--wait']);
+  assert.equal(run.exitCode, 0, run.stderr);
+  const backupBefore = await icinga!.lastCheckResult(rig!.hostName, service);
+
+  const passed = await drillNow('passed');
+  assert.equal(passed.status, 'SUCCESS', JSON.stringify(passed));
+  assert.deepEqual(passed.notifications, [
+    { target: 'notify.0', type: 'icinga', ok: true, detail: `OK to demo-host!${drillService}` },
+  ]);
+  const ok = await icinga!.lastCheckResult(rig!.hostName, drillService);
+  assert.equal(ok?.state, 0);
+  assert.match(
+    ok?.output ?? '',
+    /^RESTORE DRILL OK - restore drill of \S+\/demo-host@tidemark-\S+: \d+ of \d+ files verified/,
+  );
+  assert.ok(ok?.performance_data?.includes(`verified=${passed.verified};;;0`), JSON.stringify(ok));
+  assert.ok(ok?.performance_data?.includes('mismatched=0;;;0'));
+  assert.equal(ok?.check_source, rig!.server);
+
+  await rig!.host.stop();
+  let failed: DrillReport;
+  try {
+    failed = await drillNow('failed');
+  } finally {
+    await rig!.host.start();
+  }
+  assert.equal(failed.status, 'FAILED', JSON.stringify(failed));
+  const critical = await icinga!.lastCheckResult(rig!.hostName, drillService);
+  assert.equal(critical?.state, 2);
+  assert.match(critical?.output ?? '', /^RESTORE DRILL CRITICAL - restore drill failed: /);
+  assert.deepEqual(
+    await icinga!.lastCheckResult(rig!.hostName, service),
+    backupBefore,
+    "the backup service is the backup's",
+  );
+  setHostSettings(rig!, { verify: undefined });
 });
 
 test('a service Icinga does not know: the target fails at once (not retried) naming the service, the backup is fine', async () => {

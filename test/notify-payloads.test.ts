@@ -8,17 +8,25 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { execa } from 'execa';
 import type { BackupSummary } from '../domain/backup.js';
+import type { DrillOutcome } from '../domain/drill.js';
 import { statusCode } from '../domain/notify.js';
 import { parseInventory } from '../inventory/load.js';
 import { performanceData, statusLine } from '../notify/format.js';
 import { pingKind, pingUrl } from '../notify/healthchecks.js';
-import { icingaPayload } from '../notify/icinga.js';
-import { mailKind, mailMessage } from '../notify/mail.js';
+import { icingaDrillPayload, icingaPayload } from '../notify/icinga.js';
+import { drillMailKind, drillMailMessage, mailKind, mailMessage } from '../notify/mail.js';
 import { deliverMail } from '../notify/mail-transport.js';
 import { applyOutcome, emptyState } from '../notify/state.js';
 import { PermanentNotifyError, resolveNotifyTargets, targetRef } from '../notify/targets.js';
-import { webhookBody, webhookSignature } from '../notify/webhook.js';
-import { parseSenderInfo, parseZabbixFrame, sendZabbix, zabbixFrame, zabbixItems } from '../notify/zabbix.js';
+import { drillWebhookBody, webhookBody, webhookSignature, type DrillWebhookBody } from '../notify/webhook.js';
+import {
+  parseSenderInfo,
+  parseZabbixFrame,
+  sendZabbix,
+  zabbixDrillItems,
+  zabbixFrame,
+  zabbixItems,
+} from '../notify/zabbix.js';
 import { parseListen, renderMetrics } from '../worker/metrics.js';
 import { cliPath } from './helpers/rig.js';
 import { startSmtpServer, startZabbixTrapper } from './helpers/fake-servers.js';
@@ -438,4 +446,89 @@ test('pool metrics: free bytes and health per pool', async () => {
     await renderMetrics([], true, { pool: 'data', health: 'ONLINE', availableBytes: 1, sizeBytes: 2 }),
     /^tidemark_pool_healthy\{pool="data",health="ONLINE"\} 1$/m,
   );
+});
+
+const passedDrill: DrillOutcome = {
+  host: 'vpn',
+  server: 'b1',
+  status: 'SUCCESS',
+  message: 'restore drill of data/vpn@tidemark-20261123T101500Z: 200 of 200 files verified',
+  verified: 200,
+  mismatched: 0,
+  finishedAt: '2026-11-23T10:20:00.250Z',
+};
+const failedDrill: DrillOutcome = {
+  ...passedDrill,
+  status: 'FAILED',
+  message:
+    'restore drill of data/vpn@tidemark-20261123T101500Z FAILED: 1 file(s) differ from the host, 0 restored wrongly',
+  verified: 199,
+  mismatched: 1,
+  previousStatus: 'SUCCESS',
+};
+
+test('Icinga drill: its own service RESTORE-DRILL-<server> (or drillService), drill line, verified/mismatched perfdata', () => {
+  assert.deepEqual(icingaDrillPayload({}, failedDrill), {
+    type: 'Service',
+    filter: 'host.name==tidemark_host && service.name==tidemark_service',
+    filter_vars: { tidemark_host: 'vpn', tidemark_service: 'RESTORE-DRILL-b1' },
+    exit_status: 2,
+    plugin_output: `RESTORE DRILL CRITICAL - ${failedDrill.message}`,
+    performance_data: ['verified=199;;;0', 'mismatched=1;;;0'],
+    check_source: 'b1',
+  });
+  const named = icingaDrillPayload({ host: 'srv-{host}', drillService: 'drill {server}' }, passedDrill);
+  assert.deepEqual(named.filter_vars, { tidemark_host: 'srv-vpn', tidemark_service: 'drill b1' });
+  assert.equal(named.exit_status, 0);
+  // The backup service's template is not the drill's.
+  const backupNamed = { service: 'BACKUP' };
+  assert.equal(icingaDrillPayload(backupNamed, passedDrill).filter_vars.tidemark_service, 'RESTORE-DRILL-b1');
+});
+
+test('Zabbix drill: discovery then tidemark.drill.* items at the drill finish, last_success on SUCCESS only', () => {
+  const finished = new Date(passedDrill.finishedAt!);
+  const items = zabbixDrillItems({}, passedDrill, finished);
+  const clock = Math.floor(finished.getTime() / 1000);
+  assert.deepEqual(
+    items.map(({ key, value }) => [key, value]),
+    [
+      ['tidemark.discovery', '{"data":[{"{#SERVER}":"b1"}]}'],
+      ['tidemark.drill.status[b1]', '0'],
+      ['tidemark.drill.last_success[b1]', String(clock)],
+      ['tidemark.drill.verified[b1]', '200'],
+      ['tidemark.drill.mismatched[b1]', '0'],
+      ['tidemark.drill.message[b1]', `RESTORE DRILL OK - ${passedDrill.message}`],
+    ],
+  );
+  assert.ok(items.every((item) => item.host === 'vpn' && item.clock === clock && item.ns === 250_000_000));
+  const failedKeys = zabbixDrillItems({ host: 'z-{host}' }, failedDrill, finished).map((item) => item.key);
+  assert.ok(!failedKeys.includes('tidemark.drill.last_success[b1]'));
+  assert.equal(zabbixDrillItems({}, failedDrill, finished)[1]!.value, '2');
+});
+
+test('webhook drill: event restore-drill.finished with the run and the drill; recovery after a FAILED drill', () => {
+  const body = JSON.parse(drillWebhookBody(failedDrill, run)) as DrillWebhookBody;
+  assert.deepEqual(body, { event: 'restore-drill.finished', ...run, drill: failedDrill });
+  const recovered = JSON.parse(drillWebhookBody({ ...passedDrill, previousStatus: 'FAILED' }, run)) as DrillWebhookBody;
+  assert.equal(recovered.recovery, true);
+  assert.equal((JSON.parse(drillWebhookBody(passedDrill, run)) as DrillWebhookBody).recovery, undefined);
+});
+
+test('mail drill: a FAILED drill mails, the first passing one after it a recovery, nothing else', () => {
+  assert.equal(drillMailKind(failedDrill), 'failure');
+  assert.equal(drillMailKind({ ...failedDrill, previousStatus: 'FAILED' }), 'failure');
+  assert.equal(drillMailKind({ status: 'SUCCESS', previousStatus: 'FAILED' }), 'recovery');
+  assert.equal(drillMailKind({ status: 'WARNING', previousStatus: 'FAILED' }), 'recovery');
+  assert.equal(drillMailKind(passedDrill), undefined);
+  assert.equal(drillMailKind({ status: 'WARNING', previousStatus: 'SUCCESS' }), undefined);
+  const target = { type: 'mail' as const, from: 'tidemark@b1.example', to: ['ops@example.org'] };
+  const mail = drillMailMessage(target, 'failure', failedDrill, { ...run, workflowId: 'restore-drill:vpn@b1' });
+  assert.equal(mail.subject, '[tidemark] FAILED: restore drill of vpn on b1');
+  assert.match(
+    mail.text,
+    /^The restore drill of vpn on b1 failed\.\n\nStatus: {4}FAILED \(previous drill: SUCCESS\)\n/,
+  );
+  assert.match(mail.text, /^Message: {3}restore drill of data\/vpn@tidemark-20261123T101500Z FAILED: 1 file/m);
+  assert.match(mail.text, /^Verified: {2}199\nDiffering: 1\nRun: {7}restore-drill:vpn@b1 7b0c3f38/m);
+  assert.equal(mail.messageId, `${run.runId}.failure@tidemark.b1`);
 });

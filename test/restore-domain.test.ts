@@ -2,7 +2,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import {
-  defaultHostTargetDir,
   isLiveSystemDir,
   pickSnapshot,
   restoreInputProblems,
@@ -91,14 +90,6 @@ test('writing over the live system needs --yes-overwrite-live-system; any other 
     restoreInputProblems({ ...base, to: { kind: 'local', dir: 'relative/dir' } }).join(),
     /--to: "relative\/dir" is not an absolute directory/,
   );
-  assert.equal(
-    defaultHostTargetDir('tidemark-20261101T020000Z'),
-    '/var/lib/tidemark/restore/tidemark-20261101T020000Z/',
-  );
-  assert.equal(
-    defaultHostTargetDir('tidemark-20261101T020000Z', '/srv/restore/'),
-    '/srv/restore/tidemark-20261101T020000Z/',
-  );
 });
 
 const plan: RestorePlan = {
@@ -138,6 +129,7 @@ test('a push goes over the inventory ssh settings to user@host:dir, with sudo rs
         kind: 'host',
         host: 'db',
         dir: '/var/tmp/tidemark-restore/x/',
+        restoreRoot: '/var/tmp/tidemark-restore',
         remote: { address: '::1', port: 2222, user: 'backup', sudo: true },
         ssh: { identityFile: '/k', knownHostsFile: '/kh', hostKeyAlias: 'db' },
       },

@@ -3,7 +3,7 @@
 // and browsing (files, history) against a dataset with several snapshots.
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -193,7 +193,7 @@ test('a path the snapshot does not hold, or a snapshot that does not exist, is r
   assert.deepEqual(await restoreClones(), []);
 });
 
-test('--to-host pushes over ssh into --target-dir; by default into /var/lib/tidemark/restore/<snapshot>/ (dry run: nothing written)', async () => {
+test('--to-host pushes over ssh into --target-dir; by default into a fresh /var/lib/tidemark/restore/<snapshot>-<nonce>/ (dry run: nothing written)', async () => {
   const oldest = taken[0]!;
   const pushed = await mkdtemp(join(rig.dir, 'pushed-'));
   const logins = await second.logins();
@@ -209,11 +209,12 @@ test('--to-host pushes over ssh into --target-dir; by default into /var/lib/tide
   assert.match(
     dry.stdout,
     new RegExp(
-      `SUCCESS: dry run: \\d+ changes restoring \\S+/etc from ${newest} to restore-target:/var/lib/tidemark/restore/${newest}/`,
+      `SUCCESS: dry run: \\d+ changes restoring \\S+/etc from ${newest} to restore-target:/var/lib/tidemark/restore/${newest}-[0-9a-f]{8}/`,
     ),
   );
   assert.match(dry.stdout, /^<f\+{5,} \S+\/etc\/app\/config\.ini$/m);
-  assert.ok(!existsSync(`/var/lib/tidemark/restore/${newest}`), 'a dry run writes nothing');
+  const made = existsSync('/var/lib/tidemark/restore') ? readdirSync('/var/lib/tidemark/restore') : [];
+  assert.ok(!made.some((name) => name.startsWith(newest)), 'a dry run writes nothing');
 
   // A dry run over the live system writes nothing either, so it needs no --yes-overwrite-live-system.
   const dryLive = await restoreCli([

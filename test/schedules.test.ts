@@ -236,6 +236,7 @@ test('CLI: sync prints the plan, --dry-run changes nothing, schedules --json, pa
   assert.equal(listed.exitCode, 0, listed.stderr);
   const rows = JSON.parse(listed.stdout) as Array<{
     host: string;
+    kind: string;
     schedule: string;
     nextRun: string | null;
     paused: boolean;
@@ -243,11 +244,11 @@ test('CLI: sync prints the plan, --dry-run changes nothing, schedules --json, pa
     lastResult: string | null;
   }>;
   assert.deepEqual(
-    rows.map((row) => [row.host, row.paused]),
+    rows.map((row) => [row.host, row.paused, row.kind]),
     [
-      ['alpha', true],
-      ['beta', false],
-      ['gamma', true],
+      ['alpha', true, 'backup'],
+      ['beta', false, 'backup'],
+      ['gamma', true, 'backup'],
     ],
   );
   assert.match(rows[0]!.note ?? '', /^paused by \S+: disk swap$/);
@@ -258,15 +259,21 @@ test('CLI: sync prints the plan, --dry-run changes nothing, schedules --json, pa
   const table = await box.cli(path, ['schedules', '--server', c1]);
   assert.match(
     table.stdout,
-    /^HOST\s+SERVER\s+SCHEDULE\s+NEXT RUN \(schedule's zone\)\s+LAST RESULT \(UTC\)\s+PAUSED$/m,
+    /^HOST\s+SERVER\s+KIND\s+SCHEDULE\s+NEXT RUN \(schedule's zone\)\s+LAST RESULT \(UTC\)\s+PAUSED$/m,
   );
   // NEXT RUN in the zone the SCHEDULE column names (it used to be UTC beside an Amsterdam schedule).
   assert.match(
     table.stdout,
-    new RegExp(`^beta\\s+${c1}\\s+cron "0 0 1 1 \\*" Europe/Amsterdam\\s+\\d{4}-01-01 00:00 \\+01:00\\s+-\\s+no$`, 'm'),
+    new RegExp(
+      `^beta\\s+${c1}\\s+backup\\s+cron "0 0 1 1 \\*" Europe/Amsterdam\\s+\\d{4}-01-01 00:00 \\+01:00\\s+-\\s+no$`,
+      'm',
+    ),
   );
   assert.equal((rows[1] as unknown as { timezone: string }).timezone, 'Europe/Amsterdam');
-  assert.match(table.stdout, new RegExp(`^alpha\\s+${c1}\\s+cron .*yes \\(paused by \\S+: disk swap\\)$`, 'm'));
+  assert.match(
+    table.stdout,
+    new RegExp(`^alpha\\s+${c1}\\s+backup\\s+cron .*yes \\(paused by \\S+: disk swap\\)$`, 'm'),
+  );
 
   const resumed = await box.cli(path, ['resume', '--host', 'alpha', '--server', c1, '--json']);
   assert.equal(resumed.exitCode, 0, resumed.stderr);

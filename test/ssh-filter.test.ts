@@ -264,6 +264,7 @@ test('verify commands and a restore push beneath restore-root go through; a push
           kind: 'host',
           host: 'h',
           dir,
+          restoreRoot: '/var/lib/tidemark/restore',
           remote: { address: '127.0.0.1', port: 22, user: 'root', sudo },
           ssh: { identityFile: '/dev/null', knownHostsFile: '/dev/null', hostKeyAlias: 'filtered' },
         },
@@ -329,6 +330,8 @@ hosts:
       'backup ALL=(root) NOPASSWD: /usr/bin/timeout -k 10 600 run-parts --report /etc/backup-scripts',
       'backup ALL=(root) NOPASSWD: /usr/bin/stat --printf *',
       'backup ALL=(root) NOPASSWD: /usr/bin/sha256sum -z -- *',
+      'backup ALL=(root) NOPASSWD: /usr/bin/mkdir -p -- /var/lib/tidemark/restore',
+      'backup ALL=(root) NOPASSWD: /usr/bin/mkdir -m 0700 -- /var/lib/tidemark/restore/*',
       'backup ALL=(root) NOPASSWD: /usr/bin/rsync --server -* . /var/lib/tidemark/restore/*',
     ],
   );

@@ -37,6 +37,7 @@ export const testFiles: Readonly<Record<string, TestFileSpec>> = {
   'replica-verdict': { tier: 'unit' },
   'replication-domain': { tier: 'unit' },
   'restore-domain': { tier: 'unit' },
+  'restore-target': { tier: 'unit' },
   'restore-drill-settings': { tier: 'unit' },
   'retention-inventory': { tier: 'unit' },
   'retention-outcome': { tier: 'unit' },

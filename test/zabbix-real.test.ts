@@ -1,6 +1,7 @@
 // Against a real Zabbix 6.0 (devenv/zabbix.ts): the shipped template imported through the API, the
 // discovery creating the items on the host, a backup's values stored at the run's own clock (a retried
-// delivery too), and items Zabbix refuses (unknown key, wrong value type) reported with their names.
+// delivery too), a restore drill's items stored with the template's types, and items Zabbix refuses
+// (unknown key, wrong value type) reported with their names.
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +11,7 @@ import { backupWorkflowId } from '../domain/names.js';
 import { startZabbix, type DevZabbix } from '../devenv/zabbix.js';
 import { projectRoot } from '../devenv/paths.js';
 import { loadState } from '../notify/state.js';
-import { discoveryKey, sendZabbix, zabbixSend } from '../notify/zabbix.js';
+import { discoveryKey, sendZabbix, sendZabbixDrill, zabbixSend } from '../notify/zabbix.js';
 import { createRig, type Rig } from './helpers/rig.js';
 import { editInventory } from './helpers/inventory-edit.js';
 import { waitFor } from '../devenv/process.js';
@@ -22,6 +23,8 @@ let templateId: string;
 let groupId: string;
 
 const valueKeys = ['status', 'last_success', 'bytes', 'files', 'duration', 'message'];
+/** A restore drill's items (tidemark.drill.*), made by the same discovery. */
+const drillKeys = ['status', 'last_success', 'verified', 'mismatched', 'message'].map((name) => `drill.${name}`);
 
 before(async () => {
   const started = Date.now();
@@ -93,7 +96,7 @@ test('the shipped template imports through configuration.import; discovery makes
     const answer = await zabbixSend('127.0.0.1', zabbix.trapperPort, [discovery]);
     return /processed: 1; failed: 0/.test(answer.info ?? '');
   });
-  const expected = valueKeys.map((name) => `tidemark.${name}[${rig.server}]`).sort();
+  const expected = [...valueKeys, ...drillKeys].map((name) => `tidemark.${name}[${rig.server}]`).sort();
   await waitFor('the discovered items', async () => (await itemsOf(zabbixHost)).length === expected.length, 30_000);
   assert.deepEqual((await itemsOf(zabbixHost)).map((item) => item.key_).sort(), expected);
   const triggers = () =>
@@ -108,6 +111,7 @@ test('the shipped template imports through configuration.import; discovery makes
     `Backup of {HOST.NAME} on ${rig.server} ended with a warning`,
     `Backup of {HOST.NAME} on ${rig.server} failed`,
     `No successful backup of {HOST.NAME} on ${rig.server} for {$TIDEMARK.STALE}`,
+    `Restore drill of {HOST.NAME} on ${rig.server} failed`,
   ]);
 
   // The template's triggers fire: a failed run two days ago, and its last success as old (stale past 36h).
@@ -213,6 +217,54 @@ test("a backup's values arrive with the run's own clock, once each, and the API 
   assert.equal((await history('bytes'))[0]!.value, String(summary.bytesTransferred));
   assert.match((await history('message'))[0]!.value, /^BACKUP OK - /);
   await waitFor('the failed and stale triggers back to OK', async () => (await problems()).length === 0, 30_000);
+});
+
+test("a restore drill's items are stored with the template's types; a failed drill raises its trigger", async () => {
+  const target = {
+    type: 'zabbix' as const,
+    server: '127.0.0.1',
+    port: zabbix.trapperPort,
+    host: zabbixHost,
+    apiUrl: zabbix.apiUrl,
+    apiTokenFile: zabbix.apiTokenFile,
+  };
+  const drill = {
+    host: rig.hostName,
+    server: rig.server,
+    status: 'FAILED' as const,
+    message: 'restore drill of data/x@tidemark-y FAILED: 1 file(s) differ from the host, 0 restored wrongly',
+    verified: 49,
+    mismatched: 1,
+  };
+  // The API read-back fails the delivery on an item not stored (unsupported type): none here.
+  const sent = await sendZabbixDrill(target, drill, new Date());
+  assert.match(sent, /^5 items to 127\.0\.0\.1:\d+ \(processed: 5; failed: 0; total: 5/, 'no last_success on FAILED');
+  await waitFor(
+    'the failed drill trigger in PROBLEM',
+    async () => (await problems()).includes(`Restore drill of {HOST.NAME} on ${rig.server} failed`),
+    120_000,
+  );
+  const passed = await sendZabbixDrill(
+    target,
+    {
+      ...drill,
+      status: 'SUCCESS',
+      message: 'restore drill of data/x@tidemark-y: 50 of 50 files verified',
+      verified: 50,
+      mismatched: 0,
+    },
+    new Date(),
+  );
+  assert.match(
+    passed,
+    /^6 items to .*processed: 6; failed: 0/,
+    'last_success included on SUCCESS: 5 values and discovery',
+  );
+  await waitFor(
+    'the drill trigger back to OK',
+    async () => !(await problems()).includes(`Restore drill of {HOST.NAME} on ${rig.server} failed`),
+    120_000,
+  );
 });
 
 test('items Zabbix refuses fail the notification naming them: an unknown key, then a wrong value type', async () => {

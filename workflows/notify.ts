@@ -17,7 +17,8 @@ import { onServer, stepPolicy } from './step-policy.js';
 import { escalatedSummaries, type NotificationResult, type OutcomeRecord } from '../domain/notify.js';
 import { patches } from './patches.js';
 
-function notifyActivities(server: string, attempts: number) {
+/** The notify activities on the server's queue with `attempts` tries (workflows/drill-notify.ts uses them too). */
+export function notifyActivities(server: string, attempts: number) {
   return onServer(server, stepPolicy.notify(attempts));
 }
 
@@ -92,7 +93,7 @@ export async function notifyRun(summary: BackupSummary, startPing: Promise<void>
 }
 
 /** The failure's own message, without the SDK's "Activity task failed" wrapper. */
-function innermostMessage(error: unknown): string {
+export function innermostMessage(error: unknown): string {
   const cause = innermostCause(error);
   if (cause instanceof TimeoutFailure) return `timed out (${cause.message || 'no worker picked the step up'})`;
   if (cause instanceof ApplicationFailure || cause instanceof Error) return cause.message;

@@ -66,4 +66,10 @@ export const patches = {
     deprecateAfter: '2027-01-04',
     oldBehaviour: 'no replication child workflows after a backup',
   },
+  drillNotify: {
+    id: 'drill-notify',
+    since: '2026-12-07',
+    deprecateAfter: '2027-01-04',
+    oldBehaviour: 'a restore drill told no notify target (state file, metrics and status only)',
+  },
 } as const satisfies Record<string, PatchEntry>;
