@@ -102,7 +102,7 @@ test('every command of the tutorial runs as written and does what the text says'
   said(/SUCCESS/);
   said(new RegExp(`${dataset}/web1@tidemark-\\d{8}T\\d{6}Z`));
   said(/^<h1>web1<\/h1>$/m);
-  said(/web1\s+backup-1\s+daily \d\d:\d\d\S* Europe\/Amsterdam\s+\d{4}-\d\d-\d\d \d\d:\d\d \+0[12]:00/);
+  said(/web1\s+backup-1\s+backup\s+daily \d\d:\d\d\S* Europe\/Amsterdam\s+\d{4}-\d\d-\d\d \d\d:\d\d \+0[12]:00/);
 
   const connection = await Connection.connect({ address: services.temporal });
   cleanups.push(async () => {
