@@ -134,6 +134,13 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
+/** The nearest-rank percentile (p in 0–100): the smallest value at or above p % of the values. */
+export function percentile(values: number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
+}
+
 export function findRun(result: Pick<BenchResult, 'runs'>, method: Method, workload: Workload): MethodRun | undefined {
   return result.runs.find((run) => run.method === method && run.workload === workload);
 }

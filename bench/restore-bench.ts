@@ -6,7 +6,9 @@
 //   bare-file      what an operator would do by hand: zfs clone + rsync of that file + zfs destroy
 //   bare-host      the same for the whole host
 // Wall time runs from the command's start to its exit; time to first byte from the start until the
-// restored file (for a whole host: anything at all under DIR) exists, polled every 20 ms.
+// restored file (for a whole host: anything at all under DIR) exists, polled every 20 ms. A tidemark case's
+// steps also split its wall time at the run's first and last history events: the CLI's share before the
+// workflow (node, imports, inventory, connecting, starting it) and after it (the result reaching the CLI, exit).
 // Prints a table and writes results/restore-bench-<stamp>.json.
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
@@ -24,7 +26,7 @@ import { freePort } from '../worker/free-port.js';
 import { startDevServer, type DevServer } from '../devenv/temporal-dev.js';
 import { createFleet, type FleetHost } from './fleet.js';
 import { median } from './report.js';
-import { cliEnvironment, cliPath, runOne, startWorker, stepTimes } from './tidemark.js';
+import { cliEnvironment, cliPath, runOne, runSpan, startWorker, stepTimes } from './tidemark.js';
 import { createBenchPool } from './bench-pool.js';
 import { cleanupStack, destroyWhenIdle } from './cleanup.js';
 
@@ -181,13 +183,20 @@ async function main(): Promise<void> {
         target,
         '--wait',
       ];
+      const spawnedAtMs = Date.now();
       const run = await execa(process.execPath, args, { env, reject: false, all: true });
+      const exitedAtMs = Date.now();
       if (run.exitCode !== 0) throw new Error(`tidemark restore exited ${run.exitCode}: ${run.all}`);
-      return /started (\S+) run (\S+)/.exec(run.all ?? '');
+      return { started: /started (\S+) run (\S+)/.exec(run.all ?? ''), spawnedAtMs, exitedAtMs };
     };
-    const workflowSteps = async (started: RegExpExecArray | null) => {
+    const workflowSteps = async ({ started, spawnedAtMs, exitedAtMs }: Awaited<ReturnType<typeof tidemark>>) => {
       if (!started) return undefined;
-      const steps = await stepTimes(client.workflow.getHandle(started[1]!, started[2]!));
+      const handle = client.workflow.getHandle(started[1]!, started[2]!);
+      const steps = await stepTimes(handle);
+      // The CLI's own share: from its start to the run's first event, and from the run's last event to its exit.
+      const span = await runSpan(handle);
+      steps.cliBeforeWorkflow = span.firstEventMs - spawnedAtMs;
+      steps.cliAfterWorkflow = exitedAtMs - span.lastEventMs;
       const pick = [
         'planRestore',
         'openRestoreSnapshot',
@@ -196,6 +205,8 @@ async function main(): Promise<void> {
         'dispatch',
         'betweenSteps',
         'workflow',
+        'cliBeforeWorkflow',
+        'cliAfterWorkflow',
       ];
       return Object.fromEntries(
         pick.filter((name) => steps[name] !== undefined).map((name) => [name, Math.round(steps[name]!)]),

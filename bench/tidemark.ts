@@ -76,6 +76,16 @@ async function startBackup(client: Client, input: BackupInput): Promise<Workflow
 type Timestamp = { seconds?: unknown; nanos?: number | null } | null | undefined;
 const timestampMs = (ts: Timestamp) => (ts ? Number(String(ts.seconds ?? 0)) * 1000 + (ts.nanos ?? 0) / 1e6 : 0);
 
+/** Wall-clock times (ms since the epoch) of a run's first and last history events: with the times a CLI
+ * process started and exited, they split its wall time into before, during and after the workflow. */
+export async function runSpan(handle: WorkflowHandle): Promise<{ firstEventMs: number; lastEventMs: number }> {
+  const events = (await handle.fetchHistory()).events ?? [];
+  return {
+    firstEventMs: timestampMs(events[0]?.eventTime as Timestamp),
+    lastEventMs: timestampMs(events[events.length - 1]?.eventTime as Timestamp),
+  };
+}
+
 /** Per step (activity type) scheduled → completed, and first → last event of the run, from the history. */
 export async function stepTimes(handle: WorkflowHandle): Promise<Record<string, number>> {
   const history = await handle.fetchHistory();

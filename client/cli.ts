@@ -3,7 +3,7 @@
 // exit codes (domain/errors.ts).
 import { CommanderError } from 'commander';
 import { ExitCode, TidemarkError } from '../domain/errors.js';
-import { NetboxError } from '../inventory/netbox.js';
+import { NetboxError } from '../inventory/netbox-error.js';
 import { closeOpenConnections } from '../temporal/open-connections.js';
 import { buildProgram } from './program.js';
 

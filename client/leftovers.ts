@@ -1,10 +1,9 @@
 // Host datasets on this machine that the inventory no longer backs up: orphans (host gone from the
 // inventory, or moved off that server, without `tidemark decommission`) and decommissioned ones.
 // Read from the pool directly, so only servers whose dataset is on this machine are looked at.
-import { execa } from 'execa';
 import { decommissionedProperty } from '../pool/decommission-mark.js';
 import { ownerProperty } from '../pool/owner.js';
-import { datasetInfo, getOneLevel, listSnapshots } from '../pool/zfs.js';
+import { datasetInfo, getOneLevel, listSnapshots, runPoolTool } from '../pool/zfs.js';
 import type { HostServerPair } from '../fleet/pairs.js';
 
 export interface LeftoverDataset {
@@ -34,10 +33,7 @@ export async function findLeftovers(servers: Record<string, string>, pairs: Host
   const backedUp = new Set(pairs.map((pair) => `${pair.host}@${pair.server}`));
   const found: Leftovers = { orphans: [], decommissioned: [] };
   // `status` also runs on machines without a pool (it reads Temporal): nothing local to list there.
-  if (
-    (await execa('zfs', ['list', '-H', '-o', 'name', '-d', '0'], { reject: false, stdin: 'ignore' })).code === 'ENOENT'
-  )
-    return found;
+  if ((await runPoolTool('zfs', ['list', '-H', '-o', 'name', '-d', '0'])).notInstalled) return found;
   for (const [server, serverDataset] of Object.entries(servers).sort(([a], [b]) => a.localeCompare(b))) {
     if (!(await datasetInfo(serverDataset))) continue;
     for (const child of await markedChildren(serverDataset)) {

@@ -5,13 +5,7 @@ import { Command, Help, type Option } from 'commander';
 import type { StatusOptions } from './status.js';
 import { TidemarkError } from '../domain/errors.js';
 import type { WebOptions } from '../web/serve.js';
-import { deprecationWarnings } from '../inventory/deprecations.js';
-import {
-  inventoryPath,
-  invalidHostWarnings,
-  loadInventory as loadWholeInventory,
-  loadInventoryIsolatingHosts,
-} from '../inventory/load.js';
+import { inventoryPath } from '../inventory/inventory-path.js';
 import { exitCodesHelp } from './exit-codes.js';
 import { registerScheduleCommands } from './schedule-commands.js';
 
@@ -53,6 +47,9 @@ export function buildProgram(): Command {
   /** The inventory for a verb: a host entry that does not validate is named on stderr and fails only its own
    * host's verbs (config check and the worker still judge the whole file). */
   async function loadInventory(path: string) {
+    // The YAML parser and the schema load only for a verb that reads the inventory (not --version, --help).
+    const { invalidHostWarnings, loadInventoryIsolatingHosts } = await import('../inventory/load.js');
+    const { deprecationWarnings } = await import('../inventory/deprecations.js');
     const inventory = await loadInventoryIsolatingHosts(path);
     for (const line of invalidHostWarnings(inventory)) console.error(`WARNING: ${line}`);
     for (const line of deprecationWarnings(inventory)) console.error(`tidemark: WARNING: ${line}`);
@@ -398,6 +395,7 @@ export function buildProgram(): Command {
     .action(async (options: { json: boolean; explain?: string }) => {
       const path = configPath();
       const { describeInventory, inventoryReport, withNetboxHosts } = await import('./config-check.js');
+      const { loadInventory: loadWholeInventory } = await import('../inventory/load.js');
       const inventory = await loadWholeInventory(path, { warn: false });
       if (options.explain !== undefined) {
         const { describeExplanation, explainHost } = await import('../inventory/explain.js');
@@ -465,7 +463,7 @@ export function buildProgram(): Command {
       try {
         process.exitCode = await fleetStatus(await loadInventory(configPath()), options);
       } catch (error) {
-        const { NetboxError } = await import('../inventory/netbox.js');
+        const { NetboxError } = await import('../inventory/netbox-error.js');
         // Without NetBox's hosts status cannot tell: UNKNOWN (3) in Nagios terms, one line, no stack.
         if (error instanceof NetboxError && !options.nagios) {
           console.error(`tidemark: UNKNOWN: ${error.message}`);
@@ -507,6 +505,7 @@ export function buildProgram(): Command {
       const { startConsole } = await import('../web/serve.js');
       const path = configPath();
       await loadInventory(path);
+      const { loadInventoryIsolatingHosts } = await import('../inventory/load.js');
       const running = await startConsole(async () => await loadInventoryIsolatingHosts(path), {
         ...options,
         refresh,

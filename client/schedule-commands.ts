@@ -1,9 +1,11 @@
 // The cadence verbs on the `tidemark` command: sync, schedules, pause, resume, trigger.
 import type { Command } from 'commander';
-import { loadInventory } from '../inventory/load.js';
 
 /** The schedule verbs' module, loaded only when one of them runs (it brings the Temporal client). */
 const verbs = () => import('./schedules.js');
+
+/** The inventory, parsed only when a verb runs (the parser and the schema are not needed for --help). */
+const loadInventory = async (path: string) => (await import('../inventory/load.js')).loadInventory(path);
 
 export function registerScheduleCommands(program: Command, configPath: () => string): void {
   program

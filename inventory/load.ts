@@ -6,14 +6,6 @@ import { deprecationWarnings } from './deprecations.js';
 import type { Inventory } from './schema.js';
 import { printable, problemLines, validateInventory, type InventoryProblem } from './validate.js';
 
-/** Where the inventory is looked for when `--config` is not given. */
-export const defaultInventoryPath = '/etc/tidemark/tidemark.yaml';
-
-/** `--config`, else `TIDEMARK_CONFIG`, else /etc/tidemark/tidemark.yaml. */
-export function inventoryPath(explicit?: string): string {
-  return explicit ?? process.env.TIDEMARK_CONFIG ?? defaultInventoryPath;
-}
-
 /** Loads and validates the inventory at `path`; throws a TidemarkError listing every problem. Deprecated
  * fields are warned about on stderr unless `warn` is false (`config check` prints them itself). */
 export async function loadInventory(path: string, { warn = true } = {}): Promise<Inventory> {

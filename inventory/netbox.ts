@@ -1,11 +1,13 @@
 // NetBox as a host source: devices and virtual machines carrying a tag (default "Backup", matched by
 // name or slug), read through the REST API page by page. The API token is read here, at run time, from
 // a file or an environment variable: it never enters workflow input or history.
-import { request } from 'undici';
 import { parseDuration } from '../domain/duration.js';
 import type { netboxAddressChoices } from './schedule-schema.js';
 import { printable } from './validate.js';
 import { readSecretFile, SecretFileModeError } from './secret-file.js';
+import { NetboxError } from './netbox-error.js';
+
+export { NetboxError };
 
 export type NetboxAddressChoice = (typeof netboxAddressChoices)[number];
 
@@ -54,17 +56,6 @@ export interface NetboxAnswer {
   hosts: NetboxHost[];
   /** Objects skipped or guessed at (no name, no primary IP, duplicate names, unreadable custom fields). */
   warnings: string[];
-}
-
-/** NetBox could not be asked or answered badly; the message never contains the token. */
-export class NetboxError extends Error {
-  /** NetBox's HTTP status, when it answered one. */
-  readonly status: number | undefined;
-  constructor(message: string, status?: number) {
-    super(message);
-    this.name = 'NetboxError';
-    this.status = status;
-  }
 }
 
 /** Reads the token from `tokenFile` (first line) or `tokenEnv`. */
@@ -163,6 +154,8 @@ class NetboxClient {
 
   private async get(url: URL): Promise<unknown> {
     const scheme = this.token.startsWith('nbt_') ? 'Bearer' : 'Token';
+    // The HTTP client loads only when NetBox is asked: most CLI processes never do.
+    const { request } = await import('undici');
     let response;
     try {
       response = await request(url, {

@@ -6,6 +6,8 @@ export interface PoolToolResult {
   exitCode: number | undefined;
   stdout: string;
   stderr: string;
+  /** Set when the tool is not installed here (a machine without a pool). */
+  notInstalled?: true;
 }
 
 /** Runs `zfs` or `zpool` with an argument array, never through a shell. node's execFile rather than execa:
@@ -17,7 +19,12 @@ export function runPoolTool(tool: 'zfs' | 'zpool', args: string[]): Promise<Pool
     execFile(tool, args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 }, (error, stdout, stderr) => {
       if (!error) return resolve({ exitCode: 0, stdout, stderr });
       const code = (error as { code?: unknown }).code;
-      resolve({ exitCode: typeof code === 'number' ? code : undefined, stdout, stderr: stderr || error.message });
+      resolve({
+        exitCode: typeof code === 'number' ? code : undefined,
+        stdout,
+        stderr: stderr || error.message,
+        ...(code === 'ENOENT' ? { notInstalled: true as const } : {}),
+      });
     });
   });
 }

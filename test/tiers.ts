@@ -30,6 +30,7 @@ export const testFiles: Readonly<Record<string, TestFileSpec>> = {
   'guards-domain': { tier: 'unit' },
   groups: { tier: 'unit' },
   'lease-domain': { tier: 'unit' },
+  'leftovers-no-pool': { tier: 'unit' },
   'netbox-hostile': { tier: 'unit' },
   'netbox-outage': { tier: 'unit' },
   'notify-state': { tier: 'unit' },
@@ -58,6 +59,8 @@ export const testFiles: Readonly<Record<string, TestFileSpec>> = {
   replay: { tier: 'replay' },
   // Real parts (the default for a file not named here), named for the worst-day work: live progress of --wait.
   'live-progress': { tier: 'integration' },
+  // CLI processes (no service used): which packages --version, --help and an inventory verb load.
+  'cli-start-modules': { tier: 'integration' },
   // A guard holding run after run: FAILED to monitoring, CRITICAL in status.
   'guard-streak': { tier: 'integration' },
   // Two real workers of one server: its concurrency holds across both.
