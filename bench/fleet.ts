@@ -240,7 +240,7 @@ export async function createFleet(
   const publicKey = readFileSync(`${identityFile}.pub`);
   for (const host of hosts) await writeFile(join(host.ssh.identityFile, '..', 'authorized_keys'), publicKey);
   const knownHostsFile = join(dir, 'known_hosts');
-  await writeFile(knownHostsFile, hosts.map((host) => host.ssh.hostKeyLine).join('\n') + '\n');
+  await writeFile(knownHostsFile, hosts.flatMap(knownHostsLines).join('\n') + '\n');
   await Promise.all(hosts.map((host) => host.ssh.start()));
   return {
     dir,
@@ -267,5 +267,16 @@ export function memoryPhaseName(host: FleetHost): string {
 export async function admitFleet(main: Fleet, other: Fleet): Promise<void> {
   const publicKey = readFileSync(`${main.identityFile}.pub`);
   for (const host of other.hosts) await appendFile(join(host.ssh.identityFile, '..', 'authorized_keys'), publicKey);
-  await appendFile(main.knownHostsFile, other.hosts.map((host) => host.ssh.hostKeyLine).join('\n') + '\n');
+  await appendFile(main.knownHostsFile, other.hosts.flatMap(knownHostsLines).join('\n') + '\n');
+}
+
+/** A fleet host's key under its address (as ssh-keyscan writes it) and under the names the benches use for
+ * it: ssh checks a host's key under its name (HostKeyAlias), and the bare baselines run Tidemark's ssh
+ * options without the worker's one-time copy from the address entry. */
+function knownHostsLines(host: FleetHost): string[] {
+  const key = host.ssh.hostKeyLine.split(' ').slice(1).join(' ');
+  return [
+    host.ssh.hostKeyLine,
+    ...[host.name, sequentialName(host), memoryPhaseName(host)].map((name) => `${name} ${key}`),
+  ];
 }
