@@ -10,10 +10,11 @@
 // busier or quieter during the run weighs on every CLI alike. A census pass (not timed) lists the packages each
 // verb loads. Prints a table; writes results/cli-start-<stamp>.json and .txt. Target: < 0.2 s for verbs
 // that do not talk to Temporal.
+import { machineFacts, runBench } from './machine.js';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
-import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
@@ -247,16 +248,7 @@ async function main(): Promise<void> {
       version: 1,
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
-      machine: {
-        nproc: availableParallelism(),
-        kernel: release(),
-        cpuModel: (cpus()[0]?.model ?? 'unknown').trim(),
-        memoryGiB: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
-        node: process.version,
-        // The machine is shared: a high load average means other work ran alongside.
-        loadBefore,
-        loadAfter: loadavg(),
-      },
+      machine: machineFacts(loadBefore),
       config: { runs: options.runs, warmup: options.warmup, hosts: options.hosts, temporal: options.temporal },
       clis,
       verbs: verbs.map((verb) => ({ name: verb.name, args: verb.args, talksToTemporal: verb.temporal })),
@@ -295,9 +287,4 @@ async function main(): Promise<void> {
   }
 }
 
-try {
-  await main();
-} catch (error) {
-  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-  process.exitCode = 1;
-}
+await runBench(main);

@@ -5,9 +5,10 @@
 // the sparser of the two modes). Reported: the gaps between consecutive progress lines (files, bytes, rate,
 // percentage) from the first to the last, and the worker's own CPU seconds in each run (/proc), so that what a
 // watcher costs the worker can be read off. Writes results/progress-bench-<stamp>.json.
+import { machineFacts, runBench } from './machine.js';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
-import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError } from 'commander';
@@ -139,15 +140,7 @@ async function main(): Promise<void> {
       version: 1,
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
-      machine: {
-        nproc: availableParallelism(),
-        kernel: release(),
-        cpuModel: (cpus()[0]?.model ?? 'unknown').trim(),
-        memoryGiB: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
-        node: process.version,
-        loadBefore,
-        loadAfter: loadavg(),
-      },
+      machine: machineFacts(loadBefore),
       config: { mebibytes: options.mb, bwlimit: options.bwlimit },
       trees: { [quiet.name]: quiet.tree, [watched.name]: watched.tree },
       summary,
@@ -173,9 +166,4 @@ async function main(): Promise<void> {
   }
 }
 
-try {
-  await main();
-} catch (error) {
-  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-  process.exitCode = 1;
-}
+await runBench(main);

@@ -10,9 +10,10 @@
 // steps also split its wall time at the run's first and last history events: the CLI's share before the
 // workflow (node, imports, inventory, connecting, starting it) and after it (the result reaching the CLI, exit).
 // Prints a table and writes results/restore-bench-<stamp>.json.
+import { machineFacts, runBench } from './machine.js';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
-import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -302,15 +303,8 @@ async function main(): Promise<void> {
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
       machine: {
-        nproc: availableParallelism(),
-        kernel: release(),
-        cpuModel: (cpus()[0]?.model ?? 'unknown').trim(),
-        memoryGiB: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
-        node: process.version,
+        ...machineFacts(loadBefore),
         rsync: rsyncVersion,
-        // The machine is shared: a high load average means other work ran alongside.
-        loadBefore,
-        loadAfter: loadavg(),
         zfs: existsSync('/sbin/zfs-fuse') || existsSync('/usr/sbin/zfs-fuse') ? 'zfs-fuse' : 'openzfs',
       },
       config: { mebibytes: options.mb, files: options.files, largeFiles: options.largeFiles, reps: options.reps },
@@ -358,9 +352,4 @@ async function main(): Promise<void> {
   }
 }
 
-try {
-  await main();
-} catch (error) {
-  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-  process.exitCode = 1;
-}
+await runBench(main);

@@ -4,9 +4,10 @@
 //   SOWN's and PlanB's rsync invocations, Tidemark's own rsync command run bare, Tidemark one host at a
 //   time and Tidemark with the whole fleet started at once; plus worker/Temporal CPU, memory and idle
 //   load. Prints tables with PASS/MISS per target and writes JSON and a PNG chart under results/.
+import { machineFacts, runBench } from './machine.js';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
-import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -593,23 +594,8 @@ function machineInfo(loadBefore: number[]): BenchResult['machine'] {
   } catch {
     rsync = '';
   }
-  return {
-    nproc: availableParallelism(),
-    kernel: release(),
-    cpuModel: (cpus()[0]?.model ?? 'unknown').trim(),
-    memoryGiB: Math.round((totalmem() / 1024 ** 3) * 10) / 10,
-    node: process.version,
-    rsync,
-    loadBefore,
-    loadAfter: [],
-  };
+  // loadAfter is set when the run ends.
+  return { ...machineFacts(loadBefore), rsync, loadAfter: [] };
 }
 
-try {
-  await main();
-} catch (error) {
-  console.error(error instanceof Error ? (error.stack ?? error.message) : error);
-  // Exit now: after a failure midway (cleanups done), a handle left open kept the process alive, and the
-  // bench-smoke test waited for it until its 15 min timeout.
-  process.exit(1);
-}
+await runBench(main);
