@@ -83,7 +83,15 @@ function removeEmptyFolders(folder: string): void {
 /** Imports or creates the pool; idempotent. */
 export async function ensureFilePool(options: FilePoolOptions): Promise<void> {
   await ensureZfsDaemon();
-  if ((await execa('zpool', ['list', '-H', options.name], { reject: false })).exitCode === 0) return;
+  if ((await execa('zpool', ['list', '-H', options.name], { reject: false })).exitCode === 0) {
+    const status = (await execa('zpool', ['status', options.name], { reject: false })).stdout;
+    if (!poolOfVanishedFiles(status, existsSync)) return;
+    // A checkout that was deleted left the pool behind, and zfs-fuse imports it again at every start: its
+    // file is gone, so it holds nothing that can be read, and as long as it is there no pool of that name
+    // can be made.
+    console.log(`${options.name}: the pool's file is gone (left by a deleted checkout); making it afresh`);
+    await execa('zpool', ['destroy', '-f', options.name]);
+  }
   if (existsSync(options.imageFile)) {
     const imported = await execa('zpool', ['import', '-d', dirname(options.imageFile), options.name], {
       reject: false,
@@ -104,6 +112,19 @@ export async function ensureFilePool(options: FilePoolOptions): Promise<void> {
     options.name,
     options.imageFile,
   ]);
+}
+
+/** Whether `zpool status` shows a pool that cannot be opened and whose devices are all files that no longer
+ * exist (`exists` is asked for each). A pool with any other device, or that is online, is never such. */
+export function poolOfVanishedFiles(status: string, exists: (path: string) => boolean): boolean {
+  const state = /^\s*state:\s*(\S+)/m.exec(status)?.[1];
+  if (!state || state === 'ONLINE' || state === 'DEGRADED') return false;
+  const config = status.split(/^\s*config:\s*$/m)[1] ?? '';
+  // The pool's own line, then its devices: only files, none of them there any more.
+  const [, ...devices] = [
+    ...config.matchAll(/^\s+(\S+)\s+(?:ONLINE|DEGRADED|FAULTED|OFFLINE|UNAVAIL|REMOVED)\b/gm),
+  ].map((match) => match[1]!);
+  return devices.length > 0 && devices.every((path) => path.startsWith('/') && !exists(path));
 }
 
 /** Destroys the pool (tests only). */

@@ -39,6 +39,7 @@ export const testFiles: Readonly<Record<string, TestFileSpec>> = {
   'replication-domain': { tier: 'unit' },
   'restore-domain': { tier: 'unit' },
   'restore-target': { tier: 'unit' },
+  'stale-file-pool': { tier: 'unit' },
   'restore-drill-settings': { tier: 'unit' },
   'retention-inventory': { tier: 'unit' },
   'retention-outcome': { tier: 'unit' },
