@@ -3,7 +3,7 @@
 // device is a file that is gone. The texts are `zpool status` as zfs-fuse prints it on this machine kind.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { poolOfVanishedFiles } from '../devenv/zfs-pool.js';
+import { poolOfVanishedFiles } from '../devenv/pool-status.js';
 
 const unavailable = [
   '  pool: tidemark-demo',
