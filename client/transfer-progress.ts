@@ -29,13 +29,29 @@ export function formatTransfer(transfer: TransferProgress): string {
 }
 
 /** Asks `query` only when the last answer is older than queryEveryMs or `changed` says the run moved on. */
-export function throttledQuery<T>(query: () => Promise<T>): (changed: boolean) => Promise<T> {
+export function throttledQuery<T>(query: () => Promise<T>, patienceMs = 1_000): (changed: boolean) => Promise<T> {
   let last: { at: number; value: T } | undefined;
+  let pending: Promise<T> | undefined;
   return async (changed) => {
     if (last && !changed && Date.now() - last.at < queryEveryMs) return last.value;
-    const value = await query();
-    last = { at: Date.now(), value };
-    return value;
+    // One query at a time, and the last answer while it is slow (a busy workflow worker): a query that took
+    // the whole copy held back every progress line that describe already had.
+    pending ??= query()
+      .then((value) => {
+        last = { at: Date.now(), value };
+        return value;
+      })
+      .finally(() => (pending = undefined));
+    void pending.catch(() => undefined);
+    if (!last) return pending;
+    const previous = last.value;
+    let timer: NodeJS.Timeout | undefined;
+    const patience = new Promise<T>((resolve) => (timer = setTimeout(() => resolve(previous), patienceMs)));
+    try {
+      return await Promise.race([pending, patience]);
+    } finally {
+      clearTimeout(timer);
+    }
   };
 }
 
