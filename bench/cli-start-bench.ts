@@ -10,9 +10,9 @@
 // busier or quieter during the run weighs on every CLI alike. A census pass (not timed) lists the packages each
 // verb loads. Prints a table; writes results/cli-start-<stamp>.json and .txt. Target: < 0.2 s for verbs
 // that do not talk to Temporal.
-import { machineFacts, runBench } from './machine.js';
+import { machineFacts, resultPath, runBench, writeResultJson } from './machine.js';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -276,11 +276,8 @@ async function main(): Promise<void> {
     ].join('\n');
     console.log('');
     console.log(table);
-    mkdirSync(options.out, { recursive: true });
-    const stem = join(options.out, `cli-start-${result.startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`);
-    writeFileSync(`${stem}.json`, JSON.stringify(result, null, 2) + '\n');
-    writeFileSync(`${stem}.txt`, table + '\n');
-    console.log(`json: ${stem}.json`);
+    writeResultJson(options.out, 'cli-start', result.startedAt, result);
+    writeFileSync(resultPath(options.out, 'cli-start', result.startedAt, 'txt'), table + '\n');
   } finally {
     log('cleaning up');
     await cleanups.run();

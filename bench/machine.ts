@@ -1,6 +1,8 @@
 // What every bench needs around its own measurement: the facts about the machine that go into its result,
 // and how its main function is run.
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
+import { join } from 'node:path';
 
 /** The machine a result was measured on. It is shared: a high load average means other work ran alongside. */
 export function machineFacts(loadBefore: number[]) {
@@ -24,4 +26,20 @@ export async function runBench(main: () => Promise<void>): Promise<void> {
     console.error(error instanceof Error ? (error.stack ?? error.message) : error);
     process.exit(1);
   }
+}
+
+/** `<out>/<name>-<UTC stamp>.<extension>` for a result started at `startedAt` (an ISO time): every bench
+ * names its files the same way, so results sort by time. */
+export function resultPath(out: string, name: string, startedAt: string, extension = 'json'): string {
+  const stamp = startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return join(out, `${name}-${stamp}.${extension}`);
+}
+
+/** Writes `result` as indented JSON to `resultPath(...)`, making `out` first, and says where. */
+export function writeResultJson(out: string, name: string, startedAt: string, result: unknown): string {
+  mkdirSync(out, { recursive: true });
+  const path = resultPath(out, name, startedAt);
+  writeFileSync(path, JSON.stringify(result, null, 2) + '\n');
+  console.log(`json: ${path}`);
+  return path;
 }

@@ -3,12 +3,12 @@
 // transfers heartbeat once a second. Issue 20 measured 4.4 s for 8,000 lines on the quadratic selection;
 // the bar is under a second per table, so no other transfer's heartbeat is held up past that.
 // Run: npm run bench:mounts (writes results/mount-table-<time>.json).
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg } from 'node:os';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { selectHostMounts } from '../activities/mount-selection.js';
 import { parseProbeOutput } from '../domain/host-steps.js';
 import { mountTableLineCap } from '../domain/mounts.js';
+import { writeResultJson } from './machine.js';
 
 const lines = Number(process.argv[2] ?? 200_000);
 const repeats = 5;
@@ -129,14 +129,15 @@ console.log(
     .map((load) => load.toFixed(1))
     .join(' ')} on ${availableParallelism()} cores)`,
 );
-const stamp = new Date()
-  .toISOString()
-  .replace(/[-:]/g, '')
-  .replace(/\.\d+Z$/, 'Z');
-mkdirSync('results', { recursive: true });
-const file = `results/mount-table-${stamp}.json`;
-writeFileSync(
-  file,
-  `${JSON.stringify({ at: new Date().toISOString(), node: process.version, cpus: availableParallelism(), loadAverage: loadavg(), lines, repeats, worstMs: worst, worstStallMs: worstStall, results }, null, 2)}\n`,
-);
-console.log(`wrote ${file}`);
+const at = new Date().toISOString();
+writeResultJson('results', 'mount-table', at, {
+  at,
+  node: process.version,
+  cpus: availableParallelism(),
+  loadAverage: loadavg(),
+  lines,
+  repeats,
+  worstMs: worst,
+  worstStallMs: worstStall,
+  results,
+});

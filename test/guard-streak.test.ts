@@ -2,12 +2,10 @@
 // copy kept); the run that makes guards.heldRunsBeforeFailed in a row is reported to monitoring as FAILED (the
 // state file's escalation, which the metrics page shows as 2) and `status` says CRITICAL with the reason.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import type { PairStatus } from '../fleet/verdict.js';
-import type { StateFile } from '../notify/state.js';
-import { createRig, type Rig } from './helpers/rig.js';
+import { createRig, rigPairStatus, rigState, type Rig } from './helpers/rig.js';
 
 let rig: Rig;
 
@@ -19,16 +17,10 @@ before(async () => {
 });
 after(() => rig.close());
 
-async function pairStatus(): Promise<{ exitCode: number; row: PairStatus }> {
-  const result = await rig.cli(['status', '--json']);
-  const rows = JSON.parse(result.stdout) as PairStatus[];
-  const row = rows.find((entry) => entry.host === rig.hostName && entry.server === rig.server);
-  assert.ok(row, result.stdout + result.stderr);
-  return { exitCode: result.exitCode, row };
-}
+const pairStatus = () => rigPairStatus(rig);
 
 function stateEntry() {
-  const state = JSON.parse(readFileSync(join(rig.dir, 'state.json'), 'utf8')) as StateFile;
+  const state = rigState(rig);
   return state.hosts[`${rig.hostName}@${rig.server}`]!;
 }
 

@@ -7,7 +7,7 @@
 // lists the drill schedule beside the backup's. Unsetting `verify` and syncing removes the schedule. Real sshd,
 // rsync, zfs-fuse, Temporal and worker.
 import assert from 'node:assert/strict';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { lstat, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
@@ -16,9 +16,7 @@ import { waitFor } from '../devenv/process.js';
 import type { DrillReport } from '../domain/drill.js';
 import { controlTaskQueue, snapshotName } from '../domain/names.js';
 import { statusAttribute } from '../domain/search-attributes.js';
-import type { PairStatus } from '../fleet/verdict.js';
 import type { ScheduleRow } from '../client/schedules.js';
-import type { StateFile } from '../notify/state.js';
 import type { DrillWebhookBody } from '../notify/webhook.js';
 import { zfs } from '../pool/zfs.js';
 import { backupScheduleId, drillScheduleId, drillWorkflowId } from '../schedule/desired.js';
@@ -32,7 +30,7 @@ import {
   type ZabbixTrapper,
 } from './helpers/fake-servers.js';
 import { editInventory, setHostSettings } from './helpers/inventory-edit.js';
-import { createRig, type Rig } from './helpers/rig.js';
+import { createRig, rigPairStatus, rigState, type Rig } from './helpers/rig.js';
 
 const secret = 'drill-webhook-secret';
 let hooks: HttpReceiver;
@@ -84,16 +82,10 @@ after(async () => {
   await trapper?.close();
 });
 
-async function pairStatus(): Promise<{ exitCode: number; row: PairStatus }> {
-  const result = await rig.cli(['status', '--json']);
-  const rows = JSON.parse(result.stdout) as PairStatus[];
-  const row = rows.find((entry) => entry.host === rig.hostName && entry.server === rig.server);
-  assert.ok(row, result.stdout + result.stderr);
-  return { exitCode: result.exitCode, row };
-}
+const pairStatus = () => rigPairStatus(rig);
 
 function drillEntry() {
-  const state = JSON.parse(readFileSync(join(rig.dir, 'state.json'), 'utf8')) as StateFile;
+  const state = rigState(rig);
   return state.drills?.[`${rig.hostName}@${rig.server}`];
 }
 

@@ -147,25 +147,23 @@ async function backup(host: string, server: string, expectedExit: number): Promi
   assert.equal(result.exitCode, expectedExit, result.stdout + result.stderr);
 }
 
-interface PageRow {
-  host: string;
-  server: string;
-  verdict: string;
-  text: string;
-  runLink: string | null;
+/** Each row under `selector`: the named `data-*` attributes ('' when absent), its text with spaces folded, its
+ * link into the Temporal Web UI (`a.run`) and its cells' texts. */
+async function tableRows<Name extends string>(page: Page, selector: string, attributes: readonly Name[]) {
+  const rows = await page.locator(selector).evaluateAll(
+    (elements, names) =>
+      elements.map((row) => ({
+        data: Object.fromEntries(names.map((name) => [name, row.getAttribute(`data-${name}`) ?? ''])),
+        text: (row.textContent ?? '').replace(/\s+/g, ' '),
+        runLink: row.querySelector('a.run')?.getAttribute('href') ?? null,
+        cells: [...row.querySelectorAll('td')].map((cell) => cell.textContent?.trim() ?? ''),
+      })),
+    attributes,
+  );
+  return rows.map(({ data, ...row }) => ({ ...(data as Record<Name, string>), ...row }));
 }
 
-async function pageRows(page: Page): Promise<PageRow[]> {
-  return page.locator('#fleet tbody tr').evaluateAll((rows) =>
-    rows.map((row) => ({
-      host: row.getAttribute('data-host') ?? '',
-      server: row.getAttribute('data-server') ?? '',
-      verdict: row.getAttribute('data-verdict') ?? '',
-      text: row.textContent ?? '',
-      runLink: row.querySelector('a.run')?.getAttribute('href') ?? null,
-    })),
-  );
-}
+const pageRows = (page: Page) => tableRows(page, '#fleet tbody tr', ['host', 'server', 'verdict']);
 
 test('the fleet page shows every pair of both servers with the verdict "tidemark status" gives it', async () => {
   const page = await browser!.newPage({ viewport: { width: 1500, height: 620 } });
@@ -210,23 +208,7 @@ test('the fleet page shows every pair of both servers with the verdict "tidemark
   await page.close();
 });
 
-interface HostPageSnapshot {
-  name: string;
-  kind: string;
-  marks: string;
-  text: string;
-}
-
-async function hostPageSnapshots(page: Page): Promise<HostPageSnapshot[]> {
-  return page.locator('#snapshots tbody tr').evaluateAll((rows) =>
-    rows.map((row) => ({
-      name: row.getAttribute('data-name') ?? '',
-      kind: row.getAttribute('data-kind') ?? '',
-      marks: row.getAttribute('data-marks') ?? '',
-      text: (row.textContent ?? '').replace(/\s+/g, ' '),
-    })),
-  );
-}
+const hostPageSnapshots = (page: Page) => tableRows(page, '#snapshots tbody tr', ['name', 'kind', 'marks']);
 
 test('the host page lists the snapshots "tidemark snapshots" lists, with the rule keeping each, its runs and settings, and draws its charts', async () => {
   const page = await browser!.newPage({ viewport: { width: 1300, height: 1100 } });
@@ -255,11 +237,7 @@ test('the host page lists the snapshots "tidemark snapshots" lists, with the rul
     assert.ok(shown[index]!.text.includes(kept), `${shown[index]!.text} names "${kept}"`);
   }
   // Recent runs: both successes, newest first, each linking into the Temporal Web UI.
-  const runs = await page
-    .locator('#runs tbody tr')
-    .evaluateAll((rows) =>
-      rows.map((row) => [row.getAttribute('data-status'), row.querySelector('a.run')?.getAttribute('href') ?? '']),
-    );
+  const runs = (await tableRows(page, '#runs tbody tr', ['status'])).map((row) => [row.status, row.runLink ?? '']);
   assert.equal(runs.length, 2, JSON.stringify(runs));
   for (const [status, link] of runs) {
     assert.equal(status, 'SUCCESS');
@@ -270,7 +248,7 @@ test('the host page lists the snapshots "tidemark snapshots" lists, with the rul
   assert.equal(explained.exitCode, 0, explained.stderr);
   const settings = JSON.parse(explained.stdout) as Array<{ setting: string }>;
   assert.deepEqual(
-    await page.locator('#settings tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-setting'))),
+    (await tableRows(page, '#settings tr', ['setting'])).map((row) => row.setting),
     settings.map((item) => item.setting),
   );
   // The charts are drawn: a canvas each, with a point per snapshot and per run.
@@ -292,9 +270,7 @@ test('the browser lists a snapshot\'s directory as "tidemark files" does, walks 
     return JSON.parse(cli.stdout) as { snapshot: string; entries: Array<{ name: string; type: string }> };
   };
   const shown = () =>
-    page
-      .locator('#files tbody tr')
-      .evaluateAll((rows) => rows.map((row) => [row.getAttribute('data-name'), row.getAttribute('data-type')]));
+    tableRows(page, '#files tbody tr', ['name', 'type']).then((rows) => rows.map((row) => [row.name, row.type]));
   // Down to the host's source directory through the path's links, one level at a time.
   for (const part of rig.source.split('/').filter(Boolean))
     await Promise.all([page.waitForURL(/path=/), page.locator(`#files a.dir`, { hasText: `${part}/` }).click()]);
@@ -322,9 +298,7 @@ test('the browser lists a snapshot\'s directory as "tidemark files" does, walks 
   ).snapshots;
   assert.equal(expectedHistory.length, 1, cliHistory.stdout);
   assert.deepEqual(
-    await page
-      .locator('#history tbody tr')
-      .evaluateAll((rows) => rows.map((row) => [row.getAttribute('data-snapshot'), row.getAttribute('data-changed')])),
+    (await tableRows(page, '#history tbody tr', ['snapshot', 'changed'])).map((row) => [row.snapshot, row.changed]),
     expectedHistory.map((entry) => [entry.snapshot, entry.changed ? 'yes' : 'no']),
   );
   assert.match(await page.locator('body').innerText(), /absent from: tidemark-/, 'the first snapshot lacks it');
@@ -350,9 +324,7 @@ test('the browser lists a snapshot\'s directory as "tidemark files" does, walks 
   ).snapshots.flatMap((entry) => entry.matches.map((match) => [entry.snapshot, match.path]));
   assert.equal(expectedFound.length, 2, cliFind.stdout);
   assert.deepEqual(
-    await page
-      .locator('#found tbody tr')
-      .evaluateAll((rows) => rows.map((row) => [row.getAttribute('data-snapshot'), row.getAttribute('data-path')])),
+    (await tableRows(page, '#found tbody tr', ['snapshot', 'path'])).map((row) => [row.snapshot, row.path]),
     expectedFound,
   );
   // Through the symlink: not in the snapshot (the worker looks paths up beneath its root).
@@ -385,14 +357,13 @@ test("pool facts come from each server's worker; one server's worker stopped, it
   const page = await browser!.newPage({ viewport: { width: 1500, height: 620 } });
   const reachability = async () => {
     await page.goto(webUrl);
-    return page.locator('#fleet tbody tr').evaluateAll((rows) =>
-      rows.map((row) => ({
-        pair: `${row.getAttribute('data-host')}@${row.getAttribute('data-server')}`,
-        reachable: row.getAttribute('data-reachable'),
-        used: row.querySelectorAll('td')[8]?.textContent?.trim() ?? '',
-        verdict: row.getAttribute('data-verdict'),
-      })),
-    );
+    const rows = await tableRows(page, '#fleet tbody tr', ['host', 'server', 'reachable', 'verdict']);
+    return rows.map((row) => ({
+      pair: `${row.host}@${row.server}`,
+      reachable: row.reachable,
+      used: row.cells[8] ?? '',
+      verdict: row.verdict,
+    }));
   };
   const initially = await reachability();
   assert.ok(

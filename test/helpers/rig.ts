@@ -1,6 +1,8 @@
 // A backup rig for one test: a loopback host (real sshd), a server dataset on the test pool, an
 // inventory file, worker processes and the CLI, all real. Services come from test/run-suite.ts.
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +13,8 @@ import { createLoopbackHost, type LoopbackHost } from '../../devenv/sshd.js';
 import { waitFor } from '../../devenv/process.js';
 import { zfs } from '../../pool/zfs.js';
 import { slotDirectory } from '../../activities/transfer-slots.js';
+import type { PairStatus } from '../../fleet/verdict.js';
+import type { StateFile } from '../../notify/state.js';
 
 export const cliPath = fileURLToPath(new URL('../../client/cli.js', import.meta.url));
 
@@ -185,6 +189,20 @@ export async function createRig(name: string, options: RigOptions = {}): Promise
       await rm(slotDirectory(server), { recursive: true, force: true });
     },
   };
+}
+
+/** `status --json`'s row for the rig's own host and server, and the exit code (0 OK, 1 WARNING, 2 CRITICAL). */
+export async function rigPairStatus(rig: Rig): Promise<{ exitCode: number; row: PairStatus }> {
+  const result = await rig.cli(['status', '--json']);
+  const rows = JSON.parse(result.stdout) as PairStatus[];
+  const row = rows.find((entry) => entry.host === rig.hostName && entry.server === rig.server);
+  assert.ok(row, result.stdout + result.stderr);
+  return { exitCode: result.exitCode, row };
+}
+
+/** The notify step's state file as the rig's server wrote it. */
+export function rigState(rig: Rig): StateFile {
+  return JSON.parse(readFileSync(join(rig.dir, 'state.json'), 'utf8')) as StateFile;
 }
 
 /** `start-backup --wait` with the rig's sshd stopped (started again afterwards, whatever happens). */
