@@ -10,7 +10,7 @@
 // busier or quieter during the run weighs on every CLI alike. A census pass (not timed) lists the packages each
 // verb loads. Prints a table; writes results/cli-start-<stamp>.json and .txt. Target: < 0.2 s for verbs
 // that do not talk to Temporal.
-import { machineFacts, resultPath, runBench, writeResultJson } from './machine.js';
+import { elapsedLog, machineFacts, resultPath, runBench, writeResultJson } from './machine.js';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
@@ -64,10 +64,7 @@ const program = new Command('bench:cli')
   .option('--no-temporal', 'skip the verb that talks to Temporal (no dev server started)')
   .option('--out <dir>', 'where the JSON and the table go', join(projectRoot, 'results'));
 
-const log = (() => {
-  const started = performance.now();
-  return (line: string) => console.log(`[${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
-})();
+const log = elapsedLog();
 
 interface Verb {
   name: string;

@@ -3,6 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 
 /** The machine a result was measured on. It is shared: a high load average means other work ran alongside. */
 export function machineFacts(loadBefore: number[]) {
@@ -42,4 +43,10 @@ export function writeResultJson(out: string, name: string, startedAt: string, re
   writeFileSync(path, JSON.stringify(result, null, 2) + '\n');
   console.log(`json: ${path}`);
   return path;
+}
+
+/** A progress logger that stamps each line with the seconds since it was made: "[  12.3 s] line". */
+export function elapsedLog(): (line: string) => void {
+  const started = performance.now();
+  return (line) => console.log(`[${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
 }

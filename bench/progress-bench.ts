@@ -5,7 +5,7 @@
 // the sparser of the two modes). Reported: the gaps between consecutive progress lines (files, bytes, rate,
 // percentage) from the first to the last, and the worker's own CPU seconds in each run (/proc), so that what a
 // watcher costs the worker can be read off. Writes results/progress-bench-<stamp>.json.
-import { machineFacts, runBench, writeResultJson } from './machine.js';
+import { elapsedLog, machineFacts, runBench, writeResultJson } from './machine.js';
 import { rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { loadavg } from 'node:os';
@@ -44,10 +44,7 @@ const program = new Command('bench:progress')
   .option('--bwlimit <rate>', "the hosts' transfer.bandwidthLimit (rsync --bwlimit)", '10M')
   .option('--out <dir>', 'where the JSON goes', join(projectRoot, 'results'));
 
-const log = (() => {
-  const started = performance.now();
-  return (line: string) => console.log(`[${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
-})();
+const log = elapsedLog();
 
 /** A --wait line with the copy's figures: "· 45% 45.0M, 3 files, 10.00MB/s". */
 const progressLine = /· \d+% \S+, \d+ files, \S+\/s/;

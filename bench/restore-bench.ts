@@ -10,7 +10,7 @@
 // steps also split its wall time at the run's first and last history events: the CLI's share before the
 // workflow (node, imports, inventory, connecting, starting it) and after it (the result reaching the CLI, exit).
 // Prints a table and writes results/restore-bench-<stamp>.json.
-import { machineFacts, runBench, writeResultJson } from './machine.js';
+import { elapsedLog, machineFacts, runBench, writeResultJson } from './machine.js';
 import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { loadavg } from 'node:os';
@@ -53,10 +53,7 @@ const program = new Command('bench:restore')
   .option('--reps <n>', 'repetitions of each case (the median is reported)', integer(1), 3)
   .option('--out <dir>', 'where the JSON goes', join(projectRoot, 'results'));
 
-const log = (() => {
-  const started = performance.now();
-  return (line: string) => console.log(`[${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
-})();
+const log = elapsedLog();
 
 const cases = ['tidemark-file', 'tidemark-host', 'bare-file', 'bare-host'] as const;
 type Case = (typeof cases)[number];

@@ -4,7 +4,7 @@
 //   SOWN's and PlanB's rsync invocations, Tidemark's own rsync command run bare, Tidemark one host at a
 //   time and Tidemark with the whole fleet started at once; plus worker/Temporal CPU, memory and idle
 //   load. Prints tables with PASS/MISS per target and writes JSON and a PNG chart under results/.
-import { machineFacts, resultPath, runBench } from './machine.js';
+import { elapsedLog, machineFacts, resultPath, runBench } from './machine.js';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { loadavg } from 'node:os';
@@ -121,10 +121,7 @@ const program = new Command('bench')
   .option('--out <dir>', 'where JSON and PNG go', join(projectRoot, 'results'))
   .option('--keep', 'keep the datasets and generated trees', false);
 
-const log = (() => {
-  const started = performance.now();
-  return (line: string) => console.log(`[${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s] ${line}`);
-})();
+const log = elapsedLog();
 
 async function main(): Promise<void> {
   program.parse(process.argv);

@@ -91,14 +91,19 @@ export interface ZfsPropertyRow {
 }
 
 /** `properties` of `dataset` and its direct children (snapshots and datasets), exact numbers (-p). */
-export async function getOneLevel(dataset: string, properties: string[]): Promise<ZfsPropertyRow[]> {
+export function getOneLevel(dataset: string, properties: string[]): Promise<ZfsPropertyRow[]> {
+  return getToDepth(dataset, properties, 1);
+}
+
+/** `properties` of `dataset` and what lies up to `depth` levels below it, exact numbers (-p), one zfs call. */
+export async function getToDepth(dataset: string, properties: string[], depth: number): Promise<ZfsPropertyRow[]> {
   const output = await zfs([
     'get',
     '-H',
     '-p',
     '-r',
     '-d',
-    '1',
+    String(depth),
     '-o',
     'name,property,value,source',
     properties.join(','),

@@ -18,7 +18,7 @@ import type { RuntimeOptions } from '@temporalio/worker';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { request } from 'undici';
 import { readPoolState, type PoolState } from '../pool/space.js';
-import { zfs } from '../pool/zfs.js';
+import { getToDepth } from '../pool/zfs.js';
 import { replicaSentProperty } from '../pool/replication.js';
 import { replicaOriginProperty } from '../domain/replication.js';
 import { parseSnapshotName } from '../domain/names.js';
@@ -181,24 +181,12 @@ function seconds(iso: string | undefined): number | undefined {
 /** Snapshot count and used bytes of each host dataset under the server's dataset, and what its replica
  * properties say (one zfs call). */
 export async function datasetFigures(serverDataset: string): Promise<Map<string, DatasetFigures>> {
-  const output = await zfs([
-    'get',
-    '-H',
-    '-p',
-    '-r',
-    '-d',
-    '2',
-    '-o',
-    'name,property,value,source',
-    `used,${replicaOriginProperty},${replicaSentProperty}`,
-    serverDataset,
-  ]);
+  const rows = await getToDepth(serverDataset, ['used', replicaOriginProperty, replicaSentProperty], 2);
   const figures = new Map<string, DatasetFigures>();
   /** Per dataset, the replica properties set on it (and on its snapshots) here, not inherited. */
   const replicas = new Map<string, { source?: string; newest?: string; sentBytes?: number }>();
   const prefix = `${serverDataset}/`;
-  for (const line of output.split('\n')) {
-    const [name = '', property = '', value = '', source = ''] = line.split('\t');
+  for (const { name, property, value, source } of rows) {
     if (!name.startsWith(prefix)) continue;
     const [dataset = '', snapshot] = name.slice(prefix.length).split('@');
     if (dataset.includes('/')) continue;
