@@ -13,7 +13,8 @@ export async function selectHostMounts(
   listed: number,
 ): Promise<SelectedMounts> {
   if (table.length <= inPlaceBytes) return selectFromMountTable(table, options, listed);
-  const thread = new Worker(new URL('./mount-selection-thread.js', import.meta.url), {
+  // '../activities/': the same file from dist/activities/ and from the CLI's bundle chunks in dist/client/.
+  const thread = new Worker(new URL('../activities/mount-selection-thread.js', import.meta.url), {
     workerData: { table, options: { ...options, extraTypes: [...options.extraTypes] }, listed },
   });
   try {

@@ -17,7 +17,8 @@ const quietLogger = {
   error: (message: string) => console.error(message),
 };
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
+// Run as a script (the build), never when this code is part of the CLI's bundle, whose file is then the entry.
+if (import.meta.url.endsWith('/worker/bundle.js') && process.argv[1] === fileURLToPath(import.meta.url)) {
   const { code } = await bundleWorkflowCode({ workflowsPath, logger: quietLogger });
   await writeFile(workflowBundlePath, code);
 }
