@@ -260,14 +260,21 @@ export async function restoreFiles(
   // Before the first ssh to the target: known_hosts lists it under its name (copied from its address).
   if (target.kind === 'host')
     await hostKeyUnderName({ ssh: target.ssh, source: target.remote }, (message) => restoreRun.log(message));
-  if (target.kind === 'host' && target.fresh !== undefined && !plan.dryRun) {
-    await makeFreshTarget({ ...target, fresh: target.fresh }, cancelSignal);
-    topEntries = await topLevelNames(view.root);
+  if (target.kind === 'host' && target.fresh !== undefined) topEntries = await topLevelNames(view.root);
+  let rsyncArgs: string[];
+  try {
+    rsyncArgs = restoreRsyncArgs(plan, view.root, topEntries);
+  } catch (error) {
+    // Refused before the target is made: nothing to retry, nothing left behind on the host.
+    if (error instanceof TidemarkError) throw ApplicationFailure.nonRetryable(error.message, restoreUsage);
+    throw error;
   }
+  if (target.kind === 'host' && target.fresh !== undefined && !plan.dryRun)
+    await makeFreshTarget({ ...target, fresh: target.fresh }, cancelSignal);
   // subprocess/runner.ts: rsync dies with the worker (even SIGKILL), so a dead worker leaves no reader
   // of the clone behind; its process group (ssh included) is stopped as one on cancel; the cleaned
   // environment (no RSYNC_OLD_ARGS, no secrets) and --secluded-args, as the backup's rsync.
-  const run = startChild('rsync', restoreRsyncArgs(plan, view.root, topEntries), {
+  const run = startChild('rsync', rsyncArgs, {
     signal: cancelSignal,
     buffer: false,
     encoding: 'utf8',

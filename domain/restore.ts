@@ -1,5 +1,6 @@
 // What a restore does, decided without I/O: which snapshot, which paths, where to, and the rsync command.
 // Shared by the CLI (early checks), the restoreHost workflow and its activities. Pure.
+import { TidemarkError } from './errors.js';
 import { parseSnapshotName } from './names.js';
 import type { HostSsh } from './backup.js';
 import { fullSystemFlags, rshOption, sshCommand } from './rsync-args.js';
@@ -223,11 +224,21 @@ export function restoreRsyncArgs(plan: RestorePlan, root: string, topEntries?: r
   const base = root.replace(/\/+$/, '');
   // A whole host sent as "<root>/./" gives the target directory the host's "/" mode: a fresh default target
   // (0700, domain/restore-target.ts) gets the top-level entries instead, so it stays root's.
-  const whole =
-    plan.target.kind === 'host' && plan.target.fresh !== undefined && topEntries && topEntries.length > 0
-      ? topEntries.map((entry) => `${base}/./${entry}`)
-      : [`${base}/./`];
-  const sources = plan.paths.length === 0 ? whole : plan.paths.map((path) => `${base}/./${relativeRestorePath(path)}`);
+  // `--path /` is the whole host too.
+  const wholeHost = plan.paths.length === 0 || plan.paths.some((path) => relativeRestorePath(path) === '');
+  const freshTarget = plan.target.kind === 'host' && plan.target.fresh !== undefined;
+  if (wholeHost && freshTarget && !topEntries?.length)
+    throw new TidemarkError(
+      'USAGE',
+      topEntries
+        ? 'the snapshot holds nothing to restore'
+        : `a top-level name in the snapshot is not valid UTF-8, so the whole host cannot be sent entry by entry into a fresh 0700 target; give --target-dir an existing directory on the host instead`,
+    );
+  const sources = wholeHost
+    ? freshTarget
+      ? topEntries!.map((entry) => `${base}/./${entry}`)
+      : [`${base}/./`]
+    : plan.paths.map((path) => `${base}/./${relativeRestorePath(path)}`);
   // "--" : a restored path may start with "-".
   if (plan.target.kind === 'local') return [...args, '--', ...sources, plan.target.dir];
   // The backup's own ssh options (known_hosts only, no prompts); no multiplexing for a one-off push.

@@ -144,3 +144,29 @@ test('a push goes over the inventory ssh settings to user@host:dir, with sudo rs
     /-p 2222 -i \/k .*StrictHostKeyChecking=yes .*UserKnownHostsFile=\/kh .*HostKeyAlias=db .*ControlMaster=no/,
   );
 });
+
+test('a fresh host target gets the top-level entries for a whole host, also when asked as --path /, so it stays 0700', () => {
+  const fresh: RestorePlan = {
+    ...plan,
+    target: {
+      kind: 'host',
+      host: 'db',
+      dir: '/var/tmp/tidemark-restore/tidemark-20261101T020000Z-0a1b2c3d/',
+      restoreRoot: '/var/tmp/tidemark-restore',
+      fresh: 'tidemark-20261101T020000Z-0a1b2c3d',
+      remote: { address: '192.0.2.5', port: 22, user: 'root', sudo: false },
+      ssh: { identityFile: '/k', knownHostsFile: '/kh', hostKeyAlias: 'db' },
+    },
+  };
+  const sources = (args: string[]) => args.slice(args.indexOf('--') + 1, -1);
+  assert.deepEqual(sources(restoreRsyncArgs(fresh, '/v', ['etc', 'srv'])), ['/v/./etc', '/v/./srv']);
+  for (const paths of [['/'], ['//'], ['/etc', '/']])
+    assert.deepEqual(
+      sources(restoreRsyncArgs({ ...fresh, paths }, '/v', ['etc', 'srv'])),
+      ['/v/./etc', '/v/./srv'],
+      paths.join(),
+    );
+  // Without a usable listing (a name that is not UTF-8) the root itself would be sent and give the target its mode.
+  assert.throws(() => restoreRsyncArgs(fresh, '/v', undefined), /not valid UTF-8.*--target-dir/);
+  assert.throws(() => restoreRsyncArgs(fresh, '/v', []), /holds nothing to restore/);
+});
