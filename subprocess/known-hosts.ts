@@ -85,6 +85,8 @@ export function addressPattern(address: string, port: number): string {
 
 /** The entries `ssh-keygen -F name` finds (hashed lines, patterns and markers as ssh itself reads them). */
 export async function entriesFor(file: string, name: string): Promise<KnownHostsEntry[]> {
+  // No file yet (a fresh install): nothing is listed, as ssh itself sees it.
+  if (!(await stat(file).catch(() => undefined))) return [];
   const run = startChild('ssh-keygen', ['-F', name, '-f', file], { encoding: 'utf8', timeoutMs: 30_000 });
   const result = await run.result;
   // 0: found, 1: not found; anything else is ssh-keygen's own trouble (an unreadable file).

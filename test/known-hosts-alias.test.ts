@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { execa } from 'execa';
-import { adoptAddressKeys } from '../subprocess/known-hosts.js';
+import { adoptAddressKeys, entriesFor } from '../subprocess/known-hosts.js';
 
 let dir: string;
 let keyA: string;
@@ -150,4 +150,8 @@ test('a known_hosts the worker cannot write: the error names the file and the li
   } finally {
     if (process.getuid?.() === 0) await execa('chattr', ['-i', file]);
   }
+});
+
+test('a known_hosts that does not exist yet lists nothing (host-key on a fresh install)', async () => {
+  assert.deepEqual(await entriesFor(join(dir, 'never-written'), 'web1'), []);
 });
