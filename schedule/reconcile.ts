@@ -249,6 +249,8 @@ export async function reconcileSchedules(options: ReconcileOptions): Promise<Syn
 
   /** Schedules this sync wrote, with the hash each now carries (see waitUntilListed). */
   const written = new Map<string, string>();
+  /** Schedules this sync deleted (see waitUntilListed). */
+  const deleted = new Set<string>();
   const state = (want: DesiredSchedule) =>
     want.enabled ? {} : { paused: true, note: 'disabled in the inventory (enabled: false)' };
   const create = async (want: DesiredSchedule): Promise<Decision> => {
@@ -268,13 +270,19 @@ export async function reconcileSchedules(options: ReconcileOptions): Promise<Syn
   const update = async (want: DesiredSchedule): Promise<void> => {
     await client.schedule.getHandle(want.scheduleId).update((previous) => {
       const before = actionMemoOf(previous);
+      // A schedule that carries the hash gets the new one even when this sync could not ask whether the
+      // attribute is registered (it is: the schedule has it): a stale hash would be trusted by later syncs.
+      const stamped =
+        stampHashes || previous.typedSearchAttributes.get(specHashAttribute) !== undefined
+          ? { typedSearchAttributes: [{ key: specHashAttribute, value: want.hash }] }
+          : {};
       // The operator's pause stands unless the inventory itself switched `enabled`.
       const keep = before === undefined || before.enabled === want.enabled;
       return {
         spec: want.options.spec,
         action: want.options.action,
         policies: want.options.policies ?? {},
-        ...stamp(want),
+        ...stamped,
         state: keep
           ? { paused: previous.state.paused, ...(previous.state.note ? { note: previous.state.note } : {}) }
           : {
@@ -311,7 +319,10 @@ export async function reconcileSchedules(options: ReconcileOptions): Promise<Syn
   });
   await mapLimit(deletions, limit, async (schedule) => {
     try {
-      if (apply) await client.schedule.getHandle(schedule.scheduleId).delete();
+      if (apply) {
+        await client.schedule.getHandle(schedule.scheduleId).delete();
+        deleted.add(schedule.scheduleId);
+      }
     } catch (error) {
       if (!(error instanceof ScheduleNotFoundError)) {
         report.errors.push(
@@ -326,11 +337,11 @@ export async function reconcileSchedules(options: ReconcileOptions): Promise<Syn
       line: `- ${label({ ...schedule.owner, scheduleId: schedule.scheduleId })}`,
     });
   });
-  if (stampHashes && written.size > 0) {
-    const late = await waitUntilListed(client, written);
+  if (stampHashes && written.size + deleted.size > 0) {
+    const late = await waitUntilListed(client, written, deleted);
     if (late > 0)
       report.warnings.push(
-        `${late} schedule(s) written by this sync are not yet listed with their new spec hash; the next sync describes them`,
+        `${late} schedule(s) this sync wrote or deleted are not yet listed as they now are; a sync started before the list catches up may trust what it shows, so let a minute pass before the next one`,
       );
   }
   report.lines = lines.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0)).map((entry) => entry.line);
@@ -339,16 +350,25 @@ export async function reconcileSchedules(options: ReconcileOptions): Promise<Syn
 }
 
 /**
- * Waits until the paged list shows each written schedule with its new hash, and returns how many it does
- * not after `timeoutMs`. Why: the list is eventually consistent, and a sync trusts a listed hash. Without
- * this, an edit A→B synced and reverted to A at once could meet a list still showing A and leave B in place.
+ * Waits until the paged list shows each written schedule with its new hash and no deleted one, and returns
+ * how many it does not after `timeoutMs`. Why: the list is eventually consistent, and a sync trusts a listed
+ * hash. Without this, an edit A→B synced and reverted to A at once could meet a list still showing A and
+ * leave B in place, and a host removed and added back at once could meet its deleted schedule still listed
+ * with the wanted hash and get none.
  */
-async function waitUntilListed(client: Client, written: Map<string, string>, timeoutMs = 30_000): Promise<number> {
+async function waitUntilListed(
+  client: Client,
+  written: Map<string, string>,
+  deleted: Set<string>,
+  timeoutMs = 30_000,
+): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const { owned } = await listOwnedSchedules(client);
     const listed = new Map(owned.map((schedule) => [schedule.scheduleId, schedule.listedHash]));
-    const late = [...written].filter(([scheduleId, hash]) => listed.get(scheduleId) !== hash).length;
+    const late =
+      [...written].filter(([scheduleId, hash]) => listed.get(scheduleId) !== hash).length +
+      [...deleted].filter((scheduleId) => listed.has(scheduleId)).length;
     if (late === 0 || Date.now() >= deadline) return late;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }

@@ -2,7 +2,11 @@
 // against the real Temporal dev server, with server names unique to this file.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { ScheduleNotFoundError } from '@temporalio/client';
+import { Client, ScheduleNotFoundError, type Connection } from '@temporalio/client';
+import { stringify } from 'yaml';
+import { parseInventory } from '../inventory/load.js';
+import { loadHostSources } from '../inventory/sources.js';
+import { reconcileSchedules } from '../schedule/reconcile.js';
 import { waitFor } from '../devenv/process.js';
 import { backupScheduleId } from '../schedule/desired.js';
 import { createSandbox, fleet, type Sandbox } from './helpers/schedules.js';
@@ -107,6 +111,46 @@ test('an edit synced and reverted at once (A → B → A) ends at A: a sync wait
   assert.equal(reverted.updated, 2, reverted.lines.join('\n'));
   const description = await box.client.schedule.getHandle(backupScheduleId('h21', s1)).describe();
   assert.match(String((description.action.memo?.tidemark as { summary?: string }).summary), /^daily /);
+});
+
+test('an edit synced while the attribute check is refused still moves the listed hash, so reverting it later is applied', async () => {
+  // A client not allowed to list search attributes (a permission error from the server, injected on the
+  // real connection): the sync takes the describe-everything path.
+  const refused = Object.create(box.client.connection, {
+    operatorService: {
+      value: Object.create(box.client.connection.operatorService, {
+        listSearchAttributes: {
+          value: async () => {
+            throw Object.assign(new Error('7 PERMISSION_DENIED: not allowed'), { code: 7 });
+          },
+        },
+      }),
+    },
+  }) as Connection;
+  const before = { ...hosts.h23 };
+  hosts.h23 = { ...before, schedule: 'hourly' };
+  const edited = await reconcileSchedules({
+    client: new Client({ connection: refused }),
+    sources: await loadHostSources(parseInventory(stringify({ temporal: { address: box.temporal }, ...inventory() }))),
+    taskQueue: box.taskQueue,
+  });
+  assert.equal(edited.updated, 2, edited.lines.join('\n'));
+  hosts.h23 = before;
+  const reverted = await box.sync(inventory());
+  assert.equal(reverted.updated, 2, reverted.lines.join('\n'));
+  const description = await box.client.schedule.getHandle(backupScheduleId('h23', s1)).describe();
+  assert.match(String((description.action.memo?.tidemark as { summary?: string }).summary), /^daily /);
+});
+
+test('a host removed and added back at once gets its schedules again: a sync waits until the list drops what it deleted', async () => {
+  const entry = hosts.h22!;
+  delete hosts.h22;
+  const removed = await box.sync(inventory());
+  assert.equal(removed.deleted, 2, removed.lines.join('\n'));
+  hosts.h22 = entry;
+  const added = await box.sync(inventory());
+  assert.equal(added.created, 2, added.lines.join('\n'));
+  for (const id of idsOf('h22')) assert.equal(await exists(id), true, `${id} made again`);
 });
 
 test('removing a host deletes its schedules; schedules Tidemark does not own survive', async () => {
