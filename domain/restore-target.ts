@@ -37,7 +37,7 @@ export const freshTargetRefusedExit = 3;
 /**
  * The shell command that makes the default target on the host; the directory's name arrives on stdin so
  * the command is fixed per host (the host's ssh filter admits it as a `restore-target=` line). It refuses
- * a restore root that is a symlink, not owned by root (or the login user), or writable by group or others,
+ * a restore root that is a symlink, not owned by root (or, without sudo, the login user), or writable by group or others,
  * creates the root when missing, and creates the target with mkdir -m 0700, which fails on anything
  * already there. Only a 0700 directory of the right owner, left by an earlier attempt of this very
  * restore (the nonce is the run's), is accepted again. No backslashes: the filter's config cannot hold them.
@@ -48,7 +48,10 @@ export function freshTargetCommand(restoreRoot: string, sudo: boolean): string {
     throw new Error(`restoreRoot ${JSON.stringify(restoreRoot)} holds characters the host command cannot carry`);
   const privileged = sudo ? 'sudo -n ' : '';
   const refuse = (why: string) => `{ echo "tidemark: ${why}" >&2; exit ${freshTargetRefusedExit}; }`;
-  const owners = `0:*:directory | "$(id -u)":*:directory`;
+  // With sudo the receiving rsync runs as root: a root the login user owns would let that user swap the
+  // target under it. Without sudo the login user writes as itself, into a root of its own or root's.
+  const owners = sudo ? '0:*:directory' : `0:*:directory | "$(id -u)":*:directory`;
+  const targets = sudo ? '0:700:directory' : `0:700:directory | "$(id -u)":700:directory`;
   return [
     `root='${root}'`,
     `IFS= read -r name || ${refuse('no directory name on stdin')}`,
@@ -62,7 +65,7 @@ export function freshTargetCommand(restoreRoot: string, sudo: boolean): string {
     `dir=$root/$name`,
     `${privileged}mkdir -m 0700 -- "$dir" 2>/dev/null && exit 0`,
     `info=$(stat -c %u:%a:%F -- "$dir") || ${refuse('cannot create $dir')}`,
-    `case $info in 0:700:directory | "$(id -u)":700:directory) exit 0 ;; esac`,
+    `case $info in ${targets}) exit 0 ;; esac`,
     refuse('$dir exists and is not a fresh 0700 directory (owner:mode:type $info)'),
   ].join('; ');
 }

@@ -2,7 +2,16 @@
 // the restore root and makes the target, run here by a real /bin/sh against real directories.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, chownSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
@@ -91,4 +100,29 @@ test('the host command refuses an unsafe root or a target someone prepared, and 
 
   for (const name of ['../escape', '.hidden', 'a/b', ''])
     await refused(real, name, /restore directory name .* refused|no directory name/);
+});
+
+test('with sudo, a restore root owned by the login user is refused: rsync writes as root, so the root must be root’s', async () => {
+  const base = mkdtempSync(join(tmpdir(), 'restore-target-'));
+  chmodSync(base, 0o755);
+  // The login user is uid 1234 here (an `id` that says so, first on PATH); sudo is this machine's own.
+  const bin = join(base, 'bin');
+  mkdirSync(bin);
+  writeFileSync(join(bin, 'id'), '#!/bin/sh\necho 1234\n', { mode: 0o755 });
+  const owned = join(base, 'owned');
+  mkdirSync(owned, { mode: 0o755 });
+  chownSync(owned, 1234, 1234);
+  const run = (sudo: boolean) =>
+    execa('/bin/sh', ['-c', freshTargetCommand(owned, sudo)], {
+      input: `${snapshot}-0a1b2c3d\n`,
+      reject: false,
+      env: { PATH: `${bin}:${process.env.PATH}` },
+    });
+  const withSudo = await run(true);
+  assert.equal(withSudo.exitCode, 3, withSudo.stdout + withSudo.stderr);
+  assert.match(withSudo.stderr, /must be a directory owned by root.*1234:755:directory/);
+  assert.deepEqual(readdirSync(owned), []);
+  // Without sudo the login user writes as itself, into a root of its own.
+  const withoutSudo = await run(false);
+  assert.equal(withoutSudo.exitCode, 0, withoutSudo.stderr);
 });
