@@ -48,7 +48,8 @@ export function throttledQuery<T>(query: () => Promise<T>, patienceMs = 1_000): 
     let timer: NodeJS.Timeout | undefined;
     const patience = new Promise<T>((resolve) => (timer = setTimeout(() => resolve(previous), patienceMs)));
     try {
-      return await Promise.race([pending, patience]);
+      // A failing query (the workflow worker restarting) keeps the last phase too.
+      return await Promise.race([pending.catch(() => previous), patience]);
     } finally {
       clearTimeout(timer);
     }

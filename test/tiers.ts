@@ -56,6 +56,7 @@ export const testFiles: Readonly<Record<string, TestFileSpec>> = {
   'temporal-settings': { tier: 'unit' },
   tiers: { tier: 'unit' },
   'verify-remote': { tier: 'unit' },
+  'throttled-query': { tier: 'unit' },
   // Recorded histories against today's workflow code (no server: the SDK's replayer).
   replay: { tier: 'replay' },
   // Real parts (the default for a file not named here), named for the worst-day work: live progress of --wait.
