@@ -29,7 +29,9 @@ function partSyntax(field: CronField): RegExp {
 
 function cronOf(text: string, timezone?: string): Cron {
   // sloppyRanges: "5/15" is "from 5, every 15", as in Temporal (croner asks for "5-59/15" by default).
-  return new Cron(text, { mode: '5-part', domAndDow: true, sloppyRanges: true, ...(timezone ? { timezone } : {}) });
+  // UTC as an offset: croner then skips the Intl formatter it asks on every step for a named zone.
+  const zone = timezone === 'UTC' ? { utcOffset: 0 } : timezone ? { timezone } : {};
+  return new Cron(text, { mode: '5-part', domAndDow: true, sloppyRanges: true, ...zone });
 }
 
 /** Why croner refused one part of a field, in the inventory's words: the field, the part and what fits. */

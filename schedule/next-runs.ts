@@ -40,10 +40,15 @@ export function upcomingRuns(timing: BackupTiming, from: Date, count: number): D
   return runs;
 }
 
+// One formatter per zone: building one costs more than formatting with it, and a fleet names a few zones.
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
 /** "2026-12-02 02:17 +01:00": the time as read in `zone`, with that zone's offset then. */
 export function formatInZone(time: Date, zone: string): string {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', {
+  if (zone === 'UTC') return `${time.toISOString().slice(0, 16).replace('T', ' ')} +00:00`;
+  let formatter = formatters.get(zone);
+  if (!formatter) {
+    formatter = new Intl.DateTimeFormat('en-US', {
       timeZone: zone,
       year: 'numeric',
       month: '2-digit',
@@ -52,10 +57,10 @@ export function formatInZone(time: Date, zone: string): string {
       minute: '2-digit',
       hourCycle: 'h23',
       timeZoneName: 'longOffset',
-    })
-      .formatToParts(time)
-      .map((part) => [part.type, part.value]),
-  );
+    });
+    formatters.set(zone, formatter);
+  }
+  const parts = Object.fromEntries(formatter.formatToParts(time).map((part) => [part.type, part.value]));
   const offset = parts.timeZoneName === 'GMT' ? '+00:00' : String(parts.timeZoneName).replace(/^GMT/, '');
   return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute} ${offset}`;
 }
