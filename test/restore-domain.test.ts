@@ -121,18 +121,22 @@ test('rsync keeps the backup fidelity, never deletes, and keeps full paths under
   assert.ok(args.includes('--mkpath') && !subset.includes('--mkpath'));
 });
 
+/** A push to host db's restore root: `dir` and the remote as given. */
+const hostTarget = (dir: string, remote: { address: string; port: number; user: string; sudo: boolean }) =>
+  ({
+    kind: 'host',
+    host: 'db',
+    dir,
+    restoreRoot: '/var/tmp/tidemark-restore',
+    remote,
+    ssh: { identityFile: '/k', knownHostsFile: '/kh', hostKeyAlias: 'db' },
+  }) as const;
+
 test('a push goes over the inventory ssh settings to user@host:dir, with sudo rsync when the host needs it', () => {
   const args = restoreRsyncArgs(
     {
       ...plan,
-      target: {
-        kind: 'host',
-        host: 'db',
-        dir: '/var/tmp/tidemark-restore/x/',
-        restoreRoot: '/var/tmp/tidemark-restore',
-        remote: { address: '::1', port: 2222, user: 'backup', sudo: true },
-        ssh: { identityFile: '/k', knownHostsFile: '/kh', hostKeyAlias: 'db' },
-      },
+      target: hostTarget('/var/tmp/tidemark-restore/x/', { address: '::1', port: 2222, user: 'backup', sudo: true }),
     },
     '/v',
   );
@@ -149,13 +153,13 @@ test('a fresh host target gets the top-level entries for a whole host, also when
   const fresh: RestorePlan = {
     ...plan,
     target: {
-      kind: 'host',
-      host: 'db',
-      dir: '/var/tmp/tidemark-restore/tidemark-20261101T020000Z-0a1b2c3d/',
-      restoreRoot: '/var/tmp/tidemark-restore',
+      ...hostTarget('/var/tmp/tidemark-restore/tidemark-20261101T020000Z-0a1b2c3d/', {
+        address: '192.0.2.5',
+        port: 22,
+        user: 'root',
+        sudo: false,
+      }),
       fresh: 'tidemark-20261101T020000Z-0a1b2c3d',
-      remote: { address: '192.0.2.5', port: 22, user: 'root', sudo: false },
-      ssh: { identityFile: '/k', knownHostsFile: '/kh', hostKeyAlias: 'db' },
     },
   };
   const sources = (args: string[]) => args.slice(args.indexOf('--') + 1, -1);
