@@ -31,8 +31,9 @@ await build({
   platform: 'node',
   target: 'node20',
   allowOverwrite: true,
-  // Native code or a bundler of its own; the web console's browser assets are read as files (createRequire).
-  external: ['@temporalio/*', '@swc/*', 'playwright-core', 'uplot'],
+  // Native code or a bundler of its own; the web console's browser assets are read as files (createRequire);
+  // undici is imported on demand (NetBox only), and its CommonJS exports do not survive a bundled import().
+  external: ['@temporalio/*', '@swc/*', 'playwright-core', 'uplot', 'undici'],
   // CommonJS packages inside an ESM bundle still call require() for node's own modules.
   banner: {
     js: "import { createRequire as tidemarkRequire } from 'node:module';\nconst require = tidemarkRequire(import.meta.url);",
