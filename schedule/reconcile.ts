@@ -256,7 +256,7 @@ export async function reconcileSchedules(options: ReconcileOptions): Promise<Syn
   const create = async (want: DesiredSchedule): Promise<Decision> => {
     try {
       await client.schedule.create({ ...want.options, ...stamp(want), state: state(want) });
-      written.set(want.scheduleId, want.hash);
+      if (stampHashes) written.set(want.scheduleId, want.hash);
       return { op: 'create' };
     } catch (error) {
       if (!(error instanceof ScheduleAlreadyRunning)) throw error;
@@ -268,14 +268,13 @@ export async function reconcileSchedules(options: ReconcileOptions): Promise<Syn
     }
   };
   const update = async (want: DesiredSchedule): Promise<void> => {
+    let hashWritten = false;
     await client.schedule.getHandle(want.scheduleId).update((previous) => {
       const before = actionMemoOf(previous);
       // A schedule that carries the hash gets the new one even when this sync could not ask whether the
       // attribute is registered (it is: the schedule has it): a stale hash would be trusted by later syncs.
-      const stamped =
-        stampHashes || previous.typedSearchAttributes.get(specHashAttribute) !== undefined
-          ? { typedSearchAttributes: [{ key: specHashAttribute, value: want.hash }] }
-          : {};
+      hashWritten = stampHashes || previous.typedSearchAttributes.get(specHashAttribute) !== undefined;
+      const stamped = hashWritten ? { typedSearchAttributes: [{ key: specHashAttribute, value: want.hash }] } : {};
       // The operator's pause stands unless the inventory itself switched `enabled`.
       const keep = before === undefined || before.enabled === want.enabled;
       return {
@@ -291,7 +290,8 @@ export async function reconcileSchedules(options: ReconcileOptions): Promise<Syn
             },
       };
     });
-    written.set(want.scheduleId, want.hash);
+    // Only a hash written can be waited for: a schedule without one is described by every sync anyway.
+    if (hashWritten) written.set(want.scheduleId, want.hash);
   };
 
   const lines: Array<{ key: string; line: string }> = [];
@@ -337,7 +337,8 @@ export async function reconcileSchedules(options: ReconcileOptions): Promise<Syn
       line: `- ${label({ ...schedule.owner, scheduleId: schedule.scheduleId })}`,
     });
   });
-  if (stampHashes && written.size + deleted.size > 0) {
+  // Also when this sync could not ask about the attribute: it stamped the schedules that carry one.
+  if (written.size + deleted.size > 0) {
     const late = await waitUntilListed(client, written, deleted);
     if (late > 0)
       report.warnings.push(
