@@ -163,6 +163,17 @@ async function tableRows<Name extends string>(page: Page, selector: string, attr
   return rows.map(({ data, ...row }) => ({ ...(data as Record<Name, string>), ...row }));
 }
 
+/** A fresh browser context with the operator logged in through the login form. */
+async function loggedIn() {
+  const context = await browser!.newContext();
+  const page = await context.newPage();
+  await page.goto(`${webUrl}/login`);
+  await page.fill('input[name=user]', operatorName);
+  await page.fill('input[name=password]', password);
+  await Promise.all([page.waitForURL(`${webUrl}/`), page.click('button[type=submit]')]);
+  return { context, page };
+}
+
 const pageRows = (page: Page) => tableRows(page, '#fleet tbody tr', ['host', 'server', 'verdict']);
 
 test('the fleet page shows every pair of both servers with the verdict "tidemark status" gives it', async () => {
@@ -426,12 +437,7 @@ test('an action without login is refused, and so is a forged cross-site POST fro
   await anonymous.close();
 
   // A logged-in operator's browser visits another site whose page posts a form to the console.
-  const context = await browser!.newContext();
-  const page = await context.newPage();
-  await page.goto(`${webUrl}/login`);
-  await page.fill('input[name=user]', operatorName);
-  await page.fill('input[name=password]', password);
-  await Promise.all([page.waitForURL(`${webUrl}/`), page.click('button[type=submit]')]);
+  const { context, page } = await loggedIn();
   assert.match(await page.locator('.who').innerText(), new RegExp(`operator ${operatorName}`));
   const csrf = await page.locator('input[name=csrf]').first().inputValue();
   const evil = createServer((_request, response) => {
@@ -490,12 +496,7 @@ test('a file downloaded from a snapshot is byte-identical (sha256); without logi
   const url = `${webUrl}/host/${rig.hostName}/download?${query.toString()}`;
   const anonymous = await fetch(url);
   assert.equal(anonymous.status, 401);
-  const context = await browser!.newContext();
-  const page = await context.newPage();
-  await page.goto(`${webUrl}/login`);
-  await page.fill('input[name=user]', operatorName);
-  await page.fill('input[name=password]', password);
-  await Promise.all([page.waitForURL(`${webUrl}/`), page.click('button[type=submit]')]);
+  const { context, page } = await loggedIn();
   const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
   const fetched = await context.request.get(url, { timeout: 120_000 });
   assert.equal(fetched.status(), 200, fetched.status() === 200 ? '' : await fetched.text());
@@ -524,12 +525,7 @@ test('a file downloaded from a snapshot is byte-identical (sha256); without logi
 test("a restore started from the page produces the same tree as the CLI's, and is audited", async () => {
   const fromPage = await mkdtemp(join(rig.dir, 'web-restore-'));
   const fromCli = await mkdtemp(join(rig.dir, 'cli-restore-'));
-  const context = await browser!.newContext();
-  const page = await context.newPage();
-  await page.goto(`${webUrl}/login`);
-  await page.fill('input[name=user]', operatorName);
-  await page.fill('input[name=password]', password);
-  await Promise.all([page.waitForURL(`${webUrl}/`), page.click('button[type=submit]')]);
+  const { context, page } = await loggedIn();
   await page.goto(`${webUrl}/host/${rig.hostName}?server=${encodeURIComponent(rig.server)}`);
   await page.fill('#restore textarea[name=paths]', rig.source);
   await page.fill('#restore input[name=to]', fromPage);
