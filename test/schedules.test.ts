@@ -3,10 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Client, ScheduleNotFoundError, type Connection } from '@temporalio/client';
-import { stringify } from 'yaml';
-import { parseInventory } from '../inventory/load.js';
-import { loadHostSources } from '../inventory/sources.js';
-import { reconcileSchedules } from '../schedule/reconcile.js';
+import type { SyncReport } from '../domain/schedule-spec.js';
 import { waitFor } from '../devenv/process.js';
 import { backupScheduleId } from '../schedule/desired.js';
 import { createSandbox, fleet, type Sandbox } from './helpers/schedules.js';
@@ -101,16 +98,22 @@ test("editing one host's schedule updates exactly that host's schedules", async 
   assert.deepEqual((await box.sync(inventory())).lines, [], 'and the next sync is quiet again');
 });
 
-test('an edit synced and reverted at once (A → B → A) ends at A: a sync waits until the list shows what it wrote', async () => {
-  const before = { ...hosts.h21 };
-  hosts.h21 = { ...before, schedule: 'hourly' };
-  const edited = await box.sync(inventory());
-  assert.equal(edited.updated, 2);
-  hosts.h21 = before;
+/** Makes `host` hourly through `syncEdit`, reverts it with a plain sync at once, and checks both servers'
+ * schedules were updated each time and are daily again. */
+async function editAndRevert(host: string, syncEdit: (inventory: Record<string, unknown>) => Promise<SyncReport>) {
+  const before = { ...hosts[host] };
+  hosts[host] = { ...before, schedule: 'hourly' };
+  const edited = await syncEdit(inventory());
+  assert.equal(edited.updated, 2, edited.lines.join('\n'));
+  hosts[host] = before;
   const reverted = await box.sync(inventory());
   assert.equal(reverted.updated, 2, reverted.lines.join('\n'));
-  const description = await box.client.schedule.getHandle(backupScheduleId('h21', s1)).describe();
+  const description = await box.client.schedule.getHandle(backupScheduleId(host, s1)).describe();
   assert.match(String((description.action.memo?.tidemark as { summary?: string }).summary), /^daily /);
+}
+
+test('an edit synced and reverted at once (A → B → A) ends at A: a sync waits until the list shows what it wrote', async () => {
+  await editAndRevert('h21', (inventory) => box.sync(inventory));
 });
 
 test('an edit synced while the attribute check is refused still moves the listed hash, so reverting it later is applied', async () => {
@@ -127,19 +130,7 @@ test('an edit synced while the attribute check is refused still moves the listed
       }),
     },
   }) as Connection;
-  const before = { ...hosts.h23 };
-  hosts.h23 = { ...before, schedule: 'hourly' };
-  const edited = await reconcileSchedules({
-    client: new Client({ connection: refused }),
-    sources: await loadHostSources(parseInventory(stringify({ temporal: { address: box.temporal }, ...inventory() }))),
-    taskQueue: box.taskQueue,
-  });
-  assert.equal(edited.updated, 2, edited.lines.join('\n'));
-  hosts.h23 = before;
-  const reverted = await box.sync(inventory());
-  assert.equal(reverted.updated, 2, reverted.lines.join('\n'));
-  const description = await box.client.schedule.getHandle(backupScheduleId('h23', s1)).describe();
-  assert.match(String((description.action.memo?.tidemark as { summary?: string }).summary), /^daily /);
+  await editAndRevert('h23', (inventory) => box.sync(inventory, { client: new Client({ connection: refused }) }));
 });
 
 test('a host removed and added back at once gets its schedules again: a sync waits until the list drops what it deleted', async () => {

@@ -34,7 +34,8 @@ export interface Sandbox {
   /** reconcile on this sandbox's task queue, as the scheduled sync would. */
   sync(
     inventory: Record<string, unknown>,
-    options?: { dryRun?: boolean; force?: boolean; env?: NodeJS.ProcessEnv },
+    /** client: another client of the same server (default the sandbox's own). */
+    options?: { dryRun?: boolean; force?: boolean; env?: NodeJS.ProcessEnv; client?: Client },
   ): ReturnType<typeof reconcileSchedules>;
   cli(
     inventoryPath: string,
@@ -96,7 +97,7 @@ export async function createSandbox(name: string): Promise<Sandbox> {
       const parsed: Inventory = parseInventory(stringify(withTemporal(inventory)));
       const sources = await loadHostSources(parsed, options.env ?? process.env);
       return reconcileSchedules({
-        client,
+        client: options.client ?? client,
         sources,
         taskQueue,
         dryRun: options.dryRun ?? false,
